@@ -1,0 +1,1 @@
+"""Pure data types of cymbalism: lanes, tempo maps, charts, hits and sessions (numpy only)."""

@@ -1,0 +1,222 @@
+"""Charts: a song's tempo map, named sections, and a drum part per difficulty level.
+
+Note positions are in quarter notes (``qn``) from the song's start; the chart's
+:class:`~cymbalism.model.tempo.TempoMap` is the only way to seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+
+import numpy as np
+
+from cymbalism.errors import InputError, NotFoundError
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.model.tempo import TempoMap
+from cymbalism.model.validate import validate_times
+
+__all__ = ["Chart", "Level", "Part"]
+
+
+class Level(IntEnum):
+    """Difficulty levels, from the beginner's first part to the full (expert) part."""
+
+    BEGINNER = 0
+    EASY = 1
+    MEDIUM = 2
+    HARD = 3
+    EXPERT = 4
+
+    @classmethod
+    def parse(cls, name: str | int | Level) -> Level:
+        """A level from its name (``"easy"``, ``"Expert"``, ``"full"``) or number."""
+        if isinstance(name, Level):
+            return name
+        if isinstance(name, int) or (isinstance(name, str) and name.strip().isdigit()):
+            value = int(name)
+            if value in {lv.value for lv in cls}:
+                return cls(value)
+            raise InputError(f"level {value} does not exist; levels are 0-{len(cls) - 1}")
+        key = name.strip().lower()
+        if key in {"full", "x"}:
+            return cls.EXPERT
+        for lv in cls:
+            if lv.name.lower() == key or lv.name.lower()[0] == key:
+                return lv
+        names = ", ".join(lv.name.lower() for lv in cls)
+        raise InputError(f"unknown level {name!r}; choose one of {names}")
+
+    @property
+    def label(self) -> str:
+        """The level's name for people (``"Easy"``)."""
+        return self.name.capitalize()
+
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """One drum part: notes in quarter notes, sorted by position.
+
+    Attributes
+    ----------
+    qn : np.ndarray [shape=(n,), float64, quarter notes, sorted]
+    lane : np.ndarray [shape=(n,), int8]
+    velocity : np.ndarray [shape=(n,), int16, 1-127]
+        Ghost notes have low velocities and accents high ones.
+    """
+
+    qn: np.ndarray
+    lane: np.ndarray
+    velocity: np.ndarray
+
+    @classmethod
+    def from_arrays(
+        cls,
+        qn: Iterable[float] | np.ndarray,
+        lane: Iterable[int] | np.ndarray | int,
+        velocity: Iterable[int] | np.ndarray | int = 100,
+    ) -> Part:
+        """Build a validated part, sorted by position then lane, with duplicates removed."""
+        pos = validate_times(
+            np.asarray(qn, dtype=np.float64), "qn", sorted_=False, unit="quarter notes"
+        )
+        n = pos.size
+        lanes = np.broadcast_to(np.asarray(lane, dtype=np.int64), (n,))
+        vel = np.broadcast_to(np.asarray(velocity, dtype=np.int64), (n,))
+        if n and (lanes.min() < 0 or lanes.max() >= len(Lane)):
+            raise InputError(f"lane values must lie in 0-{len(Lane) - 1}")
+        if n and (vel.min() < 1 or vel.max() > 127):
+            raise InputError("velocity must lie in 1-127")
+        order = np.lexsort((lanes, pos))
+        pos, lanes, vel = pos[order], lanes[order], vel[order]
+        if n > 1:
+            keep = np.ones(n, dtype=bool)
+            keep[1:] = (np.diff(pos) > 1e-9) | (np.diff(lanes) != 0)
+            pos, lanes, vel = pos[keep], lanes[keep], vel[keep]
+        return cls(np.ascontiguousarray(pos), lanes.astype(np.int8), vel.astype(np.int16))
+
+    @classmethod
+    def empty(cls) -> Part:
+        """A part with no notes."""
+        return cls(np.empty(0, np.float64), np.empty(0, np.int8), np.empty(0, np.int16))
+
+    def __len__(self) -> int:
+        return int(self.qn.size)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Part):
+            return NotImplemented
+        return (
+            self.qn.shape == other.qn.shape
+            and np.allclose(self.qn, other.qn, atol=1e-6)
+            and np.array_equal(self.lane, other.lane)
+            and np.array_equal(self.velocity, other.velocity)
+        )
+
+    def __repr__(self) -> str:
+        return f"Part(n={len(self)})"
+
+    def select(self, mask_or_index: np.ndarray) -> Part:
+        """The notes picked by a boolean mask or an increasing index array."""
+        return Part(self.qn[mask_or_index], self.lane[mask_or_index], self.velocity[mask_or_index])
+
+    def between(self, start_qn: float, end_qn: float) -> Part:
+        """The notes with ``start_qn <= qn < end_qn``."""
+        lo, hi = np.searchsorted(self.qn, [start_qn - 1e-9, end_qn - 1e-9], side="left")
+        return self.select(slice(lo, hi))  # type: ignore[arg-type]
+
+    def to_hits(self, tempo_map: TempoMap) -> Hits:
+        """The part's notes as target onsets in seconds."""
+        return Hits(tempo_map.qn_to_sec(self.qn), self.lane.copy(), self.velocity.copy())
+
+
+@dataclass(frozen=True, eq=False)
+class Chart:
+    """A song: its tempo map, sections, and drum parts per level.
+
+    Attributes
+    ----------
+    title : str
+    tempo_map : TempoMap
+    parts : Mapping[Level, Part]
+        At least one part. Missing levels can be derived with
+        :func:`cymbalism.coaching.simplify.simplify_chart`.
+    sections : tuple of (qn, name)
+        Named sections (intro, verse, chorus, ...), sorted by position.
+    end_qn : float
+        Where the song ends; by default one bar after the last note.
+    artist : str
+    """
+
+    title: str
+    tempo_map: TempoMap
+    parts: Mapping[Level, Part]
+    sections: tuple[tuple[float, str], ...] = ()
+    end_qn: float = 0.0
+    artist: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.parts or all(len(p) == 0 for p in self.parts.values()):
+            raise InputError(f"the chart {self.title!r} has no drum notes")
+        parts = {Level.parse(k): v for k, v in self.parts.items()}
+        object.__setattr__(self, "parts", dict(sorted(parts.items())))
+        object.__setattr__(
+            self, "sections", tuple(sorted((float(q), str(n)) for q, n in self.sections))
+        )
+        last = max(float(p.qn[-1]) for p in self.parts.values() if len(p))
+        if self.end_qn <= last:
+            bar, _ = self.tempo_map.qn_to_bar_beat(np.float64(last))
+            object.__setattr__(self, "end_qn", float(self.tempo_map.bar_to_qn(int(bar) + 1)))
+
+    @property
+    def levels(self) -> list[Level]:
+        """The levels this chart has a part for, easiest first."""
+        return list(self.parts)
+
+    @property
+    def top_level(self) -> Level:
+        """The hardest level present (the full part)."""
+        return max(self.parts)
+
+    def part(self, level: Level | str | int = Level.EXPERT) -> Part:
+        """The part at ``level``."""
+        lv = Level.parse(level)
+        try:
+            return self.parts[lv]
+        except KeyError:
+            have = ", ".join(x.label for x in self.parts)
+            raise NotFoundError(
+                f"the chart {self.title!r} has no {lv.label} part (it has: {have}); "
+                "derive one with `cymbalism simplify`"
+            ) from None
+
+    def targets(self, level: Level | str | int = Level.EXPERT) -> Hits:
+        """The part at ``level`` as target onsets in seconds."""
+        return self.part(level).to_hits(self.tempo_map)
+
+    @property
+    def end_sec(self) -> float:
+        """The song's length in seconds."""
+        return float(self.tempo_map.qn_to_sec(self.end_qn))
+
+    @property
+    def n_bars(self) -> int:
+        """The number of bars in the song."""
+        bar, beat = self.tempo_map.qn_to_bar_beat(np.float64(self.end_qn))
+        return int(bar) + (1 if float(beat) > 1e-9 else 0)
+
+    def section_at(self, qn: float) -> str:
+        """The name of the section that contains ``qn`` ("" before the first one)."""
+        names = [name for q, name in self.sections if q <= qn + 1e-9]
+        return names[-1] if names else ""
+
+    def with_parts(self, parts: Mapping[Level, Part]) -> Chart:
+        """A copy with some parts added or replaced."""
+        return replace(self, parts={**self.parts, **parts})
+
+    def scaled(self, factor: float) -> Chart:
+        """The same chart at ``factor`` times the tempo (for practice at 70%)."""
+        return replace(self, tempo_map=self.tempo_map.scaled(factor))

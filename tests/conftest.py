@@ -1,0 +1,25 @@
+"""Shared test set-up."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "cymbalism", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "cymbalism"))
+
+#: The shared real-data folder, beside the repository.
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The folder of real recordings and annotations (``../shared/data``)."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"the shared data folder {SHARED_DATA} is missing")
+    return SHARED_DATA
