@@ -13,6 +13,7 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "cymbalism"))
 
+
 def _find_shared_data() -> Path:
     """``../shared/data`` beside the repository, or beside a folder that holds it."""
     repo = Path(__file__).resolve().parents[1]
