@@ -35,7 +35,7 @@ def _config(**kw: object) -> StudioConfig:
             raise NotFoundError(f"no song {name!r}")
         return _chart()
 
-    def no_engine(room: object) -> object:
+    def no_engine(room: object, start_sec: float) -> object:
         raise AssertionError("these tests do not start a song")
 
     return StudioConfig(load_song=load, list_songs=lambda: ["test-beat"],

@@ -89,7 +89,8 @@ class StudioConfig:
     list_songs : callable
         ``list_songs() -> list[str]``.
     engine_factory : callable
-        ``engine_factory(room) -> RoomEngine``: the live engine (and store) behind a room.
+        ``engine_factory(room, count_in_start_sec) -> RoomEngine``: the live engine (and
+        store) behind a room.
     require_code : bool
         True when the studio is open to the network: then only this computer may open
         or list rooms, and other devices join with a room code.
@@ -107,7 +108,7 @@ class StudioConfig:
 
     load_song: Callable[[str], Chart]
     list_songs: Callable[[], list[str]]
-    engine_factory: Callable[[Room], RoomEngine]
+    engine_factory: Callable[[Room, float], RoomEngine]
     require_code: bool = False
     clock: Callable[[], float] = time.perf_counter
     ws_rate_per_sec: float = 60.0

@@ -97,7 +97,8 @@ class Room:
     slots : list of Slot
         The players.
     engine_factory : callable
-        ``engine_factory(room) -> RoomEngine``: builds the live engine when the song starts.
+        ``engine_factory(room, count_in_start_sec) -> RoomEngine``: builds the live engine
+        when the song starts.
     clock : callable returning seconds
         The server's monotonic clock (the engine's clock).
     count_in_bars : int
@@ -110,7 +111,7 @@ class Room:
         song: str,
         chart: Chart,
         slots: list[Slot],
-        engine_factory: Callable[[Room], RoomEngine],
+        engine_factory: Callable[[Room, float], RoomEngine],
         clock: Callable[[], float],
         count_in_bars: int = 1,
         lead_sec: float = 0.6,
@@ -132,13 +133,6 @@ class Room:
         self._ticker: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ views
-    @property
-    def count_in_sec(self) -> float:
-        """Length of the count-in before song position 0, in seconds."""
-        tm = self.chart.tempo_map
-        bar_qn = float(tm.bar_length_qn(0)) * self.count_in_bars
-        return bar_qn * 60.0 / float(tm.bpm_at(0.0))
-
     def public(self) -> dict[str, Any]:
         """What every tab may know about the room."""
         return {
@@ -150,15 +144,17 @@ class Room:
             "session_id": self.session_id,
         }
 
-    def song_info(self) -> dict[str, Any]:
-        """The timeline a tab needs to draw lanes and schedule the click."""
+    def song_info(self, *, count_in_sec: float) -> dict[str, Any]:
+        """The timeline a tab needs to draw lanes and schedule the click.
+
+        Song seconds: 0 is the first beat of the song; the count-in is negative.
+        """
         tm = self.chart.tempo_map
         end_qn = self.chart.end_qn
         n_in = self.count_in_bars * int(tm.beats_per_bar(0.0))
         beat_qn = tm.beat_grid_qn(end_qn)
         beat_sec = tm.qn_to_sec(beat_qn)
-        spb0 = float(beat_sec[1] - beat_sec[0]) if len(beat_sec) > 1 else 0.5
-        count_sec = -spb0 * np.arange(n_in, 0, -1)
+        count_sec = -count_in_sec / max(n_in, 1) * np.arange(n_in, 0, -1)
         bar_qn = tm.bar_lines_qn(end_qn)
         _, beat_no = tm.qn_to_bar_beat(beat_qn)
         return {
@@ -286,10 +282,11 @@ class Room:
         missing = [s.name for s in self.slots if s.conn_id is None]
         if missing:
             raise InputError(f"waiting for {', '.join(missing)} to join before the count-in")
-        self.start_sec = self.clock() + self.lead_sec + self.count_in_sec
-        self._engine = self._engine_factory(self)
+        engine = self._engine_factory(self, self.clock() + self.lead_sec)
+        self._engine = engine
+        self.start_sec = engine.zero_sec
         self.state = "playing"
-        info = self.song_info()
+        info = self.song_info(count_in_sec=engine.count_in_sec)
         info["players"] = [
             {"name": s.name, "level": s.level.label, "targets": self.targets_json(s.level)}
             for s in self.slots
@@ -298,7 +295,7 @@ class Room:
             {
                 "type": "start",
                 "start_server_sec": self.start_sec,
-                "count_in_sec": self.count_in_sec,
+                "count_in_sec": engine.count_in_sec,
                 "song": info,
                 "room": self.public(),
             }
@@ -336,7 +333,16 @@ class Room:
 
 
 class RoomEngine:
-    """What a room needs from the live engine (see :mod:`cymbalism.web.duet`)."""
+    """What a room needs from the live engine (see :mod:`cymbalism.web.duet`).
+
+    Built by ``engine_factory(room, count_in_start_sec)`` when the song starts; times are
+    seconds on the server's clock, messages are JSON-ready dicts for every tab.
+    """
+
+    #: When song position 0 falls, on the server's clock.
+    zero_sec: float
+    #: The length of the count-in before it.
+    count_in_sec: float
 
     def push_hit(
         self, player: int, server_sec: float, lane: int, velocity: int
