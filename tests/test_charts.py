@@ -222,8 +222,20 @@ def test_notes_mid_round_trip(tmp_path):
     song = _song()
     first = read_notes_mid(write_notes_mid(tmp_path / "a" / "notes.mid", song))
     _same(song, first)
-    again = read_chart(save_chart(tmp_path / "b.mid", first))
+    again = read_chart(save_chart(tmp_path / "b" / "notes.mid", first))
     _same(first, again)
+
+
+def test_plain_midi_drum_file_is_the_expert_part(tmp_path):
+    song = _song()
+    path = save_chart(tmp_path / "groove.mid", song, level="easy")
+    back = read_chart(path)
+    assert back.levels == [Level.EXPERT]
+    assert back.part(Level.EXPERT) == song.part(Level.EASY)
+    assert back.tempo_map == song.tempo_map
+    full = read_chart(save_chart(tmp_path / "full.mid", song))
+    assert full.part() == song.part(Level.EXPERT)
+    assert full.sections == song.sections
 
 
 def test_same_song_in_both_formats_has_the_same_notes(tmp_path):

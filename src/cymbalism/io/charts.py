@@ -795,25 +795,22 @@ def write_notes_mid(path: str | Path, chart: Chart, *, ticks_per_qn: int = 480) 
 def read_gm_midi(path: str | Path, *, kit: str | None = None) -> Chart:
     """Read a plain Standard MIDI drum track (General MIDI or a kit map) as an Expert part.
 
-    Notes are placed on the file's own tick grid (through its tempo map), so a drummer's
-    recorded microtiming stays in the positions.
+    The notes keep their exact positions on the file's tick grid, so a drummer's
+    recorded microtiming stays in the part; marker events become sections.
     """
     from cymbalism.io.midi import read_midi
 
     p = Path(path)
     perf = read_midi(p, kit=kit)
-    if len(perf.hits) == 0:
-        raise InputError(f"{p}: no drum part (no drum notes in any track)")
-    tm = perf.tempo_map
-    part = Part.from_arrays(tm.sec_to_qn(perf.hits.onset_sec), perf.hits.lane, perf.hits.velocity)
+    part = Part.from_arrays(perf.onset_qn, perf.hits.lane, perf.hits.velocity)
     return _finish_chart(
         title=p.stem,
         artist="",
-        tempo_map=tm,
+        tempo_map=perf.tempo_map,
         parts={Level.EXPERT: part},
-        sections=[],
-        end_qn=0.0,
-        metadata={"source_format": "midi"},
+        sections=list(perf.sections),
+        end_qn=float(perf.tempo_map.sec_to_qn(perf.end_sec)),
+        metadata={"source_format": "midi", "kit": perf.kit},
         where=str(p),
         found=[],
     )
@@ -847,18 +844,25 @@ def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
     raise InputError(f"{p}: unknown chart format {suffix!r} (use .chart, notes.mid or .mid)")
 
 
-def save_chart(path: str | Path, chart: Chart) -> Path:
-    """Write a chart in the format its extension names.
+def save_chart(path: str | Path, chart: Chart, *, level: Level | str | None = None) -> Path:
+    """Write a chart in the format its file name asks for.
 
-    ``.chart`` writes Clone Hero; ``.mid``/``.midi`` writes a Rock Band / Clone Hero
-    ``notes.mid`` (which cymbalism, Clone Hero and Rock Band tools all read back).
+    ``*.chart`` writes Clone Hero and ``notes.mid`` a Rock Band / Clone Hero MIDI chart,
+    both with every difficulty they hold. Any other ``.mid``/``.midi`` name writes one
+    part (``level``, the hardest by default) as a General MIDI drum file that a DAW or
+    an e-kit plays, through :func:`cymbalism.io.midi.write_chart`.
     """
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".chart":
         return write_chart_file(p, chart)
-    if suffix in {".mid", ".midi"}:
+    if p.name.lower() == "notes.mid":
         return write_notes_mid(p, chart)
+    if suffix in {".mid", ".midi"}:
+        from cymbalism.io.midi import write_chart
+
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return write_chart(p, chart, level=level)
     raise InputError(f"cannot write {p}: use a .chart or .mid file name")
 
 
