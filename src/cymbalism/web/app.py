@@ -26,7 +26,7 @@ import ipaddress
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -102,6 +102,8 @@ class StudioConfig:
         Token bucket of each HTTP connection.
     report_html : callable, optional
         ``report_html(session_id) -> str``.
+    public_urls : list of str
+        Where other devices reach the studio (empty when it is on this computer only).
     history : callable, optional
         ``history(player_name) -> dict``.
     """
@@ -115,9 +117,9 @@ class StudioConfig:
     ws_burst: float = 120.0
     http_rate_per_sec: float = 30.0
     http_burst: float = 90.0
+    public_urls: list[str] = field(default_factory=list)
     report_html: Callable[[Any], str] | None = None
     history: Callable[[str], dict[str, Any]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _error_body(message: str, status: int) -> dict[str, Any]:
@@ -148,6 +150,28 @@ def song_summary(name: str, chart: Chart) -> dict[str, Any]:
         "length_sec": round(chart.end_sec, 1),
         "levels": [lv.label for lv in chart.levels],
     }
+
+
+def first_bars(chart: Chart, n_bars: int) -> Chart:
+    """The first ``n_bars`` bars of a song, as a song of its own (to practise a part).
+
+    Raises
+    ------
+    InputError
+        If the song has fewer bars, or no notes in them.
+    """
+    if not 1 <= n_bars <= chart.n_bars:
+        raise InputError(
+            f"{chart.title!r} has {chart.n_bars} bars; it cannot stop after bar {n_bars}"
+        )
+    end_qn = float(chart.tempo_map.bar_to_qn(n_bars))
+    parts = {lv: part.between(0.0, end_qn) for lv, part in chart.parts.items()}
+    return replace(
+        chart,
+        parts={lv: p for lv, p in parts.items() if len(p)},
+        end_qn=end_qn,
+        sections=tuple((q, name) for q, name in chart.sections if q < end_qn),
+    )
 
 
 def create_app(config: StudioConfig) -> Any:
@@ -235,6 +259,7 @@ def create_app(config: StudioConfig) -> Any:
         return {
             "version": __version__,
             "require_code": config.require_code,
+            "public_urls": config.public_urls,
             "lanes": [{"id": int(x), "short": x.short, "label": x.label} for x in Lane],
             "levels": [lv.label for lv in Level],
             "key_sets": {
@@ -264,8 +289,8 @@ def create_app(config: StudioConfig) -> Any:
         if len(set(names)) != len(names) or not all(names):
             raise InputError(f"players need different, non-empty names, got {names}")
         chart = config.load_song(req.song)
-        if req.tempo_percent != 100:
-            chart = chart.scaled(req.tempo_percent / 100.0)
+        if req.last_bar is not None:
+            chart = first_bars(chart, req.last_bar)
         levels = [Level.parse(x) for x in req.levels]
         for lv in levels:
             chart.part(lv)  # a clear NotFoundError for a level the song lacks
@@ -276,7 +301,9 @@ def create_app(config: StudioConfig) -> Any:
             slots=[Slot(name=n, level=lv) for n, lv in zip(names, levels, strict=True)],
             engine_factory=config.engine_factory,
             clock=config.clock,
+            tempo_scale=req.tempo_percent / 100.0,
             count_in_bars=req.count_in_bars,
+            lesson=req.lesson,
         )
         registry.add(room)
         return room.public()

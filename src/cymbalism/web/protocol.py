@@ -119,6 +119,8 @@ class CreateRoom(_Message):
     ]
     tempo_percent: Annotated[int, Field(ge=40, le=150)] = 100
     count_in_bars: Annotated[int, Field(ge=0, le=4)] = 1
+    last_bar: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    lesson: bool = True
 
 
 def parse_client_message(raw: str | bytes) -> ClientMessage:

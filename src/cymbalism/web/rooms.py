@@ -21,8 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
-
 from cymbalism.errors import CymbalismError, InputError, NotFoundError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.web.clocksync import ClockSync
@@ -93,15 +91,19 @@ class Room:
     song : str
         The song's name in the library.
     chart : Chart
-        The song at the practice tempo.
+        The song.
     slots : list of Slot
         The players.
+    tempo_scale : float
+        Practice tempo as a fraction of the song's.
+    count_in_bars : int
+    lesson : bool
+        Whether a player below the full part follows the lesson path (the part grows).
     engine_factory : callable
         ``engine_factory(room, count_in_start_sec) -> RoomEngine``: builds the live engine
         when the song starts.
     clock : callable returning seconds
         The server's monotonic clock (the engine's clock).
-    count_in_bars : int
     """
 
     def __init__(
@@ -113,7 +115,9 @@ class Room:
         slots: list[Slot],
         engine_factory: Callable[[Room, float], RoomEngine],
         clock: Callable[[], float],
+        tempo_scale: float = 1.0,
         count_in_bars: int = 1,
+        lesson: bool = True,
         lead_sec: float = 0.6,
     ) -> None:
         self.code = code
@@ -121,8 +125,12 @@ class Room:
         self.chart = chart
         self.slots = slots
         self.clock = clock
+        self.tempo_scale = tempo_scale
         self.count_in_bars = count_in_bars
+        self.lesson = lesson
         self.lead_sec = lead_sec
+        #: How long after the last bar the song is closed (late hits still count).
+        self.tail_sec = 0.5
         self.state: State = "lobby"
         self.start_sec: float | None = None
         self.session_id: Any = None
@@ -144,35 +152,9 @@ class Room:
             "session_id": self.session_id,
         }
 
-    def song_info(self, *, count_in_sec: float) -> dict[str, Any]:
-        """The timeline a tab needs to draw lanes and schedule the click.
-
-        Song seconds: 0 is the first beat of the song; the count-in is negative.
-        """
-        tm = self.chart.tempo_map
-        end_qn = self.chart.end_qn
-        n_in = self.count_in_bars * int(tm.beats_per_bar(0.0))
-        beat_qn = tm.beat_grid_qn(end_qn)
-        beat_sec = tm.qn_to_sec(beat_qn)
-        count_sec = -count_in_sec / max(n_in, 1) * np.arange(n_in, 0, -1)
-        bar_qn = tm.bar_lines_qn(end_qn)
-        _, beat_no = tm.qn_to_bar_beat(beat_qn)
-        return {
-            "end_sec": round(self.chart.end_sec, 6),
-            "beats_sec": np.round(np.concatenate([count_sec, beat_sec]), 6).tolist(),
-            "downbeat": [i % int(tm.beats_per_bar(0.0)) == 0 for i in range(n_in)]
-            + [bool(abs(b - 1.0) < 1e-6) for b in np.atleast_1d(beat_no)],
-            "bars_sec": np.round(tm.qn_to_sec(bar_qn), 6).tolist(),
-            "sections": [
-                [round(float(tm.qn_to_sec(q)), 6), name] for q, name in self.chart.sections
-            ],
-            "guide": self.targets_json(self.chart.top_level),
-        }
-
-    def targets_json(self, level: Level) -> dict[str, list[float] | list[int]]:
-        """A level's notes as seconds and lanes."""
-        t = self.chart.targets(level)
-        return {"sec": np.round(t.onset_sec, 6).tolist(), "lane": t.lane.astype(int).tolist()}
+    def lanes(self) -> list[int]:
+        """The lanes of the song's full part: the rows every player's view shows."""
+        return sorted({int(x) for x in self.chart.part(self.chart.top_level).lane})
 
     # ------------------------------------------------------------------ connections
     def join(self, conn: Connection) -> None:
@@ -286,32 +268,26 @@ class Room:
         self._engine = engine
         self.start_sec = engine.zero_sec
         self.state = "playing"
-        info = self.song_info(count_in_sec=engine.count_in_sec)
-        info["players"] = [
-            {"name": s.name, "level": s.level.label, "targets": self.targets_json(s.level)}
-            for s in self.slots
-        ]
         self.broadcast(
             {
                 "type": "start",
                 "start_server_sec": self.start_sec,
                 "count_in_sec": engine.count_in_sec,
-                "song": info,
+                "lanes": self.lanes(),
+                "players": [{"name": x.name, "level": x.level.label} for x in self.slots],
                 "room": self.public(),
             }
         )
+        self._post(engine.tick(self.clock()))
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
 
     async def _tick_loop(self, period_sec: float = 0.05) -> None:
-        assert self.start_sec is not None
-        end_sec = self.start_sec + self.chart.end_sec + 0.5
         try:
-            while self.state == "playing":
+            while self.state == "playing" and self._engine is not None:
                 await asyncio.sleep(period_sec)
-                if self._engine is None:
-                    return
-                self._post(self._engine.tick(self.clock()))
-                if self.clock() >= end_sec:
+                now = self.clock()
+                self._post(self._engine.tick(now))
+                if now >= self._engine.end_sec + self.tail_sec:
                     await self.finish()
         except CymbalismError as exc:
             self.broadcast({"type": "error", "error": str(exc), "status": exc.http_status})
@@ -343,6 +319,8 @@ class RoomEngine:
     zero_sec: float
     #: The length of the count-in before it.
     count_in_sec: float
+    #: When the song ends on the server's clock (``inf`` while not known yet).
+    end_sec: float
 
     def push_hit(
         self, player: int, server_sec: float, lane: int, velocity: int

@@ -11,7 +11,15 @@ from typing import Any
 
 from cymbalism.errors import DeviceError, InputError, require
 
-__all__ = ["DEFAULT_PORT", "Studio", "addresses", "is_loopback_host"]
+__all__ = [
+    "DEFAULT_PORT",
+    "Studio",
+    "addresses",
+    "is_loopback_host",
+    "player_history",
+    "run_studio",
+    "studio_config",
+]
 
 #: The studio's port unless told otherwise.
 DEFAULT_PORT = 8737
@@ -59,6 +67,7 @@ class Studio:
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
         uvicorn = require("uvicorn", "web")
+        self.app = app
         self.host = host
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -116,3 +125,117 @@ class Studio:
         self.server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10.0)
+
+
+def studio_config(
+    *,
+    db: str | None = None,
+    require_code: bool = False,
+    public_urls: list[str] | None = None,
+) -> Any:
+    """The studio as shipped: built-in songs, the live engine, the session store.
+
+    Parameters
+    ----------
+    db : str, optional
+        Database URL or SQLite path (default: ``$CYMBALISM_DB`` or the user's data folder).
+    require_code : bool
+        Whether other devices must join with a room code (the studio is on the network).
+    public_urls : list of str, optional
+        Where other devices reach the studio.
+
+    Returns
+    -------
+    config : cymbalism.web.app.StudioConfig
+    """
+    from cymbalism.live.clock import NS_PER_SEC, MonotonicClock
+    from cymbalism.songs import get_song, song_names
+    from cymbalism.store import Store
+    from cymbalism.web.app import StudioConfig
+    from cymbalism.web.duet import DuetEngine
+    from cymbalism.web.rooms import Room
+
+    clock = MonotonicClock()
+    store = Store(db)
+
+    def engine_factory(room: Room, count_in_start_sec: float) -> DuetEngine:
+        players = DuetEngine.players_of(room)
+        writer = store.start_session(
+            room.chart, players, settings=DuetEngine.settings_of(room), source="browser"
+        )
+        return DuetEngine(room, count_in_start_sec, clock=clock, recorder=writer)
+
+    return StudioConfig(
+        load_song=get_song,
+        list_songs=song_names,
+        engine_factory=engine_factory,
+        require_code=require_code,
+        clock=lambda: clock.now_ns() / NS_PER_SEC,
+        public_urls=list(public_urls or []),
+        history=lambda name: player_history(store, name),
+        report_html=lambda session_id: session_report_html(store, session_id),
+    )
+
+
+def player_history(store: Any, name: str) -> dict[str, Any]:
+    """A player's stored sessions, oldest first, as the page's history table shows them."""
+    from cymbalism.errors import NotFoundError
+
+    sessions = store.sessions(player=name)
+    if not sessions:
+        raise NotFoundError(f"no stored sessions of {name!r} yet")
+    rows = []
+    for info in sorted(sessions, key=lambda x: x.started_at):
+        seat = next(p for p in info.players if p.name == name)
+        s = seat.summary
+        rows.append(
+            {
+                "id": info.id,
+                "when": info.started_at.strftime("%Y-%m-%d %H:%M"),
+                "song": info.title,
+                "level": (s.level_reached if s else seat.level).label,
+                "hit_rate": None if s is None or s.hit_rate != s.hit_rate else s.hit_rate,
+                "mean_abs_error_ms": None
+                if s is None or s.mean_abs_error_sec != s.mean_abs_error_sec
+                else s.mean_abs_error_sec * 1000.0,
+                "partner": ", ".join(p.name for p in info.players if p.name != name),
+                "came_together_sec": info.duet.came_together_sec if info.duet else None,
+            }
+        )
+    return {"player": name, "sessions": rows}
+
+
+def run_studio(
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    db: str | None = None,
+    stop_after_sec: float | None = None,
+    say: Callable[[str], None] = print,
+) -> None:
+    """Serve the studio in the foreground and say where it is (``cymbalism serve``)."""
+    from cymbalism.web.app import create_app
+
+    local = is_loopback_host(host)
+    studio = Studio(create_app(studio_config(db=db, require_code=not local)), host=host, port=port)
+    urls = addresses(host, studio.port)
+    if not local:
+        studio.app.state.config.public_urls = urls
+
+    def ready(s: Studio) -> None:
+        say(f"cymbalism studio: open {urls[0]} in a browser")
+        if local:
+            say("  (this computer only; `cymbalism serve --host 0.0.0.0` lets a phone join)")
+        else:
+            for u in urls[1:]:
+                say(f"  also at {u}; other devices join with the room code")
+        say(
+            "  Ctrl-C stops it"
+            + (
+                f"; stopping by itself after {stop_after_sec:g} s"
+                if stop_after_sec is not None
+                else ""
+            )
+        )
+
+    studio.run(stop_after_sec=stop_after_sec, on_ready=ready)

@@ -16,7 +16,7 @@ const S = {
   song: null, startLocalMs: null, countInSec: 0,
   players: [], judged: [[], []], misses: [[], []], meter: null,
   audio: null, sched: null, seq: 0, calib: null, finished: false,
-  judgements: [], latencies: [],                   // for tests and the latency benchmark
+  judgements: [], latencies: [], paintLatencies: [], // for tests and the latency benchmark
   midiAccess: null, midiInputFor: [null, null], inputs: ["keys1", "keys2"],
 };
 window.studio = S;
@@ -55,6 +55,8 @@ async function init() {
   $("join-code").onkeydown = (e) => { if (e.key === "Enter") joinRoom($("join-code").value); };
   $("start").onclick = () => { ensureAudio(); send({ type: "start" }); };
   $("stop").onclick = () => send({ type: "stop" });
+  $("click").onchange = () => { S.clickOn = $("click").checked; };
+  $("backing").onchange = () => { S.backingOn = $("backing").checked; };
   $("again").onclick = () => { location.hash = ""; location.reload(); };
   window.addEventListener("keydown", onKey, true);
   const m = location.hash.match(/^#room=([A-Za-z0-9]+)/);
@@ -95,8 +97,9 @@ async function createRoom() {
   const body = {
     song: $("song").value, players: [$("name0").value, $("name1").value],
     levels: [$("level0").value, $("level1").value],
-    tempo_percent: Number($("tempo").value) || 100,
+    tempo_percent: Number($("tempo").value) || 100, lesson: $("lesson").checked,
   };
+  if ($("bar-to").value) body.last_bar = Number($("bar-to").value);
   try {
     const room = await api("/api/rooms", {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
@@ -146,6 +149,7 @@ function onMessage(m) {
       $("clock-status").textContent = `clock: synced ±${(m.rtt_ms / 2).toFixed(1)} ms`;
       break;
     case "start": onStart(m); break;
+    case "layout": onLayout(m); break;
     case "judgement": onJudgement(m); break;
     case "miss": S.misses[m.player].push(m); break;
     case "meter": onMeter(m); break;
@@ -161,7 +165,10 @@ function setRoom(room) {
   $("room-badge").hidden = false;
   $("room-code-top").textContent = room.code;
   $("room-code").textContent = room.code;
-  $("join-url").textContent = `${location.protocol}//${location.host}/`;
+  const urls = S.info.public_urls || [];
+  $("join-hint").innerHTML = urls.length
+    ? `A phone or second computer joins at <b>${urls.map(escapeHtml).join("</b> or <b>")}</b> with this code.`
+    : `The studio is on this computer only; to let a phone or a second computer join, start it with <code>cymbalism serve --host 0.0.0.0</code>.`;
   $("lobby-title").textContent = `${room.title}: ${room.players.map((p) => `${p.name} (${p.level})`).join(" with ")}`;
   history.replaceState(null, "", `#room=${room.code}`);
   renderSlots();
@@ -316,23 +323,24 @@ function drum(at, lane, gain) {
   else if (lane === 8) noise(at, gain * 0.8, 0.6, 4000);
   else noise(at, gain * 0.6, lane === 3 ? 0.25 : 0.05, 7000);
 }
-// every 25 ms, schedule what falls in the next 150 ms
-function startScheduler(events) {
-  let next = 0;
-  if (S.sched) clearInterval(S.sched);
-  S.sched = setInterval(() => {
-    if (!S.audio) return;
-    const horizon = performance.now() + 150;
-    while (next < events.length && events[next].ms < horizon) {
-      const e = events[next++];
-      if (e.ms < performance.now() - 5) continue;
-      const at = perfToAudio(e.ms);
-      if (e.kind === "click") blip(at, e.down ? 1760 : 1175, 0.35, 0.05);
-      else drum(at, e.lane, 0.12);
-    }
-    if (next >= events.length) clearInterval(S.sched);
-  }, 25);
+// every 25 ms, play what falls in the next 150 ms; events arrive ahead from the engine
+S.queue = [];
+function enqueue(events) {
+  for (const e of events) S.queue.push(e);
+  S.queue.sort((a, b) => a.ms - b.ms);
+  if (!S.sched) S.sched = setInterval(pump, 25);
 }
+function pump() {
+  const now = performance.now(), horizon = now + 150;
+  while (S.queue.length && S.queue[0].ms < horizon) {
+    const e = S.queue.shift();
+    if (!S.audio || e.ms < now - 5) continue;
+    const at = perfToAudio(e.ms);
+    if (e.kind === "accent" || e.kind === "click") { if (S.clickOn) blip(at, e.kind === "accent" ? 1760 : 1320, 0.35, 0.05); }
+    else if (S.backingOn) drum(at, e.lane, 0.12 * (e.velocity || 100) / 100);
+  }
+}
+S.clickOn = true; S.backingOn = true;
 
 // ---------------------------------------------------------------- calibration in the page
 function calibrate(player) {
@@ -341,7 +349,8 @@ function calibrate(player) {
   const clicks = Array.from({ length: n }, (_, k) => t0 + k * spbMs);
   S.calib = { player, taps: [] };
   $("lobby-msg").textContent = `Tap along with the ${n} clicks (any of ${S.room.players[player].name}'s keys or pads)…`;
-  if (S.audio) startScheduler(clicks.map((ms, k) => ({ ms, kind: "click", down: k % 4 === 0 })));
+  S.clickOn = true;
+  enqueue(clicks.map((ms, k) => ({ ms, kind: k % 4 === 0 ? "accent" : "click" })));
   setTimeout(() => {
     const offs = [];
     for (const tap of S.calib.taps) {
@@ -361,154 +370,162 @@ function calibrate(player) {
 // ---------------------------------------------------------------- playing
 function onStart(m) {
   setRoom(m.room);
-  S.song = m.song; S.countInSec = m.count_in_sec; S.finished = false;
-  S.players = m.song.players.map((p) => ({ name: p.name, level: p.level, targets: [p.targets] , from: [ -1e9 ] }));
-  S.judged = [[], []]; S.misses = [[], []]; S.meter = null;
+  S.finished = false; S.countInSec = m.count_in_sec; S.lanes = m.lanes;
+  S.players = m.players.map((p) => ({ name: p.name, level: p.level, sec: [], lane: [] }));
+  S.judged = [[], []]; S.misses = [[], []]; S.meter = null; S.bars = []; S.countClicks = [];
+  S.queue = []; S.endSec = null;
   // the server's start time on this page's clock
   S.startLocalMs = (m.start_server_sec - S.offsetSec) * 1000;
+  S.clickOn = $("click").checked; S.backingOn = $("backing").checked;
   show("play");
   S.players.forEach((p, i) => {
     const r = $(`readout${i}`);
     r.querySelector(".pname").textContent = p.name;
     r.querySelector(".level-badge").textContent = p.level;
+    $(`last-p${i}`).textContent = "–"; $(`last-p${i}`).className = "last";
   });
   const help = [];
   for (const i of S.mine) {
     const set = S.inputs[i];
     if (set.startsWith("keys")) help.push(`<b style="color:${COLORS[i]}">${escapeHtml(S.players[i].name)}</b>: ` +
-      Object.entries(S.info.key_sets[set]).map(([c, l]) => `${KEY_LABEL(c)} ${S.info.lanes[l].label}`).join(" · "));
+      Object.entries(S.info.key_sets[set]).map(([c, l]) => `<kbd>${KEY_LABEL(c)}</kbd> ${S.info.lanes[l].label}`).join(" · "));
   }
   $("keyhelp").innerHTML = help.join("<br>");
-  const used = S.players.map((p) => [...new Set(p.targets[0].lane)].sort((a, b) => a - b));
-  buildPads(used);
-  // audio: click and guide, scheduled ahead on the audio clock
-  if (S.audio) {
-    const ev = [];
-    if ($("click").checked) m.song.beats_sec.forEach((s, k) => ev.push({ ms: S.startLocalMs + s * 1000, kind: "click", down: m.song.downbeat[k] }));
-    if ($("guide").checked) m.song.guide.sec.forEach((s, k) => ev.push({ ms: S.startLocalMs + s * 1000, kind: "drum", lane: m.song.guide.lane[k] }));
-    ev.sort((a, b) => a.ms - b.ms);
-    startScheduler(ev);
-  }
+  buildPads(S.players.map(() => S.lanes));
   requestAnimationFrame(draw);
 }
 
+// what the engine laid out: sounds to play, bar lines, each player's notes
+function onLayout(m) {
+  const base = S.startLocalMs;
+  enqueue(m.sounds.map(([sec, kind, lane, velocity]) => ({ ms: base + sec * 1000, kind, lane, velocity })));
+  for (const [sec, kind] of m.sounds) if (sec < 0 && kind !== "drum") S.countClicks.push(sec);
+  for (const [sec, bar] of m.bars) S.bars.push({ sec, bar });
+  m.targets.forEach((t, i) => { for (let k = 0; k < t.sec.length; k++) { S.players[i].sec.push(t.sec[k]); S.players[i].lane.push(t.lane[k]); } });
+}
+
 function onJudgement(m) {
-  const shownAt = () => performance.now();
   S.judged[m.player].push(m);
   const el = $(`last-p${m.player}`);
-  let cls, text;
-  if (m.verdict === "extra") { cls = "extra"; text = "extra hit"; }
-  else if (Math.abs(m.error_ms) <= 20) { cls = "good"; text = `on time (${m.error_ms >= 0 ? "+" : "−"}${fmtMs(m.error_ms)})`; }
-  else if (m.error_ms < 0) { cls = "early"; text = `early ${fmtMs(m.error_ms)}`; }
-  else { cls = "late"; text = `late ${fmtMs(m.error_ms)}`; }
+  const cls = { "on time": "good", early: "early", late: "late", extra: "extra" }[m.verdict] || "";
+  const text = m.verdict === "extra" ? "extra hit" :
+    `${m.verdict} ${m.error_ms >= 0 ? "+" : "−"}${fmtMs(m.error_ms)}`;
   el.className = `last ${cls}`; el.textContent = text; el.dataset.seq = m.seq;
-  const t = shownAt();
+  const t = performance.now();
   const sentMs = S.pending.get(m.seq);
-  if (sentMs !== undefined && S.mine.has(m.player)) { S.latencies.push(t - sentMs); S.pending.delete(m.seq); }
+  if (sentMs !== undefined && S.mine.has(m.player)) {
+    S.latencies.push(t - sentMs); S.pending.delete(m.seq);
+    requestAnimationFrame(() => S.paintLatencies.push(performance.now() - sentMs));
+  }
   S.judgements.push({ ...m, shown_ms: t });
 }
 
 function onMeter(m) {
   S.meter = m;
-  if (m.asynchrony_ms !== null && m.asynchrony_ms !== undefined) {
-    const a = m.asynchrony_ms, x = Math.max(-60, Math.min(60, a));
+  const sy = m.sync;
+  if (sy && sy.n) {
+    const a = sy.mean_ms, x = Math.max(-60, Math.min(60, a));
     $("meter-dot").style.left = `${50 + (x / 60) * 50}%`;
     $("meter-dot").style.background = Math.abs(a) <= 20 ? "var(--good)" : Math.abs(a) <= 40 ? "var(--accent)" : "var(--late)";
     const who = Math.abs(a) < 3 ? "together" : a < 0 ? `${S.players[0].name} ahead` : `${S.players[1].name} ahead`;
-    $("meter-text").textContent = `${who} by ${fmtMs(a)} (last ${m.n} shared notes)`;
+    $("meter-text").textContent = `${who} by ${fmtMs(a)} · spread ${sy.sd_ms.toFixed(0)} ms (${sy.n} shared notes)`;
+  } else {
+    $("meter-text").textContent = "no shared notes yet";
   }
-  if (m.stats) m.stats.forEach((st, i) => {
-    $(`readout${i}`).querySelector(".stats").textContent =
-      st ? `hit ${st.n_hit}/${st.n_notes} · mean ${st.mean_error_ms >= 0 ? "+" : "−"}${fmtMs(st.mean_error_ms)}` : "";
+  (m.players || []).forEach((st, i) => {
+    const r = $(`readout${i}`);
+    if (!r) return;
+    const n = st.hits + st.misses;
+    r.querySelector(".stats").textContent = n ?
+      `${st.hits}/${n} notes` + (st.mean_error_ms !== null ? ` · mean ${st.mean_error_ms >= 0 ? "+" : "−"}${fmtMs(st.mean_error_ms)}` : "") +
+      (st.extras ? ` · ${st.extras} extra` : "") : "";
   });
-  if (m.bar !== undefined) $("song-pos").textContent = `bar ${m.bar}${m.section ? " · " + m.section : ""}`;
+  $("song-pos").textContent = m.bar > 0 ? `bar ${m.bar}${m.section ? " · " + m.section : ""}` : "count-in";
 }
 
 function onLevel(m) {
   const p = S.players[m.player];
-  p.level = m.level; p.targets.push(m.targets); p.from.push(m.from_sec);
-  const badge = $(`readout${m.player}`).querySelector(".level-badge");
-  badge.textContent = `${m.level} ${m.up ? "▲" : "▼"}`;
+  p.level = m.level;
+  $(`readout${m.player}`).querySelector(".level-badge").textContent = `${m.level} ${m.up ? "▲" : "▼"}`;
   flashMsg(`${p.name} ${m.up ? "moves up" : "moves down"} to ${m.level} from bar ${m.bar}`);
 }
-function flashMsg(t) { $("song-pos").dataset.msg = t; S.flash = { text: t, until: performance.now() + 3000 }; }
+function flashMsg(t) { S.flash = { text: t, until: performance.now() + 3000 }; }
 
 // local flash of a stroke on the canvas before the server answers
 S.strokes = [[], []];
 function flash(player, lane, tMs) { S.strokes[player].push({ lane, tMs }); }
 
 function draw() {
-  if (!S.song || S.finished) return;
+  if (!S.players.length || S.finished) return;
   const cv = $("lanes"), ctx = cv.getContext("2d");
   const W = cv.width, H = cv.height;
   ctx.clearRect(0, 0, W, H);
   const nowSec = (performance.now() - S.startLocalMs) / 1000;
-  const past = 1.2, ahead = 3.0, hitX = W * 0.22;
+  const past = 1.0, ahead = 2.0, hitX = W * 0.25, labelW = 96;
   const xOf = (s) => hitX + ((s - nowSec) / ahead) * (W - hitX - 10);
-  // count-in
-  $("countin").textContent = nowSec < 0 && nowSec > -S.countInSec - 0.5
-    ? String(Math.max(1, Math.ceil(-nowSec / (S.countInSec / Math.max(1, S.song.beats_sec.filter((b) => b < 0).length)))))
-    : nowSec >= 0 && nowSec < 0.6 ? "go" : "";
-  const lanes = [...new Set(S.players.flatMap((p) => p.targets.flatMap((t) => t.lane)))].sort((a, b) => a - b);
-  const bandH = (H - 20) / 2, rowH = bandH / Math.max(lanes.length, 1);
-  // bar lines
-  ctx.strokeStyle = "#2a2e37"; ctx.lineWidth = 1;
-  for (const b of S.song.bars_sec) {
-    if (b < nowSec - past || b > nowSec + ahead) continue;
-    const x = xOf(b); ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, H); ctx.stroke();
-  }
+  const visible = (s) => s >= nowSec - past && s <= nowSec + ahead;
+  // count-in: the number of the count-in beat just played
+  if (nowSec < 0) {
+    const k = S.countClicks.filter((c) => c <= nowSec + 0.02).length;
+    $("countin").textContent = k ? String(k) : "";
+  } else $("countin").textContent = nowSec < 0.8 ? "play!" : "";
+  const lanes = S.lanes, gap = 16;
+  const bandH = (H - gap) / S.players.length;
   S.players.forEach((p, i) => {
-    const y0 = i * (bandH + 20);
+    const y0 = i * (bandH + gap), rowH = (bandH - 26) / Math.max(lanes.length, 1);
+    const yOf = (lane) => y0 + 24 + (lanes.indexOf(lane) + 0.5) * rowH;
     ctx.fillStyle = "#171a20"; ctx.fillRect(0, y0, W, bandH);
+    // bar lines with numbers
+    ctx.strokeStyle = "#30343e"; ctx.lineWidth = 1; ctx.fillStyle = "#6b717c"; ctx.font = "11px system-ui";
+    for (const b of S.bars) {
+      if (!visible(b.sec)) continue;
+      const x = xOf(b.sec);
+      if (x < labelW) continue;
+      ctx.beginPath(); ctx.moveTo(x, y0 + 20); ctx.lineTo(x, y0 + bandH); ctx.stroke();
+      ctx.fillText(String(b.bar), x + 3, y0 + 18);
+    }
     ctx.fillStyle = COLORS[i]; ctx.font = "bold 15px system-ui";
     ctx.fillText(`${p.name} · ${p.level}`, 8, y0 + 16);
     ctx.font = "12px system-ui";
-    lanes.forEach((lane, r) => {
-      const y = y0 + 22 + r * ((bandH - 24) / lanes.length) + (bandH - 24) / lanes.length / 2;
-      ctx.fillStyle = "#6b717c"; ctx.fillText(S.info.lanes[lane].label, 8, y + 4);
-      ctx.strokeStyle = "#23262e"; ctx.beginPath(); ctx.moveTo(90, y); ctx.lineTo(W, y); ctx.stroke();
+    lanes.forEach((lane) => {
+      const y = yOf(lane);
+      ctx.fillStyle = "#8a909b"; ctx.fillText(S.info.lanes[lane].label, 8, y + 4);
+      ctx.strokeStyle = "#262a33"; ctx.beginPath(); ctx.moveTo(labelW, y); ctx.lineTo(W, y); ctx.stroke();
     });
-    const yOf = (lane) => y0 + 22 + lanes.indexOf(lane) * ((bandH - 24) / lanes.length) + (bandH - 24) / lanes.length / 2;
-    // target notes: the part in force at each time
-    p.targets.forEach((t, k) => {
-      const from = p.from[k], to = k + 1 < p.from.length ? p.from[k + 1] : 1e9;
-      ctx.fillStyle = COLORS[i] + "99";
-      for (let n = 0; n < t.sec.length; n++) {
-        const s = t.sec[n];
-        if (s < from || s >= to || s < nowSec - past || s > nowSec + ahead) continue;
-        ctx.beginPath(); ctx.arc(xOf(s), yOf(t.lane[n]), 7, 0, 2 * Math.PI); ctx.fill();
-      }
-    });
-    // misses
+    // the notes to play
+    ctx.fillStyle = COLORS[i] + "aa";
+    for (let n = 0; n < p.sec.length; n++) {
+      const s = p.sec[n];
+      if (!visible(s) || xOf(s) < labelW) continue;
+      ctx.beginPath(); ctx.arc(xOf(s), yOf(p.lane[n]), 7, 0, 2 * Math.PI); ctx.fill();
+    }
+    // misses: a red cross on the note
     ctx.strokeStyle = "#ff6b6b"; ctx.lineWidth = 2;
     for (const ms of S.misses[i]) {
-      if (ms.target_sec < nowSec - past) continue;
+      if (!visible(ms.target_sec) || xOf(ms.target_sec) < labelW) continue;
       const x = xOf(ms.target_sec), y = yOf(ms.lane);
       ctx.beginPath(); ctx.moveTo(x - 6, y - 6); ctx.lineTo(x + 6, y + 6); ctx.moveTo(x + 6, y - 6); ctx.lineTo(x - 6, y + 6); ctx.stroke();
     }
-    // judged hits: a tick at the stroke, a line back to its note, the error in ms
+    // hits: a tick where the stroke landed, joined to its note, with the error in ms
     for (const j of S.judged[i]) {
-      if (j.hit_sec < nowSec - past) continue;
+      if (!visible(j.hit_sec) || xOf(j.hit_sec) < labelW) continue;
       const x = xOf(j.hit_sec), y = yOf(j.lane);
-      const col = j.verdict === "extra" ? "#9aa0ab" : Math.abs(j.error_ms) <= 20 ? "#3ddc84" : j.error_ms < 0 ? "#5ab0ff" : "#ff6b6b";
+      const col = { "on time": "#3ddc84", early: "#5ab0ff", late: "#ff6b6b" }[j.verdict] || "#9aa0ab";
       ctx.strokeStyle = col; ctx.fillStyle = col; ctx.lineWidth = 3;
       ctx.beginPath(); ctx.moveTo(x, y - 11); ctx.lineTo(x, y + 11); ctx.stroke();
       if (j.verdict !== "extra") {
-        const xt = xOf(j.target_sec);
-        ctx.lineWidth = 2; ctx.beginPath(); ctx.moveTo(xt, y); ctx.lineTo(x, y); ctx.stroke();
-        ctx.font = "11px system-ui";
-        ctx.fillText(`${j.error_ms >= 0 ? "+" : ""}${j.error_ms.toFixed(0)}`, x - 10, y - 14);
+        ctx.lineWidth = 2; ctx.beginPath(); ctx.moveTo(xOf(j.target_sec), y); ctx.lineTo(x, y); ctx.stroke();
+        ctx.font = "bold 11px system-ui";
+        ctx.fillText(j.verdict === "on time" ? "✓" : `${j.error_ms > 0 ? "+" : ""}${j.error_ms.toFixed(0)}`, x - 9, y - 14);
       }
     }
   });
-  // the hit line
+  // the line where notes should be struck
   ctx.strokeStyle = "#ffd24a"; ctx.lineWidth = 2;
   ctx.beginPath(); ctx.moveTo(hitX, 0); ctx.lineTo(hitX, H); ctx.stroke();
+  ctx.fillStyle = "#ffd24a"; ctx.font = "11px system-ui"; ctx.fillText("now", hitX + 4, H - 4);
   if (S.flash && performance.now() < S.flash.until) {
-    ctx.fillStyle = "#ffd24a"; ctx.font = "bold 18px system-ui"; ctx.fillText(S.flash.text, hitX + 20, H / 2 + 6);
-  }
-  if (nowSec > S.song.end_sec + 0.3) {
-    ctx.fillStyle = "#ffd24a"; ctx.font = "bold 20px system-ui"; ctx.fillText("end of the song: storing the session…", hitX + 20, H / 2 + 30);
+    ctx.fillStyle = "#ffd24a"; ctx.font = "bold 18px system-ui"; ctx.fillText(S.flash.text, hitX + 20, bandH + 12);
   }
   requestAnimationFrame(draw);
 }
@@ -516,7 +533,7 @@ function draw() {
 // ---------------------------------------------------------------- the report
 async function onFinished(m) {
   S.finished = true;
-  if (S.sched) clearInterval(S.sched);
+  S.queue = [];
   setRoom(m.room);
   show("report");
   const r = m.result || {};

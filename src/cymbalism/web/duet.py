@@ -1,0 +1,319 @@
+"""A room's duet on the shared live engine: the browser is the input and the speaker.
+
+:class:`DuetEngine` builds the same :class:`cymbalism.live.engine.Engine` that terminal
+play uses, with the store's session writer as its recorder, and translates between the
+engine and the page:
+
+- hits from the page (already on the server's clock) go to ``Engine.push_hit`` as clock
+  nanoseconds; the engine's :class:`~cymbalism.live.engine.Feedback` goes back as a
+  ``judgement`` message;
+- the page is the engine's sound output (:class:`BrowserOutput`): the click and backing
+  the engine schedules bar by bar are sent ahead to the page, which plays them in Web
+  Audio; the notes each player must play, as the engine lays them out (with the level
+  the lesson path chose for each bar), go with them;
+- ``Engine.tick`` reports misses; ``Engine.snapshot`` feeds the sync meter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from cymbalism.live.clock import NS_PER_SEC, Clock
+from cymbalism.live.engine import Engine, Feedback, LiveOptions, Verdict
+from cymbalism.live.metronome import Sound
+from cymbalism.model.session import Player, Settings
+from cymbalism.web.rooms import Room, RoomEngine
+
+__all__ = ["BrowserOutput", "DuetEngine"]
+
+#: How far ahead the engine lays out bars (and so how far ahead the page sees notes and
+#: schedules sounds). Long enough to cover a slow network; short enough that the lesson
+#: path decides the next level from recent playing.
+WEB_LOOKAHEAD_SEC = 2.0
+
+
+class BrowserOutput:
+    """The engine's sound output when the sound is made by the browser.
+
+    Scheduled sounds wait in :attr:`pending` until the room sends them to the page.
+    """
+
+    description = "the click and backing play in the browser"
+    audible = True
+
+    def __init__(self) -> None:
+        self.pending: list[Sound] = []
+
+    def schedule(self, sounds: Iterable[Sound]) -> None:
+        self.pending.extend(sounds)
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def take(self) -> list[Sound]:
+        out, self.pending = self.pending, []
+        return out
+
+
+def _finite(x: float) -> float | None:
+    return None if math.isnan(x) else round(float(x), 6)
+
+
+class DuetEngine(RoomEngine):
+    """The live engine behind one room.
+
+    Parameters
+    ----------
+    room : Room
+    count_in_start_sec : float
+        When the count-in starts, on the server's clock.
+    clock : Clock
+        The server's clock (the room's clock reads the same one).
+    recorder : Recorder, optional
+        Gets every hit as it arrives (the store's session writer).
+    backing : bool
+        Whether the page also plays the notes of the full part nobody plays.
+    meter_period_sec : float
+        How often the sync meter is sent.
+    """
+
+    def __init__(
+        self,
+        room: Room,
+        count_in_start_sec: float,
+        *,
+        clock: Clock,
+        recorder: Any = None,
+        backing: bool = True,
+        meter_period_sec: float = 0.1,
+    ) -> None:
+        self.room = room
+        self.recorder = recorder
+        self.players = self.players_of(room)
+        self._index = {p.name: i for i, p in enumerate(self.players)}
+        top = room.chart.top_level
+        lesson_players = tuple(p.name for p in self.players if room.lesson and p.level < top)
+        self.settings = self.settings_of(room)
+        self.output = BrowserOutput()
+        self.engine = Engine(
+            room.chart,
+            self.players,
+            self.settings,
+            clock,
+            recorder,
+            output=self.output,
+            options=LiveOptions(
+                lesson_players=lesson_players,
+                lookahead_sec=WEB_LOOKAHEAD_SEC,
+                backing=backing,
+            ),
+            start_ns=round(count_in_start_sec * NS_PER_SEC),
+        )
+        self.zero_sec = self.engine.zero_ns / NS_PER_SEC
+        self.count_in_sec = self.engine.count_in_sec
+        self.meter_period_sec = meter_period_sec
+        self._next_meter_sec = -math.inf
+        self._n_bars_sent = 0
+        self._n_targets_sent = [0] * len(self.players)
+        self._levels = [p.level for p in self.players]
+
+    @staticmethod
+    def players_of(room: Room) -> list[Player]:
+        """The room's players as the engine and the store know them."""
+        return [
+            Player(name=s.name, level=s.level, input=f"browser {s.input}", offset_sec=s.offset_sec)
+            for s in room.slots
+        ]
+
+    @staticmethod
+    def settings_of(room: Room) -> Settings:
+        """The room's settings as the engine and the store know them."""
+        return Settings(tempo_scale=room.tempo_scale, count_in_bars=room.count_in_bars)
+
+    # ------------------------------------------------------------------ in
+    def push_hit(
+        self, player: int, server_sec: float, lane: int, velocity: int
+    ) -> list[dict[str, Any]]:
+        fb = self.engine.push_hit(
+            self.players[player].name, round(server_sec * NS_PER_SEC), lane, velocity
+        )
+        return [self._judgement(fb), *self._layout()]
+
+    def tick(self, now_sec: float) -> list[dict[str, Any]]:
+        out = [self._judgement(fb) for fb in self.engine.tick(round(now_sec * NS_PER_SEC))]
+        out.extend(self._layout())
+        if now_sec >= self._next_meter_sec:
+            self._next_meter_sec = now_sec + self.meter_period_sec
+            out.append(self._meter(now_sec))
+        return out
+
+    @property
+    def end_sec(self) -> float:
+        """When the song ends (server clock), ``inf`` until the last bar is laid out."""
+        return self.zero_sec + self.engine.end_sec
+
+    # ------------------------------------------------------------------ out
+    def _judgement(self, fb: Feedback) -> dict[str, Any]:
+        if fb.verdict == Verdict.MISS:
+            return {
+                "type": "miss",
+                "player": self._index[fb.player],
+                "lane": fb.lane,
+                "target_sec": _finite(fb.target_sec),
+                "bar": fb.bar,
+            }
+        return {
+            "type": "judgement",
+            "player": self._index[fb.player],
+            "verdict": fb.verdict.value,
+            "lane": fb.lane,
+            "hit_sec": _finite(fb.onset_sec),
+            "target_sec": _finite(fb.target_sec),
+            "error_ms": None if math.isnan(fb.error_sec) else round(fb.error_sec * 1000.0, 2),
+            "bar": fb.bar,
+        }
+
+    def _layout(self) -> list[dict[str, Any]]:
+        """What the engine laid out since last time: sounds, bars, notes, level changes."""
+        sounds = self.output.take()
+        bars = self.engine.bars[self._n_bars_sent :]
+        if not sounds and not bars:
+            return []
+        self._n_bars_sent += len(bars)
+        zero_ns = self.engine.zero_ns
+        msg: dict[str, Any] = {
+            "type": "layout",
+            "sounds": [
+                [round((s.t_ns - zero_ns) / NS_PER_SEC, 6), s.kind, int(s.lane), int(s.velocity)]
+                for s in sorted(sounds)
+            ],
+            "bars": [[round(b.start_sec, 6), b.chart_bar + 1] for b in bars],
+            "targets": [],
+        }
+        out = [msg]
+        for i, p in enumerate(self.players):
+            targets = self.engine.targets(p.name)
+            new = targets.select(np.arange(self._n_targets_sent[i], len(targets)))
+            self._n_targets_sent[i] = len(targets)
+            msg["targets"].append(
+                {"sec": np.round(new.onset_sec, 6).tolist(), "lane": new.lane.astype(int).tolist()}
+            )
+        for b in bars:
+            for name, level in b.levels:
+                i = self._index[name]
+                if level != self._levels[i]:
+                    out.append(
+                        {
+                            "type": "level",
+                            "player": i,
+                            "level": level.label,
+                            "up": level > self._levels[i],
+                            "bar": b.chart_bar + 1,
+                            "from_sec": round(b.start_sec, 6),
+                        }
+                    )
+                    self._levels[i] = level
+        return out
+
+    def _meter(self, now_sec: float) -> dict[str, Any]:
+        snap = self.engine.snapshot(round(now_sec * NS_PER_SEC))
+        return {
+            "type": "meter",
+            "bar": snap["bar"],
+            "section": snap["section"],
+            "sync": snap["sync"],
+            "players": [
+                {
+                    k: p[k]
+                    for k in (
+                        "level",
+                        "hits",
+                        "misses",
+                        "extras",
+                        "hit_rate",
+                        "mean_error_ms",
+                        "mean_abs_error_ms",
+                    )
+                }
+                for p in snap["players"]
+            ],
+        }
+
+    # ------------------------------------------------------------------ the end
+    def finish(self) -> dict[str, Any]:
+        result = self.engine.finish()
+        session_id = None
+        if self.recorder is not None:
+            session_id = self.recorder.finish()
+            self._save_summary(session_id, result)
+        summary = []
+        for name, t in result.timing.items():
+            if t.n_notes:
+                summary.append(
+                    f"{name}: {t.n_hit} of {t.n_notes} notes ({100 * t.hit_rate:.0f}%), "
+                    f"mean error {t.mean_error_sec * 1000:+.0f} ms"
+                    if t.n_hit
+                    else f"{name}: none of the {t.n_notes} notes were hit"
+                )
+        if result.sync is not None and result.sync.n:
+            summary.append(
+                f"Between you: {abs(result.sync.mean_sec) * 1000:.0f} ms apart on average "
+                f"over {result.sync.n} shared notes"
+            )
+        if result.came_together_sec is not None:
+            summary.append(f"You came together {result.came_together_sec:.0f} s into the song.")
+        return {
+            "session_id": session_id,
+            "summary": summary,
+            "players": [
+                {
+                    "name": name,
+                    "n_notes": t.n_notes,
+                    "n_hit": t.n_hit,
+                    "n_miss": t.n_miss,
+                    "n_extra": t.n_extra,
+                    "hit_rate": t.hit_rate,
+                    "mean_error_ms": None
+                    if math.isnan(t.mean_error_sec)
+                    else t.mean_error_sec * 1000.0,
+                }
+                for name, t in result.timing.items()
+            ],
+            "came_together_sec": result.came_together_sec,
+        }
+
+    def _save_summary(self, session_id: int, result: Any) -> None:
+        """Cache the session's figures in the store, for lists and history."""
+        from cymbalism.store import DuetSummary, PlayerSummary
+
+        store = getattr(self.recorder, "store", None)
+        if store is None:
+            return
+        players = {
+            name: PlayerSummary(
+                n_hits=len(result.session.player(name).hits),
+                hit_rate=t.hit_rate,
+                mean_error_sec=t.mean_error_sec,
+                sd_error_sec=t.sd_error_sec,
+                mean_abs_error_sec=t.mean_abs_error_sec,
+                level_reached=result.levels[name][-1][1],
+            )
+            for name, t in result.timing.items()
+        }
+        duet = None
+        if result.sync is not None:
+            duet = DuetSummary(
+                n=result.sync.n,
+                mean_sec=result.sync.mean_sec,
+                sd_sec=result.sync.sd_sec,
+                mean_abs_sec=result.sync.mean_abs_sec,
+                came_together_sec=result.came_together_sec,
+            )
+        store.save_summary(session_id, players, duet)
