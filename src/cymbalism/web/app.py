@@ -260,6 +260,7 @@ def create_app(config: StudioConfig) -> Any:
             "version": __version__,
             "require_code": config.require_code,
             "public_urls": config.public_urls,
+            "reports": config.report_html is not None,
             "lanes": [{"id": int(x), "short": x.short, "label": x.label} for x in Lane],
             "levels": [lv.label for lv in Level],
             "key_sets": {

@@ -199,7 +199,7 @@ class DuetEngine(RoomEngine):
         }
         out = [msg]
         for i, p in enumerate(self.players):
-            targets = self.engine.targets(p.name)
+            targets = self.engine.players[p.name].aligner.targets
             new = targets.select(np.arange(self._n_targets_sent[i], len(targets)))
             self._n_targets_sent[i] = len(targets)
             msg["targets"].append(
@@ -263,9 +263,16 @@ class DuetEngine(RoomEngine):
                     else f"{name}: none of the {t.n_notes} notes were hit"
                 )
         if result.sync is not None and result.sync.n:
+            a, b = (p.name for p in self.players[:2])
+            mean_ms = result.sync.mean_sec * 1000
+            lead = (
+                f"{a if mean_ms < 0 else b} was ahead by {abs(mean_ms):.0f} ms overall"
+                if abs(mean_ms) >= 1
+                else "neither of you led"
+            )
             summary.append(
-                f"Between you: {abs(result.sync.mean_sec) * 1000:.0f} ms apart on average "
-                f"over {result.sync.n} shared notes"
+                f"Between you: {result.sync.mean_abs_sec * 1000:.0f} ms apart on average "
+                f"over {result.sync.n} shared notes; {lead}."
             )
         if result.came_together_sec is not None:
             summary.append(f"You came together {result.came_together_sec:.0f} s into the song.")

@@ -81,7 +81,7 @@ class Studio:
             ) from exc
         self.port = int(self._sock.getsockname()[1])
         config = uvicorn.Config(
-            app, log_level="warning", ws="websockets", lifespan="off", ws_ping_interval=None
+            app, log_level="warning", ws="websockets-sansio", lifespan="off", ws_ping_interval=None
         )
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
@@ -173,7 +173,7 @@ def studio_config(
         clock=lambda: clock.now_ns() / NS_PER_SEC,
         public_urls=list(public_urls or []),
         history=lambda name: player_history(store, name),
-        report_html=lambda session_id: session_report_html(store, session_id),
+        report_html=None,
     )
 
 

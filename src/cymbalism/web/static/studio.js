@@ -51,6 +51,7 @@ async function init() {
   }
   sel.onchange = songChanged; songChanged();
   $("create").onclick = createRoom;
+  $("create").disabled = false;
   $("join").onclick = () => joinRoom($("join-code").value);
   $("join-code").onkeydown = (e) => { if (e.key === "Enter") joinRoom($("join-code").value); };
   $("start").onclick = () => { ensureAudio(); send({ type: "start" }); };
@@ -282,6 +283,8 @@ function buildPads(lanesUsed) {
     box.appendChild(g);
   }
   box.hidden = !any;
+  box.classList.toggle("fixed", any);
+  document.body.classList.toggle("with-pads", any);
 }
 
 // ---------------------------------------------------------------- audio (scheduled ahead)
@@ -378,6 +381,8 @@ function onStart(m) {
   S.startLocalMs = (m.start_server_sec - S.offsetSec) * 1000;
   S.clickOn = $("click").checked; S.backingOn = $("backing").checked;
   show("play");
+  $("meter-left").textContent = `${S.players[0].name} ahead`;
+  $("meter-right").textContent = S.players[1] ? `${S.players[1].name} ahead` : "";
   S.players.forEach((p, i) => {
     const r = $(`readout${i}`);
     r.querySelector(".pname").textContent = p.name;
@@ -406,6 +411,9 @@ function onLayout(m) {
 
 function onJudgement(m) {
   S.judged[m.player].push(m);
+  // a hit stamped before its note was called missed, but delivered after: the note is hit
+  if (m.verdict !== "extra") S.misses[m.player] = S.misses[m.player].filter(
+    (x) => !(x.lane === m.lane && Math.abs(x.target_sec - m.target_sec) < 1e-6));
   const el = $(`last-p${m.player}`);
   const cls = { "on time": "good", early: "early", late: "late", extra: "extra" }[m.verdict] || "";
   const text = m.verdict === "extra" ? "extra hit" :
@@ -427,8 +435,8 @@ function onMeter(m) {
     const a = sy.mean_ms, x = Math.max(-60, Math.min(60, a));
     $("meter-dot").style.left = `${50 + (x / 60) * 50}%`;
     $("meter-dot").style.background = Math.abs(a) <= 20 ? "var(--good)" : Math.abs(a) <= 40 ? "var(--accent)" : "var(--late)";
-    const who = Math.abs(a) < 3 ? "together" : a < 0 ? `${S.players[0].name} ahead` : `${S.players[1].name} ahead`;
-    $("meter-text").textContent = `${who} by ${fmtMs(a)} · spread ${sy.sd_ms.toFixed(0)} ms (${sy.n} shared notes)`;
+    const who = Math.abs(a) < 3 ? `in step (${fmtMs(a)} apart)` : a < 0 ? `${S.players[0].name} ahead by ${fmtMs(a)}` : `${S.players[1].name} ahead by ${fmtMs(a)}`;
+    $("meter-text").textContent = `${who} · spread ${sy.sd_ms.toFixed(0)} ms · last ${sy.n} shared notes`;
   } else {
     $("meter-text").textContent = "no shared notes yet";
   }
@@ -539,7 +547,9 @@ async function onFinished(m) {
   const r = m.result || {};
   const lines = (r.summary || []).map((t) => `<p>${escapeHtml(t)}</p>`);
   $("summary").innerHTML = lines.join("") || "<p>The session is stored.</p>";
-  if (r.session_id !== undefined && r.session_id !== null) {
+  const has = r.session_id !== undefined && r.session_id !== null && S.info.reports;
+  $("report-frame").hidden = !has; $("report-link").hidden = !has;
+  if (has) {
     const url = `/api/sessions/${encodeURIComponent(r.session_id)}/report`;
     $("report-frame").src = url; $("report-link").href = url;
   }
@@ -552,10 +562,11 @@ async function onFinished(m) {
   }
 }
 function historyHtml(name, h) {
-  const rows = (h.sessions || []).map((s) => `<tr><td>${escapeHtml(s.when || "")}</td><td>${escapeHtml(s.song || "")}</td>
+  const rows = (h.sessions || []).map((s) => `<tr><td>${escapeHtml(s.when || "")}</td><td>${escapeHtml(s.song || "")}</td><td>${escapeHtml(s.partner || "")}</td>
     <td>${s.level || ""}</td><td>${s.hit_rate !== undefined ? (100 * s.hit_rate).toFixed(0) + "%" : ""}</td>
-    <td>${s.mean_abs_error_ms !== undefined && s.mean_abs_error_ms !== null ? s.mean_abs_error_ms.toFixed(1) + " ms" : ""}</td></tr>`);
-  return `<h3>${escapeHtml(name)}</h3><table><tr><th>when</th><th>song</th><th>level</th><th>hit rate</th><th>mean |error|</th></tr>${rows.join("")}</table>`;
+    <td>${s.mean_abs_error_ms !== undefined && s.mean_abs_error_ms !== null ? s.mean_abs_error_ms.toFixed(1) + " ms" : ""}</td>
+    <td>${s.came_together_sec !== null && s.came_together_sec !== undefined ? "after " + s.came_together_sec.toFixed(0) + " s" : "–"}</td></tr>`);
+  return `<h3>${escapeHtml(name)}</h3><table><tr><th>when</th><th>song</th><th>with</th><th>level reached</th><th>hit rate</th><th>mean |error|</th><th>came together</th></tr>${rows.join("")}</table>`;
 }
 
 init();
