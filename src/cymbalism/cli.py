@@ -7,6 +7,7 @@ exit code; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -107,6 +108,46 @@ def _songs_show(
     )
     text = format_tab(chart, chart.part(lv), bars_per_line=bars_per_line)
     console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("simplify")
+def _simplify(
+    chart: str = typer.Argument(
+        ..., help="A built-in song or a chart file (.chart, notes.mid, .mid)."
+    ),
+    level: str = typer.Option("easy", "--level", "-l", help="hard/medium/easy/beginner"),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Write here: .chart or notes.mid (every level) or .mid (this level).",
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Derive every level again, even those the file has."
+    ),
+) -> None:
+    """Make easier parts from a chart's full part; print the level's tablature or write it."""
+    from cymbalism.coaching.simplify import chart_difficulty, simplify_chart
+    from cymbalism.io.charts import load_chart, save_chart
+    from cymbalism.model.chart import Level
+    from cymbalism.songs.tab import format_tab
+
+    source = load_chart(chart, derive_levels=False)
+    full = simplify_chart(source, replace=replace)
+    lv = Level.parse(level)
+    for each, diff in chart_difficulty(full).items():
+        mark = "*" if each == lv else " "
+        console.print(
+            f"{mark} {each.label:<8} {len(full.part(each)):5d} notes  "
+            f"{diff.notes_per_sec:5.2f} notes/s  up to {diff.max_limbs} limbs  "
+            f"difficulty {diff.score:5.2f}",
+            highlight=False,
+        )
+    if out is None:
+        console.print(format_tab(full, full.part(lv)), highlight=False, markup=False)
+        return
+    written = save_chart(out, full, level=lv)
+    console.print(f"wrote {written}", highlight=False)
 
 
 # --- live: ports, calibrate, play
