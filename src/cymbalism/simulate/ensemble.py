@@ -38,10 +38,13 @@ class EnsembleRuns:
     onset_sec : np.ndarray [shape=(n_runs, n_events, n_players), float64, seconds]
     click_sec : np.ndarray [shape=(n_events,), float64, seconds]
         The click (the grid): ``n * period_sec``, or the ``click_sec`` given.
+    keeper_sec : np.ndarray [shape=(n_runs, n_events, n_players), float64, seconds]
+        The timekeeper's times ``k_i(n)`` (the onsets without the motor noise).
     """
 
     onset_sec: np.ndarray
     click_sec: np.ndarray
+    keeper_sec: np.ndarray | None = None
 
 
 def simulate_phase_correction(
@@ -145,4 +148,8 @@ def simulate_phase_correction(
         correction = np.einsum("ij,rij->ri", a, asy) + ac * (t - click[n] - bias)
         keeper[n + 1] = keeper[n] + interval[n] + timer[n] - correction
         onset[n + 1] = keeper[n + 1] + motor[n + 1]
-    return EnsembleRuns(onset_sec=np.ascontiguousarray(onset.transpose(1, 0, 2)), click_sec=click)
+    return EnsembleRuns(
+        onset_sec=np.ascontiguousarray(onset.transpose(1, 0, 2)),
+        click_sec=click,
+        keeper_sec=np.ascontiguousarray(keeper.transpose(1, 0, 2)),
+    )
