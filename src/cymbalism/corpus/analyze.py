@@ -110,12 +110,13 @@ def discover(path: str | Path) -> list[Job]:
     """
     p = Path(path)
     if p.is_dir():
-        files = sorted(
-            f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in MIDI_SUFFIXES + AUDIO_SUFFIXES
-        )
+        suffixes = MIDI_SUFFIXES + AUDIO_SUFFIXES
+        files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in suffixes)
         if not files:
             raise InputError(f"{p}: no MIDI or audio files in this folder")
-        return [Job(path=str(f), file=str(f.relative_to(p)), player=_player_of(f, p)) for f in files]
+        return [
+            Job(path=str(f), file=str(f.relative_to(p)), player=_player_of(f, p)) for f in files
+        ]
     if not p.exists():
         raise NotFoundError(f"no corpus at {p}")
     if p.suffix.lower() != ".csv":

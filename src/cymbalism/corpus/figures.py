@@ -85,7 +85,9 @@ def load_onsets(
         read = read_table(paths[0], players=players)
         if isinstance(read, OnsetTable):
             return LoadedOnsets(read)
-        return LoadedOnsets(onset_table_from_onsets(read, window_sec=window_sec, merge_sec=merge_sec))
+        return LoadedOnsets(
+            onset_table_from_onsets(read, window_sec=window_sec, merge_sec=merge_sec)
+        )
     from cymbalism.io.midi import read_midi
 
     if len(paths) < 2:

@@ -69,9 +69,7 @@ def _open_rows(path: str | Path) -> tuple[list[str], list[list[str]]]:
     width = len(header)
     for k, row in enumerate(rows):
         if len(row) != width:
-            raise InputError(
-                f"{p}: row {k + 2} has {len(row)} cells but the header has {width}"
-            )
+            raise InputError(f"{p}: row {k + 2} has {len(row)} cells but the header has {width}")
     return header, rows
 
 
@@ -214,9 +212,7 @@ def read_long(path: str | Path) -> OnsetTable | dict[str, np.ndarray]:
         counts[row_of[e], names.index(w)] += 1
     with np.errstate(invalid="ignore", divide="ignore"):
         table = np.where(counts > 0, sums / counts, np.nan)
-    return OnsetTable.from_columns(
-        {n: table[:, j] for j, n in enumerate(names)}, labels=order
-    )
+    return OnsetTable.from_columns({n: table[:, j] for j, n in enumerate(names)}, labels=order)
 
 
 def read_table(
