@@ -45,6 +45,7 @@ import scipy.linalg
 import scipy.stats
 
 from cymbalism.analysis.align import Alignment, match_events
+from cymbalism.analysis.sync import _positions as chart_positions
 from cymbalism.errors import InputError
 from cymbalism.model.onsets import OnsetTable
 from cymbalism.model.validate import validate_times
@@ -277,7 +278,7 @@ def _player_design(
     iti = onset[end, i] - onset[start, i]
     if ref is not None:
         iti = iti - (ref[end] - ref[start])
-    asy = onset[start, i][:, None] - onset[np.ix_(start, list(others))]
+    asy = onset[start, i][:, None] - onset[np.ix_(start, np.asarray(others, dtype=np.int64))]
     ok = np.isfinite(asy).all(axis=1)
     start, end, iti, asy = start[ok], end[ok], iti[ok], asy[ok]
     adjacent = start[1:] == end[:-1]
@@ -678,25 +679,15 @@ def onset_table_from_alignments(
     """
     if not alignments:
         raise InputError("no players to tabulate")
-    keyed = {}
     for name, al in alignments.items():
         if not isinstance(al, Alignment):
             raise InputError(f"{name}: expected an Alignment, got {type(al).__name__}")
-        m = al.matched
-        target = al.targets.onset_sec[m]
-        onset = al.hits.onset_sec[al.hit_index[m]]
-        keyed[name] = (np.round(target * 1e6).astype(np.int64), target, onset)
-    all_keys = np.unique(
-        np.concatenate(
-            [np.round(al.targets.onset_sec * 1e6).astype(np.int64) for al in alignments.values()]
-        )
-    )
+    target_sec = np.concatenate([al.targets.onset_sec for al in alignments.values()])
+    all_keys, first = np.unique(np.round(target_sec * 1e6).astype(np.int64), return_index=True)
     columns = {}
-    for name, (key, _, onset) in keyed.items():
-        row = np.searchsorted(all_keys, key)
-        sums = np.bincount(row, weights=onset, minlength=all_keys.size)
-        counts = np.bincount(row, minlength=all_keys.size)
+    for name, al in alignments.items():
+        keys, _, mean_onset = chart_positions(al)
         col = np.full(all_keys.size, np.nan)
-        np.divide(sums, counts, out=col, where=counts > 0)
+        col[np.searchsorted(all_keys, keys)] = mean_onset
         columns[name] = col
-    return OnsetTable.from_columns(columns, reference_sec=all_keys / 1e6)
+    return OnsetTable.from_columns(columns, reference_sec=target_sec[first])

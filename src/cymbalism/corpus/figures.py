@@ -88,8 +88,6 @@ def load_onsets(
         return LoadedOnsets(
             onset_table_from_onsets(read, window_sec=window_sec, merge_sec=merge_sec)
         )
-    from cymbalism.io.midi import read_midi
-
     if len(paths) < 2:
         raise InputError(f"{paths[0]}: one MIDI file is one player; give two or more")
     names = list(players) if players else [p.stem for p in paths]
@@ -97,10 +95,25 @@ def load_onsets(
         raise InputError(f"{len(names)} names for {len(paths)} files")
     if len(set(names)) != len(names):
         names = [f"{n} ({k + 1})" for k, n in enumerate(names)]
-    perfs = [read_midi(p) for p in paths]
-    onsets = {n: perf.hits.onset_sec for n, perf in zip(names, perfs, strict=True)}
+    onsets, tempo_maps = {}, []
+    for name, path in zip(names, paths, strict=True):
+        onset_sec, tempo_map = _midi_onsets(path)
+        onsets[name] = onset_sec
+        tempo_maps.append(tempo_map)
     table = onset_table_from_onsets(onsets, window_sec=window_sec, merge_sec=merge_sec)
-    return LoadedOnsets(table, perfs[0].tempo_map)
+    return LoadedOnsets(table, tempo_maps[0])
+
+
+def _midi_onsets(path: Path) -> tuple[np.ndarray, TempoMap]:
+    """The drum hits of a MIDI file, or, if it has no drums, every note (a keyboard part)."""
+    from cymbalism.io.midi import read_midi, read_note_onsets
+
+    try:
+        perf = read_midi(path)
+    except InputError:
+        notes = read_note_onsets(path)
+        return notes.onset_sec, notes.tempo_map
+    return perf.hits.onset_sec, perf.tempo_map
 
 
 def pair_asynchrony(table: OnsetTable, a: str, b: str) -> Asynchrony:
