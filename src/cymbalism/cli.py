@@ -46,6 +46,38 @@ def _root(
 
 # --- core: analyze, tempo, simulate, demo
 
+# core: tempo
+
+
+@app.command()
+def tempo(
+    file: str = typer.Argument(..., help="A MIDI file of a drum performance."),
+    kit: str | None = typer.Option(
+        None, "--kit", help="The e-kit note map (td11, td17, nitro, dtx, gm or a .toml file)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Estimate the tempo of a performance from its hits alone (tempo events are ignored)."""
+    import json
+    import math
+
+    from cymbalism.analysis.tempo import estimate_tempo, tempo_drift
+    from cymbalism.io.midi import read_midi
+
+    perf = read_midi(file, kit=kit)
+    onset, weight = perf.hits.onset_sec, perf.hits.velocity.astype(float)
+    bpm = estimate_tempo(onset, weight=weight)
+    drift = tempo_drift(onset, weight=weight)
+    drift_out = None if math.isnan(drift) else round(drift, 3)
+    if as_json:
+        print(json.dumps({"bpm": round(bpm, 2), "drift_bpm_per_min": drift_out, "hits": len(perf)}))
+        return
+    drift_text = "too short to tell" if drift_out is None else f"{drift_out:+.2f} BPM per minute"
+    console.print(
+        f"[bold]{bpm:.1f} BPM[/] from {len(perf)} hits in {perf.name} (drift: {drift_text})",
+        highlight=False,
+    )
+
 
 # --- songs, simplify, lesson
 songs_app = typer.Typer(
