@@ -100,7 +100,7 @@ def test_analyze_prints_tables_for_people(duet_files, capsys):
             2,
             "unknown level",
         ),
-        (["analyze", "{a}", "{b}", "-c", "mirrorball", "--levels", "hard,expert"], 1, "no Hard"),
+        (["analyze", "{a}", "--kit", "no-such-kit"], 1, "no-such-kit"),
         (["simulate", "--players", "expert,drummer"], 2, "unknown drummer"),
     ],
 )
@@ -109,9 +109,9 @@ def test_bad_input_gets_one_line_and_its_exit_code(duet_files, capsys, args, cod
     args = [x.format(a=a, b=b) for x in args]
     capsys.readouterr()
     assert main(args) == code
-    err = capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())  # undo the terminal's line wrapping
     assert message in err and "Traceback" not in err
-    assert len(err.strip().splitlines()) <= 2  # one message (rich may wrap a long line)
+    assert err.count("error:") == 1
 
 
 def test_simulate_writes_a_duet_that_analyze_reads(tmp_path, capsys):
@@ -119,14 +119,16 @@ def test_simulate_writes_a_duet_that_analyze_reads(tmp_path, capsys):
     assert main(["simulate", "--out", str(out), "--chart", "mirrorball", "--seed", "4"]) == 0
     assert "wrote" in capsys.readouterr().out
     expert, beginner = read_midi(out / "expert.mid"), read_midi(out / "beginner.mid")
-    assert len(expert.hits) > 700 and len(beginner.hits) > 400
+    assert len(expert.hits) > 700 and 200 < len(beginner.hits) < 600  # the beginner's part
     assert expert.tempo_map.bpm[0] == pytest.approx(114)
     again = tmp_path / "again"
     assert main(["simulate", "--out", str(again), "--chart", "mirrorball", "--seed", "4"]) == 0
     assert (again / "beginner.mid").read_bytes() == (out / "beginner.mid").read_bytes()
     data = run_json(capsys, ["analyze", str(out / "expert.mid"), str(out / "beginner.mid"),
-                             "--chart", "mirrorball"])  # fmt: skip
-    assert data["players"][0]["hit_rate"] > 0.97 and data["players"][1]["hit_rate"] < 0.95
+                             "--chart", "mirrorball", "--levels", "expert,beginner"])  # fmt: skip
+    assert data["players"][0]["hit_rate"] > 0.97
+    assert 0.5 < data["players"][1]["hit_rate"] < 0.95
+    assert data["sync"]["n"] > 150
 
 
 def test_demo_shows_both_players_and_when_they_came_together(capsys):
