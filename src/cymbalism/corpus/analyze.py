@@ -257,6 +257,7 @@ def run_corpus(
     scheduler: str | None = None,
     chunk_size: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    connect_timeout_sec: float = 10.0,
 ) -> list[dict[str, Any]]:
     """Analyse every job, in parallel, and return all rows in job order.
 
@@ -273,6 +274,8 @@ def run_corpus(
         Jobs per task (default: about 16 tasks per worker, at most 32 jobs each).
     on_progress : callable(done, total), optional
         Called as jobs finish.
+    connect_timeout_sec : float
+        How long to wait for a Dask scheduler to answer.
 
     Returns
     -------
@@ -304,7 +307,7 @@ def run_corpus(
         return rows
     if scheduler is None:
         return _run_process_pool(chunks, n_workers, report, total)
-    return _run_distributed(chunks, scheduler, n_workers, report, total)
+    return _run_distributed(chunks, scheduler, n_workers, report, total, connect_timeout_sec)
 
 
 def _run_process_pool(
@@ -335,6 +338,7 @@ def _run_distributed(
     n_workers: int,
     report: Callable[[int, int], None],
     total: int,
+    timeout_sec: float,
 ) -> list[dict[str, Any]]:
     distributed = require("distributed", "corpus")
     cluster = None
@@ -347,7 +351,7 @@ def _run_distributed(
         address = scheduler
     try:
         try:
-            client = distributed.Client(address, timeout="10s")
+            client = distributed.Client(address, timeout=f"{timeout_sec}s")
         except (OSError, TimeoutError) as exc:
             raise InputError(
                 f"cannot reach a Dask scheduler at {address!r} ({exc}); "
