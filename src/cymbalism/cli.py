@@ -46,6 +46,38 @@ def _root(
 
 # --- core: analyze, tempo, simulate, demo
 
+# core: tempo
+
+
+@app.command()
+def tempo(
+    file: str = typer.Argument(..., help="A MIDI file of a drum performance."),
+    kit: str | None = typer.Option(
+        None, "--kit", help="The e-kit note map (td11, td17, nitro, dtx, gm or a .toml file)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Estimate the tempo of a performance from its hits alone (tempo events are ignored)."""
+    import json
+    import math
+
+    from cymbalism.analysis.tempo import estimate_tempo, tempo_drift
+    from cymbalism.io.midi import read_midi
+
+    perf = read_midi(file, kit=kit)
+    onset, weight = perf.hits.onset_sec, perf.hits.velocity.astype(float)
+    bpm = estimate_tempo(onset, weight=weight)
+    drift = tempo_drift(onset, weight=weight)
+    drift_out = None if math.isnan(drift) else round(drift, 3)
+    if as_json:
+        print(json.dumps({"bpm": round(bpm, 2), "drift_bpm_per_min": drift_out, "hits": len(perf)}))
+        return
+    drift_text = "too short to tell" if drift_out is None else f"{drift_out:+.2f} BPM per minute"
+    console.print(
+        f"[bold]{bpm:.1f} BPM[/] from {len(perf)} hits in {perf.name} (drift: {drift_text})",
+        highlight=False,
+    )
+
 
 # --- songs, simplify, lesson
 songs_app = typer.Typer(
@@ -108,6 +140,46 @@ def _songs_show(
     )
     text = format_tab(chart, chart.part(lv), bars_per_line=bars_per_line)
     console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("simplify")
+def _simplify(
+    chart: str = typer.Argument(
+        ..., help="A built-in song or a chart file (.chart, notes.mid, .mid)."
+    ),
+    level: str = typer.Option("easy", "--level", "-l", help="hard/medium/easy/beginner"),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Write here: .chart or notes.mid (every level) or .mid (this level).",
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Derive every level again, even those the file has."
+    ),
+) -> None:
+    """Make easier parts from a chart's full part; print the level's tablature or write it."""
+    from cymbalism.coaching.simplify import chart_difficulty, simplify_chart
+    from cymbalism.io.charts import load_chart, save_chart
+    from cymbalism.model.chart import Level
+    from cymbalism.songs.tab import format_tab
+
+    source = load_chart(chart, derive_levels=False)
+    full = simplify_chart(source, replace=replace)
+    lv = Level.parse(level)
+    for each, diff in chart_difficulty(full).items():
+        mark = "*" if each == lv else " "
+        console.print(
+            f"{mark} {each.label:<8} {len(full.part(each)):5d} notes  "
+            f"{diff.notes_per_sec:5.2f} notes/s  up to {diff.max_limbs} limbs  "
+            f"difficulty {diff.score:5.2f}",
+            highlight=False,
+        )
+    if out is None:
+        console.print(format_tab(full, full.part(lv)), highlight=False, markup=False)
+        return
+    written = save_chart(out, full, level=lv)
+    console.print(f"wrote {written}", highlight=False)
 
 
 # --- live: ports, calibrate, play
