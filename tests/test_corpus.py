@@ -93,9 +93,7 @@ def test_parallel_runs_give_the_same_rows_in_the_same_order(corpus):
 
 def test_an_unreachable_scheduler_is_one_clear_error(corpus):
     with pytest.raises(InputError, match="cannot reach a Dask scheduler"):
-        run_corpus(
-            discover(corpus)[:1], scheduler="tcp://127.0.0.1:9", connect_timeout_sec=0.5
-        )
+        run_corpus(discover(corpus)[:1], scheduler="tcp://127.0.0.1:9", connect_timeout_sec=0.5)
 
 
 def test_info_csv_rows_carry_metadata_and_missing_files_become_error_rows(corpus):
