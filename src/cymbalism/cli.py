@@ -614,6 +614,56 @@ def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+corpus_app = typer.Typer(help="Analyse many files or sessions at once, in parallel (Dask).")
+app.add_typer(corpus_app, name="corpus")
+
+
+@corpus_app.command("analyze")
+def _corpus_analyze(
+    path: Path = typer.Argument(..., help="A folder of MIDI/audio files, or an info.csv."),
+    out: Path = typer.Option(..., "--out", "-o", help="Results file (.parquet or .csv)."),
+    scheduler: str | None = typer.Option(
+        None, help="A Dask scheduler address, or 'local' to start a local Dask cluster."
+    ),
+    workers: int | None = typer.Option(None, help="Worker processes (default: every CPU)."),
+) -> None:
+    """One row per file and player: timing, tempo, click coupling and sync figures."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from cymbalism.corpus.analyze import discover, run_corpus, write_results
+
+    jobs = discover(path)
+    with Progress(
+        TextColumn("[bold]analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("files", total=len(jobs))
+        rows = run_corpus(
+            jobs,
+            workers=workers,
+            scheduler=scheduler,
+            on_progress=lambda done, total: progress.update(task, completed=done),
+        )
+    frame = write_results(rows, out)
+    n_err = int(frame["error"].notna().sum())
+    console.print(
+        f"{len(jobs)} files, {len(frame)} rows, {n_err} errors -> {out}"
+        + (" (see the error column)" if n_err else "")
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = sys.argv[1:] if argv is None else argv
