@@ -47,6 +47,66 @@ def _root(
 
 
 # --- songs, simplify, lesson
+songs_app = typer.Typer(
+    help="The built-in songs: list them, or show a part as drum tablature.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(songs_app, name="songs")
+
+
+@songs_app.callback()
+def _songs(ctx: typer.Context) -> None:
+    """List the built-in songs (name, title, tempo, time signature, length, levels)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    from cymbalism.songs import list_songs
+
+    table = Table(title="Built-in songs (use the name with --chart)")
+    for column in ("name", "title", "style", "BPM", "time", "length", "bars", "levels"):
+        table.add_column(
+            column,
+            justify="right" if column in {"BPM", "bars"} else "left",
+            no_wrap=column == "name",
+        )
+    for song in list_songs():
+        minutes, seconds = divmod(round(song.length_sec), 60)
+        table.add_row(
+            song.name,
+            song.title,
+            song.style,
+            f"{song.bpm:g}",
+            song.time_signature,
+            f"{minutes}:{seconds:02d}",
+            str(song.n_bars),
+            ", ".join(lv.label for lv in song.levels),
+        )
+    console.print(table)
+
+
+@songs_app.command("show")
+def _songs_show(
+    name: str = typer.Argument(..., help="A built-in song or a chart file."),
+    level: str = typer.Option("expert", "--level", "-l", help="beginner/easy/medium/hard/expert"),
+    bars_per_line: int = typer.Option(4, help="Bars per line of tablature."),
+) -> None:
+    """Print a song's part as drum tablature, one row per lane, section by section."""
+    from cymbalism.io.charts import load_chart
+    from cymbalism.model.chart import Level
+    from cymbalism.songs.tab import format_tab
+
+    chart = load_chart(name)
+    lv = Level.parse(level)
+    tm = chart.tempo_map
+    _, num, den = tm.time_signatures[0]
+    console.print(
+        f"[bold]{chart.title}[/] ({lv.label}) {tm.bpm[0]:g} BPM {num}/{den}, {chart.n_bars} bars",
+        highlight=False,
+    )
+    text = format_tab(chart, chart.part(lv), bars_per_line=bars_per_line)
+    console.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
 # --- live: ports, calibrate, play
