@@ -5,16 +5,13 @@ milliseconds, the same each time. To measure it, the player taps a pad along wit
 steady click; each tap is matched one-to-one to its click
 (:func:`cymbalism.analysis.align.match_events`) and the median of ``tap - click`` becomes
 that input's ``offset_sec``, subtracted from every hit it stamps from then on. The median
-ignores the odd missed or doubled tap. Offsets are kept per port name in the user's
-configuration directory, so a kit keeps its calibration across sessions.
+ignores the odd missed or doubled tap. The store keeps the offset per input name, so a kit
+keeps its calibration across sessions.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -29,9 +26,6 @@ __all__ = [
     "Calibration",
     "calibrate_input",
     "estimate_latency",
-    "latency_file",
-    "load_offsets",
-    "save_offset",
 ]
 
 
@@ -128,9 +122,7 @@ def calibrate_input(
     t0 = clock.now_ns() + NS_PER_SEC
     total = lead_in + n_clicks
     click_ns = [t0 + k * period_ns for k in range(total)]
-    output.schedule(
-        Sound(t, ACCENT if k % 4 == 0 else CLICK) for k, t in enumerate(click_ns)
-    )
+    output.schedule(Sound(t, ACCENT if k % 4 == 0 else CLICK) for k, t in enumerate(click_ns))
     end_ns = click_ns[-1] + period_ns // 2
     taps: list[int] = []
     while True:
@@ -146,38 +138,3 @@ def calibrate_input(
     return estimate_latency(
         (tap_arr - t0) / NS_PER_SEC, (scored - t0) / NS_PER_SEC, window_sec=window
     )
-
-
-# --------------------------------------------------------------------------- kept offsets
-def latency_file() -> Path:
-    """Where calibrated offsets are kept (``$CYMBALISM_CONFIG_DIR`` or the user config dir)."""
-    root = os.environ.get("CYMBALISM_CONFIG_DIR")
-    if root:
-        return Path(root) / "latency.json"
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("cymbalism")) / "latency.json"
-
-
-def load_offsets() -> dict[str, float]:
-    """Input name -> calibrated ``offset_sec`` (empty if nothing was calibrated)."""
-    path = latency_file()
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"the latency file {path} is unreadable ({exc}); delete it") from exc
-    return {str(k): float(v) for k, v in data.items()}
-
-
-def save_offset(input_name: str, offset_sec: float) -> Path:
-    """Keep ``offset_sec`` for ``input_name``; return the file it went to."""
-    path = latency_file()
-    data = load_offsets()
-    data[input_name] = round(float(offset_sec), 6)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    tmp.replace(path)
-    return path

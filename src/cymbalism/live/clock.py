@@ -31,6 +31,9 @@ def ns_to_sec(ns: int) -> float:
 class Clock(Protocol):
     """What the engine, the inputs and the metronome need from a clock."""
 
+    #: Whether the clock follows real time (a loop may then block waiting for input).
+    realtime: bool
+
     def now_ns(self) -> int:
         """The current time in nanoseconds on a monotonic time line."""
         ...
@@ -46,6 +49,7 @@ class MonotonicClock:
     #: Below this much time left, :meth:`sleep_until` spins instead of sleeping, because
     #: the operating system's sleep overshoots by up to a millisecond.
     SPIN_NS = 1_000_000
+    realtime = True
 
     def now_ns(self) -> int:
         return time.perf_counter_ns()
@@ -73,6 +77,8 @@ class FakeClock:
     for the real clock runs as fast as the machine allows. It is safe to read from
     several threads.
     """
+
+    realtime = False
 
     def __init__(self, start_ns: int = 0) -> None:
         self._t_ns = int(start_ns)

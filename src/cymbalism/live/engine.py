@@ -323,9 +323,7 @@ class Engine:
             if p.name in self.options.lesson_players:
                 self._paths[p.name] = self._make_path(p, lesson)
         self._names = names
-        self.follower = (
-            TempoFollower(max_deviation=0.08) if self.settings.follow else None
-        )
+        self.follower = TempoFollower(max_deviation=0.08) if self.settings.follow else None
         first = self._bar_plan[0] if self._bar_plan else 0
         bar_len_sec = float(
             self.base_map.qn_to_sec(self.base_map.bar_to_qn(first + 1))
@@ -547,8 +545,9 @@ class Engine:
         j = st.aligner.push(onset_sec, lane, velocity=int(velocity))
         if j is None:
             st.n_extra += 1
-            fb = Feedback(player, Verdict.EXTRA, lane, onset_sec, math.nan, math.nan,
-                          self._bar_at(onset_sec))
+            fb = Feedback(
+                player, Verdict.EXTRA, lane, onset_sec, math.nan, math.nan, self._bar_at(onset_sec)
+            )
         else:
             k = j.target_index
             err = j.error_sec
@@ -560,8 +559,8 @@ class Engine:
             st.abs_sum += abs(err)
             st.err_since_decision.append(err)
             tol = self.options.tolerance_sec[st.level]
-            verdict = Verdict.ON_TIME if abs(err) <= tol else (
-                Verdict.LATE if err > 0 else Verdict.EARLY
+            verdict = (
+                Verdict.ON_TIME if abs(err) <= tol else (Verdict.LATE if err > 0 else Verdict.EARLY)
             )
             fb = Feedback(player, verdict, lane, onset_sec, j.target_sec, err, st.target_bar[k])
             self._pair(player, j.target_sec, onset_sec)
@@ -692,9 +691,7 @@ class Engine:
             section = self.chart.section_at(qn)
             bpm = float(self.base_map.bpm_at(np.float64(qn))) / bar.stretch
         else:
-            beat = np.float64(
-                (now_sec + self.count_in_sec) / max(self.count_in_sec, 1e-9) * 4
-            )
+            beat = np.float64((now_sec + self.count_in_sec) / max(self.count_in_sec, 1e-9) * 4)
             bar_no, section = 0, "count-in"
             bpm = float(self.base_map.bpm_at(np.float64(0.0)))
         players = []

@@ -200,9 +200,7 @@ class MidoBackend:
         return list(dict.fromkeys(self._call("listing inputs", self._backend.get_input_names)))
 
     def output_names(self) -> list[str]:
-        return list(
-            dict.fromkeys(self._call("listing outputs", self._backend.get_output_names))
-        )
+        return list(dict.fromkeys(self._call("listing outputs", self._backend.get_output_names)))
 
     def open_input(self, name: str, callback: Callable[[Any], None]) -> Any:
         return self._call(f"opening {name!r}", self._backend.open_input, name, callback=callback)
@@ -563,7 +561,13 @@ class SimulatedInput(Input):
         for player, hits in performances.items():
             t = song_start_ns + np.round(hits.onset_sec * 1e9).astype(np.int64)
             events.extend(
-                zip(t.tolist(), [player] * len(hits), hits.lane.tolist(), hits.velocity.tolist())
+                zip(
+                    t.tolist(),
+                    [player] * len(hits),
+                    hits.lane.tolist(),
+                    hits.velocity.tolist(),
+                    strict=True,
+                )
             )
         events.sort(key=lambda e: e[0])
         self._events = events

@@ -145,9 +145,7 @@ def synth_voices(sample_rate: int = 48_000) -> dict[tuple[str, int], np.ndarray]
     x = t(1.2)
     voices[("drum", int(Lane.CRASH))] = 0.35 * hp(noise(x.size)) * env(x, 0.4)
     x = t(0.6)
-    ride = 0.2 * hp(noise(x.size)) * env(x, 0.3) + 0.15 * np.sin(2 * np.pi * 3100 * x) * env(
-        x, 0.2
-    )
+    ride = 0.2 * hp(noise(x.size)) * env(x, 0.3) + 0.15 * np.sin(2 * np.pi * 3100 * x) * env(x, 0.2)
     voices[("drum", int(Lane.RIDE))] = ride
     return {k: (0.8 * v).astype(np.float32) for k, v in voices.items()}
 

@@ -324,7 +324,9 @@ class LiveRunner:
                     if isinstance(inp, SimulatedInput) and inp.next_ns is not None:
                         wake = min(wake, inp.next_ns)
                 wait = (wake - clock.now_ns()) / NS_PER_SEC
-                if wait > 0:
+                if wait > 0 and not clock.realtime:
+                    clock.sleep_until(wake)
+                elif wait > 0:
                     try:  # wakes at once when a hit arrives
                         self._handle(self.sink.get(timeout=wait))
                     except queue.Empty:
