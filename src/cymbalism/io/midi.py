@@ -48,8 +48,10 @@ from cymbalism.model.tempo import TempoMap
 __all__ = [
     "DEFAULT_BPM",
     "MidiPerformance",
+    "NoteOnsets",
     "parse_midi",
     "read_midi",
+    "read_note_onsets",
     "write_chart",
     "write_hits",
 ]
@@ -573,3 +575,67 @@ def _note_lengths(tick: np.ndarray, pitch: np.ndarray, tpq: int) -> np.ndarray:
     gap = np.where(same, t[1:] - t[:-1], np.iinfo(np.int64).max)
     length[order[:-1]] = np.clip(np.minimum(length[order[:-1]], gap - 1), 1, None)
     return length
+
+
+@dataclass(frozen=True, eq=False)
+class NoteOnsets:
+    """Every note onset of a MIDI file, of any instrument (a pianist's, a tapper's).
+
+    Attributes
+    ----------
+    onset_sec : np.ndarray [shape=(n,), float64, seconds, sorted]
+    pitch : np.ndarray [shape=(n,), int16]
+    velocity : np.ndarray [shape=(n,), int16, 1-127]
+    tempo_map : TempoMap
+    path : Path or None
+    """
+
+    onset_sec: np.ndarray
+    pitch: np.ndarray
+    velocity: np.ndarray
+    tempo_map: TempoMap
+    path: Path | None = None
+
+
+def read_note_onsets(path: str | Path) -> NoteOnsets:
+    """Read the onset of every note in a MIDI file, whatever the instrument or channel.
+
+    For performances that are not drums, such as the keyboard part of a duo, or beat
+    onsets stored as notes.
+
+    Raises
+    ------
+    NotFoundError
+        If the file does not exist.
+    InputError
+        If the file is empty, not MIDI, corrupt, or holds no notes.
+    """
+    from symusic import Score
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise NotFoundError(f"no such MIDI file: {p}")
+    label = str(p)
+    data = p.read_bytes()
+    tpq = _check_container(data, label)
+    try:
+        score = Score.from_midi(data)
+    except RuntimeError as exc:
+        raise InputError(f"{label} is corrupt: {_clean_parser_message(exc)}") from None
+    tracks = [_symusic_track(t) for t in score.tracks if len(t.notes)]
+    if not tracks:
+        tracks = _note_ons_with_mido(data, label)
+    if not tracks:
+        raise InputError(f"{label} holds no notes (it has tempo or other events only)")
+    tick = np.concatenate([t.tick for t in tracks])
+    order = np.argsort(tick, kind="stable")
+    tempo_map = _tempo_map(score, tpq, label)
+    return NoteOnsets(
+        onset_sec=np.ascontiguousarray(tempo_map.qn_to_sec(tick[order] / tpq)),
+        pitch=np.concatenate([t.pitch for t in tracks])[order].astype(np.int16),
+        velocity=np.clip(np.concatenate([t.velocity for t in tracks])[order], 1, 127).astype(
+            np.int16
+        ),
+        tempo_map=tempo_map,
+        path=p,
+    )
