@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from cymbalism.analysis.align import align
 from cymbalism.analysis.sync import asynchrony, came_together, sync_stats
 from cymbalism.analysis.timing import timing_by_lane, timing_stats
+from cymbalism.coaching.simplify import fold_lanes, simplify_chart
 from cymbalism.errors import InputError
 from cymbalism.live.clock import FakeClock
 from cymbalism.live.engine import Engine, LiveOptions, Verdict
@@ -77,6 +78,11 @@ def perform(
     )
 
 
+def heard(hits: Hits, level: Level) -> Hits:
+    """The hits as a part at ``level`` hears them (every tom as the floor tom at Easy)."""
+    return Hits(hits.onset_sec, fold_lanes(hits.lane, level), hits.velocity)
+
+
 def same(a: object, b: object) -> bool:
     """Equal, counting NaN equal to NaN (stats of lanes with no hits are NaN)."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -122,13 +128,17 @@ def test_equivalence_duet_streamed_equals_offline_analysis() -> None:
     judged, misses = stream(engine, clock, {"Ana": ha, "Ben": hb})
     result = engine.finish()
 
-    off = {"Ana": align(ha, ta), "Ben": align(hb, tb)}
+    off = {"Ana": align(ha, ta), "Ben": align(heard(hb, Level.EASY), tb)}
     for name in off:
         live = result.alignments[name]
         assert live == off[name]
         assert same(result.timing[name], timing_stats(off[name]))
         assert same(result.timing_by_lane[name], timing_by_lane(off[name]))
         assert result.session.player(name).hits == (ha if name == "Ana" else hb)
+    # the report is what `cymbalism analyze` prints, from the same alignments
+    assert [p.name for p in result.report.players] == ["Ana", "Ben"]
+    for p in result.report.players:
+        assert p.alignment == off[p.name]
     asy = asynchrony(off["Ana"], off["Ben"])
     assert same(result.sync, sync_stats(asy))
     assert result.came_together_sec == came_together(asy)
@@ -273,14 +283,18 @@ def test_loop_repeats_bars_and_is_judged_continuously() -> None:
 
 def test_lesson_levels_change_at_bar_lines_and_alignment_matches_offline() -> None:
     chart = groove_chart(bars=8)
+    seen = []
 
     class Scripted:
-        """Plays Beginner for two bars, then Easy, then Expert from bar 6 on."""
+        """Moves up after the second and the fourth bar it is told about."""
 
-        def level_for_bar(self, bar_index: int, aligner: object) -> Level:
-            if bar_index < 2:
-                return Level.BEGINNER
-            return Level.EASY if bar_index < 5 else Level.EXPERT
+        level = Level.BEGINNER
+        tempo_scale = 1.0
+
+        def on_bar_end(self, bar: int, alignment) -> None:
+            seen.append((bar, len(alignment.targets), alignment.n_hit))
+            if len(seen) in (2, 4):
+                self.level = Level(self.level + 1)
 
     clock = FakeClock()
     engine = Engine(
@@ -291,18 +305,47 @@ def test_lesson_levels_change_at_bar_lines_and_alignment_matches_offline() -> No
         options=LiveOptions(lesson_players=("Kid",)),
         lesson=lambda p: Scripted(),
     )
-    engine.tick(0.0)
     # the kid plays the full part throughout
-    hits = perform(chart.targets(), seed=9, bias_sec=0.0, sd_sec=0.01)
+    hits = perform(chart.targets(), seed=9, bias_sec=0.0, sd_sec=0.01, miss=0.0, extra=0.0)
     stream(engine, clock, {"Kid": hits}, as_ns=False)
     result = engine.finish()
-    assert [lv for _, lv in result.levels["Kid"]] == [Level.BEGINNER, Level.EASY, Level.EXPERT]
-    assert [t for t, _ in result.levels["Kid"]] == [0.0, 4.0, 10.0]
+    levels = result.levels["Kid"]
+    assert [lv for _, lv in levels] == [Level.BEGINNER, Level.EASY, Level.MEDIUM]
+    # bar 2 closes during bar 3, so Easy starts at bar 4 (6 s); the bar laid out at the
+    # old level is not reported; bar 5 is the second Easy bar, so Medium starts at bar 7
+    assert [t for t, _ in levels] == [0.0, 6.0, 12.0]
+    assert [b for b, _, _ in seen] == [0, 1, 3, 4, 6, 7]
+    assert all(n == hit for _, n, hit in seen)  # every note of each reported bar was hit
     targets = result.targets("Kid")
-    assert result.alignments["Kid"] == align(hits, targets)
-    bars_of = np.floor(targets.onset_sec / 2.0)
-    assert set(targets.lane[bars_of < 2].tolist()) == {Lane.KICK}
-    assert Lane.HIHAT_CLOSED in set(targets.lane[bars_of >= 5].tolist())
+    assert result.alignments["Kid"] == align(hits, targets)  # no lane is folded here
+    bar_of = np.floor(targets.onset_sec / 2.0)
+    assert set(targets.lane[bar_of < 3].tolist()) == {Lane.KICK}
+    assert set(targets.lane[(bar_of >= 3) & (bar_of < 6)].tolist()) == {Lane.KICK, Lane.SNARE}
+    assert Lane.HIHAT_CLOSED in set(targets.lane[bar_of >= 6].tolist())
+
+
+def test_the_real_lesson_path_promotes_a_steady_beginner() -> None:
+    chart = groove_chart(bars=24)
+    clock = FakeClock()
+    engine = Engine(
+        chart,
+        [Player("Kid", level=Level.BEGINNER), Player("Pro")],
+        Settings(count_in_bars=0),
+        clock,
+        options=LiveOptions(lesson_players=("Kid",)),
+    )
+    full = chart.targets()
+    kid = perform(full, seed=21, bias_sec=0.005, sd_sec=0.008, miss=0.0, extra=0.0)
+    pro = perform(full, seed=22, bias_sec=0.0, sd_sec=0.005, miss=0.0, extra=0.0)
+    stream(engine, clock, {"Kid": kid, "Pro": pro}, as_ns=False)
+    result = engine.finish()
+    climbed = [lv for _, lv in result.levels["Kid"]]
+    assert climbed[0] is Level.BEGINNER and len(climbed) >= 3
+    assert climbed == sorted(climbed)
+    assert any("up to" in m for m in result.messages)
+    kid_al = result.alignments["Kid"]
+    assert kid_al.n_hit == len(kid_al.targets) > 0
+    assert result.alignments["Pro"] == align(pro, full)
 
 
 def test_bad_calls_get_clear_errors() -> None:
@@ -315,8 +358,9 @@ def test_bad_calls_get_clear_errors() -> None:
     with pytest.raises(InputError, match="does not fit"):
         Engine(chart, [Player("A")], Settings(), FakeClock(), options=LiveOptions(loop_bars=(2, 5)))
     only_expert = Chart("x", TempoMap.constant(120), {Level.EXPERT: chart.part()})
-    with pytest.raises(LookupError, match="no Easy part"):
-        Engine(only_expert, [Player("A", level=Level.EASY)], Settings(), FakeClock())
+    derived = Engine(only_expert, [Player("A", level=Level.EASY)], Settings(), FakeClock())
+    assert derived.chart.part(Level.EASY) == simplify_chart(only_expert).part(Level.EASY)
+    assert 0 < len(derived.chart.part(Level.EASY)) < len(chart.part())
 
 
 def test_finish_keeps_every_hit_and_marks_the_rest_missed() -> None:

@@ -32,6 +32,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from cymbalism.analysis.align import Alignment, OnlineAligner
+from cymbalism.analysis.summary import AnalysisReport, analyze_players
+from cymbalism.analysis.sync import SyncStats
+from cymbalism.analysis.timing import TimingStats
 from cymbalism.errors import InputError
 from cymbalism.live.clock import NS_PER_SEC, Clock, MonotonicClock
 from cymbalism.live.metronome import ACCENT, CLICK, Output, SilentOutput, Sound
@@ -189,6 +192,11 @@ class _PlayerState:
     level: Level
     aligner: OnlineAligner
     target_bar: list[int] = field(default_factory=list)
+    hit_of_target: list[int] = field(default_factory=list)
+    extras: list[int] = field(default_factory=list)
+    bar_ranges: list[tuple[int, int]] = field(default_factory=list)
+    bar_tempo: list[float] = field(default_factory=list)
+    fold: np.ndarray = field(default_factory=lambda: np.arange(len(Lane), dtype=np.int8))
     reported_miss: set[int] = field(default_factory=set)
     onset: list[float] = field(default_factory=list)
     lane: list[int] = field(default_factory=list)
@@ -206,41 +214,55 @@ class _PlayerState:
 
 @dataclass
 class LiveResult:
-    """What a session came to: the same figures offline analysis gives for its hits.
+    """What a session came to: the figures of offline analysis for the same hits.
 
     Attributes
     ----------
     session : Session
-        The song, the players (with every hit they played) and the settings.
+        The song, the players (with every hit they played, as played) and the settings.
     alignments : dict of str -> Alignment
-        Each player's notes matched to hits (the notes of the levels they played).
-    timing : dict of str -> TimingStats
-    timing_by_lane : dict of str -> dict of Lane -> TimingStats
-    sync : SyncStats or None
-        Between the first two players.
-    asynchrony : Asynchrony or None
-    came_together_sec : float or None
+        Each player's notes (the part as laid out: the levels they played, at the tempo
+        they played) matched to their hits live, hit by hit.
+    report : AnalysisReport
+        :func:`cymbalism.analysis.summary.analyze_players` on the same hits and notes,
+        what ``cymbalism analyze`` prints; its alignments equal ``alignments``.
     levels : dict of str -> list of (song second, Level)
-        When each player's level changed (the first entry is the start).
+        Each player's level from the start, and every change.
     bars : list of PlayedBar
     messages : list of str
-        What the engine said during the session (ports lost and found, no sound).
+        What the engine said during the session (ports lost and found, no sound, levels).
     """
 
     session: Session
     alignments: dict[str, Alignment]
-    timing: dict[str, Any]
-    timing_by_lane: dict[str, Any]
-    sync: Any
-    asynchrony: Any
-    came_together_sec: float | None
+    report: AnalysisReport
     levels: dict[str, list[tuple[float, Level]]]
     bars: list[PlayedBar]
     messages: list[str]
 
     def targets(self, player: str) -> Hits:
-        """The notes ``player`` was judged against (the part as laid out, in song seconds)."""
+        """The notes ``player`` was judged against (song seconds)."""
         return self.alignments[player].targets
+
+    @property
+    def timing(self) -> dict[str, TimingStats]:
+        """Each player's figures."""
+        return {p.name: p.stats for p in self.report.players}
+
+    @property
+    def timing_by_lane(self) -> dict[str, dict[Lane, TimingStats]]:
+        """Each player's figures per lane."""
+        return {p.name: p.by_lane for p in self.report.players}
+
+    @property
+    def sync(self) -> SyncStats | None:
+        """The asynchrony figures of the first two players (None for a solo)."""
+        return None if self.report.sync is None else self.report.sync.stats
+
+    @property
+    def came_together_sec(self) -> float | None:
+        """When the first two players came together (song seconds), or None."""
+        return None if self.report.sync is None else self.report.sync.came_together_sec
 
 
 class Engine:
@@ -264,9 +286,11 @@ class Engine:
         Where the click and backing go (silent by default).
     options : LiveOptions, optional
     lesson : callable, optional
-        ``lesson(player) -> path`` for each lesson player; the path object must offer
-        ``level_for_bar(bar_index, alignment_so_far) -> Level``. By default the
-        songs library's lesson path.
+        ``lesson(player) -> path`` for each lesson player; by default a
+        :class:`cymbalism.coaching.lesson.LessonPath` starting at the player's level.
+        The engine reads the path's ``level`` and ``tempo_scale`` as it lays out each
+        bar and calls ``path.on_bar_end(bar, alignment)`` as each bar closes; a change
+        takes effect from the next bar line still ahead.
     start_ns : int, optional
         When the count-in starts on the clock (now by default).
     """
@@ -284,7 +308,9 @@ class Engine:
         lesson: Callable[[Player], Any] | None = None,
         start_ns: int | None = None,
     ) -> None:
-        self.chart = chart
+        from cymbalism.coaching.simplify import fold_lanes, simplify_chart
+
+        self.chart = chart = simplify_chart(chart)  # every level, derived where missing
         self.settings = settings or Settings()
         self.options = options or LiveOptions()
         self.clock = clock or MonotonicClock()
@@ -309,6 +335,7 @@ class Engine:
         if unknown:
             raise InputError(f"lesson for unknown players {sorted(unknown)}; players: {names}")
         self._paths: dict[str, Any] = {}
+        self._path_start: dict[str, float] = {}
         self.players: dict[str, _PlayerState] = {}
         for p in players:
             chart.part(p.level)  # a clear error now if the part is missing
@@ -319,9 +346,13 @@ class Engine:
                     Hits.empty(), window_sec=self.settings.window_sec, lane_blind=False
                 ),
                 levels=[(0.0, p.level)],
+                fold=fold_lanes(np.arange(len(Lane)), p.level),
             )
             if p.name in self.options.lesson_players:
-                self._paths[p.name] = self._make_path(p, lesson)
+                path = self._make_path(p, lesson)
+                self._paths[p.name] = path
+                self._path_start[p.name] = float(path.tempo_scale)
+                self.players[p.name].level = Level(path.level)
         self._names = names
         self.follower = TempoFollower(max_deviation=0.08) if self.settings.follow else None
         first = self._bar_plan[0] if self._bar_plan else 0
@@ -335,9 +366,9 @@ class Engine:
         self.bars: list[PlayedBar] = []
         self._next_plan = 0
         self._stretch = 1.0
-        self._shift = 0.0 - float(self.base_map.qn_to_sec(self.base_map.bar_to_qn(first)))
-        if first == 0:
-            self._shift = 0.0
+        self._follow_stretch = 1.0
+        self._shift = -float(self.base_map.qn_to_sec(self.base_map.bar_to_qn(first))) or 0.0
+        self._closed_bars = 0
         self._asy: deque[tuple[float, float]] = deque()
         self._pair_names = tuple(names[:2]) if len(names) >= 2 else ()
         self._positions: dict[int, list[Any]] = {}
@@ -352,7 +383,11 @@ class Engine:
             return lesson(player)
         from cymbalism.coaching.lesson import LessonPath
 
-        return LessonPath(self.chart, start=player.level)
+        return LessonPath(
+            self.chart,
+            start_level=player.level,
+            tempo_scale=min(1.0, self.settings.tempo_scale),
+        )
 
     def _plan_bars(self) -> list[int]:
         n = self.chart.n_bars
@@ -417,27 +452,36 @@ class Engine:
             self._shift
         )
 
+    def _practice_factor(self) -> float:
+        """How much slower than the session's tempo the lesson path wants the song now."""
+        if not self._paths:
+            return 1.0
+        return max(self._path_start[n] / float(p.tempo_scale) for n, p in self._paths.items())
+
     def _lay_out_bar(self, start_sec: float) -> None:
         i = self._next_plan
         cb = self._bar_plan[i]
         q0 = float(self.base_map.bar_to_qn(cb))
         q1 = min(float(self.base_map.bar_to_qn(cb + 1)), max(self.chart.end_qn, q0))
-        if i > 0 and self._bar_plan[i - 1] + 1 != cb:  # a jump (a loop): keep time continuous
-            self._shift = start_sec - float(self.base_map.qn_to_sec(q0)) * self._stretch
+        phase = 0.0
         if self.follower is not None and i > 0:
             errs = [e for st in self.players.values() for e in st.err_since_decision]
             for st in self.players.values():
                 st.err_since_decision.clear()
             nominal = float(self.base_map.qn_to_sec(q1) - self.base_map.qn_to_sec(q0))
-            stretch, phase = self.follower.update(errs, bar_sec=nominal)
-            # New stretch pivots about the bar line; the phase correction moves it.
+            self._follow_stretch, phase = self.follower.update(errs, bar_sec=nominal)
+        stretch = self._follow_stretch * self._practice_factor()
+        jump = i > 0 and self._bar_plan[i - 1] + 1 != cb  # a loop: keep time continuous
+        if jump or phase != 0.0 or stretch != self._stretch:
+            # The bar starts where the last one ended (plus any phase correction), and
+            # its notes are spaced by the new stretch from there.
             self._shift = start_sec + phase - float(self.base_map.qn_to_sec(q0)) * stretch
             self._stretch = stretch
         stretch, shift = self._stretch, self._shift
         levels = []
         for name, st in self.players.items():
-            if name in self._paths and i > 0:
-                self._decide_level(name, st, i)
+            if name in self._paths:
+                self._follow_path(name, st, start_sec + phase, cb)
             levels.append((name, st.level))
         bar = PlayedBar(
             index=i,
@@ -453,10 +497,12 @@ class Engine:
         self.bars.append(bar)
         self._next_plan += 1
         sounds: list[Sound] = []
-        for st in self.players.values():
+        for name, st in self.players.items():
             notes = self.chart.part(st.level).between(q0, q1)
             sec = self.base_map.qn_to_sec(notes.qn) * stretch + shift
             self._extend_targets(st, sec, notes, bar.index)
+            path = self._paths.get(name)
+            st.bar_tempo.append(float(path.tempo_scale) if path is not None else 1.0)
         beats = self.base_map.beat_grid_qn(q1, q0)
         for j, q in enumerate(beats):
             t = float(self.base_map.qn_to_sec(q)) * stretch + shift
@@ -481,25 +527,73 @@ class Engine:
         ]
 
     def _extend_targets(self, st: _PlayerState, sec: np.ndarray, notes: Part, bar: int) -> None:
+        a = len(st.hit_of_target)
+        st.bar_ranges.append((a, a + int(sec.size)))
         if sec.size == 0:
             return
         st.aligner.extend(Hits(sec, notes.lane.copy(), notes.velocity.copy()))
         st.target_bar.extend([self._bar_plan[bar] + 1] * sec.size)
+        st.hit_of_target.extend([-1] * sec.size)
 
-    def _decide_level(self, name: str, st: _PlayerState, bar_index: int) -> None:
-        path = self._paths[name]
-        new = Level.parse(path.level_for_bar(bar_index, self._partial_alignment(st)))
+    def _follow_path(self, name: str, st: _PlayerState, at_sec: float, chart_bar: int) -> None:
+        """Take the lesson path's level for the bar about to be laid out."""
+        from cymbalism.coaching.simplify import fold_lanes
+
+        new = Level(self._paths[name].level)
         if new != st.level:
-            self.chart.part(new)
-            at = float(self.bars[-1].end_sec) if self.bars else 0.0
             st.level = new
-            st.levels.append((at, new))
-            self._say(f"{name} now plays the {new.label} part (from bar {bar_index + 1})")
+            st.levels.append((at_sec, new))
+            self._say(f"{name} now plays the {new.label} part (from bar {chart_bar + 1})")
             if self.recorder is not None:
-                self.recorder.level_change(name, at, new, reason="lesson path")
+                self.recorder.level_change(name, at_sec, new, reason="lesson path")
+        st.fold = fold_lanes(np.arange(len(Lane)), st.level)
 
-    def _partial_alignment(self, st: _PlayerState) -> Any:
-        return st.aligner
+    def _bar_alignment(self, st: _PlayerState, i: int) -> Alignment:
+        """One laid-out bar of a player as an Alignment: its notes, the hits on them, extras."""
+        bar = self.bars[i]
+        a, b = st.bar_ranges[i]
+        tgt = st.aligner.targets
+        targets = Hits(tgt.onset_sec[a:b], tgt.lane[a:b], tgt.velocity[a:b])
+        matched = [h for h in st.hit_of_target[a:b] if h >= 0]
+        extras = [h for h in st.extras if bar.start_sec <= st.onset[h] < bar.end_sec]
+        used = sorted(matched + extras)
+        local = {h: k for k, h in enumerate(used)}
+        hits = Hits(
+            np.asarray([st.onset[h] for h in used], dtype=np.float64),
+            np.asarray([st.fold[st.lane[h]] for h in used], dtype=np.int8),
+            np.asarray([st.velocity[h] for h in used], dtype=np.int16),
+        )
+        hit_index = np.asarray([local.get(h, -1) for h in st.hit_of_target[a:b]], dtype=np.int64)
+        error = np.full(b - a, np.nan)
+        ok = hit_index >= 0
+        error[ok] = hits.onset_sec[hit_index[ok]] - targets.onset_sec[ok]
+        return Alignment(
+            targets=targets,
+            hits=hits,
+            hit_index=hit_index,
+            error_sec=error,
+            extra_index=np.asarray([local[h] for h in extras], dtype=np.int64),
+            window_sec=self.settings.window_sec,
+        )
+
+    def _close_bars(self, now_sec: float) -> None:
+        """Tell the lesson paths how each bar went, once its last note's window has closed."""
+        wait = self.settings.window_sec + self.options.grace_sec
+        while self._closed_bars < len(self.bars) and (
+            self.bars[self._closed_bars].end_sec + wait <= now_sec
+        ):
+            i = self._closed_bars
+            self._closed_bars += 1
+            for name, path in self._paths.items():
+                st = self.players[name]
+                level = dict(self.bars[i].levels)[name]
+                # A bar laid out before the path's last move was played at the old level
+                # or tempo; the path starts counting afresh, so it is not reported.
+                if level != Level(path.level) or st.bar_tempo[i] != float(path.tempo_scale):
+                    continue
+                change = path.on_bar_end(self.bars[i].chart_bar, self._bar_alignment(st, i))
+                if change is not None:
+                    self._say(f"{name}: {change}")
 
     # ------------------------------------------------------------------ hits
     def push_hit(
@@ -542,8 +636,9 @@ class Engine:
         st.lane.append(lane)
         st.velocity.append(int(velocity))
         self._lay_out_until(onset_sec)
-        j = st.aligner.push(onset_sec, lane, velocity=int(velocity))
+        j = st.aligner.push(onset_sec, int(st.fold[lane]), velocity=int(velocity))
         if j is None:
+            st.extras.append(len(st.onset) - 1)
             st.n_extra += 1
             fb = Feedback(
                 player, Verdict.EXTRA, lane, onset_sec, math.nan, math.nan, self._bar_at(onset_sec)
@@ -551,6 +646,7 @@ class Engine:
         else:
             k = j.target_index
             err = j.error_sec
+            st.hit_of_target[k] = j.hit_index
             if k in st.reported_miss:  # a hit stamped earlier than it arrived
                 st.reported_miss.discard(k)
                 st.n_miss -= 1
@@ -643,6 +739,8 @@ class Engine:
         horizon = now_sec - self.options.sync_window_sec
         while self._asy and self._asy[0][0] < horizon:
             self._asy.popleft()
+        if self._paths:
+            self._close_bars(now_sec)
         return out
 
     def say(self, text: str) -> None:
@@ -737,19 +835,16 @@ class Engine:
         """
         if self._finished is not None:
             return self._finished
-        from cymbalism.analysis.sync import asynchrony, came_together, sync_stats
-        from cymbalism.analysis.timing import timing_by_lane, timing_stats
-
         self.tick(math.inf)
         alignments = {name: st.aligner.finish() for name, st in self.players.items()}
-        timing = {n: timing_stats(a) for n, a in alignments.items()}
-        by_lane = {n: timing_by_lane(a) for n, a in alignments.items()}
-        asy = stats = together = None
-        if len(self._names) >= 2:
-            a, b = self._names[:2]
-            asy = asynchrony(alignments[a], alignments[b])
-            stats = sync_stats(asy)
-            together = came_together(asy)
+        report = analyze_players(
+            [a.hits for a in alignments.values()],
+            tempo_map=self.base_map,
+            targets=[a.targets for a in alignments.values()],
+            names=list(alignments),
+            window_sec=self.settings.window_sec,
+            title=self.chart.title,
+        )
         players = tuple(
             Player(
                 name=n,
@@ -771,11 +866,7 @@ class Engine:
         self._finished = LiveResult(
             session=session,
             alignments=alignments,
-            timing=timing,
-            timing_by_lane=by_lane,
-            sync=stats,
-            asynchrony=asy,
-            came_together_sec=together,
+            report=report,
             levels={n: list(st.levels) for n, st in self.players.items()},
             bars=list(self.bars),
             messages=list(self.messages),
