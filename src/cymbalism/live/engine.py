@@ -827,16 +827,31 @@ class Engine:
         }
 
     # ------------------------------------------------------------------ the end
-    def finish(self) -> LiveResult:
-        """Close the session: every remaining note becomes a miss; the figures are computed.
+    def finish(self, *, until_sec: float | None = None) -> LiveResult:
+        """Close the session and compute its figures as offline analysis does.
 
-        The figures come from :mod:`cymbalism.analysis` applied to the alignments, as
-        offline analysis computes them.
+        Parameters
+        ----------
+        until_sec : float, optional
+            The song second the session was stopped at (Ctrl-C, a time limit). Notes
+            and hits from then on are left out, rather than counting the rest of the
+            song as missed. By default the whole song: every note nobody played is a miss.
         """
         if self._finished is not None:
             return self._finished
-        self.tick(math.inf)
+        self.tick(math.inf if until_sec is None else until_sec)
         alignments = {name: st.aligner.finish() for name, st in self.players.items()}
+        if until_sec is not None:
+            alignments = {
+                n: Alignment(
+                    a.targets.between(-math.inf, until_sec),
+                    a.hits.between(-math.inf, until_sec),
+                    np.empty(0, np.int64),
+                    np.empty(0),
+                    np.empty(0, np.int64),
+                )
+                for n, a in alignments.items()
+            }
         report = analyze_players(
             [a.hits for a in alignments.values()],
             tempo_map=self.base_map,
@@ -845,6 +860,8 @@ class Engine:
             window_sec=self.settings.window_sec,
             title=self.chart.title,
         )
+        if until_sec is not None:
+            alignments = {p.name: p.alignment for p in report.players}
         players = tuple(
             Player(
                 name=n,

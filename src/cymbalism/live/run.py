@@ -235,6 +235,8 @@ class LiveRunner:
     fps : float
     tail_sec : float
         How long the loop runs on after the last bar (the last notes' windows).
+    max_sec : float, optional
+        Stop at this song second (the figures then cover the song up to there).
     """
 
     def __init__(
@@ -247,6 +249,7 @@ class LiveRunner:
         on_feedback: Callable[[Feedback], None] | None = None,
         fps: float = 20.0,
         tail_sec: float = 0.5,
+        max_sec: float | None = None,
     ) -> None:
         self.engine = engine
         self.inputs = list(inputs)
@@ -255,6 +258,7 @@ class LiveRunner:
         self.on_feedback = on_feedback
         self.frame_ns = round(NS_PER_SEC / fps)
         self.tail_sec = tail_sec
+        self.max_sec = max_sec
         self._stop = threading.Event()
         self.interrupted = False
 
@@ -317,7 +321,9 @@ class LiveRunner:
                     if self.on_frame is not None:
                         self.on_frame(self.engine.snapshot(now))
                     next_frame = now + self.frame_ns
-                if self.over(now):
+                if self.over(now) or (
+                    self.max_sec is not None and self.engine.song_sec(now) >= self.max_sec
+                ):
                     break
                 wake = next_frame
                 for inp in self.inputs:
@@ -339,5 +345,182 @@ class LiveRunner:
                 inp.stop()
             self.engine.output.stop()
         # Hits that arrived while stopping are still judged and kept.
-        self.step(clock.now_ns())
-        return self.engine.finish()
+        now = clock.now_ns()
+        self.step(now)
+        if self.over(now):
+            return self.engine.finish()
+        return self.engine.finish(until_sec=self.engine.song_sec(now))
+
+
+def summarize_for_store(result: LiveResult) -> tuple[dict[str, Any], Any]:
+    """The figures the store keeps with a session, from the result's report."""
+    from cymbalism.store.store import DuetSummary, PlayerSummary
+
+    players = {
+        p.name: PlayerSummary(
+            n_hits=len(result.session.player(p.name).hits),
+            hit_rate=p.stats.hit_rate,
+            mean_error_sec=p.stats.mean_error_sec,
+            sd_error_sec=p.stats.sd_error_sec,
+            mean_abs_error_sec=p.stats.mean_abs_error_sec,
+            level_reached=max(lv for _, lv in result.levels[p.name]),
+        )
+        for p in result.report.players
+    }
+    pair = result.report.sync
+    duet = (
+        None
+        if pair is None
+        else DuetSummary(
+            n=pair.stats.n,
+            mean_sec=pair.stats.mean_sec,
+            sd_sec=pair.stats.sd_sec,
+            mean_abs_sec=pair.stats.mean_abs_sec,
+            came_together_sec=pair.came_together_sec,
+        )
+    )
+    return players, duet
+
+
+@dataclass
+class LiveSetup:
+    """Everything a live session needs besides the song, as the front ends gather it.
+
+    Attributes
+    ----------
+    specs : list of PlayerSpec
+    settings : Settings
+    options : LiveOptions
+    click : str
+        ``"audio"`` (the sound device), ``"none"``, or a MIDI output port's name.
+    kit : str, optional
+        The e-kit note map of the MIDI inputs.
+    api : str, optional
+        The rtmidi API (``LINUX_ALSA``, ``UNIX_JACK``).
+    store_url : str, optional
+        Where the session is recorded (the default store when None); ``"none"`` keeps
+        it in memory only.
+    seed : int
+        For simulated drummers.
+    max_sec : float, optional
+        Stop after this many song seconds.
+    """
+
+    specs: list[PlayerSpec]
+    settings: Any
+    options: Any
+    click: str = "audio"
+    kit: str | None = None
+    api: str | None = None
+    store_url: str | None = None
+    seed: int = 0
+    max_sec: float | None = None
+
+
+def run_live(
+    chart: Chart,
+    setup: LiveSetup,
+    *,
+    clock: Clock | None = None,
+    backend: PortBackend | None = None,
+    on_frame: Callable[[dict[str, Any]], None] | None = None,
+    on_start: Callable[[Engine], None] | None = None,
+) -> tuple[LiveResult, int | None]:
+    """Play ``chart`` live with the players of ``setup``; return the result and session id.
+
+    Every hit goes to the store as it arrives (committed every 100 ms), so a crash loses
+    at most the last tenth of a second and Ctrl-C loses nothing.
+    """
+    from cymbalism.live.clock import MonotonicClock
+    from cymbalism.live.metronome import open_output
+    from cymbalism.model.session import Player
+
+    clock = clock or MonotonicClock()
+    sink: queue.SimpleQueue[InputHit] = queue.SimpleQueue()
+    store = None
+    offsets: dict[str, float] = {}
+    if setup.store_url != "none":
+        from cymbalism.store.store import Store
+
+        store = Store(setup.store_url)
+    needs_midi = any(s.kind == "midi" for s in setup.specs)
+    if needs_midi and backend is None:
+        from cymbalism.live.inputs import MidoBackend
+
+        backend = MidoBackend(setup.api)
+    if store is not None and backend is not None:
+        from cymbalism.live.inputs import find_port
+
+        for s in setup.specs:
+            if s.kind == "midi":
+                port = find_port(s.input, backend.input_names())
+                offset = store.calibration(port)
+                if offset is not None:
+                    offsets[port] = offset
+    if store is not None:
+        kb = store.calibration("keyboard")
+        if kb is not None:
+            offsets["keyboard"] = kb
+    output = open_output(
+        clock,
+        audio=setup.click == "audio",
+        midi_port=None if setup.click in {"audio", "none"} else setup.click,
+        backend=backend,
+    )
+    start_ns = clock.now_ns() + NS_PER_SEC // 2  # half a second to get ready
+    players = []
+    for s in setup.specs:
+        port = s.input
+        players.append(Player(s.name, level=s.level, input=port))
+    options = setup.options
+    lesson = tuple(s.name for s in setup.specs if s.lesson)
+    if lesson:
+        from dataclasses import replace
+
+        options = replace(options, lesson_players=lesson)
+    writer = None
+    if store is not None:
+        writer = store.start_session(
+            chart,
+            players,
+            settings=setup.settings,
+            source="live",
+            flush_ms=100.0,
+            flush_hits=1_000_000,
+        )
+    try:
+        engine = Engine(
+            chart,
+            players,
+            setup.settings,
+            clock,
+            writer,
+            output=output,
+            options=options,
+            start_ns=start_ns,
+        )
+        inputs = build_inputs(
+            setup.specs,
+            clock=clock,
+            sink=sink,
+            chart=engine.chart.scaled(setup.settings.tempo_scale),
+            song_start_ns=engine.zero_ns,
+            backend=backend,
+            offsets=offsets,
+            kit=setup.kit,
+            seed=setup.seed,
+        )
+        runner = LiveRunner(engine, inputs, sink=sink, on_frame=on_frame, max_sec=setup.max_sec)
+        if on_start is not None:
+            on_start(engine)
+        result = runner.run()
+    except BaseException:
+        if writer is not None:
+            writer.close()  # keeps what was played; the session stays "cut short"
+        raise
+    session_id = None
+    if writer is not None and store is not None:
+        session_id = writer.finish()
+        players_sum, duet = summarize_for_store(result)
+        store.save_summary(session_id, players_sum, duet)
+    return result, session_id

@@ -25,7 +25,7 @@ _STYLE = {
     "extra": "grey50",
 }
 _MARK = {"on time": "●", "early": "◀", "late": "▶", "miss": "✗", "extra": "+"}
-_METER_HALF = 20  # characters each side of the centre
+_METER_HALF = 12  # characters each side of the centre
 _METER_MS = 50.0  # full scale of the meter
 
 
@@ -53,15 +53,17 @@ def _player_panel(p: dict[str, Any]) -> Panel:
     if not p["lanes"]:
         lanes.add_row("", Text("waiting for the first hit…", style="dim"))
     rate = "–" if p["hit_rate"] is None else f"{p['hit_rate'] * 100:.0f}%"
-    err = (
-        "–"
-        if p["mean_error_ms"] is None
-        else f"{p['mean_error_ms']:+.0f} ms ({'late' if p['mean_error_ms'] > 0 else 'early'})"
-    )
+    mean = p["mean_error_ms"]
+    if mean is None:
+        err = "–"
+    elif abs(mean) < 2.5:
+        err = "on time"
+    else:
+        err = f"{abs(mean):.0f} ms {'late' if mean > 0 else 'early'}"
     stats = Text.assemble(
         ("hit ", "dim"),
         (rate, "bold"),
-        ("  mean ", "dim"),
+        ("  ", ""),
         (err, "bold"),
         ("  miss ", "dim"),
         (str(p["misses"]), "bold red" if p["misses"] else "bold"),
@@ -73,7 +75,6 @@ def _player_panel(p: dict[str, Any]) -> Panel:
         body,
         title=f"[bold]{p['name']}[/] · {p['level']}",
         border_style="cyan",
-        width=46,
     )
 
 
@@ -90,11 +91,11 @@ def _meter(sync: dict[str, Any], a: str, b: str) -> Text:
     lead = b if mean > 0 else a
     words = "together" if abs(mean) < 5 else f"{lead} ahead by {abs(mean):.0f} ms"
     return Text.assemble(
-        ("sync  ", "bold"),
-        (f"{a} early ", "dim"),
+        ("sync ", "bold"),
+        (f"{a} ahead ", "dim"),
         ("".join(cells), style),
-        (f" {a} late", "dim"),
-        f"   {words} · spread {spread:.0f} ms · n={sync['n']}",
+        (f" {b} ahead", "dim"),
+        f"  {words} · spread {spread:.0f} ms",
     )
 
 
@@ -111,9 +112,9 @@ def render(snap: dict[str, Any]) -> Group:
         (f"  {snap['bpm']:.0f} BPM", "bold"),
         ("  (following you)" if snap["follow"] else "", "italic"),
     )
-    panels = Table.grid(padding=(0, 1))
+    panels = Table.grid(padding=(0, 1), expand=True)
     for _ in snap["players"]:
-        panels.add_column()
+        panels.add_column(ratio=1)
     panels.add_row(*[_player_panel(p) for p in snap["players"]])
     parts: list[Any] = [head, panels]
     if len(snap["players"]) >= 2:
