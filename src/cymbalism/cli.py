@@ -433,6 +433,60 @@ def _simplify(
     console.print(f"wrote {written}", highlight=False)
 
 
+@app.command("lesson")
+def _lesson(
+    performances: list[Path] = typer.Argument(
+        ..., help="The beginner's recorded passes (MIDI files), played one after another."
+    ),
+    chart: str = typer.Option(
+        "mirrorball", "--chart", "-c", help="A built-in song or a chart file."
+    ),
+    start: str = typer.Option(
+        "beginner",
+        "--start",
+        help="The level to start at, or 'warm-up' to place by the first bars.",
+    ),
+    tempo: float = typer.Option(
+        1.0, "--tempo", help="The practice tempo at the start (0.7 = 70%)."
+    ),
+    offset_sec: float = typer.Option(
+        0.0, "--offset-sec", help="Where the song's first bar starts in each recording."
+    ),
+    kit: str | None = typer.Option(None, "--kit", help="The e-kit's note map (td17, nitro, ...)."),
+) -> None:
+    """Replay a beginner's performance through the path: level changes and tips."""
+    from cymbalism.coaching.lesson import LessonPath, placement_level, replay_lesson
+    from cymbalism.io.charts import load_chart
+    from cymbalism.io.midi import read_midi
+    from cymbalism.model.chart import Level
+
+    song = load_chart(chart)
+    passes = [read_midi(p, kit=kit).hits.shifted(-offset_sec) for p in performances]
+    if start.strip().lower() in {"warm-up", "warmup"}:
+        level = placement_level(song, passes[0])
+        console.print(f"the warm-up places you at {level.label}", highlight=False)
+    else:
+        level = Level.parse(start)
+    path = LessonPath(song, start_level=level, tempo_scale=tempo)
+    console.print(
+        f"[bold]{song.title}[/]: starting at {path.level.label}, tempo {path.tempo_scale:.0%}",
+        highlight=False,
+    )
+    for i, (name, hits) in enumerate(zip(performances, passes, strict=True), start=1):
+        before = len(path.changes)
+        report = replay_lesson(song, hits, path=path)
+        console.print(f"pass {i} ({name.name}):", highlight=False)
+        for change in report.changes[before:]:
+            console.print(f"  {change}", highlight=False, soft_wrap=True)
+        if len(report.changes) == before:
+            console.print(f"  stayed at {path.level.label}", highlight=False)
+    console.print(
+        f"now at {path.level.label}, tempo {path.tempo_scale:.0%}. Tips:", highlight=False
+    )
+    for tip in path.tips():
+        console.print(f"  - {tip}", highlight=False)
+
+
 # --- live: ports, calibrate, play
 
 
