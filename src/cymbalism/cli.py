@@ -296,6 +296,18 @@ def _demo(
         highlight=False,
     )
     _print_report(result.report)
+    from cymbalism.analysis.timing import timing_stats
+
+    beginner = result.report.players[1]
+    first = timing_stats(beginner.alignment, end_sec=60.0)
+    last = timing_stats(beginner.alignment, start_sec=chart.end_sec - 60.0)
+    console.print(
+        f"  the beginner learned: first minute {100 * first.hit_rate:.0f}% hit, spread "
+        f"{1000 * first.sd_error_sec:.0f} ms; last minute {100 * last.hit_rate:.0f}% hit, "
+        f"spread {1000 * last.sd_error_sec:.0f} ms",
+        highlight=False,
+    )
+
 
 # core: tempo
 
