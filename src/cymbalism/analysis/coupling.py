@@ -36,16 +36,19 @@ A player "leads" a pair when it adapts less to the partner than the partner adap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import scipy.linalg
-import scipy.stats
+import scipy.special
 
+from cymbalism.analysis.align import Alignment, match_events
+from cymbalism.analysis.sync import _positions as chart_positions
 from cymbalism.errors import InputError
 from cymbalism.model.onsets import OnsetTable
+from cymbalism.model.validate import validate_times
 
 __all__ = [
     "CouplingFit",
@@ -54,6 +57,9 @@ __all__ = [
     "fit_phase_correction",
     "gls_phase_correction",
     "lead_lag",
+    "merge_chords",
+    "onset_table_from_alignments",
+    "onset_table_from_onsets",
     "windowed_phase_correction",
 ]
 
@@ -255,17 +261,28 @@ def _num(value: float) -> float | None:
 def _player_design(
     onset: np.ndarray, ref: np.ndarray | None, i: int, others: Sequence[int], rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Intervals, asynchronies and adjacency of player ``i`` over events ``rows[k] -> +1``."""
-    k = rows[rows + 1 < onset.shape[0]]
-    ti, ti_next = onset[k, i], onset[k + 1, i]
-    iti = ti_next - ti
+    """Intervals, asynchronies and adjacency of player ``i``, from events in ``rows``.
+
+    Each interval runs from one of the player's onsets to its next one. Without a
+    reference grid the next onset must be at the next event (the nominal interval is
+    then a constant); with one, the player may skip events (a sparse part on a fine grid)
+    and the nominal interval comes from the grid. Two intervals share a motor-noise term
+    (are adjacent) when one ends where the next starts.
+    """
+    own = np.flatnonzero(np.isfinite(onset[:, i]))
+    start, end = own[:-1], own[1:]
+    keep = np.isin(start, rows)
+    if ref is None:
+        keep &= end == start + 1
+    start, end = start[keep], end[keep]
+    iti = onset[end, i] - onset[start, i]
     if ref is not None:
-        iti = iti - (ref[k + 1] - ref[k])
-    asy = ti[:, None] - onset[np.ix_(k, list(others))]
-    ok = np.isfinite(iti) & np.isfinite(asy).all(axis=1)
-    k, iti, asy = k[ok], iti[ok], asy[ok]
-    adjacent = np.diff(k) == 1
-    return k, iti, asy, adjacent
+        iti = iti - (ref[end] - ref[start])
+    asy = onset[start, i][:, None] - onset[np.ix_(start, np.asarray(others, dtype=np.int64))]
+    ok = np.isfinite(asy).all(axis=1)
+    start, end, iti, asy = start[ok], end[ok], iti[ok], asy[ok]
+    adjacent = start[1:] == end[:-1]
+    return start, iti, asy, adjacent
 
 
 def fit_phase_correction(
@@ -283,9 +300,11 @@ def fit_phase_correction(
     Parameters
     ----------
     table : OnsetTable
-        Onsets at shared events. If it has ``reference_sec``, intervals are measured
-        against the nominal intervals (tempo changes allowed); add the click as a source
-        with ``table.with_reference_as("click")``.
+        Onsets at shared events. If it has ``reference_sec``, each interval (from a
+        player's onset to its next one, which may skip events) is measured against the
+        nominal interval of the grid, so tempo changes and sparse parts are allowed;
+        without it only intervals between consecutive events are used. Add the click as a
+        source with ``table.with_reference_as("click")``.
     players : sequence of str, optional
         Whom to fit (default: every column except one named ``"click"``).
     sources : sequence of str, optional
@@ -563,10 +582,112 @@ def _granger_p(*, cause: np.ndarray, effect: np.ndarray, order: int) -> float:
     if rss_f <= 0:
         return float("nan")
     f_stat = max((rss_r - rss_f) / order, 0.0) / (rss_f / dof)
-    return float(scipy.stats.f.sf(f_stat, order, dof))
+    return float(scipy.special.fdtrc(order, dof, f_stat))  # F survival function
 
 
 def _rss(design: np.ndarray, target: np.ndarray) -> float:
     coef = np.linalg.lstsq(design, target, rcond=None)[0]
     resid = target - design @ coef
     return float(resid @ resid)
+
+
+def merge_chords(onset_sec: np.ndarray, *, merge_sec: float = 0.030) -> np.ndarray:
+    """One onset per stroke: onsets closer than ``merge_sec`` to the previous become one.
+
+    A drummer's kick and hi-hat struck together (or a flam) are one event for timing
+    between players; its onset is the mean of the merged onsets.
+
+    Parameters
+    ----------
+    onset_sec : np.ndarray [shape=(n,), float64, seconds, sorted]
+    merge_sec : float
+        Gap below which consecutive onsets are one event (0 merges nothing).
+
+    Returns
+    -------
+    event_sec : np.ndarray [shape=(m,), float64, seconds, sorted], m <= n
+    """
+    try:
+        onset = validate_times(np.asarray(onset_sec, dtype=np.float64), "onset_sec")
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if onset.size == 0 or merge_sec <= 0:
+        return onset.copy()
+    group = np.concatenate([[0], np.cumsum(np.diff(onset) >= merge_sec)])
+    return np.bincount(group, weights=onset) / np.bincount(group)
+
+
+def onset_table_from_onsets(
+    onsets: Mapping[str, np.ndarray],
+    *,
+    window_sec: float = 0.100,
+    merge_sec: float = 0.030,
+) -> OnsetTable:
+    """Pair several players' onsets (no chart) into an onset table.
+
+    Each player's onsets are first merged into strokes (:func:`merge_chords`). The first
+    player's strokes are the events; every other player's strokes are matched one to one
+    to them within ``window_sec`` (:func:`~cymbalism.analysis.align.match_events`).
+    Strokes of the others that match none are left out.
+
+    Parameters
+    ----------
+    onsets : mapping of str to np.ndarray [shape=(n,), float64, seconds, sorted]
+        At least two players.
+    window_sec : float
+        Largest distance of a pair, seconds.
+    merge_sec : float
+        See :func:`merge_chords`.
+
+    Returns
+    -------
+    table : OnsetTable
+        No reference times (there is no grid).
+    """
+    names = list(onsets)
+    if len(names) < 2:
+        raise InputError(f"pairing onsets needs at least two players, got {names}")
+    events = {n: merge_chords(onsets[n], merge_sec=merge_sec) for n in names}
+    base = events[names[0]]
+    columns = {names[0]: base}
+    for name in names[1:]:
+        col = np.full(base.size, np.nan)
+        ia, ib = match_events(base, events[name], window_sec=window_sec)
+        col[ia] = events[name][ib]
+        columns[name] = col
+    return OnsetTable.from_columns(columns)
+
+
+def onset_table_from_alignments(
+    alignments: Mapping[str, Alignment],
+) -> OnsetTable:
+    """An onset table of players aligned to (parts of) one chart.
+
+    One row per chart position (target time, to the microsecond) of any player's part;
+    a player's onset there is the mean of its matched hits at that position (a chord counts
+    once, as in :func:`cymbalism.analysis.sync.asynchrony`), NaN where it missed or its part
+    has no note there. The chart times are the table's reference.
+
+    Parameters
+    ----------
+    alignments : mapping of str to Alignment
+        Player name to that player's alignment.
+
+    Returns
+    -------
+    table : OnsetTable
+    """
+    if not alignments:
+        raise InputError("no players to tabulate")
+    for name, al in alignments.items():
+        if not isinstance(al, Alignment):
+            raise InputError(f"{name}: expected an Alignment, got {type(al).__name__}")
+    target_sec = np.concatenate([al.targets.onset_sec for al in alignments.values()])
+    all_keys, first = np.unique(np.round(target_sec * 1e6).astype(np.int64), return_index=True)
+    columns = {}
+    for name, al in alignments.items():
+        keys, _, mean_onset = chart_positions(al)
+        col = np.full(all_keys.size, np.nan)
+        col[np.searchsorted(all_keys, keys)] = mean_onset
+        columns[name] = col
+    return OnsetTable.from_columns(columns, reference_sec=target_sec[first])

@@ -28,6 +28,7 @@ Where the drums are
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import struct
@@ -48,8 +49,10 @@ from cymbalism.model.tempo import TempoMap
 __all__ = [
     "DEFAULT_BPM",
     "MidiPerformance",
+    "NoteOnsets",
     "parse_midi",
     "read_midi",
+    "read_note_onsets",
     "write_chart",
     "write_hits",
 ]
@@ -170,12 +173,12 @@ def read_midi(
         file and the problem.
     """
     p = Path(path).expanduser()
-    if not p.exists():
-        raise NotFoundError(f"no such MIDI file: {p}")
-    if p.is_dir():
-        raise InputError(f"{p} is a folder, not a MIDI file")
     try:
         data = p.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(f"no such MIDI file: {p}") from None
+    except IsADirectoryError:
+        raise InputError(f"{p} is a folder, not a MIDI file") from None
     except OSError as exc:
         raise InputError(f"cannot read {p}: {exc.strerror or exc}") from None
     return parse_midi(data, kit=kit, path=p, parser=parser)
@@ -241,14 +244,15 @@ def parse_midi(
 
     tempo_map = _tempo_map(score, tpq, label)
     order = np.lexsort((lane, tick))
-    onset_qn = tick[order] / tpq
-    onset_sec = tempo_map.qn_to_sec(onset_qn)
+    # every hit and the end of the file go through the tempo map in one call
+    qn = np.append(tick[order], max(int(score.end()), int(tick.max()))) / tpq
+    sec = tempo_map.qn_to_sec(qn)
+    onset_qn, onset_sec, end_sec = qn[:-1], sec[:-1], float(sec[-1])
     hits = Hits(
-        onset_sec=np.ascontiguousarray(onset_sec),
+        onset_sec=onset_sec,
         lane=lane[order].astype(np.int8),
-        velocity=np.clip(velocity[order], 1, 127).astype(np.int16),
+        velocity=velocity[order].astype(np.int16),  # 1-127: a velocity of 0 is a note-off
     )
-    end_sec = max(float(tempo_map.qn_to_sec(score.end() / tpq)), float(onset_sec[-1]))
     sections = tuple((float(m.time) / tpq, str(m.text)) for m in score.markers)
     return MidiPerformance(
         hits=hits,
@@ -381,15 +385,15 @@ def _find_drums(tracks: Sequence[_NoteTrack], table: np.ndarray) -> tuple[list[_
 def _tempo_map(score: Any, tpq: int, label: str) -> TempoMap:
     """The file's tempo and time-signature events as a TempoMap (the one tick conversion)."""
     t = score.tempos.numpy()
-    tick, mspq = t["time"].astype(np.int64), t["mspq"].astype(np.float64)
-    if (mspq <= 0).any():
+    mspq = t["mspq"].tolist()
+    if any(m <= 0 for m in mspq):
         raise InputError(f"{label} is corrupt: it sets a tempo of 0 microseconds per quarter")
-    tempos = _last_per_tick(tick, 60e6 / mspq)
+    tempos = _last_per_tick(t["time"].tolist(), [60e6 / m for m in mspq])
     if not tempos or tempos[0][0] > 0:
         tempos.insert(0, (0, DEFAULT_BPM))
     ts = score.time_signatures.numpy()
     sigs = _last_per_tick(
-        ts["time"].astype(np.int64),
+        ts["time"].tolist(),
         list(zip(ts["numerator"].tolist(), ts["denominator"].tolist(), strict=True)),
     )
     kept: list[tuple[float, int, int]] = [(0.0, 4, 4)]
@@ -406,20 +410,28 @@ def _tempo_map(score: Any, tpq: int, label: str) -> TempoMap:
         if abs(bars - round(bars)) < 1e-6 and (num, den) != kept[-1][1:]:
             kept.append((qn, num, den))
     try:
-        return TempoMap([(at / tpq, bpm) for at, bpm in tempos], kept)
+        return _shared_tempo_map(tuple((at / tpq, bpm) for at, bpm in tempos), tuple(kept))
     except InputError as exc:
         raise InputError(f"{label}: {exc}") from None
 
 
-def _last_per_tick(tick: np.ndarray, values: Sequence) -> list:
+@functools.lru_cache(maxsize=1024)
+def _shared_tempo_map(
+    tempos: tuple[tuple[float, float], ...], sigs: tuple[tuple[float, int, int], ...]
+) -> TempoMap:
+    """One TempoMap per distinct set of events: a corpus recorded to a few click tempos
+    shares a few maps (tempo maps are never modified in place)."""
+    return TempoMap(tempos, sigs)
+
+
+def _last_per_tick(tick: list[int], values: Sequence) -> list:
     """``(tick, value)`` pairs sorted by tick; of several events on one tick, the last wins."""
-    order = np.argsort(tick, kind="stable")
     out: list = []
-    for i in order.tolist():
-        if out and out[-1][0] == int(tick[i]):
-            out[-1] = (int(tick[i]), values[i])
+    for i in sorted(range(len(tick)), key=tick.__getitem__):
+        if out and out[-1][0] == tick[i]:
+            out[-1] = (tick[i], values[i])
         else:
-            out.append((int(tick[i]), values[i]))
+            out.append((tick[i], values[i]))
     return out
 
 
@@ -573,3 +585,67 @@ def _note_lengths(tick: np.ndarray, pitch: np.ndarray, tpq: int) -> np.ndarray:
     gap = np.where(same, t[1:] - t[:-1], np.iinfo(np.int64).max)
     length[order[:-1]] = np.clip(np.minimum(length[order[:-1]], gap - 1), 1, None)
     return length
+
+
+@dataclass(frozen=True, eq=False)
+class NoteOnsets:
+    """Every note onset of a MIDI file, of any instrument (a pianist's, a tapper's).
+
+    Attributes
+    ----------
+    onset_sec : np.ndarray [shape=(n,), float64, seconds, sorted]
+    pitch : np.ndarray [shape=(n,), int16]
+    velocity : np.ndarray [shape=(n,), int16, 1-127]
+    tempo_map : TempoMap
+    path : Path or None
+    """
+
+    onset_sec: np.ndarray
+    pitch: np.ndarray
+    velocity: np.ndarray
+    tempo_map: TempoMap
+    path: Path | None = None
+
+
+def read_note_onsets(path: str | Path) -> NoteOnsets:
+    """Read the onset of every note in a MIDI file, whatever the instrument or channel.
+
+    For performances that are not drums, such as the keyboard part of a duo, or beat
+    onsets stored as notes.
+
+    Raises
+    ------
+    NotFoundError
+        If the file does not exist.
+    InputError
+        If the file is empty, not MIDI, corrupt, or holds no notes.
+    """
+    from symusic import Score
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise NotFoundError(f"no such MIDI file: {p}")
+    label = str(p)
+    data = p.read_bytes()
+    tpq = _check_container(data, label)
+    try:
+        score = Score.from_midi(data)
+    except RuntimeError as exc:
+        raise InputError(f"{label} is corrupt: {_clean_parser_message(exc)}") from None
+    tracks = [_symusic_track(t) for t in score.tracks if len(t.notes)]
+    if not tracks:
+        tracks = _note_ons_with_mido(data, label)
+    if not tracks:
+        raise InputError(f"{label} holds no notes (it has tempo or other events only)")
+    tick = np.concatenate([t.tick for t in tracks])
+    order = np.argsort(tick, kind="stable")
+    tempo_map = _tempo_map(score, tpq, label)
+    return NoteOnsets(
+        onset_sec=np.ascontiguousarray(tempo_map.qn_to_sec(tick[order] / tpq)),
+        pitch=np.concatenate([t.pitch for t in tracks])[order].astype(np.int16),
+        velocity=np.clip(np.concatenate([t.velocity for t in tracks])[order], 1, 127).astype(
+            np.int16
+        ),
+        tempo_map=tempo_map,
+        path=p,
+    )
