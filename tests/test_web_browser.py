@@ -279,7 +279,8 @@ BAD_CLIENT_JS = """([url, delayMs, kind]) => {
   window.wsClosed = new Promise((resolve) => setTimeout(() => {
     const ws = new WebSocket(url);
     ws.onopen = () => {
-      if (kind === "garbage") ws.send(JSON.stringify({type: "hit", player: 1, t_ms: 1, lane: "kick!"}));
+      const bad = {type: "hit", player: 1, t_ms: 1, lane: "kick!"};
+      if (kind === "garbage") ws.send(JSON.stringify(bad));
       else for (let k = 0; k < 500; k++) ws.send(JSON.stringify({type: "ping", client_ms: k}));
     };
     ws.onclose = (ev) => resolve({code: ev.code, reason: ev.reason});

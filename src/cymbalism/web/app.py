@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -47,7 +48,9 @@ from pydantic import ValidationError  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 from starlette.websockets import WebSocketDisconnect, WebSocketState  # noqa: E402
 
-__all__ = ["KEY_SETS", "StudioConfig", "create_app"]
+__all__ = ["KEY_SETS", "StudioConfig", "create_app", "first_bars"]
+
+_log = logging.getLogger(__name__)
 
 #: Two key sets, so two people can share one keyboard (``KeyboardEvent.code`` -> lane).
 KEY_SETS: dict[str, dict[str, Lane]] = {
@@ -375,6 +378,15 @@ def create_app(config: StudioConfig) -> Any:
                     except CymbalismError as exc:
                         conn.deliver(
                             {"type": "error", "error": str(exc), "status": exc.http_status}
+                        )
+                    except Exception as exc:  # a bug must not cost the player the session
+                        _log.exception("message %r in room %s failed", msg, room.code)
+                        conn.deliver(
+                            {
+                                "type": "error",
+                                "status": 500,
+                                "error": f"internal error: {type(exc).__name__}: {exc}",
+                            }
                         )
                 if conn.closed and reason is None:
                     reason = "this device fell too far behind and was disconnected"

@@ -174,6 +174,8 @@ class DuetEngine(RoomEngine):
             "player": self._index[fb.player],
             "verdict": fb.verdict.value,
             "lane": fb.lane,
+            # the lane of the note it counted for (a simplified part folds some lanes)
+            "target_lane": int(self.engine.players[fb.player].fold[fb.lane]),
             "hit_sec": _finite(fb.onset_sec),
             "target_sec": _finite(fb.target_sec),
             "error_ms": None if math.isnan(fb.error_sec) else round(fb.error_sec * 1000.0, 2),
@@ -247,8 +249,11 @@ class DuetEngine(RoomEngine):
         }
 
     # ------------------------------------------------------------------ the end
-    def finish(self) -> dict[str, Any]:
-        result = self.engine.finish()
+    def finish(self, *, stopped_at_sec: float | None = None) -> dict[str, Any]:
+        """Close the song (at ``stopped_at_sec`` on the server clock if it was cut short),
+        store it, and say how it went."""
+        until = None if stopped_at_sec is None else stopped_at_sec - self.zero_sec
+        result = self.engine.finish(until_sec=until)
         session_id = None
         if self.recorder is not None:
             session_id = self.recorder.finish()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from cymbalism.web.clocksync import ClockSync
 from cymbalism.web.protocol import Calibrate, Claim, Hit, Ping, Start, Stop, SyncSample
 
 __all__ = ["ROOM_CODE_ALPHABET", "Connection", "Room", "RoomRegistry", "Slot"]
+
+_log = logging.getLogger(__name__)
 
 #: Letters and digits that cannot be mistaken for one another when read off a screen.
 ROOM_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -214,7 +217,7 @@ class Room:
             await self.start()
         elif isinstance(msg, Stop):
             if self.state == "playing":
-                await self.finish()
+                await self.finish(stopped=True)
 
     async def _claim(self, conn: Connection, msg: Claim) -> None:
         slot = self.slots[self._index(msg.player)]
@@ -282,29 +285,50 @@ class Room:
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
 
     async def _tick_loop(self, period_sec: float = 0.05) -> None:
-        try:
-            while self.state == "playing" and self._engine is not None:
-                await asyncio.sleep(period_sec)
-                now = self.clock()
+        while self.state == "playing" and self._engine is not None:
+            await asyncio.sleep(period_sec)
+            now = self.clock()
+            try:
                 self._post(self._engine.tick(now))
-                if now >= self._engine.end_sec + self.tail_sec:
-                    await self.finish()
-        except CymbalismError as exc:
-            self.broadcast({"type": "error", "error": str(exc), "status": exc.http_status})
+            except Exception as exc:  # say so, and keep the song going
+                _log.exception("tick of room %s failed", self.code)
+                self.broadcast({"type": "error", "status": 500, "error": f"engine: {exc}"})
+            if now >= self._engine.end_sec + self.tail_sec:
+                await self.finish()
 
-    async def finish(self) -> None:
-        """End the song, store it, and tell every tab where the report is."""
+    async def finish(self, *, stopped: bool = False) -> None:
+        """End the song, store it, and tell every tab how it went and where the report is.
+
+        Parameters
+        ----------
+        stopped : bool
+            The song was cut short: notes after now are left out rather than missed.
+        """
         if self.state != "playing" or self._engine is None:
             return
         self.state = "finished"
-        result = self._engine.finish()
-        self.session_id = result.get("session_id")
-        self.result = result
+        stopped_at = self.clock() if stopped else None
         ticker, self._ticker = self._ticker, None
         if ticker is not None and ticker is not asyncio.current_task():
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+        engine = self._engine
+        try:  # analysis and the last commit take a moment: off the event loop
+            result = await asyncio.to_thread(engine.finish, stopped_at_sec=stopped_at)
+        except Exception as exc:
+            _log.exception("closing the session of room %s failed", self.code)
+            status = exc.http_status if isinstance(exc, CymbalismError) else 500
+            self.broadcast(
+                {
+                    "type": "error",
+                    "status": status,
+                    "error": f"the session could not be closed properly: {exc}",
+                }
+            )
+            result = {"session_id": None, "summary": []}
+        self.session_id = result.get("session_id")
+        self.result = result
         self.broadcast({"type": "finished", "result": result, "room": self.public()})
 
 
@@ -330,7 +354,9 @@ class RoomEngine:
     def tick(self, now_sec: float) -> list[dict[str, Any]]:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def finish(self) -> dict[str, Any]:  # pragma: no cover - interface
+    def finish(
+        self, *, stopped_at_sec: float | None = None
+    ) -> dict[str, Any]:  # pragma: no cover - interface
         raise NotImplementedError
 
 
