@@ -267,7 +267,8 @@ class SessionWriter:
         targets = alignment.targets
         hits = alignment.hits
         idx = np.asarray(alignment.hit_index)
-        onset = np.where(idx >= 0, hits.onset_sec[np.maximum(idx, 0)], np.nan)
+        onset = np.full(idx.shape, np.nan)
+        onset[idx >= 0] = hits.onset_sec[idx[idx >= 0]]  # a player may have no hits at all
         self.add_judgements(
             player, targets.onset_sec, targets.lane, alignment.error_sec, onset_sec=onset
         )
