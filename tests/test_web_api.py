@@ -308,3 +308,112 @@ def test_garbage_or_flood_cuts_off_one_client_and_the_room_carries_on(
         assert [p["claimed"] for p in room["players"]] == [True, False]
         _sync(good)
         assert client.get(f"/api/rooms/{code}").json()["state"] == "lobby"
+
+
+# ---------------------------------------------------------------- a song on the live engine
+def test_a_duet_through_the_socket_is_judged_by_the_engine_and_stored(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    """Two players on two sockets, each with its own browser clock, play a short song on
+    the real engine and store; a third client floods mid-song and is cut off, and nothing
+    of the duet is lost."""
+    import time
+
+    from cymbalism.store import Store
+    from cymbalism.web.server import studio_config
+
+    db = str(tmp_path / "s.sqlite")  # type: ignore[operator]
+    config = studio_config(db=db)
+    chart = Chart(
+        "Fast Beat", TempoMap.constant(240.0), {Level.EXPERT: _chart().part(Level.EXPERT)}
+    )
+    config.load_song = lambda name: chart
+    config.list_songs = lambda: ["fast-beat"]
+    client = TestClient(create_app(config))
+    r = client.post(
+        "/api/rooms",
+        json={
+            "song": "fast-beat",
+            "players": ["Ann", "Ben"],
+            "levels": ["expert", "expert"],
+            "lesson": False,
+        },
+    )
+    code = r.json()["code"]
+    # each "browser" has its own clock: the server's plus an offset it does not know
+    skew_sec = [1000.0, -3.5]
+
+    def now_ms(i: int) -> float:
+        return (config.clock() + skew_sec[i]) * 1000.0
+
+    with client.websocket_connect(f"/ws/{code}") as a, client.websocket_connect(f"/ws/{code}") as b:
+        socks = [a, b]
+        for i, ws in enumerate(socks):
+            assert ws.receive_json()["type"] == "welcome"
+            for _ in range(5):  # round trips, as the page does
+                ws.send_json({"type": "ping", "client_ms": now_ms(i)})
+                msg = ws.receive_json()
+                while msg["type"] != "pong":
+                    msg = ws.receive_json()
+                ws.send_json(
+                    {
+                        "type": "sync",
+                        "send_ms": msg["client_ms"],
+                        "server_sec": msg["server_sec"],
+                        "recv_ms": now_ms(i),
+                    }
+                )
+            ws.send_json({"type": "claim", "player": i, "input": f"keys{i + 1}"})
+        a.send_json({"type": "start"})
+        room = client.app.state.rooms.get(code)  # type: ignore[attr-defined]
+        while room.start_sec is None:
+            time.sleep(0.01)
+        targets = chart.targets(Level.EXPERT)
+        planned_ms = [[25.0, -30.0], [0.0, 40.0]]
+        with client.websocket_connect(f"/ws/{code}") as flood:
+            flood.receive_json()
+            for k, (sec, lane) in enumerate(zip(targets.onset_sec, targets.lane, strict=True)):
+                for i, ws in enumerate(socks):
+                    at = room.start_sec + sec + planned_ms[i][k % 2] / 1000.0
+                    while time.perf_counter() < at:
+                        time.sleep(0.001)
+                    t_ms = (at + skew_sec[i]) * 1000.0
+                    ws.send_json(
+                        {"type": "hit", "player": i, "t_ms": t_ms, "lane": int(lane), "seq": k}
+                    )
+                if k == 3:  # mid-song: one client floods and is cut off
+                    for _ in range(300):
+                        flood.send_json({"type": "ping", "client_ms": 1.0})
+                    with pytest.raises(WebSocketDisconnect) as cut:
+                        while True:
+                            flood.receive_json()
+                    assert cut.value.code == 1008
+                    assert "too many messages" in cut.value.reason
+        seen: list[dict] = [[], []]  # what each socket was told, about both players
+        finished = None
+        for i, ws in enumerate(socks):
+            while True:
+                msg = ws.receive_json()
+                if msg["type"] == "judgement":
+                    seen[i].append(msg)
+                elif msg["type"] == "finished":
+                    finished = msg
+                    break
+    # both sockets saw every judgement of both players, stamped where the players hit
+    assert seen[0] == seen[1] and len(seen[0]) == 2 * len(targets)
+    for i in range(2):
+        mine = [j for j in seen[0] if j["player"] == i]
+        errors = [j["error_ms"] for j in sorted(mine, key=lambda j: j["target_sec"])]
+        expected = [planned_ms[i][k % 2] for k in range(len(targets))]
+        np.testing.assert_allclose(errors, expected, atol=1.0)  # clock sync within 1 ms
+    assert finished is not None
+    stored = Store(db).load(finished["result"]["session_id"])
+    for i, name in enumerate(["Ann", "Ben"]):
+        hits = stored.session.player(name).hits
+        np.testing.assert_allclose(
+            hits.onset_sec,
+            targets.onset_sec
+            + np.array([planned_ms[i][k % 2] for k in range(len(targets))]) / 1000.0,
+            atol=0.001,
+        )
+        assert [p["n_hit"] for p in finished["result"]["players"]] == [8, 8]

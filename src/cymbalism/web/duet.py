@@ -279,8 +279,10 @@ class DuetEngine(RoomEngine):
                 f"Between you: {result.sync.mean_abs_sec * 1000:.0f} ms apart on average "
                 f"over {result.sync.n} shared notes; {lead}."
             )
-        if result.came_together_sec is not None:
-            summary.append(f"You came together {result.came_together_sec:.0f} s into the song.")
+        together = result.came_together_sec
+        if together is not None:
+            summary.append("You were together from the start." if together < 1.0 else
+                           f"You came together {together:.0f} s into the song.")
         return {
             "session_id": session_id,
             "summary": summary,
