@@ -14,11 +14,13 @@ to the same server.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from fastapi import WebSocket, WebSocketDisconnect
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -35,7 +37,7 @@ CHROMIUM_ARGS = [
 
 ECHO_JS = """async (n) => {
   const ws = new WebSocket(`ws://${location.host}/bench-echo`);
-  await new Promise((r) => (ws.onopen = r));
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
   const out = [];
   for (let k = 0; k < n; k++) {
     const t0 = performance.now();
@@ -62,7 +64,6 @@ def main() -> None:
     ap.add_argument("--interval-ms", type=float, default=50.0)
     args = ap.parse_args()
 
-    from fastapi import WebSocket
     from playwright.sync_api import sync_playwright
 
     from cymbalism.web.app import create_app
@@ -73,8 +74,9 @@ def main() -> None:
 
         async def echo(ws: WebSocket) -> None:
             await ws.accept()
-            while True:
-                await ws.send_text(await ws.receive_text())
+            with contextlib.suppress(WebSocketDisconnect):
+                while True:
+                    await ws.send_text(await ws.receive_text())
 
         app.add_api_websocket_route("/bench-echo", echo)
         studio = Studio(app, port=0).start_in_thread()
