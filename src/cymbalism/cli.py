@@ -9,11 +9,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import typer
 from rich.console import Console
 
 from cymbalism import __version__
-from cymbalism.errors import CymbalismError
+from cymbalism.analysis.summary import AnalysisReport, analyze_players
+from cymbalism.analysis.sync import Asynchrony
+from cymbalism.errors import CymbalismError, InputError
+from cymbalism.model.chart import Level
+from cymbalism.model.lanes import Lane
+from cymbalism.simulate import DrummerModel
 
 app = typer.Typer(
     name="cymbalism",
@@ -45,6 +51,295 @@ def _root(
 
 
 # --- core: analyze, tempo, simulate, demo
+def _split(value: str | None, what: str, n: int) -> list[str] | None:
+    """A comma-separated option with one entry per player (or one for all)."""
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",")]
+    if len(items) == 1 and n > 1 and what == "levels":
+        items = items * n
+    if len(items) != n or not all(items):
+        raise InputError(f"--{what} needs {n} comma-separated value(s), got {value!r}")
+    return items
+
+
+def _signed_ms(value: float | None, unit: str = "") -> str:
+    """``4.2 late`` / ``1.0 early`` (ms), as a drummer says it."""
+    if value is None:
+        return "-"
+    if abs(value) < 0.05:
+        return "on time"
+    return f"{abs(value):.1f}{unit} {'late' if value > 0 else 'early'}"
+
+
+def _plain_ms(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:.1f}{unit}"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _print_report(report: AnalysisReport) -> None:
+    """The people's view of an analysis: one table per player, then the duet."""
+    from rich.table import Table
+
+    data = report.to_dict()
+    against = "the chart" if report.judged_against == "chart" else "the click grid"
+    title = f"{report.title} " if report.title else ""
+    console.print(
+        f"[bold]{title}[/]{data['tempo_bpm']:g} BPM, judged against {against} "
+        f"(window ±{data['window_ms']:g} ms)",
+        highlight=False,
+    )
+    for player in data["players"]:
+        table = Table(
+            title=f"{player['name']}: {player['hits']} hits, {_percent(player['hit_rate'])} "
+            f"of {player['notes']} notes",
+            title_justify="left",
+        )
+        for col in ("lane", "notes", "hit", "miss", "extra", "mean ms", "SD ms", "|error| ms"):
+            table.add_column(col, justify="left" if col == "lane" else "right", no_wrap=True)
+        rows = [(Lane[k.upper()].label, v) for k, v in player["lanes"].items()]
+        rows.append(("[bold]all[/]", player))
+        for label, v in rows:
+            table.add_row(
+                label,
+                str(v["notes"]),
+                _percent(v["hit_rate"]),
+                str(v["miss"]),
+                str(v["extra"]),
+                _signed_ms(v["mean_error_ms"]),
+                _plain_ms(v["sd_error_ms"]),
+                _plain_ms(v["mean_abs_error_ms"]),
+            )
+        console.print(table)
+    for pair in report.pairs:
+        s = pair.to_dict()
+        if s["n"] == 0:
+            console.print(f"[bold]{pair.a} vs {pair.b}[/]: no shared notes to compare")
+            continue
+        mean = s["mean_ms"] or 0.0
+        where = "ahead of" if mean < 0 else "behind"
+        console.print(
+            f"[bold]{pair.a} - {pair.b}[/] at {s['n']} shared notes: {pair.a} plays "
+            f"{abs(mean):.1f} ms {where} {pair.b} on average; spread (SD) "
+            f"{_plain_ms(s['sd_ms'], ' ms')}, typical gap {_plain_ms(s['mean_abs_ms'], ' ms')}",
+            highlight=False,
+        )
+        when = s["came_together_sec"]
+        if when is None:
+            console.print("  they did not settle together (spread stayed above 30 ms)")
+        else:
+            m, sec = divmod(when, 60)
+            console.print(
+                f"  [green]came together at {int(m)}:{sec:04.1f}[/] and stayed within "
+                "30 ms (SD) to the end",
+                highlight=False,
+            )
+        _print_spread_over_time(pair.asynchrony, when)
+
+
+def _print_spread_over_time(asy: Asynchrony, came_sec: float | None) -> None:
+    """A one-line chart of the spread of the asynchrony, every 10 s."""
+    from cymbalism.analysis.sync import windowed_sync
+
+    if len(asy) < 8:
+        return
+    w = windowed_sync(asy, window_sec=10.0, hop_sec=10.0)
+    blocks = " ▁▂▃▄▅▆▇█"
+    cells = []
+    for t, sd in zip(w.time_sec, w.sd_sec, strict=True):
+        if not np.isfinite(sd):
+            cells.append(" ")
+            continue
+        level = min(int(sd * 1000 / 60 * (len(blocks) - 1)), len(blocks) - 1)
+        colour = "green" if sd < 0.030 else "red"
+        if came_sec is not None and t >= came_sec - 5:
+            colour = "green"
+        cells.append(f"[{colour}]{blocks[max(level, 1)]}[/]")
+    console.print(f"  spread every 10 s (0-60 ms): {''.join(cells)}")
+
+
+@app.command("analyze")
+def _analyze(
+    files: list[Path] = typer.Argument(..., help="MIDI files, one per player, on one clock."),
+    chart: str | None = typer.Option(
+        None, "--chart", "-c", help="A built-in song or chart file (default: the click grid)."
+    ),
+    names: str | None = typer.Option(None, "--names", help="Player names: A,B."),
+    levels: str | None = typer.Option(
+        None, "--levels", help="The part each player played: expert,beginner."
+    ),
+    kit: str | None = typer.Option(None, "--kit", help="The e-kit's note map (td17, ...)."),
+    window_ms: float = typer.Option(75.0, "--window-ms", help="Matching window, ms."),
+    lane_blind: bool = typer.Option(False, "--lane-blind", help="Any drum counts for a note."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Judge each player's timing and the gap between them (two files are a duet)."""
+    from cymbalism.io.charts import load_chart
+    from cymbalism.io.midi import read_midi
+
+    performances = [read_midi(f, kit=kit) for f in files]
+    n = len(performances)
+    player_names = _split(names, "names", n)
+    if player_names is None:
+        stems = [f.stem for f in files]
+        player_names = stems if len(set(stems)) == n else [chr(65 + i) for i in range(n)]
+    hits = [p.hits for p in performances]
+    if chart is None:
+        if levels is not None:
+            raise InputError("--levels needs a --chart to pick the parts from")
+        report = analyze_players(
+            hits,
+            tempo_map=[p.tempo_map for p in performances],
+            names=player_names,
+            window_sec=window_ms / 1000,
+            lane_blind=lane_blind,
+            title=performances[0].name if n == 1 else "",
+        )
+    else:
+        song = load_chart(chart)
+        parts = [Level.parse(lv) for lv in _split(levels, "levels", n) or ["expert"] * n]
+        report = analyze_players(
+            hits,
+            tempo_map=song.tempo_map,
+            targets=[song.targets(lv) for lv in parts],
+            names=player_names,
+            window_sec=window_ms / 1000,
+            lane_blind=lane_blind,
+            title=song.title,
+        )
+    if as_json:
+        console.print_json(data=report.to_dict())
+    else:
+        _print_report(report)
+
+
+_PRESETS = {"expert": "EXPERT", "beginner": "BEGINNER"}
+
+
+def _preset(name: str) -> DrummerModel:
+    import cymbalism.simulate as sim
+
+    key = name.strip().lower()
+    if key not in _PRESETS:
+        raise InputError(f"unknown drummer {name!r}; choose one of {', '.join(_PRESETS)}")
+    model: DrummerModel = getattr(sim, _PRESETS[key])
+    return model
+
+
+@app.command("simulate")
+def _simulate(
+    out: Path = typer.Option(Path("."), "--out", "-o", help="Folder for the MIDI files."),
+    chart: str | None = typer.Option(
+        None, "--chart", "-c", help="A built-in song or chart file (default: the demo groove)."
+    ),
+    players: str = typer.Option("expert,beginner", "--players", help="Two presets: A,B."),
+    levels: str | None = typer.Option(
+        None,
+        "--levels",
+        help="Parts to play (default: the full part, and the easiest for a beginner).",
+    ),
+    names: str | None = typer.Option(None, "--names", help="File names: A,B."),
+    seed: int = typer.Option(0, "--seed", help="The same seed gives the same duet."),
+) -> None:
+    """Simulate two drummers playing a song together and write each to a MIDI file."""
+    from cymbalism.io.charts import load_chart
+    from cymbalism.io.midi import write_hits
+    from cymbalism.simulate import simulate_duet
+    from cymbalism.simulate.demo import demo_chart
+
+    kinds = _split(players, "players", 2) or []
+    models = [_preset(k) for k in kinds]
+    song = demo_chart() if chart is None else load_chart(chart)
+    if levels is None:
+        easiest = min(song.levels)
+        parts = [easiest if k == "beginner" else song.top_level for k in kinds]
+    else:
+        parts = [Level.parse(lv) for lv in _split(levels, "levels", 2) or []]
+    file_names = _split(names, "names", 2) or (
+        kinds if kinds[0] != kinds[1] else [f"{k}-{i + 1}" for i, k in enumerate(kinds)]
+    )
+    hits_a, hits_b = simulate_duet(
+        song, models[0], models[1], level_a=parts[0], level_b=parts[1], seed=seed
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    for name, hits, level in zip(file_names, (hits_a, hits_b), parts, strict=True):
+        early = int(np.count_nonzero(hits.onset_sec < 0))
+        path = write_hits(out / f"{name}.mid", hits.between(0.0, np.inf), song.tempo_map)
+        note = f" ({early} hit(s) before the song's start left out)" if early else ""
+        console.print(
+            f"wrote {path}: {len(hits) - early} hits, {song.title} ({level.label}){note}",
+            highlight=False,
+        )
+
+
+@app.command("demo")
+def _demo(
+    seed: int = typer.Option(2026, "--seed", help="The same seed gives the same duet."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """A simulated expert and beginner play a groove at 114 BPM for three minutes."""
+    from cymbalism.simulate.demo import run_demo
+
+    result = run_demo(seed=seed)
+    if as_json:
+        console.print_json(data=result.report.to_dict())
+        return
+    chart = result.chart
+    minutes, sec = divmod(round(chart.end_sec), 60)
+    console.print(
+        f"[bold]cymbalism demo[/]: a simulated expert (full part) and beginner (kick, snare "
+        f"and hi-hat on the beats) play {chart.title!r} together, {minutes}:{sec:02d} at "
+        f"{chart.tempo_map.bpm[0]:g} BPM. The beginner starts late and loose, and learns.\n",
+        highlight=False,
+    )
+    _print_report(result.report)
+    from cymbalism.analysis.timing import timing_stats
+
+    beginner = result.report.players[1]
+    first = timing_stats(beginner.alignment, end_sec=60.0)
+    last = timing_stats(beginner.alignment, start_sec=chart.end_sec - 60.0)
+    console.print(
+        f"  the beginner learned: first minute {100 * first.hit_rate:.0f}% hit, spread "
+        f"{1000 * first.sd_error_sec:.0f} ms; last minute {100 * last.hit_rate:.0f}% hit, "
+        f"spread {1000 * last.sd_error_sec:.0f} ms",
+        highlight=False,
+    )
+
+
+# core: tempo
+
+
+@app.command()
+def tempo(
+    file: str = typer.Argument(..., help="A MIDI file of a drum performance."),
+    kit: str | None = typer.Option(
+        None, "--kit", help="The e-kit note map (td11, td17, nitro, dtx, gm or a .toml file)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Estimate the tempo of a performance from its hits alone (tempo events are ignored)."""
+    import json
+    import math
+
+    from cymbalism.analysis.tempo import estimate_tempo, tempo_drift
+    from cymbalism.io.midi import read_midi
+
+    perf = read_midi(file, kit=kit)
+    onset, weight = perf.hits.onset_sec, perf.hits.velocity.astype(float)
+    bpm = estimate_tempo(onset, weight=weight)
+    drift = tempo_drift(onset, weight=weight)
+    drift_out = None if math.isnan(drift) else round(drift, 3)
+    if as_json:
+        print(json.dumps({"bpm": round(bpm, 2), "drift_bpm_per_min": drift_out, "hits": len(perf)}))
+        return
+    drift_text = "too short to tell" if drift_out is None else f"{drift_out:+.2f} BPM per minute"
+    console.print(
+        f"[bold]{bpm:.1f} BPM[/] from {len(perf)} hits in {perf.name} (drift: {drift_text})",
+        highlight=False,
+    )
 
 
 # --- songs, simplify, lesson
@@ -148,6 +443,60 @@ def _simplify(
         return
     written = save_chart(out, full, level=lv)
     console.print(f"wrote {written}", highlight=False)
+
+
+@app.command("lesson")
+def _lesson(
+    performances: list[Path] = typer.Argument(
+        ..., help="The beginner's recorded passes (MIDI files), played one after another."
+    ),
+    chart: str = typer.Option(
+        "mirrorball", "--chart", "-c", help="A built-in song or a chart file."
+    ),
+    start: str = typer.Option(
+        "beginner",
+        "--start",
+        help="The level to start at, or 'warm-up' to place by the first bars.",
+    ),
+    tempo: float = typer.Option(
+        1.0, "--tempo", help="The practice tempo at the start (0.7 = 70%)."
+    ),
+    offset_sec: float = typer.Option(
+        0.0, "--offset-sec", help="Where the song's first bar starts in each recording."
+    ),
+    kit: str | None = typer.Option(None, "--kit", help="The e-kit's note map (td17, nitro, ...)."),
+) -> None:
+    """Replay a beginner's performance through the path: level changes and tips."""
+    from cymbalism.coaching.lesson import LessonPath, placement_level, replay_lesson
+    from cymbalism.io.charts import load_chart
+    from cymbalism.io.midi import read_midi
+    from cymbalism.model.chart import Level
+
+    song = load_chart(chart)
+    passes = [read_midi(p, kit=kit).hits.shifted(-offset_sec) for p in performances]
+    if start.strip().lower() in {"warm-up", "warmup"}:
+        level = placement_level(song, passes[0])
+        console.print(f"the warm-up places you at {level.label}", highlight=False)
+    else:
+        level = Level.parse(start)
+    path = LessonPath(song, start_level=level, tempo_scale=tempo)
+    console.print(
+        f"[bold]{song.title}[/]: starting at {path.level.label}, tempo {path.tempo_scale:.0%}",
+        highlight=False,
+    )
+    for i, (name, hits) in enumerate(zip(performances, passes, strict=True), start=1):
+        before = len(path.changes)
+        report = replay_lesson(song, hits, path=path)
+        console.print(f"pass {i} ({name.name}):", highlight=False)
+        for change in report.changes[before:]:
+            console.print(f"  {change}", highlight=False, soft_wrap=True)
+        if len(report.changes) == before:
+            console.print(f"  stayed at {path.level.label}", highlight=False)
+    console.print(
+        f"now at {path.level.label}, tempo {path.tempo_scale:.0%}. Tips:", highlight=False
+    )
+    for tip in path.tips():
+        console.print(f"  - {tip}", highlight=False)
 
 
 # --- live: ports, calibrate, play
@@ -521,6 +870,56 @@ def _finite(value: float) -> float | None:
     import math
 
     return float(value) if math.isfinite(value) else None
+
+
+corpus_app = typer.Typer(help="Analyse many files or sessions at once, in parallel (Dask).")
+app.add_typer(corpus_app, name="corpus")
+
+
+@corpus_app.command("analyze")
+def _corpus_analyze(
+    path: Path = typer.Argument(..., help="A folder of MIDI/audio files, or an info.csv."),
+    out: Path = typer.Option(..., "--out", "-o", help="Results file (.parquet or .csv)."),
+    scheduler: str | None = typer.Option(
+        None, help="A Dask scheduler address, or 'local' to start a local Dask cluster."
+    ),
+    workers: int | None = typer.Option(None, help="Worker processes (default: every CPU)."),
+) -> None:
+    """One row per file and player: timing, tempo, click coupling and sync figures."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from cymbalism.corpus.analyze import discover, run_corpus, write_results
+
+    jobs = discover(path)
+    with Progress(
+        TextColumn("[bold]analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("files", total=len(jobs))
+        rows = run_corpus(
+            jobs,
+            workers=workers,
+            scheduler=scheduler,
+            on_progress=lambda done, total: progress.update(task, completed=done),
+        )
+    frame = write_results(rows, out)
+    n_err = int(frame["error"].notna().sum())
+    console.print(
+        f"{len(jobs)} files, {len(frame)} rows, {n_err} errors -> {out}"
+        + (" (see the error column)" if n_err else "")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

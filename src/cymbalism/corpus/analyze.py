@@ -50,6 +50,7 @@ COLUMNS = (
     "duration_sec",
     "file_bpm",
     "tempo_bpm",
+    "drift_bpm_per_min",
     "n_notes",
     "hit_rate",
     "n_extra",
@@ -173,7 +174,7 @@ def _error_row(job: Job, exc: BaseException) -> dict[str, Any]:
 def _solo_rows(job: Job, started: float) -> list[dict[str, Any]]:
     from cymbalism.analysis.align import align, grid_targets
     from cymbalism.analysis.coupling import fit_phase_correction, onset_table_from_alignments
-    from cymbalism.analysis.tempo import estimate_tempo
+    from cymbalism.analysis.tempo import estimate_tempo, tempo_drift
     from cymbalism.analysis.timing import timing_stats
 
     suffix = Path(job.path).suffix.lower()
@@ -185,6 +186,7 @@ def _solo_rows(job: Job, started: float) -> list[dict[str, Any]]:
     hits, tempo_map = perf.hits, perf.tempo_map
     if len(hits) == 0:
         raise InputError(f"{job.path}: no drum hits")
+    weight = hits.velocity.astype(np.float64)
     alignment = align(hits, grid_targets(hits, tempo_map))
     stats = timing_stats(alignment)
     row: dict[str, Any] = {
@@ -195,7 +197,8 @@ def _solo_rows(job: Job, started: float) -> list[dict[str, Any]]:
         "n_hits": len(hits),
         "duration_sec": hits.duration_sec,
         "file_bpm": float(tempo_map.bpm_at(0.0)),
-        "tempo_bpm": _safe(lambda: float(estimate_tempo(hits.onset_sec))),
+        "tempo_bpm": _safe(lambda: estimate_tempo(hits.onset_sec, weight=weight)),
+        "drift_bpm_per_min": _safe(lambda: tempo_drift(hits.onset_sec, weight=weight)),
         "n_notes": stats.n_notes,
         "hit_rate": stats.hit_rate,
         "n_extra": stats.n_extra,
@@ -257,6 +260,7 @@ def run_corpus(
     scheduler: str | None = None,
     chunk_size: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    connect_timeout_sec: float = 10.0,
 ) -> list[dict[str, Any]]:
     """Analyse every job, in parallel, and return all rows in job order.
 
@@ -273,6 +277,8 @@ def run_corpus(
         Jobs per task (default: about 16 tasks per worker, at most 32 jobs each).
     on_progress : callable(done, total), optional
         Called as jobs finish.
+    connect_timeout_sec : float
+        How long to wait for a Dask scheduler to answer.
 
     Returns
     -------
@@ -304,7 +310,7 @@ def run_corpus(
         return rows
     if scheduler is None:
         return _run_process_pool(chunks, n_workers, report, total)
-    return _run_distributed(chunks, scheduler, n_workers, report, total)
+    return _run_distributed(chunks, scheduler, n_workers, report, total, connect_timeout_sec)
 
 
 def _run_process_pool(
@@ -335,6 +341,7 @@ def _run_distributed(
     n_workers: int,
     report: Callable[[int, int], None],
     total: int,
+    timeout_sec: float,
 ) -> list[dict[str, Any]]:
     distributed = require("distributed", "corpus")
     cluster = None
@@ -347,7 +354,7 @@ def _run_distributed(
         address = scheduler
     try:
         try:
-            client = distributed.Client(address, timeout="10s")
+            client = distributed.Client(address, timeout=f"{timeout_sec}s")
         except (OSError, TimeoutError) as exc:
             raise InputError(
                 f"cannot reach a Dask scheduler at {address!r} ({exc}); "
