@@ -1,9 +1,11 @@
 """Every figure a session's report shows, computed once by the analysis module.
 
-:func:`analyse_session` aligns each player's hits to the part they were playing (which
-changes when the beginner is promoted or demoted), then asks
-:mod:`cymbalism.analysis.timing`, :mod:`~cymbalism.analysis.sync` and
-:mod:`~cymbalism.analysis.tempo` for the figures. The HTML report, the plots, the
+:func:`analyse_session` gives each player the part they were playing (which changes when
+the beginner is promoted or demoted) and hands the hits to
+:func:`cymbalism.analysis.summary.analyze_players`, the same analysis as ``cymbalism
+analyze``; it adds the curves over time (:func:`~cymbalism.analysis.timing.windowed_timing`,
+:func:`~cymbalism.analysis.sync.windowed_sync`) and the tempo
+(:mod:`cymbalism.analysis.tempo`). The HTML report, the plots, the
 terminal summary, the share card, the exports and the history all read this one
 :class:`SessionAnalysis`, so they can never disagree with each other or with the live view.
 """
@@ -16,24 +18,11 @@ from datetime import datetime
 
 import numpy as np
 
-from cymbalism.analysis.align import Alignment, align
-from cymbalism.analysis.sync import (
-    Asynchrony,
-    SyncStats,
-    WindowedSync,
-    asynchrony,
-    came_together,
-    sync_stats,
-    windowed_sync,
-)
+from cymbalism.analysis.align import Alignment
+from cymbalism.analysis.summary import analyze_players
+from cymbalism.analysis.sync import Asynchrony, SyncStats, WindowedSync, windowed_sync
 from cymbalism.analysis.tempo import TempoCurve, estimate_tempo, tempo_curve
-from cymbalism.analysis.timing import (
-    TimingStats,
-    WindowedTiming,
-    timing_by_lane,
-    timing_stats,
-    windowed_timing,
-)
+from cymbalism.analysis.timing import TimingStats, WindowedTiming, windowed_timing
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
@@ -229,11 +218,24 @@ def analyse_session(
     length_sec = chart.end_sec
     hop_sec = max(CURVE_HOP_SEC, length_sec / CURVE_POINTS)
     tempo_hop_sec = max(TEMPO_HOP_SEC, length_sec / TEMPO_POINTS)
+    steps_of = {
+        p.name: tuple(sorted(level_changes.get(p.name, ()), key=lambda s: s.at_sec))
+        for p in session.players
+    }
+    on_grid = chart.metadata.get("judged_against") == "grid"
+    core = analyze_players(
+        [p.hits for p in session.players],
+        tempo_map=tm,
+        targets=None
+        if on_grid
+        else [player_targets(chart, p.level, steps_of[p.name]) for p in session.players],
+        names=[p.name for p in session.players],
+        window_sec=window_sec,
+        title=chart.title,
+    )
     players = []
-    for p in session.players:
-        steps = tuple(sorted(level_changes.get(p.name, ()), key=lambda s: s.at_sec))
-        targets = player_targets(chart, p.level, steps)
-        al = align(p.hits, targets, window_sec=window_sec)
+    for p, report in zip(session.players, core.players, strict=True):
+        steps = steps_of[p.name]
         reached = max([p.level, *(s.to_level for s in steps)])
         bpm, curve = _tempo(p.hits, reference_bpm=song_bpm, hop_sec=tempo_hop_sec)
         players.append(
@@ -242,22 +244,23 @@ def analyse_session(
                 start_level=p.level,
                 level_reached=Level(reached),
                 level_changes=steps,
-                alignment=al,
-                stats=timing_stats(al),
-                by_lane=timing_by_lane(al),
-                windowed=windowed_timing(al, window_sec=CURVE_WINDOW_SEC, hop_sec=hop_sec),
+                alignment=report.alignment,
+                stats=report.stats,
+                by_lane=report.by_lane,
+                windowed=windowed_timing(
+                    report.alignment, window_sec=CURVE_WINDOW_SEC, hop_sec=hop_sec
+                ),
                 tempo_bpm=bpm,
                 tempo=curve,
             )
         )
     asy = sync = wsync = None
     together = None
-    if len(players) >= 2:
-        asy = asynchrony(players[0].alignment, players[1].alignment)
-        sync = sync_stats(asy)
+    pair = core.sync  # the first two players, A - B
+    if pair is not None:
+        asy, sync, together = pair.asynchrony, pair.stats, pair.came_together_sec
         if len(asy):
             wsync = windowed_sync(asy, window_sec=CURVE_WINDOW_SEC, hop_sec=hop_sec)
-            together = came_together(asy)  # the analysis' own definition and defaults
     ends = [chart.end_sec] + [float(p.hits.onset_sec[-1]) for p in session.players if len(p.hits)]
     return SessionAnalysis(
         title=chart.title,

@@ -17,7 +17,7 @@ import numpy as np
 from cymbalism.errors import NotFoundError
 from cymbalism.model.chart import Level
 from cymbalism.report.analysis import analyse_stored
-from cymbalism.report.plots import TOGETHER, _figure, _style, clock, figure_bytes
+from cymbalism.report.plots import TOGETHER, _figure, _margins, _style, clock, figure_bytes
 from cymbalism.report.text import ms
 from cymbalism.store import SessionInfo, Store
 
@@ -194,6 +194,7 @@ def write_history_plot(player: str, rows: list[HistoryRow], path: str | Path) ->
     """A PNG of the trends: hit rate, precision, and when each duet came together."""
     fig = _figure(10, 7.5)
     axes = fig.subplots(3, 1, sharex=True)
+    _margins(fig, left_in=1.5, bottom_in=0.95, hspace_in=0.25, rows=3)
     x = np.arange(1, len(rows) + 1)
     panels = (
         (_series(rows, "hit_rate", 100), "notes hit (%)", "#0072B2"),

@@ -7,9 +7,9 @@ Each player's performance is a drum MIDI file. The song is
   :func:`cymbalism.io.charts.load_chart`), played at its expert level; or
 - without a chart, the grid the players aimed at: every 16th-note or 8th-triplet line
   of the first file's tempo map that either player struck, per drum
-  (:func:`cymbalism.analysis.align.grid_targets`). Each player's hit rate is then the share
-  of those grid notes they played, and the gap between them is measured wherever both
-  struck the same drum on the same line.
+  (:func:`cymbalism.analysis.align.grid_targets`). Such a session is analysed as
+  ``cymbalism analyze`` does with no chart: each player against the grid lines nearest
+  their own hits, and the gap between them by matching their hits one to one.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def grid_chart(title: str, performances: Sequence[object]) -> Chart:
         title=title,
         tempo_map=tempo_map,
         parts={Level.EXPERT: part},
-        metadata={"chart": "grid of the players' own hits"},
+        metadata={"judged_against": "grid"},
     )
 
 
