@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -139,3 +141,53 @@ def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
     alice = frame[frame["player"] == "alice"]
     assert alice["mean_error_ms"].to_numpy() == pytest.approx([10.0, 10.0], abs=0.8)
     assert main(["corpus", "analyze", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
+
+
+def test_stored_sessions_give_one_row_per_player_with_sync_and_coupling(tmp_path, capsys):
+    from cymbalism.model.chart import Chart, Level, Part
+    from cymbalism.model.session import Player, Session
+    from cymbalism.simulate import DrummerModel, simulate_duet
+    from cymbalism.store import LevelStep, Store
+
+    beats = Part.from_arrays(np.arange(160.0), Lane.SNARE)
+    halves = Part.from_arrays(np.arange(0.0, 160.0, 2.0), Lane.SNARE)
+    chart = Chart(
+        "beats", TempoMap.constant(120.0), {Level.EXPERT: beats, Level.EASY: halves}, end_qn=161
+    )
+    lead = DrummerModel(name="lead", click_gain=0.3, partner_gain=0.0, bias_sec=-0.01)
+    follow = DrummerModel(name="follow", click_gain=0.1, partner_gain=0.5)
+    hits_a, hits_b = simulate_duet(chart, lead, follow, level_b=Level.EASY, seed=1)
+    session = Session(
+        chart=chart,
+        players=(
+            Player("Ann", level=Level.EXPERT, hits=hits_a),
+            Player("Ben", level=Level.EASY, hits=hits_b),
+        ),
+    )
+    db = tmp_path / "sessions.sqlite3"
+    with Store(db) as store:
+        # Ben moves up to the full part halfway through (but kept playing half notes).
+        step = LevelStep(at_sec=40.0, from_level=Level.EASY, to_level=Level.EXPERT)
+        sid = store.save_session(session, level_changes={"Ben": [step]})
+    jobs = discover(db)
+    assert [(j.file, j.session_id) for j in jobs] == [(f"session/{sid}", sid)]
+    rows = run_corpus(jobs, workers=1)
+    assert [r["player"] for r in rows] == ["Ann", "Ben"]
+    ann, ben = rows
+    assert ann["error"] is None and ben["error"] is None
+    assert ann["hit_rate"] == 1.0
+    # Ben's part doubles at 40 s, and he keeps playing half notes: he misses half of it.
+    assert ben["n_notes"] == 40 + 2 * 40 and ben["hit_rate"] == pytest.approx(80 / 120)
+    assert ann["partner"] == "Ben" and ben["partner"] == "Ann"
+    assert ann["sync_n"] == ben["sync_n"] == 80
+    assert ann["sync_mean_ms"] == pytest.approx(-ben["sync_mean_ms"])
+    assert ann["sync_mean_ms"] < 0  # Ann plays ahead of the click, Ben follows her late
+    assert ben["alpha_partner"] > ann["alpha_partner"]
+    # The coupling command reads the same session from the store, with the click.
+    assert main(["coupling", "last", "--db", str(db), "--window", "20", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    fit = {p["name"]: p for p in out["fit"]["players"]}
+    assert set(fit["Ann"]["alpha"]) == {"Ben", "click"}
+    assert fit["Ben"]["alpha"]["Ann"] > fit["Ann"]["alpha"]["Ben"]
+    assert len(out["windows"]) == 2  # 160 beats = 40 bars
+    assert main(["coupling", "7", "--db", str(db)]) == 1  # no session 7

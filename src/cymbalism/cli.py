@@ -309,6 +309,7 @@ def _demo(
     )
 
 
+
 # core: tempo
 
 
@@ -785,7 +786,9 @@ def _sync(
 @app.command("coupling")
 def _coupling(
     inputs: list[Path] = typer.Argument(
-        ..., help="An onset table, or one MIDI file per player on one timeline."
+        ...,
+        help="A stored session (its number or 'last'), an onset table, "
+        "or one MIDI file per player on one timeline.",
     ),
     names: str | None = typer.Option(
         None, "--names", "--players", help="Player names (MIDI) or columns (table), as A,B."
@@ -794,6 +797,7 @@ def _coupling(
         None, "--window", help="Also fit every BARS bars (needs MIDI files with a tempo map)."
     ),
     window_ms: float = typer.Option(100.0, "--window-ms", help="Pairing window for hits."),
+    db: str | None = typer.Option(None, "--db", help="The session store (URL or SQLite file)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Who adapts to whom: phase-correction gains (bGLS), noise, lead/lag, per window."""
@@ -802,12 +806,23 @@ def _coupling(
     from rich.table import Table
 
     from cymbalism.analysis.coupling import fit_phase_correction, lead_lag
-    from cymbalism.corpus.figures import bar_edges_sec, load_onsets, windowed_figures
+    from cymbalism.corpus.figures import (
+        bar_edges_sec,
+        load_onsets,
+        load_session_onsets,
+        windowed_figures,
+    )
     from cymbalism.errors import InputError
 
-    loaded = load_onsets(inputs, players=_split_names(names), window_sec=window_ms / 1e3)
-    tab = loaded.table
-    if tab.n_players < 2:
+    token = str(inputs[0])
+    session = len(inputs) == 1 and not inputs[0].exists() and (token.isdigit() or token == "last")
+    if session:
+        loaded = load_session_onsets(token, db=db)
+        tab = loaded.table.with_reference_as("click")  # the players heard the click
+    else:
+        loaded = load_onsets(inputs, players=_split_names(names), window_sec=window_ms / 1e3)
+        tab = loaded.table
+    if len([n for n in tab.names if n != "click"]) < 2:
         raise InputError("coupling needs at least two players")
     fit = fit_phase_correction(tab)
     result: dict[str, object] = {"players": list(tab.names), "fit": fit.to_dict()}

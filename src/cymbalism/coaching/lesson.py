@@ -273,7 +273,9 @@ class LessonPath:
         sub = part.between(*self.bar_span_qn(bar))
         return sub.qn, sub.lane
 
-    def targets_for_bar(self, bar: int, *, start_sec: float | None = None) -> Hits:
+    def targets_for_bar(
+        self, bar: int, *, start_sec: float | None = None, level: Level | None = None
+    ) -> Hits:
         """The notes of ``bar`` at the current level and tempo, as targets in seconds.
 
         Parameters
@@ -282,10 +284,13 @@ class LessonPath:
         start_sec : float, optional
             When the bar starts on the session's clock (a loop plays a bar many times);
             by default its time in the song at the current tempo.
+        level : Level, optional
+            Another level's notes (the partner's full part, say); the current one by default.
         """
         tm = self.chart.tempo_map.scaled(self.tempo_scale)
         start_qn, _ = self.bar_span_qn(bar)
-        part = self.chart.part(self.level).between(*self.bar_span_qn(bar))
+        part = self.chart.part(self.level if level is None else level)
+        part = part.between(*self.bar_span_qn(bar))
         sec = tm.qn_to_sec(part.qn)
         if start_sec is not None:
             sec = sec - float(tm.qn_to_sec(start_qn)) + float(start_sec)

@@ -1,8 +1,8 @@
-"""The demo duet: a simulated expert and beginner play a disco-pop groove together.
+"""The demo duet: a simulated expert and beginner play a disco-pop song together.
 
-The groove is an original pattern at 114 BPM (four on the floor, open hi-hat on the
-off-beats), about three minutes long, with a full part for the expert and a beginner's
-part (kick and snare on the beats, hi-hat on the quarters).
+The song is the built-in "Mirrorball Nights" at 114 BPM (four on the floor, open
+hi-hat on the off-beats): the expert plays the full part, the beginner the derived
+Beginner part (kick on 1 and 3, snare on 2 and 4, hi-hat on the quarters).
 """
 
 from __future__ import annotations
@@ -12,92 +12,16 @@ from dataclasses import dataclass
 from cymbalism.analysis.summary import AnalysisReport, analyze_players
 from cymbalism.model.chart import Chart, Level
 from cymbalism.simulate.drummer import BEGINNER, EXPERT, DrummerModel, simulate_duet
-from cymbalism.songs import parse_song
+from cymbalism.songs import get_song
 
 __all__ = ["DemoResult", "demo_chart", "run_demo"]
 
-_SECTIONS = """
-[[sections]]
-name = "intro"
-bars = ["groove*4"]
-
-[[sections]]
-name = "verse"
-bars = ["groove*19", "fill"]
-
-[[sections]]
-name = "chorus"
-bars = ["chorus*19", "fill"]
-
-[[sections]]
-name = "verse 2"
-bars = ["groove*19", "fill"]
-
-[[sections]]
-name = "chorus 2"
-bars = ["chorus*19", "fill"]
-
-[[sections]]
-name = "outro"
-bars = ["groove", "end"]
-"""
-
-_FULL = """
-title = "Demo groove"
-artist = "cymbalism"
-style = "disco-pop"
-bpm = {bpm}
-time_signature = "4/4"
-
-[patterns.groove]
-HH = "x---x---x---x---"
-OH = "--x---x---x---x-"
-SD = "----o-------o---"
-BD = "o---o---o---o---"
-
-[patterns.chorus]
-HH = "x-x-x-x-x-x-x-x-"
-OH = "--x---x---x---x-"
-SD = "----O--g-g--O---"
-BD = "o---o---o---o---"
-
-[patterns.fill]
-SD = "o-o-o-o-o-o-oooo"
-BD = "o-------o-------"
-
-[patterns.end]
-BD = "o---------------"
-"""
-
-_EASY = """
-title = "Demo groove"
-bpm = {bpm}
-time_signature = "4/4"
-
-[patterns.groove]
-HH = "x---x---x---x---"
-SD = "----o-------o---"
-BD = "o-------o-------"
-
-[patterns.chorus]
-HH = "x---x---x---x---"
-SD = "----o-------o---"
-BD = "o-------o-------"
-
-[patterns.fill]
-SD = "o---o---o---o---"
-
-[patterns.end]
-BD = "o---------------"
-"""
-
 
 def demo_chart(bpm: float = 114.0) -> Chart:
-    """The demo groove (86 bars: three minutes at 114 BPM) with an Expert and a Beginner part."""
-    full = parse_song(_FULL.format(bpm=bpm) + _SECTIONS, name="demo")
-    easy_sections = _SECTIONS.replace("bars = [", "crash = false\nbars = [")
-    easy = parse_song(_EASY.format(bpm=bpm) + easy_sections, name="demo-easy")
-    return full.with_parts({Level.BEGINNER: easy.part(Level.EXPERT)})
+    """The built-in disco-pop song ``mirrorball`` (114 BPM) with every level derived."""
+    song = get_song("mirrorball")
+    written = float(song.tempo_map.bpm[0])
+    return song if bpm == written else song.scaled(bpm / written)
 
 
 @dataclass(frozen=True, eq=False)
