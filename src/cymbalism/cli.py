@@ -309,7 +309,6 @@ def _demo(
     )
 
 
-
 # core: tempo
 
 

@@ -49,7 +49,8 @@ footer { color: #888; font-size: 12px; margin-top: 40px; }
 
 _CAPTIONS = {
     "timing": "Each dot is one note a player hit: above the line is late, below is early. "
-    "The thick line is the mean over the last 8 seconds, the band its spread (±1 SD). "
+    "The thick line is the mean over 8 seconds around each moment, the band its "
+    "spread (±1 SD). "
     "Dotted lines mark level changes.",
     "lanes": "How early or late each drum was played, per player (5 ms bins).",
     "sync": "Each dot is the gap between the players on a note both played. The green "

@@ -129,12 +129,19 @@ def _level_lines(ax, p: PlayerAnalysis, colour: str) -> None:  # type: ignore[no
         )
 
 
+def _legend_above(ax) -> None:  # type: ignore[no-untyped-def]
+    """The legend in one row above the plot's right end, off the data."""
+    n = len(ax.get_legend_handles_labels()[0])
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=n, frameon=False,
+              markerscale=3, borderaxespad=0.1, fontsize=9.5, columnspacing=1.2)  # fmt: skip
+
+
 def plot_timing(analysis: SessionAnalysis) -> Figure:
     """Each player's timing error over the song: every note, the rolling mean and spread."""
     n = len(analysis.players)
     fig = _figure(11, 2.9 * n + 0.4)
     axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
-    _margins(fig, left_in=1.15, top_in=0.4, hspace_in=0.45, rows=n)
+    _margins(fig, left_in=1.15, top_in=0.75, hspace_in=0.8, rows=n)
     lim_ms = analysis.window_sec * 1000
     for i, (ax, p) in enumerate(zip(axes, analysis.players, strict=True)):
         colour = player_colour(i)
@@ -148,8 +155,8 @@ def plot_timing(analysis: SessionAnalysis) -> Figure:
         mean = w.mean_error_sec * 1000
         sd = w.sd_error_sec * 1000
         ax.fill_between(w.time_sec, mean - sd, mean + sd, color=colour, alpha=0.18,
-                        linewidth=0, label="spread (±1 SD)")  # fmt: skip
-        ax.plot(w.time_sec, mean, color=colour, linewidth=2.2, label="rolling mean")
+                        linewidth=0, label="±1 SD")  # fmt: skip
+        ax.plot(w.time_sec, mean, color=colour, linewidth=2.2, label="mean over 8 s")
         ax.axhline(0, color=INK, linewidth=0.9)
         _level_lines(ax, p, colour)
         ax.set_ylim(-lim_ms * 1.05, lim_ms * 1.05)
@@ -160,10 +167,11 @@ def plot_timing(analysis: SessionAnalysis) -> Figure:
             f"spread {s.sd_error_sec * 1000:.0f} ms",
             loc="left",
             color=colour,
+            pad=22,
         )
         _style(ax, xlabel="song time (m:ss)" if i == n - 1 else "")
         _time_axis(ax, analysis.duration_sec)
-        ax.legend(loc="lower right", ncols=3, framealpha=0.9, markerscale=3)
+        _legend_above(ax)
     return fig
 
 
@@ -195,10 +203,10 @@ def plot_lanes(analysis: SessionAnalysis) -> Figure:
             if not e.size:
                 continue
             stats = p.by_lane.get(lane)
-            label = f"{p.name} (n={e.size}"
+            label = f"{p.name}: {e.size} notes"
             if stats is not None:
-                label += f", {stats.mean_error_sec * 1000:+.0f} ms"
-            ax.hist(e, bins=bins, color=player_colour(i), alpha=0.45, label=label + ")")
+                label += f", mean {stats.mean_error_sec * 1000:+.0f} ms"
+            ax.hist(e, bins=bins, color=player_colour(i), alpha=0.45, label=label)
             ax.hist(e, bins=bins, color=player_colour(i), histtype="step", linewidth=1.4)
         ax.axvline(0, color=INK, linewidth=0.9)
         ax.set_title(lane.label, loc="left")
@@ -214,9 +222,9 @@ def plot_lanes(analysis: SessionAnalysis) -> Figure:
 
 def plot_asynchrony(analysis: SessionAnalysis, *, threshold_ms: float = 30.0) -> Figure:
     """The gap between the two players over the song, and when they came together."""
-    fig = _figure(11, 3.8)
+    fig = _figure(11, 4.1)
     ax = fig.subplots()
-    _margins(fig, left_in=1.15)
+    _margins(fig, left_in=1.15, top_in=0.75)
     if analysis.asynchrony is None or len(analysis.asynchrony) == 0:
         ax.text(0.5, 0.5, "no shared notes: nothing to compare", ha="center",
                 transform=ax.transAxes)  # fmt: skip
@@ -225,16 +233,17 @@ def plot_asynchrony(analysis: SessionAnalysis, *, threshold_ms: float = 30.0) ->
     a, b = analysis.players[0].name, analysis.players[1].name
     asy = analysis.asynchrony
     x = asy.asynchrony_sec * 1000
-    ax.axhspan(-threshold_ms, threshold_ms, color=TOGETHER, alpha=0.07, linewidth=0)
+    ax.axhspan(-threshold_ms, threshold_ms, color=TOGETHER, alpha=0.07, linewidth=0,
+               label=f"within ±{threshold_ms:.0f} ms")  # fmt: skip
     ax.scatter(asy.time_sec, x, s=5, color="#555555", alpha=0.25, linewidths=0,
-               rasterized=True, label="each shared note")  # fmt: skip
+               rasterized=True, label="shared notes")  # fmt: skip
     w = analysis.windowed_sync
     if w is not None:
         mean = w.mean_sec * 1000
         sd = w.sd_sec * 1000
         ax.fill_between(w.time_sec, mean - sd, mean + sd, color="#6A3D9A", alpha=0.2,
-                        linewidth=0, label="spread (±1 SD)")  # fmt: skip
-        ax.plot(w.time_sec, mean, color="#6A3D9A", linewidth=2.2, label="rolling mean")
+                        linewidth=0, label="±1 SD")  # fmt: skip
+        ax.plot(w.time_sec, mean, color="#6A3D9A", linewidth=2.2, label="mean over 8 s")
     ax.axhline(0, color=INK, linewidth=0.9)
     t = analysis.came_together_sec
     if t is not None:
@@ -256,11 +265,11 @@ def plot_asynchrony(analysis: SessionAnalysis, *, threshold_ms: float = 30.0) ->
     s = analysis.sync
     assert s is not None
     ax.set_title(
-        f"{a} − {b}: average gap {s.mean_sec * 1000:+.0f} ms, spread {s.sd_sec * 1000:.0f} ms "
-        f"(shaded: within ±{threshold_ms:.0f} ms)",
+        f"{a} − {b}: mean gap {s.mean_sec * 1000:+.0f} ms, spread {s.sd_sec * 1000:.0f} ms",
         loc="left",
+        pad=22,
     )
-    ax.legend(loc="lower right", ncols=3, framealpha=0.9, markerscale=3)
+    _legend_above(ax)
     _style(ax)
     return fig
 
