@@ -266,8 +266,8 @@ def test_import_report_export_history_from_the_command_line(
     assert main(["sessions"]) == 0
     out = capsys.readouterr().out
     assert "Mirrorball Nights" in out and "Shigeru & Jae" in out and "finished" in out
-    assert main(["report", "1", "--png", "plots", "--card", "card.png"]) == 0
-    assert (tmp_path / "plots" / "sync.svg").exists() and (tmp_path / "card.png").exists()
+    assert main(["report", "1", "--card", "card.png"]) == 0  # only the card
+    assert (tmp_path / "card.png").exists() and not (tmp_path / "session-1.html").exists()
     assert main(["report", "1"]) == 0
     assert (tmp_path / "session-1.html").read_text().startswith("<!DOCTYPE html>")
     assert main(["export", "last", "--format", "json", "--out", "last.json"]) == 0
