@@ -316,7 +316,6 @@ def _demo(
     )
 
 
-
 # core: tempo
 
 
