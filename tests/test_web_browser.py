@@ -8,7 +8,9 @@ page shows and the session the store keeps must agree with those times.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -272,6 +274,18 @@ def test_two_players_share_one_keyboard(studio: Studio, browser: Any) -> None:
         assert f"{name}: {n} of {len(targets[i])} notes" in summary
     page.wait_for_selector("#history table")
     assert chart.title in page.inner_text("#history")
+    # the session report (the same one `cymbalism report` writes) agrees with the presses
+    assert page.get_attribute("#report-frame", "src") == f"/api/sessions/{session_id}/report"
+    html = page.request.get(f"{studio.url}api/sessions/{session_id}/report").text()
+    figures = json.loads(
+        re.search(r'id="cymbalism-figures">(.*?)</script>', html, re.S).group(1)  # type: ignore[union-attr]
+    )
+    for i, fig in enumerate(figures["players"]):
+        counted = [j["error_ms"] for p, j in pairs if p.player == i and j["verdict"] != "extra"]
+        assert fig["name"] == names[i]
+        assert fig["hits"] == sum(p.player == i for p in presses)
+        assert (fig["n_notes"], fig["n_hit"]) == (len(targets[i]), len(counted))
+        assert fig["mean_error_sec"] * 1000 == pytest.approx(np.mean(counted), abs=0.01)
     assert not errors
     page.close()
 

@@ -257,7 +257,6 @@ class DuetEngine(RoomEngine):
         session_id = None
         if self.recorder is not None:
             session_id = self.recorder.finish()
-            self._save_summary(session_id, result)
         summary = []
         for name, t in result.timing.items():
             if t.n_notes:
@@ -281,8 +280,11 @@ class DuetEngine(RoomEngine):
             )
         together = result.came_together_sec
         if together is not None:
-            summary.append("You were together from the start." if together < 1.0 else
-                           f"You came together {together:.0f} s into the song.")
+            summary.append(
+                "You were together from the start."
+                if together < 1.0
+                else f"You came together {together:.0f} s into the song."
+            )
         return {
             "session_id": session_id,
             "summary": summary,
@@ -302,32 +304,3 @@ class DuetEngine(RoomEngine):
             ],
             "came_together_sec": result.came_together_sec,
         }
-
-    def _save_summary(self, session_id: int, result: Any) -> None:
-        """Cache the session's figures in the store, for lists and history."""
-        from cymbalism.store import DuetSummary, PlayerSummary
-
-        store = getattr(self.recorder, "store", None)
-        if store is None:
-            return
-        players = {
-            name: PlayerSummary(
-                n_hits=len(result.session.player(name).hits),
-                hit_rate=t.hit_rate,
-                mean_error_sec=t.mean_error_sec,
-                sd_error_sec=t.sd_error_sec,
-                mean_abs_error_sec=t.mean_abs_error_sec,
-                level_reached=result.levels[name][-1][1],
-            )
-            for name, t in result.timing.items()
-        }
-        duet = None
-        if result.sync is not None:
-            duet = DuetSummary(
-                n=result.sync.n,
-                mean_sec=result.sync.mean_sec,
-                sd_sec=result.sync.sd_sec,
-                mean_abs_sec=result.sync.mean_abs_sec,
-                came_together_sec=result.came_together_sec,
-            )
-        store.save_summary(session_id, players, duet)

@@ -18,6 +18,7 @@ __all__ = [
     "is_loopback_host",
     "player_history",
     "run_studio",
+    "session_report_html",
     "studio_config",
 ]
 
@@ -173,36 +174,48 @@ def studio_config(
         clock=lambda: clock.now_ns() / NS_PER_SEC,
         public_urls=list(public_urls or []),
         history=lambda name: player_history(store, name),
-        report_html=None,
+        report_html=lambda session_id: session_report_html(store, session_id),
     )
 
 
 def player_history(store: Any, name: str) -> dict[str, Any]:
-    """A player's stored sessions, oldest first, as the page's history table shows them."""
-    from cymbalism.errors import NotFoundError
+    """A player's sessions, oldest first, for the page's history table (JSON-ready)."""
+    import math
 
-    sessions = store.sessions(player=name)
-    if not sessions:
-        raise NotFoundError(f"no stored sessions of {name!r} yet")
-    rows = []
-    for info in sorted(sessions, key=lambda x: x.started_at):
-        seat = next(p for p in info.players if p.name == name)
-        s = seat.summary
-        rows.append(
+    from cymbalism.report.history import player_history as history_rows
+
+    def ms(sec: float | None) -> float | None:
+        return None if sec is None or math.isnan(sec) else round(sec * 1000.0, 1)
+
+    rows = history_rows(store, name)
+    return {
+        "player": name,
+        "sessions": [
             {
-                "id": info.id,
-                "when": info.started_at.strftime("%Y-%m-%d %H:%M"),
-                "song": info.title,
-                "level": (s.level_reached if s else seat.level).label,
-                "hit_rate": None if s is None or s.hit_rate != s.hit_rate else s.hit_rate,
-                "mean_abs_error_ms": None
-                if s is None or s.mean_abs_error_sec != s.mean_abs_error_sec
-                else s.mean_abs_error_sec * 1000.0,
-                "partner": ", ".join(p.name for p in info.players if p.name != name),
-                "came_together_sec": info.duet.came_together_sec if info.duet else None,
+                "id": r.session_id,
+                "when": r.started_at.strftime("%Y-%m-%d %H:%M"),
+                "song": r.title,
+                "partner": ", ".join(r.partners),
+                "level": r.level_reached.label,
+                "hit_rate": None if math.isnan(r.hit_rate) else r.hit_rate,
+                "mean_error_ms": ms(r.mean_error_sec),
+                "sd_error_ms": ms(r.sd_error_sec),
+                "came_together_sec": r.came_together_sec,
+                "status": r.status,
             }
-        )
-    return {"player": name, "sessions": rows}
+            for r in rows
+        ],
+    }
+
+
+def session_report_html(store: Any, session_id: str) -> str:
+    """The self-contained HTML report of a stored session."""
+    from cymbalism.report.analysis import analyse_stored
+    from cymbalism.report.html import render_html
+
+    if not session_id.isdigit():
+        raise InputError(f"a session id is a number, not {session_id!r}")
+    return str(render_html(analyse_stored(store.load(int(session_id)))))
 
 
 def run_studio(

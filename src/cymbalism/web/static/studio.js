@@ -562,11 +562,14 @@ async function onFinished(m) {
   }
 }
 function historyHtml(name, h) {
-  const rows = (h.sessions || []).map((s) => `<tr><td>${escapeHtml(s.when || "")}</td><td>${escapeHtml(s.song || "")}</td><td>${escapeHtml(s.partner || "")}</td>
-    <td>${s.level || ""}</td><td>${s.hit_rate !== undefined ? (100 * s.hit_rate).toFixed(0) + "%" : ""}</td>
-    <td>${s.mean_abs_error_ms !== undefined && s.mean_abs_error_ms !== null ? s.mean_abs_error_ms.toFixed(1) + " ms" : ""}</td>
-    <td>${s.came_together_sec !== null && s.came_together_sec !== undefined ? "after " + s.came_together_sec.toFixed(0) + " s" : "–"}</td></tr>`);
-  return `<h3>${escapeHtml(name)}</h3><table><tr><th>when</th><th>song</th><th>with</th><th>level reached</th><th>hit rate</th><th>mean |error|</th><th>came together</th></tr>${rows.join("")}</table>`;
+  const ms = (x) => (x === null || x === undefined ? "–" : `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(0)} ms`);
+  const rows = (h.sessions || []).map((s) => `<tr><td>${escapeHtml(s.when)}</td><td>${escapeHtml(s.song)}</td>
+    <td>${escapeHtml(s.partner)}</td><td>${escapeHtml(s.level)}</td>
+    <td>${s.hit_rate === null ? "–" : (100 * s.hit_rate).toFixed(0) + "%"}</td>
+    <td>${ms(s.mean_error_ms)}</td><td>${s.sd_error_ms === null ? "–" : s.sd_error_ms.toFixed(0) + " ms"}</td>
+    <td>${s.came_together_sec === null ? "–" : "after " + s.came_together_sec.toFixed(0) + " s"}</td></tr>`);
+  return `<h3>${escapeHtml(name)}</h3><table><tr><th>when</th><th>song</th><th>with</th><th>level reached</th>
+    <th>hit rate</th><th>mean error</th><th>spread</th><th>came together</th></tr>${rows.join("")}</table>`;
 }
 
 init();
