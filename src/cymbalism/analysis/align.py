@@ -136,15 +136,25 @@ def _greedy(onset: np.ndarray, ref: np.ndarray, w: float) -> np.ndarray:
     out[solo] = _nearest(onset[solo], ref, lo[solo], hi[solo])
     shared = rows[~alone]
     if shared.size:
-        taken = np.zeros(ref.size, dtype=bool)
-        for r in shared.tolist():
-            a, b = int(lo[r]), int(hi[r])
-            dist = np.abs(onset[r] - ref[a:b])
-            dist[taken[a:b]] = np.inf
-            k = int(np.argmin(dist))
-            if np.isfinite(dist[k]):
-                out[r] = a + k
-                taken[a + k] = True
+        # plain Python floats are IEEE doubles too, so distances equal numpy's exactly
+        taken = [False] * ref.size
+        ref_list = ref.tolist()
+        for r, x, a, b in zip(
+            shared.tolist(),
+            onset[shared].tolist(),
+            lo[shared].tolist(),
+            hi[shared].tolist(),
+            strict=True,
+        ):
+            best, best_d = -1, np.inf
+            for j in range(a, b):
+                if not taken[j]:
+                    d = abs(x - ref_list[j])
+                    if d < best_d:  # strict: an exact tie keeps the earlier note
+                        best, best_d = j, d
+            if best >= 0:
+                out[r] = best
+                taken[best] = True
     return out
 
 
