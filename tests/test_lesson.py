@@ -288,5 +288,32 @@ def test_lesson_command_replays_a_recording(tmp_path, capsys):
     assert main(["lesson", str(tmp_path / "take.mid"), "--chart", "mirrorball"]) == 0
     out = capsys.readouterr().out
     assert "after bar 4: up to Easy" in out and "Tips:" in out
-    assert main(["lesson", str(tmp_path / "take.mid"), "--start", "warm-up"]) == 0
+    assert (
+        main(["lesson", str(tmp_path / "take.mid"), "-c", "mirrorball", "--start", "warm-up"]) == 0
+    )
     assert "the warm-up places you at Easy" in capsys.readouterr().out
+    assert main(["lesson", str(tmp_path / "take.mid")]) == 2
+    assert "MIDI files need --chart" in " ".join(capsys.readouterr().err.split())
+
+
+def test_lesson_command_replays_a_stored_session(tmp_path, capsys):
+    from cymbalism.cli import main
+    from cymbalism.model.session import Player, Session
+    from cymbalism.store import Store
+
+    chart = get_song("mirrorball")
+    db = str(tmp_path / "sessions.sqlite3")
+    players = (
+        Player("Kim", level=Level.EXPERT, hits=chart.targets(Level.EXPERT)),
+        Player("Ana", level=Level.BEGINNER, hits=chart.targets(Level.EASY)),
+    )
+    with Store(db) as store:
+        sid = store.save_session(Session(chart=chart, players=players))
+    assert main(["lesson", "last", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert f"pass 1 (session {sid}, Ana)" in out
+    assert "after bar 4: up to Easy" in out and "up to Medium" in out
+    assert main(["lesson", str(sid), "--db", db, "--player", "Kim"]) == 0
+    assert "up to Expert" in capsys.readouterr().out
+    assert main(["lesson", str(sid), "--db", db, "--player", "Bo"]) == 2
+    assert "no player 'Bo'" in capsys.readouterr().err

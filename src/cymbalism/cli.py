@@ -454,47 +454,79 @@ def _simplify(
 
 @app.command("lesson")
 def _lesson(
-    performances: list[Path] = typer.Argument(
-        ..., help="The beginner's recorded passes (MIDI files), played one after another."
+    takes: list[str] = typer.Argument(
+        ...,
+        help="Stored sessions (a number or 'last') or MIDI files of the beginner's passes, "
+        "replayed one after another.",
     ),
-    chart: str = typer.Option(
-        "mirrorball", "--chart", "-c", help="A built-in song or a chart file."
+    chart: str | None = typer.Option(
+        None, "--chart", "-c", help="A built-in song or chart file (a session has its own)."
+    ),
+    player: str | None = typer.Option(
+        None, "--player", "-p", help="Whose path, in a session (default: the easiest part)."
     ),
     start: str = typer.Option(
         "beginner",
         "--start",
         help="The level to start at, or 'warm-up' to place by the first bars.",
     ),
-    tempo: float = typer.Option(
-        1.0, "--tempo", help="The practice tempo at the start (0.7 = 70%)."
+    tempo: float | None = typer.Option(
+        None, "--tempo", help="The practice tempo at the start (0.7 = 70%; a session's own)."
     ),
     offset_sec: float = typer.Option(
-        0.0, "--offset-sec", help="Where the song's first bar starts in each recording."
+        0.0, "--offset-sec", help="Where the song's first bar starts in each MIDI recording."
     ),
     kit: str | None = typer.Option(None, "--kit", help="The e-kit's note map (td17, nitro, ...)."),
+    db: str | None = typer.Option(None, "--db", help="The session store (a URL or SQLite file)."),
 ) -> None:
     """Replay a beginner's performance through the path: level changes and tips."""
     from cymbalism.coaching.lesson import LessonPath, placement_level, replay_lesson
+    from cymbalism.errors import InputError
     from cymbalism.io.charts import load_chart
-    from cymbalism.io.midi import read_midi
-    from cymbalism.model.chart import Level
+    from cymbalism.model.hits import Hits
 
-    song = load_chart(chart)
-    passes = [read_midi(p, kit=kit).hits.shifted(-offset_sec) for p in performances]
+    song = None if chart is None else load_chart(chart)
+    passes: list[tuple[str, Hits]] = []
+    session_tempo = None
+    for take in takes:
+        if Path(take).expanduser().is_file():
+            from cymbalism.io.midi import read_midi
+
+            passes.append((Path(take).name, read_midi(take, kit=kit).hits.shifted(-offset_sec)))
+            continue
+        from cymbalism.store import Store
+
+        with Store(db) as store:
+            stored = store.load(store.resolve(take))
+        seats = stored.session.players
+        mine = (
+            next((p for p in seats if p.name == player), None)
+            if player
+            else min(seats, key=lambda p: p.level)
+        )
+        if mine is None:
+            names = ", ".join(p.name for p in seats)
+            raise InputError(f"session {stored.id} has no player {player!r} (players: {names})")
+        song = song or load_chart(stored.chart)
+        session_tempo = session_tempo or stored.session.settings.tempo_scale
+        passes.append((f"session {stored.id}, {mine.name}", mine.hits))
+    if song is None:
+        raise InputError("MIDI files need --chart: the song they were played to")
     if start.strip().lower() in {"warm-up", "warmup"}:
-        level = placement_level(song, passes[0])
+        level = placement_level(song, passes[0][1])
         console.print(f"the warm-up places you at {level.label}", highlight=False)
     else:
         level = Level.parse(start)
-    path = LessonPath(song, start_level=level, tempo_scale=tempo)
+    scale = tempo if tempo is not None else (session_tempo or 1.0)
+    path = LessonPath(song, start_level=level, tempo_scale=scale)
     console.print(
         f"[bold]{song.title}[/]: starting at {path.level.label}, tempo {path.tempo_scale:.0%}",
         highlight=False,
     )
-    for i, (name, hits) in enumerate(zip(performances, passes, strict=True), start=1):
+    for i, (name, hits) in enumerate(passes, start=1):
         before = len(path.changes)
         report = replay_lesson(song, hits, path=path)
-        console.print(f"pass {i} ({name.name}):", highlight=False)
+        console.print(f"pass {i} ({name}):", highlight=False)
         for change in report.changes[before:]:
             console.print(f"  {change}", highlight=False, soft_wrap=True)
         if len(report.changes) == before:
