@@ -48,6 +48,7 @@ N_BARS = 2
 #: The page's clock and the server's agree to within this (round trips on loopback take
 #: well under a millisecond; the offset's error is at most half of one).
 CLOCK_MARGIN_MS = 3.0
+HELD_UP_MS = 30.0
 
 
 @dataclass
@@ -59,12 +60,19 @@ class Press:
     at_sec: float = math.nan  # the test's clock before it sent the key down (song seconds)
     until_sec: float = math.nan  # and after Chromium had handled it
 
-    def bounds_ms(self) -> tuple[float, float]:
+    def bounds_ms(self, target_sec: float | None = None) -> tuple[float, float]:
         """The error the page must have stamped, as far as the test can know it."""
+        target = self.target_sec if target_sec is None else target_sec
         return (
-            (self.at_sec - self.target_sec) * 1000 - CLOCK_MARGIN_MS,
-            (self.until_sec - self.target_sec) * 1000 + CLOCK_MARGIN_MS,
+            (self.at_sec - target) * 1000 - CLOCK_MARGIN_MS,
+            (self.until_sec - target) * 1000 + CLOCK_MARGIN_MS,
         )
+
+    @property
+    def held_up(self) -> bool:
+        """The test pressed well after it meant to (a busy machine): the press may then
+        count for a later note of the lane, or none."""
+        return (self.at_sec - self.target_sec) * 1000 - self.planned_ms > HELD_UP_MS
 
 
 @pytest.fixture(scope="module")
@@ -176,20 +184,25 @@ def _check_judgements(
         assert j["player"] == press.player
         if isinstance(press.key, str):
             assert j["lane"] == LANE_OF_KEY[press.key]
-        lo, hi = press.bounds_ms()
+        target = press.target_sec
+        if j["verdict"] != "extra" and abs(j["target_sec"] - target) > 1e-5:
+            assert press.held_up, (press, j)  # only a late press may count for another note
+            target = j["target_sec"]
+        lo, hi = press.bounds_ms(target)
         tol_ms = LEVEL_TOLERANCE_SEC[Level.parse(levels[press.player])] * 1000
-        expected = _expected_verdict(lo, hi, tol_ms)
+        expected = None if press.held_up else _expected_verdict(lo, hi, tol_ms)
         if expected is not None:
             n_clear += 1
             assert j["verdict"] == expected, (press, j)
         if j["verdict"] != "extra":
-            assert j["target_sec"] == pytest.approx(press.target_sec, abs=1e-5)
             assert lo <= j["error_ms"] <= hi, (press, j)
     # the plan keeps presses clear of the edges; a busy machine delays some (Chromium
     # acknowledges a key press tens of ms late under load), and those are only range-checked
     widths = [round(p.bounds_ms()[1] - p.bounds_ms()[0], 1) for p in presses]
     lags = [round((p.at_sec - p.target_sec) * 1000 - p.planned_ms, 1) for p in presses]
-    assert n_clear >= min_clear * len(presses), (widths, lags)
+    on_time = sum(not p.held_up for p in presses)
+    assert on_time >= 0.25 * len(presses), (widths, lags)
+    assert n_clear >= min_clear * on_time, (widths, lags)
 
 
 def _check_misses(
@@ -197,21 +210,24 @@ def _check_misses(
     targets: list[np.ndarray],
     misses: list[list[dict[str, Any]]],
 ) -> None:
-    """Exactly the notes left out (or pressed too far off to count) came back as misses."""
+    """Exactly the notes no press counted for came back as misses; among them every note
+    the test left out."""
     for i, t in enumerate(targets):
+
+        def note(sec: float, lane: int, t: np.ndarray = t) -> int:
+            k = int(np.argmin(np.abs(t[:, 0] - sec) + 1e3 * (t[:, 1] != lane)))
+            assert abs(t[k, 0] - sec) < 1e-5 and t[k, 1] == lane
+            return k
+
         hit = {
-            (round(p.target_sec, 4), LANE_OF_KEY[p.key])
+            note(j["target_sec"], j["target_lane"])
             for p, j in pairs
             if p.player == i and j["verdict"] != "extra"
         }
-        expected = sorted(
-            (round(float(sec), 4), int(lane))
-            for sec, lane in t
-            if (round(float(sec), 4), int(lane)) not in hit
-        )
-        assert sorted((round(m["target_sec"], 4), m["lane"]) for m in misses[i]) == expected
+        missed = sorted(note(m["target_sec"], m["lane"]) for m in misses[i])
+        assert missed == sorted(set(range(len(t))) - hit)
         n_left_out = len(t) - sum(p.player == i for p, _ in pairs)
-        assert len(expected) >= n_left_out > 0
+        assert len(missed) >= n_left_out > 0
 
 
 def _check_store(
@@ -323,6 +339,7 @@ def test_second_device_joins_with_the_code_and_bad_clients_are_cut_off(
     laptop.click("#join")
     laptop.wait_for_selector("#lobby:not([hidden])")
     laptop.wait_for_function("() => window.studio.offsetSec !== null")
+    laptop.keyboard.press("x")  # an unmapped key: the first key event is slow to deliver
     laptop.select_option("[data-input='1']", "keys1")  # its own keyboard: the left-hand keys
     laptop.click("[data-claim='1']")
     host.wait_for_function("() => window.studio.room.players.every(p => p.claimed)")
