@@ -1105,7 +1105,7 @@ def _coupling(
         None, "--names", "--players", help="Player names (MIDI) or columns (table), as A,B."
     ),
     window: int | None = typer.Option(
-        None, "--window", help="Also fit every BARS bars (needs MIDI files with a tempo map)."
+        None, "--window", help="Also fit every BARS bars (cycles of an onsetsync table)."
     ),
     window_ms: float = typer.Option(100.0, "--window-ms", help="Pairing window for hits."),
     db: str | None = typer.Option(None, "--db", help="The session store (URL or SQLite file)."),
@@ -1122,6 +1122,7 @@ def _coupling(
     from cymbalism.analysis.coupling import fit_phase_correction, lead_lag
     from cymbalism.corpus.figures import (
         bar_edges_sec,
+        cycle_edges_sec,
         load_onsets,
         load_session_onsets,
         plot_windowed,
@@ -1146,9 +1147,10 @@ def _coupling(
     result["lead_lag"] = ll
     if window is not None:
         if loaded.tempo_map is None:
-            raise InputError("--window counts bars, which needs MIDI files with a tempo map")
-        end = float(tab.onset_sec[tab.onset_sec == tab.onset_sec].max())
-        edges = bar_edges_sec(loaded.tempo_map, bars=window, end_sec=end)
+            edges = cycle_edges_sec(tab, cycles=window)  # an onsetsync table: its cycles
+        else:
+            end = float(tab.onset_sec[tab.onset_sec == tab.onset_sec].max())
+            edges = bar_edges_sec(loaded.tempo_map, bars=window, end_sec=end)
         result["windows"] = windowed_figures(tab, a, b, edges_sec=edges)
         if plot is not None:
             result["plot"] = str(plot_windowed(result["windows"], a, b, plot))  # type: ignore[arg-type]
@@ -1230,8 +1232,15 @@ def _corpus_analyze(
         TimeRemainingColumn,
     )
 
-    from cymbalism.corpus.analyze import discover, run_corpus, summarize, write_results
+    from cymbalism.corpus.analyze import (
+        check_output,
+        discover,
+        run_corpus,
+        summarize,
+        write_results,
+    )
 
+    check_output(out)
     jobs = discover(path)
     with Progress(
         TextColumn("[bold]analysing"),
