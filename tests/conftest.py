@@ -13,8 +13,18 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "cymbalism"))
 
-#: The shared real-data folder, beside the repository.
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+def _find_shared_data() -> Path:
+    """``../shared/data`` beside the repository, or beside a folder that holds it."""
+    repo = Path(__file__).resolve().parents[1]
+    for base in repo.parents:
+        if (base / "shared" / "data").is_dir():
+            return base / "shared" / "data"
+    return repo.parent / "shared" / "data"
+
+
+#: The shared real-data folder, beside the repository (or beside a folder of checkouts).
+SHARED_DATA = _find_shared_data()
 
 
 @pytest.fixture

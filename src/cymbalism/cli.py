@@ -7,6 +7,7 @@ exit code; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -47,6 +48,66 @@ def _root(
 
 
 # --- songs, simplify, lesson
+songs_app = typer.Typer(
+    help="The built-in songs: list them, or show a part as drum tablature.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(songs_app, name="songs")
+
+
+@songs_app.callback()
+def _songs(ctx: typer.Context) -> None:
+    """List the built-in songs (name, title, tempo, time signature, length, levels)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    from cymbalism.songs import list_songs
+
+    table = Table(title="Built-in songs (use the name with --chart)")
+    for column in ("name", "title", "style", "BPM", "time", "length", "bars", "levels"):
+        table.add_column(
+            column,
+            justify="right" if column in {"BPM", "bars"} else "left",
+            no_wrap=column == "name",
+        )
+    for song in list_songs():
+        minutes, seconds = divmod(round(song.length_sec), 60)
+        table.add_row(
+            song.name,
+            song.title,
+            song.style,
+            f"{song.bpm:g}",
+            song.time_signature,
+            f"{minutes}:{seconds:02d}",
+            str(song.n_bars),
+            ", ".join(lv.label for lv in song.levels),
+        )
+    console.print(table)
+
+
+@songs_app.command("show")
+def _songs_show(
+    name: str = typer.Argument(..., help="A built-in song or a chart file."),
+    level: str = typer.Option("expert", "--level", "-l", help="beginner/easy/medium/hard/expert"),
+    bars_per_line: int = typer.Option(4, help="Bars per line of tablature."),
+) -> None:
+    """Print a song's part as drum tablature, one row per lane, section by section."""
+    from cymbalism.io.charts import load_chart
+    from cymbalism.model.chart import Level
+    from cymbalism.songs.tab import format_tab
+
+    chart = load_chart(name)
+    lv = Level.parse(level)
+    tm = chart.tempo_map
+    _, num, den = tm.time_signatures[0]
+    console.print(
+        f"[bold]{chart.title}[/] ({lv.label}) {tm.bpm[0]:g} BPM {num}/{den}, {chart.n_bars} bars",
+        highlight=False,
+    )
+    text = format_tab(chart, chart.part(lv), bars_per_line=bars_per_line)
+    console.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
 # --- live: ports, calibrate, play
@@ -62,6 +123,160 @@ def _root(
 
 
 # --- research: sync, coupling, corpus
+
+
+def _split_names(text: str | None) -> list[str] | None:
+    from cymbalism.errors import InputError
+
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise InputError(f"no names in {text!r}; give them as A,B")
+    return names
+
+
+def _fmt_num(value: object, spec: str = ".1f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+@app.command("sync")
+def _sync(
+    table: Path = typer.Argument(..., help="An onset table: onsetsync's wide CSV or a long CSV."),
+    players: str | None = typer.Option(
+        None, "--players", "-p", help="Players to compare, as A,B (default: every column)."
+    ),
+    coupling: bool = typer.Option(True, help="Also fit phase correction (bGLS) per pair."),
+    window_ms: float = typer.Option(
+        100.0, "--window-ms", help="Pairing window for a long table without events."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Pairwise asynchrony (onsetsync: N, mean, SD, mean absolute) and coupling."""
+    import json
+
+    from rich.table import Table
+
+    from cymbalism.corpus.figures import all_pairs, load_onsets, pair_figures
+
+    names = _split_names(players)
+    loaded = load_onsets([table], players=names, window_sec=window_ms / 1e3)
+    figures = [
+        pair_figures(loaded.table, a, b, coupling=coupling)
+        for a, b in all_pairs(loaded.table, names)
+    ]
+    if as_json:
+        console.print_json(json.dumps({"table": str(table), "pairs": figures}))
+        return
+    out = Table(title=f"Pairwise asynchrony A - B in ms ({table.name})")
+    for col in ("A", "B", "N", "mean", "SD", "mean abs"):
+        out.add_column(col, justify="left" if col in "AB" else "right")
+    if coupling:
+        for col in ("A->B gain", "B->A gain", "leader"):
+            out.add_column(col, justify="right")
+    for f in figures:
+        cells = [f["a"], f["b"], str(f["n"])]
+        cells += [_fmt_num(f[k]) for k in ("mean_ms", "sd_ms", "mean_abs_ms")]
+        if coupling:
+            cells += [_fmt_num(f["alpha_ab"], ".2f"), _fmt_num(f["alpha_ba"], ".2f")]
+            cells.append(f["leader"] or "-")
+        out.add_row(*cells)
+    console.print(out)
+    if coupling:
+        console.print(
+            "gain = phase correction by bGLS (A->B: how much A adjusts toward B); "
+            "the leader adapts less."
+        )
+
+
+@app.command("coupling")
+def _coupling(
+    inputs: list[Path] = typer.Argument(
+        ..., help="An onset table, or one MIDI file per player on one timeline."
+    ),
+    names: str | None = typer.Option(
+        None, "--names", "--players", help="Player names (MIDI) or columns (table), as A,B."
+    ),
+    window: int | None = typer.Option(
+        None, "--window", help="Also fit every BARS bars (needs MIDI files with a tempo map)."
+    ),
+    window_ms: float = typer.Option(100.0, "--window-ms", help="Pairing window for hits."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Who adapts to whom: phase-correction gains (bGLS), noise, lead/lag, per window."""
+    import json
+
+    from rich.table import Table
+
+    from cymbalism.analysis.coupling import fit_phase_correction, lead_lag
+    from cymbalism.corpus.figures import bar_edges_sec, load_onsets, windowed_figures
+    from cymbalism.errors import InputError
+
+    loaded = load_onsets(inputs, players=_split_names(names), window_sec=window_ms / 1e3)
+    tab = loaded.table
+    if tab.n_players < 2:
+        raise InputError("coupling needs at least two players")
+    fit = fit_phase_correction(tab)
+    result: dict[str, object] = {"players": list(tab.names), "fit": fit.to_dict()}
+    a, b = tab.names[0], tab.names[1]
+    result["lead_lag"] = lead_lag(tab, a, b).to_dict()
+    if window is not None:
+        if loaded.tempo_map is None:
+            raise InputError("--window counts bars, which needs MIDI files with a tempo map")
+        end = float(tab.onset_sec[tab.onset_sec == tab.onset_sec].max())
+        edges = bar_edges_sec(loaded.tempo_map, bars=window, end_sec=end)
+        result["windows"] = windowed_figures(tab, a, b, edges_sec=edges)
+    if as_json:
+        console.print_json(json.dumps(result))
+        return
+    out = Table(title="Phase correction (bGLS): gain of each player (row) toward each source")
+    out.add_column("player")
+    for s in fit.sources:
+        out.add_column(s, justify="right")
+    out.add_column("timekeeper ms", justify="right")
+    out.add_column("motor ms", justify="right")
+    out.add_column("n", justify="right")
+    for i, p in enumerate(fit.players):
+        gains = [
+            "" if s == p else _fmt_num(_finite(fit.alpha[i, j]), ".2f")
+            for j, s in enumerate(fit.sources)
+        ]
+        out.add_row(
+            p,
+            *gains,
+            _fmt_num(_finite(fit.sigma_t_sec[i] * 1e3)),
+            _fmt_num(_finite(fit.sigma_m_sec[i] * 1e3)),
+            str(int(fit.n_events[i])),
+        )
+    console.print(out)
+    ll = result["lead_lag"]
+    assert isinstance(ll, dict)
+    console.print(
+        f"lead/lag of intervals: r(+1) = {_fmt_num(ll['xcorr']['1'], '.2f')}, "
+        f"r(-1) = {_fmt_num(ll['xcorr']['-1'], '.2f')}; Granger p {a}->{b} = "
+        f"{_fmt_num(ll['granger_a_to_b_p'], '.3g')}, {b}->{a} = "
+        f"{_fmt_num(ll['granger_b_to_a_p'], '.3g')}; leader: {ll['leader'] or '-'}"
+    )
+    if window is not None:
+        wt = Table(title=f"Every {window} bars: who led")
+        for col in ("from s", "to s", f"{a}->{b}", f"{b}->{a}", "n", "leader"):
+            wt.add_column(col, justify="right")
+        for w in result["windows"]:  # type: ignore[attr-defined]
+            wt.add_row(
+                f"{w['start_sec']:.1f}",
+                f"{w['end_sec']:.1f}",
+                _fmt_num(w["alpha_ab"], ".2f"),
+                _fmt_num(w["alpha_ba"], ".2f"),
+                str(w["n"]),
+                w["leader"] or "-",
+            )
+        console.print(wt)
+
+
+def _finite(value: float) -> float | None:
+    import math
+
+    return float(value) if math.isfinite(value) else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,22 @@ from cymbalism.model.lanes import Lane
 from cymbalism.model.tempo import TempoMap
 from cymbalism.model.validate import validate_times
 
-__all__ = ["Chart", "Level", "Part"]
+__all__ = [
+    "ACCENT_VELOCITY",
+    "GHOST_MAX_VELOCITY",
+    "GHOST_VELOCITY",
+    "NORMAL_VELOCITY",
+    "Chart",
+    "Level",
+    "Part",
+]
+
+#: Chart dynamics as velocities: every format's ghost, normal and accented notes map here.
+GHOST_VELOCITY = 40
+NORMAL_VELOCITY = 100
+ACCENT_VELOCITY = 120
+#: Notes at or below this velocity are ghost notes (played softly, dropped by simplification).
+GHOST_MAX_VELOCITY = 60
 
 
 class Level(IntEnum):

@@ -1,0 +1,34 @@
+"""Sessions, players and hits in SQL: SQLite by default, PostgreSQL by URL.
+
+- :class:`Store` opens the database (migrating it) and reads and lists sessions.
+- :class:`SessionWriter` adds a live session's hits in batches as they are played.
+- :mod:`cymbalism.store.importer` stores a duet read from files.
+"""
+
+from cymbalism.store.db import DB_ENV, default_url, resolve_url
+from cymbalism.store.models import SCHEMA_VERSION
+from cymbalism.store.store import (
+    DuetSummary,
+    LevelStep,
+    PlayerSummary,
+    SeatInfo,
+    SessionInfo,
+    Store,
+    StoredSession,
+)
+from cymbalism.store.writer import SessionWriter
+
+__all__ = [
+    "DB_ENV",
+    "SCHEMA_VERSION",
+    "DuetSummary",
+    "LevelStep",
+    "PlayerSummary",
+    "SeatInfo",
+    "SessionInfo",
+    "SessionWriter",
+    "Store",
+    "StoredSession",
+    "default_url",
+    "resolve_url",
+]

@@ -1,0 +1,661 @@
+"""Match a player's hits to chart notes, one to one, within a window.
+
+Conventions
+-----------
+- Times are seconds (float64, sorted). Timing error = played - target, so a positive
+  error means late.
+- A hit and a note can be matched when ``target >= onset - window_sec`` and
+  ``target <= onset + window_sec`` (both ends included, as in ``mir_eval``).
+- By default a hit only matches notes of its own lane; ``lane_blind=True`` lets any
+  hit match any note (for pads without lanes, or to forgive wrong drums).
+
+The matching rule (causal)
+--------------------------
+Hits are judged one at a time, in the order they arrive (time order; equal times in
+their index order). When a hit arrives it takes the **nearest note that is still
+unmatched** among the notes of its lane within the window; on an exact tie in
+distance it takes the earlier note. A hit with no unmatched note in reach is an
+*extra* hit. A note that no hit has taken is a *miss*.
+
+The rule looks only at the chart (known in advance) and at hits that have already
+arrived, never at later hits, so the live engine judges each hit the moment it
+arrives with :class:`OnlineAligner`, and :func:`align` gives exactly what feeding
+all hits one by one to an :class:`OnlineAligner` gives. :func:`align` is vectorised:
+it splits the hits of each lane into groups whose windows share notes, resolves
+the (usual) groups of one hit with array operations, and runs the same rule hit by
+hit only inside the groups where hits compete for notes.
+
+:func:`match_events` is different: it is the symmetric, offline one-to-one matching
+of two lists of onsets (two players, or a reference and an estimate) that
+maximises the number of pairs, as ``mir_eval.util.match_events`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cymbalism.errors import InputError
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.model.tempo import TempoMap
+from cymbalism.model.validate import validate_times
+
+__all__ = [
+    "DEFAULT_WINDOW_SEC",
+    "Alignment",
+    "Judgement",
+    "OnlineAligner",
+    "align",
+    "grid_targets",
+    "match_events",
+]
+
+#: The default matching window: a hit more than 75 ms from every note is an extra hit.
+DEFAULT_WINDOW_SEC = 0.075
+
+#: Windows wider than this were probably given in milliseconds.
+MAX_WINDOW_SEC = 1.0
+
+_INT = np.int64
+
+
+def _check_window(window_sec: float) -> float:
+    w = float(window_sec)
+    if not np.isfinite(w) or w <= 0:
+        raise InputError(f"window_sec must be a positive number of seconds, got {window_sec!r}")
+    if w > MAX_WINDOW_SEC:
+        raise InputError(
+            f"window_sec = {w:g} s is wider than {MAX_WINDOW_SEC:g} s "
+            "(did you give milliseconds instead of seconds?)"
+        )
+    return w
+
+
+def _check_times(values: np.ndarray, name: str) -> np.ndarray:
+    try:
+        return validate_times(values, name)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _check_hits(hits: object, name: str) -> Hits:
+    if not isinstance(hits, Hits):
+        raise InputError(f"{name} must be Hits, got {type(hits).__name__}")
+    _check_times(hits.onset_sec, f"{name}.onset_sec")
+    return hits
+
+
+def _reach(ref: np.ndarray, onset: np.ndarray | float, w: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index ranges ``[lo, hi)`` of the sorted ``ref`` within ``w`` of each onset."""
+    lo = np.searchsorted(ref, np.subtract(onset, w), side="left")
+    hi = np.searchsorted(ref, np.add(onset, w), side="right")
+    return lo, hi
+
+
+def _groups(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split rows with non-empty ranges into groups whose ranges chain together.
+
+    ``lo`` and ``hi`` are non-decreasing (rows sorted by time), so two rows share a
+    column only if every row between them does too. Returns the rows that have a
+    range and, for each of them, its group number (0, 1, ...).
+    """
+    rows = np.flatnonzero(hi > lo)
+    if rows.size == 0:
+        return rows, rows
+    start = np.ones(rows.size, dtype=bool)
+    start[1:] = lo[rows[1:]] >= hi[rows[:-1]]
+    return rows, np.cumsum(start) - 1
+
+
+def _nearest(x: np.ndarray, ref: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Index of the nearest ``ref`` in ``[lo, hi)`` for each ``x`` (ties: the earlier one)."""
+    at = np.searchsorted(ref, x, side="left")
+    left = np.maximum(at - 1, lo)
+    # the first of several equal notes (chords in lane-blind mode), as argmin would pick
+    left = np.maximum(np.searchsorted(ref, ref[left], side="left"), lo)
+    right = np.minimum(at, hi - 1)
+    d_left = np.abs(x - ref[left])
+    d_right = np.abs(x - ref[right])
+    return np.where(d_right < d_left, right, left)
+
+
+def _greedy(onset: np.ndarray, ref: np.ndarray, w: float) -> np.ndarray:
+    """The causal rule for one lane: for each onset, its note index or -1."""
+    out = np.full(onset.size, -1, dtype=_INT)
+    if onset.size == 0 or ref.size == 0:
+        return out
+    lo, hi = _reach(ref, onset, w)
+    rows, group = _groups(lo, hi)
+    if rows.size == 0:
+        return out
+    size = np.bincount(group)
+    alone = size[group] == 1
+    solo = rows[alone]
+    out[solo] = _nearest(onset[solo], ref, lo[solo], hi[solo])
+    shared = rows[~alone]
+    if shared.size:
+        taken = np.zeros(ref.size, dtype=bool)
+        for r in shared.tolist():
+            a, b = int(lo[r]), int(hi[r])
+            dist = np.abs(onset[r] - ref[a:b])
+            dist[taken[a:b]] = np.inf
+            k = int(np.argmin(dist))
+            if np.isfinite(dist[k]):
+                out[r] = a + k
+                taken[a + k] = True
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Alignment:
+    """A player's hits matched to the chart's notes.
+
+    Attributes
+    ----------
+    targets : Hits
+        The chart notes in seconds (``n_targets`` of them).
+    hits : Hits
+        What the player played (``n_hits``).
+    hit_index : np.ndarray [shape=(n_targets,), int64]
+        Index into ``hits`` of the hit matched to each note, or -1 for a miss.
+    error_sec : np.ndarray [shape=(n_targets,), float64, seconds]
+        Played - target for each note (positive = late); NaN for a miss.
+    extra_index : np.ndarray [shape=(n_extra,), int64]
+        Indices into ``hits`` of the hits that matched no note, increasing.
+    window_sec : float
+        The matching window used.
+    lane_blind : bool
+        Whether hits could match notes of any lane.
+    """
+
+    targets: Hits
+    hits: Hits
+    hit_index: np.ndarray
+    error_sec: np.ndarray
+    extra_index: np.ndarray
+    window_sec: float = DEFAULT_WINDOW_SEC
+    lane_blind: bool = False
+
+    @property
+    def matched(self) -> np.ndarray:
+        """Which notes were hit: bool mask [shape=(n_targets,)]."""
+        return self.hit_index >= 0
+
+    @property
+    def n_hit(self) -> int:
+        """Notes hit."""
+        return int(np.count_nonzero(self.hit_index >= 0))
+
+    @property
+    def n_miss(self) -> int:
+        """Notes missed."""
+        return int(self.hit_index.size - self.n_hit)
+
+    @property
+    def n_extra(self) -> int:
+        """Hits that matched no note."""
+        return int(self.extra_index.size)
+
+    @property
+    def hit_rate(self) -> float:
+        """Share of the notes that were hit (NaN when the chart has no notes)."""
+        n = self.hit_index.size
+        return self.n_hit / n if n else float("nan")
+
+    @property
+    def target_index(self) -> np.ndarray:
+        """For each hit, the index of its note, or -1 for an extra hit [shape=(n_hits,), int64]."""
+        out = np.full(len(self.hits), -1, dtype=_INT)
+        m = self.hit_index >= 0
+        out[self.hit_index[m]] = np.flatnonzero(m)
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Alignment):
+            return NotImplemented
+        return (
+            self.targets == other.targets
+            and self.hits == other.hits
+            and np.array_equal(self.hit_index, other.hit_index)
+            and np.array_equal(self.error_sec, other.error_sec, equal_nan=True)
+            and np.array_equal(self.extra_index, other.extra_index)
+            and self.window_sec == other.window_sec
+            and self.lane_blind == other.lane_blind
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Alignment(notes={self.hit_index.size}, hit={self.n_hit}, miss={self.n_miss}, "
+            f"extra={self.n_extra})"
+        )
+
+
+def _lane_groups(lane: np.ndarray, lane_blind: bool) -> np.ndarray:
+    return np.zeros(lane.size, dtype=np.int8) if lane_blind else lane
+
+
+def _build(
+    targets: Hits, hits: Hits, hit_index: np.ndarray, window_sec: float, lane_blind: bool
+) -> Alignment:
+    matched = hit_index >= 0
+    error = np.full(hit_index.size, np.nan)
+    error[matched] = hits.onset_sec[hit_index[matched]] - targets.onset_sec[matched]
+    used = np.zeros(len(hits), dtype=bool)
+    used[hit_index[matched]] = True
+    return Alignment(
+        targets=targets,
+        hits=hits,
+        hit_index=hit_index,
+        error_sec=error,
+        extra_index=np.flatnonzero(~used).astype(_INT),
+        window_sec=window_sec,
+        lane_blind=lane_blind,
+    )
+
+
+def _by_lane(lane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices grouped by lane (time order kept within a lane) and each lane's slice bounds."""
+    order = np.argsort(lane, kind="stable")
+    cuts = np.searchsorted(lane[order], np.arange(len(Lane) + 1), side="left")
+    return order, cuts
+
+
+def align(
+    hits: Hits,
+    targets: Hits,
+    *,
+    window_sec: float = DEFAULT_WINDOW_SEC,
+    lane_blind: bool = False,
+) -> Alignment:
+    """Match hits to chart notes one to one with the causal rule of this module.
+
+    Parameters
+    ----------
+    hits : Hits
+        What the player played, sorted by time (seconds).
+    targets : Hits
+        The chart's notes in seconds, sorted by time (``Chart.targets(level)``).
+    window_sec : float
+        A hit matches a note at most this far away (seconds, both ends included).
+    lane_blind : bool
+        Let hits match notes of any lane.
+
+    Returns
+    -------
+    alignment : Alignment
+        Identical to feeding every hit, in order, to an :class:`OnlineAligner`.
+
+    Raises
+    ------
+    InputError
+        If the window is not a positive number of seconds (up to 1 s), or the times
+        are not sorted, finite seconds.
+    """
+    w = _check_window(window_sec)
+    hits = _check_hits(hits, "hits")
+    targets = _check_hits(targets, "targets")
+    target_of_hit = np.full(len(hits), -1, dtype=_INT)
+    if len(hits) and len(targets):
+        if lane_blind:
+            target_of_hit[:] = _greedy(hits.onset_sec, targets.onset_sec, w)
+        else:
+            h_order, h_cuts = _by_lane(hits.lane)
+            t_order, t_cuts = _by_lane(targets.lane)
+            for lane in range(len(Lane)):
+                h_idx = h_order[h_cuts[lane] : h_cuts[lane + 1]]
+                t_idx = t_order[t_cuts[lane] : t_cuts[lane + 1]]
+                if h_idx.size == 0 or t_idx.size == 0:
+                    continue
+                local = _greedy(hits.onset_sec[h_idx], targets.onset_sec[t_idx], w)
+                ok = local >= 0
+                target_of_hit[h_idx[ok]] = t_idx[local[ok]]
+    hit_index = np.full(len(targets), -1, dtype=_INT)
+    ok = target_of_hit >= 0
+    hit_index[target_of_hit[ok]] = np.flatnonzero(ok)
+    return _build(targets, hits, hit_index, w, lane_blind)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The verdict on one hit that matched a note, given the moment it arrived.
+
+    Attributes
+    ----------
+    hit_index : int
+        The hit's index among the hits pushed so far (0 for the first).
+    onset_sec : float
+    lane : int
+        The lane that was struck.
+    target_index : int
+        Index of the matched note in the aligner's targets.
+    target_sec : float
+        When the note was due.
+    error_sec : float
+        Played - target (positive = late).
+    """
+
+    hit_index: int
+    onset_sec: float
+    lane: int
+    target_index: int
+    target_sec: float
+    error_sec: float
+
+
+class OnlineAligner:
+    """Judge hits one at a time as they arrive, with the same rule as :func:`align`.
+
+    Parameters
+    ----------
+    targets : Hits
+        The chart's notes in seconds, sorted by time.
+    window_sec : float
+    lane_blind : bool
+
+    Examples
+    --------
+    >>> from cymbalism.model.hits import Hits
+    >>> aligner = OnlineAligner(Hits.from_arrays([0.5, 1.0], 1))
+    >>> aligner.push(0.51, 1).error_sec  # doctest: +ELLIPSIS
+    0.01...
+    >>> aligner.push(2.0, 1) is None  # an extra hit
+    True
+    """
+
+    def __init__(
+        self,
+        targets: Hits,
+        *,
+        window_sec: float = DEFAULT_WINDOW_SEC,
+        lane_blind: bool = False,
+    ) -> None:
+        self.window_sec = _check_window(window_sec)
+        self.targets = _check_hits(targets, "targets")
+        self.lane_blind = bool(lane_blind)
+        group = _lane_groups(targets.lane, self.lane_blind)
+        self._index = {int(g): np.flatnonzero(group == g) for g in np.unique(group).tolist()}
+        self._ref = {g: targets.onset_sec[i] for g, i in self._index.items()}
+        self._taken = {g: np.zeros(i.size, dtype=bool) for g, i in self._index.items()}
+        self._hit_index = np.full(len(targets), -1, dtype=_INT)
+        self._onset: list[float] = []
+        self._lane: list[int] = []
+        self._velocity: list[int] = []
+        self._missed_upto = 0
+
+    def push(self, onset_sec: float, lane: int, *, velocity: int = 100) -> Judgement | None:
+        """Judge one hit.
+
+        Parameters
+        ----------
+        onset_sec : float
+            When the hit sounded (seconds, no earlier than the previous hit).
+        lane : int
+            The :class:`~cymbalism.model.lanes.Lane` struck.
+        velocity : int
+            1-127, kept for :meth:`finish`.
+
+        Returns
+        -------
+        judgement : Judgement or None
+            The note this hit matched, or None if it is an extra hit.
+
+        Raises
+        ------
+        InputError
+            If the time is not finite seconds, goes back in time, or the lane or
+            velocity is out of range.
+        """
+        t = float(onset_sec)
+        if not np.isfinite(t):
+            raise InputError(f"onset_sec must be finite seconds, got {onset_sec!r}")
+        if self._onset and t < self._onset[-1]:
+            raise InputError(
+                f"hits must arrive in time order: {t:.6f} s came after {self._onset[-1]:.6f} s"
+            )
+        if not 0 <= int(lane) < len(Lane):
+            raise InputError(f"lane must lie in 0-{len(Lane) - 1}, got {lane!r}")
+        if not 1 <= int(velocity) <= 127:
+            raise InputError(f"velocity must lie in 1-127, got {velocity!r}")
+        hit = len(self._onset)
+        self._onset.append(t)
+        self._lane.append(int(lane))
+        self._velocity.append(int(velocity))
+        g = 0 if self.lane_blind else int(lane)
+        ref = self._ref.get(g)
+        if ref is None:
+            return None
+        lo, hi = _reach(ref, t, self.window_sec)
+        a, b = int(lo), int(hi)
+        if a >= b:
+            return None
+        dist = np.abs(np.float64(t) - ref[a:b])
+        dist[self._taken[g][a:b]] = np.inf
+        k = int(np.argmin(dist))
+        if not np.isfinite(dist[k]):
+            return None
+        self._taken[g][a + k] = True
+        target = int(self._index[g][a + k])
+        self._hit_index[target] = hit
+        target_sec = float(self.targets.onset_sec[target])
+        return Judgement(
+            hit_index=hit,
+            onset_sec=t,
+            lane=int(lane),
+            target_index=target,
+            target_sec=target_sec,
+            error_sec=float(np.float64(t) - np.float64(target_sec)),
+        )
+
+    def misses_until(self, now_sec: float) -> np.ndarray:
+        """Notes whose window closed unmatched since the last call (a live "miss").
+
+        Parameters
+        ----------
+        now_sec : float
+            The current time; no hit at or after it can reach these notes.
+
+        Returns
+        -------
+        target_index : np.ndarray [shape=(k,), int64]
+            Indices of newly missed notes, in time order. Each note is reported once.
+        """
+        tgt = self.targets.onset_sec
+        stop = int(np.searchsorted(tgt, np.float64(now_sec) - self.window_sec, side="left"))
+        if stop <= self._missed_upto:
+            return np.empty(0, dtype=_INT)
+        span = np.arange(self._missed_upto, stop, dtype=_INT)
+        self._missed_upto = stop
+        return span[self._hit_index[span] < 0]
+
+    @property
+    def n_pushed(self) -> int:
+        """Hits judged so far."""
+        return len(self._onset)
+
+    def finish(self) -> Alignment:
+        """The alignment of every hit pushed so far (equal to :func:`align` on them)."""
+        hits = Hits(
+            np.asarray(self._onset, dtype=np.float64),
+            np.asarray(self._lane, dtype=np.int8),
+            np.asarray(self._velocity, dtype=np.int16),
+        )
+        return _build(self.targets, hits, self._hit_index.copy(), self.window_sec, self.lane_blind)
+
+
+def match_events(
+    a_sec: np.ndarray, b_sec: np.ndarray, *, window_sec: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one matching of two sorted onset lists within a window.
+
+    Finds the largest possible number of pairs ``(a[i], b[j])`` with
+    ``|a[i] - b[j]| <= window_sec`` (each onset in at most one pair), as
+    ``mir_eval.util.match_events`` does; among all such largest matchings it returns
+    one with the smallest total distance (which never crosses: pairs keep their order).
+
+    Parameters
+    ----------
+    a_sec, b_sec : np.ndarray [shape=(n,), (m,), float64, seconds, sorted]
+    window_sec : float
+
+    Returns
+    -------
+    idx_a, idx_b : np.ndarray [shape=(k,), int64]
+        Matched indices, both increasing; ``a_sec[idx_a[p]]`` pairs with ``b_sec[idx_b[p]]``.
+
+    Raises
+    ------
+    InputError
+        If a list is not sorted, finite seconds or the window is not positive.
+    """
+    w = _check_window(window_sec)
+    a = _check_times(np.asarray(a_sec, dtype=np.float64), "a_sec")
+    b = _check_times(np.asarray(b_sec, dtype=np.float64), "b_sec")
+    if a.size == 0 or b.size == 0:
+        return np.empty(0, _INT), np.empty(0, _INT)
+    lo, hi = _reach(b, a, w)
+    rows, group = _groups(lo, hi)
+    if rows.size == 0:
+        return np.empty(0, _INT), np.empty(0, _INT)
+    size = np.bincount(group)
+    alone = size[group] == 1
+    solo = rows[alone]
+    pairs_a = [solo]
+    pairs_b = [_nearest(a[solo], b, lo[solo], hi[solo])]
+    shared = rows[~alone]
+    if shared.size:
+        bounds = np.flatnonzero(np.diff(group[~alone])) + 1
+        for chunk in np.split(shared, bounds):
+            ia, ib = _banded_match(a, b, lo, hi, chunk)
+            pairs_a.append(ia)
+            pairs_b.append(ib)
+    idx_a = np.concatenate(pairs_a).astype(_INT)
+    idx_b = np.concatenate(pairs_b).astype(_INT)
+    order = np.argsort(idx_a, kind="stable")
+    return idx_a[order], idx_b[order]
+
+
+def _banded_match(
+    a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Order-preserving matching of the rows of one group: most pairs, then least distance.
+
+    A dynamic programme over the band of reachable columns of each row: the score
+    of a cell (row r, column j) is the best (pairs, -distance) using rows up to r
+    and columns up to j. Cells right of a row's band equal its last band cell; cells
+    left of it equal the row above (ranges only move right).
+    """
+    zero = (0, 0.0)
+    cells: list[tuple[int, int, dict[int, tuple[int, float]], dict[int, int]]] = []
+
+    def value(r: int, j: int) -> tuple[int, float]:
+        if r < 0:
+            return zero
+        first, last, score, _ = cells[r]
+        j = min(j, last)
+        if j < first:  # left of every column this group uses
+            return zero
+        return score[j]
+
+    col0 = int(lo[rows[0]])
+    for r, row in enumerate(rows.tolist()):
+        first, end = int(lo[row]) - 1, int(hi[row])
+        score: dict[int, tuple[int, float]] = {}
+        move: dict[int, int] = {}  # 0 up, 1 left, 2 diagonal (a pair)
+        for j in range(first, end):
+            best, how = value(r - 1, j), 0
+            if j > first:
+                left = score[j - 1]
+                if left > best:
+                    best, how = left, 1
+                if j >= col0:
+                    n, neg = value(r - 1, j - 1)
+                    diag = (n + 1, neg - abs(float(a[row]) - float(b[j])))
+                    if diag > best:
+                        best, how = diag, 2
+            score[j] = best
+            move[j] = how
+        cells.append((first, end - 1, score, move))
+    out_a: list[int] = []
+    out_b: list[int] = []
+    r, j = len(cells) - 1, cells[-1][1]
+    while r >= 0 and j >= col0:
+        first, last, _, move = cells[r]
+        j = min(j, last)
+        if j < first:
+            break
+        how = move[j]
+        if how == 2:
+            out_a.append(int(rows[r]))
+            out_b.append(j)
+            r, j = r - 1, j - 1
+        elif how == 1:
+            j -= 1
+        else:
+            r -= 1
+    return np.asarray(out_a[::-1], dtype=_INT), np.asarray(out_b[::-1], dtype=_INT)
+
+
+#: Grid subdivisions per quarter note for :func:`grid_targets`: straight 16ths and 8th triplets.
+DEFAULT_SUBDIVISIONS = (4, 3)
+
+
+def grid_targets(
+    hits: Hits, tempo_map: TempoMap, *, subdivisions: tuple[int, ...] = DEFAULT_SUBDIVISIONS
+) -> Hits:
+    """The grid line nearest each hit, as targets: judge a performance against its click.
+
+    For a drummer recorded to a click there is no chart, but the tempo map's grid is
+    what they aimed at. Each hit's target is the nearest line of the union of the
+    grids with ``subdivisions`` lines per quarter note (by default straight 16ths and
+    8th-note triplets, so swung and shuffled notes are judged against the triplet they
+    aim at, not against the nearest 16th), measured in seconds. One target is made per
+    (lane, grid line); two hits of one lane on the same line give one target (the
+    second hit is then an extra hit, as a flam's grace note should be).
+
+    Parameters
+    ----------
+    hits : Hits
+    tempo_map : TempoMap
+        The click the player heard.
+    subdivisions : tuple of int
+        Grid lines per quarter note of each grid to consider (4 = 16ths,
+        3 = 8th triplets, 6 = 16th triplets, 2 = 8ths).
+
+    Returns
+    -------
+    targets : Hits
+        Sorted by time, then lane, at most one per (lane, grid line); velocities are
+        those of the first hit on each.
+
+    Raises
+    ------
+    InputError
+        If a subdivision is not a positive integer or the hits are not valid seconds.
+    """
+    hits = _check_hits(hits, "hits")
+    subs = tuple(int(s) for s in subdivisions)
+    if not subs or any(s < 1 or s > 64 for s in subs) or len(subs) != len(subdivisions):
+        raise InputError(
+            f"subdivisions must be grid lines per quarter note in 1-64, got {subdivisions!r}"
+        )
+    if len(hits) == 0:
+        return Hits.empty()
+    qn = tempo_map.sec_to_qn(hits.onset_sec)
+    best_sec = np.full(qn.size, np.nan)
+    best_dist = np.full(qn.size, np.inf)
+    for s in subs:
+        line_sec = tempo_map.qn_to_sec(np.round(qn * s) / s)
+        dist = np.abs(hits.onset_sec - line_sec)
+        better = dist < best_dist
+        best_sec[better] = line_sec[better]
+        best_dist[better] = dist[better]
+    # one target per (lane, line): keep the first hit of each pair, sorted by time then lane
+    order = np.lexsort((hits.lane, best_sec))
+    t, lane, vel = best_sec[order], hits.lane[order], hits.velocity[order]
+    keep = np.ones(t.size, dtype=bool)
+    if t.size > 1:
+        same = (t[1:] == t[:-1]) & (lane[1:] == lane[:-1])
+        keep[1:] = ~same
+    return Hits(np.ascontiguousarray(t[keep]), lane[keep], vel[keep])

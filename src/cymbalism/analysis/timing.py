@@ -1,0 +1,199 @@
+"""One player's accuracy against the chart: hit rate, extra hits and timing error.
+
+Conventions
+-----------
+- Timing error = played - target in seconds; positive = late.
+- "Accuracy" is the mean signed error (are you early or late on average?),
+  "precision" its sample SD (how steady are you?), and the mean absolute error
+  combines both. Misses do not enter the error figures; they lower the hit rate.
+- Extra hits are hits that matched no note; per lane they count in the lane struck,
+  per bar or window in the bar or window where they sounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cymbalism.analysis.align import Alignment
+from cymbalism.analysis.windows import moments, windowed_moments
+from cymbalism.model.lanes import Lane
+from cymbalism.model.tempo import TempoMap
+
+__all__ = [
+    "TimingStats",
+    "WindowedTiming",
+    "timing_by_bar",
+    "timing_by_lane",
+    "timing_stats",
+    "windowed_timing",
+]
+
+
+@dataclass(frozen=True)
+class TimingStats:
+    """A player's figures over some notes.
+
+    Attributes
+    ----------
+    n_notes, n_hit, n_miss, n_extra : int
+    hit_rate : float
+        ``n_hit / n_notes`` (NaN with no notes).
+    mean_error_sec : float
+        Mean signed error, seconds (positive = late); NaN with no hits.
+    sd_error_sec : float
+        Sample SD of the error, seconds; NaN below two hits.
+    mean_abs_error_sec : float
+        Mean absolute error, seconds.
+    """
+
+    n_notes: int
+    n_hit: int
+    n_miss: int
+    n_extra: int
+    hit_rate: float
+    mean_error_sec: float
+    sd_error_sec: float
+    mean_abs_error_sec: float
+
+
+def _stats(error_sec: np.ndarray, n_extra: int) -> TimingStats:
+    m = moments(error_sec)
+    n_notes = int(error_sec.size)
+    return TimingStats(
+        n_notes=n_notes,
+        n_hit=m.n,
+        n_miss=n_notes - m.n,
+        n_extra=int(n_extra),
+        hit_rate=m.n / n_notes if n_notes else float("nan"),
+        mean_error_sec=m.mean,
+        sd_error_sec=m.sd,
+        mean_abs_error_sec=m.mean_abs,
+    )
+
+
+def timing_stats(alignment: Alignment) -> TimingStats:
+    """The player's figures over the whole song.
+
+    Parameters
+    ----------
+    alignment : Alignment
+
+    Returns
+    -------
+    stats : TimingStats
+    """
+    return _stats(alignment.error_sec, alignment.n_extra)
+
+
+def timing_by_lane(alignment: Alignment) -> dict[Lane, TimingStats]:
+    """The player's figures per lane, for every lane with a note or an extra hit.
+
+    Returns
+    -------
+    by_lane : dict[Lane, TimingStats]
+        In lane order. A note counts in its own lane (the lane of the chart).
+    """
+    note_lane = alignment.targets.lane
+    extra_lane = alignment.hits.lane[alignment.extra_index]
+    lanes = np.union1d(note_lane, extra_lane).astype(int)
+    return {
+        Lane(lane): _stats(
+            alignment.error_sec[note_lane == lane], int(np.count_nonzero(extra_lane == lane))
+        )
+        for lane in lanes.tolist()
+    }
+
+
+def timing_by_bar(alignment: Alignment, tempo_map: TempoMap) -> dict[int, TimingStats]:
+    """The player's figures per bar (bars counted from 0 by the tempo map).
+
+    Parameters
+    ----------
+    alignment : Alignment
+    tempo_map : TempoMap
+        The chart's tempo map, which places notes and extra hits in bars.
+
+    Returns
+    -------
+    by_bar : dict[int, TimingStats]
+        For every bar with a note or an extra hit, in bar order.
+    """
+    note_bar, _ = tempo_map.qn_to_bar_beat(tempo_map.sec_to_qn(alignment.targets.onset_sec))
+    extra_sec = alignment.hits.onset_sec[alignment.extra_index]
+    extra_bar, _ = tempo_map.qn_to_bar_beat(tempo_map.sec_to_qn(extra_sec))
+    bars = np.union1d(note_bar, extra_bar)
+    # notes are sorted by time, so each bar's notes form one slice
+    lo = np.searchsorted(note_bar, bars, side="left")
+    hi = np.searchsorted(note_bar, bars, side="right")
+    n_extra = np.searchsorted(extra_bar, bars, side="right") - np.searchsorted(
+        extra_bar, bars, side="left"
+    )
+    return {
+        int(bar): _stats(alignment.error_sec[a:b], int(e))
+        for bar, a, b, e in zip(
+            bars.tolist(), lo.tolist(), hi.tolist(), n_extra.tolist(), strict=True
+        )
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class WindowedTiming:
+    """The player's figures in windows sliding over the song.
+
+    Attributes
+    ----------
+    time_sec : np.ndarray [shape=(k,), float64, seconds]
+        Window centres (see :mod:`cymbalism.analysis.windows`).
+    n_notes, n_hit, n_extra : np.ndarray [shape=(k,), int64]
+    hit_rate, mean_error_sec, sd_error_sec, mean_abs_error_sec : np.ndarray [shape=(k,), float64]
+        NaN where undefined (no notes, no hits, fewer than two hits).
+    """
+
+    time_sec: np.ndarray
+    n_notes: np.ndarray
+    n_hit: np.ndarray
+    n_extra: np.ndarray
+    hit_rate: np.ndarray
+    mean_error_sec: np.ndarray
+    sd_error_sec: np.ndarray
+    mean_abs_error_sec: np.ndarray
+
+
+def windowed_timing(
+    alignment: Alignment, *, window_sec: float = 8.0, hop_sec: float = 1.0
+) -> WindowedTiming:
+    """The player's figures in windows of ``window_sec`` every ``hop_sec`` over the notes.
+
+    Parameters
+    ----------
+    alignment : Alignment
+    window_sec : float
+        Window length in seconds (8 s is about four bars at 120 BPM).
+    hop_sec : float
+        Step between window centres in seconds.
+
+    Returns
+    -------
+    windows : WindowedTiming
+    """
+    t = alignment.targets.onset_sec
+    w = windowed_moments(t, alignment.error_sec, window_sec=window_sec, hop_sec=hop_sec)
+    n_notes = w.hi - w.lo
+    extra_sec = alignment.hits.onset_sec[alignment.extra_index]
+    n_extra = np.searchsorted(
+        extra_sec, w.time_sec + window_sec / 2, side="left"
+    ) - np.searchsorted(extra_sec, w.time_sec - window_sec / 2, side="left")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(n_notes > 0, w.n / np.maximum(n_notes, 1), np.nan)
+    return WindowedTiming(
+        time_sec=w.time_sec,
+        n_notes=n_notes,
+        n_hit=w.n,
+        n_extra=n_extra.astype(np.int64),
+        hit_rate=rate,
+        mean_error_sec=w.mean,
+        sd_error_sec=w.sd,
+        mean_abs_error_sec=w.mean_abs,
+    )

@@ -1,0 +1,399 @@
+"""Analyse a corpus: many files (or stored sessions) at once, in parallel, on Dask.
+
+A corpus is a folder of MIDI (or audio) files, a Groove-MIDI-style ``info.csv`` that lists
+them with their metadata, or the stored sessions. Each file becomes one **job**; each job
+gives one **row per player**: hits, tempo (from the file and estimated from the hits),
+timing against the grid the player aimed at, phase correction toward the click, and, for
+sessions of two or more players, the asynchrony and coupling between them. A file that
+cannot be read gives one row with its ``error``; the run goes on.
+
+Jobs run in chunks: in this process (``workers=1``), on a local pool of worker processes
+(Dask's multiprocessing scheduler, the default), on a fresh local Dask cluster
+(``scheduler="local"``), or on a running Dask distributed cluster (``scheduler=ADDRESS``).
+The rows come back in job order whichever way they ran.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cymbalism.errors import CymbalismError, InputError, NotFoundError, require
+
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "COLUMNS",
+    "MIDI_SUFFIXES",
+    "Job",
+    "analyze_job",
+    "discover",
+    "run_corpus",
+    "to_frame",
+]
+
+MIDI_SUFFIXES = (".mid", ".midi")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
+
+#: The figures of every row, in order (metadata columns of an info.csv come after ``file``).
+COLUMNS = (
+    "file",
+    "player",
+    "error",
+    "n_hits",
+    "duration_sec",
+    "file_bpm",
+    "tempo_bpm",
+    "n_notes",
+    "hit_rate",
+    "n_extra",
+    "mean_error_ms",
+    "sd_error_ms",
+    "mean_abs_error_ms",
+    "alpha_click",
+    "sigma_t_ms",
+    "sigma_m_ms",
+    "partner",
+    "sync_n",
+    "sync_mean_ms",
+    "sync_sd_ms",
+    "sync_mean_abs_ms",
+    "alpha_partner",
+    "seconds",
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file of a corpus.
+
+    Attributes
+    ----------
+    path : str
+        The file to analyse.
+    file : str
+        How rows name it (path relative to the corpus, or the info.csv id).
+    meta : dict
+        Metadata copied into every row (info.csv columns such as drummer, style, bpm).
+    player : str
+        The name of the file's player when the metadata does not give one.
+    """
+
+    path: str
+    file: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    player: str = ""
+
+
+def discover(path: str | Path) -> list[Job]:
+    """The jobs of a corpus at ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder (every MIDI and audio file under it, sorted), or an ``info.csv`` with a
+        ``midi_filename`` (or ``audio_filename``, ``filename``, ``path``) column relative
+        to the CSV's folder; its other columns become metadata.
+
+    Raises
+    ------
+    NotFoundError
+        If the path does not exist.
+    InputError
+        If the folder holds no MIDI or audio file, or the CSV has no file column.
+    """
+    p = Path(path)
+    if p.is_dir():
+        suffixes = MIDI_SUFFIXES + AUDIO_SUFFIXES
+        files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in suffixes)
+        if not files:
+            raise InputError(f"{p}: no MIDI or audio files in this folder")
+        return [
+            Job(path=str(f), file=str(f.relative_to(p)), player=_player_of(f, p)) for f in files
+        ]
+    if not p.exists():
+        raise NotFoundError(f"no corpus at {p}")
+    if p.suffix.lower() != ".csv":
+        raise InputError(f"{p}: give a folder of MIDI/audio files or an info.csv")
+    return _from_info_csv(p)
+
+
+def _player_of(f: Path, root: Path) -> str:
+    """A folder corpus names a player after the file's top folder (drummer1/...), or 'player'."""
+    parts = f.relative_to(root).parts
+    return parts[0] if len(parts) > 1 else "player"
+
+
+def _from_info_csv(p: Path) -> list[Job]:
+    with p.open(newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        raise InputError(f"{p}: the table lists no files")
+    cols = list(rows[0])
+    file_col = next(
+        (c for c in ("midi_filename", "audio_filename", "filename", "path", "file") if c in cols),
+        None,
+    )
+    if file_col is None:
+        raise InputError(f"{p}: no column naming the files (midi_filename, filename or path)")
+    jobs = []
+    for row in rows:
+        rel = (row.get(file_col) or "").strip()
+        meta = {k: _meta_value(v) for k, v in row.items() if k not in (file_col, "audio_filename")}
+        player = str(meta.get("drummer") or meta.get("player") or "player")
+        jobs.append(Job(path=str(p.parent / rel), file=rel, meta=meta, player=player))
+    return jobs
+
+
+def _meta_value(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+def _ms(value: float) -> float:
+    return float(value) * 1e3
+
+
+def _error_row(job: Job, exc: BaseException) -> dict[str, Any]:
+    kind = "" if isinstance(exc, CymbalismError) else f"{type(exc).__name__}: "
+    return {"file": job.file, **job.meta, "player": job.player, "error": f"{kind}{exc}"}
+
+
+def _solo_rows(job: Job, started: float) -> list[dict[str, Any]]:
+    from cymbalism.analysis.align import align, grid_targets
+    from cymbalism.analysis.coupling import fit_phase_correction, onset_table_from_alignments
+    from cymbalism.analysis.tempo import estimate_tempo
+    from cymbalism.analysis.timing import timing_stats
+
+    suffix = Path(job.path).suffix.lower()
+    if suffix in AUDIO_SUFFIXES:
+        raise InputError(f"{job.path}: audio files are not analysed by the corpus runner yet")
+    from cymbalism.io.midi import read_midi
+
+    perf = read_midi(job.path)
+    hits, tempo_map = perf.hits, perf.tempo_map
+    if len(hits) == 0:
+        raise InputError(f"{job.path}: no drum hits")
+    alignment = align(hits, grid_targets(hits, tempo_map))
+    stats = timing_stats(alignment)
+    row: dict[str, Any] = {
+        "file": job.file,
+        **job.meta,
+        "player": job.player,
+        "error": None,
+        "n_hits": len(hits),
+        "duration_sec": hits.duration_sec,
+        "file_bpm": float(tempo_map.bpm_at(0.0)),
+        "tempo_bpm": _safe(lambda: float(estimate_tempo(hits.onset_sec))),
+        "n_notes": stats.n_notes,
+        "hit_rate": stats.hit_rate,
+        "n_extra": stats.n_extra,
+        "mean_error_ms": _ms(stats.mean_error_sec),
+        "sd_error_ms": _ms(stats.sd_error_sec),
+        "mean_abs_error_ms": _ms(stats.mean_abs_error_sec),
+    }
+    table = onset_table_from_alignments({job.player: alignment}).with_reference_as("click")
+    fit = fit_phase_correction(table, players=[job.player])
+    row["alpha_click"] = fit.gain(job.player, "click")
+    row["sigma_t_ms"] = _ms(fit.sigma_t_sec[0])
+    row["sigma_m_ms"] = _ms(fit.sigma_m_sec[0])
+    row["seconds"] = time.perf_counter() - started
+    return [row]
+
+
+def _safe(compute: Callable[[], float]) -> float:
+    """A figure that may not exist for a short or odd file: NaN instead of an error."""
+    try:
+        return compute()
+    except (CymbalismError, ValueError, FloatingPointError):
+        return float("nan")
+
+
+def analyze_job(job: Job) -> list[dict[str, Any]]:
+    """The rows of one job; never raises: a failure becomes one row with ``error`` set."""
+    started = time.perf_counter()
+    try:
+        if not Path(job.path).is_file():
+            raise NotFoundError(f"{job.path}: no such file")
+        with np.errstate(all="ignore"):
+            return _solo_rows(job, started)
+    except Exception as exc:  # one bad file must never stop a corpus run
+        row = _error_row(job, exc)
+        row["seconds"] = time.perf_counter() - started
+        return [row]
+
+
+def analyze_chunk(jobs: Sequence[Job]) -> list[dict[str, Any]]:
+    """The rows of several jobs, in order (one task of the parallel run)."""
+    return [row for job in jobs for row in analyze_job(job)]
+
+
+def _chunks(jobs: Sequence[Job], size: int) -> Iterator[list[Job]]:
+    for k in range(0, len(jobs), size):
+        yield list(jobs[k : k + size])
+
+
+def _chunk_size(n_jobs: int, n_workers: int) -> int:
+    # About 16 tasks per worker: enough to balance and show progress, few enough that
+    # scheduling costs little next to reading the files.
+    return max(1, min(32, n_jobs // max(1, 16 * n_workers)))
+
+
+def run_corpus(
+    jobs: Sequence[Job],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Analyse every job, in parallel, and return all rows in job order.
+
+    Parameters
+    ----------
+    jobs : sequence of Job
+    workers : int, optional
+        Worker processes (default: every CPU). 1 runs in this process.
+    scheduler : str, optional
+        ``None``: a local process pool (Dask multiprocessing); ``"local"``: start a local
+        Dask distributed cluster of ``workers`` processes; otherwise the address of a
+        running Dask scheduler (``tcp://host:8786``).
+    chunk_size : int, optional
+        Jobs per task (default: about 16 tasks per worker, at most 32 jobs each).
+    on_progress : callable(done, total), optional
+        Called as jobs finish.
+
+    Returns
+    -------
+    rows : list of dict
+        One per file and player (see ``COLUMNS``).
+
+    Raises
+    ------
+    InputError
+        If ``workers`` is not positive.
+    MissingExtraError
+        If Dask is not installed (``pip install 'cymbalism[corpus]'``).
+    """
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    if n_workers < 1:
+        raise InputError(f"workers must be 1 or more, got {workers}")
+    total = len(jobs)
+    size = chunk_size or _chunk_size(total, n_workers)
+    chunks = list(_chunks(jobs, size))
+    done = 0
+    report = on_progress or (lambda _d, _t: None)
+    report(0, total)
+    if scheduler is None and n_workers == 1:
+        rows: list[dict[str, Any]] = []
+        for chunk in chunks:
+            rows += analyze_chunk(chunk)
+            done += len(chunk)
+            report(done, total)
+        return rows
+    if scheduler is None:
+        return _run_process_pool(chunks, n_workers, report, total)
+    return _run_distributed(chunks, scheduler, n_workers, report, total)
+
+
+def _run_process_pool(
+    chunks: list[list[Job]], n_workers: int, report: Callable[[int, int], None], total: int
+) -> list[dict[str, Any]]:
+    dask = require("dask", "corpus")
+    require("dask.multiprocessing", "corpus")
+    from dask.callbacks import Callback
+
+    counts = {f"chunk-{k}": len(c) for k, c in enumerate(chunks)}
+    state = {"done": 0}
+
+    class _Progress(Callback):  # type: ignore[misc]
+        def _posttask(self, key: Any, result: Any, dsk: Any, st: Any, worker_id: Any) -> None:
+            state["done"] += counts.get(key, 0)
+            report(state["done"], total)
+
+    graph: dict[str, Any] = {f"chunk-{k}": (analyze_chunk, c) for k, c in enumerate(chunks)}
+    keys = list(graph)
+    with _Progress():
+        results = dask.multiprocessing.get(graph, keys, num_workers=n_workers)
+    return [row for part in results for row in part]
+
+
+def _run_distributed(
+    chunks: list[list[Job]],
+    scheduler: str,
+    n_workers: int,
+    report: Callable[[int, int], None],
+    total: int,
+) -> list[dict[str, Any]]:
+    distributed = require("distributed", "corpus")
+    cluster = None
+    if scheduler == "local":
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        address = cluster.scheduler_address
+    else:
+        address = scheduler
+    try:
+        try:
+            client = distributed.Client(address, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise InputError(
+                f"cannot reach a Dask scheduler at {address!r} ({exc}); "
+                "start one with `dask scheduler` or leave out --scheduler"
+            ) from None
+        with client:
+            futures = client.map(analyze_chunk, chunks, pure=False)
+            index = {f.key: k for k, f in enumerate(futures)}
+            parts: list[list[dict[str, Any]]] = [[] for _ in chunks]
+            done = 0
+            for fut in distributed.as_completed(futures):
+                k = index[fut.key]
+                parts[k] = fut.result()
+                done += len(chunks[k])
+                report(done, total)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    return [row for part in parts for row in part]
+
+
+def to_frame(rows: Sequence[dict[str, Any]]) -> Any:
+    """The rows as a pandas DataFrame with the ``COLUMNS`` first (metadata after ``file``)."""
+    pd = require("pandas", "corpus")
+    frame = pd.DataFrame(list(rows))
+    for col in COLUMNS:
+        if col not in frame.columns:
+            frame[col] = None
+    meta = [c for c in frame.columns if c not in COLUMNS]
+    order = ["file", *meta, *[c for c in COLUMNS if c != "file"]]
+    frame = frame[order]
+    for col in ("error", "player", "partner"):
+        frame[col] = frame[col].astype("string")
+    return frame
+
+
+def write_results(rows: Sequence[dict[str, Any]], out: str | Path) -> Any:
+    """Write the rows to Parquet (or CSV, by the suffix of ``out``); return the frame."""
+    frame = to_frame(rows)
+    out = Path(out)
+    if out.suffix.lower() == ".csv":
+        frame.to_csv(out, index=False)
+    else:
+        require("pyarrow", "corpus")
+        meta_cols = [c for c in frame.columns if frame[c].dtype == object]
+        for c in meta_cols:
+            frame[c] = frame[c].map(lambda v: None if v is None else str(v)).astype("string")
+        frame.to_parquet(out, index=False)
+    return frame

@@ -1,0 +1,216 @@
+"""The research figures of an ensemble: onsetsync's pairwise asynchrony, coupling, lead/lag.
+
+One place that turns what a researcher has (an onset table, a set of MIDI files on one
+timeline) into an :class:`~cymbalism.model.onsets.OnsetTable`, and the table into figures.
+The command line (``cymbalism sync``, ``cymbalism coupling``), the corpus runner and the
+evaluation scripts all use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cymbalism.analysis.coupling import (
+    fit_phase_correction,
+    lead_lag,
+    onset_table_from_onsets,
+    windowed_phase_correction,
+)
+from cymbalism.analysis.sync import Asynchrony, sync_stats
+from cymbalism.errors import InputError
+from cymbalism.model.onsets import OnsetTable
+from cymbalism.model.tempo import TempoMap
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "LoadedOnsets",
+    "bar_edges_sec",
+    "load_onsets",
+    "pair_asynchrony",
+    "pair_figures",
+]
+
+#: File suffixes read as onset tables; anything else is read as MIDI.
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+
+#: Default pairing window for onsets without a chart: a quarter of a beat at 150 BPM.
+PAIR_WINDOW_SEC = 0.100
+
+
+@dataclass(frozen=True)
+class LoadedOnsets:
+    """An onset table and, when the source had one, its tempo map (for bars)."""
+
+    table: OnsetTable
+    tempo_map: TempoMap | None = None
+
+
+def load_onsets(
+    paths: Sequence[str | Path],
+    *,
+    players: Sequence[str] | None = None,
+    window_sec: float = PAIR_WINDOW_SEC,
+    merge_sec: float = 0.030,
+) -> LoadedOnsets:
+    """Read one onset table, or two or more MIDI files that share one timeline.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        One CSV table (wide or long), or one MIDI file per player.
+    players : sequence of str, optional
+        For a table, the player columns to use; for MIDI files, the players' names
+        (default: the file names without suffix).
+    window_sec, merge_sec : float
+        How unaligned onsets are paired (see
+        :func:`~cymbalism.analysis.coupling.onset_table_from_onsets`).
+
+    Raises
+    ------
+    InputError, NotFoundError
+        For unreadable files or a wrong number of names.
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("give an onset table or two or more MIDI files")
+    if len(paths) == 1 and paths[0].suffix.lower() in TABLE_SUFFIXES:
+        from cymbalism.io.tables import read_table
+
+        read = read_table(paths[0], players=players)
+        if isinstance(read, OnsetTable):
+            return LoadedOnsets(read)
+        return LoadedOnsets(
+            onset_table_from_onsets(read, window_sec=window_sec, merge_sec=merge_sec)
+        )
+    if len(paths) < 2:
+        raise InputError(f"{paths[0]}: one MIDI file is one player; give two or more")
+    names = list(players) if players else [p.stem for p in paths]
+    if len(names) != len(paths):
+        raise InputError(f"{len(names)} names for {len(paths)} files")
+    if len(set(names)) != len(names):
+        names = [f"{n} ({k + 1})" for k, n in enumerate(names)]
+    onsets, tempo_maps = {}, []
+    for name, path in zip(names, paths, strict=True):
+        onset_sec, tempo_map = _midi_onsets(path)
+        onsets[name] = onset_sec
+        tempo_maps.append(tempo_map)
+    table = onset_table_from_onsets(onsets, window_sec=window_sec, merge_sec=merge_sec)
+    return LoadedOnsets(table, tempo_maps[0])
+
+
+def _midi_onsets(path: Path) -> tuple[np.ndarray, TempoMap]:
+    """The drum hits of a MIDI file, or, if it has no drums, every note (a keyboard part)."""
+    from cymbalism.io.midi import read_midi, read_note_onsets
+
+    try:
+        perf = read_midi(path)
+    except InputError:
+        notes = read_note_onsets(path)
+        return notes.onset_sec, notes.tempo_map
+    return perf.hits.onset_sec, perf.tempo_map
+
+
+def pair_asynchrony(table: OnsetTable, a: str, b: str) -> Asynchrony:
+    """onsetsync's asynchrony ``a - b`` over the events where both have an onset."""
+    ta, tb = table.column(a), table.column(b)
+    both = np.isfinite(ta) & np.isfinite(tb)
+    when = table.event_time_sec()[both]
+    order = np.argsort(when, kind="stable")
+    return Asynchrony(time_sec=when[order], asynchrony_sec=(ta - tb)[both][order])
+
+
+def _ms(value: float) -> float | None:
+    return round(float(value) * 1e3, 3) if np.isfinite(value) else None
+
+
+def pair_figures(table: OnsetTable, a: str, b: str, *, coupling: bool = True) -> dict[str, Any]:
+    """Pairwise figures of players ``a`` and ``b``.
+
+    Returns
+    -------
+    figures : dict
+        ``a``, ``b``, ``n``, ``mean_ms``, ``sd_ms``, ``mean_abs_ms`` (onsetsync's
+        pairwise asynchrony ``a - b``); with ``coupling``, also ``alpha_ab`` (``a``'s
+        correction toward ``b``), ``alpha_ba``, ``sigma_t_ms``/``sigma_m_ms`` of each,
+        ``n_coupling`` and ``leader`` by bGLS, and ``lead_lag`` (cross-correlation and
+        Granger tests of the intervals). Unknown figures are None.
+    """
+    stats = sync_stats(pair_asynchrony(table, a, b))
+    out: dict[str, Any] = {
+        "a": a,
+        "b": b,
+        "n": int(stats.n),
+        "mean_ms": _ms(stats.mean_sec),
+        "sd_ms": _ms(stats.sd_sec),
+        "mean_abs_ms": _ms(stats.mean_abs_sec),
+    }
+    if not coupling:
+        return out
+    fit = fit_phase_correction(table, players=[a, b], sources=[a, b])
+    ab, ba = fit.gain(a, b), fit.gain(b, a)
+    out.update(
+        {
+            "alpha_ab": None if not np.isfinite(ab) else round(ab, 4),
+            "alpha_ba": None if not np.isfinite(ba) else round(ba, 4),
+            "sigma_t_ms": [_ms(v) for v in fit.sigma_t_sec],
+            "sigma_m_ms": [_ms(v) for v in fit.sigma_m_sec],
+            "n_coupling": [int(v) for v in fit.n_events],
+            "leader": fit.leader(a, b),
+        }
+    )
+    ll = lead_lag(table, a, b)
+    out["lead_lag"] = ll.to_dict()
+    return out
+
+
+def all_pairs(table: OnsetTable, players: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """Every pair of the given players (default: all), in table order."""
+    names = list(players) if players else list(table.names)
+    for n in names:
+        table.index(n)
+    if len(names) < 2:
+        raise InputError(f"need at least two players, got {names}")
+    return list(combinations(names, 2))
+
+
+def bar_edges_sec(tempo_map: TempoMap, *, bars: int, end_sec: float) -> np.ndarray:
+    """Window edges every ``bars`` bars from the start to past ``end_sec``.
+
+    Returns
+    -------
+    edges_sec : np.ndarray [shape=(n_windows + 1,), float64, seconds, increasing]
+    """
+    if bars < 1:
+        raise InputError(f"a window of {bars} bars is not usable; give 1 or more")
+    end_qn = float(tempo_map.sec_to_qn(end_sec))
+    lines_qn = np.asarray(tempo_map.bar_lines_qn(end_qn + 16.0 * bars), dtype=np.float64)
+    edges = np.asarray(tempo_map.qn_to_sec(lines_qn[::bars]), dtype=np.float64)
+    past = np.flatnonzero(edges > end_sec)
+    return edges[: past[0] + 1] if past.size else edges
+
+
+def windowed_figures(
+    table: OnsetTable, a: str, b: str, *, edges_sec: np.ndarray
+) -> list[dict[str, Any]]:
+    """bGLS gains of ``a`` and ``b`` toward each other, and who led, in each window."""
+    w = windowed_phase_correction(table, edges_sec=edges_sec, players=[a, b], sources=[a, b])
+    out = []
+    for k, fit in enumerate(w.fits):
+        ab, ba = fit.gain(a, b), fit.gain(b, a)
+        out.append(
+            {
+                "start_sec": round(float(w.start_sec[k]), 3),
+                "end_sec": round(float(w.end_sec[k]), 3),
+                "alpha_ab": None if not np.isfinite(ab) else round(ab, 4),
+                "alpha_ba": None if not np.isfinite(ba) else round(ba, 4),
+                "n": int(min(fit.n_events)),
+                "leader": fit.leader(a, b),
+            }
+        )
+    return out

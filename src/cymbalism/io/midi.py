@@ -1,0 +1,641 @@
+"""Standard MIDI Files in and out: drum performances as Hits, charts as GM drum tracks.
+
+Conventions
+-----------
+- Ticks exist only inside this module. A file's ticks become quarter notes
+  (``tick / ticks_per_quarter``) and then seconds through the file's
+  :class:`~cymbalism.model.tempo.TempoMap`, once, when the file is read.
+- A hit is a note-on with a velocity above 0. A note-on with velocity 0 is a note-off,
+  as the MIDI standard says. Note lengths carry no meaning for drums and are dropped.
+- Files are parsed with symusic (a C++ parser, fast enough to read a corpus of a
+  thousand files in well under a second). symusic pairs note-ons with note-offs and
+  counts a note struck again before its note-off once. For a file whose notes have no
+  note-offs at all, the reader falls back to mido, which sees every note-on; pass
+  ``parser="mido"`` to read every note-on of any file that way (about 100 times slower).
+  On the Groove MIDI Dataset the two differ by one hit in 402,418.
+
+Where the drums are
+-------------------
+1. Every note on MIDI channel 10 (General MIDI percussion), in any track.
+2. If channel 10 is silent: every track whose notes look like drums under the kit's
+   note map. A track named like a drum track (``drum``, ``perc``, ``kit``, ``beat``)
+   qualifies when at least half of its notes are drum notes. Any other track qualifies
+   when at least 90% of its notes are drum notes, it uses a kick and at least one other
+   lane, and at least 5% of its notes sound together with another note (drummers play
+   kick and hi-hat together; a bass line in the same register does not).
+3. Otherwise the file has no drums, and reading it raises :class:`InputError`.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cymbalism.errors import InputError, NotFoundError
+from cymbalism.io.kits import KitMap, load_kit
+from cymbalism.model.chart import Chart, Level
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import GM_NOTE_TO_LANE, LANE_TO_GM_NOTE, Lane
+from cymbalism.model.tempo import TempoMap
+
+__all__ = [
+    "DEFAULT_BPM",
+    "MidiPerformance",
+    "NoteOnsets",
+    "parse_midi",
+    "read_midi",
+    "read_note_onsets",
+    "write_chart",
+    "write_hits",
+]
+
+#: The tempo of a MIDI file that has no tempo event (the standard's default).
+DEFAULT_BPM = 120.0
+
+#: The resolution of the files cymbalism writes: 960 ticks per quarter note keeps a
+#: hit within 0.27 ms of its time at 120 BPM.
+WRITE_TICKS_PER_QUARTER = 960
+
+_DRUM_CHANNEL_SOURCE = "channel 10"
+_DRUMMY_NAME = re.compile(r"drum|perc|kit|beat", re.IGNORECASE)
+_GM_KIT = KitMap("General MIDI", GM_NOTE_TO_LANE, "General MIDI drums", ("gm",), "built-in")
+
+
+@dataclass(frozen=True, eq=False)
+class MidiPerformance:
+    """A drum performance read from a MIDI file.
+
+    Attributes
+    ----------
+    hits : Hits
+        Every drum hit the kit maps to a lane, sorted by time, in seconds from the
+        file's start (tick 0).
+    tempo_map : TempoMap
+        The file's tempo and time-signature events (120 BPM in 4/4 if it has none).
+    path : Path or None
+        The file read, or None for bytes.
+    onset_qn : np.ndarray [shape=(n,), float64, quarter notes]
+        Each hit's exact position on the file's grid (its tick over the resolution),
+        aligned with ``hits``.
+    note : np.ndarray [shape=(n,), int16]
+        Each hit's MIDI note number, aligned with ``hits`` (rim shots and edges keep
+        their own notes here).
+    end_sec : float
+        The end of the file (its last event), in seconds; at least the last hit.
+    ticks_per_quarter : int
+        The file's resolution.
+    drum_source : str
+        Where the drums were found: ``"channel 10"`` or the names of the tracks that
+        looked like drums.
+    kit : str
+        The name of the note map used.
+    sections : tuple of (qn, name)
+        The file's marker events, as chart sections.
+    unmapped_notes : dict of int to int
+        Drum notes the kit does not map (dropped), with their counts.
+    """
+
+    hits: Hits
+    tempo_map: TempoMap
+    path: Path | None
+    onset_qn: np.ndarray
+    note: np.ndarray
+    end_sec: float
+    ticks_per_quarter: int
+    drum_source: str
+    kit: str
+    sections: tuple[tuple[float, str], ...] = ()
+    unmapped_notes: dict[int, int] | None = None
+
+    @property
+    def name(self) -> str:
+        """The file's name (``"<bytes>"`` when read from memory)."""
+        return self.path.name if self.path is not None else "<bytes>"
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __repr__(self) -> str:
+        return (
+            f"MidiPerformance({self.name!r}, {len(self.hits)} hits, "
+            f"{self.end_sec:.1f} s, {self.tempo_map!r})"
+        )
+
+
+@dataclass(frozen=True)
+class _NoteTrack:
+    name: str
+    is_drum: bool
+    tick: np.ndarray
+    pitch: np.ndarray
+    velocity: np.ndarray
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def read_midi(
+    path: str | Path, *, kit: str | Path | KitMap | None = None, parser: str = "symusic"
+) -> MidiPerformance:
+    """Read the drum performance of a Standard MIDI File (type 0 or 1).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.mid`` file.
+    kit : str, Path or KitMap, optional
+        The note map of the kit that recorded it (see :func:`cymbalism.io.kits.load_kit`:
+        ``"td17"``, ``"nitro"``, ``"dtx"``, a ``.toml`` file). By default General MIDI
+        with the Roland V-Drums extras.
+    parser : {"symusic", "mido"}
+        Who reads the notes: symusic (fast, pairs note-ons with note-offs) or mido
+        (every note-on is a hit, even one struck again before its note-off).
+
+    Returns
+    -------
+    performance : MidiPerformance
+
+    Raises
+    ------
+    NotFoundError
+        If the file does not exist, or the kit is unknown.
+    InputError
+        If the file is empty, not MIDI, truncated or corrupt, holds no notes, has no
+        drums, or its drum notes are all outside the kit's map. The message names the
+        file and the problem.
+    """
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise NotFoundError(f"no such MIDI file: {p}")
+    if p.is_dir():
+        raise InputError(f"{p} is a folder, not a MIDI file")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {p}: {exc.strerror or exc}") from None
+    return parse_midi(data, kit=kit, path=p, parser=parser)
+
+
+def parse_midi(
+    data: bytes,
+    *,
+    kit: str | Path | KitMap | None = None,
+    path: Path | None = None,
+    parser: str = "symusic",
+) -> MidiPerformance:
+    """Read a drum performance from the bytes of a Standard MIDI File.
+
+    The same as :func:`read_midi` for a file already in memory (an upload, a test).
+    ``path`` only names the source in messages and in the result.
+    """
+    from symusic import Score
+
+    label = str(path) if path is not None else "the MIDI data"
+    if parser not in {"symusic", "mido"}:
+        raise InputError(f"unknown MIDI parser {parser!r}; choose 'symusic' or 'mido'")
+    kitmap = _GM_KIT if kit is None else load_kit(kit)
+    tpq = _check_container(data, label)
+    try:
+        score = Score.from_midi(data)
+    except RuntimeError as exc:
+        raise InputError(f"{label} is corrupt: {_clean_parser_message(exc)}") from None
+
+    tracks = []
+    if parser == "symusic":
+        tracks = [_symusic_track(t) for t in score.tracks if len(t.notes)]
+    if not tracks:
+        # symusic keeps only notes that are switched off; some drum files never do.
+        tracks = _note_ons_with_mido(data, label)
+    if not tracks:
+        raise InputError(f"{label} holds no notes (it has tempo or other events only)")
+    drums, source = _find_drums(tracks, kitmap.table)
+    if not drums:
+        names = ", ".join(repr(t.name) for t in tracks if t.name) or "unnamed tracks"
+        raise InputError(
+            f"{label} has no drums: no notes on channel 10, and none of its "
+            f"{len(tracks)} note tracks ({names}) looks like a drum track; "
+            "drum notes belong on MIDI channel 10"
+        )
+
+    tick = np.concatenate([t.tick for t in drums])
+    pitch = np.concatenate([t.pitch for t in drums])
+    velocity = np.concatenate([t.velocity for t in drums])
+    lane = kitmap.table[pitch]
+    known = lane >= 0
+    unmapped: dict[int, int] = {}
+    if not known.all():
+        values, counts = np.unique(pitch[~known], return_counts=True)
+        unmapped = {int(v): int(c) for v, c in zip(values, counts, strict=True)}
+        if not known.any():
+            listing = ", ".join(str(v) for v in list(unmapped)[:12])
+            raise InputError(
+                f"none of the drum notes of {label} ({listing}) is in the {kitmap.name} "
+                "note map; name the kit that recorded it (for example --kit td17)"
+            )
+        tick, pitch, velocity, lane = tick[known], pitch[known], velocity[known], lane[known]
+
+    tempo_map = _tempo_map(score, tpq, label)
+    order = np.lexsort((lane, tick))
+    onset_qn = tick[order] / tpq
+    onset_sec = tempo_map.qn_to_sec(onset_qn)
+    hits = Hits(
+        onset_sec=np.ascontiguousarray(onset_sec),
+        lane=lane[order].astype(np.int8),
+        velocity=np.clip(velocity[order], 1, 127).astype(np.int16),
+    )
+    end_sec = max(float(tempo_map.qn_to_sec(score.end() / tpq)), float(onset_sec[-1]))
+    sections = tuple((float(m.time) / tpq, str(m.text)) for m in score.markers)
+    return MidiPerformance(
+        hits=hits,
+        tempo_map=tempo_map,
+        path=path,
+        onset_qn=onset_qn,
+        note=pitch[order].astype(np.int16),
+        end_sec=end_sec,
+        ticks_per_quarter=tpq,
+        drum_source=source,
+        kit=kitmap.name,
+        sections=sections,
+        unmapped_notes=unmapped,
+    )
+
+
+def _check_container(data: bytes, label: str) -> int:
+    """Check the chunk structure of an SMF; return its ticks per quarter note."""
+    if len(data) == 0:
+        raise InputError(f"{label} is empty (0 bytes)")
+    if data[:4] != b"MThd":
+        raise InputError(
+            f"{label} is not a MIDI file: it starts with {data[:8]!r}, "
+            "not the 'MThd' header of a Standard MIDI File"
+        )
+    if len(data) < 14:
+        raise InputError(f"{label} is truncated: its header is cut off after {len(data)} bytes")
+    header_len, fmt, n_tracks, division = struct.unpack(">IHHH", data[4:14])
+    if header_len < 6:
+        raise InputError(f"{label} is corrupt: its header is {header_len} bytes long, not 6")
+    if fmt == 2:
+        raise InputError(
+            f"{label} is a type 2 MIDI file (independent patterns); cymbalism reads types 0 and 1"
+        )
+    if fmt > 2:
+        raise InputError(f"{label} is corrupt: it claims MIDI file type {fmt}")
+    if division & 0x8000:
+        raise InputError(
+            f"{label} counts time in SMPTE frames; cymbalism reads files whose "
+            "time is counted in ticks per quarter note"
+        )
+    if division == 0:
+        raise InputError(f"{label} is corrupt: it claims 0 ticks per quarter note")
+    pos, found = 8 + header_len, 0
+    while pos < len(data):
+        if len(data) - pos < 8:
+            raise InputError(
+                f"{label} is truncated: a chunk header at byte {pos} is cut off "
+                f"({len(data) - pos} of 8 bytes)"
+            )
+        kind = data[pos : pos + 4]
+        (length,) = struct.unpack(">I", data[pos + 4 : pos + 8])
+        remaining = len(data) - pos - 8
+        if length > remaining:
+            raise InputError(
+                f"{label} is truncated: the {kind.decode('latin-1')!r} chunk at byte {pos} "
+                f"claims {length} bytes but only {remaining} remain"
+            )
+        found += kind == b"MTrk"
+        pos += 8 + length
+    if found == 0:
+        raise InputError(f"{label} holds no tracks")
+    if found < n_tracks:
+        raise InputError(f"{label} is truncated: it declares {n_tracks} tracks but holds {found}")
+    return int(division)
+
+
+def _clean_parser_message(exc: Exception) -> str:
+    text = str(exc).removeprefix("MiniMidi: ").removesuffix(": iostream error")
+    return text.strip().rstrip("!").replace("Invaild", "Invalid") or type(exc).__name__
+
+
+def _symusic_track(track: Any) -> _NoteTrack:
+    arr = track.notes.numpy()
+    return _NoteTrack(
+        name=str(track.name),
+        is_drum=bool(track.is_drum),
+        tick=arr["time"].astype(np.int64),
+        pitch=arr["pitch"].astype(np.int64) & 0x7F,
+        velocity=arr["velocity"].astype(np.int64) & 0x7F,
+    )
+
+
+def _note_ons_with_mido(data: bytes, label: str) -> list[_NoteTrack]:
+    """Every note-on with a velocity, per (track, channel), read with mido."""
+    import mido
+
+    try:
+        mf = mido.MidiFile(file=io.BytesIO(data), clip=True)
+    except (OSError, EOFError, ValueError, KeyError) as exc:
+        raise InputError(f"{label} is corrupt: {exc}") from None
+    out: list[_NoteTrack] = []
+    for track in mf.tracks:
+        tick = 0
+        rows: dict[int, list[tuple[int, int, int]]] = {}
+        for msg in track:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                rows.setdefault(msg.channel, []).append((tick, msg.note, msg.velocity))
+        for channel, notes in sorted(rows.items()):
+            a = np.asarray(notes, dtype=np.int64).reshape(-1, 3)
+            out.append(_NoteTrack(track.name, channel == 9, a[:, 0], a[:, 1], a[:, 2]))
+    return out
+
+
+def _looks_like_drums(track: _NoteTrack, table: np.ndarray) -> bool:
+    lanes = table[track.pitch]
+    share = float((lanes >= 0).mean())
+    if _DRUMMY_NAME.search(track.name):
+        return share >= 0.5
+    used = set(lanes[lanes >= 0].tolist())
+    if share < 0.9 or int(Lane.KICK) not in used or len(used) < 2:
+        return False
+    ticks = np.sort(track.tick)
+    together = np.zeros(ticks.size, dtype=bool)
+    together[1:] |= ticks[1:] == ticks[:-1]
+    together[:-1] |= ticks[1:] == ticks[:-1]
+    return float(together.mean()) >= 0.05
+
+
+def _find_drums(tracks: Sequence[_NoteTrack], table: np.ndarray) -> tuple[list[_NoteTrack], str]:
+    on_ten = [t for t in tracks if t.is_drum]
+    if on_ten:
+        return on_ten, _DRUM_CHANNEL_SOURCE
+    found = [t for t in tracks if _looks_like_drums(t, table)]
+    names = ", ".join(repr(t.name) if t.name else "an unnamed track" for t in found)
+    return found, f"{names} (by its notes, not on channel 10)"
+
+
+def _tempo_map(score: Any, tpq: int, label: str) -> TempoMap:
+    """The file's tempo and time-signature events as a TempoMap (the one tick conversion)."""
+    t = score.tempos.numpy()
+    tick, mspq = t["time"].astype(np.int64), t["mspq"].astype(np.float64)
+    if (mspq <= 0).any():
+        raise InputError(f"{label} is corrupt: it sets a tempo of 0 microseconds per quarter")
+    tempos = _last_per_tick(tick, 60e6 / mspq)
+    if not tempos or tempos[0][0] > 0:
+        tempos.insert(0, (0, DEFAULT_BPM))
+    ts = score.time_signatures.numpy()
+    sigs = _last_per_tick(
+        ts["time"].astype(np.int64),
+        list(zip(ts["numerator"].tolist(), ts["denominator"].tolist(), strict=True)),
+    )
+    kept: list[tuple[float, int, int]] = [(0.0, 4, 4)]
+    for at, (num, den) in sigs:
+        if num < 1 or den < 1 or den & (den - 1):
+            continue  # not a time signature a drummer can count; keep the one before
+        if at == 0:
+            kept[0] = (0.0, num, den)
+            continue
+        qn = at / tpq
+        bars = (qn - kept[-1][0]) / (kept[-1][1] * 4.0 / kept[-1][2])
+        # A change off the bar line of the previous signature cannot be counted in
+        # whole bars; it is dropped rather than failing the whole file.
+        if abs(bars - round(bars)) < 1e-6 and (num, den) != kept[-1][1:]:
+            kept.append((qn, num, den))
+    try:
+        return TempoMap([(at / tpq, bpm) for at, bpm in tempos], kept)
+    except InputError as exc:
+        raise InputError(f"{label}: {exc}") from None
+
+
+def _last_per_tick(tick: np.ndarray, values: Sequence) -> list:
+    """``(tick, value)`` pairs sorted by tick; of several events on one tick, the last wins."""
+    order = np.argsort(tick, kind="stable")
+    out: list = []
+    for i in order.tolist():
+        if out and out[-1][0] == int(tick[i]):
+            out[-1] = (int(tick[i]), values[i])
+        else:
+            out.append((int(tick[i]), values[i]))
+    return out
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def write_hits(
+    path: str | Path,
+    hits: Hits,
+    tempo_map: TempoMap,
+    *,
+    ticks_per_quarter: int = WRITE_TICKS_PER_QUARTER,
+    track_name: str = "Drums",
+) -> Path:
+    """Write a performance as a General MIDI drum file (channel 10).
+
+    Parameters
+    ----------
+    path : str or Path
+        Where to write the ``.mid`` file.
+    hits : Hits
+        The hits, in seconds from the file's start (none may be negative).
+    tempo_map : TempoMap
+        Written as the file's tempo and time-signature events; it sets the grid that
+        the hits are placed on, so a DAW shows them against the right bars.
+    ticks_per_quarter : int
+        The file's resolution (960 keeps every hit within 0.27 ms at 120 BPM).
+    track_name : str
+
+    Returns
+    -------
+    path : Path
+    """
+    if len(hits) and float(hits.onset_sec[0]) < 0:
+        raise InputError(
+            f"a hit at {hits.onset_sec[0]:.3f} s is before the start of the file; "
+            "shift the hits so that none is negative before writing them"
+        )
+    written = _as_written(tempo_map, ticks_per_quarter)
+    qn = written.sec_to_qn(hits.onset_sec)
+    return _write(path, qn, hits.lane, hits.velocity, written, ticks_per_quarter, track_name, ())
+
+
+def _as_written(tempo_map: TempoMap, tpq: int) -> TempoMap:
+    """The tempo map as a file stores it: changes on whole ticks, whole microseconds.
+
+    Hits are placed on this map, not the exact one, so that a reader of the file finds
+    each hit within half a tick of its time however long the performance.
+    """
+    if not 24 <= int(tpq) <= 32767:
+        raise InputError(f"ticks_per_quarter must lie in 24-32767, got {tpq}")
+    tempos = [(round(q * tpq) / tpq, 60e6 / round(60e6 / b)) for q, b in tempo_map.tempos]
+    sigs = [(round(q * tpq) / tpq, n, d) for q, n, d in tempo_map.time_signatures]
+    try:
+        return TempoMap(tempos, sigs)
+    except InputError as exc:
+        raise InputError(
+            f"the tempo map cannot be written at {tpq} ticks per quarter: {exc}"
+        ) from None
+
+
+def write_chart(
+    path: str | Path,
+    chart: Chart,
+    *,
+    level: Level | str | int | None = None,
+    ticks_per_quarter: int = WRITE_TICKS_PER_QUARTER,
+) -> Path:
+    """Write one part of a chart as a General MIDI drum file.
+
+    The file has the chart's tempo and time-signature events, its sections as marker
+    events, and the part's notes on channel 10 in a track named after the song.
+
+    Parameters
+    ----------
+    path : str or Path
+    chart : Chart
+    level : Level, str or int, optional
+        The part to write; the chart's hardest part by default.
+    ticks_per_quarter : int
+
+    Returns
+    -------
+    path : Path
+    """
+    lv = chart.top_level if level is None else Level.parse(level)
+    part = chart.part(lv)
+    name = chart.title if lv == chart.top_level else f"{chart.title} ({lv.label})"
+    return _write(
+        path,
+        part.qn,
+        part.lane,
+        part.velocity,
+        _as_written(chart.tempo_map, ticks_per_quarter),
+        ticks_per_quarter,
+        name,
+        chart.sections,
+    )
+
+
+def _write(
+    path: str | Path,
+    qn: np.ndarray,
+    lane: np.ndarray,
+    velocity: np.ndarray,
+    tempo_map: TempoMap,
+    tpq: int,
+    track_name: str,
+    sections: Sequence[tuple[float, str]],
+) -> Path:
+    from symusic import Note, Score, Tempo, TextMeta, TimeSignature, Track
+
+    if np.any(tempo_map.change_qn < 0) or (qn.size and qn.min() < -1e-9):
+        raise InputError("cannot write notes before the start of the file (quarter note 0)")
+    tick = np.rint(np.asarray(qn, dtype=np.float64) * tpq).astype(np.int64)
+    pitch = np.array([LANE_TO_GM_NOTE[Lane(int(x))] for x in range(len(Lane))])[lane]
+    duration = _note_lengths(tick, pitch, tpq)
+    score = Score(int(tpq))
+    for at, bpm in tempo_map.tempos:
+        score.tempos.append(Tempo(round(at * tpq), mspq=round(60e6 / bpm)))
+    for at, num, den in tempo_map.time_signatures:
+        score.time_signatures.append(TimeSignature(round(at * tpq), int(num), int(den)))
+    for at, text in sections:
+        score.markers.append(TextMeta(max(round(at * tpq), 0), str(text)))
+    track = Track(name=track_name, program=0, is_drum=True)
+    track.notes = Note.from_numpy(
+        tick.astype(np.int32),
+        duration.astype(np.int32),
+        pitch.astype(np.int8),
+        np.clip(velocity, 1, 127).astype(np.int8),
+    )
+    score.tracks.append(track)
+    out = Path(path).expanduser()
+    try:
+        out.write_bytes(score.dumps_midi())
+    except OSError as exc:
+        raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return out
+
+
+def _note_lengths(tick: np.ndarray, pitch: np.ndarray, tpq: int) -> np.ndarray:
+    """A 32nd note each, cut short before the next note of the same pitch.
+
+    Overlapping notes of one pitch would make a reader pair a note-off with the wrong
+    note-on, and lose hits.
+    """
+    length = np.full(tick.size, max(tpq // 8, 1), dtype=np.int64)
+    order = np.lexsort((tick, pitch))
+    t, p = tick[order], pitch[order]
+    same = p[1:] == p[:-1]
+    gap = np.where(same, t[1:] - t[:-1], np.iinfo(np.int64).max)
+    length[order[:-1]] = np.clip(np.minimum(length[order[:-1]], gap - 1), 1, None)
+    return length
+
+
+@dataclass(frozen=True, eq=False)
+class NoteOnsets:
+    """Every note onset of a MIDI file, of any instrument (a pianist's, a tapper's).
+
+    Attributes
+    ----------
+    onset_sec : np.ndarray [shape=(n,), float64, seconds, sorted]
+    pitch : np.ndarray [shape=(n,), int16]
+    velocity : np.ndarray [shape=(n,), int16, 1-127]
+    tempo_map : TempoMap
+    path : Path or None
+    """
+
+    onset_sec: np.ndarray
+    pitch: np.ndarray
+    velocity: np.ndarray
+    tempo_map: TempoMap
+    path: Path | None = None
+
+
+def read_note_onsets(path: str | Path) -> NoteOnsets:
+    """Read the onset of every note in a MIDI file, whatever the instrument or channel.
+
+    For performances that are not drums, such as the keyboard part of a duo, or beat
+    onsets stored as notes.
+
+    Raises
+    ------
+    NotFoundError
+        If the file does not exist.
+    InputError
+        If the file is empty, not MIDI, corrupt, or holds no notes.
+    """
+    from symusic import Score
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise NotFoundError(f"no such MIDI file: {p}")
+    label = str(p)
+    data = p.read_bytes()
+    tpq = _check_container(data, label)
+    try:
+        score = Score.from_midi(data)
+    except RuntimeError as exc:
+        raise InputError(f"{label} is corrupt: {_clean_parser_message(exc)}") from None
+    tracks = [_symusic_track(t) for t in score.tracks if len(t.notes)]
+    if not tracks:
+        tracks = _note_ons_with_mido(data, label)
+    if not tracks:
+        raise InputError(f"{label} holds no notes (it has tempo or other events only)")
+    tick = np.concatenate([t.tick for t in tracks])
+    order = np.argsort(tick, kind="stable")
+    tempo_map = _tempo_map(score, tpq, label)
+    return NoteOnsets(
+        onset_sec=np.ascontiguousarray(tempo_map.qn_to_sec(tick[order] / tpq)),
+        pitch=np.concatenate([t.pitch for t in tracks])[order].astype(np.int16),
+        velocity=np.clip(np.concatenate([t.velocity for t in tracks])[order], 1, 127).astype(
+            np.int16
+        ),
+        tempo_map=tempo_map,
+        path=p,
+    )

@@ -1,0 +1,168 @@
+"""Where the session store lives and how it is opened: URLs, engines, migrations.
+
+The database is chosen, first match wins, by
+
+1. the ``url`` given (the ``--db`` option): a SQLAlchemy URL such as
+   ``postgresql://user@host/cymbalism`` or ``sqlite:///path``, or a plain file path;
+2. the ``CYMBALISM_DB`` environment variable, in the same forms;
+3. ``cymbalism.sqlite3`` in the user's data directory (``platformdirs``).
+
+SQLite runs in WAL mode with ``synchronous=FULL``: a committed batch of hits survives a
+crash or a power cut, and readers (a report, the web studio) never block the writer.
+Every open runs the Alembic migrations up to :data:`~cymbalism.store.models.SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from cymbalism.errors import DeviceError, InputError
+from cymbalism.store.models import SCHEMA_VERSION
+
+__all__ = [
+    "DB_ENV",
+    "current_revision",
+    "default_url",
+    "make_engine",
+    "resolve_url",
+    "upgrade",
+]
+
+#: The environment variable that names the database.
+DB_ENV = "CYMBALISM_DB"
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def default_url() -> str:
+    """The SQLite file in the user's data directory."""
+    import platformdirs
+
+    folder = Path(platformdirs.user_data_dir("cymbalism", appauthor=False))
+    return f"sqlite:///{folder / 'cymbalism.sqlite3'}"
+
+
+def resolve_url(url: str | os.PathLike[str] | None = None) -> str:
+    """The database URL to use: ``url``, else ``$CYMBALISM_DB``, else :func:`default_url`.
+
+    A plain path (no ``://``) means a SQLite file; ``postgres://`` is read as
+    ``postgresql+psycopg://`` and ``postgresql://`` uses psycopg 3.
+    """
+    raw = os.fspath(url) if url is not None else os.environ.get(DB_ENV) or default_url()
+    raw = raw.strip()
+    if not raw:
+        raise InputError(f"an empty database URL was given (check --db or ${DB_ENV})")
+    if "://" not in raw:
+        return f"sqlite:///{Path(raw).expanduser().resolve()}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str | os.PathLike[str] | None = None) -> Engine:
+    """An engine on the store's database (not yet migrated; see :func:`upgrade`).
+
+    Raises
+    ------
+    InputError
+        If the URL cannot be parsed or names an unknown database kind.
+    MissingExtraError
+        If PostgreSQL is asked for without the ``postgres`` extra.
+    """
+    resolved = resolve_url(url)
+    try:
+        parsed = make_url(resolved)
+    except ArgumentError as exc:
+        raise InputError(f"cannot read the database URL {resolved!r}: {exc}") from None
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+    elif parsed.get_backend_name() == "postgresql":
+        from cymbalism.errors import require
+
+        require("psycopg", "postgres")
+        kwargs["pool_pre_ping"] = True
+    else:
+        raise InputError(
+            f"the database {parsed.get_backend_name()!r} is not supported; "
+            "use a SQLite file or a postgresql:// URL"
+        )
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except NoSuchModuleError as exc:
+        raise InputError(f"cannot use the database URL {resolved!r}: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _alembic_config(connection: Connection):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision of the database, or None if it has no cymbalism tables."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database's schema up to ``revision`` (the newest by default).
+
+    Raises
+    ------
+    DeviceError
+        If the database cannot be reached (server down, file not writable).
+    InputError
+        If the database holds a newer schema than this version of cymbalism knows.
+    """
+    from alembic import command
+
+    try:
+        have = current_revision(engine)
+    except OperationalError as exc:
+        raise DeviceError(
+            f"cannot open the session database {engine.url.render_as_string()}: "
+            f"{str(exc.orig).strip()}"
+        ) from None
+    if revision == "head" and have == SCHEMA_VERSION:
+        return
+    known = {p.name.split("_", 1)[0] for p in (_MIGRATIONS / "versions").glob("*.py")}
+    if have is not None and have not in known:
+        raise InputError(
+            f"the session database {engine.url.render_as_string()} has schema version "
+            f"{have}, newer than this cymbalism knows ({SCHEMA_VERSION}); upgrade cymbalism"
+        )
+    if have is None and revision == "head":
+        tables = set(inspect(engine).get_table_names())
+        if "hits" in tables or "sessions" in tables:
+            raise InputError(
+                f"the database {engine.url.render_as_string()} has tables but no schema "
+                "version; it was not made by cymbalism"
+            )
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), revision)

@@ -1,0 +1,784 @@
+"""The session store: open it, start and finish sessions, read them back, list them.
+
+>>> from cymbalism.store import Store
+>>> with Store("sqlite:///sessions.sqlite3") as store:          # doctest: +SKIP
+...     with store.start_session(chart, players) as writer:
+...         writer.add_hits("Ana", 0.51, Lane.SNARE, 96)
+...     stored = store.load(writer.session_id)
+
+A session whose writer died (crash, kill, power cut) keeps the status ``"recording"``;
+:meth:`Store.cut_short` finds it on the next start, and :meth:`Store.finish` or
+:meth:`Store.reopen` deal with it. Every committed hit is kept either way.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import selectinload
+
+from cymbalism.errors import InputError, NotFoundError
+from cymbalism.model.chart import Chart, Level
+from cymbalism.model.hits import Hits
+from cymbalism.model.session import Player, Session, Settings
+from cymbalism.store.codec import chart_digest, chart_from_json, chart_to_json
+from cymbalism.store.db import make_engine, upgrade
+from cymbalism.store.models import (
+    Calibration,
+    Hit,
+    Judgement,
+    LevelChange,
+    PlayerRow,
+    SessionPlayerRow,
+    SessionRow,
+    SongRow,
+    utcnow,
+)
+from cymbalism.store.writer import SessionWriter
+
+__all__ = [
+    "DuetSummary",
+    "LevelStep",
+    "PlayerSummary",
+    "SeatInfo",
+    "SessionInfo",
+    "Store",
+    "StoredSession",
+]
+
+#: A "recording" session on another machine is taken as cut short after this silence.
+STALE_AFTER = timedelta(minutes=10)
+
+
+def _aware(ts: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    if ts is not None and ts.tzinfo is None:
+        return ts.replace(tzinfo=UTC)
+    return ts
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed child that nobody reaped yet is a zombie: gone all the same
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+@dataclass(frozen=True)
+class PlayerSummary:
+    """One player's figures for a session (from :mod:`cymbalism.analysis.timing`).
+
+    Errors are seconds, played - target (positive = late); NaN when nothing was hit.
+    """
+
+    n_hits: int
+    hit_rate: float
+    mean_error_sec: float
+    sd_error_sec: float
+    mean_abs_error_sec: float
+    level_reached: Level
+
+
+@dataclass(frozen=True)
+class DuetSummary:
+    """The duet's figures (from :mod:`cymbalism.analysis.sync`); seconds, A - B."""
+
+    n: int
+    mean_sec: float
+    sd_sec: float
+    mean_abs_sec: float
+    came_together_sec: float | None
+
+
+@dataclass(frozen=True)
+class SeatInfo:
+    """A player's seat in a stored session, with the cached summary if there is one."""
+
+    name: str
+    seat: int
+    level: Level
+    part: str
+    input: str
+    offset_sec: float
+    n_hits: int
+    summary: PlayerSummary | None = None
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What a list of sessions shows about one session."""
+
+    id: int
+    title: str
+    artist: str
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    status: str
+    cut_short: bool
+    source: str
+    note: str
+    players: tuple[SeatInfo, ...]
+    duet: DuetSummary | None = None
+
+    @property
+    def player_names(self) -> list[str]:
+        """The players' names, in seat order."""
+        return [p.name for p in self.players]
+
+    @property
+    def has_summary(self) -> bool:
+        """Whether every player's and the duet's figures are cached."""
+        return all(p.summary is not None for p in self.players) and (
+            self.duet is not None or len(self.players) < 2
+        )
+
+
+@dataclass(frozen=True)
+class LevelStep:
+    """A level change: from ``at_sec`` on, the player plays the part at ``to_level``."""
+
+    at_sec: float
+    from_level: Level
+    to_level: Level
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """A session read back from the store: its info, the Session and the level changes."""
+
+    info: SessionInfo
+    session: Session
+    level_changes: Mapping[str, tuple[LevelStep, ...]] = field(default_factory=dict)
+
+    @property
+    def id(self) -> int:
+        """The session's id in the store."""
+        return self.info.id
+
+    @property
+    def chart(self) -> Chart:
+        """The song."""
+        return self.session.chart
+
+
+def _float(x: float | None) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _none_if_nan(x: float | None) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+class Store:
+    """The session database (SQLite by default, PostgreSQL by URL), migrated on open.
+
+    Parameters
+    ----------
+    url : str or path, optional
+        A SQLAlchemy URL or a SQLite file path; by default ``$CYMBALISM_DB`` or the
+        file in the user's data directory (see :mod:`cymbalism.store.db`).
+    """
+
+    def __init__(self, url: str | os.PathLike[str] | None = None) -> None:
+        self.engine = make_engine(url)
+        upgrade(self.engine)
+        self._host = socket.gethostname()
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    # -- writing
+    def _song_id(self, orm: OrmSession, chart: Chart) -> int:
+        text = chart_to_json(chart)
+        digest = chart_digest(text)
+        found = orm.scalar(select(SongRow.id).where(SongRow.digest == digest))
+        if found is not None:
+            return int(found)
+        row = SongRow(
+            title=chart.title,
+            artist=chart.artist,
+            digest=digest,
+            bpm=float(chart.tempo_map.bpm_at(0.0)),
+            end_sec=chart.end_sec,
+            chart_json=text,
+        )
+        orm.add(row)
+        orm.flush()
+        return row.id
+
+    def _player_id(self, orm: OrmSession, name: str) -> int:
+        found = orm.scalar(select(PlayerRow.id).where(PlayerRow.name == name))
+        if found is not None:
+            return int(found)
+        row = PlayerRow(name=name)
+        orm.add(row)
+        orm.flush()
+        return row.id
+
+    def start_session(
+        self,
+        chart: Chart,
+        players: Sequence[Player],
+        *,
+        settings: Settings | None = None,
+        source: str = "live",
+        note: str = "",
+        parts: Sequence[str] | None = None,
+        started_at: datetime | None = None,
+        flush_hits: int = 256,
+        flush_ms: float = 250.0,
+    ) -> SessionWriter:
+        """Store a new session and return the writer that adds its hits as they come.
+
+        Parameters
+        ----------
+        chart : Chart
+            The song.
+        players : sequence of Player
+            Each with a name, the level of the part they start on, their input and its
+            latency offset. Hits already in a Player are written too.
+        settings : Settings, optional
+        source : str
+            Where the session comes from: ``"live"``, ``"import"``, ``"simulate"``.
+        parts : sequence of str, optional
+            A name for each player's part (default: the level's name).
+        flush_hits, flush_ms
+            When the writer commits (see :class:`SessionWriter`).
+        """
+        if not players:
+            raise InputError("a session needs at least one player")
+        names = [p.name for p in players]
+        if len(set(names)) != len(names):
+            raise InputError(f"player names must differ, got {names}")
+        if parts is not None and len(parts) != len(players):
+            raise InputError(f"{len(parts)} part names given for {len(players)} players")
+        settings = settings or Settings()
+        now = _aware(started_at) or utcnow()
+        with OrmSession(self.engine) as orm, orm.begin():
+            row = SessionRow(
+                song_id=self._song_id(orm, chart),
+                started_at=now,
+                updated_at=now,
+                status="recording",
+                source=source,
+                window_sec=settings.window_sec,
+                tempo_scale=settings.tempo_scale,
+                follow=int(settings.follow),
+                count_in_bars=settings.count_in_bars,
+                note=note,
+                writer_pid=os.getpid(),
+                writer_host=self._host,
+            )
+            orm.add(row)
+            orm.flush()
+            seats: dict[str, tuple[int, Level]] = {}
+            for i, p in enumerate(players):
+                sp = SessionPlayerRow(
+                    session_id=row.id,
+                    player_id=self._player_id(orm, p.name),
+                    seat=i,
+                    part=(parts[i] if parts is not None else p.level.label),
+                    level=int(p.level),
+                    input=p.input,
+                    offset_sec=float(p.offset_sec),
+                )
+                orm.add(sp)
+                orm.flush()
+                seats[p.name] = (sp.id, p.level)
+            session_id = row.id
+        writer = SessionWriter(self, session_id, seats, flush_hits=flush_hits, flush_ms=flush_ms)
+        for p in players:
+            if len(p.hits):
+                writer.add_hits(p.name, p.hits.onset_sec, p.hits.lane, p.hits.velocity)
+        return writer
+
+    def save_session(
+        self,
+        session: Session,
+        *,
+        level_changes: Mapping[str, Sequence[LevelStep]] | None = None,
+        alignments: Mapping[str, Any] | None = None,
+        source: str = "import",
+        note: str = "",
+    ) -> int:
+        """Store a whole session at once (an import, a simulation); return its id.
+
+        ``alignments`` (player name -> Alignment) are stored as the judgements.
+        """
+        writer = self.start_session(
+            session.chart,
+            session.players,
+            settings=session.settings,
+            source=source,
+            note=note,
+            started_at=session.started_at,
+            flush_hits=1 << 40,
+            flush_ms=0,
+        )
+        try:
+            for name, steps in (level_changes or {}).items():
+                for step in steps:
+                    writer.level_change(name, step.at_sec, step.to_level, reason=step.reason)
+            for name, alignment in (alignments or {}).items():
+                writer.add_alignment(name, alignment)
+        except BaseException:
+            writer.close()
+            raise
+        return writer.finish()
+
+    def reopen(
+        self, session_id: int, *, flush_hits: int = 256, flush_ms: float = 250.0
+    ) -> SessionWriter:
+        """Continue a session (one cut short, or a finished one): a writer that adds to it.
+
+        Raises
+        ------
+        InputError
+            If another live process is still writing it.
+        """
+        info = self.info(session_id)
+        if info.status == "recording" and not info.cut_short:
+            raise InputError(
+                f"session {session_id} is still being recorded by another process "
+                f"(pid {self._writer(session_id)[0]}); finish it there first"
+            )
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(SessionRow)
+                .where(SessionRow.id == session_id)
+                .values(
+                    status="recording",
+                    ended_at=None,
+                    writer_pid=os.getpid(),
+                    writer_host=self._host,
+                    updated_at=utcnow(),
+                )
+            )
+        self._clear_summary(session_id)
+        stored = self.load(session_id)
+        seats: dict[str, tuple[int, Level]] = {}
+        with OrmSession(self.engine) as orm:
+            rows = orm.scalars(
+                select(SessionPlayerRow)
+                .where(SessionPlayerRow.session_id == session_id)
+                .order_by(SessionPlayerRow.seat)
+                .options(selectinload(SessionPlayerRow.player))
+            ).all()
+            for sp in rows:
+                steps = stored.level_changes.get(sp.player.name, ())
+                level = steps[-1].to_level if steps else Level(sp.level)
+                seats[sp.player.name] = (sp.id, level)
+        return SessionWriter(self, session_id, seats, flush_hits=flush_hits, flush_ms=flush_ms)
+
+    def finish(self, session_id: int) -> None:
+        """Mark a session finished (also one cut short: its committed hits are kept)."""
+        self.info(session_id)  # raises NotFoundError
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(SessionRow)
+                .where(SessionRow.id == session_id)
+                .values(status="finished", ended_at=utcnow(), writer_pid=None, updated_at=utcnow())
+            )
+
+    def delete(self, session_id: int) -> None:
+        """Remove a session with its hits, judgements and level changes."""
+        self.info(session_id)
+        sp_ids = select(SessionPlayerRow.id).where(SessionPlayerRow.session_id == session_id)
+        with self.engine.begin() as conn:
+            for table in (Hit, Judgement, LevelChange):
+                conn.execute(delete(table).where(table.session_player_id.in_(sp_ids)))
+            conn.execute(delete(SessionPlayerRow).where(SessionPlayerRow.session_id == session_id))
+            conn.execute(delete(SessionRow).where(SessionRow.id == session_id))
+
+    def add_calibration(
+        self,
+        input: str,
+        offset_sec: float,
+        *,
+        sd_sec: float | None = None,
+        n: int = 0,
+        player: str | None = None,
+    ) -> int:
+        """Remember a measured latency of ``input`` (seconds, subtracted from its hits)."""
+        if not np.isfinite(offset_sec) or abs(offset_sec) > 1.0:
+            raise InputError(
+                f"a latency of {offset_sec} s is not plausible (did you give milliseconds?)"
+            )
+        with OrmSession(self.engine) as orm, orm.begin():
+            pid = self._player_id(orm, player) if player else None
+            row = Calibration(
+                player_id=pid, input=input, offset_sec=float(offset_sec), sd_sec=sd_sec, n=n
+            )
+            orm.add(row)
+            orm.flush()
+            return row.id
+
+    def calibration(self, input: str) -> float | None:
+        """The latest latency measured for ``input`` in seconds, or None."""
+        with self.engine.connect() as conn:
+            value = conn.scalar(
+                select(Calibration.offset_sec)
+                .where(Calibration.input == input)
+                .order_by(Calibration.measured_at.desc(), Calibration.id.desc())
+                .limit(1)
+            )
+        return None if value is None else float(value)
+
+    def save_summary(
+        self,
+        session_id: int,
+        players: Mapping[str, PlayerSummary],
+        duet: DuetSummary | None,
+    ) -> None:
+        """Cache a session's figures (computed by the analysis) for lists and history."""
+        with OrmSession(self.engine) as orm, orm.begin():
+            row = orm.get(SessionRow, session_id)
+            if row is None:
+                raise NotFoundError(f"no session {session_id} in {self.url}")
+            for sp in row.players:
+                s = players.get(sp.player.name)
+                if s is None:
+                    continue
+                sp.n_hits = s.n_hits
+                sp.hit_rate = _none_if_nan(s.hit_rate)
+                sp.mean_error_sec = _none_if_nan(s.mean_error_sec)
+                sp.sd_error_sec = _none_if_nan(s.sd_error_sec)
+                sp.mean_abs_error_sec = _none_if_nan(s.mean_abs_error_sec)
+                sp.level_reached = int(s.level_reached)
+            if duet is not None:
+                row.sync_n = duet.n
+                row.sync_mean_sec = _none_if_nan(duet.mean_sec)
+                row.sync_sd_sec = _none_if_nan(duet.sd_sec)
+                row.sync_mean_abs_sec = _none_if_nan(duet.mean_abs_sec)
+                row.came_together_sec = _none_if_nan(duet.came_together_sec)
+
+    def _clear_summary(self, session_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(SessionPlayerRow)
+                .where(SessionPlayerRow.session_id == session_id)
+                .values(n_hits=None, hit_rate=None, level_reached=None)
+            )
+            conn.execute(update(SessionRow).where(SessionRow.id == session_id).values(sync_n=None))
+
+    # -- reading
+    def _writer(self, session_id: int) -> tuple[int | None, str | None]:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(SessionRow.writer_pid, SessionRow.writer_host).where(
+                    SessionRow.id == session_id
+                )
+            ).first()
+        return (None, None) if row is None else (row[0], row[1])
+
+    def _is_cut_short(self, row: SessionRow) -> bool:
+        if row.status != "recording":
+            return False
+        if row.writer_host == self._host and row.writer_pid is not None:
+            return not _pid_alive(int(row.writer_pid))
+        updated = _aware(row.updated_at) or utcnow()
+        return utcnow() - updated > STALE_AFTER
+
+    def _infos(self, where: Any = None, *, limit: int | None = None) -> list[SessionInfo]:
+        with OrmSession(self.engine) as orm:
+            q = (
+                select(SessionRow)
+                .options(
+                    selectinload(SessionRow.players).selectinload(SessionPlayerRow.player),
+                )
+                .order_by(SessionRow.started_at, SessionRow.id)
+            )
+            if where is not None:
+                q = q.where(where)
+            rows = orm.scalars(q).all()
+            if limit is not None:
+                rows = rows[-limit:]
+            sp_ids = [sp.id for r in rows for sp in r.players]
+            counts: dict[int, int] = {}
+            if sp_ids:
+                counts = dict(
+                    orm.execute(  # type: ignore[arg-type]
+                        select(Hit.session_player_id, func.count())
+                        .where(Hit.session_player_id.in_(sp_ids))
+                        .group_by(Hit.session_player_id)
+                    ).all()
+                )
+            titles = (
+                dict(
+                    orm.execute(
+                        select(SongRow.id, SongRow.title).where(
+                            SongRow.id.in_({r.song_id for r in rows})
+                        )
+                    ).all()
+                )
+                if rows
+                else {}
+            )
+            artists = (
+                dict(
+                    orm.execute(
+                        select(SongRow.id, SongRow.artist).where(
+                            SongRow.id.in_({r.song_id for r in rows})
+                        )
+                    ).all()
+                )
+                if rows
+                else {}
+            )
+            out = []
+            for r in rows:
+                seats = tuple(
+                    SeatInfo(
+                        name=sp.player.name,
+                        seat=sp.seat,
+                        level=Level(sp.level),
+                        part=sp.part,
+                        input=sp.input,
+                        offset_sec=sp.offset_sec,
+                        n_hits=counts.get(sp.id, 0),
+                        summary=None
+                        if sp.level_reached is None
+                        else PlayerSummary(
+                            n_hits=int(sp.n_hits or 0),
+                            hit_rate=_float(sp.hit_rate),
+                            mean_error_sec=_float(sp.mean_error_sec),
+                            sd_error_sec=_float(sp.sd_error_sec),
+                            mean_abs_error_sec=_float(sp.mean_abs_error_sec),
+                            level_reached=Level(sp.level_reached),
+                        ),
+                    )
+                    for sp in r.players
+                )
+                duet = (
+                    None
+                    if r.sync_n is None
+                    else DuetSummary(
+                        n=int(r.sync_n),
+                        mean_sec=_float(r.sync_mean_sec),
+                        sd_sec=_float(r.sync_sd_sec),
+                        mean_abs_sec=_float(r.sync_mean_abs_sec),
+                        came_together_sec=r.came_together_sec,
+                    )
+                )
+                out.append(
+                    SessionInfo(
+                        id=r.id,
+                        title=titles.get(r.song_id, ""),
+                        artist=artists.get(r.song_id, ""),
+                        started_at=_aware(r.started_at) or utcnow(),
+                        updated_at=_aware(r.updated_at) or utcnow(),
+                        ended_at=_aware(r.ended_at),
+                        status=r.status,
+                        cut_short=self._is_cut_short(r),
+                        source=r.source,
+                        note=r.note,
+                        players=seats,
+                        duet=duet,
+                    )
+                )
+            return out
+
+    def info(self, session_id: int) -> SessionInfo:
+        """What the store knows about one session (no hits).
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such session.
+        """
+        found = self._infos(SessionRow.id == int(session_id))
+        if not found:
+            raise NotFoundError(
+                f"no session {session_id} in {self.url} (list them with `cymbalism sessions`)"
+            )
+        return found[0]
+
+    def sessions(self, *, player: str | None = None, limit: int | None = None) -> list[SessionInfo]:
+        """Every session, oldest first, optionally only those ``player`` played in."""
+        where = None
+        if player is not None:
+            where = SessionRow.id.in_(
+                select(SessionPlayerRow.session_id)
+                .join(PlayerRow, PlayerRow.id == SessionPlayerRow.player_id)
+                .where(PlayerRow.name == player)
+            )
+        return self._infos(where, limit=limit)
+
+    def players(self) -> list[str]:
+        """Every player's name, sorted."""
+        with self.engine.connect() as conn:
+            return list(conn.scalars(select(PlayerRow.name).order_by(PlayerRow.name)))
+
+    def cut_short(self) -> list[SessionInfo]:
+        """Sessions still marked "recording" whose writer is gone (crash, kill, power cut)."""
+        return [s for s in self._infos(SessionRow.status == "recording") if s.cut_short]
+
+    def resolve(self, token: str | int) -> int:
+        """A session id from a number or ``"last"``/``"latest"``.
+
+        Raises
+        ------
+        NotFoundError
+            For ``"last"`` in an empty store.
+        InputError
+            For anything else that is not a number.
+        """
+        text = str(token).strip().lower()
+        if text in {"last", "latest"}:
+            with self.engine.connect() as conn:
+                found = conn.scalar(
+                    select(SessionRow.id)
+                    .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
+                    .limit(1)
+                )
+            if found is None:
+                raise NotFoundError(f"there are no sessions in {self.url} yet")
+            return int(found)
+        try:
+            return int(text)
+        except ValueError:
+            raise InputError(
+                f"{token!r} is not a session; give its number (see `cymbalism sessions`) or 'last'"
+            ) from None
+
+    def load(self, session_id: int) -> StoredSession:
+        """A session with its chart, every player's hits and the level changes."""
+        info = self.info(session_id)
+        with self.engine.connect() as conn:
+            head = conn.execute(
+                select(
+                    SongRow.chart_json,
+                    SessionRow.window_sec,
+                    SessionRow.tempo_scale,
+                    SessionRow.follow,
+                    SessionRow.count_in_bars,
+                )
+                .join(SongRow, SongRow.id == SessionRow.song_id)
+                .where(SessionRow.id == session_id)
+            ).one()
+            sp_rows = conn.execute(
+                select(SessionPlayerRow.id, SessionPlayerRow.seat)
+                .where(SessionPlayerRow.session_id == session_id)
+                .order_by(SessionPlayerRow.seat)
+            ).all()
+            seat_of = {int(sp_id): int(seat) for sp_id, seat in sp_rows}
+            raw = conn.execute(
+                select(Hit.session_player_id, Hit.onset_sec, Hit.lane, Hit.velocity)
+                .where(Hit.session_player_id.in_(list(seat_of)))
+                .order_by(Hit.id)
+            ).all()
+            steps = conn.execute(
+                select(
+                    LevelChange.session_player_id,
+                    LevelChange.at_sec,
+                    LevelChange.from_level,
+                    LevelChange.to_level,
+                    LevelChange.reason,
+                )
+                .where(LevelChange.session_player_id.in_(list(seat_of)))
+                .order_by(LevelChange.at_sec, LevelChange.id)
+            ).all()
+        chart = chart_from_json(head.chart_json)
+        settings = Settings(
+            window_sec=head.window_sec,
+            tempo_scale=head.tempo_scale,
+            follow=bool(head.follow),
+            count_in_bars=head.count_in_bars,
+        )
+        table = np.asarray(raw, dtype=np.float64).reshape(-1, 4)
+        players = []
+        changes: dict[str, tuple[LevelStep, ...]] = {}
+        for seat_info in info.players:
+            sp_id = next(k for k, v in seat_of.items() if v == seat_info.seat)
+            mine = table[table[:, 0] == sp_id]
+            hits = (
+                Hits.from_arrays(
+                    mine[:, 1], mine[:, 2].astype(np.int64), mine[:, 3].astype(np.int64)
+                )
+                if mine.size
+                else Hits.empty()
+            )
+            players.append(
+                Player(
+                    name=seat_info.name,
+                    level=seat_info.level,
+                    input=seat_info.input,
+                    offset_sec=seat_info.offset_sec,
+                    hits=hits,
+                )
+            )
+            changes[seat_info.name] = tuple(
+                LevelStep(float(at), Level(a), Level(b), reason)
+                for sp, at, a, b, reason in steps
+                if sp == sp_id
+            )
+        session = Session(
+            chart=chart, players=tuple(players), settings=settings, started_at=info.started_at
+        )
+        return StoredSession(info=info, session=session, level_changes=changes)
+
+    def judgements(self, session_id: int) -> dict[str, dict[str, np.ndarray]]:
+        """The stored judgements per player: arrays ``target_sec``, ``lane``, ``onset_sec``,
+        ``error_sec`` (NaN where none), ``verdict`` and ``level``, in the order judged."""
+        info = self.info(session_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    PlayerRow.name,
+                    Judgement.target_sec,
+                    Judgement.lane,
+                    Judgement.onset_sec,
+                    Judgement.error_sec,
+                    Judgement.verdict,
+                    Judgement.level,
+                )
+                .join(SessionPlayerRow, SessionPlayerRow.id == Judgement.session_player_id)
+                .join(PlayerRow, PlayerRow.id == SessionPlayerRow.player_id)
+                .where(SessionPlayerRow.session_id == session_id)
+                .order_by(Judgement.id)
+            ).all()
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for name in info.player_names:
+            mine = [r[1:] for r in rows if r[0] == name]
+            cols = list(zip(*mine, strict=True)) if mine else [()] * 6
+            out[name] = {
+                "target_sec": np.array([_float(x) for x in cols[0]], dtype=np.float64),
+                "lane": np.array(cols[1], dtype=np.int8),
+                "onset_sec": np.array([_float(x) for x in cols[2]], dtype=np.float64),
+                "error_sec": np.array([_float(x) for x in cols[3]], dtype=np.float64),
+                "verdict": np.array(cols[4], dtype=object),
+                "level": np.array([-1 if x is None else x for x in cols[5]], dtype=np.int8),
+            }
+        return out

@@ -1,0 +1,420 @@
+"""Writing a session while it is played: hits, judgements and level changes in batches.
+
+A :class:`SessionWriter` keeps what arrives in memory and commits it in one transaction
+every ``flush_hits`` hits or every ``flush_ms`` milliseconds (a background thread sees to
+the timing), whichever comes first. What is committed survives a crash, a kill or a
+power cut (SQLite runs with WAL and ``synchronous=FULL``); at most the last
+``flush_ms`` of playing can be lost. The writer is thread-safe: an input thread may add
+hits while the engine's thread adds judgements.
+
+Get one from :meth:`cymbalism.store.Store.start_session` or
+:meth:`cymbalism.store.Store.reopen`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import insert, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from cymbalism.errors import DeviceError, InputError
+from cymbalism.model.chart import Level
+from cymbalism.model.lanes import Lane
+from cymbalism.model.session import Player
+from cymbalism.store.models import Hit, Judgement, LevelChange, SessionRow, utcnow
+
+if TYPE_CHECKING:
+    from cymbalism.store.store import Store
+
+__all__ = ["SessionWriter"]
+
+_MAX_SEC = 86_400.0
+
+
+def _as_1d(name: str, value: Any, n: int | None, dtype: Any) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(value, dtype=dtype))
+    if arr.ndim != 1:
+        raise InputError(f"{name} must be a number or a 1-D array, got shape {arr.shape}")
+    if n is not None and arr.size != n:
+        if arr.size == 1:
+            return np.broadcast_to(arr, (n,))
+        raise InputError(f"{name} has {arr.size} values but onset_sec has {n}")
+    return arr
+
+
+def _check_times(name: str, sec: np.ndarray, *, allow_nan: bool = False) -> None:
+    bad = ~np.isfinite(sec) if not allow_nan else np.isinf(sec)
+    if bad.any():
+        raise InputError(f"{name} holds a value that is not finite: {sec[bad][0]}")
+    finite = sec[np.isfinite(sec)]
+    if finite.size and np.abs(finite).max() > _MAX_SEC:
+        raise InputError(
+            f"{name} holds {finite[np.argmax(np.abs(finite))]:g}, more than a day "
+            "(did you give milliseconds or ticks instead of seconds?)"
+        )
+
+
+class SessionWriter:
+    """Adds a live session's hits, judgements and level changes to the store in batches.
+
+    Parameters
+    ----------
+    store : Store
+    session_id : int
+    seats : dict of str to (int, Level)
+        Each player's name -> (session_players.id, current level).
+    flush_hits : int
+        Commit once this many hits are waiting.
+    flush_ms : float
+        Commit whatever is waiting at least this often (0 disables the timer thread;
+        then only ``flush_hits``, :meth:`flush` and :meth:`finish` commit).
+
+    Notes
+    -----
+    Use it as a context manager: leaving the block commits what is waiting and, if
+    the block ended normally, finishes the session. After an exception the session stays
+    "recording", so it is offered as cut short on the next start.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        session_id: int,
+        seats: dict[str, tuple[int, Level]],
+        *,
+        flush_hits: int = 256,
+        flush_ms: float = 250.0,
+    ) -> None:
+        if flush_hits < 1:
+            raise InputError(f"flush_hits must be at least 1, got {flush_hits}")
+        if flush_ms < 0:
+            raise InputError(f"flush_ms must not be negative, got {flush_ms}")
+        self.store = store
+        self.session_id = session_id
+        self._seats = dict(seats)
+        self._by_seat = {sp_id: name for name, (sp_id, _) in self._seats.items()}
+        self.flush_hits = int(flush_hits)
+        self.flush_ms = float(flush_ms)
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._hits: list[np.ndarray] = []  # rows (sp_id, onset, lane, velocity) as float64
+        self._n_hits_waiting = 0
+        self._n_in_flight = 0
+        self._judgements: list[dict[str, Any]] = []
+        self._levels: list[dict[str, Any]] = []
+        self._closed = False
+        self._error: BaseException | None = None
+        self.n_committed = 0
+        self._last_flush = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if self.flush_ms > 0:
+            self._thread = threading.Thread(
+                target=self._tick, name=f"cymbalism-writer-{session_id}", daemon=True
+            )
+            self._thread.start()
+
+    # -- who
+    @property
+    def players(self) -> list[str]:
+        """The names of the session's players, in seat order."""
+        return list(self._seats)
+
+    def _seat(self, player: str | int | Player) -> int:
+        if isinstance(player, Player):
+            player = player.name
+        if isinstance(player, (int, np.integer)) and not isinstance(player, bool):
+            names = list(self._seats)
+            if not 0 <= int(player) < len(names):
+                raise InputError(f"no seat {player}; this session has {len(names)} players")
+            player = names[int(player)]
+        try:
+            return self._seats[str(player)][0]
+        except KeyError:
+            raise InputError(
+                f"no player {player!r} in session {self.session_id}; players: {self.players}"
+            ) from None
+
+    def level_of(self, player: str | int | Player) -> Level:
+        """The level the player is playing now."""
+        sp = self._seat(player)
+        return self._seats[self._by_seat[sp]][1]
+
+    # -- what
+    def add_hits(
+        self,
+        player: str | int | Player,
+        onset_sec: float | Iterable[float] | np.ndarray,
+        lane: int | Iterable[int] | np.ndarray,
+        velocity: int | Iterable[int] | np.ndarray = 100,
+    ) -> None:
+        """Add one hit or many of one player.
+
+        Parameters
+        ----------
+        player : str, int or Player
+            The player's name, seat number, or the Player.
+        onset_sec : float or np.ndarray [shape=(n,), float64, seconds]
+            When each hit sounded on the session's clock, latency already subtracted.
+        lane : int or np.ndarray [shape=(n,)]
+            :class:`~cymbalism.model.lanes.Lane` of each hit (or one for all).
+        velocity : int or np.ndarray [shape=(n,), 1-127]
+        """
+        self._check_open()
+        sp = self._seat(player)
+        onset = _as_1d("onset_sec", onset_sec, None, np.float64)
+        n = onset.size
+        if n == 0:
+            return
+        lanes = _as_1d("lane", lane, n, np.int64)
+        vel = _as_1d("velocity", velocity, n, np.int64)
+        _check_times("onset_sec", onset)
+        if lanes.min() < 0 or lanes.max() >= len(Lane):
+            raise InputError(f"lane values must lie in 0-{len(Lane) - 1}, got {lanes.max()}")
+        if vel.min() < 1 or vel.max() > 127:
+            raise InputError(f"velocity must lie in 1-127, got {vel.min()}..{vel.max()}")
+        rows = np.empty((n, 4), dtype=np.float64)
+        rows[:, 0] = sp
+        rows[:, 1] = onset
+        rows[:, 2] = lanes
+        rows[:, 3] = vel
+        with self._lock:
+            self._hits.append(rows)
+            self._n_hits_waiting += n
+            due = self._n_hits_waiting >= self.flush_hits
+        if due:
+            self.flush()
+
+    def add_judgements(
+        self,
+        player: str | int | Player,
+        target_sec: float | Iterable[float] | np.ndarray,
+        lane: int | Iterable[int] | np.ndarray,
+        error_sec: float | Iterable[float] | np.ndarray,
+        *,
+        onset_sec: float | Iterable[float] | np.ndarray | None = None,
+        verdict: str | Iterable[str] | None = None,
+    ) -> None:
+        """Add what the judge said about one or more chart notes (or extra hits).
+
+        Parameters
+        ----------
+        target_sec : float or np.ndarray [shape=(n,), seconds]
+            The notes' target times; NaN for an extra hit (no note).
+        lane : int or np.ndarray [shape=(n,)]
+        error_sec : float or np.ndarray [shape=(n,), seconds]
+            Played - target (positive = late); NaN for a miss and for an extra hit.
+        onset_sec : optional, np.ndarray [shape=(n,), seconds]
+            The judged hits' times (NaN for misses); by default target + error.
+        verdict : optional, str or sequence of str
+            The word shown to the player; by default ``"miss"`` where ``error_sec`` is
+            NaN, ``"extra"`` where ``target_sec`` is NaN, and ``"hit"`` elsewhere.
+        """
+        self._check_open()
+        sp = self._seat(player)
+        target = _as_1d("target_sec", target_sec, None, np.float64)
+        n = target.size
+        if n == 0:
+            return
+        lanes = _as_1d("lane", lane, n, np.int64)
+        error = _as_1d("error_sec", error_sec, n, np.float64)
+        _check_times("target_sec", target, allow_nan=True)
+        _check_times("error_sec", error, allow_nan=True)
+        onset = (
+            target + error if onset_sec is None else _as_1d("onset_sec", onset_sec, n, np.float64)
+        )
+        if verdict is None:
+            words = np.where(np.isnan(target), "extra", np.where(np.isnan(error), "miss", "hit"))
+        else:
+            words = np.broadcast_to(np.asarray(list(np.atleast_1d(verdict)), dtype=object), (n,))
+        level = int(self.level_of(player))
+
+        def _num(x: float) -> float | None:
+            return None if np.isnan(x) else float(x)
+
+        rows = [
+            {
+                "session_player_id": sp,
+                "target_sec": _num(t),
+                "lane": int(ln),
+                "onset_sec": _num(o),
+                "error_sec": _num(e),
+                "verdict": str(w)[:12],
+                "level": level,
+            }
+            for t, ln, o, e, w in zip(
+                target.tolist(),
+                lanes.tolist(),
+                onset.tolist(),
+                error.tolist(),
+                words,
+                strict=True,
+            )
+        ]
+        with self._lock:
+            self._judgements.extend(rows)
+
+    def add_alignment(self, player: str | int | Player, alignment: Any) -> None:
+        """Add every judgement of an :class:`~cymbalism.analysis.align.Alignment`.
+
+        Each chart note gets a row (a hit or a miss) and each extra hit one more.
+        """
+        targets = alignment.targets
+        hits = alignment.hits
+        idx = np.asarray(alignment.hit_index)
+        onset = np.where(idx >= 0, hits.onset_sec[np.maximum(idx, 0)], np.nan)
+        self.add_judgements(
+            player, targets.onset_sec, targets.lane, alignment.error_sec, onset_sec=onset
+        )
+        extra = np.asarray(alignment.extra_index, dtype=np.int64)
+        if extra.size:
+            self.add_judgements(
+                player,
+                np.full(extra.size, np.nan),
+                hits.lane[extra],
+                np.full(extra.size, np.nan),
+                onset_sec=hits.onset_sec[extra],
+            )
+
+    def level_change(
+        self,
+        player: str | int | Player,
+        at_sec: float,
+        level: Level | str | int,
+        *,
+        reason: str = "",
+    ) -> None:
+        """Record that ``player`` plays the part at ``level`` from ``at_sec`` on."""
+        self._check_open()
+        sp = self._seat(player)
+        at = float(at_sec)
+        _check_times("at_sec", np.asarray([at]))
+        new = Level.parse(level)
+        name = self._by_seat[sp]
+        with self._lock:
+            old = self._seats[name][1]
+            self._seats[name] = (sp, new)
+            self._levels.append(
+                {
+                    "session_player_id": sp,
+                    "at_sec": at,
+                    "from_level": int(old),
+                    "to_level": int(new),
+                    "reason": reason[:300],
+                }
+            )
+        self.flush()
+
+    # -- when
+    @property
+    def pending(self) -> int:
+        """Hits not yet committed (waiting, or in the transaction being written)."""
+        with self._lock:
+            return self._n_hits_waiting + self._n_in_flight
+
+    def flush(self) -> int:
+        """Commit everything waiting, in one transaction; return the number of hits.
+
+        Raises
+        ------
+        DeviceError
+            If the database refuses the write; nothing is dropped, the rows stay
+            waiting and the next flush tries again.
+        """
+        with self._write_lock:
+            with self._lock:
+                hits, self._hits = self._hits, []
+                n_hits, self._n_hits_waiting = self._n_hits_waiting, 0
+                self._n_in_flight = n_hits
+                judgements, self._judgements = self._judgements, []
+                levels, self._levels = self._levels, []
+                self._last_flush = time.monotonic()
+            try:
+                with self.store.engine.begin() as conn:
+                    if hits:
+                        block = np.concatenate(hits)
+                        conn.execute(
+                            insert(Hit),
+                            [
+                                {
+                                    "session_player_id": int(sp),
+                                    "onset_sec": on,
+                                    "lane": int(ln),
+                                    "velocity": int(v),
+                                }
+                                for sp, on, ln, v in block.tolist()
+                            ],
+                        )
+                    if judgements:
+                        conn.execute(insert(Judgement), judgements)
+                    if levels:
+                        conn.execute(insert(LevelChange), levels)
+                    conn.execute(
+                        update(SessionRow)
+                        .where(SessionRow.id == self.session_id)
+                        .values(updated_at=utcnow())
+                    )
+            except SQLAlchemyError as exc:
+                with self._lock:
+                    self._hits[:0] = hits
+                    self._n_hits_waiting += n_hits
+                    self._n_in_flight = 0
+                    self._judgements[:0] = judgements
+                    self._levels[:0] = levels
+                raise DeviceError(
+                    f"could not save session {self.session_id} ({n_hits} hits kept waiting): {exc}"
+                ) from exc
+            with self._lock:
+                self._n_in_flight = 0
+                self.n_committed += n_hits
+            return n_hits
+
+    def _tick(self) -> None:
+        period = self.flush_ms / 1000.0
+        while not self._stop.wait(period / 2):
+            with self._lock:
+                waiting = bool(self._hits or self._judgements or self._levels)
+                due = time.monotonic() - self._last_flush >= period
+            if waiting and due:
+                try:
+                    self.flush()
+                except DeviceError as exc:  # raised again by the next call from the engine
+                    self._error = exc
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InputError(f"session {self.session_id} is closed; reopen it to add more")
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    # -- the end
+    def close(self) -> None:
+        """Commit what is waiting and stop, leaving the session open ("recording")."""
+        if self._closed:
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.flush()
+        self._closed = True
+
+    def finish(self) -> int:
+        """Commit what is waiting and mark the session finished; return its id."""
+        self.close()
+        self.store.finish(self.session_id)
+        return self.session_id
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.close()

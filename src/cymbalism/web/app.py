@@ -1,0 +1,367 @@
+"""The studio's HTTP and WebSocket server (FastAPI).
+
+Routes
+------
+``GET /``                           the studio page (static HTML, CSS and JavaScript)
+``GET /api/info``                   lanes, key sets, MIDI note map, whether codes are required
+``GET /api/songs``                  the song library
+``POST /api/rooms``                 open a room for a song and two players
+``GET /api/rooms``                  open rooms (only when the studio is not on the network)
+``GET /api/rooms/{code}``           one room
+``WS  /ws/{code}``                  play: clock round trips, claims, hits, judgements
+``GET /api/sessions/{id}/report``   a finished session's HTML report
+``GET /api/players/{name}/history`` a player's sessions over time
+
+Every error is one JSON body ``{"error": "...", "status": N}``. Every message is
+validated (:mod:`cymbalism.web.protocol`) and every connection is rate-limited
+(:class:`cymbalism.web.ratelimit.TokenBucket`); a WebSocket client that sends garbage
+or floods is closed with one reason, and its room carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from cymbalism import __version__
+from cymbalism.errors import CymbalismError, InputError, NotFoundError, require
+from cymbalism.model.chart import Chart, Level
+from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane
+from cymbalism.web.protocol import CreateRoom, describe_validation_error, parse_client_message
+from cymbalism.web.ratelimit import TokenBucket
+from cymbalism.web.rooms import Connection, Room, RoomEngine, RoomRegistry, Slot
+
+fastapi = require("fastapi", "web")
+from fastapi import Request, WebSocket  # noqa: E402
+from fastapi.exceptions import RequestValidationError  # noqa: E402
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse  # noqa: E402
+from fastapi.staticfiles import StaticFiles  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
+from starlette.websockets import WebSocketDisconnect, WebSocketState  # noqa: E402
+
+__all__ = ["KEY_SETS", "StudioConfig", "create_app"]
+
+#: Two key sets, so two people can share one keyboard (``KeyboardEvent.code`` -> lane).
+KEY_SETS: dict[str, dict[str, Lane]] = {
+    "keys1": {
+        "KeyF": Lane.KICK,
+        "KeyD": Lane.SNARE,
+        "KeyS": Lane.HIHAT_CLOSED,
+        "KeyA": Lane.HIHAT_OPEN,
+        "KeyC": Lane.HIHAT_PEDAL,
+        "KeyE": Lane.TOM_HIGH,
+        "KeyR": Lane.TOM_MID,
+        "KeyG": Lane.TOM_FLOOR,
+        "KeyW": Lane.CRASH,
+        "KeyQ": Lane.RIDE,
+    },
+    "keys2": {
+        "KeyJ": Lane.KICK,
+        "KeyK": Lane.SNARE,
+        "KeyL": Lane.HIHAT_CLOSED,
+        "Semicolon": Lane.HIHAT_OPEN,
+        "KeyM": Lane.HIHAT_PEDAL,
+        "KeyI": Lane.TOM_HIGH,
+        "KeyU": Lane.TOM_MID,
+        "KeyH": Lane.TOM_FLOOR,
+        "KeyO": Lane.CRASH,
+        "KeyP": Lane.RIDE,
+    },
+}
+
+
+@dataclass
+class StudioConfig:
+    """How a studio server behaves.
+
+    Attributes
+    ----------
+    load_song : callable
+        ``load_song(name) -> Chart``; raises NotFoundError for an unknown song.
+    list_songs : callable
+        ``list_songs() -> list[str]``.
+    engine_factory : callable
+        ``engine_factory(room) -> RoomEngine``: the live engine (and store) behind a room.
+    require_code : bool
+        True when the studio is open to the network: then only this computer may open
+        or list rooms, and other devices join with a room code.
+    clock : callable returning seconds
+        The server's monotonic clock, shared with the engine.
+    ws_rate_per_sec, ws_burst : float
+        Token bucket of each WebSocket connection.
+    http_rate_per_sec, http_burst : float
+        Token bucket of each HTTP connection.
+    report_html : callable, optional
+        ``report_html(session_id) -> str``.
+    history : callable, optional
+        ``history(player_name) -> dict``.
+    """
+
+    load_song: Callable[[str], Chart]
+    list_songs: Callable[[], list[str]]
+    engine_factory: Callable[[Room], RoomEngine]
+    require_code: bool = False
+    clock: Callable[[], float] = time.perf_counter
+    ws_rate_per_sec: float = 60.0
+    ws_burst: float = 120.0
+    http_rate_per_sec: float = 30.0
+    http_burst: float = 90.0
+    report_html: Callable[[Any], str] | None = None
+    history: Callable[[str], dict[str, Any]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _error_body(message: str, status: int) -> dict[str, Any]:
+    return {"error": message, "status": status}
+
+
+def _is_local(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _close_reason(text: str) -> str:
+    """A WebSocket close reason must fit in 123 bytes of UTF-8."""
+    data = text.encode()
+    return text if len(data) <= 123 else data[:120].decode(errors="ignore") + "..."
+
+
+def song_summary(name: str, chart: Chart) -> dict[str, Any]:
+    """A song as the page lists it."""
+    return {
+        "name": name,
+        "title": chart.title,
+        "artist": chart.artist,
+        "bpm": round(float(chart.tempo_map.bpm_at(0.0)), 1),
+        "bars": chart.n_bars,
+        "length_sec": round(chart.end_sec, 1),
+        "levels": [lv.label for lv in chart.levels],
+    }
+
+
+def create_app(config: StudioConfig) -> Any:
+    """Build the studio's FastAPI application.
+
+    Parameters
+    ----------
+    config : StudioConfig
+
+    Returns
+    -------
+    app : fastapi.FastAPI
+    """
+    static_dir = resources.files("cymbalism.web") / "static"
+    app = fastapi.FastAPI(
+        title="cymbalism studio",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.config = config
+    registry = RoomRegistry()
+    app.state.rooms = registry
+    http_buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    # ------------------------------------------------------------------ errors
+    @app.exception_handler(CymbalismError)
+    async def _cymbalism_error(request: Request, exc: CymbalismError) -> JSONResponse:
+        return JSONResponse(_error_body(str(exc), exc.http_status), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = exc.errors()
+        first = errs[0] if errs else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(x) for x in first.get("loc", ()) if x != "body") or "request"
+        return JSONResponse(
+            _error_body(f"bad request: {where}: {first['msg']}", 422), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            _error_body(str(exc.detail), exc.status_code), status_code=exc.status_code
+        )
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            _error_body(f"internal error: {type(exc).__name__}", 500), status_code=500
+        )
+
+    @app.middleware("http")
+    async def _rate_limit(request: Request, call_next: Any) -> Any:
+        client = request.client
+        key = f"{client.host}:{client.port}" if client else "?"
+        bucket = http_buckets.get(key)
+        if bucket is None:
+            bucket = TokenBucket(rate_per_sec=config.http_rate_per_sec, burst=config.http_burst)
+            http_buckets[key] = bucket
+            while len(http_buckets) > 4096:
+                http_buckets.popitem(last=False)
+        if not bucket.allow():
+            return JSONResponse(
+                _error_body(f"too many requests: over {config.http_rate_per_sec:g} a second", 429),
+                status_code=429,
+            )
+        return await call_next(request)
+
+    def _local_only(request: Request, what: str) -> None:
+        if config.require_code and not _is_local(request.client.host if request.client else None):
+            raise StarletteHTTPException(
+                403, f"{what} only on the computer running the studio; join with a room code"
+            )
+
+    # ------------------------------------------------------------------ pages
+    @app.get("/", include_in_schema=False)
+    async def index() -> Any:
+        return FileResponse(str(static_dir / "index.html"), media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+
+    @app.get("/api/info")
+    async def info() -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "require_code": config.require_code,
+            "lanes": [{"id": int(x), "short": x.short, "label": x.label} for x in Lane],
+            "levels": [lv.label for lv in Level],
+            "key_sets": {
+                k: {code: int(lane) for code, lane in v.items()} for k, v in KEY_SETS.items()
+            },
+            "midi_notes": {str(n): int(lane) for n, lane in GM_NOTE_TO_LANE.items()},
+        }
+
+    @app.get("/api/songs")
+    async def songs() -> list[dict[str, Any]]:
+        return [song_summary(name, config.load_song(name)) for name in config.list_songs()]
+
+    @app.post("/api/rooms")
+    async def create_room(request: Request) -> dict[str, Any]:
+        _local_only(request, "rooms can be opened")
+        body = await request.body()
+        try:
+            req = CreateRoom.model_validate_json(body)
+        except ValidationError as exc:
+            raise InputError(f"bad room request: {describe_validation_error(exc)}") from None
+        if len(req.levels) != len(req.players):
+            raise InputError(
+                f"give one level per player: {len(req.players)} player(s), "
+                f"{len(req.levels)} level(s)"
+            )
+        names = [n.strip() for n in req.players]
+        if len(set(names)) != len(names) or not all(names):
+            raise InputError(f"players need different, non-empty names, got {names}")
+        chart = config.load_song(req.song)
+        if req.tempo_percent != 100:
+            chart = chart.scaled(req.tempo_percent / 100.0)
+        levels = [Level.parse(x) for x in req.levels]
+        for lv in levels:
+            chart.part(lv)  # a clear NotFoundError for a level the song lacks
+        room = Room(
+            code=registry.new_code(),
+            song=req.song,
+            chart=chart,
+            slots=[Slot(name=n, level=lv) for n, lv in zip(names, levels, strict=True)],
+            engine_factory=config.engine_factory,
+            clock=config.clock,
+            count_in_bars=req.count_in_bars,
+        )
+        registry.add(room)
+        return room.public()
+
+    @app.get("/api/rooms")
+    async def list_rooms(request: Request) -> list[dict[str, Any]]:
+        _local_only(request, "rooms are listed")
+        return [r.public() for r in registry.list() if r.state != "finished"]
+
+    @app.get("/api/rooms/{code}")
+    async def get_room(code: str) -> dict[str, Any]:
+        return registry.get(code).public()
+
+    @app.get("/api/sessions/{session_id}/report", response_class=HTMLResponse)
+    async def report(session_id: str) -> HTMLResponse:
+        if config.report_html is None:
+            raise NotFoundError("this studio keeps no reports")
+        html = await asyncio.to_thread(config.report_html, session_id)
+        return HTMLResponse(html)
+
+    @app.get("/api/players/{name}/history")
+    async def history(name: str) -> dict[str, Any]:
+        if config.history is None:
+            raise NotFoundError("this studio keeps no history")
+        return await asyncio.to_thread(config.history, name)
+
+    # ------------------------------------------------------------------ play
+    @app.websocket("/ws/{code}")
+    async def play(websocket: WebSocket, code: str) -> None:
+        await websocket.accept()
+        try:
+            room = registry.get(code)
+        except NotFoundError as exc:
+            await websocket.close(code=4404, reason=_close_reason(str(exc)))
+            return
+        conn = Connection(id=registry.next_connection_id())
+        bucket = TokenBucket(rate_per_sec=config.ws_rate_per_sec, burst=config.ws_burst)
+        room.join(conn)
+
+        async def pump() -> None:
+            while True:
+                message = await conn.outbox.get()
+                await websocket.send_json(message)
+
+        sender = asyncio.get_running_loop().create_task(pump())
+        reason: str | None = None
+        try:
+            while reason is None:
+                event = await websocket.receive()
+                if event["type"] == "websocket.disconnect":
+                    break
+                raw = event.get("text")
+                if raw is None:
+                    reason = "bad message: send JSON text, not binary"
+                elif not bucket.allow():
+                    reason = (
+                        f"too many messages: over {config.ws_rate_per_sec:g} a second "
+                        f"(bursts of {config.ws_burst:g})"
+                    )
+                else:
+                    try:
+                        msg = parse_client_message(raw)
+                    except InputError as exc:
+                        reason = str(exc)
+                        break
+                    try:
+                        await room.handle(conn, msg)
+                    except CymbalismError as exc:
+                        conn.deliver(
+                            {"type": "error", "error": str(exc), "status": exc.http_status}
+                        )
+                if conn.closed and reason is None:
+                    reason = "this device fell too far behind and was disconnected"
+        except WebSocketDisconnect:
+            pass
+        finally:
+            room.leave(conn)
+            # flush what was queued (judgements the tab should still see), then stop
+            with contextlib.suppress(Exception):
+                while not conn.outbox.empty() and reason is None:
+                    await websocket.send_json(conn.outbox.get_nowait())
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+            if reason is not None and websocket.client_state == WebSocketState.CONNECTED:
+                with contextlib.suppress(Exception):
+                    await websocket.close(code=1008, reason=_close_reason(reason))
+
+    return app

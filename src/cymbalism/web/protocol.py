@@ -1,0 +1,156 @@
+"""The studio's wire protocol: every message a browser may send, validated strictly.
+
+Messages are JSON objects with a ``"type"`` field. Each type is a pydantic model in
+strict mode with no extra fields, so a message either means exactly one thing or is
+rejected with one :class:`~cymbalism.errors.InputError` that says what was wrong.
+
+Times from the browser are milliseconds on the page's own clock (``performance.now()``
+or a Web MIDI event's ``timeStamp``), named ``*_ms``; the server turns them into seconds
+on its clock with :class:`cymbalism.web.clocksync.ClockSync`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from cymbalism.errors import InputError
+from cymbalism.model.lanes import Lane
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "Calibrate",
+    "Claim",
+    "ClientMessage",
+    "CreateRoom",
+    "Hit",
+    "Ping",
+    "Start",
+    "Stop",
+    "SyncSample",
+    "parse_client_message",
+]
+
+#: Longer messages are rejected before they are parsed.
+MAX_MESSAGE_BYTES = 4096
+
+#: A browser clock reading: ``performance.now()`` starts at 0 when the page opens.
+ClientMs = Annotated[float, Field(ge=0.0, le=1e10, allow_inf_nan=False)]
+PlayerIndex = Annotated[int, Field(ge=0, le=1)]
+InputKind = Literal["keys1", "keys2", "midi", "touch"]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Ping(_Message):
+    """Start a clock round trip; the server answers with its time."""
+
+    type: Literal["ping"]
+    client_ms: ClientMs
+
+
+class SyncSample(_Message):
+    """A finished round trip: sent at ``send_ms``, the server read ``server_sec``,
+    the answer arrived at ``recv_ms``."""
+
+    type: Literal["sync"]
+    send_ms: ClientMs
+    server_sec: Annotated[float, Field(allow_inf_nan=False)]
+    recv_ms: ClientMs
+
+
+class Claim(_Message):
+    """Play as a player of the room from this connection, with an input."""
+
+    type: Literal["claim"]
+    player: PlayerIndex
+    input: InputKind = "keys1"
+
+
+class Calibrate(_Message):
+    """The input latency the page measured (tap along to clicks; median offset)."""
+
+    type: Literal["calibrate"]
+    player: PlayerIndex
+    offset_ms: Annotated[float, Field(ge=-250.0, le=500.0, allow_inf_nan=False)]
+
+
+class Start(_Message):
+    """Count in and start the song."""
+
+    type: Literal["start"]
+
+
+class Stop(_Message):
+    """End the song now and store what was played."""
+
+    type: Literal["stop"]
+
+
+class Hit(_Message):
+    """One stroke, stamped in the browser when it happened."""
+
+    type: Literal["hit"]
+    player: PlayerIndex
+    t_ms: ClientMs
+    lane: Annotated[int, Field(ge=0, le=max(Lane))]
+    velocity: Annotated[int, Field(ge=1, le=127)] = 100
+    seq: Annotated[int, Field(ge=0, le=2**31)] = 0
+
+
+ClientMessage = Annotated[
+    Ping | SyncSample | Claim | Calibrate | Start | Stop | Hit, Field(discriminator="type")
+]
+_ADAPTER: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+class CreateRoom(_Message):
+    """The body of ``POST /api/rooms``: a song, two players and their levels."""
+
+    song: Annotated[str, Field(min_length=1, max_length=80)]
+    players: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=40)]], Field(min_length=1, max_length=2)
+    ]
+    levels: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=20)]], Field(min_length=1, max_length=2)
+    ]
+    tempo_percent: Annotated[int, Field(ge=40, le=150)] = 100
+    count_in_bars: Annotated[int, Field(ge=0, le=4)] = 1
+
+
+def parse_client_message(raw: str | bytes) -> ClientMessage:
+    """Parse and validate one message from a browser.
+
+    Parameters
+    ----------
+    raw : str or bytes
+        The text of a WebSocket message (UTF-8 JSON).
+
+    Returns
+    -------
+    message : Ping | SyncSample | Claim | Calibrate | Start | Stop | Hit
+
+    Raises
+    ------
+    InputError
+        If the message is too long, not JSON, of an unknown type, or a field is missing,
+        extra, of the wrong type or out of range. The message names the first problem.
+    """
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise InputError(f"message of {len(raw)} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")
+    try:
+        return _ADAPTER.validate_json(raw)
+    except ValidationError as exc:
+        raise InputError(f"bad message: {describe_validation_error(exc)}") from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """The first problem of a pydantic error in a few words: ``"lane: ... (got 12)"``."""
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(x) for x in err.get("loc", ())) or "message"
+    got = err.get("input")
+    got_text = repr(got) if isinstance(got, int | float | str) and len(repr(got)) < 30 else ""
+    return f"{where}: {err['msg']}" + (f" (got {got_text})" if got_text else "")

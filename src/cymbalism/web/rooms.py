@@ -1,0 +1,387 @@
+"""Rooms: one duet in the studio, the browsers connected to it, and its players.
+
+A room holds a song, two player slots and the connections (browser tabs) that play
+them. One tab may play both players (two key sets on one keyboard); a phone or a
+second computer joins with the room code and plays one. Hits arrive stamped on the
+browser's clock; the room turns them into seconds on the server's clock with that
+connection's :class:`~cymbalism.web.clocksync.ClockSync`, subtracts the input's
+calibrated latency, and hands them to the live engine, which judges, meters the sync,
+moves the beginner's level and records every hit. There is no judging here.
+
+Everything in a room runs on the server's event loop, one message at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from cymbalism.errors import CymbalismError, InputError, NotFoundError
+from cymbalism.model.chart import Chart, Level
+from cymbalism.web.clocksync import ClockSync
+from cymbalism.web.protocol import Calibrate, Claim, Hit, Ping, Start, Stop, SyncSample
+
+__all__ = ["ROOM_CODE_ALPHABET", "Connection", "Room", "RoomRegistry", "Slot"]
+
+#: Letters and digits that cannot be mistaken for one another when read off a screen.
+ROOM_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+ROOM_CODE_LENGTH = 6
+
+State = Literal["lobby", "playing", "finished"]
+
+
+@dataclass
+class Connection:
+    """One browser tab connected to a room.
+
+    Messages to the tab go through ``outbox``, which the WebSocket handler drains, so a
+    slow tab never holds up the room. A tab that falls ``outbox_size`` messages behind is
+    marked closed and its handler cuts it off.
+    """
+
+    id: int
+    sync: ClockSync = field(default_factory=ClockSync)
+    outbox: asyncio.Queue[dict[str, Any]] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=2000)
+    )
+    closed: bool = False
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Queue ``message`` for the tab; never blocks, never raises."""
+        if self.closed:
+            return
+        try:
+            self.outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            self.closed = True
+
+
+@dataclass
+class Slot:
+    """One player's place in a room."""
+
+    name: str
+    level: Level
+    input: str = "keys1"
+    offset_sec: float = 0.0
+    conn_id: int | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "level": self.level.label,
+            "input": self.input,
+            "offset_ms": round(self.offset_sec * 1000.0, 1),
+            "claimed": self.conn_id is not None,
+        }
+
+
+class Room:
+    """A duet being set up, played, or finished.
+
+    Parameters
+    ----------
+    code : str
+        The room code people type to join.
+    song : str
+        The song's name in the library.
+    chart : Chart
+        The song at the practice tempo.
+    slots : list of Slot
+        The players.
+    engine_factory : callable
+        ``engine_factory(room) -> RoomEngine``: builds the live engine when the song starts.
+    clock : callable returning seconds
+        The server's monotonic clock (the engine's clock).
+    count_in_bars : int
+    """
+
+    def __init__(
+        self,
+        *,
+        code: str,
+        song: str,
+        chart: Chart,
+        slots: list[Slot],
+        engine_factory: Callable[[Room], RoomEngine],
+        clock: Callable[[], float],
+        count_in_bars: int = 1,
+        lead_sec: float = 0.6,
+    ) -> None:
+        self.code = code
+        self.song = song
+        self.chart = chart
+        self.slots = slots
+        self.clock = clock
+        self.count_in_bars = count_in_bars
+        self.lead_sec = lead_sec
+        self.state: State = "lobby"
+        self.start_sec: float | None = None
+        self.session_id: Any = None
+        self.result: dict[str, Any] | None = None
+        self.connections: dict[int, Connection] = {}
+        self._engine_factory = engine_factory
+        self._engine: RoomEngine | None = None
+        self._ticker: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ views
+    @property
+    def count_in_sec(self) -> float:
+        """Length of the count-in before song position 0, in seconds."""
+        tm = self.chart.tempo_map
+        bar_qn = float(tm.bar_length_qn(0)) * self.count_in_bars
+        return bar_qn * 60.0 / float(tm.bpm_at(0.0))
+
+    def public(self) -> dict[str, Any]:
+        """What every tab may know about the room."""
+        return {
+            "code": self.code,
+            "song": self.song,
+            "title": self.chart.title,
+            "state": self.state,
+            "players": [s.public() for s in self.slots],
+            "session_id": self.session_id,
+        }
+
+    def song_info(self) -> dict[str, Any]:
+        """The timeline a tab needs to draw lanes and schedule the click."""
+        tm = self.chart.tempo_map
+        end_qn = self.chart.end_qn
+        n_in = self.count_in_bars * int(tm.beats_per_bar(0.0))
+        beat_qn = tm.beat_grid_qn(end_qn)
+        beat_sec = tm.qn_to_sec(beat_qn)
+        spb0 = float(beat_sec[1] - beat_sec[0]) if len(beat_sec) > 1 else 0.5
+        count_sec = -spb0 * np.arange(n_in, 0, -1)
+        bar_qn = tm.bar_lines_qn(end_qn)
+        _, beat_no = tm.qn_to_bar_beat(beat_qn)
+        return {
+            "end_sec": round(self.chart.end_sec, 6),
+            "beats_sec": np.round(np.concatenate([count_sec, beat_sec]), 6).tolist(),
+            "downbeat": [i % int(tm.beats_per_bar(0.0)) == 0 for i in range(n_in)]
+            + [bool(abs(b - 1.0) < 1e-6) for b in np.atleast_1d(beat_no)],
+            "bars_sec": np.round(tm.qn_to_sec(bar_qn), 6).tolist(),
+            "sections": [
+                [round(float(tm.qn_to_sec(q)), 6), name] for q, name in self.chart.sections
+            ],
+            "guide": self.targets_json(self.chart.top_level),
+        }
+
+    def targets_json(self, level: Level) -> dict[str, list[float] | list[int]]:
+        """A level's notes as seconds and lanes."""
+        t = self.chart.targets(level)
+        return {"sec": np.round(t.onset_sec, 6).tolist(), "lane": t.lane.astype(int).tolist()}
+
+    # ------------------------------------------------------------------ connections
+    def join(self, conn: Connection) -> None:
+        self.connections[conn.id] = conn
+        conn.deliver({"type": "welcome", "conn": conn.id, "room": self.public()})
+
+    def leave(self, conn: Connection) -> None:
+        """A tab left (or was cut off): free its players; the duet goes on without them."""
+        self.connections.pop(conn.id, None)
+        conn.closed = True
+        freed = False
+        for slot in self.slots:
+            if slot.conn_id == conn.id:
+                slot.conn_id = None
+                freed = True
+        if freed:
+            self.broadcast({"type": "room", "room": self.public()})
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        """Send ``message`` to every tab in the room."""
+        for conn in list(self.connections.values()):
+            conn.deliver(message)
+
+    # ------------------------------------------------------------------ messages
+    async def handle(self, conn: Connection, msg: Any) -> None:
+        """Act on one validated message from ``conn``.
+
+        Raises
+        ------
+        InputError
+            If the message does not make sense now (a hit for a player this tab does not
+            play, a start before both players are there). The connection stays open.
+        """
+        if isinstance(msg, Ping):
+            conn.deliver({"type": "pong", "client_ms": msg.client_ms, "server_sec": self.clock()})
+        elif isinstance(msg, SyncSample):
+            if conn.sync.add(send_ms=msg.send_ms, server_sec=msg.server_sec, recv_ms=msg.recv_ms):
+                est = conn.sync.estimate()
+                conn.deliver(
+                    {
+                        "type": "clock",
+                        "offset_sec": est.offset_sec,
+                        "rtt_ms": round(est.rtt_sec * 1000.0, 2),
+                    }
+                )
+        elif isinstance(msg, Hit):
+            self._hit(conn, msg)
+        elif isinstance(msg, Claim):
+            await self._claim(conn, msg)
+        elif isinstance(msg, Calibrate):
+            slot = self._own_slot(conn, msg.player)
+            if self.state != "lobby":
+                raise InputError("calibrate before the song starts")
+            slot.offset_sec = msg.offset_ms / 1000.0
+            self.broadcast({"type": "room", "room": self.public()})
+        elif isinstance(msg, Start):
+            await self.start()
+        elif isinstance(msg, Stop):
+            if self.state == "playing":
+                await self.finish()
+
+    async def _claim(self, conn: Connection, msg: Claim) -> None:
+        slot = self.slots[self._index(msg.player)]
+        if slot.conn_id not in (None, conn.id) and slot.conn_id in self.connections:
+            raise InputError(f"{slot.name} is already being played from another device")
+        slot.conn_id = conn.id
+        if self.state == "lobby":
+            slot.input = msg.input
+        self.broadcast({"type": "room", "room": self.public()})
+
+    def _index(self, player: int) -> int:
+        if not 0 <= player < len(self.slots):
+            raise InputError(
+                f"this room has {len(self.slots)} player(s); there is no player {player + 1}"
+            )
+        return player
+
+    def _own_slot(self, conn: Connection, player: int) -> Slot:
+        slot = self.slots[self._index(player)]
+        if slot.conn_id != conn.id:
+            raise InputError(f"this device does not play {slot.name}; claim the player first")
+        return slot
+
+    def _hit(self, conn: Connection, msg: Hit) -> None:
+        slot = self._own_slot(conn, msg.player)
+        if self.state != "playing" or self._engine is None or self.start_sec is None:
+            return  # warming up in the lobby or after the end: nothing to judge
+        if not conn.sync.ready:
+            raise InputError("a hit arrived before this device's clock was synchronised")
+        server_sec = conn.sync.to_server_sec(msg.t_ms) - slot.offset_sec
+        feedback = self._engine.push_hit(msg.player, server_sec, msg.lane, msg.velocity)
+        if feedback:
+            for message in feedback:
+                message.setdefault("seq", msg.seq)
+            self._post(feedback)
+
+    def _post(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            self.broadcast(message)
+
+    # ------------------------------------------------------------------ the song
+    async def start(self) -> None:
+        """Count in and start the song, once every player is there."""
+        if self.state != "lobby":
+            done = "started" if self.state == "playing" else "ended"
+            raise InputError(f"the song has already {done}")
+        missing = [s.name for s in self.slots if s.conn_id is None]
+        if missing:
+            raise InputError(f"waiting for {', '.join(missing)} to join before the count-in")
+        self.start_sec = self.clock() + self.lead_sec + self.count_in_sec
+        self._engine = self._engine_factory(self)
+        self.state = "playing"
+        info = self.song_info()
+        info["players"] = [
+            {"name": s.name, "level": s.level.label, "targets": self.targets_json(s.level)}
+            for s in self.slots
+        ]
+        self.broadcast(
+            {
+                "type": "start",
+                "start_server_sec": self.start_sec,
+                "count_in_sec": self.count_in_sec,
+                "song": info,
+                "room": self.public(),
+            }
+        )
+        self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
+
+    async def _tick_loop(self, period_sec: float = 0.05) -> None:
+        assert self.start_sec is not None
+        end_sec = self.start_sec + self.chart.end_sec + 0.5
+        try:
+            while self.state == "playing":
+                await asyncio.sleep(period_sec)
+                if self._engine is None:
+                    return
+                self._post(self._engine.tick(self.clock()))
+                if self.clock() >= end_sec:
+                    await self.finish()
+        except CymbalismError as exc:
+            self.broadcast({"type": "error", "error": str(exc), "status": exc.http_status})
+
+    async def finish(self) -> None:
+        """End the song, store it, and tell every tab where the report is."""
+        if self.state != "playing" or self._engine is None:
+            return
+        self.state = "finished"
+        result = self._engine.finish()
+        self.session_id = result.get("session_id")
+        self.result = result
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None and ticker is not asyncio.current_task():
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+        self.broadcast({"type": "finished", "result": result, "room": self.public()})
+
+
+class RoomEngine:
+    """What a room needs from the live engine (see :mod:`cymbalism.web.duet`)."""
+
+    def push_hit(
+        self, player: int, server_sec: float, lane: int, velocity: int
+    ) -> list[dict[str, Any]]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def tick(self, now_sec: float) -> list[dict[str, Any]]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def finish(self) -> dict[str, Any]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class RoomRegistry:
+    """The rooms of one server, found by code."""
+
+    def __init__(self, *, max_rooms: int = 64) -> None:
+        self.max_rooms = max_rooms
+        self._rooms: dict[str, Room] = {}
+        self._ids = itertools.count(1)
+
+    def next_connection_id(self) -> int:
+        return next(self._ids)
+
+    def new_code(self) -> str:
+        while True:
+            code = "".join(secrets.choice(ROOM_CODE_ALPHABET) for _ in range(ROOM_CODE_LENGTH))
+            if code not in self._rooms:
+                return code
+
+    def add(self, room: Room) -> Room:
+        if len(self._rooms) >= self.max_rooms:
+            # forget the oldest finished room, or refuse
+            done = [c for c, r in self._rooms.items() if r.state == "finished"]
+            if not done:
+                raise InputError(f"the studio already has {self.max_rooms} open rooms")
+            del self._rooms[done[0]]
+        self._rooms[room.code] = room
+        return room
+
+    def get(self, code: str) -> Room:
+        room = self._rooms.get(code.strip().upper())
+        if room is None:
+            raise NotFoundError(f"no room with code {code!r}; check the code on the host's screen")
+        return room
+
+    def list(self) -> list[Room]:
+        return list(self._rooms.values())

@@ -1,0 +1,544 @@
+// cymbalism studio: the page. Plain JavaScript, no build step, nothing from elsewhere.
+//
+// Times: the page stamps every hit with its own clock (KeyboardEvent / PointerEvent /
+// MIDIMessageEvent .timeStamp, the same base as performance.now(), in ms). The server
+// measures the offset between this clock and its own from round trips and judges with
+// the shared live engine; this page only draws and plays sound.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const COLORS = ["#4fb3ff", "#ff9f43"];
+const KEY_LABEL = (code) => code.replace(/^Key/, "").replace("Semicolon", ";");
+
+const S = {
+  info: null, songs: [], room: null, ws: null, conn: null,
+  offsetSec: null, rttMs: null, mine: new Set(),   // player indices played on this tab
+  song: null, startLocalMs: null, countInSec: 0,
+  players: [], judged: [[], []], misses: [[], []], meter: null,
+  audio: null, sched: null, seq: 0, calib: null, finished: false,
+  judgements: [], latencies: [],                   // for tests and the latency benchmark
+  midiAccess: null, midiInputFor: [null, null], inputs: ["keys1", "keys2"],
+};
+window.studio = S;
+
+// ---------------------------------------------------------------- helpers
+async function api(path, opts) {
+  const r = await fetch(path, opts);
+  const body = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) throw new Error(body && body.error ? body.error : `HTTP ${r.status}`);
+  return body;
+}
+function showError(text) {
+  const e = $("error");
+  e.textContent = text; e.hidden = !text;
+}
+function show(panel) {
+  for (const id of ["setup", "lobby", "play", "report"]) $(id).hidden = id !== panel;
+}
+function fmtMs(ms) { return `${Math.abs(ms).toFixed(0)} ms`; }
+
+// ---------------------------------------------------------------- setup
+async function init() {
+  try {
+    S.info = await api("/api/info");
+    S.songs = await api("/api/songs");
+  } catch (err) { showError(`cannot reach the studio: ${err.message}`); return; }
+  const sel = $("song");
+  for (const s of S.songs) {
+    const o = document.createElement("option");
+    o.value = s.name; o.textContent = `${s.title}${s.artist ? " – " + s.artist : ""} (${s.bpm} BPM)`;
+    sel.appendChild(o);
+  }
+  sel.onchange = songChanged; songChanged();
+  $("create").onclick = createRoom;
+  $("join").onclick = () => joinRoom($("join-code").value);
+  $("join-code").onkeydown = (e) => { if (e.key === "Enter") joinRoom($("join-code").value); };
+  $("start").onclick = () => { ensureAudio(); send({ type: "start" }); };
+  $("stop").onclick = () => send({ type: "stop" });
+  $("again").onclick = () => { location.hash = ""; location.reload(); };
+  window.addEventListener("keydown", onKey, true);
+  const m = location.hash.match(/^#room=([A-Za-z0-9]+)/);
+  if (m) joinRoom(m[1]);
+  else if (!S.info.require_code) listRooms();
+}
+
+function songChanged() {
+  const s = S.songs.find((x) => x.name === $("song").value);
+  if (!s) return;
+  $("song-info").textContent =
+    `${s.bars} bars, ${Math.floor(s.length_sec / 60)}:${String(Math.round(s.length_sec % 60)).padStart(2, "0")} at full tempo; parts: ${s.levels.join(", ")}`;
+  for (const [i, id] of ["level0", "level1"].entries()) {
+    const el = $(id), keep = el.value;
+    el.innerHTML = "";
+    for (const lv of s.levels) {
+      const o = document.createElement("option"); o.value = lv; o.textContent = lv; el.appendChild(o);
+    }
+    el.value = s.levels.includes(keep) ? keep : (i === 0 ? s.levels[s.levels.length - 1] : s.levels[0]);
+  }
+}
+
+async function listRooms() {
+  try {
+    const rooms = await api("/api/rooms");
+    const box = $("open-rooms"); box.innerHTML = "";
+    for (const r of rooms) {
+      const b = document.createElement("button");
+      b.textContent = `${r.code}: ${r.title} (${r.players.map((p) => p.name).join(" & ")})`;
+      b.onclick = () => joinRoom(r.code);
+      box.appendChild(b);
+    }
+  } catch (err) { /* listing is a convenience */ }
+}
+
+async function createRoom() {
+  showError("");
+  const body = {
+    song: $("song").value, players: [$("name0").value, $("name1").value],
+    levels: [$("level0").value, $("level1").value],
+    tempo_percent: Number($("tempo").value) || 100,
+  };
+  try {
+    const room = await api("/api/rooms", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+    });
+    await joinRoom(room.code);
+  } catch (err) { showError(err.message); }
+}
+
+// ---------------------------------------------------------------- the socket
+function joinRoom(code) {
+  code = (code || "").trim().toUpperCase();
+  if (!code) { showError("type the room code first"); return Promise.resolve(); }
+  showError("");
+  return new Promise((resolve) => {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${proto}://${location.host}/ws/${encodeURIComponent(code)}`);
+    S.ws = ws;
+    ws.onopen = () => { $("conn-status").textContent = "connected"; syncBurst(8); resolve(); };
+    ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+    ws.onclose = (ev) => {
+      $("conn-status").textContent = "offline";
+      if (ev.code !== 1000 && ev.code !== 1005 && !S.finished)
+        showError(`disconnected: ${ev.reason || "the studio went away"} (code ${ev.code})`);
+      resolve();
+    };
+  });
+}
+function send(msg) {
+  if (S.ws && S.ws.readyState === WebSocket.OPEN) S.ws.send(JSON.stringify(msg));
+}
+
+// clock round trips: a burst at the start, then one every 2 s (also during play)
+function syncBurst(n) {
+  for (let i = 0; i < n; i++) setTimeout(() => send({ type: "ping", client_ms: performance.now() }), i * 60);
+}
+setInterval(() => send({ type: "ping", client_ms: performance.now() }), 2000);
+
+function onMessage(m) {
+  switch (m.type) {
+    case "welcome": S.conn = m.conn; setRoom(m.room); show("lobby"); break;
+    case "room": setRoom(m.room); break;
+    case "pong":
+      send({ type: "sync", send_ms: m.client_ms, server_sec: m.server_sec, recv_ms: performance.now() });
+      break;
+    case "clock":
+      S.offsetSec = m.offset_sec; S.rttMs = m.rtt_ms;
+      $("clock-status").textContent = `clock: synced ±${(m.rtt_ms / 2).toFixed(1)} ms`;
+      break;
+    case "start": onStart(m); break;
+    case "judgement": onJudgement(m); break;
+    case "miss": S.misses[m.player].push(m); break;
+    case "meter": onMeter(m); break;
+    case "level": onLevel(m); break;
+    case "finished": onFinished(m); break;
+    case "error": showError(m.error); $("lobby-msg").textContent = m.error; break;
+  }
+}
+
+// ---------------------------------------------------------------- the lobby
+function setRoom(room) {
+  S.room = room;
+  $("room-badge").hidden = false;
+  $("room-code-top").textContent = room.code;
+  $("room-code").textContent = room.code;
+  $("join-url").textContent = `${location.protocol}//${location.host}/`;
+  $("lobby-title").textContent = `${room.title}: ${room.players.map((p) => `${p.name} (${p.level})`).join(" with ")}`;
+  history.replaceState(null, "", `#room=${room.code}`);
+  renderSlots();
+}
+
+function keymapHtml(set) {
+  const map = S.info.key_sets[set];
+  return `<div class="keymap">${Object.entries(map).map(([code, lane]) =>
+    `<div><kbd>${KEY_LABEL(code)}</kbd>${S.info.lanes[lane].label}</div>`).join("")}</div>`;
+}
+
+function renderSlots() {
+  const box = $("slots"); box.innerHTML = "";
+  S.room.players.forEach((p, i) => {
+    const mine = S.mine.has(i);
+    const div = document.createElement("div");
+    div.className = `slot p${i}`;
+    const who = mine ? "plays on this device" : p.claimed ? "plays on another device" : "nobody yet";
+    div.innerHTML = `<h3 style="color:${COLORS[i]}">${escapeHtml(p.name)} <span class="level-badge">${p.level}</span></h3>
+      <div class="who">${who}; latency offset ${p.offset_ms} ms</div>
+      <label>Input <select data-input="${i}">
+        <option value="keys1">computer keys, left set (F D S …)</option>
+        <option value="keys2">computer keys, right set (J K L …)</option>
+        <option value="midi">e-kit over USB (Web MIDI)</option>
+        <option value="touch">on-screen pads (touch)</option>
+      </select></label>
+      <div class="input-detail"></div>
+      <div class="row">
+        <button data-claim="${i}" ${mine ? "disabled" : ""}>${mine ? "Playing here" : "Play here"}</button>
+        <button data-calib="${i}" ${mine ? "" : "disabled"}>Calibrate latency</button>
+      </div>`;
+    box.appendChild(div);
+    const sel = div.querySelector("select");
+    sel.value = mine ? S.inputs[i] : (p.input || (i === 0 ? "keys1" : "keys2"));
+    const detail = () => {
+      const d = div.querySelector(".input-detail");
+      if (sel.value.startsWith("keys")) d.innerHTML = keymapHtml(sel.value);
+      else if (sel.value === "midi") midiDetail(d, i);
+      else d.innerHTML = `<p class="hint">Pads appear under the lanes while you play.</p>`;
+    };
+    sel.onchange = () => { S.inputs[i] = sel.value; detail(); if (S.mine.has(i)) claim(i); };
+    detail();
+    div.querySelector("[data-claim]").onclick = () => { S.inputs[i] = sel.value; ensureAudio(); claim(i); };
+    div.querySelector("[data-calib]").onclick = () => calibrate(i);
+  });
+  const all = S.room.players.every((p) => p.claimed);
+  $("start").disabled = !all || S.mine.size === 0;
+  $("lobby-msg").textContent = all ? "" : "Waiting for every player to pick “Play here” (on this device or another).";
+}
+function claim(i) { S.mine.add(i); send({ type: "claim", player: i, input: S.inputs[i] }); }
+function escapeHtml(t) { return t.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
+
+async function midiDetail(d, i) {
+  if (!navigator.requestMIDIAccess) {
+    d.innerHTML = `<p class="hint">This browser has no Web MIDI; use Chrome or Edge, or pick keys or pads.</p>`;
+    return;
+  }
+  try { S.midiAccess = S.midiAccess || await navigator.requestMIDIAccess(); }
+  catch (err) { d.innerHTML = `<p class="hint">MIDI access was refused: ${escapeHtml(String(err))}</p>`; return; }
+  const inputs = [...S.midiAccess.inputs.values()];
+  if (!inputs.length) { d.innerHTML = `<p class="hint">No MIDI input found: plug the kit in by USB, then pick this again.</p>`; return; }
+  d.innerHTML = `<label>Device <select>${inputs.map((x) => `<option value="${x.id}">${escapeHtml(x.name)}</option>`).join("")}</select></label>`;
+  const sel = d.querySelector("select");
+  const bind = () => {
+    for (const inp of inputs) if (inp.onmidimessage && S.midiInputFor[i] === inp.id) inp.onmidimessage = null;
+    const inp = S.midiAccess.inputs.get(sel.value);
+    S.midiInputFor[i] = inp.id;
+    inp.onmidimessage = (ev) => onMidi(i, ev);
+  };
+  sel.onchange = bind; bind();
+}
+
+// ---------------------------------------------------------------- inputs -> hits
+function stroke(player, lane, tMs, velocity) {
+  if (S.calib && S.calib.player === player) { S.calib.taps.push(tMs); return; }
+  S.seq += 1;
+  S.pending.set(S.seq, tMs);
+  send({ type: "hit", player, t_ms: tMs, lane, velocity: velocity || 100, seq: S.seq });
+  flash(player, lane, tMs);
+}
+S.pending = new Map();
+
+function onKey(ev) {
+  if (ev.repeat || ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement) return;
+  for (const i of S.mine) {
+    const set = S.inputs[i];
+    if (!set.startsWith("keys")) continue;
+    const lane = S.info.key_sets[set][ev.code];
+    if (lane !== undefined) { ev.preventDefault(); stroke(i, lane, ev.timeStamp, 100); return; }
+  }
+}
+function onMidi(player, ev) {
+  const [status, note, vel] = ev.data;
+  if ((status & 0xf0) !== 0x90 || vel === 0) return;
+  const lane = S.info.midi_notes[String(note)];
+  if (lane !== undefined && S.mine.has(player)) stroke(player, lane, ev.timeStamp, vel);
+}
+function buildPads(lanesUsed) {
+  const box = $("pads"); box.innerHTML = "";
+  let any = false;
+  for (const i of S.mine) {
+    if (S.inputs[i] !== "touch") continue;
+    any = true;
+    const g = document.createElement("div"); g.className = "padgroup";
+    for (const lane of lanesUsed[i]) {
+      const b = document.createElement("button");
+      b.className = `pad p${i}`; b.textContent = S.info.lanes[lane].label;
+      b.addEventListener("pointerdown", (ev) => { ev.preventDefault(); stroke(i, lane, ev.timeStamp, 100); });
+      g.appendChild(b);
+    }
+    box.appendChild(g);
+  }
+  box.hidden = !any;
+}
+
+// ---------------------------------------------------------------- audio (scheduled ahead)
+function ensureAudio() {
+  if (!S.audio) {
+    try { S.audio = new AudioContext({ latencyHint: "interactive" }); } catch (e) { S.audio = null; }
+  }
+  if (S.audio && S.audio.state === "suspended") S.audio.resume();
+}
+// local performance.now() ms -> AudioContext time (s)
+function perfToAudio(ms) {
+  const ts = S.audio.getOutputTimestamp ? S.audio.getOutputTimestamp() : null;
+  if (ts && ts.performanceTime) return ts.contextTime + (ms - ts.performanceTime) / 1000;
+  return S.audio.currentTime + (ms - performance.now()) / 1000;
+}
+function blip(at, freq, gain, dur) {
+  const o = S.audio.createOscillator(), g = S.audio.createGain();
+  o.frequency.value = freq; o.connect(g); g.connect(S.audio.destination);
+  g.gain.setValueAtTime(gain, at); g.gain.exponentialRampToValueAtTime(0.0001, at + dur);
+  o.start(at); o.stop(at + dur + 0.01);
+}
+let noiseBuf = null;
+function noise(at, gain, dur, hp) {
+  if (!noiseBuf) {
+    noiseBuf = S.audio.createBuffer(1, S.audio.sampleRate * 0.5, S.audio.sampleRate);
+    const d = noiseBuf.getChannelData(0);
+    for (let k = 0; k < d.length; k++) d[k] = Math.random() * 2 - 1;
+  }
+  const src = S.audio.createBufferSource(), f = S.audio.createBiquadFilter(), g = S.audio.createGain();
+  src.buffer = noiseBuf; f.type = "highpass"; f.frequency.value = hp;
+  src.connect(f); f.connect(g); g.connect(S.audio.destination);
+  g.gain.setValueAtTime(gain, at); g.gain.exponentialRampToValueAtTime(0.0001, at + dur);
+  src.start(at); src.stop(at + dur + 0.01);
+}
+function drum(at, lane, gain) {
+  if (lane === 0) blip(at, 55, gain * 1.4, 0.18);
+  else if (lane === 1) { noise(at, gain, 0.14, 1200); blip(at, 190, gain * 0.5, 0.08); }
+  else if (lane >= 5 && lane <= 7) blip(at, [200, 150, 105][lane - 5], gain, 0.22);
+  else if (lane === 8) noise(at, gain * 0.8, 0.6, 4000);
+  else noise(at, gain * 0.6, lane === 3 ? 0.25 : 0.05, 7000);
+}
+// every 25 ms, schedule what falls in the next 150 ms
+function startScheduler(events) {
+  let next = 0;
+  if (S.sched) clearInterval(S.sched);
+  S.sched = setInterval(() => {
+    if (!S.audio) return;
+    const horizon = performance.now() + 150;
+    while (next < events.length && events[next].ms < horizon) {
+      const e = events[next++];
+      if (e.ms < performance.now() - 5) continue;
+      const at = perfToAudio(e.ms);
+      if (e.kind === "click") blip(at, e.down ? 1760 : 1175, 0.35, 0.05);
+      else drum(at, e.lane, 0.12);
+    }
+    if (next >= events.length) clearInterval(S.sched);
+  }, 25);
+}
+
+// ---------------------------------------------------------------- calibration in the page
+function calibrate(player) {
+  ensureAudio();
+  const n = 8, spbMs = 600, t0 = performance.now() + 1200;
+  const clicks = Array.from({ length: n }, (_, k) => t0 + k * spbMs);
+  S.calib = { player, taps: [] };
+  $("lobby-msg").textContent = `Tap along with the ${n} clicks (any of ${S.room.players[player].name}'s keys or pads)…`;
+  if (S.audio) startScheduler(clicks.map((ms, k) => ({ ms, kind: "click", down: k % 4 === 0 })));
+  setTimeout(() => {
+    const offs = [];
+    for (const tap of S.calib.taps) {
+      let best = null;
+      for (const c of clicks) if (best === null || Math.abs(tap - c) < Math.abs(best)) best = tap - c;
+      if (best !== null && Math.abs(best) < 250) offs.push(best);
+    }
+    S.calib = null;
+    if (offs.length < 4) { $("lobby-msg").textContent = `Only ${offs.length} taps were near a click; try again.`; return; }
+    offs.sort((a, b) => a - b);
+    const med = offs.length % 2 ? offs[(offs.length - 1) / 2] : (offs[offs.length / 2 - 1] + offs[offs.length / 2]) / 2;
+    send({ type: "calibrate", player, offset_ms: Math.max(-250, Math.min(500, med)) });
+    $("lobby-msg").textContent = `Latency offset set to ${med.toFixed(1)} ms (median of ${offs.length} taps).`;
+  }, n * spbMs + 1800);
+}
+
+// ---------------------------------------------------------------- playing
+function onStart(m) {
+  setRoom(m.room);
+  S.song = m.song; S.countInSec = m.count_in_sec; S.finished = false;
+  S.players = m.song.players.map((p) => ({ name: p.name, level: p.level, targets: [p.targets] , from: [ -1e9 ] }));
+  S.judged = [[], []]; S.misses = [[], []]; S.meter = null;
+  // the server's start time on this page's clock
+  S.startLocalMs = (m.start_server_sec - S.offsetSec) * 1000;
+  show("play");
+  S.players.forEach((p, i) => {
+    const r = $(`readout${i}`);
+    r.querySelector(".pname").textContent = p.name;
+    r.querySelector(".level-badge").textContent = p.level;
+  });
+  const help = [];
+  for (const i of S.mine) {
+    const set = S.inputs[i];
+    if (set.startsWith("keys")) help.push(`<b style="color:${COLORS[i]}">${escapeHtml(S.players[i].name)}</b>: ` +
+      Object.entries(S.info.key_sets[set]).map(([c, l]) => `${KEY_LABEL(c)} ${S.info.lanes[l].label}`).join(" · "));
+  }
+  $("keyhelp").innerHTML = help.join("<br>");
+  const used = S.players.map((p) => [...new Set(p.targets[0].lane)].sort((a, b) => a - b));
+  buildPads(used);
+  // audio: click and guide, scheduled ahead on the audio clock
+  if (S.audio) {
+    const ev = [];
+    if ($("click").checked) m.song.beats_sec.forEach((s, k) => ev.push({ ms: S.startLocalMs + s * 1000, kind: "click", down: m.song.downbeat[k] }));
+    if ($("guide").checked) m.song.guide.sec.forEach((s, k) => ev.push({ ms: S.startLocalMs + s * 1000, kind: "drum", lane: m.song.guide.lane[k] }));
+    ev.sort((a, b) => a.ms - b.ms);
+    startScheduler(ev);
+  }
+  requestAnimationFrame(draw);
+}
+
+function onJudgement(m) {
+  const shownAt = () => performance.now();
+  S.judged[m.player].push(m);
+  const el = $(`last-p${m.player}`);
+  let cls, text;
+  if (m.verdict === "extra") { cls = "extra"; text = "extra hit"; }
+  else if (Math.abs(m.error_ms) <= 20) { cls = "good"; text = `on time (${m.error_ms >= 0 ? "+" : "−"}${fmtMs(m.error_ms)})`; }
+  else if (m.error_ms < 0) { cls = "early"; text = `early ${fmtMs(m.error_ms)}`; }
+  else { cls = "late"; text = `late ${fmtMs(m.error_ms)}`; }
+  el.className = `last ${cls}`; el.textContent = text; el.dataset.seq = m.seq;
+  const t = shownAt();
+  const sentMs = S.pending.get(m.seq);
+  if (sentMs !== undefined && S.mine.has(m.player)) { S.latencies.push(t - sentMs); S.pending.delete(m.seq); }
+  S.judgements.push({ ...m, shown_ms: t });
+}
+
+function onMeter(m) {
+  S.meter = m;
+  if (m.asynchrony_ms !== null && m.asynchrony_ms !== undefined) {
+    const a = m.asynchrony_ms, x = Math.max(-60, Math.min(60, a));
+    $("meter-dot").style.left = `${50 + (x / 60) * 50}%`;
+    $("meter-dot").style.background = Math.abs(a) <= 20 ? "var(--good)" : Math.abs(a) <= 40 ? "var(--accent)" : "var(--late)";
+    const who = Math.abs(a) < 3 ? "together" : a < 0 ? `${S.players[0].name} ahead` : `${S.players[1].name} ahead`;
+    $("meter-text").textContent = `${who} by ${fmtMs(a)} (last ${m.n} shared notes)`;
+  }
+  if (m.stats) m.stats.forEach((st, i) => {
+    $(`readout${i}`).querySelector(".stats").textContent =
+      st ? `hit ${st.n_hit}/${st.n_notes} · mean ${st.mean_error_ms >= 0 ? "+" : "−"}${fmtMs(st.mean_error_ms)}` : "";
+  });
+  if (m.bar !== undefined) $("song-pos").textContent = `bar ${m.bar}${m.section ? " · " + m.section : ""}`;
+}
+
+function onLevel(m) {
+  const p = S.players[m.player];
+  p.level = m.level; p.targets.push(m.targets); p.from.push(m.from_sec);
+  const badge = $(`readout${m.player}`).querySelector(".level-badge");
+  badge.textContent = `${m.level} ${m.up ? "▲" : "▼"}`;
+  flashMsg(`${p.name} ${m.up ? "moves up" : "moves down"} to ${m.level} from bar ${m.bar}`);
+}
+function flashMsg(t) { $("song-pos").dataset.msg = t; S.flash = { text: t, until: performance.now() + 3000 }; }
+
+// local flash of a stroke on the canvas before the server answers
+S.strokes = [[], []];
+function flash(player, lane, tMs) { S.strokes[player].push({ lane, tMs }); }
+
+function draw() {
+  if (!S.song || S.finished) return;
+  const cv = $("lanes"), ctx = cv.getContext("2d");
+  const W = cv.width, H = cv.height;
+  ctx.clearRect(0, 0, W, H);
+  const nowSec = (performance.now() - S.startLocalMs) / 1000;
+  const past = 1.2, ahead = 3.0, hitX = W * 0.22;
+  const xOf = (s) => hitX + ((s - nowSec) / ahead) * (W - hitX - 10);
+  // count-in
+  $("countin").textContent = nowSec < 0 && nowSec > -S.countInSec - 0.5
+    ? String(Math.max(1, Math.ceil(-nowSec / (S.countInSec / Math.max(1, S.song.beats_sec.filter((b) => b < 0).length)))))
+    : nowSec >= 0 && nowSec < 0.6 ? "go" : "";
+  const lanes = [...new Set(S.players.flatMap((p) => p.targets.flatMap((t) => t.lane)))].sort((a, b) => a - b);
+  const bandH = (H - 20) / 2, rowH = bandH / Math.max(lanes.length, 1);
+  // bar lines
+  ctx.strokeStyle = "#2a2e37"; ctx.lineWidth = 1;
+  for (const b of S.song.bars_sec) {
+    if (b < nowSec - past || b > nowSec + ahead) continue;
+    const x = xOf(b); ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, H); ctx.stroke();
+  }
+  S.players.forEach((p, i) => {
+    const y0 = i * (bandH + 20);
+    ctx.fillStyle = "#171a20"; ctx.fillRect(0, y0, W, bandH);
+    ctx.fillStyle = COLORS[i]; ctx.font = "bold 15px system-ui";
+    ctx.fillText(`${p.name} · ${p.level}`, 8, y0 + 16);
+    ctx.font = "12px system-ui";
+    lanes.forEach((lane, r) => {
+      const y = y0 + 22 + r * ((bandH - 24) / lanes.length) + (bandH - 24) / lanes.length / 2;
+      ctx.fillStyle = "#6b717c"; ctx.fillText(S.info.lanes[lane].label, 8, y + 4);
+      ctx.strokeStyle = "#23262e"; ctx.beginPath(); ctx.moveTo(90, y); ctx.lineTo(W, y); ctx.stroke();
+    });
+    const yOf = (lane) => y0 + 22 + lanes.indexOf(lane) * ((bandH - 24) / lanes.length) + (bandH - 24) / lanes.length / 2;
+    // target notes: the part in force at each time
+    p.targets.forEach((t, k) => {
+      const from = p.from[k], to = k + 1 < p.from.length ? p.from[k + 1] : 1e9;
+      ctx.fillStyle = COLORS[i] + "99";
+      for (let n = 0; n < t.sec.length; n++) {
+        const s = t.sec[n];
+        if (s < from || s >= to || s < nowSec - past || s > nowSec + ahead) continue;
+        ctx.beginPath(); ctx.arc(xOf(s), yOf(t.lane[n]), 7, 0, 2 * Math.PI); ctx.fill();
+      }
+    });
+    // misses
+    ctx.strokeStyle = "#ff6b6b"; ctx.lineWidth = 2;
+    for (const ms of S.misses[i]) {
+      if (ms.target_sec < nowSec - past) continue;
+      const x = xOf(ms.target_sec), y = yOf(ms.lane);
+      ctx.beginPath(); ctx.moveTo(x - 6, y - 6); ctx.lineTo(x + 6, y + 6); ctx.moveTo(x + 6, y - 6); ctx.lineTo(x - 6, y + 6); ctx.stroke();
+    }
+    // judged hits: a tick at the stroke, a line back to its note, the error in ms
+    for (const j of S.judged[i]) {
+      if (j.hit_sec < nowSec - past) continue;
+      const x = xOf(j.hit_sec), y = yOf(j.lane);
+      const col = j.verdict === "extra" ? "#9aa0ab" : Math.abs(j.error_ms) <= 20 ? "#3ddc84" : j.error_ms < 0 ? "#5ab0ff" : "#ff6b6b";
+      ctx.strokeStyle = col; ctx.fillStyle = col; ctx.lineWidth = 3;
+      ctx.beginPath(); ctx.moveTo(x, y - 11); ctx.lineTo(x, y + 11); ctx.stroke();
+      if (j.verdict !== "extra") {
+        const xt = xOf(j.target_sec);
+        ctx.lineWidth = 2; ctx.beginPath(); ctx.moveTo(xt, y); ctx.lineTo(x, y); ctx.stroke();
+        ctx.font = "11px system-ui";
+        ctx.fillText(`${j.error_ms >= 0 ? "+" : ""}${j.error_ms.toFixed(0)}`, x - 10, y - 14);
+      }
+    }
+  });
+  // the hit line
+  ctx.strokeStyle = "#ffd24a"; ctx.lineWidth = 2;
+  ctx.beginPath(); ctx.moveTo(hitX, 0); ctx.lineTo(hitX, H); ctx.stroke();
+  if (S.flash && performance.now() < S.flash.until) {
+    ctx.fillStyle = "#ffd24a"; ctx.font = "bold 18px system-ui"; ctx.fillText(S.flash.text, hitX + 20, H / 2 + 6);
+  }
+  if (nowSec > S.song.end_sec + 0.3) {
+    ctx.fillStyle = "#ffd24a"; ctx.font = "bold 20px system-ui"; ctx.fillText("end of the song: storing the session…", hitX + 20, H / 2 + 30);
+  }
+  requestAnimationFrame(draw);
+}
+
+// ---------------------------------------------------------------- the report
+async function onFinished(m) {
+  S.finished = true;
+  if (S.sched) clearInterval(S.sched);
+  setRoom(m.room);
+  show("report");
+  const r = m.result || {};
+  const lines = (r.summary || []).map((t) => `<p>${escapeHtml(t)}</p>`);
+  $("summary").innerHTML = lines.join("") || "<p>The session is stored.</p>";
+  if (r.session_id !== undefined && r.session_id !== null) {
+    const url = `/api/sessions/${encodeURIComponent(r.session_id)}/report`;
+    $("report-frame").src = url; $("report-link").href = url;
+  }
+  const box = $("history"); box.innerHTML = "";
+  for (const p of m.room.players) {
+    try {
+      const h = await api(`/api/players/${encodeURIComponent(p.name)}/history`);
+      box.insertAdjacentHTML("beforeend", historyHtml(p.name, h));
+    } catch (err) { box.insertAdjacentHTML("beforeend", `<p class="hint">${escapeHtml(p.name)}: ${escapeHtml(err.message)}</p>`); }
+  }
+}
+function historyHtml(name, h) {
+  const rows = (h.sessions || []).map((s) => `<tr><td>${escapeHtml(s.when || "")}</td><td>${escapeHtml(s.song || "")}</td>
+    <td>${s.level || ""}</td><td>${s.hit_rate !== undefined ? (100 * s.hit_rate).toFixed(0) + "%" : ""}</td>
+    <td>${s.mean_abs_error_ms !== undefined && s.mean_abs_error_ms !== null ? s.mean_abs_error_ms.toFixed(1) + " ms" : ""}</td></tr>`);
+  return `<h3>${escapeHtml(name)}</h3><table><tr><th>when</th><th>song</th><th>level</th><th>hit rate</th><th>mean |error|</th></tr>${rows.join("")}</table>`;
+}
+
+init();

@@ -1,0 +1,143 @@
+"""`cymbalism sync` and `cymbalism coupling`, and the figures behind them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cymbalism.analysis.align import align
+from cymbalism.analysis.coupling import (
+    merge_chords,
+    onset_table_from_alignments,
+    onset_table_from_onsets,
+)
+from cymbalism.analysis.sync import asynchrony, sync_stats
+from cymbalism.cli import main
+from cymbalism.corpus.figures import bar_edges_sec, pair_figures
+from cymbalism.io.midi import write_hits
+from cymbalism.io.tables import read_wide, write_wide
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.model.onsets import OnsetTable
+from cymbalism.model.tempo import TempoMap
+from cymbalism.simulate.ensemble import simulate_phase_correction
+
+
+def _json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_sync_gives_onsetsyncs_pairwise_figures(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    a = 10.0 + np.arange(40) * 0.5
+    b = a - 0.012 + rng.normal(0, 0.004, a.size)
+    b[::5] = np.nan  # B rests on every fifth slot
+    path = tmp_path / "duo.csv"
+    write_wide(path, OnsetTable.from_columns({"A": a, "B": b}))
+    assert main(["sync", str(path), "--players", "A,B", "--json"]) == 0
+    pair = _json(capsys)["pairs"][0]
+    d = (a - b)[np.isfinite(b)]
+    assert pair["n"] == d.size == 32
+    assert pair["mean_ms"] == pytest.approx(d.mean() * 1e3, abs=1e-3)
+    assert pair["sd_ms"] == pytest.approx(d.std(ddof=1) * 1e3, abs=1e-3)
+    assert pair["mean_abs_ms"] == pytest.approx(np.abs(d).mean() * 1e3, abs=1e-3)
+    assert set(pair) >= {"alpha_ab", "alpha_ba", "leader", "lead_lag"}
+    assert main(["sync", str(path)]) == 0
+    assert "Pairwise asynchrony" in capsys.readouterr().out
+
+
+def test_sync_on_a_real_onsetsync_table_matches_a_plain_computation(shared_data, capsys):
+    path = shared_data / "ensemble_onsets" / "DebBh_Drut.csv"
+    assert main(["sync", str(path), "--players", "Guitar,Tabla", "--no-coupling", "--json"]) == 0
+    pair = _json(capsys)["pairs"][0]
+    table = read_wide(path)
+    d = table.column("Guitar") - table.column("Tabla")
+    d = d[np.isfinite(d)]
+    assert pair["n"] == d.size > 500
+    assert pair["mean_ms"] == pytest.approx(d.mean() * 1e3, abs=1e-3)
+    assert pair["sd_ms"] == pytest.approx(d.std(ddof=1) * 1e3, abs=1e-3)
+    assert "alpha_ab" not in pair
+
+
+def _duet_files(tmp_path, gains, n=300, seed=3):
+    runs = simulate_phase_correction(
+        np.array([[0.0, gains[0]], [gains[1], 0.0]]),
+        n_events=n,
+        sigma_t_sec=0.010,
+        sigma_m_sec=0.004,
+        seed=seed,
+    )
+    tempo = TempoMap.constant(120.0)
+    paths = []
+    for k, name in enumerate(("lead.mid", "follow.mid")):
+        onset = runs.onset_sec[0, :, k] + 2.0
+        paths.append(write_hits(tmp_path / name, Hits.from_arrays(onset, Lane.SNARE), tempo))
+    return paths
+
+
+def test_coupling_command_recovers_gains_from_midi_files(tmp_path, capsys):
+    a, b = _duet_files(tmp_path, (0.05, 0.45))
+    args = ["coupling", str(a), str(b), "--names", "Lead,Follow", "--window", "40", "--json"]
+    assert main(args) == 0
+    out = _json(capsys)
+    players = {p["name"]: p for p in out["fit"]["players"]}
+    assert players["Lead"]["alpha"]["Follow"] == pytest.approx(0.05, abs=0.12)
+    assert players["Follow"]["alpha"]["Lead"] == pytest.approx(0.45, abs=0.12)
+    assert out["lead_lag"]["leader"] == "Lead"
+    # 300 beats at 120 BPM = 150 s = 75 bars: two windows of 40 bars.
+    assert len(out["windows"]) == 2
+    assert [w["leader"] for w in out["windows"]] == ["Lead", "Lead"]
+    assert main(["coupling", str(a), str(b)]) == 0
+    assert "Phase correction" in capsys.readouterr().out
+
+
+def test_coupling_errors_are_one_line(tmp_path, capsys):
+    a, _ = _duet_files(tmp_path, (0.1, 0.1), n=40)
+    assert main(["coupling", str(a)]) == 2
+    err = capsys.readouterr().err
+    assert "give two or more" in err and "Traceback" not in err
+    table = tmp_path / "t.csv"
+    write_wide(table, OnsetTable.from_columns({"A": [1.0, 2.0], "B": [1.0, 2.0]}))
+    assert main(["coupling", str(table), "--window", "4"]) == 2
+    assert "tempo map" in capsys.readouterr().err
+    assert main(["sync", str(tmp_path / "none.csv")]) == 1
+
+
+def test_chords_merge_into_one_stroke_and_pairing_is_one_to_one():
+    np.testing.assert_allclose(
+        merge_chords(np.array([1.0, 1.01, 1.5, 2.0, 2.02])), [1.005, 1.5, 2.01]
+    )
+    table = onset_table_from_onsets(
+        {"A": np.array([1.0, 1.005, 2.0, 3.0]), "B": np.array([1.02, 2.3, 2.95, 2.96])},
+        window_sec=0.1,
+    )
+    np.testing.assert_allclose(table.column("A"), [1.0025, 2.0, 3.0])
+    np.testing.assert_allclose(table.column("B"), [1.02, np.nan, 2.955])
+
+
+def test_table_from_alignments_agrees_with_sync_asynchrony():
+    tempo = TempoMap.constant(100.0)
+    targets = Hits.from_arrays(
+        np.repeat(tempo.qn_to_sec(np.arange(32) * 0.5), 2),
+        np.tile([Lane.KICK, Lane.HIHAT_CLOSED], 32),
+    )
+    rng = np.random.default_rng(2)
+    hits_a = Hits.from_arrays(targets.onset_sec + rng.normal(0, 0.01, len(targets)), targets.lane)
+    hits_b = Hits.from_arrays(targets.onset_sec[::4] + 0.02, targets.lane[::4])
+    al_a, al_b = align(hits_a, targets), align(hits_b, targets)
+    table = onset_table_from_alignments({"A": al_a, "B": al_b})
+    expected = asynchrony(al_a, al_b)
+    d = table.column("A") - table.column("B")
+    np.testing.assert_allclose(d[np.isfinite(d)], expected.asynchrony_sec, atol=1e-12)
+    np.testing.assert_allclose(table.reference_sec, np.unique(targets.onset_sec), atol=1e-6)
+    figures = pair_figures(table, "A", "B", coupling=False)
+    assert figures["mean_ms"] == pytest.approx(sync_stats(expected).mean_sec * 1e3, abs=1e-3)
+
+
+def test_bar_edges_cover_the_performance():
+    tempo = TempoMap(tempos=[(0.0, 120.0), (16.0, 60.0)])
+    edges = bar_edges_sec(tempo, bars=2, end_sec=20.0)
+    # Bars of 2 s until qn 16 (8 s), then 4 s bars: windows of 4 s, then of 8 s.
+    np.testing.assert_allclose(edges, [0.0, 4.0, 8.0, 16.0, 24.0])
