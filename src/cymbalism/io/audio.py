@@ -28,8 +28,9 @@ How a hit is found
    minus those just before the onset, rectified) is decomposed by non-negative least
    squares onto one template per lane: one hit may sound several lanes at once (kick
    and hi-hat together are reported as two hits at the same time). The default
-   templates are spectral profiles of a typical kit. A calibrated :class:`KitTemplates` replaces the defaults with the spectra of
-   the player's own drums (see :func:`calibrate_kit`).
+   templates are spectral profiles of a typical kit. A calibrated
+   :class:`KitTemplates` replaces them with the spectra of the player's own drums
+   (see :func:`calibrate_kit`).
 
 The whole detector is causal apart from one frame of look-ahead and the lane window,
 and runs block by block (:class:`StreamingDetector`). Files are read in blocks with
@@ -62,6 +63,8 @@ __all__ = [
     "AUDIO_SUFFIXES",
     "DEFAULT_CALIBRATION_ORDER",
     "DETECTOR_BIAS_SEC",
+    "LIVE_CONFIG",
+    "ONE_MIC_NOTE",
     "AudioInput",
     "AudioPerformance",
     "AudioWarning",
@@ -71,14 +74,21 @@ __all__ = [
     "calibrate_kit",
     "default_kit",
     "detect_hits",
-    "kit_dir",
+    "hit_summary",
+    "kit_templates_dir",
     "learn_kit",
-    "list_kits",
-    "load_kit",
+    "list_kit_templates",
+    "load_kit_templates",
     "read_audio",
-    "save_kit",
+    "save_kit_templates",
     "synthesize_hits",
 ]
+
+#: Said wherever someone might hope to split one recording into two players.
+ONE_MIC_NOTE = (
+    "No detector separates two drummers who play into one microphone: record each player "
+    "into their own file, or their own channel of a stereo file"
+)
 
 #: File suffixes read as audio (MP3 where the installed libsndfile supports it).
 AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff"})
@@ -142,9 +152,9 @@ class DetectorConfig:
         How much audio after the onset decides the lane and the velocity.
     bias_sec : float
         Constant delay of the detector, subtracted from every onset.
-    share : float
-        A lane sounds in a hit if its share of the hit's added spectrum is at least
-        this much (multi-label: kick and hi-hat together).
+    min_gain : float
+        A hit sounds a further lane (kick and hi-hat together) only if that lane
+        explains at least this fraction of what the others leave unexplained.
     """
 
     hop_sec: float = 0.0029
@@ -153,12 +163,12 @@ class DetectorConfig:
     max_size: int = 3
     pre_max_sec: float = 0.03
     pre_avg_sec: float = 0.10
-    delta_db: float = 1.5
+    delta_db: float = 1.0
     wait_sec: float = 0.025
     min_level_dbfs: float = -55.0
-    lane_window_sec: float = 0.012
+    lane_window_sec: float = 0.030
     bias_sec: float = DETECTOR_BIAS_SEC
-    share: float = 0.2
+    min_gain: float = 0.3
 
     def __post_init__(self) -> None:
         checks = {
@@ -168,11 +178,16 @@ class DetectorConfig:
             "max_size": 1 <= self.max_size <= 15,
             "wait_sec": 0.0 <= self.wait_sec <= 1.0,
             "lane_window_sec": 0.0 <= self.lane_window_sec <= 0.5,
-            "share": 0.0 < self.share <= 1.0,
+            "min_gain": 0.0 < self.min_gain < 1.0,
         }
         for name, ok in checks.items():
             if not ok:
                 raise InputError(f"detector setting {name}={getattr(self, name)!r} is out of range")
+
+
+#: The settings of live input: lanes decided on 10 ms of audio so that a hit is reported
+#: within 20 ms of its onset (files use 30 ms, which tells low drums apart better).
+LIVE_CONFIG = DetectorConfig(lane_window_sec=0.010)
 
 
 @dataclass(frozen=True)
@@ -235,7 +250,11 @@ class KitTemplates:
     lanes : tuple[Lane, ...]
         One lane per template.
     templates : np.ndarray [shape=(n_lanes, 64), float64, >= 0, unit sum]
-        The magnitude each lane adds in each mel band (30 Hz-16 kHz) when struck.
+        The magnitude each lane adds in each mel band (30 Hz-16 kHz) when struck,
+        over the lane window of :class:`DetectorConfig` (30 ms).
+    live_templates : np.ndarray [shape=(n_lanes, 64)] or None
+        The same over the short lane window of :data:`LIVE_CONFIG` (10 ms), used by
+        live input; ``templates`` stand in when missing.
     calibrated : bool
         Whether the templates were learned from the player's own kit.
     """
@@ -244,6 +263,7 @@ class KitTemplates:
     lanes: tuple[Lane, ...]
     templates: np.ndarray
     calibrated: bool = False
+    live_templates: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t = np.asarray(self.templates, dtype=np.float64)
@@ -252,8 +272,21 @@ class KitTemplates:
                 f"kit {self.name!r}: templates must have shape ({len(self.lanes)}, {_N_BANDS}), "
                 f"got {t.shape}"
             )
-        if not np.isfinite(t).all() or (t < 0).any():
-            raise InputError(f"kit {self.name!r}: templates must be finite and non-negative")
+        for arr in (t, self.live_templates):
+            if arr is None:
+                continue
+            arr = np.asarray(arr, dtype=np.float64)
+            if arr.shape != t.shape or not np.isfinite(arr).all() or (arr < 0).any():
+                raise InputError(
+                    f"kit {self.name!r}: templates must be finite, non-negative and of shape "
+                    f"({len(self.lanes)}, {_N_BANDS})"
+                )
+
+    def templates_for(self, lane_window_sec: float) -> np.ndarray:
+        """The templates learned with the lane window nearest ``lane_window_sec``."""
+        if self.live_templates is not None and lane_window_sec < 0.02:
+            return np.asarray(self.live_templates, dtype=np.float64)
+        return np.asarray(self.templates, dtype=np.float64)
         if len(set(self.lanes)) != len(self.lanes) or not self.lanes:
             raise InputError(f"kit {self.name!r}: each lane needs exactly one template")
 
@@ -265,8 +298,23 @@ class KitTemplates:
             "calibrated": self.calibrated,
             "bands": {"n": _N_BANDS, "fmin_hz": _FMIN_HZ, "fmax_hz": _FMAX_HZ, "scale": "mel"},
             "lanes": [
-                {"lane": lane.name.lower(), "template": [round(float(v), 6) for v in row]}
-                for lane, row in zip(self.lanes, self.templates, strict=True)
+                {
+                    "lane": lane.name.lower(),
+                    "template": [round(float(v), 6) for v in row],
+                    **(
+                        {"live_template": [round(float(v), 6) for v in live]}
+                        if live is not None
+                        else {}
+                    ),
+                }
+                for lane, row, live in zip(
+                    self.lanes,
+                    self.templates,
+                    self.live_templates
+                    if self.live_templates is not None
+                    else [None] * len(self.lanes),
+                    strict=True,
+                )
             ],
         }
 
@@ -281,6 +329,11 @@ class KitTemplates:
                 name=str(data["name"]),
                 lanes=tuple(Lane.parse(r["lane"]) for r in rows),
                 templates=np.asarray([r["template"] for r in rows], dtype=np.float64),
+                live_templates=(
+                    np.asarray([r["live_template"] for r in rows], dtype=np.float64)
+                    if all("live_template" in r for r in rows)
+                    else None
+                ),
                 calibrated=bool(data.get("calibrated", True)),
             )
         except InputError:
@@ -323,20 +376,21 @@ def default_kit() -> KitTemplates:
     region = np.searchsorted(np.asarray(_REGION_HZ), hz, side="right") - 1
     region = np.clip(region, 0, len(_REGION_HZ) - 2)
     rows = []
-    for lane, shares in _DEFAULT_PROFILES.items():
+    for shares in _DEFAULT_PROFILES.values():
         counts = np.bincount(region, minlength=len(shares))
         row = np.asarray(shares)[region] / np.maximum(counts[region], 1)
         rows.append(row / row.sum())
     return KitTemplates("default", tuple(_DEFAULT_PROFILES), np.stack(rows), calibrated=False)
 
 
-def kit_dir() -> Path:
+def kit_templates_dir() -> Path:
     """Where calibrated kits are saved: ``$CYMBALISM_DATA_DIR/kits`` or the user's data dir."""
     root = os.environ.get("CYMBALISM_DATA_DIR")
     if root:
         return Path(root) / "kits"
-    platformdirs = require("platformdirs", "audio")
-    return Path(platformdirs.user_data_dir("cymbalism")) / "kits"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cymbalism", appauthor=False)) / "kits"
 
 
 _KIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
@@ -348,11 +402,11 @@ def _kit_path(name: str) -> Path:
             f"kit name {name!r} is not usable: use letters, digits, spaces, '-', '_' or '.', "
             "at most 64 characters"
         )
-    return kit_dir() / f"{name}.json"
+    return kit_templates_dir() / f"{name}.json"
 
 
-def save_kit(kit: KitTemplates) -> Path:
-    """Save a kit under :func:`kit_dir` by its name; return the file's path."""
+def save_kit_templates(kit: KitTemplates) -> Path:
+    """Save a kit under :func:`kit_templates_dir` by its name; return the file's path."""
     path = _kit_path(kit.name)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
@@ -361,13 +415,13 @@ def save_kit(kit: KitTemplates) -> Path:
     return path
 
 
-def list_kits() -> list[str]:
+def list_kit_templates() -> list[str]:
     """Names of the saved kits, sorted."""
-    d = kit_dir()
+    d = kit_templates_dir()
     return sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
 
 
-def load_kit(name_or_path: str | Path) -> KitTemplates:
+def load_kit_templates(name_or_path: str | Path) -> KitTemplates:
     """Load a saved kit by name (or from a kit file path); ``"default"`` is built in.
 
     Raises
@@ -384,7 +438,7 @@ def load_kit(name_or_path: str | Path) -> KitTemplates:
         return default_kit()
     path = Path(text) if text.endswith(".json") else _kit_path(text)
     if not path.is_file():
-        known = ", ".join(["default", *list_kits()])
+        known = ", ".join(["default", *list_kit_templates()])
         raise NotFoundError(
             f"no kit named {text!r} (known kits: {known}); "
             "make one with `cymbalism kit calibrate AUDIO --name NAME`"
@@ -426,8 +480,9 @@ class StreamingDetector:
     Notes
     -----
     Algorithmic latency (:attr:`latency_sec`): a hit is reported once the frame
-    ``max(1, lane_frames)`` hops after its peak is complete. With the defaults at
-    44.1 kHz that is 14.5 ms after the onset, plus the audio device's block.
+    ``lane_frames`` hops after its peak is complete: with :data:`LIVE_CONFIG` at
+    44.1 kHz, 18.9 ms after the onset (plus the audio device's block and buffers);
+    with the file defaults (30 ms of audio decide the lane), 39 ms.
     """
 
     def __init__(
@@ -461,7 +516,7 @@ class StreamingDetector:
         self._waiting: list[_Onset] = []  # onsets whose lane window is not complete
         self._finished = False
         self._lib = require("librosa", "audio")
-        self._templates = self.kit.templates[:, f.band_ok]
+        self._templates = self.kit.templates_for(self.config.lane_window_sec)[:, f.band_ok]
         self._templates = self._templates / np.maximum(
             self._templates.sum(axis=1, keepdims=True), 1e-12
         )
@@ -472,8 +527,8 @@ class StreamingDetector:
     def latency_sec(self) -> float:
         """Algorithmic latency: from a hit's onset to the moment it can be reported."""
         f = self._f
-        look = max(1, f.lane_frames)
-        return look * f.frame_period_sec + self.config.bias_sec
+        # frame k (the onset) ends one hop after k * hop; frame k + lane_frames must end
+        return (max(1, f.lane_frames) + 1) * f.frame_period_sec + self.config.bias_sec
 
     @property
     def hop_sec(self) -> float:
@@ -599,7 +654,7 @@ class StreamingDetector:
             vel = int(np.clip(round(1 + 126 * (peak_db + 60.0) / 60.0), 1, 127))
             t = self.start_sec + o.frame * f.frame_period_sec - self.config.bias_sec
             for lane in classify_added_spectrum(
-                added, self._templates, self.kit.lanes, share=self.config.share
+                added, self._templates, self.kit.lanes, min_gain=self.config.min_gain
             ):
                 onsets.append(max(t, 0.0))
                 lanes.append(int(lane))
@@ -635,7 +690,7 @@ def classify_added_spectrum(
     templates: np.ndarray,
     lanes: Sequence[Lane],
     *,
-    share: float,
+    min_gain: float,
 ) -> list[Lane]:
     """The lanes that sound in one hit, from the spectrum it added.
 
@@ -645,23 +700,64 @@ def classify_added_spectrum(
         The mel magnitudes the hit added.
     templates : np.ndarray [shape=(n_lanes, n_bands), float64, unit sum]
     lanes : sequence of Lane [len n_lanes]
-    share : float
-        Each lane whose activation is at least ``share`` of the largest sounds.
+    min_gain : float
+        A further lane is added only if it removes at least this fraction of what the
+        lanes chosen so far leave unexplained.
 
     Notes
     -----
-    Non-negative least squares of the square root of the normalised spectrum on the
-    square roots of the templates: the compression lets the quiet high bands of a
-    hi-hat count beside the loud low bands of a kick struck with it.
+    Greedy non-negative least squares (forward selection): first the single lane that
+    explains the hit best, then further lanes while each pays its way. The fit is on
+    square roots of the normalised spectra, so the quiet high bands of a hi-hat count
+    beside the loud low bands of a kick struck with it. Look-alikes (two toms, a tom and
+    the snare or the kick, a hi-hat and a crash) are not reported together: the
+    stronger explains the hit.
     """
     scipy_optimize = require("scipy.optimize", "audio")
     total = float(added.sum())
     if total <= 0.0:
         return [lanes[0]]
-    act, _ = scipy_optimize.nnls(np.sqrt(templates.T), np.sqrt(added / total))
-    if not act.any():
-        return [lanes[int(np.argmax(templates @ added))]]
-    return sorted({lanes[j] for j in np.flatnonzero(act >= share * act.max())})
+    a = np.sqrt(templates.T)
+    b = np.sqrt(added / total)
+
+    def fit(idx: list[int]) -> tuple[float, np.ndarray]:
+        x, rnorm = scipy_optimize.nnls(a[:, idx], b)
+        return float(rnorm), b - a[:, idx] @ x
+
+    # each lane's own part of the spectrum: where its template is at least half its peak
+    own = a >= 0.5 * a.max(axis=0, keepdims=True)
+    chosen: list[int] = []
+    left = b
+    while len(chosen) < 3:
+        free = [
+            j
+            for j in range(len(lanes))
+            if j not in chosen and not any(_alike(lanes[j], lanes[k]) for k in chosen)
+        ]
+        if not free:
+            break
+        fits = {j: fit([*chosen, j]) for j in free}
+        best = min(fits, key=lambda j: fits[j][0])
+        if chosen:
+            # a further lane must explain a good part of what is left in its own bands
+            before = float(np.linalg.norm(left[own[:, best]]))
+            after = float(np.linalg.norm(fits[best][1][own[:, best]]))
+            if before <= 0 or after > (1.0 - min_gain) * before:
+                break
+        chosen.append(best)
+        left = fits[best][1]
+    return sorted({lanes[j] for j in chosen})
+
+
+def _alike(x: Lane, y: Lane) -> bool:
+    return any(x in g and y in g for g in _LOOK_ALIKES)
+
+
+_LOOK_ALIKES = (
+    frozenset({Lane.KICK, Lane.TOM_HIGH, Lane.TOM_MID, Lane.TOM_FLOOR}),
+    frozenset({Lane.SNARE, Lane.TOM_HIGH, Lane.TOM_MID, Lane.TOM_FLOOR}),
+    frozenset({Lane.HIHAT_CLOSED, Lane.HIHAT_OPEN, Lane.HIHAT_PEDAL, Lane.CRASH, Lane.RIDE}),
+)
 
 
 def _check_rate(sample_rate: int, what: str) -> None:
@@ -733,6 +829,33 @@ class AudioPerformance:
     tempo_map: None = None
 
 
+def hit_summary(perf: AudioPerformance) -> dict[str, Any]:
+    """A JSON-ready summary of a recording's hits: counts and mean velocity per lane."""
+    hits = perf.hits
+    lanes = []
+    for lane in Lane:
+        sel = hits.lane == int(lane)
+        if sel.any():
+            lanes.append(
+                {
+                    "lane": lane.label,
+                    "hits": int(sel.sum()),
+                    "mean_velocity": float(hits.velocity[sel].mean()),
+                }
+            )
+    return {
+        "path": str(perf.path),
+        "channel": perf.channel,
+        "duration_sec": perf.duration_sec,
+        "sample_rate": perf.sample_rate,
+        "kit": perf.kit,
+        "hits": len(hits),
+        "onsets": int(np.unique(hits.onset_sec).size),
+        "lanes": lanes,
+        "warnings": list(perf.warnings),
+    }
+
+
 def _open(path: Path) -> Any:
     sf = require("soundfile", "audio")
     if not path.exists():
@@ -772,7 +895,7 @@ def read_audio(
     path : str or Path
         A WAV, FLAC, OGG or MP3 file (whatever the installed libsndfile reads).
     kit : KitTemplates or str, optional
-        A calibrated kit, or its name (see :func:`load_kit`); the default templates
+        A calibrated kit, or its name (see :func:`load_kit_templates`); the default templates
         otherwise.
     channel : int, optional
         Read only this channel (0 = left) of a multi-channel file: each channel can
@@ -800,7 +923,7 @@ def read_audio(
         On clipping, an unusual sample rate, or a multi-channel file mixed down.
     """
     path = Path(path)
-    kit_t = load_kit(kit) if isinstance(kit, str) else (kit or default_kit())
+    kit_t = load_kit_templates(kit) if isinstance(kit, str) else (kit or default_kit())
     problems: list[str] = []
 
     def warn(msg: str) -> None:
@@ -818,7 +941,7 @@ def read_audio(
         if channel is not None and not 0 <= channel < n_ch:
             raise InputError(
                 f"{path} has {n_ch} channel{'s' if n_ch > 1 else ''}; there is no channel "
-                f"{channel + 1}"
+                f"{channel + 1}. {ONE_MIC_NOTE}"
             )
         if channel is None and n_ch > 2:
             warn(f"{path.name}: mixing {n_ch} channels into one")
@@ -1033,7 +1156,16 @@ def calibrate_kit(
     else:
         bounds = [0, onset.size]
     examples = [(lane, added[bounds[j] : bounds[j + 1]]) for j, lane in enumerate(order)]
-    return learn_kit(name, examples)
+    kit = learn_kit(name, examples)
+    # the same hits over the live lane window, for microphones in the live engine
+    live_cfg = replace(config or DetectorConfig(), lane_window_sec=LIVE_CONFIG.lane_window_sec)
+    live_onset, live_added = onset_spectra(y, sr, config=live_cfg)
+    if np.array_equal(live_onset, onset):
+        live = learn_kit(
+            name, [(x, live_added[bounds[j] : bounds[j + 1]]) for j, x in enumerate(order)]
+        )
+        kit = replace(kit, live_templates=live.templates)
+    return kit
 
 
 # --------------------------------------------------------------------------- live
@@ -1058,6 +1190,7 @@ class AudioInput:
     clock : callable
         The engine's clock in seconds; the first sample is stamped with it.
     config : DetectorConfig, optional
+        :data:`LIVE_CONFIG` by default (20 ms from onset to report).
 
     Raises
     ------
@@ -1099,12 +1232,13 @@ class AudioInput:
             )
         self.block_size = int(block_size)
         self._clock = clock or time.perf_counter
-        self._kit = load_kit(kit) if isinstance(kit, str) else kit
-        self._config = config
+        self._kit = load_kit_templates(kit) if isinstance(kit, str) else kit
+        self._config = config or LIVE_CONFIG
         self._on_hit = on_hit
         self._lock = threading.Lock()
         self._queue: list[Hits] = []
         self._detector: StreamingDetector | None = None
+        self._stamped = False
         self._stream: Any = None
         self._n_channels = self.channel + 1
         self._device_index = info["index"]
@@ -1119,13 +1253,13 @@ class AudioInput:
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status:
             self.overflows += 1
-        if self._detector is None:  # the first block: stamp its first sample
-            start = self._clock() - frames / self.sample_rate
-            self._detector = StreamingDetector(
-                self.sample_rate, kit=self._kit, config=self._config, start_sec=start
-            )
-        hits = self._detector.process(indata[:, self.channel])
-        self._deliver(hits)
+        det = self._detector
+        if det is None:
+            return
+        if not self._stamped:  # the first block: stamp its first sample on the clock
+            det.start_sec = self._clock() - frames / self.sample_rate
+            self._stamped = True
+        self._deliver(det.process(indata[:, self.channel]))
 
     def _deliver(self, hits: Hits) -> None:
         if not len(hits):
@@ -1137,6 +1271,8 @@ class AudioInput:
 
     def start(self) -> AudioInput:
         """Open the device and start listening."""
+        self._detector = StreamingDetector(self.sample_rate, kit=self._kit, config=self._config)
+        self._stamped = False
         try:
             self._stream = self._sd.InputStream(
                 device=self._device_index,
@@ -1162,6 +1298,7 @@ class AudioInput:
                 self._stream = None
         if self._detector is not None:
             self._deliver(self._detector.finish())
+            self._detector = None
         return self.poll()
 
     def poll(self) -> Hits:
@@ -1210,9 +1347,9 @@ def _input_device(sd: Any, device: int | str | None) -> dict[str, Any]:
                 return d
         return inputs[0]
     for d in inputs:
-        if d["index"] == device or (isinstance(device, str) and device.lower() in str(
-            d.get("name", "")
-        ).lower()):
+        if d["index"] == device or (
+            isinstance(device, str) and device.lower() in str(d.get("name", "")).lower()
+        ):
             return d
     names = ", ".join(repr(d.get("name")) for d in inputs)
     raise DeviceError(f"no audio input {device!r}; inputs found: {names}")
@@ -1230,10 +1367,10 @@ def synthesize_hits(
 ) -> np.ndarray:
     """Render hits as drum-like sounds: a signal whose onsets and lanes are known exactly.
 
-    Kick: a decaying sine sweeping 150 -> 50 Hz. Snare: a 190 Hz tone plus noise.
-    Hi-hat: high-passed noise dying in 40 ms (open: 300 ms; pedal: 25 ms, softer).
-    Toms: decaying tones at 220, 150 and 100 Hz. Crash and ride: bright noise ringing
-    for over a second. Each sound starts exactly at its onset; loudness follows velocity.
+    Kick: a decaying sine sweeping 140 -> 50 Hz with a beater click (noise below 4 kHz).
+    Snare: a 190 Hz tone plus noise at 0.3-2.5 kHz (the wires). Hi-hat: noise above 7 kHz
+    dying in about 40 ms (open: 300 ms). Toms: decaying tones at 220, 150 and 100 Hz
+    with a stick click. Crash and ride: noise at 1-10 kHz ringing for over a second. Each sound starts exactly at its onset; loudness follows velocity.
 
     Parameters
     ----------
@@ -1251,12 +1388,23 @@ def synthesize_hits(
     scipy_signal = require("scipy.signal", "audio")
     rng = np.random.default_rng(seed)
     sr = int(sample_rate)
-    end = duration_sec if duration_sec is not None else (
-        float(hits.onset_sec[-1]) + 2.0 if len(hits) else 1.0
+    end = (
+        duration_sec
+        if duration_sec is not None
+        else (float(hits.onset_sec[-1]) + 2.0 if len(hits) else 1.0)
     )
     out = np.zeros(round(end * sr) + 1, dtype=np.float64)
-    hp = scipy_signal.butter(4, min(7000.0, 0.4 * sr), "highpass", fs=sr, output="sos")
-    bright = scipy_signal.butter(2, min(3000.0, 0.3 * sr), "highpass", fs=sr, output="sos")
+    nyq = 0.45 * sr
+
+    def band(lo_hz: float, hi_hz: float) -> Any:
+        hi_hz = min(hi_hz, nyq)
+        if lo_hz <= 0:
+            return scipy_signal.butter(2, hi_hz, "lowpass", fs=sr, output="sos")
+        if hi_hz >= nyq:
+            return scipy_signal.butter(4, min(lo_hz, 0.8 * nyq), "highpass", fs=sr, output="sos")
+        return scipy_signal.butter(2, [lo_hz, hi_hz], "bandpass", fs=sr, output="sos")
+
+    click, wires, hat, shimmer = band(0, 4000), band(300, 2500), band(7000, 1e9), band(1000, 10000)
 
     def env(n: int, tau_sec: float) -> np.ndarray:
         return np.exp(-np.arange(n) / (tau_sec * sr))
@@ -1267,20 +1415,23 @@ def synthesize_hits(
         tt = np.arange(n) / sr
         noise = rng.standard_normal(n)
         if lane is Lane.KICK:
-            freq = 50 + 110 * np.exp(-tt / 0.012)
+            freq = 50 + 90 * np.exp(-tt / 0.006)
             phase = 2 * np.pi * np.cumsum(freq) / sr
-            y = np.sin(phase) * env(n, 0.15) + 0.1 * noise * env(n, 0.004)
+            y = np.sin(phase) * env(n, 0.15)
+            y += 0.5 * scipy_signal.sosfilt(click, noise) * env(n, 0.003)
         elif lane is Lane.SNARE:
-            y = 0.6 * np.sin(2 * np.pi * 190 * tt) * env(n, 0.06) + 0.5 * noise * env(n, 0.09)
+            y = 0.5 * np.sin(2 * np.pi * 190 * tt) * env(n, 0.06)
+            y += 0.6 * scipy_signal.sosfilt(wires, noise) * env(n, 0.09)
         elif lane in (Lane.HIHAT_CLOSED, Lane.HIHAT_OPEN, Lane.HIHAT_PEDAL):
             tau = {Lane.HIHAT_CLOSED: 0.015, Lane.HIHAT_OPEN: 0.3, Lane.HIHAT_PEDAL: 0.01}[lane]
-            y = scipy_signal.sosfilt(hp, noise) * env(n, tau) * 0.8
+            y = scipy_signal.sosfilt(hat, noise) * env(n, tau) * 0.8
         elif lane in (Lane.TOM_HIGH, Lane.TOM_MID, Lane.TOM_FLOOR):
             f0 = {Lane.TOM_HIGH: 220.0, Lane.TOM_MID: 150.0, Lane.TOM_FLOOR: 100.0}[lane]
-            y = np.sin(2 * np.pi * f0 * tt) * env(n, 0.25) + 0.05 * noise * env(n, 0.01)
+            y = np.sin(2 * np.pi * f0 * tt) * env(n, 0.25)
+            y += 0.1 * scipy_signal.sosfilt(click, noise) * env(n, 0.003)
         else:  # crash, ride
             tau = 0.8 if lane is Lane.CRASH else 0.5
-            y = scipy_signal.sosfilt(bright, noise) * env(n, tau) * 0.5
+            y = scipy_signal.sosfilt(shimmer, noise) * env(n, tau) * 0.5
         y *= (float(vel) / 127.0) * 0.5
         i = round(float(t) * sr)
         if i >= out.size:
