@@ -251,3 +251,31 @@ def test_grid_targets_recover_microtiming_against_the_click():
     per_hit[al.hit_index] = al.error_sec
     order = np.argsort(tm.qn_to_sec(qn) + offsets, kind="stable")
     np.testing.assert_allclose(per_hit, offsets[order], atol=1e-9)
+
+
+def test_online_aligner_extended_ahead_equals_align_on_all_targets() -> None:
+    rng = np.random.default_rng(3)
+    targets = Hits.from_arrays(np.sort(rng.uniform(0, 20, 200)), rng.integers(0, 3, 200))
+    hits = Hits.from_arrays(targets.onset_sec + rng.normal(0, 0.03, 200), targets.lane.astype(int))
+    online = OnlineAligner(Hits.empty(), window_sec=0.075)
+    added = 0
+    for t, lane in zip(hits.onset_sec, hits.lane, strict=True):
+        # lay notes out one second ahead of the newest hit, as the live engine does
+        stop = int(np.searchsorted(targets.onset_sec, t + 1.0))
+        if stop > added:
+            online.extend(targets.select(np.arange(added, stop)))
+            added = stop
+        online.push(float(t), int(lane))
+    online.extend(targets.select(np.arange(added, len(targets))))
+    assert online.finish() == align(hits, targets, window_sec=0.075)
+
+
+def test_online_aligner_refuses_notes_within_reach_of_judged_hits() -> None:
+    online = OnlineAligner(Hits.from_arrays([1.0], 1), window_sec=0.05)
+    online.push(1.0, 1)
+    with pytest.raises(InputError, match="before the last note"):
+        online.extend(Hits.from_arrays([0.5], 1))
+    with pytest.raises(InputError, match="within reach"):
+        online.extend(Hits.from_arrays([1.04], 1))
+    online.extend(Hits.from_arrays([1.2], 1))
+    assert len(online.targets) == 2

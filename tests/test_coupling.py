@@ -207,3 +207,38 @@ def test_bad_inputs_get_clear_errors():
         OnsetTable.from_columns({"A": [1.0, 2.0], "B": [1.0]})
     with pytest.raises(InputError, match="milliseconds"):
         simulate_phase_correction(DUET, n_events=10, sigma_t_sec=10.0)
+
+
+def test_bgls_recovers_partner_gains_of_virtual_drummers_from_their_hits():
+    # End to end: DrummerModel duets to a click, hits aligned to the chart, tabulated at the
+    # shared chart positions, and fitted with the click as a third source.
+    from cymbalism.analysis.align import align
+    from cymbalism.analysis.coupling import onset_table_from_alignments
+    from cymbalism.model.chart import Chart, Level, Part
+    from cymbalism.model.lanes import Lane
+    from cymbalism.model.tempo import TempoMap
+    from cymbalism.simulate import DrummerModel, simulate_duet
+
+    part = Part.from_arrays(np.arange(200.0), Lane.SNARE)
+    chart = Chart("beats", TempoMap.constant(120.0), {Level.EXPERT: part}, end_qn=201.0)
+    a = DrummerModel(
+        name="a", timekeeper_sd_sec=0.010, motor_sd_sec=0.007, click_gain=0.1, partner_gain=GAIN_AB
+    )
+    b = DrummerModel(
+        name="b", timekeeper_sd_sec=0.010, motor_sd_sec=0.007, click_gain=0.1, partner_gain=GAIN_BA
+    )
+    truth = np.array([GAIN_AB, GAIN_BA])
+    est = {"bgls": [], "ols": []}
+    targets = chart.targets()
+    for seed in range(30):
+        hits_a, hits_b = simulate_duet(chart, a, b, seed=seed)
+        table = onset_table_from_alignments(
+            {"A": align(hits_a, targets), "B": align(hits_b, targets)}
+        ).with_reference_as("click")
+        for method, out in est.items():
+            fit = fit_phase_correction(table, method=method)  # type: ignore[arg-type]
+            out.append([fit.gain("A", "B"), fit.gain("B", "A")])
+    bgls_bias = np.mean(est["bgls"], axis=0) - truth
+    ols_bias = np.mean(est["ols"], axis=0) - truth
+    assert np.all(np.abs(bgls_bias) < 0.05), bgls_bias
+    assert np.all(np.abs(ols_bias) > np.abs(bgls_bias)), (ols_bias, bgls_bias)

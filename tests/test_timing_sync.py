@@ -169,3 +169,16 @@ def test_bad_input_gets_its_own_error():
         asynchrony(asy, asy)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="must be Hits"):
         asynchrony_unaligned(np.zeros(3), Hits.empty())  # type: ignore[arg-type]
+
+
+def test_timing_stats_over_a_span_counts_its_notes_and_extras():
+    notes = Hits.from_arrays(np.arange(0.0, 10.0, 0.5), Lane.SNARE)
+    played = notes.onset_sec + np.where(notes.onset_sec < 5, 0.020, -0.010)
+    hits = Hits.concat([Hits.from_arrays(played, Lane.SNARE), Hits.from_arrays([2.25, 7.25], 0)])
+    al = align(hits, notes)
+    first = timing_stats(al, end_sec=5.0)
+    second = timing_stats(al, start_sec=5.0)
+    assert (first.n_notes, first.n_extra, second.n_notes, second.n_extra) == (10, 1, 10, 1)
+    assert first.mean_error_sec == pytest.approx(0.020)
+    assert second.mean_error_sec == pytest.approx(-0.010)
+    assert timing_stats(al, start_sec=20.0).n_notes == 0

@@ -38,8 +38,9 @@ def _config(**kw: object) -> StudioConfig:
     def no_engine(room: object) -> object:
         raise AssertionError("these tests do not start a song")
 
-    return StudioConfig(load_song=load, list_songs=lambda: ["test-beat"],
-                        engine_factory=no_engine, **kw)  # type: ignore[arg-type]
+    return StudioConfig(
+        load_song=load, list_songs=lambda: ["test-beat"], engine_factory=no_engine, **kw
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -48,8 +49,10 @@ def client() -> TestClient:
 
 
 def _room(client: TestClient) -> str:
-    r = client.post("/api/rooms", json={"song": "test-beat", "players": ["Ann", "Ben"],
-                                        "levels": ["expert", "easy"]})
+    r = client.post(
+        "/api/rooms",
+        json={"song": "test-beat", "players": ["Ann", "Ben"], "levels": ["expert", "easy"]},
+    )
     assert r.status_code == 200, r.text
     return r.json()["code"]
 
@@ -61,16 +64,16 @@ def test_protocol_accepts_a_hit_and_rejects_every_kind_of_garbage() -> None:
     bad = [
         "not json",
         "[1,2]",
-        '{"type":"hit"}',                                                # fields missing
-        '{"type":"hit","player":0,"t_ms":1,"lane":10}',                  # no lane 10
-        '{"type":"hit","player":2,"t_ms":1,"lane":1}',                   # no third player
-        '{"type":"hit","player":"0","t_ms":1,"lane":1}',                 # strict: no coercion
-        '{"type":"hit","player":0,"t_ms":1,"lane":1,"x":1}',             # extra field
-        '{"type":"hit","player":0,"t_ms":-5,"lane":1}',                  # before the page opened
+        '{"type":"hit"}',  # fields missing
+        '{"type":"hit","player":0,"t_ms":1,"lane":10}',  # no lane 10
+        '{"type":"hit","player":2,"t_ms":1,"lane":1}',  # no third player
+        '{"type":"hit","player":"0","t_ms":1,"lane":1}',  # strict: no coercion
+        '{"type":"hit","player":0,"t_ms":1,"lane":1,"x":1}',  # extra field
+        '{"type":"hit","player":0,"t_ms":-5,"lane":1}',  # before the page opened
         '{"type":"hit","player":0,"t_ms":1,"lane":1,"velocity":0}',
         '{"type":"launch"}',
-        '{"type":"ping","client_ms":1e400}',                             # infinite
-        '{"type":"ping","client_ms":1}' + " " * 5000,                    # too long
+        '{"type":"ping","client_ms":1e400}',  # infinite
+        '{"type":"ping","client_ms":1}' + " " * 5000,  # too long
     ]
     for raw in bad:
         with pytest.raises(InputError):
@@ -138,13 +141,24 @@ def test_info_lists_lanes_and_two_disjoint_key_sets(client: TestClient) -> None:
 
 def test_songs_and_rooms(client: TestClient) -> None:
     songs = client.get("/api/songs").json()
-    assert songs == [{"name": "test-beat", "title": "Test Beat", "artist": "", "bpm": 120.0,
-                      "bars": 2, "length_sec": 4.0, "levels": ["Easy", "Expert"]}]
+    assert songs == [
+        {
+            "name": "test-beat",
+            "title": "Test Beat",
+            "artist": "",
+            "bpm": 120.0,
+            "bars": 2,
+            "length_sec": 4.0,
+            "levels": ["Easy", "Expert"],
+        }
+    ]
     code = _room(client)
     room = client.get(f"/api/rooms/{code.lower()}").json()
     assert room["code"] == code and room["state"] == "lobby"
     assert [(p["name"], p["level"], p["claimed"]) for p in room["players"]] == [
-        ("Ann", "Expert", False), ("Ben", "Easy", False)]
+        ("Ann", "Expert", False),
+        ("Ben", "Easy", False),
+    ]
     assert [r["code"] for r in client.get("/api/rooms").json()] == [code]
 
 
@@ -152,20 +166,33 @@ def test_songs_and_rooms(client: TestClient) -> None:
     ("body", "status", "words"),
     [
         ({"song": "nope", "players": ["A", "B"], "levels": ["easy", "easy"]}, 404, "no song"),
-        ({"song": "test-beat", "players": ["A", "A"], "levels": ["easy", "easy"]}, 422,
-         "different"),
+        (
+            {"song": "test-beat", "players": ["A", "A"], "levels": ["easy", "easy"]},
+            422,
+            "different",
+        ),
         ({"song": "test-beat", "players": ["A", "B"], "levels": ["easy"]}, 422, "one level"),
-        ({"song": "test-beat", "players": ["A", "B"], "levels": ["easy", "hard"]}, 404,
-         "no Hard part"),
-        ({"song": "test-beat", "players": ["A", "B"], "levels": ["easy", "pro"]}, 422,
-         "unknown level"),
-        ({"song": "test-beat", "players": ["A"], "levels": ["easy"], "tempo_percent": 5}, 422,
-         "tempo_percent"),
+        (
+            {"song": "test-beat", "players": ["A", "B"], "levels": ["easy", "hard"]},
+            404,
+            "no Hard part",
+        ),
+        (
+            {"song": "test-beat", "players": ["A", "B"], "levels": ["easy", "pro"]},
+            422,
+            "unknown level",
+        ),
+        (
+            {"song": "test-beat", "players": ["A"], "levels": ["easy"], "tempo_percent": 5},
+            422,
+            "tempo_percent",
+        ),
         ({"song": 3, "players": ["A"], "levels": ["easy"]}, 422, "song"),
     ],
 )
-def test_every_error_is_one_json_body(client: TestClient, body: dict, status: int,
-                                      words: str) -> None:
+def test_every_error_is_one_json_body(
+    client: TestClient, body: dict, status: int, words: str
+) -> None:
     r = client.post("/api/rooms", json=body)
     assert r.status_code == status
     assert set(r.json()) == {"error", "status"} and r.json()["status"] == status
@@ -191,8 +218,7 @@ def test_http_flood_is_refused_with_429() -> None:
 
 def test_on_the_network_only_the_host_opens_or_lists_rooms() -> None:
     client = TestClient(create_app(_config(require_code=True)))  # the test client is remote
-    r = client.post("/api/rooms", json={"song": "test-beat", "players": ["A"],
-                                        "levels": ["easy"]})
+    r = client.post("/api/rooms", json={"song": "test-beat", "players": ["A"], "levels": ["easy"]})
     assert r.status_code == 403 and "room code" in r.json()["error"]
     assert client.get("/api/rooms").status_code == 403
     assert client.get("/api/info").json()["require_code"] is True
@@ -203,8 +229,11 @@ def _sync(ws) -> dict:  # type: ignore[no-untyped-def]
     ws.send_text(json.dumps({"type": "ping", "client_ms": 100.0}))
     pong = ws.receive_json()
     assert pong["type"] == "pong" and pong["client_ms"] == 100.0
-    ws.send_text(json.dumps({"type": "sync", "send_ms": 100.0, "server_sec": pong["server_sec"],
-                             "recv_ms": 101.0}))
+    ws.send_text(
+        json.dumps(
+            {"type": "sync", "send_ms": 100.0, "server_sec": pong["server_sec"], "recv_ms": 101.0}
+        )
+    )
     clock = ws.receive_json()
     assert clock["type"] == "clock"
     return clock
@@ -225,8 +254,11 @@ def test_websocket_claims_and_clock_round_trips(client: TestClient) -> None:
         # a message that is valid but makes no sense now: one error, the socket stays open
         ws.send_text(json.dumps({"type": "calibrate", "player": 0, "offset_ms": 1.0}))
         err = ws.receive_json()
-        assert err == {"type": "error", "status": 422,
-                       "error": "this device does not play Ann; claim the player first"}
+        assert err == {
+            "type": "error",
+            "status": 422,
+            "error": "this device does not play Ann; claim the player first",
+        }
         ws.send_text(json.dumps({"type": "start"}))
         assert "waiting for Ann" in ws.receive_json()["error"]
         _sync(ws)
@@ -245,12 +277,16 @@ def test_unknown_room_closes_with_a_reason(client: TestClient) -> None:
         (lambda ws: ws.send_text("{{{ not json"), "bad message"),
         (lambda ws: ws.send_text('{"type":"hit","player":0,"t_ms":1,"lane":99}'), "lane"),
         (lambda ws: ws.send_bytes(b"\x00\x01"), "not binary"),
-        (lambda ws: [ws.send_text('{"type":"ping","client_ms":1}') for _ in range(200)],
-         "too many messages"),
+        (
+            lambda ws: [ws.send_text('{"type":"ping","client_ms":1}') for _ in range(200)],
+            "too many messages",
+        ),
     ],
 )
 def test_garbage_or_flood_cuts_off_one_client_and_the_room_carries_on(
-    client: TestClient, send, reason: str  # type: ignore[no-untyped-def]
+    client: TestClient,
+    send,
+    reason: str,  # type: ignore[no-untyped-def]
 ) -> None:
     code = _room(client)
     with client.websocket_connect(f"/ws/{code}") as good:

@@ -9,11 +9,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import typer
 from rich.console import Console
 
 from cymbalism import __version__
-from cymbalism.errors import CymbalismError
+from cymbalism.analysis.summary import AnalysisReport, analyze_players
+from cymbalism.analysis.sync import Asynchrony
+from cymbalism.errors import CymbalismError, InputError
+from cymbalism.model.chart import Level
+from cymbalism.model.lanes import Lane
+from cymbalism.simulate import DrummerModel
 
 app = typer.Typer(
     name="cymbalism",
@@ -45,6 +51,303 @@ def _root(
 
 
 # --- core: analyze, tempo, simulate, demo
+def _split(value: str | None, what: str, n: int) -> list[str] | None:
+    """A comma-separated option with one entry per player (or one for all)."""
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",")]
+    if len(items) == 1 and n > 1 and what == "levels":
+        items = items * n
+    if len(items) != n or not all(items):
+        raise InputError(f"--{what} needs {n} comma-separated value(s), got {value!r}")
+    return items
+
+
+def _signed_ms(value: float | None, unit: str = "") -> str:
+    """``4.2 late`` / ``1.0 early`` (ms), as a drummer says it."""
+    if value is None:
+        return "-"
+    if abs(value) < 0.05:
+        return "on time"
+    return f"{abs(value):.1f}{unit} {'late' if value > 0 else 'early'}"
+
+
+def _plain_ms(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:.1f}{unit}"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _print_report(report: AnalysisReport) -> None:
+    """The people's view of an analysis: one table per player, then the duet."""
+    from rich.table import Table
+
+    data = report.to_dict()
+    against = "the chart" if report.judged_against == "chart" else "the click grid"
+    title = f"{report.title} " if report.title else ""
+    console.print(
+        f"[bold]{title}[/]{data['tempo_bpm']:g} BPM, judged against {against} "
+        f"(window ±{data['window_ms']:g} ms)",
+        highlight=False,
+    )
+    for player in data["players"]:
+        table = Table(
+            title=f"{player['name']}: {player['hits']} hits, {_percent(player['hit_rate'])} "
+            f"of {player['notes']} notes",
+            title_justify="left",
+        )
+        for col in ("lane", "notes", "hit", "miss", "extra", "mean ms", "SD ms", "|error| ms"):
+            table.add_column(col, justify="left" if col == "lane" else "right", no_wrap=True)
+        rows = [(Lane[k.upper()].label, v) for k, v in player["lanes"].items()]
+        rows.append(("[bold]all[/]", player))
+        for label, v in rows:
+            table.add_row(
+                label,
+                str(v["notes"]),
+                _percent(v["hit_rate"]),
+                str(v["miss"]),
+                str(v["extra"]),
+                _signed_ms(v["mean_error_ms"]),
+                _plain_ms(v["sd_error_ms"]),
+                _plain_ms(v["mean_abs_error_ms"]),
+            )
+        console.print(table)
+    for pair in report.pairs:
+        s = pair.to_dict()
+        if s["n"] == 0:
+            console.print(f"[bold]{pair.a} vs {pair.b}[/]: no shared notes to compare")
+            continue
+        mean = s["mean_ms"] or 0.0
+        where = "ahead of" if mean < 0 else "behind"
+        console.print(
+            f"[bold]{pair.a} - {pair.b}[/] at {s['n']} shared notes: {pair.a} plays "
+            f"{abs(mean):.1f} ms {where} {pair.b} on average; spread (SD) "
+            f"{_plain_ms(s['sd_ms'], ' ms')}, typical gap {_plain_ms(s['mean_abs_ms'], ' ms')}",
+            highlight=False,
+        )
+        when = s["came_together_sec"]
+        if when is None:
+            console.print("  they did not settle together (spread stayed above 30 ms)")
+        else:
+            m, sec = divmod(when, 60)
+            console.print(
+                f"  [green]came together at {int(m)}:{sec:04.1f}[/] and stayed within "
+                "30 ms (SD) to the end",
+                highlight=False,
+            )
+        _print_spread_over_time(pair.asynchrony, when)
+
+
+def _print_spread_over_time(asy: Asynchrony, came_sec: float | None) -> None:
+    """A one-line chart of the spread of the asynchrony, every 10 s."""
+    from cymbalism.analysis.sync import windowed_sync
+
+    if len(asy) < 8:
+        return
+    w = windowed_sync(asy, window_sec=10.0, hop_sec=10.0)
+    blocks = " ▁▂▃▄▅▆▇█"
+    cells = []
+    for t, sd in zip(w.time_sec, w.sd_sec, strict=True):
+        if not np.isfinite(sd):
+            cells.append(" ")
+            continue
+        level = min(int(sd * 1000 / 60 * (len(blocks) - 1)), len(blocks) - 1)
+        colour = "green" if sd < 0.030 else "red"
+        if came_sec is not None and t >= came_sec - 5:
+            colour = "green"
+        cells.append(f"[{colour}]{blocks[max(level, 1)]}[/]")
+    console.print(f"  spread every 10 s (0-60 ms): {''.join(cells)}")
+
+
+@app.command("analyze")
+def _analyze(
+    files: list[Path] = typer.Argument(..., help="MIDI files, one per player, on one clock."),
+    chart: str | None = typer.Option(
+        None, "--chart", "-c", help="A built-in song or chart file (default: the click grid)."
+    ),
+    names: str | None = typer.Option(None, "--names", help="Player names: A,B."),
+    levels: str | None = typer.Option(
+        None, "--levels", help="The part each player played: expert,beginner."
+    ),
+    kit: str | None = typer.Option(None, "--kit", help="The e-kit's note map (td17, ...)."),
+    window_ms: float = typer.Option(75.0, "--window-ms", help="Matching window, ms."),
+    lane_blind: bool = typer.Option(False, "--lane-blind", help="Any drum counts for a note."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Judge each player's timing and the gap between them (two files are a duet)."""
+    from cymbalism.io.charts import load_chart
+    from cymbalism.io.midi import read_midi
+
+    performances = [read_midi(f, kit=kit) for f in files]
+    n = len(performances)
+    player_names = _split(names, "names", n)
+    if player_names is None:
+        stems = [f.stem for f in files]
+        player_names = stems if len(set(stems)) == n else [chr(65 + i) for i in range(n)]
+    hits = [p.hits for p in performances]
+    if chart is None:
+        if levels is not None:
+            raise InputError("--levels needs a --chart to pick the parts from")
+        report = analyze_players(
+            hits,
+            tempo_map=[p.tempo_map for p in performances],
+            names=player_names,
+            window_sec=window_ms / 1000,
+            lane_blind=lane_blind,
+            title=performances[0].name if n == 1 else "",
+        )
+    else:
+        song = load_chart(chart)
+        parts = [Level.parse(lv) for lv in _split(levels, "levels", n) or ["expert"] * n]
+        report = analyze_players(
+            hits,
+            tempo_map=song.tempo_map,
+            targets=[song.targets(lv) for lv in parts],
+            names=player_names,
+            window_sec=window_ms / 1000,
+            lane_blind=lane_blind,
+            title=song.title,
+        )
+    if as_json:
+        console.print_json(data=report.to_dict())
+    else:
+        _print_report(report)
+
+
+_PRESETS = {"expert": "EXPERT", "beginner": "BEGINNER"}
+
+
+def _preset(name: str) -> DrummerModel:
+    import cymbalism.simulate as sim
+
+    key = name.strip().lower()
+    if key not in _PRESETS:
+        raise InputError(f"unknown drummer {name!r}; choose one of {', '.join(_PRESETS)}")
+    model: DrummerModel = getattr(sim, _PRESETS[key])
+    return model
+
+
+@app.command("simulate")
+def _simulate(
+    out: Path = typer.Option(Path("."), "--out", "-o", help="Folder for the MIDI files."),
+    chart: str | None = typer.Option(
+        None, "--chart", "-c", help="A built-in song or chart file (default: the demo groove)."
+    ),
+    players: str = typer.Option("expert,beginner", "--players", help="Two presets: A,B."),
+    levels: str | None = typer.Option(
+        None,
+        "--levels",
+        help="Parts to play (default: the full part, and the easiest for a beginner).",
+    ),
+    names: str | None = typer.Option(None, "--names", help="File names: A,B."),
+    seed: int = typer.Option(0, "--seed", help="The same seed gives the same duet."),
+) -> None:
+    """Simulate two drummers playing a song together and write each to a MIDI file."""
+    from cymbalism.io.charts import load_chart
+    from cymbalism.io.midi import write_hits
+    from cymbalism.simulate import simulate_duet
+    from cymbalism.simulate.demo import demo_chart
+
+    kinds = _split(players, "players", 2) or []
+    models = [_preset(k) for k in kinds]
+    song = demo_chart() if chart is None else load_chart(chart)
+    if levels is None:
+        easiest = min(song.levels)
+        parts = [easiest if k == "beginner" else song.top_level for k in kinds]
+    else:
+        parts = [Level.parse(lv) for lv in _split(levels, "levels", 2) or []]
+    file_names = _split(names, "names", 2) or (
+        kinds if kinds[0] != kinds[1] else [f"{k}-{i + 1}" for i, k in enumerate(kinds)]
+    )
+    hits_a, hits_b = simulate_duet(
+        song, models[0], models[1], level_a=parts[0], level_b=parts[1], seed=seed
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    for name, hits, level in zip(file_names, (hits_a, hits_b), parts, strict=True):
+        early = int(np.count_nonzero(hits.onset_sec < 0))
+        path = write_hits(out / f"{name}.mid", hits.between(0.0, np.inf), song.tempo_map)
+        note = f" ({early} hit(s) before the song's start left out)" if early else ""
+        console.print(
+            f"wrote {path}: {len(hits) - early} hits, {song.title} ({level.label}){note}",
+            highlight=False,
+        )
+
+
+@app.command("demo")
+def _demo(
+    seed: int = typer.Option(2026, "--seed", help="The same seed gives the same duet."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    live: bool = typer.Option(
+        False, "--live", help="Play it through the live engine in real time, with the view."
+    ),
+    seconds: float = typer.Option(30.0, "--seconds", help="With --live: how long to play."),
+) -> None:
+    """A simulated expert and beginner play a groove at 114 BPM for three minutes."""
+    if live:
+        _demo_live(seconds, seed)
+        return
+    from cymbalism.simulate.demo import run_demo
+
+    result = run_demo(seed=seed)
+    if as_json:
+        console.print_json(data=result.report.to_dict())
+        return
+    chart = result.chart
+    minutes, sec = divmod(round(chart.end_sec), 60)
+    console.print(
+        f"[bold]cymbalism demo[/]: a simulated expert (full part) and beginner (kick, snare "
+        f"and hi-hat on the beats) play {chart.title!r} together, {minutes}:{sec:02d} at "
+        f"{chart.tempo_map.bpm[0]:g} BPM. The beginner starts late and loose, and learns.\n",
+        highlight=False,
+    )
+    _print_report(result.report)
+    from cymbalism.analysis.timing import timing_stats
+
+    beginner = result.report.players[1]
+    first = timing_stats(beginner.alignment, end_sec=60.0)
+    last = timing_stats(beginner.alignment, start_sec=chart.end_sec - 60.0)
+    console.print(
+        f"  the beginner learned: first minute {100 * first.hit_rate:.0f}% hit, spread "
+        f"{1000 * first.sd_error_sec:.0f} ms; last minute {100 * last.hit_rate:.0f}% hit, "
+        f"spread {1000 * last.sd_error_sec:.0f} ms",
+        highlight=False,
+    )
+
+
+
+# core: tempo
+
+
+@app.command()
+def tempo(
+    file: str = typer.Argument(..., help="A MIDI file of a drum performance."),
+    kit: str | None = typer.Option(
+        None, "--kit", help="The e-kit note map (td11, td17, nitro, dtx, gm or a .toml file)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Estimate the tempo of a performance from its hits alone (tempo events are ignored)."""
+    import json
+    import math
+
+    from cymbalism.analysis.tempo import estimate_tempo, tempo_drift
+    from cymbalism.io.midi import read_midi
+
+    perf = read_midi(file, kit=kit)
+    onset, weight = perf.hits.onset_sec, perf.hits.velocity.astype(float)
+    bpm = estimate_tempo(onset, weight=weight)
+    drift = tempo_drift(onset, weight=weight)
+    drift_out = None if math.isnan(drift) else round(drift, 3)
+    if as_json:
+        print(json.dumps({"bpm": round(bpm, 2), "drift_bpm_per_min": drift_out, "hits": len(perf)}))
+        return
+    drift_text = "too short to tell" if drift_out is None else f"{drift_out:+.2f} BPM per minute"
+    console.print(
+        f"[bold]{bpm:.1f} BPM[/] from {len(perf)} hits in {perf.name} (drift: {drift_text})",
+        highlight=False,
+    )
 
 
 # --- songs, simplify, lesson
@@ -110,7 +413,352 @@ def _songs_show(
     console.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
+@app.command("simplify")
+def _simplify(
+    chart: str = typer.Argument(
+        ..., help="A built-in song or a chart file (.chart, notes.mid, .mid)."
+    ),
+    level: str = typer.Option("easy", "--level", "-l", help="hard/medium/easy/beginner"),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Write here: .chart or notes.mid (every level) or .mid (this level).",
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Derive every level again, even those the file has."
+    ),
+) -> None:
+    """Make easier parts from a chart's full part; print the level's tablature or write it."""
+    from cymbalism.coaching.simplify import chart_difficulty, simplify_chart
+    from cymbalism.io.charts import load_chart, save_chart
+    from cymbalism.model.chart import Level
+    from cymbalism.songs.tab import format_tab
+
+    source = load_chart(chart, derive_levels=False)
+    full = simplify_chart(source, replace=replace)
+    lv = Level.parse(level)
+    for each, diff in chart_difficulty(full).items():
+        mark = "*" if each == lv else " "
+        console.print(
+            f"{mark} {each.label:<8} {len(full.part(each)):5d} notes  "
+            f"{diff.notes_per_sec:5.2f} notes/s  up to {diff.max_limbs} limbs  "
+            f"difficulty {diff.score:5.2f}",
+            highlight=False,
+        )
+    if out is None:
+        console.print(format_tab(full, full.part(lv)), highlight=False, markup=False)
+        return
+    written = save_chart(out, full, level=lv)
+    console.print(f"wrote {written}", highlight=False)
+
+
+@app.command("lesson")
+def _lesson(
+    takes: list[str] = typer.Argument(
+        ...,
+        help="Stored sessions (a number or 'last') or MIDI files of the beginner's passes, "
+        "replayed one after another.",
+    ),
+    chart: str | None = typer.Option(
+        None, "--chart", "-c", help="A built-in song or chart file (a session has its own)."
+    ),
+    player: str | None = typer.Option(
+        None, "--player", "-p", help="Whose path, in a session (default: the easiest part)."
+    ),
+    start: str = typer.Option(
+        "beginner",
+        "--start",
+        help="The level to start at, or 'warm-up' to place by the first bars.",
+    ),
+    tempo: float | None = typer.Option(
+        None, "--tempo", help="The practice tempo at the start (0.7 = 70%; a session's own)."
+    ),
+    offset_sec: float = typer.Option(
+        0.0, "--offset-sec", help="Where the song's first bar starts in each MIDI recording."
+    ),
+    kit: str | None = typer.Option(None, "--kit", help="The e-kit's note map (td17, nitro, ...)."),
+    db: str | None = typer.Option(None, "--db", help="The session store (a URL or SQLite file)."),
+) -> None:
+    """Replay a beginner's performance through the path: level changes and tips."""
+    from cymbalism.coaching.lesson import LessonPath, placement_level, replay_lesson
+    from cymbalism.errors import InputError
+    from cymbalism.io.charts import load_chart
+    from cymbalism.model.hits import Hits
+
+    song = None if chart is None else load_chart(chart)
+    passes: list[tuple[str, Hits]] = []
+    session_tempo = None
+    for take in takes:
+        if Path(take).expanduser().is_file():
+            from cymbalism.io.midi import read_midi
+
+            passes.append((Path(take).name, read_midi(take, kit=kit).hits.shifted(-offset_sec)))
+            continue
+        from cymbalism.store import Store
+
+        with Store(db) as store:
+            stored = store.load(store.resolve(take))
+        seats = stored.session.players
+        mine = (
+            next((p for p in seats if p.name == player), None)
+            if player
+            else min(seats, key=lambda p: p.level)
+        )
+        if mine is None:
+            names = ", ".join(p.name for p in seats)
+            raise InputError(f"session {stored.id} has no player {player!r} (players: {names})")
+        song = song or load_chart(stored.chart)
+        session_tempo = session_tempo or stored.session.settings.tempo_scale
+        passes.append((f"session {stored.id}, {mine.name}", mine.hits))
+    if song is None:
+        raise InputError("MIDI files need --chart: the song they were played to")
+    if start.strip().lower() in {"warm-up", "warmup"}:
+        level = placement_level(song, passes[0][1])
+        console.print(f"the warm-up places you at {level.label}", highlight=False)
+    else:
+        level = Level.parse(start)
+    scale = tempo if tempo is not None else (session_tempo or 1.0)
+    path = LessonPath(song, start_level=level, tempo_scale=scale)
+    console.print(
+        f"[bold]{song.title}[/]: starting at {path.level.label}, tempo {path.tempo_scale:.0%}",
+        highlight=False,
+    )
+    for i, (name, hits) in enumerate(passes, start=1):
+        before = len(path.changes)
+        report = replay_lesson(song, hits, path=path)
+        console.print(f"pass {i} ({name}):", highlight=False)
+        for change in report.changes[before:]:
+            console.print(f"  {change}", highlight=False, soft_wrap=True)
+        if len(report.changes) == before:
+            console.print(f"  stayed at {path.level.label}", highlight=False)
+    console.print(
+        f"now at {path.level.label}, tempo {path.tempo_scale:.0%}. Tips:", highlight=False
+    )
+    for tip in path.tips():
+        console.print(f"  - {tip}", highlight=False)
+
+
 # --- live: ports, calibrate, play
+def _tempo_scale(text: str) -> float:
+    """``80%``, ``80`` or ``0.8`` -> 0.8."""
+    t = text.strip().rstrip("%")
+    try:
+        value = float(t)
+    except ValueError:
+        raise InputError(f"--tempo takes a percentage such as 80%, got {text!r}") from None
+    return value / 100.0 if text.strip().endswith("%") or value > 2.0 else value
+
+
+def _loop_bars(text: str | None) -> tuple[int, int] | None:
+    """``5-8`` -> (5, 8): bars as people count them, both included."""
+    if text is None:
+        return None
+    a, sep, b = text.partition("-")
+    if not sep or not a.strip().isdigit() or not b.strip().isdigit():
+        raise InputError(f"--loop takes bars A-B such as 5-8, got {text!r}")
+    return int(a), int(b)
+
+
+def _live_session(chart: object, setup: object, *, keys: bool) -> object:
+    """Run a live session under the terminal view; print the summary; return the result."""
+    from rich.live import Live
+
+    from cymbalism.live.run import run_live
+    from cymbalism.live.view import render
+
+    if keys:
+        console.print(
+            "keyboard pads: player 1 [bold]z[/] kick [bold]x[/] snare [bold]c[/] hi-hat "
+            "[bold]v[/] open [bold]a s d[/] toms [bold]f[/] crash [bold]g[/] ride; player 2 "
+            "[bold]m , . /[/] and [bold]j k l ; '[/]"
+        )
+    with Live(console=console, refresh_per_second=20, transient=False) as live:
+        result, session_id = run_live(
+            chart, setup, on_frame=lambda snap: live.update(render(snap), refresh=True)
+        )
+    console.print()
+    _print_report(result.report)
+    for name, levels in result.levels.items():
+        if len(levels) > 1:
+            path = " -> ".join(f"{lv.label} ({t:.0f} s)" for t, lv in levels)
+            console.print(f"{name}'s path: {path}", highlight=False)
+    if session_id is not None:
+        console.print(f"saved as session {session_id}", highlight=False)
+    return result
+
+
+@app.command("ports")
+def _ports(
+    api: str | None = typer.Option(None, "--api", help="The MIDI system: LINUX_ALSA or UNIX_JACK."),
+) -> None:
+    """List the MIDI inputs and outputs (use a part of the name with --player)."""
+    from rich.table import Table
+
+    from cymbalism.live.inputs import MidoBackend
+
+    backend = MidoBackend(api)
+    ins, outs = backend.input_names(), backend.output_names()
+    table = Table(title="MIDI ports")
+    table.add_column("direction")
+    table.add_column("name")
+    for name in ins:
+        table.add_row("in", name)
+    for name in outs:
+        table.add_row("out", name)
+    if ins or outs:
+        console.print(table)
+    else:
+        console.print("no MIDI ports: plug in a kit (USB MIDI) and run this again")
+
+
+@app.command("calibrate")
+def _calibrate(
+    input: str = typer.Option(
+        ..., "--input", "-i", help="A MIDI input port (part of its name), or 'keys'."
+    ),
+    bpm: float = typer.Option(100.0, "--bpm", help="Tempo of the clicks."),
+    clicks: int = typer.Option(16, "--clicks", help="Clicks to tap along to (after one bar)."),
+    click: str = typer.Option("audio", "--click", help="'audio', or a MIDI output port."),
+    api: str | None = typer.Option(None, "--api", help="The MIDI system: LINUX_ALSA or UNIX_JACK."),
+    store: str | None = typer.Option(None, "--store", help="Database URL (default: yours)."),
+) -> None:
+    """Measure an input's latency: tap along to the clicks; the median offset is kept."""
+    import queue
+
+    from cymbalism.errors import DeviceError
+    from cymbalism.live.calibration import calibrate_input
+    from cymbalism.live.clock import MonotonicClock
+    from cymbalism.live.inputs import (
+        KeyboardInput,
+        MidiInput,
+        MidoBackend,
+        Route,
+        find_port,
+    )
+    from cymbalism.live.metronome import open_output
+    from cymbalism.model.lanes import Lane
+    from cymbalism.store.store import Store
+
+    clock = MonotonicClock()
+    sink: queue.SimpleQueue = queue.SimpleQueue()
+    backend = None
+    if input.lower() in {"keys", "keyboard"}:
+        name = "keyboard"
+        keys = {k: Lane.SNARE for k in "abcdefghijklmnopqrstuvwxyz ,./;'"}
+        inp = KeyboardInput({"tap": keys}, clock=clock, sink=sink)
+    else:
+        backend = MidoBackend(api)
+        name = find_port(input, backend.input_names())
+        inp = MidiInput(  # type: ignore[assignment]
+            name, [Route("tap")], clock=clock, backend=backend, sink=sink
+        )
+    out = open_output(
+        clock,
+        audio=click == "audio",
+        midi_port=None if click == "audio" else click,
+        backend=backend,
+    )
+    if not out.audible:
+        raise DeviceError(f"calibration needs to be heard: {out.description}")
+    console.print(
+        f"Tap [bold]{name}[/] along with the click: one bar to get the pulse, then "
+        f"{clicks} clicks at {bpm:g} BPM.",
+        highlight=False,
+    )
+    inp.start()
+    out.start()
+    try:
+        cal = calibrate_input(inp, out, clock, bpm=bpm, n_clicks=clicks)
+    finally:
+        inp.stop()
+        out.stop()
+    Store(store).add_calibration(name, cal.offset_sec, sd_sec=cal.spread_sec, n=cal.n_taps)
+    console.print(
+        f"[bold]{name}[/]: latency {cal.offset_sec * 1000:+.1f} ms (from {cal.n_taps} of "
+        f"{cal.n_clicks} taps, steadiness ±{cal.spread_sec * 1000:.1f} ms); it is now "
+        "subtracted from every hit of this input",
+        highlight=False,
+    )
+
+
+@app.command("play")
+def _play(
+    song: str = typer.Argument(..., help="A built-in song (see `cymbalism songs`) or a chart."),
+    player: list[str] = typer.Option(
+        ...,
+        "--player",
+        "-p",
+        help="NAME:INPUT[:LEVEL]; INPUT is keys, sim-expert, sim-beginner or a MIDI port "
+        "(PORT@ch2 or PORT@36-51 to share one); LEVEL a level or 'lesson'.",
+    ),
+    follow: bool = typer.Option(False, "--follow", help="The click follows the duo's tempo."),
+    loop: str | None = typer.Option(None, "--loop", help="Loop bars A-B (from 1)."),
+    repeats: int = typer.Option(4, "--repeats", help="Times through the loop."),
+    tempo: str = typer.Option("100%", "--tempo", help="Practice tempo, such as 80%."),
+    count_in: int = typer.Option(1, "--count-in", help="Bars of click before the song."),
+    window_ms: float = typer.Option(75.0, "--window-ms", help="Matching window (ms)."),
+    backing: bool = typer.Option(False, "--backing", help="Play the notes nobody plays."),
+    click: str = typer.Option("audio", "--click", help="'audio', 'none', or a MIDI output."),
+    kit: str | None = typer.Option(None, "--kit", help="The e-kit note map (td17, nitro, ...)."),
+    api: str | None = typer.Option(None, "--api", help="The MIDI system: LINUX_ALSA or UNIX_JACK."),
+    store: str | None = typer.Option(None, "--store", help="Database URL, or 'none'."),
+    seconds: float | None = typer.Option(None, "--seconds", help="Stop after this long."),
+) -> None:
+    """Play a song together, judged live; at the end, the summary `analyze` gives."""
+    from cymbalism.io.charts import load_chart
+    from cymbalism.live.engine import LiveOptions
+    from cymbalism.live.run import LiveSetup, parse_player
+    from cymbalism.model.session import Settings
+
+    specs = [parse_player(p) for p in player]
+    settings = Settings(
+        window_sec=window_ms / 1000.0,
+        tempo_scale=_tempo_scale(tempo),
+        follow=follow,
+        count_in_bars=count_in,
+    )
+    options = LiveOptions(loop_bars=_loop_bars(loop), loop_repeats=repeats, backing=backing)
+    setup = LiveSetup(
+        specs,
+        settings,
+        options,
+        click=click,
+        kit=kit,
+        api=api,
+        store_url=store,
+        max_sec=seconds,
+    )
+    _live_session(load_chart(song), setup, keys=any(s.kind == "keys" for s in specs))
+
+
+def _demo_live(seconds: float, seed: int) -> None:
+    """The demo duet played through the live engine in real time."""
+    from cymbalism.live.engine import LiveOptions
+    from cymbalism.live.run import LiveSetup, PlayerSpec
+    from cymbalism.model.chart import Level
+    from cymbalism.model.session import Settings
+    from cymbalism.simulate.demo import demo_chart
+
+    specs = [
+        PlayerSpec("expert", "sim-expert", Level.EXPERT),
+        PlayerSpec("beginner", "sim-beginner", Level.BEGINNER),
+    ]
+    setup = LiveSetup(
+        specs,
+        Settings(),
+        LiveOptions(),
+        click="none",
+        store_url="none",
+        seed=seed,
+        max_sec=seconds,
+    )
+    console.print(
+        f"[bold]cymbalism demo --live[/]: the simulated duet, hit by hit through the live "
+        f"engine in real time ({seconds:g} s; Ctrl-C stops)",
+        highlight=False,
+    )
+    _live_session(demo_chart(), setup, keys=False)
 
 
 # --- store and reports: import, history, report, export
@@ -302,7 +950,9 @@ def _sync(
 @app.command("coupling")
 def _coupling(
     inputs: list[Path] = typer.Argument(
-        ..., help="An onset table, or one MIDI file per player on one timeline."
+        ...,
+        help="A stored session (its number or 'last'), an onset table, "
+        "or one MIDI file per player on one timeline.",
     ),
     names: str | None = typer.Option(
         None, "--names", "--players", help="Player names (MIDI) or columns (table), as A,B."
@@ -311,6 +961,7 @@ def _coupling(
         None, "--window", help="Also fit every BARS bars (needs MIDI files with a tempo map)."
     ),
     window_ms: float = typer.Option(100.0, "--window-ms", help="Pairing window for hits."),
+    db: str | None = typer.Option(None, "--db", help="The session store (URL or SQLite file)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Who adapts to whom: phase-correction gains (bGLS), noise, lead/lag, per window."""
@@ -319,12 +970,23 @@ def _coupling(
     from rich.table import Table
 
     from cymbalism.analysis.coupling import fit_phase_correction, lead_lag
-    from cymbalism.corpus.figures import bar_edges_sec, load_onsets, windowed_figures
+    from cymbalism.corpus.figures import (
+        bar_edges_sec,
+        load_onsets,
+        load_session_onsets,
+        windowed_figures,
+    )
     from cymbalism.errors import InputError
 
-    loaded = load_onsets(inputs, players=_split_names(names), window_sec=window_ms / 1e3)
-    tab = loaded.table
-    if tab.n_players < 2:
+    token = str(inputs[0])
+    session = len(inputs) == 1 and not inputs[0].exists() and (token.isdigit() or token == "last")
+    if session:
+        loaded = load_session_onsets(token, db=db)
+        tab = loaded.table.with_reference_as("click")  # the players heard the click
+    else:
+        loaded = load_onsets(inputs, players=_split_names(names), window_sec=window_ms / 1e3)
+        tab = loaded.table
+    if len([n for n in tab.names if n != "click"]) < 2:
         raise InputError("coupling needs at least two players")
     fit = fit_phase_correction(tab)
     result: dict[str, object] = {"players": list(tab.names), "fit": fit.to_dict()}
@@ -387,6 +1049,56 @@ def _finite(value: float) -> float | None:
     import math
 
     return float(value) if math.isfinite(value) else None
+
+
+corpus_app = typer.Typer(help="Analyse many files or sessions at once, in parallel (Dask).")
+app.add_typer(corpus_app, name="corpus")
+
+
+@corpus_app.command("analyze")
+def _corpus_analyze(
+    path: Path = typer.Argument(..., help="A folder of MIDI/audio files, or an info.csv."),
+    out: Path = typer.Option(..., "--out", "-o", help="Results file (.parquet or .csv)."),
+    scheduler: str | None = typer.Option(
+        None, help="A Dask scheduler address, or 'local' to start a local Dask cluster."
+    ),
+    workers: int | None = typer.Option(None, help="Worker processes (default: every CPU)."),
+) -> None:
+    """One row per file and player: timing, tempo, click coupling and sync figures."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from cymbalism.corpus.analyze import discover, run_corpus, write_results
+
+    jobs = discover(path)
+    with Progress(
+        TextColumn("[bold]analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("files", total=len(jobs))
+        rows = run_corpus(
+            jobs,
+            workers=workers,
+            scheduler=scheduler,
+            on_progress=lambda done, total: progress.update(task, completed=done),
+        )
+    frame = write_results(rows, out)
+    n_err = int(frame["error"].notna().sum())
+    console.print(
+        f"{len(jobs)} files, {len(frame)} rows, {n_err} errors -> {out}"
+        + (" (see the error column)" if n_err else "")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

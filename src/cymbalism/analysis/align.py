@@ -136,15 +136,25 @@ def _greedy(onset: np.ndarray, ref: np.ndarray, w: float) -> np.ndarray:
     out[solo] = _nearest(onset[solo], ref, lo[solo], hi[solo])
     shared = rows[~alone]
     if shared.size:
-        taken = np.zeros(ref.size, dtype=bool)
-        for r in shared.tolist():
-            a, b = int(lo[r]), int(hi[r])
-            dist = np.abs(onset[r] - ref[a:b])
-            dist[taken[a:b]] = np.inf
-            k = int(np.argmin(dist))
-            if np.isfinite(dist[k]):
-                out[r] = a + k
-                taken[a + k] = True
+        # plain Python floats are IEEE doubles too, so distances equal numpy's exactly
+        taken = [False] * ref.size
+        ref_list = ref.tolist()
+        for r, x, a, b in zip(
+            shared.tolist(),
+            onset[shared].tolist(),
+            lo[shared].tolist(),
+            hi[shared].tolist(),
+            strict=True,
+        ):
+            best, best_d = -1, np.inf
+            for j in range(a, b):
+                if not taken[j]:
+                    d = abs(x - ref_list[j])
+                    if d < best_d:  # strict: an exact tie keeps the earlier note
+                        best, best_d = j, d
+            if best >= 0:
+                out[r] = best
+                taken[best] = True
     return out
 
 
@@ -447,6 +457,61 @@ class OnlineAligner:
             target_sec=target_sec,
             error_sec=float(np.float64(t) - np.float64(target_sec)),
         )
+
+    def extend(self, targets: Hits) -> None:
+        """Add notes after the ones the aligner has, while hits are being judged.
+
+        The live engine lays a song out bar by bar a little ahead of the players (the
+        tempo follower and the lesson path decide each bar's time and part only then).
+        Extending gives exactly the aligner that had every note from the start, as long as
+        no hit pushed so far could have reached the new notes: they must come no earlier
+        than the last note, and more than ``window_sec`` after the last hit.
+
+        Parameters
+        ----------
+        targets : Hits
+            The new notes in seconds, sorted by time.
+
+        Raises
+        ------
+        InputError
+            If the new notes start before the last note, or within reach of a hit
+            already judged.
+        """
+        new = _check_hits(targets, "targets")
+        if len(new) == 0:
+            return
+        first = float(new.onset_sec[0])
+        old = self.targets.onset_sec
+        if old.size and first < float(old[-1]):
+            raise InputError(
+                f"new notes must not come before the last note ({first:.6f} s < "
+                f"{float(old[-1]):.6f} s)"
+            )
+        if self._onset and first <= self._onset[-1] + self.window_sec:
+            raise InputError(
+                f"a note at {first:.6f} s is within reach of a hit already judged "
+                f"({self._onset[-1]:.6f} s); add notes further ahead"
+            )
+        base = len(self.targets)
+        self.targets = Hits(
+            np.concatenate([old, new.onset_sec]),
+            np.concatenate([self.targets.lane, new.lane]),
+            np.concatenate([self.targets.velocity, new.velocity]),
+        )
+        group = _lane_groups(new.lane, self.lane_blind)
+        for g in np.unique(group).tolist():
+            idx = np.flatnonzero(group == g)
+            g = int(g)
+            if g in self._index:
+                self._index[g] = np.concatenate([self._index[g], base + idx])
+                self._ref[g] = np.concatenate([self._ref[g], new.onset_sec[idx]])
+                self._taken[g] = np.concatenate([self._taken[g], np.zeros(idx.size, bool)])
+            else:
+                self._index[g] = base + idx
+                self._ref[g] = new.onset_sec[idx]
+                self._taken[g] = np.zeros(idx.size, dtype=bool)
+        self._hit_index = np.concatenate([self._hit_index, np.full(len(new), -1, dtype=_INT)])
 
     def misses_until(self, now_sec: float) -> np.ndarray:
         """Notes whose window closed unmatched since the last call (a live "miss").

@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.linalg
-import scipy.stats
+import scipy.special
 
 from cymbalism.analysis.align import Alignment, match_events
 from cymbalism.analysis.sync import _positions as chart_positions
@@ -582,7 +582,7 @@ def _granger_p(*, cause: np.ndarray, effect: np.ndarray, order: int) -> float:
     if rss_f <= 0:
         return float("nan")
     f_stat = max((rss_r - rss_f) / order, 0.0) / (rss_f / dof)
-    return float(scipy.stats.f.sf(f_stat, order, dof))
+    return float(scipy.special.fdtrc(order, dof, f_stat))  # F survival function
 
 
 def _rss(design: np.ndarray, target: np.ndarray) -> float:

@@ -73,18 +73,29 @@ def _stats(error_sec: np.ndarray, n_extra: int) -> TimingStats:
     )
 
 
-def timing_stats(alignment: Alignment) -> TimingStats:
-    """The player's figures over the whole song.
+def timing_stats(
+    alignment: Alignment, *, start_sec: float | None = None, end_sec: float | None = None
+) -> TimingStats:
+    """The player's figures over the whole song, or over a span of it.
 
     Parameters
     ----------
     alignment : Alignment
+    start_sec, end_sec : float, optional
+        Only the notes due, and the extra hits played, in ``start_sec <= t < end_sec``.
 
     Returns
     -------
     stats : TimingStats
     """
-    return _stats(alignment.error_sec, alignment.n_extra)
+    if start_sec is None and end_sec is None:
+        return _stats(alignment.error_sec, alignment.n_extra)
+    lo = -np.inf if start_sec is None else float(start_sec)
+    hi = np.inf if end_sec is None else float(end_sec)
+    a, b = np.searchsorted(alignment.targets.onset_sec, [lo, hi], side="left")
+    extra_sec = alignment.hits.onset_sec[alignment.extra_index]
+    c, d = np.searchsorted(extra_sec, [lo, hi], side="left")
+    return _stats(alignment.error_sec[a:b], int(d - c))
 
 
 def timing_by_lane(alignment: Alignment) -> dict[Lane, TimingStats]:

@@ -13,6 +13,7 @@ events with ``centre - window_sec / 2 <= time < centre + window_sec / 2``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,9 +49,10 @@ def moments(values: np.ndarray) -> Moments:
     n = int(x.size)
     if n == 0:
         return Moments(0, float("nan"), float("nan"), float("nan"))
-    mean = float(np.mean(x))
-    sd = float(np.std(x, ddof=1)) if n > 1 else float("nan")
-    return Moments(n, mean, sd, float(np.mean(np.abs(x))))
+    mean = float(np.add.reduce(x)) / n
+    dev = x - mean
+    sd = math.sqrt(float(np.add.reduce(dev * dev)) / (n - 1)) if n > 1 else float("nan")
+    return Moments(n, mean, sd, float(np.add.reduce(np.abs(x))) / n)
 
 
 def _check_positive(value: float, name: str) -> float:

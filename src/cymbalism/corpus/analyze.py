@@ -40,6 +40,8 @@ __all__ = [
 
 MIDI_SUFFIXES = (".mid", ".midi")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
+#: Files read as a session store (SQLite).
+STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 
 #: The figures of every row, in order (metadata columns of an info.csv come after ``file``).
 COLUMNS = (
@@ -50,6 +52,7 @@ COLUMNS = (
     "duration_sec",
     "file_bpm",
     "tempo_bpm",
+    "drift_bpm_per_min",
     "n_notes",
     "hit_rate",
     "n_extra",
@@ -83,12 +86,15 @@ class Job:
         Metadata copied into every row (info.csv columns such as drummer, style, bpm).
     player : str
         The name of the file's player when the metadata does not give one.
+    session_id : int or None
+        For a stored session: its id, and ``path`` is the store's URL.
     """
 
     path: str
     file: str
     meta: dict[str, Any] = field(default_factory=dict)
     player: str = ""
+    session_id: int | None = None
 
 
 def discover(path: str | Path) -> list[Job]:
@@ -97,9 +103,10 @@ def discover(path: str | Path) -> list[Job]:
     Parameters
     ----------
     path : str or Path
-        A folder (every MIDI and audio file under it, sorted), or an ``info.csv`` with a
+        A folder (every MIDI and audio file under it, sorted); an ``info.csv`` with a
         ``midi_filename`` (or ``audio_filename``, ``filename``, ``path``) column relative
-        to the CSV's folder; its other columns become metadata.
+        to the CSV's folder, whose other columns become metadata; or the stored sessions:
+        ``"store"`` (the default store), a database URL, or a SQLite file.
 
     Raises
     ------
@@ -108,6 +115,9 @@ def discover(path: str | Path) -> list[Job]:
     InputError
         If the folder holds no MIDI or audio file, or the CSV has no file column.
     """
+    text = str(path)
+    if text == "store" or "://" in text or text.lower().endswith(STORE_SUFFIXES):
+        return _from_store(None if text == "store" else text)
     p = Path(path)
     if p.is_dir():
         suffixes = MIDI_SUFFIXES + AUDIO_SUFFIXES
@@ -122,6 +132,30 @@ def discover(path: str | Path) -> list[Job]:
     if p.suffix.lower() != ".csv":
         raise InputError(f"{p}: give a folder of MIDI/audio files or an info.csv")
     return _from_info_csv(p)
+
+
+def _from_store(url: str | None) -> list[Job]:
+    """One job per stored session (``url`` None: the default store)."""
+    from cymbalism.store import Store
+
+    if url is not None and "://" not in url:
+        if not Path(url).is_file():
+            raise NotFoundError(f"no session store at {url}")
+        url = f"sqlite:///{Path(url).resolve()}"
+    with Store(url) as store:
+        address = store.engine.url.render_as_string(hide_password=False)
+        infos = store.sessions()
+    if not infos:
+        raise InputError(f"there are no sessions in {url or 'the default store'} yet")
+    return [
+        Job(
+            path=address,
+            file=f"session/{info.id}",
+            meta={"session_id": info.id, "title": info.title, "started_at": info.started_at},
+            session_id=info.id,
+        )
+        for info in infos
+    ]
 
 
 def _player_of(f: Path, root: Path) -> str:
@@ -170,46 +204,100 @@ def _error_row(job: Job, exc: BaseException) -> dict[str, Any]:
     return {"file": job.file, **job.meta, "player": job.player, "error": f"{kind}{exc}"}
 
 
-def _solo_rows(job: Job, started: float) -> list[dict[str, Any]]:
-    from cymbalism.analysis.align import align, grid_targets
-    from cymbalism.analysis.coupling import fit_phase_correction, onset_table_from_alignments
-    from cymbalism.analysis.tempo import estimate_tempo
-    from cymbalism.analysis.timing import timing_stats
+@dataclass(frozen=True)
+class _Performance:
+    """What one job plays: each player's hits, their names, the tempo map, their parts."""
 
-    suffix = Path(job.path).suffix.lower()
-    if suffix in AUDIO_SUFFIXES:
-        raise InputError(f"{job.path}: audio files are not analysed by the corpus runner yet")
+    hits: list[Any]
+    names: list[str]
+    tempo_map: Any
+    targets: list[Any] | None = None
+
+
+def _load_midi(job: Job) -> _Performance:
     from cymbalism.io.midi import read_midi
 
+    if Path(job.path).suffix.lower() in AUDIO_SUFFIXES:
+        raise InputError(f"{job.path}: audio files are not analysed by the corpus runner yet")
     perf = read_midi(job.path)
-    hits, tempo_map = perf.hits, perf.tempo_map
-    if len(hits) == 0:
+    if len(perf.hits) == 0:
         raise InputError(f"{job.path}: no drum hits")
-    alignment = align(hits, grid_targets(hits, tempo_map))
-    stats = timing_stats(alignment)
-    row: dict[str, Any] = {
-        "file": job.file,
-        **job.meta,
-        "player": job.player,
-        "error": None,
-        "n_hits": len(hits),
-        "duration_sec": hits.duration_sec,
-        "file_bpm": float(tempo_map.bpm_at(0.0)),
-        "tempo_bpm": _safe(lambda: float(estimate_tempo(hits.onset_sec))),
-        "n_notes": stats.n_notes,
-        "hit_rate": stats.hit_rate,
-        "n_extra": stats.n_extra,
-        "mean_error_ms": _ms(stats.mean_error_sec),
-        "sd_error_ms": _ms(stats.sd_error_sec),
-        "mean_abs_error_ms": _ms(stats.mean_abs_error_sec),
-    }
-    table = onset_table_from_alignments({job.player: alignment}).with_reference_as("click")
-    fit = fit_phase_correction(table, players=[job.player])
-    row["alpha_click"] = fit.gain(job.player, "click")
-    row["sigma_t_ms"] = _ms(fit.sigma_t_sec[0])
-    row["sigma_m_ms"] = _ms(fit.sigma_m_sec[0])
-    row["seconds"] = time.perf_counter() - started
-    return [row]
+    return _Performance([perf.hits], [job.player], perf.tempo_map)
+
+
+_STORES: dict[str, Any] = {}
+
+
+def _load_session(job: Job) -> _Performance:
+    """A stored session: every player's hits and part, following their level changes."""
+    from cymbalism.corpus.figures import session_targets
+    from cymbalism.store import Store
+
+    store = _STORES.get(job.path)
+    if store is None:  # one connection pool per worker process and database
+        store = _STORES[job.path] = Store(job.path)
+    stored = store.load(int(job.session_id or 0))
+    hits = [p.hits for p in stored.session.players]
+    names = [p.name for p in stored.session.players]
+    targets = session_targets(stored)
+    if not hits:
+        raise InputError(f"session {job.session_id} has no players")
+    return _Performance(hits, names, stored.chart.tempo_map, targets)
+
+
+def _figure_rows(job: Job, perf: _Performance) -> list[dict[str, Any]]:
+    """One row per player: timing, tempo, click and partner coupling, sync to the partner."""
+    from cymbalism.analysis.coupling import fit_phase_correction, onset_table_from_alignments
+    from cymbalism.analysis.summary import analyze_players
+    from cymbalism.analysis.tempo import estimate_tempo, tempo_drift
+
+    report = analyze_players(
+        perf.hits, tempo_map=perf.tempo_map, targets=perf.targets, names=perf.names
+    )
+    table = onset_table_from_alignments(
+        {p.name: p.alignment for p in report.players}
+    ).with_reference_as("click")
+    fit = fit_phase_correction(table)
+    rows = []
+    for k, player in enumerate(report.players):
+        hits, stats = player.alignment.hits, player.stats
+        weight = hits.velocity.astype(np.float64)
+        row: dict[str, Any] = {
+            "file": job.file,
+            **job.meta,
+            "player": player.name,
+            "error": None,
+            "n_hits": len(hits),
+            "duration_sec": hits.duration_sec,
+            "file_bpm": report.tempo_bpm,
+            "tempo_bpm": _safe(lambda h=hits, w=weight: estimate_tempo(h.onset_sec, weight=w)),
+            "drift_bpm_per_min": _safe(lambda h=hits, w=weight: tempo_drift(h.onset_sec, weight=w)),
+            "n_notes": stats.n_notes,
+            "hit_rate": stats.hit_rate,
+            "n_extra": stats.n_extra,
+            "mean_error_ms": _ms(stats.mean_error_sec),
+            "sd_error_ms": _ms(stats.sd_error_sec),
+            "mean_abs_error_ms": _ms(stats.mean_abs_error_sec),
+            "alpha_click": fit.gain(player.name, "click"),
+            "sigma_t_ms": _ms(fit.sigma_t_sec[k]),
+            "sigma_m_ms": _ms(fit.sigma_m_sec[k]),
+        }
+        pair = next((p for p in report.pairs if player.name in (p.a, p.b)), None)
+        if pair is not None:
+            partner = pair.b if pair.a == player.name else pair.a
+            sign = 1.0 if pair.a == player.name else -1.0
+            row.update(
+                {
+                    "partner": partner,
+                    "sync_n": pair.stats.n,
+                    "sync_mean_ms": sign * _ms(pair.stats.mean_sec),
+                    "sync_sd_ms": _ms(pair.stats.sd_sec),
+                    "sync_mean_abs_ms": _ms(pair.stats.mean_abs_sec),
+                    "alpha_partner": fit.gain(player.name, partner),
+                }
+            )
+        rows.append(row)
+    return rows
 
 
 def _safe(compute: Callable[[], float]) -> float:
@@ -224,14 +312,17 @@ def analyze_job(job: Job) -> list[dict[str, Any]]:
     """The rows of one job; never raises: a failure becomes one row with ``error`` set."""
     started = time.perf_counter()
     try:
-        if not Path(job.path).is_file():
+        if job.session_id is None and not Path(job.path).is_file():
             raise NotFoundError(f"{job.path}: no such file")
         with np.errstate(all="ignore"):
-            return _solo_rows(job, started)
+            perf = _load_session(job) if job.session_id is not None else _load_midi(job)
+            rows = _figure_rows(job, perf)
     except Exception as exc:  # one bad file must never stop a corpus run
-        row = _error_row(job, exc)
-        row["seconds"] = time.perf_counter() - started
-        return [row]
+        rows = [_error_row(job, exc)]
+    seconds = time.perf_counter() - started
+    for row in rows:
+        row["seconds"] = seconds / len(rows)
+    return rows
 
 
 def analyze_chunk(jobs: Sequence[Job]) -> list[dict[str, Any]]:
@@ -257,6 +348,7 @@ def run_corpus(
     scheduler: str | None = None,
     chunk_size: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    connect_timeout_sec: float = 10.0,
 ) -> list[dict[str, Any]]:
     """Analyse every job, in parallel, and return all rows in job order.
 
@@ -273,6 +365,8 @@ def run_corpus(
         Jobs per task (default: about 16 tasks per worker, at most 32 jobs each).
     on_progress : callable(done, total), optional
         Called as jobs finish.
+    connect_timeout_sec : float
+        How long to wait for a Dask scheduler to answer.
 
     Returns
     -------
@@ -304,7 +398,7 @@ def run_corpus(
         return rows
     if scheduler is None:
         return _run_process_pool(chunks, n_workers, report, total)
-    return _run_distributed(chunks, scheduler, n_workers, report, total)
+    return _run_distributed(chunks, scheduler, n_workers, report, total, connect_timeout_sec)
 
 
 def _run_process_pool(
@@ -335,6 +429,7 @@ def _run_distributed(
     n_workers: int,
     report: Callable[[int, int], None],
     total: int,
+    timeout_sec: float,
 ) -> list[dict[str, Any]]:
     distributed = require("distributed", "corpus")
     cluster = None
@@ -347,7 +442,7 @@ def _run_distributed(
         address = scheduler
     try:
         try:
-            client = distributed.Client(address, timeout="10s")
+            client = distributed.Client(address, timeout=f"{timeout_sec}s")
         except (OSError, TimeoutError) as exc:
             raise InputError(
                 f"cannot reach a Dask scheduler at {address!r} ({exc}); "

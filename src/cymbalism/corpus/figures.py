@@ -116,6 +116,48 @@ def _midi_onsets(path: Path) -> tuple[np.ndarray, TempoMap]:
     return perf.hits.onset_sec, perf.tempo_map
 
 
+def session_targets(stored: Any) -> list[Any]:
+    """Each player's chart notes (Hits, seconds) in a stored session, level changes included.
+
+    A player who moved from one level to another at ``at_sec`` is judged against the
+    first level's part before that time and the second's after it.
+    """
+    from cymbalism.model.hits import Hits
+
+    chart = stored.chart
+    out = []
+    for player in stored.session.players:
+        steps = stored.level_changes.get(player.name, ())
+        starts = [-np.inf, *(s.at_sec for s in steps), np.inf]
+        levels = [player.level, *(s.to_level for s in steps)]
+        parts = [
+            chart.targets(level).between(lo, hi)
+            for level, lo, hi in zip(levels, starts[:-1], starts[1:], strict=True)
+        ]
+        out.append(Hits.concat(parts))
+    return out
+
+
+def load_session_onsets(token: str, *, db: str | None = None) -> LoadedOnsets:
+    """The onset table of a stored session (``token``: its number or ``"last"``).
+
+    Each player is aligned to their part (level changes included); the table has one row
+    per chart position and the chart's times as reference.
+    """
+    from cymbalism.analysis.align import align
+    from cymbalism.analysis.coupling import onset_table_from_alignments
+    from cymbalism.store import Store
+
+    with Store(db) as store:
+        stored = store.load(store.resolve(token))
+    window = stored.session.settings.window_sec
+    alignments = {
+        p.name: align(p.hits, t, window_sec=window)
+        for p, t in zip(stored.session.players, session_targets(stored), strict=True)
+    }
+    return LoadedOnsets(onset_table_from_alignments(alignments), stored.chart.tempo_map)
+
+
 def pair_asynchrony(table: OnsetTable, a: str, b: str) -> Asynchrony:
     """onsetsync's asynchrony ``a - b`` over the events where both have an onset."""
     ta, tb = table.column(a), table.column(b)

@@ -866,7 +866,9 @@ def save_chart(path: str | Path, chart: Chart, *, level: Level | str | None = No
     raise InputError(f"cannot write {p}: use a .chart or .mid file name")
 
 
-def load_chart(spec: str | Path | Chart, *, kit: str | None = None) -> Chart:
+def load_chart(
+    spec: str | Path | Chart, *, kit: str | None = None, derive_levels: bool = True
+) -> Chart:
     """The one chart resolver: a built-in song name, or a chart file.
 
     Parameters
@@ -877,6 +879,9 @@ def load_chart(spec: str | Path | Chart, *, kit: str | None = None) -> Chart:
         returned as it is.
     kit : str, optional
         The kit map of a plain MIDI performance.
+    derive_levels : bool
+        Fill in the levels the file lacks (a plain MIDI file has only the Expert part;
+        no file format has Beginner) with :func:`cymbalism.coaching.simplify.simplify_chart`.
 
     Raises
     ------
@@ -885,12 +890,16 @@ def load_chart(spec: str | Path | Chart, *, kit: str | None = None) -> Chart:
     """
     if isinstance(spec, Chart):
         return spec
+    # The resolver sits above the readers: it also knows the built-in library and the
+    # simplifier, imported here so that reading a file needs neither.
     from cymbalism import songs
+    from cymbalism.coaching.simplify import simplify_chart
 
     text = str(spec)
-    p = Path(text)
+    p = Path(text).expanduser()
     if p.exists():
-        return read_chart(p, kit=kit)
+        chart = read_chart(p, kit=kit)
+        return simplify_chart(chart) if derive_levels else chart
     if songs.has_song(text):
         return songs.get_song(text)
     if p.suffix.lower() in {".chart", ".mid", ".midi"} or p.parent != Path("."):

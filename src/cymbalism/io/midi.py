@@ -28,6 +28,7 @@ Where the drums are
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import struct
@@ -172,12 +173,12 @@ def read_midi(
         file and the problem.
     """
     p = Path(path).expanduser()
-    if not p.exists():
-        raise NotFoundError(f"no such MIDI file: {p}")
-    if p.is_dir():
-        raise InputError(f"{p} is a folder, not a MIDI file")
     try:
         data = p.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(f"no such MIDI file: {p}") from None
+    except IsADirectoryError:
+        raise InputError(f"{p} is a folder, not a MIDI file") from None
     except OSError as exc:
         raise InputError(f"cannot read {p}: {exc.strerror or exc}") from None
     return parse_midi(data, kit=kit, path=p, parser=parser)
@@ -383,15 +384,15 @@ def _find_drums(tracks: Sequence[_NoteTrack], table: np.ndarray) -> tuple[list[_
 def _tempo_map(score: Any, tpq: int, label: str) -> TempoMap:
     """The file's tempo and time-signature events as a TempoMap (the one tick conversion)."""
     t = score.tempos.numpy()
-    tick, mspq = t["time"].astype(np.int64), t["mspq"].astype(np.float64)
-    if (mspq <= 0).any():
+    mspq = t["mspq"].tolist()
+    if any(m <= 0 for m in mspq):
         raise InputError(f"{label} is corrupt: it sets a tempo of 0 microseconds per quarter")
-    tempos = _last_per_tick(tick, 60e6 / mspq)
+    tempos = _last_per_tick(t["time"].tolist(), [60e6 / m for m in mspq])
     if not tempos or tempos[0][0] > 0:
         tempos.insert(0, (0, DEFAULT_BPM))
     ts = score.time_signatures.numpy()
     sigs = _last_per_tick(
-        ts["time"].astype(np.int64),
+        ts["time"].tolist(),
         list(zip(ts["numerator"].tolist(), ts["denominator"].tolist(), strict=True)),
     )
     kept: list[tuple[float, int, int]] = [(0.0, 4, 4)]
@@ -408,20 +409,28 @@ def _tempo_map(score: Any, tpq: int, label: str) -> TempoMap:
         if abs(bars - round(bars)) < 1e-6 and (num, den) != kept[-1][1:]:
             kept.append((qn, num, den))
     try:
-        return TempoMap([(at / tpq, bpm) for at, bpm in tempos], kept)
+        return _shared_tempo_map(tuple((at / tpq, bpm) for at, bpm in tempos), tuple(kept))
     except InputError as exc:
         raise InputError(f"{label}: {exc}") from None
 
 
-def _last_per_tick(tick: np.ndarray, values: Sequence) -> list:
+@functools.lru_cache(maxsize=1024)
+def _shared_tempo_map(
+    tempos: tuple[tuple[float, float], ...], sigs: tuple[tuple[float, int, int], ...]
+) -> TempoMap:
+    """One TempoMap per distinct set of events: a corpus recorded to a few click tempos
+    shares a few maps (tempo maps are never modified in place)."""
+    return TempoMap(tempos, sigs)
+
+
+def _last_per_tick(tick: list[int], values: Sequence) -> list:
     """``(tick, value)`` pairs sorted by tick; of several events on one tick, the last wins."""
-    order = np.argsort(tick, kind="stable")
     out: list = []
-    for i in order.tolist():
-        if out and out[-1][0] == int(tick[i]):
-            out[-1] = (int(tick[i]), values[i])
+    for i in sorted(range(len(tick)), key=tick.__getitem__):
+        if out and out[-1][0] == tick[i]:
+            out[-1] = (tick[i], values[i])
         else:
-            out.append((int(tick[i]), values[i]))
+            out.append((tick[i], values[i]))
     return out
 
 

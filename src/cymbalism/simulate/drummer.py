@@ -160,11 +160,11 @@ EXPERT = DrummerModel(
 )
 
 #: A first-timer: noisy and late at first, follows the partner, misses a lot, and learns
-#: (noise and errors fall to 30% with a time constant of 45 s).
+#: (noise and errors fall to 25% with a time constant of 50 s).
 BEGINNER = DrummerModel(
     name="beginner",
-    timekeeper_sd_sec=0.028,
-    motor_sd_sec=0.014,
+    timekeeper_sd_sec=0.040,
+    motor_sd_sec=0.020,
     click_gain=0.25,
     partner_gain=0.25,
     bias_sec=0.022,
@@ -172,8 +172,8 @@ BEGINNER = DrummerModel(
     extra_rate=0.06,
     wrong_lane_rate=0.10,
     velocity_sd=0.25,
-    learning_time_sec=45.0,
-    learned_fraction=0.3,
+    learning_time_sec=50.0,
+    learned_fraction=0.25,
 )
 
 

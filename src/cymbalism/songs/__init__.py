@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from cymbalism.coaching.simplify import simplify_chart
 from cymbalism.errors import InputError, NotFoundError
 from cymbalism.model.chart import NORMAL_VELOCITY, Chart, Level, Part
 from cymbalism.model.lanes import Lane
@@ -182,7 +183,11 @@ def parse_song(text: str, *, name: str = "song") -> Chart:
 @cache
 def _load(name: str) -> Chart:
     entry = _song_files()[name]
-    return parse_song(entry.read_text(encoding="utf-8"), name=name)
+    chart = parse_song(entry.read_text(encoding="utf-8"), name=name)
+    if chart.metadata.get("free_play") == "true":
+        # a pulse is as simple as a part gets: every level plays it
+        return chart.with_parts({lv: chart.part() for lv in Level})
+    return simplify_chart(chart)
 
 
 def get_song(name: str) -> Chart:

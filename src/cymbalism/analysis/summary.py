@@ -1,0 +1,258 @@
+"""The figures of an analysed performance or duet, as objects and as plain JSON-ready dicts.
+
+:func:`analyze_players` is the whole offline analysis of one or more players' hits: each
+player is aligned to their part of the chart (or, with no chart, to the grid of the tempo
+map they played to, see :func:`~cymbalism.analysis.align.grid_targets`), their timing is
+summarised per lane, and every pair of players gets the asynchrony figures and the moment
+they came together. ``cymbalism analyze`` prints it, and the same dicts
+(:meth:`AnalysisReport.to_dict`) serve the live view, the store and the web API.
+
+In the dicts, times for people are in milliseconds (``*_ms``), session times in seconds
+(``*_sec``), and undefined figures (an SD of one value, a mean of none) are ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cymbalism.analysis.align import DEFAULT_WINDOW_SEC, Alignment, align, grid_targets
+from cymbalism.analysis.sync import (
+    DEFAULT_SYNC_HOP_SEC,
+    DEFAULT_SYNC_WINDOW_SEC,
+    Asynchrony,
+    SyncStats,
+    asynchrony,
+    asynchrony_unaligned,
+    came_together,
+    sync_stats,
+)
+from cymbalism.analysis.timing import TimingStats, timing_by_lane, timing_stats
+from cymbalism.errors import InputError
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.model.tempo import TempoMap
+
+__all__ = [
+    "AnalysisReport",
+    "PairReport",
+    "PlayerReport",
+    "analyze_players",
+    "ms",
+    "sync_dict",
+    "timing_dict",
+]
+
+
+def ms(value_sec: float) -> float | None:
+    """Seconds to milliseconds for people, rounded to 0.01 ms; None for NaN."""
+    v = float(value_sec)
+    return None if not np.isfinite(v) else round(v * 1000.0, 2)
+
+
+def _rate(value: float) -> float | None:
+    v = float(value)
+    return None if not np.isfinite(v) else round(v, 4)
+
+
+def timing_dict(stats: TimingStats) -> dict[str, Any]:
+    """A :class:`TimingStats` as a JSON-ready dict (errors in ms)."""
+    return {
+        "notes": stats.n_notes,
+        "hit": stats.n_hit,
+        "miss": stats.n_miss,
+        "extra": stats.n_extra,
+        "hit_rate": _rate(stats.hit_rate),
+        "mean_error_ms": ms(stats.mean_error_sec),
+        "sd_error_ms": ms(stats.sd_error_sec),
+        "mean_abs_error_ms": ms(stats.mean_abs_error_sec),
+    }
+
+
+def sync_dict(stats: SyncStats, came_together_sec: float | None) -> dict[str, Any]:
+    """A :class:`SyncStats` and the came-together time as a JSON-ready dict."""
+    return {
+        "n": stats.n,
+        "mean_ms": ms(stats.mean_sec),
+        "sd_ms": ms(stats.sd_sec),
+        "mean_abs_ms": ms(stats.mean_abs_sec),
+        "came_together_sec": None if came_together_sec is None else round(came_together_sec, 3),
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class PlayerReport:
+    """One player's alignment and figures."""
+
+    name: str
+    alignment: Alignment
+    stats: TimingStats
+    by_lane: dict[Lane, TimingStats]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``name``, ``hits`` (played), the :func:`timing_dict` figures and ``lanes``."""
+        return {
+            "name": self.name,
+            "hits": len(self.alignment.hits),
+            **timing_dict(self.stats),
+            "lanes": {lane.name.lower(): timing_dict(s) for lane, s in self.by_lane.items()},
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class PairReport:
+    """The synchrony of two players (asynchrony = ``a`` - ``b``)."""
+
+    a: str
+    b: str
+    asynchrony: Asynchrony
+    stats: SyncStats
+    came_together_sec: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``a``, ``b`` and the :func:`sync_dict` figures."""
+        return {"a": self.a, "b": self.b, **sync_dict(self.stats, self.came_together_sec)}
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisReport:
+    """Everything :func:`analyze_players` found.
+
+    Attributes
+    ----------
+    tempo_bpm : float
+        The tempo at the start of the song (or of the click the players heard).
+    judged_against : str
+        ``"chart"`` or ``"grid"`` (each player's own click grid).
+    players : list of PlayerReport
+    pairs : list of PairReport
+        Every pair of players, in order (none for a solo).
+    window_sec : float
+    """
+
+    tempo_bpm: float
+    judged_against: str
+    players: list[PlayerReport]
+    pairs: list[PairReport]
+    window_sec: float
+    title: str = ""
+
+    @property
+    def sync(self) -> PairReport | None:
+        """The first pair (players 1 and 2), or None for a solo."""
+        return self.pairs[0] if self.pairs else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``cymbalism analyze --json``.
+
+        Keys: ``tempo_bpm``, ``title``, ``judged_against``, ``window_ms``, ``players``
+        (see :meth:`PlayerReport.to_dict`), ``sync`` (the first pair's
+        :func:`sync_dict`, or None for a solo) and, with more than two players,
+        ``pairs``.
+        """
+        out: dict[str, Any] = {
+            "tempo_bpm": round(self.tempo_bpm, 3),
+            "title": self.title,
+            "judged_against": self.judged_against,
+            "window_ms": ms(self.window_sec),
+            "players": [p.to_dict() for p in self.players],
+            "sync": None if self.sync is None else self.sync.to_dict(),
+        }
+        if len(self.pairs) > 1:
+            out["pairs"] = [p.to_dict() for p in self.pairs]
+        return out
+
+
+def analyze_players(
+    hits: Sequence[Hits],
+    *,
+    tempo_map: TempoMap | Sequence[TempoMap],
+    targets: Sequence[Hits] | None = None,
+    names: Sequence[str] | None = None,
+    window_sec: float = DEFAULT_WINDOW_SEC,
+    lane_blind: bool = False,
+    sync_window_sec: float = DEFAULT_SYNC_WINDOW_SEC,
+    sync_hop_sec: float = DEFAULT_SYNC_HOP_SEC,
+    threshold_sec: float = 0.030,
+    title: str = "",
+) -> AnalysisReport:
+    """Analyse one or more players who played together (or a solo).
+
+    Parameters
+    ----------
+    hits : sequence of Hits
+        Each player's hits, on one shared clock.
+    tempo_map : TempoMap or sequence of TempoMap
+        The song's (the chart's), or the click each player heard (one per player, for
+        players recorded separately to their own click).
+    targets : sequence of Hits, optional
+        Each player's chart notes in seconds (their part). Without them every player
+        is judged against the grid of ``tempo_map`` (:func:`grid_targets`) and pairs
+        are matched hit to hit (:func:`asynchrony_unaligned`).
+    names : sequence of str, optional
+        Player names (default ``"A"``, ``"B"``, ...).
+    window_sec : float
+        Matching window of hits to notes, and of hits to hits without a chart.
+    lane_blind : bool
+    sync_window_sec, sync_hop_sec, threshold_sec : float
+        Windows of :func:`~cymbalism.analysis.sync.came_together` and its threshold.
+    title : str
+
+    Returns
+    -------
+    report : AnalysisReport
+
+    Raises
+    ------
+    InputError
+        With no players, or a number of names or targets that differs from the players.
+    """
+    n = len(hits)
+    if n == 0:
+        raise InputError("nothing to analyse: give at least one player's hits")
+    if names is None:
+        names = [chr(ord("A") + i) if i < 26 else f"P{i + 1}" for i in range(n)]
+    names = [str(x) for x in names]
+    if len(names) != n:
+        raise InputError(f"{len(names)} names for {n} players: give one name per player")
+    if len(set(names)) != n:
+        raise InputError(f"player names must differ, got {', '.join(names)}")
+    if targets is not None and len(targets) != n:
+        raise InputError(f"{len(targets)} parts for {n} players: give one part per player")
+    maps = [tempo_map] * n if isinstance(tempo_map, TempoMap) else list(tempo_map)
+    if len(maps) != n:
+        raise InputError(f"{len(maps)} tempo maps for {n} players: give one, or one per player")
+    judged = "grid" if targets is None else "chart"
+    tgts = (
+        [grid_targets(h, tm) for h, tm in zip(hits, maps, strict=True)]
+        if targets is None
+        else list(targets)
+    )
+    players = []
+    for name, h, t in zip(names, hits, tgts, strict=True):
+        al = align(h, t, window_sec=window_sec, lane_blind=lane_blind)
+        players.append(PlayerReport(name, al, timing_stats(al), timing_by_lane(al)))
+    pairs = []
+    for i in range(n):
+        for j in range(i + 1, n):
+            if targets is None:
+                asy = asynchrony_unaligned(
+                    hits[i], hits[j], window_sec=window_sec, lane_blind=lane_blind
+                )
+            else:
+                asy = asynchrony(players[i].alignment, players[j].alignment)
+            together = came_together(
+                asy, threshold_sec=threshold_sec, window_sec=sync_window_sec, hop_sec=sync_hop_sec
+            )
+            pairs.append(PairReport(names[i], names[j], asy, sync_stats(asy), together))
+    return AnalysisReport(
+        tempo_bpm=float(maps[0].bpm[0]),
+        judged_against=judged,
+        players=players,
+        pairs=pairs,
+        window_sec=float(window_sec),
+        title=title,
+    )

@@ -1,0 +1,891 @@
+"""The live duet engine: judge every hit as it arrives, meter the gap, follow the duo.
+
+One :class:`Engine` runs a session: a chart, two (or more) players, the settings. Hits go
+in with :meth:`Engine.push_hit` (stamped on the session clock, latency removed), time goes
+on with :meth:`Engine.tick`, a view reads :meth:`Engine.snapshot`, and
+:meth:`Engine.finish` gives the result, whose figures come from the same analysis
+functions offline analysis uses. The terminal front end and the web studio both drive it.
+
+Conventions
+-----------
+- Song time is seconds from the first beat of the song (negative during the count-in).
+  Song second 0 falls ``count_in`` after ``start_ns`` on the session clock.
+- The song is laid out bar by bar, a little ahead of time (``lookahead_sec``): each bar
+  gets its time (tempo scale, loop, the tempo follower's correction) and each player the
+  notes of the level they play in that bar (the lesson path may change it at the bar
+  line). Once laid out a bar never changes, so every hit is judged once, for good.
+- Judging is :class:`cymbalism.analysis.align.OnlineAligner`: a hit's judgement is final
+  when it arrives, and feeding the same hits to offline ``align`` against the same
+  targets gives the same alignment, exactly.
+- Timing error = played - target (positive = late); asynchrony = first player - second.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+import numpy as np
+
+from cymbalism.analysis.align import Alignment, OnlineAligner
+from cymbalism.analysis.summary import AnalysisReport, analyze_players
+from cymbalism.analysis.sync import SyncStats
+from cymbalism.analysis.timing import TimingStats
+from cymbalism.errors import InputError
+from cymbalism.live.clock import NS_PER_SEC, Clock, MonotonicClock
+from cymbalism.live.metronome import ACCENT, CLICK, Output, SilentOutput, Sound
+from cymbalism.live.tempo_follow import TempoFollower
+from cymbalism.model.chart import Chart, Level, Part
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.model.session import Player, Session, Settings
+
+__all__ = [
+    "LEVEL_TOLERANCE_SEC",
+    "Engine",
+    "Feedback",
+    "LiveOptions",
+    "LiveResult",
+    "PlayedBar",
+    "Recorder",
+    "Verdict",
+]
+
+#: How far from the note a hit may be and still count as on time, per level. Hits further
+#: off (but inside the matching window) are early or late.
+LEVEL_TOLERANCE_SEC: Mapping[Level, float] = {
+    Level.BEGINNER: 0.045,
+    Level.EASY: 0.035,
+    Level.MEDIUM: 0.028,
+    Level.HARD: 0.022,
+    Level.EXPERT: 0.018,
+}
+
+
+class Verdict(StrEnum):
+    """What became of a note or a hit."""
+
+    ON_TIME = "on time"
+    EARLY = "early"
+    LATE = "late"
+    MISS = "miss"
+    EXTRA = "extra"
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """One judgement for the player to see.
+
+    Attributes
+    ----------
+    player : str
+    verdict : Verdict
+    lane : int
+    onset_sec : float
+        When the hit sounded (song seconds); NaN for a miss.
+    target_sec : float
+        The note's time (song seconds); NaN for an extra hit.
+    error_sec : float
+        ``onset_sec - target_sec`` (positive = late); NaN for misses and extras.
+    bar : int
+        The bar of the song, counted from 1 as people do.
+    """
+
+    player: str
+    verdict: Verdict
+    lane: int
+    onset_sec: float
+    target_sec: float
+    error_sec: float
+    bar: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict (milliseconds for people, ``None`` for NaN)."""
+
+        def ms(x: float) -> float | None:
+            return None if math.isnan(x) else round(x * 1000.0, 1)
+
+        return {
+            "player": self.player,
+            "verdict": self.verdict.value,
+            "lane": Lane(self.lane).short,
+            "onset_sec": None if math.isnan(self.onset_sec) else self.onset_sec,
+            "error_ms": ms(self.error_sec),
+            "bar": self.bar,
+        }
+
+
+class Recorder(Protocol):
+    """Durable storage that receives every hit as it arrives (the store's SessionWriter)."""
+
+    def add_hits(self, player: str, onset_sec: float, lane: int, velocity: int = 100) -> None: ...
+
+    def level_change(
+        self, player: str, at_sec: float, level: Level | str | int, *, reason: str = ""
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """How the engine lays out and judges the song, beyond :class:`Settings`.
+
+    Attributes
+    ----------
+    loop_bars : (first, last), optional
+        Bars to loop, counted from 1, inclusive.
+    loop_repeats : int
+        How many times the loop is played.
+    lesson_players : tuple of str
+        Players whose level follows the lesson path (changed at bar lines).
+    tolerance_sec : Mapping[Level, float]
+        How close to the note counts as on time, per level.
+    lookahead_sec : float
+        How far ahead bars are laid out (and clicks scheduled). Must exceed the matching
+        window.
+    grace_sec : float
+        How long after a note's window closed it is called a miss (hits arrive stamped
+        a little in the past).
+    sync_window_sec : float
+        The span of the rolling sync meter.
+    backing : bool
+        Play the notes of the full part that no player is playing.
+    """
+
+    loop_bars: tuple[int, int] | None = None
+    loop_repeats: int = 4
+    lesson_players: tuple[str, ...] = ()
+    tolerance_sec: Mapping[Level, float] = field(default_factory=lambda: LEVEL_TOLERANCE_SEC)
+    lookahead_sec: float = 0.25
+    grace_sec: float = 0.05
+    sync_window_sec: float = 8.0
+    backing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlayedBar:
+    """One bar as laid out in the session: which chart bar, and when.
+
+    The mapping from chart position to song seconds within the bar is
+    ``base_sec(qn) * stretch + shift_sec``, where ``base_sec`` is the chart's tempo map at
+    the session's tempo scale. A bar played as written has ``stretch == 1`` and
+    ``shift_sec == 0`` and its notes fall exactly where the chart puts them.
+    """
+
+    index: int
+    chart_bar: int
+    start_qn: float
+    end_qn: float
+    stretch: float
+    shift_sec: float
+    start_sec: float
+    end_sec: float
+    levels: tuple[tuple[str, Level], ...]
+
+
+@dataclass
+class _PlayerState:
+    player: Player
+    level: Level
+    aligner: OnlineAligner
+    target_bar: list[int] = field(default_factory=list)
+    hit_of_target: list[int] = field(default_factory=list)
+    extras: list[int] = field(default_factory=list)
+    bar_ranges: list[tuple[int, int]] = field(default_factory=list)
+    bar_tempo: list[float] = field(default_factory=list)
+    fold: np.ndarray = field(default_factory=lambda: np.arange(len(Lane), dtype=np.int8))
+    reported_miss: set[int] = field(default_factory=set)
+    onset: list[float] = field(default_factory=list)
+    lane: list[int] = field(default_factory=list)
+    velocity: list[int] = field(default_factory=list)
+    recent: deque[Feedback] = field(default_factory=lambda: deque(maxlen=64))
+    last_by_lane: dict[int, Feedback] = field(default_factory=dict)
+    levels: list[tuple[float, Level]] = field(default_factory=list)
+    n_hit: int = 0
+    n_miss: int = 0
+    n_extra: int = 0
+    err_sum: float = 0.0
+    abs_sum: float = 0.0
+    err_since_decision: list[float] = field(default_factory=list)
+
+
+@dataclass
+class LiveResult:
+    """What a session came to: the figures of offline analysis for the same hits.
+
+    Attributes
+    ----------
+    session : Session
+        The song, the players (with every hit they played, as played) and the settings.
+    alignments : dict of str -> Alignment
+        Each player's notes (the part as laid out: the levels they played, at the tempo
+        they played) matched to their hits live, hit by hit.
+    report : AnalysisReport
+        :func:`cymbalism.analysis.summary.analyze_players` on the same hits and notes,
+        what ``cymbalism analyze`` prints; its alignments equal ``alignments``.
+    levels : dict of str -> list of (song second, Level)
+        Each player's level from the start, and every change.
+    bars : list of PlayedBar
+    messages : list of str
+        What the engine said during the session (ports lost and found, no sound, levels).
+    """
+
+    session: Session
+    alignments: dict[str, Alignment]
+    report: AnalysisReport
+    levels: dict[str, list[tuple[float, Level]]]
+    bars: list[PlayedBar]
+    messages: list[str]
+
+    def targets(self, player: str) -> Hits:
+        """The notes ``player`` was judged against (song seconds)."""
+        return self.alignments[player].targets
+
+    @property
+    def timing(self) -> dict[str, TimingStats]:
+        """Each player's figures."""
+        return {p.name: p.stats for p in self.report.players}
+
+    @property
+    def timing_by_lane(self) -> dict[str, dict[Lane, TimingStats]]:
+        """Each player's figures per lane."""
+        return {p.name: p.by_lane for p in self.report.players}
+
+    @property
+    def sync(self) -> SyncStats | None:
+        """The asynchrony figures of the first two players (None for a solo)."""
+        return None if self.report.sync is None else self.report.sync.stats
+
+    @property
+    def came_together_sec(self) -> float | None:
+        """When the first two players came together (song seconds), or None."""
+        return None if self.report.sync is None else self.report.sync.came_together_sec
+
+
+class Engine:
+    """Judges a duet live. See the module docstring for the conventions.
+
+    Parameters
+    ----------
+    chart : Chart
+        The song. Every level a player may play must have a part (derive the easier
+        ones with :func:`cymbalism.coaching.simplify.simplify_chart`).
+    players : sequence of Player
+        Who plays, each with the level they start on. The first two are A and B of the
+        sync meter.
+    settings : Settings
+        Matching window, tempo scale, follow, count-in.
+    clock : Clock, optional
+        The session clock (the real one by default).
+    recorder : Recorder, optional
+        Gets every hit as it arrives, and every level change.
+    output : Output, optional
+        Where the click and backing go (silent by default).
+    options : LiveOptions, optional
+    lesson : callable, optional
+        ``lesson(player) -> path`` for each lesson player; by default a
+        :class:`cymbalism.coaching.lesson.LessonPath` starting at the player's level.
+        The engine reads the path's ``level`` and ``tempo_scale`` as it lays out each
+        bar and calls ``path.on_bar_end(bar, alignment)`` as each bar closes; a change
+        takes effect from the next bar line still ahead.
+    start_ns : int, optional
+        When the count-in starts on the clock (now by default).
+    """
+
+    def __init__(
+        self,
+        chart: Chart,
+        players: Sequence[Player],
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        recorder: Recorder | None = None,
+        *,
+        output: Output | None = None,
+        options: LiveOptions | None = None,
+        lesson: Callable[[Player], Any] | None = None,
+        start_ns: int | None = None,
+    ) -> None:
+        from cymbalism.coaching.simplify import fold_lanes, simplify_chart
+
+        self.chart = chart = simplify_chart(chart)  # every level, derived where missing
+        self.settings = settings or Settings()
+        self.options = options or LiveOptions()
+        self.clock = clock or MonotonicClock()
+        self.recorder = recorder
+        self.output: Output = output if output is not None else SilentOutput()
+        if len(players) < 1:
+            raise InputError("a session needs at least one player")
+        names = [p.name for p in players]
+        if len(set(names)) != len(names):
+            raise InputError(f"player names must differ, got {names}")
+        if self.options.lookahead_sec <= self.settings.window_sec:
+            raise InputError(
+                f"the lookahead ({self.options.lookahead_sec} s) must exceed the matching "
+                f"window ({self.settings.window_sec} s)"
+            )
+        self.base_map = chart.tempo_map.scaled(self.settings.tempo_scale)
+        self._bar_plan = self._plan_bars()
+        self.messages: list[str] = []
+        if not self.output.audible:
+            self.messages.append(self.output.description)
+        unknown = set(self.options.lesson_players) - set(names)
+        if unknown:
+            raise InputError(f"lesson for unknown players {sorted(unknown)}; players: {names}")
+        self._paths: dict[str, Any] = {}
+        self._path_start: dict[str, float] = {}
+        self.players: dict[str, _PlayerState] = {}
+        for p in players:
+            chart.part(p.level)  # a clear error now if the part is missing
+            self.players[p.name] = _PlayerState(
+                player=p,
+                level=p.level,
+                aligner=OnlineAligner(
+                    Hits.empty(), window_sec=self.settings.window_sec, lane_blind=False
+                ),
+                levels=[(0.0, p.level)],
+                fold=fold_lanes(np.arange(len(Lane)), p.level),
+            )
+            if p.name in self.options.lesson_players:
+                path = self._make_path(p, lesson)
+                self._paths[p.name] = path
+                self._path_start[p.name] = float(path.tempo_scale)
+                self.players[p.name].level = Level(path.level)
+        self._names = names
+        self.follower = TempoFollower(max_deviation=0.08) if self.settings.follow else None
+        first = self._bar_plan[0] if self._bar_plan else 0
+        bar_len_sec = float(
+            self.base_map.qn_to_sec(self.base_map.bar_to_qn(first + 1))
+            - self.base_map.qn_to_sec(self.base_map.bar_to_qn(first))
+        )
+        self.count_in_sec = self.settings.count_in_bars * bar_len_sec
+        self.start_ns = self.clock.now_ns() if start_ns is None else int(start_ns)
+        self.zero_ns = self.start_ns + round(self.count_in_sec * NS_PER_SEC)
+        self.bars: list[PlayedBar] = []
+        self._next_plan = 0
+        self._stretch = 1.0
+        self._follow_stretch = 1.0
+        self._shift = -float(self.base_map.qn_to_sec(self.base_map.bar_to_qn(first))) or 0.0
+        self._closed_bars = 0
+        self._asy: deque[tuple[float, float]] = deque()
+        self._pair_names = tuple(names[:2]) if len(names) >= 2 else ()
+        self._positions: dict[int, list[Any]] = {}
+        self._position_keys: deque[int] = deque()
+        self._finished: LiveResult | None = None
+        self._count_in()
+        self._lay_out_until(-self.count_in_sec)
+
+    # ------------------------------------------------------------------ set-up
+    def _make_path(self, player: Player, lesson: Callable[[Player], Any] | None) -> Any:
+        if lesson is not None:
+            return lesson(player)
+        from cymbalism.coaching.lesson import LessonPath
+
+        return LessonPath(
+            self.chart,
+            start_level=player.level,
+            tempo_scale=min(1.0, self.settings.tempo_scale),
+        )
+
+    def _plan_bars(self) -> list[int]:
+        n = self.chart.n_bars
+        loop = self.options.loop_bars
+        if loop is None:
+            return list(range(n))
+        a, b = loop
+        if not 1 <= a <= b <= n:
+            raise InputError(f"a loop of bars {a}-{b} does not fit the song's {n} bars")
+        if self.options.loop_repeats < 1:
+            raise InputError("a loop is played at least once")
+        return list(range(a - 1, b)) * self.options.loop_repeats
+
+    def _count_in(self) -> None:
+        if not self._bar_plan or self.settings.count_in_bars <= 0:
+            return
+        first = self._bar_plan[0]
+        q0 = float(self.base_map.bar_to_qn(first))
+        q1 = float(self.base_map.bar_to_qn(first + 1))
+        beats = self.base_map.beat_grid_qn(q1, q0)
+        rel = self.base_map.qn_to_sec(beats) - self.base_map.qn_to_sec(q0)
+        sounds = []
+        for k in range(self.settings.count_in_bars):
+            base = -self.count_in_sec + k * self.count_in_sec / self.settings.count_in_bars
+            for j, r in enumerate(rel):
+                sounds.append(Sound(self.sec_to_ns(base + float(r)), ACCENT if j == 0 else CLICK))
+        self.output.schedule(sounds)
+
+    # ------------------------------------------------------------------ time
+    def song_sec(self, t_ns: int) -> float:
+        """Song seconds of a clock time."""
+        return (t_ns - self.zero_ns) / NS_PER_SEC
+
+    def sec_to_ns(self, song_sec: float) -> int:
+        """The clock time of a song second."""
+        return self.zero_ns + round(song_sec * NS_PER_SEC)
+
+    @property
+    def end_sec(self) -> float:
+        """When the last bar ends (song seconds), as far as it is laid out; ``inf`` before."""
+        if self._next_plan < len(self._bar_plan) or not self.bars:
+            return math.inf
+        return self.bars[-1].end_sec
+
+    @property
+    def done(self) -> bool:
+        """Whether the song is over (every bar played and every note's window passed)."""
+        return self._finished is not None
+
+    # ------------------------------------------------------------------ layout
+    def _lay_out_until(self, song_sec: float) -> None:
+        horizon = song_sec + self.options.lookahead_sec
+        while self._next_plan < len(self._bar_plan):
+            start = self.bars[-1].end_sec if self.bars else self._bar_start_sec()
+            if start > horizon:
+                return
+            self._lay_out_bar(start)
+
+    def _bar_start_sec(self) -> float:
+        first = self._bar_plan[0]
+        return float(self.base_map.qn_to_sec(self.base_map.bar_to_qn(first))) * self._stretch + (
+            self._shift
+        )
+
+    def _practice_factor(self) -> float:
+        """How much slower than the session's tempo the lesson path wants the song now."""
+        if not self._paths:
+            return 1.0
+        return max(self._path_start[n] / float(p.tempo_scale) for n, p in self._paths.items())
+
+    def _lay_out_bar(self, start_sec: float) -> None:
+        i = self._next_plan
+        cb = self._bar_plan[i]
+        q0 = float(self.base_map.bar_to_qn(cb))
+        q1 = min(float(self.base_map.bar_to_qn(cb + 1)), max(self.chart.end_qn, q0))
+        phase = 0.0
+        if self.follower is not None and i > 0:
+            errs = [e for st in self.players.values() for e in st.err_since_decision]
+            for st in self.players.values():
+                st.err_since_decision.clear()
+            nominal = float(self.base_map.qn_to_sec(q1) - self.base_map.qn_to_sec(q0))
+            self._follow_stretch, phase = self.follower.update(errs, bar_sec=nominal)
+        stretch = self._follow_stretch * self._practice_factor()
+        jump = i > 0 and self._bar_plan[i - 1] + 1 != cb  # a loop: keep time continuous
+        if jump or phase != 0.0 or stretch != self._stretch:
+            # The bar starts where the last one ended (plus any phase correction), and
+            # its notes are spaced by the new stretch from there.
+            self._shift = start_sec + phase - float(self.base_map.qn_to_sec(q0)) * stretch
+            self._stretch = stretch
+        stretch, shift = self._stretch, self._shift
+        levels = []
+        for name, st in self.players.items():
+            if name in self._paths:
+                self._follow_path(name, st, start_sec + phase, cb)
+            levels.append((name, st.level))
+        bar = PlayedBar(
+            index=i,
+            chart_bar=cb,
+            start_qn=q0,
+            end_qn=q1,
+            stretch=stretch,
+            shift_sec=shift,
+            start_sec=float(self.base_map.qn_to_sec(q0)) * stretch + shift,
+            end_sec=float(self.base_map.qn_to_sec(q1)) * stretch + shift,
+            levels=tuple(levels),
+        )
+        self.bars.append(bar)
+        self._next_plan += 1
+        sounds: list[Sound] = []
+        for name, st in self.players.items():
+            notes = self.chart.part(st.level).between(q0, q1)
+            sec = self.base_map.qn_to_sec(notes.qn) * stretch + shift
+            self._extend_targets(st, sec, notes, bar.index)
+            path = self._paths.get(name)
+            st.bar_tempo.append(float(path.tempo_scale) if path is not None else 1.0)
+        beats = self.base_map.beat_grid_qn(q1, q0)
+        for j, q in enumerate(beats):
+            t = float(self.base_map.qn_to_sec(q)) * stretch + shift
+            sounds.append(Sound(self.sec_to_ns(t), ACCENT if j == 0 else CLICK))
+        if self.options.backing:
+            sounds.extend(self._backing(q0, q1, stretch, shift))
+        self.output.schedule(sounds)
+
+    def _backing(self, q0: float, q1: float, stretch: float, shift: float) -> list[Sound]:
+        full = self.chart.part(self.chart.top_level).between(q0, q1)
+        played = set()
+        for st in self.players.values():
+            p = self.chart.part(st.level).between(q0, q1)
+            played.update(zip(np.round(p.qn, 6).tolist(), p.lane.tolist(), strict=True))
+        sec = self.base_map.qn_to_sec(full.qn) * stretch + shift
+        return [
+            Sound(self.sec_to_ns(float(t)), "drum", int(ln), int(v))
+            for q, t, ln, v in zip(
+                np.round(full.qn, 6).tolist(), sec, full.lane, full.velocity, strict=True
+            )
+            if (q, int(ln)) not in played
+        ]
+
+    def _extend_targets(self, st: _PlayerState, sec: np.ndarray, notes: Part, bar: int) -> None:
+        a = len(st.hit_of_target)
+        st.bar_ranges.append((a, a + int(sec.size)))
+        if sec.size == 0:
+            return
+        st.aligner.extend(Hits(sec, notes.lane.copy(), notes.velocity.copy()))
+        st.target_bar.extend([self._bar_plan[bar] + 1] * sec.size)
+        st.hit_of_target.extend([-1] * sec.size)
+
+    def _follow_path(self, name: str, st: _PlayerState, at_sec: float, chart_bar: int) -> None:
+        """Take the lesson path's level for the bar about to be laid out."""
+        from cymbalism.coaching.simplify import fold_lanes
+
+        new = Level(self._paths[name].level)
+        if new != st.level:
+            st.level = new
+            st.levels.append((at_sec, new))
+            self._say(f"{name} now plays the {new.label} part (from bar {chart_bar + 1})")
+            if self.recorder is not None:
+                self.recorder.level_change(name, at_sec, new, reason="lesson path")
+        st.fold = fold_lanes(np.arange(len(Lane)), st.level)
+
+    def _bar_alignment(self, st: _PlayerState, i: int) -> Alignment:
+        """One laid-out bar of a player as an Alignment: its notes, the hits on them, extras."""
+        bar = self.bars[i]
+        a, b = st.bar_ranges[i]
+        tgt = st.aligner.targets
+        targets = Hits(tgt.onset_sec[a:b], tgt.lane[a:b], tgt.velocity[a:b])
+        matched = [h for h in st.hit_of_target[a:b] if h >= 0]
+        extras = [h for h in st.extras if bar.start_sec <= st.onset[h] < bar.end_sec]
+        used = sorted(matched + extras)
+        local = {h: k for k, h in enumerate(used)}
+        hits = Hits(
+            np.asarray([st.onset[h] for h in used], dtype=np.float64),
+            np.asarray([st.fold[st.lane[h]] for h in used], dtype=np.int8),
+            np.asarray([st.velocity[h] for h in used], dtype=np.int16),
+        )
+        hit_index = np.asarray([local.get(h, -1) for h in st.hit_of_target[a:b]], dtype=np.int64)
+        error = np.full(b - a, np.nan)
+        ok = hit_index >= 0
+        error[ok] = hits.onset_sec[hit_index[ok]] - targets.onset_sec[ok]
+        return Alignment(
+            targets=targets,
+            hits=hits,
+            hit_index=hit_index,
+            error_sec=error,
+            extra_index=np.asarray([local[h] for h in extras], dtype=np.int64),
+            window_sec=self.settings.window_sec,
+        )
+
+    def _close_bars(self, now_sec: float) -> None:
+        """Tell the lesson paths how each bar went, once its last note's window has closed."""
+        wait = self.settings.window_sec + self.options.grace_sec
+        while self._closed_bars < len(self.bars) and (
+            self.bars[self._closed_bars].end_sec + wait <= now_sec
+        ):
+            i = self._closed_bars
+            self._closed_bars += 1
+            for name, path in self._paths.items():
+                st = self.players[name]
+                level = dict(self.bars[i].levels)[name]
+                # A bar laid out before the path's last move was played at the old level
+                # or tempo; the path starts counting afresh, so it is not reported.
+                if level != Level(path.level) or st.bar_tempo[i] != float(path.tempo_scale):
+                    continue
+                change = path.on_bar_end(self.bars[i].chart_bar, self._bar_alignment(st, i))
+                if change is not None:
+                    self._say(f"{name}: {change}")
+
+    # ------------------------------------------------------------------ hits
+    def push_hit(
+        self, player: str, onset: int | float, lane: int | Lane, velocity: int = 100
+    ) -> Feedback:
+        """Judge one hit the moment it arrives, and record it.
+
+        Parameters
+        ----------
+        player : str
+        onset : int or float
+            An ``int`` is a time on the session clock in nanoseconds (latency already
+            removed, as inputs stamp it); a ``float`` is song seconds.
+        lane : int or Lane
+        velocity : int
+            1-127.
+
+        Returns
+        -------
+        feedback : Feedback
+            On time, early or late (with the error), or extra.
+        """
+        st = self.players.get(player)
+        if st is None:
+            raise InputError(f"no player {player!r}; players: {self._names}")
+        if isinstance(onset, (int, np.integer)) and not isinstance(onset, bool):
+            onset_sec = (int(onset) - self.zero_ns) / NS_PER_SEC
+        else:
+            onset_sec = float(onset)
+        lane = int(lane)
+        if not 0 <= lane < len(Lane):
+            raise InputError(f"lane {lane} does not exist; lanes are 0-{len(Lane) - 1}")
+        if not 1 <= velocity <= 127:
+            raise InputError(f"velocity must lie in 1-127, got {velocity}")
+        if st.onset and onset_sec < st.onset[-1]:
+            onset_sec = st.onset[-1]  # two inputs' stamps can cross by microseconds
+        if self.recorder is not None:
+            self.recorder.add_hits(player, onset_sec, lane, velocity)
+        st.onset.append(onset_sec)
+        st.lane.append(lane)
+        st.velocity.append(int(velocity))
+        self._lay_out_until(onset_sec)
+        j = st.aligner.push(onset_sec, int(st.fold[lane]), velocity=int(velocity))
+        if j is None:
+            st.extras.append(len(st.onset) - 1)
+            st.n_extra += 1
+            fb = Feedback(
+                player, Verdict.EXTRA, lane, onset_sec, math.nan, math.nan, self._bar_at(onset_sec)
+            )
+        else:
+            k = j.target_index
+            err = j.error_sec
+            st.hit_of_target[k] = j.hit_index
+            if k in st.reported_miss:  # a hit stamped earlier than it arrived
+                st.reported_miss.discard(k)
+                st.n_miss -= 1
+            st.n_hit += 1
+            st.err_sum += err
+            st.abs_sum += abs(err)
+            st.err_since_decision.append(err)
+            tol = self.options.tolerance_sec[st.level]
+            verdict = (
+                Verdict.ON_TIME if abs(err) <= tol else (Verdict.LATE if err > 0 else Verdict.EARLY)
+            )
+            fb = Feedback(player, verdict, lane, onset_sec, j.target_sec, err, st.target_bar[k])
+            self._pair(player, j.target_sec, onset_sec)
+        st.recent.append(fb)
+        st.last_by_lane[lane] = fb
+        return fb
+
+    def _bar_at(self, song_sec: float) -> int:
+        for bar in reversed(self.bars):
+            if bar.start_sec <= song_sec:
+                return bar.chart_bar + 1
+        return 0
+
+    def _pair(self, player: str, target_sec: float, onset_sec: float) -> None:
+        """Note a matched hit of the first two players for the sync meter."""
+        if player not in self._pair_names:
+            return
+        key = round(target_sec * 1e6)
+        slot = self._positions.get(key)
+        if slot is None:
+            slot = self._positions[key] = [target_sec, 0.0, 0, 0.0, 0]
+            self._position_keys.append(key)
+        if player == self._pair_names[0]:
+            slot[1] += onset_sec
+            slot[2] += 1
+        else:
+            slot[3] += onset_sec
+            slot[4] += 1
+
+    # ------------------------------------------------------------------ time passes
+    def tick(self, now: int | float | None = None) -> list[Feedback]:
+        """Let time pass: lay out bars ahead, report notes whose window has closed.
+
+        Parameters
+        ----------
+        now : int or float, optional
+            Clock nanoseconds (``int``) or song seconds (``float``); the clock's now by
+            default.
+
+        Returns
+        -------
+        misses : list of Feedback
+            Notes nobody played, whose window closed since the last tick.
+        """
+        if now is None:
+            now_sec = self.song_sec(self.clock.now_ns())
+        elif isinstance(now, (int, np.integer)) and not isinstance(now, bool):
+            now_sec = self.song_sec(int(now))
+        else:
+            now_sec = float(now)
+        self._lay_out_until(now_sec)
+        out: list[Feedback] = []
+        # A hit may be stamped a little before it is pushed (its latency is removed), so
+        # a note is called missed only a moment after its window closed.
+        limit = now_sec - self.options.grace_sec
+        for name, st in self.players.items():
+            for k in st.aligner.misses_until(limit).tolist():
+                st.n_miss += 1
+                st.reported_miss.add(k)
+                tgt = st.aligner.targets
+                fb = Feedback(
+                    name,
+                    Verdict.MISS,
+                    int(tgt.lane[k]),
+                    math.nan,
+                    float(tgt.onset_sec[k]),
+                    math.nan,
+                    st.target_bar[k],
+                )
+                st.recent.append(fb)
+                st.last_by_lane[fb.lane] = fb
+                out.append(fb)
+        # Positions whose window closed are final: they join the sync meter.
+        closed = limit - self.settings.window_sec
+        keys = self._position_keys
+        while keys and self._positions[keys[0]][0] < closed:
+            t, sa, na, sb, nb = self._positions.pop(keys.popleft())
+            if na and nb:
+                self._asy.append((t, sa / na - sb / nb))
+        horizon = now_sec - self.options.sync_window_sec
+        while self._asy and self._asy[0][0] < horizon:
+            self._asy.popleft()
+        if self._paths:
+            self._close_bars(now_sec)
+        return out
+
+    def say(self, text: str) -> None:
+        """Add a message for the players (a port lost, the click silent)."""
+        self._say(text)
+
+    def _say(self, text: str) -> None:
+        self.messages.append(text)
+
+    # ------------------------------------------------------------------ views
+    def sync_meter(self) -> dict[str, float | int | None]:
+        """The rolling asynchrony between the first two players (last ``sync_window_sec``).
+
+        Returns
+        -------
+        dict with ``n``, ``mean_ms`` (positive: the first player is behind), ``sd_ms``
+        and ``mean_abs_ms`` (``None`` without data).
+        """
+        if not self._asy:
+            return {"n": 0, "mean_ms": None, "sd_ms": None, "mean_abs_ms": None}
+        a = np.fromiter((x for _, x in self._asy), dtype=np.float64)
+        return {
+            "n": int(a.size),
+            "mean_ms": float(a.mean() * 1000),
+            "sd_ms": float(a.std(ddof=1) * 1000) if a.size > 1 else 0.0,
+            "mean_abs_ms": float(np.abs(a).mean() * 1000),
+        }
+
+    def snapshot(self, now: int | float | None = None) -> dict[str, Any]:
+        """The state for a view (terminal or browser), JSON-friendly."""
+        if now is None:
+            now_sec = self.song_sec(self.clock.now_ns())
+        elif isinstance(now, (int, np.integer)) and not isinstance(now, bool):
+            now_sec = self.song_sec(int(now))
+        else:
+            now_sec = float(now)
+        bar = None
+        for b in reversed(self.bars):
+            if b.start_sec <= now_sec:
+                bar = b
+                break
+        if bar is not None:
+            qn = float(self.base_map.sec_to_qn((now_sec - bar.shift_sec) / bar.stretch))
+            _, beat = self.base_map.qn_to_bar_beat(np.float64(qn))
+            bar_no = bar.chart_bar + 1
+            section = self.chart.section_at(qn)
+            bpm = float(self.base_map.bpm_at(np.float64(qn))) / bar.stretch
+        else:
+            beat = np.float64((now_sec + self.count_in_sec) / max(self.count_in_sec, 1e-9) * 4)
+            bar_no, section = 0, "count-in"
+            bpm = float(self.base_map.bpm_at(np.float64(0.0)))
+        players = []
+        for name, st in self.players.items():
+            n_notes = st.n_hit + st.n_miss
+            players.append(
+                {
+                    "name": name,
+                    "level": st.level.label,
+                    "hits": st.n_hit,
+                    "misses": st.n_miss,
+                    "extras": st.n_extra,
+                    "hit_rate": st.n_hit / n_notes if n_notes else None,
+                    "mean_error_ms": st.err_sum / st.n_hit * 1000 if st.n_hit else None,
+                    "mean_abs_error_ms": st.abs_sum / st.n_hit * 1000 if st.n_hit else None,
+                    "lanes": {
+                        Lane(ln).short: fb.to_dict() for ln, fb in sorted(st.last_by_lane.items())
+                    },
+                    "recent": [fb.to_dict() for fb in list(st.recent)[-16:]],
+                }
+            )
+        return {
+            "song": self.chart.title,
+            "song_sec": now_sec,
+            "bar": bar_no,
+            "n_bars": self.chart.n_bars,
+            "beat": float(beat) + 1.0,
+            "section": section,
+            "bpm": bpm,
+            "follow": self.follower is not None,
+            "players": players,
+            "sync": self.sync_meter(),
+            "messages": self.messages[-5:],
+            "done": self.done,
+        }
+
+    # ------------------------------------------------------------------ the end
+    def finish(self, *, until_sec: float | None = None) -> LiveResult:
+        """Close the session and compute its figures as offline analysis does.
+
+        Parameters
+        ----------
+        until_sec : float, optional
+            The song second the session was stopped at (Ctrl-C, a time limit). Notes
+            and hits from then on are left out, rather than counting the rest of the
+            song as missed. By default the whole song: every note nobody played is a miss.
+        """
+        if self._finished is not None:
+            return self._finished
+        self.tick(math.inf if until_sec is None else until_sec)
+        alignments = {name: st.aligner.finish() for name, st in self.players.items()}
+        if until_sec is not None:
+            alignments = {
+                n: Alignment(
+                    a.targets.between(-math.inf, until_sec),
+                    a.hits.between(-math.inf, until_sec),
+                    np.empty(0, np.int64),
+                    np.empty(0),
+                    np.empty(0, np.int64),
+                )
+                for n, a in alignments.items()
+            }
+        report = analyze_players(
+            [a.hits for a in alignments.values()],
+            tempo_map=self.base_map,
+            targets=[a.targets for a in alignments.values()],
+            names=list(alignments),
+            window_sec=self.settings.window_sec,
+            title=self.chart.title,
+        )
+        if until_sec is not None:
+            alignments = {p.name: p.alignment for p in report.players}
+        players = tuple(
+            Player(
+                name=n,
+                level=st.player.level,
+                input=st.player.input,
+                offset_sec=st.player.offset_sec,
+                hits=Hits(
+                    np.asarray(st.onset, dtype=np.float64),
+                    np.asarray(st.lane, dtype=np.int8),
+                    np.asarray(st.velocity, dtype=np.int16),
+                ),
+            )
+            for n, st in self.players.items()
+        )
+        session = Session(chart=self.chart, players=players, settings=self.settings)
+        if self.recorder is not None and hasattr(self.recorder, "add_alignment"):
+            for n, a in alignments.items():
+                self.recorder.add_alignment(n, a)
+        self._finished = LiveResult(
+            session=session,
+            alignments=alignments,
+            report=report,
+            levels={n: list(st.levels) for n, st in self.players.items()},
+            bars=list(self.bars),
+            messages=list(self.messages),
+        )
+        return self._finished

@@ -1,0 +1,611 @@
+"""Live inputs: MIDI ports, the computer keyboard as pads, and simulated drummers.
+
+Every input stamps a hit the moment it arrives, with the session's
+:class:`~cymbalism.live.clock.Clock`, minus the input's calibrated latency
+(``offset_sec``). The MIDI library's own message times are not used. Hits wait in a
+thread-safe queue until the engine's loop collects them with :meth:`Input.poll`.
+
+MIDI ports are found by NAME (a case-insensitive substring), never by number, so an e-kit
+is found again after a reboot or after it was unplugged. One port can carry two players,
+split by channel or by note range (:class:`Route`). When a port disappears mid-song the
+input says so (:class:`InputStatus`), keeps every hit it already delivered, and opens the
+port again when it comes back.
+
+Only the port boundary is pluggable (:class:`PortBackend`): :class:`MidoBackend` talks to
+real ports through mido and python-rtmidi; tests pass a fake backend with mido-style ports.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import select
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from cymbalism.errors import DeviceError, InputError, NotFoundError, require
+from cymbalism.live.clock import Clock, sec_to_ns
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane, lane_table
+
+__all__ = [
+    "DEFAULT_KEYMAPS",
+    "Input",
+    "InputHit",
+    "InputStatus",
+    "KeyboardInput",
+    "MidiInput",
+    "MidoBackend",
+    "PortBackend",
+    "Route",
+    "SimulatedInput",
+    "find_port",
+    "kit_table",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class InputHit:
+    """One hit as it arrived: who, when (clock nanoseconds, latency removed), what, how hard."""
+
+    player: str
+    t_ns: int
+    lane: int
+    velocity: int
+
+
+@dataclass(frozen=True, slots=True)
+class InputStatus:
+    """A message about an input for the player to see (a port lost or found again)."""
+
+    t_ns: int
+    input: str
+    text: str
+    ok: bool
+
+
+class Input:
+    """Base class of every live input.
+
+    Subclasses put :class:`InputHit` objects on ``self._hits`` (from any thread) and
+    :class:`InputStatus` objects on ``self._status``; the engine's loop drains both.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        clock: Clock,
+        offset_sec: float = 0.0,
+        sink: queue.SimpleQueue[InputHit] | None = None,
+    ) -> None:
+        if not -0.5 <= offset_sec <= 0.5:
+            raise InputError(
+                f"a latency of {offset_sec} s for input {name!r} is implausible; "
+                "calibrated latencies lie within +-0.5 s (did you give milliseconds?)"
+            )
+        self.name = name
+        self.clock = clock
+        self.offset_sec = float(offset_sec)
+        self._offset_ns = sec_to_ns(offset_sec)
+        # Several inputs may share one queue, so the engine's loop wakes on any hit.
+        self._hits: queue.SimpleQueue[InputHit] = queue.SimpleQueue() if sink is None else sink
+        self._status: queue.SimpleQueue[InputStatus] = queue.SimpleQueue()
+
+    @property
+    def players(self) -> list[str]:
+        """The players this input delivers hits for."""
+        raise NotImplementedError
+
+    def stamp(self) -> int:
+        """The arrival time of something happening now, latency removed (nanoseconds)."""
+        return self.clock.now_ns() - self._offset_ns
+
+    def start(self) -> None:
+        """Open the device (if any) and begin delivering hits."""
+
+    def stop(self) -> None:
+        """Close the device; hits already delivered stay in the queue."""
+
+    def poll(self, now_ns: int) -> list[InputHit]:
+        """Every hit that arrived since the last call, oldest first."""
+        out: list[InputHit] = []
+        while True:
+            try:
+                out.append(self._hits.get_nowait())
+            except queue.Empty:
+                return out
+
+    def status(self) -> list[InputStatus]:
+        """Every status message since the last call."""
+        out: list[InputStatus] = []
+        while True:
+            try:
+                out.append(self._status.get_nowait())
+            except queue.Empty:
+                return out
+
+
+# --------------------------------------------------------------------------- kit maps
+def kit_table(kit: str | Mapping[int, int] | np.ndarray | None = None) -> np.ndarray:
+    """The note -> lane lookup array of an e-kit.
+
+    Parameters
+    ----------
+    kit : str, Mapping[int, int], np.ndarray or None
+        ``None`` for General MIDI (with the Roland TD-11 extras); a kit's name, looked
+        up in :mod:`cymbalism.io.kits`; a note -> lane mapping; or a ready table.
+
+    Returns
+    -------
+    table : np.ndarray [shape=(128,), int8]
+        Lane of each MIDI note, -1 where the note is not a drum.
+    """
+    if kit is None:
+        return lane_table()
+    if isinstance(kit, np.ndarray):
+        if kit.shape != (128,):
+            raise InputError(f"a kit table needs 128 entries, got shape {kit.shape}")
+        return kit.astype(np.int8)
+    if isinstance(kit, str):
+        from cymbalism.io import kits
+
+        return kits.load_kit(kit).table.copy()
+    return lane_table(kit)
+
+
+# --------------------------------------------------------------------------- MIDI ports
+class PortBackend(Protocol):
+    """The MIDI system: list ports and open them (mido-style ports)."""
+
+    def input_names(self) -> list[str]: ...
+
+    def output_names(self) -> list[str]: ...
+
+    def open_input(self, name: str, callback: Callable[[Any], None]) -> Any: ...
+
+    def open_output(self, name: str) -> Any: ...
+
+
+class MidoBackend:
+    """Real MIDI ports through mido and python-rtmidi (the ``live`` extra).
+
+    Parameters
+    ----------
+    api : str, optional
+        The rtmidi API, such as ``"LINUX_ALSA"`` or ``"UNIX_JACK"``; by default
+        rtmidi's own choice.
+    """
+
+    def __init__(self, api: str | None = None) -> None:
+        require("rtmidi", "live")
+        mido = require("mido", "live")
+        name = "mido.backends.rtmidi" + (f"/{api}" if api else "")
+        self._backend = mido.Backend(name, load=True)
+
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        try:
+            return fn(*args, **kw)
+        except (OSError, SystemError, RuntimeError) as exc:
+            raise DeviceError(
+                f"the MIDI system is not available ({what}: {exc}); on Linux this needs "
+                "the ALSA sequencer (/dev/snd/seq) or a running JACK server"
+            ) from exc
+
+    def input_names(self) -> list[str]:
+        return list(dict.fromkeys(self._call("listing inputs", self._backend.get_input_names)))
+
+    def output_names(self) -> list[str]:
+        return list(dict.fromkeys(self._call("listing outputs", self._backend.get_output_names)))
+
+    def open_input(self, name: str, callback: Callable[[Any], None]) -> Any:
+        return self._call(f"opening {name!r}", self._backend.open_input, name, callback=callback)
+
+    def open_output(self, name: str) -> Any:
+        return self._call(f"opening {name!r}", self._backend.open_output, name)
+
+
+def find_port(query: str, names: Sequence[str], *, kind: str = "input") -> str:
+    """The port whose name matches ``query``: exactly, else as a case-insensitive substring.
+
+    Raises
+    ------
+    NotFoundError
+        If no port matches (the message lists the ports there are).
+    InputError
+        If several ports match and none exactly.
+    """
+    if query in names:
+        return query
+    key = query.strip().lower()
+    hits = [n for n in names if key and key in n.lower()]
+    if len(hits) == 1:
+        return hits[0]
+    have = ", ".join(repr(n) for n in names) or "none"
+    if not hits:
+        raise NotFoundError(f"no MIDI {kind} port matches {query!r}; ports: {have}")
+    raise InputError(
+        f"{query!r} matches several MIDI {kind} ports ({', '.join(map(repr, hits))}); "
+        "give more of the name"
+    )
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which messages of a port belong to a player, and how notes map to lanes.
+
+    Attributes
+    ----------
+    player : str
+    channels : frozenset of int, optional
+        MIDI channels as people count them (1-16); ``None`` for all.
+    notes : tuple (low, high), optional
+        An inclusive note range; ``None`` for all.
+    table : np.ndarray [shape=(128,), int8]
+        The kit's note -> lane table (see :func:`kit_table`).
+    """
+
+    player: str
+    channels: frozenset[int] | None = None
+    notes: tuple[int, int] | None = None
+    table: np.ndarray = field(default_factory=lane_table)
+
+    def __post_init__(self) -> None:
+        if self.channels is not None and not all(1 <= c <= 16 for c in self.channels):
+            raise InputError(f"MIDI channels are 1-16, got {sorted(self.channels)}")
+        if self.notes is not None:
+            lo, hi = self.notes
+            if not 0 <= lo <= hi <= 127:
+                raise InputError(f"a note range must lie within 0-127, got {lo}-{hi}")
+
+    def accepts(self, channel: int, note: int) -> bool:
+        """Whether a note on ``channel`` (0-15, as mido counts) belongs to this route."""
+        if self.channels is not None and channel + 1 not in self.channels:
+            return False
+        return self.notes is None or self.notes[0] <= note <= self.notes[1]
+
+
+class MidiInput(Input):
+    """A MIDI input port, found by name, feeding one or more players.
+
+    Parameters
+    ----------
+    port : str
+        The port's name or a case-insensitive part of it.
+    routes : sequence of Route
+        Which player each message belongs to; the first route that accepts a note wins.
+    clock : Clock
+    backend : PortBackend
+    offset_sec : float
+        The port's calibrated latency, subtracted from every stamp.
+    """
+
+    def __init__(
+        self,
+        port: str,
+        routes: Sequence[Route],
+        *,
+        clock: Clock,
+        backend: PortBackend,
+        offset_sec: float = 0.0,
+        sink: queue.SimpleQueue[InputHit] | None = None,
+    ) -> None:
+        super().__init__(port, clock=clock, offset_sec=offset_sec, sink=sink)
+        if not routes:
+            raise InputError(f"MIDI input {port!r} feeds no player")
+        self.query = port
+        self.routes = tuple(routes)
+        self.backend = backend
+        self.port_name: str | None = None
+        self.connected = False
+        self.losses = 0
+        self._port: Any = None
+        self._lock = threading.Lock()
+        self._watch: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def players(self) -> list[str]:
+        return list(dict.fromkeys(r.player for r in self.routes))
+
+    def _on_message(self, msg: Any) -> None:
+        # Runs on the MIDI library's thread: stamp first, then decide what it was.
+        t_ns = self.stamp()
+        if getattr(msg, "type", None) != "note_on" or msg.velocity == 0:
+            return
+        for route in self.routes:
+            if route.accepts(msg.channel, msg.note):
+                lane = int(route.table[msg.note])
+                if lane >= 0:
+                    self._hits.put(InputHit(route.player, t_ns, lane, int(msg.velocity)))
+                return
+
+    def start(self, *, watch_sec: float | None = 1.0) -> None:
+        """Open the port; with ``watch_sec``, check every so often that it is still there.
+
+        Raises
+        ------
+        NotFoundError
+            If no port matches the name at the start.
+        """
+        self.port_name = find_port(self.query, self.backend.input_names())
+        self._open()
+        if watch_sec is not None:
+            self._stop.clear()
+            self._watch = threading.Thread(
+                target=self._watch_loop, args=(watch_sec,), name=f"watch {self.name}", daemon=True
+            )
+            self._watch.start()
+
+    def _open(self) -> None:
+        assert self.port_name is not None
+        self._port = self.backend.open_input(self.port_name, self._on_message)
+        self.connected = True
+
+    def _close(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except Exception:  # the device is already gone; nothing more to release
+                pass
+        self.connected = False
+
+    def _watch_loop(self, every_sec: float) -> None:
+        while not self._stop.wait(every_sec):
+            try:
+                self.check()
+            except DeviceError as exc:
+                self._status.put(InputStatus(self.clock.now_ns(), self.name, str(exc), False))
+
+    def check(self) -> InputStatus | None:
+        """See whether the port is still there; close it if it vanished, reopen it on return.
+
+        Returns the status change, if there was one (it is also queued for
+        :meth:`status`).
+        """
+        with self._lock:
+            names = self.backend.input_names()
+            try:
+                found = find_port(self.port_name or self.query, names)
+            except (NotFoundError, InputError):
+                found = None
+            change: InputStatus | None = None
+            if self.connected and found is None:
+                self._close()
+                self.losses += 1
+                change = InputStatus(
+                    self.clock.now_ns(),
+                    self.name,
+                    f"MIDI input {self.port_name!r} disconnected; the song goes on, "
+                    "plug it back in to continue",
+                    False,
+                )
+            elif not self.connected and found is not None:
+                self.port_name = found
+                try:
+                    self._open()
+                except DeviceError:
+                    return None
+                change = InputStatus(
+                    self.clock.now_ns(), self.name, f"MIDI input {found!r} is back", True
+                )
+            if change is not None:
+                self._status.put(change)
+            return change
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watch is not None:
+            self._watch.join(timeout=2.0)
+            self._watch = None
+        with self._lock:
+            self._close()
+
+
+# --------------------------------------------------------------------------- keyboard
+#: Two key sets, one per player: the left hand's side and the right hand's side.
+DEFAULT_KEYMAPS: tuple[Mapping[str, Lane], ...] = (
+    {
+        "z": Lane.KICK,
+        "x": Lane.SNARE,
+        "c": Lane.HIHAT_CLOSED,
+        "v": Lane.HIHAT_OPEN,
+        "a": Lane.TOM_HIGH,
+        "s": Lane.TOM_MID,
+        "d": Lane.TOM_FLOOR,
+        "f": Lane.CRASH,
+        "g": Lane.RIDE,
+    },
+    {
+        "m": Lane.KICK,
+        ",": Lane.SNARE,
+        ".": Lane.HIHAT_CLOSED,
+        "/": Lane.HIHAT_OPEN,
+        "j": Lane.TOM_HIGH,
+        "k": Lane.TOM_MID,
+        "l": Lane.TOM_FLOOR,
+        ";": Lane.CRASH,
+        "'": Lane.RIDE,
+    },
+)
+
+
+class KeyboardInput(Input):
+    """The computer keyboard as drum pads, one key set per player.
+
+    Parameters
+    ----------
+    keymaps : Mapping[str, Mapping[str, Lane]]
+        Player -> (key -> lane). Keys must not be shared between players.
+    clock : Clock
+    fd : int
+        The terminal to read (standard input by default). It is put in cbreak mode
+        while the input runs, so keys arrive at once and are not echoed; Ctrl-C still
+        stops the song.
+    offset_sec : float
+    velocity : int
+        The velocity every key hit gets.
+
+    Notes
+    -----
+    Keys that are no player's pad (``q``, the space bar) are kept in :attr:`commands`
+    for the front end.
+    """
+
+    def __init__(
+        self,
+        keymaps: Mapping[str, Mapping[str, Lane]],
+        *,
+        clock: Clock,
+        fd: int | None = None,
+        offset_sec: float = 0.0,
+        velocity: int = 100,
+        sink: queue.SimpleQueue[InputHit] | None = None,
+    ) -> None:
+        super().__init__("keyboard", clock=clock, offset_sec=offset_sec, sink=sink)
+        self._map: dict[str, tuple[str, int]] = {}
+        for player, keys in keymaps.items():
+            for key, lane in keys.items():
+                if key in self._map:
+                    raise InputError(f"key {key!r} is a pad of two players")
+                self._map[key.lower()] = (player, int(lane))
+        self._players = list(keymaps)
+        self.fd = fd
+        self.velocity = velocity
+        self.commands: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._stop_r, self._stop_w = -1, -1
+        self._saved: Any = None
+
+    @property
+    def players(self) -> list[str]:
+        return list(self._players)
+
+    def feed(self, text: str) -> None:
+        """Handle keys as if typed now (the reading thread calls this)."""
+        t_ns = self.stamp()
+        for ch in text:
+            hit = self._map.get(ch.lower())
+            if hit is None:
+                self.commands.put(ch)
+            else:
+                self._hits.put(InputHit(hit[0], t_ns, hit[1], self.velocity))
+
+    def start(self) -> None:
+        import sys
+
+        fd = sys.stdin.fileno() if self.fd is None else self.fd
+        if os.isatty(fd):
+            import termios
+            import tty
+
+            self._saved = (fd, termios.tcgetattr(fd))
+            tty.setcbreak(fd)
+        self._stop_r, self._stop_w = os.pipe()
+        self._thread = threading.Thread(target=self._read, args=(fd,), name="keys", daemon=True)
+        self._thread.start()
+
+    def _read(self, fd: int) -> None:
+        while True:
+            ready, _, _ = select.select([fd, self._stop_r], [], [])
+            if self._stop_r in ready:
+                return
+            data = os.read(fd, 64)
+            if not data:
+                return
+            self.feed(data.decode("utf-8", "ignore"))
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            os.write(self._stop_w, b"x")
+            self._thread.join(timeout=2.0)
+            self._thread = None
+            os.close(self._stop_r)
+            os.close(self._stop_w)
+        if self._saved is not None:
+            import termios
+
+            fd, attrs = self._saved
+            termios.tcsetattr(fd, termios.TCSADRAIN, attrs)
+            self._saved = None
+
+
+# --------------------------------------------------------------------------- simulated
+class SimulatedInput(Input):
+    """Drummers that exist only as hits computed in advance, released as time passes.
+
+    Parameters
+    ----------
+    performances : Mapping[str, Hits]
+        Player -> the hits they will play, in song seconds.
+    clock : Clock
+    song_start_ns : int
+        The clock time of song second 0.
+
+    Notes
+    -----
+    A simulated hit is stamped with the time it was meant to sound, not the time the
+    loop happened to collect it: that is its true arrival.
+    """
+
+    def __init__(
+        self, performances: Mapping[str, Hits], *, clock: Clock, song_start_ns: int = 0
+    ) -> None:
+        super().__init__("simulated", clock=clock)
+        events: list[tuple[int, str, int, int]] = []
+        for player, hits in performances.items():
+            t = song_start_ns + np.round(hits.onset_sec * 1e9).astype(np.int64)
+            events.extend(
+                zip(
+                    t.tolist(),
+                    [player] * len(hits),
+                    hits.lane.tolist(),
+                    hits.velocity.tolist(),
+                    strict=True,
+                )
+            )
+        events.sort(key=lambda e: e[0])
+        self._events = events
+        self._next = 0
+        self._players = list(performances)
+
+    @property
+    def players(self) -> list[str]:
+        return list(self._players)
+
+    @property
+    def remaining(self) -> int:
+        """Hits not yet released."""
+        return len(self._events) - self._next
+
+    @property
+    def next_ns(self) -> int | None:
+        """When the next hit is due, or ``None`` when every hit has been played."""
+        return self._events[self._next][0] if self._next < len(self._events) else None
+
+    def poll(self, now_ns: int) -> list[InputHit]:
+        out: list[InputHit] = []
+        ev = self._events
+        i = self._next
+        while i < len(ev) and ev[i][0] <= now_ns:
+            t, p, ln, v = ev[i]
+            out.append(InputHit(p, t, ln, v))
+            i += 1
+        self._next = i
+        return out
+
+
+def merge_inputs(inputs: Iterable[Input]) -> list[str]:
+    """Every player fed by ``inputs``; a player fed by two inputs is an error."""
+    seen: dict[str, str] = {}
+    for inp in inputs:
+        for p in inp.players:
+            if p in seen:
+                raise InputError(f"player {p!r} is fed by two inputs ({seen[p]}, {inp.name})")
+            seen[p] = inp.name
+    return list(seen)

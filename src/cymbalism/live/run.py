@@ -1,0 +1,526 @@
+"""Running a live session: who plays on which input, and the loop that feeds the engine.
+
+A player is given as ``NAME:INPUT[:LEVEL]`` (see :func:`parse_player`). The loop
+(:class:`LiveRunner`) wakes whenever a hit arrives, pushes it to the engine at once, lets
+time pass (:meth:`Engine.tick`) and refreshes a view a few dozen times a second. It ends
+when the song is over, when :meth:`LiveRunner.stop` is called, or on Ctrl-C; in every case
+the engine finishes and everything played so far is kept.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cymbalism.errors import InputError
+from cymbalism.live.clock import NS_PER_SEC, Clock
+from cymbalism.live.engine import Engine, Feedback, LiveResult
+from cymbalism.live.inputs import (
+    DEFAULT_KEYMAPS,
+    Input,
+    InputHit,
+    KeyboardInput,
+    MidiInput,
+    PortBackend,
+    Route,
+    SimulatedInput,
+    kit_table,
+)
+from cymbalism.model.chart import Chart, Level
+
+__all__ = ["LiveRunner", "PlayerSpec", "build_inputs", "parse_player", "simulated_performances"]
+
+_KEYBOARD = {"keys", "keyboard", "kbd"}
+_LESSON = {"lesson", "auto", "path"}
+_LEVEL_NAMES = {lv.name.lower() for lv in Level} | {"full"}
+
+
+@dataclass(frozen=True)
+class PlayerSpec:
+    """A player on the command line: ``NAME:INPUT[:LEVEL]``.
+
+    Attributes
+    ----------
+    name : str
+    input : str
+        ``keys`` (the computer keyboard), ``sim`` / ``sim-expert`` / ``sim-beginner``
+        (a simulated drummer), or a MIDI input port's name (or part of it), optionally
+        followed by ``@ch10`` (channels) or ``@36-51`` (a note range) to share a port.
+    level : Level
+    lesson : bool
+        The level follows the lesson path (``LEVEL`` given as ``lesson``).
+    channels, notes
+        The port split, if any.
+    """
+
+    name: str
+    input: str
+    level: Level = Level.EXPERT
+    lesson: bool = False
+    channels: frozenset[int] | None = None
+    notes: tuple[int, int] | None = None
+
+    @property
+    def kind(self) -> str:
+        """``"keys"``, ``"sim"`` or ``"midi"``."""
+        key = self.input.lower()
+        if key in _KEYBOARD:
+            return "keys"
+        if key == "sim" or key.startswith("sim-"):
+            return "sim"
+        return "midi"
+
+
+def parse_player(text: str) -> PlayerSpec:
+    """Parse ``NAME:INPUT[:LEVEL]``; port names may themselves contain colons.
+
+    Examples: ``Ana:TD-11``, ``Ben:keys:beginner``, ``Ben:TD-11@ch2:lesson``,
+    ``Kim:sim-expert``.
+    """
+    name, sep, rest = text.partition(":")
+    if not sep or not name.strip() or not rest.strip():
+        raise InputError(
+            f"a player is NAME:INPUT[:LEVEL] (such as Ana:keys:beginner), got {text!r}"
+        )
+    level, lesson = Level.EXPERT, False
+    head, colon, last = rest.rpartition(":")
+    if colon and last.strip().lower() in _LEVEL_NAMES | _LESSON:
+        rest = head
+        key = last.strip().lower()
+        if key in _LESSON:
+            level, lesson = Level.BEGINNER, True
+        else:
+            level = Level.parse(key)
+    port, at, split = rest.partition("@")
+    channels: frozenset[int] | None = None
+    notes: tuple[int, int] | None = None
+    if at:
+        m_ch = re.fullmatch(r"ch(\d+(?:,\d+)*)", split.strip().lower())
+        m_notes = re.fullmatch(r"(\d+)-(\d+)", split.strip())
+        if m_ch:
+            channels = frozenset(int(c) for c in m_ch.group(1).split(","))
+        elif m_notes:
+            notes = (int(m_notes.group(1)), int(m_notes.group(2)))
+        else:
+            raise InputError(
+                f"after @ give channels (@ch10, @ch1,2) or a note range (@36-51), got {split!r}"
+            )
+    if not port.strip():
+        raise InputError(f"player {name!r} has no input")
+    spec = PlayerSpec(name.strip(), port.strip(), level, lesson, channels, notes)
+    if (channels or notes) and spec.kind != "midi":
+        raise InputError(f"only a MIDI port can be split by channel or notes ({text!r})")
+    Route(spec.name, channels, notes)  # validates the split
+    return spec
+
+
+def simulated_performances(
+    chart: Chart, specs: Sequence[PlayerSpec], *, seed: int = 0
+) -> dict[str, Any]:
+    """The hits of every simulated player, played as a duet by :mod:`cymbalism.simulate`."""
+    from cymbalism.simulate import BEGINNER, EXPERT, simulate_duet
+
+    sims = [s for s in specs if s.kind == "sim"]
+    if not sims:
+        return {}
+
+    def model(s: PlayerSpec) -> Any:
+        key = s.input.lower()
+        if key == "sim-beginner" or (key == "sim" and s.level <= Level.EASY):
+            return BEGINNER
+        if key in {"sim", "sim-expert"}:
+            return EXPERT
+        raise InputError(f"unknown simulated drummer {s.input!r}; use sim-expert or sim-beginner")
+
+    a = sims[0]
+    b = sims[1] if len(sims) > 1 else sims[0]
+    hits_a, hits_b = simulate_duet(
+        chart, model(a), model(b), level_a=a.level, level_b=b.level, seed=seed
+    )
+    out = {a.name: hits_a}
+    if len(sims) > 1:
+        out[b.name] = hits_b
+    if len(sims) > 2:
+        raise InputError("at most two simulated drummers")
+    return out
+
+
+def build_inputs(
+    specs: Sequence[PlayerSpec],
+    *,
+    clock: Clock,
+    sink: queue.SimpleQueue[InputHit],
+    chart: Chart | None = None,
+    song_start_ns: int = 0,
+    backend: PortBackend | None = None,
+    offsets: Mapping[str, float] | None = None,
+    kit: str | None = None,
+    keyboard_fd: int | None = None,
+    seed: int = 0,
+) -> list[Input]:
+    """One input per device: players on the same MIDI port share it, split by route."""
+    offsets = offsets or {}
+    inputs: list[Input] = []
+    keys = [s for s in specs if s.kind == "keys"]
+    if len(keys) > len(DEFAULT_KEYMAPS):
+        raise InputError(f"the keyboard has pads for {len(DEFAULT_KEYMAPS)} players at most")
+    if keys:
+        inputs.append(
+            KeyboardInput(
+                {s.name: DEFAULT_KEYMAPS[i] for i, s in enumerate(keys)},
+                clock=clock,
+                fd=keyboard_fd,
+                offset_sec=offsets.get("keyboard", 0.0),
+                sink=sink,
+            )
+        )
+    midi = [s for s in specs if s.kind == "midi"]
+    if midi:
+        if backend is None:
+            from cymbalism.live.inputs import MidoBackend
+
+            backend = MidoBackend()
+        from cymbalism.live.inputs import find_port
+
+        names = backend.input_names()
+        by_port: dict[str, list[PlayerSpec]] = {}
+        for s in midi:
+            by_port.setdefault(find_port(s.input, names), []).append(s)
+        table = kit_table(kit)
+        for port, group in by_port.items():
+            if len(group) > 1 and any(s.channels is None and s.notes is None for s in group):
+                who = ", ".join(s.name for s in group)
+                raise InputError(
+                    f"{who} share the port {port!r}: split it by channel (@ch1, @ch2) "
+                    "or note range (@35-50)"
+                )
+            routes = [Route(s.name, s.channels, s.notes, table) for s in group]
+            inputs.append(
+                MidiInput(
+                    port,
+                    routes,
+                    clock=clock,
+                    backend=backend,
+                    offset_sec=offsets.get(port, 0.0),
+                    sink=sink,
+                )
+            )
+    if any(s.kind == "sim" for s in specs):
+        if chart is None:
+            raise InputError("a simulated drummer needs the song")
+        perf = simulated_performances(chart, specs, seed=seed)
+        inputs.append(SimulatedInput(perf, clock=clock, song_start_ns=song_start_ns))
+    return inputs
+
+
+class LiveRunner:
+    """The loop of a live session.
+
+    Parameters
+    ----------
+    engine : Engine
+    inputs : sequence of Input
+        Already built, sharing ``sink``; started and stopped by :meth:`run`.
+    sink : queue.SimpleQueue
+        The queue every threaded input puts its hits on.
+    on_frame : callable, optional
+        Called with :meth:`Engine.snapshot` about ``fps`` times a second.
+    on_feedback : callable, optional
+        Called with every :class:`Feedback` (judgements and misses) as it happens.
+    fps : float
+    tail_sec : float
+        How long the loop runs on after the last bar (the last notes' windows).
+    max_sec : float, optional
+        Stop at this song second (the figures then cover the song up to there).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        inputs: Sequence[Input],
+        *,
+        sink: queue.SimpleQueue[InputHit],
+        on_frame: Callable[[dict[str, Any]], None] | None = None,
+        on_feedback: Callable[[Feedback], None] | None = None,
+        fps: float = 20.0,
+        tail_sec: float = 0.5,
+        max_sec: float | None = None,
+    ) -> None:
+        self.engine = engine
+        self.inputs = list(inputs)
+        self.sink = sink
+        self.on_frame = on_frame
+        self.on_feedback = on_feedback
+        self.frame_ns = round(NS_PER_SEC / fps)
+        self.tail_sec = tail_sec
+        self.max_sec = max_sec
+        self._stop = threading.Event()
+        self.interrupted = False
+
+    def stop(self) -> None:
+        """End the session at the next turn of the loop (from any thread)."""
+        self._stop.set()
+
+    def _handle(self, hit: InputHit) -> None:
+        fb = self.engine.push_hit(hit.player, hit.t_ns, hit.lane, hit.velocity)
+        if self.on_feedback is not None:
+            self.on_feedback(fb)
+
+    def step(self, now_ns: int) -> None:
+        """One turn of the loop at ``now_ns``: collect hits, let time pass, read statuses."""
+        for inp in self.inputs:
+            if isinstance(inp, SimulatedInput):
+                for hit in inp.poll(now_ns):
+                    self._handle(hit)
+        while True:
+            try:
+                hit = self.sink.get_nowait()
+            except queue.Empty:
+                break
+            self._handle(hit)
+        for fb in self.engine.tick(now_ns):
+            if self.on_feedback is not None:
+                self.on_feedback(fb)
+        for inp in self.inputs:
+            for st in inp.status():
+                self.engine.say(st.text)
+            if isinstance(inp, KeyboardInput):
+                while True:
+                    try:
+                        key = inp.commands.get_nowait()
+                    except queue.Empty:
+                        break
+                    if key in {"q", "\x1b"}:
+                        self.stop()
+
+    def over(self, now_ns: int) -> bool:
+        """Whether the song and its last notes' windows are past."""
+        end = self.engine.end_sec
+        grace = self.engine.settings.window_sec + self.engine.options.grace_sec + self.tail_sec
+        return math.isfinite(end) and self.engine.song_sec(now_ns) > end + grace
+
+    def run(self) -> LiveResult:
+        """Run until the song ends, :meth:`stop`, or Ctrl-C; always finish the engine."""
+        clock = self.engine.clock
+        started: list[Input] = []
+        try:
+            for inp in self.inputs:
+                inp.start()
+                started.append(inp)
+            self.engine.output.start()
+            next_frame = clock.now_ns()
+            while not self._stop.is_set():
+                now = clock.now_ns()
+                self.step(now)
+                if now >= next_frame:
+                    if self.on_frame is not None:
+                        self.on_frame(self.engine.snapshot(now))
+                    next_frame = now + self.frame_ns
+                if self.over(now) or (
+                    self.max_sec is not None and self.engine.song_sec(now) >= self.max_sec
+                ):
+                    break
+                wake = next_frame
+                for inp in self.inputs:
+                    if isinstance(inp, SimulatedInput) and inp.next_ns is not None:
+                        wake = min(wake, inp.next_ns)
+                wait = (wake - clock.now_ns()) / NS_PER_SEC
+                if wait > 0 and not clock.realtime:
+                    clock.sleep_until(wake)
+                elif wait > 0:
+                    try:  # wakes at once when a hit arrives
+                        self._handle(self.sink.get(timeout=wait))
+                    except queue.Empty:
+                        pass
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.engine.say("stopped (Ctrl-C); everything played so far is kept")
+        finally:
+            for inp in started:
+                inp.stop()
+            self.engine.output.stop()
+        # Hits that arrived while stopping are still judged and kept.
+        now = clock.now_ns()
+        self.step(now)
+        if self.over(now):
+            return self.engine.finish()
+        return self.engine.finish(until_sec=self.engine.song_sec(now))
+
+
+def summarize_for_store(result: LiveResult) -> tuple[dict[str, Any], Any]:
+    """The figures the store keeps with a session, from the result's report."""
+    from cymbalism.store.store import DuetSummary, PlayerSummary
+
+    players = {
+        p.name: PlayerSummary(
+            n_hits=len(result.session.player(p.name).hits),
+            hit_rate=p.stats.hit_rate,
+            mean_error_sec=p.stats.mean_error_sec,
+            sd_error_sec=p.stats.sd_error_sec,
+            mean_abs_error_sec=p.stats.mean_abs_error_sec,
+            level_reached=max(lv for _, lv in result.levels[p.name]),
+        )
+        for p in result.report.players
+    }
+    pair = result.report.sync
+    duet = (
+        None
+        if pair is None
+        else DuetSummary(
+            n=pair.stats.n,
+            mean_sec=pair.stats.mean_sec,
+            sd_sec=pair.stats.sd_sec,
+            mean_abs_sec=pair.stats.mean_abs_sec,
+            came_together_sec=pair.came_together_sec,
+        )
+    )
+    return players, duet
+
+
+@dataclass
+class LiveSetup:
+    """Everything a live session needs besides the song, as the front ends gather it.
+
+    Attributes
+    ----------
+    specs : list of PlayerSpec
+    settings : Settings
+    options : LiveOptions
+    click : str
+        ``"audio"`` (the sound device), ``"none"``, or a MIDI output port's name.
+    kit : str, optional
+        The e-kit note map of the MIDI inputs.
+    api : str, optional
+        The rtmidi API (``LINUX_ALSA``, ``UNIX_JACK``).
+    store_url : str, optional
+        Where the session is recorded (the default store when None); ``"none"`` keeps
+        it in memory only.
+    seed : int
+        For simulated drummers.
+    max_sec : float, optional
+        Stop after this many song seconds.
+    """
+
+    specs: list[PlayerSpec]
+    settings: Any
+    options: Any
+    click: str = "audio"
+    kit: str | None = None
+    api: str | None = None
+    store_url: str | None = None
+    seed: int = 0
+    max_sec: float | None = None
+
+
+def run_live(
+    chart: Chart,
+    setup: LiveSetup,
+    *,
+    clock: Clock | None = None,
+    backend: PortBackend | None = None,
+    on_frame: Callable[[dict[str, Any]], None] | None = None,
+    on_start: Callable[[Engine], None] | None = None,
+) -> tuple[LiveResult, int | None]:
+    """Play ``chart`` live with the players of ``setup``; return the result and session id.
+
+    Every hit goes to the store as it arrives (committed every 100 ms), so a crash loses
+    at most the last tenth of a second and Ctrl-C loses nothing.
+    """
+    from cymbalism.live.clock import MonotonicClock
+    from cymbalism.live.metronome import open_output
+    from cymbalism.model.session import Player
+
+    clock = clock or MonotonicClock()
+    sink: queue.SimpleQueue[InputHit] = queue.SimpleQueue()
+    store = None
+    offsets: dict[str, float] = {}
+    if setup.store_url != "none":
+        from cymbalism.store.store import Store
+
+        store = Store(setup.store_url)
+    needs_midi = any(s.kind == "midi" for s in setup.specs)
+    if needs_midi and backend is None:
+        from cymbalism.live.inputs import MidoBackend
+
+        backend = MidoBackend(setup.api)
+    if store is not None and backend is not None:
+        from cymbalism.live.inputs import find_port
+
+        for s in setup.specs:
+            if s.kind == "midi":
+                port = find_port(s.input, backend.input_names())
+                offset = store.calibration(port)
+                if offset is not None:
+                    offsets[port] = offset
+    if store is not None:
+        kb = store.calibration("keyboard")
+        if kb is not None:
+            offsets["keyboard"] = kb
+    output = open_output(
+        clock,
+        audio=setup.click == "audio",
+        midi_port=None if setup.click in {"audio", "none"} else setup.click,
+        backend=backend,
+    )
+    start_ns = clock.now_ns() + NS_PER_SEC // 2  # half a second to get ready
+    players = []
+    for s in setup.specs:
+        port = s.input
+        players.append(Player(s.name, level=s.level, input=port))
+    options = setup.options
+    lesson = tuple(s.name for s in setup.specs if s.lesson)
+    if lesson:
+        from dataclasses import replace
+
+        options = replace(options, lesson_players=lesson)
+    writer = None
+    if store is not None:
+        writer = store.start_session(
+            chart,
+            players,
+            settings=setup.settings,
+            source="live",
+            flush_ms=100.0,
+            flush_hits=1_000_000,
+        )
+    try:
+        engine = Engine(
+            chart,
+            players,
+            setup.settings,
+            clock,
+            writer,
+            output=output,
+            options=options,
+            start_ns=start_ns,
+        )
+        inputs = build_inputs(
+            setup.specs,
+            clock=clock,
+            sink=sink,
+            chart=engine.chart.scaled(setup.settings.tempo_scale),
+            song_start_ns=engine.zero_ns,
+            backend=backend,
+            offsets=offsets,
+            kit=setup.kit,
+            seed=setup.seed,
+        )
+        runner = LiveRunner(engine, inputs, sink=sink, on_frame=on_frame, max_sec=setup.max_sec)
+        if on_start is not None:
+            on_start(engine)
+        result = runner.run()
+    except BaseException:
+        if writer is not None:
+            writer.close()  # keeps what was played; the session stays "cut short"
+        raise
+    session_id = None
+    if writer is not None and store is not None:
+        session_id = writer.finish()
+        players_sum, duet = summarize_for_store(result)
+        store.save_summary(session_id, players_sum, duet)
+    return result, session_id
