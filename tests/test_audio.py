@@ -346,7 +346,7 @@ def test_missing_file_and_unknown_suffix(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError):
         read_audio(tmp_path / "nowhere.wav")
     (tmp_path / "notes.txt").write_text("kick")
-    with pytest.raises(InputError, match="cannot tell what .txt holds"):
+    with pytest.raises(InputError, match=r"cannot tell what \.txt holds"):
         load_performance(tmp_path / "notes.txt")
 
 
@@ -413,7 +413,7 @@ class FakeSoundDevice:
 
     InputStream = FakeStream
 
-    class default:  # noqa: N801 - mirrors sounddevice.default
+    class default:  # mirrors sounddevice.default
         device = (0, 0)
 
     @staticmethod

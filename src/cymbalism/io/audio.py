@@ -1370,7 +1370,8 @@ def synthesize_hits(
     Kick: a decaying sine sweeping 140 -> 50 Hz with a beater click (noise below 4 kHz).
     Snare: a 190 Hz tone plus noise at 0.3-2.5 kHz (the wires). Hi-hat: noise above 7 kHz
     dying in about 40 ms (open: 300 ms). Toms: decaying tones at 220, 150 and 100 Hz
-    with a stick click. Crash and ride: noise at 1-10 kHz ringing for over a second. Each sound starts exactly at its onset; loudness follows velocity.
+    with a stick click. Crash and ride: noise at 1-10 kHz ringing for over a second.
+    Each sound starts exactly at its onset; loudness follows velocity.
 
     Parameters
     ----------
