@@ -244,14 +244,15 @@ def parse_midi(
 
     tempo_map = _tempo_map(score, tpq, label)
     order = np.lexsort((lane, tick))
-    onset_qn = tick[order] / tpq
-    onset_sec = tempo_map.qn_to_sec(onset_qn)
+    # every hit and the end of the file go through the tempo map in one call
+    qn = np.append(tick[order], max(int(score.end()), int(tick.max()))) / tpq
+    sec = tempo_map.qn_to_sec(qn)
+    onset_qn, onset_sec, end_sec = qn[:-1], sec[:-1], float(sec[-1])
     hits = Hits(
-        onset_sec=np.ascontiguousarray(onset_sec),
+        onset_sec=onset_sec,
         lane=lane[order].astype(np.int8),
-        velocity=np.clip(velocity[order], 1, 127).astype(np.int16),
+        velocity=velocity[order].astype(np.int16),  # 1-127: a velocity of 0 is a note-off
     )
-    end_sec = max(float(tempo_map.qn_to_sec(score.end() / tpq)), float(onset_sec[-1]))
     sections = tuple((float(m.time) / tpq, str(m.text)) for m in score.markers)
     return MidiPerformance(
         hits=hits,

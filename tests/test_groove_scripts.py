@@ -1,0 +1,49 @@
+"""The groove_midi evaluation and benchmark scripts run end to end on a few real files."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(relative: str):
+    spec = importlib.util.spec_from_file_location(relative.replace("/", "_"), ROOT / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tempo_scores_follow_mirex():
+    evaluation = _load("evaluation/groove_midi.py")
+    assert evaluation.tempo_scores(103.9, 100.0) == (True, True)
+    assert evaluation.tempo_scores(104.1, 100.0) == (False, False)
+    assert evaluation.tempo_scores(200.0, 100.0) == (False, True)
+    assert evaluation.tempo_scores(34.0, 100.0) == (False, True)  # a third, within 4%
+    assert evaluation.tempo_scores(150.0, 100.0) == (False, False)  # 3/2 is not allowed
+
+
+def test_evaluation_runs_on_real_files(shared_data, tmp_path, capsys):
+    evaluation = _load("evaluation/groove_midi.py")
+    out = tmp_path / "groove.json"
+    evaluation.main(["--data", str(shared_data), "--limit", "6", "--json", str(out)])
+    results = json.loads(out.read_text())
+    assert len(results["tempo"]) == 6
+    assert results["tempo"][0]["bpm"] == 80.0  # drummer1/session1/1_funk_80_beat_4-4
+    assert results["tempo"][0]["acc2"] is True
+    drummer = results["microtiming"]["drummer1"]["all"]
+    assert drummer["n"] > 500 and -50.0 < drummer["mean_ms"] < 50.0
+    assert "Acc1" in capsys.readouterr().out
+
+
+def test_benchmark_pipelines_agree_on_a_real_file(shared_data):
+    bench = _load("benchmarks/analysis.py")
+    path = bench.groove_files(shared_data, 1)[0]
+    n_a, mean_a, matched_a = bench.cymbalism_pipeline(path)
+    n_b, mean_b, matched_b = bench.baseline_pipeline(path)
+    assert n_a == n_b and matched_a == matched_b
+    assert mean_a == pytest.approx(mean_b, abs=1e-6)
