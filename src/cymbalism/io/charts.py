@@ -37,9 +37,8 @@ blue       mid tom          ride
 green      floor tom        crash
 =========  ===============  ============
 
-A ``.chart`` without any cymbal marker and without five-lane notes is an old
-four-lane chart: its yellow pad is read as the hi-hat, blue as the mid tom and green as
-the crash, the usual meaning of those pads in grooves. The open hi-hat is written as the
+A pad without a cymbal marker is a tom, as Clone Hero reads pro drums; an old
+four-lane chart without markers therefore reads as toms only. The open hi-hat is written as the
 yellow cymbal and the hi-hat pedal is not written (neither format has a pad for it);
 flams are read as single notes.
 
@@ -385,12 +384,6 @@ def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
         elif event.strip().lower() in {"end", "[end]"}:
             end_qn = tick / resolution
 
-    four_lane_pro = any(
-        value.split()[:2] in (["N", str(m)] for m in _CH_CYMBAL)
-        for name, rows in sections.items()
-        if name.endswith("Drums")
-        for _, _, _, value in rows
-    )
     five_lane = any(
         value.split()[:2] == ["N", "5"]
         for name, rows in sections.items()
@@ -416,11 +409,8 @@ def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
                 number = _KICK
             if 0 <= number <= 5:
                 # five-lane charts: yellow (2) and orange (4) are cymbals, green (5) a tom;
-                # old four-lane charts without markers: yellow and green are cymbals
-                if five_lane:
-                    cymbal = number in (_YELLOW, _GREEN)
-                else:
-                    cymbal = not four_lane_pro and number in (_YELLOW, _GREEN)
+                # four-lane pads are toms until a cymbal marker says otherwise
+                cymbal = five_lane and number in (_YELLOW, _GREEN)
                 gems.setdefault(tick, {})[number] = _Note(number, cymbal=cymbal)
             else:
                 flags.append((tick, number))
@@ -773,7 +763,8 @@ def write_notes_mid(path: str | Path, chart: Chart, *, ticks_per_qn: int = 480) 
     for marker, pad in _MID_TOM_MARKERS.items():
         for tick in sorted(tom_ticks[pad]):
             drums.append((tick, 2, mido.Message("note_on", channel=9, note=marker, velocity=100)))
-            drums.append((tick + gem_len, 1, mido.Message("note_off", channel=9, note=marker)))
+            # one tick long: the marker covers this moment only, in every difficulty
+            drums.append((tick + 1, 1, mido.Message("note_off", channel=9, note=marker)))
     track("PART DRUMS", drums)
 
     events: list[tuple[int, int, object]] = [
