@@ -11,6 +11,12 @@ The script checks every pair against a direct computation from the CSV text with
 ``csv`` module (the row-wise difference of two columns where both are filled), and exits
 with an error if any figure differs by more than 1e-9 ms.
 
+For every pair it also fits the linear phase-correction model by bGLS
+(:func:`cymbalism.analysis.coupling.fit_phase_correction`): A's correction gain toward B
+and B's toward A, over each player's successive onsets measured against the
+isochronous grid (``Isochronous.SD.Time``), where the partner played at the same slot;
+the player who adapts less leads. Pairs with too few shared slots get no gains.
+
 Usage::
 
     .venv/bin/python evaluation/ensemble_onsets.py [--data DIR] [--json]
@@ -65,7 +71,7 @@ def evaluate(data: Path) -> list[dict]:
     for path in files:
         table = read_wide(path)
         for a, b in all_pairs(table):
-            fig = pair_figures(table, a, b, coupling=False)
+            fig = pair_figures(table, a, b)
             n, mean, sd, mean_abs = direct_figures(path, a, b)
             ours = [fig["mean_ms"], fig["sd_ms"], fig["mean_abs_ms"]]
             for got, want in zip(ours, (mean, sd, mean_abs), strict=True):
@@ -91,16 +97,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     console = Console()
     table = Table(title="Pairwise asynchrony A - B (onsetsync), ms")
-    for col in ("piece", "A", "B", "N", "mean", "SD", "mean |A-B|"):
+    for col in ("piece", "A", "B", "N", "mean", "SD", "mean |A-B|", "A->B", "B->A", "leads"):
         table.add_column(col, justify="left" if col in {"piece", "A", "B"} else "right")
 
-    def fmt(v: float | None) -> str:
-        return "-" if v is None else f"{v:.1f}"
+    def fmt(v: float | None, spec: str = ".1f") -> str:
+        return "-" if v is None else format(v, spec)
 
     for r in rows:
         table.add_row(
             r["piece"], r["a"], r["b"], str(r["n"]), fmt(r["mean_ms"]), fmt(r["sd_ms"]),
-            fmt(r["mean_abs_ms"]),
+            fmt(r["mean_abs_ms"]), fmt(r["alpha_ab"], ".2f"), fmt(r["alpha_ba"], ".2f"),
+            r["leader"] or "-",
         )  # fmt: skip
     console.print(table)
     summary = Table(title="Per piece: pairs, and the median over pairs")

@@ -14,6 +14,15 @@ and summarises the asynchrony keys - drums with
 jitter), the mean and median over performances of the SD of the asynchrony, and tests
 whether that SD grows with the delay (Spearman's rank correlation over performances).
 
+It also fits the linear phase-correction model by bGLS
+(:func:`cymbalism.analysis.coupling.fit_phase_correction`) to the same matched beats:
+how strongly the pianist corrects toward the drummer (keys -> drums) and the drummer
+toward the pianist (drums -> keys), per performance, then per delay, with Spearman's
+rho of each gain against the delay. The files hold what each musician played on one
+clock; each heard the other ``LAT`` ms late (plus jitter). A constant delay only shifts
+the mean asynchrony, which the model absorbs, so the gains are the gains toward the
+partner as heard, up to the jitter.
+
 Usage::
 
     .venv/bin/python evaluation/jazz_duos.py [--data DIR] [--json]
@@ -35,6 +44,7 @@ import scipy.stats
 from rich.console import Console
 from rich.table import Table
 
+from cymbalism.analysis.coupling import fit_phase_correction, lead_lag, onset_table_from_onsets
 from cymbalism.analysis.sync import asynchrony_unaligned, sync_stats
 from cymbalism.io.midi import read_note_onsets
 from cymbalism.model.hits import Hits
@@ -71,6 +81,10 @@ def evaluate(data: Path) -> list[dict]:
         k, d = beats(keys), beats(drums)
         asy = asynchrony_unaligned(k, d, window_sec=PAIR_WINDOW_SEC, lane_blind=True)
         st = sync_stats(asy)
+        table = onset_table_from_onsets(
+            {"keys": k.onset_sec, "drums": d.onset_sec}, window_sec=PAIR_WINDOW_SEC, merge_sec=0.0
+        )
+        fit = fit_phase_correction(table)
         rows.append(
             {
                 "trial": drums.parts[-3],
@@ -84,11 +98,20 @@ def evaluate(data: Path) -> list[dict]:
                 "mean_ms": st.mean_sec * 1e3,
                 "sd_ms": st.sd_sec * 1e3,
                 "mean_abs_ms": st.mean_abs_sec * 1e3,
+                "alpha_keys_drums": fit.gain("keys", "drums"),
+                "alpha_drums_keys": fit.gain("drums", "keys"),
+                "leader": fit.leader("keys", "drums"),
+                "lead_lag_leader": lead_lag(table, "keys", "drums").leader,
             }
         )
     if not rows:
         raise SystemExit(f"no duo performances in {folder} (give --data DIR)")
     return rows
+
+
+def _nanmean(values) -> float:  # type: ignore[no-untyped-def]
+    finite = [v for v in values if v == v]
+    return statistics.fmean(finite) if finite else float("nan")
 
 
 def by_latency(rows: list[dict], keys: tuple[str, ...] = ("latency_ms",)) -> list[dict]:
@@ -109,6 +132,9 @@ def by_latency(rows: list[dict], keys: tuple[str, ...] = ("latency_ms",)) -> lis
                 "mean_asynchrony_ms": statistics.fmean(r["mean_ms"] for r in g),
                 "matched_share": sum(r["n"] for r in g)
                 / sum(max(r["keys_beats"], r["drums_beats"]) for r in g),
+                "mean_alpha_keys_drums": _nanmean(r["alpha_keys_drums"] for r in g),
+                "mean_alpha_drums_keys": _nanmean(r["alpha_drums_keys"] for r in g),
+                "drums_lead": sum(r["leader"] == "drums" for r in g),
             }
         )
     return out
@@ -125,9 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     rho, p = scipy.stats.spearmanr([r["latency_ms"] for r in rows], [r["sd_ms"] for r in rows])
     means = [g["mean_sd_ms"] for g in lat]
     grows = all(b > a for a, b in itertools.pairwise(means))
+    coupling = {}
+    for col in ("alpha_keys_drums", "alpha_drums_keys"):
+        ok = [r for r in rows if r[col] == r[col]]
+        c_rho, c_p = scipy.stats.spearmanr([r["latency_ms"] for r in ok], [r[col] for r in ok])
+        coupling[col] = {"spearman_rho": c_rho, "spearman_p": c_p, "n": len(ok)}
     if args.json:
         print(json.dumps({"by_latency": lat, "by_latency_jitter": lat_jit,
                           "spearman_rho": rho, "spearman_p": p, "sd_grows": grows,
+                          "coupling_vs_latency": coupling,
                           "performances": rows}, indent=1))  # fmt: skip
         return 0
     console = Console()
@@ -149,6 +181,26 @@ def main(argv: list[str] | None = None) -> int:
                 f"{100 * g['matched_share']:.1f}%",
             )
         console.print(table)
+    table = Table(title="Phase correction by bGLS (gain toward the partner), by network delay")
+    for h in ("latency ms", "performances", "keys -> drums", "drums -> keys", "drums lead"):
+        table.add_column(h, justify="right")
+    for g in lat:
+        table.add_row(
+            f"{g['latency_ms']:g}",
+            str(g["performances"]),
+            f"{g['mean_alpha_keys_drums']:.3f}",
+            f"{g['mean_alpha_drums_keys']:.3f}",
+            f"{g['drums_lead']}/{g['performances']}",
+        )
+    console.print(table)
+    labels = {"alpha_keys_drums": "keys -> drums", "alpha_drums_keys": "drums -> keys"}
+    for col, label in labels.items():
+        c = coupling[col]
+        console.print(
+            f"Spearman's rho (delay, {label} gain) = {c['spearman_rho']:.3f}, "
+            f"p = {c['spearman_p']:.2g} (n = {c['n']})",
+            highlight=False,
+        )
     console.print(
         f"{len(rows)} performances. Spearman's rho (delay, SD) = {rho:.3f}, p = {p:.2g}. "
         f"The mean SD {'grows' if grows else 'does NOT grow'} at every step of the delay.",

@@ -184,6 +184,13 @@ def test_kit_maps_e_kit_notes_and_unknown_notes_are_counted():
         # a data byte (0x24) where a status byte must be, with no running status before it
         (smf(b"\x00\x24\x64" + END_OF_TRACK), "is corrupt"),
         (smf(TEMPO_120 + END_OF_TRACK), "holds no notes"),  # a tempo and nothing else
+        # a tempo of 0 microseconds per quarter note, then a kick
+        (
+            smf(
+                b"\x00\xff\x51\x03\x00\x00\x00" + b"\x00\x99\x24\x64\x10\x89\x24\x00" + END_OF_TRACK
+            ),
+            "tempo of 0 microseconds",
+        ),
         (smf(END_OF_TRACK, END_OF_TRACK, fmt=2), "type 2"),
         (smf(END_OF_TRACK, tpq=0xE728), "SMPTE"),  # -25 fps, 40 ticks per frame
         # a piano melody on channel 1: notes, but no drums
@@ -203,6 +210,7 @@ def test_kit_maps_e_kit_notes_and_unknown_notes_are_counted():
         "no-tracks",
         "corrupt-event",
         "no-notes",
+        "zero-tempo",
         "type-2",
         "smpte",
         "drumless",

@@ -316,7 +316,6 @@ def _demo(
     )
 
 
-
 # core: tempo
 
 
@@ -1057,7 +1056,9 @@ app.add_typer(corpus_app, name="corpus")
 
 @corpus_app.command("analyze")
 def _corpus_analyze(
-    path: Path = typer.Argument(..., help="A folder of MIDI/audio files, or an info.csv."),
+    path: Path = typer.Argument(
+        ..., help="A folder of MIDI/audio files, an info.csv, or the stored sessions ('store')."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Results file (.parquet or .csv)."),
     scheduler: str | None = typer.Option(
         None, help="A Dask scheduler address, or 'local' to start a local Dask cluster."

@@ -66,7 +66,7 @@ __all__ = [
 Method = Literal["bgls", "ols"]
 
 #: Fewest usable events (intervals with every source present) for a fit, per source.
-MIN_EVENTS_PER_SOURCE = 8
+MIN_EVENTS_PER_SOURCE = 20
 
 
 @dataclass(frozen=True)

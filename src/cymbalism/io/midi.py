@@ -225,9 +225,12 @@ def parse_midi(
             "drum notes belong on MIDI channel 10"
         )
 
-    tick = np.concatenate([t.tick for t in drums])
-    pitch = np.concatenate([t.pitch for t in drums])
-    velocity = np.concatenate([t.velocity for t in drums])
+    if len(drums) == 1:
+        tick, pitch, velocity = drums[0].tick, drums[0].pitch, drums[0].velocity
+    else:
+        tick = np.concatenate([t.tick for t in drums])
+        pitch = np.concatenate([t.pitch for t in drums])
+        velocity = np.concatenate([t.velocity for t in drums])
     lane = kitmap.table[pitch]
     known = lane >= 0
     unmapped: dict[int, int] = {}
@@ -330,9 +333,9 @@ def _symusic_track(track: Any) -> _NoteTrack:
     return _NoteTrack(
         name=str(track.name),
         is_drum=bool(track.is_drum),
-        tick=arr["time"].astype(np.int64),
-        pitch=arr["pitch"].astype(np.int64) & 0x7F,
-        velocity=arr["velocity"].astype(np.int64) & 0x7F,
+        tick=arr["time"],  # int32
+        pitch=arr["pitch"],  # int8, 0-127
+        velocity=arr["velocity"],  # int8, 1-127
     )
 
 
@@ -385,17 +388,37 @@ def _find_drums(tracks: Sequence[_NoteTrack], table: np.ndarray) -> tuple[list[_
 def _tempo_map(score: Any, tpq: int, label: str) -> TempoMap:
     """The file's tempo and time-signature events as a TempoMap (the one tick conversion)."""
     t = score.tempos.numpy()
-    mspq = t["mspq"].tolist()
+    ts = score.time_signatures.numpy()
+    events = (
+        tuple(t["time"].tolist()),
+        tuple(t["mspq"].tolist()),
+        tuple(ts["time"].tolist()),
+        tuple(ts["numerator"].tolist()),
+        tuple(ts["denominator"].tolist()),
+    )
+    try:
+        return _build_tempo_map(tpq, *events)
+    except InputError as exc:
+        raise InputError(f"{label}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _build_tempo_map(
+    tpq: int,
+    tempo_tick: tuple[int, ...],
+    mspq: tuple[int, ...],
+    ts_tick: tuple[int, ...],
+    numerator: tuple[int, ...],
+    denominator: tuple[int, ...],
+) -> TempoMap:
+    """A TempoMap from raw events. Cached: a corpus recorded to a few click tempos shares
+    a few maps (tempo maps are never modified in place)."""
     if any(m <= 0 for m in mspq):
-        raise InputError(f"{label} is corrupt: it sets a tempo of 0 microseconds per quarter")
-    tempos = _last_per_tick(t["time"].tolist(), [60e6 / m for m in mspq])
+        raise InputError("it is corrupt: it sets a tempo of 0 microseconds per quarter")
+    tempos = _last_per_tick(tempo_tick, [60e6 / m for m in mspq])
     if not tempos or tempos[0][0] > 0:
         tempos.insert(0, (0, DEFAULT_BPM))
-    ts = score.time_signatures.numpy()
-    sigs = _last_per_tick(
-        ts["time"].tolist(),
-        list(zip(ts["numerator"].tolist(), ts["denominator"].tolist(), strict=True)),
-    )
+    sigs = _last_per_tick(ts_tick, list(zip(numerator, denominator, strict=True)))
     kept: list[tuple[float, int, int]] = [(0.0, 4, 4)]
     for at, (num, den) in sigs:
         if num < 1 or den < 1 or den & (den - 1):
@@ -409,22 +432,10 @@ def _tempo_map(score: Any, tpq: int, label: str) -> TempoMap:
         # whole bars; it is dropped rather than failing the whole file.
         if abs(bars - round(bars)) < 1e-6 and (num, den) != kept[-1][1:]:
             kept.append((qn, num, den))
-    try:
-        return _shared_tempo_map(tuple((at / tpq, bpm) for at, bpm in tempos), tuple(kept))
-    except InputError as exc:
-        raise InputError(f"{label}: {exc}") from None
+    return TempoMap([(at / tpq, bpm) for at, bpm in tempos], kept)
 
 
-@functools.lru_cache(maxsize=1024)
-def _shared_tempo_map(
-    tempos: tuple[tuple[float, float], ...], sigs: tuple[tuple[float, int, int], ...]
-) -> TempoMap:
-    """One TempoMap per distinct set of events: a corpus recorded to a few click tempos
-    shares a few maps (tempo maps are never modified in place)."""
-    return TempoMap(tempos, sigs)
-
-
-def _last_per_tick(tick: list[int], values: Sequence) -> list:
+def _last_per_tick(tick: Sequence[int], values: Sequence) -> list:
     """``(tick, value)`` pairs sorted by tick; of several events on one tick, the last wins."""
     out: list = []
     for i in sorted(range(len(tick)), key=tick.__getitem__):
