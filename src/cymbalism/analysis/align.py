@@ -109,31 +109,51 @@ def _groups(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows, np.cumsum(start) - 1
 
 
-def _nearest(x: np.ndarray, ref: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Index of the nearest ``ref`` in ``[lo, hi)`` for each ``x`` (ties: the earlier one)."""
-    at = np.searchsorted(ref, x, side="left")
+def _nearest(
+    x: np.ndarray,
+    ref: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    at: np.ndarray,
+    ref_key: np.ndarray,
+) -> np.ndarray:
+    """Index of the nearest ``ref`` in ``[lo, hi)`` for each ``x`` (ties: the earlier one).
+
+    ``at`` is where each ``x`` would be inserted (side left) and ``ref_key`` the sorted
+    keys that ``lo``, ``hi`` and ``at`` were found in (``ref`` itself, or lane-and-time
+    keys when several lanes share one array).
+    """
     left = np.maximum(at - 1, lo)
     # the first of several equal notes (chords in lane-blind mode), as argmin would pick
-    left = np.maximum(np.searchsorted(ref, ref[left], side="left"), lo)
+    left = np.maximum(np.searchsorted(ref_key, ref_key[left], side="left"), lo)
     right = np.minimum(at, hi - 1)
     d_left = np.abs(x - ref[left])
     d_right = np.abs(x - ref[right])
     return np.where(d_right < d_left, right, left)
 
 
-def _greedy(onset: np.ndarray, ref: np.ndarray, w: float) -> np.ndarray:
-    """The causal rule for one lane: for each onset, its note index or -1."""
+def _greedy(
+    onset: np.ndarray,
+    ref: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    at: np.ndarray,
+    ref_key: np.ndarray,
+) -> np.ndarray:
+    """The causal rule: for each onset (in order), its note index or -1.
+
+    ``lo``/``hi`` bound the notes in reach of each onset and ``at`` is its insertion
+    point, all found in the sorted ``ref_key`` (see :func:`_nearest`); with several
+    lanes in one array the ranges never cross a lane.
+    """
     out = np.full(onset.size, -1, dtype=_INT)
-    if onset.size == 0 or ref.size == 0:
-        return out
-    lo, hi = _reach(ref, onset, w)
     rows, group = _groups(lo, hi)
     if rows.size == 0:
         return out
     size = np.bincount(group)
     alone = size[group] == 1
     solo = rows[alone]
-    out[solo] = _nearest(onset[solo], ref, lo[solo], hi[solo])
+    out[solo] = _nearest(onset[solo], ref, lo[solo], hi[solo], at[solo], ref_key)
     shared = rows[~alone]
     if shared.size:
         # plain Python floats are IEEE doubles too, so distances equal numpy's exactly
@@ -265,11 +285,42 @@ def _build(
     )
 
 
-def _by_lane(lane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices grouped by lane (time order kept within a lane) and each lane's slice bounds."""
-    order = np.argsort(lane, kind="stable")
-    cuts = np.searchsorted(lane[order], np.arange(len(Lane) + 1), side="left")
-    return order, cuts
+def _align_sorted(
+    hits: Hits, targets: Hits, w: float, lane_blind: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The causal rule for every lane at once.
+
+    Hits and notes are ordered by lane, then time (``h_order``, ``t_order``). With
+    several lanes, each time is replaced by its rank among all the times involved
+    (which keeps every comparison, ties included, exactly as it was) and prefixed by its
+    lane, so one sorted search serves all lanes and no range crosses a lane. Returns,
+    for each hit in ``h_order``, the index in ``t_order`` of its note, or -1.
+    """
+    h_lane = hits.lane.astype(_INT)
+    t_lane = targets.lane.astype(_INT)
+    one_group = lane_blind or (h_lane.min() == h_lane.max() == t_lane.min() == t_lane.max())
+    if one_group:
+        h_order = np.arange(len(hits), dtype=_INT)
+        t_order = np.arange(len(targets), dtype=_INT)
+    else:
+        h_order = np.argsort(h_lane, kind="stable")  # time order kept within a lane
+        t_order = np.argsort(t_lane, kind="stable")
+    onset = hits.onset_sec[h_order]
+    ref = targets.onset_sec[t_order]
+    q_lo, q_hi = np.subtract(onset, w), np.add(onset, w)
+    if one_group:
+        key, k_lo, k_hi, k_at = ref, q_lo, q_hi, onset
+    else:
+        n_ref, n_h = ref.size, onset.size
+        values, rank = np.unique(np.concatenate([ref, q_lo, q_hi, onset]), return_inverse=True)
+        lane = np.concatenate([t_lane[t_order], np.tile(h_lane[h_order], 3)])
+        keys = lane * (values.size + 1) + rank.reshape(-1)
+        key = keys[:n_ref]
+        k_lo, k_hi, k_at = keys[n_ref:].reshape(3, n_h)
+    lo = np.searchsorted(key, k_lo, side="left")
+    hi = np.searchsorted(key, k_hi, side="right")
+    at = np.searchsorted(key, k_at, side="left")
+    return _greedy(onset, ref, lo, hi, at, key), h_order, t_order
 
 
 def align(
@@ -308,19 +359,9 @@ def align(
     targets = _check_hits(targets, "targets")
     target_of_hit = np.full(len(hits), -1, dtype=_INT)
     if len(hits) and len(targets):
-        if lane_blind:
-            target_of_hit[:] = _greedy(hits.onset_sec, targets.onset_sec, w)
-        else:
-            h_order, h_cuts = _by_lane(hits.lane)
-            t_order, t_cuts = _by_lane(targets.lane)
-            for lane in range(len(Lane)):
-                h_idx = h_order[h_cuts[lane] : h_cuts[lane + 1]]
-                t_idx = t_order[t_cuts[lane] : t_cuts[lane + 1]]
-                if h_idx.size == 0 or t_idx.size == 0:
-                    continue
-                local = _greedy(hits.onset_sec[h_idx], targets.onset_sec[t_idx], w)
-                ok = local >= 0
-                target_of_hit[h_idx[ok]] = t_idx[local[ok]]
+        local, h_order, t_order = _align_sorted(hits, targets, w, lane_blind)
+        ok = local >= 0
+        target_of_hit[h_order[ok]] = t_order[local[ok]]
     hit_index = np.full(len(targets), -1, dtype=_INT)
     ok = target_of_hit >= 0
     hit_index[target_of_hit[ok]] = np.flatnonzero(ok)
@@ -587,7 +628,8 @@ def match_events(
     alone = size[group] == 1
     solo = rows[alone]
     pairs_a = [solo]
-    pairs_b = [_nearest(a[solo], b, lo[solo], hi[solo])]
+    at = np.searchsorted(b, a[solo], side="left")
+    pairs_b = [_nearest(a[solo], b, lo[solo], hi[solo], at, b)]
     shared = rows[~alone]
     if shared.size:
         bounds = np.flatnonzero(np.diff(group[~alone])) + 1
