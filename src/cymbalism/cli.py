@@ -325,28 +325,60 @@ def tempo(
     kit: str | None = typer.Option(
         None, "--kit", help="The e-kit note map (td11, td17, nitro, dtx, gm or a .toml file)."
     ),
+    curve: bool = typer.Option(
+        False, "--curve", help="Also show the local tempo over time (in 12 s windows)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Estimate the tempo of a performance from its hits alone (tempo events are ignored)."""
     import json
-    import math
 
-    from cymbalism.analysis.tempo import estimate_tempo, tempo_drift
+    from cymbalism.analysis.tempo import estimate_tempo, tempo_curve
     from cymbalism.io.midi import read_midi
 
     perf = read_midi(file, kit=kit)
     onset, weight = perf.hits.onset_sec, perf.hits.velocity.astype(float)
     bpm = estimate_tempo(onset, weight=weight)
-    drift = tempo_drift(onset, weight=weight)
-    drift_out = None if math.isnan(drift) else round(drift, 3)
+    # at most about 60 windows, so the curve fits on one line
+    hop_sec = max(2.0, float(np.ceil(perf.hits.duration_sec / 60.0)))
+    local = tempo_curve(onset, weight=weight, reference_bpm=bpm, hop_sec=hop_sec)
+    drift = _tempo_number(local.drift_bpm_per_min, 3)
     if as_json:
-        print(json.dumps({"bpm": round(bpm, 2), "drift_bpm_per_min": drift_out, "hits": len(perf)}))
+        out: dict[str, object] = {"bpm": round(bpm, 2), "drift_bpm_per_min": drift}
+        out["hits"] = len(perf)
+        if curve:
+            out["curve"] = {
+                "time_sec": [round(float(t), 3) for t in local.time_sec],
+                "bpm": [_tempo_number(b, 2) for b in local.bpm],
+            }
+        print(json.dumps(out))
         return
-    drift_text = "too short to tell" if drift_out is None else f"{drift_out:+.2f} BPM per minute"
+    drift_text = "too short to tell" if drift is None else f"{drift:+.2f} BPM per minute"
     console.print(
         f"[bold]{bpm:.1f} BPM[/] from {len(perf)} hits in {perf.name} (drift: {drift_text})",
         highlight=False,
     )
+    if curve:
+        line = _tempo_sparkline(local.bpm)
+        console.print(f"  local tempo every {hop_sec:g} s: {line}", highlight=False, soft_wrap=True)
+
+
+def _tempo_number(value: float, digits: int) -> float | None:
+    return None if not np.isfinite(value) else round(float(value), digits)
+
+
+def _tempo_sparkline(bpm: np.ndarray) -> str:
+    """The local tempo as one line of blocks, lowest to highest, with its range."""
+    ok = np.isfinite(bpm)
+    if not ok.any():
+        return "(too few hits)"
+    lo, hi = float(np.min(bpm[ok])), float(np.max(bpm[ok]))
+    blocks = "▁▂▃▄▅▆▇█"
+    span = max(hi - lo, 1.0)  # a range under 1 BPM is drawn flat, not magnified
+    cells = [
+        blocks[int((b - lo) / span * (len(blocks) - 1))] if np.isfinite(b) else " " for b in bpm
+    ]
+    return f"{''.join(cells)} ({lo:.1f}-{hi:.1f} BPM)"
 
 
 # --- songs, simplify, lesson
@@ -782,6 +814,210 @@ def _demo_live(seconds: float, seed: int) -> None:
 
 
 # --- store and reports: import, history, report, export
+_DB_HELP = (
+    "The session database: a SQLite file or postgresql:// URL "
+    "(default: $CYMBALISM_DB, else the user data folder)."
+)
+
+
+def _open_store(db: str | None):  # type: ignore[no-untyped-def]
+    from cymbalism.store import Store
+
+    return Store(db)
+
+
+def _analysis(store, session: str):  # type: ignore[no-untyped-def]
+    from cymbalism.report.analysis import analyse_stored
+
+    return analyse_stored(store.load(store.resolve(session)))
+
+
+@app.command("import")
+def _import(
+    files: list[Path] = typer.Argument(..., help="One drum MIDI file per player."),
+    chart: str | None = typer.Option(
+        None, "--chart", help="The song: a built-in song, .chart, notes.mid or drum .mid."
+    ),
+    names: str | None = typer.Option(None, "--names", help="Player names, as A,B."),
+    note: str = typer.Option("", "--note", help="A note kept with the session."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """Store a duet (or a solo) played into MIDI files as a session, and summarise it."""
+    from cymbalism.report.text import print_summary
+    from cymbalism.store.importer import import_files
+
+    with _open_store(db) as store:
+        session_id = import_files(store, files, chart=chart, names=names, note=note)
+        console.print(f"stored session [bold]{session_id}[/] in {store.url}")
+        print_summary(_analysis(store, str(session_id)), console)
+
+
+sessions_app = typer.Typer(
+    help="List the stored sessions; finish or delete one.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(sessions_app, name="sessions")
+
+
+@sessions_app.callback()
+def _sessions(
+    ctx: typer.Context,
+    player: str | None = typer.Option(None, "--player", "-p", help="Only this player's."),
+    limit: int | None = typer.Option(None, "--limit", "-n", help="Only the latest N."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """List the stored sessions, newest last; sessions cut short are flagged."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = db
+        return
+    from rich.table import Table
+
+    from cymbalism.report.history import session_summaries
+    from cymbalism.report.plots import clock
+    from cymbalism.report.text import ms
+
+    with _open_store(db) as store:
+        infos = session_summaries(store, store.sessions(player=player, limit=limit))
+        if not infos:
+            console.print(f"no sessions in {store.url} yet")
+            return
+        table = Table(title=f"Sessions in {store.url}")
+        for col in ("#", "Started", "Song", "Players", "Hits", "Status", "Gap SD", "Together"):
+            table.add_column(col, justify="right" if col in {"#", "Hits"} else "left")
+        for s in infos:
+            status = "[bold red]cut short[/]" if s.cut_short else s.status
+            duet = s.duet
+            table.add_row(
+                str(s.id),
+                s.started_at.strftime("%Y-%m-%d %H:%M"),
+                s.title,
+                " & ".join(s.player_names),
+                " + ".join(str(p.n_hits) for p in s.players),
+                status,
+                ms(duet.sd_sec) if duet else "",
+                (clock(duet.came_together_sec) if duet.came_together_sec is not None else "not yet")
+                if duet
+                else "",
+            )
+        console.print(table)
+        cut = [s.id for s in infos if s.cut_short]
+        if cut:
+            ids = ", ".join(map(str, cut))
+            console.print(
+                f"[yellow]{len(cut)} session(s) were cut short ({ids}); their hits are kept. "
+                "Finish them with `cymbalism sessions finish ID` (or `--cut-short`), "
+                "or continue one with `cymbalism play --resume ID`.[/]"
+            )
+
+
+@sessions_app.command("finish")
+def _sessions_finish(
+    ctx: typer.Context,
+    session: list[str] = typer.Argument(None, help="Session numbers (or 'last')."),
+    cut_short: bool = typer.Option(False, "--cut-short", help="Finish every session cut short."),
+) -> None:
+    """Mark sessions finished (a session cut short keeps every committed hit)."""
+    with _open_store(ctx.obj) as store:
+        ids = [store.resolve(s) for s in session or []]
+        if cut_short:
+            ids += [s.id for s in store.cut_short()]
+        if not ids:
+            console.print("nothing to finish: give session numbers or --cut-short")
+            return
+        for session_id in ids:
+            store.finish(session_id)
+            console.print(f"finished session {session_id}")
+
+
+@sessions_app.command("delete")
+def _sessions_delete(
+    ctx: typer.Context,
+    session: str = typer.Argument(..., help="The session number."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
+) -> None:
+    """Delete a session with all its hits."""
+    with _open_store(ctx.obj) as store:
+        session_id = store.resolve(session)
+        info = store.info(session_id)
+        if not yes and not typer.confirm(
+            f"delete session {session_id} ({info.title}, {', '.join(info.player_names)})?"
+        ):
+            raise typer.Abort()
+        store.delete(session_id)
+        console.print(f"deleted session {session_id}")
+
+
+@app.command("report")
+def _report(
+    session: str = typer.Argument("last", help="The session number, or 'last'."),
+    html: Path | None = typer.Option(None, "--html", help="Write the HTML report here."),
+    png: Path | None = typer.Option(None, "--png", help="Write each plot as PNG and SVG here."),
+    card: Path | None = typer.Option(None, "--card", help="Write the share card (PNG) here."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """Summarise a session in the terminal and write its report, plots and share card.
+
+    With no --html/--png/--card, the HTML report goes to session-<N>.html.
+    """
+    from cymbalism.report.card import write_card
+    from cymbalism.report.html import write_html
+    from cymbalism.report.plots import save_plots
+    from cymbalism.report.text import print_summary
+
+    with _open_store(db) as store:
+        analysis = _analysis(store, session)
+    print_summary(analysis, console)
+    if html is None and png is None and card is None:
+        html = Path(f"session-{analysis.session_id}.html")
+    if html is not None:
+        console.print(f"report: {write_html(analysis, html)}")
+    if png is not None:
+        paths = save_plots(analysis, png)
+        console.print(f"plots: {len(paths)} files in {png}")
+    if card is not None:
+        console.print(f"share card: {write_card(analysis, card)}")
+
+
+@app.command("export")
+def _export(
+    session: str = typer.Argument("last", help="The session number, or 'last'."),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv, json or parquet."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="The file (default session-<N>.<format>)."
+    ),
+    misses: bool = typer.Option(True, "--misses/--no-misses", help="Add a row per missed note."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """Export a session's hits and judgements, one row per hit."""
+    from cymbalism.errors import InputError
+    from cymbalism.report.export import FORMATS, write_export
+
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    with _open_store(db) as store:
+        analysis = _analysis(store, session)
+    path = write_export(
+        analysis, out or Path(f"session-{analysis.session_id}.{fmt}"), fmt=fmt, misses=misses
+    )
+    console.print(f"wrote {path}")
+
+
+@app.command("history")
+def _history(
+    player: str = typer.Argument(..., help="The player's name."),
+    png: Path | None = typer.Option(None, "--png", help="Also plot the trends to this PNG."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """A player's sessions over time: hit rate, accuracy, precision, level, sync."""
+    from cymbalism.report.history import player_history, print_history, write_history_plot
+
+    with _open_store(db) as store:
+        rows = player_history(store, player)
+    print_history(player, rows, console)
+    if png is not None and rows:
+        console.print(f"plot: {write_history_plot(player, rows, png)}")
 
 
 # --- web studio: serve
