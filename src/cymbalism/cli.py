@@ -620,11 +620,12 @@ def _live_session(chart: object, setup: object, *, keys: bool) -> object:
     from cymbalism.live.view import render
 
     if keys:
-        console.print(
-            "keyboard pads: player 1 [bold]z[/] kick [bold]x[/] snare [bold]c[/] hi-hat "
-            "[bold]v[/] open [bold]a s d[/] toms [bold]f[/] crash [bold]g[/] ride; player 2 "
-            "[bold]m , . /[/] and [bold]j k l ; '[/]"
-        )
+        from cymbalism.live.inputs import DEFAULT_KEYMAPS
+
+        players = [p for p in setup.specs if p.kind == "keys"]  # type: ignore[attr-defined]
+        for spec, keymap in zip(players, DEFAULT_KEYMAPS, strict=False):
+            pads = "  ".join(f"[bold]{k}[/] {lane.label}" for k, lane in keymap.items())
+            console.print(f"{spec.name}'s pads: {pads}", highlight=False)
     with Live(console=console, refresh_per_second=20, transient=False) as live:
         result, session_id = run_live(
             chart, setup, on_frame=lambda snap: live.update(render(snap), refresh=True)

@@ -193,7 +193,8 @@ class MidoBackend:
         except (OSError, SystemError, RuntimeError) as exc:
             raise DeviceError(
                 f"the MIDI system is not available ({what}: {exc}); on Linux this needs "
-                "the ALSA sequencer (/dev/snd/seq) or a running JACK server"
+                "the ALSA sequencer (/dev/snd/seq), or a running JACK server and "
+                "--api UNIX_JACK"
             ) from exc
 
     def input_names(self) -> list[str]:
