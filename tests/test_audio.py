@@ -481,3 +481,28 @@ def test_warnings_do_not_escape_as_errors(tmp_path: Path) -> None:
         with pytest.raises(AudioWarning):
             read_audio(path)
     assert main(["transcribe", str(path), "--out", str(tmp_path / "x.mid")]) == 0
+
+
+def test_analyze_takes_recordings_and_mixes_them_with_midi(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import json
+
+    from cymbalism.io.midi import write_hits
+    from cymbalism.model.tempo import TempoMap
+
+    a = groove(12.0, 100)
+    b = a.shifted(0.020)  # the second player 20 ms late, throughout
+    path = tmp_path / "duet.wav"
+    left = synthesize_hits(a, SR, duration_sec=14.0, seed=1)
+    right = synthesize_hits(b, SR, duration_sec=14.0, seed=2)
+    sf.write(path, np.stack([left, right], axis=1), SR)
+    assert main(["analyze", f"{path}:L", f"{path}:R", "--lane-blind", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sync"]["mean_ms"] == pytest.approx(-20.0, abs=3.0)
+    # an e-kit player (MIDI, with its tempo map) beside a recorded acoustic kit
+    midi = write_hits(tmp_path / "ekit.mid", a, TempoMap.constant(100.0))
+    assert main(["analyze", str(midi), f"{path}:R", "--lane-blind", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sync"]["mean_ms"] == pytest.approx(-20.0, abs=3.0)
+    assert report["players"][1]["hit_rate"] > 0.9

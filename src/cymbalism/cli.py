@@ -163,7 +163,11 @@ def _print_spread_over_time(asy: Asynchrony, came_sec: float | None) -> None:
 
 @app.command("analyze")
 def _analyze(
-    files: list[Path] = typer.Argument(..., help="MIDI files, one per player, on one clock."),
+    files: list[Path] = typer.Argument(
+        ...,
+        help="MIDI files or recordings (WAV, FLAC, OGG, MP3), one per player, on one clock; "
+        "FILE:L and FILE:R are the two channels of a stereo recording.",
+    ),
     chart: str | None = typer.Option(
         None, "--chart", "-c", help="A built-in song or chart file (default: the click grid)."
     ),
@@ -178,9 +182,9 @@ def _analyze(
 ) -> None:
     """Judge each player's timing and the gap between them (two files are a duet)."""
     from cymbalism.io.charts import load_chart
-    from cymbalism.io.midi import read_midi
+    from cymbalism.io.performance import load_performance
 
-    performances = [read_midi(f, kit=kit) for f in files]
+    performances = [load_performance(f, kit=kit) for f in files]
     n = len(performances)
     player_names = _split(names, "names", n)
     if player_names is None:
@@ -192,7 +196,7 @@ def _analyze(
             raise InputError("--levels needs a --chart to pick the parts from")
         report = analyze_players(
             hits,
-            tempo_map=[p.tempo_map for p in performances],
+            tempo_map=_tempo_maps(performances),
             names=player_names,
             window_sec=window_ms / 1000,
             lane_blind=lane_blind,
@@ -214,6 +218,19 @@ def _analyze(
         console.print_json(data=report.to_dict())
     else:
         _print_report(report)
+
+
+def _tempo_maps(performances: list) -> list:
+    """Each player's click: a MIDI file's own tempo map; for a recording (which has
+    none) the first MIDI player's, or else the click all the recordings' hits follow."""
+    from cymbalism.analysis.tempo import click_grid
+    from cymbalism.model.hits import Hits
+
+    known = [p.tempo_map for p in performances if p.tempo_map is not None]
+    if len(known) < len(performances) and not known:
+        heard = Hits.concat(p.hits for p in performances)
+        known = [click_grid(heard.onset_sec, weight=heard.velocity.astype(float))]
+    return [p.tempo_map if p.tempo_map is not None else known[0] for p in performances]
 
 
 _PRESETS = {"expert": "EXPERT", "beginner": "BEGINNER"}
@@ -321,7 +338,9 @@ def _demo(
 
 @app.command()
 def tempo(
-    file: str = typer.Argument(..., help="A MIDI file of a drum performance."),
+    file: str = typer.Argument(
+        ..., help="A MIDI file or a recording (WAV, FLAC, OGG, MP3) of a drum performance."
+    ),
     kit: str | None = typer.Option(
         None, "--kit", help="The e-kit note map (td11, td17, nitro, dtx, gm or a .toml file)."
     ),
@@ -334,9 +353,9 @@ def tempo(
     import json
 
     from cymbalism.analysis.tempo import estimate_tempo, tempo_curve
-    from cymbalism.io.midi import read_midi
+    from cymbalism.io.performance import load_performance
 
-    perf = read_midi(file, kit=kit)
+    perf = load_performance(file, kit=kit)
     onset, weight = perf.hits.onset_sec, perf.hits.velocity.astype(float)
     bpm = estimate_tempo(onset, weight=weight)
     # at most about 60 windows, so the curve fits on one line

@@ -828,6 +828,16 @@ class AudioPerformance:
     warnings: tuple[str, ...] = field(default=())
     tempo_map: None = None
 
+    @property
+    def name(self) -> str:
+        """The file's name, with ``:L``/``:R``/``:N`` for one channel."""
+        if self.channel is None:
+            return self.path.name
+        return f"{self.path.name}:{ {0: 'L', 1: 'R'}.get(self.channel, self.channel + 1)}"
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
 
 def hit_summary(perf: AudioPerformance) -> dict[str, Any]:
     """A JSON-ready summary of a recording's hits: counts and mean velocity per lane."""
