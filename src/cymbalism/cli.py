@@ -1155,7 +1155,6 @@ def _kit_list() -> None:
         console.print(n, highlight=False)
 
 
-
 # --- research: sync, coupling, corpus
 
 

@@ -38,8 +38,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from cymbalism.errors import InputError
-from cymbalism.model.validate import validate_times
 from cymbalism.model.tempo import MAX_BPM, MIN_BPM, TempoMap
+from cymbalism.model.validate import validate_times
 
 __all__ = [
     "TempoCurve",

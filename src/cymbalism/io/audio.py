@@ -833,7 +833,7 @@ class AudioPerformance:
         """The file's name, with ``:L``/``:R``/``:N`` for one channel."""
         if self.channel is None:
             return self.path.name
-        return f"{self.path.name}:{ {0: 'L', 1: 'R'}.get(self.channel, self.channel + 1)}"
+        return f"{self.path.name}:{ {0: 'L', 1: 'R'}.get(self.channel, self.channel + 1) }"
 
     def __len__(self) -> int:
         return len(self.hits)
