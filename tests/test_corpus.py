@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -135,6 +136,9 @@ def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
     assert main(["corpus", "analyze", str(corpus), "--out", str(out), "--workers", "1"]) == 0
     text = capsys.readouterr().out
     assert "5 files, 5 rows, 1 errors" in text
+    assert "Per player" in text
+    alice_line = next(line for line in text.splitlines() if "alice" in line)
+    assert re.search(r"[+](9[.][2-9]|10[.][0-8])", alice_line), alice_line  # +10 ms
     frame = pd.read_parquet(out)
     assert len(frame) == 5
     assert frame["error"].notna().sum() == 1

@@ -91,6 +91,10 @@ def test_coupling_command_recovers_gains_from_midi_files(tmp_path, capsys):
     assert [w["leader"] for w in out["windows"]] == ["Lead", "Lead"]
     assert main(["coupling", str(a), str(b)]) == 0
     assert "Phase correction" in capsys.readouterr().out
+    png = tmp_path / "gains.png"
+    assert main(["coupling", str(a), str(b), "--window", "40", "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert main(["coupling", str(a), str(b), "--plot", str(png)]) == 2  # needs --window
 
 
 def test_coupling_errors_are_one_line(tmp_path, capsys):

@@ -1237,6 +1237,9 @@ def _coupling(
     ),
     window_ms: float = typer.Option(100.0, "--window-ms", help="Pairing window for hits."),
     db: str | None = typer.Option(None, "--db", help="The session store (URL or SQLite file)."),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="With --window: draw the gains per window to this PNG/SVG/PDF."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Who adapts to whom: phase-correction gains (bGLS), noise, lead/lag, per window."""
@@ -1249,6 +1252,7 @@ def _coupling(
         bar_edges_sec,
         load_onsets,
         load_session_onsets,
+        plot_windowed,
         windowed_figures,
     )
     from cymbalism.errors import InputError
@@ -1274,6 +1278,10 @@ def _coupling(
         end = float(tab.onset_sec[tab.onset_sec == tab.onset_sec].max())
         edges = bar_edges_sec(loaded.tempo_map, bars=window, end_sec=end)
         result["windows"] = windowed_figures(tab, a, b, edges_sec=edges)
+        if plot is not None:
+            result["plot"] = str(plot_windowed(result["windows"], a, b, plot))  # type: ignore[arg-type]
+    elif plot is not None:
+        raise InputError("--plot draws the gains per window: give --window BARS too")
     if as_json:
         console.print_json(json.dumps(result))
         return
@@ -1350,7 +1358,7 @@ def _corpus_analyze(
         TimeRemainingColumn,
     )
 
-    from cymbalism.corpus.analyze import discover, run_corpus, write_results
+    from cymbalism.corpus.analyze import discover, run_corpus, summarize, write_results
 
     jobs = discover(path)
     with Progress(
@@ -1371,6 +1379,26 @@ def _corpus_analyze(
         )
     frame = write_results(rows, out)
     n_err = int(frame["error"].notna().sum())
+    if n_err < len(frame):
+        from rich.table import Table
+
+        summary = summarize(frame)
+        view = Table(title="Per player (medians over their files)")
+        for col in ("player", "files", "hits", "hit rate", "mean error ms", "SD ms", "BPM"):
+            view.add_column(col, justify="left" if col == "player" else "right")
+        view.add_column("gain to click", justify="right")
+        for r in summary.head(40).itertuples(index=False):
+            view.add_row(
+                str(r.player),
+                str(r.files),
+                str(r.hits),
+                f"{r.hit_rate:.3f}",
+                f"{r.mean_error_ms:+.1f}",
+                f"{r.sd_error_ms:.1f}",
+                f"{r.tempo_bpm:.1f}",
+                f"{r.alpha_click:.2f}",
+            )
+        console.print(view)
     console.print(
         f"{len(jobs)} files, {len(frame)} rows, {n_err} errors -> {out}"
         + (" (see the error column)" if n_err else "")

@@ -35,7 +35,9 @@ __all__ = [
     "analyze_job",
     "discover",
     "run_corpus",
+    "summarize",
     "to_frame",
+    "write_results",
 ]
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -492,3 +494,17 @@ def write_results(rows: Sequence[dict[str, Any]], out: str | Path) -> Any:
             frame[c] = frame[c].map(lambda v: None if v is None else str(v)).astype("string")
         frame.to_parquet(out, index=False)
     return frame
+
+
+def summarize(frame: Any, *, by: str = "player") -> Any:
+    """Per ``by`` (a column such as player or style): files, hits and the median figures.
+
+    Error rows are left out. Returns a pandas DataFrame sorted by ``by``.
+    """
+    ok = frame[frame["error"].isna()]
+    numeric = ["hit_rate", "mean_error_ms", "sd_error_ms", "tempo_bpm", "alpha_click"]
+    grouped = ok.groupby(by, sort=True)
+    out = grouped[numeric].median()
+    out.insert(0, "hits", grouped["n_hits"].sum())
+    out.insert(0, "files", grouped["file"].nunique())
+    return out.reset_index()

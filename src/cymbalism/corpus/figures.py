@@ -36,6 +36,7 @@ __all__ = [
     "load_session_onsets",
     "pair_asynchrony",
     "pair_figures",
+    "plot_windowed",
     "session_targets",
     "windowed_figures",
 ]
@@ -260,3 +261,46 @@ def windowed_figures(
             }
         )
     return out
+
+
+def plot_windowed(windows: Sequence[dict[str, Any]], a: str, b: str, path: str | Path) -> Path:
+    """Draw each window's gains of ``a`` toward ``b`` and back, and who led, to a PNG/SVG/PDF.
+
+    Parameters
+    ----------
+    windows : sequence of dict
+        As returned by :func:`windowed_figures`.
+    a, b : str
+    path : str or Path
+        The image to write (format from the suffix).
+
+    Returns
+    -------
+    path : Path
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    mid = np.array([(w["start_sec"] + w["end_sec"]) / 2 for w in windows])
+    width = np.array([w["end_sec"] - w["start_sec"] for w in windows])
+    ab = np.array([np.nan if w["alpha_ab"] is None else w["alpha_ab"] for w in windows])
+    ba = np.array([np.nan if w["alpha_ba"] is None else w["alpha_ba"] for w in windows])
+    fig, ax = plt.subplots(figsize=(9, 3.6), layout="constrained")
+    ax.step(mid, ab, where="mid", label=f"{a} adapts to {b}", color="tab:blue")
+    ax.step(mid, ba, where="mid", label=f"{b} adapts to {a}", color="tab:orange")
+    top = float(np.nanmax(np.concatenate([ab, ba, [0.5]])))
+    for m, w, win in zip(mid, width, windows, strict=True):
+        if win["leader"] is not None:
+            ax.text(m, top * 1.08, f"{win['leader']} leads", ha="center", fontsize=7)
+            ax.axvspan(m - w / 2, m + w / 2, alpha=0.06, color="k" if win["leader"] == a else "w")
+    ax.set_ylim(min(0.0, float(np.nanmin(np.concatenate([ab, ba, [0.0]])))), top * 1.2)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("phase-correction gain (bGLS)")
+    ax.set_title(f"Who adapts to whom: {a} and {b}")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
