@@ -161,7 +161,7 @@ def _start_jack() -> subprocess.Popen[bytes] | None:
     if shutil.which("jackd") is None:
         return None
     proc = subprocess.Popen(
-        ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "32"],
+        ["jackd", "-R", "-d", "dummy", "-r", "48000", "-p", "32"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

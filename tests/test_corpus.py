@@ -145,6 +145,8 @@ def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
     alice = frame[frame["player"] == "alice"]
     assert alice["mean_error_ms"].to_numpy() == pytest.approx([10.0, 10.0], abs=0.8)
     assert main(["corpus", "analyze", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
+    assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "no" / "r.csv")]) == 2
+    assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "r.xlsx")]) == 2
 
 
 def test_stored_sessions_give_one_row_per_player_with_sync_and_coupling(tmp_path, capsys):

@@ -645,10 +645,19 @@ def _live_session(chart: object, setup: object, *, keys: bool) -> object:
         for spec, keymap in zip(players, DEFAULT_KEYMAPS, strict=False):
             pads = "  ".join(f"[bold]{k}[/] {lane.label}" for k, lane in keymap.items())
             console.print(f"{spec.name}'s pads: {pads}", highlight=False)
-    with Live(console=console, refresh_per_second=20, transient=False) as live:
-        result, session_id = run_live(
-            chart, setup, on_frame=lambda snap: live.update(render(snap), refresh=True)
-        )
+    import signal
+
+    def _term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # `kill` ends the song like Ctrl-C: everything is kept
+
+    previous = signal.signal(signal.SIGTERM, _term)
+    try:
+        with Live(console=console, refresh_per_second=20, transient=False) as live:
+            result, session_id = run_live(
+                chart, setup, on_frame=lambda snap: live.update(render(snap), refresh=True)
+            )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     console.print()
     _print_report(result.report)
     for name, levels in result.levels.items():
@@ -1233,7 +1242,7 @@ def _coupling(
         None, "--names", "--players", help="Player names (MIDI) or columns (table), as A,B."
     ),
     window: int | None = typer.Option(
-        None, "--window", help="Also fit every BARS bars (needs MIDI files with a tempo map)."
+        None, "--window", help="Also fit every BARS bars (cycles of an onsetsync table)."
     ),
     window_ms: float = typer.Option(100.0, "--window-ms", help="Pairing window for hits."),
     db: str | None = typer.Option(None, "--db", help="The session store (URL or SQLite file)."),
@@ -1250,6 +1259,7 @@ def _coupling(
     from cymbalism.analysis.coupling import fit_phase_correction, lead_lag
     from cymbalism.corpus.figures import (
         bar_edges_sec,
+        cycle_edges_sec,
         load_onsets,
         load_session_onsets,
         plot_windowed,
@@ -1274,9 +1284,10 @@ def _coupling(
     result["lead_lag"] = ll
     if window is not None:
         if loaded.tempo_map is None:
-            raise InputError("--window counts bars, which needs MIDI files with a tempo map")
-        end = float(tab.onset_sec[tab.onset_sec == tab.onset_sec].max())
-        edges = bar_edges_sec(loaded.tempo_map, bars=window, end_sec=end)
+            edges = cycle_edges_sec(tab, cycles=window)  # an onsetsync table: its cycles
+        else:
+            end = float(tab.onset_sec[tab.onset_sec == tab.onset_sec].max())
+            edges = bar_edges_sec(loaded.tempo_map, bars=window, end_sec=end)
         result["windows"] = windowed_figures(tab, a, b, edges_sec=edges)
         if plot is not None:
             result["plot"] = str(plot_windowed(result["windows"], a, b, plot))  # type: ignore[arg-type]
@@ -1358,8 +1369,15 @@ def _corpus_analyze(
         TimeRemainingColumn,
     )
 
-    from cymbalism.corpus.analyze import discover, run_corpus, summarize, write_results
+    from cymbalism.corpus.analyze import (
+        check_output,
+        discover,
+        run_corpus,
+        summarize,
+        write_results,
+    )
 
+    check_output(out)
     jobs = discover(path)
     with Progress(
         TextColumn("[bold]analysing"),

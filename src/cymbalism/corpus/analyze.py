@@ -33,6 +33,7 @@ __all__ = [
     "MIDI_SUFFIXES",
     "Job",
     "analyze_job",
+    "check_output",
     "discover",
     "run_corpus",
     "summarize",
@@ -479,6 +480,22 @@ def to_frame(rows: Sequence[dict[str, Any]]) -> Any:
     for col in ("error", "player", "partner"):
         frame[col] = frame[col].astype("string")
     return frame
+
+
+def check_output(out: str | Path) -> Path:
+    """Check before a long run that ``out`` can be written: a .parquet or .csv in a folder.
+
+    Raises
+    ------
+    InputError
+        If the suffix is neither, or the folder does not exist.
+    """
+    out = Path(out)
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise InputError(f"{out}: write the results to a .parquet or a .csv file")
+    if not out.parent.is_dir():
+        raise InputError(f"{out}: the folder {out.parent} does not exist")
+    return out
 
 
 def write_results(rows: Sequence[dict[str, Any]], out: str | Path) -> Any:

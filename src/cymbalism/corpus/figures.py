@@ -32,6 +32,7 @@ __all__ = [
     "LoadedOnsets",
     "all_pairs",
     "bar_edges_sec",
+    "cycle_edges_sec",
     "load_onsets",
     "load_session_onsets",
     "pair_asynchrony",
@@ -240,6 +241,40 @@ def bar_edges_sec(tempo_map: TempoMap, *, bars: int, end_sec: float) -> np.ndarr
     edges = np.asarray(tempo_map.qn_to_sec(lines_qn[::bars]), dtype=np.float64)
     past = np.flatnonzero(edges > end_sec)
     return edges[: past[0] + 1] if past.size else edges
+
+
+def cycle_edges_sec(table: OnsetTable, *, cycles: int) -> np.ndarray:
+    """Window edges every ``cycles`` metrical cycles of an onsetsync table.
+
+    The cycle of each row is the number before ``:`` or ``|`` in its label (onsetsync's
+    ``Label.SD``, such as ``"12:3"``); a window starts at the first row of its cycle.
+
+    Raises
+    ------
+    InputError
+        If the table has no labels, or a label does not start with a cycle number.
+    """
+    if cycles < 1:
+        raise InputError(f"a window of {cycles} cycles is not usable; give 1 or more")
+    if table.labels is None:
+        raise InputError("the table has no cycle labels (Label.SD) to count bars by")
+    try:
+        labels = [str(lab).replace("|", ":") for lab in table.labels]
+        if not all(":" in lab for lab in labels):
+            raise ValueError
+        cycle = np.array([int(lab.split(":")[0]) for lab in labels])
+    except ValueError:
+        raise InputError(
+            f"cannot read a cycle number from labels such as {table.labels[0]!r}"
+        ) from None
+    when = table.event_time_sec()
+    first = cycle.min()
+    group = (cycle - first) // cycles
+    starts = [
+        np.nanmin(when[group == g]) for g in np.unique(group) if np.isfinite(when[group == g]).any()
+    ]
+    last = float(np.nanmax(when)) + 1e-6
+    return np.array([*starts, last])
 
 
 def windowed_figures(
