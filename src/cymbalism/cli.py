@@ -881,7 +881,8 @@ def _coupling(
     fit = fit_phase_correction(tab)
     result: dict[str, object] = {"players": list(tab.names), "fit": fit.to_dict()}
     a, b = tab.names[0], tab.names[1]
-    result["lead_lag"] = lead_lag(tab, a, b).to_dict()
+    ll = lead_lag(tab, a, b).to_dict()
+    result["lead_lag"] = ll
     if window is not None:
         if loaded.tempo_map is None:
             raise InputError("--window counts bars, which needs MIDI files with a tempo map")
@@ -911,8 +912,6 @@ def _coupling(
             str(int(fit.n_events[i])),
         )
     console.print(out)
-    ll = result["lead_lag"]
-    assert isinstance(ll, dict)
     console.print(
         f"lead/lag of intervals: r(+1) = {_fmt_num(ll['xcorr']['1'], '.2f')}, "
         f"r(-1) = {_fmt_num(ll['xcorr']['-1'], '.2f')}; Granger p {a}->{b} = "

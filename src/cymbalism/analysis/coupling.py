@@ -167,7 +167,7 @@ def _bgls(b: np.ndarray, x: np.ndarray, adj: np.ndarray, *, max_iter: int, tol: 
         if np.abs(z - z_old).sum() < tol:
             break
         z_old = z
-    sigma_m2 = -k12
+    sigma_m2 = abs(k12)  # k12 <= 0 by the bounds; abs() also avoids a -0.0
     return _Single(
         alpha=-z,
         sigma_t_sec=float(np.sqrt(max(k11 - 2.0 * sigma_m2, 0.0))),

@@ -30,10 +30,14 @@ from cymbalism.model.tempo import TempoMap
 __all__ = [
     "TABLE_SUFFIXES",
     "LoadedOnsets",
+    "all_pairs",
     "bar_edges_sec",
     "load_onsets",
+    "load_session_onsets",
     "pair_asynchrony",
     "pair_figures",
+    "session_targets",
+    "windowed_figures",
 ]
 
 #: File suffixes read as onset tables; anything else is read as MIDI.
