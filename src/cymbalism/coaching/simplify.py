@@ -26,8 +26,9 @@ Beginner  kicks only on the downbeat and strong beat, snares only on the other b
 
 Downbeat kicks and backbeat snares are never dropped by a rule, only by the Beginner
 limb limit when something more important shares the moment. If a step's rules remove
-nothing (a part that is already simple), the least important note off the bar lines
-goes, so difficulty falls at every step whenever it can.
+nothing (a part that is already simple), the least important kind of note off the bar
+lines goes (all of it: the kicks on beats 2 and 4, say), so difficulty falls at every
+step whenever it can.
 
 Difficulty (:func:`part_difficulty`) is notes per second plus off-beat load per second
 plus extra limbs per second; every term is a sum over notes or onsets, so removing or
@@ -249,10 +250,14 @@ def simplify_step(
         keep[keep_idx[mask]] = True
     out = _fold(part.select(keep), lv)
     if len(out) >= len(part):
-        # Nothing went: drop the least important note off the bar lines, if there is one.
+        # Nothing went: drop the least important kind of note off the bar lines (every
+        # note of that lane and metric level, such as the kicks on beats 2 and 4), if any.
         candidates = np.flatnonzero(keep & (ml > 0))
         if candidates.size:
-            drop = candidates[np.argmin(importance[candidates])]
+            least = importance[candidates].min()
+            drop = candidates[np.abs(importance[candidates] - least) < 1e-9]
+            if drop.size == np.count_nonzero(keep):
+                drop = drop[:1]
             keep[drop] = False
             out = _fold(part.select(keep), lv)
     return out
