@@ -422,3 +422,17 @@ def test_both_formats_round_trip_any_writable_chart(tmp_path_factory, chart):
         np.round(60e6 / from_mid.tempo_map.bpm), np.round(60e6 / chart.tempo_map.bpm)
     )
     assert from_mid.tempo_map.time_signatures == chart.tempo_map.time_signatures
+
+
+def test_a_song_folder_takes_its_title_from_song_ini(tmp_path):
+    write_notes_mid(tmp_path / "notes.mid", _song())
+    (tmp_path / "song.ini").write_text(
+        "[Song]\nname = Night Drive\nartist = The Testers\ncharter = someone\npro_drums = True\n"
+    )
+    chart = load_chart(tmp_path)
+    assert (chart.title, chart.artist) == ("Night Drive", "The Testers")
+    assert chart.metadata["charter"] == "someone"
+    assert chart.part() == _song().part()
+    (tmp_path / "song.ini").write_text("name = no section header\n")
+    with pytest.raises(InputError, match=r"song\.ini: cannot read it"):
+        read_chart(tmp_path / "notes.mid")

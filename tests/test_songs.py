@@ -118,3 +118,13 @@ def test_songs_command_lists_and_shows(capsys):
     out = capsys.readouterr().out
     assert "Mirrorball Nights" in out and "[chorus]" in out and "BD |o---o---o---o---|" in out
     assert main(["songs", "show", "nope"]) == 1
+
+
+def test_songs_command_prints_json(capsys):
+    import json
+
+    assert main(["songs", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["mirrorball"]["bpm"] == 114 and rows["mirrorball"]["time_signature"] == "4/4"
+    assert rows["mirrorball"]["levels"] == ["beginner", "easy", "medium", "hard", "expert"]
+    assert rows["click"]["free_play"] is True

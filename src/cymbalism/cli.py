@@ -360,13 +360,34 @@ app.add_typer(songs_app, name="songs")
 
 
 @songs_app.callback()
-def _songs(ctx: typer.Context) -> None:
+def _songs(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """List the built-in songs (name, title, tempo, time signature, length, levels)."""
     if ctx.invoked_subcommand is not None:
         return
     from rich.table import Table
 
     from cymbalism.songs import list_songs
+
+    if as_json:
+        rows = [
+            {
+                "name": s.name,
+                "title": s.title,
+                "style": s.style,
+                "bpm": s.bpm,
+                "time_signature": s.time_signature,
+                "length_sec": round(s.length_sec, 3),
+                "bars": s.n_bars,
+                "levels": [lv.name.lower() for lv in s.levels],
+                "free_play": s.free_play,
+            }
+            for s in list_songs()
+        ]
+        console.print_json(data=rows)
+        return
 
     table = Table(title="Built-in songs (use the name with --chart)")
     for column in ("name", "title", "style", "BPM", "time", "length", "bars", "levels"):

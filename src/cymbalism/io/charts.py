@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -817,7 +817,9 @@ def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
 
     ``.chart`` is Clone Hero; ``.mid``/``.midi`` with a ``PART DRUMS`` track is a
     Rock Band / Clone Hero ``notes.mid``; any other MIDI file is a drum performance
-    whose notes become the Expert part.
+    whose notes become the Expert part. A Clone Hero ``song.ini`` beside the file gives
+    the title, artist and credits. A folder is read through its ``notes.chart`` or
+    ``notes.mid``.
     """
     p = Path(path)
     if not p.exists():
@@ -829,10 +831,35 @@ def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
         raise NotFoundError(f"{p} is a folder without notes.chart or notes.mid")
     suffix = p.suffix.lower()
     if suffix == ".chart":
-        return read_chart_file(p)
-    if suffix in {".mid", ".midi"}:
-        return read_notes_mid(p) if _has_part_drums(p) else read_gm_midi(p, kit=kit)
-    raise InputError(f"{p}: unknown chart format {suffix!r} (use .chart, notes.mid or .mid)")
+        chart = read_chart_file(p)
+    elif suffix in {".mid", ".midi"}:
+        chart = read_notes_mid(p) if _has_part_drums(p) else read_gm_midi(p, kit=kit)
+    else:
+        raise InputError(f"{p}: unknown chart format {suffix!r} (use .chart, notes.mid or .mid)")
+    return _with_song_ini(chart, p.parent / "song.ini")
+
+
+def _with_song_ini(chart: Chart, ini: Path) -> Chart:
+    """Take the title, artist and credits from a Clone Hero ``song.ini`` beside the chart."""
+    if not ini.is_file():
+        return chart
+    import configparser
+
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    try:
+        parser.read_string(ini.read_bytes().decode("utf-8-sig", errors="replace"))
+    except configparser.Error as exc:
+        raise InputError(f"{ini}: cannot read it ({exc.message.splitlines()[0]})") from None
+    section = next((parser[name] for name in parser.sections() if name.lower() == "song"), None)
+    if section is None:
+        return chart
+    extra = {k: section[k] for k in ("charter", "genre", "year", "album") if section.get(k)}
+    return replace(
+        chart,
+        title=section.get("name") or chart.title,
+        artist=section.get("artist") or chart.artist,
+        metadata={**chart.metadata, **extra},
+    )
 
 
 def save_chart(path: str | Path, chart: Chart, *, level: Level | str | None = None) -> Path:
