@@ -11,7 +11,8 @@ tempo stays at 100%). The two are simulated together with
 :func:`cymbalism.simulate.simulate_duet` (phase correction toward the click and toward
 each other) in stretches of four bars; after every bar the path judges the beginner's
 bar (the shared align/timing code) and may change the level from the next bar on, in
-which case the rest of the stretch is played again at the new level.
+which case the rest of the stretch is played again at the new level. Each stretch
+starts the two players' phase correction afresh (on the click, with their biases).
 
 The beginner is ``cymbalism.simulate.BEGINNER`` with its own learning switched off and
 replaced by one that spans the whole session and depends on the part:
@@ -184,15 +185,14 @@ def _first_in_sync(asy, al_learner, path: LessonPath, song: Chart) -> float | No
 
 
 def _fmt(values: list[float | None]) -> str:
+    """Median (range) over seeds, or how many seeds got there when not all did."""
     got = sorted(v for v in values if v is not None)
-    missing = len(values) - len(got)
     if not got:
         return "not reached"
-    med = float(np.median(got)) if missing == 0 else None
-    text = f"{med:.1f}" if med is not None else f">{got[-1]:.1f}*"
-    if len(got) > 1:
-        text += f" ({got[0]:.1f}-{got[-1]:.1f})"
-    return text + (f" [{missing} not]" if missing else "")
+    if len(got) < len(values):
+        return f"{len(got)}/{len(values)} seeds ({got[0]:.1f}-{got[-1]:.1f})"
+    text = f"{float(np.median(got)):.1f}"
+    return text + (f" ({got[0]:.1f}-{got[-1]:.1f})" if len(got) > 1 else "")
 
 
 def main() -> None:
