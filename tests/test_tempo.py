@@ -169,3 +169,25 @@ def test_tempo_command_reads_a_file_and_ignores_its_tempo_events(tmp_path, capsy
     assert main(["tempo", str(bad)]) == 2
     assert "truncated" in capsys.readouterr().err
     assert main(["tempo", str(tmp_path / "missing.mid")]) == 1
+
+
+def test_tempo_command_shows_the_curve_of_an_accelerando(tmp_path, capsys):
+    import json
+
+    from cymbalism.cli import main
+    from cymbalism.io.midi import write_hits
+    from cymbalism.model.hits import Hits
+    from cymbalism.model.tempo import TempoMap
+
+    onset, vel = groove(100.0, 120.0, 120.0, seed=4)
+    hits = Hits.from_arrays(onset, np.where(vel == 60.0, 2, 0), vel)
+    path = write_hits(tmp_path / "rush.mid", hits, TempoMap.constant(100))
+    assert main(["tempo", str(path), "--curve", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["drift_bpm_per_min"] == pytest.approx(10.0, abs=0.3)
+    curve = np.array(out["curve"]["bpm"], dtype=float)
+    assert len(curve) == len(out["curve"]["time_sec"]) >= 10
+    assert curve[0] < 103.0 < 117.0 < curve[-1]
+    assert main(["tempo", str(path), "--curve"]) == 0
+    text = capsys.readouterr().out
+    assert "local tempo every 2 s" in text and "▁" in text and "█" in text

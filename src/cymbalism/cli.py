@@ -326,28 +326,60 @@ def tempo(
     kit: str | None = typer.Option(
         None, "--kit", help="The e-kit note map (td11, td17, nitro, dtx, gm or a .toml file)."
     ),
+    curve: bool = typer.Option(
+        False, "--curve", help="Also show the local tempo over time (in 12 s windows)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Estimate the tempo of a performance from its hits alone (tempo events are ignored)."""
     import json
-    import math
 
-    from cymbalism.analysis.tempo import estimate_tempo, tempo_drift
+    from cymbalism.analysis.tempo import estimate_tempo, tempo_curve
     from cymbalism.io.midi import read_midi
 
     perf = read_midi(file, kit=kit)
     onset, weight = perf.hits.onset_sec, perf.hits.velocity.astype(float)
     bpm = estimate_tempo(onset, weight=weight)
-    drift = tempo_drift(onset, weight=weight)
-    drift_out = None if math.isnan(drift) else round(drift, 3)
+    # at most about 60 windows, so the curve fits on one line
+    hop_sec = max(2.0, float(np.ceil(perf.hits.duration_sec / 60.0)))
+    local = tempo_curve(onset, weight=weight, reference_bpm=bpm, hop_sec=hop_sec)
+    drift = _tempo_number(local.drift_bpm_per_min, 3)
     if as_json:
-        print(json.dumps({"bpm": round(bpm, 2), "drift_bpm_per_min": drift_out, "hits": len(perf)}))
+        out: dict[str, object] = {"bpm": round(bpm, 2), "drift_bpm_per_min": drift}
+        out["hits"] = len(perf)
+        if curve:
+            out["curve"] = {
+                "time_sec": [round(float(t), 3) for t in local.time_sec],
+                "bpm": [_tempo_number(b, 2) for b in local.bpm],
+            }
+        print(json.dumps(out))
         return
-    drift_text = "too short to tell" if drift_out is None else f"{drift_out:+.2f} BPM per minute"
+    drift_text = "too short to tell" if drift is None else f"{drift:+.2f} BPM per minute"
     console.print(
         f"[bold]{bpm:.1f} BPM[/] from {len(perf)} hits in {perf.name} (drift: {drift_text})",
         highlight=False,
     )
+    if curve:
+        line = _tempo_sparkline(local.bpm)
+        console.print(f"  local tempo every {hop_sec:g} s: {line}", highlight=False, soft_wrap=True)
+
+
+def _tempo_number(value: float, digits: int) -> float | None:
+    return None if not np.isfinite(value) else round(float(value), digits)
+
+
+def _tempo_sparkline(bpm: np.ndarray) -> str:
+    """The local tempo as one line of blocks, lowest to highest, with its range."""
+    ok = np.isfinite(bpm)
+    if not ok.any():
+        return "(too few hits)"
+    lo, hi = float(np.min(bpm[ok])), float(np.max(bpm[ok]))
+    blocks = "▁▂▃▄▅▆▇█"
+    span = max(hi - lo, 1.0)  # a range under 1 BPM is drawn flat, not magnified
+    cells = [
+        blocks[int((b - lo) / span * (len(blocks) - 1))] if np.isfinite(b) else " " for b in bpm
+    ]
+    return f"{''.join(cells)} ({lo:.1f}-{hi:.1f} BPM)"
 
 
 # --- songs, simplify, lesson
