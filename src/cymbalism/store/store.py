@@ -717,7 +717,7 @@ class Store:
             follow=bool(head.follow),
             count_in_bars=head.count_in_bars,
         )
-        table = np.asarray(raw, dtype=np.float64).reshape(-1, 4)
+        table = np.array([tuple(r) for r in raw], dtype=np.float64).reshape(-1, 4)
         players = []
         changes: dict[str, tuple[LevelStep, ...]] = {}
         for seat_info in info.players:

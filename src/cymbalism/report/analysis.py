@@ -1,0 +1,301 @@
+"""Every figure a session's report shows, computed once by the analysis module.
+
+:func:`analyse_session` gives each player the part they were playing (which changes when
+the beginner is promoted or demoted) and hands the hits to
+:func:`cymbalism.analysis.summary.analyze_players`, the same analysis as ``cymbalism
+analyze``; it adds the curves over time (:func:`~cymbalism.analysis.timing.windowed_timing`,
+:func:`~cymbalism.analysis.sync.windowed_sync`) and the tempo
+(:mod:`cymbalism.analysis.tempo`). The HTML report, the plots, the
+terminal summary, the share card, the exports and the history all read this one
+:class:`SessionAnalysis`, so they can never disagree with each other or with the live view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from cymbalism.analysis.align import Alignment
+from cymbalism.analysis.summary import analyze_players
+from cymbalism.analysis.sync import Asynchrony, SyncStats, WindowedSync, windowed_sync
+from cymbalism.analysis.tempo import TempoCurve, estimate_tempo, tempo_curve
+from cymbalism.analysis.timing import TimingStats, WindowedTiming, windowed_timing
+from cymbalism.errors import InputError
+from cymbalism.model.chart import Chart, Level
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.model.session import Session
+from cymbalism.store.store import DuetSummary, LevelStep, PlayerSummary, StoredSession
+
+__all__ = [
+    "PlayerAnalysis",
+    "SessionAnalysis",
+    "analyse_session",
+    "analyse_stored",
+    "level_at",
+    "player_targets",
+]
+
+#: Windows for the curves over time: about four bars at 120 BPM, every second (or
+#: further apart in long sessions, to keep about :data:`CURVE_POINTS` per curve).
+CURVE_WINDOW_SEC = 8.0
+CURVE_HOP_SEC = 1.0
+#: Windows for the tempo curves (a few bars each), every 2 s or further apart.
+TEMPO_WINDOW_SEC = 12.0
+TEMPO_HOP_SEC = 2.0
+#: About how many points a curve over time gets; a curve is drawn, not read point by point.
+CURVE_POINTS = 300
+TEMPO_POINTS = 150
+#: Fewest hits for a tempo estimate.
+MIN_TEMPO_HITS = 8
+
+
+def level_at(start: Level, steps: Sequence[LevelStep], time_sec: np.ndarray) -> np.ndarray:
+    """The level being played at each time, given the start level and the changes.
+
+    Returns
+    -------
+    level : np.ndarray [shape=time_sec.shape, int64]
+    """
+    times = np.asarray([s.at_sec for s in steps], dtype=np.float64)
+    levels = np.asarray([int(start)] + [int(s.to_level) for s in steps], dtype=np.int64)
+    return levels[np.searchsorted(times, np.asarray(time_sec, dtype=np.float64), side="right")]
+
+
+def player_targets(chart: Chart, start: Level, steps: Sequence[LevelStep] = ()) -> Hits:
+    """The notes a player was asked to play: the part at their level at each moment.
+
+    A level change at ``at_sec`` means the notes from ``at_sec`` on come from the new
+    part.
+    """
+    steps = sorted(steps, key=lambda s: s.at_sec)
+    bounds = [-np.inf] + [s.at_sec for s in steps] + [np.inf]
+    levels = [start] + [s.to_level for s in steps]
+    pieces = [
+        chart.targets(level).between(lo, hi)
+        for level, lo, hi in zip(levels, bounds[:-1], bounds[1:], strict=True)
+    ]
+    return pieces[0] if len(pieces) == 1 else Hits.concat(pieces)
+
+
+@dataclass(frozen=True, eq=False)
+class PlayerAnalysis:
+    """One player's figures.
+
+    Attributes
+    ----------
+    name : str
+    start_level, level_reached : Level
+        The level of the part at the start, and the highest level played.
+    level_changes : tuple of LevelStep
+    alignment : Alignment
+        Hits matched to the part they were playing.
+    stats : TimingStats
+        Hit rate, mean signed error (accuracy), SD (precision), mean absolute error.
+    by_lane : dict of Lane to TimingStats
+    windowed : WindowedTiming
+        The same figures in sliding windows (the rolling mean and spread).
+    tempo_bpm : float or None
+        The player's tempo from their hits alone (None with too few hits).
+    tempo : TempoCurve or None
+        The local tempo over the song, following the chart's beat level.
+    """
+
+    name: str
+    start_level: Level
+    level_reached: Level
+    level_changes: tuple[LevelStep, ...]
+    alignment: Alignment
+    stats: TimingStats
+    by_lane: Mapping[Lane, TimingStats]
+    windowed: WindowedTiming
+    tempo_bpm: float | None = None
+    tempo: TempoCurve | None = None
+
+    @property
+    def drift_bpm_per_min(self) -> float | None:
+        """How fast the player's tempo changed (BPM per minute; + = sped up)."""
+        return None if self.tempo is None else self.tempo.drift_bpm_per_min
+
+    @property
+    def hits(self) -> Hits:
+        """What the player played."""
+        return self.alignment.hits
+
+    @property
+    def summary(self) -> PlayerSummary:
+        """The figures the store caches for lists and history."""
+        return PlayerSummary(
+            n_hits=len(self.alignment.hits),
+            hit_rate=self.stats.hit_rate,
+            mean_error_sec=self.stats.mean_error_sec,
+            sd_error_sec=self.stats.sd_error_sec,
+            mean_abs_error_sec=self.stats.mean_abs_error_sec,
+            level_reached=self.level_reached,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class SessionAnalysis:
+    """Every figure of one session (see :func:`analyse_session`).
+
+    ``asynchrony``, ``sync``, ``windowed_sync`` and ``came_together_sec`` are about the
+    first two players (A - B, A being the first seat); they are None for a solo session.
+    """
+
+    title: str
+    artist: str
+    started_at: datetime
+    duration_sec: float
+    window_sec: float
+    players: tuple[PlayerAnalysis, ...]
+    asynchrony: Asynchrony | None
+    sync: SyncStats | None
+    windowed_sync: WindowedSync | None
+    came_together_sec: float | None
+    chart_tempo: tuple[np.ndarray, np.ndarray] | None = None
+    session_id: int | None = None
+
+    def player(self, name: str) -> PlayerAnalysis:
+        """The figures of player ``name``."""
+        for p in self.players:
+            if p.name == name:
+                return p
+        raise InputError(f"no player {name!r}; players: {[p.name for p in self.players]}")
+
+    @property
+    def duet(self) -> DuetSummary | None:
+        """The duet's figures the store caches."""
+        if self.sync is None:
+            return None
+        return DuetSummary(
+            n=self.sync.n,
+            mean_sec=self.sync.mean_sec,
+            sd_sec=self.sync.sd_sec,
+            mean_abs_sec=self.sync.mean_abs_sec,
+            came_together_sec=self.came_together_sec,
+        )
+
+
+def analyse_session(
+    session: Session,
+    *,
+    level_changes: Mapping[str, Sequence[LevelStep]] | None = None,
+    session_id: int | None = None,
+) -> SessionAnalysis:
+    """Align every player and compute the timing, sync and tempo figures of a session.
+
+    Parameters
+    ----------
+    session : Session
+        The chart as written, the players (with their start levels and hits) and the
+        settings: ``window_sec`` is the matching window, and the hits are judged
+        against the chart at ``tempo_scale`` times its tempo.
+    level_changes : dict of player name to LevelStep, optional
+        When each player's part changed level.
+    session_id : int, optional
+        The session's id in the store, shown in the report.
+
+    Returns
+    -------
+    analysis : SessionAnalysis
+    """
+    level_changes = level_changes or {}
+    chart = session.chart
+    if session.settings.tempo_scale != 1.0:  # played slower or faster than written
+        chart = chart.scaled(session.settings.tempo_scale)
+    window_sec = session.settings.window_sec
+    tm = chart.tempo_map
+    change_sec = np.asarray(tm.qn_to_sec(np.asarray(tm.change_qn)), dtype=np.float64)
+    chart_tempo = (
+        np.append(change_sec, chart.end_sec),
+        np.append(np.asarray(tm.bpm, dtype=np.float64), tm.bpm[-1]),
+    )
+    song_bpm = float(tm.bpm_at(0.0))
+    length_sec = chart.end_sec
+    hop_sec = max(CURVE_HOP_SEC, length_sec / CURVE_POINTS)
+    tempo_hop_sec = max(TEMPO_HOP_SEC, length_sec / TEMPO_POINTS)
+    steps_of = {
+        p.name: tuple(sorted(level_changes.get(p.name, ()), key=lambda s: s.at_sec))
+        for p in session.players
+    }
+    on_grid = chart.metadata.get("judged_against") == "grid"
+    core = analyze_players(
+        [p.hits for p in session.players],
+        tempo_map=tm,
+        targets=None
+        if on_grid
+        else [player_targets(chart, p.level, steps_of[p.name]) for p in session.players],
+        names=[p.name for p in session.players],
+        window_sec=window_sec,
+        title=chart.title,
+    )
+    players = []
+    for p, report in zip(session.players, core.players, strict=True):
+        steps = steps_of[p.name]
+        reached = max([p.level, *(s.to_level for s in steps)])
+        bpm, curve = _tempo(p.hits, reference_bpm=song_bpm, hop_sec=tempo_hop_sec)
+        players.append(
+            PlayerAnalysis(
+                name=p.name,
+                start_level=p.level,
+                level_reached=Level(reached),
+                level_changes=steps,
+                alignment=report.alignment,
+                stats=report.stats,
+                by_lane=report.by_lane,
+                windowed=windowed_timing(
+                    report.alignment, window_sec=CURVE_WINDOW_SEC, hop_sec=hop_sec
+                ),
+                tempo_bpm=bpm,
+                tempo=curve,
+            )
+        )
+    asy = sync = wsync = None
+    together = None
+    pair = core.sync  # the first two players, A - B
+    if pair is not None:
+        asy, sync, together = pair.asynchrony, pair.stats, pair.came_together_sec
+        if len(asy):
+            wsync = windowed_sync(asy, window_sec=CURVE_WINDOW_SEC, hop_sec=hop_sec)
+    ends = [chart.end_sec] + [float(p.hits.onset_sec[-1]) for p in session.players if len(p.hits)]
+    return SessionAnalysis(
+        title=chart.title,
+        artist=chart.artist,
+        started_at=session.started_at,
+        duration_sec=max(ends),
+        window_sec=window_sec,
+        players=tuple(players),
+        asynchrony=asy,
+        sync=sync,
+        windowed_sync=wsync,
+        came_together_sec=together,
+        chart_tempo=chart_tempo,
+        session_id=session_id,
+    )
+
+
+def _tempo(
+    hits: Hits, *, reference_bpm: float, hop_sec: float
+) -> tuple[float | None, TempoCurve | None]:
+    """The player's tempo and tempo curve (None with too few hits to tell)."""
+    if len(hits) < MIN_TEMPO_HITS:
+        return None, None
+    weight = hits.velocity.astype(np.float64)
+    bpm = estimate_tempo(hits.onset_sec, weight=weight)
+    curve = tempo_curve(
+        hits.onset_sec,
+        weight=weight,
+        window_sec=TEMPO_WINDOW_SEC,
+        hop_sec=hop_sec,
+        reference_bpm=reference_bpm,
+    )
+    return bpm, curve
+
+
+def analyse_stored(stored: StoredSession) -> SessionAnalysis:
+    """:func:`analyse_session` of a session read from the store."""
+    return analyse_session(stored.session, level_changes=stored.level_changes, session_id=stored.id)

@@ -1,0 +1,151 @@
+"""A session's hits and judgements as a table: CSV, JSON or Parquet, one row per hit.
+
+Columns (seconds throughout; error = played - target, positive = late):
+
+``session_id, player, seat, onset_sec, lane, lane_name, velocity, verdict,
+target_sec, error_sec, level``
+
+``verdict`` is ``"hit"`` (the hit matched a note), ``"extra"`` (it matched none) or
+``"miss"``: missed notes are added as rows with an empty ``onset_sec`` and
+``velocity`` (leave them out with ``misses=False``), so the hit rate can be counted
+from the file. ``level`` is the level of the part the player was on at that moment.
+Rows are sorted by player, then time. CSV and JSON need nothing beyond Python;
+Parquet needs ``pyarrow`` (the ``export`` extra). pandas reads all three directly
+(``pd.read_csv``, ``pd.read_json``, ``pd.read_parquet``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cymbalism.errors import InputError, require
+from cymbalism.model.lanes import Lane
+from cymbalism.report.analysis import SessionAnalysis, level_at
+
+__all__ = ["COLUMNS", "FORMATS", "export_rows", "hit_table", "write_export"]
+
+COLUMNS = (
+    "session_id",
+    "player",
+    "seat",
+    "onset_sec",
+    "lane",
+    "lane_name",
+    "velocity",
+    "verdict",
+    "target_sec",
+    "error_sec",
+    "level",
+)
+FORMATS = ("csv", "json", "parquet")
+_LANE_NAMES = np.array([lane.short for lane in Lane], dtype=object)
+_LEVEL_NAMES = np.array(["beginner", "easy", "medium", "hard", "expert"], dtype=object)
+
+
+def hit_table(analysis: SessionAnalysis, *, misses: bool = True) -> dict[str, np.ndarray]:
+    """The table as columns: ``{name: np.ndarray}``, NaN (or None) where empty."""
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in COLUMNS}
+    for seat, p in enumerate(analysis.players):
+        al = p.alignment
+        hits = al.hits
+        tidx = al.target_index
+        matched = tidx >= 0
+        safe = np.maximum(tidx, 0)
+        target = np.where(matched, al.targets.onset_sec[safe], np.nan)
+        error = np.where(matched, al.error_sec[safe], np.nan)
+        onset = hits.onset_sec
+        lane = hits.lane.astype(np.int64)
+        velocity = hits.velocity.astype(np.float64)
+        verdict = np.where(matched, "hit", "extra").astype(object)
+        if misses:
+            miss = ~al.matched
+            onset = np.concatenate([onset, np.full(int(miss.sum()), np.nan)])
+            target = np.concatenate([target, al.targets.onset_sec[miss]])
+            error = np.concatenate([error, np.full(int(miss.sum()), np.nan)])
+            lane = np.concatenate([lane, al.targets.lane[miss].astype(np.int64)])
+            velocity = np.concatenate([velocity, np.full(int(miss.sum()), np.nan)])
+            verdict = np.concatenate([verdict, np.full(int(miss.sum()), "miss", dtype=object)])
+        when = np.where(np.isnan(onset), target, onset)
+        order = np.argsort(when, kind="stable")
+        n = order.size
+        levels = level_at(p.start_level, p.level_changes, when[order])
+        cols["session_id"].append(np.full(n, analysis.session_id or 0, dtype=np.int64))
+        cols["player"].append(np.full(n, p.name, dtype=object))
+        cols["seat"].append(np.full(n, seat, dtype=np.int64))
+        cols["onset_sec"].append(onset[order])
+        cols["lane"].append(lane[order])
+        cols["lane_name"].append(_LANE_NAMES[lane[order]])
+        cols["velocity"].append(velocity[order])
+        cols["verdict"].append(verdict[order])
+        cols["target_sec"].append(target[order])
+        cols["error_sec"].append(error[order])
+        cols["level"].append(_LEVEL_NAMES[levels])
+    return {k: np.concatenate(v) if v else np.empty(0) for k, v in cols.items()}
+
+
+def _py(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def export_rows(analysis: SessionAnalysis, *, misses: bool = True) -> list[dict[str, Any]]:
+    """The table as a list of dicts (None where empty), one per row."""
+    table = hit_table(analysis, misses=misses)
+    lists = {k: v.tolist() for k, v in table.items()}
+    rows = []
+    for i in range(len(lists["player"])):
+        row = {k: _py(lists[k][i]) for k in COLUMNS}
+        if row["velocity"] is not None:
+            row["velocity"] = int(row["velocity"])
+        rows.append(row)
+    return rows
+
+
+def write_export(
+    analysis: SessionAnalysis, path: str | Path, *, fmt: str | None = None, misses: bool = True
+) -> Path:
+    """Write the table to ``path`` as CSV, JSON or Parquet (by ``fmt`` or the suffix).
+
+    Raises
+    ------
+    InputError
+        If the format is unknown.
+    MissingExtraError
+        For Parquet without ``pyarrow``.
+    """
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    if fmt not in FORMATS:
+        raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if path.parent != Path():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        pa = require("pyarrow", "export")
+        pq = require("pyarrow.parquet", "export")
+        table = hit_table(analysis, misses=misses)
+        arrays = {
+            k: pa.array(v, from_pandas=True)
+            if v.dtype != object
+            else pa.array(v.tolist(), type=pa.string())
+            for k, v in table.items()
+        }
+        arrays["velocity"] = pa.array(table["velocity"], from_pandas=True).cast(pa.int16())
+        pq.write_table(pa.table(arrays), path)
+        return path
+    rows = export_rows(analysis, misses=misses)
+    if fmt == "csv":
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(COLUMNS)
+            writer.writerows(["" if row[c] is None else row[c] for c in COLUMNS] for row in rows)
+    else:
+        with path.open("w", encoding="utf-8") as fh:
+            json.dump(rows, fh, separators=(",", ":"))
+    return path

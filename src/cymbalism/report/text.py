@@ -1,0 +1,151 @@
+"""A session in plain words and tables: for the top of the report and the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cymbalism.report.analysis import PlayerAnalysis, SessionAnalysis
+from cymbalism.report.plots import clock, player_colour
+
+__all__ = [
+    "TOGETHER_MS",
+    "ms",
+    "player_table_rows",
+    "print_summary",
+    "summary_sentences",
+    "together_phrase",
+]
+
+#: The asynchrony spread under which a duet counts as together (the analysis' default).
+TOGETHER_MS = 30.0
+
+
+def ms(sec: float | None, *, signed: bool = False) -> str:
+    """Seconds as whole milliseconds for people (``0.0123`` -> ``"12 ms"``)."""
+    if sec is None or not np.isfinite(sec):
+        return "–"
+    return f"{sec * 1000:+.0f} ms" if signed else f"{sec * 1000:.0f} ms"
+
+
+def _when(sec: float) -> str:
+    value = sec * 1000
+    if abs(value) < 2:
+        return "right on the beat on average"
+    return f"on average {abs(value):.0f} ms {'late' if value > 0 else 'early'}"
+
+
+def _levels(p: PlayerAnalysis) -> str:
+    text = f"{p.start_level.label.lower()} part"
+    if p.level_changes:
+        moves = ", ".join(
+            f"{'up' if s.to_level > s.from_level else 'down'} to {s.to_level.label.lower()} "
+            f"at {clock(s.at_sec)}"
+            for s in p.level_changes
+        )
+        text += f", moved {moves}"
+    return text
+
+
+def _player_sentence(p: PlayerAnalysis) -> str:
+    s = p.stats
+    if s.n_hit == 0:
+        return f"{p.name} ({_levels(p)}) hit none of the {s.n_notes} notes."
+    extra = f" and played {s.n_extra} extra hits" if s.n_extra else ""
+    spread = f" with a spread of {ms(s.sd_error_sec)}" if np.isfinite(s.sd_error_sec) else ""
+    return (
+        f"{p.name} ({_levels(p)}) hit {s.hit_rate:.0%} of {s.n_notes} notes{extra}, "
+        f"{_when(s.mean_error_sec)}{spread}."
+    )
+
+
+def together_phrase(analysis: SessionAnalysis) -> str:
+    """When the duet came together, in words."""
+    t = analysis.came_together_sec
+    if analysis.sync is None or analysis.sync.n == 0:
+        return "The players shared no notes, so their sync could not be measured."
+    if t is None:
+        return (
+            f"They never settled within {TOGETHER_MS:.0f} ms of each other "
+            "for the rest of the song."
+        )
+    first = analysis.asynchrony.time_sec[0] if analysis.asynchrony is not None else 0.0
+    if t <= first + 1e-9:
+        return f"They were together from the start and stayed within {TOGETHER_MS:.0f} ms."
+    return (
+        f"They came together at {clock(t)} and stayed within {TOGETHER_MS:.0f} ms "
+        "of each other to the end."
+    )
+
+
+def summary_sentences(analysis: SessionAnalysis) -> list[str]:
+    """The session in a few plain sentences, figures from the analysis."""
+    names = [p.name for p in analysis.players]
+    who = " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
+    date = analysis.started_at.strftime("%-d %b %Y")
+    out = [f"{who} played “{analysis.title}” ({clock(analysis.duration_sec)}) on {date}."]
+    out += [_player_sentence(p) for p in analysis.players]
+    if analysis.sync is not None and analysis.sync.n:
+        a, b = names[0], names[1]
+        s = analysis.sync
+        lead = ""
+        if abs(s.mean_sec) >= 0.002:
+            lead = f", {a if s.mean_sec > 0 else b} usually behind"
+        out.append(
+            f"Between them the gap averaged {ms(abs(s.mean_sec))}{lead}, with a spread of "
+            f"{ms(s.sd_sec)} over {s.n} shared notes."
+        )
+        out.append(together_phrase(analysis))
+    return out
+
+
+def player_table_rows(analysis: SessionAnalysis) -> list[dict[str, Any]]:
+    """One row per player for tables: names, parts and figures formatted for people."""
+    rows = []
+    for p in analysis.players:
+        s = p.stats
+        rows.append(
+            {
+                "Player": p.name,
+                "Part": p.start_level.label
+                + (f" → {p.level_reached.label}" if p.level_reached != p.start_level else ""),
+                "Notes": str(s.n_notes),
+                "Hit": f"{s.hit_rate:.0%}" if np.isfinite(s.hit_rate) else "–",
+                "Missed": str(s.n_miss),
+                "Extra": str(s.n_extra),
+                "Accuracy (mean)": ms(s.mean_error_sec, signed=True),
+                "Precision (SD)": ms(s.sd_error_sec),
+                "Mean |error|": ms(s.mean_abs_error_sec),
+            }
+        )
+    return rows
+
+
+def print_summary(analysis: SessionAnalysis, console: Any) -> None:
+    """Print the session to a rich console: the words, a table of players, the duet."""
+    from rich.panel import Panel
+    from rich.table import Table
+
+    title = f"[bold]{analysis.title}[/]"
+    if analysis.session_id is not None:
+        title = f"Session {analysis.session_id}: " + title
+    console.print(Panel("\n".join(summary_sentences(analysis)), title=title, expand=False))
+    rows = player_table_rows(analysis)
+    table = Table(title="Players (timing error = played - target; + is late)")
+    for key in rows[0] if rows else []:
+        table.add_column(key, justify="left" if key in {"Player", "Part"} else "right")
+    for i, row in enumerate(rows):
+        values = list(row.values())
+        values[0] = f"[bold {player_colour(i)}]{values[0]}[/]"
+        table.add_row(*values)
+    console.print(table)
+    if analysis.sync is not None and analysis.sync.n:
+        s = analysis.sync
+        a, b = analysis.players[0].name, analysis.players[1].name
+        t = analysis.came_together_sec
+        console.print(
+            f"Gap {a} − {b}: mean {ms(s.mean_sec, signed=True)}, SD {ms(s.sd_sec)}, "
+            f"mean |gap| {ms(s.mean_abs_sec)} over {s.n} shared notes; came together: "
+            + (f"[bold green]{clock(t)}[/]" if t is not None else "[yellow]not yet[/]")
+        )

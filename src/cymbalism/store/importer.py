@@ -1,0 +1,111 @@
+"""Store a duet (or a solo) analysed from files as a session.
+
+Each player's performance is a drum MIDI file. The song is
+
+- the chart given (a built-in song, a Clone Hero ``.chart``, a Rock Band / Clone Hero
+  ``notes.mid``, or a plain drum MIDI file whose notes are the part; see
+  :func:`cymbalism.io.charts.load_chart`), played at its expert level; or
+- without a chart, the grid the players aimed at: every 16th-note or 8th-triplet line
+  of the first file's tempo map that either player struck, per drum
+  (:func:`cymbalism.analysis.align.grid_targets`). Such a session is analysed as
+  ``cymbalism analyze`` does with no chart: each player against the grid lines nearest
+  their own hits, and the gap between them by matching their hits one to one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cymbalism.analysis.align import grid_targets
+from cymbalism.errors import InputError
+from cymbalism.model.chart import Chart, Level, Part
+from cymbalism.model.session import Player, Session
+from cymbalism.store.store import Store
+
+__all__ = ["grid_chart", "import_files", "parse_names"]
+
+
+def grid_chart(title: str, performances: Sequence[object]) -> Chart:
+    """The grid notes that any of the performances struck, as an expert part.
+
+    ``performances`` are :class:`~cymbalism.io.midi.MidiPerformance`; the first one's
+    tempo map is the grid.
+    """
+    tempo_map = performances[0].tempo_map  # type: ignore[attr-defined]
+    qn, lane = [], []
+    for perf in performances:
+        targets = grid_targets(perf.hits, tempo_map)  # type: ignore[attr-defined]
+        qn.append(np.round(tempo_map.sec_to_qn(targets.onset_sec) * 48) / 48)
+        lane.append(targets.lane)
+    part = Part.from_arrays(np.concatenate(qn), np.concatenate(lane), 100)
+    return Chart(
+        title=title,
+        tempo_map=tempo_map,
+        parts={Level.EXPERT: part},
+        metadata={"judged_against": "grid"},
+    )
+
+
+def parse_names(names: str | Sequence[str] | None, n: int, paths: Sequence[Path]) -> list[str]:
+    """Player names from ``"A,B"`` (or a list), or the files' names without suffix."""
+    if names is None or names == "":
+        out = [p.stem for p in paths]
+        if len(set(out)) != len(out):
+            out = [f"{stem} ({i + 1})" for i, stem in enumerate(out)]
+        return out
+    items = [s.strip() for s in names.split(",")] if isinstance(names, str) else list(names)
+    if len(items) != n or not all(items):
+        raise InputError(f"give one name per file: {n} files but names {items!r}")
+    if len(set(items)) != len(items):
+        raise InputError(f"player names must differ, got {items!r}")
+    return items
+
+
+def import_files(
+    store: Store,
+    paths: Sequence[str | Path],
+    *,
+    chart: str | Path | Chart | None = None,
+    names: str | Sequence[str] | None = None,
+    note: str = "",
+) -> int:
+    """Read the performances, store them as one session, and return its id.
+
+    Parameters
+    ----------
+    store : Store
+    paths : sequence of path
+        One drum MIDI file per player (two for a duet).
+    chart : path or Chart, optional
+        The song; without one, the grid the players struck (see the module's notes).
+    names : "A,B" or sequence of str, optional
+        The players' names; by default the files' names.
+    note : str
+        Free text kept with the session.
+
+    Returns
+    -------
+    session_id : int
+    """
+    from cymbalism.io.charts import load_chart
+    from cymbalism.io.midi import read_midi
+
+    if not paths:
+        raise InputError("give at least one MIDI file to import")
+    files = [Path(p).expanduser() for p in paths]
+    player_names = parse_names(names, len(files), files)
+    performances = [read_midi(p) for p in files]
+    if chart is None:
+        song = grid_chart(" + ".join(p.stem for p in files), performances)
+    else:
+        song = load_chart(chart)
+    level = song.top_level
+    players = tuple(
+        Player(name=name, level=level, input=str(path), hits=perf.hits)
+        for name, path, perf in zip(player_names, files, performances, strict=True)
+    )
+    session = Session(chart=song, players=players)
+    return store.save_session(session, source="import", note=note)
