@@ -10,7 +10,10 @@ the click, and ``info.csv`` gives its tempo (``bpm``) and whether the take is a 
    ``bpm`` times 1, 2, 1/2, 3 or 1/3 (the right tempo at another metrical level).
    Shown for beats and fills, and for the dataset's train and validation splits (the
    estimator's few constants were chosen looking at the train split only).
-2. **Microtiming against the click.** Each hit is matched (one to one, within 75 ms) to
+2. **Tempo curve and drift.** Every take was played to a steady click, so the local
+   tempo of a groove should stay on the click and its drift should be near 0. Checked
+   on the beats of 30 s or more whose estimate is right at some metrical level.
+3. **Microtiming against the click.** Each hit is matched (one to one, within 75 ms) to
    the nearest line of the click's grid: 16ths or 8th-note triplets
    (:func:`cymbalism.analysis.align.grid_targets` and ``align``). The error is played -
    grid (positive = late); the mean and SD per drummer and lane are pooled over all of
@@ -37,7 +40,7 @@ from rich.progress import track
 from rich.table import Table
 
 from cymbalism.analysis.align import align, grid_targets
-from cymbalism.analysis.tempo import estimate_tempo
+from cymbalism.analysis.tempo import estimate_tempo, tempo_curve
 from cymbalism.analysis.windows import moments
 from cymbalism.errors import InputError
 from cymbalism.io.midi import read_midi
@@ -47,6 +50,8 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TOLERANCE = 0.04
 METRICAL_FACTORS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
 WINDOW_SEC = 0.075
+#: Beats at least this long get a tempo curve check (a few 12 s windows).
+MIN_CURVE_SEC = 30.0
 
 console = Console(width=max(Console().width, 120))
 
@@ -68,6 +73,7 @@ def evaluate(data: Path, limit: int | None) -> dict:
         rows = list(csv.DictReader(fh))[:limit]
 
     tempo_rows = []
+    curves: list[dict] = []
     errors: dict[str, dict[int, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
     for row in track(rows, description="groove_midi", console=console):
         perf = read_midi(data / "groove_midi" / row["midi_filename"])
@@ -89,11 +95,29 @@ def evaluate(data: Path, limit: int | None) -> dict:
                 "acc2": acc2,
             }
         )
+        if row["beat_type"] == "beat" and acc2 and hits.duration_sec >= MIN_CURVE_SEC:
+            curves.append(_curve_check(hits, bpm, reference))
         alignment = align(hits, grid_targets(hits, perf.tempo_map), window_sec=WINDOW_SEC)
         for lane in np.unique(alignment.targets.lane).tolist():
             sel = alignment.targets.lane == lane
             errors[row["drummer"]][lane].append(alignment.error_sec[sel])
-    return {"tempo": tempo_rows, "microtiming": _pool(errors)}
+    return {"tempo": tempo_rows, "curve": curves, "microtiming": _pool(errors)}
+
+
+def _curve_check(hits, bpm: float, reference: float) -> dict:
+    """The local tempo of a take played to a steady click, against that click.
+
+    The curve is followed at the metrical level the estimate chose and scaled back to
+    the click's level, so it measures how steady the curve is, not the octave choice.
+    """
+    level = min(METRICAL_FACTORS, key=lambda f: abs(bpm - f * reference))
+    weight = hits.velocity.astype(np.float64)
+    curve = tempo_curve(hits.onset_sec, weight=weight, reference_bpm=bpm)
+    local = curve.bpm[np.isfinite(curve.bpm)] / level
+    return {
+        "abs_error_pct": (np.abs(local - reference) / reference * 100).tolist(),
+        "drift_bpm_per_min": curve.drift_bpm_per_min / level,
+    }
 
 
 def _pool(errors: dict[str, dict[int, list[np.ndarray]]]) -> dict:
@@ -170,6 +194,17 @@ def main(argv: list[str] | None = None) -> None:
         )
     )
     console.print(microtiming_table(pooled, "sd_ms", "Microtiming: SD of the error in ms"))
+    curves = results["curve"]
+    if curves:
+        err = np.concatenate([c["abs_error_pct"] for c in curves])
+        drift = np.abs([c["drift_bpm_per_min"] for c in curves])
+        console.print(
+            f"Tempo curve on {len(curves)} beats of 30 s or more, played to a steady click: "
+            f"local tempo (12 s windows) within {np.median(err):.2f}% of the click (median; "
+            f"95th percentile {np.percentile(err, 95):.2f}%, {err.size} windows); |drift| "
+            f"{np.median(drift):.2f} BPM/min (median; 95th percentile "
+            f"{np.percentile(drift, 95):.2f})."
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float))
         console.print(f"results written to {args.json}")

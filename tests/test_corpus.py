@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -135,12 +136,17 @@ def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
     assert main(["corpus", "analyze", str(corpus), "--out", str(out), "--workers", "1"]) == 0
     text = capsys.readouterr().out
     assert "5 files, 5 rows, 1 errors" in text
+    assert "Per player" in text
+    alice_line = next(line for line in text.splitlines() if "alice" in line)
+    assert re.search(r"[+](9[.][2-9]|10[.][0-8])", alice_line), alice_line  # +10 ms
     frame = pd.read_parquet(out)
     assert len(frame) == 5
     assert frame["error"].notna().sum() == 1
     alice = frame[frame["player"] == "alice"]
     assert alice["mean_error_ms"].to_numpy() == pytest.approx([10.0, 10.0], abs=0.8)
     assert main(["corpus", "analyze", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
+    assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "no" / "r.csv")]) == 2
+    assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "r.xlsx")]) == 2
 
 
 def test_stored_sessions_give_one_row_per_player_with_sync_and_coupling(tmp_path, capsys):

@@ -35,6 +35,8 @@ def test_evaluation_runs_on_real_files(shared_data, tmp_path, capsys):
     assert len(results["tempo"]) == 6
     assert results["tempo"][0]["bpm"] == 80.0  # drummer1/session1/1_funk_80_beat_4-4
     assert results["tempo"][0]["acc2"] is True
+    # a groove played to a click: its local tempo stays within 2% of the click
+    assert results["curve"] and max(results["curve"][0]["abs_error_pct"]) < 2.0
     drummer = results["microtiming"]["drummer1"]["all"]
     assert drummer["n"] > 500 and -50.0 < drummer["mean_ms"] < 50.0
     assert "Acc1" in capsys.readouterr().out

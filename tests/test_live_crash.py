@@ -17,7 +17,10 @@ from cymbalism.store.store import Store
 
 # A fast song so that the test is short: the demo groove at 180 BPM, simulated in real time.
 CHILD = r"""
+import signal
 import sys
+# A job started in the background by a shell ignores Ctrl-C; a player's terminal does not.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from cymbalism.live.engine import LiveOptions
 from cymbalism.live.run import LiveSetup, PlayerSpec, run_live
 from cymbalism.model.chart import Level

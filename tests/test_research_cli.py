@@ -91,6 +91,10 @@ def test_coupling_command_recovers_gains_from_midi_files(tmp_path, capsys):
     assert [w["leader"] for w in out["windows"]] == ["Lead", "Lead"]
     assert main(["coupling", str(a), str(b)]) == 0
     assert "Phase correction" in capsys.readouterr().out
+    png = tmp_path / "gains.png"
+    assert main(["coupling", str(a), str(b), "--window", "40", "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert main(["coupling", str(a), str(b), "--plot", str(png)]) == 2  # needs --window
 
 
 def test_coupling_errors_are_one_line(tmp_path, capsys):
@@ -101,7 +105,7 @@ def test_coupling_errors_are_one_line(tmp_path, capsys):
     table = tmp_path / "t.csv"
     write_wide(table, OnsetTable.from_columns({"A": [1.0, 2.0], "B": [1.0, 2.0]}))
     assert main(["coupling", str(table), "--window", "4"]) == 2
-    assert "tempo map" in capsys.readouterr().err
+    assert "no cycle labels" in capsys.readouterr().err
     assert main(["sync", str(tmp_path / "none.csv")]) == 1
 
 
@@ -141,3 +145,27 @@ def test_bar_edges_cover_the_performance():
     edges = bar_edges_sec(tempo, bars=2, end_sec=20.0)
     # Bars of 2 s until qn 16 (8 s), then 4 s bars: windows of 4 s, then of 8 s.
     np.testing.assert_allclose(edges, [0.0, 4.0, 8.0, 16.0, 24.0])
+
+
+def test_cycle_windows_of_an_onsetsync_table(tmp_path, capsys):
+    from cymbalism.corpus.figures import cycle_edges_sec
+    from cymbalism.errors import InputError
+
+    # 3 cycles of 4 slots, 0.25 s apart; the first slot of cycle 2 is empty for both.
+    t = np.arange(12) * 0.25 + 5.0
+    a = t.copy()
+    a[4] = np.nan
+    labels = [f"{c}:{s}" for c in (1, 2, 3) for s in (1, 2, 3, 4)]
+    table = OnsetTable.from_columns({"A": a, "B": t + 0.01}, labels=labels)
+    # Events are timed by the mean of the players who played them (no reference grid).
+    edges = [5.005, 6.01, 7.005, 7.755 + 1e-6]
+    np.testing.assert_allclose(cycle_edges_sec(table, cycles=1), edges)
+    np.testing.assert_allclose(cycle_edges_sec(table, cycles=2), [5.005, 7.005, 7.755 + 1e-6])
+    with pytest.raises(InputError, match="cycle number"):
+        cycle_edges_sec(
+            OnsetTable.from_columns({"A": t}, labels=[str(k) for k in range(12)]), cycles=1
+        )
+    path = tmp_path / "t.csv"
+    write_wide(path, table)
+    assert main(["coupling", str(path), "--window", "1", "--json"]) == 0
+    assert len(_json(capsys)["windows"]) == 3

@@ -621,11 +621,12 @@ def _live_session(chart: object, setup: object, *, keys: bool) -> object:
     from cymbalism.live.view import render
 
     if keys:
-        console.print(
-            "keyboard pads: player 1 [bold]z[/] kick [bold]x[/] snare [bold]c[/] hi-hat "
-            "[bold]v[/] open [bold]a s d[/] toms [bold]f[/] crash [bold]g[/] ride; player 2 "
-            "[bold]m , . /[/] and [bold]j k l ; '[/]"
-        )
+        from cymbalism.live.inputs import DEFAULT_KEYMAPS
+
+        players = [p for p in setup.specs if p.kind == "keys"]  # type: ignore[attr-defined]
+        for spec, keymap in zip(players, DEFAULT_KEYMAPS, strict=False):
+            pads = "  ".join(f"[bold]{k}[/] {lane.label}" for k, lane in keymap.items())
+            console.print(f"{spec.name}'s pads: {pads}", highlight=False)
     with Live(console=console, refresh_per_second=20, transient=False) as live:
         result, session_id = run_live(
             chart, setup, on_frame=lambda snap: live.update(render(snap), refresh=True)
@@ -1105,10 +1106,13 @@ def _coupling(
         None, "--names", "--players", help="Player names (MIDI) or columns (table), as A,B."
     ),
     window: int | None = typer.Option(
-        None, "--window", help="Also fit every BARS bars (needs MIDI files with a tempo map)."
+        None, "--window", help="Also fit every BARS bars (cycles of an onsetsync table)."
     ),
     window_ms: float = typer.Option(100.0, "--window-ms", help="Pairing window for hits."),
     db: str | None = typer.Option(None, "--db", help="The session store (URL or SQLite file)."),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="With --window: draw the gains per window to this PNG/SVG/PDF."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Who adapts to whom: phase-correction gains (bGLS), noise, lead/lag, per window."""
@@ -1119,8 +1123,10 @@ def _coupling(
     from cymbalism.analysis.coupling import fit_phase_correction, lead_lag
     from cymbalism.corpus.figures import (
         bar_edges_sec,
+        cycle_edges_sec,
         load_onsets,
         load_session_onsets,
+        plot_windowed,
         windowed_figures,
     )
     from cymbalism.errors import InputError
@@ -1142,10 +1148,15 @@ def _coupling(
     result["lead_lag"] = ll
     if window is not None:
         if loaded.tempo_map is None:
-            raise InputError("--window counts bars, which needs MIDI files with a tempo map")
-        end = float(tab.onset_sec[tab.onset_sec == tab.onset_sec].max())
-        edges = bar_edges_sec(loaded.tempo_map, bars=window, end_sec=end)
+            edges = cycle_edges_sec(tab, cycles=window)  # an onsetsync table: its cycles
+        else:
+            end = float(tab.onset_sec[tab.onset_sec == tab.onset_sec].max())
+            edges = bar_edges_sec(loaded.tempo_map, bars=window, end_sec=end)
         result["windows"] = windowed_figures(tab, a, b, edges_sec=edges)
+        if plot is not None:
+            result["plot"] = str(plot_windowed(result["windows"], a, b, plot))  # type: ignore[arg-type]
+    elif plot is not None:
+        raise InputError("--plot draws the gains per window: give --window BARS too")
     if as_json:
         console.print_json(json.dumps(result))
         return
@@ -1222,8 +1233,15 @@ def _corpus_analyze(
         TimeRemainingColumn,
     )
 
-    from cymbalism.corpus.analyze import discover, run_corpus, write_results
+    from cymbalism.corpus.analyze import (
+        check_output,
+        discover,
+        run_corpus,
+        summarize,
+        write_results,
+    )
 
+    check_output(out)
     jobs = discover(path)
     with Progress(
         TextColumn("[bold]analysing"),
@@ -1243,6 +1261,26 @@ def _corpus_analyze(
         )
     frame = write_results(rows, out)
     n_err = int(frame["error"].notna().sum())
+    if n_err < len(frame):
+        from rich.table import Table
+
+        summary = summarize(frame)
+        view = Table(title="Per player (medians over their files)")
+        for col in ("player", "files", "hits", "hit rate", "mean error ms", "SD ms", "BPM"):
+            view.add_column(col, justify="left" if col == "player" else "right")
+        view.add_column("gain to click", justify="right")
+        for r in summary.head(40).itertuples(index=False):
+            view.add_row(
+                str(r.player),
+                str(r.files),
+                str(r.hits),
+                f"{r.hit_rate:.3f}",
+                f"{r.mean_error_ms:+.1f}",
+                f"{r.sd_error_ms:.1f}",
+                f"{r.tempo_bpm:.1f}",
+                f"{r.alpha_click:.2f}",
+            )
+        console.print(view)
     console.print(
         f"{len(jobs)} files, {len(frame)} rows, {n_err} errors -> {out}"
         + (" (see the error column)" if n_err else "")

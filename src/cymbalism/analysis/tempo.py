@@ -35,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import fft as sp_fft
 from scipy.ndimage import gaussian_filter1d
 
 from cymbalism.errors import InputError
@@ -149,13 +150,20 @@ def _enough(onset: np.ndarray, w: np.ndarray, what: str) -> None:
 # ---------------------------------------------------------------------------- the method
 
 
+_PAD = int(np.ceil(4 * SMOOTHING_SEC * ENVELOPE_RATE_HZ))
+#: Windows whose autocorrelations are computed in one batch (bounds the memory used).
+_BATCH = 256
+
+
 def _envelope(onset: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """The accent envelope: weighted impulses at sub-sample positions, smoothed."""
+    """The accent envelope: weighted impulses at sub-sample positions, smoothed.
+
+    Sample ``_PAD`` is the first onset; the envelope ends ``_PAD`` samples after the last.
+    """
     pos = (onset - onset[0]) * ENVELOPE_RATE_HZ
-    pad = int(np.ceil(4 * SMOOTHING_SEC * ENVELOPE_RATE_HZ))
-    n = int(np.ceil(pos[-1])) + 2 * pad + 2
-    idx = np.floor(pos).astype(np.int64) + pad
-    frac = pos + pad - idx
+    n = int(np.ceil(pos[-1])) + 2 * _PAD + 2
+    idx = np.floor(pos).astype(np.int64) + _PAD
+    frac = pos + _PAD - idx
     x = np.zeros(n)
     np.add.at(x, idx, w * (1.0 - frac))
     np.add.at(x, idx + 1, w * frac)
@@ -163,21 +171,28 @@ def _envelope(onset: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
-    """Autocorrelation for lags 0..max_lag, normalised by overlap and to 1 at lag 0."""
-    n = x.size
-    size = 1 << int(np.ceil(np.log2(2 * n)))
-    spec = np.fft.rfft(x, size)
-    acf = np.fft.irfft(spec * np.conj(spec), size)[: max_lag + 1]
+    """Autocorrelation along the last axis for lags 0..max_lag, normalised by the overlap
+    at each lag and to 1 at lag 0."""
+    n = x.shape[-1]
+    # zero-padding to n + max_lag keeps every lag up to max_lag free of wrap-around
+    size = sp_fft.next_fast_len(n + max_lag + 1, real=True)
+    spec = sp_fft.rfft(x, size, axis=-1)
+    acf = sp_fft.irfft(spec * np.conj(spec), size, axis=-1)[..., : max_lag + 1]
     acf = acf * (n / (n - np.arange(max_lag + 1)))
-    return acf / acf[0] if acf[0] > 0 else acf
+    zero = acf[..., :1]
+    return np.divide(acf, zero, out=np.zeros_like(acf), where=zero > 0)
 
 
 def _sample(acf: np.ndarray, lag: np.ndarray) -> np.ndarray:
-    """``acf`` at fractional lags (NaN beyond its end)."""
-    out = np.full(lag.shape, np.nan)
-    ok = lag <= acf.size - 1
-    out[ok] = np.interp(lag[ok], np.arange(acf.size), acf)
-    return out
+    """``acf`` (along its last axis) at fractional lags, linearly interpolated; NaN
+    beyond its end."""
+    last = acf.shape[-1] - 1
+    ok = lag <= last
+    at = np.where(ok, lag, 0.0)
+    i = np.minimum(np.floor(at).astype(np.int64), last - 1)
+    frac = at - i
+    out = acf[..., i] * (1.0 - frac) + acf[..., i + 1] * frac
+    return np.where(ok, out, np.nan)
 
 
 def _metrical_salience(acf: np.ndarray, bpm: np.ndarray) -> np.ndarray:
@@ -208,11 +223,36 @@ def _peak(bpm: np.ndarray, score: np.ndarray) -> float:
     return float(bpm[i])
 
 
+def _max_lag(n_samples: int) -> int:
+    return max(2, min(int(MAX_LAG_SEC * ENVELOPE_RATE_HZ), int(MAX_LAG_SHARE * (n_samples - 1))))
+
+
 def _salience(onset: np.ndarray, w: np.ndarray, bpm: np.ndarray) -> np.ndarray:
     x = _envelope(onset, w)
-    span = x.size - 1
-    max_lag = max(2, min(int(MAX_LAG_SEC * ENVELOPE_RATE_HZ), int(MAX_LAG_SHARE * span)))
-    return _metrical_salience(_autocorrelation(x, max_lag), bpm)
+    return _metrical_salience(_autocorrelation(x, _max_lag(x.size)), bpm)
+
+
+def _window_salience(
+    onset: np.ndarray, w: np.ndarray, start_sec: np.ndarray, length_sec: float, bpm: np.ndarray
+) -> np.ndarray:
+    """The salience in each window ``[start, start + length)`` of one envelope, in batches.
+
+    Returns
+    -------
+    salience : np.ndarray [shape=(n_windows, n_bpm)]
+    """
+    x = _envelope(onset, w)
+    n = round(length_sec * ENVELOPE_RATE_HZ)
+    first = np.rint((start_sec - onset[0]) * ENVELOPE_RATE_HZ).astype(np.int64) + _PAD
+    before, after = max(0, -int(first.min())), max(0, int(first.max()) + n - x.size)
+    x = np.concatenate([np.zeros(before), x, np.zeros(after)])
+    frames = np.lib.stride_tricks.sliding_window_view(x, n)
+    max_lag = _max_lag(n)
+    out = np.empty((first.size, bpm.size))
+    for a in range(0, first.size, _BATCH):
+        rows = frames[first[a : a + _BATCH] + before]
+        out[a : a + _BATCH] = _metrical_salience(_autocorrelation(rows, max_lag), bpm)
+    return out
 
 
 def tempo_salience(
@@ -347,14 +387,17 @@ def tempo_curve(
     else:
         centres = np.arange(start + window_sec / 2.0, stop - window_sec / 2.0 + 1e-9, hop_sec)
         half = window_sec / 2.0
+    bpm = np.full(centres.size, np.nan)
+    if centres.size == 1:
+        bpm[0] = _peak(bpm_grid, _salience(onset, w, bpm_grid))
+        return TempoCurve(time_sec=centres, bpm=bpm, window_sec=float(window_sec))
     lo = np.searchsorted(onset, centres - half, side="left")
     hi = np.searchsorted(onset, centres + half, side="left")
-    bpm = np.full(centres.size, np.nan)
-    for i, (a, b) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
-        o, ww = onset[a:b], w[a:b]
-        if np.count_nonzero(ww > 0) < MIN_ONSETS or o[-1] <= o[0]:
-            continue
-        bpm[i] = _peak(bpm_grid, _salience(o, ww, bpm_grid))
+    weighted = np.concatenate([[0], np.cumsum(w > 0)])
+    enough = (weighted[hi] - weighted[lo]) >= MIN_ONSETS
+    if enough.any():
+        sal = _window_salience(onset, w, centres[enough] - half, 2 * half, bpm_grid)
+        bpm[enough] = [_peak(bpm_grid, row) for row in sal]
     return TempoCurve(time_sec=centres, bpm=bpm, window_sec=float(window_sec))
 
 

@@ -33,9 +33,12 @@ __all__ = [
     "MIDI_SUFFIXES",
     "Job",
     "analyze_job",
+    "check_output",
     "discover",
     "run_corpus",
+    "summarize",
     "to_frame",
+    "write_results",
 ]
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -479,6 +482,22 @@ def to_frame(rows: Sequence[dict[str, Any]]) -> Any:
     return frame
 
 
+def check_output(out: str | Path) -> Path:
+    """Check before a long run that ``out`` can be written: a .parquet or .csv in a folder.
+
+    Raises
+    ------
+    InputError
+        If the suffix is neither, or the folder does not exist.
+    """
+    out = Path(out)
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise InputError(f"{out}: write the results to a .parquet or a .csv file")
+    if not out.parent.is_dir():
+        raise InputError(f"{out}: the folder {out.parent} does not exist")
+    return out
+
+
 def write_results(rows: Sequence[dict[str, Any]], out: str | Path) -> Any:
     """Write the rows to Parquet (or CSV, by the suffix of ``out``); return the frame."""
     frame = to_frame(rows)
@@ -492,3 +511,17 @@ def write_results(rows: Sequence[dict[str, Any]], out: str | Path) -> Any:
             frame[c] = frame[c].map(lambda v: None if v is None else str(v)).astype("string")
         frame.to_parquet(out, index=False)
     return frame
+
+
+def summarize(frame: Any, *, by: str = "player") -> Any:
+    """Per ``by`` (a column such as player or style): files, hits and the median figures.
+
+    Error rows are left out. Returns a pandas DataFrame sorted by ``by``.
+    """
+    ok = frame[frame["error"].isna()]
+    numeric = ["hit_rate", "mean_error_ms", "sd_error_ms", "tempo_bpm", "alpha_click"]
+    grouped = ok.groupby(by, sort=True)
+    out = grouped[numeric].median()
+    out.insert(0, "hits", grouped["n_hits"].sum())
+    out.insert(0, "files", grouped["file"].nunique())
+    return out.reset_index()

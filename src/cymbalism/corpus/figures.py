@@ -32,10 +32,12 @@ __all__ = [
     "LoadedOnsets",
     "all_pairs",
     "bar_edges_sec",
+    "cycle_edges_sec",
     "load_onsets",
     "load_session_onsets",
     "pair_asynchrony",
     "pair_figures",
+    "plot_windowed",
     "session_targets",
     "windowed_figures",
 ]
@@ -241,6 +243,40 @@ def bar_edges_sec(tempo_map: TempoMap, *, bars: int, end_sec: float) -> np.ndarr
     return edges[: past[0] + 1] if past.size else edges
 
 
+def cycle_edges_sec(table: OnsetTable, *, cycles: int) -> np.ndarray:
+    """Window edges every ``cycles`` metrical cycles of an onsetsync table.
+
+    The cycle of each row is the number before ``:`` or ``|`` in its label (onsetsync's
+    ``Label.SD``, such as ``"12:3"``); a window starts at the first row of its cycle.
+
+    Raises
+    ------
+    InputError
+        If the table has no labels, or a label does not start with a cycle number.
+    """
+    if cycles < 1:
+        raise InputError(f"a window of {cycles} cycles is not usable; give 1 or more")
+    if table.labels is None:
+        raise InputError("the table has no cycle labels (Label.SD) to count bars by")
+    try:
+        labels = [str(lab).replace("|", ":") for lab in table.labels]
+        if not all(":" in lab for lab in labels):
+            raise ValueError
+        cycle = np.array([int(lab.split(":")[0]) for lab in labels])
+    except ValueError:
+        raise InputError(
+            f"cannot read a cycle number from labels such as {table.labels[0]!r}"
+        ) from None
+    when = table.event_time_sec()
+    first = cycle.min()
+    group = (cycle - first) // cycles
+    starts = [
+        np.nanmin(when[group == g]) for g in np.unique(group) if np.isfinite(when[group == g]).any()
+    ]
+    last = float(np.nanmax(when)) + 1e-6
+    return np.array([*starts, last])
+
+
 def windowed_figures(
     table: OnsetTable, a: str, b: str, *, edges_sec: np.ndarray
 ) -> list[dict[str, Any]]:
@@ -260,3 +296,46 @@ def windowed_figures(
             }
         )
     return out
+
+
+def plot_windowed(windows: Sequence[dict[str, Any]], a: str, b: str, path: str | Path) -> Path:
+    """Draw each window's gains of ``a`` toward ``b`` and back, and who led, to a PNG/SVG/PDF.
+
+    Parameters
+    ----------
+    windows : sequence of dict
+        As returned by :func:`windowed_figures`.
+    a, b : str
+    path : str or Path
+        The image to write (format from the suffix).
+
+    Returns
+    -------
+    path : Path
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    mid = np.array([(w["start_sec"] + w["end_sec"]) / 2 for w in windows])
+    width = np.array([w["end_sec"] - w["start_sec"] for w in windows])
+    ab = np.array([np.nan if w["alpha_ab"] is None else w["alpha_ab"] for w in windows])
+    ba = np.array([np.nan if w["alpha_ba"] is None else w["alpha_ba"] for w in windows])
+    fig, ax = plt.subplots(figsize=(9, 3.6), layout="constrained")
+    ax.step(mid, ab, where="mid", label=f"{a} adapts to {b}", color="tab:blue")
+    ax.step(mid, ba, where="mid", label=f"{b} adapts to {a}", color="tab:orange")
+    top = float(np.nanmax(np.concatenate([ab, ba, [0.5]])))
+    for m, w, win in zip(mid, width, windows, strict=True):
+        if win["leader"] is not None:
+            ax.text(m, top * 1.08, f"{win['leader']} leads", ha="center", fontsize=7)
+            ax.axvspan(m - w / 2, m + w / 2, alpha=0.06, color="k" if win["leader"] == a else "w")
+    ax.set_ylim(min(0.0, float(np.nanmin(np.concatenate([ab, ba, [0.0]])))), top * 1.2)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("phase-correction gain (bGLS)")
+    ax.set_title(f"Who adapts to whom: {a} and {b}")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -182,10 +182,26 @@ class MidoBackend:
     """
 
     def __init__(self, api: str | None = None) -> None:
-        require("rtmidi", "live")
+        self._rtmidi = require("rtmidi", "live")
         mido = require("mido", "live")
         name = "mido.backends.rtmidi" + (f"/{api}" if api else "")
         self._backend = mido.Backend(name, load=True)
+        self._api = getattr(self._rtmidi, f"API_{api}", None) if api else None
+        if api and self._api is None:
+            raise InputError(f"unknown MIDI API {api!r}; use LINUX_ALSA or UNIX_JACK")
+        self._listers: tuple[Any, Any] | None = None
+
+    def _names(self, what: str, k: int) -> list[str]:
+        # One client kept for listing: opening a client per listing (as mido does)
+        # holds the interpreter for tens of milliseconds under JACK, every time the
+        # port watch looks.
+        if self._listers is None:
+            api = self._rtmidi.API_UNSPECIFIED if self._api is None else self._api
+            self._listers = self._call(
+                what, lambda: (self._rtmidi.MidiIn(api), self._rtmidi.MidiOut(api))
+            )
+        names = self._call(what, self._listers[k].get_ports)
+        return list(dict.fromkeys(names))
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         try:
@@ -193,14 +209,15 @@ class MidoBackend:
         except (OSError, SystemError, RuntimeError) as exc:
             raise DeviceError(
                 f"the MIDI system is not available ({what}: {exc}); on Linux this needs "
-                "the ALSA sequencer (/dev/snd/seq) or a running JACK server"
+                "the ALSA sequencer (/dev/snd/seq), or a running JACK server and "
+                "--api UNIX_JACK"
             ) from exc
 
     def input_names(self) -> list[str]:
-        return list(dict.fromkeys(self._call("listing inputs", self._backend.get_input_names)))
+        return self._names("listing inputs", 0)
 
     def output_names(self) -> list[str]:
-        return list(dict.fromkeys(self._call("listing outputs", self._backend.get_output_names)))
+        return self._names("listing outputs", 1)
 
     def open_input(self, name: str, callback: Callable[[Any], None]) -> Any:
         return self._call(f"opening {name!r}", self._backend.open_input, name, callback=callback)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cymbalism.errors import InputError
-from cymbalism.live.clock import NS_PER_SEC, Clock
+from cymbalism.live.clock import NS_PER_SEC, Clock, responsive
 from cymbalism.live.engine import Engine, Feedback, LiveResult
 from cymbalism.live.inputs import (
     DEFAULT_KEYMAPS,
@@ -306,6 +306,10 @@ class LiveRunner:
 
     def run(self) -> LiveResult:
         """Run until the song ends, :meth:`stop`, or Ctrl-C; always finish the engine."""
+        with responsive():
+            return self._run()
+
+    def _run(self) -> LiveResult:
         clock = self.engine.clock
         started: list[Input] = []
         try:

@@ -1,0 +1,128 @@
+"""The click lands on its exact sample (a fake sound device) and on time on a MIDI port."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from cymbalism.live.clock import FakeClock, MonotonicClock
+from cymbalism.live.metronome import (
+    ACCENT,
+    CLICK,
+    AudioOutput,
+    MidiOutput,
+    SilentOutput,
+    Sound,
+    open_output,
+    synth_voices,
+)
+from cymbalism.model.lanes import Lane
+
+
+class FakeStream:
+    """sounddevice.OutputStream stand-in: the test calls the audio callback itself."""
+
+    def __init__(self, *, samplerate, blocksize, callback, **kw) -> None:
+        self.samplerate, self.blocksize, self.callback = samplerate, blocksize, callback
+        self.device = 0
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@pytest.fixture
+def fake_device(monkeypatch):
+    import sounddevice
+
+    monkeypatch.setattr(sounddevice, "OutputStream", FakeStream)
+    monkeypatch.setattr(sounddevice, "query_devices", lambda dev: {"name": "Fake Out"})
+
+
+def render(out: AudioOutput, clock: FakeClock, blocks: int, latency_sec: float) -> np.ndarray:
+    """Run the audio callback block by block; the DAC plays each block ``latency`` later."""
+    bs, sr = 256, out.sample_rate
+    chunks = []
+    for _ in range(blocks):
+        buf = np.zeros((bs, 1), dtype=np.float32)
+        info = SimpleNamespace(currentTime=100.0, outputBufferDacTime=100.0 + latency_sec)
+        out._callback(buf, bs, info, None)
+        chunks.append(buf[:, 0].copy())
+        clock.advance(bs / sr)
+    return np.concatenate(chunks)
+
+
+def test_audio_click_starts_on_the_sample_of_its_time(fake_device) -> None:
+    clock = FakeClock(10_000_000_000)
+    out = AudioOutput(clock, sample_rate=48_000, block_size=256)
+    assert out.audible and "Fake Out" in out.description
+    latency = 0.004  # the block written now is heard 4 ms later
+    # clicks at 0.1003 s and 0.2501 s after now, in the middle of blocks
+    t0 = clock.now_ns()
+    out.schedule([Sound(t0 + 250_100_000, CLICK), Sound(t0 + 100_300_000, ACCENT)])
+    audio = render(out, clock, blocks=60, latency_sec=latency)
+    # every voice starts at sin(0) = 0: its first audible sample is the one after
+    onsets = np.flatnonzero(np.abs(audio) > 0) - 1
+    first = onsets[0]
+    second = onsets[onsets > first + 0.035 * 48_000][0]  # after the 30 ms accent
+    # the sample of the time it must be heard, less the output latency, to one sample
+    assert abs(first - (0.1003 - latency) * 48_000) <= 1.0
+    assert abs(second - (0.2501 - latency) * 48_000) <= 1.0
+    voices = synth_voices(48_000)
+    n = voices[(ACCENT, 0)].size
+    np.testing.assert_allclose(
+        audio[first : first + n], voices[(ACCENT, 0)] * 0.8 * 100 / 127, rtol=1e-5, atol=1e-6
+    )
+
+
+def test_audio_drums_mix_and_late_sounds_still_play(fake_device) -> None:
+    clock = FakeClock(0)
+    out = AudioOutput(clock, sample_rate=48_000, block_size=256)
+    out.schedule([Sound(-5_000_000, "drum", int(Lane.KICK), 127)])  # already late
+    audio = render(out, clock, blocks=4, latency_sec=0.0)
+    assert np.abs(audio[:10]).max() > 0  # starts at once rather than never
+
+
+def test_no_device_gives_a_silent_output_that_says_so(monkeypatch) -> None:
+    import sounddevice
+
+    def broken(**kw):
+        raise sounddevice.PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr(sounddevice, "OutputStream", broken)
+    out = open_output(FakeClock())
+    assert isinstance(out, SilentOutput) and not out.audible
+    assert "no sound device" in out.description
+
+
+def test_midi_click_waits_for_each_sound_s_time() -> None:
+    import mido
+
+    sent: list[tuple[int, object]] = []
+
+    class Port:
+        def send(self, msg) -> None:
+            sent.append((time.perf_counter_ns(), msg))
+
+        def close(self) -> None: ...
+
+    clock = MonotonicClock()
+    out = MidiOutput(Port(), clock, name="Fake Synth")
+    out.start()
+    t0 = clock.now_ns() + 50_000_000
+    due = [t0 + k * 20_000_000 for k in range(5)]
+    out.schedule([Sound(t, ACCENT if k == 0 else CLICK) for k, t in enumerate(due)])
+    time.sleep(0.25)
+    out.stop()
+    ons = [(t, m) for t, m in sent if m.type == "note_on"]
+    assert [m.note for _, m in ons] == [76, 77, 77, 77, 77]
+    assert all(isinstance(m, mido.Message) and m.channel == 9 for _, m in ons)
+    late_ms = [(t - d) / 1e6 for (t, _), d in zip(ons, due, strict=True)]
+    # never early (each waits for its time); how late depends on the machine's load
+    assert all(x >= 0.0 for x in late_ms), late_ms
+    assert all(x < 100.0 for x in late_ms), late_ms
