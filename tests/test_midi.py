@@ -139,6 +139,20 @@ def test_drums_on_another_channel_are_found_by_their_notes():
     assert "Kit" in perf.drum_source and "channel 10" in perf.drum_source
 
 
+def test_an_unnamed_track_in_a_file_named_drums_is_drums(tmp_path):
+    # beat onsets on channel 1, one note per beat (nothing sounds together), no track
+    # name: too little to tell from the notes alone, but the file is called Drums
+    beats = b"".join(bytes([0x00, 0x90, n, 0x64, 0x30, 0x80, n, 0x00]) for n in (51, 44, 51, 44))
+    data = smf(beats + END_OF_TRACK)
+    (tmp_path / "take.mid").write_bytes(data)
+    (tmp_path / "Condition 2 - Drums-glued.mid").write_bytes(data)
+    with pytest.raises(InputError, match="has no drums"):
+        read_midi(tmp_path / "take.mid")
+    perf = read_midi(tmp_path / "Condition 2 - Drums-glued.mid")
+    assert perf.hits.lane.tolist() == [Lane.RIDE, Lane.HIHAT_PEDAL] * 2
+    assert "by its notes" in perf.drum_source
+
+
 def test_a_bass_line_in_the_drum_register_is_not_drums():
     # an unnamed channel-1 track playing C2 D2 E2 F2 G2 one at a time: every note is in the
     # GM drum map, but nothing sounds together, so it is a bass line, not a drummer

@@ -18,8 +18,9 @@ Where the drums are
 -------------------
 1. Every note on MIDI channel 10 (General MIDI percussion), in any track.
 2. If channel 10 is silent: every track whose notes look like drums under the kit's
-   note map. A track named like a drum track (``drum``, ``perc``, ``kit``, ``beat``)
-   qualifies when at least half of its notes are drum notes. Any other track qualifies
+   note map. A track named like a drum track (``drum``, ``perc``, ``kit``, ``beat``), or
+   any track of a file named like one (``Drums-take2.mid``), qualifies when at least
+   half of its notes are drum notes. Any other track qualifies
    when at least 90% of its notes are drum notes, it uses a kick and at least one other
    lane, and at least 5% of its notes sound together with another note (drummers play
    kick and hi-hat together; a bass line in the same register does not).
@@ -216,7 +217,8 @@ def parse_midi(
         tracks = _note_ons_with_mido(data, label)
     if not tracks:
         raise InputError(f"{label} holds no notes (it has tempo or other events only)")
-    drums, source = _find_drums(tracks, kitmap.table)
+    named = path is not None and bool(_DRUMMY_NAME.search(path.stem))
+    drums, source = _find_drums(tracks, kitmap.table, file_named_drums=named)
     if not drums:
         names = ", ".join(repr(t.name) for t in tracks if t.name) or "unnamed tracks"
         raise InputError(
@@ -361,10 +363,10 @@ def _note_ons_with_mido(data: bytes, label: str) -> list[_NoteTrack]:
     return out
 
 
-def _looks_like_drums(track: _NoteTrack, table: np.ndarray) -> bool:
+def _looks_like_drums(track: _NoteTrack, table: np.ndarray, named: bool) -> bool:
     lanes = table[track.pitch]
     share = float((lanes >= 0).mean())
-    if _DRUMMY_NAME.search(track.name):
+    if named or _DRUMMY_NAME.search(track.name):
         return share >= 0.5
     used = set(lanes[lanes >= 0].tolist())
     if share < 0.9 or int(Lane.KICK) not in used or len(used) < 2:
@@ -376,11 +378,13 @@ def _looks_like_drums(track: _NoteTrack, table: np.ndarray) -> bool:
     return float(together.mean()) >= 0.05
 
 
-def _find_drums(tracks: Sequence[_NoteTrack], table: np.ndarray) -> tuple[list[_NoteTrack], str]:
+def _find_drums(
+    tracks: Sequence[_NoteTrack], table: np.ndarray, *, file_named_drums: bool
+) -> tuple[list[_NoteTrack], str]:
     on_ten = [t for t in tracks if t.is_drum]
     if on_ten:
         return on_ten, _DRUM_CHANNEL_SOURCE
-    found = [t for t in tracks if _looks_like_drums(t, table)]
+    found = [t for t in tracks if _looks_like_drums(t, table, file_named_drums)]
     names = ", ".join(repr(t.name) if t.name else "an unnamed track" for t in found)
     return found, f"{names} (by its notes, not on channel 10)"
 
