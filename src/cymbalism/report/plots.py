@@ -206,8 +206,8 @@ def plot_lanes(analysis: SessionAnalysis) -> Figure:
             label = f"{p.name}: {e.size} notes"
             if stats is not None:
                 label += f", mean {stats.mean_error_sec * 1000:+.0f} ms"
-            ax.hist(e, bins=bins, color=player_colour(i), alpha=0.45, label=label)
-            ax.hist(e, bins=bins, color=player_colour(i), histtype="step", linewidth=1.4)
+            ax.hist(e, bins=bins, histtype="stepfilled", facecolor=player_colour(i) + "73",
+                    edgecolor=player_colour(i), linewidth=1.4, label=label)  # fmt: skip
         ax.axvline(0, color=INK, linewidth=0.9)
         ax.set_title(lane.label, loc="left")
         ax.set_ylim(0, ax.get_ylim()[1] * 1.45)  # room for the legend above the bars
@@ -335,7 +335,8 @@ def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: int = 100) -> bytes:
     if fmt not in {"png", "svg"}:
         raise InputError(f"unknown image format {fmt!r}; use png or svg")
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=dpi, facecolor=fig.get_facecolor())
+    extra = {"pil_kwargs": {"compress_level": 3}} if fmt == "png" else {}
+    fig.savefig(buf, format=fmt, dpi=dpi, facecolor=fig.get_facecolor(), **extra)
     return buf.getvalue()
 
 
