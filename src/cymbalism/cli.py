@@ -627,10 +627,19 @@ def _live_session(chart: object, setup: object, *, keys: bool) -> object:
         for spec, keymap in zip(players, DEFAULT_KEYMAPS, strict=False):
             pads = "  ".join(f"[bold]{k}[/] {lane.label}" for k, lane in keymap.items())
             console.print(f"{spec.name}'s pads: {pads}", highlight=False)
-    with Live(console=console, refresh_per_second=20, transient=False) as live:
-        result, session_id = run_live(
-            chart, setup, on_frame=lambda snap: live.update(render(snap), refresh=True)
-        )
+    import signal
+
+    def _term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # `kill` ends the song like Ctrl-C: everything is kept
+
+    previous = signal.signal(signal.SIGTERM, _term)
+    try:
+        with Live(console=console, refresh_per_second=20, transient=False) as live:
+            result, session_id = run_live(
+                chart, setup, on_frame=lambda snap: live.update(render(snap), refresh=True)
+            )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     console.print()
     _print_report(result.report)
     for name, levels in result.levels.items():

@@ -121,7 +121,7 @@ class FakeClock:
 
 
 @contextmanager
-def responsive() -> Iterator[None]:
+def responsive(*, realtime: bool = True) -> Iterator[None]:
     """Tune the interpreter for a live session, and restore it afterwards.
 
     - The GIL switch interval drops from 5 ms to 0.5 ms, so the thread that judges a hit
@@ -129,9 +129,10 @@ def responsive() -> Iterator[None]:
     - Objects alive at the start are moved out of the garbage collector's sight
       (:func:`gc.freeze`) and young collections are made rarer, so full collections do not
       stall the loop mid-song.
-    - Where the system allows it (Linux, with the right to), the calling thread gets a
-      low real-time priority (``SCHED_RR`` 10), as audio programs do, so a busy machine
-      does not keep a hit waiting; elsewhere it runs as before.
+    - With ``realtime`` and where the system allows it (Linux, with the right to), the
+      calling thread gets a low real-time priority (``SCHED_RR`` 10), as audio programs
+      do, so a busy machine does not keep a hit waiting; elsewhere it runs as before.
+      A loop under a fake clock never sleeps, so it does not ask for this.
     """
     interval = sys.getswitchinterval()
     thresholds = gc.get_threshold()
@@ -140,11 +141,12 @@ def responsive() -> Iterator[None]:
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
     policy = None
-    try:
-        policy = (os.sched_getscheduler(0), os.sched_getparam(0))
-        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(10))
-    except (AttributeError, OSError):  # not Linux, or not permitted: best effort
-        policy = None
+    if realtime:
+        try:
+            policy = (os.sched_getscheduler(0), os.sched_getparam(0))
+            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(10))
+        except (AttributeError, OSError):  # not Linux, or not permitted: best effort
+            policy = None
     try:
         yield
     finally:

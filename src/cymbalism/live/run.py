@@ -306,7 +306,7 @@ class LiveRunner:
 
     def run(self) -> LiveResult:
         """Run until the song ends, :meth:`stop`, or Ctrl-C; always finish the engine."""
-        with responsive():
+        with responsive(realtime=self.engine.clock.realtime):
             return self._run()
 
     def _run(self) -> LiveResult:

@@ -33,7 +33,7 @@ def _verdict_text(fb: dict[str, Any]) -> Text:
     v = fb["verdict"]
     t = Text(f"{_MARK[v]} {v:<7}", style=_STYLE[v])
     if fb.get("error_ms") is not None:
-        t.append(f" {fb['error_ms']:+5.0f} ms", style=_STYLE[v])
+        t.append(f" {round(fb['error_ms']):+4d} ms", style=_STYLE[v])
     return t
 
 
@@ -60,17 +60,14 @@ def _player_panel(p: dict[str, Any]) -> Panel:
         err = "on time"
     else:
         err = f"{abs(mean):.0f} ms {'late' if mean > 0 else 'early'}"
-    stats = Text.assemble(
-        ("hit ", "dim"),
-        (rate, "bold"),
-        ("  ", ""),
-        (err, "bold"),
-        ("  miss ", "dim"),
+    stats = Text.assemble(("hit ", "dim"), (rate, "bold"), ("  ", ""), (err, "bold"))
+    counts = Text.assemble(
+        ("miss ", "dim"),
         (str(p["misses"]), "bold red" if p["misses"] else "bold"),
         ("  extra ", "dim"),
         (str(p["extras"]), "bold"),
     )
-    body = Group(lanes, Text(""), _strip(p["recent"]), stats)
+    body = Group(lanes, Text(""), _strip(p["recent"]), stats, counts)
     return Panel(
         body,
         title=f"[bold]{p['name']}[/] · {p['level']}",
