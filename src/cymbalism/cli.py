@@ -917,8 +917,8 @@ def _sessions(
             ids = ", ".join(map(str, cut))
             console.print(
                 f"[yellow]{len(cut)} session(s) were cut short ({ids}); their hits are kept. "
-                "Finish them with `cymbalism sessions finish ID` (or `--cut-short`), "
-                "or continue one with `cymbalism play --resume ID`.[/]"
+                "Finish them with `cymbalism sessions finish ID` (or `--cut-short`); "
+                "`cymbalism report ID` works on them as they are.[/]"
             )
 
 

@@ -127,6 +127,10 @@ def test_the_report_holds_the_figures_the_analysis_computed(duet, analysis, page
     assert f"{sync.sd_sec * 1000:.0f} ms" in text
     m, s = divmod(round(together), 60)
     assert f"came together at {m}:{s:02d}" in text.lower()
+    # the expert adapts less to the beginner than the beginner to the expert (the
+    # simulated gains are 0.10 and 0.25): the report says who led
+    assert analysis.leader == "Shigeru" and figures["sync"]["leader"] == "Shigeru"
+    assert "Shigeru led and Jae followed" in text
     assert summary_sentences(analysis)[0].startswith(
         "Shigeru and Jae played “Mirrorball Nights” (1:43)"
     )

@@ -19,6 +19,11 @@ from datetime import datetime
 import numpy as np
 
 from cymbalism.analysis.align import Alignment
+from cymbalism.analysis.coupling import (
+    CouplingFit,
+    fit_phase_correction,
+    onset_table_from_alignments,
+)
 from cymbalism.analysis.summary import analyze_players
 from cymbalism.analysis.sync import Asynchrony, SyncStats, WindowedSync, windowed_sync
 from cymbalism.analysis.tempo import TempoCurve, estimate_tempo, tempo_curve
@@ -46,6 +51,8 @@ CURVE_HOP_SEC = 1.0
 #: Windows for the tempo curves (a few bars each), every 2 s or further apart.
 TEMPO_WINDOW_SEC = 12.0
 TEMPO_HOP_SEC = 2.0
+#: The name of the click among the sources of the coupling fit.
+CLICK = "click"
 #: About how many points a curve over time gets; a curve is drawn, not read point by point.
 CURVE_POINTS = 300
 TEMPO_POINTS = 150
@@ -157,7 +164,15 @@ class SessionAnalysis:
     windowed_sync: WindowedSync | None
     came_together_sec: float | None
     chart_tempo: tuple[np.ndarray, np.ndarray] | None = None
+    coupling: CouplingFit | None = None
     session_id: int | None = None
+
+    @property
+    def leader(self) -> str | None:
+        """Who led: of the first two players, the one who adapted less to the other."""
+        if self.coupling is None or len(self.players) < 2:
+            return None
+        return self.coupling.leader(self.players[0].name, self.players[1].name)
 
     def player(self, name: str) -> PlayerAnalysis:
         """The figures of player ``name``."""
@@ -261,6 +276,7 @@ def analyse_session(
         asy, sync, together = pair.asynchrony, pair.stats, pair.came_together_sec
         if len(asy):
             wsync = windowed_sync(asy, window_sec=CURVE_WINDOW_SEC, hop_sec=hop_sec)
+    coupling = _coupling(players) if pair is not None and not on_grid else None
     ends = [chart.end_sec] + [float(p.hits.onset_sec[-1]) for p in session.players if len(p.hits)]
     return SessionAnalysis(
         title=chart.title,
@@ -274,6 +290,7 @@ def analyse_session(
         windowed_sync=wsync,
         came_together_sec=together,
         chart_tempo=chart_tempo,
+        coupling=coupling,
         session_id=session_id,
     )
 
@@ -294,6 +311,18 @@ def _tempo(
         reference_bpm=reference_bpm,
     )
     return bpm, curve
+
+
+def _coupling(players: Sequence[PlayerAnalysis]) -> CouplingFit | None:
+    """Phase-correction gains of the first two players toward each other and the click."""
+    a, b = players[0], players[1]
+    if CLICK in (a.name, b.name):
+        return None
+    table = onset_table_from_alignments({a.name: a.alignment, b.name: b.alignment})
+    try:
+        return fit_phase_correction(table.with_reference_as(CLICK), players=[a.name, b.name])
+    except InputError:  # too few shared notes to fit
+        return None
 
 
 def analyse_stored(stored: StoredSession) -> SessionAnalysis:

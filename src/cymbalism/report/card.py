@@ -57,6 +57,8 @@ def _card_figure(analysis: SessionAnalysis) -> Figure:
         words = f"came together at {clock(t)}" if t is not None else "still finding each other"
         text(0.60, 0.41, words, color=_GREEN if t is not None else "#E0A030", fontsize=20,
              fontweight="bold", va="center")  # fmt: skip
+        if analysis.leader is not None:
+            text(0.60, 0.345, f"{analysis.leader} led", color=_DIM, fontsize=16, va="center")
     w_sync = analysis.windowed_sync
     if w_sync is not None and len(w_sync.time_sec):
         ax = fig.add_axes((0.05, 0.08, 0.90, 0.20), facecolor=_BG)

@@ -11,6 +11,7 @@ from cymbalism.report.plots import clock, player_colour
 
 __all__ = [
     "TOGETHER_MS",
+    "leader_phrase",
     "ms",
     "player_table_rows",
     "print_summary",
@@ -97,7 +98,26 @@ def summary_sentences(analysis: SessionAnalysis) -> list[str]:
             f"{ms(s.sd_sec)} over {s.n} shared notes."
         )
         out.append(together_phrase(analysis))
+        lead = leader_phrase(analysis)
+        if lead:
+            out.append(lead)
     return out
+
+
+def leader_phrase(analysis: SessionAnalysis) -> str:
+    """Who led and who followed, in words (from the phase-correction gains); "" if unknown."""
+    leader = analysis.leader
+    if leader is None or analysis.coupling is None:
+        return ""
+    a, b = analysis.players[0].name, analysis.players[1].name
+    follower = b if leader == a else a
+    fit = analysis.coupling
+    follows = fit.gain(follower, leader)
+    leads = fit.gain(leader, follower)
+    return (
+        f"{leader} led and {follower} followed: {follower} corrected {follows:.0%} of each "
+        f"gap toward {leader}, {leader} {max(leads, 0.0):.0%} toward {follower}."
+    )
 
 
 def player_table_rows(analysis: SessionAnalysis) -> list[dict[str, Any]]:
