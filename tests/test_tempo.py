@@ -191,3 +191,20 @@ def test_tempo_command_shows_the_curve_of_an_accelerando(tmp_path, capsys):
     assert main(["tempo", str(path), "--curve"]) == 0
     text = capsys.readouterr().out
     assert "local tempo every 2 s" in text and "▁" in text and "█" in text
+
+
+def test_click_grid_recovers_tempo_and_phase() -> None:
+    from cymbalism.analysis.tempo import click_grid
+
+    rng = np.random.default_rng(3)
+    beat = 60.0 / 97.0
+    onset = 1.234 + beat * np.arange(200) / 2 + rng.normal(0, 0.004, 200)
+    accent = np.where(np.arange(200) % 2 == 0, 110.0, 70.0)  # louder on the beat
+    grid = click_grid(onset, weight=accent, bpm=97.0)
+    assert click_grid(onset, weight=accent).bpm_at(10.0) == pytest.approx(97.0, rel=0.02)
+    beats_sec = grid.qn_to_sec(np.arange(1.0, 120.0))
+    # every beat of the performance lies on a beat of the grid
+    on_beat = onset[::2]
+    nearest = beats_sec[np.abs(beats_sec[:, None] - on_beat[None, :]).argmin(axis=0)]
+    assert np.abs(on_beat - nearest).mean() < 0.005
+    assert grid.bpm_at(10.0) == pytest.approx(97.0)

@@ -163,7 +163,11 @@ def _print_spread_over_time(asy: Asynchrony, came_sec: float | None) -> None:
 
 @app.command("analyze")
 def _analyze(
-    files: list[Path] = typer.Argument(..., help="MIDI files, one per player, on one clock."),
+    files: list[Path] = typer.Argument(
+        ...,
+        help="MIDI files or recordings (WAV, FLAC, OGG, MP3), one per player, on one clock; "
+        "FILE:L and FILE:R are the two channels of a stereo recording.",
+    ),
     chart: str | None = typer.Option(
         None, "--chart", "-c", help="A built-in song or chart file (default: the click grid)."
     ),
@@ -178,9 +182,9 @@ def _analyze(
 ) -> None:
     """Judge each player's timing and the gap between them (two files are a duet)."""
     from cymbalism.io.charts import load_chart
-    from cymbalism.io.midi import read_midi
+    from cymbalism.io.performance import load_performance
 
-    performances = [read_midi(f, kit=kit) for f in files]
+    performances = [load_performance(f, kit=kit) for f in files]
     n = len(performances)
     player_names = _split(names, "names", n)
     if player_names is None:
@@ -192,7 +196,7 @@ def _analyze(
             raise InputError("--levels needs a --chart to pick the parts from")
         report = analyze_players(
             hits,
-            tempo_map=[p.tempo_map for p in performances],
+            tempo_map=_tempo_maps(performances),
             names=player_names,
             window_sec=window_ms / 1000,
             lane_blind=lane_blind,
@@ -214,6 +218,19 @@ def _analyze(
         console.print_json(data=report.to_dict())
     else:
         _print_report(report)
+
+
+def _tempo_maps(performances: list) -> list:
+    """Each player's click: a MIDI file's own tempo map; for a recording (which has
+    none) the first MIDI player's, or else the click all the recordings' hits follow."""
+    from cymbalism.analysis.tempo import click_grid
+    from cymbalism.model.hits import Hits
+
+    known = [p.tempo_map for p in performances if p.tempo_map is not None]
+    if len(known) < len(performances) and not known:
+        heard = Hits.concat(p.hits for p in performances)
+        known = [click_grid(heard.onset_sec, weight=heard.velocity.astype(float))]
+    return [p.tempo_map if p.tempo_map is not None else known[0] for p in performances]
 
 
 _PRESETS = {"expert": "EXPERT", "beginner": "BEGINNER"}
@@ -321,7 +338,9 @@ def _demo(
 
 @app.command()
 def tempo(
-    file: str = typer.Argument(..., help="A MIDI file of a drum performance."),
+    file: str = typer.Argument(
+        ..., help="A MIDI file or a recording (WAV, FLAC, OGG, MP3) of a drum performance."
+    ),
     kit: str | None = typer.Option(
         None, "--kit", help="The e-kit note map (td11, td17, nitro, dtx, gm or a .toml file)."
     ),
@@ -334,9 +353,9 @@ def tempo(
     import json
 
     from cymbalism.analysis.tempo import estimate_tempo, tempo_curve
-    from cymbalism.io.midi import read_midi
+    from cymbalism.io.performance import load_performance
 
-    perf = read_midi(file, kit=kit)
+    perf = load_performance(file, kit=kit)
     onset, weight = perf.hits.onset_sec, perf.hits.velocity.astype(float)
     bpm = estimate_tempo(onset, weight=weight)
     # at most about 60 windows, so the curve fits on one line
@@ -1034,6 +1053,115 @@ def _history(
 
 
 # --- audio: transcribe, kit
+kit_app = typer.Typer(
+    help="Acoustic kits: teach cymbalism how your drums sound (for recordings and microphones).",
+    no_args_is_help=True,
+)
+app.add_typer(kit_app, name="kit")
+
+
+def _show_audio_warnings(caught: list) -> None:
+    from cymbalism.io.audio import AudioWarning
+
+    for w in caught:
+        if issubclass(w.category, AudioWarning):
+            err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+
+
+@app.command("transcribe")
+def _transcribe(
+    audio: str = typer.Argument(
+        ..., help="A recording (WAV, FLAC, OGG, MP3); FILE:L or FILE:R for one channel."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="The MIDI file to write (General MIDI)."),
+    kit: str | None = typer.Option(
+        None, "--kit", "-k", help="A kit from `cymbalism kit calibrate`."
+    ),
+    bpm: float = typer.Option(120.0, "--bpm", help="Tempo written to the MIDI file (its grid)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Find every hit in a recording of an acoustic kit and write it as a MIDI file."""
+    import json
+    import warnings
+
+    from cymbalism.errors import InputError
+    from cymbalism.io.audio import AudioPerformance, hit_summary
+    from cymbalism.io.midi import write_hits
+    from cymbalism.io.performance import load_performance
+    from cymbalism.model.tempo import TempoMap
+
+    if not str(out).lower().endswith((".mid", ".midi")):
+        raise InputError(f"--out {out}: write to a .mid file")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        perf = load_performance(audio, kit=kit, progress=not as_json)
+    _show_audio_warnings(caught)
+    if not isinstance(perf, AudioPerformance):
+        raise InputError(f"{audio} is not a recording; `transcribe` reads audio files")
+    write_hits(out, perf.hits, TempoMap.constant(bpm))
+    summary = hit_summary(perf)
+    summary["out"] = str(out)
+    if as_json:
+        console.print_json(json.dumps(summary))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{perf.path.name}: {summary['hits']} hits in {perf.duration_sec:.1f} s")
+    for column in ("lane", "hits", "mean velocity"):
+        table.add_column(column, justify="left" if column == "lane" else "right")
+    for row in summary["lanes"]:
+        table.add_row(row["lane"], str(row["hits"]), f"{row['mean_velocity']:.0f}")
+    console.print(table)
+    console.print(f"kit: {perf.kit}; wrote {out}", highlight=False)
+
+
+@kit_app.command("calibrate")
+def _kit_calibrate(
+    audio: str = typer.Argument(
+        ..., help="A recording of each drum struck a few times, drum after drum."
+    ),
+    name: str = typer.Option(..., "--name", "-n", help="The kit's name, used with --kit."),
+    order: str = typer.Option(
+        "kick,snare,hi-hat,high tom,floor tom,crash",
+        "--order",
+        help="The drums in the order they were played, comma-separated.",
+    ),
+) -> None:
+    """Learn how a kit sounds: hit each drum ~4 times, pausing 1 s or more between drums."""
+    import warnings
+
+    from cymbalism.errors import InputError
+    from cymbalism.io.audio import calibrate_kit, save_kit_templates
+    from cymbalism.io.performance import split_channel
+    from cymbalism.model.lanes import Lane
+
+    try:
+        lanes = [Lane.parse(x) for x in order.split(",") if x.strip()]
+    except ValueError as exc:
+        raise InputError(f"--order: {exc}") from None
+    path, channel = split_channel(audio)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kit = calibrate_kit(path, name=name, order=lanes, channel=channel)
+    _show_audio_warnings(caught)
+    saved = save_kit_templates(kit)
+    console.print(
+        f"learned kit [bold]{name}[/] ({', '.join(x.label for x in kit.lanes)}); saved to {saved}",
+        highlight=False,
+    )
+    console.print(f"use it with: cymbalism transcribe AUDIO --kit {name!r} --out hits.mid")
+
+
+@kit_app.command("list")
+def _kit_list() -> None:
+    """List the calibrated acoustic kits."""
+    from cymbalism.io.audio import kit_templates_dir, list_kit_templates
+
+    names = list_kit_templates()
+    if not names:
+        console.print(f"no calibrated kits yet (they are kept in {kit_templates_dir()})")
+    for n in names:
+        console.print(n, highlight=False)
 
 
 # --- research: sync, coupling, corpus

@@ -39,10 +39,12 @@ from scipy import fft as sp_fft
 from scipy.ndimage import gaussian_filter1d
 
 from cymbalism.errors import InputError
+from cymbalism.model.tempo import MAX_BPM, MIN_BPM, TempoMap
 from cymbalism.model.validate import validate_times
 
 __all__ = [
     "TempoCurve",
+    "click_grid",
     "estimate_tempo",
     "tempo_curve",
     "tempo_drift",
@@ -427,3 +429,51 @@ def tempo_drift(
     """
     curve = tempo_curve(onset_sec, weight=weight, window_sec=window_sec, hop_sec=hop_sec)
     return curve.drift_bpm_per_min
+
+
+def click_grid(
+    onset_sec: np.ndarray,
+    *,
+    weight: np.ndarray | None = None,
+    bpm: float | None = None,
+) -> TempoMap:
+    """The steady click a performance most likely followed, as a tempo map.
+
+    For a recording with no tempo map of its own (audio of an acoustic kit): the
+    tempo from :func:`estimate_tempo` (or ``bpm``); the phase of its 16th notes from
+    the weighted circular mean of the onsets modulo a 16th, and which 16th is the beat
+    from where the weight (the accents) falls. The map's first quarter note
+    is stretched (a quarter to one and a quarter beats long) so that the beats after
+    it fall on that phase.
+
+    Parameters
+    ----------
+    onset_sec : np.ndarray [shape=(n,), float64, seconds, sorted]
+    weight : np.ndarray [shape=(n,), float64], optional
+        Velocities are a good weight.
+    bpm : float, optional
+        The tempo, if known.
+
+    Returns
+    -------
+    TempoMap
+    """
+    onset, w = _check_onsets(onset_sec, weight)
+    if bpm is None:
+        bpm = estimate_tempo(onset, weight=w)
+    if not MIN_BPM <= bpm <= MAX_BPM / 4:
+        raise InputError(f"a click at {bpm:g} BPM is outside {MIN_BPM:g}-{MAX_BPM / 4:g} BPM")
+    beat_sec = 60.0 / bpm
+    if onset.size == 0 or w.sum() <= 0:
+        return TempoMap.constant(bpm)
+    # the 16th-note phase (every subdivision agrees on it), then the one of its four
+    # beats-apart candidates on which the weight falls most (accents are on the beat)
+    sixteenth = beat_sec / 4
+    angle = np.angle(np.sum(w * np.exp(2j * np.pi * onset / sixteenth)))
+    candidates = ((angle / (2 * np.pi)) % 1.0 + np.arange(4)) * sixteenth
+    score = [float(np.sum(w * np.cos(2 * np.pi * (onset - c) / beat_sec))) for c in candidates]
+    phase_sec = float(candidates[int(np.argmax(score))]) % beat_sec
+    if phase_sec < 1e-6 or abs(phase_sec - beat_sec) < 1e-6:
+        return TempoMap.constant(bpm)
+    lead_sec = phase_sec if phase_sec >= 0.25 * beat_sec else phase_sec + beat_sec
+    return TempoMap([(0.0, 60.0 / lead_sec), (1.0, bpm)])
