@@ -168,3 +168,25 @@ def test_the_demo_plays_the_song_through_until_three_minutes():
         np.testing.assert_allclose(twice.qn[len(once) :], once.qn + song.end_qn)
     assert len(played.sections) == 2 * len(song.sections)
     assert result.report.players[0].stats.n_notes == len(played.part(Level.EXPERT))
+
+
+def test_an_error_is_one_unwrapped_line_even_in_a_narrow_terminal(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "[Song] not midi.mid"  # brackets must not be read as markup
+    bad.write_bytes(b"RIFF....WAVEfmt " + b"\x00" * 40)
+    env = {**os.environ, "COLUMNS": "40", "TERM": "dumb"}
+    run = subprocess.run(
+        [sys.executable, "-m", "cymbalism.cli", "analyze", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("error: ") and "[Song] not midi.mid" in lines[0]
+    assert "Traceback" not in run.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from cymbalism import __version__
 from cymbalism.analysis.summary import AnalysisReport, analyze_players
@@ -29,7 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 _state = {"debug": False}
 
@@ -1432,7 +1433,7 @@ def main(argv: list[str] | None = None) -> int:
     except CymbalismError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(Text.assemble(("error: ", "bold red"), str(exc)))
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -1451,9 +1452,10 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
-            "(run with --debug for details)",
-            highlight=False,
+            Text.assemble(
+                ("internal error: ", "bold red"),
+                f"{type(exc).__name__}: {exc} (run with --debug for details)",
+            )
         )
         return 70
     return 0

@@ -39,6 +39,7 @@ import numpy as np
 from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
+from cymbalism.model.session import DEFAULT_WINDOW_SEC
 from cymbalism.model.tempo import TempoMap
 from cymbalism.model.validate import validate_times
 
@@ -52,8 +53,6 @@ __all__ = [
     "match_events",
 ]
 
-#: The default matching window: a hit more than 75 ms from every note is an extra hit.
-DEFAULT_WINDOW_SEC = 0.075
 
 #: Windows wider than this were probably given in milliseconds.
 MAX_WINDOW_SEC = 1.0

@@ -11,7 +11,7 @@ from cymbalism.model.hits import Hits
 
 __all__ = ["DEFAULT_WINDOW_SEC", "Player", "Session", "Settings"]
 
-#: The default matching window: a hit further than this from a note is a miss plus an extra.
+#: The default matching window: a hit more than 75 ms from every note is an extra hit.
 DEFAULT_WINDOW_SEC = 0.075
 
 
