@@ -267,6 +267,7 @@ def test_import_report_export_history_from_the_command_line(
     out = capsys.readouterr().out
     assert "stored session 1" in out and "Shigeru" in out
     assert main(["import", *files]) == 0  # no chart: the grid they struck
+    assert "against the click grid" in capsys.readouterr().out
     assert main(["sessions"]) == 0
     out = capsys.readouterr().out
     assert "Mirrorball Nights" in out and "Shigeru & Jae" in out and "finished" in out

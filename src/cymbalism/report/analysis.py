@@ -165,6 +165,7 @@ class SessionAnalysis:
     came_together_sec: float | None
     chart_tempo: tuple[np.ndarray, np.ndarray] | None = None
     coupling: CouplingFit | None = None
+    judged_against: str = "chart"
     session_id: int | None = None
 
     @property
@@ -291,6 +292,7 @@ def analyse_session(
         came_together_sec=together,
         chart_tempo=chart_tempo,
         coupling=coupling,
+        judged_against=core.judged_against,
         session_id=session_id,
     )
 

@@ -49,14 +49,15 @@ def _levels(p: PlayerAnalysis) -> str:
     return text
 
 
-def _player_sentence(p: PlayerAnalysis) -> str:
+def _player_sentence(p: PlayerAnalysis, *, on_grid: bool = False) -> str:
     s = p.stats
+    part = "against the click grid" if on_grid else _levels(p)
     if s.n_hit == 0:
-        return f"{p.name} ({_levels(p)}) hit none of the {s.n_notes} notes."
+        return f"{p.name} ({part}) hit none of the {s.n_notes} notes."
     extra = f" and played {s.n_extra} extra hits" if s.n_extra else ""
     spread = f" with a spread of {ms(s.sd_error_sec)}" if np.isfinite(s.sd_error_sec) else ""
     return (
-        f"{p.name} ({_levels(p)}) hit {s.hit_rate:.0%} of {s.n_notes} notes{extra}, "
+        f"{p.name} ({part}) hit {s.hit_rate:.0%} of {s.n_notes} notes{extra}, "
         f"{_when(s.mean_error_sec)}{spread}."
     )
 
@@ -86,7 +87,8 @@ def summary_sentences(analysis: SessionAnalysis) -> list[str]:
     who = " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
     date = analysis.started_at.strftime("%-d %b %Y")
     out = [f"{who} played “{analysis.title}” ({clock(analysis.duration_sec)}) on {date}."]
-    out += [_player_sentence(p) for p in analysis.players]
+    on_grid = analysis.judged_against == "grid"
+    out += [_player_sentence(p, on_grid=on_grid) for p in analysis.players]
     if analysis.sync is not None and analysis.sync.n:
         a, b = names[0], names[1]
         s = analysis.sync
