@@ -197,3 +197,28 @@ def test_stored_sessions_give_one_row_per_player_with_sync_and_coupling(tmp_path
     assert fit["Ben"]["alpha"]["Ann"] > fit["Ann"]["alpha"]["Ben"]
     assert len(out["windows"]) == 2  # 160 beats = 40 bars
     assert main(["coupling", "7", "--db", str(db)]) == 1  # no session 7
+
+
+def test_recordings_are_judged_against_the_click_they_followed(tmp_path):
+    sf = pytest.importorskip("soundfile")
+    from cymbalism.io.audio import synthesize_hits
+
+    # Kick and snare alternating on the beats, hi-hat on eighths, at 100 BPM, on the grid.
+    tempo = TempoMap.constant(BPM)
+    qn = np.arange(4.0, 20.0, 0.5)
+    beats = qn[qn % 1 == 0]
+    lanes = np.where(np.arange(beats.size) % 2 == 0, Lane.KICK, Lane.SNARE)
+    hits = Hits.from_arrays(
+        np.concatenate([tempo.qn_to_sec(qn), tempo.qn_to_sec(beats)]),
+        np.concatenate([np.full(qn.size, Lane.HIHAT_CLOSED), lanes]),
+        100,
+    )
+    (tmp_path / "takes").mkdir()
+    sf.write(tmp_path / "takes" / "take.wav", synthesize_hits(hits, 22050), 22050)
+    rows = run_corpus(discover(tmp_path / "takes"), workers=1)
+    assert len(rows) == 1 and rows[0]["error"] is None, rows
+    row = rows[0]
+    assert row["file"] == "take.wav"
+    assert row["tempo_bpm"] == pytest.approx(BPM, rel=0.02)
+    assert row["n_hits"] >= np.unique(hits.onset_sec).size  # chords may split or merge
+    assert abs(row["mean_error_ms"]) < 5.0 and row["sd_error_ms"] < 5.0

@@ -41,8 +41,11 @@ __all__ = [
     "write_results",
 ]
 
-MIDI_SUFFIXES = (".mid", ".midi")
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
+#: Files a folder corpus picks up (those :func:`cymbalism.io.performance.load_performance`
+#: reads; the audio list is :data:`cymbalism.io.audio.AUDIO_SUFFIXES`, kept here so that
+#: finding files does not import the audio stack).
+MIDI_SUFFIXES = (".mid", ".midi", ".smf")
+AUDIO_SUFFIXES = (".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff")
 #: Files read as a session store (SQLite).
 STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 
@@ -217,15 +220,20 @@ class _Performance:
     targets: list[Any] | None = None
 
 
-def _load_midi(job: Job) -> _Performance:
-    from cymbalism.io.midi import read_midi
+def _load_file(job: Job) -> _Performance:
+    """A MIDI file or a recording; a recording is judged against the click it followed."""
+    from cymbalism.io.performance import load_performance
 
-    if Path(job.path).suffix.lower() in AUDIO_SUFFIXES:
-        raise InputError(f"{job.path}: audio files are not analysed by the corpus runner yet")
-    perf = read_midi(job.path)
+    perf = load_performance(job.path)
     if len(perf.hits) == 0:
         raise InputError(f"{job.path}: no drum hits")
-    return _Performance([perf.hits], [job.player], perf.tempo_map)
+    tempo_map = perf.tempo_map
+    if tempo_map is None:  # audio carries no tempo map
+        from cymbalism.analysis.tempo import click_grid
+
+        hits = perf.hits
+        tempo_map = click_grid(hits.onset_sec, weight=hits.velocity.astype(np.float64))
+    return _Performance([perf.hits], [job.player], tempo_map)
 
 
 _STORES: dict[str, Any] = {}
@@ -318,7 +326,7 @@ def analyze_job(job: Job) -> list[dict[str, Any]]:
         if job.session_id is None and not Path(job.path).is_file():
             raise NotFoundError(f"{job.path}: no such file")
         with np.errstate(all="ignore"):
-            perf = _load_session(job) if job.session_id is not None else _load_midi(job)
+            perf = _load_session(job) if job.session_id is not None else _load_file(job)
             rows = _figure_rows(job, perf)
     except Exception as exc:  # one bad file must never stop a corpus run
         rows = [_error_row(job, exc)]
