@@ -7,8 +7,8 @@ Conventions
 - Lanes are :class:`~cymbalism.model.lanes.Lane` values, levels are
   :class:`~cymbalism.model.chart.Level` values, both stored as small integers.
 - Wall-clock times (``started_at``, ``updated_at``) are timezone-aware UTC.
-- Hits and judgements are written in bulk through SQLAlchemy Core
-  (``insert(Hit.__table__)``), never as one ORM object per hit.
+- Hits are written in bulk (COPY on PostgreSQL, a Core executemany elsewhere) and
+  judgements through Core executemany, never as one ORM object per row.
 
 The schema is created and upgraded by the Alembic migrations in
 ``cymbalism/store/migrations``; these models describe the newest revision
