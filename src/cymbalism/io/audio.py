@@ -77,6 +77,7 @@ __all__ = [
     "hit_summary",
     "kit_templates_dir",
     "learn_kit",
+    "learn_kit_from_mixtures",
     "list_kit_templates",
     "load_kit_templates",
     "read_audio",
@@ -1039,7 +1040,7 @@ def _progress_blocks(
 
 
 def learn_kit(name: str, examples: Sequence[tuple[Lane, np.ndarray]]) -> KitTemplates:
-    """Templates from example hits: the median of each lane's normalised added spectra.
+    """Templates from example hits of one drum at a time (see :func:`calibrate_kit`).
 
     Parameters
     ----------
@@ -1047,17 +1048,74 @@ def learn_kit(name: str, examples: Sequence[tuple[Lane, np.ndarray]]) -> KitTemp
     examples : sequence of (Lane, np.ndarray [shape=(n_hits, 64), float64, >= 0])
         For each lane, the mel spectra its hits added (from :func:`onset_spectra`).
     """
-    lanes, rows = [], []
-    for lane, spectra in examples:
-        spectra = np.asarray(spectra, dtype=np.float64).reshape(-1, _N_BANDS)
-        spectra = spectra[spectra.sum(axis=1) > 0]
-        if not spectra.shape[0]:
+    spectra, labels = [], []
+    for lane, ex in examples:
+        ex = np.asarray(ex, dtype=np.float64).reshape(-1, _N_BANDS)
+        ex = ex[ex.sum(axis=1) > 0]
+        if not ex.shape[0]:
             raise InputError(f"kit {name!r}: no example hits of the {Lane(lane).label}")
-        spectra = spectra / spectra.sum(axis=1, keepdims=True)
-        t = np.median(spectra, axis=0)
-        lanes.append(Lane(lane))
-        rows.append(t / max(float(t.sum()), 1e-12))
-    return KitTemplates(name, tuple(lanes), np.stack(rows), calibrated=True)
+        spectra.append(ex)
+        labels += [[Lane(lane)]] * ex.shape[0]
+    return learn_kit_from_mixtures(name, np.vstack(spectra), labels)
+
+
+def learn_kit_from_mixtures(
+    name: str,
+    spectra: np.ndarray,
+    labels: Sequence[Sequence[Lane]],
+    *,
+    fallback: KitTemplates | None = None,
+    n_iter: int = 50,
+) -> KitTemplates:
+    """Templates from labelled hits that may sound several drums at once (NMF).
+
+    Non-negative matrix factorisation ``spectra ~ H @ W`` in which each hit's
+    activations ``H`` may be non-zero only for the lanes it is labelled with: the
+    templates ``W`` are what the labelled drums have in common across all hits, so a
+    snare heard only together with a hi-hat still gets a template of its own.
+
+    Parameters
+    ----------
+    name : str
+    spectra : np.ndarray [shape=(n_hits, 64), float64, >= 0]
+        The spectra the hits added (:func:`onset_spectra`).
+    labels : sequence of sequences of Lane [len n_hits]
+        The lanes each hit sounded.
+    fallback : KitTemplates, optional
+        Starting templates for lanes with no hit alone (:func:`default_kit` if omitted).
+    n_iter : int
+        Multiplicative-update iterations.
+    """
+    x = np.asarray(spectra, dtype=np.float64).reshape(-1, _N_BANDS)
+    if x.shape[0] != len(labels):
+        raise InputError(f"{x.shape[0]} spectra but {len(labels)} label sets")
+    keep = (x.sum(axis=1) > 0) & np.array([len(lab) > 0 for lab in labels], dtype=bool)
+    x = x[keep] / x[keep].sum(axis=1, keepdims=True)
+    labs = [tuple(Lane(v) for v in lab) for lab, k in zip(labels, keep, strict=True) if k]
+    lanes = tuple(sorted({v for lab in labs for v in lab}))
+    if not lanes:
+        raise InputError(f"kit {name!r}: no labelled hits to learn from")
+    fb = fallback or default_kit()
+    fb_rows = dict(zip(fb.lanes, fb.templates, strict=True))
+    mask = np.array([[lane in lab for lane in lanes] for lab in labs], dtype=np.float64)
+    w = np.empty((len(lanes), _N_BANDS))
+    for j, lane in enumerate(lanes):
+        alone = x[(mask[:, j] == 1) & (mask.sum(axis=1) == 1)]
+        if alone.shape[0]:
+            w[j] = np.median(alone, axis=0)
+        else:
+            w[j] = fb_rows.get(lane, np.full(_N_BANDS, 1.0 / _N_BANDS))
+    w = np.maximum(w, 1e-9)
+    w /= w.sum(axis=1, keepdims=True)
+    h = mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    eps = 1e-12
+    for _ in range(n_iter):
+        h *= (x @ w.T) / (h @ w @ w.T + eps)
+        w *= (h.T @ x) / (h.T @ h @ w + eps)
+        scale = w.sum(axis=1, keepdims=True)
+        w /= scale
+        h *= scale.T
+    return KitTemplates(name, lanes, w, calibrated=True)
 
 
 def onset_spectra(
