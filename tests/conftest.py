@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+# PortAudio looks for a JACK server when it starts; tests never want it to start one.
+os.environ.setdefault("JACK_NO_START_SERVER", "1")
+
 settings.register_profile(
     "cymbalism", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60
 )
