@@ -771,8 +771,9 @@ def _play(
         ...,
         "--player",
         "-p",
-        help="NAME:INPUT[:LEVEL]; INPUT is keys, sim-expert, sim-beginner or a MIDI port "
-        "(PORT@ch2 or PORT@36-51 to share one); LEVEL a level or 'lesson'.",
+        help="NAME:INPUT[:LEVEL]; INPUT is keys, sim-expert, sim-beginner, a MIDI port "
+        "(PORT@ch2 or PORT@36-51 to share one) or a microphone (mic, mic=DEVICE/KIT@ch2); "
+        "LEVEL a level or 'lesson'.",
     ),
     follow: bool = typer.Option(False, "--follow", help="The click follows the duo's tempo."),
     loop: str | None = typer.Option(None, "--loop", help="Loop bars A-B (from 1)."),
