@@ -539,3 +539,34 @@ def test_analyze_takes_recordings_and_mixes_them_with_midi(
     report = json.loads(capsys.readouterr().out)
     assert report["sync"]["mean_ms"] == pytest.approx(-20.0, abs=3.0)
     assert report["players"][1]["hit_rate"] > 0.9
+
+
+def test_a_microphone_plays_in_the_live_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A player on `mic@ch2` gets the detector's hits, stamped on the engine's clock."""
+    import queue
+
+    from cymbalism.live.clock import FakeClock
+    from cymbalism.live.run import build_inputs, parse_player
+
+    truth = groove(3.0, 120)
+    y = synthesize_hits(truth, SR, seed=2)
+    FakeStream.signal = y
+    monkeypatch.setattr(audio, "_sounddevice", lambda: FakeSoundDevice)
+    clock = FakeClock(start_ns=5_000_000_000)
+    spec = parse_player("Ana:mic=usb@ch2:beginner")
+    assert spec.kind == "mic"
+    sink: queue.SimpleQueue = queue.SimpleQueue()
+    (mic,) = build_inputs([spec], clock=clock, sink=sink, offsets={"mic:usb": 0.012})
+    assert mic.players == ["Ana"] and mic.latency_sec <= 0.020
+    mic.start()  # the fake device plays the whole signal at once
+    mic.stop()
+    got = mic.poll(clock.now_ns())
+    offline = detect_hits(y, SR, config=audio.LIVE_CONFIG)
+    # the first block is stamped one block before the clock's time at its callback
+    start_sec = 5.0 - 128 / SR
+    expected_ns = np.round((offline.onset_sec + start_sec) * 1e9).astype(np.int64) - 12_000_000
+    assert [h.player for h in got] == ["Ana"] * len(offline)
+    np.testing.assert_allclose([h.t_ns for h in got], expected_ns, atol=1)
+    assert [h.lane for h in got] == offline.lane.tolist()
+    with pytest.raises(InputError, match="one input channel"):
+        parse_player("Ben:mic@ch1,2")

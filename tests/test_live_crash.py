@@ -19,8 +19,10 @@ from cymbalism.store.store import Store
 CHILD = r"""
 import signal
 import sys
-# A job started in the background by a shell ignores Ctrl-C; a player's terminal does not.
+# A job started in the background by a shell ignores Ctrl-C (and a supervisor may block
+# it); a player's terminal does neither.
 signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 from cymbalism.live.engine import LiveOptions
 from cymbalism.live.run import LiveSetup, PlayerSpec, run_live
 from cymbalism.model.chart import Level

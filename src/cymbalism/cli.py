@@ -771,8 +771,9 @@ def _play(
         ...,
         "--player",
         "-p",
-        help="NAME:INPUT[:LEVEL]; INPUT is keys, sim-expert, sim-beginner or a MIDI port "
-        "(PORT@ch2 or PORT@36-51 to share one); LEVEL a level or 'lesson'.",
+        help="NAME:INPUT[:LEVEL]; INPUT is keys, sim-expert, sim-beginner, a MIDI port "
+        "(PORT@ch2 or PORT@36-51 to share one) or a microphone (mic, mic=DEVICE/KIT@ch2); "
+        "LEVEL a level or 'lesson'.",
     ),
     follow: bool = typer.Option(False, "--follow", help="The click follows the duo's tempo."),
     loop: str | None = typer.Option(None, "--loop", help="Loop bars A-B (from 1)."),
@@ -869,6 +870,9 @@ def _import(
         None, "--chart", help="The song: a built-in song, .chart, notes.mid or drum .mid."
     ),
     names: str | None = typer.Option(None, "--names", help="Player names, as A,B."),
+    levels: str | None = typer.Option(
+        None, "--levels", help="The part each player played: expert,beginner (needs --chart)."
+    ),
     note: str = typer.Option("", "--note", help="A note kept with the session."),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
@@ -876,8 +880,9 @@ def _import(
     from cymbalism.report.text import print_summary
     from cymbalism.store.importer import import_files
 
+    parts = _split(levels, "levels", len(files))
     with _open_store(db) as store:
-        session_id = import_files(store, files, chart=chart, names=names, note=note)
+        session_id = import_files(store, files, chart=chart, names=names, levels=parts, note=note)
         console.print(f"stored session [bold]{session_id}[/] in {store.url}")
         print_summary(_analysis(store, str(session_id)), console)
 
@@ -1467,12 +1472,13 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err_console.print("aborted")
         return 1
-    except Exception as exc:  # the click usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors and anything unexpected
+        # typer raises click's usage errors (its own copy of click, or click itself)
+        if callable(getattr(exc, "show", None)) and isinstance(
+            getattr(exc, "exit_code", None), int
+        ):
             exc.show()
-            return exc.exit_code
+            return int(exc.exit_code)
         if debug:
             raise
         err_console.print(

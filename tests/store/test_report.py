@@ -285,3 +285,35 @@ def test_import_report_export_history_from_the_command_line(
     assert main(["history", "Nobody"]) == 1
     err = capsys.readouterr().err
     assert "no session 99" in err and "xlsx" in err and "Traceback" not in err
+
+
+def test_import_keeps_the_part_each_player_played(
+    duet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from cymbalism.io.midi import write_hits
+    from cymbalism.model.chart import Level
+    from cymbalism.store.store import Store
+
+    session, _ = duet
+    files = [
+        str(
+            write_hits(
+                tmp_path / f"{p.name}.mid", p.hits.between(0.0, np.inf), session.chart.tempo_map
+            )
+        )
+        for p in session.players
+    ]
+    db = str(tmp_path / "levels.sqlite3")
+    args = ["import", *files, "--chart", "mirrorball", "--names", "A,B", "--db", db]
+    assert main([*args, "--levels", "expert,beginner"]) == 0
+    stored = Store(db).load(1)
+    assert [p.level for p in stored.session.players] == [Level.EXPERT, Level.BEGINNER]
+    capsys.readouterr()
+    # levels without a chart, a wrong count, and an unknown option: one clear message each
+    assert main(["import", *files, "--levels", "expert,beginner", "--db", db]) == 2
+    assert main([*args, "--levels", "expert,easy,beginner"]) == 2
+    assert main([*args, "--levelz", "expert"]) == 2
+    err = capsys.readouterr().err
+    assert "levels need a chart" in err and "--levels needs 2 comma-separated" in err
+    assert "No such option: --levelz" in err and "internal error" not in err
+    assert "Traceback" not in err

@@ -1,4 +1,4 @@
-"""Live inputs: MIDI ports, the computer keyboard as pads, and simulated drummers.
+"""Live inputs: MIDI ports, microphones, the computer keyboard as pads, simulated drummers.
 
 Every input stamps a hit the moment it arrives, with the session's
 :class:`~cymbalism.live.clock.Clock`, minus the input's calibrated latency
@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from cymbalism.errors import DeviceError, InputError, NotFoundError, require
-from cymbalism.live.clock import Clock, sec_to_ns
+from cymbalism.live.clock import NS_PER_SEC, Clock, sec_to_ns
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane, lane_table
 
@@ -38,6 +38,7 @@ __all__ = [
     "InputHit",
     "InputStatus",
     "KeyboardInput",
+    "MicInput",
     "MidiInput",
     "MidoBackend",
     "PortBackend",
@@ -550,6 +551,92 @@ class KeyboardInput(Input):
             fd, attrs = self._saved
             termios.tcsetattr(fd, termios.TCSADRAIN, attrs)
             self._saved = None
+
+
+# --------------------------------------------------------------------------- microphone
+class MicInput(Input):
+    """An acoustic kit through a microphone, one player per input channel.
+
+    The audio onset detector of :mod:`cymbalism.io.audio` runs block by block in the
+    sound device's callback (:class:`~cymbalism.io.audio.AudioInput`), the same code that
+    transcribes recordings. A hit is stamped from the sample clock (the first sample's
+    clock time plus the onset's place in the stream), so the detector's own delay does
+    not shift it; the input's calibrated latency is then subtracted as for every input.
+
+    Parameters
+    ----------
+    player : str
+    clock : Clock
+    device : int or str, optional
+        The audio input device (index or part of its name); the system default if omitted.
+    channel : int
+        The input channel (from 0) that carries this player's microphone.
+    kit : str, optional
+        A calibrated kit (``cymbalism kit calibrate``); the default templates otherwise.
+    offset_sec : float
+
+    Raises
+    ------
+    DeviceError
+        If there is no audio input device (no sound card) or it will not open.
+
+    Notes
+    -----
+    One microphone hears every drummer in the room: no detector separates two drummers
+    who play into one microphone, so give each player their own microphone or channel.
+    """
+
+    def __init__(
+        self,
+        player: str,
+        *,
+        clock: Clock,
+        device: int | str | None = None,
+        channel: int = 0,
+        kit: str | None = None,
+        offset_sec: float = 0.0,
+        sink: queue.SimpleQueue[InputHit] | None = None,
+    ) -> None:
+        from cymbalism.io.audio import AudioInput
+
+        super().__init__(
+            f"mic {device or 'default'} ch{channel + 1}",
+            clock=clock,
+            offset_sec=offset_sec,
+            sink=sink,
+        )
+        self._player = player
+        self._audio = AudioInput(
+            device,
+            kit=kit,
+            channel=channel,
+            on_hit=self._arrived,
+            clock=lambda: clock.now_ns() / NS_PER_SEC,
+        )
+
+    @property
+    def players(self) -> list[str]:
+        return [self._player]
+
+    @property
+    def latency_sec(self) -> float:
+        """The detector's own delay from onset to report (the device's buffer comes on top)."""
+        return self._audio.latency_sec
+
+    def _arrived(self, _: Hits) -> None:
+        # Take the batch from the detector's queue so that nothing is held twice.
+        batch = self._audio.poll()
+        t_ns = np.round(batch.onset_sec * NS_PER_SEC).astype(np.int64) - self._offset_ns
+        for t, lane, vel in zip(
+            t_ns.tolist(), batch.lane.tolist(), batch.velocity.tolist(), strict=True
+        ):
+            self._hits.put(InputHit(self._player, t, lane, vel))
+
+    def start(self) -> None:
+        self._audio.start()
+
+    def stop(self) -> None:
+        self._audio.stop()
 
 
 # --------------------------------------------------------------------------- simulated

@@ -49,8 +49,11 @@ class PlayerSpec:
     name : str
     input : str
         ``keys`` (the computer keyboard), ``sim`` / ``sim-expert`` / ``sim-beginner``
-        (a simulated drummer), or a MIDI input port's name (or part of it), optionally
-        followed by ``@ch10`` (channels) or ``@36-51`` (a note range) to share a port.
+        (a simulated drummer), ``mic[=DEVICE][/KIT]`` (an acoustic kit through a
+        microphone, with a kit calibrated by ``cymbalism kit calibrate``; ``@ch2`` picks
+        the audio interface's input channel), or a MIDI input
+        port's name (or part of it), optionally followed by ``@ch10`` (channels) or
+        ``@36-51`` (a note range) to share a port.
     level : Level
     lesson : bool
         The level follows the lesson path (``LEVEL`` given as ``lesson``).
@@ -67,10 +70,12 @@ class PlayerSpec:
 
     @property
     def kind(self) -> str:
-        """``"keys"``, ``"sim"`` or ``"midi"``."""
+        """``"keys"``, ``"sim"``, ``"mic"`` or ``"midi"``."""
         key = self.input.lower()
         if key in _KEYBOARD:
             return "keys"
+        if key == "mic" or key.startswith(("mic=", "mic/")):
+            return "mic"
         if key == "sim" or key.startswith("sim-"):
             return "sim"
         return "midi"
@@ -113,7 +118,10 @@ def parse_player(text: str) -> PlayerSpec:
     if not port.strip():
         raise InputError(f"player {name!r} has no input")
     spec = PlayerSpec(name.strip(), port.strip(), level, lesson, channels, notes)
-    if (channels or notes) and spec.kind != "midi":
+    if spec.kind == "mic":
+        if notes or (channels and len(channels) != 1):
+            raise InputError(f"a microphone takes one input channel, such as mic@ch2 ({text!r})")
+    elif (channels or notes) and spec.kind != "midi":
         raise InputError(f"only a MIDI port can be split by channel or notes ({text!r})")
     Route(spec.name, channels, notes)  # validates the split
     return spec
@@ -207,6 +215,24 @@ def build_inputs(
                     clock=clock,
                     backend=backend,
                     offset_sec=offsets.get(port, 0.0),
+                    sink=sink,
+                )
+            )
+    for s in specs:
+        if s.kind == "mic":
+            from cymbalism.live.inputs import MicInput
+
+            where, _, audio_kit = s.input[3:].partition("/")
+            device = where.lstrip("=").strip() or None
+            channel = next(iter(s.channels)) - 1 if s.channels else 0
+            inputs.append(
+                MicInput(
+                    s.name,
+                    clock=clock,
+                    device=device,
+                    channel=channel,
+                    kit=audio_kit.strip() or None,
+                    offset_sec=offsets.get(f"mic:{device or 'default'}", 0.0),
                     sink=sink,
                 )
             )

@@ -70,6 +70,7 @@ def import_files(
     *,
     chart: str | Path | Chart | None = None,
     names: str | Sequence[str] | None = None,
+    levels: Sequence[Level | str] | None = None,
     note: str = "",
 ) -> int:
     """Read the performances, store them as one session, and return its id.
@@ -83,6 +84,9 @@ def import_files(
         The song; without one, the grid the players struck (see the module's notes).
     names : "A,B" or sequence of str, optional
         The players' names; by default the files' names.
+    levels : sequence of Level or str, optional
+        The part each player played (``["expert", "beginner"]``); by default the
+        chart's full part for everyone. Needs a chart.
     note : str
         Free text kept with the session.
 
@@ -102,10 +106,19 @@ def import_files(
         song = grid_chart(" + ".join(p.stem for p in files), performances)
     else:
         song = load_chart(chart)
-    level = song.top_level
+    if levels is None:
+        parts = [song.top_level] * len(files)
+    elif chart is None:
+        raise InputError("levels need a chart to pick the parts from (give --chart)")
+    elif len(levels) != len(files):
+        raise InputError(f"give one level per file: {len(files)} files but levels {levels!r}")
+    else:
+        parts = [Level.parse(lv) for lv in levels]
+        for lv in parts:
+            song.part(lv)  # an unknown part fails before anything is stored
     players = tuple(
-        Player(name=name, level=level, input=str(path), hits=perf.hits)
-        for name, path, perf in zip(player_names, files, performances, strict=True)
+        Player(name=name, level=lv, input=str(path), hits=perf.hits)
+        for name, path, perf, lv in zip(player_names, files, performances, parts, strict=True)
     )
     session = Session(chart=song, players=players)
     return store.save_session(session, source="import", note=note)
