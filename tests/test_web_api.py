@@ -364,9 +364,14 @@ def test_a_duet_through_the_socket_is_judged_by_the_engine_and_stored(
                     }
                 )
             ws.send_json({"type": "claim", "player": i, "input": f"keys{i + 1}"})
-        a.send_json({"type": "start"})
         room = client.app.state.rooms.get(code)  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 10.0
+        while not all(slot.conn_id is not None for slot in room.slots):  # both claims in
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        a.send_json({"type": "start"})
         while room.start_sec is None:
+            assert time.monotonic() < deadline
             time.sleep(0.01)
         targets = chart.targets(Level.EXPERT)
         planned_ms = [[25.0, -30.0], [0.0, 40.0]]
