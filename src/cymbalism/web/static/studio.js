@@ -551,6 +551,8 @@ async function onFinished(m) {
   $("report-frame").hidden = !has; $("report-link").hidden = !has;
   if (has) {
     const url = `/api/sessions/${encodeURIComponent(r.session_id)}/report`;
+    $("report-wait").hidden = false;
+    $("report-frame").onload = () => { $("report-wait").hidden = true; };
     $("report-frame").src = url; $("report-link").href = url;
   }
   const box = $("history"); box.innerHTML = "";
