@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: run test setup system lint format clean
 
+# The browser studio (built-in songs, sessions in SQLite); under CI it stops by itself.
 run: setup
-	$(BIN)/cymbalism demo
+	$(BIN)/cymbalism serve $(if $(CI),--stop-after 10,)
 
 test: setup system
 	$(BIN)/ruff check src tests evaluation benchmarks
