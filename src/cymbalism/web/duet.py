@@ -268,15 +268,11 @@ class DuetEngine(RoomEngine):
                 )
         if result.sync is not None and result.sync.n:
             a, b = (p.name for p in self.players[:2])
-            mean_ms = result.sync.mean_sec * 1000
-            lead = (
-                f"{a if mean_ms < 0 else b} was ahead by {abs(mean_ms):.0f} ms overall"
-                if abs(mean_ms) >= 1
-                else "neither of you led"
-            )
+            mean_ms = result.sync.mean_sec * 1000  # A - B: positive when A is behind
+            who = f", {a if mean_ms > 0 else b} usually behind" if abs(mean_ms) >= 1 else ""
             summary.append(
-                f"Between you: {result.sync.mean_abs_sec * 1000:.0f} ms apart on average "
-                f"over {result.sync.n} shared notes; {lead}."
+                f"Between you: the gap averaged {abs(mean_ms):.0f} ms{who}, with a spread of "
+                f"{result.sync.sd_sec * 1000:.0f} ms over {result.sync.n} shared notes."
             )
         together = result.came_together_sec
         if together is not None:
