@@ -285,6 +285,8 @@ function buildPads(lanesUsed) {
   box.hidden = !any;
   box.classList.toggle("fixed", any);
   document.body.classList.toggle("with-pads", any);
+  // leave room under the lanes for the fixed pads, so nothing is hidden behind them
+  requestAnimationFrame(() => { document.querySelector("main").style.paddingBottom = any ? `${box.offsetHeight + 16}px` : ""; });
 }
 
 // ---------------------------------------------------------------- audio (scheduled ahead)
@@ -466,10 +468,16 @@ function flash(player, lane, tMs) { S.strokes[player].push({ lane, tMs }); }
 function draw() {
   if (!S.players.length || S.finished) return;
   const cv = $("lanes"), ctx = cv.getContext("2d");
-  const W = cv.width, H = cv.height;
+  // draw at the size the canvas is shown (sharp text on phones and high-DPI screens)
+  const dpr = window.devicePixelRatio || 1;
+  const W = cv.clientWidth || 1200, H = Math.round(Math.max(280, Math.min(520, window.innerHeight * 0.55)));
+  if (cv.width !== Math.round(W * dpr) || cv.height !== Math.round(H * dpr)) {
+    cv.width = Math.round(W * dpr); cv.height = Math.round(H * dpr); cv.style.height = `${H}px`;
+  }
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, W, H);
   const nowSec = (performance.now() - S.startLocalMs) / 1000;
-  const past = 1.0, ahead = 2.0, hitX = W * 0.25, labelW = 96;
+  const past = 1.0, ahead = 2.0, hitX = Math.max(W * 0.25, 130), labelW = 96;
   const xOf = (s) => hitX + ((s - nowSec) / ahead) * (W - hitX - 10);
   const visible = (s) => s >= nowSec - past && s <= nowSec + ahead;
   // count-in: the number of the count-in beat just played
