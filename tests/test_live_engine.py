@@ -412,3 +412,31 @@ def test_tempo_follower_converges_on_a_drifting_duo(follow: bool) -> None:
     else:
         assert all(b.stretch == 1.0 for b in result.bars)
         assert result.timing["A"].hit_rate < 0.6  # the fixed click leaves them behind
+
+
+def test_the_stored_report_gives_the_figures_the_live_session_showed() -> None:
+    """A beginner on Easy hits toms and the ride; the report counts them as the engine did."""
+    from cymbalism.report.analysis import analyse_session
+
+    chart = simplify_chart(groove_chart())
+    clock = FakeClock(5_000_000_000)
+    engine = Engine(chart, [Player("Ana"), Player("Ben", level=Level.EASY)], Settings(), clock)
+    ha = perform(chart.targets(Level.EXPERT), seed=3, bias_sec=-0.01, sd_sec=0.01)
+    hb = perform(chart.targets(Level.EASY), seed=4, bias_sec=0.02, sd_sec=0.03, extra=0.3)
+    # Ben plays the hi-hat notes on the ride, and his extra hits fall on any drum
+    hb = Hits(np.round(hb.onset_sec * 1e9) / 1e9, hb.lane, hb.velocity)
+    ride = hb.lane == Lane.HIHAT_CLOSED
+    hb = Hits(hb.onset_sec, np.where(ride, np.int8(Lane.RIDE), hb.lane), hb.velocity)
+    ha = Hits(np.round(ha.onset_sec * 1e9) / 1e9, ha.lane, ha.velocity)
+    stream(engine, clock, {"Ana": ha, "Ben": hb})
+    result = engine.finish()
+    assert not np.array_equal(fold_lanes(hb.lane, Level.EASY), hb.lane)  # folding matters
+
+    stored = analyse_session(result.session)
+    for live, report in zip(result.report.players, stored.players, strict=True):
+        assert report.alignment == live.alignment
+        assert same(report.stats, live.stats)
+        assert same(dict(report.by_lane), dict(live.by_lane))
+    assert result.report.sync is not None and stored.sync is not None
+    assert same(stored.sync, result.report.sync.stats)
+    assert stored.came_together_sec == result.report.sync.came_together_sec

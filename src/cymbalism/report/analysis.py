@@ -41,6 +41,7 @@ __all__ = [
     "analyse_session",
     "analyse_stored",
     "level_at",
+    "played_hits",
     "player_targets",
 ]
 
@@ -70,6 +71,23 @@ def level_at(start: Level, steps: Sequence[LevelStep], time_sec: np.ndarray) -> 
     times = np.asarray([s.at_sec for s in steps], dtype=np.float64)
     levels = np.asarray([int(start)] + [int(s.to_level) for s in steps], dtype=np.int64)
     return levels[np.searchsorted(times, np.asarray(time_sec, dtype=np.float64), side="right")]
+
+
+def played_hits(hits: Hits, start: Level, steps: Sequence[LevelStep] = ()) -> Hits:
+    """The hits as the part being played at each moment hears them.
+
+    An easier part plays several drums as one (every tom as the floor tom at Easy), so a
+    hit on any of them counts, as the live engine and the lesson path judge it; the
+    store keeps the hits as played, and this folds them again for the report.
+    """
+    from cymbalism.coaching.simplify import fold_lanes
+
+    level = level_at(start, steps, hits.onset_sec)
+    lane = hits.lane.copy()
+    for lv in np.unique(level).tolist():
+        at = level == lv
+        lane[at] = fold_lanes(hits.lane[at], Level(lv))
+    return Hits(hits.onset_sec, lane, hits.velocity)
 
 
 def player_targets(chart: Chart, start: Level, steps: Sequence[LevelStep] = ()) -> Hits:
@@ -240,7 +258,10 @@ def analyse_session(
     }
     on_grid = chart.metadata.get("judged_against") == "grid"
     core = analyze_players(
-        [p.hits for p in session.players],
+        [
+            p.hits if on_grid else played_hits(p.hits, p.level, steps_of[p.name])
+            for p in session.players
+        ],
         tempo_map=tm,
         targets=None
         if on_grid
