@@ -182,3 +182,24 @@ def test_timing_stats_over_a_span_counts_its_notes_and_extras():
     assert first.mean_error_sec == pytest.approx(0.020)
     assert second.mean_error_sec == pytest.approx(-0.010)
     assert timing_stats(al, start_sec=20.0).n_notes == 0
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(-0.05, 0.05) | st.just(float("nan")), st.integers(0, 9)),
+        min_size=0,
+        max_size=60,
+    )
+)
+def test_grouped_moments_equal_the_moments_of_each_group(pairs):
+    from cymbalism.analysis.windows import grouped_moments, moments
+
+    values = np.array([v for v, _ in pairs], dtype=np.float64)
+    group = np.array([g for _, g in pairs], dtype=np.int64)
+    n, mean, sd, mean_abs = grouped_moments(values, group, 10)
+    for g in range(10):
+        m = moments(values[group == g])
+        assert n[g] == m.n
+        np.testing.assert_allclose(
+            [mean[g], sd[g], mean_abs[g]], [m.mean, m.sd, m.mean_abs], rtol=1e-9, atol=1e-15
+        )

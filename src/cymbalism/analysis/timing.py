@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cymbalism.analysis.align import Alignment
-from cymbalism.analysis.windows import moments, windowed_moments
+from cymbalism.analysis.windows import grouped_moments, moments, windowed_moments
 from cymbalism.model.lanes import Lane
 from cymbalism.model.tempo import TempoMap
 
@@ -106,14 +106,23 @@ def timing_by_lane(alignment: Alignment) -> dict[Lane, TimingStats]:
     by_lane : dict[Lane, TimingStats]
         In lane order. A note counts in its own lane (the lane of the chart).
     """
-    note_lane = alignment.targets.lane
-    extra_lane = alignment.hits.lane[alignment.extra_index]
-    lanes = np.union1d(note_lane, extra_lane).astype(int)
+    k = len(Lane)
+    note_lane = alignment.targets.lane.astype(np.intp)
+    notes = np.bincount(note_lane, minlength=k)
+    extras = np.bincount(alignment.hits.lane[alignment.extra_index].astype(np.intp), minlength=k)
+    n_hit, mean, sd, mean_abs = grouped_moments(alignment.error_sec, note_lane, k)
     return {
-        Lane(lane): _stats(
-            alignment.error_sec[note_lane == lane], int(np.count_nonzero(extra_lane == lane))
+        Lane(lane): TimingStats(
+            n_notes=int(notes[lane]),
+            n_hit=int(n_hit[lane]),
+            n_miss=int(notes[lane] - n_hit[lane]),
+            n_extra=int(extras[lane]),
+            hit_rate=float(n_hit[lane] / notes[lane]) if notes[lane] else float("nan"),
+            mean_error_sec=float(mean[lane]),
+            sd_error_sec=float(sd[lane]),
+            mean_abs_error_sec=float(mean_abs[lane]),
         )
-        for lane in lanes.tolist()
+        for lane in np.flatnonzero((notes > 0) | (extras > 0)).tolist()
     }
 
 

@@ -20,7 +20,14 @@ import numpy as np
 
 from cymbalism.errors import InputError
 
-__all__ = ["Moments", "WindowedMoments", "moments", "window_centres", "windowed_moments"]
+__all__ = [
+    "Moments",
+    "WindowedMoments",
+    "grouped_moments",
+    "moments",
+    "window_centres",
+    "windowed_moments",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,39 @@ def moments(values: np.ndarray) -> Moments:
     dev = x - mean
     sd = math.sqrt(float(np.add.reduce(dev * dev)) / (n - 1)) if n > 1 else float("nan")
     return Moments(n, mean, sd, float(np.add.reduce(np.abs(x))) / n)
+
+
+def grouped_moments(
+    values: np.ndarray, group: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The moments of ``values`` in each group at once (the definitions of :func:`moments`).
+
+    Parameters
+    ----------
+    values : np.ndarray [shape=(n,), float64]
+        NaN entries are ignored.
+    group : np.ndarray [shape=(n,), int]
+        The group of each value, in ``0 .. n_groups - 1``.
+    n_groups : int
+
+    Returns
+    -------
+    n : np.ndarray [shape=(n_groups,), int64]
+    mean, sd, mean_abs : np.ndarray [shape=(n_groups,), float64]
+        NaN where a group has too few values.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    g = np.asarray(group, dtype=np.intp)
+    keep = ~np.isnan(x)
+    x, g = x[keep], g[keep]
+    n = np.bincount(g, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(g, weights=x, minlength=n_groups) / n
+        dev = x - mean[g]
+        ss = np.bincount(g, weights=dev * dev, minlength=n_groups)
+        sd = np.where(n > 1, np.sqrt(ss / (n - 1)), np.nan)
+        mean_abs = np.bincount(g, weights=np.abs(x), minlength=n_groups) / n
+    return n.astype(np.int64), mean, sd, mean_abs
 
 
 def _check_positive(value: float, name: str) -> float:
