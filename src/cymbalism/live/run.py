@@ -387,12 +387,9 @@ def summarize_for_store(result: LiveResult) -> tuple[dict[str, Any], Any]:
     from cymbalism.store.store import DuetSummary, PlayerSummary
 
     players = {
-        p.name: PlayerSummary(
+        p.name: PlayerSummary.of(
+            p.stats,
             n_hits=len(result.session.player(p.name).hits),
-            hit_rate=p.stats.hit_rate,
-            mean_error_sec=p.stats.mean_error_sec,
-            sd_error_sec=p.stats.sd_error_sec,
-            mean_abs_error_sec=p.stats.mean_abs_error_sec,
             level_reached=max(lv for _, lv in result.levels[p.name]),
         )
         for p in result.report.players
@@ -401,13 +398,7 @@ def summarize_for_store(result: LiveResult) -> tuple[dict[str, Any], Any]:
     duet = (
         None
         if pair is None
-        else DuetSummary(
-            n=pair.stats.n,
-            mean_sec=pair.stats.mean_sec,
-            sd_sec=pair.stats.sd_sec,
-            mean_abs_sec=pair.stats.mean_abs_sec,
-            came_together_sec=pair.came_together_sec,
-        )
+        else DuetSummary.of(pair.stats, came_together_sec=pair.came_together_sec)
     )
     return players, duet
 

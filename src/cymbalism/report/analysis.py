@@ -153,13 +153,8 @@ class PlayerAnalysis:
     @property
     def summary(self) -> PlayerSummary:
         """The figures the store caches for lists and history."""
-        return PlayerSummary(
-            n_hits=len(self.alignment.hits),
-            hit_rate=self.stats.hit_rate,
-            mean_error_sec=self.stats.mean_error_sec,
-            sd_error_sec=self.stats.sd_error_sec,
-            mean_abs_error_sec=self.stats.mean_abs_error_sec,
-            level_reached=self.level_reached,
+        return PlayerSummary.of(
+            self.stats, n_hits=len(self.alignment.hits), level_reached=self.level_reached
         )
 
 
@@ -205,13 +200,7 @@ class SessionAnalysis:
         """The duet's figures the store caches."""
         if self.sync is None:
             return None
-        return DuetSummary(
-            n=self.sync.n,
-            mean_sec=self.sync.mean_sec,
-            sd_sec=self.sync.sd_sec,
-            mean_abs_sec=self.sync.mean_abs_sec,
-            came_together_sec=self.came_together_sec,
-        )
+        return DuetSummary.of(self.sync, came_together_sec=self.came_together_sec)
 
 
 def analyse_session(

@@ -25,6 +25,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import selectinload
 
+from cymbalism.analysis.sync import SyncStats
+from cymbalism.analysis.timing import TimingStats
 from cymbalism.errors import InputError, NotFoundError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
@@ -93,6 +95,18 @@ class PlayerSummary:
     mean_abs_error_sec: float
     level_reached: Level
 
+    @classmethod
+    def of(cls, stats: TimingStats, *, n_hits: int, level_reached: Level) -> PlayerSummary:
+        """The summary of a player's :class:`~cymbalism.analysis.timing.TimingStats`."""
+        return cls(
+            n_hits=n_hits,
+            hit_rate=stats.hit_rate,
+            mean_error_sec=stats.mean_error_sec,
+            sd_error_sec=stats.sd_error_sec,
+            mean_abs_error_sec=stats.mean_abs_error_sec,
+            level_reached=level_reached,
+        )
+
 
 @dataclass(frozen=True)
 class DuetSummary:
@@ -103,6 +117,17 @@ class DuetSummary:
     sd_sec: float
     mean_abs_sec: float
     came_together_sec: float | None
+
+    @classmethod
+    def of(cls, stats: SyncStats, *, came_together_sec: float | None) -> DuetSummary:
+        """The summary of a duet's :class:`~cymbalism.analysis.sync.SyncStats`."""
+        return cls(
+            n=stats.n,
+            mean_sec=stats.mean_sec,
+            sd_sec=stats.sd_sec,
+            mean_abs_sec=stats.mean_abs_sec,
+            came_together_sec=came_together_sec,
+        )
 
 
 @dataclass(frozen=True)
@@ -535,25 +560,15 @@ class Store:
                         .group_by(Hit.session_player_id)
                     ).all()
                 )
-            titles = (
-                dict(
-                    orm.execute(
-                        select(SongRow.id, SongRow.title).where(
+            songs = (
+                {
+                    song_id: (title, artist)
+                    for song_id, title, artist in orm.execute(
+                        select(SongRow.id, SongRow.title, SongRow.artist).where(
                             SongRow.id.in_({r.song_id for r in rows})
                         )
                     ).all()
-                )
-                if rows
-                else {}
-            )
-            artists = (
-                dict(
-                    orm.execute(
-                        select(SongRow.id, SongRow.artist).where(
-                            SongRow.id.in_({r.song_id for r in rows})
-                        )
-                    ).all()
-                )
+                }
                 if rows
                 else {}
             )
@@ -595,8 +610,8 @@ class Store:
                 out.append(
                     SessionInfo(
                         id=r.id,
-                        title=titles.get(r.song_id, ""),
-                        artist=artists.get(r.song_id, ""),
+                        title=songs.get(r.song_id, ("", ""))[0],
+                        artist=songs.get(r.song_id, ("", ""))[1],
                         started_at=_aware(r.started_at) or utcnow(),
                         updated_at=_aware(r.updated_at) or utcnow(),
                         ended_at=_aware(r.ended_at),
