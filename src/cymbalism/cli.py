@@ -1154,19 +1154,21 @@ def _kit_calibrate(
     order: str = typer.Option(
         "kick,snare,hi-hat,high tom,floor tom,crash",
         "--order",
-        help="The drums in the order they were played, comma-separated.",
+        help=(
+            "The drums in the order they were played, comma-separated; 'other' for a "
+            "sound that is not a drum (a cowbell), so that its hits are left out."
+        ),
     ),
 ) -> None:
     """Learn how a kit sounds: hit each drum ~4 times, pausing 1 s or more between drums."""
     import warnings
 
     from cymbalism.errors import InputError
-    from cymbalism.io.audio import calibrate_kit, save_kit_templates
+    from cymbalism.io.audio import calibrate_kit, parse_kit_lane, save_kit_templates
     from cymbalism.io.performance import split_channel
-    from cymbalism.model.lanes import Lane
 
     try:
-        lanes = [Lane.parse(x) for x in order.split(",") if x.strip()]
+        lanes = [parse_kit_lane(x) for x in order.split(",") if x.strip()]
     except ValueError as exc:
         raise InputError(f"--order: {exc}") from None
     path, channel = split_channel(audio)
@@ -1176,7 +1178,7 @@ def _kit_calibrate(
     _show_audio_warnings(caught)
     saved = save_kit_templates(kit)
     console.print(
-        f"learned kit [bold]{name}[/] ({', '.join(x.label for x in kit.lanes)}); saved to {saved}",
+        f"learned kit [bold]{name}[/] ({', '.join(kit.labels)}); saved to {saved}",
         highlight=False,
     )
     console.print(f"use it with: cymbalism transcribe AUDIO --kit {name!r} --out hits.mid")
