@@ -2,7 +2,7 @@
 # Install the Debian packages cymbalism's tests need, only those that are missing.
 set -euo pipefail
 need=()
-for pkg in ${CYMBALISM_DEBS:-libportaudio2 libsndfile1 postgresql chromium}; do
+for pkg in ${CYMBALISM_DEBS:-libportaudio2 libsndfile1 jackd2 postgresql chromium}; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -493,6 +493,35 @@ def test_no_sound_card_is_a_device_error() -> None:
     assert main(["transcribe", "--help"]) == 0
 
 
+def test_a_microphone_through_a_real_audio_server() -> None:
+    # No sound card here, but a real audio stack: JACK's dummy driver runs the graph,
+    # PortAudio (through sounddevice) opens the streams, and a groove played from one
+    # PortAudio output is wired into AudioInput's input port. benchmarks/mic.py does the
+    # wiring (and, on JACK's timer, measures the latency); JACK runs freewheeling here so
+    # that a busy machine cannot make it overrun.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "mic.py"
+    env = dict(os.environ, CYMBALISM_MIC_FREEWHEEL="1")
+    out = subprocess.run(
+        [sys.executable, str(script), "--json", "--hits", "24"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout.splitlines()[-1])
+    assert res["found"] == res["played"] == 24  # every drum played, none made up
+    assert res["max_error_ms"] <= 1000 * TOLERANCE_SEC  # where it was played
+    assert res["equal_offline"]  # hits and lanes = the same audio read as a file
+    assert res["clock_shift_spread_ms"] < 1e-6  # stamped on the engine's clock
+    assert len(res["baseline_ms"]) == 6  # the bare callback heard every hit too
+
+
 class FakeStream:
     """Stands in for sounddevice.InputStream: delivers a signal block by block."""
 

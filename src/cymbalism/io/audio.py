@@ -1434,6 +1434,12 @@ class AudioInput:
 
     def start(self) -> AudioInput:
         """Open the device and start listening."""
+        # A first run on one hit compiles and loads everything the detector uses here,
+        # not in the first audio callbacks (which would overrun their blocks: lost audio).
+        warm = StreamingDetector(self.sample_rate, kit=self._kit, config=self._config)
+        click = Hits.from_arrays([0.05], Lane.SNARE, 100)
+        warm.process(synthesize_hits(click, self.sample_rate, duration_sec=0.2))
+        warm.finish()
         self._detector = StreamingDetector(self.sample_rate, kit=self._kit, config=self._config)
         self._stamped = False
         try:
