@@ -348,6 +348,27 @@ def test_the_real_lesson_path_promotes_a_steady_beginner() -> None:
     assert result.alignments["Pro"] == align(pro, full)
 
 
+def test_the_notes_laid_out_grow_bar_by_bar_for_each_part() -> None:
+    chart = groove_chart(bars=4)
+    clock = FakeClock()
+    engine = Engine(chart, [Player("A"), Player("B", level=Level.EASY)], Settings(), clock)
+    seen = []
+    for t in (0.0, 1.0, 3.0, 5.0, 7.9):
+        clock.set_ns(engine.sec_to_ns(t))
+        engine.tick()
+        end = engine.bars[-1].end_sec
+        for name, level in (("A", Level.EXPERT), ("B", Level.EASY)):
+            want = chart.targets(level)
+            want = want.select(np.flatnonzero(want.onset_sec < end - 1e-9))
+            got = engine.laid_out(name)
+            np.testing.assert_allclose(got.onset_sec, want.onset_sec, atol=1e-9)
+            np.testing.assert_array_equal(got.lane, want.lane)
+        seen.append(len(engine.laid_out("A")))
+    assert seen == sorted(seen) and seen[0] < seen[-1] == len(chart.targets(Level.EXPERT))
+    with pytest.raises(InputError, match="no player 'Z'"):
+        engine.laid_out("Z")
+
+
 def test_bad_calls_get_clear_errors() -> None:
     chart = groove_chart(bars=2)
     engine = Engine(chart, [Player("A")], Settings(), FakeClock())

@@ -22,7 +22,7 @@ import pytest
 
 from cymbalism.live.engine import LEVEL_TOLERANCE_SEC
 from cymbalism.model.chart import Level
-from cymbalism.model.lanes import Lane
+from cymbalism.model.lanes import GM_NOTE_TO_LANE, LANE_TO_GM_NOTE, Lane
 from cymbalism.model.session import DEFAULT_WINDOW_SEC
 from cymbalism.songs import get_song
 from cymbalism.store import Store
@@ -59,13 +59,14 @@ class Press:
     planned_ms: float  # how early (-) or late (+) the test meant to press
     at_sec: float = math.nan  # the test's clock before it sent the key down (song seconds)
     until_sec: float = math.nan  # and after Chromium had handled it
+    offset_ms: float = 0.0  # the player's calibrated latency, which the server takes off
 
     def bounds_ms(self, target_sec: float | None = None) -> tuple[float, float]:
         """The error the page must have stamped, as far as the test can know it."""
         target = self.target_sec if target_sec is None else target_sec
         return (
-            (self.at_sec - target) * 1000 - CLOCK_MARGIN_MS,
-            (self.until_sec - target) * 1000 + CLOCK_MARGIN_MS,
+            (self.at_sec - target) * 1000 - self.offset_ms - CLOCK_MARGIN_MS,
+            (self.until_sec - target) * 1000 - self.offset_ms + CLOCK_MARGIN_MS,
         )
 
     @property
@@ -122,9 +123,10 @@ def _plan(
     for k, (sec, lane) in enumerate(targets):
         if k % skip_every == skip_every - 1:
             continue  # left out: it must come back as a miss
-        plan.append(
-            Press(player, _key_for(key_set, int(lane)), float(sec), offsets_ms[k % len(offsets_ms)])
+        key = (
+            LANE_TO_GM_NOTE[Lane(int(lane))] if key_set == "midi" else _key_for(key_set, int(lane))
         )
+        plan.append(Press(player, key, float(sec), offsets_ms[k % len(offsets_ms)]))
     return plan
 
 
@@ -140,6 +142,9 @@ def _perform(plan: list[Press], pages: list[Any], zero_sec: float) -> list[Press
             pages[press.player].keyboard.down(press.key)
             press.until_sec = time.perf_counter() - zero_sec
             pages[press.player].keyboard.up(press.key)
+        elif isinstance(press.key, int):  # a note from the e-kit, through Web MIDI
+            pages[press.player].evaluate("n => window.fakeKit.hit(n, 100)", press.key)
+            press.until_sec = time.perf_counter() - zero_sec
         else:  # the centre of an on-screen pad
             pages[press.player].touchscreen.tap(*press.key)
             press.until_sec = time.perf_counter() - zero_sec
@@ -184,6 +189,8 @@ def _check_judgements(
         assert j["player"] == press.player
         if isinstance(press.key, str):
             assert j["lane"] == LANE_OF_KEY[press.key]
+        elif isinstance(press.key, int):
+            assert j["lane"] == GM_NOTE_TO_LANE[press.key]
         target = press.target_sec
         if j["verdict"] != "extra" and abs(j["target_sec"] - target) > 1e-5:
             assert press.held_up, (press, j)  # only a late press may count for another note
@@ -244,8 +251,8 @@ def _check_store(
         engine = sorted(j["hit_sec"] for j in judged if j["player"] == i)
         np.testing.assert_allclose(hits.onset_sec, engine, atol=1e-6)
         mine = sorted((p for p in presses if p.player == i), key=lambda p: p.at_sec)
-        lo = np.array([p.at_sec for p in mine]) - CLOCK_MARGIN_MS / 1000
-        hi = np.array([p.until_sec for p in mine]) + CLOCK_MARGIN_MS / 1000
+        lo = np.array([p.at_sec - p.offset_ms / 1000 for p in mine]) - CLOCK_MARGIN_MS / 1000
+        hi = np.array([p.until_sec - p.offset_ms / 1000 for p in mine]) + CLOCK_MARGIN_MS / 1000
         assert ((hits.onset_sec >= lo) & (hits.onset_sec <= hi)).all()
 
 
@@ -435,3 +442,92 @@ def test_touch_pads_on_a_tablet(studio: Studio, browser: Any) -> None:
         assert j["target_sec"] == pytest.approx(press.target_sec, abs=1e-5)
         assert lo <= j["error_ms"] <= hi
     tablet.context.close()
+
+
+#: The e-kit at the hardware boundary: Web MIDI's access object with one input, whose
+#: messages the test sends (stamped with the page's clock, as Chromium stamps real ones).
+FAKE_WEB_MIDI_JS = """(() => {
+  const input = {id: "kit-1", name: "TD-17 (USB)", manufacturer: "Roland", type: "input",
+                 state: "connected", connection: "open", onmidimessage: null};
+  const access = {inputs: new Map([[input.id, input]]), outputs: new Map(),
+                  sysexEnabled: false, onstatechange: null};
+  navigator.requestMIDIAccess = async () => access;
+  const send = (bytes) => {
+    const ev = {data: new Uint8Array(bytes), timeStamp: performance.now()};
+    if (input.onmidimessage) input.onmidimessage(ev);
+    return ev.timeStamp;
+  };
+  window.fakeKit = {
+    send,
+    hit: (note, velocity) => send([0x99, note, velocity]),
+    // strike along with the calibration clicks, lateMs after each (timers fire late,
+    // never early: how late each strike really was is kept)
+    lateness: [],
+    tapAlong(lateMs) {
+      for (const c of window.studio.calib.clicks)
+        setTimeout(() => window.fakeKit.lateness.push(send([0x99, 38, 100]) - c),
+                   c + lateMs - performance.now());
+    },
+  };
+})()"""
+
+
+def test_an_e_kit_over_web_midi_calibrated_in_the_page(studio: Studio, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.add_init_script(FAKE_WEB_MIDI_JS)
+    page.goto(studio.url)
+    chart = get_song(SONG)
+    levels = [chart.top_level.label, chart.levels[0].label]
+    code = _open_room(page, levels=levels, names=["Kit", "Keys"])
+    page.select_option("[data-input='0']", "midi")
+    page.wait_for_selector(".slot.p0 .input-detail select")
+    assert "TD-17 (USB)" in page.inner_text(".slot.p0 .input-detail")
+    page.click("[data-claim='0']")
+    page.select_option("[data-input='1']", "keys2")
+    page.click("[data-claim='1']")
+    page.wait_for_function("() => window.studio.room.players.every(p => p.claimed)")
+
+    # calibration in the page: the drummer strikes 40 ms after each of the clicks
+    page.click("[data-calib='0']")
+    page.wait_for_function("() => window.studio.calib && window.studio.calib.clicks")
+    page.evaluate("() => window.fakeKit.tapAlong(40)")
+    page.wait_for_function(
+        "() => document.querySelector('#lobby-msg').textContent.startsWith('Latency offset')",
+        timeout=15_000,
+    )
+    room = studio.app.state.rooms.get(code)  # type: ignore[attr-defined]
+    offset_ms = room.slots[0].offset_sec * 1000
+    lateness = page.evaluate("() => window.fakeKit.lateness")
+    assert len(lateness) == 8 and min(lateness) >= 40.0
+    assert offset_ms == pytest.approx(float(np.median(lateness)), abs=1e-6)
+    assert f"{offset_ms:.1f} ms" in page.inner_text("#lobby-msg")
+    page.wait_for_function(
+        "ms => document.querySelector('.slot.p0 .who').textContent.includes(`offset ${ms} ms`)",
+        arg=round(offset_ms, 1),
+    )
+
+    # play: the kit's notes are judged with the calibrated latency taken off
+    targets = _targets(levels[0])
+    plan = _plan(targets, 0, "midi", skip_every=5, offsets_ms=(35.0, -50.0))
+    for press in plan:
+        press.offset_ms = offset_ms
+        press.planned_ms += offset_ms  # the kit's sound reaches the page this much later
+    page.click("#start")
+    page.wait_for_selector("#play:not([hidden])")
+    # what an e-kit also sends, none of it a hit: note-offs, a note-on at velocity 0 (a
+    # note-off too), a control change (the hi-hat pedal's position), a note that is no drum
+    for noise in ([0x89, 38, 0], [0x99, 38, 0], [0xB9, 4, 90], [0x99, 100, 90]):
+        page.evaluate("b => window.fakeKit.send(b)", noise)
+    presses = _perform(plan, [page], room.start_sec)
+    page.click("#stop")
+    page.wait_for_selector("#report:not([hidden])", timeout=15_000)
+    judged = sorted(page.evaluate("() => window.studio.judgements"), key=lambda j: j["seq"])
+    _check_judgements(presses, judged, levels, min_clear=0.4)
+    session_id = page.evaluate("() => window.studio.room.session_id")
+    stored = Store(studio.db).load(session_id).session.player("Kit").hits  # type: ignore[attr-defined]
+    assert len(stored) == len(presses)
+    _check_store(studio, session_id, ["Kit"], presses, judged)
+    assert not errors
+    page.close()

@@ -769,6 +769,19 @@ class Engine:
             "mean_abs_ms": float(np.abs(a).mean() * 1000),
         }
 
+    def laid_out(self, player: str) -> Hits:
+        """The notes laid out for ``player`` so far, in song seconds (grows as bars are).
+
+        Raises
+        ------
+        InputError
+            If nobody of that name plays.
+        """
+        st = self.players.get(player)
+        if st is None:
+            raise InputError(f"no player {player!r}; players: {list(self.players)}")
+        return st.aligner.targets
+
     def snapshot(self, now: int | float | None = None) -> dict[str, Any]:
         """The state for a view (terminal or browser), JSON-friendly."""
         if now is None:

@@ -201,7 +201,7 @@ class DuetEngine(RoomEngine):
         }
         out = [msg]
         for i, p in enumerate(self.players):
-            targets = self.engine.players[p.name].aligner.targets
+            targets = self.engine.laid_out(p.name)
             new = targets.select(np.arange(self._n_targets_sent[i], len(targets)))
             self._n_targets_sent[i] = len(targets)
             msg["targets"].append(

@@ -217,7 +217,10 @@ function renderSlots() {
   });
   const all = S.room.players.every((p) => p.claimed);
   $("start").disabled = !all || S.mine.size === 0;
-  $("lobby-msg").textContent = all ? "" : "Waiting for every player to pick “Play here” (on this device or another).";
+  // room updates keep what calibration says; only the waiting note comes and goes
+  const msg = $("lobby-msg"), waiting = "Waiting for every player to pick “Play here” (on this device or another).";
+  if (!all) msg.textContent = waiting;
+  else if (msg.textContent === waiting) msg.textContent = "";
 }
 function claim(i) { S.mine.add(i); send({ type: "claim", player: i, input: S.inputs[i] }); }
 function escapeHtml(t) { return t.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
@@ -352,7 +355,7 @@ function calibrate(player) {
   ensureAudio();
   const n = 8, spbMs = 600, t0 = performance.now() + 1200;
   const clicks = Array.from({ length: n }, (_, k) => t0 + k * spbMs);
-  S.calib = { player, taps: [] };
+  S.calib = { player, taps: [], clicks };
   $("lobby-msg").textContent = `Tap along with the ${n} clicks (any of ${S.room.players[player].name}'s keys or pads)…`;
   S.clickOn = true;
   enqueue(clicks.map((ms, k) => ({ ms, kind: k % 4 === 0 ? "accent" : "click" })));
