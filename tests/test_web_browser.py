@@ -460,8 +460,8 @@ FAKE_WEB_MIDI_JS = """(() => {
   window.fakeKit = {
     send,
     hit: (note, velocity) => send([0x99, note, velocity]),
-    // strike along with the calibration clicks, lateMs after each (timers fire late,
-    // never early: how late each strike really was is kept)
+    // strike along with the calibration clicks, lateMs after each (timers are not exact:
+    // how late each strike really was is kept)
     lateness: [],
     tapAlong(lateMs) {
       for (const c of window.studio.calib.clicks)
@@ -500,7 +500,7 @@ def test_an_e_kit_over_web_midi_calibrated_in_the_page(studio: Studio, browser: 
     room = studio.app.state.rooms.get(code)  # type: ignore[attr-defined]
     offset_ms = room.slots[0].offset_sec * 1000
     lateness = page.evaluate("() => window.fakeKit.lateness")
-    assert len(lateness) == 8 and min(lateness) >= 40.0
+    assert len(lateness) == 8 and min(lateness) > 35.0  # timers may fire a little early
     assert offset_ms == pytest.approx(float(np.median(lateness)), abs=1e-6)
     assert f"{offset_ms:.1f} ms" in page.inner_text("#lobby-msg")
     page.wait_for_function(
