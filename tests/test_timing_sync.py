@@ -17,7 +17,13 @@ from cymbalism.analysis.sync import (
     sync_stats,
     windowed_sync,
 )
-from cymbalism.analysis.timing import timing_by_bar, timing_by_lane, timing_stats, windowed_timing
+from cymbalism.analysis.timing import (
+    kept_tempo,
+    timing_by_bar,
+    timing_by_lane,
+    timing_stats,
+    windowed_timing,
+)
 from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
@@ -203,3 +209,55 @@ def test_grouped_moments_equal_the_moments_of_each_group(pairs):
         np.testing.assert_allclose(
             [mean[g], sd[g], mean_abs[g]], [m.mean, m.sd, m.mean_abs], rtol=1e-9, atol=1e-15
         )
+
+
+def test_kept_tempo_recovers_the_tempo_played_on_a_sparse_part() -> None:
+    # A beginner's part, a kick on 1 and a snare on 3, at 114 BPM and from bar 33 at
+    # 126 BPM. The player drags and pushes in turn: for 8 s each hit falls 1.25% of the
+    # time since the last later than the notes, then 8 s earlier (at most 50 ms off the
+    # notes, so every hit stays matched). In a window inside one of those stretches the
+    # tempo they kept is the song's divided by (1 + 0.0125) or (1 - 0.0125), exactly.
+    tm = TempoMap([(0.0, 114.0), (128.0, 126.0)])
+    qn = np.arange(0.0, 256.0, 2.0)
+    notes = Hits.from_arrays(tm.qn_to_sec(qn), np.where(qn % 4 == 0, Lane.KICK, Lane.SNARE))
+    t = notes.onset_sec
+    phase = np.mod(t, 16.0)
+    drift = np.where(phase < 8.0, -0.05 + 0.0125 * phase, 0.05 - 0.0125 * (phase - 8.0))
+    rng = np.random.default_rng(7)
+    keep = rng.random(t.size) > 0.1  # a few notes missed
+    played = Hits.from_arrays(
+        t[keep] + drift[keep] + rng.normal(0, 0.003, keep.sum()), notes.lane[keep]
+    )
+    alignment = align(played, notes)
+    assert alignment.n_hit == keep.sum()
+    bpm, curve = kept_tempo(alignment, tm, window_sec=6.0, hop_sec=1.0)
+    checked = 0
+    for c, got in zip(curve.time_sec, curve.bpm, strict=True):
+        lo, hi = c - 3.0, c + 3.0
+        song = float(tm.bpm_at(tm.sec_to_qn(c)))
+        songs = {float(tm.bpm_at(tm.sec_to_qn(x))) for x in (lo, hi)}
+        if np.floor(lo / 8.0) != np.floor(hi / 8.0) or songs != {song}:
+            continue  # the window straddles a turn of the player or of the song
+        slope = 1.0 + (0.0125 if np.mod(c, 16.0) < 8.0 else -0.0125)
+        assert got == pytest.approx(song / slope, abs=0.5), c
+        checked += 1
+    assert checked >= 10
+    # over the whole song: its mean tempo (the pushing and dragging cancel out)
+    song_mean = 60.0 * qn[-1] / (tm.qn_to_sec(qn[-1]) - tm.qn_to_sec(0.0))
+    assert bpm == pytest.approx(song_mean, abs=0.5)
+
+
+def test_kept_tempo_needs_enough_notes_in_a_window() -> None:
+    tm = TempoMap.constant(120.0)
+    qn = np.arange(0.0, 64.0, 1.0)
+    notes = Hits.from_arrays(tm.qn_to_sec(qn), Lane.KICK)
+    rest = (qn >= 16) & (qn < 40)  # the player stops for 12 s
+    alignment = align(notes.select(np.flatnonzero(~rest)), notes)
+    bpm, curve = kept_tempo(alignment, tm, window_sec=4.0, hop_sec=1.0)
+    assert bpm == pytest.approx(120.0, abs=1e-6)
+    silent = (curve.time_sec > 8.0 + 2.0) & (curve.time_sec < 20.0 - 2.0)
+    assert silent.any() and np.isnan(curve.bpm[silent]).all()
+    assert np.allclose(curve.bpm[~np.isnan(curve.bpm)], 120.0)
+    empty = align(Hits.empty(), notes)
+    bpm, curve = kept_tempo(empty, tm)
+    assert np.isnan(bpm) and curve.bpm.size == 0

@@ -17,13 +17,18 @@ from PIL import Image
 from cymbalism import songs
 from cymbalism.analysis.align import align
 from cymbalism.analysis.sync import asynchrony, came_together, sync_stats
-from cymbalism.analysis.timing import timing_by_lane, timing_stats
+from cymbalism.analysis.timing import kept_tempo, timing_by_lane, timing_stats
 from cymbalism.cli import main
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.session import Player, Session
-from cymbalism.report.analysis import SessionAnalysis, analyse_session, player_targets
+from cymbalism.report.analysis import (
+    TEMPO_WINDOW_SEC,
+    SessionAnalysis,
+    analyse_session,
+    player_targets,
+)
 from cymbalism.report.card import CARD_SIZE_PX, render_card
 from cymbalism.report.export import COLUMNS, hit_table, write_export
 from cymbalism.report.history import player_history, sparkline, write_history_plot
@@ -120,6 +125,13 @@ def test_the_report_holds_the_figures_the_analysis_computed(duet, analysis, page
     ]
     assert figures["sync"]["sd_sec"] == sync.sd_sec
     assert figures["sync"]["came_together_sec"] == together
+    # the tempo each kept, from the notes they hit: even the beginner's sparse part
+    # gives the song's tempo, never a dip to another beat level
+    song_bpm = float(chart.tempo_map.bpm_at(0.0))
+    for fig, al in ((shigeru, al_a), (jae, al_b)):
+        kept, curve = kept_tempo(al, chart.tempo_map, window_sec=TEMPO_WINDOW_SEC)
+        assert fig["tempo_bpm"] == kept == pytest.approx(song_bpm, rel=0.005)
+        assert np.all(np.abs(curve.bpm / song_bpm - 1.0) < 0.02)
     # and the page shows them to people
     text = re.sub(r"<[^>]+>", " ", page)
     assert f"{stats_b.hit_rate:.0%}" in text

@@ -8,6 +8,9 @@ Conventions
   combines both. Misses do not enter the error figures; they lower the hit rate.
 - Extra hits are hits that matched no note; per lane they count in the lane struck,
   per bar or window in the bar or window where they sounded.
+- The tempo a player kept (:func:`kept_tempo`) is read from the notes they hit, against
+  where those notes lie in the song; :mod:`cymbalism.analysis.tempo` reads tempo from
+  the hits alone, for playing without a part.
 """
 
 from __future__ import annotations
@@ -17,13 +20,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from cymbalism.analysis.align import Alignment
-from cymbalism.analysis.windows import grouped_moments, moments, windowed_moments
+from cymbalism.analysis.tempo import TempoCurve
+from cymbalism.analysis.windows import (
+    grouped_moments,
+    moments,
+    window_centres,
+    windowed_moments,
+)
 from cymbalism.model.lanes import Lane
 from cymbalism.model.tempo import TempoMap
 
 __all__ = [
+    "KEPT_TEMPO_MIN_NOTES",
+    "KEPT_TEMPO_MIN_SPAN_QN",
     "TimingStats",
     "WindowedTiming",
+    "kept_tempo",
     "timing_by_bar",
     "timing_by_lane",
     "timing_stats",
@@ -217,3 +229,69 @@ def windowed_timing(
         sd_error_sec=w.sd,
         mean_abs_error_sec=w.mean_abs,
     )
+
+
+#: Fewest hit notes, and the shortest stretch of the song they must span (quarter notes),
+#: from which :func:`kept_tempo` reads a tempo.
+KEPT_TEMPO_MIN_NOTES = 4
+KEPT_TEMPO_MIN_SPAN_QN = 4.0
+
+
+def kept_tempo(
+    alignment: Alignment,
+    tempo_map: TempoMap,
+    *,
+    window_sec: float = 12.0,
+    hop_sec: float = 2.0,
+) -> tuple[float, TempoCurve]:
+    """The tempo a player kept against their part: over the session, and over time.
+
+    Each hit note's hit time is fitted, by least squares, as a straight line of the
+    note's place in the song in quarter notes: the slope is the time the player took per
+    quarter note, so ``60 / slope`` is the tempo they kept. Unlike tempo from the hits
+    alone (:func:`cymbalism.analysis.tempo.tempo_curve`), this needs no regular pulse in
+    the playing, so a beginner's sparse part (a kick on one, a snare on three) gives as
+    sure a tempo as a busy groove, and it is never mistaken for double or half time.
+
+    Parameters
+    ----------
+    alignment : Alignment
+        The player's hits against their part (song seconds).
+    tempo_map : TempoMap
+        The song's tempo as the part was laid out (the notes' seconds -> quarter notes).
+    window_sec, hop_sec : float
+        Length of the windows over the song and the step between their centres.
+
+    Returns
+    -------
+    bpm : float
+        The tempo kept over the whole session; NaN with too few hit notes.
+    curve : TempoCurve
+        The tempo kept in each window (centred on the song's seconds); NaN where the
+        window holds fewer than :data:`KEPT_TEMPO_MIN_NOTES` hit notes, or notes that
+        span less than :data:`KEPT_TEMPO_MIN_SPAN_QN` quarter notes.
+    """
+    ok = alignment.hit_index >= 0
+    note_sec = alignment.targets.onset_sec[ok]
+    qn = np.asarray(tempo_map.sec_to_qn(note_sec), dtype=np.float64)
+    hit_sec = alignment.hits.onset_sec[alignment.hit_index[ok]]
+    order = np.argsort(note_sec, kind="stable")
+    note_sec, qn, hit_sec = note_sec[order], qn[order], hit_sec[order]
+    centres = window_centres(note_sec, hop_sec=hop_sec)
+    lo = np.searchsorted(note_sec, centres - window_sec / 2, side="left")
+    hi = np.searchsorted(note_sec, centres + window_sec / 2, side="left")
+    bpm = _kept_bpm(qn, hit_sec, np.append(lo, 0), np.append(hi, qn.size))
+    return float(bpm[-1]), TempoCurve(time_sec=centres, bpm=bpm[:-1], window_sec=window_sec)
+
+
+def _kept_bpm(qn: np.ndarray, sec: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``60 / slope`` of ``sec`` against ``qn`` (both sorted) over each range ``[lo, hi)``."""
+    bpm = np.full(lo.size, np.nan)
+    for i, (a, b) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
+        if b - a < KEPT_TEMPO_MIN_NOTES or qn[b - 1] - qn[a] < KEPT_TEMPO_MIN_SPAN_QN:
+            continue
+        q = qn[a:b] - qn[a]
+        slope = float(np.polyfit(q, sec[a:b] - sec[a], 1)[0])
+        if slope > 0:
+            bpm[i] = 60.0 / slope
+    return bpm

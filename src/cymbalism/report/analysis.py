@@ -27,7 +27,7 @@ from cymbalism.analysis.coupling import (
 from cymbalism.analysis.summary import analyze_players
 from cymbalism.analysis.sync import Asynchrony, SyncStats, WindowedSync, windowed_sync
 from cymbalism.analysis.tempo import TempoCurve, estimate_tempo, tempo_curve
-from cymbalism.analysis.timing import TimingStats, WindowedTiming, windowed_timing
+from cymbalism.analysis.timing import TimingStats, WindowedTiming, kept_tempo, windowed_timing
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
@@ -124,9 +124,10 @@ class PlayerAnalysis:
     windowed : WindowedTiming
         The same figures in sliding windows (the rolling mean and spread).
     tempo_bpm : float or None
-        The player's tempo from their hits alone (None with too few hits).
+        The tempo the player kept against their part (:func:`kept_tempo`; in free play
+        against the click, their tempo from the hits alone); None with too few hits.
     tempo : TempoCurve or None
-        The local tempo over the song, following the chart's beat level.
+        The same over the song, in windows of a few bars.
     """
 
     name: str
@@ -263,7 +264,13 @@ def analyse_session(
     for p, report in zip(session.players, core.players, strict=True):
         steps = steps_of[p.name]
         reached = max([p.level, *(s.to_level for s in steps)])
-        bpm, curve = _tempo(p.hits, reference_bpm=song_bpm, hop_sec=tempo_hop_sec)
+        if on_grid:  # free play: the tempo the hits themselves show
+            bpm, curve = _tempo(p.hits, reference_bpm=song_bpm, hop_sec=tempo_hop_sec)
+        else:  # the tempo kept against the part, from the notes hit
+            kept, curve = kept_tempo(
+                report.alignment, tm, window_sec=TEMPO_WINDOW_SEC, hop_sec=tempo_hop_sec
+            )
+            bpm = kept if np.isfinite(kept) else None
         players.append(
             PlayerAnalysis(
                 name=p.name,

@@ -56,7 +56,8 @@ _CAPTIONS = {
     "sync": "Each dot is the gap between the players on a note both played. The green "
     "band is ±30 ms; the green line marks when the spread of the gap fell below 30 ms "
     "and stayed there.",
-    "tempo": "Each player's tempo estimated from their hits, against the song's tempo.",
+    "tempo": "The tempo each player kept (from the notes they hit, against where those "
+    "notes lie in the song), beside the song's tempo.",
     "levels": "The part each player was given: the beginner moves up as they succeed.",
 }
 

@@ -291,7 +291,7 @@ def plot_tempo(analysis: SessionAnalysis) -> Figure:
             label += f" (drift {p.drift_bpm_per_min:+.1f} BPM/min)"
         ax.plot(p.tempo.time_sec, p.tempo.bpm, color=player_colour(i), linewidth=2, label=label)
     ax.set_ylabel("tempo (BPM)")
-    ax.set_title("Tempo of each player, from their hits", loc="left")
+    ax.set_title("Tempo each player kept", loc="left")
     _time_axis(ax, analysis.duration_sec)
     ax.legend(loc="best", framealpha=0.9)
     _style(ax)
