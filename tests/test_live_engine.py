@@ -411,6 +411,30 @@ def drifting_duo(chart: Chart, bpm_from: float, bpm_to: float, *, seed: int) -> 
     }
 
 
+def play_along(engine: Engine, clock: FakeClock, *, seed: int, sd_sec: float = 0.008) -> None:
+    """Every player plays each note the engine lays out, off by a little noise, as the
+    clock runs in 5 ms steps to the end of the song (a few notes missed)."""
+    rng = np.random.default_rng(seed)
+    done = dict.fromkeys(engine.players, 0)
+    waiting: dict[str, list[tuple[float, int]]] = {n: [] for n in engine.players}
+    t = 0.0
+    while t < engine.end_sec + 1.0:
+        clock.set_ns(engine.sec_to_ns(t))
+        engine.tick()
+        for name in engine.players:
+            notes = engine.laid_out(name)
+            for k in range(done[name], len(notes)):
+                if rng.random() > 0.03:
+                    when = float(notes.onset_sec[k]) + rng.normal(0.0, sd_sec)
+                    waiting[name].append((when, int(notes.lane[k])))
+            done[name] = len(notes)
+            waiting[name].sort()
+            while waiting[name] and waiting[name][0][0] <= t:
+                when, lane = waiting[name].pop(0)
+                engine.push_hit(name, when, lane)
+        t += 0.005
+
+
 @pytest.mark.parametrize("follow", [True, False])
 def test_tempo_follower_converges_on_a_drifting_duo(follow: bool) -> None:
     chart = groove_chart(bpm=120, bars=48)
@@ -461,3 +485,68 @@ def test_the_stored_report_gives_the_figures_the_live_session_showed() -> None:
     assert result.report.sync is not None and stored.sync is not None
     assert same(stored.sync, result.report.sync.stats)
     assert stored.came_together_sec == result.report.sync.came_together_sec
+
+
+class _Slowing:
+    """A lesson path that takes the song down to 80% after the second bar it is told of."""
+
+    level = Level.EXPERT
+
+    def __init__(self) -> None:
+        self.tempo_scale = 1.0
+        self.bars = 0
+
+    def on_bar_end(self, bar: int, alignment) -> None:  # type: ignore[no-untyped-def]
+        self.bars += 1
+        if self.bars == 2:
+            self.tempo_scale = 0.8
+
+
+@pytest.mark.parametrize("layout", ["follow", "loop", "practice tempo"])
+def test_a_stored_session_is_judged_against_the_bars_as_they_were_played(
+    layout: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A click that followed the duo, a loop, a lesson's practice tempo: the engine moved
+    the notes off the chart's own timeline. The session the store keeps says where each
+    bar was played, so its report judges every hit as the live engine did."""
+    from cymbalism.report.analysis import analyse_session, analyse_stored
+    from cymbalism.store import Store
+
+    chart = groove_chart(bpm=120, bars=24)
+    options, lesson, settings = LiveOptions(), None, Settings(count_in_bars=0)
+    if layout == "follow":
+        settings = Settings(follow=True, count_in_bars=0)
+    elif layout == "loop":
+        options = LiveOptions(loop_bars=(3, 6), loop_repeats=3)
+    else:
+        options = LiveOptions(lesson_players=("A", "B"))
+        lesson = lambda p: _Slowing()  # noqa: E731
+    store = Store(tmp_path / "s.sqlite")
+    writer = store.start_session(chart, [Player("A"), Player("B")], settings=settings)
+    clock = FakeClock()
+    engine = Engine(
+        chart,
+        [Player("A"), Player("B")],
+        settings,
+        clock,
+        options=options,
+        lesson=lesson,
+        recorder=writer,
+    )
+    if layout == "follow":  # a duo who slow down; the click follows them
+        stream(engine, clock, drifting_duo(chart, 120.0, 112.0, seed=5), as_ns=False)
+    else:  # a duo who play the notes where the engine lays them out
+        play_along(engine, clock, seed=5)
+    result = engine.finish()
+    writer.finish()
+    moved = [b for b in result.bars if b.stretch != 1.0 or b.shift_sec != 0.0]
+    assert moved  # the layout is not the chart's own
+    assert result.timing["A"].hit_rate > 0.9
+
+    stored = store.load(writer.session_id)
+    assert stored.session.layout == tuple(b.layout for b in result.bars)
+    for report in (analyse_session(result.session), analyse_stored(stored)):
+        for live, p in zip(result.report.players, report.players, strict=True):
+            assert p.alignment == live.alignment
+            assert same(p.stats, live.stats)
+    store.close()

@@ -39,10 +39,10 @@ from cymbalism.errors import InputError
 from cymbalism.live.clock import NS_PER_SEC, Clock, MonotonicClock
 from cymbalism.live.metronome import ACCENT, CLICK, Output, SilentOutput, Sound
 from cymbalism.live.tempo_follow import TempoFollower
-from cymbalism.model.chart import Chart, Level, Part
+from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
-from cymbalism.model.session import Player, Session, Settings
+from cymbalism.model.session import BarLayout, Player, Session, Settings
 
 __all__ = [
     "LEVEL_TOLERANCE_SEC",
@@ -184,6 +184,11 @@ class PlayedBar:
     start_sec: float
     end_sec: float
     levels: tuple[tuple[str, Level], ...]
+
+    @property
+    def layout(self) -> BarLayout:
+        """Where the bar was played, as a session keeps it."""
+        return BarLayout(self.start_qn, self.end_qn, self.stretch, self.shift_sec)
 
 
 @dataclass
@@ -497,10 +502,10 @@ class Engine:
         self.bars.append(bar)
         self._next_plan += 1
         sounds: list[Sound] = []
+        if self.recorder is not None and hasattr(self.recorder, "add_bar"):
+            self.recorder.add_bar(bar.layout)
         for name, st in self.players.items():
-            notes = self.chart.part(st.level).between(q0, q1)
-            sec = self.base_map.qn_to_sec(notes.qn) * stretch + shift
-            self._extend_targets(st, sec, notes, bar.index)
+            self._extend_targets(st, bar.layout.place(self.chart.part(st.level), self.base_map), i)
             path = self._paths.get(name)
             st.bar_tempo.append(float(path.tempo_scale) if path is not None else 1.0)
         beats = self.base_map.beat_grid_qn(q1, q0)
@@ -526,14 +531,14 @@ class Engine:
             if (q, int(ln)) not in played
         ]
 
-    def _extend_targets(self, st: _PlayerState, sec: np.ndarray, notes: Part, bar: int) -> None:
+    def _extend_targets(self, st: _PlayerState, notes: Hits, bar: int) -> None:
         a = len(st.hit_of_target)
-        st.bar_ranges.append((a, a + int(sec.size)))
-        if sec.size == 0:
+        st.bar_ranges.append((a, a + len(notes)))
+        if not len(notes):
             return
-        st.aligner.extend(Hits(sec, notes.lane.copy(), notes.velocity.copy()))
-        st.target_bar.extend([self._bar_plan[bar] + 1] * sec.size)
-        st.hit_of_target.extend([-1] * sec.size)
+        st.aligner.extend(notes)
+        st.target_bar.extend([self._bar_plan[bar] + 1] * len(notes))
+        st.hit_of_target.extend([-1] * len(notes))
 
     def _follow_path(self, name: str, st: _PlayerState, at_sec: float, chart_bar: int) -> None:
         """Take the lesson path's level for the bar about to be laid out."""
@@ -889,7 +894,12 @@ class Engine:
             )
             for n, st in self.players.items()
         )
-        session = Session(chart=self.chart, players=players, settings=self.settings)
+        session = Session(
+            chart=self.chart,
+            players=players,
+            settings=self.settings,
+            layout=tuple(b.layout for b in self.bars),
+        )
         if self.recorder is not None and hasattr(self.recorder, "add_alignment"):
             for n, a in alignments.items():
                 self.recorder.add_alignment(n, a)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from cymbalism.errors import InputError
-from cymbalism.model.chart import Chart, Level
-from cymbalism.model.hits import Hits
+import numpy as np
 
-__all__ = ["DEFAULT_WINDOW_SEC", "Player", "Session", "Settings"]
+from cymbalism.errors import InputError
+from cymbalism.model.chart import Chart, Level, Part
+from cymbalism.model.hits import Hits
+from cymbalism.model.tempo import TempoMap
+
+__all__ = ["DEFAULT_WINDOW_SEC", "BarLayout", "Player", "Session", "Settings"]
 
 #: The default matching window: a hit more than 75 ms from every note is an extra hit.
 DEFAULT_WINDOW_SEC = 0.075
@@ -47,6 +51,51 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class BarLayout:
+    """Where one stretch of the chart was played on the session's clock.
+
+    The notes at chart positions ``start_qn <= qn < end_qn`` sounded at
+    ``base_sec(qn) * stretch + shift_sec`` song seconds, where ``base_sec`` is the chart's
+    tempo map at the session's tempo scale. The live engine lays a song out bar by bar:
+    a click that follows the duo stretches bars, a practice tempo slows them, a loop
+    plays the same bars again later, and a session from bar 9 shifts them all.
+
+    Attributes
+    ----------
+    start_qn, end_qn : float
+        The stretch of the chart, in quarter notes.
+    stretch : float
+        How much longer than written the stretch lasted (> 0).
+    shift_sec : float
+        Seconds added after stretching.
+    """
+
+    start_qn: float
+    end_qn: float
+    stretch: float = 1.0
+    shift_sec: float = 0.0
+
+    def __post_init__(self) -> None:
+        values = (self.start_qn, self.end_qn, self.stretch, self.shift_sec)
+        if not all(math.isfinite(v) for v in values):
+            raise InputError(f"a bar layout needs finite numbers, got {values}")
+        if self.end_qn < self.start_qn or self.stretch <= 0:
+            raise InputError(
+                f"a bar layout needs start_qn <= end_qn and a positive stretch, got {values}"
+            )
+
+    def start_sec(self, tempo_map: TempoMap) -> float:
+        """When the stretch began, in song seconds (``tempo_map``: the session's base)."""
+        return float(tempo_map.qn_to_sec(self.start_qn)) * self.stretch + self.shift_sec
+
+    def place(self, part: Part, tempo_map: TempoMap) -> Hits:
+        """The part's notes in this stretch, at the song seconds they were played."""
+        notes = part.between(self.start_qn, self.end_qn)
+        sec = np.asarray(tempo_map.qn_to_sec(notes.qn), dtype=np.float64)
+        return Hits(sec * self.stretch + self.shift_sec, notes.lane.copy(), notes.velocity.copy())
+
+
+@dataclass(frozen=True)
 class Player:
     """One player of a session.
 
@@ -75,12 +124,24 @@ class Player:
 
 @dataclass(frozen=True)
 class Session:
-    """A song played by two or more players."""
+    """A song played by two or more players.
+
+    Attributes
+    ----------
+    chart : Chart
+    players : tuple of Player
+    settings : Settings
+    started_at : datetime
+    layout : tuple of BarLayout
+        Where each bar was played, in order, when the session did not follow the chart's
+        own timeline (see :class:`BarLayout`); empty for a session played as written.
+    """
 
     chart: Chart
     players: tuple[Player, ...]
     settings: Settings = field(default_factory=Settings)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    layout: tuple[BarLayout, ...] = ()
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.players]

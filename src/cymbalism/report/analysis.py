@@ -32,7 +32,7 @@ from cymbalism.errors import InputError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
-from cymbalism.model.session import Session
+from cymbalism.model.session import BarLayout, Session
 from cymbalism.store.store import DuetSummary, LevelStep, PlayerSummary, StoredSession
 
 __all__ = [
@@ -90,13 +90,31 @@ def played_hits(hits: Hits, start: Level, steps: Sequence[LevelStep] = ()) -> Hi
     return Hits(hits.onset_sec, lane, hits.velocity)
 
 
-def player_targets(chart: Chart, start: Level, steps: Sequence[LevelStep] = ()) -> Hits:
+def player_targets(
+    chart: Chart,
+    start: Level,
+    steps: Sequence[LevelStep] = (),
+    layout: Sequence[BarLayout] = (),
+) -> Hits:
     """The notes a player was asked to play: the part at their level at each moment.
 
     A level change at ``at_sec`` means the notes from ``at_sec`` on come from the new
-    part.
+    part. With a ``layout`` (the bars as the live engine played them: a click that
+    followed the duo, a practice tempo, a loop) the notes are laid out bar by bar as the
+    engine did, each bar from the part at the player's level when it began; without,
+    the chart's own timeline.
     """
     steps = sorted(steps, key=lambda s: s.at_sec)
+    if layout:
+
+        def level_at(sec: float) -> Level:
+            done = [s.to_level for s in steps if s.at_sec <= sec + 1e-6]
+            return done[-1] if done else start
+
+        tm = chart.tempo_map
+        return Hits.concat(
+            [bar.place(chart.part(level_at(bar.start_sec(tm))), tm) for bar in layout]
+        )
     bounds = [-np.inf] + [s.at_sec for s in steps] + [np.inf]
     levels = [start] + [s.to_level for s in steps]
     pieces = [
@@ -255,7 +273,10 @@ def analyse_session(
         tempo_map=tm,
         targets=None
         if on_grid
-        else [player_targets(chart, p.level, steps_of[p.name]) for p in session.players],
+        else [
+            player_targets(chart, p.level, steps_of[p.name], session.layout)
+            for p in session.players
+        ],
         names=[p.name for p in session.players],
         window_sec=window_sec,
         title=chart.title,

@@ -41,13 +41,14 @@ __all__ = [
     "Judgement",
     "LevelChange",
     "PlayerRow",
+    "SessionBar",
     "SessionPlayerRow",
     "SessionRow",
     "SongRow",
 ]
 
 #: The Alembic revision these models describe (the newest migration).
-SCHEMA_VERSION = "0002"
+SCHEMA_VERSION = "0003"
 
 #: A 64-bit key on PostgreSQL, SQLite's rowid alias on SQLite.
 BigKey = BigInteger().with_variant(Integer(), "sqlite")
@@ -201,6 +202,26 @@ class LevelChange(Base):
     from_level: Mapped[int] = mapped_column(SmallInteger)
     to_level: Mapped[int] = mapped_column(SmallInteger)
     reason: Mapped[str] = mapped_column(String(300), default="")
+
+
+class SessionBar(Base):
+    """Where one bar of the song was played on the session's clock (revision 0003).
+
+    See :class:`cymbalism.model.session.BarLayout`: the notes at ``start_qn <= qn <
+    end_qn`` sounded at ``base_sec(qn) * stretch + shift_sec``.
+    """
+
+    __tablename__ = "session_bars"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    idx: Mapped[int] = mapped_column(Integer)
+    start_qn: Mapped[float] = mapped_column(Double)
+    end_qn: Mapped[float] = mapped_column(Double)
+    stretch: Mapped[float] = mapped_column(Double)
+    shift_sec: Mapped[float] = mapped_column(Double)
 
 
 class Calibration(Base):

@@ -30,7 +30,7 @@ from cymbalism.analysis.timing import TimingStats
 from cymbalism.errors import InputError, NotFoundError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
-from cymbalism.model.session import Player, Session, Settings
+from cymbalism.model.session import BarLayout, Player, Session, Settings
 from cymbalism.store.codec import chart_digest, chart_from_json, chart_to_json
 from cymbalism.store.db import make_engine, upgrade
 from cymbalism.store.models import (
@@ -39,6 +39,7 @@ from cymbalism.store.models import (
     Judgement,
     LevelChange,
     PlayerRow,
+    SessionBar,
     SessionPlayerRow,
     SessionRow,
     SongRow,
@@ -373,6 +374,8 @@ class Store:
             flush_ms=0,
         )
         try:
+            for bar in session.layout:
+                writer.add_bar(bar)
             for name, steps in (level_changes or {}).items():
                 for step in steps:
                     writer.level_change(name, step.at_sec, step.to_level, reason=step.reason)
@@ -438,12 +441,13 @@ class Store:
             )
 
     def delete(self, session_id: int) -> None:
-        """Remove a session with its hits, judgements and level changes."""
+        """Remove a session with its hits, judgements, level changes and bars."""
         self.info(session_id)
         sp_ids = select(SessionPlayerRow.id).where(SessionPlayerRow.session_id == session_id)
         with self.engine.begin() as conn:
             for table in (Hit, Judgement, LevelChange):
                 conn.execute(delete(table).where(table.session_player_id.in_(sp_ids)))
+            conn.execute(delete(SessionBar).where(SessionBar.session_id == session_id))
             conn.execute(delete(SessionPlayerRow).where(SessionPlayerRow.session_id == session_id))
             conn.execute(delete(SessionRow).where(SessionRow.id == session_id))
 
@@ -725,6 +729,13 @@ class Store:
                 .where(LevelChange.session_player_id.in_(list(seat_of)))
                 .order_by(LevelChange.at_sec, LevelChange.id)
             ).all()
+            bars = conn.execute(
+                select(
+                    SessionBar.start_qn, SessionBar.end_qn, SessionBar.stretch, SessionBar.shift_sec
+                )
+                .where(SessionBar.session_id == session_id)
+                .order_by(SessionBar.idx)
+            ).all()
         chart = chart_from_json(head.chart_json)
         settings = Settings(
             window_sec=head.window_sec,
@@ -760,9 +771,22 @@ class Store:
                 if sp == sp_id
             )
         session = Session(
-            chart=chart, players=tuple(players), settings=settings, started_at=info.started_at
+            chart=chart,
+            players=tuple(players),
+            settings=settings,
+            started_at=info.started_at,
+            layout=tuple(BarLayout(*map(float, b)) for b in bars),
         )
         return StoredSession(info=info, session=session, level_changes=changes)
+
+    def n_bars(self, session_id: int) -> int:
+        """How many bars of the session's layout are stored."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).where(SessionBar.session_id == session_id)
+                ).scalar_one()
+            )
 
     def judgements(self, session_id: int) -> dict[str, dict[str, np.ndarray]]:
         """The stored judgements per player: arrays ``target_sec``, ``lane``, ``onset_sec``,

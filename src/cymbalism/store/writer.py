@@ -25,8 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from cymbalism.errors import DeviceError, InputError
 from cymbalism.model.chart import Level
 from cymbalism.model.lanes import Lane
-from cymbalism.model.session import Player
-from cymbalism.store.models import Hit, Judgement, LevelChange, SessionRow, utcnow
+from cymbalism.model.session import BarLayout, Player
+from cymbalism.store.models import Hit, Judgement, LevelChange, SessionBar, SessionRow, utcnow
 
 if TYPE_CHECKING:
     from cymbalism.store.store import Store
@@ -85,7 +85,7 @@ def _insert_hits(conn: Any, block: np.ndarray) -> None:
 
 
 class SessionWriter:
-    """Adds a live session's hits, judgements and level changes to the store in batches.
+    """Adds a live session's hits, judgements, level changes and bars to the store in batches.
 
     Parameters
     ----------
@@ -132,6 +132,8 @@ class SessionWriter:
         self._n_in_flight = 0
         self._judgements: list[dict[str, Any]] = []
         self._levels: list[dict[str, Any]] = []
+        self._bars: list[dict[str, Any]] = []
+        self._n_bars = store.n_bars(session_id)
         self._closed = False
         self._error: BaseException | None = None
         self.n_committed = 0
@@ -336,6 +338,22 @@ class SessionWriter:
             )
         self.flush()
 
+    def add_bar(self, bar: BarLayout) -> None:
+        """Record where the next bar of the song was played (the engine lays out each)."""
+        self._check_open()
+        with self._lock:
+            self._bars.append(
+                {
+                    "session_id": self.session_id,
+                    "idx": self._n_bars,
+                    "start_qn": float(bar.start_qn),
+                    "end_qn": float(bar.end_qn),
+                    "stretch": float(bar.stretch),
+                    "shift_sec": float(bar.shift_sec),
+                }
+            )
+            self._n_bars += 1
+
     # -- when
     @property
     def pending(self) -> int:
@@ -359,6 +377,7 @@ class SessionWriter:
                 self._n_in_flight = n_hits
                 judgements, self._judgements = self._judgements, []
                 levels, self._levels = self._levels, []
+                bars, self._bars = self._bars, []
                 self._last_flush = time.monotonic()
             try:
                 with self.store.engine.begin() as conn:
@@ -368,6 +387,8 @@ class SessionWriter:
                         conn.execute(insert(Judgement), judgements)
                     if levels:
                         conn.execute(insert(LevelChange), levels)
+                    if bars:
+                        conn.execute(insert(SessionBar), bars)
                     conn.execute(
                         update(SessionRow)
                         .where(SessionRow.id == self.session_id)
@@ -380,6 +401,7 @@ class SessionWriter:
                     self._n_in_flight = 0
                     self._judgements[:0] = judgements
                     self._levels[:0] = levels
+                    self._bars[:0] = bars
                 raise DeviceError(
                     f"could not save session {self.session_id} ({n_hits} hits kept waiting): {exc}"
                 ) from exc
@@ -392,7 +414,7 @@ class SessionWriter:
         period = self.flush_ms / 1000.0
         while not self._stop.wait(period / 2):
             with self._lock:
-                waiting = bool(self._hits or self._judgements or self._levels)
+                waiting = bool(self._hits or self._judgements or self._levels or self._bars)
                 due = time.monotonic() - self._last_flush >= period
             if waiting and due:
                 try:
