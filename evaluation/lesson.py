@@ -10,8 +10,10 @@ gives them, starting at Beginner, at the song's tempo (they play with the expert
 tempo stays at 100%). The two are simulated together with
 :func:`cymbalism.simulate.simulate_duet` (phase correction toward the click and toward
 each other) in stretches of four bars; after every bar the path judges the beginner's
-bar (the shared align/timing code) and may change the level from the next bar on, in
-which case the rest of the stretch is played again at the new level. Each stretch
+bar (the shared align/timing code) and may change the level. As in the live engine, the
+new level applies from the bar after next: the bar between was laid out before the
+change, is played at the old level and not judged by the path; the rest of the stretch
+is then played again at the new level. Each stretch
 starts the two players' phase correction afresh (on the click, with their biases).
 
 The beginner is ``cymbalism.simulate.BEGINNER`` with its own learning switched off and
@@ -119,8 +121,11 @@ def run_lesson(song: Chart, learning_time_sec: float, *, minutes: float, seed: i
     bar = 0
     n_total = int(minutes * 60.0 / bar_sec)
     played = 0
+    # As live: a change decided at the end of a bar applies from the bar after next; the
+    # bar between was laid out before it, is played at the old level and not reported.
+    laid_out_level = path.level
     while played < n_total:
-        level = path.level
+        level = laid_out_level
         chunk = _stretch(song, bar, STRETCH_BARS)
         model = _learner(BEGINNER, float(curve.practice(t)), diff[level] / diff[Level.BEGINNER])
         a, b = simulate_duet(
@@ -132,20 +137,23 @@ def run_lesson(song: Chart, learning_time_sec: float, *, minutes: float, seed: i
             w = path.settings.window_sec
             mine = b.between(lo - w, hi - w).shifted(t - lo)
             theirs = a.between(lo - w, hi - w).shifted(t - lo)
-            targets = path.targets_for_bar(bar % song.n_bars, start_sec=t)
+            targets = path.targets_for_bar(bar % song.n_bars, start_sec=t, level=level)
             expert_t.append(
                 path.targets_for_bar(bar % song.n_bars, start_sec=t, level=Level.EXPERT)
             )
             folded = Hits(mine.onset_sec, fold_lanes(mine.lane, level), mine.velocity)
-            change = path.on_bar_end(bar % song.n_bars, align(folded, targets))
+            reported = level == path.level
+            if reported:
+                path.on_bar_end(bar % song.n_bars, align(folded, targets))
             expert_hits.append(theirs)
             learner_hits.append(folded)
             learner_t.append(targets)
             t += bar_sec
             bar += 1
             played += 1
-            if change is not None:
-                reached.setdefault(change.level, t)
+            if not reported:  # the bar between: the new level starts now
+                laid_out_level = path.level
+                reached.setdefault(path.level, t)
                 break
             if played >= n_total:
                 break

@@ -7,7 +7,7 @@ from dataclasses import astuple
 import numpy as np
 import pytest
 
-from cymbalism.analysis.align import OnlineAligner, align
+from cymbalism.analysis.align import align
 from cymbalism.coaching.lesson import (
     LessonPath,
     LessonSettings,
@@ -16,9 +16,12 @@ from cymbalism.coaching.lesson import (
     replay_lesson,
 )
 from cymbalism.errors import InputError
+from cymbalism.live.clock import FakeClock
+from cymbalism.live.engine import Engine, LiveOptions
 from cymbalism.model.chart import Chart, Level, Part
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
+from cymbalism.model.session import Player, Settings
 from cymbalism.model.tempo import TempoMap
 from cymbalism.simulate import BEGINNER, simulate_performance
 from cymbalism.songs import get_song
@@ -158,42 +161,57 @@ def test_loop_repeats_bars_a_to_b():
         Hits.concat(  # the full part, played perfectly, covers every easier part
             [
                 path.targets_for_bar(b, start_sec=2.0 * i, level=Level.EXPERT)
-                for i, b in enumerate([4, 5] * 4)
+                for i, b in enumerate([4, 5] * 5)
             ]
         ),
-        bars=[4, 5] * 4,
+        bars=[4, 5] * 5,
         path=path,
     )
-    assert [h.bar for h in report.history] == [4, 5] * 4
-    assert [c.bar for c in report.changes] == [5, 5]  # up after each good window of 4 bars
+    # up after each good window of 4 bars; the bar laid out before each move (the 5th
+    # and the 10th played) is played at the old level and not counted
+    assert [h.bar for h in report.history] == [4, 5, 4, 5, 5, 4, 5, 4]
+    assert [c.bar for c in report.changes] == [5, 4]
 
 
-def test_live_and_offline_give_the_same_path():
+def test_the_live_engine_and_a_replay_give_the_same_path():
     chart = get_song("mirrorball")
     hits = simulate_performance(
         chart, BEGINNER.with_(learning_time_sec=20.0), level="beginner", seed=7
     )
     offline = replay_lesson(chart, hits)
-    assert offline.changes  # the simulated learner gets somewhere
-    # live: an OnlineAligner per bar, hits pushed one at a time as they arrive
-    path = LessonPath(chart)
-    w = path.settings.window_sec
-    t = 0.0
-    for bar in range(chart.n_bars):
-        targets = path.targets_for_bar(bar, start_sec=t)
-        start, stop = path.bar_span_qn(bar)
-        tm = chart.tempo_map.scaled(path.tempo_scale)  # the path may slow the practice tempo
-        length = float(tm.qn_to_sec(stop) - tm.qn_to_sec(start))
-        aligner = OnlineAligner(targets, window_sec=w)
-        for onset, lane in zip(*_in(path.fold(hits), t - w, t + length - w), strict=True):
-            aligner.push(onset, lane)
-        path.on_bar_end(bar, aligner.finish())
-        t += length
-    assert path.changes == offline.changes
-    live_stats = np.array([astuple(h.stats) for h in path.history], dtype=np.float64)
+    assert len(offline.changes) >= 2  # the simulated learner gets somewhere
+    # live: the engine lays the bars out and judges the hits pushed one at a time
+    paths: list[LessonPath] = []
+
+    def lesson(player: Player) -> LessonPath:
+        paths.append(LessonPath(chart))
+        return paths[-1]
+
+    clock = FakeClock()
+    engine = Engine(
+        chart,
+        [Player("Kid", level=Level.BEGINNER)],
+        Settings(count_in_bars=0),
+        clock,
+        options=LiveOptions(lesson_players=("Kid",)),
+        lesson=lesson,
+    )
+    for onset, lane in zip(hits.onset_sec.tolist(), hits.lane.tolist(), strict=True):
+        clock.set_ns(max(clock.now_ns(), engine.sec_to_ns(onset)))
+        engine.tick()
+        engine.push_hit("Kid", onset, lane)
+    engine.finish()
+    assert paths[0].changes == offline.changes
+    assert [h.bar for h in paths[0].history] == [h.bar for h in offline.history]
+    live_stats = np.array([astuple(h.stats) for h in paths[0].history], dtype=np.float64)
     offline_stats = np.array([astuple(h.stats) for h in offline.history], dtype=np.float64)
-    np.testing.assert_array_equal(live_stats, offline_stats)
-    assert path.tips() == offline.tips
+    # notes, hits, misses and the timing figures agree (to the rounding of the engine's
+    # clock arithmetic); extra hits right at a bar line may be counted in either bar
+    # (the engine by when they sounded, the replay by its bar's window), and the path's
+    # decisions do not use them
+    same = [0, 1, 2, 4, 5, 6, 7]
+    np.testing.assert_allclose(live_stats[:, same], offline_stats[:, same], rtol=0, atol=1e-12)
+    assert paths[0].tips() == offline.tips
 
 
 def _in(hits: Hits, a: float, b: float):

@@ -328,7 +328,8 @@ class LessonPath:
         Returns
         -------
         change : LevelChange or None
-            The new level or tempo, which applies from the next bar.
+            The new level or tempo, which applies from the next bar laid out (live
+            and in :func:`replay_lesson`: the bar after next).
         """
         qn, lane = self.notes_for_bar(bar)
         if len(alignment.targets) != qn.size or not np.array_equal(alignment.targets.lane, lane):
@@ -569,7 +570,13 @@ def replay_lesson(
     bar_start_sec: Sequence[float] | None = None,
     bars: Sequence[int] | None = None,
 ) -> LessonReport:
-    """Run a recorded performance through the path, bar by bar, as the live engine would.
+    """Run a recorded performance through the path, bar by bar, as the live engine does.
+
+    The engine lays each bar out (its part and tempo fixed) a moment before the bar
+    before it has closed and been judged, so a change the path decides at the end of a
+    bar takes effect from the bar after next; the bar between, laid out before the
+    change, is played as it was and not reported to the path. The replay keeps that
+    order, so it gives the changes, at the bars, that the player saw live.
 
     Parameters
     ----------
@@ -596,18 +603,31 @@ def replay_lesson(
     order = list(range(p.chart.n_bars)) if bars is None else [int(b) for b in bars]
     if bar_start_sec is not None and len(bar_start_sec) != len(order):
         raise InputError("bar_start_sec needs one start time per bar played")
-    reached: dict[Level, float] = {p.level: 0.0}
-    t = 0.0
-    for i, bar in enumerate(order):
+    reached: dict[Level, float] = {}
+    laid: list[tuple[int, Hits, Level, float, float, float]] = []
+
+    def lay_out(i: int, t: float) -> float:
+        """Lay out bar ``order[i]`` as the path stands now; return when it ends."""
+        bar = order[i]
         start = float(bar_start_sec[i]) if bar_start_sec is not None else t
-        targets = p.targets_for_bar(bar, start_sec=start)
         tm = p.chart.tempo_map.scaled(p.tempo_scale)
-        length = float(tm.qn_to_sec(p.bar_span_qn(bar)[1]) - tm.qn_to_sec(p.bar_span_qn(bar)[0]))
+        q0, q1 = p.bar_span_qn(bar)
+        length = float(tm.qn_to_sec(q1) - tm.qn_to_sec(q0))
+        targets = p.targets_for_bar(bar, start_sec=start)
+        laid.append((bar, targets, p.level, p.tempo_scale, start, length))
+        reached.setdefault(p.level, start)
+        return start + length
+
+    end = lay_out(0, 0.0) if order else 0.0
+    for i in range(len(order)):
+        if i + 1 < len(order):
+            end = lay_out(i + 1, end)  # laid out before bar i is judged
+        bar, targets, level, scale, start, length = laid.pop(0)
+        if level != p.level or scale != p.tempo_scale:
+            continue  # laid out before the path's last change: not reported
         played = hits.between(start - w, start + length - w)
-        change = p.on_bar_end(bar, align(p.fold(played), targets, window_sec=w))
-        t = start + length
-        if change is not None and change.level not in reached:
-            reached[change.level] = t
+        folded = Hits(played.onset_sec, fold_lanes(played.lane, level), played.velocity)
+        p.on_bar_end(bar, align(folded, targets, window_sec=w))
     return LessonReport(
         changes=list(p.changes),
         history=list(p.history),
