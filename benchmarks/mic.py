@@ -157,7 +157,7 @@ def measure(n_hits: int, period: int) -> dict[str, Any]:
 
     truth = groove(n_hits)
     signal = audio.synthesize_hits(truth, RATE, seed=3)
-    onsets = np.unique(np.round(truth.onset_sec * RATE).astype(int))
+    onsets = _onset_samples(truth)
 
     # cymbalism: the microphone input of the live engine
     reports: list[tuple[float, Any]] = []
@@ -214,8 +214,7 @@ def measure(n_hits: int, period: int) -> dict[str, Any]:
     sparse_player = play_through(
         sd, audio.synthesize_hits(sparse, RATE, seed=3), period, listen_bare
     )
-    sparse_onsets = np.unique(np.round(sparse.onset_sec * RATE).astype(int))
-    base = _latencies(sparse_player, sparse_onsets, rises)
+    base = _latencies(sparse_player, _onset_samples(sparse), rises)
     return {
         "server": f"JACK dummy driver, {period} samples at {RATE} Hz "
         f"({1000 * period / RATE:.2f} ms per period)",
@@ -230,6 +229,11 @@ def measure(n_hits: int, period: int) -> dict[str, Any]:
         "latency_ms": [round(1000 * x, 3) for x in ours],
         "baseline_ms": [round(1000 * x, 3) for x in base],
     }
+
+
+def _onset_samples(hits: Any) -> np.ndarray:
+    """The distinct onsets of ``hits`` as sample indices."""
+    return np.unique(np.round(hits.onset_sec * RATE).astype(int))
 
 
 def _latencies(player: Player, onsets: np.ndarray, arrivals: list[float]) -> list[float]:

@@ -626,8 +626,7 @@ def replay_lesson(
         if level != p.level or scale != p.tempo_scale:
             continue  # laid out before the path's last change: not reported
         played = hits.between(start - w, start + length - w)
-        folded = Hits(played.onset_sec, fold_lanes(played.lane, level), played.velocity)
-        p.on_bar_end(bar, align(folded, targets, window_sec=w))
+        p.on_bar_end(bar, align(p.fold(played), targets, window_sec=w))
     return LessonReport(
         changes=list(p.changes),
         history=list(p.history),

@@ -502,10 +502,11 @@ class Engine:
         self.bars.append(bar)
         self._next_plan += 1
         sounds: list[Sound] = []
+        layout = bar.layout
         if self.recorder is not None and hasattr(self.recorder, "add_bar"):
-            self.recorder.add_bar(bar.layout)
+            self.recorder.add_bar(layout)
         for name, st in self.players.items():
-            self._extend_targets(st, bar.layout.place(self.chart.part(st.level), self.base_map), i)
+            self._extend_targets(st, layout.place(self.chart.part(st.level), self.base_map), i)
             path = self._paths.get(name)
             st.bar_tempo.append(float(path.tempo_scale) if path is not None else 1.0)
         beats = self.base_map.beat_grid_qn(q1, q0)

@@ -428,7 +428,14 @@ class Store:
                 steps = stored.level_changes.get(sp.player.name, ())
                 level = steps[-1].to_level if steps else Level(sp.level)
                 seats[sp.player.name] = (sp.id, level)
-        return SessionWriter(self, session_id, seats, flush_hits=flush_hits, flush_ms=flush_ms)
+        return SessionWriter(
+            self,
+            session_id,
+            seats,
+            flush_hits=flush_hits,
+            flush_ms=flush_ms,
+            n_bars=len(stored.session.layout),
+        )
 
     def finish(self, session_id: int) -> None:
         """Mark a session finished (also one cut short: its committed hits are kept)."""
@@ -778,15 +785,6 @@ class Store:
             layout=tuple(BarLayout(*map(float, b)) for b in bars),
         )
         return StoredSession(info=info, session=session, level_changes=changes)
-
-    def n_bars(self, session_id: int) -> int:
-        """How many bars of the session's layout are stored."""
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(func.count()).where(SessionBar.session_id == session_id)
-                ).scalar_one()
-            )
 
     def judgements(self, session_id: int) -> dict[str, dict[str, np.ndarray]]:
         """The stored judgements per player: arrays ``target_sec``, ``lane``, ``onset_sec``,

@@ -98,6 +98,8 @@ class SessionWriter:
     flush_ms : float
         Commit whatever is waiting at least this often (0 disables the timer thread;
         then only ``flush_hits``, :meth:`flush` and :meth:`finish` commit).
+    n_bars : int
+        Bars of the session's layout already stored (a reopened session continues them).
 
     Notes
     -----
@@ -114,6 +116,7 @@ class SessionWriter:
         *,
         flush_hits: int = 256,
         flush_ms: float = 250.0,
+        n_bars: int = 0,
     ) -> None:
         if flush_hits < 1:
             raise InputError(f"flush_hits must be at least 1, got {flush_hits}")
@@ -133,7 +136,7 @@ class SessionWriter:
         self._judgements: list[dict[str, Any]] = []
         self._levels: list[dict[str, Any]] = []
         self._bars: list[dict[str, Any]] = []
-        self._n_bars = store.n_bars(session_id)
+        self._n_bars = int(n_bars)
         self._closed = False
         self._error: BaseException | None = None
         self.n_committed = 0
