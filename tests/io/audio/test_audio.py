@@ -505,7 +505,7 @@ def test_a_microphone_through_a_real_audio_server() -> None:
     import subprocess
     import sys
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "mic.py"
+    script = Path(__file__).resolve().parents[3] / "benchmarks" / "mic.py"
     env = dict(os.environ, CYMBALISM_MIC_FREEWHEEL="1")
     out = subprocess.run(
         [sys.executable, str(script), "--json", "--hits", "24"],
