@@ -84,14 +84,9 @@ def tempo_scores(estimated: float, reference: float) -> tuple[bool, bool]:
 
 
 def previous_method(onset_sec: np.ndarray, weight: np.ndarray) -> float:
-    """The estimator cymbalism used before drums were listened to, rebuilt from the
-    module's parts: the pulse salience (every beat must divide into two or three) times a
-    one-octave log-normal prior around 120 BPM, its peak refined by a parabola."""
-    tempo_salience(onset_sec, weight=weight)  # the same checks at the door
-    bpm = tempo_model._bpm_grid(30.0, 300.0)
-    x = tempo_model._envelope(onset_sec, weight)
-    acf = tempo_model._autocorrelation(x, tempo_model._max_lag(x.size))
-    salience = tempo_model._metrical_salience(acf, bpm, np.zeros(bpm.size))
+    """The estimator cymbalism used before drums were listened to: the pulse salience
+    times a one-octave log-normal prior around 120 BPM, its peak refined by a parabola."""
+    bpm, salience = tempo_salience(onset_sec, weight=weight)
     score = salience * np.exp(-0.5 * np.log2(bpm / 120.0) ** 2)
     return tempo_model._refine(bpm, score, int(np.argmax(score)))
 

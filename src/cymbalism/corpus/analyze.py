@@ -233,7 +233,9 @@ def _load_file(job: Job) -> _Performance:
         from cymbalism.analysis.tempo import click_grid
 
         hits = perf.hits
-        tempo_map = click_grid(hits.onset_sec, weight=hits.velocity.astype(np.float64))
+        tempo_map = click_grid(
+            hits.onset_sec, weight=hits.velocity.astype(np.float64), lane=hits.lane
+        )
     return _Performance([perf.hits], [job.player], tempo_map)
 
 
