@@ -284,6 +284,7 @@ class StreamingDetector:
             self._templates.sum(axis=1, keepdims=True), 1e-12
         )
         self._min_share = self.kit.min_share or self.config.min_share
+        self._fit = _LaneFit(self._templates, self.kit.lanes, self.kit.lane_weights)
 
     # ----------------------------------------------------------------- public
 
@@ -417,13 +418,7 @@ class StreamingDetector:
             peak_db = float(self._hist_level[i : i + f.lane_frames + 1].max())
             vel = int(np.clip(round(1 + 126 * (peak_db + 60.0) / 60.0), 1, 127))
             t = self.start_sec + o.frame * f.frame_period_sec - self.config.bias_sec
-            sounded = classify_added_spectrum(
-                added,
-                self._templates,
-                self.kit.lanes,
-                min_share=self._min_share,
-                lane_weights=self.kit.lane_weights,
-            )
+            sounded = self._fit(added, self._min_share)
             split = len(sounded) > 1 and self.config.split_sec is not None
             delay = self._lane_delays(i, sounded) if split else {}
             for lane in sounded:
@@ -538,30 +533,42 @@ def classify_added_spectrum(
     lying between a snare and a hi-hat fits, alone, a snare struck with the hi-hat
     better than either; fitted with them, it gives way to the snare and the hi-hat.
     """
-    scipy_optimize = require("scipy.optimize", "audio")
-    drums = [j for j, lane in enumerate(lanes) if lane is not None]
-    total = float(added.sum())
-    if total <= 0.0 or not drums:
-        return [lanes[drums[0]]] if drums else []  # type: ignore[list-item]
-    a = np.sqrt(templates.T)
-    x, _ = scipy_optimize.nnls(a, np.sqrt(added / total))
-    part = x * np.linalg.norm(a, axis=0)
-    keys = list(dict.fromkeys(lanes))
-    share = {
-        key: float(sum(p for p, x in zip(part, lanes, strict=True) if x == key)) for key in keys
-    }
-    whole = max(sum(share.values()), 1e-12)
-    weights = lane_weights or {}
-    share = {
-        k: v / whole * (weights.get(k, 1.0) if k is not None else 1.0) for k, v in share.items()
-    }
-    chosen: list[Lane | None] = []
-    for rank, key in enumerate(sorted(keys, key=lambda k: -share[k])):
-        if share[key] < min_share and rank > 0:
-            break
-        if not any(_alike(key, k) for k in chosen):
-            chosen.append(key)
-    return sorted(x for x in chosen if x is not None)
+    return _LaneFit(templates, lanes, lane_weights)(added, min_share)
+
+
+class _LaneFit:
+    """:func:`classify_added_spectrum` for one kit, with the kit's arrays prepared once."""
+
+    def __init__(
+        self,
+        templates: np.ndarray,
+        lanes: Sequence[Lane | None],
+        lane_weights: dict[Lane, float] | None = None,
+    ) -> None:
+        self._nnls = require("scipy.optimize", "audio").nnls
+        self.keys: list[Lane | None] = list(dict.fromkeys(lanes))
+        self.a = np.sqrt(np.asarray(templates, dtype=np.float64).T)
+        self.norm = np.linalg.norm(self.a, axis=0)
+        self.group = np.array([self.keys.index(x) for x in lanes])
+        weights = lane_weights or {}
+        self.weight = np.array([1.0 if k is None else weights.get(k, 1.0) for k in self.keys])
+        self.first_drum = next(x for x in lanes if x is not None) if any(lanes) else None
+
+    def __call__(self, added: np.ndarray, min_share: float) -> list[Lane]:
+        total = float(added.sum())
+        if total <= 0.0 or self.first_drum is None:
+            return [self.first_drum] if self.first_drum is not None else []
+        x, _ = self._nnls(self.a, np.sqrt(added / total))
+        share = np.bincount(self.group, weights=x * self.norm, minlength=len(self.keys))
+        share = share / max(float(share.sum()), 1e-12) * self.weight
+        chosen: list[Lane | None] = []
+        for rank, k in enumerate(np.argsort(-share, kind="stable").tolist()):
+            if share[k] < min_share and rank > 0:
+                break
+            key = self.keys[k]
+            if not any(_alike(key, c) for c in chosen):
+                chosen.append(key)
+        return sorted(x for x in chosen if x is not None)
 
 
 def _alike(x: Lane | None, y: Lane | None) -> bool:
