@@ -76,6 +76,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -285,13 +286,13 @@ def _is_end(event: str) -> bool:
 
 
 # ---------------------------------------------------------------------------- .chart
-# A section: its header line, an opening brace, its lines, and a line with the closing brace.
-_CH_SECTION = re.compile(
-    r"^[ \t]*\[([^\]\r\n]*)\][ \t]*\r?\n\s*\{[ \t]*\r?\n?(.*?)^[ \t]*\}[ \t]*$", re.M | re.S
-)
-_CH_EVENT_LINE = re.compile(r"^[ \t]*(\d+)[ \t]*=[ \t]*(\S+)[ \t]*(.*?)[ \t]*\r?$", re.M)
-_CH_NONBLANK = re.compile(r"^[ \t]*\S", re.M)
-_CH_NOTE = re.compile(r"^[ \t]*(\d+)[ \t]*=[ \t]*N[ \t]+(\d+)\b", re.M)
+# A section starts with its name in brackets on a line of its own and an opening brace.
+_CH_HEADER = re.compile(r"^[ \t]*\[([^\]\r\n]*)\][ \t]*\r?\n\s*\{[ \t]*\r?$", re.M)
+_CH_CLOSE = re.compile(r"^[ \t]*\}[ \t]*\r?$", re.M)
+_CH_EVENT_LINE = re.compile(r"^[ \t]*(\d+)[ \t]*=[ \t]*(\S+)[ \t]*([^\r\n]*)", re.M)
+# the first line that is neither blank nor ``tick = event``
+_CH_NOT_EVENT = re.compile(r"^(?![ \t]*\d+[ \t]*=[ \t]*\S)[ \t]*\S", re.M)
+_CH_NOTE = re.compile(r"^[ \t]*(\d+)[ \t]*=[ \t]*N[ \t]+(\d+)", re.M)
 _CH_KEY_VALUE = re.compile(r"^\s*(\S+?)\s*=\s*(.*?)\s*$")
 
 
@@ -314,18 +315,33 @@ def _split_sections(text: str, source: str) -> list[_Section]:
     its line (found by :func:`_structure_error`)."""
     out: list[_Section] = []
     pos = 0
-    for m in _CH_SECTION.finditer(text):
-        if text[pos : m.start()].strip():
+    while True:
+        head = _CH_HEADER.search(text, pos)
+        if head is None:
+            break
+        if text[pos : head.start()].strip():
             _structure_error(text, source)
-        line = text.count("\n", 0, m.start(2)) + 1
-        out.append(_Section(m.group(1).strip(), m.group(2), line))
-        pos = m.end()
+        body_start = head.end() + 1
+        # the closing brace: the next "}" that stands alone on its line
+        close = text.find("}", body_start)
+        while close >= 0:
+            m = _CH_CLOSE.match(text, text.rfind("\n", 0, close) + 1)
+            if m is not None:
+                break
+            close = text.find("}", close + 1)
+        if close < 0:
+            _structure_error(text, source)
+        line_start = text.rfind("\n", 0, close) + 1
+        body = text[body_start:line_start] if line_start > body_start else ""
+        line = text.count("\n", 0, body_start) + 1
+        out.append(_Section(head.group(1).strip(), body, line))
+        pos = m.end() if m is not None else len(text)
     if text[pos:].strip():
         _structure_error(text, source)
     return out
 
 
-def _structure_error(text: str, source: str) -> None:
+def _structure_error(text: str, source: str) -> NoReturn:
     """Raise the error that says where a .chart's section structure breaks."""
     current: str | None = None
     in_braces = False
@@ -353,35 +369,34 @@ def _structure_error(text: str, source: str) -> None:
     raise InputError(f"{source}: the sections are not laid out as [Name] {{ ... }}")
 
 
+def _check_event_lines(section: _Section, source: str) -> None:
+    """Every line of a section must be ``tick = TYPE values``; the first that is not is
+    an error naming its line."""
+    bad = _CH_NOT_EVENT.search(section.body)
+    if bad is None:
+        return
+    end = section.body.find("\n", bad.start())
+    line = section.body[bad.start() : end if end >= 0 else None].strip()
+    where = f"{source}, line {section.line + section.body.count(chr(10), 0, bad.start())}"
+    m = _CH_KEY_VALUE.match(line)
+    if m is not None and re.fullmatch(r"-\d+", m.group(1)):
+        raise InputError(f"{where}: negative tick {m.group(1)}")
+    if m is not None and m.group(2):
+        raise InputError(f"{where}: broken tick {m.group(1)!r} (a tick is a whole number of ticks)")
+    raise InputError(f"{where}: expected 'tick = event', got {line[:40]!r}")
+
+
 def _event_rows(section: _Section, source: str) -> list[tuple[str, str, str]]:
-    """``tick = TYPE values`` lines as (tick, type, values); a line that is not one is an
-    error naming its line."""
-    rows: list[tuple[str, str, str]] = _CH_EVENT_LINE.findall(section.body)
-    if len(rows) != len(_CH_NONBLANK.findall(section.body)):
-        for k, raw in enumerate(section.body.splitlines()):
-            line = raw.strip()
-            if not line or _CH_EVENT_LINE.match(raw):
-                continue
-            where = f"{source}, line {section.line + k}"
-            m = _CH_KEY_VALUE.match(line)
-            if m is None:
-                raise InputError(f"{where}: expected 'tick = event', got {line[:40]!r}")
-            key = m.group(1)
-            if re.fullmatch(r"-\d+", key):
-                raise InputError(f"{where}: negative tick {key}")
-            if not key.isdigit():
-                raise InputError(
-                    f"{where}: broken tick {key!r} (a tick is a whole number of ticks)"
-                )
-            raise InputError(f"{where}: expected 'tick = event', got {line[:40]!r}")
-    return rows
+    """``tick = TYPE values`` lines as (tick, type, values)."""
+    _check_event_lines(section, source)
+    return [(t, k, v.strip()) for t, k, v in _CH_EVENT_LINE.findall(section.body)]
 
 
 def _line_of(section: _Section, tick: str, value: str) -> int:
     """The line number of the first line of a section with this tick and value."""
     for k, raw in enumerate(section.body.splitlines()):
         m = _CH_EVENT_LINE.match(raw)
-        if m and m.group(1) == tick and f"{m.group(2)} {m.group(3)}".strip() == value.strip():
+        if m and m.group(1) == tick and f"{m.group(2)} {m.group(3)}".split() == value.split():
             return section.line + k
     return section.line
 
@@ -389,9 +404,9 @@ def _line_of(section: _Section, tick: str, value: str) -> int:
 def _section_notes(section: _Section, source: str) -> np.ndarray:
     """The ``N`` lines of a drum section as rows of (tick, note number); every line of
     the section must be an event line."""
-    _event_rows(section, source)
-    found = _CH_NOTE.findall(section.body)
-    return np.array(found, dtype=np.int64).reshape(-1, 2)
+    _check_event_lines(section, source)
+    digits = " ".join(map(" ".join, _CH_NOTE.findall(section.body)))
+    return np.fromstring(digits, dtype=np.int64, sep=" ").reshape(-1, 2)
 
 
 def _drum_gems(notes: np.ndarray, *, five_lane: bool, plus: bool) -> _Gems:
