@@ -99,12 +99,15 @@ __all__ = [
     "EXPERT_PLUS",
     "Folds",
     "SavedChart",
+    "apply_song_ini",
     "find_chart_file",
     "format_chart_text",
     "load_chart",
     "parse_chart_text",
+    "pick_chart_file",
     "read_chart",
     "read_chart_file",
+    "read_game_chart",
     "read_gm_midi",
     "read_notes_mid",
     "read_song_ini",
@@ -131,6 +134,7 @@ _MID_BASE: Mapping[Level, int] = {
 _MID_EXPERT_PLUS_KICK = 95
 _MID_TOM_MARKERS = {110: 2, 111: 3, 112: 4}  # marker note -> pad
 _MID_DYNAMICS = "[ENABLE_CHART_DYNAMICS]"
+_MID_MAX_MSPQ = 0xFFFFFF  # microseconds per quarter note: 3.58 BPM is the slowest tempo
 _MID_DRUM_TRACKS = ("PART DRUMS", "PART DRUMS_2X", "PART REAL_DRUMS_PS")
 _MID_EXPERT_PLUS_TRACK = "PART DRUMS_2X"
 
@@ -790,12 +794,16 @@ class Folds:
     levels_left_out : dict of str to int
         Whole parts the format has no slot for (a Beginner part beside an Easy one),
         with their numbers of notes.
+    tempos_changed : int
+        Tempo changes the format cannot hold as they are (a MIDI file holds 3.58 BPM and
+        faster), written as the nearest tempo it holds. Not notes, so not in ``total``.
     """
 
     format: str
     moved: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     dropped: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     levels_left_out: Mapping[str, int] = field(default_factory=dict)
+    tempos_changed: int = 0
 
     def n_moved(self, level: str | None = None) -> int:
         """Notes written on another drum (on ``level``, or on every level)."""
@@ -811,12 +819,17 @@ class Folds:
         return self.n_moved() + self.n_dropped() + sum(self.levels_left_out.values())
 
     def __bool__(self) -> bool:
-        return self.total > 0
+        return self.total > 0 or self.tempos_changed > 0
 
     def describe(self) -> str:
         """One paragraph for people: what was folded, per level, and how to keep it."""
-        if not self:
-            return f"every note fits in the {self.format} file"
+        tempos = (
+            f"; {self.tempos_changed} tempos written as the nearest the format holds"
+            if self.tempos_changed
+            else ""
+        )
+        if not self.total:
+            return f"every note fits in the {self.format} file{tempos}"
         said: list[str] = []
         for verb, table in (("moved", self.moved), ("left out", self.dropped)):
             for level, kinds in table.items():
@@ -826,7 +839,7 @@ class Folds:
             said.append(f"the {level} part ({n} notes) left out: the format has no slot for it")
         return (
             f"folded {self.total} notes to fit the {self.format} format ({'; '.join(said)}); "
-            "a .mid file keeps every note of one level"
+            f"a .mid file keeps every note of one level{tempos}"
         )
 
 
@@ -863,6 +876,7 @@ class _FoldTally:
         self.moved: dict[str, Counter[str]] = {}
         self.dropped: dict[str, Counter[str]] = {}
         self.left_out: dict[str, int] = {}
+        self.tempos_changed = 0
 
     def move(self, level: str, kind: str) -> None:
         self.moved.setdefault(level, Counter())[kind] += 1
@@ -876,6 +890,7 @@ class _FoldTally:
             {lv: dict(c) for lv, c in self.moved.items()},
             {lv: dict(c) for lv, c in self.dropped.items()},
             dict(self.left_out),
+            self.tempos_changed,
         )
 
 
@@ -943,11 +958,14 @@ def _game_levels(chart: Chart, tally: _FoldTally) -> dict[Level, Part]:
 @dataclass(frozen=True)
 class _GameChart:
     """A chart laid out for a game format: rows per level, and the Expert+ part as extra
-    kicks on the Expert rows or, when it differs from Expert in more than kicks, whole."""
+    kicks on the Expert rows (``double_kicks``) or, when it differs from Expert in more
+    than kicks, whole (``expert_plus_rows``). ``plus_layout`` is the Expert+ part's rows
+    either way (None without one)."""
 
     rows: dict[Level, list[_Row]]
     double_kicks: list[int]
     expert_plus_rows: list[_Row] | None
+    plus_layout: list[_Row] | None
     tally: _FoldTally
 
 
@@ -958,7 +976,8 @@ def _game_chart(chart: Chart, ticks_per_qn: int, fmt: str) -> _GameChart:
         for lv, part in _game_levels(chart, tally).items()
     }
     double: list[int] = []
-    plus_rows: list[_Row] | None = None
+    whole: list[_Row] | None = None
+    plus: list[_Row] | None = None
     if chart.expert_plus is not None:
         plus = _layout(chart.expert_plus, ticks_per_qn, EXPERT_PLUS, tally)
         expert = set(rows.get(Level.EXPERT, []))
@@ -966,19 +985,18 @@ def _game_chart(chart: Chart, ticks_per_qn: int, fmt: str) -> _GameChart:
         if Level.EXPERT in rows and expert <= set(plus) and all(r[1] == _KICK for r in extra):
             double = [r[0] for r in extra]
         else:
-            plus_rows = plus
-    return _GameChart(rows, double, plus_rows, tally)
+            whole = plus
+    return _GameChart(rows, double, whole, plus, tally)
 
 
-def _one_marker_per_moment(
-    rows: dict[Level, list[_Row]], labels: Mapping[Level, str], tally: _FoldTally
-) -> dict[Level, list[_Row]]:
+def _one_marker_per_moment(rows: dict[str, list[_Row]], tally: _FoldTally) -> dict[str, list[_Row]]:
     """In a MIDI chart a tom marker covers a pad at a moment in every difficulty. Where
     one difficulty has a tom and another a cymbal on the same pad at the same moment,
     the tom moves to a free tom pad of its difficulty; with none free, it is written
-    under the cymbal and reads back as that cymbal (tallied either way)."""
+    under the cymbal and reads back as that cymbal (tallied either way). ``rows`` are
+    keyed by the levels' names."""
     cymbals = {(t, p) for rs in rows.values() for t, p, c, _ in rs if c}
-    out: dict[Level, list[_Row]] = {}
+    out: dict[str, list[_Row]] = {}
     for level, rs in rows.items():
         used = {(t, p) for t, p, _, _ in rs}
         fixed: list[_Row] = []
@@ -992,11 +1010,11 @@ def _one_marker_per_moment(
                 used.add((t, free[0]))
                 fixed.append((t, free[0], False, d))
                 where = f"{_PAD_TOM[free[0]].label} (a cymbal held its pad on another level)"
-                tally.move(labels[level], f"{tom.label} as {where}")
+                tally.move(level, f"{tom.label} as {where}")
             else:
                 fixed.append((t, p, True, d))
                 cymbal = Lane(int(_CYMBAL_LANE[p])).label
-                tally.move(labels[level], f"{tom.label} as {cymbal} (no free tom pad)")
+                tally.move(level, f"{tom.label} as {cymbal} (no free tom pad)")
         out[level] = sorted(fixed)
     return out
 
@@ -1125,6 +1143,7 @@ def write_notes_mid(path: str | Path, chart: Chart, *, ticks_per_qn: int = 480) 
         mid.tracks.append(tr)
 
     tm = chart.tempo_map
+    game = _game_chart(chart, ticks_per_qn, "notes.mid")
     tempo_ev: list[tuple[int, int, object]] = []
     for qn, num, den in tm.time_signatures:
         tempo_ev.append(
@@ -1135,17 +1154,22 @@ def write_notes_mid(path: str | Path, chart: Chart, *, ticks_per_qn: int = 480) 
             )
         )
     for qn, bpm in tm.tempos:
-        mspq = min(max(1, round(60_000_000 / bpm)), 0xFFFFFF)
+        mspq = round(60_000_000 / bpm)
+        if not 1 <= mspq <= _MID_MAX_MSPQ:
+            game.tally.tempos_changed += 1
+            mspq = min(max(1, mspq), _MID_MAX_MSPQ)
         tempo_ev.append((_tick(qn, ticks_per_qn), 1, mido.MetaMessage("set_tempo", tempo=mspq)))
     track(chart.title or "cymbalism", tempo_ev)
 
-    game = _game_chart(chart, ticks_per_qn, "notes.mid")
-    rows = _one_marker_per_moment(game.rows, {lv: lv.label for lv in game.rows}, game.tally)
+    by_name = {lv.label: rs for lv, rs in game.rows.items()}
+    if game.double_kicks and game.plus_layout is not None:
+        # Expert+ is the Expert rows and its kicks: whatever moves in Expert moves in it
+        by_name[EXPERT_PLUS] = game.plus_layout
+    fixed = _one_marker_per_moment(by_name, game.tally)
+    rows = {lv: fixed[lv.label] for lv in game.rows}
     plus_rows = game.expert_plus_rows
     if plus_rows is not None:
-        plus_rows = _one_marker_per_moment(
-            {Level.EXPERT: plus_rows}, {Level.EXPERT: EXPERT_PLUS}, game.tally
-        )[Level.EXPERT]
+        plus_rows = _one_marker_per_moment({EXPERT_PLUS: plus_rows}, game.tally)[EXPERT_PLUS]
     gem_len = max(1, ticks_per_qn // 8)
 
     def drum_events(rows: Mapping[Level, list[_Row]], double: list[int]):  # type: ignore[no-untyped-def]
@@ -1227,22 +1251,27 @@ def find_chart_file(folder: str | Path) -> Path:
     """
     p = Path(folder)
     try:
-        files = [f for f in p.iterdir() if f.suffix.lower() in _CHART_SUFFIXES and f.is_file()]
+        names = [f.name for f in p.iterdir() if f.is_file()]
     except FileNotFoundError:
         raise NotFoundError(f"no song folder at {p}") from None
     except OSError as exc:
         raise InputError(f"cannot list {p}: {exc.strerror}") from None
+    return pick_chart_file(p, names)
+
+
+def pick_chart_file(folder: Path, names: Iterable[str]) -> Path:
+    """The drum chart among the files ``names`` of a song folder (see :func:`find_chart_file`)."""
+    files = [n for n in names if Path(n).suffix.lower() in _CHART_SUFFIXES]
     if not files:
-        raise NotFoundError(f"{p} is a folder without a chart (no .chart or .mid file)")
+        raise NotFoundError(f"{folder} is a folder without a chart (no .chart or .mid file)")
     rank = {"notes.chart": 0, "notes.mid": 1, "notes.midi": 1}
-    files.sort(key=lambda f: (rank.get(f.name.lower(), 2), f.name.lower()))
+    files.sort(key=lambda n: (rank.get(n.lower(), 2), n.lower()))
     if len(files) == 1:
-        return files[0]
-    for f in files:
-        if _has_drum_part(f):
-            return f
-    names = ", ".join(f.name for f in files)
-    raise InputError(f"{p}: none of its charts has a drum part ({names})")
+        return folder / files[0]
+    for name in files:
+        if _has_drum_part(folder / name):
+            return folder / name
+    raise InputError(f"{folder}: none of its charts has a drum part ({', '.join(files)})")
 
 
 def read_song_ini(path: str | Path) -> dict[str, str]:
@@ -1277,11 +1306,11 @@ def read_song_ini(path: str | Path) -> dict[str, str]:
     return {k: (v or "").strip() for k, v in section.items()}
 
 
-def _with_song_ini(chart: Chart, ini: Path) -> Chart:
-    """Take the title, artist and credits from a Clone Hero ``song.ini`` beside the chart."""
-    if not ini.is_file():
+def apply_song_ini(chart: Chart, song: Mapping[str, str]) -> Chart:
+    """The chart with the title, artist and credits of a ``song.ini`` (from
+    :func:`read_song_ini`) in place of its own."""
+    if not song:
         return chart
-    song = read_song_ini(ini)
     extra = {k: song[k] for k in ("charter", "genre", "year", "album") if song.get(k)}
     return replace(
         chart,
@@ -1291,11 +1320,18 @@ def _with_song_ini(chart: Chart, ini: Path) -> Chart:
     )
 
 
-def _read_game_chart(path: Path) -> Chart:
-    """A chart file of a song folder: a .chart, or a MIDI chart with a drum track."""
-    if path.suffix.lower() == ".chart":
-        return read_chart_file(path)
-    return read_notes_mid(path)
+def _with_song_ini(chart: Chart, ini: Path) -> Chart:
+    """Take the title, artist and credits from a Clone Hero ``song.ini`` beside the chart."""
+    return apply_song_ini(chart, read_song_ini(ini)) if ini.is_file() else chart
+
+
+def read_game_chart(path: str | Path) -> Chart:
+    """A chart file of a song folder: a ``.chart``, or a MIDI chart with a drum track
+    (a MIDI file without one is an error here, not a drum performance)."""
+    p = Path(path)
+    if p.suffix.lower() == ".chart":
+        return read_chart_file(p)
+    return read_notes_mid(p)
 
 
 def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
@@ -1311,8 +1347,7 @@ def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
     if not p.exists():
         raise NotFoundError(f"no chart file at {p}")
     if p.is_dir():
-        chart_file = find_chart_file(p)
-        return _with_song_ini(_read_game_chart(chart_file), p / "song.ini")
+        return _with_song_ini(read_game_chart(find_chart_file(p)), p / "song.ini")
     suffix = p.suffix.lower()
     if suffix == ".chart":
         chart = read_chart_file(p)

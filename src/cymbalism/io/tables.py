@@ -8,7 +8,8 @@ columns are named with ``players=``, or picked by what they hold
 (:func:`player_columns` says which were taken and why the others were not): onset
 times in seconds, which never go back down from row to row (a beat count within a
 cycle does), rarely repeat (a cycle number does), do not count up one by one (a row
-number does) and stay within a session's length. A column named like one of onsetsync's grid columns is never a player.
+number does) and stay within a session's length. A column named like one of onsetsync's
+grid columns is never a player.
 
 Long format: one row per onset, with columns ``player`` and ``onset_sec`` and, optionally,
 ``event`` (the grid slot or chart position the onset belongs to). With ``event`` the rows
