@@ -170,6 +170,17 @@ def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
     assert frame["error"].notna().sum() == 1
     alice = frame[frame["player"] == "alice"]
     assert alice["mean_error_ms"].to_numpy() == pytest.approx([10.0, 10.0], abs=0.8)
+    # several corpora: a listing that cannot be read is an error row, the rest is analysed
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("midi_filename,style\nalice/take0.mid,caf\xe9\n".encode("latin-1"))
+    both = ["corpus", "analyze", str(latin), str(corpus / "alice"), "--out", str(out)]
+    assert main([*both, "--workers", "1"]) == 0
+    assert "3 files, 3 rows, 1 errors" in capsys.readouterr().out
+    frame = pd.read_parquet(out)
+    assert frame["error"].iloc[0].endswith("save it as UTF-8")
+    assert frame["error"].iloc[1:].isna().all()
+    assert main(["corpus", "analyze", str(latin), "--out", str(out)]) == 2
+    assert "internal error" not in capsys.readouterr().err
     assert main(["corpus", "analyze", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
     assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "no" / "r.csv")]) == 2
     assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "r.xlsx")]) == 2

@@ -222,3 +222,32 @@ def test_the_cache_lives_in_the_user_cache_folder_or_where_the_environment_says(
     monkeypatch.delenv(library.CACHE_ENV)
     assert default_cache_path().name == "library.sqlite3"
     assert "cymbalism" in str(default_cache_path())
+
+
+def test_the_songs_command_lists_a_library_and_shows_one_song(shelf, tmp_path, capsys, monkeypatch):
+    import json
+
+    from cymbalism.cli import main
+
+    monkeypatch.setenv(library.CACHE_ENV, str(tmp_path / "cli-cache.sqlite3"))
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["songs", "--dir", str(shelf)]) == 0
+    captured = capsys.readouterr()
+    assert "Night Drive" in captured.out and "Bossa Caf\xe9" in captured.out
+    assert "E X X+" in captured.out and "60-120" in captured.out and "0:06" in captured.out
+    assert "2 songs in 4 song folders; 4 read, 0 from the cache" in captured.out
+    assert "cannot read:" in captured.err and "no drum part" in captured.err
+    assert main(["songs", "--dir", str(shelf)]) == 0
+    assert "4 read" not in capsys.readouterr().out  # the second time, from the cache
+    assert main(["songs", "--dir", str(shelf), "--json", "--no-cache"]) == 0
+    docs = json.loads(capsys.readouterr().out)
+    assert [d["title"] for d in docs] == ["Broken", "Just An Ini", "Bossa Caf\xe9", "Night Drive"]
+    night = shelf / "The Testers" / "Night Drive"
+    assert main(["songs", "show", str(night), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert SongRecord.from_dict(doc) == song_record(night)
+    assert doc["levels"][1] == {"name": "Expert", "notes": 9, "lanes": EXPERT}
+    assert doc["sections"] == [{"sec": 0.0, "name": "Intro"}, {"sec": 2.0, "name": "Verse"}]
+    assert [a["role"] for a in doc["audio"]] == ["crowd", "drums_1", "drums_2", "other", "song"]
+    assert main(["songs", "show", str(shelf / "Broken"), "--json"]) == 2
+    assert main(["songs", "--dir", str(tmp_path / "nowhere")]) == 1

@@ -48,6 +48,27 @@ def test_sync_gives_onsetsyncs_pairwise_figures(tmp_path, capsys):
     assert "Pairwise asynchrony" in capsys.readouterr().out
 
 
+def test_sync_says_which_columns_it_took_as_players(tmp_path, capsys):
+    # a sitar + tabla table: the beat within the 10-beat cycle (Matra) is not a player
+    rows = ["Matra,Sitar,Tabla"]
+    for k in range(30):
+        t = 2955.0 + 0.6 * k
+        rows.append(f"{k % 10 + 1},{t + 0.004 * (k % 3):.4f},{t:.4f}")
+    path = tmp_path / "sitar_tabla.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["sync", str(path), "--no-coupling"]) == 0
+    captured = capsys.readouterr()
+    assert "players (picked by their onset times): Sitar, Tabla" in captured.err
+    assert "Matra (goes back down 2 times" in captured.err
+    assert "Sitar" in captured.out and "Matra" not in captured.out
+    assert main(["sync", str(path), "--no-coupling", "--json"]) == 0
+    doc = _json(capsys)
+    assert doc["columns"]["taken"] == ["Sitar", "Tabla"]
+    assert doc["columns"]["not_taken"]["Matra"].startswith("goes back down 2 times")
+    assert [(p["a"], p["b"]) for p in doc["pairs"]] == [("Sitar", "Tabla")]
+    assert doc["pairs"][0]["mean_ms"] == pytest.approx(4.0 * (0 + 1 + 2) / 3, abs=1e-6)
+
+
 def test_sync_on_a_real_onsetsync_table_matches_a_plain_computation(shared_data, capsys):
     path = shared_data / "ensemble_onsets" / "DebBh_Drut.csv"
     assert main(["sync", str(path), "--players", "Guitar,Tabla", "--no-coupling", "--json"]) == 0

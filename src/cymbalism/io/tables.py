@@ -121,7 +121,8 @@ def _why_not_onsets(values: np.ndarray) -> str | None:
     steps = np.diff(finite)
     down = int((steps < 0).sum())
     if down:
-        return f"goes back down {down} times (a count or a label, not onsets in order)"
+        times = "once" if down == 1 else f"{down} times"
+        return f"goes back down {times} (a count or a label, not onsets in order)"
     if finite.max() > MAX_PLAUSIBLE_SEC:
         return (
             f"values up to {finite.max():g}, longer than any session "
