@@ -411,11 +411,9 @@ def scan_track(chunk: bytes, *, label: str = "the MIDI data") -> TrackEvents:
     InputError
         If the track is cut off inside an event.
     """
-    on_t: list[int] = []
-    on_n: list[int] = []
-    on_v: list[int] = []
-    off_t: list[int] = []
-    off_n: list[int] = []
+    ticks: list[int] = []  # of every note-on and note-off
+    where: list[int] = []  # where its note byte is: +pos for a note-on, -pos for a note-off
+    add_tick, add_where = ticks.append, where.append
     meta: list[tuple[int, int, bytes]] = []
     name: str | None = None
     pos, tick, status, n = 0, 0, 0, len(chunk)
@@ -423,14 +421,35 @@ def scan_track(chunk: bytes, *, label: str = "the MIDI data") -> TrackEvents:
         while pos < n:
             byte = chunk[pos]
             pos += 1
-            delta = byte & 0x7F
-            while byte & 0x80:
-                byte = chunk[pos]
-                pos += 1
-                delta = (delta << 7) | (byte & 0x7F)
-            tick += delta
+            if byte & 0x80:  # a delta time of more than one byte
+                delta = byte & 0x7F
+                while byte & 0x80:
+                    byte = chunk[pos]
+                    pos += 1
+                    delta = (delta << 7) | (byte & 0x7F)
+                tick += delta
+            else:
+                tick += byte
             byte = chunk[pos]
-            if byte == 0xFF:
+            if byte < 0xF0:  # a channel message, most often a note
+                if byte & 0x80:
+                    status = byte
+                    pos += 1
+                elif status == 0:
+                    raise InputError(
+                        f"{label} is corrupt: a track has data byte {byte:#04x} at byte "
+                        f"{pos} where an event should start"
+                    )
+                kind = status & 0xF0
+                if kind == 0x90 or kind == 0x80:
+                    add_tick(tick)
+                    add_where(pos if kind == 0x90 else -pos)
+                    pos += 2
+                elif kind == 0xC0 or kind == 0xD0:
+                    pos += 1
+                else:
+                    pos += 2
+            elif byte == 0xFF:
                 kind = chunk[pos + 1]
                 pos += 2
                 byte = chunk[pos]
@@ -449,7 +468,7 @@ def scan_track(chunk: bytes, *, label: str = "the MIDI data") -> TrackEvents:
                 meta.append((tick, kind, data))
                 if kind == 0x03 and name is None:
                     name = data.decode("latin-1").strip()
-            elif byte == 0xF0 or byte == 0xF7:
+            else:  # system exclusive: skipped
                 pos += 1
                 byte = chunk[pos]
                 pos += 1
@@ -459,45 +478,23 @@ def scan_track(chunk: bytes, *, label: str = "the MIDI data") -> TrackEvents:
                     pos += 1
                     length = (length << 7) | (byte & 0x7F)
                 pos += length
-            else:
-                if byte & 0x80:
-                    status = byte
-                    pos += 1
-                elif status == 0:
-                    raise InputError(
-                        f"{label} is corrupt: a track has data byte {byte:#04x} at byte "
-                        f"{pos} where an event should start"
-                    )
-                kind = status & 0xF0
-                if kind == 0x90 or kind == 0x80:
-                    note, velocity = chunk[pos], chunk[pos + 1]
-                    pos += 2
-                    if kind == 0x90 and velocity:
-                        on_t.append(tick)
-                        on_n.append(note)
-                        on_v.append(velocity)
-                    else:
-                        off_t.append(tick)
-                        off_n.append(note)
-                elif kind == 0xC0 or kind == 0xD0:
-                    pos += 1
-                else:
-                    pos += 2
         if pos > n:
             raise IndexError
     except IndexError:
         raise InputError(f"{label} is truncated: a track ends inside an event") from None
-
-    def arr(values: list[int]) -> np.ndarray:
-        return np.asarray(values, dtype=np.int64)
-
+    buf = np.frombuffer(chunk, dtype=np.uint8)
+    at = np.asarray(where, dtype=np.int64)
+    tick_arr = np.asarray(ticks, dtype=np.int64)
+    note = buf[np.abs(at)].astype(np.int64)
+    velocity = buf[np.abs(at) + 1].astype(np.int64)
+    on = (at > 0) & (velocity > 0)  # a note-on with velocity 0 is a note-off
     return TrackEvents(
         name=name or "",
-        on_tick=arr(on_t),
-        on_note=arr(on_n),
-        on_velocity=arr(on_v),
-        off_tick=arr(off_t),
-        off_note=arr(off_n),
+        on_tick=tick_arr[on],
+        on_note=note[on],
+        on_velocity=velocity[on],
+        off_tick=tick_arr[~on],
+        off_note=note[~on],
         meta=meta,
         end_tick=tick,
     )
