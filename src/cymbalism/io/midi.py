@@ -397,6 +397,18 @@ def track_name(chunk: bytes) -> str:
     return scan_track(chunk).name
 
 
+def _read_vlq(chunk: bytes, pos: int) -> tuple[int, int]:
+    """A variable-length quantity starting at ``pos``: its value and the position after it."""
+    byte = chunk[pos]
+    pos += 1
+    value = byte & 0x7F
+    while byte & 0x80:
+        byte = chunk[pos]
+        pos += 1
+        value = (value << 7) | (byte & 0x7F)
+    return value, pos
+
+
 def scan_track(chunk: bytes, *, label: str = "the MIDI data") -> TrackEvents:
     """Every note and meta event of one track chunk (see :func:`track_chunks`).
 
@@ -451,14 +463,7 @@ def scan_track(chunk: bytes, *, label: str = "the MIDI data") -> TrackEvents:
                     pos += 2
             elif byte == 0xFF:
                 kind = chunk[pos + 1]
-                pos += 2
-                byte = chunk[pos]
-                pos += 1
-                length = byte & 0x7F
-                while byte & 0x80:
-                    byte = chunk[pos]
-                    pos += 1
-                    length = (length << 7) | (byte & 0x7F)
+                length, pos = _read_vlq(chunk, pos + 2)
                 data = chunk[pos : pos + length]
                 if len(data) < length:
                     raise IndexError
@@ -469,14 +474,7 @@ def scan_track(chunk: bytes, *, label: str = "the MIDI data") -> TrackEvents:
                 if kind == 0x03 and name is None:
                     name = data.decode("latin-1").strip()
             else:  # system exclusive: skipped
-                pos += 1
-                byte = chunk[pos]
-                pos += 1
-                length = byte & 0x7F
-                while byte & 0x80:
-                    byte = chunk[pos]
-                    pos += 1
-                    length = (length << 7) | (byte & 0x7F)
+                length, pos = _read_vlq(chunk, pos + 1)
                 pos += length
         if pos > n:
             raise IndexError

@@ -90,6 +90,12 @@ def _open_rows(path: str | Path) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def _open_columns(path: str | Path) -> tuple[list[str], dict[str, list[str]]]:
+    """The header of a CSV table and its cells, column by column."""
+    header, rows = _open_rows(path)
+    return header, {h: [r[k] for r in rows] for k, h in enumerate(header)}
+
+
 def _numeric(values: Sequence[str]) -> np.ndarray | None:
     """Cells as float64 (blank or NA -> NaN), or None if any cell is not a number."""
     out = np.empty(len(values))
@@ -194,8 +200,7 @@ def player_columns(path: str | Path, *, players: Sequence[str] | None = None) ->
     InputError
         If a named column is missing or holds text, or no column holds onset times.
     """
-    header, rows = _open_rows(path)
-    cols = {h: [r[k] for r in rows] for k, h in enumerate(header)}
+    header, cols = _open_columns(path)
     return _player_columns(path, header, cols, players)
 
 
@@ -253,8 +258,7 @@ def read_wide(
     InputError
         If a named column is missing or not numeric, or no player column is found.
     """
-    header, rows = _open_rows(path)
-    cols = {h: [r[k] for r in rows] for k, h in enumerate(header)}
+    header, cols = _open_columns(path)
     chosen = _player_columns(path, header, cols, players).taken
     data: dict[str, np.ndarray] = {}
     for name in chosen:
