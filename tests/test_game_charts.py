@@ -5,6 +5,7 @@ Every chart here is written by the test itself, small enough to work out by hand
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -478,3 +479,33 @@ def test_save_chart_keeps_every_note_or_counts_it(tmp_path_factory, chart, name)
     else:
         slow = int((chart.tempo_map.bpm < 60e6 / 0xFFFFFF).sum())
         assert folds.tempos_changed == slow
+
+
+_NOTE_LINES = st.lists(
+    st.tuples(
+        st.integers(0, 5000),
+        st.sampled_from(["N", "S"]),
+        st.sampled_from([0, 1, 2, 3, 4, 5, 32, 34, 35, 40, 41, 66, 67, 68, 109, 2, 64]),
+        st.integers(0, 400),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@given(_NOTE_LINES, st.sampled_from(["  ", "\t", " "]))
+def test_a_drum_section_reads_the_same_whichever_way_its_lines_are_read(lines, indent):
+    """Sections written as editors write them are read from their words at once; with a
+    text event among the notes they are read line by line. Both give the same chart."""
+    body = "".join(f"{indent}{t} = {k} {n} {ln}\n" for t, k, n, ln in sorted(lines))
+    head = "[Song]\n{\n  Resolution = 192\n}\n[ExpertDrums]\n{\n"
+    plain = f"{head}{body}}}\n"
+    with_text = f'{head}{body}  0 = E "solo"\n}}\n'
+    try:
+        fast = parse_chart_text(plain)
+    except InputError as exc:
+        with pytest.raises(InputError, match=re.escape(str(exc).split(":", 1)[1].strip())):
+            parse_chart_text(with_text)
+        return
+    slow = parse_chart_text(with_text)
+    assert fast.part() == slow.part() and fast.expert_plus == slow.expert_plus

@@ -405,9 +405,32 @@ def _line_of(section: _Section, tick: str, value: str) -> int:
     return section.line
 
 
+def _plain_notes(body: str) -> np.ndarray | None:
+    """The notes of a drum section whose every line is ``tick = N|S number length`` (as
+    chart editors write them), read from its words at once; None for any other section."""
+    words = body.split()
+    rows = len(words) // 5
+    if len(words) != 5 * rows or body.count("\n") != rows or set(words[1::5]) != {"="}:
+        return None
+    kinds = words[2::5]
+    if not set(kinds) <= {"N", "S"}:
+        return None
+    try:
+        table = np.array([words[0::5], words[3::5], words[4::5]], dtype=np.int64)
+    except (ValueError, OverflowError):
+        return None
+    if (table < 0).any():
+        return None
+    is_note = np.array(kinds) == "N"
+    return np.ascontiguousarray(table[:2, is_note].T)
+
+
 def _section_notes(section: _Section, source: str) -> np.ndarray:
     """The ``N`` lines of a drum section as rows of (tick, note number); every line of
     the section must be an event line."""
+    plain = _plain_notes(section.body)
+    if plain is not None:
+        return plain
     _check_event_lines(section, source)
     digits = " ".join(map(" ".join, _CH_NOTE.findall(section.body)))
     return np.fromstring(digits, dtype=np.int64, sep=" ").reshape(-1, 2)
