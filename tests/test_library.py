@@ -167,6 +167,9 @@ def test_the_cache_reads_only_what_changed(shelf, tmp_path):
     scan_library(night, cache=cache)
     with sqlite3.connect(cache) as db:
         assert db.execute("SELECT COUNT(*) FROM songs").fetchone() == (3,)
+    # a cache that cannot be opened is one clear error
+    with pytest.raises(InputError, match="cannot use the library cache"):
+        scan_library(shelf, cache=tmp_path)  # a folder, not a file
     # no cache: every folder is read
     fresh = ScanStats()
     assert scan_library(shelf, cache=None, stats=fresh) == scan_library(shelf, cache=cache)

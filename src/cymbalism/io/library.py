@@ -347,33 +347,45 @@ def default_cache_path() -> Path:
 
 
 class _Cache:
-    """Records by folder, with the signature they were read under."""
+    """Records by folder, with the signature they were read under. Scans that run at the
+    same time wait for each other's writes."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         try:
-            self.db = sqlite3.connect(str(path))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(path), timeout=30.0)
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS songs (folder TEXT PRIMARY KEY, "
                 "signature TEXT NOT NULL, version INTEGER NOT NULL, record TEXT NOT NULL)"
             )
-        except sqlite3.Error as exc:
-            raise InputError(f"cannot use the library cache {path}: {exc}") from None
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError(
+                f"cannot use the library cache {path}: {exc} (set ${CACHE_ENV} to another "
+                "file, or scan without the cache)"
+            ) from None
 
     def load(self) -> dict[str, tuple[str, str]]:
-        rows = self.db.execute(
-            "SELECT folder, signature, record FROM songs WHERE version = ?", (_RECORD_VERSION,)
-        )
+        try:
+            rows = self.db.execute(
+                "SELECT folder, signature, record FROM songs WHERE version = ?",
+                (_RECORD_VERSION,),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise InputError(f"cannot read the library cache {self.path}: {exc}") from None
         return {folder: (sig, record) for folder, sig, record in rows}
 
     def save(self, rows: Sequence[tuple[str, str, str]], gone: Sequence[str]) -> None:
-        with self.db:
-            self.db.executemany(
-                "INSERT OR REPLACE INTO songs (folder, signature, version, record) "
-                "VALUES (?, ?, ?, ?)",
-                [(folder, sig, _RECORD_VERSION, record) for folder, sig, record in rows],
-            )
-            self.db.executemany("DELETE FROM songs WHERE folder = ?", [(f,) for f in gone])
+        try:
+            with self.db:
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO songs (folder, signature, version, record) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(folder, sig, _RECORD_VERSION, record) for folder, sig, record in rows],
+                )
+                self.db.executemany("DELETE FROM songs WHERE folder = ?", [(f,) for f in gone])
+        except sqlite3.Error as exc:
+            raise InputError(f"cannot write the library cache {self.path}: {exc}") from None
 
     def close(self) -> None:
         self.db.close()
