@@ -264,6 +264,11 @@ def _read_folders(batch: Sequence[tuple[str, Sequence[str]]]) -> list[SongRecord
     return [_read_folder(folder, names) for folder, names in batch]
 
 
+def _file_names(folder: Path) -> list[str]:
+    with os.scandir(folder) as listing:
+        return [e.name for e in listing if e.is_file()]
+
+
 def song_record(spec: str | Path) -> SongRecord:
     """The record of one song: a song folder, a chart file, or a built-in song's name.
 
@@ -276,8 +281,7 @@ def song_record(spec: str | Path) -> SongRecord:
     """
     p = Path(spec).expanduser()
     if p.is_dir():
-        names = [e.name for e in os.scandir(p) if e.is_file()]
-        record = _read_folder(str(p.resolve()), names)
+        record = _read_folder(str(p.resolve()), _file_names(p))
         if record.error is not None:
             kind = NotFoundError if "without a chart" in record.error else InputError
             raise kind(record.error)
@@ -287,7 +291,7 @@ def song_record(spec: str | Path) -> SongRecord:
 
         chart = read_chart(p)
         folder = p.resolve().parent
-        names = [e.name for e in os.scandir(folder) if e.is_file()]
+        names = _file_names(folder)
         return chart_record(
             chart,
             path=str(folder),
@@ -313,7 +317,8 @@ def find_song_folders(root: str | Path) -> Iterator[tuple[str, list[os.DirEntry[
     while stack:
         folder = stack.pop()
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
         except OSError:
             continue
         files = [e for e in entries if e.is_file()]
