@@ -222,41 +222,60 @@ def chart_record(chart: Chart, **fields: Any) -> SongRecord:
     return SongRecord(**{**base, **fields})
 
 
-def _read_folder(folder: str, names: Sequence[str]) -> SongRecord:
-    """The record of one song folder whose files are ``names``; never raises."""
-    from cymbalism.io.charts import (
-        apply_song_ini,
-        pick_chart_file,
-        read_game_chart,
-        read_song_ini,
-    )
+def _folder_record(folder: str, names: Sequence[str]) -> SongRecord:
+    """The record of one song folder whose files are ``names``.
+
+    Raises
+    ------
+    CymbalismError
+        If the folder holds no chart with drums, or its chart cannot be read.
+    """
+    from cymbalism.io.charts import apply_song_ini, pick_chart_file, read_game_chart
 
     p = Path(folder)
-    ini: dict[str, str] = {}
-    fields: dict[str, Any] = {"path": folder, "audio": _audio_files(names), "title": p.name}
-    try:
-        lower = {n.lower(): n for n in names}
-        if _INI in lower:
-            ini = read_song_ini(p / lower[_INI])
-            fields.update(title=ini.get("name") or p.name, artist=ini.get("artist", ""))
-            fields["charter"] = ini.get("charter") or ini.get("frets", "")
-        chart_file = pick_chart_file(p, [n for n in names if n.lower().endswith(_CHART_SUFFIXES)])
-        fields["chart_file"] = chart_file.name
-        chart = apply_song_ini(read_game_chart(chart_file), ini)
-    except (CymbalismError, OSError) as exc:
-        message = str(exc) if isinstance(exc, CymbalismError) else f"cannot read it: {exc}"
-        return SongRecord(**fields, error=message)
-    del fields["title"]
-    fields.update(
-        format=chart.metadata.get("source_format", ""),
-        charter=fields.get("charter") or chart.metadata.get("charter", ""),
-        preview_start_sec=_number(ini.get("preview_start_time"), 1e-3),
-    )
+    ini = _song_ini(p, names)
+    chart_file = pick_chart_file(p, [n for n in names if n.lower().endswith(_CHART_SUFFIXES)])
+    chart = apply_song_ini(read_game_chart(chart_file), ini)
+    fields: dict[str, Any] = {
+        "path": folder,
+        "chart_file": chart_file.name,
+        "format": chart.metadata.get("source_format", ""),
+        "audio": _audio_files(names),
+        "charter": ini.get("charter") or ini.get("frets") or chart.metadata.get("charter", ""),
+        "preview_start_sec": _number(ini.get("preview_start_time"), 1e-3),
+    }
     delay = _number(ini.get("delay"), 1e-3)
     if delay is not None:
         fields["delay_sec"] = delay
-    fields.pop("artist", None)
     return chart_record(chart, **fields)
+
+
+def _song_ini(folder: Path, names: Sequence[str]) -> dict[str, str]:
+    from cymbalism.io.charts import read_song_ini
+
+    found = next((n for n in names if n.lower() == _INI), None)
+    return {} if found is None else read_song_ini(folder / found)
+
+
+def _read_folder(folder: str, names: Sequence[str]) -> SongRecord:
+    """The record of one song folder; a folder that cannot be read gives a record with
+    its ``error`` and what could be found (the title and artist of its ``song.ini``)."""
+    try:
+        return _folder_record(folder, names)
+    except (CymbalismError, OSError) as exc:
+        message = str(exc) if isinstance(exc, CymbalismError) else f"cannot read it: {exc}"
+    try:
+        ini = _song_ini(Path(folder), names)
+    except (CymbalismError, OSError):
+        ini = {}
+    return SongRecord(
+        path=folder,
+        title=ini.get("name") or Path(folder).name,
+        artist=ini.get("artist", ""),
+        charter=ini.get("charter") or ini.get("frets", ""),
+        audio=_audio_files(names),
+        error=message,
+    )
 
 
 def _read_folders(batch: Sequence[tuple[str, Sequence[str]]]) -> list[SongRecord]:
@@ -281,11 +300,7 @@ def song_record(spec: str | Path) -> SongRecord:
     """
     p = Path(spec).expanduser()
     if p.is_dir():
-        record = _read_folder(str(p.resolve()), _file_names(p))
-        if record.error is not None:
-            kind = NotFoundError if "without a chart" in record.error else InputError
-            raise kind(record.error)
-        return record
+        return _folder_record(str(p.resolve()), _file_names(p))
     if p.is_file():
         from cymbalism.io.charts import read_chart
 
