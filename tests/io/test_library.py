@@ -9,7 +9,6 @@ import pytest
 
 from cymbalism.errors import InputError, NotFoundError
 from cymbalism.io import library
-from cymbalism.io.charts import write_notes_mid
 from cymbalism.io.library import (
     AudioFile,
     LevelSummary,
@@ -19,87 +18,8 @@ from cymbalism.io.library import (
     scan_library,
     song_record,
 )
-from cymbalism.model.chart import Chart, Level, Part
-from cymbalism.model.lanes import Lane
-from cymbalism.model.tempo import TempoMap
-
-# 120 BPM for 4 quarter notes (2 s), then 60 BPM to the end event at quarter note 8 (6 s).
-CHART = """\
-[Song]
-{
-  Name = "Chart Title"
-  Resolution = 192
-}
-[SyncTrack]
-{
-  0 = TS 4
-  0 = B 120000
-  768 = B 60000
-}
-[Events]
-{
-  0 = E "section Intro"
-  768 = E "section Verse"
-  1536 = E "end"
-}
-[ExpertSingle]
-{
-  0 = N 0 0
-}
-[ExpertDrums]
-{
-  0 = N 0 0
-  0 = N 2 0
-  0 = N 66 0
-  192 = N 1 0
-  384 = N 0 0
-  480 = N 32 0
-  576 = N 1 0
-  768 = N 0 0
-  768 = N 4 0
-  768 = N 68 0
-  960 = N 3 0
-  1152 = N 2 0
-}
-[EasyDrums]
-{
-  0 = N 0 0
-  192 = N 1 0
-  768 = N 0 0
-}
-"""
-EXPERT = {"kick": 3, "snare": 2, "hihat_closed": 1, "tom_high": 1, "tom_mid": 1, "crash": 1}
-INI = "[Song]\nname = Night Drive\nartist = The Testers\ncharter = Ana\ndelay = 250\n"
-INI += "preview_start_time = 30000\n"
-
-
-@pytest.fixture
-def shelf(tmp_path):
-    """A small library: two good songs (one nested deep, one a Rock Band Network MIDI),
-    a folder whose chart has no drums, one without a chart, and folders that are not songs."""
-    root = tmp_path / "Songs"
-    a = root / "The Testers" / "Night Drive"
-    a.mkdir(parents=True)
-    (a / "notes.chart").write_text(CHART)
-    (a / "song.ini").write_text(INI)
-    for name in ("song.ogg", "drums_1.ogg", "Drums_2.ogg", "crowd.opus", "intro.wav", "album.png"):
-        (a / name).write_bytes(b"x")
-    b = root / "Other" / "Album" / "Disc 1" / "Bossa"
-    b.mkdir(parents=True)
-    tm = TempoMap([(0.0, 100.0)], [(0.0, 4, 4), (2.0, 3, 4)])  # a 3/4 change inside bar 0
-    part = Part.from_arrays([0.0, 1.0, 2.0], [Lane.KICK, Lane.SNARE, Lane.RIDE])
-    write_notes_mid(b / "Bossa Band - Bossa.mid", Chart("bossa", tm, {Level.HARD: part}))
-    (b / "song.ini").write_bytes("[song]\nname = Bossa Caf\xe9\n".encode("latin-1"))
-    broken = root / "Broken"
-    broken.mkdir()
-    (broken / "notes.chart").write_text("[ExpertSingle]\n{\n  0 = N 0 0\n}\n")
-    (root / "No Chart").mkdir()
-    (root / "No Chart" / "song.ini").write_text("[song]\nname = Just An Ini\n")
-    (root / "Artwork").mkdir()
-    (root / "Artwork" / "cover.png").write_bytes(b"x")
-    (root / ".git").mkdir()
-    (root / ".git" / "notes.chart").write_text(CHART)
-    return root
+from tests.conftest import CHART_WITH_EVERYTHING as CHART
+from tests.conftest import EXPERT_LANES as EXPERT
 
 
 def test_a_scan_finds_every_song_folder_and_summarises_it(shelf, tmp_path):
@@ -225,32 +145,3 @@ def test_the_cache_lives_in_the_user_cache_folder_or_where_the_environment_says(
     monkeypatch.delenv(library.CACHE_ENV)
     assert default_cache_path().name == "library.sqlite3"
     assert "cymbalism" in str(default_cache_path())
-
-
-def test_the_songs_command_lists_a_library_and_shows_one_song(shelf, tmp_path, capsys, monkeypatch):
-    import json
-
-    from cymbalism.cli import main
-
-    monkeypatch.setenv(library.CACHE_ENV, str(tmp_path / "cli-cache.sqlite3"))
-    monkeypatch.setenv("COLUMNS", "80")
-    assert main(["songs", "--dir", str(shelf)]) == 0
-    captured = capsys.readouterr()
-    assert "Night Drive" in captured.out and "Bossa Caf\xe9" in captured.out
-    assert "E X X+" in captured.out and "60-120" in captured.out and "0:06" in captured.out
-    assert "2 songs in 4 song folders; 4 read, 0 from the cache" in captured.out
-    assert "cannot read:" in captured.err and "no drum part" in captured.err
-    assert main(["songs", "--dir", str(shelf)]) == 0
-    assert "4 read" not in capsys.readouterr().out  # the second time, from the cache
-    assert main(["songs", "--dir", str(shelf), "--json", "--no-cache"]) == 0
-    docs = json.loads(capsys.readouterr().out)
-    assert [d["title"] for d in docs] == ["Broken", "Just An Ini", "Bossa Caf\xe9", "Night Drive"]
-    night = shelf / "The Testers" / "Night Drive"
-    assert main(["songs", "show", str(night), "--json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    assert SongRecord.from_dict(doc) == song_record(night)
-    assert doc["levels"][1] == {"name": "Expert", "notes": 9, "lanes": EXPERT}
-    assert doc["sections"] == [{"sec": 0.0, "name": "Intro"}, {"sec": 2.0, "name": "Verse"}]
-    assert [a["role"] for a in doc["audio"]] == ["crowd", "drums_1", "drums_2", "other", "song"]
-    assert main(["songs", "show", str(shelf / "Broken"), "--json"]) == 2
-    assert main(["songs", "--dir", str(tmp_path / "nowhere")]) == 1
