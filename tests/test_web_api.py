@@ -150,6 +150,7 @@ def test_songs_and_rooms(client: TestClient) -> None:
             "bars": 2,
             "length_sec": 4.0,
             "levels": ["Easy", "Expert"],
+            "sections": [],
         }
     ]
     code = _room(client)
@@ -225,6 +226,14 @@ def test_on_the_network_only_the_host_opens_or_lists_rooms() -> None:
 
 
 # ---------------------------------------------------------------- WebSocket
+def _next(ws, kind: str) -> dict:  # type: ignore[no-untyped-def]
+    """The next message of type ``kind`` (others on the way are passed over)."""
+    while True:
+        msg = ws.receive_json()
+        if msg["type"] == kind:
+            return msg  # type: ignore[no-any-return]
+
+
 def _sync(ws) -> dict:  # type: ignore[no-untyped-def]
     ws.send_text(json.dumps({"type": "ping", "client_ms": 100.0}))
     pong = ws.receive_json()
@@ -247,6 +256,7 @@ def test_websocket_claims_and_clock_round_trips(client: TestClient) -> None:
         clock = _sync(ws)
         assert clock["rtt_ms"] == pytest.approx(1.0)
         ws.send_text(json.dumps({"type": "claim", "player": 1, "input": "keys2"}))
+        assert len(_next(ws, "seat")["seat"]) >= 16
         room = ws.receive_json()["room"]
         assert room["players"][1]["claimed"] and room["players"][1]["input"] == "keys2"
         ws.send_text(json.dumps({"type": "calibrate", "player": 1, "offset_ms": 42.0}))
@@ -292,11 +302,11 @@ def test_garbage_or_flood_cuts_off_one_client_and_the_room_carries_on(
     with client.websocket_connect(f"/ws/{code}") as good:
         good.receive_json()
         good.send_text(json.dumps({"type": "claim", "player": 0}))
-        assert good.receive_json()["room"]["players"][0]["claimed"]
+        assert _next(good, "room")["room"]["players"][0]["claimed"]
         with client.websocket_connect(f"/ws/{code}") as bad:
             bad.receive_json()
             bad.send_text(json.dumps({"type": "claim", "player": 1}))
-            bad.receive_json()
+            _next(bad, "room")
             good.receive_json()  # the room update about player 2
             send(bad)
             with pytest.raises(WebSocketDisconnect) as info:

@@ -205,6 +205,11 @@ class LiveOptions:
         The span of the rolling sync meter.
     backing : bool
         Play the notes of the full part that no player is playing.
+    ramp_step : float
+        How much faster each time through the loop is, as a share of the song's tempo
+        (0.05 = 5 points), starting from the session's tempo scale; 0 keeps it.
+    ramp_to : float
+        The tempo scale the ramp stops at.
     """
 
     loop_bars: tuple[int, int] | None = None
@@ -215,6 +220,14 @@ class LiveOptions:
     grace_sec: float = 0.05
     sync_window_sec: float = 8.0
     backing: bool = False
+    ramp_step: float = 0.0
+    ramp_to: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ramp_step <= 0.5:
+            raise InputError(f"a tempo ramp of {self.ramp_step:g} per loop is outside 0-0.5")
+        if not 0.1 <= self.ramp_to <= 2.0:
+            raise InputError(f"a ramp up to a tempo scale of {self.ramp_to:g} is outside 0.1-2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -555,6 +568,17 @@ class Engine:
             return 1.0
         return max(self._path_start[n] / float(p.tempo_scale) for n, p in self._paths.items())
 
+    def tempo_scale_of(self, index: int) -> float:
+        """The practice tempo the ramp gives the ``index``-th bar played (before any
+        lesson path or tempo following): the session's tempo scale plus ``ramp_step``
+        for every time through the loop before it, up to ``ramp_to``."""
+        base = self.settings.tempo_scale
+        loop = self.options.loop_bars
+        if not self.options.ramp_step or loop is None:
+            return base
+        passes = index // (loop[1] - loop[0] + 1)
+        return max(base, min(self.options.ramp_to, base + passes * self.options.ramp_step))
+
     def _lay_out_bar(self, start_sec: float) -> None:
         i = self._next_plan
         cb = self._bar_plan[i]
@@ -567,7 +591,8 @@ class Engine:
                 st.err_since_decision.clear()
             nominal = float(self.base_map.qn_to_sec(q1) - self.base_map.qn_to_sec(q0))
             self._follow_stretch, phase = self.follower.update(errs, bar_sec=nominal)
-        stretch = self._follow_stretch * self._practice_factor()
+        ramp = self.settings.tempo_scale / self.tempo_scale_of(i)
+        stretch = self._follow_stretch * self._practice_factor() * ramp
         jump = i > 0 and self._bar_plan[i - 1] + 1 != cb  # a loop: keep time continuous
         if jump or phase != 0.0 or stretch != self._stretch:
             # The bar starts where the last one ended (plus any phase correction), and
@@ -844,8 +869,7 @@ class Engine:
         horizon = now_sec - self.options.sync_window_sec
         while self._asy and self._asy[0][0] < horizon:
             self._asy.popleft()
-        if self._paths:
-            self._close_bars(now_sec)
+        self._close_bars(now_sec)
         return out
 
     def say(self, text: str) -> None:
@@ -894,6 +918,39 @@ class Engine:
             If nobody of that name plays, or the lane does not exist.
         """
         return int(self._player(player).fold[_lane(lane)])
+
+    @property
+    def closed_bars(self) -> int:
+        """How many of :attr:`bars` are over: every note's window has closed."""
+        return self._closed_bars
+
+    def tips(self, player: str, *, bars: range | None = None, max_tips: int = 3) -> list[str]:
+        """Advice in words on how ``player`` played, by the lesson path's rules
+        (:func:`cymbalism.coaching.lesson.tips`).
+
+        Parameters
+        ----------
+        player : str
+        bars : range, optional
+            Indices into :attr:`bars` (a pass through a loop, say); every closed bar by
+            default. Bars not closed yet are left out.
+        max_tips : int
+        """
+        from cymbalism.coaching.lesson import bar_result, tips
+
+        st = self._player(player)
+        span = range(self._closed_bars) if bars is None else bars
+        results = []
+        for i in span:
+            if not 0 <= i < self._closed_bars:
+                continue
+            b = self.bars[i]
+            level = dict(b.levels)[player]
+            notes = self.chart.part(level).between(b.start_qn, b.end_qn)
+            align = self._bar_alignment(st, i)
+            tempo = st.bar_tempo[i]
+            results.append(bar_result(b.chart_bar, level, tempo, notes.qn, notes.lane, align))
+        return tips(results, self.chart.tempo_map, last_bars=len(results), max_tips=max_tips)
 
     def _player(self, player: str) -> _PlayerState:
         st = self.players.get(player)
