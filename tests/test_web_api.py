@@ -122,10 +122,12 @@ def test_clock_sync_refuses_nonsense() -> None:
 def test_page_and_assets_are_served_locally(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "cymbalism" in page.text
-    for asset in ("/static/studio.js", "/static/studio.css"):
-        assert client.get(asset).status_code == 200
+    modules = ["main", "state", "net", "setup", "lobby", "keys", "audio", "highway", "play"]
+    assets = [f"/static/{m}.js" for m in [*modules, "report"]] + ["/static/studio.css"]
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
     # nothing is fetched from anywhere else
-    for text in (page.text, client.get("/static/studio.js").text):
+    for text in [page.text] + [client.get(a).text for a in assets]:
         assert "http://" not in text.replace("${location.protocol}//", "")
         assert "https://" not in text
 

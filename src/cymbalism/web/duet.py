@@ -34,9 +34,10 @@ from cymbalism.web.rooms import Room
 __all__ = ["BrowserOutput", "DuetEngine", "SessionRecorder"]
 
 #: How far ahead the engine lays out bars (and so how far ahead the page sees notes and
-#: schedules sounds). Long enough to cover a slow network; short enough that the lesson
-#: path decides the next level from recent playing.
-WEB_LOOKAHEAD_SEC = 2.0
+#: schedules sounds): the highway shows about three seconds of what is coming, and this
+#: covers a slow network too; short enough that the lesson path decides the next level
+#: from recent playing (a bar or two later).
+WEB_LOOKAHEAD_SEC = 3.5
 
 
 class BrowserOutput:

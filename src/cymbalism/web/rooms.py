@@ -254,6 +254,7 @@ class Room:
             "tempo_percent": round(self.tempo_scale * 100),
             "count_in_bars": self.count_in_bars,
             "practice": self.practice.public(),
+            "lanes": self.lanes(),
         }
 
     def lanes(self) -> list[int]:
