@@ -74,10 +74,8 @@ export function renderSlots() {
   });
   const all = S.room.players.every((p) => p.claimed);
   $("start").disabled = !all || S.mine.size === 0;
-  // room updates keep what calibration says; only the waiting note comes and goes
-  const msg = $("lobby-msg");
-  if (!all && !S.calib) msg.textContent = WAITING;
-  else if (msg.textContent === WAITING) msg.textContent = "";
+  // room updates keep what calibration says; the waiting note has a line of its own
+  $("lobby-wait").textContent = all ? "" : WAITING;
 }
 
 export function claim(i, seat) {
