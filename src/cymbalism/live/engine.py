@@ -970,6 +970,7 @@ class Engine:
             if b.start_sec <= now_sec:
                 bar = b
                 break
+        first = self._bar_plan[0] if self._bar_plan else 0
         if bar is not None:
             qn = float(self.base_map.sec_to_qn((now_sec - bar.shift_sec) / bar.stretch))
             _, beats = self.base_map.qn_to_bar_beat(np.float64(qn))
@@ -977,10 +978,19 @@ class Engine:
             bar_no = bar.chart_bar + 1
             section = self.chart.section_at(qn)
             bpm = float(self.base_map.bpm_at(np.float64(qn))) / bar.stretch
+            in_bar_qn = qn - bar.start_qn
+            index = bar.index
         else:
-            beat = (now_sec + self.count_in_sec) / max(self.count_in_sec, 1e-9) * 4
+            q0 = float(self.base_map.bar_to_qn(first))
+            per_bar = int(self.base_map.beats_per_bar(q0))
+            beat = (now_sec + self.count_in_sec) / max(self.count_in_sec, 1e-9) * per_bar
             bar_no, section = 0, "count-in"
             bpm = float(self.base_map.bpm_at(np.float64(0.0)))
+            in_bar_qn, index = -1.0, 0
+        shown = self._bar_plan[index : index + 3]
+        beats_per_bar = int(
+            self.base_map.beats_per_bar(self.base_map.bar_to_qn(shown[0] if shown else first))
+        )
         players = []
         for name, st in self.players.items():
             n_notes = st.n_hit + st.n_miss
@@ -998,6 +1008,7 @@ class Engine:
                         Lane(ln).short: fb.to_dict() for ln, fb in sorted(st.last_by_lane.items())
                     },
                     "recent": [fb.to_dict() for fb in list(st.recent)[-16:]],
+                    "upcoming": self._upcoming(st.level, shown),
                 }
             )
         return {
@@ -1006,6 +1017,8 @@ class Engine:
             "bar": bar_no,
             "n_bars": self.chart.n_bars,
             "beat": float(beat) + 1.0,
+            "beats_per_bar": beats_per_bar,
+            "bar_qn": in_bar_qn,
             "section": section,
             "bpm": bpm,
             "follow": self.follower is not None,
@@ -1014,6 +1027,28 @@ class Engine:
             "messages": self.messages[-5:],
             "done": self.done,
         }
+
+    def _upcoming(self, level: Level, chart_bars: Sequence[int]) -> list[dict[str, Any]]:
+        """The notes of ``chart_bars`` at ``level``, for a view to show what is coming:
+        per bar its number, its length and its notes as (quarter notes from the bar line,
+        lane, velocity)."""
+        out = []
+        part = self.chart.part(level)
+        for cb in chart_bars:
+            q0 = float(self.base_map.bar_to_qn(cb))
+            q1 = min(float(self.base_map.bar_to_qn(cb + 1)), max(self.chart.end_qn, q0))
+            notes = part.between(q0, q1)
+            out.append(
+                {
+                    "bar": cb + 1,
+                    "length_qn": q1 - q0,
+                    "notes": [
+                        [round(float(q) - q0, 6), int(ln), int(v)]
+                        for q, ln, v in zip(notes.qn, notes.lane, notes.velocity, strict=True)
+                    ],
+                }
+            )
+        return out
 
     # ------------------------------------------------------------------ the end
     def finish(self, *, until_sec: float | None = None) -> LiveResult:

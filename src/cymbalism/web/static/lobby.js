@@ -65,7 +65,7 @@ export function renderSlots() {
       const d = div.querySelector(".input-detail");
       if (sel.value.startsWith("keys")) d.innerHTML = keymapHtml(sel.value);
       else if (sel.value === "midi") midiDetail(d, i);
-      else d.innerHTML = `<p class="hint">Pads appear at the bottom of the screen while you play (and while you calibrate).</p>`;
+      else d.innerHTML = `<p class="hint">Pads appear at the bottom of the screen while you play, and here while you calibrate.</p>`;
     };
     sel.onchange = () => { S.inputs[i] = sel.value; detail(); if (S.mine.has(i)) claim(i); };
     detail();
