@@ -158,19 +158,24 @@ def test_two_players_on_one_keyboard_get_both_key_sets_and_a_reload_rejoins(
     page.context.close()
 
 
+@pytest.mark.parametrize("host_on_phone", [False, True], ids=["desktop-stays", "phone-stays"])
 def test_a_partner_closing_their_tab_is_announced_and_the_others_play_on(
-    studio: Studio, browser: Any, shots: Path
+    studio: Studio, browser: Any, shots: Path, host_on_phone: bool
 ) -> None:
-    host = _page(browser, DESKTOP)
-    phone = _page(browser, PHONE, touch=True)
+    """Cleo plays on a phone and Tom on a computer, or the other way round; Cleo's tab
+    closes mid-song."""
+    host = _page(browser, PHONE, touch=True) if host_on_phone else _page(browser, DESKTOP)
+    phone = _page(browser, DESKTOP) if host_on_phone else _page(browser, PHONE, touch=True)
     code = _open_room(host, studio, ["Tom", "Cleo"], mode="loop-bars", **{"loop-a": 1, "loop-b": 2})
+    if host_on_phone:
+        host.select_option("[data-input='0']", "touch")
     host.click("[data-claim='0']")
     phone.goto(studio.url)
     phone.wait_for_function("() => !document.querySelector('#create').disabled")
     phone.fill("#join-code", code)
     phone.click("#join")
     phone.wait_for_selector("#lobby:not([hidden])")
-    phone.select_option("[data-input='1']", "touch")
+    phone.select_option("[data-input='1']", "keys1" if host_on_phone else "touch")
     phone.click("[data-claim='1']")
     host.wait_for_function("() => window.studio.room.players.every(p => p.claimed)")
     host.click("#start")
@@ -178,21 +183,24 @@ def test_a_partner_closing_their_tab_is_announced_and_the_others_play_on(
     room = _room(studio, code)
     while time.perf_counter() < room.start_sec + 1.2:
         time.sleep(0.02)
-    _no_overflow(phone, "play on the phone")
+    on_phone = host if host_on_phone else phone
+    _no_overflow(on_phone, "play on the phone")
     # the phone's readouts sit above its pads, not under them
-    pads_top = phone.evaluate("() => document.querySelector('#pads').getBoundingClientRect().top")
-    bottom = phone.evaluate(
+    pads_top = on_phone.evaluate("() => document.querySelector('#pads').getBoundingClientRect().top")
+    bottom = on_phone.evaluate(
         "() => Math.max(...['#readout0', '#readout1', '#lanes'].map("
         "s => document.querySelector(s).getBoundingClientRect().bottom))"
     )
     assert bottom <= pads_top + 0.5, (bottom, pads_top)
-    _shot(phone, shots, "play")
+    if not host_on_phone:
+        _shot(phone, shots, "play")
     phone.context.close()
     host.wait_for_selector("#notice:not([hidden])")
     text = host.inner_text("#notice-text")
     assert re.fullmatch(r"Cleo left at 0:0[1-3]; waiting", text), text
     assert 1.0 < room.slots[1].left_sec < 4.0
     assert host.is_visible("#notice-on") and host.is_visible("#notice-end")
+    _no_overflow(host, "the notice")
     _shot(host, shots, "partner-left")
     host.click("#notice-on")  # play on alone
     assert host.is_hidden("#notice")
@@ -220,10 +228,15 @@ TAP_ALONG_JS = """([lateMs, selector]) => {
 }"""
 
 
-def _calibrate(page: Any, player: int, late_ms: float, pad: str | None = None) -> float:
+def _calibrate(
+    page: Any, player: int, late_ms: float, pad: str | None = None, shot: Path | None = None
+) -> float:
     page.click(f"[data-calib='{player}']")
     page.wait_for_function("() => window.studio.calib && window.studio.calib.clicks")
     page.evaluate(TAP_ALONG_JS, [late_ms, pad])
+    if shot is not None:
+        page.wait_for_function("() => window.lightSeen", timeout=5_000)
+        _shot(page, shot, "calibrate")
     page.wait_for_function(
         "() => document.querySelector('#lobby-msg').textContent.startsWith('Latency offset')",
         timeout=15_000,
@@ -239,7 +252,7 @@ def test_calibration_is_remembered_for_the_player_and_input_in_the_next_room(
     code = _open_room(page, studio, ["Mara", "Nils"])
     page.click("[data-claim='0']")
     assert "not measured" in page.inner_text(".slot.p0 .who")
-    measured = _calibrate(page, 0, 45.0)
+    measured = _calibrate(page, 0, 45.0, shot=shots)
     assert 40.0 <= measured <= 80.0  # timers fire late on a busy machine, never early by 5 ms
     slot = _room(studio, code).slots[0]
     assert slot.offset_source == "measured"
@@ -281,6 +294,8 @@ def test_touch_players_calibrate_with_pads(
     code = _open_room(page, studio, ["Pia", "Quin"])
     page.select_option("[data-input='0']", "touch")
     page.click("[data-claim='0']")
+    if viewport is PHONE:
+        _shot(page, shots, "lobby")
     page.click("[data-calib='0']")
     page.wait_for_selector("[data-calib-box='0'] .pad")
     # the pads and the message are on screen while calibrating
@@ -303,10 +318,11 @@ def test_touch_players_calibrate_with_pads(
 
 
 # ---------------------------------------------------------------- practice
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
 def test_a_looped_section_plays_its_bars_with_the_ramp_and_tips_between(
-    studio: Studio, browser: Any, shots: Path
+    studio: Studio, browser: Any, shots: Path, viewport: dict[str, int]
 ) -> None:
-    page = _page(browser, DESKTOP)
+    page = _page(browser, viewport)
     code = _open_room(
         page, studio, ["Rui", "Sol"], mode="loop-bars", tempo=80, repeats=2, ramp=10,
         **{"loop-a": 3, "loop-b": 4},
@@ -321,6 +337,7 @@ def test_a_looped_section_plays_its_bars_with_the_ramp_and_tips_between(
     tips = page.inner_text("#tips")
     assert tips.startswith("After time 1 of 2. Next: time 2 of 2 at 90%.")
     assert "Rui" in tips and "Sol" in tips
+    _no_overflow(page, "tips between loops")
     _shot(page, shots, "loop-tips")
     page.wait_for_selector("#report:not([hidden])", timeout=20_000)
     bars = page.evaluate("() => window.studio.bars.map(b => [b.bar, b.pass, b.tempo])")

@@ -114,17 +114,22 @@ function drawBand(ctx, i, y0, bandH, W, { xOf, inView, labelW, phone }) {
     const x = Math.round(xOf(b)) + 0.5;
     ctx.beginPath(); ctx.moveTo(x, y0 + head); ctx.lineTo(x, y0 + bandH); ctx.stroke();
   }
+  const title = `${p.name} · ${p.level}`, titleFont = `bold ${phone ? 13 : 15}px system-ui`;
+  ctx.font = titleFont;
+  const titleW = ctx.measureText(title).width + 14;
   ctx.font = `bold ${phone ? 12 : 13}px system-ui`;
   for (const b of S.bars) {
     if (!inView(b.sec)) continue;
     const x = Math.round(xOf(b.sec));
     ctx.strokeStyle = PALETTE.bar; ctx.lineWidth = 2;
     ctx.beginPath(); ctx.moveTo(x, y0 + head - 4); ctx.lineTo(x, y0 + bandH); ctx.stroke();
-    ctx.fillStyle = PALETTE.barText; ctx.fillText(String(b.bar), x + 4, y0 + head - 7);
+    // the number stays clear of the player's name
+    if (x + 4 > titleW) { ctx.fillStyle = PALETTE.barText; ctx.fillText(String(b.bar), x + 4, y0 + head - 7); }
   }
-  ctx.fillStyle = PALETTE.band; ctx.fillRect(0, y0, labelW, bandH);
-  ctx.fillStyle = COLORS[i]; ctx.font = `bold ${phone ? 13 : 15}px system-ui`;
-  ctx.fillText(`${p.name} · ${p.level}`, 6, y0 + 16);
+  ctx.fillStyle = PALETTE.band; ctx.fillRect(0, y0 + head, labelW, bandH - head);
+  ctx.fillRect(0, y0, titleW, head);
+  ctx.fillStyle = COLORS[i]; ctx.font = titleFont;
+  ctx.fillText(title, 6, y0 + 16);
   const small = rowH < 16;
   ctx.font = `${small ? 11 : phone ? 12 : 13}px system-ui`;
   lanes.forEach((lane) => {
