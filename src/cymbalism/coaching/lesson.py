@@ -377,9 +377,7 @@ class LessonPath:
                 f"{self.level.label} part has {qn.size} there; judge the notes of "
                 "targets_for_bar(bar) at the current level"
             )
-        result = bar_result(
-            bar, self.level, self.tempo_scale, qn, lane, alignment, self.settings
-        )
+        result = bar_result(bar, self.level, self.tempo_scale, qn, lane, alignment, self.settings)
         self.history.append(result)
         if not qn.size:
             return None

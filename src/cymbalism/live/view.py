@@ -100,7 +100,7 @@ class Upcoming:
             for b, span in zip(bars, spans, strict=True):
                 cells_of_bar = ["-"] * (span - 1)
                 for q, ln, vel in b["notes"]:
-                    k = int(round(q * cells))
+                    k = round(q * cells)
                     if ln == lane and 0 <= k < len(cells_of_bar):
                         mark = self._mark(ln, vel)
                         if cells_of_bar[k] in "-.":  # the louder note of a cell shows
@@ -160,7 +160,10 @@ def _beat(snap: dict[str, Any]) -> Text:
     t = Text("beat ", style="bold")
     for k in range(per_bar):
         lit = k == now % per_bar
-        t.append("● " if lit else "○ ", style=("bold yellow" if k == 0 else "bold cyan") if lit else "dim")
+        t.append(
+            "● " if lit else "○ ",
+            style=("bold yellow" if k == 0 else "bold cyan") if lit else "dim",
+        )
     return t
 
 

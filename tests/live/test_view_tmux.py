@@ -22,15 +22,18 @@ def _screen(cols: int, wait_sec: float = 0.8) -> list[str]:
     server = f"cymbalism-{uuid.uuid4().hex[:8]}"
     cmd = (
         # the terminal's own size, not one the test runner's environment may pin
-        f"env -u COLUMNS -u LINES {CLI} play mirrorball -p Ana:sim-expert -p Benedetta:sim-beginner:beginner --click none "
-        "--store none --seconds 8 --count-in 0; sleep 10"
+        f"env -u COLUMNS -u LINES {CLI} play mirrorball -p Ana:sim-expert "
+        "-p Benedetta:sim-beginner:beginner --click none --store none --seconds 8 "
+        "--count-in 0; sleep 10"
     )
     tmux = ["tmux", "-L", server]
     subprocess.run([*tmux, "new-session", "-d", "-x", str(cols), "-y", "45", cmd], check=True)
     capture = [*tmux, "capture-pane", "-p"]
     try:
         deadline = time.monotonic() + 30.0
-        while "bar 1/" not in (out := subprocess.run(capture, capture_output=True, text=True).stdout):
+        while "bar 1/" not in (
+            out := subprocess.run(capture, capture_output=True, text=True).stdout
+        ):
             assert time.monotonic() < deadline, out  # started and playing
             time.sleep(0.1)
         time.sleep(wait_sec)

@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_web_browser import SONG, _key_for, browser, studio  # noqa: F401 (fixtures)
 
 from cymbalism.songs import get_song
 from cymbalism.store import Store
 from cymbalism.web.app import song_sections
 from cymbalism.web.server import Studio
+from tests.web.test_browser import SONG, _key_for
 
 pytestmark = pytest.mark.browser
 
@@ -134,7 +134,9 @@ def test_two_players_on_one_keyboard_get_both_key_sets_and_a_reload_rejoins(
     page.wait_for_function("() => window.studio.room.players.every(p => p.claimed)")
     assert page.evaluate("() => [...window.studio.mine].sort()") == [0, 1]
     assert page.evaluate("() => window.studio.inputs") == ["keys1", "keys2"]
-    assert page.evaluate("() => window.studio.judged[0].length + window.studio.judged[1].length") >= 3
+    assert (
+        page.evaluate("() => window.studio.judged[0].length + window.studio.judged[1].length") >= 3
+    )
     drawn = page.evaluate("() => window.studio.bars.map(b => b.bar)")
     assert drawn[:2] == [1, 2]
     now_sec = time.perf_counter() - room.start_sec
@@ -146,7 +148,8 @@ def test_two_players_on_one_keyboard_get_both_key_sets_and_a_reload_rejoins(
     assert later, "the song ended before the reload was back"
     _press_at(page, _key_for("keys1", 0), room.start_sec + later[0])
     page.wait_for_function(
-        "t => window.studio.judgements.some(j => j.player === 0 && Math.abs(j.target_sec - t) < 1e-4)",
+        "t => window.studio.judgements.some("
+        "j => j.player === 0 && Math.abs(j.target_sec - t) < 1e-4)",
         arg=float(later[0]),
     )
     page.click("#stop")
@@ -186,7 +189,9 @@ def test_a_partner_closing_their_tab_is_announced_and_the_others_play_on(
     on_phone = host if host_on_phone else phone
     _no_overflow(on_phone, "play on the phone")
     # the phone's readouts sit above its pads, not under them
-    pads_top = on_phone.evaluate("() => document.querySelector('#pads').getBoundingClientRect().top")
+    pads_top = on_phone.evaluate(
+        "() => document.querySelector('#pads').getBoundingClientRect().top"
+    )
     bottom = on_phone.evaluate(
         "() => Math.max(...['#readout0', '#readout1', '#lanes'].map("
         "s => document.querySelector(s).getBoundingClientRect().bottom))"
@@ -257,7 +262,9 @@ def test_calibration_is_remembered_for_the_player_and_input_in_the_next_room(
     slot = _room(studio, code).slots[0]
     assert slot.offset_source == "measured"
     store = Store(studio.db)  # type: ignore[attr-defined]
-    page.wait_for_function("() => document.querySelector('.slot.p0 .who').textContent.includes('just measured')")
+    page.wait_for_function(
+        "() => document.querySelector('.slot.p0 .who').textContent.includes('just measured')"
+    )
     deadline = time.monotonic() + 5
     while store.calibration("browser keys1", player="Mara") is None:
         assert time.monotonic() < deadline, "the calibration was not stored"
@@ -300,7 +307,9 @@ def test_touch_players_calibrate_with_pads(
     page.wait_for_selector("[data-calib-box='0'] .pad")
     # the pads and the message are on screen while calibrating
     assert page.locator("[data-calib-box='0'] .pad").first.is_visible()
-    msg = page.evaluate("() => document.querySelector('#lobby-msg').getBoundingClientRect().toJSON()")
+    msg = page.evaluate(
+        "() => document.querySelector('#lobby-msg').getBoundingClientRect().toJSON()"
+    )
     assert 0 <= msg["top"] and msg["bottom"] <= viewport["height"], msg
     _no_overflow(page, "calibration with pads")
     if viewport is PHONE:
@@ -324,7 +333,13 @@ def test_a_looped_section_plays_its_bars_with_the_ramp_and_tips_between(
 ) -> None:
     page = _page(browser, viewport)
     code = _open_room(
-        page, studio, ["Rui", "Sol"], mode="loop-bars", tempo=80, repeats=2, ramp=10,
+        page,
+        studio,
+        ["Rui", "Sol"],
+        mode="loop-bars",
+        tempo=80,
+        repeats=2,
+        ramp=10,
         **{"loop-a": 3, "loop-b": 4},
     )
     assert _room(studio, code).public()["practice"]["loop_bars"] == [3, 4]
@@ -362,7 +377,12 @@ def test_start_at_a_section_plays_from_its_first_bar(studio: Studio, browser: An
     chart = get_song(SONG)
     last = song_sections(chart)[-1]
     page = _page(browser, DESKTOP)
-    code = _open_room(page, studio, ["Uma", "Vic"], mode="from", section=f"{last['name']} (bars {last['first_bar']}–{last['last_bar']})"
+    code = _open_room(
+        page,
+        studio,
+        ["Uma", "Vic"],
+        mode="from",
+        section=f"{last['name']} (bars {last['first_bar']}–{last['last_bar']})",
     )
     page.click("[data-claim='0']")
     page.click("[data-claim='1']")
@@ -420,7 +440,9 @@ def _luminance(color: str) -> float:
         rgb = [int(c[k : k + 2], 16) for k in (1, 3, 5)]
     else:
         rgb = [int(float(x)) for x in re.findall(r"[\d.]+", c)[:3]]
-    lin = [(v / 255) / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in rgb]
+    lin = [
+        (v / 255) / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in rgb
+    ]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
 
@@ -469,8 +491,11 @@ def test_text_contrast_is_at_least_4_5(studio: Studio, browser: Any) -> None:
     found += page.evaluate(CSS_TEXT_JS)
     low = [(w, fg, bg, round(contrast(fg, bg), 2)) for w, fg, bg in found if contrast(fg, bg) < 4.5]
     assert not low, low
+    lowest = min(found, key=lambda x: contrast(x[1], x[2]))
+    print(f"page text: {len(found)} elements, lowest {contrast(*lowest[1:]):.2f}:1 {lowest}")
     # what the highway draws on its canvas
     pairs = page.evaluate("() => window.studio.palette.TEXT_PAIRS")
     ratios = {what: round(contrast(fg, bg), 2) for what, fg, bg in pairs}
     assert min(ratios.values()) >= 4.5, ratios
+    print(f"highway text: {ratios}")
     page.context.close()
