@@ -17,8 +17,6 @@ The rows come back in job order whichever way they ran.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -205,17 +203,10 @@ def _player_of(f: Path, root: Path) -> str:
 
 
 def _from_info_csv(p: Path) -> list[Job]:
-    from cymbalism.io.text import decode_text
+    from cymbalism.io.tables import read_csv
 
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {p}: {exc.strerror}") from None
-    text = decode_text(raw, source=str(p), legacy=False)
-    try:
-        rows = list(csv.DictReader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise InputError(f"{p}: not a readable CSV table ({exc})") from None
+    header, cells = read_csv(p, what="corpus listing")
+    rows = [dict(zip(header, r, strict=True)) for r in cells]
     if not rows:
         raise InputError(f"{p}: the table lists no files")
     cols = list(rows[0])

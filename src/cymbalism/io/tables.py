@@ -42,6 +42,7 @@ __all__ = [
     "PlayerColumns",
     "is_long_table",
     "player_columns",
+    "read_csv",
     "read_long",
     "read_table",
     "read_wide",
@@ -65,10 +66,21 @@ REFERENCE_COLUMNS = ("reference_sec", "Isochronous.SD.Time", "Virtual.SD", "Virt
 LABEL_COLUMNS = ("label", "Label.SD", "Beat.pos")
 
 
-def _open_rows(path: str | Path) -> tuple[list[str], list[list[str]]]:
+def read_csv(path: str | Path, *, what: str = "onset table") -> tuple[list[str], list[list[str]]]:
+    """The header (names stripped) and the non-blank rows of a CSV file in UTF-8 (or UTF-16
+    with a byte-order mark).
+
+    Raises
+    ------
+    NotFoundError
+        If there is no file (``what`` names what was expected).
+    InputError
+        If it is in another encoding, not CSV, empty, or a row is longer or shorter than
+        the header.
+    """
     p = Path(path)
     if not p.is_file():
-        raise NotFoundError(f"no onset table at {p}")
+        raise NotFoundError(f"no {what} at {p}")
     try:
         raw = p.read_bytes()
     except OSError as exc:
@@ -92,7 +104,7 @@ def _open_rows(path: str | Path) -> tuple[list[str], list[list[str]]]:
 
 def _open_columns(path: str | Path) -> tuple[list[str], dict[str, list[str]]]:
     """The header of a CSV table and its cells, column by column."""
-    header, rows = _open_rows(path)
+    header, rows = read_csv(path)
     return header, {h: [r[k] for r in rows] for k, h in enumerate(header)}
 
 
@@ -223,7 +235,7 @@ def _player_columns(
 
 def is_long_table(path: str | Path) -> bool:
     """Whether the CSV at ``path`` is in long format (has ``player`` and ``onset_sec``)."""
-    header, _ = _open_rows(path)
+    header, _ = read_csv(path)
     lower = {h.lower() for h in header}
     return {"player", "onset_sec"} <= lower
 
@@ -294,7 +306,7 @@ def read_long(path: str | Path) -> OnsetTable | dict[str, np.ndarray]:
     ------
     NotFoundError, InputError
     """
-    header, rows = _open_rows(path)
+    header, rows = read_csv(path)
     lower = [h.lower() for h in header]
     if "player" not in lower or "onset_sec" not in lower:
         raise InputError(
