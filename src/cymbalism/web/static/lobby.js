@@ -37,8 +37,9 @@ export function setRoom(room) {
 }
 
 function offsetText(p) {
-  if (p.offset_source === "remembered") return `latency ${p.offset_ms} ms, remembered from last time`;
-  if (p.offset_source === "measured") return `latency ${p.offset_ms} ms, just measured`;
+  const ms = Number(p.offset_ms).toFixed(1);
+  if (p.offset_source === "remembered") return `latency ${ms} ms, remembered from last time`;
+  if (p.offset_source === "measured") return `latency ${ms} ms, just measured`;
   return `latency not measured yet (0 ms)`;
 }
 
