@@ -15,6 +15,8 @@ from cymbalism.store.store import (
     SessionInfo,
     Store,
     StoredSession,
+    StoreWarning,
+    skip_unreadable,
 )
 from cymbalism.store.writer import SessionWriter
 
@@ -28,7 +30,9 @@ __all__ = [
     "SessionInfo",
     "SessionWriter",
     "Store",
+    "StoreWarning",
     "StoredSession",
     "default_url",
     "resolve_url",
+    "skip_unreadable",
 ]
