@@ -87,7 +87,7 @@ def test_one_unreadable_session_is_left_out_with_one_warning_naming_it(
         assert all(f"session {ids[1]}" in str(w.message) for w in mine)
 
 
-@pytest.mark.parametrize("token", ["99999999999999999999", str(2**63), "0"])
+@pytest.mark.parametrize("token", ["99999999999999999999", str(2**63)])
 def test_session_ids_out_of_range_are_not_found(tmp_path: Path, token: str) -> None:
     with Store(tmp_path / "s.sqlite3") as store:
         with pytest.raises(NotFoundError):
@@ -98,7 +98,7 @@ def test_session_ids_out_of_range_are_not_found(tmp_path: Path, token: str) -> N
 
 def test_session_references_that_are_not_numbers_are_input_errors(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite3") as store:
-        for token in ("²", "١٢", "1e3", "", "12abc", "-1", "1_0"):
+        for token in ("²", "١٢", "1e3", "", "12abc", "-1", "1_0", "0"):
             with pytest.raises(InputError, match="is not a session"):
                 store.resolve(token)
 

@@ -1,10 +1,16 @@
 """The session store: open it, start and finish sessions, read them back, list them.
 
+>>> from cymbalism.model.lanes import Lane
+>>> from cymbalism.model.session import Player
+>>> from cymbalism.songs import get_song
 >>> from cymbalism.store import Store
->>> with Store("sqlite:///sessions.sqlite3") as store:          # doctest: +SKIP
+>>> chart, players = get_song("lanterns"), [Player("Ana"), Player("Ben")]
+>>> with Store("sqlite://") as store:  # a file by default; "sqlite://" keeps it in memory
 ...     with store.start_session(chart, players) as writer:
 ...         writer.add_hits("Ana", 0.51, Lane.SNARE, 96)
 ...     stored = store.load(writer.session_id)
+>>> stored.session.player("Ana").hits.onset_sec.tolist()
+[0.51]
 
 A session whose writer died (crash, kill, power cut) keeps the status ``"recording"``;
 :meth:`Store.cut_short` finds it on the next start, and :meth:`Store.finish` or
@@ -46,6 +52,7 @@ from cymbalism.store.models import (
     SongRow,
     utcnow,
 )
+from cymbalism.store.refs import parse_session_ref
 from cymbalism.store.writer import SessionWriter
 
 __all__ = [
@@ -706,31 +713,28 @@ class Store:
         return [s for s in self._infos(SessionRow.status == "recording") if s.cut_short]
 
     def resolve(self, token: str | int) -> int:
-        """A session id from a number or ``"last"``/``"latest"``.
+        """A session id from a reference: a number or ``"last"``/``"latest"``
+        (:func:`~cymbalism.store.refs.parse_session_ref`).
 
         Raises
         ------
         NotFoundError
             For ``"last"`` in an empty store.
         InputError
-            For anything else that is not a number.
+            For anything else that is not a session number.
         """
-        text = str(token).strip().lower()
-        if text in {"last", "latest"}:
-            with self.engine.connect() as conn:
-                found = conn.scalar(
-                    select(SessionRow.id)
-                    .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
-                    .limit(1)
-                )
-            if found is None:
-                raise NotFoundError(f"there are no sessions in {self.url} yet")
-            return int(found)
-        if not (text.isascii() and text.isdigit()):  # int() would also take "١٢" and " 1_0"
-            raise InputError(
-                f"{token!r} is not a session; give its number (see `cymbalism sessions`) or 'last'"
+        number = parse_session_ref(token)
+        if number is not None:
+            return number
+        with self.engine.connect() as conn:
+            found = conn.scalar(
+                select(SessionRow.id)
+                .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
+                .limit(1)
             )
-        return int(text)
+        if found is None:
+            raise NotFoundError(f"there are no sessions in {self.url} yet")
+        return int(found)
 
     def load(self, session_id: int) -> StoredSession:
         """A session with its chart, every player's hits and the level changes."""

@@ -1,0 +1,574 @@
+"""The live engine under a fake clock: the same judgements and figures as offline analysis."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cymbalism.analysis.align import align
+from cymbalism.analysis.sync import asynchrony, came_together, sync_stats
+from cymbalism.analysis.timing import timing_by_lane, timing_stats
+from cymbalism.coaching.simplify import fold_lanes, simplify_chart
+from cymbalism.errors import InputError
+from cymbalism.live.clock import FakeClock
+from cymbalism.live.engine import Engine, LiveOptions, Verdict
+from cymbalism.live.metronome import ACCENT, CLICK, SilentOutput
+from cymbalism.model.chart import Chart, Level, Part
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.model.session import Player, Settings
+from cymbalism.model.tempo import TempoMap
+
+
+def groove_chart(bpm: float = 120.0, bars: int = 16) -> Chart:
+    """Eighth-note hi-hat, kick on 1 and 3, snare on 2 and 4; Easy: kick and snare only."""
+    end = 4.0 * bars
+    hh = np.arange(0, end, 0.5)
+    kick = np.arange(0, end, 2.0)
+    snare = np.arange(1, end, 2.0)
+    expert = Part.from_arrays(
+        np.concatenate([hh, kick, snare]),
+        np.concatenate(
+            [
+                np.full(hh.size, Lane.HIHAT_CLOSED),
+                np.full(kick.size, Lane.KICK),
+                np.full(snare.size, Lane.SNARE),
+            ]
+        ),
+    )
+    easy = Part.from_arrays(
+        np.concatenate([kick, snare]),
+        np.concatenate([np.full(kick.size, Lane.KICK), np.full(snare.size, Lane.SNARE)]),
+    )
+    beginner = Part.from_arrays(kick, Lane.KICK)
+    return Chart(
+        "groove",
+        TempoMap.constant(bpm),
+        {Level.EXPERT: expert, Level.EASY: easy, Level.BEGINNER: beginner},
+        sections=((0.0, "verse"), (32.0, "chorus")),
+    )
+
+
+def perform(
+    targets: Hits,
+    *,
+    seed: int,
+    bias_sec: float,
+    sd_sec: float,
+    miss: float = 0.05,
+    extra: float = 0.05,
+) -> Hits:
+    """A player with a known bias and spread who drops and adds some notes."""
+    rng = np.random.default_rng(seed)
+    keep = rng.random(len(targets)) >= miss
+    onset = targets.onset_sec[keep] + bias_sec + rng.normal(0, sd_sec, keep.sum())
+    lane = targets.lane[keep].copy()
+    n_extra = int(extra * len(targets))
+    extra_t = rng.uniform(0, targets.onset_sec[-1], n_extra)
+    extra_l = rng.integers(0, len(Lane), n_extra)
+    return Hits.from_arrays(
+        np.concatenate([onset, extra_t]),
+        np.concatenate([lane, extra_l]),
+        rng.integers(40, 127, keep.sum() + n_extra),
+    )
+
+
+def heard(hits: Hits, level: Level) -> Hits:
+    """The hits as a part at ``level`` hears them (every tom as the floor tom at Easy)."""
+    return Hits(hits.onset_sec, fold_lanes(hits.lane, level), hits.velocity)
+
+
+def same(a: object, b: object) -> bool:
+    """Equal, counting NaN equal to NaN (stats of lanes with no hits are NaN)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
+        return type(a) is type(b) and same(dataclasses.asdict(a), dataclasses.asdict(b))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def stream(engine: Engine, clock: FakeClock, perf: dict[str, Hits], *, as_ns: bool = True):
+    """Feed every hit in arrival order, letting the clock run to each one; collect feedback."""
+    events = sorted(
+        (
+            (float(t), name, int(ln), int(v))
+            for name, h in perf.items()
+            for t, ln, v in zip(h.onset_sec, h.lane, h.velocity, strict=True)
+        ),
+        key=lambda e: e[0],  # stable: equal times keep each player's order
+    )
+    judged, misses = [], []
+    for t, name, lane, vel in events:
+        t_ns = engine.sec_to_ns(t)
+        if t_ns > clock.now_ns():
+            clock.set_ns(t_ns)
+        misses += engine.tick()
+        if as_ns:
+            judged.append(engine.push_hit(name, lane, vel, t_ns=t_ns))
+        else:
+            judged.append(engine.push_hit(name, lane, vel, song_sec=t))
+    return judged, misses
+
+
+def test_equivalence_duet_streamed_equals_offline_analysis() -> None:
+    chart = groove_chart()
+    clock = FakeClock(5_000_000_000)
+    engine = Engine(chart, [Player("Ana"), Player("Ben", level=Level.EASY)], Settings(), clock)
+    ta, tb = chart.targets(Level.EXPERT), chart.targets(Level.EASY)
+    # song seconds on the clock's nanosecond grid, as a real input would stamp them
+    ha = perform(ta, seed=1, bias_sec=-0.012, sd_sec=0.010)
+    hb = perform(tb, seed=2, bias_sec=0.025, sd_sec=0.030)
+    ha = Hits(np.round(ha.onset_sec * 1e9) / 1e9, ha.lane, ha.velocity)
+    hb = Hits(np.round(hb.onset_sec * 1e9) / 1e9, hb.lane, hb.velocity)
+    judged, misses = stream(engine, clock, {"Ana": ha, "Ben": hb})
+    result = engine.finish()
+
+    off = {"Ana": align(ha, ta), "Ben": align(heard(hb, Level.EASY), tb)}
+    for name in off:
+        live = result.alignments[name]
+        assert live == off[name]
+        assert same(result.timing[name], timing_stats(off[name]))
+        assert same(result.timing_by_lane[name], timing_by_lane(off[name]))
+        assert result.session.player(name).hits == (ha if name == "Ana" else hb)
+    # the report is what `cymbalism analyze` prints, from the same alignments
+    assert [p.name for p in result.report.players] == ["Ana", "Ben"]
+    for p in result.report.players:
+        assert p.alignment == off[p.name]
+    asy = asynchrony(off["Ana"], off["Ben"])
+    assert same(result.sync, sync_stats(asy))
+    assert result.came_together_sec == came_together(asy)
+
+    # each live judgement is the offline one for that hit
+    for name, hits in (("Ana", ha), ("Ben", hb)):
+        fbs = [f for f in judged if f.player == name]
+        tix = off[name].target_index
+        assert len(fbs) == len(hits)
+        for i, fb in enumerate(fbs):
+            if tix[i] < 0:
+                assert fb.verdict is Verdict.EXTRA
+            else:
+                assert fb.error_sec == off[name].error_sec[tix[i]]
+                assert fb.target_sec == off[name].targets.onset_sec[tix[i]]
+                assert fb.verdict in (Verdict.ON_TIME, Verdict.EARLY, Verdict.LATE)
+        # misses reported live are exactly the unmatched notes
+        live_miss = sorted(f.target_sec for f in misses if f.player == name)
+        tail = [f for f in result.alignments[name].targets.onset_sec[~off[name].matched]]
+        assert live_miss == sorted(tail)[: len(live_miss)]
+        assert engine.players[name].n_miss == off[name].n_miss
+    # sanity: the performances were not trivial
+    assert off["Ben"].n_miss > 0 and off["Ben"].n_extra > 0
+    assert result.timing["Ben"].mean_error_sec == pytest.approx(0.025, abs=0.01)
+
+
+def test_equivalence_with_song_seconds_and_tempo_scale() -> None:
+    chart = groove_chart(bpm=100, bars=8)
+    settings = Settings(tempo_scale=0.8, count_in_bars=2)
+    clock = FakeClock()
+    engine = Engine(chart, [Player("A"), Player("B")], settings, clock)
+    targets = chart.scaled(0.8).targets(Level.EXPERT)
+    ha = perform(targets, seed=3, bias_sec=0.0, sd_sec=0.02)
+    hb = perform(targets, seed=4, bias_sec=0.01, sd_sec=0.02)
+    stream(engine, clock, {"A": ha, "B": hb}, as_ns=False)
+    result = engine.finish()
+    assert result.alignments["A"] == align(ha, targets)
+    assert result.alignments["B"] == align(hb, targets)
+    assert same(result.sync, sync_stats(asynchrony(align(ha, targets), align(hb, targets))))
+
+
+@given(
+    st.lists(st.floats(-0.2, 16.2, allow_nan=False), min_size=0, max_size=60),
+    st.lists(st.integers(0, 2), min_size=60, max_size=60),
+)
+def test_equivalence_property_any_hits(times: list[float], lanes: list[int]) -> None:
+    chart = groove_chart(bars=8)
+    clock = FakeClock()
+    engine = Engine(chart, [Player("A")], Settings(count_in_bars=0), clock)
+    hits = Hits.from_arrays(times, lanes[: len(times)])
+    stream(engine, clock, {"A": hits}, as_ns=False)
+    assert engine.finish().alignments["A"] == align(hits, chart.targets())
+
+
+def test_live_sync_meter_matches_offline_asynchrony() -> None:
+    chart = groove_chart(bars=8)
+    clock = FakeClock()
+    opts = LiveOptions(sync_window_sec=1e6)  # keep every position in the meter
+    engine = Engine(chart, [Player("A"), Player("B")], Settings(), clock, options=opts)
+    t = chart.targets()
+    ha = perform(t, seed=5, bias_sec=0.0, sd_sec=0.01, extra=0.0)
+    hb = perform(t, seed=6, bias_sec=0.02, sd_sec=0.01, extra=0.0)
+    stream(engine, clock, {"A": ha, "B": hb}, as_ns=False)
+    engine.tick(song_sec=chart.end_sec + 1.0)
+    live = np.array([x for _, x in engine._asy])
+    off = asynchrony(align(ha, t), align(hb, t))
+    np.testing.assert_allclose(live, off.asynchrony_sec, rtol=0, atol=1e-12)
+    meter = engine.sync_meter()
+    assert meter["n"] == len(off)
+    assert meter["mean_ms"] == pytest.approx(-20.0, abs=3.0)  # A is 20 ms ahead of B
+
+
+def test_feedback_words_use_the_tolerance_of_the_level() -> None:
+    chart = groove_chart(bars=2)
+    clock = FakeClock()
+    engine = Engine(chart, [Player("A", level=Level.BEGINNER), Player("B")], Settings(), clock)
+    # Kick on beat 1 of bar 1 is at 0 s; both play it 30 ms late.
+    assert engine.push_hit("A", Lane.KICK, song_sec=0.030).verdict is Verdict.ON_TIME  # 45 ms
+    assert engine.push_hit("B", Lane.KICK, song_sec=0.030).verdict is Verdict.LATE  # 18 ms
+    fb = engine.push_hit("B", Lane.HIHAT_CLOSED, song_sec=0.47)
+    assert fb.verdict is Verdict.EARLY and fb.error_sec == pytest.approx(-0.03)
+    assert engine.push_hit("B", Lane.CRASH, song_sec=0.70).verdict is Verdict.EXTRA
+    misses = engine.tick(song_sec=2.0)
+    assert {(m.player, m.lane) for m in misses} >= {("B", Lane.SNARE)}
+    assert all(m.verdict is Verdict.MISS for m in misses)
+    snap = engine.snapshot(song_sec=2.0)
+    assert snap["bar"] == 2 and snap["players"][1]["extras"] == 1
+    assert snap["players"][1]["lanes"]["CR"]["verdict"] == "extra"
+
+
+def test_count_in_and_click_have_accented_downbeats() -> None:
+    chart = groove_chart(bpm=120, bars=2)
+    out = SilentOutput()
+    clock = FakeClock()
+    engine = Engine(chart, [Player("A")], Settings(count_in_bars=1), clock, output=out)
+    engine.tick(song_sec=10.0)
+    t = np.array([(s.t_ns - engine.zero_ns) / 1e9 for s in out.sounds])
+    kinds = [s.kind for s in out.sounds]
+    np.testing.assert_allclose(t, np.arange(-2.0, 4.0, 0.5), atol=1e-9)
+    assert [k == ACCENT for k in kinds] == [i % 4 == 0 for i in range(12)]
+    assert set(kinds) == {ACCENT, CLICK}
+    assert engine.messages and "silent" in engine.messages[0]
+
+
+def test_backing_plays_what_no_player_plays() -> None:
+    chart = groove_chart(bars=1)
+    out = SilentOutput()
+    engine = Engine(
+        chart,
+        [Player("A", level=Level.BEGINNER)],
+        Settings(count_in_bars=0),
+        FakeClock(),
+        output=out,
+        options=LiveOptions(backing=True),
+    )
+    engine.tick(song_sec=5.0)
+    drums = [s for s in out.sounds if s.kind == "drum"]
+    # expert bar: 8 hi-hats, 2 kicks, 2 snares; the beginner plays the 2 kicks
+    assert sorted(Lane(s.lane).short for s in drums) == ["HH"] * 8 + ["SD"] * 2
+
+
+def test_loop_repeats_bars_and_is_judged_continuously() -> None:
+    chart = groove_chart(bars=8)
+    clock = FakeClock()
+    engine = Engine(
+        chart,
+        [Player("A")],
+        Settings(count_in_bars=0),
+        clock,
+        options=LiveOptions(loop_bars=(3, 4), loop_repeats=3),
+    )
+    engine.tick(song_sec=100.0)
+    assert [b.chart_bar + 1 for b in engine.bars] == [3, 4] * 3
+    result = engine.finish()
+    targets = result.targets("A")
+    per_bar = len(chart.part().between(8.0, 16.0))
+    assert len(targets) == 3 * per_bar
+    # continuous time: 6 bars of 2 s, from 0
+    assert targets.onset_sec[0] == pytest.approx(0.0) and engine.end_sec == pytest.approx(12.0)
+    assert np.all(np.diff(targets.onset_sec) >= 0)
+
+
+def test_lesson_levels_change_at_bar_lines_and_alignment_matches_offline() -> None:
+    chart = groove_chart(bars=8)
+    seen = []
+
+    class Scripted:
+        """Moves up after the second and the fourth bar it is told about."""
+
+        level = Level.BEGINNER
+        tempo_scale = 1.0
+
+        def on_bar_end(self, bar: int, alignment) -> None:
+            seen.append((bar, len(alignment.targets), alignment.n_hit))
+            if len(seen) in (2, 4):
+                self.level = Level(self.level + 1)
+
+    clock = FakeClock()
+    engine = Engine(
+        chart,
+        [Player("Kid", level=Level.BEGINNER)],
+        Settings(count_in_bars=0),
+        clock,
+        options=LiveOptions(lesson_players=("Kid",)),
+        lesson=lambda p: Scripted(),
+    )
+    # the kid plays the full part throughout
+    hits = perform(chart.targets(), seed=9, bias_sec=0.0, sd_sec=0.01, miss=0.0, extra=0.0)
+    stream(engine, clock, {"Kid": hits}, as_ns=False)
+    result = engine.finish()
+    levels = result.levels["Kid"]
+    assert [lv for _, lv in levels] == [Level.BEGINNER, Level.EASY, Level.MEDIUM]
+    # bar 2 closes during bar 3, so Easy starts at bar 4 (6 s); the bar laid out at the
+    # old level is not reported; bar 5 is the second Easy bar, so Medium starts at bar 7
+    assert [t for t, _ in levels] == [0.0, 6.0, 12.0]
+    assert [b for b, _, _ in seen] == [0, 1, 3, 4, 6, 7]
+    assert all(n == hit for _, n, hit in seen)  # every note of each reported bar was hit
+    targets = result.targets("Kid")
+    assert result.alignments["Kid"] == align(hits, targets)  # no lane is folded here
+    bar_of = np.floor(targets.onset_sec / 2.0)
+    assert set(targets.lane[bar_of < 3].tolist()) == {Lane.KICK}
+    assert set(targets.lane[(bar_of >= 3) & (bar_of < 6)].tolist()) == {Lane.KICK, Lane.SNARE}
+    assert Lane.HIHAT_CLOSED in set(targets.lane[bar_of >= 6].tolist())
+
+
+def test_the_real_lesson_path_promotes_a_steady_beginner() -> None:
+    chart = groove_chart(bars=24)
+    clock = FakeClock()
+    engine = Engine(
+        chart,
+        [Player("Kid", level=Level.BEGINNER), Player("Pro")],
+        Settings(count_in_bars=0),
+        clock,
+        options=LiveOptions(lesson_players=("Kid",)),
+    )
+    full = chart.targets()
+    kid = perform(full, seed=21, bias_sec=0.005, sd_sec=0.008, miss=0.0, extra=0.0)
+    pro = perform(full, seed=22, bias_sec=0.0, sd_sec=0.005, miss=0.0, extra=0.0)
+    stream(engine, clock, {"Kid": kid, "Pro": pro}, as_ns=False)
+    result = engine.finish()
+    climbed = [lv for _, lv in result.levels["Kid"]]
+    assert climbed[0] is Level.BEGINNER and len(climbed) >= 3
+    assert climbed == sorted(climbed)
+    assert any("up to" in m for m in result.messages)
+    kid_al = result.alignments["Kid"]
+    assert kid_al.n_hit == len(kid_al.targets) > 0
+    assert result.alignments["Pro"] == align(pro, full)
+
+
+def test_the_notes_laid_out_grow_bar_by_bar_for_each_part() -> None:
+    chart = groove_chart(bars=4)
+    clock = FakeClock()
+    engine = Engine(chart, [Player("A"), Player("B", level=Level.EASY)], Settings(), clock)
+    seen = []
+    for t in (0.0, 1.0, 3.0, 5.0, 7.9):
+        clock.set_ns(engine.sec_to_ns(t))
+        engine.tick()
+        end = engine.bars[-1].end_sec
+        for name, level in (("A", Level.EXPERT), ("B", Level.EASY)):
+            want = chart.targets(level)
+            want = want.select(np.flatnonzero(want.onset_sec < end - 1e-9))
+            got = engine.laid_out(name)
+            np.testing.assert_allclose(got.onset_sec, want.onset_sec, atol=1e-9)
+            np.testing.assert_array_equal(got.lane, want.lane)
+        seen.append(len(engine.laid_out("A")))
+    assert seen == sorted(seen) and seen[0] < seen[-1] == len(chart.targets(Level.EXPERT))
+    with pytest.raises(InputError, match="no player 'Z'"):
+        engine.laid_out("Z")
+
+
+def test_bad_calls_get_clear_errors() -> None:
+    chart = groove_chart(bars=2)
+    engine = Engine(chart, [Player("A")], Settings(), FakeClock())
+    with pytest.raises(InputError, match="no player 'Z'"):
+        engine.push_hit("Z", Lane.KICK, song_sec=0.0)
+    with pytest.raises(InputError, match="lane 12"):
+        engine.push_hit("A", 12, song_sec=0.0)
+    # the time comes once, in a named unit
+    with pytest.raises(TypeError, match="needs the time"):
+        engine.push_hit("A", Lane.KICK)
+    with pytest.raises(TypeError, match="not both"):
+        engine.push_hit("A", Lane.KICK, t_ns=engine.sec_to_ns(0.5), song_sec=0.5)
+    with pytest.raises(TypeError, match=r"did you mean song_sec=0\.5"):
+        engine.push_hit("A", Lane.KICK, t_ns=0.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not both"):
+        engine.tick(t_ns=0, song_sec=0.0)
+    with pytest.raises(TypeError, match="not both"):
+        engine.snapshot(t_ns=0, song_sec=0.0)
+    with pytest.raises(TypeError):
+        engine.push_hit("A", 0.0, Lane.KICK, 100)  # type: ignore[misc]
+    assert len(engine.finish().session.player("A").hits) == 0  # nothing half-recorded
+    with pytest.raises(InputError, match="does not fit"):
+        Engine(chart, [Player("A")], Settings(), FakeClock(), options=LiveOptions(loop_bars=(2, 5)))
+    only_expert = Chart("x", TempoMap.constant(120), {Level.EXPERT: chart.part()})
+    derived = Engine(only_expert, [Player("A", level=Level.EASY)], Settings(), FakeClock())
+    assert derived.chart.part(Level.EASY) == simplify_chart(only_expert).part(Level.EASY)
+    assert 0 < len(derived.chart.part(Level.EASY)) < len(chart.part())
+
+
+def test_finish_keeps_every_hit_and_marks_the_rest_missed() -> None:
+    chart = groove_chart(bars=4)
+    clock = FakeClock()
+    engine = Engine(chart, [Player("A")], Settings(), clock)
+    engine.push_hit("A", Lane.KICK, song_sec=0.001)
+    result = engine.finish()
+    assert len(result.session.player("A").hits) == 1
+    assert result.timing["A"].n_hit == 1
+    assert result.timing["A"].n_miss == len(chart.part()) - 1
+    assert engine.finish() is result
+    assert math.isfinite(result.timing["A"].mean_error_sec)
+
+
+def drifting_duo(chart: Chart, bpm_from: float, bpm_to: float, *, seed: int) -> dict[str, Hits]:
+    """Two players who ignore the click and slow down together from one tempo to another."""
+    part = chart.part()
+    grid = np.linspace(0.0, chart.end_qn, 20_001)
+    half = chart.end_qn / 2
+    bpm = np.where(grid < half, bpm_from + (bpm_to - bpm_from) * grid / half, bpm_to)
+    sec = np.concatenate([[0.0], np.cumsum(np.diff(grid) * 60.0 / bpm[:-1])])
+    t = np.interp(part.qn, grid, sec)
+    rng = np.random.default_rng(seed)
+    return {
+        name: Hits.from_arrays(t + rng.normal(0.0, 0.008, t.size), part.lane) for name in ("A", "B")
+    }
+
+
+def play_along(engine: Engine, clock: FakeClock, *, seed: int, sd_sec: float = 0.008) -> None:
+    """Every player plays each note the engine lays out, off by a little noise, as the
+    clock runs in 5 ms steps to the end of the song (a few notes missed)."""
+    rng = np.random.default_rng(seed)
+    done = dict.fromkeys(engine.players, 0)
+    waiting: dict[str, list[tuple[float, int]]] = {n: [] for n in engine.players}
+    t = 0.0
+    while t < engine.end_sec + 1.0:
+        clock.set_ns(engine.sec_to_ns(t))
+        engine.tick()
+        for name in engine.players:
+            notes = engine.laid_out(name)
+            for k in range(done[name], len(notes)):
+                if rng.random() > 0.03:
+                    when = float(notes.onset_sec[k]) + rng.normal(0.0, sd_sec)
+                    waiting[name].append((when, int(notes.lane[k])))
+            done[name] = len(notes)
+            waiting[name].sort()
+            while waiting[name] and waiting[name][0][0] <= t:
+                when, lane = waiting[name].pop(0)
+                engine.push_hit(name, lane, song_sec=when)
+        t += 0.005
+
+
+@pytest.mark.parametrize("follow", [True, False])
+def test_tempo_follower_converges_on_a_drifting_duo(follow: bool) -> None:
+    chart = groove_chart(bpm=120, bars=48)
+    duo = drifting_duo(chart, 120.0, 112.0, seed=11)
+    clock = FakeClock()
+    engine = Engine(
+        chart, [Player("A"), Player("B")], Settings(follow=follow, count_in_bars=0), clock
+    )
+    stream(engine, clock, duo, as_ns=False)
+    result = engine.finish()
+    last = result.bars[-8:]
+    if follow:
+        tempo = [120.0 / b.stretch for b in last]
+        assert tempo == pytest.approx([112.0] * 8, abs=1.0)
+        err = result.alignments["A"].error_sec[-64:]
+        assert np.isfinite(err).all() and np.abs(err).mean() < 0.015
+        assert result.timing["A"].hit_rate > 0.97
+        # bounded: never beyond 8% from the song's tempo
+        assert all(0.92 - 1e-9 <= 1.0 / b.stretch <= 1.08 + 1e-9 for b in result.bars)
+    else:
+        assert all(b.stretch == 1.0 for b in result.bars)
+        assert result.timing["A"].hit_rate < 0.6  # the fixed click leaves them behind
+
+
+def test_the_stored_report_gives_the_figures_the_live_session_showed() -> None:
+    """A beginner on Easy hits toms and the ride; the report counts them as the engine did."""
+    from cymbalism.report.analysis import analyse_session
+
+    chart = simplify_chart(groove_chart())
+    clock = FakeClock(5_000_000_000)
+    engine = Engine(chart, [Player("Ana"), Player("Ben", level=Level.EASY)], Settings(), clock)
+    ha = perform(chart.targets(Level.EXPERT), seed=3, bias_sec=-0.01, sd_sec=0.01)
+    hb = perform(chart.targets(Level.EASY), seed=4, bias_sec=0.02, sd_sec=0.03, extra=0.3)
+    # Ben plays the hi-hat notes on the ride, and his extra hits fall on any drum
+    hb = Hits(np.round(hb.onset_sec * 1e9) / 1e9, hb.lane, hb.velocity)
+    ride = hb.lane == Lane.HIHAT_CLOSED
+    hb = Hits(hb.onset_sec, np.where(ride, np.int8(Lane.RIDE), hb.lane), hb.velocity)
+    ha = Hits(np.round(ha.onset_sec * 1e9) / 1e9, ha.lane, ha.velocity)
+    stream(engine, clock, {"Ana": ha, "Ben": hb})
+    result = engine.finish()
+    assert not np.array_equal(fold_lanes(hb.lane, Level.EASY), hb.lane)  # folding matters
+    every = np.arange(len(Lane))
+    for name, level in (("Ana", Level.EXPERT), ("Ben", Level.EASY)):
+        assert [engine.target_lane(name, ln) for ln in every] == fold_lanes(every, level).tolist()
+    assert engine.target_lane("Ben", Lane.RIDE) != Lane.RIDE  # Easy hears the ride elsewhere
+    with pytest.raises(InputError, match="lane 12"):
+        engine.target_lane("Ben", 12)
+
+    stored = analyse_session(result.session)
+    for live, report in zip(result.report.players, stored.players, strict=True):
+        assert report.alignment == live.alignment
+        assert same(report.stats, live.stats)
+        assert same(dict(report.by_lane), dict(live.by_lane))
+    assert result.report.sync is not None and stored.sync is not None
+    assert same(stored.sync, result.report.sync.stats)
+    assert stored.came_together_sec == result.report.sync.came_together_sec
+
+
+class _Slowing:
+    """A lesson path that takes the song down to 80% after the second bar it is told of."""
+
+    level = Level.EXPERT
+
+    def __init__(self) -> None:
+        self.tempo_scale = 1.0
+        self.bars = 0
+
+    def on_bar_end(self, bar: int, alignment) -> None:  # type: ignore[no-untyped-def]
+        self.bars += 1
+        if self.bars == 2:
+            self.tempo_scale = 0.8
+
+
+@pytest.mark.parametrize("layout", ["follow", "loop", "practice tempo"])
+def test_a_stored_session_is_judged_against_the_bars_as_they_were_played(
+    layout: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A click that followed the duo, a loop, a lesson's practice tempo: the engine moved
+    the notes off the chart's own timeline. The session the store keeps says where each
+    bar was played, so its report judges every hit as the live engine did."""
+    from cymbalism.report.analysis import analyse_session, analyse_stored
+    from cymbalism.store import Store
+
+    chart = groove_chart(bpm=120, bars=24)
+    options, lesson, settings = LiveOptions(), None, Settings(count_in_bars=0)
+    if layout == "follow":
+        settings = Settings(follow=True, count_in_bars=0)
+    elif layout == "loop":
+        options = LiveOptions(loop_bars=(3, 6), loop_repeats=3)
+    else:
+        options = LiveOptions(lesson_players=("A", "B"))
+        lesson = lambda p: _Slowing()  # noqa: E731
+    store = Store(tmp_path / "s.sqlite")
+    writer = store.start_session(chart, [Player("A"), Player("B")], settings=settings)
+    clock = FakeClock()
+    engine = Engine(
+        chart,
+        [Player("A"), Player("B")],
+        settings,
+        clock,
+        options=options,
+        lesson=lesson,
+        recorder=writer,
+    )
+    if layout == "follow":  # a duo who slow down; the click follows them
+        stream(engine, clock, drifting_duo(chart, 120.0, 112.0, seed=5), as_ns=False)
+    else:  # a duo who play the notes where the engine lays them out
+        play_along(engine, clock, seed=5)
+    result = engine.finish()
+    writer.finish()
+    moved = [b for b in result.bars if b.stretch != 1.0 or b.shift_sec != 0.0]
+    assert moved  # the layout is not the chart's own
+    assert result.timing["A"].hit_rate > 0.9
+
+    stored = store.load(writer.session_id)
+    assert stored.session.layout == tuple(b.layout for b in result.bars)
+    for report in (analyse_session(result.session), analyse_stored(stored)):
+        for live, p in zip(result.report.players, report.players, strict=True):
+            assert p.alignment == live.alignment
+            assert same(p.stats, live.stats)
+    store.close()
