@@ -130,9 +130,10 @@ def test_one_unreadable_session_does_not_stop_sessions_or_history(
         ids = [store.save_session(session) for _ in range(3)]
         _corrupt(store, ids[1], 50_003.0)  # what an older version let through
     name = session.players[0].name
-    for argv in (["sessions"], ["history", name]):
+    for argv, listed in ((["sessions"], "finished"), (["history", name], "%")):
         assert main(argv) == 0
         out, err = capsys.readouterr()
+        assert out.count(listed) >= 2, out  # the two readable sessions are listed
         assert err.count("warning:") == 1 and f"session {ids[1]} is left out" in err, argv
         assert "Traceback" not in err
     assert main(["report", str(ids[1])]) == 2

@@ -18,6 +18,7 @@ const S = {
   audio: null, sched: null, seq: 0, calib: null, finished: false,
   judgements: [], latencies: [], paintLatencies: [], // for tests and the latency benchmark
   midiAccess: null, midiInputFor: [null, null], inputs: ["keys1", "keys2"],
+  key: null, hostToken: null,  // the room's read key (every tab) and host token (its opener)
 };
 window.studio = S;
 
@@ -105,6 +106,7 @@ async function createRoom() {
     const room = await api("/api/rooms", {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
     });
+    S.hostToken = { code: room.code, token: room.host_token };  // start/stop without playing
     await joinRoom(room.code);
   } catch (err) { showError(err.message); }
 }
@@ -116,7 +118,8 @@ function joinRoom(code) {
   showError("");
   return new Promise((resolve) => {
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${proto}://${location.host}/ws/${encodeURIComponent(code)}`);
+    const host = S.hostToken && S.hostToken.code === code ? `?host=${encodeURIComponent(S.hostToken.token)}` : "";
+    const ws = new WebSocket(`${proto}://${location.host}/ws/${encodeURIComponent(code)}${host}`);
     S.ws = ws;
     ws.onopen = () => { $("conn-status").textContent = "connected"; syncBurst(8); resolve(); };
     ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
@@ -140,7 +143,7 @@ setInterval(() => send({ type: "ping", client_ms: performance.now() }), 2000);
 
 function onMessage(m) {
   switch (m.type) {
-    case "welcome": S.conn = m.conn; setRoom(m.room); show("lobby"); break;
+    case "welcome": S.conn = m.conn; S.key = m.key; setRoom(m.room); show("lobby"); break;
     case "room": setRoom(m.room); break;
     case "pong":
       send({ type: "sync", send_ms: m.client_ms, server_sec: m.server_sec, recv_ms: performance.now() });
@@ -165,11 +168,11 @@ function setRoom(room) {
   S.room = room;
   $("room-badge").hidden = false;
   $("room-code-top").textContent = room.code;
-  $("room-code").textContent = room.code;
+  $("room-code").textContent = room.code.replace(/^(.{5})(.+)$/, "$1 $2");  // read in two halves
   const urls = S.info.public_urls || [];
   $("join-hint").innerHTML = urls.length
     ? `A phone or second computer joins at <b>${urls.map(escapeHtml).join("</b> or <b>")}</b> with this code.`
-    : `The studio is on this computer only; to let a phone or a second computer join, start it with <code>cymbalism serve --host 0.0.0.0</code>.`;
+    : `The studio is on this computer only; to let a phone or a second computer join, start it with <code>cymbalism serve --host 0.0.0.0 --tls</code>.`;
   $("lobby-title").textContent = `${room.title}: ${room.players.map((p) => `${p.name} (${p.level})`).join(" with ")}`;
   history.replaceState(null, "", `#room=${room.code}`);
   renderSlots();
@@ -561,7 +564,7 @@ async function onFinished(m) {
   const has = r.session_id !== undefined && r.session_id !== null && S.info.reports;
   $("report-frame").hidden = !has; $("report-link").hidden = !has;
   if (has) {
-    const url = `/api/sessions/${encodeURIComponent(r.session_id)}/report`;
+    const url = `/api/sessions/${encodeURIComponent(r.session_id)}/report?key=${encodeURIComponent(S.key)}`;
     $("report-wait").hidden = false;
     $("report-frame").onload = () => { $("report-wait").hidden = true; };
     $("report-frame").src = url; $("report-link").href = url;
@@ -569,7 +572,7 @@ async function onFinished(m) {
   const box = $("history"); box.innerHTML = "";
   for (const p of m.room.players) {
     try {
-      const h = await api(`/api/players/${encodeURIComponent(p.name)}/history`);
+      const h = await api(`/api/players/${encodeURIComponent(p.name)}/history?key=${encodeURIComponent(S.key)}`);
       box.insertAdjacentHTML("beforeend", historyHtml(p.name, h));
     } catch (err) { box.insertAdjacentHTML("beforeend", `<p class="hint">${escapeHtml(p.name)}: ${escapeHtml(err.message)}</p>`); }
   }
