@@ -313,7 +313,13 @@ def test_http_rate_is_kept_per_address_not_per_port() -> None:
 
 
 def test_websocket_handshakes_and_messages_are_limited_per_address() -> None:
-    app = _app(ws_rate_per_sec=0.01, ws_burst=10.0, ws_per_client=3)
+    app = _app(
+        watch_rate_per_sec=0.01,
+        watch_burst=10.0,
+        ws_client_rate_per_sec=0.01,
+        ws_client_burst=20.0,
+        ws_per_client=3,
+    )
     client = _client(app)
     code = _open(client)["code"]
     # messages: each connection may send 10, the address 20 over all of them
@@ -415,3 +421,25 @@ def test_a_clock_sample_must_carry_a_time_the_studio_gave() -> None:
             assert err["type"] == "error" and "server time" in err["error"]
         ws.send_json({"type": "sync", "send_ms": 1.0, "server_sec": clock.now, "recv_ms": 2.0})
         assert ws.receive_json()["type"] == "clock"
+
+
+def test_a_tab_that_plays_nobody_may_send_little_and_a_player_more() -> None:
+    app = _app(watch_rate_per_sec=0.01, watch_burst=5.0, ws_rate_per_sec=0.01, ws_burst=30.0)
+    client = _client(app)
+    code = _open(client)["code"]
+    with (
+        client.websocket_connect(f"/ws/{code}") as player,
+        client.websocket_connect(f"/ws/{code}") as watcher,
+    ):
+        player.receive_json(), watcher.receive_json()
+        player.send_json({"type": "claim", "player": 0})
+        player.receive_json(), watcher.receive_json()
+        for k in range(25):  # a player's hits and round trips: well past a watcher's burst
+            player.send_json({"type": "ping", "client_ms": float(k)})
+            assert player.receive_json()["type"] == "pong"
+        for k in range(5):
+            watcher.send_json({"type": "ping", "client_ms": float(k)})
+            assert watcher.receive_json()["type"] == "pong"
+        watcher.send_json({"type": "ping", "client_ms": 9.0})
+        cut = _closed(watcher)
+        assert cut.code == 1008 and "plays nobody" in cut.reason

@@ -108,8 +108,12 @@ class StudioConfig:
     clock : callable returning seconds
         The server's monotonic clock, shared with the engine.
     ws_rate_per_sec, ws_burst : float
-        Token bucket of each WebSocket connection; a client address may send twice that
-        over all its connections.
+        Token bucket of a WebSocket connection that plays a player (hits of two players
+        on one tab, clock round trips).
+    watch_rate_per_sec, watch_burst : float
+        Token bucket of a connection that plays nobody (yet): clock round trips, a claim.
+    ws_client_rate_per_sec, ws_client_burst : float
+        Token bucket of a client address over all its WebSocket connections.
     ws_per_client : int
         WebSocket connections one client address may hold at once.
     http_rate_per_sec, http_burst : float
@@ -136,11 +140,15 @@ class StudioConfig:
     engine_factory: Callable[[Room, float], RoomEngine]
     require_code: bool = False
     clock: Callable[[], float] = time.perf_counter
-    ws_rate_per_sec: float = 60.0
+    ws_rate_per_sec: float = 40.0
     ws_burst: float = 120.0
-    ws_per_client: int = 16
-    http_rate_per_sec: float = 30.0
-    http_burst: float = 90.0
+    watch_rate_per_sec: float = 2.0
+    watch_burst: float = 30.0
+    ws_client_rate_per_sec: float = 60.0
+    ws_client_burst: float = 180.0
+    ws_per_client: int = 8
+    http_rate_per_sec: float = 5.0
+    http_burst: float = 40.0
     names: list[str] = field(default_factory=list)
     addresses: Callable[[], set[str]] = set
     joins: JoinThrottle | None = None
@@ -233,7 +241,9 @@ def create_app(config: StudioConfig) -> Any:
     app.state.rooms = registry
     joins = config.joins or JoinThrottle()
     app.state.joins = joins
-    ws_buckets = AddressBuckets(rate_per_sec=2 * config.ws_rate_per_sec, burst=2 * config.ws_burst)
+    ws_buckets = AddressBuckets(
+        rate_per_sec=config.ws_client_rate_per_sec, burst=config.ws_client_burst
+    )
     ws_open: Counter[str] = Counter()
     app.add_middleware(
         NetworkGuard,
@@ -425,9 +435,18 @@ def create_app(config: StudioConfig) -> Any:
             id=registry.next_connection_id(),
             is_host=secrets.compare_digest(host.encode(), room.host_token.encode()),
         )
-        bucket = TokenBucket(rate_per_sec=config.ws_rate_per_sec, burst=config.ws_burst)
+        watching = TokenBucket(rate_per_sec=config.watch_rate_per_sec, burst=config.watch_burst)
+        playing: TokenBucket | None = None
         ws_open[client] += 1
         room.join(conn)
+
+        def _bucket_of(conn: Connection) -> TokenBucket:
+            nonlocal playing
+            if not room.seats(conn):
+                return watching
+            if playing is None:
+                playing = TokenBucket(rate_per_sec=config.ws_rate_per_sec, burst=config.ws_burst)
+            return playing
 
         async def pump() -> None:
             while True:
@@ -449,10 +468,11 @@ def create_app(config: StudioConfig) -> Any:
                 raw = event.get("text")
                 if raw is None:
                     reason = "bad message: send JSON text, not binary"
-                elif not bucket.allow():
+                elif not (bucket := _bucket_of(conn)).allow():
                     reason = (
-                        f"too many messages: over {config.ws_rate_per_sec:g} a second "
-                        f"(bursts of {config.ws_burst:g})"
+                        f"too many messages: over {bucket.rate_per_sec:g} a second "
+                        f"(bursts of {bucket.burst:g})"
+                        + ("" if bucket is playing else " from a tab that plays nobody")
                     )
                 elif not ws_buckets.allow(client):
                     reason = (

@@ -207,6 +207,10 @@ class Room:
         return sorted({int(x) for x in self.chart.part(self.chart.top_level).lane})
 
     # ------------------------------------------------------------------ connections
+    def seats(self, conn: Connection) -> bool:
+        """Whether ``conn`` plays a player of this room."""
+        return any(s.conn_id == conn.id for s in self.slots)
+
     def opens_with(self, key: str | None) -> bool:
         """Whether ``key`` is this room's code or its key (compared in constant time)."""
         if not key:
@@ -289,7 +293,7 @@ class Room:
             slot.offset_sec = msg.offset_ms / 1000.0
             self.broadcast({"type": "room", "room": self.public()})
         elif isinstance(msg, Start | Stop):
-            if not conn.is_host and not any(s.conn_id == conn.id for s in self.slots):
+            if not conn.is_host and not self.seats(conn):
                 raise AccessError(
                     f"only a player, or the device that opened the room, may {msg.type} "
                     "the song; pick Play here first"
