@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 import re
 import secrets
 from collections.abc import Callable
@@ -506,6 +507,7 @@ class RoomRegistry:
         self.finished_ttl_sec = finished_ttl_sec
         self._rooms: dict[str, Room] = {}
         self._ids = itertools.count(1)
+        self._next_sweep_sec = -math.inf
 
     def next_connection_id(self) -> int:
         return next(self._ids)
@@ -517,8 +519,12 @@ class RoomRegistry:
                 return code
 
     def expire(self) -> None:
-        """Close the rooms that never started in time, and forget old finished ones."""
+        """Close the rooms that never started in time, and forget old finished ones
+        (looked at no more than once a second)."""
         now = self.clock()
+        if now < self._next_sweep_sec:
+            return
+        self._next_sweep_sec = now + 1.0
         for code, room in list(self._rooms.items()):
             if room.state == "lobby" and now - room.created_sec > self.lobby_ttl_sec:
                 room.close(
