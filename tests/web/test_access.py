@@ -113,6 +113,13 @@ def _open(client: TestClient) -> dict[str, Any]:
     return r.json()
 
 
+def _until(ws: Any, kind: str) -> dict[str, Any]:
+    """The next message of type ``kind`` (room updates and seats may come first)."""
+    while (msg := ws.receive_json())["type"] != kind:
+        pass
+    return msg
+
+
 def _closed(ws: Any) -> WebSocketDisconnect:
     with pytest.raises(WebSocketDisconnect) as info:
         while True:
@@ -127,12 +134,11 @@ def _finished_room(client: TestClient) -> dict[str, Any]:
         assert ws.receive_json()["host"] is True
         for i in range(2):
             ws.send_json({"type": "claim", "player": i})
-            ws.receive_json()
+            _until(ws, "room")
         ws.send_json({"type": "start"})
-        assert ws.receive_json()["type"] == "start"
+        _until(ws, "start")
         ws.send_json({"type": "stop"})
-        while (msg := ws.receive_json())["type"] != "finished":
-            pass
+        msg = _until(ws, "finished")
     assert msg["room"]["session_id"] == 7
     return room
 
@@ -242,22 +248,20 @@ def test_a_spectator_cannot_start_or_stop_but_a_player_and_the_opener_can() -> N
             assert ws.receive_json()["host"] is False
         for i, ws in enumerate((a, b)):
             ws.send_json({"type": "claim", "player": i})
-        for ws in (a, b, spectator):  # two room updates each
-            ws.receive_json(), ws.receive_json()
+            _until(ws, "room")
         spectator.send_json({"type": "start"})
-        err = spectator.receive_json()
-        assert err["type"] == "error" and err["status"] == 403 and "only a player" in err["error"]
+        err = _until(spectator, "error")
+        assert err["status"] == 403 and "only a player" in err["error"]
         a.send_json({"type": "start"})
-        assert spectator.receive_json()["type"] == "start"
+        _until(spectator, "start")
         spectator.send_json({"type": "stop"})
-        assert spectator.receive_json()["status"] == 403
+        assert _until(spectator, "error")["status"] == 403
         assert client.get(f"/api/rooms/{code}").json()["state"] == "playing"
         # the opener, seated nowhere, may stop it
         with client.websocket_connect(f"/ws/{code}?host={room['host_token']}") as opener:
             assert opener.receive_json()["host"] is True
             opener.send_json({"type": "stop"})
-            while opener.receive_json()["type"] != "finished":
-                pass
+            _until(opener, "finished")
     assert client.get(f"/api/rooms/{code}").json()["state"] == "finished"
 
 
@@ -433,13 +437,13 @@ def test_a_tab_that_plays_nobody_may_send_little_and_a_player_more() -> None:
     ):
         player.receive_json(), watcher.receive_json()
         player.send_json({"type": "claim", "player": 0})
-        player.receive_json(), watcher.receive_json()
+        _until(player, "room"), _until(watcher, "room")
         for k in range(25):  # a player's hits and round trips: well past a watcher's burst
             player.send_json({"type": "ping", "client_ms": float(k)})
-            assert player.receive_json()["type"] == "pong"
+            _until(player, "pong")
         for k in range(5):
             watcher.send_json({"type": "ping", "client_ms": float(k)})
-            assert watcher.receive_json()["type"] == "pong"
+            _until(watcher, "pong")
         watcher.send_json({"type": "ping", "client_ms": 9.0})
         cut = _closed(watcher)
         assert cut.code == 1008 and "plays nobody" in cut.reason

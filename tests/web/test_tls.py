@@ -20,7 +20,7 @@ from cymbalism.errors import InputError
 from cymbalism.web.app import create_app
 from cymbalism.web.server import Studio, studio_config
 from cymbalism.web.tls import load_tls, self_signed
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 
 
 def _served_fingerprint(port: int) -> str:

@@ -38,14 +38,24 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
 from cymbalism import __version__
 from cymbalism.errors import CymbalismError, InputError, LimitError, NotFoundError, require
-from cymbalism.model.chart import Chart, Level
+from cymbalism.model.chart import GHOST_MAX_VELOCITY, NORMAL_VELOCITY, Chart, Level
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane
 from cymbalism.web.guard import NetworkGuard
 from cymbalism.web.protocol import CreateRoom, describe_validation_error, parse_client_message
 from cymbalism.web.ratelimit import AddressBuckets, JoinThrottle, TokenBucket, client_key
-from cymbalism.web.rooms import Connection, Room, RoomEngine, RoomRegistry, Slot
+from cymbalism.web.rooms import (
+    CalibrationBook,
+    Connection,
+    Practice,
+    Room,
+    RoomEngine,
+    RoomRegistry,
+    Slot,
+)
 
 fastapi = require("fastapi", "web")
 from fastapi import Request, WebSocket  # noqa: E402
@@ -59,6 +69,9 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState  # noqa: E4
 __all__ = ["KEY_SETS", "StudioConfig", "create_app", "first_bars"]
 
 _log = logging.getLogger(__name__)
+
+#: Lanes the highway draws as cymbals (the rest are drums).
+CYMBALS = frozenset({Lane.HIHAT_CLOSED, Lane.HIHAT_OPEN, Lane.CRASH, Lane.RIDE})
 
 #: Two key sets, so two people can share one keyboard (``KeyboardEvent.code`` -> lane).
 KEY_SETS: dict[str, dict[str, Lane]] = {
@@ -133,6 +146,12 @@ class StudioConfig:
         Where other devices reach the studio (empty when it is on this computer only).
     history : callable, optional
         ``history(player_name) -> dict``.
+    calibrations : CalibrationBook, optional
+        Remembers each player's latency per input between rooms.
+    check_room : callable, optional
+        ``check_room(room)`` raises a CymbalismError when the engine could not play the
+        room as set up (a practice tempo a lesson path cannot take, a loop past the end):
+        a room is refused when it is opened, never when it is started.
     """
 
     load_song: Callable[[str], Chart]
@@ -147,8 +166,8 @@ class StudioConfig:
     ws_client_rate_per_sec: float = 60.0
     ws_client_burst: float = 180.0
     ws_per_client: int = 8
-    http_rate_per_sec: float = 5.0
-    http_burst: float = 40.0
+    http_rate_per_sec: float = 10.0
+    http_burst: float = 120.0  # a page load is a dozen requests (HTML, CSS, modules, API)
     names: list[str] = field(default_factory=list)
     addresses: Callable[[], set[str]] = set
     joins: JoinThrottle | None = None
@@ -156,6 +175,8 @@ class StudioConfig:
     public_urls: list[str] = field(default_factory=list)
     report_html: Callable[[Any], str] | None = None
     history: Callable[[str], dict[str, Any]] | None = None
+    calibrations: CalibrationBook | None = None
+    check_room: Callable[[Room], None] | None = None
 
 
 def _error_body(message: str, status: int) -> dict[str, Any]:
@@ -192,7 +213,24 @@ def song_summary(name: str, chart: Chart) -> dict[str, Any]:
         "bars": chart.n_bars,
         "length_sec": round(chart.end_sec, 1),
         "levels": [lv.label for lv in chart.levels],
+        "sections": song_sections(chart),
     }
+
+
+def song_sections(chart: Chart) -> list[dict[str, Any]]:
+    """The song's named sections with the bars they span (from 1, inclusive)."""
+    out: list[dict[str, Any]] = []
+    for q, name in chart.sections:
+        bar, _ = chart.tempo_map.qn_to_bar_beat(np.float64(q))
+        first = int(bar) + 1
+        if first > chart.n_bars:
+            continue
+        if out and out[-1]["first_bar"] == first:
+            out.pop()  # two names on one bar line: the later one counts
+        if out:
+            out[-1]["last_bar"] = first - 1
+        out.append({"name": name, "first_bar": first, "last_bar": chart.n_bars})
+    return out
 
 
 def first_bars(chart: Chart, n_bars: int) -> Chart:
@@ -323,7 +361,11 @@ def create_app(config: StudioConfig) -> Any:
             "require_code": config.require_code,
             "public_urls": config.public_urls,
             "reports": config.report_html is not None,
-            "lanes": [{"id": int(x), "short": x.short, "label": x.label} for x in Lane],
+            "lanes": [
+                {"id": int(x), "short": x.short, "label": x.label, "cymbal": x in CYMBALS}
+                for x in Lane
+            ],
+            "velocity": {"ghost_max": GHOST_MAX_VELOCITY, "accent_min": NORMAL_VELOCITY + 1},
             "levels": [lv.label for lv in Level],
             "key_sets": {
                 k: {code: int(lane) for code, lane in v.items()} for k, v in KEY_SETS.items()
@@ -357,6 +399,23 @@ def create_app(config: StudioConfig) -> Any:
         levels = [Level.parse(x) for x in req.levels]
         for lv in levels:
             chart.part(lv)  # a clear NotFoundError for a level the song lacks
+        if req.start_bar is not None and req.loop_bars is not None:
+            raise InputError("give a start bar or a loop, not both")
+        for bar in (req.start_bar, *(req.loop_bars or ())):
+            if bar is not None and bar > chart.n_bars:
+                raise InputError(f"{chart.title!r} has {chart.n_bars} bars here; no bar {bar}")
+        if req.loop_bars is not None and req.loop_bars[0] > req.loop_bars[1]:
+            a, b = req.loop_bars
+            raise InputError(f"a loop runs from a bar to a later one, got bars {a}-{b}")
+        if req.ramp_percent and req.loop_bars is None:
+            raise InputError("a tempo ramp speeds up each time through a loop: choose a loop")
+        practice = Practice(
+            start_bar=req.start_bar,
+            loop_bars=req.loop_bars,
+            loop_repeats=req.loop_repeats,
+            ramp_step=req.ramp_percent / 100.0,
+            ramp_to=req.ramp_to_percent / 100.0,
+        )
         room = Room(
             owner=client_key(request.client.host if request.client else None),
             code=registry.new_code(),
@@ -368,7 +427,11 @@ def create_app(config: StudioConfig) -> Any:
             tempo_scale=req.tempo_percent / 100.0,
             count_in_bars=req.count_in_bars,
             lesson=req.lesson,
+            practice=practice,
+            calibrations=config.calibrations,
         )
+        if config.check_room is not None:
+            config.check_room(room)
         registry.add(room)
         return {**room.public(), "host_token": room.host_token, "key": room.key}
 

@@ -16,6 +16,7 @@ from cymbalism.web.tls import TlsFiles, load_tls, self_signed
 
 __all__ = [
     "DEFAULT_PORT",
+    "StoredCalibrations",
     "Studio",
     "addresses",
     "check_names",
@@ -221,6 +222,9 @@ def studio_config(
         )
         return DuetEngine(room, count_in_start_sec, clock=clock, recorder=writer)
 
+    def check_room(room: Room) -> None:
+        DuetEngine(room, clock.now_ns() / NS_PER_SEC, clock=clock)  # nothing is stored
+
     return StudioConfig(
         load_song=get_song,
         list_songs=song_names,
@@ -232,7 +236,23 @@ def studio_config(
         addresses=lambda: set(local_ips(host)),
         history=lambda name: player_history(store, name),
         report_html=lambda session_id: session_report_html(store, session_id),
+        calibrations=StoredCalibrations(store),
+        check_room=check_room,
     )
+
+
+class StoredCalibrations:
+    """The studio's latencies in the store's calibrations table, per player and input
+    (a :class:`cymbalism.web.rooms.CalibrationBook`)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def recall(self, player: str, input: str) -> float | None:
+        return self.store.calibration(input, player=player)  # type: ignore[no-any-return]
+
+    def remember(self, player: str, input: str, offset_sec: float, taps: int) -> None:
+        self.store.add_calibration(input, offset_sec, n=taps, player=player)
 
 
 def player_history(store: Any, name: str) -> dict[str, Any]:
