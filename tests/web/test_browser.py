@@ -264,8 +264,11 @@ def test_two_players_share_one_keyboard(studio: Studio, browser: Any) -> None:
     page.wait_for_selector("#history table")
     assert chart.title in page.inner_text("#history")
     # the session report (the same one `cymbalism report` writes) agrees with the presses
-    assert page.get_attribute("#report-frame", "src") == f"/api/sessions/{session_id}/report"
-    html = page.request.get(f"{studio.url}api/sessions/{session_id}/report").text()
+    key = page.evaluate("() => window.studio.key")
+    src = f"/api/sessions/{session_id}/report?key={key}"
+    assert page.get_attribute("#report-frame", "src") == src
+    assert page.request.get(f"{studio.url}api/sessions/{session_id}/report").status == 404
+    html = page.request.get(f"{studio.url}{src[1:]}").text()
     figures = json.loads(
         re.search(r'id="cymbalism-figures">(.*?)</script>', html, re.S).group(1)  # type: ignore[union-attr]
     )
@@ -328,8 +331,11 @@ def test_second_device_joins_with_the_code_and_bad_clients_are_cut_off(
     # mid-song, one client sends garbage and another floods
     url = f"ws://127.0.0.1:{studio.port}/ws/{code}"
     delay_ms = max(0.0, (room.start_sec + 1.0 - time.perf_counter()) * 1000)
+    # both from the studio's own page (a socket from another origin is not even opened)
+    rogue.goto(studio.url)
     rogue.evaluate(BAD_CLIENT_JS, [url, delay_ms, "garbage"])
     flood = browser.new_context().new_page()
+    flood.goto(studio.url)
     flood.evaluate(BAD_CLIENT_JS, [url, delay_ms + 500, "flood"])
     presses = _perform(plan[0] + plan[1], [host, laptop], room.start_sec)
     host.wait_for_selector("#report:not([hidden])", timeout=15_000)

@@ -1,5 +1,6 @@
 // The first screen: pick a song, the players and how to practise it; or join a room.
 import { $, S, api, showError, songClock } from "./state.js";
+import { saveHost } from "./net.js";
 
 export async function loadSongs() {
   S.info = await api("/api/info");
@@ -84,6 +85,7 @@ export async function createRoom(join) {
     const room = await api("/api/rooms", {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(roomRequest()),
     });
+    saveHost(room.code, room.host_token);
     await join(room.code);
   } catch (err) { showError(err.message); }
 }

@@ -14,6 +14,7 @@ export const S = {
   midiAccess: null, midiInputFor: [null, null], inputs: ["keys1", "keys2"],
   pending: new Map(), strokes: [[], []], clickOn: true, backingOn: true,
   onlyMine: false, notices: [], tips: [],
+  key: null,  // the room's key: reads its report and its players' histories
 };
 window.studio = S;
 
