@@ -297,7 +297,7 @@ def _figure_rows(job: Job, perf: _Performance) -> list[dict[str, Any]]:
     """One row per player: timing, tempo, click and partner coupling, sync to the partner."""
     from cymbalism.analysis.coupling import fit_phase_correction, onset_table_from_alignments
     from cymbalism.analysis.summary import analyze_players
-    from cymbalism.analysis.tempo import tempo_drift, tempo_estimate
+    from cymbalism.analysis.tempo import tempo_curve, tempo_estimate
 
     report = analyze_players(
         perf.hits, tempo_map=perf.tempo_map, targets=perf.targets, names=perf.names
@@ -326,7 +326,9 @@ def _figure_rows(job: Job, perf: _Performance) -> list[dict[str, Any]]:
             "tempo_bpm": tempo_bpm,
             "tempo_confidence": tempo_confidence,
             "drift_bpm_per_min": _safe(
-                lambda h=hits, w=weight: tempo_drift(h.onset_sec, weight=w, lane=h.lane)
+                lambda h=hits, w=weight, b=tempo_bpm: (
+                    tempo_curve(h.onset_sec, weight=w, reference_bpm=b).drift_bpm_per_min
+                )
             ),
             "n_notes": stats.n_notes,
             "hit_rate": stats.hit_rate,
