@@ -149,7 +149,7 @@ def render_music(names: list[str] | None) -> None:
         rms = float(np.sqrt(np.mean(audio**2)))
         audio *= min(10 ** (-18 / 20) / max(rms, 1e-9), 0.95 / float(np.abs(audio).max()))
         out = song_dir / f"{name}.ogg"
-        write_audio(out, audio.astype(np.float32), SAMPLE_RATE, quality=0.3)
+        write_audio(out, audio.astype(np.float32), SAMPLE_RATE, quality=0.1)
         print(f"{name}: {audio.shape[0] / SAMPLE_RATE:.1f} s, {out.stat().st_size // 1024} KiB")
 
 
