@@ -125,12 +125,12 @@ def _drive(engine, clock, events, push, cpu, ticks, writer) -> None:
         clock.set_ns(max(clock.now_ns(), t_ns))
         if t_ns >= next_tick:  # the loop ticks 20 times a second
             t0 = pc()
-            engine.tick(t_ns)
+            engine.tick(t_ns=t_ns)
             ticks.append((pc() - t0) / 1e9)
             next_tick = t_ns + 50_000_000
         c0 = tc()
         t0 = pc()
-        engine.push_hit(name, t_ns, lane, 100)
+        engine.push_hit(name, lane, 100, t_ns=t_ns)
         t1 = pc()
         push[i] = (t1 - t0) / 1e9
         cpu[i] = (tc() - c0) / 1e9

@@ -3,7 +3,7 @@
 JACK's dummy driver (Debian ``jackd2``: ``jackd -d dummy``) runs a real audio graph on a
 timer. A groove of synthetic drums (``cymbalism.io.audio.synthesize_hits``) is played
 from a PortAudio output stream whose port is wired to the input port of
-:class:`cymbalism.io.audio.AudioInput` (the microphone path of the live engine: PortAudio
+:class:`cymbalism.live.microphone.AudioInput` (the microphone path of the live engine: PortAudio
 callback -> block-by-block detector). For every drum hit we time how long after its
 first sample was handed to JACK the hit comes out of ``AudioInput`` (its ``on_hit``
 callback), and check that the hits and lanes equal those of the same signal read
@@ -134,10 +134,12 @@ def play_through(sd: Any, signal: np.ndarray, period: int, listen: Any) -> Playe
     return player
 
 
-def tapped_input(audio: Any, **kw: Any) -> Any:
+def tapped_input(**kw: Any) -> Any:
     """An :class:`AudioInput` that also keeps the audio it is given (a tap, no fake)."""
 
-    class Tapped(audio.AudioInput):  # type: ignore[misc, name-defined]
+    from cymbalism.live.microphone import AudioInput
+
+    class Tapped(AudioInput):
         def __init__(self, **kw: Any) -> None:
             super().__init__(**kw)
             self.captured: list[np.ndarray] = []
@@ -162,7 +164,6 @@ def measure(n_hits: int, period: int) -> dict[str, Any]:
     # cymbalism: the microphone input of the live engine
     reports: list[tuple[float, Any]] = []
     mic = tapped_input(
-        audio,
         device="system",
         sample_rate=RATE,
         block_size=period,

@@ -19,7 +19,6 @@ from cymbalism.cli import main
 from cymbalism.errors import DeviceError, InputError, NotFoundError
 from cymbalism.io import audio
 from cymbalism.io.audio import (
-    AudioInput,
     AudioWarning,
     StreamingDetector,
     calibrate_kit,
@@ -30,6 +29,8 @@ from cymbalism.io.audio import (
     synthesize_hits,
 )
 from cymbalism.io.performance import load_performance, split_channel
+from cymbalism.live import microphone
+from cymbalism.live.microphone import AudioInput
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 
@@ -480,7 +481,7 @@ def test_no_sound_card_is_a_device_error() -> None:
 
     code = (
         "from cymbalism.errors import DeviceError\n"
-        "from cymbalism.io.audio import AudioInput\n"
+        "from cymbalism.live.microphone import AudioInput\n"
         "try:\n    AudioInput()\nexcept DeviceError as e:\n    print('DeviceError:', e)\n"
     )
     env = dict(os.environ, JACK_NO_START_SERVER="1", JACK_DEFAULT_SERVER="cymbalism-test-no-server")
@@ -559,7 +560,7 @@ def test_audio_input_streams_the_same_hits_as_a_file(monkeypatch: pytest.MonkeyP
     truth = groove(4.0, 110)
     y = synthesize_hits(truth, SR, seed=4)
     FakeStream.signal = y
-    monkeypatch.setattr(audio, "_sounddevice", lambda: FakeSoundDevice)
+    monkeypatch.setattr(microphone, "_sounddevice", lambda: FakeSoundDevice)
     clock = iter([100.0 + 128 / SR])  # the first callback arrives one block after start
     got: list[Hits] = []
     live = AudioInput(
@@ -652,7 +653,7 @@ def test_a_microphone_plays_in_the_live_engine(monkeypatch: pytest.MonkeyPatch) 
     truth = groove(3.0, 120)
     y = synthesize_hits(truth, SR, seed=2)
     FakeStream.signal = y
-    monkeypatch.setattr(audio, "_sounddevice", lambda: FakeSoundDevice)
+    monkeypatch.setattr(microphone, "_sounddevice", lambda: FakeSoundDevice)
     clock = FakeClock(start_ns=5_000_000_000)
     spec = parse_player("Ana:mic=usb@ch2:beginner")
     assert spec.kind == "mic"

@@ -199,7 +199,7 @@ def test_the_live_engine_and_a_replay_give_the_same_path():
     for onset, lane in zip(hits.onset_sec.tolist(), hits.lane.tolist(), strict=True):
         clock.set_ns(max(clock.now_ns(), engine.sec_to_ns(onset)))
         engine.tick()
-        engine.push_hit("Kid", onset, lane)
+        engine.push_hit("Kid", lane, song_sec=onset)
     engine.finish()
     assert paths[0].changes == offline.changes
     assert [h.bar for h in paths[0].history] == [h.bar for h in offline.history]

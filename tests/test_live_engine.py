@@ -110,8 +110,10 @@ def stream(engine: Engine, clock: FakeClock, perf: dict[str, Hits], *, as_ns: bo
         if t_ns > clock.now_ns():
             clock.set_ns(t_ns)
         misses += engine.tick()
-        onset = t_ns if as_ns else t
-        judged.append(engine.push_hit(name, onset, lane, vel))
+        if as_ns:
+            judged.append(engine.push_hit(name, lane, vel, t_ns=t_ns))
+        else:
+            judged.append(engine.push_hit(name, lane, vel, song_sec=t))
     return judged, misses
 
 
@@ -202,7 +204,7 @@ def test_live_sync_meter_matches_offline_asynchrony() -> None:
     ha = perform(t, seed=5, bias_sec=0.0, sd_sec=0.01, extra=0.0)
     hb = perform(t, seed=6, bias_sec=0.02, sd_sec=0.01, extra=0.0)
     stream(engine, clock, {"A": ha, "B": hb}, as_ns=False)
-    engine.tick(chart.end_sec + 1.0)
+    engine.tick(song_sec=chart.end_sec + 1.0)
     live = np.array([x for _, x in engine._asy])
     off = asynchrony(align(ha, t), align(hb, t))
     np.testing.assert_allclose(live, off.asynchrony_sec, rtol=0, atol=1e-12)
@@ -216,15 +218,15 @@ def test_feedback_words_use_the_tolerance_of_the_level() -> None:
     clock = FakeClock()
     engine = Engine(chart, [Player("A", level=Level.BEGINNER), Player("B")], Settings(), clock)
     # Kick on beat 1 of bar 1 is at 0 s; both play it 30 ms late.
-    assert engine.push_hit("A", 0.030, Lane.KICK).verdict is Verdict.ON_TIME  # 45 ms tolerance
-    assert engine.push_hit("B", 0.030, Lane.KICK).verdict is Verdict.LATE  # 18 ms tolerance
-    fb = engine.push_hit("B", 0.47, Lane.HIHAT_CLOSED)
+    assert engine.push_hit("A", Lane.KICK, song_sec=0.030).verdict is Verdict.ON_TIME  # 45 ms
+    assert engine.push_hit("B", Lane.KICK, song_sec=0.030).verdict is Verdict.LATE  # 18 ms
+    fb = engine.push_hit("B", Lane.HIHAT_CLOSED, song_sec=0.47)
     assert fb.verdict is Verdict.EARLY and fb.error_sec == pytest.approx(-0.03)
-    assert engine.push_hit("B", 0.70, Lane.CRASH).verdict is Verdict.EXTRA
-    misses = engine.tick(2.0)
+    assert engine.push_hit("B", Lane.CRASH, song_sec=0.70).verdict is Verdict.EXTRA
+    misses = engine.tick(song_sec=2.0)
     assert {(m.player, m.lane) for m in misses} >= {("B", Lane.SNARE)}
     assert all(m.verdict is Verdict.MISS for m in misses)
-    snap = engine.snapshot(2.0)
+    snap = engine.snapshot(song_sec=2.0)
     assert snap["bar"] == 2 and snap["players"][1]["extras"] == 1
     assert snap["players"][1]["lanes"]["CR"]["verdict"] == "extra"
 
@@ -234,7 +236,7 @@ def test_count_in_and_click_have_accented_downbeats() -> None:
     out = SilentOutput()
     clock = FakeClock()
     engine = Engine(chart, [Player("A")], Settings(count_in_bars=1), clock, output=out)
-    engine.tick(10.0)
+    engine.tick(song_sec=10.0)
     t = np.array([(s.t_ns - engine.zero_ns) / 1e9 for s in out.sounds])
     kinds = [s.kind for s in out.sounds]
     np.testing.assert_allclose(t, np.arange(-2.0, 4.0, 0.5), atol=1e-9)
@@ -254,7 +256,7 @@ def test_backing_plays_what_no_player_plays() -> None:
         output=out,
         options=LiveOptions(backing=True),
     )
-    engine.tick(5.0)
+    engine.tick(song_sec=5.0)
     drums = [s for s in out.sounds if s.kind == "drum"]
     # expert bar: 8 hi-hats, 2 kicks, 2 snares; the beginner plays the 2 kicks
     assert sorted(Lane(s.lane).short for s in drums) == ["HH"] * 8 + ["SD"] * 2
@@ -270,7 +272,7 @@ def test_loop_repeats_bars_and_is_judged_continuously() -> None:
         clock,
         options=LiveOptions(loop_bars=(3, 4), loop_repeats=3),
     )
-    engine.tick(100.0)
+    engine.tick(song_sec=100.0)
     assert [b.chart_bar + 1 for b in engine.bars] == [3, 4] * 3
     result = engine.finish()
     targets = result.targets("A")
@@ -373,9 +375,23 @@ def test_bad_calls_get_clear_errors() -> None:
     chart = groove_chart(bars=2)
     engine = Engine(chart, [Player("A")], Settings(), FakeClock())
     with pytest.raises(InputError, match="no player 'Z'"):
-        engine.push_hit("Z", 0.0, Lane.KICK)
+        engine.push_hit("Z", Lane.KICK, song_sec=0.0)
     with pytest.raises(InputError, match="lane 12"):
-        engine.push_hit("A", 0.0, 12)
+        engine.push_hit("A", 12, song_sec=0.0)
+    # the time comes once, in a named unit
+    with pytest.raises(TypeError, match="needs the time"):
+        engine.push_hit("A", Lane.KICK)
+    with pytest.raises(TypeError, match="not both"):
+        engine.push_hit("A", Lane.KICK, t_ns=engine.sec_to_ns(0.5), song_sec=0.5)
+    with pytest.raises(TypeError, match=r"did you mean song_sec=0\.5"):
+        engine.push_hit("A", Lane.KICK, t_ns=0.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not both"):
+        engine.tick(t_ns=0, song_sec=0.0)
+    with pytest.raises(TypeError, match="not both"):
+        engine.snapshot(t_ns=0, song_sec=0.0)
+    with pytest.raises(TypeError):
+        engine.push_hit("A", 0.0, Lane.KICK, 100)  # type: ignore[misc]
+    assert len(engine.finish().session.player("A").hits) == 0  # nothing half-recorded
     with pytest.raises(InputError, match="does not fit"):
         Engine(chart, [Player("A")], Settings(), FakeClock(), options=LiveOptions(loop_bars=(2, 5)))
     only_expert = Chart("x", TempoMap.constant(120), {Level.EXPERT: chart.part()})
@@ -388,7 +404,7 @@ def test_finish_keeps_every_hit_and_marks_the_rest_missed() -> None:
     chart = groove_chart(bars=4)
     clock = FakeClock()
     engine = Engine(chart, [Player("A")], Settings(), clock)
-    engine.push_hit("A", 0.001, Lane.KICK)
+    engine.push_hit("A", Lane.KICK, song_sec=0.001)
     result = engine.finish()
     assert len(result.session.player("A").hits) == 1
     assert result.timing["A"].n_hit == 1
@@ -431,7 +447,7 @@ def play_along(engine: Engine, clock: FakeClock, *, seed: int, sd_sec: float = 0
             waiting[name].sort()
             while waiting[name] and waiting[name][0][0] <= t:
                 when, lane = waiting[name].pop(0)
-                engine.push_hit(name, when, lane)
+                engine.push_hit(name, lane, song_sec=when)
         t += 0.005
 
 
@@ -476,6 +492,12 @@ def test_the_stored_report_gives_the_figures_the_live_session_showed() -> None:
     stream(engine, clock, {"Ana": ha, "Ben": hb})
     result = engine.finish()
     assert not np.array_equal(fold_lanes(hb.lane, Level.EASY), hb.lane)  # folding matters
+    every = np.arange(len(Lane))
+    for name, level in (("Ana", Level.EXPERT), ("Ben", Level.EASY)):
+        assert [engine.target_lane(name, ln) for ln in every] == fold_lanes(every, level).tolist()
+    assert engine.target_lane("Ben", Lane.RIDE) != Lane.RIDE  # Easy hears the ride elsewhere
+    with pytest.raises(InputError, match="lane 12"):
+        engine.target_lane("Ben", 12)
 
     stored = analyse_session(result.session)
     for live, report in zip(result.report.players, stored.players, strict=True):

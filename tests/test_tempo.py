@@ -69,6 +69,22 @@ def test_accents_choose_the_beat_level():
     assert estimate_tempo(onset, weight=accents) == pytest.approx(100.0, rel=0.005)
 
 
+@pytest.mark.parametrize("bpm", [45.0, 60.0, 80.0, 100.0, 120.0])
+def test_a_plain_pulse_is_read_at_its_own_rate(bpm):
+    # nothing is played between the clicks: no level divides better than another, so the
+    # prior (centred on 120 BPM) chooses, and it prefers the pulse to its half
+    rng = np.random.default_rng(int(bpm))
+    onset = np.arange(48) * 60.0 / bpm
+    assert estimate_tempo(onset) == pytest.approx(bpm, rel=0.002)
+    jittered = np.sort(onset + rng.normal(0.0, 0.008, onset.size))
+    assert estimate_tempo(jittered) == pytest.approx(bpm, rel=0.01)
+
+
+def test_a_fast_plain_pulse_is_read_at_half():
+    # at 240 BPM the prior prefers the half; a faster tempo is never guessed from a pulse
+    assert estimate_tempo(np.arange(64) * 0.25) == pytest.approx(120.0, rel=0.002)
+
+
 def test_salience_peaks_at_the_tempo_and_its_multiples():
     onset, vel = groove(120.0, 120.0, 40.0, seed=1, jitter_sec=0.0)
     bpm, sal = tempo_salience(onset, weight=vel, min_bpm=40, max_bpm=250)

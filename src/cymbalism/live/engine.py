@@ -6,6 +6,11 @@ on with :meth:`Engine.tick`, a view reads :meth:`Engine.snapshot`, and
 :meth:`Engine.finish` gives the result, whose figures come from the same analysis
 functions offline analysis uses. The terminal front end and the web studio both drive it.
 
+What the engine needs of the parts around it is declared as protocols: a
+:class:`Recorder` (the store's session writer) gets every hit, level change, bar and
+alignment; a :class:`Lesson` (:class:`cymbalism.coaching.lesson.LessonPath`) chooses each
+lesson player's level and tempo bar by bar.
+
 Conventions
 -----------
 - Song time is seconds from the first beat of the song (negative during the count-in).
@@ -17,6 +22,8 @@ Conventions
 - Judging is :class:`cymbalism.analysis.align.OnlineAligner`: a hit's judgement is final
   when it arrives, and feeding the same hits to offline ``align`` against the same
   targets gives the same alignment, exactly.
+- Time enters the engine in a named unit: ``t_ns=`` (nanoseconds on the session clock,
+  as inputs stamp hits) or ``song_sec=`` (song seconds), keyword-only, never both.
 - Timing error = played - target (positive = late); asynchrony = first player - second.
 """
 
@@ -27,7 +34,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -44,10 +51,14 @@ from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.session import BarLayout, Player, Session, Settings
 
+if TYPE_CHECKING:
+    from cymbalism.coaching.lesson import LevelChange
+
 __all__ = [
     "LEVEL_TOLERANCE_SEC",
     "Engine",
     "Feedback",
+    "Lesson",
     "LiveOptions",
     "LiveResult",
     "PlayedBar",
@@ -120,13 +131,54 @@ class Feedback:
 
 
 class Recorder(Protocol):
-    """Durable storage that receives every hit as it arrives (the store's SessionWriter)."""
+    """Durable storage that receives a session as it is played.
 
-    def add_hits(self, player: str, onset_sec: float, lane: int, velocity: int = 100) -> None: ...
+    The store's :class:`~cymbalism.store.writer.SessionWriter` is one. The engine calls
+    :meth:`add_hits` for every hit as it arrives, :meth:`level_change` when a lesson path
+    moves a player, :meth:`add_bar` for every bar as it is laid out, and
+    :meth:`add_alignment` once per player when the session finishes.
+    """
+
+    def add_hits(self, player: str, onset_sec: float, lane: int, velocity: int = 100) -> None:
+        """Keep one hit of ``player`` (song seconds, a lane, a velocity 1-127)."""
+        ...
 
     def level_change(
         self, player: str, at_sec: float, level: Level | str | int, *, reason: str = ""
-    ) -> None: ...
+    ) -> None:
+        """Keep that ``player`` plays the part at ``level`` from ``at_sec`` on."""
+        ...
+
+    def add_bar(self, bar: BarLayout) -> None:
+        """Keep where the next bar of the song was played."""
+        ...
+
+    def add_alignment(self, player: str, alignment: Alignment) -> None:
+        """Keep every judgement of ``player``'s notes and hits."""
+        ...
+
+
+class Lesson(Protocol):
+    """A lesson path: chooses a player's level and tempo bar by bar, from how bars went.
+
+    :class:`cymbalism.coaching.lesson.LessonPath` is one. The engine reads :attr:`level`
+    and :attr:`tempo_scale` as it lays out each bar, and calls :meth:`on_bar_end` as each
+    bar closes; a change takes effect from the next bar line still ahead.
+    """
+
+    @property
+    def level(self) -> Level:
+        """The level the player plays now."""
+        ...
+
+    @property
+    def tempo_scale(self) -> float:
+        """The practice tempo now, as a fraction of the song's."""
+        ...
+
+    def on_bar_end(self, bar: int, alignment: Alignment) -> LevelChange | None:
+        """Judge one bar (``bar`` of the chart, from 0) and say what changes, if anything."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -270,6 +322,13 @@ class LiveResult:
         return None if self.report.sync is None else self.report.sync.came_together_sec
 
 
+def _lane(lane: int | Lane) -> int:
+    lane = int(lane)
+    if not 0 <= lane < len(Lane):
+        raise InputError(f"lane {lane} does not exist; lanes are 0-{len(Lane) - 1}")
+    return lane
+
+
 class Engine:
     """Judges a duet live. See the module docstring for the conventions.
 
@@ -291,13 +350,21 @@ class Engine:
         Where the click and backing go (silent by default).
     options : LiveOptions, optional
     lesson : callable, optional
-        ``lesson(player) -> path`` for each lesson player; by default a
+        ``lesson(player) -> Lesson`` for each lesson player; by default a
         :class:`cymbalism.coaching.lesson.LessonPath` starting at the player's level.
-        The engine reads the path's ``level`` and ``tempo_scale`` as it lays out each
-        bar and calls ``path.on_bar_end(bar, alignment)`` as each bar closes; a change
-        takes effect from the next bar line still ahead.
     start_ns : int, optional
         When the count-in starts on the clock (now by default).
+
+    Attributes
+    ----------
+    zero_ns : int
+        When song second 0 falls on the clock (``count_in_sec`` after ``start_ns``).
+    count_in_sec : float
+        The length of the count-in.
+    bars : list of PlayedBar
+        The bars laid out so far, in the order they are played (read only).
+    messages : list of str
+        What the engine said so far (read only; add with :meth:`say`).
     """
 
     def __init__(
@@ -310,7 +377,7 @@ class Engine:
         *,
         output: Output | None = None,
         options: LiveOptions | None = None,
-        lesson: Callable[[Player], Any] | None = None,
+        lesson: Callable[[Player], Lesson] | None = None,
         start_ns: int | None = None,
     ) -> None:
         from cymbalism.coaching.simplify import fold_lanes, simplify_chart
@@ -339,7 +406,7 @@ class Engine:
         unknown = set(self.options.lesson_players) - set(names)
         if unknown:
             raise InputError(f"lesson for unknown players {sorted(unknown)}; players: {names}")
-        self._paths: dict[str, Any] = {}
+        self._paths: dict[str, Lesson] = {}
         self._path_start: dict[str, float] = {}
         self.players: dict[str, _PlayerState] = {}
         for p in players:
@@ -383,7 +450,7 @@ class Engine:
         self._lay_out_until(-self.count_in_sec)
 
     # ------------------------------------------------------------------ set-up
-    def _make_path(self, player: Player, lesson: Callable[[Player], Any] | None) -> Any:
+    def _make_path(self, player: Player, lesson: Callable[[Player], Lesson] | None) -> Lesson:
         if lesson is not None:
             return lesson(player)
         from cymbalism.coaching.lesson import LessonPath
@@ -429,6 +496,31 @@ class Engine:
     def sec_to_ns(self, song_sec: float) -> int:
         """The clock time of a song second."""
         return self.zero_ns + round(song_sec * NS_PER_SEC)
+
+    def _time_sec(
+        self, what: str, t_ns: int | None, song_sec: float | None, *, required: bool = False
+    ) -> float:
+        """The song second of a time given as ``t_ns=`` or ``song_sec=`` (now if neither
+        is given and none is ``required``)."""
+        if t_ns is not None and song_sec is not None:
+            raise TypeError(
+                f"{what}() takes the time once: t_ns= (clock nanoseconds) or song_sec= "
+                f"(song seconds), not both (got t_ns={t_ns!r}, song_sec={song_sec!r})"
+            )
+        if t_ns is not None:
+            if isinstance(t_ns, bool) or not isinstance(t_ns, int | np.integer):
+                raise TypeError(
+                    f"{what}(): t_ns is integer nanoseconds on the session clock, got "
+                    f"{t_ns!r} (did you mean song_sec={t_ns!r}?)"
+                )
+            return self.song_sec(int(t_ns))
+        if song_sec is not None:
+            return float(song_sec)
+        if required:
+            raise TypeError(
+                f"{what}() needs the time: t_ns= (clock nanoseconds) or song_sec= (song seconds)"
+            )
+        return self.song_sec(self.clock.now_ns())
 
     @property
     def end_sec(self) -> float:
@@ -503,7 +595,7 @@ class Engine:
         self._next_plan += 1
         sounds: list[Sound] = []
         layout = bar.layout
-        if self.recorder is not None and hasattr(self.recorder, "add_bar"):
+        if self.recorder is not None:
             self.recorder.add_bar(layout)
         for name, st in self.players.items():
             self._extend_targets(st, layout.place(self.chart.part(st.level), self.base_map), i)
@@ -519,7 +611,7 @@ class Engine:
 
     def _backing(self, q0: float, q1: float, stretch: float, shift: float) -> list[Sound]:
         full = self.chart.part(self.chart.top_level).between(q0, q1)
-        played = set()
+        played: set[tuple[float, int]] = set()
         for st in self.players.values():
             p = self.chart.part(st.level).between(q0, q1)
             played.update(zip(np.round(p.qn, 6).tolist(), p.lane.tolist(), strict=True))
@@ -603,35 +695,46 @@ class Engine:
 
     # ------------------------------------------------------------------ hits
     def push_hit(
-        self, player: str, onset: int | float, lane: int | Lane, velocity: int = 100
+        self,
+        player: str,
+        lane: int | Lane,
+        velocity: int = 100,
+        *,
+        t_ns: int | None = None,
+        song_sec: float | None = None,
     ) -> Feedback:
         """Judge one hit the moment it arrives, and record it.
+
+        Give the hit's time exactly once, in the unit its name says.
 
         Parameters
         ----------
         player : str
-        onset : int or float
-            An ``int`` is a time on the session clock in nanoseconds (latency already
-            removed, as inputs stamp it); a ``float`` is song seconds.
         lane : int or Lane
         velocity : int
             1-127.
+        t_ns : int, keyword-only
+            When the hit sounded on the session clock, in nanoseconds (latency already
+            removed, as inputs stamp it).
+        song_sec : float, keyword-only
+            When the hit sounded, in song seconds.
 
         Returns
         -------
         feedback : Feedback
             On time, early or late (with the error), or extra.
+
+        Raises
+        ------
+        TypeError
+            If neither or both of ``t_ns`` and ``song_sec`` are given, or ``t_ns`` is
+            not an integer.
+        InputError
+            For an unknown player, lane or velocity.
         """
-        st = self.players.get(player)
-        if st is None:
-            raise InputError(f"no player {player!r}; players: {self._names}")
-        if isinstance(onset, (int, np.integer)) and not isinstance(onset, bool):
-            onset_sec = (int(onset) - self.zero_ns) / NS_PER_SEC
-        else:
-            onset_sec = float(onset)
-        lane = int(lane)
-        if not 0 <= lane < len(Lane):
-            raise InputError(f"lane {lane} does not exist; lanes are 0-{len(Lane) - 1}")
+        onset_sec = self._time_sec("push_hit", t_ns, song_sec, required=True)
+        st = self._player(player)
+        lane = _lane(lane)
         if not 1 <= velocity <= 127:
             raise InputError(f"velocity must lie in 1-127, got {velocity}")
         if st.onset and onset_sec < st.onset[-1]:
@@ -693,26 +796,22 @@ class Engine:
             slot[4] += 1
 
     # ------------------------------------------------------------------ time passes
-    def tick(self, now: int | float | None = None) -> list[Feedback]:
+    def tick(self, *, t_ns: int | None = None, song_sec: float | None = None) -> list[Feedback]:
         """Let time pass: lay out bars ahead, report notes whose window has closed.
 
         Parameters
         ----------
-        now : int or float, optional
-            Clock nanoseconds (``int``) or song seconds (``float``); the clock's now by
-            default.
+        t_ns : int, keyword-only, optional
+            Now on the session clock, in nanoseconds.
+        song_sec : float, keyword-only, optional
+            Now in song seconds. Give at most one of the two; the clock's now by default.
 
         Returns
         -------
         misses : list of Feedback
             Notes nobody played, whose window closed since the last tick.
         """
-        if now is None:
-            now_sec = self.song_sec(self.clock.now_ns())
-        elif isinstance(now, (int, np.integer)) and not isinstance(now, bool):
-            now_sec = self.song_sec(int(now))
-        else:
-            now_sec = float(now)
+        now_sec = self._time_sec("tick", t_ns, song_sec)
         self._lay_out_until(now_sec)
         out: list[Feedback] = []
         # A hit may be stamped a little before it is pushed (its latency is removed), so
@@ -783,19 +882,32 @@ class Engine:
         InputError
             If nobody of that name plays.
         """
+        return self._player(player).aligner.targets
+
+    def target_lane(self, player: str, lane: int | Lane) -> int:
+        """The lane of the note a hit on ``lane`` counts for in the part ``player`` plays
+        now (a simplified part folds some lanes into others: a tom into the snare, say).
+
+        Raises
+        ------
+        InputError
+            If nobody of that name plays, or the lane does not exist.
+        """
+        return int(self._player(player).fold[_lane(lane)])
+
+    def _player(self, player: str) -> _PlayerState:
         st = self.players.get(player)
         if st is None:
-            raise InputError(f"no player {player!r}; players: {list(self.players)}")
-        return st.aligner.targets
+            raise InputError(f"no player {player!r}; players: {self._names}")
+        return st
 
-    def snapshot(self, now: int | float | None = None) -> dict[str, Any]:
-        """The state for a view (terminal or browser), JSON-friendly."""
-        if now is None:
-            now_sec = self.song_sec(self.clock.now_ns())
-        elif isinstance(now, (int, np.integer)) and not isinstance(now, bool):
-            now_sec = self.song_sec(int(now))
-        else:
-            now_sec = float(now)
+    def snapshot(self, *, t_ns: int | None = None, song_sec: float | None = None) -> dict[str, Any]:
+        """The state for a view (terminal or browser), JSON-friendly.
+
+        ``t_ns`` (clock nanoseconds) or ``song_sec`` (song seconds) says when, as for
+        :meth:`tick`; the clock's now by default.
+        """
+        now_sec = self._time_sec("snapshot", t_ns, song_sec)
         bar = None
         for b in reversed(self.bars):
             if b.start_sec <= now_sec:
@@ -803,12 +915,13 @@ class Engine:
                 break
         if bar is not None:
             qn = float(self.base_map.sec_to_qn((now_sec - bar.shift_sec) / bar.stretch))
-            _, beat = self.base_map.qn_to_bar_beat(np.float64(qn))
+            _, beats = self.base_map.qn_to_bar_beat(np.float64(qn))
+            beat = float(beats)
             bar_no = bar.chart_bar + 1
             section = self.chart.section_at(qn)
             bpm = float(self.base_map.bpm_at(np.float64(qn))) / bar.stretch
         else:
-            beat = np.float64((now_sec + self.count_in_sec) / max(self.count_in_sec, 1e-9) * 4)
+            beat = (now_sec + self.count_in_sec) / max(self.count_in_sec, 1e-9) * 4
             bar_no, section = 0, "count-in"
             bpm = float(self.base_map.bpm_at(np.float64(0.0)))
         players = []
@@ -858,7 +971,7 @@ class Engine:
         """
         if self._finished is not None:
             return self._finished
-        self.tick(math.inf if until_sec is None else until_sec)
+        self.tick(song_sec=math.inf if until_sec is None else until_sec)
         alignments = {name: st.aligner.finish() for name, st in self.players.items()}
         if until_sec is not None:
             alignments = {
@@ -901,7 +1014,7 @@ class Engine:
             settings=self.settings,
             layout=tuple(b.layout for b in self.bars),
         )
-        if self.recorder is not None and hasattr(self.recorder, "add_alignment"):
+        if self.recorder is not None:
             for n, a in alignments.items():
                 self.recorder.add_alignment(n, a)
         self._finished = LiveResult(

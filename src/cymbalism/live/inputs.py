@@ -558,7 +558,7 @@ class MicInput(Input):
     """An acoustic kit through a microphone, one player per input channel.
 
     The audio onset detector of :mod:`cymbalism.io.audio` runs block by block in the
-    sound device's callback (:class:`~cymbalism.io.audio.AudioInput`), the same code that
+    sound device's callback (:class:`~cymbalism.live.microphone.AudioInput`), the same code that
     transcribes recordings. A hit is stamped from the sample clock (the first sample's
     clock time plus the onset's place in the stream), so the detector's own delay does
     not shift it; the input's calibrated latency is then subtracted as for every input.
@@ -597,7 +597,7 @@ class MicInput(Input):
         offset_sec: float = 0.0,
         sink: queue.SimpleQueue[InputHit] | None = None,
     ) -> None:
-        from cymbalism.io.audio import AudioInput
+        from cymbalism.live.microphone import AudioInput
 
         super().__init__(
             f"mic {device or 'default'} ch{channel + 1}",

@@ -293,7 +293,7 @@ class LiveRunner:
         self._stop.set()
 
     def _handle(self, hit: InputHit) -> None:
-        fb = self.engine.push_hit(hit.player, hit.t_ns, hit.lane, hit.velocity)
+        fb = self.engine.push_hit(hit.player, hit.lane, hit.velocity, t_ns=hit.t_ns)
         if self.on_feedback is not None:
             self.on_feedback(fb)
 
@@ -309,7 +309,7 @@ class LiveRunner:
             except queue.Empty:
                 break
             self._handle(hit)
-        for fb in self.engine.tick(now_ns):
+        for fb in self.engine.tick(t_ns=now_ns):
             if self.on_feedback is not None:
                 self.on_feedback(fb)
         for inp in self.inputs:
@@ -349,7 +349,7 @@ class LiveRunner:
                 self.step(now)
                 if now >= next_frame:
                     if self.on_frame is not None:
-                        self.on_frame(self.engine.snapshot(now))
+                        self.on_frame(self.engine.snapshot(t_ns=now))
                     next_frame = now + self.frame_ns
                 if self.over(now) or (
                     self.max_sec is not None and self.engine.song_sec(now) >= self.max_sec

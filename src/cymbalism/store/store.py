@@ -1,10 +1,16 @@
 """The session store: open it, start and finish sessions, read them back, list them.
 
+>>> from cymbalism.model.lanes import Lane
+>>> from cymbalism.model.session import Player
+>>> from cymbalism.songs import get_song
 >>> from cymbalism.store import Store
->>> with Store("sqlite:///sessions.sqlite3") as store:          # doctest: +SKIP
+>>> chart, players = get_song("lanterns"), [Player("Ana"), Player("Ben")]
+>>> with Store("sqlite://") as store:  # a file by default; "sqlite://" keeps it in memory
 ...     with store.start_session(chart, players) as writer:
 ...         writer.add_hits("Ana", 0.51, Lane.SNARE, 96)
 ...     stored = store.load(writer.session_id)
+>>> stored.session.player("Ana").hits.onset_sec.tolist()
+[0.51]
 
 A session whose writer died (crash, kill, power cut) keeps the status ``"recording"``;
 :meth:`Store.cut_short` finds it on the next start, and :meth:`Store.finish` or

@@ -5,30 +5,32 @@ play uses, with the store's session writer as its recorder, and translates betwe
 engine and the page:
 
 - hits from the page (already on the server's clock) go to ``Engine.push_hit`` as clock
-  nanoseconds; the engine's :class:`~cymbalism.live.engine.Feedback` goes back as a
+  nanoseconds (``t_ns=``); the engine's :class:`~cymbalism.live.engine.Feedback` goes back as a
   ``judgement`` message;
 - the page is the engine's sound output (:class:`BrowserOutput`): the click and backing
   the engine schedules bar by bar are sent ahead to the page, which plays them in Web
   Audio; the notes each player must play, as the engine lays them out (with the level
   the lesson path chose for each bar), go with them;
 - ``Engine.tick`` reports misses; ``Engine.snapshot`` feeds the sync meter.
+
+It reads the engine only through its public methods and attributes.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from cymbalism.live.clock import NS_PER_SEC, Clock
-from cymbalism.live.engine import Engine, Feedback, LiveOptions, Verdict
+from cymbalism.live.engine import Engine, Feedback, LiveOptions, Recorder, Verdict
 from cymbalism.live.metronome import Sound
 from cymbalism.model.session import Player, Settings
-from cymbalism.web.rooms import Room, RoomEngine
+from cymbalism.web.rooms import Room
 
-__all__ = ["BrowserOutput", "DuetEngine"]
+__all__ = ["BrowserOutput", "DuetEngine", "SessionRecorder"]
 
 #: How far ahead the engine lays out bars (and so how far ahead the page sees notes and
 #: schedules sounds). Long enough to cover a slow network; short enough that the lesson
@@ -62,12 +64,21 @@ class BrowserOutput:
         return out
 
 
+class SessionRecorder(Recorder, Protocol):
+    """A :class:`~cymbalism.live.engine.Recorder` that stores the session when it ends
+    (the store's :class:`~cymbalism.store.writer.SessionWriter`)."""
+
+    def finish(self) -> int:
+        """Close the session and return its id in the store."""
+        ...
+
+
 def _finite(x: float) -> float | None:
     return None if math.isnan(x) else round(float(x), 6)
 
 
-class DuetEngine(RoomEngine):
-    """The live engine behind one room.
+class DuetEngine:
+    """The live engine behind one room (a :class:`~cymbalism.web.rooms.RoomEngine`).
 
     Parameters
     ----------
@@ -76,7 +87,7 @@ class DuetEngine(RoomEngine):
         When the count-in starts, on the server's clock.
     clock : Clock
         The server's clock (the room's clock reads the same one).
-    recorder : Recorder, optional
+    recorder : SessionRecorder, optional
         Gets every hit as it arrives (the store's session writer).
     backing : bool
         Whether the page also plays the notes of the full part nobody plays.
@@ -90,7 +101,7 @@ class DuetEngine(RoomEngine):
         count_in_start_sec: float,
         *,
         clock: Clock,
-        recorder: Any = None,
+        recorder: SessionRecorder | None = None,
         backing: bool = True,
         meter_period_sec: float = 0.1,
     ) -> None:
@@ -142,12 +153,12 @@ class DuetEngine(RoomEngine):
         self, player: int, server_sec: float, lane: int, velocity: int
     ) -> list[dict[str, Any]]:
         fb = self.engine.push_hit(
-            self.players[player].name, round(server_sec * NS_PER_SEC), lane, velocity
+            self.players[player].name, lane, velocity, t_ns=round(server_sec * NS_PER_SEC)
         )
         return [self._judgement(fb), *self._layout()]
 
     def tick(self, now_sec: float) -> list[dict[str, Any]]:
-        out = [self._judgement(fb) for fb in self.engine.tick(round(now_sec * NS_PER_SEC))]
+        out = [self._judgement(fb) for fb in self.engine.tick(t_ns=round(now_sec * NS_PER_SEC))]
         out.extend(self._layout())
         if now_sec >= self._next_meter_sec:
             self._next_meter_sec = now_sec + self.meter_period_sec
@@ -175,7 +186,7 @@ class DuetEngine(RoomEngine):
             "verdict": fb.verdict.value,
             "lane": fb.lane,
             # the lane of the note it counted for (a simplified part folds some lanes)
-            "target_lane": int(self.engine.players[fb.player].fold[fb.lane]),
+            "target_lane": self.engine.target_lane(fb.player, fb.lane),
             "hit_sec": _finite(fb.onset_sec),
             "target_sec": _finite(fb.target_sec),
             "error_ms": None if math.isnan(fb.error_sec) else round(fb.error_sec * 1000.0, 2),
@@ -189,11 +200,10 @@ class DuetEngine(RoomEngine):
         if not sounds and not bars:
             return []
         self._n_bars_sent += len(bars)
-        zero_ns = self.engine.zero_ns
         msg: dict[str, Any] = {
             "type": "layout",
             "sounds": [
-                [round((s.t_ns - zero_ns) / NS_PER_SEC, 6), s.kind, int(s.lane), int(s.velocity)]
+                [round(self.engine.song_sec(s.t_ns), 6), s.kind, int(s.lane), int(s.velocity)]
                 for s in sorted(sounds)
             ],
             "bars": [[round(b.start_sec, 6), b.chart_bar + 1] for b in bars],
@@ -225,7 +235,7 @@ class DuetEngine(RoomEngine):
         return out
 
     def _meter(self, now_sec: float) -> dict[str, Any]:
-        snap = self.engine.snapshot(round(now_sec * NS_PER_SEC))
+        snap = self.engine.snapshot(t_ns=round(now_sec * NS_PER_SEC))
         return {
             "type": "meter",
             "bar": snap["bar"],

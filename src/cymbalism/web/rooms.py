@@ -20,14 +20,14 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from cymbalism.errors import CymbalismError, InputError, NotFoundError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.web.clocksync import ClockSync
 from cymbalism.web.protocol import Calibrate, Claim, Hit, Ping, Start, Stop, SyncSample
 
-__all__ = ["ROOM_CODE_ALPHABET", "Connection", "Room", "RoomRegistry", "Slot"]
+__all__ = ["ROOM_CODE_ALPHABET", "Connection", "Room", "RoomEngine", "RoomRegistry", "Slot"]
 
 _log = logging.getLogger(__name__)
 
@@ -332,32 +332,41 @@ class Room:
         self.broadcast({"type": "finished", "result": result, "room": self.public()})
 
 
-class RoomEngine:
-    """What a room needs from the live engine (see :mod:`cymbalism.web.duet`).
+class RoomEngine(Protocol):
+    """What a room needs from the live engine (:class:`cymbalism.web.duet.DuetEngine`).
 
     Built by ``engine_factory(room, count_in_start_sec)`` when the song starts; times are
     seconds on the server's clock, messages are JSON-ready dicts for every tab.
     """
 
-    #: When song position 0 falls, on the server's clock.
-    zero_sec: float
-    #: The length of the count-in before it.
-    count_in_sec: float
-    #: When the song ends on the server's clock (``inf`` while not known yet).
-    end_sec: float
+    @property
+    def zero_sec(self) -> float:
+        """When song position 0 falls, on the server's clock."""
+        ...
+
+    @property
+    def count_in_sec(self) -> float:
+        """The length of the count-in before it."""
+        ...
+
+    @property
+    def end_sec(self) -> float:
+        """When the song ends on the server's clock (``inf`` while not known yet)."""
+        ...
 
     def push_hit(
         self, player: int, server_sec: float, lane: int, velocity: int
-    ) -> list[dict[str, Any]]:  # pragma: no cover - interface
-        raise NotImplementedError
+    ) -> list[dict[str, Any]]:
+        """Judge one hit of slot ``player``; the messages for the tabs."""
+        ...
 
-    def tick(self, now_sec: float) -> list[dict[str, Any]]:  # pragma: no cover - interface
-        raise NotImplementedError
+    def tick(self, now_sec: float) -> list[dict[str, Any]]:
+        """Let time pass to ``now_sec``; the messages for the tabs."""
+        ...
 
-    def finish(
-        self, *, stopped_at_sec: float | None = None
-    ) -> dict[str, Any]:  # pragma: no cover - interface
-        raise NotImplementedError
+    def finish(self, *, stopped_at_sec: float | None = None) -> dict[str, Any]:
+        """Close the song (cut short at ``stopped_at_sec`` if given); the result."""
+        ...
 
 
 class RoomRegistry:

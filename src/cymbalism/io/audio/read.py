@@ -1,0 +1,284 @@
+"""Reading recordings: a file's hits, read in blocks through the streaming detector.
+
+The file is read with bounded memory, block by block, through the same
+:class:`~cymbalism.io.audio.detector.StreamingDetector` as live input, so the hits of a
+file equal the hits of the same signal played live.
+
+No detector here can tell apart two drummers who play into one microphone: record one
+player per file, or per channel of a stereo file.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cymbalism.errors import InputError, NotFoundError, require
+from cymbalism.io.audio.detector import DetectorConfig, StreamingDetector, _check_rate
+from cymbalism.io.audio.templates import KitTemplates, default_kit, load_kit_templates
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "ONE_MIC_NOTE",
+    "AudioPerformance",
+    "AudioWarning",
+    "hit_summary",
+    "read_audio",
+]
+
+#: Said wherever someone might hope to split one recording into two players.
+ONE_MIC_NOTE = (
+    "No detector separates two drummers who play into one microphone: record each player "
+    "into their own file, or their own channel of a stereo file"
+)
+
+
+#: File suffixes read as audio (MP3 where the installed libsndfile supports it).
+AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff"})
+
+
+class AudioWarning(UserWarning):
+    """Something about a recording that the user should know, but that is not fatal."""
+
+
+@dataclass(frozen=True)
+class AudioPerformance:
+    """What a recording holds: the hits of one player.
+
+    Attributes
+    ----------
+    hits : Hits
+    path : Path
+    sample_rate : int
+    duration_sec : float
+    channel : int or None
+        The channel that was read, or ``None`` for all channels mixed down.
+    kit : str
+        The name of the kit whose templates chose the lanes.
+    warnings : tuple[str, ...]
+        Problems found that did not stop reading (clipping, odd rate, ...).
+    tempo_map : None
+        Recordings carry no tempo map (present for parity with MIDI performances).
+    """
+
+    hits: Hits
+    path: Path
+    sample_rate: int
+    duration_sec: float
+    channel: int | None = None
+    kit: str = "default"
+    warnings: tuple[str, ...] = field(default=())
+    tempo_map: None = None
+
+    @property
+    def name(self) -> str:
+        """The file's name, with ``:L``/``:R``/``:N`` for one channel."""
+        if self.channel is None:
+            return self.path.name
+        return f"{self.path.name}:{ {0: 'L', 1: 'R'}.get(self.channel, self.channel + 1) }"
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+
+def hit_summary(perf: AudioPerformance) -> dict[str, Any]:
+    """A JSON-ready summary of a recording's hits: counts and mean velocity per lane."""
+    hits = perf.hits
+    lanes = []
+    for lane in Lane:
+        sel = hits.lane == int(lane)
+        if sel.any():
+            lanes.append(
+                {
+                    "lane": lane.label,
+                    "hits": int(sel.sum()),
+                    "mean_velocity": float(hits.velocity[sel].mean()),
+                }
+            )
+    return {
+        "path": str(perf.path),
+        "channel": perf.channel,
+        "duration_sec": perf.duration_sec,
+        "sample_rate": perf.sample_rate,
+        "kit": perf.kit,
+        "hits": len(hits),
+        "onsets": int(np.unique(hits.onset_sec).size),
+        "lanes": lanes,
+        "warnings": list(perf.warnings),
+    }
+
+
+def _open(path: Path) -> Any:
+    sf = require("soundfile", "audio")
+    if not path.exists():
+        raise NotFoundError(f"no such audio file: {path}")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty (0 bytes): not an audio recording")
+    try:
+        return sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        hint = ""
+        if path.suffix.lower() == ".mp3":
+            hint = " (this libsndfile may not read MP3: convert it to WAV or FLAC)"
+        raise InputError(
+            f"{path} is not an audio file cymbalism can read: {exc}{hint}. "
+            "Use WAV, FLAC, OGG or MP3."
+        ) from exc
+
+
+def read_audio(
+    path: str | Path,
+    *,
+    kit: KitTemplates | str | None = None,
+    channel: int | None = None,
+    config: DetectorConfig | None = None,
+    block_sec: float = 30.0,
+    progress: bool = False,
+) -> AudioPerformance:
+    """Read a recording into the hits of one player.
+
+    The file is read in blocks of ``block_sec`` through :class:`StreamingDetector`, so
+    memory stays bounded however long it is; the blocks' boundaries change nothing.
+
+    Parameters
+    ----------
+    path : str or Path
+        A WAV, FLAC, OGG or MP3 file (whatever the installed libsndfile reads).
+    kit : KitTemplates or str, optional
+        A calibrated kit, or its name (see :func:`load_kit_templates`); the default templates
+        otherwise.
+    channel : int, optional
+        Read only this channel (0 = left) of a multi-channel file: each channel can
+        hold one player. By default all channels are mixed to one.
+    config : DetectorConfig, optional
+    block_sec : float
+        Seconds read at a time.
+    progress : bool
+        Show a progress bar (rich) on stderr.
+
+    Returns
+    -------
+    AudioPerformance
+
+    Raises
+    ------
+    NotFoundError
+        If the file does not exist.
+    InputError
+        If it is not audio, is silent, has an unusable sample rate or lacks the channel.
+
+    Warns
+    -----
+    AudioWarning
+        On clipping, an unusual sample rate, or a multi-channel file mixed down.
+    """
+    path = Path(path)
+    kit_t = load_kit_templates(kit) if isinstance(kit, str) else (kit or default_kit())
+    problems: list[str] = []
+
+    def warn(msg: str) -> None:
+        problems.append(msg)
+        warnings.warn(msg, AudioWarning, stacklevel=3)
+
+    with _open(path) as snd:
+        sr, n_ch, n_frames = int(snd.samplerate), int(snd.channels), int(snd.frames)
+        _check_rate(sr, str(path))
+        if sr < 22050:
+            warn(
+                f"{path.name}: a sample rate of {sr} Hz cuts off everything above {sr // 2} Hz; "
+                "hi-hats and cymbals may be missed or mistaken"
+            )
+        if channel is not None and not 0 <= channel < n_ch:
+            raise InputError(
+                f"{path} has {n_ch} channel{'s' if n_ch > 1 else ''}; there is no channel "
+                f"{channel + 1}. {ONE_MIC_NOTE}"
+            )
+        if channel is None and n_ch > 2:
+            warn(f"{path.name}: mixing {n_ch} channels into one")
+        det = StreamingDetector(sr, kit=kit_t, config=config)
+        block = max(1024, int(block_sec * sr))
+        parts: list[Hits] = []
+        peak = 0.0
+        n_clipped = 0
+        n_read = 0
+        for data in _progress_blocks(snd, block, n_frames, path.name, progress):
+            if channel is not None:
+                x = data[:, channel]
+            elif n_ch == 1:
+                x = data[:, 0]
+            else:
+                x = data.mean(axis=1)
+            a = np.abs(data)
+            peak = max(peak, float(a.max()) if a.size else 0.0)
+            n_clipped += int((a >= 0.999).sum())
+            n_read += data.shape[0]
+            parts.append(det.process(x))
+        parts.append(det.finish())
+    if n_read == 0:
+        raise InputError(f"{path} holds no samples: the recording is empty")
+    if peak < 10 ** (det.config.min_level_dbfs / 20):
+        level = 20 * math.log10(peak) if peak > 0 else -math.inf
+        raise InputError(
+            f"{path} is silent (loudest sample {level:.0f} dBFS): is it the right file "
+            "or channel, and was the microphone on?"
+        )
+    if n_clipped > max(3, 1e-4 * n_read * n_ch):
+        warn(
+            f"{path.name}: {n_clipped} samples are clipped at full scale; timing stays "
+            "right, but velocities of loud hits are capped (record with less gain)"
+        )
+    hits = Hits.concat(parts)
+    if not len(hits):
+        warn(f"{path.name}: no hits found (the recording is very quiet or has no drums)")
+    return AudioPerformance(
+        hits=hits,
+        path=path,
+        sample_rate=sr,
+        duration_sec=n_read / sr,
+        channel=channel,
+        kit=kit_t.name,
+        warnings=tuple(problems),
+    )
+
+
+def _progress_blocks(
+    snd: Any, block: int, n_frames: int, label: str, progress: bool
+) -> Iterator[np.ndarray]:
+    blocks = snd.blocks(blocksize=block, dtype="float32", always_2d=True)
+    if not progress:
+        yield from blocks
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    sr = snd.samplerate
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s of audio"),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        redirect_stdout=False,
+    ) as bar:
+        task = bar.add_task(f"listening to {label}", total=max(n_frames, 1) / sr)
+        for data in blocks:
+            yield data
+            bar.advance(task, data.shape[0] / sr)

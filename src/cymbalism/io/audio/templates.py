@@ -1,0 +1,271 @@
+"""Kit templates: the spectrum each drum of a kit adds when struck, and their files.
+
+The detector (:mod:`cymbalism.io.audio.detector`) decomposes every hit onto these
+templates to choose its lanes. :func:`default_kit` draws them for a typical kit; a kit
+learned from the player's own drums (:mod:`cymbalism.io.audio.learn`) is saved as a JSON
+file under :func:`kit_templates_dir` and loaded by name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cymbalism.errors import InputError, NotFoundError, require
+from cymbalism.model.lanes import Lane
+
+__all__ = [
+    "OTHER",
+    "KitTemplates",
+    "default_kit",
+    "kit_templates_dir",
+    "lane_label",
+    "list_kit_templates",
+    "load_kit_templates",
+    "parse_kit_lane",
+    "save_kit_templates",
+]
+
+#: The mel bands every spectrum is measured in (the kit file's ``bands``).
+_FMIN_HZ = 30.0
+_FMAX_HZ = 16000.0
+_N_BANDS = 64
+
+
+#: The name, in kit files and calibration orders, of a sound that is not a drum.
+OTHER = "other"
+
+
+def parse_kit_lane(name: str) -> Lane | None:
+    """A lane by name (see :meth:`Lane.parse`), or ``None`` for :data:`OTHER`."""
+    return None if name.strip().lower() == OTHER else Lane.parse(name)
+
+
+def lane_label(lane: Lane | None) -> str:
+    """A kit template's name for people: the lane's label, or ``"other sound"``."""
+    return lane.label if lane is not None else f"{OTHER} sound"
+
+
+@dataclass(frozen=True)
+class KitTemplates:
+    """The spectra of one kit's drums, for classifying hits into lanes.
+
+    Attributes
+    ----------
+    name : str
+    lanes : tuple[Lane or None, ...]
+        One lane per template; ``None`` for a sound of the kit that is not a drum (a
+        cowbell, a tambourine): hits it explains are dropped, as readers drop MIDI notes
+        that are not drums.
+    templates : np.ndarray [shape=(n_lanes, 64), float64, >= 0, unit sum]
+        The magnitude each lane adds in each mel band (30 Hz-16 kHz) when struck,
+        over the lane window of :class:`DetectorConfig` (30 ms).
+    live_templates : np.ndarray [shape=(n_lanes, 64)] or None
+        The same over the short lane window of :data:`LIVE_CONFIG` (10 ms), used by
+        live input; ``templates`` stand in when missing.
+    calibrated : bool
+        Whether the templates were learned from the player's own kit.
+    """
+
+    name: str
+    lanes: tuple[Lane | None, ...]
+    templates: np.ndarray
+    calibrated: bool = False
+    live_templates: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if len(set(self.lanes)) != len(self.lanes) or not any(self.lanes):
+            raise InputError(
+                f"kit {self.name!r}: each lane needs exactly one template, and a kit needs a drum"
+            )
+        t = np.asarray(self.templates, dtype=np.float64)
+        if t.ndim != 2 or t.shape != (len(self.lanes), _N_BANDS):
+            raise InputError(
+                f"kit {self.name!r}: templates must have shape ({len(self.lanes)}, {_N_BANDS}), "
+                f"got {t.shape}"
+            )
+        for arr in (t, self.live_templates):
+            if arr is None:
+                continue
+            arr = np.asarray(arr, dtype=np.float64)
+            if arr.shape != t.shape or not np.isfinite(arr).all() or (arr < 0).any():
+                raise InputError(
+                    f"kit {self.name!r}: templates must be finite, non-negative and of shape "
+                    f"({len(self.lanes)}, {_N_BANDS})"
+                )
+
+    def templates_for(self, lane_window_sec: float) -> np.ndarray:
+        """The templates learned with the lane window nearest ``lane_window_sec``."""
+        if self.live_templates is not None and lane_window_sec < 0.02:
+            return np.asarray(self.live_templates, dtype=np.float64)
+        return np.asarray(self.templates, dtype=np.float64)
+
+    @property
+    def labels(self) -> list[str]:
+        """A name for people per template (``"other sound"`` for one that is not a drum)."""
+        return [lane_label(x) for x in self.lanes]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the kit file's content)."""
+        return {
+            "format": "cymbalism-kit/1",
+            "name": self.name,
+            "calibrated": self.calibrated,
+            "bands": {"n": _N_BANDS, "fmin_hz": _FMIN_HZ, "fmax_hz": _FMAX_HZ, "scale": "mel"},
+            "lanes": [
+                {
+                    "lane": lane.name.lower() if lane is not None else OTHER,
+                    "template": [round(float(v), 6) for v in row],
+                    **(
+                        {"live_template": [round(float(v), 6) for v in live]}
+                        if live is not None
+                        else {}
+                    ),
+                }
+                for lane, row, live in zip(
+                    self.lanes,
+                    self.templates,
+                    self.live_templates
+                    if self.live_templates is not None
+                    else [None] * len(self.lanes),
+                    strict=True,
+                )
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, source: str = "kit file") -> KitTemplates:
+        """Read a kit from :meth:`to_json`'s dict; :class:`InputError` if it is malformed."""
+        try:
+            if data.get("format") != "cymbalism-kit/1":
+                raise ValueError(f"unknown format {data.get('format')!r}")
+            rows = data["lanes"]
+            return cls(
+                name=str(data["name"]),
+                lanes=tuple(parse_kit_lane(r["lane"]) for r in rows),
+                templates=np.asarray([r["template"] for r in rows], dtype=np.float64),
+                live_templates=(
+                    np.asarray([r["live_template"] for r in rows], dtype=np.float64)
+                    if all("live_template" in r for r in rows)
+                    else None
+                ),
+                calibrated=bool(data.get("calibrated", True)),
+            )
+        except InputError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{source} is not a valid cymbalism kit: {exc}") from exc
+
+
+#: Edges (Hz) of the regions the default templates are drawn in: roughly octaves.
+_REGION_HZ = (30, 80, 150, 300, 600, 1200, 2500, 5000, 8000, 12000, 16000)
+
+#: The share of each region in the spectrum a typical drum adds in its first few
+#: milliseconds, drawn from the acoustics of each drum: a kick's body at 50-150 Hz and its
+#: beater click; a snare's shell at 150-600 Hz and its wires above; toms as tones; a
+#: closed hi-hat and a crash as broad noise above 1 kHz, the hi-hat brighter.
+_DEFAULT_PROFILES: dict[Lane, tuple[float, ...]] = {
+    Lane.KICK: (0.05, 0.50, 0.15, 0.10, 0.08, 0.07, 0.05, 0.0, 0.0, 0.0),
+    Lane.SNARE: (0.0, 0.05, 0.20, 0.30, 0.20, 0.12, 0.08, 0.05, 0.0, 0.0),
+    Lane.HIHAT_CLOSED: (0.0, 0.0, 0.0, 0.05, 0.08, 0.12, 0.20, 0.25, 0.22, 0.08),
+    Lane.TOM_HIGH: (0.0, 0.05, 0.55, 0.25, 0.10, 0.05, 0.0, 0.0, 0.0, 0.0),
+    Lane.TOM_FLOOR: (0.0, 0.55, 0.30, 0.10, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0),
+    Lane.CRASH: (0.0, 0.0, 0.0, 0.03, 0.10, 0.25, 0.30, 0.17, 0.10, 0.05),
+}
+
+
+def _band_hz() -> np.ndarray:
+    librosa = require("librosa", "audio")
+    return librosa.mel_frequencies(n_mels=_N_BANDS + 2, fmin=_FMIN_HZ, fmax=_FMAX_HZ)[1:-1]
+
+
+def default_kit() -> KitTemplates:
+    """The templates used when no kit is calibrated: spectral profiles of a typical kit.
+
+    Each lane's template spreads a hand-drawn share per region (about an octave each,
+    see ``_DEFAULT_PROFILES``) evenly over the mel bands of that region. They tell
+    kick, snare, hi-hat, toms and crash apart on ordinary kits; a calibrated kit
+    (:func:`calibrate_kit`) does much better on any particular one.
+    """
+    hz = _band_hz()
+    region = np.searchsorted(np.asarray(_REGION_HZ), hz, side="right") - 1
+    region = np.clip(region, 0, len(_REGION_HZ) - 2)
+    rows = []
+    for shares in _DEFAULT_PROFILES.values():
+        counts = np.bincount(region, minlength=len(shares))
+        row = np.asarray(shares)[region] / np.maximum(counts[region], 1)
+        rows.append(row / row.sum())
+    return KitTemplates("default", tuple(_DEFAULT_PROFILES), np.stack(rows), calibrated=False)
+
+
+def kit_templates_dir() -> Path:
+    """Where calibrated kits are saved: ``$CYMBALISM_DATA_DIR/kits`` or the user's data dir."""
+    root = os.environ.get("CYMBALISM_DATA_DIR")
+    if root:
+        return Path(root) / "kits"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cymbalism", appauthor=False)) / "kits"
+
+
+_KIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+
+
+def _kit_path(name: str) -> Path:
+    if not _KIT_NAME.match(name) or name in {".", ".."}:
+        raise InputError(
+            f"kit name {name!r} is not usable: use letters, digits, spaces, '-', '_' or '.', "
+            "at most 64 characters"
+        )
+    return kit_templates_dir() / f"{name}.json"
+
+
+def save_kit_templates(kit: KitTemplates) -> Path:
+    """Save a kit under :func:`kit_templates_dir` by its name; return the file's path."""
+    path = _kit_path(kit.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(kit.to_json(), indent=1))
+    tmp.replace(path)
+    return path
+
+
+def list_kit_templates() -> list[str]:
+    """Names of the saved kits, sorted."""
+    d = kit_templates_dir()
+    return sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
+
+
+def load_kit_templates(name_or_path: str | Path) -> KitTemplates:
+    """Load a saved kit by name (or from a kit file path); ``"default"`` is built in.
+
+    Raises
+    ------
+    NotFoundError
+        If there is no kit of that name.
+    InputError
+        If the kit file is malformed.
+    """
+    if isinstance(name_or_path, KitTemplates):  # pragma: no cover - convenience
+        return name_or_path
+    text = str(name_or_path)
+    if text == "default":
+        return default_kit()
+    path = Path(text) if text.endswith(".json") else _kit_path(text)
+    if not path.is_file():
+        known = ", ".join(["default", *list_kit_templates()])
+        raise NotFoundError(
+            f"no kit named {text!r} (known kits: {known}); "
+            "make one with `cymbalism kit calibrate AUDIO --name NAME`"
+        )
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"kit file {path} is not readable JSON: {exc}") from exc
+    return KitTemplates.from_json(data, source=f"kit file {path}")
