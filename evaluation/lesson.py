@@ -44,7 +44,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from cymbalism.analysis.align import align
-from cymbalism.analysis.sync import asynchrony, came_together, windowed_sync
+from cymbalism.analysis.sync import (
+    DEFAULT_SYNC_WINDOW_SEC,
+    TOGETHER_SD_SEC,
+    asynchrony,
+    came_together,
+    windowed_sync,
+)
 from cymbalism.coaching.lesson import LessonPath, LessonSettings
 from cymbalism.coaching.simplify import fold_lanes, part_difficulty
 from cymbalism.io.charts import load_chart
@@ -57,8 +63,8 @@ LEARNERS = {"fast": 90.0, "typical": 180.0, "slow": 360.0}
 LOAD_EXPONENT = 1.5
 LEARNED_FRACTION = 0.1
 STRETCH_BARS = 4
-SYNC_SD_SEC = 0.030
-SYNC_WINDOW_SEC = 8.0
+SYNC_SD_SEC = TOGETHER_SD_SEC
+SYNC_WINDOW_SEC = DEFAULT_SYNC_WINDOW_SEC
 
 
 @dataclass

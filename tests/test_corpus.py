@@ -196,6 +196,9 @@ def test_stored_sessions_give_one_row_per_player_with_sync_and_coupling(tmp_path
     assert set(fit["Ann"]["alpha"]) == {"Ben", "click"}
     assert fit["Ben"]["alpha"]["Ann"] > fit["Ann"]["alpha"]["Ben"]
     assert len(out["windows"]) == 2  # 160 beats = 40 bars
+    # every way of naming the newest session reads the same one
+    assert main(["coupling", " Latest ", "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["fit"] == out["fit"]
     assert main(["coupling", "7", "--db", str(db)]) == 1  # no session 7
 
 

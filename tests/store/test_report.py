@@ -31,6 +31,7 @@ from cymbalism.report.analysis import (
 )
 from cymbalism.report.card import CARD_SIZE_PX, render_card
 from cymbalism.report.export import COLUMNS, hit_table, write_export
+from cymbalism.report.format import clock
 from cymbalism.report.history import player_history, sparkline, write_history_plot
 from cymbalism.report.html import render_html
 from cymbalism.report.plots import render_plots, save_plots
@@ -255,6 +256,32 @@ def test_sparklines_rise_with_the_values() -> None:
     assert sparkline([0, 50, 100], low=0, high=100) == "▁▅█"
     assert sparkline([1.0, np.nan, 2.0]) == "▁ █"
     assert sparkline([]) == ""
+
+
+def test_clocks_read_as_minutes_and_seconds() -> None:
+    assert [clock(x) for x in (0.0, 83.4, 59.6, -83.6)] == ["0:00", "1:23", "1:00", "-1:24"]
+    # to a tenth, a value that rounds up to the next minute carries over
+    assert [clock(x, decimals=1) for x in (83.44, 59.96, 5.0)] == ["1:23.4", "1:00.0", "0:05.0"]
+
+
+@pytest.mark.parametrize(
+    ("mean_ms", "behind"),
+    [(1.2, ""), (-1.9, ""), (2.2, ", Ana usually behind"), (-3.0, ", Bo usually behind")],
+)
+def test_who_is_usually_behind_is_said_from_one_cut_off(mean_ms: float, behind: str) -> None:
+    from cymbalism.analysis.sync import Asynchrony
+    from cymbalism.report.text import gap_sentence
+
+    t = np.arange(8.0)
+    gap = mean_ms / 1000 + np.array([-1, 1] * 4) * 0.004  # A - B, SD about 4 ms
+    stats = sync_stats(Asynchrony(t, gap))
+    sd = f"{stats.sd_sec * 1000:.0f} ms"
+    assert gap_sentence(stats, "Ana", "Bo") == (
+        f"Between them the gap averaged {abs(mean_ms):.0f} ms{behind}, with a spread of {sd} "
+        "over 8 shared notes."
+    )
+    studio = gap_sentence(stats, "Ana", "Bo", opening="Between you:")
+    assert studio.startswith("Between you: the gap averaged") and behind in studio
 
 
 # -- the command line

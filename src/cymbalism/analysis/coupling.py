@@ -51,6 +51,8 @@ from cymbalism.model.onsets import OnsetTable
 from cymbalism.model.validate import validate_times
 
 __all__ = [
+    "CHORD_SEC",
+    "PAIR_WINDOW_SEC",
     "CouplingFit",
     "LeadLag",
     "WindowedCoupling",
@@ -67,6 +69,10 @@ Method = Literal["bgls", "ols"]
 
 #: Fewest usable events (intervals with every source present) for a fit, per source.
 MIN_EVENTS_PER_SOURCE = 20
+#: Default pairing window for onsets without a chart: a quarter of a beat at 150 BPM.
+PAIR_WINDOW_SEC = 0.100
+#: Default gap under which one player's consecutive onsets are one stroke (a chord, a flam).
+CHORD_SEC = 0.030
 
 
 @dataclass(frozen=True)
@@ -591,7 +597,7 @@ def _rss(design: np.ndarray, target: np.ndarray) -> float:
     return float(resid @ resid)
 
 
-def merge_chords(onset_sec: np.ndarray, *, merge_sec: float = 0.030) -> np.ndarray:
+def merge_chords(onset_sec: np.ndarray, *, merge_sec: float = CHORD_SEC) -> np.ndarray:
     """One onset per stroke: onsets closer than ``merge_sec`` to the previous become one.
 
     A drummer's kick and hi-hat struck together (or a flam) are one event for timing
@@ -620,8 +626,8 @@ def merge_chords(onset_sec: np.ndarray, *, merge_sec: float = 0.030) -> np.ndarr
 def onset_table_from_onsets(
     onsets: Mapping[str, np.ndarray],
     *,
-    window_sec: float = 0.100,
-    merge_sec: float = 0.030,
+    window_sec: float = PAIR_WINDOW_SEC,
+    merge_sec: float = CHORD_SEC,
 ) -> OnsetTable:
     """Pair several players' onsets (no chart) into an onset table.
 

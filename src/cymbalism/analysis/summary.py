@@ -23,6 +23,7 @@ from cymbalism.analysis.align import DEFAULT_WINDOW_SEC, Alignment, align, grid_
 from cymbalism.analysis.sync import (
     DEFAULT_SYNC_HOP_SEC,
     DEFAULT_SYNC_WINDOW_SEC,
+    TOGETHER_SD_SEC,
     Asynchrony,
     SyncStats,
     asynchrony,
@@ -176,7 +177,7 @@ def analyze_players(
     lane_blind: bool = False,
     sync_window_sec: float = DEFAULT_SYNC_WINDOW_SEC,
     sync_hop_sec: float = DEFAULT_SYNC_HOP_SEC,
-    threshold_sec: float = 0.030,
+    threshold_sec: float = TOGETHER_SD_SEC,
     title: str = "",
 ) -> AnalysisReport:
     """Analyse one or more players who played together (or a solo).

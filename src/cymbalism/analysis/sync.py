@@ -34,6 +34,7 @@ from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
 
 __all__ = [
+    "TOGETHER_SD_SEC",
     "Asynchrony",
     "SyncStats",
     "WindowedSync",
@@ -48,6 +49,9 @@ __all__ = [
 DEFAULT_SYNC_WINDOW_SEC = 8.0
 #: Default step between windows.
 DEFAULT_SYNC_HOP_SEC = 1.0
+#: The largest spread (SD) of the asynchrony over a window at which a duet counts as
+#: together (:func:`came_together`); reports, plots and the terminal say it with this value.
+TOGETHER_SD_SEC = 0.030
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,7 +208,7 @@ def windowed_sync(
 def came_together(
     asy: Asynchrony,
     *,
-    threshold_sec: float = 0.030,
+    threshold_sec: float = TOGETHER_SD_SEC,
     window_sec: float = DEFAULT_SYNC_WINDOW_SEC,
     hop_sec: float = DEFAULT_SYNC_HOP_SEC,
     min_count: int = 4,
@@ -224,7 +228,8 @@ def came_together(
     ----------
     asy : Asynchrony
     threshold_sec : float
-        Largest windowed SD of the asynchrony that counts as together (30 ms).
+        Largest windowed SD of the asynchrony that counts as together
+        (:data:`TOGETHER_SD_SEC`).
     window_sec, hop_sec : float
         Window length and step, seconds.
     min_count : int

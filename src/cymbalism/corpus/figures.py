@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from cymbalism.analysis.coupling import (
+    CHORD_SEC,
+    PAIR_WINDOW_SEC,
     fit_phase_correction,
     lead_lag,
     onset_table_from_onsets,
@@ -45,9 +47,6 @@ __all__ = [
 #: File suffixes read as onset tables; anything else is read as MIDI.
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 
-#: Default pairing window for onsets without a chart: a quarter of a beat at 150 BPM.
-PAIR_WINDOW_SEC = 0.100
-
 
 @dataclass(frozen=True)
 class LoadedOnsets:
@@ -62,7 +61,7 @@ def load_onsets(
     *,
     players: Sequence[str] | None = None,
     window_sec: float = PAIR_WINDOW_SEC,
-    merge_sec: float = 0.030,
+    merge_sec: float = CHORD_SEC,
 ) -> LoadedOnsets:
     """Read one onset table, or two or more MIDI files that share one timeline.
 

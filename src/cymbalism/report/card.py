@@ -14,8 +14,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
 from cymbalism.report.analysis import SessionAnalysis
-from cymbalism.report.plots import clock, figure_bytes, player_colour
-from cymbalism.report.text import TOGETHER_MS, ms
+from cymbalism.report.format import clock, ms
+from cymbalism.report.plots import figure_bytes, player_colour
+from cymbalism.report.text import TOGETHER_MS
 
 __all__ = ["CARD_SIZE_PX", "render_card", "write_card"]
 

@@ -17,8 +17,8 @@ import numpy as np
 from cymbalism.errors import NotFoundError
 from cymbalism.model.chart import Level
 from cymbalism.report.analysis import analyse_stored
-from cymbalism.report.plots import TOGETHER, _figure, _margins, _style, clock, figure_bytes
-from cymbalism.report.text import ms
+from cymbalism.report.format import clock, ms, sparkline
+from cymbalism.report.plots import TOGETHER, _figure, _margins, _style, figure_bytes
 from cymbalism.store import SessionInfo, Store
 
 __all__ = [
@@ -29,29 +29,6 @@ __all__ = [
     "sparkline",
     "write_history_plot",
 ]
-
-_BARS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: Any, *, low: float | None = None, high: float | None = None) -> str:
-    """A row of unicode bars for a series (a space where a value is missing)."""
-    x = np.asarray(values, dtype=np.float64)
-    if not x.size:
-        return ""
-    finite = x[np.isfinite(x)]
-    if not finite.size:
-        return " " * x.size
-    lo = float(finite.min()) if low is None else low
-    hi = float(finite.max()) if high is None else high
-    span = hi - lo
-    out = []
-    for v in x:
-        if not np.isfinite(v):
-            out.append(" ")
-            continue
-        k = 0 if span <= 0 else round((v - lo) / span * (len(_BARS) - 1))
-        out.append(_BARS[min(max(k, 0), len(_BARS) - 1)])
-    return "".join(out)
 
 
 def session_summaries(store: Store, infos: list[SessionInfo]) -> list[SessionInfo]:

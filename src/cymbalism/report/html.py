@@ -17,8 +17,9 @@ from typing import Any
 
 from cymbalism import __version__
 from cymbalism.report.analysis import SessionAnalysis
-from cymbalism.report.plots import PLOTS, clock, player_colour, render_plots
-from cymbalism.report.text import ms, player_table_rows, summary_sentences
+from cymbalism.report.format import clock, ms
+from cymbalism.report.plots import PLOTS, player_colour, render_plots
+from cymbalism.report.text import TOGETHER_MS, player_table_rows, summary_sentences
 
 __all__ = ["figures_dict", "render_html", "write_html"]
 
@@ -54,8 +55,8 @@ _CAPTIONS = {
     "Dotted lines mark level changes.",
     "lanes": "How early or late each drum was played, per player (5 ms bins).",
     "sync": "Each dot is the gap between the players on a note both played. The green "
-    "band is ±30 ms; the green line marks when the spread of the gap fell below 30 ms "
-    "and stayed there.",
+    f"band is ±{TOGETHER_MS:.0f} ms; the green line marks when the spread of the gap fell "
+    f"below {TOGETHER_MS:.0f} ms and stayed there.",
     "tempo": "The tempo each player kept (from the notes they hit, against where those "
     "notes lie in the song), beside the song's tempo.",
     "levels": "The part each player was given: the beginner moves up as they succeed.",

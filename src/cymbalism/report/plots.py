@@ -15,10 +15,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from cymbalism.analysis.sync import TOGETHER_SD_SEC
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Level
 from cymbalism.model.lanes import Lane
 from cymbalism.report.analysis import PlayerAnalysis, SessionAnalysis
+from cymbalism.report.format import clock
 
 __all__ = [
     "PLAYER_COLOURS",
@@ -46,15 +48,6 @@ _RC = {"font.size": 11, "axes.titlesize": 13, "axes.labelsize": 11, "legend.font
 def player_colour(i: int) -> str:
     """The colour of the player in seat ``i``."""
     return PLAYER_COLOURS[i % len(PLAYER_COLOURS)]
-
-
-def clock(sec: float) -> str:
-    """Seconds as a clock for people: ``83.4`` -> ``"1:23"``."""
-    if not np.isfinite(sec):
-        return "–"
-    sign = "-" if sec < 0 else ""
-    whole = round(abs(sec))
-    return f"{sign}{whole // 60}:{whole % 60:02d}"
 
 
 _CLOCK = FuncFormatter(lambda x, _pos: clock(x))
@@ -220,7 +213,9 @@ def plot_lanes(analysis: SessionAnalysis) -> Figure:
     return fig
 
 
-def plot_asynchrony(analysis: SessionAnalysis, *, threshold_ms: float = 30.0) -> Figure:
+def plot_asynchrony(
+    analysis: SessionAnalysis, *, threshold_ms: float = TOGETHER_SD_SEC * 1000.0
+) -> Figure:
     """The gap between the two players over the song, and when they came together."""
     fig = _figure(11, 4.1)
     ax = fig.subplots()

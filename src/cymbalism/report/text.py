@@ -1,16 +1,28 @@
-"""A session in plain words and tables: for the top of the report and the terminal."""
+"""A session in plain words and tables: for the top of the report, the terminal and the
+studio's end-of-song summary.
+
+Light to import (numpy only): the studio uses :func:`gap_sentence` without loading the
+plots.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cymbalism.report.analysis import PlayerAnalysis, SessionAnalysis
-from cymbalism.report.plots import clock, player_colour
+from cymbalism.analysis.sync import TOGETHER_SD_SEC
+from cymbalism.report.format import clock, ms
+
+if TYPE_CHECKING:
+    from cymbalism.analysis.sync import SyncStats
+    from cymbalism.report.analysis import PlayerAnalysis, SessionAnalysis
 
 __all__ = [
+    "EVEN_SEC",
     "TOGETHER_MS",
+    "behind_phrase",
+    "gap_sentence",
     "leader_phrase",
     "ms",
     "player_table_rows",
@@ -19,21 +31,17 @@ __all__ = [
     "together_phrase",
 ]
 
-#: The asynchrony spread under which a duet counts as together (the analysis' default).
-TOGETHER_MS = 30.0
-
-
-def ms(sec: float | None, *, signed: bool = False) -> str:
-    """Seconds as whole milliseconds for people (``0.0123`` -> ``"12 ms"``)."""
-    if sec is None or not np.isfinite(sec):
-        return "–"
-    return f"{sec * 1000:+.0f} ms" if signed else f"{sec * 1000:.0f} ms"
+#: The asynchrony spread under which a duet counts as together, in ms (the analysis').
+TOGETHER_MS = TOGETHER_SD_SEC * 1000.0
+#: A mean offset smaller than this is told as none: a player "right on the beat", or
+#: neither player "usually behind" the other.
+EVEN_SEC = 0.002
 
 
 def _when(sec: float) -> str:
-    value = sec * 1000
-    if abs(value) < 2:
+    if abs(sec) < EVEN_SEC:
         return "right on the beat on average"
+    value = sec * 1000
     return f"on average {abs(value):.0f} ms {'late' if value > 0 else 'early'}"
 
 
@@ -90,20 +98,30 @@ def summary_sentences(analysis: SessionAnalysis) -> list[str]:
     on_grid = analysis.judged_against == "grid"
     out += [_player_sentence(p, on_grid=on_grid) for p in analysis.players]
     if analysis.sync is not None and analysis.sync.n:
-        a, b = names[0], names[1]
-        s = analysis.sync
-        lead = ""
-        if abs(s.mean_sec) >= 0.002:
-            lead = f", {a if s.mean_sec > 0 else b} usually behind"
-        out.append(
-            f"Between them the gap averaged {ms(abs(s.mean_sec))}{lead}, with a spread of "
-            f"{ms(s.sd_sec)} over {s.n} shared notes."
-        )
+        out.append(gap_sentence(analysis.sync, names[0], names[1]))
         out.append(together_phrase(analysis))
         lead = leader_phrase(analysis)
         if lead:
             out.append(lead)
     return out
+
+
+def behind_phrase(a: str, b: str, mean_sec: float) -> str:
+    """``", A usually behind"`` for a mean asynchrony A - B (seconds) of at least
+    :data:`EVEN_SEC` either way; ``""`` when it is smaller."""
+    if not abs(mean_sec) >= EVEN_SEC:
+        return ""
+    return f", {a if mean_sec > 0 else b} usually behind"
+
+
+def gap_sentence(sync: SyncStats, a: str, b: str, *, opening: str = "Between them") -> str:
+    """The gap between two players in one sentence: its mean, who is usually behind, its
+    spread (``sync`` is the asynchrony A - B)."""
+    return (
+        f"{opening} the gap averaged {ms(abs(sync.mean_sec))}"
+        f"{behind_phrase(a, b, sync.mean_sec)}, with a spread of {ms(sync.sd_sec)} over "
+        f"{sync.n} shared notes."
+    )
 
 
 def leader_phrase(analysis: SessionAnalysis) -> str:
@@ -148,6 +166,8 @@ def print_summary(analysis: SessionAnalysis, console: Any) -> None:
     """Print the session to a rich console: the words, a table of players, the duet."""
     from rich.panel import Panel
     from rich.table import Table
+
+    from cymbalism.report.plots import player_colour
 
     title = f"[bold]{analysis.title}[/]"
     if analysis.session_id is not None:

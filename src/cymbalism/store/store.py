@@ -51,6 +51,7 @@ from cymbalism.store.models import (
     SongRow,
     utcnow,
 )
+from cymbalism.store.refs import parse_session_ref
 from cymbalism.store.writer import SessionWriter
 
 __all__ = [
@@ -678,32 +679,28 @@ class Store:
         return [s for s in self._infos(SessionRow.status == "recording") if s.cut_short]
 
     def resolve(self, token: str | int) -> int:
-        """A session id from a number or ``"last"``/``"latest"``.
+        """A session id from a reference: a number or ``"last"``/``"latest"``
+        (:func:`~cymbalism.store.refs.parse_session_ref`).
 
         Raises
         ------
         NotFoundError
             For ``"last"`` in an empty store.
         InputError
-            For anything else that is not a number.
+            For anything else that is not a session number.
         """
-        text = str(token).strip().lower()
-        if text in {"last", "latest"}:
-            with self.engine.connect() as conn:
-                found = conn.scalar(
-                    select(SessionRow.id)
-                    .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
-                    .limit(1)
-                )
-            if found is None:
-                raise NotFoundError(f"there are no sessions in {self.url} yet")
-            return int(found)
-        try:
-            return int(text)
-        except ValueError:
-            raise InputError(
-                f"{token!r} is not a session; give its number (see `cymbalism sessions`) or 'last'"
-            ) from None
+        number = parse_session_ref(token)
+        if number is not None:
+            return number
+        with self.engine.connect() as conn:
+            found = conn.scalar(
+                select(SessionRow.id)
+                .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
+                .limit(1)
+            )
+        if found is None:
+            raise NotFoundError(f"there are no sessions in {self.url} yet")
+        return int(found)
 
     def load(self, session_id: int) -> StoredSession:
         """A session with its chart, every player's hits and the level changes."""

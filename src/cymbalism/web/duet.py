@@ -28,6 +28,7 @@ from cymbalism.live.clock import NS_PER_SEC, Clock
 from cymbalism.live.engine import Engine, Feedback, LiveOptions, Recorder, Verdict
 from cymbalism.live.metronome import Sound
 from cymbalism.model.session import BarLayout, Player, Settings
+from cymbalism.report.text import gap_sentence
 from cymbalism.web.rooms import Room
 
 __all__ = ["BrowserOutput", "DuetEngine", "SessionRecorder"]
@@ -283,12 +284,7 @@ class DuetEngine:
                 )
         if result.sync is not None and result.sync.n:
             a, b = (p.name for p in self.players[:2])
-            mean_ms = result.sync.mean_sec * 1000  # A - B: positive when A is behind
-            who = f", {a if mean_ms > 0 else b} usually behind" if abs(mean_ms) >= 1 else ""
-            summary.append(
-                f"Between you: the gap averaged {abs(mean_ms):.0f} ms{who}, with a spread of "
-                f"{result.sync.sd_sec * 1000:.0f} ms over {result.sync.n} shared notes."
-            )
+            summary.append(gap_sentence(result.sync, a, b, opening="Between you:"))
         together = result.came_together_sec
         if together is not None:
             summary.append(

@@ -213,9 +213,7 @@ def session_report_html(store: Any, session_id: str) -> str:
     from cymbalism.report.analysis import analyse_stored
     from cymbalism.report.html import render_html
 
-    if not session_id.isdigit():
-        raise InputError(f"a session id is a number, not {session_id!r}")
-    return str(render_html(analyse_stored(store.load(int(session_id)))))
+    return str(render_html(analyse_stored(store.load(store.resolve(session_id)))))
 
 
 def run_studio(

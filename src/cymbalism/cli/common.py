@@ -1,0 +1,150 @@
+"""What every command shares: the app and its consoles, option help and parsing, the store,
+and :func:`main`, which turns every error into one line and an exit code.
+
+Every :class:`~cymbalism.errors.CymbalismError` becomes one line on stderr and its
+exit code; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from cymbalism import __version__
+from cymbalism.errors import CymbalismError, InputError
+
+if TYPE_CHECKING:
+    from cymbalism.report.analysis import SessionAnalysis
+    from cymbalism.store import Store
+
+__all__ = [
+    "API_HELP",
+    "DB_HELP",
+    "JSON_HELP",
+    "KIT_HELP",
+    "SESSION_HELP",
+    "app",
+    "console",
+    "err_console",
+    "main",
+    "open_store",
+    "split_names",
+    "split_values",
+    "stored_analysis",
+]
+
+app = typer.Typer(
+    name="cymbalism",
+    help="Two drummers, one song: capture, judge and synchronise a duet.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+_state = {"debug": False}
+
+# Help of the options several commands share.
+DB_HELP = (
+    "The session database: a SQLite file or postgresql:// URL "
+    "(default: $CYMBALISM_DB, else the user data folder)."
+)
+KIT_HELP = "The e-kit's note map (td11, td17, nitro, dtx, gm or a .toml file)."
+API_HELP = "The MIDI system: LINUX_ALSA or UNIX_JACK."
+JSON_HELP = "Print JSON."
+SESSION_HELP = "The session number, or 'last'."
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"cymbalism {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    _state["debug"] = debug
+
+
+def split_values(value: str | None, what: str, n: int) -> list[str] | None:
+    """A comma-separated option with one entry per player (or one for all)."""
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",")]
+    if len(items) == 1 and n > 1 and what == "levels":
+        items = items * n
+    if len(items) != n or not all(items):
+        raise InputError(f"--{what} needs {n} comma-separated value(s), got {value!r}")
+    return items
+
+
+def split_names(text: str | None) -> list[str] | None:
+    """Any number of comma-separated names (``A,B``), or None."""
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise InputError(f"no names in {text!r}; give them as A,B")
+    return names
+
+
+def open_store(db: str | None) -> Store:
+    """The session store at ``db`` (a URL or SQLite file; None: the default)."""
+    from cymbalism.store import Store
+
+    return Store(db)
+
+
+def stored_analysis(store: Store, session: str) -> SessionAnalysis:
+    """The analysis of the stored session a reference (``12``, ``last``) names."""
+    from cymbalism.report.analysis import analyse_stored
+
+    return analyse_stored(store.load(store.resolve(session)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        app(args=args, standalone_mode=False)
+    except CymbalismError as exc:
+        if debug:
+            raise
+        err_console.print(Text.assemble(("error: ", "bold red"), str(exc)))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err_console.print("aborted")
+        return 1
+    except Exception as exc:  # usage errors and anything unexpected
+        # typer raises click's usage errors (its own copy of click, or click itself)
+        if callable(getattr(exc, "show", None)) and isinstance(
+            getattr(exc, "exit_code", None), int
+        ):
+            exc.show()
+            return int(exc.exit_code)
+        if debug:
+            raise
+        err_console.print(
+            Text.assemble(
+                ("internal error: ", "bold red"),
+                f"{type(exc).__name__}: {exc} (run with --debug for details)",
+            )
+        )
+        return 70
+    return 0

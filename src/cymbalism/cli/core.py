@@ -1,0 +1,235 @@
+"""Core commands: ``analyze``, ``simulate``, ``demo`` and ``tempo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from cymbalism.analysis.summary import analyze_players
+from cymbalism.cli.common import JSON_HELP, KIT_HELP, app, console, split_values
+from cymbalism.cli.format import clock, finite, print_report, tempo_sparkline
+from cymbalism.errors import InputError
+from cymbalism.model.chart import Level
+from cymbalism.model.session import DEFAULT_WINDOW_SEC
+from cymbalism.simulate import DrummerModel
+
+
+@app.command("analyze")
+def _analyze(
+    files: list[Path] = typer.Argument(
+        ...,
+        help="MIDI files or recordings (WAV, FLAC, OGG, MP3), one per player, on one clock; "
+        "FILE:L and FILE:R are the two channels of a stereo recording.",
+    ),
+    chart: str | None = typer.Option(
+        None, "--chart", "-c", help="A built-in song or chart file (default: the click grid)."
+    ),
+    names: str | None = typer.Option(None, "--names", help="Player names: A,B."),
+    levels: str | None = typer.Option(
+        None, "--levels", help="The part each player played: expert,beginner."
+    ),
+    kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
+    window_ms: float = typer.Option(
+        DEFAULT_WINDOW_SEC * 1000, "--window-ms", help="Matching window, ms."
+    ),
+    lane_blind: bool = typer.Option(False, "--lane-blind", help="Any drum counts for a note."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Judge each player's timing and the gap between them (two files are a duet)."""
+    from cymbalism.io.charts import load_chart
+    from cymbalism.io.performance import load_performance
+
+    performances = [load_performance(f, kit=kit) for f in files]
+    n = len(performances)
+    player_names = split_values(names, "names", n)
+    if player_names is None:
+        stems = [f.stem for f in files]
+        player_names = stems if len(set(stems)) == n else [chr(65 + i) for i in range(n)]
+    hits = [p.hits for p in performances]
+    if chart is None:
+        if levels is not None:
+            raise InputError("--levels needs a --chart to pick the parts from")
+        report = analyze_players(
+            hits,
+            tempo_map=_tempo_maps(performances),
+            names=player_names,
+            window_sec=window_ms / 1000,
+            lane_blind=lane_blind,
+            title=performances[0].name if n == 1 else "",
+        )
+    else:
+        song = load_chart(chart)
+        parts = [Level.parse(lv) for lv in split_values(levels, "levels", n) or ["expert"] * n]
+        report = analyze_players(
+            hits,
+            tempo_map=song.tempo_map,
+            targets=[song.targets(lv) for lv in parts],
+            names=player_names,
+            window_sec=window_ms / 1000,
+            lane_blind=lane_blind,
+            title=song.title,
+        )
+    if as_json:
+        console.print_json(data=report.to_dict())
+    else:
+        print_report(report)
+
+
+def _tempo_maps(performances: list) -> list:
+    """Each player's click: a MIDI file's own tempo map; for a recording (which has
+    none) the first MIDI player's, or else the click all the recordings' hits follow."""
+    from cymbalism.analysis.tempo import click_grid
+    from cymbalism.model.hits import Hits
+
+    known = [p.tempo_map for p in performances if p.tempo_map is not None]
+    if len(known) < len(performances) and not known:
+        heard = Hits.concat(p.hits for p in performances)
+        known = [click_grid(heard.onset_sec, weight=heard.velocity.astype(float))]
+    return [p.tempo_map if p.tempo_map is not None else known[0] for p in performances]
+
+
+_PRESETS = {"expert": "EXPERT", "beginner": "BEGINNER"}
+
+
+def _preset(name: str) -> DrummerModel:
+    import cymbalism.simulate as sim
+
+    key = name.strip().lower()
+    if key not in _PRESETS:
+        raise InputError(f"unknown drummer {name!r}; choose one of {', '.join(_PRESETS)}")
+    model: DrummerModel = getattr(sim, _PRESETS[key])
+    return model
+
+
+@app.command("simulate")
+def _simulate(
+    out: Path = typer.Option(Path("."), "--out", "-o", help="Folder for the MIDI files."),
+    chart: str | None = typer.Option(
+        None, "--chart", "-c", help="A built-in song or chart file (default: the demo groove)."
+    ),
+    players: str = typer.Option("expert,beginner", "--players", help="Two presets: A,B."),
+    levels: str | None = typer.Option(
+        None,
+        "--levels",
+        help="Parts to play (default: the full part, and the easiest for a beginner).",
+    ),
+    names: str | None = typer.Option(None, "--names", help="File names: A,B."),
+    seed: int = typer.Option(0, "--seed", help="The same seed gives the same duet."),
+) -> None:
+    """Simulate two drummers playing a song together and write each to a MIDI file."""
+    from cymbalism.io.charts import load_chart
+    from cymbalism.io.midi import write_hits
+    from cymbalism.simulate import simulate_duet
+    from cymbalism.simulate.demo import demo_chart
+
+    kinds = split_values(players, "players", 2) or []
+    models = [_preset(k) for k in kinds]
+    song = demo_chart() if chart is None else load_chart(chart)
+    if levels is None:
+        easiest = min(song.levels)
+        parts = [easiest if k == "beginner" else song.top_level for k in kinds]
+    else:
+        parts = [Level.parse(lv) for lv in split_values(levels, "levels", 2) or []]
+    file_names = split_values(names, "names", 2) or (
+        kinds if kinds[0] != kinds[1] else [f"{k}-{i + 1}" for i, k in enumerate(kinds)]
+    )
+    hits_a, hits_b = simulate_duet(
+        song, models[0], models[1], level_a=parts[0], level_b=parts[1], seed=seed
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    for name, hits, level in zip(file_names, (hits_a, hits_b), parts, strict=True):
+        early = int(np.count_nonzero(hits.onset_sec < 0))
+        path = write_hits(out / f"{name}.mid", hits.between(0.0, np.inf), song.tempo_map)
+        note = f" ({early} hit(s) before the song's start left out)" if early else ""
+        console.print(
+            f"wrote {path}: {len(hits) - early} hits, {song.title} ({level.label}){note}",
+            highlight=False,
+        )
+
+
+@app.command("demo")
+def _demo(
+    seed: int = typer.Option(2026, "--seed", help="The same seed gives the same duet."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    live: bool = typer.Option(
+        False, "--live", help="Play it through the live engine in real time, with the view."
+    ),
+    seconds: float = typer.Option(30.0, "--seconds", help="With --live: how long to play."),
+) -> None:
+    """A simulated expert and beginner play a groove at 114 BPM for three minutes."""
+    if live:
+        from cymbalism.cli.live import demo_live
+
+        demo_live(seconds, seed)
+        return
+    from cymbalism.simulate.demo import run_demo
+
+    result = run_demo(seed=seed)
+    if as_json:
+        console.print_json(data=result.report.to_dict())
+        return
+    chart = result.chart
+    console.print(
+        f"[bold]cymbalism demo[/]: a simulated expert (full part) and beginner (kick, snare "
+        f"and hi-hat on the beats) play {chart.title!r} together, {clock(chart.end_sec)} at "
+        f"{chart.tempo_map.bpm[0]:g} BPM. The beginner starts late and loose, and learns.\n",
+        highlight=False,
+    )
+    print_report(result.report)
+    from cymbalism.analysis.timing import timing_stats
+
+    beginner = result.report.players[1]
+    first = timing_stats(beginner.alignment, end_sec=60.0)
+    last = timing_stats(beginner.alignment, start_sec=chart.end_sec - 60.0)
+    console.print(
+        f"  the beginner learned: first minute {100 * first.hit_rate:.0f}% hit, spread "
+        f"{1000 * first.sd_error_sec:.0f} ms; last minute {100 * last.hit_rate:.0f}% hit, "
+        f"spread {1000 * last.sd_error_sec:.0f} ms",
+        highlight=False,
+    )
+
+
+@app.command()
+def tempo(
+    file: str = typer.Argument(
+        ..., help="A MIDI file or a recording (WAV, FLAC, OGG, MP3) of a drum performance."
+    ),
+    kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
+    curve: bool = typer.Option(
+        False, "--curve", help="Also show the local tempo over time (in 12 s windows)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Estimate the tempo of a performance from its hits alone (tempo events are ignored)."""
+    import json
+
+    from cymbalism.analysis.tempo import estimate_tempo, tempo_curve
+    from cymbalism.io.performance import load_performance
+
+    perf = load_performance(file, kit=kit)
+    onset, weight = perf.hits.onset_sec, perf.hits.velocity.astype(float)
+    bpm = estimate_tempo(onset, weight=weight)
+    # at most about 60 windows, so the curve fits on one line
+    hop_sec = max(2.0, float(np.ceil(perf.hits.duration_sec / 60.0)))
+    local = tempo_curve(onset, weight=weight, reference_bpm=bpm, hop_sec=hop_sec)
+    drift = finite(local.drift_bpm_per_min, 3)
+    if as_json:
+        out: dict[str, object] = {"bpm": round(bpm, 2), "drift_bpm_per_min": drift}
+        out["hits"] = len(perf)
+        if curve:
+            out["curve"] = {
+                "time_sec": [round(float(t), 3) for t in local.time_sec],
+                "bpm": [finite(b, 2) for b in local.bpm],
+            }
+        print(json.dumps(out))
+        return
+    drift_text = "too short to tell" if drift is None else f"{drift:+.2f} BPM per minute"
+    console.print(
+        f"[bold]{bpm:.1f} BPM[/] from {len(perf)} hits in {perf.name} (drift: {drift_text})",
+        highlight=False,
+    )
+    if curve:
+        line = tempo_sparkline(local.bpm)
+        console.print(f"  local tempo every {hop_sec:g} s: {line}", highlight=False, soft_wrap=True)

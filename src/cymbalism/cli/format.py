@@ -1,0 +1,156 @@
+"""How the terminal shows figures: milliseconds, percentages, clocks, sparklines, and the
+tables of an analysis (``analyze``, ``demo`` and ``play`` print the same ones).
+
+Clocks, whole milliseconds and sparklines are the report's own
+(:mod:`cymbalism.report.format`), so the terminal and the report read alike.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cymbalism.analysis.summary import AnalysisReport
+from cymbalism.analysis.sync import TOGETHER_SD_SEC, Asynchrony
+from cymbalism.cli.common import console
+from cymbalism.model.lanes import Lane
+from cymbalism.report.format import clock, ms, sparkline
+
+__all__ = [
+    "clock",
+    "finite",
+    "ms",
+    "number",
+    "percent",
+    "plain_ms",
+    "print_report",
+    "signed_ms",
+    "sparkline",
+    "tempo_sparkline",
+]
+
+#: The together threshold in whole ms, as the terminal says it.
+_TOGETHER = f"{TOGETHER_SD_SEC * 1000:.0f} ms"
+#: The spread (ms) drawn as the highest bar of the spread chart.
+_SPREAD_TOP_MS = 60.0
+
+
+def signed_ms(value: float | None, unit: str = "") -> str:
+    """``4.2 late`` / ``1.0 early`` (ms), as a drummer says it."""
+    if value is None:
+        return "-"
+    if abs(value) < 0.05:
+        return "on time"
+    return f"{abs(value):.1f}{unit} {'late' if value > 0 else 'early'}"
+
+
+def plain_ms(value: float | None, unit: str = "") -> str:
+    """A figure in ms to a tenth (``-`` for none)."""
+    return "-" if value is None else f"{value:.1f}{unit}"
+
+
+def percent(value: float | None) -> str:
+    """A fraction as a percentage to a tenth (``0.953`` -> ``95.3%``)."""
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def number(value: object, spec: str = ".1f") -> str:
+    """A figure with a format spec (``-`` for none)."""
+    return "-" if value is None else format(value, spec)
+
+
+def finite(value: float, digits: int | None = None) -> float | None:
+    """The value (rounded to ``digits`` if given), or None if it is not finite."""
+    if not math.isfinite(value):
+        return None
+    return float(value) if digits is None else round(float(value), digits)
+
+
+def tempo_sparkline(bpm: np.ndarray) -> str:
+    """The local tempo as one line of blocks, lowest to highest, with its range."""
+    ok = np.isfinite(bpm)
+    if not ok.any():
+        return "(too few hits)"
+    lo, hi = float(np.min(bpm[ok])), float(np.max(bpm[ok]))
+    span = max(hi - lo, 1.0)  # a range under 1 BPM is drawn flat, not magnified
+    return f"{sparkline(bpm, low=lo, high=lo + span)} ({lo:.1f}-{hi:.1f} BPM)"
+
+
+def print_report(report: AnalysisReport) -> None:
+    """The people's view of an analysis: one table per player, then the duet."""
+    from rich.table import Table
+
+    data = report.to_dict()
+    against = "the chart" if report.judged_against == "chart" else "the click grid"
+    title = f"{report.title} " if report.title else ""
+    console.print(
+        f"[bold]{title}[/]{data['tempo_bpm']:g} BPM, judged against {against} "
+        f"(window ±{data['window_ms']:g} ms)",
+        highlight=False,
+    )
+    for player in data["players"]:
+        table = Table(
+            title=f"{player['name']}: {player['hits']} hits, {percent(player['hit_rate'])} "
+            f"of {player['notes']} notes",
+            title_justify="left",
+        )
+        for col in ("lane", "notes", "hit", "miss", "extra", "mean ms", "SD ms", "|error| ms"):
+            table.add_column(col, justify="left" if col == "lane" else "right", no_wrap=True)
+        rows = [(Lane[k.upper()].label, v) for k, v in player["lanes"].items()]
+        rows.append(("[bold]all[/]", player))
+        for label, v in rows:
+            table.add_row(
+                label,
+                str(v["notes"]),
+                percent(v["hit_rate"]),
+                str(v["miss"]),
+                str(v["extra"]),
+                signed_ms(v["mean_error_ms"]),
+                plain_ms(v["sd_error_ms"]),
+                plain_ms(v["mean_abs_error_ms"]),
+            )
+        console.print(table)
+    for pair in report.pairs:
+        s = pair.to_dict()
+        if s["n"] == 0:
+            console.print(f"[bold]{pair.a} vs {pair.b}[/]: no shared notes to compare")
+            continue
+        mean = s["mean_ms"] or 0.0
+        where = "ahead of" if mean < 0 else "behind"
+        console.print(
+            f"[bold]{pair.a} - {pair.b}[/] at {s['n']} shared notes: {pair.a} plays "
+            f"{abs(mean):.1f} ms {where} {pair.b} on average; spread (SD) "
+            f"{plain_ms(s['sd_ms'], ' ms')}, typical gap {plain_ms(s['mean_abs_ms'], ' ms')}",
+            highlight=False,
+        )
+        when = s["came_together_sec"]
+        if when is None:
+            console.print(f"  they did not settle together (spread stayed above {_TOGETHER})")
+        else:
+            console.print(
+                f"  [green]came together at {clock(when, decimals=1)}[/] and stayed within "
+                f"{_TOGETHER} (SD) to the end",
+                highlight=False,
+            )
+        _print_spread_over_time(pair.asynchrony, when)
+
+
+def _print_spread_over_time(asy: Asynchrony, came_sec: float | None) -> None:
+    """A one-line chart of the spread of the asynchrony, every 10 s: green while they are
+    together, red while they are not."""
+    from cymbalism.analysis.sync import windowed_sync
+
+    if len(asy) < 8:
+        return
+    w = windowed_sync(asy, window_sec=10.0, hop_sec=10.0)
+    bars = sparkline(w.sd_sec * 1000, low=0.0, high=_SPREAD_TOP_MS)
+    cells = []
+    for t, sd, bar in zip(w.time_sec, w.sd_sec, bars, strict=True):
+        if not np.isfinite(sd):
+            cells.append(" ")
+            continue
+        together = sd < TOGETHER_SD_SEC or (came_sec is not None and t >= came_sec - 5)
+        colour = "green" if together else "red"
+        cells.append(f"[{colour}]{bar}[/]")
+    console.print(f"  spread every 10 s (0-{_SPREAD_TOP_MS:.0f} ms): {''.join(cells)}")

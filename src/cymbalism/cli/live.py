@@ -1,0 +1,245 @@
+"""Live commands: ``ports``, ``calibrate`` and ``play`` (and ``demo --live``), under the
+terminal view."""
+
+from __future__ import annotations
+
+import typer
+
+from cymbalism.cli.common import API_HELP, KIT_HELP, app, console
+from cymbalism.cli.format import print_report
+from cymbalism.errors import InputError
+from cymbalism.model.session import DEFAULT_WINDOW_SEC
+
+
+def _tempo_scale(text: str) -> float:
+    """``80%``, ``80`` or ``0.8`` -> 0.8."""
+    t = text.strip().rstrip("%")
+    try:
+        value = float(t)
+    except ValueError:
+        raise InputError(f"--tempo takes a percentage such as 80%, got {text!r}") from None
+    return value / 100.0 if text.strip().endswith("%") or value > 2.0 else value
+
+
+def _loop_bars(text: str | None) -> tuple[int, int] | None:
+    """``5-8`` -> (5, 8): bars as people count them, both included."""
+    if text is None:
+        return None
+    a, sep, b = text.partition("-")
+    if not sep or not a.strip().isdigit() or not b.strip().isdigit():
+        raise InputError(f"--loop takes bars A-B such as 5-8, got {text!r}")
+    return int(a), int(b)
+
+
+def _live_session(chart: object, setup: object, *, keys: bool) -> object:
+    """Run a live session under the terminal view; print the summary; return the result."""
+    from rich.live import Live
+
+    from cymbalism.live.run import run_live
+    from cymbalism.live.view import render
+
+    if keys:
+        from cymbalism.live.inputs import DEFAULT_KEYMAPS
+
+        players = [p for p in setup.specs if p.kind == "keys"]  # type: ignore[attr-defined]
+        for spec, keymap in zip(players, DEFAULT_KEYMAPS, strict=False):
+            pads = "  ".join(f"[bold]{k}[/] {lane.label}" for k, lane in keymap.items())
+            console.print(f"{spec.name}'s pads: {pads}", highlight=False)
+    import signal
+
+    def _term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # `kill` ends the song like Ctrl-C: everything is kept
+
+    previous = signal.signal(signal.SIGTERM, _term)
+    try:
+        with Live(console=console, refresh_per_second=20, transient=False) as live:
+            result, session_id = run_live(
+                chart, setup, on_frame=lambda snap: live.update(render(snap), refresh=True)
+            )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    console.print()
+    print_report(result.report)
+    for name, levels in result.levels.items():
+        if len(levels) > 1:
+            path = " -> ".join(f"{lv.label} ({t:.0f} s)" for t, lv in levels)
+            console.print(f"{name}'s path: {path}", highlight=False)
+    if session_id is not None:
+        console.print(f"saved as session {session_id}", highlight=False)
+    return result
+
+
+@app.command("ports")
+def _ports(
+    api: str | None = typer.Option(None, "--api", help=API_HELP),
+) -> None:
+    """List the MIDI inputs and outputs (use a part of the name with --player)."""
+    from rich.table import Table
+
+    from cymbalism.live.inputs import MidoBackend
+
+    backend = MidoBackend(api)
+    ins, outs = backend.input_names(), backend.output_names()
+    table = Table(title="MIDI ports")
+    table.add_column("direction")
+    table.add_column("name")
+    for name in ins:
+        table.add_row("in", name)
+    for name in outs:
+        table.add_row("out", name)
+    if ins or outs:
+        console.print(table)
+    else:
+        console.print("no MIDI ports: plug in a kit (USB MIDI) and run this again")
+
+
+@app.command("calibrate")
+def _calibrate(
+    input: str = typer.Option(
+        ..., "--input", "-i", help="A MIDI input port (part of its name), or 'keys'."
+    ),
+    bpm: float = typer.Option(100.0, "--bpm", help="Tempo of the clicks."),
+    clicks: int = typer.Option(16, "--clicks", help="Clicks to tap along to (after one bar)."),
+    click: str = typer.Option("audio", "--click", help="'audio', or a MIDI output port."),
+    api: str | None = typer.Option(None, "--api", help=API_HELP),
+    store: str | None = typer.Option(None, "--store", help="Database URL (default: yours)."),
+) -> None:
+    """Measure an input's latency: tap along to the clicks; the median offset is kept."""
+    import queue
+
+    from cymbalism.errors import DeviceError
+    from cymbalism.live.calibration import calibrate_input
+    from cymbalism.live.clock import MonotonicClock
+    from cymbalism.live.inputs import (
+        KeyboardInput,
+        MidiInput,
+        MidoBackend,
+        Route,
+        find_port,
+    )
+    from cymbalism.live.metronome import open_output
+    from cymbalism.model.lanes import Lane
+    from cymbalism.store.store import Store
+
+    clock = MonotonicClock()
+    sink: queue.SimpleQueue = queue.SimpleQueue()
+    backend = None
+    if input.lower() in {"keys", "keyboard"}:
+        name = "keyboard"
+        keys = {k: Lane.SNARE for k in "abcdefghijklmnopqrstuvwxyz ,./;'"}
+        inp = KeyboardInput({"tap": keys}, clock=clock, sink=sink)
+    else:
+        backend = MidoBackend(api)
+        name = find_port(input, backend.input_names())
+        inp = MidiInput(  # type: ignore[assignment]
+            name, [Route("tap")], clock=clock, backend=backend, sink=sink
+        )
+    out = open_output(
+        clock,
+        audio=click == "audio",
+        midi_port=None if click == "audio" else click,
+        backend=backend,
+    )
+    if not out.audible:
+        raise DeviceError(f"calibration needs to be heard: {out.description}")
+    console.print(
+        f"Tap [bold]{name}[/] along with the click: one bar to get the pulse, then "
+        f"{clicks} clicks at {bpm:g} BPM.",
+        highlight=False,
+    )
+    inp.start()
+    out.start()
+    try:
+        cal = calibrate_input(inp, out, clock, bpm=bpm, n_clicks=clicks)
+    finally:
+        inp.stop()
+        out.stop()
+    Store(store).add_calibration(name, cal.offset_sec, sd_sec=cal.spread_sec, n=cal.n_taps)
+    console.print(
+        f"[bold]{name}[/]: latency {cal.offset_sec * 1000:+.1f} ms (from {cal.n_taps} of "
+        f"{cal.n_clicks} taps, steadiness ±{cal.spread_sec * 1000:.1f} ms); it is now "
+        "subtracted from every hit of this input",
+        highlight=False,
+    )
+
+
+@app.command("play")
+def _play(
+    song: str = typer.Argument(..., help="A built-in song (see `cymbalism songs`) or a chart."),
+    player: list[str] = typer.Option(
+        ...,
+        "--player",
+        "-p",
+        help="NAME:INPUT[:LEVEL]; INPUT is keys, sim-expert, sim-beginner, a MIDI port "
+        "(PORT@ch2 or PORT@36-51 to share one) or a microphone (mic, mic=DEVICE/KIT@ch2); "
+        "LEVEL a level or 'lesson'.",
+    ),
+    follow: bool = typer.Option(False, "--follow", help="The click follows the duo's tempo."),
+    loop: str | None = typer.Option(None, "--loop", help="Loop bars A-B (from 1)."),
+    repeats: int = typer.Option(4, "--repeats", help="Times through the loop."),
+    tempo: str = typer.Option("100%", "--tempo", help="Practice tempo, such as 80%."),
+    count_in: int = typer.Option(1, "--count-in", help="Bars of click before the song."),
+    window_ms: float = typer.Option(
+        DEFAULT_WINDOW_SEC * 1000, "--window-ms", help="Matching window (ms)."
+    ),
+    backing: bool = typer.Option(False, "--backing", help="Play the notes nobody plays."),
+    click: str = typer.Option("audio", "--click", help="'audio', 'none', or a MIDI output."),
+    kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
+    api: str | None = typer.Option(None, "--api", help=API_HELP),
+    store: str | None = typer.Option(None, "--store", help="Database URL, or 'none'."),
+    seconds: float | None = typer.Option(None, "--seconds", help="Stop after this long."),
+) -> None:
+    """Play a song together, judged live; at the end, the summary `analyze` gives."""
+    from cymbalism.io.charts import load_chart
+    from cymbalism.live.engine import LiveOptions
+    from cymbalism.live.run import LiveSetup, parse_player
+    from cymbalism.model.session import Settings
+
+    specs = [parse_player(p) for p in player]
+    settings = Settings(
+        window_sec=window_ms / 1000.0,
+        tempo_scale=_tempo_scale(tempo),
+        follow=follow,
+        count_in_bars=count_in,
+    )
+    options = LiveOptions(loop_bars=_loop_bars(loop), loop_repeats=repeats, backing=backing)
+    setup = LiveSetup(
+        specs,
+        settings,
+        options,
+        click=click,
+        kit=kit,
+        api=api,
+        store_url=store,
+        max_sec=seconds,
+    )
+    _live_session(load_chart(song), setup, keys=any(s.kind == "keys" for s in specs))
+
+
+def demo_live(seconds: float, seed: int) -> None:
+    """The demo duet played through the live engine in real time."""
+    from cymbalism.live.engine import LiveOptions
+    from cymbalism.live.run import LiveSetup, PlayerSpec
+    from cymbalism.model.chart import Level
+    from cymbalism.model.session import Settings
+    from cymbalism.simulate.demo import demo_chart
+
+    specs = [
+        PlayerSpec("expert", "sim-expert", Level.EXPERT),
+        PlayerSpec("beginner", "sim-beginner", Level.BEGINNER),
+    ]
+    setup = LiveSetup(
+        specs,
+        Settings(),
+        LiveOptions(),
+        click="none",
+        store_url="none",
+        seed=seed,
+        max_sec=seconds,
+    )
+    console.print(
+        f"[bold]cymbalism demo --live[/]: the simulated duet, hit by hit through the live "
+        f"engine in real time ({seconds:g} s; Ctrl-C stops)",
+        highlight=False,
+    )
+    _live_session(demo_chart(), setup, keys=False)

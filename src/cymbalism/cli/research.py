@@ -1,0 +1,252 @@
+"""Research commands: ``sync``, ``coupling`` and ``corpus`` (analyze), after onsetsync and
+bGLS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cymbalism.analysis.coupling import PAIR_WINDOW_SEC
+from cymbalism.cli.common import DB_HELP, JSON_HELP, app, console, err_console, split_names
+from cymbalism.cli.format import finite, number
+from cymbalism.errors import InputError
+
+
+@app.command("sync")
+def _sync(
+    table: Path = typer.Argument(..., help="An onset table: onsetsync's wide CSV or a long CSV."),
+    players: str | None = typer.Option(
+        None, "--players", "-p", help="Players to compare, as A,B (default: every column)."
+    ),
+    coupling: bool = typer.Option(True, help="Also fit phase correction (bGLS) per pair."),
+    window_ms: float = typer.Option(
+        PAIR_WINDOW_SEC * 1000,
+        "--window-ms",
+        help="Pairing window for a long table without events.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Pairwise asynchrony (onsetsync: N, mean, SD, mean absolute) and coupling."""
+    import json
+
+    from rich.table import Table
+
+    from cymbalism.corpus.figures import all_pairs, load_onsets, pair_figures
+
+    names = split_names(players)
+    loaded = load_onsets([table], players=names, window_sec=window_ms / 1e3)
+    figures = [
+        pair_figures(loaded.table, a, b, coupling=coupling)
+        for a, b in all_pairs(loaded.table, names)
+    ]
+    if as_json:
+        console.print_json(json.dumps({"table": str(table), "pairs": figures}))
+        return
+    out = Table(title=f"Pairwise asynchrony A - B in ms ({table.name})")
+    for col in ("A", "B", "N", "mean", "SD", "mean abs"):
+        out.add_column(col, justify="left" if col in "AB" else "right")
+    if coupling:
+        for col in ("A->B gain", "B->A gain", "leader"):
+            out.add_column(col, justify="right")
+    for f in figures:
+        cells = [f["a"], f["b"], str(f["n"])]
+        cells += [number(f[k]) for k in ("mean_ms", "sd_ms", "mean_abs_ms")]
+        if coupling:
+            cells += [number(f["alpha_ab"], ".2f"), number(f["alpha_ba"], ".2f")]
+            cells.append(f["leader"] or "-")
+        out.add_row(*cells)
+    console.print(out)
+    if coupling:
+        console.print(
+            "gain = phase correction by bGLS (A->B: how much A adjusts toward B); "
+            "the leader adapts less."
+        )
+
+
+@app.command("coupling")
+def _coupling(
+    inputs: list[Path] = typer.Argument(
+        ...,
+        help="A stored session (its number or 'last'), an onset table, "
+        "or one MIDI file per player on one timeline.",
+    ),
+    names: str | None = typer.Option(
+        None, "--names", "--players", help="Player names (MIDI) or columns (table), as A,B."
+    ),
+    window: int | None = typer.Option(
+        None, "--window", help="Also fit every BARS bars (cycles of an onsetsync table)."
+    ),
+    window_ms: float = typer.Option(
+        PAIR_WINDOW_SEC * 1000, "--window-ms", help="Pairing window for hits."
+    ),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="With --window: draw the gains per window to this PNG/SVG/PDF."
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Who adapts to whom: phase-correction gains (bGLS), noise, lead/lag, per window."""
+    import json
+
+    from rich.table import Table
+
+    from cymbalism.analysis.coupling import fit_phase_correction, lead_lag
+    from cymbalism.corpus.figures import (
+        bar_edges_sec,
+        cycle_edges_sec,
+        load_onsets,
+        load_session_onsets,
+        plot_windowed,
+        windowed_figures,
+    )
+    from cymbalism.store.refs import is_session_ref
+
+    token = str(inputs[0])
+    session = len(inputs) == 1 and not inputs[0].exists() and is_session_ref(token)
+    if session:
+        loaded = load_session_onsets(token, db=db)
+        tab = loaded.table.with_reference_as("click")  # the players heard the click
+    else:
+        loaded = load_onsets(inputs, players=split_names(names), window_sec=window_ms / 1e3)
+        tab = loaded.table
+    if len([n for n in tab.names if n != "click"]) < 2:
+        raise InputError("coupling needs at least two players")
+    fit = fit_phase_correction(tab)
+    result: dict[str, object] = {"players": list(tab.names), "fit": fit.to_dict()}
+    a, b = tab.names[0], tab.names[1]
+    ll = lead_lag(tab, a, b).to_dict()
+    result["lead_lag"] = ll
+    if window is not None:
+        if loaded.tempo_map is None:
+            edges = cycle_edges_sec(tab, cycles=window)  # an onsetsync table: its cycles
+        else:
+            end = float(tab.onset_sec[tab.onset_sec == tab.onset_sec].max())
+            edges = bar_edges_sec(loaded.tempo_map, bars=window, end_sec=end)
+        result["windows"] = windowed_figures(tab, a, b, edges_sec=edges)
+        if plot is not None:
+            result["plot"] = str(plot_windowed(result["windows"], a, b, plot))  # type: ignore[arg-type]
+    elif plot is not None:
+        raise InputError("--plot draws the gains per window: give --window BARS too")
+    if as_json:
+        console.print_json(json.dumps(result))
+        return
+    out = Table(title="Phase correction (bGLS): gain of each player (row) toward each source")
+    out.add_column("player")
+    for s in fit.sources:
+        out.add_column(s, justify="right")
+    out.add_column("timekeeper ms", justify="right")
+    out.add_column("motor ms", justify="right")
+    out.add_column("n", justify="right")
+    for i, p in enumerate(fit.players):
+        gains = [
+            "" if s == p else number(finite(fit.alpha[i, j]), ".2f")
+            for j, s in enumerate(fit.sources)
+        ]
+        out.add_row(
+            p,
+            *gains,
+            number(finite(fit.sigma_t_sec[i] * 1e3)),
+            number(finite(fit.sigma_m_sec[i] * 1e3)),
+            str(int(fit.n_events[i])),
+        )
+    console.print(out)
+    console.print(
+        f"lead/lag of intervals: r(+1) = {number(ll['xcorr']['1'], '.2f')}, "
+        f"r(-1) = {number(ll['xcorr']['-1'], '.2f')}; Granger p {a}->{b} = "
+        f"{number(ll['granger_a_to_b_p'], '.3g')}, {b}->{a} = "
+        f"{number(ll['granger_b_to_a_p'], '.3g')}; leader: {ll['leader'] or '-'}"
+    )
+    if window is not None:
+        wt = Table(title=f"Every {window} bars: who led")
+        for col in ("from s", "to s", f"{a}->{b}", f"{b}->{a}", "n", "leader"):
+            wt.add_column(col, justify="right")
+        for w in result["windows"]:  # type: ignore[attr-defined]
+            wt.add_row(
+                f"{w['start_sec']:.1f}",
+                f"{w['end_sec']:.1f}",
+                number(w["alpha_ab"], ".2f"),
+                number(w["alpha_ba"], ".2f"),
+                str(w["n"]),
+                w["leader"] or "-",
+            )
+        console.print(wt)
+
+
+corpus_app = typer.Typer(help="Analyse many files or sessions at once, in parallel (Dask).")
+app.add_typer(corpus_app, name="corpus")
+
+
+@corpus_app.command("analyze")
+def _corpus_analyze(
+    path: Path = typer.Argument(
+        ..., help="A folder of MIDI/audio files, an info.csv, or the stored sessions ('store')."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Results file (.parquet or .csv)."),
+    scheduler: str | None = typer.Option(
+        None, help="A Dask scheduler address, or 'local' to start a local Dask cluster."
+    ),
+    workers: int | None = typer.Option(None, help="Worker processes (default: every CPU)."),
+) -> None:
+    """One row per file and player: timing, tempo, click coupling and sync figures."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from cymbalism.corpus.analyze import (
+        check_output,
+        discover,
+        run_corpus,
+        summarize,
+        write_results,
+    )
+
+    check_output(out)
+    jobs = discover(path)
+    with Progress(
+        TextColumn("[bold]analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("files", total=len(jobs))
+        rows = run_corpus(
+            jobs,
+            workers=workers,
+            scheduler=scheduler,
+            on_progress=lambda done, total: progress.update(task, completed=done),
+        )
+    frame = write_results(rows, out)
+    n_err = int(frame["error"].notna().sum())
+    if n_err < len(frame):
+        from rich.table import Table
+
+        summary = summarize(frame)
+        view = Table(title="Per player (medians over their files)")
+        for col in ("player", "files", "hits", "hit rate", "mean error ms", "SD ms", "BPM"):
+            view.add_column(col, justify="left" if col == "player" else "right")
+        view.add_column("gain to click", justify="right")
+        for r in summary.head(40).itertuples(index=False):
+            view.add_row(
+                str(r.player),
+                str(r.files),
+                str(r.hits),
+                f"{r.hit_rate:.3f}",
+                f"{r.mean_error_ms:+.1f}",
+                f"{r.sd_error_ms:.1f}",
+                f"{r.tempo_bpm:.1f}",
+                f"{r.alpha_click:.2f}",
+            )
+        console.print(view)
+    console.print(
+        f"{len(jobs)} files, {len(frame)} rows, {n_err} errors -> {out}"
+        + (" (see the error column)" if n_err else "")
+    )

@@ -1,0 +1,214 @@
+"""Song commands: ``songs`` (list, show), ``simplify`` and ``lesson``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cymbalism.cli.common import DB_HELP, JSON_HELP, KIT_HELP, app, console, open_store
+from cymbalism.cli.format import clock
+from cymbalism.errors import InputError
+from cymbalism.model.chart import Level
+
+songs_app = typer.Typer(
+    help="The built-in songs: list them, or show a part as drum tablature.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(songs_app, name="songs")
+
+
+@songs_app.callback()
+def _songs(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List the built-in songs (name, title, tempo, time signature, length, levels)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    from cymbalism.songs import list_songs
+
+    if as_json:
+        rows = [
+            {
+                "name": s.name,
+                "title": s.title,
+                "style": s.style,
+                "bpm": s.bpm,
+                "time_signature": s.time_signature,
+                "length_sec": round(s.length_sec, 3),
+                "bars": s.n_bars,
+                "levels": [lv.name.lower() for lv in s.levels],
+                "free_play": s.free_play,
+            }
+            for s in list_songs()
+        ]
+        console.print_json(data=rows)
+        return
+
+    table = Table(title="Built-in songs (use the name with --chart)")
+    for column in ("name", "title", "style", "BPM", "time", "length", "bars", "levels"):
+        table.add_column(
+            column,
+            justify="right" if column in {"BPM", "bars"} else "left",
+            no_wrap=column == "name",
+        )
+    for song in list_songs():
+        table.add_row(
+            song.name,
+            song.title,
+            song.style,
+            f"{song.bpm:g}",
+            song.time_signature,
+            clock(song.length_sec),
+            str(song.n_bars),
+            ", ".join(lv.label for lv in song.levels),
+        )
+    console.print(table)
+
+
+@songs_app.command("show")
+def _songs_show(
+    name: str = typer.Argument(..., help="A built-in song or a chart file."),
+    level: str = typer.Option("expert", "--level", "-l", help="beginner/easy/medium/hard/expert"),
+    bars_per_line: int = typer.Option(4, help="Bars per line of tablature."),
+) -> None:
+    """Print a song's part as drum tablature, one row per lane, section by section."""
+    from cymbalism.io.charts import load_chart
+    from cymbalism.songs.tab import format_tab
+
+    chart = load_chart(name)
+    lv = Level.parse(level)
+    tm = chart.tempo_map
+    _, num, den = tm.time_signatures[0]
+    console.print(
+        f"[bold]{chart.title}[/] ({lv.label}) {tm.bpm[0]:g} BPM {num}/{den}, {chart.n_bars} bars",
+        highlight=False,
+    )
+    text = format_tab(chart, chart.part(lv), bars_per_line=bars_per_line)
+    console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("simplify")
+def _simplify(
+    chart: str = typer.Argument(
+        ..., help="A built-in song or a chart file (.chart, notes.mid, .mid)."
+    ),
+    level: str = typer.Option("easy", "--level", "-l", help="hard/medium/easy/beginner"),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Write here: .chart or notes.mid (every level) or .mid (this level).",
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Derive every level again, even those the file has."
+    ),
+) -> None:
+    """Make easier parts from a chart's full part; print the level's tablature or write it."""
+    from cymbalism.coaching.simplify import chart_difficulty, simplify_chart
+    from cymbalism.io.charts import load_chart, save_chart
+    from cymbalism.songs.tab import format_tab
+
+    source = load_chart(chart, derive_levels=False)
+    full = simplify_chart(source, replace=replace)
+    lv = Level.parse(level)
+    for each, diff in chart_difficulty(full).items():
+        mark = "*" if each == lv else " "
+        console.print(
+            f"{mark} {each.label:<8} {len(full.part(each)):5d} notes  "
+            f"{diff.notes_per_sec:5.2f} notes/s  up to {diff.max_limbs} limbs  "
+            f"difficulty {diff.score:5.2f}",
+            highlight=False,
+        )
+    if out is None:
+        console.print(format_tab(full, full.part(lv)), highlight=False, markup=False)
+        return
+    written = save_chart(out, full, level=lv)
+    console.print(f"wrote {written}", highlight=False)
+
+
+@app.command("lesson")
+def _lesson(
+    takes: list[str] = typer.Argument(
+        ...,
+        help="Stored sessions (a number or 'last') or MIDI files of the beginner's passes, "
+        "replayed one after another.",
+    ),
+    chart: str | None = typer.Option(
+        None, "--chart", "-c", help="A built-in song or chart file (a session has its own)."
+    ),
+    player: str | None = typer.Option(
+        None, "--player", "-p", help="Whose path, in a session (default: the easiest part)."
+    ),
+    start: str = typer.Option(
+        "beginner",
+        "--start",
+        help="The level to start at, or 'warm-up' to place by the first bars.",
+    ),
+    tempo: float | None = typer.Option(
+        None, "--tempo", help="The practice tempo at the start (0.7 = 70%; a session's own)."
+    ),
+    offset_sec: float = typer.Option(
+        0.0, "--offset-sec", help="Where the song's first bar starts in each MIDI recording."
+    ),
+    kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Replay a beginner's performance through the path: level changes and tips."""
+    from cymbalism.coaching.lesson import LessonPath, placement_level, replay_lesson
+    from cymbalism.io.charts import load_chart
+    from cymbalism.model.hits import Hits
+
+    song = None if chart is None else load_chart(chart)
+    passes: list[tuple[str, Hits]] = []
+    session_tempo = None
+    for take in takes:
+        if Path(take).expanduser().is_file():
+            from cymbalism.io.midi import read_midi
+
+            passes.append((Path(take).name, read_midi(take, kit=kit).hits.shifted(-offset_sec)))
+            continue
+        with open_store(db) as store:
+            stored = store.load(store.resolve(take))
+        seats = stored.session.players
+        mine = (
+            next((p for p in seats if p.name == player), None)
+            if player
+            else min(seats, key=lambda p: p.level)
+        )
+        if mine is None:
+            names = ", ".join(p.name for p in seats)
+            raise InputError(f"session {stored.id} has no player {player!r} (players: {names})")
+        song = song or load_chart(stored.chart)
+        session_tempo = session_tempo or stored.session.settings.tempo_scale
+        passes.append((f"session {stored.id}, {mine.name}", mine.hits))
+    if song is None:
+        raise InputError("MIDI files need --chart: the song they were played to")
+    if start.strip().lower() in {"warm-up", "warmup"}:
+        level = placement_level(song, passes[0][1])
+        console.print(f"the warm-up places you at {level.label}", highlight=False)
+    else:
+        level = Level.parse(start)
+    scale = tempo if tempo is not None else (session_tempo or 1.0)
+    path = LessonPath(song, start_level=level, tempo_scale=scale)
+    console.print(
+        f"[bold]{song.title}[/]: starting at {path.level.label}, tempo {path.tempo_scale:.0%}",
+        highlight=False,
+    )
+    for i, (name, hits) in enumerate(passes, start=1):
+        before = len(path.changes)
+        report = replay_lesson(song, hits, path=path)
+        console.print(f"pass {i} ({name}):", highlight=False)
+        for change in report.changes[before:]:
+            console.print(f"  {change}", highlight=False, soft_wrap=True)
+        if len(report.changes) == before:
+            console.print(f"  stayed at {path.level.label}", highlight=False)
+    console.print(
+        f"now at {path.level.label}, tempo {path.tempo_scale:.0%}. Tips:", highlight=False
+    )
+    for tip in path.tips():
+        console.print(f"  - {tip}", highlight=False)

@@ -1,0 +1,209 @@
+"""Store and report commands: ``import``, ``sessions`` (list, finish, delete), ``report``,
+``export`` and ``history``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cymbalism.cli.common import (
+    DB_HELP,
+    SESSION_HELP,
+    app,
+    console,
+    open_store,
+    split_values,
+    stored_analysis,
+)
+
+
+@app.command("import")
+def _import(
+    files: list[Path] = typer.Argument(..., help="One drum MIDI file per player."),
+    chart: str | None = typer.Option(
+        None, "--chart", help="The song: a built-in song, .chart, notes.mid or drum .mid."
+    ),
+    names: str | None = typer.Option(None, "--names", help="Player names, as A,B."),
+    levels: str | None = typer.Option(
+        None, "--levels", help="The part each player played: expert,beginner (needs --chart)."
+    ),
+    note: str = typer.Option("", "--note", help="A note kept with the session."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Store a duet (or a solo) played into MIDI files as a session, and summarise it."""
+    from cymbalism.report.text import print_summary
+    from cymbalism.store.importer import import_files
+
+    parts = split_values(levels, "levels", len(files))
+    with open_store(db) as store:
+        session_id = import_files(store, files, chart=chart, names=names, levels=parts, note=note)
+        console.print(f"stored session [bold]{session_id}[/] in {store.url}")
+        print_summary(stored_analysis(store, str(session_id)), console)
+
+
+sessions_app = typer.Typer(
+    help="List the stored sessions; finish or delete one.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(sessions_app, name="sessions")
+
+
+@sessions_app.callback()
+def _sessions(
+    ctx: typer.Context,
+    player: str | None = typer.Option(None, "--player", "-p", help="Only this player's."),
+    limit: int | None = typer.Option(None, "--limit", "-n", help="Only the latest N."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """List the stored sessions, newest last; sessions cut short are flagged."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = db
+        return
+    from rich.table import Table
+
+    from cymbalism.cli.format import clock, ms
+    from cymbalism.report.history import session_summaries
+
+    with open_store(db) as store:
+        infos = session_summaries(store, store.sessions(player=player, limit=limit))
+        if not infos:
+            console.print(f"no sessions in {store.url} yet")
+            return
+        table = Table(title=f"Sessions in {store.url}")
+        for col in ("#", "Started", "Song", "Players", "Hits", "Status", "Gap SD", "Together"):
+            table.add_column(col, justify="right" if col in {"#", "Hits"} else "left")
+        for s in infos:
+            status = "[bold red]cut short[/]" if s.cut_short else s.status
+            duet = s.duet
+            table.add_row(
+                str(s.id),
+                s.started_at.strftime("%Y-%m-%d %H:%M"),
+                s.title,
+                " & ".join(s.player_names),
+                " + ".join(str(p.n_hits) for p in s.players),
+                status,
+                ms(duet.sd_sec) if duet else "",
+                (clock(duet.came_together_sec) if duet.came_together_sec is not None else "not yet")
+                if duet
+                else "",
+            )
+        console.print(table)
+        cut = [s.id for s in infos if s.cut_short]
+        if cut:
+            ids = ", ".join(map(str, cut))
+            console.print(
+                f"[yellow]{len(cut)} session(s) were cut short ({ids}); their hits are kept. "
+                "Finish them with `cymbalism sessions finish ID` (or `--cut-short`); "
+                "`cymbalism report ID` works on them as they are.[/]"
+            )
+
+
+@sessions_app.command("finish")
+def _sessions_finish(
+    ctx: typer.Context,
+    session: list[str] = typer.Argument(None, help="Session numbers (or 'last')."),
+    cut_short: bool = typer.Option(False, "--cut-short", help="Finish every session cut short."),
+) -> None:
+    """Mark sessions finished (a session cut short keeps every committed hit)."""
+    with open_store(ctx.obj) as store:
+        ids = [store.resolve(s) for s in session or []]
+        if cut_short:
+            ids += [s.id for s in store.cut_short()]
+        if not ids:
+            console.print("nothing to finish: give session numbers or --cut-short")
+            return
+        for session_id in ids:
+            store.finish(session_id)
+            console.print(f"finished session {session_id}")
+
+
+@sessions_app.command("delete")
+def _sessions_delete(
+    ctx: typer.Context,
+    session: str = typer.Argument(..., help="The session number."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
+) -> None:
+    """Delete a session with all its hits."""
+    with open_store(ctx.obj) as store:
+        session_id = store.resolve(session)
+        info = store.info(session_id)
+        if not yes and not typer.confirm(
+            f"delete session {session_id} ({info.title}, {', '.join(info.player_names)})?"
+        ):
+            raise typer.Abort()
+        store.delete(session_id)
+        console.print(f"deleted session {session_id}")
+
+
+@app.command("report")
+def _report(
+    session: str = typer.Argument("last", help=SESSION_HELP),
+    html: Path | None = typer.Option(None, "--html", help="Write the HTML report here."),
+    png: Path | None = typer.Option(None, "--png", help="Write each plot as PNG and SVG here."),
+    card: Path | None = typer.Option(None, "--card", help="Write the share card (PNG) here."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Summarise a session in the terminal and write its report, plots and share card.
+
+    With no --html/--png/--card, the HTML report goes to session-<N>.html.
+    """
+    from cymbalism.report.card import write_card
+    from cymbalism.report.html import write_html
+    from cymbalism.report.plots import save_plots
+    from cymbalism.report.text import print_summary
+
+    with open_store(db) as store:
+        analysis = stored_analysis(store, session)
+    print_summary(analysis, console)
+    if html is None and png is None and card is None:
+        html = Path(f"session-{analysis.session_id}.html")
+    if html is not None:
+        console.print(f"report: {write_html(analysis, html)}")
+    if png is not None:
+        paths = save_plots(analysis, png)
+        console.print(f"plots: {len(paths)} files in {png}")
+    if card is not None:
+        console.print(f"share card: {write_card(analysis, card)}")
+
+
+@app.command("export")
+def _export(
+    session: str = typer.Argument("last", help=SESSION_HELP),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv, json or parquet."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="The file (default session-<N>.<format>)."
+    ),
+    misses: bool = typer.Option(True, "--misses/--no-misses", help="Add a row per missed note."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Export a session's hits and judgements, one row per hit."""
+    from cymbalism.errors import InputError
+    from cymbalism.report.export import FORMATS, write_export
+
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    with open_store(db) as store:
+        analysis = stored_analysis(store, session)
+    path = write_export(
+        analysis, out or Path(f"session-{analysis.session_id}.{fmt}"), fmt=fmt, misses=misses
+    )
+    console.print(f"wrote {path}")
+
+
+@app.command("history")
+def _history(
+    player: str = typer.Argument(..., help="The player's name."),
+    png: Path | None = typer.Option(None, "--png", help="Also plot the trends to this PNG."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """A player's sessions over time: hit rate, accuracy, precision, level, sync."""
+    from cymbalism.report.history import player_history, print_history, write_history_plot
+
+    with open_store(db) as store:
+        rows = player_history(store, player)
+    print_history(player, rows, console)
+    if png is not None and rows:
+        console.print(f"plot: {write_history_plot(player, rows, png)}")

@@ -1,0 +1,60 @@
+"""Figures as people read them: milliseconds, m:ss clocks and sparklines.
+
+The report (HTML, share card, plots), the terminal and the studio format figures with
+these, so a figure reads the same wherever it is shown. numpy only: importing this does
+not load matplotlib.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BARS", "clock", "ms", "sparkline"]
+
+#: The eight heights of a sparkline, lowest first.
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def ms(sec: float | None, *, signed: bool = False) -> str:
+    """Seconds as whole milliseconds for people (``0.0123`` -> ``"12 ms"``)."""
+    if sec is None or not np.isfinite(sec):
+        return "–"
+    return f"{sec * 1000:+.0f} ms" if signed else f"{sec * 1000:.0f} ms"
+
+
+def clock(sec: float, *, decimals: int = 0) -> str:
+    """Seconds as a clock for people: ``83.4`` -> ``"1:23"`` (``"1:23.4"`` with one decimal)."""
+    if not np.isfinite(sec):
+        return "–"
+    sign = "-" if sec < 0 else ""
+    scale = 10**decimals
+    minutes, rest = divmod(round(abs(sec) * scale), 60 * scale)
+    width = 2 + (decimals + 1 if decimals else 0)
+    return f"{sign}{minutes}:{rest / scale:0{width}.{decimals}f}"
+
+
+def sparkline(values: Any, *, low: float | None = None, high: float | None = None) -> str:
+    """A row of unicode bars for a series (a space where a value is missing).
+
+    ``low`` and ``high`` (default: the series' own range) get the lowest and the highest
+    bar; values outside them are drawn at the nearest end.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if not x.size:
+        return ""
+    finite = x[np.isfinite(x)]
+    if not finite.size:
+        return " " * x.size
+    lo = float(finite.min()) if low is None else low
+    hi = float(finite.max()) if high is None else high
+    span = hi - lo
+    out = []
+    for v in x:
+        if not np.isfinite(v):
+            out.append(" ")
+            continue
+        k = 0 if span <= 0 else round((v - lo) / span * (len(BARS) - 1))
+        out.append(BARS[min(max(k, 0), len(BARS) - 1)])
+    return "".join(out)
