@@ -39,7 +39,7 @@ def stretch_cost(speeds: list[float], seconds: float = 60.0) -> float:
     music = (rng.normal(size=(int(seconds * SR) + SR, 2)) * 0.1).astype(np.float32)
     audio = SongAudio(music, None, SR)
     tm = TempoMap.constant(120.0)
-    bars, shift, out_sec = [], 0.0, 0.0
+    bars, out_sec = [], 0.0
     for k in range(int(seconds / 2)):
         s = 1.0 / speeds[k % len(speeds)]
         bars.append(BarLayout(4.0 * k, 4.0 * (k + 1), s, out_sec - 2.0 * k * s))
@@ -103,7 +103,9 @@ def main() -> None:
     for name, cost in rows:
         print(f"| {name} | {cost * 1e3:.1f} ms | {cost * 100:.2f}% |")
     med, worst = drift()
-    print(f"drift over 5 minutes with --follow: median {med * 1e3:.2f} ms, max {worst * 1e3:.2f} ms")
+    print(
+        f"drift over 5 minutes with --follow: median {med * 1e3:.2f} ms, max {worst * 1e3:.2f} ms"
+    )
     print(f"render speed (mirrorball duet with music): {render_speed():.0f}x real time")
     # Key press to sample start in the page: the studio page's benchmark adds this row.
 
