@@ -212,6 +212,8 @@ def _music(
     tempo_scale: float,
     start_sec: float,
 ) -> None:
+    """The recording along the layout; it runs on to its end only if the song was played
+    to its end (a session cut short, or a loop, stops the music where it stopped)."""
     if audio is None or not layouts:
         return
     track = MusicTrack(
@@ -223,7 +225,8 @@ def _music(
         start_sec=start_sec,
     )
     track.add_bars(layouts)
-    track.finish()
+    if layouts[-1].end_qn >= chart.end_qn - 1e-6:
+        track.finish()
 
 
 def _count_in_start(layouts: Sequence[BarLayout], base_map: TempoMap, count_in_bars: int) -> float:
