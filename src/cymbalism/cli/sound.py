@@ -48,8 +48,8 @@ def _render(
         None,
         "--stems",
         help="Also write each part on its own into this folder (music, click, each "
-        "player's drums), on the same samples as --out, with render.json saying where "
-        "song time zero is.",
+        "player's drums), lossless (FLAC, or WAV with a .wav --out) and on the same "
+        "samples as --out, with render.json saying where song time zero is.",
     ),
     audio: Path | None = typer.Option(None, "--audio", help=AUDIO_HELP),
     audio_offset: float | None = typer.Option(None, "--audio-offset", help=AUDIO_OFFSET_HELP),
@@ -119,8 +119,10 @@ def _render(
     )
     if stems is not None:
         files = {}
+        # lossless, whatever the mix is: a lossy codec smears the attacks by milliseconds
+        suffix = ".wav" if out.suffix.lower() == ".wav" else ".flac"
         for name, frames in rendered.stems.items():
-            file = stems / f"{_file_name(name)}{out.suffix.lower()}"
+            file = stems / f"{_file_name(name)}{suffix}"
             files[name] = write_audio(file, frames, rendered.sample_rate).name
         (stems / "render.json").write_text(
             json.dumps(
