@@ -180,8 +180,8 @@ def _device_measure(period: int, ports: Any, wire: Any) -> dict[str, Any]:
     def drummer() -> None:  # strokes arrive a little after their stamps, as keys do
         for t in strokes:
             clock.sleep_until(t + 1_000_000)
-            arrived.append(clock.now_ns())
             out.strike("Ana", int(Lane.SNARE), 110, t_ns=t)
+            arrived.append(clock.now_ns())  # struck by now
 
     th = threading.Thread(target=drummer)
     th.start()
@@ -214,7 +214,7 @@ def _device_measure(period: int, ports: Any, wire: Any) -> dict[str, Any]:
         1000 * (h - lead_in - out.frame_of_ns(t)) / sr
         for h, t in zip(heard[6:], strokes, strict=False)
     ]
-    after_arrival_ms = [
+    after_strike_ms = [
         1000 * (h - lead_in - out.frame_of_ns(t)) / sr
         for h, t in zip(heard[6:], arrived, strict=False)
     ]
@@ -238,9 +238,10 @@ def _device_measure(period: int, ports: Any, wire: Any) -> dict[str, Any]:
         "clicks_captured": len(got),
         "capture_spacing_error_samples": spacing_err,
         "stroke_late_ms": [round(x, 2) for x in stroke_late_ms],
-        "stroke_after_arrival_ms": [round(x, 2) for x in after_arrival_ms],
+        "stroke_after_strike_ms": [round(x, 2) for x in after_strike_ms],
         "dac_ahead_ms": round(1000 * state["ahead"], 3),
         "block_ms": round(1000 * period / sr, 3),
+        "period": period,
     }
 
 

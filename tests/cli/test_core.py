@@ -1,0 +1,214 @@
+"""The core commands: analyze, simulate, demo and tempo, run through ``main`` as a user would."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from cymbalism.cli import main
+from cymbalism.io.midi import read_midi, write_hits
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.model.tempo import TempoMap
+from cymbalism.simulate import DrummerModel, simulate_duet
+from cymbalism.songs import get_song
+from tests.analysis.test_tempo import groove
+
+QUIET = DrummerModel(timekeeper_sd_sec=0.0, motor_sd_sec=0.0, click_gain=0.5, velocity_sd=0.0)
+PLAYER_KEYS = {"name", "hits", "hit_rate", "mean_error_ms", "sd_error_ms", "mean_abs_error_ms"}
+SYNC_KEYS = {"n", "mean_ms", "sd_ms", "mean_abs_ms", "came_together_sec"}
+
+
+def run_json(capsys: pytest.CaptureFixture[str], args: list[str]) -> dict:
+    capsys.readouterr()
+    assert main([*args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_one_file_is_judged_against_its_own_click_grid(tmp_path, capsys):
+    tm = TempoMap.constant(120.0)
+    qn = np.arange(0, 64, 0.25)  # 16ths, the kick on the beats and the hi-hat between
+    lanes = np.where(qn % 1 == 0, Lane.KICK, Lane.HIHAT_CLOSED)
+    offsets = np.where(lanes == Lane.KICK, -0.008, 0.012)
+    write_hits(tmp_path / "solo.mid", Hits.from_arrays(tm.qn_to_sec(qn) + 1 + offsets, lanes), tm)
+    data = run_json(capsys, ["analyze", str(tmp_path / "solo.mid")])
+    assert data["tempo_bpm"] == 120 and data["judged_against"] == "grid" and data["sync"] is None
+    (player,) = data["players"]
+    assert PLAYER_KEYS <= set(player) and player["name"] == "solo"
+    assert player["hits"] == qn.size and player["hit_rate"] == 1.0
+    # the file's ticks hold each hit to within 0.27 ms
+    assert player["lanes"]["kick"]["mean_error_ms"] == pytest.approx(-8.0, abs=0.3)
+    assert player["lanes"]["hihat_closed"]["mean_error_ms"] == pytest.approx(12.0, abs=0.3)
+    assert player["mean_abs_error_ms"] == pytest.approx((8 + 3 * 12) / 4, abs=0.3)
+
+
+@pytest.fixture
+def duet_files(tmp_path):
+    """A noiseless duet on a built-in song: A 10 ms early, B 15 ms late."""
+    song = get_song("mirrorball")
+    a, b = simulate_duet(song, QUIET.with_(bias_sec=-0.010), QUIET.with_(bias_sec=0.015), seed=1)
+    paths = []
+    for name, hits in (("anna", a), ("ben", b)):
+        paths.append(write_hits(tmp_path / f"{name}.mid", hits.between(0, np.inf), song.tempo_map))
+    return paths
+
+
+def test_a_duet_against_a_chart_gives_each_player_and_the_gap(duet_files, capsys):
+    data = run_json(
+        capsys, ["analyze", *map(str, duet_files), "--chart", "mirrorball", "--names", "A,B"]
+    )
+    assert data["judged_against"] == "chart" and data["tempo_bpm"] == 114
+    a, b = data["players"]
+    assert (a["name"], b["name"]) == ("A", "B") and PLAYER_KEYS <= set(a)
+    assert a["mean_error_ms"] == pytest.approx(-10, abs=0.3)
+    assert b["mean_error_ms"] == pytest.approx(15, abs=0.3)
+    assert set(data["sync"]) == SYNC_KEYS | {"a", "b"}
+    assert data["sync"]["mean_ms"] == pytest.approx(-25, abs=0.5)
+    assert data["sync"]["sd_ms"] < 0.5 and data["sync"]["came_together_sec"] < 1.0  # at once
+    assert data["sync"]["n"] > 300
+
+
+def test_a_duet_without_a_chart_matches_hit_to_hit(duet_files, capsys):
+    data = run_json(capsys, ["analyze", *map(str, duet_files), "--window-ms", "50"])
+    assert data["judged_against"] == "grid" and data["window_ms"] == 50
+    assert [p["name"] for p in data["players"]] == ["anna", "ben"]
+    assert data["sync"]["mean_ms"] == pytest.approx(-25, abs=0.5)
+
+
+def test_analyze_prints_tables_for_people(duet_files, capsys):
+    assert main(["analyze", *map(str, duet_files), "--chart", "mirrorball"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # undo the terminal's line wrapping
+    assert "anna" in out and "ben" in out and "kick" in out
+    assert re.search(r"anna plays 2[45]\.\d ms ahead of ben", out)
+    assert "came together at 0:00." in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["analyze", "missing.mid"], 1, "no such MIDI file"),
+        (["analyze", "{a}", "--names", "x,y"], 2, "--names needs 1"),
+        (["analyze", "{a}", "--levels", "easy"], 2, "--levels needs a --chart"),
+        (["analyze", "{a}", "--window-ms", "0"], 2, "window_sec must be a positive"),
+        (["analyze", "{a}", "--chart", "no-such-song"], 1, "unknown song"),
+        (
+            ["analyze", "{a}", "{b}", "-c", "mirrorball", "--levels", "expert,zz"],
+            2,
+            "unknown level",
+        ),
+        (["analyze", "{a}", "--kit", "no-such-kit"], 1, "no-such-kit"),
+        (["simulate", "--players", "expert,drummer"], 2, "unknown drummer"),
+    ],
+)
+def test_bad_input_gets_one_line_and_its_exit_code(duet_files, capsys, args, code, message):
+    a, b = map(str, duet_files)
+    args = [x.format(a=a, b=b) for x in args]
+    capsys.readouterr()
+    assert main(args) == code
+    err = " ".join(capsys.readouterr().err.split())  # undo the terminal's line wrapping
+    assert message in err and "Traceback" not in err
+    assert err.count("error:") == 1
+
+
+def test_simulate_writes_a_duet_that_analyze_reads(tmp_path, capsys):
+    out = tmp_path / "sim"
+    assert main(["simulate", "--out", str(out), "--chart", "mirrorball", "--seed", "4"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    expert, beginner = read_midi(out / "expert.mid"), read_midi(out / "beginner.mid")
+    assert len(expert.hits) > 700 and 200 < len(beginner.hits) < 600  # the beginner's part
+    assert expert.tempo_map.bpm[0] == pytest.approx(114)
+    again = tmp_path / "again"
+    assert main(["simulate", "--out", str(again), "--chart", "mirrorball", "--seed", "4"]) == 0
+    assert (again / "beginner.mid").read_bytes() == (out / "beginner.mid").read_bytes()
+    data = run_json(capsys, ["analyze", str(out / "expert.mid"), str(out / "beginner.mid"),
+                             "--chart", "mirrorball", "--levels", "expert,beginner"])  # fmt: skip
+    assert data["players"][0]["hit_rate"] > 0.97
+    assert 0.5 < data["players"][1]["hit_rate"] < 0.95
+    assert data["sync"]["n"] > 150
+
+
+def test_demo_shows_both_players_and_when_they_came_together(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "expert" in out and "beginner" in out and "came together at" in out
+    data = run_json(capsys, ["demo"])
+    assert [p["name"] for p in data["players"]] == ["expert", "beginner"]
+    assert data["tempo_bpm"] == 114
+    assert data["players"][0]["hit_rate"] > data["players"][1]["hit_rate"]
+    assert 10 < data["sync"]["came_together_sec"] < 150
+
+
+def test_an_error_is_one_unwrapped_line_even_in_a_narrow_terminal(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "[Song] not midi.mid"  # brackets must not be read as markup
+    bad.write_bytes(b"RIFF....WAVEfmt " + b"\x00" * 40)
+    env = {**os.environ, "COLUMNS": "40", "TERM": "dumb"}
+    run = subprocess.run(
+        [sys.executable, "-m", "cymbalism.cli", "analyze", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("error: ") and "[Song] not midi.mid" in lines[0]
+    assert "Traceback" not in run.stderr
+
+
+def test_tempo_command_reads_a_file_and_ignores_its_tempo_events(tmp_path, capsys):
+    import json
+
+    from cymbalism.cli import main
+    from cymbalism.io.midi import write_hits
+    from cymbalism.model.hits import Hits
+    from cymbalism.model.tempo import TempoMap
+
+    onset, vel = groove(104.0, 104.0, 40.0, seed=2)
+    lanes = np.where(vel == 60.0, 2, np.where(vel == 100.0, 0, 1))
+    # the file claims 140 BPM: the command must not believe it
+    path = write_hits(
+        tmp_path / "take.mid", Hits.from_arrays(onset, lanes, vel), TempoMap.constant(140)
+    )
+    assert main(["tempo", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["bpm"] == pytest.approx(104.0, rel=0.005)
+    assert out["hits"] == onset.size and abs(out["drift_bpm_per_min"]) < 0.2
+
+    assert main(["tempo", str(path)]) == 0
+    assert "104" in capsys.readouterr().out
+
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd\x00\x00")
+    assert main(["tempo", str(bad)]) == 2
+    assert "truncated" in capsys.readouterr().err
+    assert main(["tempo", str(tmp_path / "missing.mid")]) == 1
+
+
+def test_tempo_command_shows_the_curve_of_an_accelerando(tmp_path, capsys):
+    import json
+
+    from cymbalism.cli import main
+    from cymbalism.io.midi import write_hits
+    from cymbalism.model.hits import Hits
+    from cymbalism.model.tempo import TempoMap
+
+    onset, vel = groove(100.0, 120.0, 120.0, seed=4)
+    hits = Hits.from_arrays(onset, np.where(vel == 60.0, 2, 0), vel)
+    path = write_hits(tmp_path / "rush.mid", hits, TempoMap.constant(100))
+    assert main(["tempo", str(path), "--curve", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["drift_bpm_per_min"] == pytest.approx(10.0, abs=0.3)
+    curve = np.array(out["curve"]["bpm"], dtype=float)
+    assert len(curve) == len(out["curve"]["time_sec"]) >= 10
+    assert curve[0] < 103.0 < 117.0 < curve[-1]
+    assert main(["tempo", str(path), "--curve"]) == 0
+    text = capsys.readouterr().out
+    assert "local tempo every 2 s" in text and "▁" in text and "█" in text

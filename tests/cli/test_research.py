@@ -1,0 +1,177 @@
+"""`cymbalism sync`, `cymbalism coupling` and `cymbalism corpus analyze`."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from cymbalism.cli import main
+from cymbalism.io.midi import write_hits
+from cymbalism.io.tables import read_wide, write_wide
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.model.onsets import OnsetTable
+from cymbalism.model.tempo import TempoMap
+from cymbalism.simulate.ensemble import simulate_phase_correction
+
+
+def _json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_sync_gives_onsetsyncs_pairwise_figures(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    a = 10.0 + np.arange(40) * 0.5
+    b = a - 0.012 + rng.normal(0, 0.004, a.size)
+    b[::5] = np.nan  # B rests on every fifth slot
+    path = tmp_path / "duo.csv"
+    write_wide(path, OnsetTable.from_columns({"A": a, "B": b}))
+    assert main(["sync", str(path), "--players", "A,B", "--json"]) == 0
+    pair = _json(capsys)["pairs"][0]
+    d = (a - b)[np.isfinite(b)]
+    assert pair["n"] == d.size == 32
+    assert pair["mean_ms"] == pytest.approx(d.mean() * 1e3, abs=1e-3)
+    assert pair["sd_ms"] == pytest.approx(d.std(ddof=1) * 1e3, abs=1e-3)
+    assert pair["mean_abs_ms"] == pytest.approx(np.abs(d).mean() * 1e3, abs=1e-3)
+    assert set(pair) >= {"alpha_ab", "alpha_ba", "leader", "lead_lag"}
+    assert main(["sync", str(path)]) == 0
+    assert "Pairwise asynchrony" in capsys.readouterr().out
+
+
+def test_sync_says_which_columns_it_took_as_players(tmp_path, capsys):
+    # a sitar + tabla table: the beat within the 10-beat cycle (Matra) is not a player
+    rows = ["Matra,Sitar,Tabla"]
+    for k in range(30):
+        t = 2955.0 + 0.6 * k
+        rows.append(f"{k % 10 + 1},{t + 0.004 * (k % 3):.4f},{t:.4f}")
+    path = tmp_path / "sitar_tabla.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["sync", str(path), "--no-coupling"]) == 0
+    captured = capsys.readouterr()
+    assert "players (picked by their onset times): Sitar, Tabla" in captured.err
+    assert "Matra (goes back down 2 times" in captured.err
+    assert "Sitar" in captured.out and "Matra" not in captured.out
+    assert main(["sync", str(path), "--no-coupling", "--json"]) == 0
+    doc = _json(capsys)
+    assert doc["columns"]["taken"] == ["Sitar", "Tabla"]
+    assert doc["columns"]["not_taken"]["Matra"].startswith("goes back down 2 times")
+    assert [(p["a"], p["b"]) for p in doc["pairs"]] == [("Sitar", "Tabla")]
+    assert doc["pairs"][0]["mean_ms"] == pytest.approx(4.0 * (0 + 1 + 2) / 3, abs=1e-6)
+
+
+def test_sync_on_a_real_onsetsync_table_matches_a_plain_computation(shared_data, capsys):
+    path = shared_data / "ensemble_onsets" / "DebBh_Drut.csv"
+    assert main(["sync", str(path), "--players", "Guitar,Tabla", "--no-coupling", "--json"]) == 0
+    pair = _json(capsys)["pairs"][0]
+    table = read_wide(path)
+    d = table.column("Guitar") - table.column("Tabla")
+    d = d[np.isfinite(d)]
+    assert pair["n"] == d.size > 500
+    assert pair["mean_ms"] == pytest.approx(d.mean() * 1e3, abs=1e-3)
+    assert pair["sd_ms"] == pytest.approx(d.std(ddof=1) * 1e3, abs=1e-3)
+    assert "alpha_ab" not in pair
+
+
+def _duet_files(tmp_path, gains, n=300, seed=3):
+    runs = simulate_phase_correction(
+        np.array([[0.0, gains[0]], [gains[1], 0.0]]),
+        n_events=n,
+        sigma_t_sec=0.010,
+        sigma_m_sec=0.004,
+        seed=seed,
+    )
+    tempo = TempoMap.constant(120.0)
+    paths = []
+    for k, name in enumerate(("lead.mid", "follow.mid")):
+        onset = runs.onset_sec[0, :, k] + 2.0
+        paths.append(write_hits(tmp_path / name, Hits.from_arrays(onset, Lane.SNARE), tempo))
+    return paths
+
+
+def test_coupling_command_recovers_gains_from_midi_files(tmp_path, capsys):
+    a, b = _duet_files(tmp_path, (0.05, 0.45))
+    args = ["coupling", str(a), str(b), "--names", "Lead,Follow", "--window", "40", "--json"]
+    assert main(args) == 0
+    out = _json(capsys)
+    players = {p["name"]: p for p in out["fit"]["players"]}
+    assert players["Lead"]["alpha"]["Follow"] == pytest.approx(0.05, abs=0.12)
+    assert players["Follow"]["alpha"]["Lead"] == pytest.approx(0.45, abs=0.12)
+    assert out["lead_lag"]["leader"] == "Lead"
+    # 300 beats at 120 BPM = 150 s = 75 bars: two windows of 40 bars.
+    assert len(out["windows"]) == 2
+    assert [w["leader"] for w in out["windows"]] == ["Lead", "Lead"]
+    assert main(["coupling", str(a), str(b)]) == 0
+    assert "Phase correction" in capsys.readouterr().out
+    png = tmp_path / "gains.png"
+    assert main(["coupling", str(a), str(b), "--window", "40", "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert main(["coupling", str(a), str(b), "--plot", str(png)]) == 2  # needs --window
+
+
+def test_coupling_errors_are_one_line(tmp_path, capsys):
+    a, _ = _duet_files(tmp_path, (0.1, 0.1), n=40)
+    assert main(["coupling", str(a)]) == 2
+    err = capsys.readouterr().err
+    assert "give two or more" in err and "Traceback" not in err
+    table = tmp_path / "t.csv"
+    write_wide(table, OnsetTable.from_columns({"A": [1.0, 2.0], "B": [1.0, 2.0]}))
+    assert main(["coupling", str(table), "--window", "4"]) == 2
+    assert "no cycle labels" in capsys.readouterr().err
+    assert main(["sync", str(tmp_path / "none.csv")]) == 1
+
+
+def test_cycle_windows_of_an_onsetsync_table(tmp_path, capsys):
+    from cymbalism.corpus.figures import cycle_edges_sec
+    from cymbalism.errors import InputError
+
+    # 3 cycles of 4 slots, 0.25 s apart; the first slot of cycle 2 is empty for both.
+    t = np.arange(12) * 0.25 + 5.0
+    a = t.copy()
+    a[4] = np.nan
+    labels = [f"{c}:{s}" for c in (1, 2, 3) for s in (1, 2, 3, 4)]
+    table = OnsetTable.from_columns({"A": a, "B": t + 0.01}, labels=labels)
+    # Events are timed by the mean of the players who played them (no reference grid).
+    edges = [5.005, 6.01, 7.005, 7.755 + 1e-6]
+    np.testing.assert_allclose(cycle_edges_sec(table, cycles=1), edges)
+    np.testing.assert_allclose(cycle_edges_sec(table, cycles=2), [5.005, 7.005, 7.755 + 1e-6])
+    with pytest.raises(InputError, match="cycle number"):
+        cycle_edges_sec(
+            OnsetTable.from_columns({"A": t}, labels=[str(k) for k in range(12)]), cycles=1
+        )
+    path = tmp_path / "t.csv"
+    write_wide(path, table)
+    assert main(["coupling", str(path), "--window", "1", "--json"]) == 0
+    assert len(_json(capsys)["windows"]) == 3
+
+
+def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    out = tmp_path / "results.parquet"
+    assert main(["corpus", "analyze", str(corpus), "--out", str(out), "--workers", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "5 files, 5 rows, 1 errors" in text
+    assert "Per player" in text
+    alice_line = next(line for line in text.splitlines() if "alice" in line)
+    assert re.search(r"[+](9[.][2-9]|10[.][0-8])", alice_line), alice_line  # +10 ms
+    frame = pd.read_parquet(out)
+    assert len(frame) == 5
+    assert frame["error"].notna().sum() == 1
+    alice = frame[frame["player"] == "alice"]
+    assert alice["mean_error_ms"].to_numpy() == pytest.approx([10.0, 10.0], abs=0.8)
+    # several corpora: a listing that cannot be read is an error row, the rest is analysed
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("midi_filename,style\nalice/take0.mid,caf\xe9\n".encode("latin-1"))
+    both = ["corpus", "analyze", str(latin), str(corpus / "alice"), "--out", str(out)]
+    assert main([*both, "--workers", "1"]) == 0
+    assert "3 files, 3 rows, 1 errors" in capsys.readouterr().out
+    frame = pd.read_parquet(out)
+    assert frame["error"].iloc[0].endswith("save it as UTF-8")
+    assert frame["error"].iloc[1:].isna().all()
+    assert main(["corpus", "analyze", str(latin), "--out", str(out)]) == 2
+    assert "internal error" not in capsys.readouterr().err
+    assert main(["corpus", "analyze", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
+    assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "no" / "r.csv")]) == 2
+    assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "r.xlsx")]) == 2

@@ -1,0 +1,257 @@
+"""Reports of a simulated duet: the figures are the analysis' own, the images are real."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cymbalism import songs
+from cymbalism.analysis.align import align
+from cymbalism.analysis.sync import asynchrony, came_together, sync_stats
+from cymbalism.analysis.timing import kept_tempo, timing_by_lane, timing_stats
+from cymbalism.model.chart import Chart, Level
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.model.session import Player, Session
+from cymbalism.report.analysis import (
+    TEMPO_WINDOW_SEC,
+    SessionAnalysis,
+    analyse_session,
+    player_targets,
+)
+from cymbalism.report.card import CARD_SIZE_PX, render_card
+from cymbalism.report.export import COLUMNS, hit_table, write_export
+from cymbalism.report.format import clock
+from cymbalism.report.history import player_history, sparkline, write_history_plot
+from cymbalism.report.html import render_html
+from cymbalism.report.plots import render_plots, save_plots
+from cymbalism.report.text import summary_sentences
+from cymbalism.store import Store
+from tests.conftest import PROMOTED_AT_SEC, _duet
+
+
+@pytest.fixture(scope="module")
+def analysis(duet) -> SessionAnalysis:  # type: ignore[no-untyped-def]
+    session, steps = duet
+    return analyse_session(session, level_changes=steps, session_id=7)
+
+
+@pytest.fixture(scope="module")
+def page(analysis) -> str:  # type: ignore[no-untyped-def]
+    return render_html(analysis)
+
+
+def _decode_png(data: bytes) -> Image.Image:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def _not_blank(image: Image.Image) -> None:
+    pixels = np.asarray(image.convert("L"), dtype=np.float64)
+    assert pixels.std() > 10, "the image is (nearly) one colour"
+    assert len(np.unique(pixels)) > 20
+
+
+def test_the_beginner_is_judged_against_the_part_they_were_on(duet) -> None:  # type: ignore[no-untyped-def]
+    session, steps = duet
+    chart: Chart = session.chart
+    targets = player_targets(chart, Level.BEGINNER, steps["Jae"])
+    before = chart.targets(Level.BEGINNER).between(-np.inf, PROMOTED_AT_SEC)
+    after = chart.targets(Level.EASY).between(PROMOTED_AT_SEC, np.inf)
+    assert targets == Hits.concat([before, after])
+    assert player_targets(chart, Level.EXPERT) == chart.targets(Level.EXPERT)
+
+
+def test_the_report_holds_the_figures_the_analysis_computed(duet, analysis, page) -> None:  # type: ignore[no-untyped-def]
+    session, steps = duet
+    chart = session.chart
+    # the analysis module, called directly
+    al_a = align(session.players[0].hits, chart.targets(Level.EXPERT))
+    al_b = align(session.players[1].hits, player_targets(chart, Level.BEGINNER, steps["Jae"]))
+    stats_a, stats_b = timing_stats(al_a), timing_stats(al_b)
+    asy = asynchrony(al_a, al_b)
+    sync = sync_stats(asy)
+    together = came_together(asy)
+    assert together is not None  # the simulated beginner settles
+
+    figures = json.loads(
+        re.search(r'id="cymbalism-figures">(.*?)</script>', page, re.S).group(1)  # type: ignore[union-attr]
+    )
+    shigeru, jae = figures["players"]
+    assert shigeru["hit_rate"] == stats_a.hit_rate
+    assert shigeru["mean_error_sec"] == stats_a.mean_error_sec
+    assert jae["sd_error_sec"] == stats_b.sd_error_sec
+    assert jae["n_extra"] == stats_b.n_extra
+    assert jae["lanes"]["SD"]["mean_error_sec"] == timing_by_lane(al_b)[Lane.SNARE].mean_error_sec
+    assert jae["level_changes"] == [
+        {"at_sec": PROMOTED_AT_SEC, "from": "beginner", "to": "easy", "reason": "90% for 8 bars"}
+    ]
+    assert figures["sync"]["sd_sec"] == sync.sd_sec
+    assert figures["sync"]["came_together_sec"] == together
+    # the tempo each kept, from the notes they hit: even the beginner's sparse part
+    # gives the song's tempo, never a dip to another beat level
+    song_bpm = float(chart.tempo_map.bpm_at(0.0))
+    for fig, al in ((shigeru, al_a), (jae, al_b)):
+        kept, curve = kept_tempo(al, chart.tempo_map, window_sec=TEMPO_WINDOW_SEC)
+        assert fig["tempo_bpm"] == kept == pytest.approx(song_bpm, rel=0.005)
+        assert np.all(np.abs(curve.bpm / song_bpm - 1.0) < 0.02)
+    # and the page shows them to people
+    text = re.sub(r"<[^>]+>", " ", page)
+    assert f"{stats_b.hit_rate:.0%}" in text
+    assert f"{stats_a.mean_error_sec * 1000:+.0f} ms" in text
+    assert f"{sync.sd_sec * 1000:.0f} ms" in text
+    m, s = divmod(round(together), 60)
+    assert f"came together at {m}:{s:02d}" in text.lower()
+    # the expert adapts less to the beginner than the beginner to the expert (the
+    # simulated gains are 0.10 and 0.25): the report says who led
+    assert analysis.leader == "Shigeru" and figures["sync"]["leader"] == "Shigeru"
+    assert "Shigeru led and Jae followed" in text
+    assert summary_sentences(analysis)[0].startswith(
+        "Shigeru and Jae played “Mirrorball Nights” (1:43)"
+    )
+
+
+def test_the_report_is_one_self_contained_file_with_real_images(page) -> None:  # type: ignore[no-untyped-def]
+    assert "http://" not in page and "https://" not in page and "<link" not in page
+    sources = re.findall(r'<img[^>]*src="([^"]+)"', page)
+    assert len(sources) == 5  # timing, lanes, sync, tempo, levels
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        image = _decode_png(base64.b64decode(src.split(",", 1)[1]))
+        assert image.width >= 800 and image.height >= 200
+        _not_blank(image)
+
+
+def test_plots_are_written_as_png_and_svg(analysis, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    paths = save_plots(analysis, tmp_path / "plots")
+    stems = {p.stem for p in paths}
+    assert stems == {"timing", "lanes", "sync", "tempo", "levels"}
+    for path in paths:
+        if path.suffix == ".png":
+            _not_blank(_decode_png(path.read_bytes()))
+        else:
+            root = ET.fromstring(path.read_bytes())
+            assert root.tag.endswith("svg")
+            assert len(list(root.iter())) > 100  # real drawing, not an empty canvas
+    # a solo session has no sync plot and no levels plot
+    solo = analyse_session(
+        Session(analysis_chart(), (Player("Ana", hits=analysis.players[0].hits),))
+    )
+    assert set(render_plots(solo)) == {"timing", "lanes", "tempo"}
+
+
+def analysis_chart() -> Chart:
+    return songs.get_song("mirrorball")
+
+
+def test_the_share_card_is_sized_for_posting(analysis) -> None:  # type: ignore[no-untyped-def]
+    image = _decode_png(render_card(analysis))
+    assert image.size == CARD_SIZE_PX
+    _not_blank(image)
+
+
+def test_exports_have_one_row_per_hit_plus_the_misses(analysis, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    table = hit_table(analysis)
+    n_rows = sum(len(p.hits) + p.stats.n_miss for p in analysis.players)
+    assert all(len(v) == n_rows for v in table.values())
+    jae = analysis.player("Jae")
+    mine = table["player"] == "Jae"
+    assert np.count_nonzero(mine & (table["verdict"] == "hit")) == jae.stats.n_hit
+    assert np.count_nonzero(mine & (table["verdict"] == "extra")) == jae.stats.n_extra
+    assert np.count_nonzero(mine & (table["verdict"] == "miss")) == jae.stats.n_miss
+    errors = table["error_sec"][mine & (table["verdict"] == "hit")]
+    np.testing.assert_array_equal(
+        np.sort(errors), np.sort(jae.alignment.error_sec[jae.alignment.matched])
+    )
+    early = mine & (table["onset_sec"] < PROMOTED_AT_SEC - 1)
+    late = mine & (table["onset_sec"] > PROMOTED_AT_SEC + 1)
+    assert set(table["level"][early]) == {"beginner"} and set(table["level"][late]) == {"easy"}
+
+    csv_path = write_export(analysis, tmp_path / "s.csv")
+    with csv_path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0]) == COLUMNS and len(rows) == n_rows
+    hit_rows = [r for r in rows if r["player"] == "Jae" and r["verdict"] == "hit"]
+    assert sorted(float(r["error_sec"]) for r in hit_rows) == sorted(errors.tolist())
+
+    records = json.loads(write_export(analysis, tmp_path / "s.json").read_text())
+    assert len(records) == n_rows and set(records[0]) == set(COLUMNS)
+    assert sum(r["verdict"] == "miss" and r["onset_sec"] is None for r in records) == sum(
+        p.stats.n_miss for p in analysis.players
+    )
+
+    import pandas as pd
+
+    frame = pd.read_parquet(write_export(analysis, tmp_path / "s.parquet"))
+    assert list(frame.columns) == list(COLUMNS) and len(frame) == n_rows
+    np.testing.assert_array_equal(frame["onset_sec"].to_numpy(), table["onset_sec"])
+    assert (frame["velocity"].dropna() >= 1).all()
+    assert len(hit_table(analysis, misses=False)["player"]) == sum(
+        len(p.hits) for p in analysis.players
+    )
+
+
+def test_history_follows_a_player_over_sessions(tmp_path: Path) -> None:
+    with Store(tmp_path / "h.sqlite3") as store:
+        expected = []
+        for seed in (1, 2, 3):
+            session, steps = _duet(seed)
+            session_id = store.save_session(session, level_changes=steps)
+            expected.append(analyse_session(session, level_changes=steps, session_id=session_id))
+        rows = player_history(store, "Jae")
+        assert [r.session_id for r in rows] == [a.session_id for a in expected]
+        for row, a in zip(rows, expected, strict=True):
+            assert row.hit_rate == a.player("Jae").stats.hit_rate
+            assert row.sd_error_sec == a.player("Jae").stats.sd_error_sec
+            assert row.came_together_sec == a.came_together_sec
+            assert row.level_reached == Level.EASY and row.partners == ("Shigeru",)
+        # the figures are now cached in the store
+        assert all(info.has_summary for info in store.sessions(player="Jae"))
+        assert player_history(store, "Jae") == rows
+        image = _decode_png(write_history_plot("Jae", rows, tmp_path / "h.png").read_bytes())
+        _not_blank(image)
+        with pytest.raises(Exception, match="no player 'Nobody'"):
+            player_history(store, "Nobody")
+
+
+def test_sparklines_rise_with_the_values() -> None:
+    assert sparkline([0, 50, 100], low=0, high=100) == "▁▅█"
+    assert sparkline([1.0, np.nan, 2.0]) == "▁ █"
+    assert sparkline([]) == ""
+
+
+def test_clocks_read_as_minutes_and_seconds() -> None:
+    assert [clock(x) for x in (0.0, 83.4, 59.6, -83.6)] == ["0:00", "1:23", "1:00", "-1:24"]
+    # to a tenth, a value that rounds up to the next minute carries over
+    assert [clock(x, decimals=1) for x in (83.44, 59.96, 5.0)] == ["1:23.4", "1:00.0", "0:05.0"]
+
+
+@pytest.mark.parametrize(
+    ("mean_ms", "behind"),
+    [(1.2, ""), (-1.9, ""), (2.2, ", Ana usually behind"), (-3.0, ", Bo usually behind")],
+)
+def test_who_is_usually_behind_is_said_from_one_cut_off(mean_ms: float, behind: str) -> None:
+    from cymbalism.analysis.sync import Asynchrony
+    from cymbalism.report.text import gap_sentence
+
+    t = np.arange(8.0)
+    gap = mean_ms / 1000 + np.array([-1, 1] * 4) * 0.004  # A - B, SD about 4 ms
+    stats = sync_stats(Asynchrony(t, gap))
+    sd = f"{stats.sd_sec * 1000:.0f} ms"
+    assert gap_sentence(stats, "Ana", "Bo") == (
+        f"Between them the gap averaged {abs(mean_ms):.0f} ms{behind}, with a spread of {sd} "
+        "over 8 shared notes."
+    )
+    studio = gap_sentence(stats, "Ana", "Bo", opening="Between you:")
+    assert studio.startswith("Between you: the gap averaged") and behind in studio

@@ -1,0 +1,107 @@
+"""The built-in song library and its tablature format."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cymbalism.errors import InputError, NotFoundError
+from cymbalism.model.chart import ACCENT_VELOCITY, GHOST_VELOCITY, Level
+from cymbalism.model.lanes import Lane
+from cymbalism.songs import get_song, list_songs, parse_song
+from cymbalism.songs.tab import format_tab
+
+SMALL = """
+title = "Small"
+bpm = 120
+time_signature = "4/4"
+
+[patterns.beat]
+HH = "x-x-x-x-"
+SD = "--O---g-"
+BD = "o---o---"
+
+[patterns.two]
+SD = "oooo|o---"
+
+[[sections]]
+name = "verse"
+bars = ["beat*2"]
+
+[[sections]]
+name = "fill"
+bars = ["two"]
+"""
+
+
+def test_song_text_gives_exact_positions_and_a_crash_on_section_starts():
+    chart = parse_song(SMALL, name="small")
+    part = chart.part(Level.EXPERT)
+    assert chart.sections == ((0.0, "verse"), (8.0, "fill"))
+    assert chart.end_qn == 16.0 and chart.n_bars == 4
+    # the verse starts with a crash that replaces the hi-hat on beat 1; the fill has none
+    assert list(part.lane[part.qn == 0.0]) == [Lane.KICK, Lane.CRASH]
+    assert not np.any((part.qn == 8.0) & (part.lane == Lane.CRASH))
+    snare = part.select(part.lane == Lane.SNARE)
+    np.testing.assert_allclose(snare.qn, [1, 3, 5, 7, 8, 9, 10, 11, 12])
+    assert list(snare.velocity[:2]) == [ACCENT_VELOCITY, GHOST_VELOCITY]
+    hats = part.select(part.lane == Lane.HIHAT_CLOSED)
+    np.testing.assert_allclose(hats.qn, [1, 2, 3, 4, 5, 6, 7])
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        (("beat*2", "groove"), "unknown pattern 'groove'"),
+        (('SD = "oooo|o---"', 'SD = "oooo|o---"\nBD = "o---"'), "differ in bar count"),
+        (('HH = "x-x-x-x-"', 'HH = "x-x-q-x-"'), "row HH has 'q' at step 5"),
+        (('BD = "o---o---"', 'CB = "o---o---"'), "unknown lane 'CB'"),
+    ],
+)
+def test_bad_song_text_is_an_input_error(patch, message):
+    with pytest.raises(InputError, match=message):
+        parse_song(SMALL.replace(*patch), name="bad")
+
+
+def test_library_has_the_promised_songs():
+    songs = {s.name: s for s in list_songs()}
+    styled = [s for s in songs.values() if not s.free_play]
+    assert len(styled) >= 6
+    assert len({s.style for s in styled}) >= 5
+    assert any(s.bpm == 114 and s.style == "disco-pop" for s in styled)
+    assert any(s.bpm == 123 and s.style == "pop-rock" for s in styled)
+    assert any(s.free_play for s in songs.values())
+    assert {"3/4", "4/4"} <= {s.time_signature for s in styled}
+    for s in styled:
+        chart = get_song(s.name)
+        names = " ".join(name for _, name in chart.sections)
+        for wanted in ("intro", "verse", "chorus", "fill", "ending"):
+            assert wanted in names, (s.name, wanted)
+        assert 45 <= s.length_sec <= 240, s.name
+        assert len(chart.part(Level.EXPERT)) > 100
+        # every song uses hands and feet: kick, snare and a time-keeping cymbal
+        lanes = set(chart.part(Level.EXPERT).lane.tolist())
+        assert {Lane.KICK, Lane.SNARE, Lane.CRASH} <= lanes, s.name
+
+
+def test_unknown_song_lists_the_songs():
+    with pytest.raises(NotFoundError, match="mirrorball"):
+        get_song("nope")
+
+
+def test_tab_prints_every_note_of_a_part():
+    chart = parse_song(SMALL, name="small")
+    text = format_tab(chart, chart.part())
+    rows = [line for line in text.splitlines() if "|" in line]
+    assert text.startswith("[verse] bars 1-2")
+    assert "[fill] bars 3-4" in text
+    assert "SD |--O---g-|--O---g-|" in text
+    assert "SD |o-o-o-o-|o-------|" in text  # quarter notes drawn on the 8-step minimum
+    hits = sum(ch in "xXoOg" for line in rows for ch in line.split("|", 1)[1])
+    assert hits == len(chart.part())
+
+
+def test_tab_of_a_built_in_song_draws_triplets_on_their_grid():
+    chart = get_song("alley-shuffle")
+    text = format_tab(chart, chart.part())
+    assert "HH |x-xx-xx-xx-x|" in text
