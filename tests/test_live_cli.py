@@ -20,7 +20,7 @@ def test_play_records_the_session_and_prints_the_analyze_summary(tmp_path: Path,
             "Ben:sim-beginner:lesson",
             "--click",
             "none",
-            "--store",
+            "--db",
             db,
             "--seconds",
             "3",
@@ -45,7 +45,7 @@ def test_play_rejects_bad_players_and_options(capsys) -> None:
     assert main(["play", "mirrorball", "-p", "Ana"]) == 2
     assert "NAME:INPUT[:LEVEL]" in capsys.readouterr().err
     assert main(["play", "mirrorball", "-p", "A:keys", "--tempo", "fast"]) == 2
-    assert main(["play", "mirrorball", "-p", "A:sim", "--loop", "9-2", "--store", "none"]) == 2
+    assert main(["play", "mirrorball", "-p", "A:sim", "--loop", "9-2", "--db", "none"]) == 2
     assert main(["play", "no-such-song", "-p", "A:sim"]) == 1
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "SESSION_HELP",
     "app",
     "console",
+    "db_option",
     "err_console",
     "main",
     "open_store",
@@ -96,6 +97,13 @@ def split_names(text: str | None) -> list[str] | None:
     if not names:
         raise InputError(f"no names in {text!r}; give them as A,B")
     return names
+
+
+def db_option(db: str | None, store: str | None) -> str | None:
+    """The database of a command that once called ``--db`` ``--store`` (kept, hidden)."""
+    if db is not None and store is not None and db != store:
+        raise InputError(f"--db {db!r} and --store {store!r} name two databases; give --db only")
+    return db if db is not None else store
 
 
 def open_store(db: str | None) -> Store:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from cymbalism.cli.common import API_HELP, KIT_HELP, app, console
+from cymbalism.cli.common import API_HELP, DB_HELP, KIT_HELP, app, console, db_option
 from cymbalism.cli.format import print_report
 from cymbalism.errors import InputError
 from cymbalism.model.session import DEFAULT_WINDOW_SEC
@@ -102,7 +102,8 @@ def _calibrate(
     clicks: int = typer.Option(16, "--clicks", help="Clicks to tap along to (after one bar)."),
     click: str = typer.Option("audio", "--click", help="'audio', or a MIDI output port."),
     api: str | None = typer.Option(None, "--api", help=API_HELP),
-    store: str | None = typer.Option(None, "--store", help="Database URL (default: yours)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    store: str | None = typer.Option(None, "--store", hidden=True),
 ) -> None:
     """Measure an input's latency: tap along to the clicks; the median offset is kept."""
     import queue
@@ -154,7 +155,7 @@ def _calibrate(
     finally:
         inp.stop()
         out.stop()
-    Store(store).add_calibration(name, cal.offset_sec, sd_sec=cal.spread_sec, n=cal.n_taps)
+    Store(db_option(db, store)).add_calibration(name, cal.offset_sec, sd_sec=cal.spread_sec, n=cal.n_taps)
     console.print(
         f"[bold]{name}[/]: latency {cal.offset_sec * 1000:+.1f} ms (from {cal.n_taps} of "
         f"{cal.n_clicks} taps, steadiness ±{cal.spread_sec * 1000:.1f} ms); it is now "
@@ -186,7 +187,8 @@ def _play(
     click: str = typer.Option("audio", "--click", help="'audio', 'none', or a MIDI output."),
     kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
     api: str | None = typer.Option(None, "--api", help=API_HELP),
-    store: str | None = typer.Option(None, "--store", help="Database URL, or 'none'."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP + " 'none' keeps nothing."),
+    store: str | None = typer.Option(None, "--store", hidden=True),
     seconds: float | None = typer.Option(None, "--seconds", help="Stop after this long."),
 ) -> None:
     """Play a song together, judged live; at the end, the summary `analyze` gives."""
@@ -210,7 +212,7 @@ def _play(
         click=click,
         kit=kit,
         api=api,
-        store_url=store,
+        store_url=db_option(db, store),
         max_sec=seconds,
     )
     _live_session(load_chart(song), setup, keys=any(s.kind == "keys" for s in specs))

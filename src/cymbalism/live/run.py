@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cymbalism.errors import InputError
+from cymbalism.io.kits import TriggerSettings, load_kit
 from cymbalism.live.clock import NS_PER_SEC, Clock, responsive
 from cymbalism.live.engine import Engine, Feedback, LiveResult
 from cymbalism.live.inputs import (
@@ -200,6 +201,7 @@ def build_inputs(
         for s in midi:
             by_port.setdefault(find_port(s.input, names), []).append(s)
         table = kit_table(kit)
+        trigger = load_kit(kit).trigger if kit is not None else TriggerSettings()
         for port, group in by_port.items():
             if len(group) > 1 and any(s.channels is None and s.notes is None for s in group):
                 who = ", ".join(s.name for s in group)
@@ -207,7 +209,7 @@ def build_inputs(
                     f"{who} share the port {port!r}: split it by channel (@ch1, @ch2) "
                     "or note range (@35-50)"
                 )
-            routes = [Route(s.name, s.channels, s.notes, table) for s in group]
+            routes = [Route(s.name, s.channels, s.notes, table, trigger) for s in group]
             inputs.append(
                 MidiInput(
                     port,
