@@ -87,6 +87,24 @@ def start_jack(period: int) -> subprocess.Popen[bytes] | None:
     sys.exit("jackd did not start")
 
 
+def wait_connected(ports: tuple[str, ...], *, timeout_sec: float) -> bool:
+    """Wait until every one of ``ports`` has a connection (``play`` has opened it)."""
+    end = time.monotonic() + timeout_sec
+    while time.monotonic() < end:
+        lines = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True).stdout
+        rows = lines.splitlines()
+        linked = {
+            p
+            for i, row in enumerate(rows)
+            for p in ports
+            if row.endswith(f":{p}") and i + 1 < len(rows) and rows[i + 1].startswith(" ")
+        }
+        if linked == set(ports):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def send(out, n: int, rate: float, log: list[tuple[int, int]], stop: threading.Event) -> None:
     """Send ``n`` note-ons at ``rate`` per second, logging (note, velocity) of each."""
     t0 = time.perf_counter()
@@ -172,7 +190,10 @@ def main() -> None:
             screen.extend(data[-4096:])
 
     threading.Thread(target=drain, daemon=True).start()
-    time.sleep(3.0)  # the count-in and the ports opening
+    if not wait_connected(("kitA", "kitB"), timeout_sec=60.0):
+        play.kill()
+        sys.exit("cymbalism play did not connect to both ports within a minute")
+    time.sleep(1.0)  # the count-in
     logs: list[list[tuple[int, int]]] = [[], []]
     stop = threading.Event()
     n = int(seconds * args.rate)

@@ -35,6 +35,7 @@ from cymbalism.analysis.timing import TimingStats, timing_by_lane, timing_stats
 from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
+from cymbalism.model.session import Span, within_spans
 from cymbalism.model.tempo import TempoMap
 
 __all__ = [
@@ -179,6 +180,7 @@ def analyze_players(
     sync_hop_sec: float = DEFAULT_SYNC_HOP_SEC,
     threshold_sec: float = TOGETHER_SD_SEC,
     title: str = "",
+    spans: Sequence[tuple[Span, ...]] | None = None,
 ) -> AnalysisReport:
     """Analyse one or more players who played together (or a solo).
 
@@ -201,6 +203,11 @@ def analyze_players(
     sync_window_sec, sync_hop_sec, threshold_sec : float
         Windows of :func:`~cymbalism.analysis.sync.came_together` and its threshold.
     title : str
+    spans : sequence of tuple of (float, float), optional
+        When each player is judged (:meth:`cymbalism.model.session.Session.judged_spans`:
+        while present, before the session stopped); notes and hits outside are left out,
+        so a player who left is neither missing the rest of the song nor in sync with
+        the partner there. Every note and hit by default.
 
     Returns
     -------
@@ -232,6 +239,11 @@ def analyze_players(
         if targets is None
         else list(targets)
     )
+    if spans is not None:
+        if len(spans) != n:
+            raise InputError(f"{len(spans)} spans for {n} players: give one per player")
+        hits = [h.select(within_spans(h.onset_sec, s)) for h, s in zip(hits, spans, strict=True)]
+        tgts = [t.select(within_spans(t.onset_sec, s)) for t, s in zip(tgts, spans, strict=True)]
     players = []
     for name, h, t in zip(names, hits, tgts, strict=True):
         al = align(h, t, window_sec=window_sec, lane_blind=lane_blind)
