@@ -16,7 +16,8 @@ from PIL import Image
 
 from cymbalism import songs
 from cymbalism.analysis.align import align
-from cymbalism.analysis.sync import asynchrony, came_together, sync_stats
+from cymbalism.analysis.summary import pair_came_together
+from cymbalism.analysis.sync import asynchrony, sync_stats
 from cymbalism.analysis.timing import kept_tempo, timing_by_lane, timing_stats
 from cymbalism.cli import main
 from cymbalism.model.chart import Chart, Level
@@ -109,7 +110,7 @@ def test_the_report_holds_the_figures_the_analysis_computed(duet, analysis, page
     stats_a, stats_b = timing_stats(al_a), timing_stats(al_b)
     asy = asynchrony(al_a, al_b)
     sync = sync_stats(asy)
-    together = came_together(asy)
+    together = pair_came_together(asy, stats_a, stats_b)
     assert together is not None  # the simulated beginner settles
 
     figures = json.loads(

@@ -168,6 +168,38 @@ class AnalysisReport:
         return out
 
 
+#: "Came together" needs at least this many shared notes from that moment on ...
+MIN_TOGETHER_SHARED = 16
+#: ... and both players hitting at least this share of their notes: a tight spread over
+#: a few notes that two players happened to hit says nothing of playing together.
+MIN_TOGETHER_HIT_RATE = 0.5
+
+
+def pair_came_together(
+    asy: Asynchrony,
+    a: TimingStats,
+    b: TimingStats,
+    *,
+    threshold_sec: float = TOGETHER_SD_SEC,
+    window_sec: float = DEFAULT_SYNC_WINDOW_SEC,
+    hop_sec: float = DEFAULT_SYNC_HOP_SEC,
+) -> float | None:
+    """:func:`~cymbalism.analysis.sync.came_together` of two players, when the evidence
+    stands: at least :data:`MIN_TOGETHER_SHARED` shared notes from then on, and both
+    hitting at least :data:`MIN_TOGETHER_HIT_RATE` of their notes (``a``, ``b``: their
+    timing figures). None otherwise."""
+    t = came_together(asy, threshold_sec=threshold_sec, window_sec=window_sec, hop_sec=hop_sec)
+    if t is None:
+        return None
+    shared = int(np.count_nonzero(np.asarray(asy.time_sec) >= t - 1e-9))
+    rates = [s.hit_rate for s in (a, b)]
+    if shared < MIN_TOGETHER_SHARED or not all(
+        np.isfinite(r) and r >= MIN_TOGETHER_HIT_RATE for r in rates
+    ):
+        return None
+    return t
+
+
 def analyze_players(
     hits: Sequence[Hits],
     *,
@@ -257,8 +289,13 @@ def analyze_players(
                 )
             else:
                 asy = asynchrony(players[i].alignment, players[j].alignment)
-            together = came_together(
-                asy, threshold_sec=threshold_sec, window_sec=sync_window_sec, hop_sec=sync_hop_sec
+            together = pair_came_together(
+                asy,
+                players[i].stats,
+                players[j].stats,
+                threshold_sec=threshold_sec,
+                window_sec=sync_window_sec,
+                hop_sec=sync_hop_sec,
             )
             pairs.append(PairReport(names[i], names[j], asy, sync_stats(asy), together))
     return AnalysisReport(

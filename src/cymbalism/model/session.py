@@ -102,6 +102,10 @@ class BarLayout:
         """When the stretch began, in song seconds (``tempo_map``: the session's base)."""
         return float(tempo_map.qn_to_sec(self.start_qn)) * self.stretch + self.shift_sec
 
+    def end_sec(self, tempo_map: TempoMap) -> float:
+        """When the stretch ended, in song seconds (``tempo_map``: the session's base)."""
+        return float(tempo_map.qn_to_sec(self.end_qn)) * self.stretch + self.shift_sec
+
     def place(self, part: Part, tempo_map: TempoMap) -> Hits:
         """The part's notes in this stretch, at the song seconds they were played."""
         notes = part.between(self.start_qn, self.end_qn)
@@ -183,6 +187,18 @@ class Session:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     layout: tuple[BarLayout, ...] = ()
     until_sec: float | None = None
+
+    @property
+    def length_sec(self) -> float:
+        """How long the session lasted, in song seconds from the first bar line: to where
+        it was stopped, else to the end of the last bar played (the song, at its tempo
+        scale, for a session played as written)."""
+        if self.until_sec is not None:
+            return max(0.0, self.until_sec)
+        base = self.chart.tempo_map.scaled(self.settings.tempo_scale)
+        if self.layout:
+            return max(0.0, max(b.end_sec(base) for b in self.layout))
+        return float(base.qn_to_sec(self.chart.end_qn))
 
     def judged_spans(self, name: str) -> tuple[Span, ...]:
         """When player ``name`` is judged: while present, and before the session stopped."""

@@ -158,6 +158,13 @@ class PlayerAnalysis:
     windowed: WindowedTiming
     tempo_bpm: float | None = None
     tempo: TempoCurve | None = None
+    present: tuple[tuple[float, float], ...] = ((-np.inf, np.inf),)
+
+    @property
+    def left_sec(self) -> float | None:
+        """When the player left for good (song seconds), or None if they stayed."""
+        end = self.present[-1][1] if self.present else -np.inf
+        return None if end == np.inf else float(end)
 
     @property
     def drift_bpm_per_min(self) -> float | None:
@@ -257,7 +264,7 @@ def analyse_session(
         np.append(np.asarray(tm.bpm, dtype=np.float64), tm.bpm[-1]),
     )
     song_bpm = float(tm.bpm_at(0.0))
-    length_sec = chart.end_sec
+    length_sec = session.length_sec
     hop_sec = max(CURVE_HOP_SEC, length_sec / CURVE_POINTS)
     tempo_hop_sec = max(TEMPO_HOP_SEC, length_sec / TEMPO_POINTS)
     steps_of = {
@@ -280,6 +287,7 @@ def analyse_session(
         names=[p.name for p in session.players],
         window_sec=window_sec,
         title=chart.title,
+        spans=[session.judged_spans(p.name) for p in session.players],
     )
     players = []
     for p, report in zip(session.players, core.players, strict=True):
@@ -306,6 +314,7 @@ def analyse_session(
                 ),
                 tempo_bpm=bpm,
                 tempo=curve,
+                present=p.present,
             )
         )
     asy = sync = wsync = None
@@ -316,12 +325,11 @@ def analyse_session(
         if len(asy):
             wsync = windowed_sync(asy, window_sec=CURVE_WINDOW_SEC, hop_sec=hop_sec)
     coupling = _coupling(players) if pair is not None and not on_grid else None
-    ends = [chart.end_sec] + [float(p.hits.onset_sec[-1]) for p in session.players if len(p.hits)]
     return SessionAnalysis(
         title=chart.title,
         artist=chart.artist,
         started_at=session.started_at,
-        duration_sec=max(ends),
+        duration_sec=length_sec,
         window_sec=window_sec,
         players=tuple(players),
         asynchrony=asy,
