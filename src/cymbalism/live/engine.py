@@ -555,6 +555,11 @@ class Engine:
         return self.song_sec(self.clock.now_ns())
 
     @property
+    def planned_bars(self) -> list[int]:
+        """The chart bars (from 0) the session plays, in order (a loop repeats some)."""
+        return list(self._bar_plan)
+
+    @property
     def end_sec(self) -> float:
         """When the last bar ends (song seconds), as far as it is laid out; ``inf`` before."""
         if self._next_plan < len(self._bar_plan) or not self.bars:

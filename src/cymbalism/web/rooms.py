@@ -169,12 +169,19 @@ class Room:
         self.connections.pop(conn.id, None)
         conn.closed = True
         freed = False
-        for slot in self.slots:
+        for i, slot in enumerate(self.slots):
             if slot.conn_id == conn.id:
                 slot.conn_id = None
                 freed = True
+                self._presence(i, present=False)
         if freed:
             self.broadcast({"type": "room", "room": self.public()})
+
+    def _presence(self, player: int, *, present: bool) -> None:
+        """Tell the engine that a player left mid-song (or took their seat again)."""
+        if self.state == "playing" and self._engine is not None:
+            for message in self._engine.presence(player, self.clock(), present=present):
+                self.broadcast(message)
 
     def broadcast(self, message: dict[str, Any]) -> None:
         """Send ``message`` to every tab in the room."""
@@ -223,7 +230,10 @@ class Room:
         slot = self.slots[self._index(msg.player)]
         if slot.conn_id not in (None, conn.id) and slot.conn_id in self.connections:
             raise InputError(f"{slot.name} is already being played from another device")
+        back = slot.conn_id is None or slot.conn_id not in self.connections
         slot.conn_id = conn.id
+        if back:
+            self._presence(self._index(msg.player), present=True)
         if self.state == "lobby":
             slot.input = msg.input
         self.broadcast({"type": "room", "room": self.public()})
@@ -362,6 +372,10 @@ class RoomEngine(Protocol):
 
     def tick(self, now_sec: float) -> list[dict[str, Any]]:
         """Let time pass to ``now_sec``; the messages for the tabs."""
+        ...
+
+    def presence(self, player: int, server_sec: float, *, present: bool) -> list[dict[str, Any]]:
+        """Slot ``player`` left (``present=False``) or came back; the messages for the tabs."""
         ...
 
     def finish(self, *, stopped_at_sec: float | None = None) -> dict[str, Any]:
