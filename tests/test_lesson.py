@@ -336,7 +336,10 @@ def test_lesson_command_replays_a_stored_session(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"pass 1 (session {sid}, Ana)" in out
     assert "after bar 4: up to Easy" in out and "up to Medium" in out
+    # Kim's session starts at Expert, as live: the replay starts there too
     assert main(["lesson", str(sid), "--db", db, "--player", "Kim"]) == 0
+    assert "starting at Expert" in capsys.readouterr().out
+    assert main(["lesson", str(sid), "--db", db, "--player", "Kim", "--start", "beginner"]) == 0
     assert "up to Expert" in capsys.readouterr().out
     assert main(["lesson", str(sid), "--db", db, "--player", "Bo"]) == 2
     assert "no player 'Bo'" in capsys.readouterr().err

@@ -33,6 +33,8 @@ __all__ = [
     "err_console",
     "main",
     "open_store",
+    "parse_tempo",
+    "positive",
     "split_names",
     "split_values",
     "stored_analysis",
@@ -97,6 +99,30 @@ def split_names(text: str | None) -> list[str] | None:
     if not names:
         raise InputError(f"no names in {text!r}; give them as A,B")
     return names
+
+
+def parse_tempo(text: str | float) -> float:
+    """A practice tempo as ``play`` and ``lesson`` both take it: ``80%``, ``80`` or ``0.8``
+    (a number above 2 is a percentage), within the range a session allows (10%-200%)."""
+    raw = str(text).strip()
+    t = raw.rstrip("%")
+    try:
+        value = float(t)
+    except ValueError:
+        raise InputError(f"--tempo takes a percentage such as 80% (or 0.8), got {raw!r}") from None
+    scale = value / 100.0 if raw.endswith("%") or value > 2.0 else value
+    if not 0.1 <= scale <= 2.0:
+        raise InputError(f"--tempo {raw} is {scale:.0%}; a practice tempo lies within 10%-200%")
+    return scale
+
+
+def positive(value: float | None, option: str, *, zero_ok: bool = False) -> None:
+    """One clear error for a number that must be positive (or at least 0)."""
+    if value is None:
+        return
+    if not (value >= 0 if zero_ok else value > 0) or value != value:
+        need = "0 or more" if zero_ok else "more than 0"
+        raise InputError(f"{option} must be {need}, got {value:g}")
 
 
 def db_option(db: str | None, store: str | None) -> str | None:

@@ -157,13 +157,18 @@ def _demo(
         False, "--live", help="Play it through the live engine in real time, with the view."
     ),
     seconds: float = typer.Option(30.0, "--seconds", help="With --live: how long to play."),
+    db: str | None = typer.Option(
+        None, "--db", help="With --live: where the session is kept ('none': nowhere)."
+    ),
 ) -> None:
     """A simulated expert and beginner play a groove at 114 BPM for three minutes."""
     if live:
         from cymbalism.cli.live import demo_live
 
-        demo_live(seconds, seed)
+        demo_live(seconds, seed, db)
         return
+    if db is not None:
+        raise InputError("--db goes with --live: the demo without it stores nothing")
     from cymbalism.simulate.demo import run_demo
 
     result = run_demo(seed=seed)

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import typer
 
-from cymbalism.cli.common import API_HELP, DB_HELP, KIT_HELP, app, console, db_option
+from cymbalism.cli.common import (
+    API_HELP,
+    DB_HELP,
+    KIT_HELP,
+    app,
+    console,
+    db_option,
+    parse_tempo,
+    positive,
+)
 from cymbalism.cli.format import print_report
 from cymbalism.errors import InputError
 from cymbalism.model.session import DEFAULT_WINDOW_SEC
-
-
-def _tempo_scale(text: str) -> float:
-    """``80%``, ``80`` or ``0.8`` -> 0.8."""
-    t = text.strip().rstrip("%")
-    try:
-        value = float(t)
-    except ValueError:
-        raise InputError(f"--tempo takes a percentage such as 80%, got {text!r}") from None
-    return value / 100.0 if text.strip().endswith("%") or value > 2.0 else value
 
 
 def _loop_bars(text: str | None) -> tuple[int, int] | None:
@@ -197,10 +196,13 @@ def _play(
     from cymbalism.live.run import LiveSetup, parse_player
     from cymbalism.model.session import Settings
 
+    positive(seconds, "--seconds")
+    positive(count_in, "--count-in", zero_ok=True)
+    positive(repeats, "--repeats")
     specs = [parse_player(p) for p in player]
     settings = Settings(
         window_sec=window_ms / 1000.0,
-        tempo_scale=_tempo_scale(tempo),
+        tempo_scale=parse_tempo(tempo),
         follow=follow,
         count_in_bars=count_in,
     )
@@ -218,8 +220,9 @@ def _play(
     _live_session(load_chart(song), setup, keys=any(s.kind == "keys" for s in specs))
 
 
-def demo_live(seconds: float, seed: int) -> None:
-    """The demo duet played through the live engine in real time."""
+def demo_live(seconds: float, seed: int, db: str | None = None) -> None:
+    """The demo duet played through the live engine in real time, kept in the store."""
+    positive(seconds, "--seconds")
     from cymbalism.live.engine import LiveOptions
     from cymbalism.live.run import LiveSetup, PlayerSpec
     from cymbalism.model.chart import Level
@@ -235,7 +238,7 @@ def demo_live(seconds: float, seed: int) -> None:
         Settings(),
         LiveOptions(),
         click="none",
-        store_url="none",
+        store_url=db,
         seed=seed,
         max_sec=seconds,
     )

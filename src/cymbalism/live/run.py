@@ -111,6 +111,13 @@ def parse_player(text: str) -> PlayerSpec:
             level, lesson = Level.BEGINNER, True
         else:
             level = Level.parse(key)
+    head_kind = PlayerSpec("x", rest.split(":")[0].split("@")[0].strip() or "x").kind
+    if colon and head_kind != "midi" and rest == text.partition(":")[2] and ":" in rest:
+        raise InputError(
+            f"unknown level {last.strip()!r} for player {name.strip()!r}; levels: "
+            + ", ".join(lv.name.lower() for lv in Level)
+            + ", or lesson"
+        )
     port, at, split = rest.partition("@")
     channels: frozenset[int] | None = None
     notes: tuple[int, int] | None = None
