@@ -28,7 +28,7 @@ from cymbalism.model.session import Player, Settings
 from cymbalism.report.analysis import analyse_stored, player_targets, played_hits
 from cymbalism.report.export import hit_table
 from cymbalism.store import Store
-from test_live_engine import groove_chart
+from tests.live.test_engine import groove_chart
 
 
 def same(a: float, b: float) -> bool:
