@@ -4,13 +4,16 @@ A random session (two players, one of them on the lesson path or not, a loop, a 
 scale, a click that follows the duo, an early stop, a player who leaves and may come
 back) is driven through the engine hit by hit under the fake clock, the players playing
 the notes as they are laid out. The session is stored, read back and reported, the
-lesson is replayed, and the exported hits are analysed: every count and figure must be
+lesson is replayed from the store as ``cymbalism lesson`` replays it, and the exported
+hits, read back from the CSV file, are analysed again: every count and figure must be
 identical on every path.
 """
 
 from __future__ import annotations
 
+import csv
 import math
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pytest
@@ -18,68 +21,86 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cymbalism.analysis.summary import analyze_players
-from cymbalism.coaching.lesson import replay_lesson
-from cymbalism.live.clock import NS_PER_SEC, FakeClock
-from cymbalism.live.engine import Engine, LiveOptions
+from cymbalism.coaching.lesson import replay_session
+from cymbalism.live.clock import FakeClock
+from cymbalism.live.engine import Engine, LiveOptions, LiveResult
 from cymbalism.live.run import summarize_for_store
 from cymbalism.model.chart import Level
 from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
 from cymbalism.model.session import Player, Settings
-from cymbalism.report.analysis import analyse_stored, player_targets, played_hits
-from cymbalism.report.export import hit_table
+from cymbalism.report.analysis import analyse_stored, played_hits, player_targets
+from cymbalism.report.export import write_export
+from cymbalism.report.text import summary_sentences
 from cymbalism.store import Store
 from tests.live.test_engine import groove_chart
 
+#: How each kind of player plays: mean error, its SD (seconds), share of notes missed.
+SKILL = {"steady": (0.004, 0.008, 0.02), "shaky": (0.020, 0.030, 0.25)}
 
-def same(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or a == b
+
+def same(a: object, b: object) -> bool:
+    """Equal, NaN equal to NaN, through dicts, lists and dataclasses."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    return bool(a == b)
 
 
-def play_session(
-    store: Store,
-    *,
-    loop: tuple[int, int] | None,
-    repeats: int,
-    tempo_scale: float,
-    follow: bool,
-    lesson: bool,
-    stop_frac: float | None,
-    leave_frac: float | None,
-    back_after_sec: float | None,
-    seed: int,
-):
-    chart = groove_chart(bars=12)
+@dataclass(frozen=True)
+class Plan:
+    """One random session."""
+
+    loop: tuple[int, int] | None
+    repeats: int
+    tempo_scale: float
+    follow: bool
+    lesson: bool
+    ben: str  # "steady" or "shaky"
+    stop_frac: float | None
+    leave_frac: float | None
+    back_after_sec: float | None
+    seed: int
+
+
+def play_session(store: Store, plan: Plan) -> tuple[Engine, LiveResult, int]:
+    """Play ``plan`` through the engine under the fake clock, recording to ``store``."""
+    chart = groove_chart(bars=8)
     players = [Player("Ana", Level.EXPERT), Player("Ben", Level.BEGINNER)]
-    s = Settings(tempo_scale=tempo_scale, follow=follow, count_in_bars=1)
+    s = Settings(tempo_scale=plan.tempo_scale, follow=plan.follow, count_in_bars=1)
     options = LiveOptions(
-        loop_bars=loop, loop_repeats=repeats, lesson_players=("Ben",) if lesson else ()
+        loop_bars=plan.loop,
+        loop_repeats=plan.repeats,
+        lesson_players=("Ben",) if plan.lesson else (),
     )
     writer = store.start_session(chart, players, settings=s, flush_ms=0, flush_hits=1 << 30)
     clock = FakeClock()
     engine = Engine(chart, players, s, clock, writer, options=options, start_ns=0)
-    rng = np.random.default_rng(seed)
-    # rough length, to place the stop and the leaving
-    length = 24.0 / tempo_scale * (1 if loop is None else (loop[1] - loop[0] + 1) * repeats / 12)
-    stop = None if stop_frac is None else stop_frac * length
-    leave = None if leave_frac is None else leave_frac * length
-    back = None if leave is None or back_after_sec is None else leave + back_after_sec
+    rng = np.random.default_rng(plan.seed)
+    bars = 8 if plan.loop is None else (plan.loop[1] - plan.loop[0] + 1) * plan.repeats
+    length = bars * 2.0 / plan.tempo_scale  # about: 4/4 at 120 BPM
+    stop = None if plan.stop_frac is None else plan.stop_frac * length
+    leave = None if plan.leave_frac is None else plan.leave_frac * length
+    back = None if leave is None or plan.back_after_sec is None else leave + plan.back_after_sec
     pending: list[tuple[float, str, int, int]] = []
     seen = {"Ana": 0, "Ben": 0}
-    skill = {"Ana": (0.004, 0.010, 0.03), "Ben": (0.020, 0.030, 0.25)}
+    skill = {"Ana": SKILL["steady"], "Ben": SKILL[plan.ben]}
     t = -engine.count_in_sec
-    step = 0.01
-    left = back_done = False
+    away = False
     while True:
-        t += step
+        t += 0.01
         if stop is not None and t >= stop:
             break
-        if leave is not None and not left and t >= leave:
+        if leave is not None and not away and t >= leave and (back is None or t < back):
             engine.player_left("Ben", song_sec=leave)
-            left = True
-        if back is not None and left and not back_done and t >= back:
+            away = True
+        if back is not None and away and t >= back:
             engine.player_rejoined("Ben", song_sec=back)
-            back_done = True
-        for name in ("Ana", "Ben"):  # the players play what is laid out for them
+            away = False
+        for name in ("Ana", "Ben"):  # each plays what is laid out for them
             tg = engine.laid_out(name)
             bias, sd, miss = skill[name]
             for k in range(seen[name], len(tg)):
@@ -87,19 +108,18 @@ def play_session(
                     continue
                 on = float(tg.onset_sec[k]) + bias + rng.normal(0, sd)
                 pending.append((on, name, int(tg.lane[k]), int(rng.integers(40, 127))))
-                if rng.random() < 0.05:  # an extra hit
-                    pending.append((on + 0.2, name, int(rng.integers(0, 3)), 80))
+                if rng.random() < 0.05:  # an extra hit, on any drum
+                    pending.append((on + 0.2, name, int(rng.integers(0, len(Lane))), 80))
             seen[name] = len(tg)
         pending.sort()
         while pending and pending[0][0] <= t:
             on, name, lane, vel = pending.pop(0)
-            away = left and not back_done and name == "Ben"
-            if not away:
+            if not (away and name == "Ben"):  # a player who left plays nothing here
                 engine.push_hit(name, lane, vel, song_sec=on)
         clock.set_ns(max(clock.now_ns(), engine.sec_to_ns(t)))
         engine.tick(song_sec=t)
         if math.isfinite(engine.end_sec) and t > engine.end_sec + 0.5:
-            stop = None
+            stop = None  # played to the end
             break
     result = engine.finish(until_sec=stop)
     sid = writer.finish()
@@ -108,147 +128,150 @@ def play_session(
     return engine, result, sid
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(
+def read_export(path) -> dict[str, Hits]:  # type: ignore[no-untyped-def]
+    """Each player's hits from an exported CSV file (rows of missed notes left out)."""
+    cols: dict[str, list[list[float]]] = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["verdict"] == "miss":
+                continue
+            c = cols.setdefault(row["player"], [[], [], []])
+            c[0].append(float(row["onset_sec"]))
+            c[1].append(int(row["lane"]))
+            c[2].append(int(row["velocity"]))
+    return {name: Hits.from_arrays(*c) for name, c in cols.items()}
+
+
+plans = st.builds(
+    Plan,
     loop=st.sampled_from([None, (3, 5), (1, 2)]),
     repeats=st.integers(1, 2),
     tempo_scale=st.sampled_from([1.0, 0.8, 1.1]),
     follow=st.booleans(),
     lesson=st.booleans(),
+    ben=st.sampled_from(sorted(SKILL)),
     stop_frac=st.one_of(st.none(), st.floats(0.3, 0.95)),
     leave_frac=st.one_of(st.none(), st.floats(0.2, 0.8)),
     back_after_sec=st.one_of(st.none(), st.floats(1.0, 4.0)),
     seed=st.integers(0, 10_000),
 )
-def test_every_path_gives_the_same_figures(
-    tmp_path, loop, repeats, tempo_scale, follow, lesson, stop_frac, leave_frac, back_after_sec, seed
-) -> None:
-    with Store(f"sqlite:///{tmp_path}/s{seed}.sqlite3") as store:
-        engine, result, sid = play_session(
-            store,
-            loop=loop,
-            repeats=repeats,
-            tempo_scale=tempo_scale,
-            follow=follow,
-            lesson=lesson,
-            stop_frac=stop_frac,
-            leave_frac=leave_frac,
-            back_after_sec=back_after_sec,
-            seed=seed,
-        )
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(plan=plans)
+def test_every_path_gives_the_same_figures(tmp_path, plan: Plan) -> None:
+    db = tmp_path / f"s{plan.seed}.sqlite3"
+    db.unlink(missing_ok=True)
+    with Store(f"sqlite:///{db}") as store:
+        engine, result, sid = play_session(store, plan)
         stored = store.load(sid)
         info = store.info(sid)
+    live = result.session
     analysis = analyse_stored(stored)
+
     # the stored session is the live one
-    assert stored.session.until_sec == result.session.until_sec
-    assert stored.session.layout == result.session.layout
-    assert stored.session.length_sec == result.session.length_sec == analysis.duration_sec
-    for p in result.session.players:
+    assert stored.session.until_sec == live.until_sec
+    assert stored.session.layout == live.layout
+    assert stored.session.length_sec == live.length_sec == analysis.duration_sec
+    for p in live.players:
         q = stored.session.player(p.name)
         assert q.hits == p.hits and q.present == p.present
-    # the report's figures are the live summary's, count for count
-    for live, rep in zip(result.report.players, analysis.players, strict=True):
-        assert live.name == rep.name
-        assert live.alignment == rep.alignment
-        a, b = live.stats, rep.stats
-        assert (a.n_notes, a.n_hit, a.n_miss, a.n_extra) == (b.n_notes, b.n_hit, b.n_miss, b.n_extra)
-        for f in ("hit_rate", "mean_error_sec", "sd_error_sec", "mean_abs_error_sec"):
-            assert same(getattr(a, f), getattr(b, f)), f
-        reached = max(lv for _, lv in result.levels[live.name])
-        assert rep.level_reached == reached
-        steps = [(round(s.at_sec, 9), s.to_level) for s in rep.level_changes]
-        assert steps == [(round(at, 9), lv) for at, lv in result.levels[live.name][1:]]
-        cached = next(s for s in info.players if s.name == live.name).summary
-        assert cached is not None and cached.level_reached == reached
-        assert same(cached.hit_rate, a.hit_rate)
-    if result.sync is None:
+
+    # the report is the live summary, figure for figure (its words too)
+    for mine, rep in zip(result.report.players, analysis.players, strict=True):
+        assert mine.name == rep.name
+        assert mine.alignment == rep.alignment
+        assert same(asdict(mine.stats), asdict(rep.stats))
+        assert same(
+            {k: asdict(v) for k, v in mine.by_lane.items()},
+            {k: asdict(v) for k, v in rep.by_lane.items()},
+        )
+        levels = result.levels[mine.name]
+        assert rep.level_reached == max(lv for _, lv in levels)
+        assert [(s.at_sec, s.to_level) for s in rep.level_changes] == levels[1:]
+        cached = next(s for s in info.players if s.name == mine.name).summary
+        assert cached is not None and cached.level_reached == rep.level_reached
+        assert same(cached.hit_rate, mine.stats.hit_rate)
+        assert same(cached.mean_error_sec, mine.stats.mean_error_sec)
+    pair = result.report.sync
+    if pair is None:
         assert analysis.sync is None
     else:
-        assert analysis.sync is not None and analysis.sync.n == result.sync.n
-        for f in ("mean_sec", "sd_sec", "mean_abs_sec"):
-            assert same(getattr(analysis.sync, f), getattr(result.sync, f)), f
+        assert analysis.asynchrony is not None
+        assert np.array_equal(analysis.asynchrony.time_sec, pair.asynchrony.time_sec)
+        assert np.array_equal(analysis.asynchrony.asynchrony_sec, pair.asynchrony.asynchrony_sec)
+        assert same(asdict(analysis.sync), asdict(pair.stats))
     assert analysis.came_together_sec == result.came_together_sec
     assert (info.duet.came_together_sec if info.duet else None) == result.came_together_sec
-    # the lesson replayed from the store takes the path the engine took, bar for bar
-    if lesson:
-        ben = stored.session.player("Ben")
-        s = stored.session.settings
-        replay = replay_lesson(
-            engine.chart,
-            ben.hits,
-            start_level=ben.level,
-            tempo_scale=min(1.0, s.tempo_scale),
-            layout=stored.session.layout,
-            base_map=engine.chart.tempo_map.scaled(s.tempo_scale),
-            until_sec=stored.session.until_sec,
-            present=ben.present,
-            window_sec=s.window_sec,
-            wait_sec=s.window_sec + engine.options.grace_sec,
-        )
+    words = " ".join(summary_sentences(analysis))
+    for p in live.players:
+        left = any(math.isfinite(b) for _, b in p.present)
+        assert (f"{p.name} left at" in words) == left
+
+    # the lesson replayed from the store, as `cymbalism lesson` does, takes the path the
+    # engine took, bar for bar, never beyond the parts the report says were played
+    if plan.lesson:
+        replay = replay_session(stored.session, "Ben", grace_sec=engine.options.grace_sec)
         live_path = engine._paths["Ben"]
         assert [(c.bar, c.level, c.tempo_scale) for c in replay.changes] == [
             (c.bar, c.level, c.tempo_scale) for c in live_path.changes
         ]
-    # the exported hits, analysed offline, give the same figures again
-    table = hit_table(analysis, misses=False)
-    hits, targets, spans, names = [], [], [], []
-    for p in stored.session.players:
-        mine = table["player"] == p.name
-        exported = Hits.from_arrays(
-            table["onset_sec"][mine], table["lane"][mine], table["velocity"][mine]
-        )
-        steps = stored.level_changes.get(p.name, ())
-        hits.append(played_hits(exported, p.level, steps))
-        targets.append(player_targets(engine.chart, p.level, steps, stored.session.layout))
-        spans.append(stored.session.judged_spans(p.name))
-        names.append(p.name)
+        assert [(b.bar, b.level, b.stats.n_notes, b.stats.n_hit) for b in replay.history] == [
+            (b.bar, b.level, b.stats.n_notes, b.stats.n_hit) for b in live_path.history
+        ]
+        assert replay.final_level == live_path.level
+        assert all(b.level <= analysis.player("Ben").level_reached for b in replay.history)
+
+    # the exported hits, read back from the file and analysed, give the same figures again
+    exported = read_export(write_export(analysis, tmp_path / f"s{plan.seed}.csv"))
+    chart = stored.chart.scaled(stored.session.settings.tempo_scale)
+    names = [p.name for p in stored.session.players]
+    steps = [stored.level_changes.get(n, ()) for n in names]
     offline = analyze_players(
-        hits,
-        tempo_map=engine.base_map,
-        targets=targets,
+        [
+            played_hits(exported.get(p.name, Hits.empty()), p.level, s)
+            for p, s in zip(stored.session.players, steps, strict=True)
+        ],
+        tempo_map=chart.tempo_map,
+        targets=[
+            player_targets(chart, p.level, s, stored.session.layout)
+            for p, s in zip(stored.session.players, steps, strict=True)
+        ],
         names=names,
         window_sec=stored.session.settings.window_sec,
-        spans=spans,
+        spans=[stored.session.judged_spans(n) for n in names],
     )
-    for off, live in zip(offline.players, result.report.players, strict=True):
-        assert (off.stats.n_notes, off.stats.n_hit, off.stats.n_extra) == (
-            live.stats.n_notes,
-            live.stats.n_hit,
-            live.stats.n_extra,
-        )
-        assert same(off.stats.mean_error_sec, live.stats.mean_error_sec)
-    assert offline.sync is None or (
-        result.sync is not None and offline.sync.stats.n == result.sync.n
-    )
+    for off, mine in zip(offline.players, result.report.players, strict=True):
+        assert off.alignment == mine.alignment
+        assert same(asdict(off.stats), asdict(mine.stats))
+    if pair is not None:
+        assert offline.sync is not None
+        assert same(asdict(offline.sync.stats), asdict(pair.stats))
+        assert offline.sync.came_together_sec == pair.came_together_sec
 
 
 def test_a_player_who_left_is_judged_only_while_there(tmp_path) -> None:
+    plan = Plan(None, 1, 1.0, False, False, "steady", None, 0.3, None, 3)
     with Store(f"sqlite:///{tmp_path}/s.sqlite3") as store:
-        engine, result, sid = play_session(
-            store,
-            loop=None,
-            repeats=1,
-            tempo_scale=1.0,
-            follow=False,
-            lesson=False,
-            stop_frac=None,
-            leave_frac=0.3,
-            back_after_sec=None,
-            seed=3,
-        )
-        analysis = analyse_stored(store.load(sid))
-    ben = result.session.player("Ben")
-    assert ben.left_sec is not None and ben.left_sec == pytest.approx(7.2, abs=0.02)
-    # no note of Ben's after he left is counted, and the sync stops there too
-    targets = result.report.players[1].alignment.targets
-    assert len(targets) and targets.onset_sec.max() < ben.left_sec
-    assert result.report.sync.asynchrony.time_sec.max() < ben.left_sec
-    from cymbalism.report.text import summary_sentences
-
+        _, result, sid = play_session(store, plan)
+        stored = store.load(sid)
+        info = store.info(sid)
+    analysis = analyse_stored(stored)
+    ben = stored.session.player("Ben")
+    assert ben.left_sec == pytest.approx(0.3 * 16.0, abs=0.02)
+    assert info.status == "finished"
+    # none of Ben's notes after he left is counted, and the sync stops there too
+    rep = analysis.player("Ben")
+    assert len(rep.alignment.targets) and rep.alignment.targets.onset_sec.max() < ben.left_sec
+    assert analysis.asynchrony is not None
+    assert analysis.asynchrony.time_sec.max() < ben.left_sec
+    # Ben hit nearly all he was there for: left, not missing the rest of the song
+    assert rep.stats.hit_rate > 0.9
     words = " ".join(summary_sentences(analysis))
-    assert "Ben left at 0:07" in words
-    assert "until Ben left" in words or "never settled" in words
+    assert "Ben left at 0:05, and is judged only while there." in words
+    assert "to the end" not in words
+    assert result.report.players[1].stats.n_notes == rep.stats.n_notes

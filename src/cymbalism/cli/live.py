@@ -154,7 +154,9 @@ def _calibrate(
     finally:
         inp.stop()
         out.stop()
-    Store(db_option(db, store)).add_calibration(name, cal.offset_sec, sd_sec=cal.spread_sec, n=cal.n_taps)
+    Store(db_option(db, store)).add_calibration(
+        name, cal.offset_sec, sd_sec=cal.spread_sec, n=cal.n_taps
+    )
     console.print(
         f"[bold]{name}[/]: latency {cal.offset_sec * 1000:+.1f} ms (from {cal.n_taps} of "
         f"{cal.n_clicks} taps, steadiness ±{cal.spread_sec * 1000:.1f} ms); it is now "

@@ -168,13 +168,19 @@ def _lesson(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Replay a beginner's performance through the path: level changes and tips."""
-    from cymbalism.coaching.lesson import LessonPath, placement_level, replay_lesson
+    from cymbalism.coaching.lesson import (
+        LessonPath,
+        placement_level,
+        replay_lesson,
+        replay_session,
+    )
     from cymbalism.io.charts import load_chart
-    from cymbalism.live.engine import LiveOptions
     from cymbalism.model.hits import Hits
+    from cymbalism.model.session import Session
 
     song = None if chart is None else load_chart(chart)
-    passes: list[tuple[str, Hits, dict]] = []  # name, hits, how the session played them
+    # name, hits, and for a stored session (the session, the player)
+    passes: list[tuple[str, Hits, tuple[Session, str] | None]] = []
     session_tempo = None
     session_level = None
     for take in takes:
@@ -182,7 +188,7 @@ def _lesson(
             from cymbalism.io.midi import read_midi
 
             hits = read_midi(take, kit=kit).hits.shifted(-offset_sec)
-            passes.append((Path(take).name, hits, {}))
+            passes.append((Path(take).name, hits, None))
             continue
         with open_store(db) as store:
             stored = store.load(store.resolve(take))
@@ -196,20 +202,12 @@ def _lesson(
             names = ", ".join(p.name for p in seats)
             raise InputError(f"session {stored.id} has no player {player!r} (players: {names})")
         song = song or load_chart(stored.chart)
-        settings = stored.session.settings
-        session_tempo = session_tempo or min(1.0, settings.tempo_scale)
-        session_level = session_level or mine.level
-        # The session as it was played: its bars, where it stopped, when the player was
-        # there, its window; so the replay tells the path exactly what it was told live.
-        played = {
-            "layout": stored.session.layout or None,
-            "base_map": song.tempo_map.scaled(settings.tempo_scale),
-            "until_sec": stored.session.until_sec,
-            "present": mine.present,
-            "window_sec": settings.window_sec,
-            "wait_sec": settings.window_sec + LiveOptions().grace_sec,
-        }
-        passes.append((f"session {stored.id}, {mine.name}", mine.hits, played))
+        if session_tempo is None:
+            session_tempo = min(1.0, stored.session.settings.tempo_scale)
+        if session_level is None:
+            session_level = mine.level
+        # replayed as it was played: its bars, its stop, when the player was there
+        passes.append((f"session {stored.id}, {mine.name}", mine.hits, (stored.session, mine.name)))
     if song is None:
         raise InputError("MIDI files need --chart: the song they were played to")
     if start is not None and start.strip().lower() in {"warm-up", "warmup"}:
@@ -227,7 +225,10 @@ def _lesson(
     )
     for i, (name, hits, played) in enumerate(passes, start=1):
         before = len(path.changes)
-        report = replay_lesson(song, hits, path=path, **played)
+        if played is None:
+            report = replay_lesson(song, hits, path=path)
+        else:
+            report = replay_session(*played, path=path, chart=song)
         console.print(f"pass {i} ({name}):", highlight=False)
         for change in report.changes[before:]:
             console.print(f"  {change}", highlight=False, soft_wrap=True)

@@ -37,7 +37,7 @@ from cymbalism.errors import InputError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
-from cymbalism.model.session import BarLayout
+from cymbalism.model.session import DEFAULT_GRACE_SEC, BarLayout, Session
 from cymbalism.model.tempo import TempoMap
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "beat_name",
     "placement_level",
     "replay_lesson",
+    "replay_session",
 ]
 
 
@@ -686,9 +687,7 @@ def replay_lesson(
             continue  # laid out before the path's last change: not reported
         if not any(a <= start and end_sec <= b for a, b in spans):
             continue  # the player was not there for the whole bar
-        p.on_bar_end(
-            bar, bar_alignment(hits, targets, start, end_sec, window_sec=w, level=level)
-        )
+        p.on_bar_end(bar, bar_alignment(hits, targets, start, end_sec, window_sec=w, level=level))
     return LessonReport(
         changes=list(p.changes),
         history=list(p.history),
@@ -696,4 +695,54 @@ def replay_lesson(
         final_tempo_scale=p.tempo_scale,
         tips=p.tips(),
         reached_sec=reached,
+    )
+
+
+def replay_session(
+    session: Session,
+    name: str,
+    *,
+    path: LessonPath | None = None,
+    chart: Chart | None = None,
+    grace_sec: float = DEFAULT_GRACE_SEC,
+) -> LessonReport:
+    """Replay player ``name`` of a stored session through the lesson path, telling it
+    exactly what the live engine told it: the bars as they were laid out (a loop, the
+    practice tempo, a click that followed the duo), only those closed before the session
+    stopped, only those the player was there for, judged with the session's window.
+
+    Parameters
+    ----------
+    session : Session
+    name : str
+        The player.
+    path : LessonPath, optional
+        The path to move (several sessions may move one); by default a new one, started
+        as the live engine starts it: at the player's level and the session's practice
+        tempo (100% at most).
+    chart : Chart, optional
+        The song (the session's by default).
+    grace_sec : float
+        The live engine's grace: a bar was told to the path once its end, the matching
+        window and this had passed.
+
+    Returns
+    -------
+    LessonReport
+    """
+    player = session.player(name)
+    song = session.chart if chart is None else chart
+    s = session.settings
+    if path is None:
+        path = LessonPath(song, start_level=player.level, tempo_scale=min(1.0, s.tempo_scale))
+    return replay_lesson(
+        song,
+        player.hits,
+        path=path,
+        layout=session.layout or None,
+        base_map=song.tempo_map.scaled(s.tempo_scale),
+        until_sec=session.until_sec,
+        present=player.present,
+        window_sec=s.window_sec,
+        wait_sec=s.window_sec + grace_sec,
     )

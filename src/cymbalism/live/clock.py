@@ -144,7 +144,7 @@ def responsive(*, realtime: bool = True) -> Iterator[None]:
     if realtime:
         try:
             policy = (os.sched_getscheduler(0), os.sched_getparam(0))
-            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(10))
+            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(1))
         except (AttributeError, OSError):  # not Linux, or not permitted: best effort
             policy = None
     try:

@@ -50,7 +50,7 @@ from cymbalism.live.tempo_follow import TempoFollower
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
-from cymbalism.model.session import BarLayout, Player, Session, Settings
+from cymbalism.model.session import DEFAULT_GRACE_SEC, BarLayout, Player, Session, Settings
 
 if TYPE_CHECKING:
     from cymbalism.coaching.lesson import LevelChange
@@ -221,7 +221,7 @@ class LiveOptions:
     lesson_players: tuple[str, ...] = ()
     tolerance_sec: Mapping[Level, float] = field(default_factory=lambda: LEVEL_TOLERANCE_SEC)
     lookahead_sec: float = 0.25
-    grace_sec: float = 0.05
+    grace_sec: float = DEFAULT_GRACE_SEC
     sync_window_sec: float = 8.0
     backing: bool = False
 
@@ -1102,11 +1102,16 @@ class Engine:
             for n, a in alignments.items():
                 self.recorder.add_alignment(n, a)
             self.recorder.stopped(until_sec)
+        stop = math.inf if until_sec is None else until_sec
         self._finished = LiveResult(
             session=session,
             alignments=alignments,
             report=report,
-            levels={n: list(st.levels) for n, st in self.players.items()},
+            # a part laid out for bars the session never reached was never played
+            levels={
+                n: st.levels[:1] + [(t, lv) for t, lv in st.levels[1:] if t < stop]
+                for n, st in self.players.items()
+            },
             bars=list(self.bars),
             messages=list(self.messages),
         )

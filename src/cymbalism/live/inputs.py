@@ -258,25 +258,33 @@ class RtMidiPort:
         self._thread.start()
 
     def _read(self) -> None:
-        get, now = self._rt.get_message, time.perf_counter_ns
-        while not self._stop.is_set():
+        get = self._rt.get_message
+        while True:
             item = get()
-            if item is None:
+            if item is not None:
+                self._deliver(item)
+            elif self._stop.is_set():
+                # The port is closed, so nothing more can come: take what is left.
+                while (item := get()) is not None:
+                    self._deliver(item)
+                return
+            else:
                 time.sleep(READ_EVERY_SEC)
-                continue
-            data, delta = item
-            arrived = self._arrivals.stamp(delta, now())
-            try:
-                msg = self._mido.Message.from_bytes(data)
-            except ValueError:  # a malformed or partial message
-                continue
-            self._callback(msg, arrived)
+
+    def _deliver(self, item: tuple[list[int], float]) -> None:
+        data, delta = item
+        arrived = self._arrivals.stamp(delta, time.perf_counter_ns())
+        try:
+            msg = self._mido.Message.from_bytes(data)
+        except ValueError:  # a malformed or partial message
+            return
+        self._callback(msg, arrived)
 
     def close(self) -> None:
-        """Stop reading (messages already read are delivered) and close the port."""
+        """Close the port, deliver every message that had arrived, and stop reading."""
+        self._rt.close_port()
         self._stop.set()
         self._thread.join(timeout=2.0)
-        self._rt.close_port()
         self._rt.delete()
 
 

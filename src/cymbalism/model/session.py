@@ -14,6 +14,7 @@ from cymbalism.model.hits import Hits
 from cymbalism.model.tempo import TempoMap
 
 __all__ = [
+    "DEFAULT_GRACE_SEC",
     "DEFAULT_WINDOW_SEC",
     "BarLayout",
     "Player",
@@ -31,6 +32,9 @@ ALWAYS: tuple[Span, ...] = ((-math.inf, math.inf),)
 
 #: The default matching window: a hit more than 75 ms from every note is an extra hit.
 DEFAULT_WINDOW_SEC = 0.075
+#: How long after a note's window closed the live engine calls it missed, and tells the
+#: lesson path how a bar went (hits arrive stamped a little in the past).
+DEFAULT_GRACE_SEC = 0.05
 
 
 @dataclass(frozen=True)

@@ -267,8 +267,15 @@ def analyse_session(
     length_sec = session.length_sec
     hop_sec = max(CURVE_HOP_SEC, length_sec / CURVE_POINTS)
     tempo_hop_sec = max(TEMPO_HOP_SEC, length_sec / TEMPO_POINTS)
+    # a part laid out for bars the session never reached (it stopped) was never played
+    stop = np.inf if session.until_sec is None else session.until_sec
     steps_of = {
-        p.name: tuple(sorted(level_changes.get(p.name, ()), key=lambda s: s.at_sec))
+        p.name: tuple(
+            sorted(
+                (s for s in level_changes.get(p.name, ()) if s.at_sec < stop),
+                key=lambda s: s.at_sec,
+            )
+        )
         for p in session.players
     }
     on_grid = chart.metadata.get("judged_against") == "grid"
