@@ -101,7 +101,7 @@ def evaluate(data: Path) -> list[dict]:
                 "alpha_keys_drums": fit.gain("keys", "drums"),
                 "alpha_drums_keys": fit.gain("drums", "keys"),
                 "leader": fit.leader("keys", "drums"),
-                "lead_lag_leader": lead_lag(table, "keys", "drums").leader,
+                "lead_lag_leader": lead_lag(table, "keys", "drums").xcorr_leader,
             }
         )
     if not rows:

@@ -185,14 +185,14 @@ def test_lead_lag_finds_the_follower():
         np.array([[0.0, 0.0], [0.7, 0.0]]), n_events=400, sigma_m_sec=0.002, n_runs=1, seed=9
     )
     ll = lead_lag(_table(runs.onset_sec[0]), "A", "B")
-    assert ll.leader == "A"
+    assert ll.xcorr_leader == "A"
     assert ll.r(1) > 0.3 and ll.r(1) > ll.r(-1) + 0.2
     assert ll.granger_a_to_b_p < 1e-3
     assert ll.granger_b_to_a_p > 1e-3
     swapped = lead_lag(_table(runs.onset_sec[0]), "B", "A")
-    assert swapped.leader == "A"
+    assert swapped.xcorr_leader == "A"
     assert swapped.r(-1) == pytest.approx(ll.r(1))
-    assert ll.to_dict()["leader"] == "A"
+    assert ll.to_dict()["xcorr_leader"] == "A"
 
 
 def test_bad_inputs_get_clear_errors():

@@ -213,6 +213,7 @@ def analyze_players(
     threshold_sec: float = TOGETHER_SD_SEC,
     title: str = "",
     spans: Sequence[tuple[Span, ...]] | None = None,
+    tempo_bpm: float | None = None,
 ) -> AnalysisReport:
     """Analyse one or more players who played together (or a solo).
 
@@ -240,6 +241,10 @@ def analyze_players(
         while present, before the session stopped); notes and hits outside are left out,
         so a player who left is neither missing the rest of the song nor in sync with
         the partner there. Every note and hit by default.
+    tempo_bpm : float, optional
+        The tempo to report; by default the first player's map's at its start. A click
+        grid found from a recording (:func:`~cymbalism.analysis.tempo.click_grid`)
+        stretches its first beat to the first hit, so give its tempo here.
 
     Returns
     -------
@@ -299,7 +304,7 @@ def analyze_players(
             )
             pairs.append(PairReport(names[i], names[j], asy, sync_stats(asy), together))
     return AnalysisReport(
-        tempo_bpm=float(maps[0].bpm[0]),
+        tempo_bpm=float(maps[0].bpm[0]) if tempo_bpm is None else float(tempo_bpm),
         judged_against=judged,
         players=players,
         pairs=pairs,

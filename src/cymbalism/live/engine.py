@@ -701,9 +701,7 @@ class Engine:
         )
         targets = Hits(tgt.onset_sec[a:b], tgt.lane[a:b], tgt.velocity[a:b])
         level = dict(bar.levels)[st.player.name]
-        return bar_alignment(
-            hits, targets, bar.start_sec, bar.end_sec, window_sec=w, level=level
-        )
+        return bar_alignment(hits, targets, bar.start_sec, bar.end_sec, window_sec=w, level=level)
 
     def _close_bars(self, now_sec: float) -> None:
         """Tell the lesson paths how each bar went, once its last note's window has closed."""

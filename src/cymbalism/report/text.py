@@ -148,6 +148,9 @@ def gap_sentence(sync: SyncStats, a: str, b: str, *, opening: str = "Between the
 def leader_phrase(analysis: SessionAnalysis) -> str:
     """Who led and who followed, in words (from the phase-correction gains); "" if unknown."""
     leader = analysis.leader
+    problems = analysis.coupling_problems
+    if problems:
+        return f"Who led cannot be told from this session: {'; '.join(problems)}."
     if leader is None or analysis.coupling is None:
         return ""
     a, b = analysis.players[0].name, analysis.players[1].name
