@@ -145,3 +145,15 @@ def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
     assert main(["corpus", "analyze", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
     assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "no" / "r.csv")]) == 2
     assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "r.xlsx")]) == 2
+
+
+def test_coupling_of_too_few_intervals_says_so_instead_of_naming_a_leader(tmp_path, capsys):
+    a, b = _duet_files(tmp_path, (0.05, 0.45), n=30)
+    assert main(["coupling", str(a), str(b), "--names", "Lead,Follow", "--json"]) == 0
+    out = _json(capsys)
+    assert out["bgls_leader"] is None
+    assert any("too few intervals" in p for p in out["bgls_problems"])
+    assert main(["coupling", str(a), str(b), "--names", "Lead,Follow"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "who leads cannot be told: " in text and "too few intervals" in text
+    assert "Lead leads" not in text

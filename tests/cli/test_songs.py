@@ -89,3 +89,17 @@ def test_songs_command_prints_json(capsys):
     assert rows["mirrorball"]["bpm"] == 114 and rows["mirrorball"]["time_signature"] == "4/4"
     assert rows["mirrorball"]["levels"] == ["beginner", "easy", "medium", "hard", "expert"]
     assert rows["click"]["free_play"] is True
+
+
+def test_lesson_takes_the_tempo_as_play_does(tmp_path, capsys):
+    from cymbalism.io.midi import write_hits
+
+    chart = get_song("mirrorball")
+    take = str(write_hits(tmp_path / "take.mid", chart.targets(Level.EASY), chart.tempo_map))
+    for tempo in ("80%", "80", "0.8"):
+        assert main(["lesson", take, "-c", "mirrorball", "--tempo", tempo]) == 0
+        assert "starting at Beginner, tempo 80%" in capsys.readouterr().out
+    assert main(["lesson", take, "-c", "mirrorball", "--tempo", "150%"]) == 2
+    assert "within 50%-100%" in " ".join(capsys.readouterr().err.split())
+    assert main(["lesson", take, "-c", "mirrorball", "--tempo", "slow"]) == 2
+    assert "such as 80%" in capsys.readouterr().err

@@ -80,14 +80,14 @@ def _root(
 
 
 def split_values(value: str | None, what: str, n: int) -> list[str] | None:
-    """A comma-separated option with one entry per player (or one for all)."""
+    """A comma-separated option with one entry per player, in the players' order."""
     if value is None:
         return None
     items = [v.strip() for v in value.split(",")]
-    if len(items) == 1 and n > 1 and what == "levels":
-        items = items * n
     if len(items) != n or not all(items):
-        raise InputError(f"--{what} needs {n} comma-separated value(s), got {value!r}")
+        raise InputError(
+            f"--{what} needs one value per player ({n}, comma-separated), got {value!r}"
+        )
     return items
 
 

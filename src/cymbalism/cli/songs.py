@@ -170,6 +170,7 @@ def _lesson(
     """Replay a beginner's performance through the path: level changes and tips."""
     from cymbalism.coaching.lesson import (
         LessonPath,
+        LessonSettings,
         placement_level,
         replay_lesson,
         replay_session,
@@ -218,6 +219,12 @@ def _lesson(
     else:
         level = Level.parse(start)
     scale = parse_tempo(tempo) if tempo is not None else (session_tempo or 1.0)
+    lowest = LessonSettings().min_tempo_scale
+    if not lowest <= scale <= 1.0:
+        raise InputError(
+            f"--tempo {tempo}: a lesson starts at a practice tempo within {lowest:.0%}-100% "
+            "and ramps up to 100%"
+        )
     path = LessonPath(song, start_level=level, tempo_scale=scale)
     console.print(
         f"[bold]{song.title}[/]: starting at {path.level.label}, tempo {path.tempo_scale:.0%}",
