@@ -103,3 +103,55 @@ def test_lesson_takes_the_tempo_as_play_does(tmp_path, capsys):
     assert "within 50%-100%" in " ".join(capsys.readouterr().err.split())
     assert main(["lesson", take, "-c", "mirrorball", "--tempo", "slow"]) == 2
     assert "such as 80%" in capsys.readouterr().err
+
+
+def test_lesson_last_replays_only_the_bars_played_and_reaches_the_level_reached(tmp_path, capsys):
+    """A session stopped in bar 14 was replayed to bar 24, and moved the beginner up to a
+    level neither the live view nor the report had reached."""
+    import re
+
+    from cymbalism.live.clock import FakeClock
+    from cymbalism.live.engine import Engine, LiveOptions
+    from cymbalism.live.run import summarize_for_store
+    from cymbalism.model.session import Player, Settings
+    from cymbalism.report.analysis import analyse_stored
+    from cymbalism.store import Store
+
+    chart = get_song("mirrorball")
+    db = str(tmp_path / "s.sqlite3")
+    players = [Player("Kim", Level.EXPERT), Player("Ana", Level.BEGINNER)]
+    with Store(db) as store:
+        writer = store.start_session(chart, players, flush_ms=0, flush_hits=1 << 30)
+        clock = FakeClock()
+        engine = Engine(
+            chart, players, Settings(count_in_bars=0), clock, writer,
+            options=LiveOptions(lesson_players=("Ana",)), start_ns=0,
+        )  # fmt: skip
+        stop = float(chart.tempo_map.qn_to_sec(chart.tempo_map.bar_to_qn(13) + 2.0))  # bar 14
+        sent = {"Kim": 0, "Ana": 0}
+        t = 0.0
+        while t < stop:  # both hit every note laid out for them, 5 ms late
+            t += 0.01
+            clock.set_ns(engine.sec_to_ns(t))
+            for name in sent:
+                notes = engine.laid_out(name)
+                while sent[name] < len(notes) and notes.onset_sec[sent[name]] + 0.005 <= t:
+                    k = sent[name]
+                    engine.push_hit(
+                        name, int(notes.lane[k]), 100, song_sec=notes.onset_sec[k] + 0.005
+                    )
+                    sent[name] += 1
+            engine.tick(song_sec=t)
+        result = engine.finish(until_sec=stop)
+        sid = writer.finish()
+        store.save_summary(sid, *summarize_for_store(result))
+        reached = analyse_stored(store.load(sid)).player("Ana").level_reached
+    live = engine._paths["Ana"]
+    assert live.changes  # she moved up while she played
+    capsys.readouterr()
+    assert main(["lesson", "last", "--db", db]) == 0
+    out = capsys.readouterr().out
+    bars = [int(b) for b in re.findall(r"after bar (\d+)", out)]
+    assert bars == [c.bar + 1 for c in live.changes] and max(bars) <= 14
+    assert f"now at {live.level.label}" in out
+    assert max([Level.BEGINNER, *(c.level for c in live.changes[:-1])]) <= reached <= live.level
