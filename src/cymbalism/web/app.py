@@ -8,14 +8,19 @@ Routes
 ``POST /api/rooms``                 open a room for a song and two players
 ``GET /api/rooms``                  open rooms (only when the studio is not on the network)
 ``GET /api/rooms/{code}``           one room
-``WS  /ws/{code}``                  play: clock round trips, claims, hits, judgements
-``GET /api/sessions/{id}/report``   a finished session's HTML report
-``GET /api/players/{name}/history`` a player's sessions over time
+``WS  /ws/{code}[?host=TOKEN]``     play: clock round trips, claims, hits, judgements
+``GET /api/sessions/{id}/report?key=KEY``   the HTML report of a room's session
+``GET /api/players/{name}/history?key=KEY`` the sessions over time of a room's player
 
-Every error is one JSON body ``{"error": "...", "status": N}``. Every message is
-validated (:mod:`cymbalism.web.protocol`) and every connection is rate-limited
-(:class:`cymbalism.web.ratelimit.TokenBucket`); a WebSocket client that sends garbage
-or floods is closed with one reason, and its room carries on.
+Every error is one JSON body ``{"error": "...", "status": N}``. Every request passes
+:class:`cymbalism.web.guard.NetworkGuard` (Host, Origin, JSON, a rate per client
+address); every message is validated (:mod:`cymbalism.web.protocol`); a WebSocket client
+that sends garbage or floods is closed with one reason, and its room carries on.
+
+Reports and histories are served only for rooms that are still kept, with the room's
+code or its key (``KEY``, sent to each tab that joins); a wrong code or key is a wrong
+try for the :class:`~cymbalism.web.ratelimit.JoinThrottle`, like a wrong room code, and
+every refusal is the same 404 that says nothing of what exists.
 """
 
 from __future__ import annotations
@@ -24,20 +29,33 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import re
+import secrets
 import time
-from collections import OrderedDict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
 from cymbalism import __version__
-from cymbalism.errors import CymbalismError, InputError, NotFoundError, require
-from cymbalism.model.chart import Chart, Level
+from cymbalism.errors import CymbalismError, InputError, LimitError, NotFoundError, require
+from cymbalism.model.chart import GHOST_MAX_VELOCITY, NORMAL_VELOCITY, Chart, Level
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane
+from cymbalism.web.guard import NetworkGuard
 from cymbalism.web.protocol import CreateRoom, describe_validation_error, parse_client_message
-from cymbalism.web.ratelimit import TokenBucket
-from cymbalism.web.rooms import Connection, Room, RoomEngine, RoomRegistry, Slot
+from cymbalism.web.ratelimit import AddressBuckets, JoinThrottle, TokenBucket, client_key
+from cymbalism.web.rooms import (
+    CalibrationBook,
+    Connection,
+    Practice,
+    Room,
+    RoomEngine,
+    RoomRegistry,
+    Slot,
+)
 
 fastapi = require("fastapi", "web")
 from fastapi import Request, WebSocket  # noqa: E402
@@ -51,6 +69,9 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState  # noqa: E4
 __all__ = ["KEY_SETS", "StudioConfig", "create_app", "first_bars"]
 
 _log = logging.getLogger(__name__)
+
+#: Lanes the highway draws as cymbals (the rest are drums).
+CYMBALS = frozenset({Lane.HIHAT_CLOSED, Lane.HIHAT_OPEN, Lane.CRASH, Lane.RIDE})
 
 #: Two key sets, so two people can share one keyboard (``KeyboardEvent.code`` -> lane).
 KEY_SETS: dict[str, dict[str, Lane]] = {
@@ -100,15 +121,37 @@ class StudioConfig:
     clock : callable returning seconds
         The server's monotonic clock, shared with the engine.
     ws_rate_per_sec, ws_burst : float
-        Token bucket of each WebSocket connection.
+        Token bucket of a WebSocket connection that plays a player (hits of two players
+        on one tab, clock round trips).
+    watch_rate_per_sec, watch_burst : float
+        Token bucket of a connection that plays nobody (yet): clock round trips, a claim.
+    ws_client_rate_per_sec, ws_client_burst : float
+        Token bucket of a client address over all its WebSocket connections.
+    ws_per_client : int
+        WebSocket connections one client address may hold at once.
     http_rate_per_sec, http_burst : float
-        Token bucket of each HTTP connection.
+        Token bucket of each client address for HTTP requests and WebSocket handshakes.
+    names : list of str
+        Host names the studio answers to besides its addresses (see
+        :class:`~cymbalism.web.guard.NetworkGuard`).
+    addresses : callable returning a set of str
+        The IP addresses the server listens on.
+    joins : JoinThrottle, optional
+        The wait after wrong room codes and keys (a default one if not given).
+    rooms : dict, optional
+        Keyword arguments of :class:`~cymbalism.web.rooms.RoomRegistry` (caps, expiry).
     report_html : callable, optional
         ``report_html(session_id) -> str``.
     public_urls : list of str
         Where other devices reach the studio (empty when it is on this computer only).
     history : callable, optional
         ``history(player_name) -> dict``.
+    calibrations : CalibrationBook, optional
+        Remembers each player's latency per input between rooms.
+    check_room : callable, optional
+        ``check_room(room)`` raises a CymbalismError when the engine could not play the
+        room as set up (a practice tempo a lesson path cannot take, a loop past the end):
+        a room is refused when it is opened, never when it is started.
     """
 
     load_song: Callable[[str], Chart]
@@ -116,17 +159,35 @@ class StudioConfig:
     engine_factory: Callable[[Room, float], RoomEngine]
     require_code: bool = False
     clock: Callable[[], float] = time.perf_counter
-    ws_rate_per_sec: float = 60.0
+    ws_rate_per_sec: float = 40.0
     ws_burst: float = 120.0
-    http_rate_per_sec: float = 30.0
-    http_burst: float = 90.0
+    watch_rate_per_sec: float = 2.0
+    watch_burst: float = 30.0
+    ws_client_rate_per_sec: float = 60.0
+    ws_client_burst: float = 180.0
+    ws_per_client: int = 8
+    http_rate_per_sec: float = 10.0
+    http_burst: float = 120.0  # a page load is a dozen requests (HTML, CSS, modules, API)
+    names: list[str] = field(default_factory=list)
+    addresses: Callable[[], set[str]] = set
+    joins: JoinThrottle | None = None
+    rooms: dict[str, Any] = field(default_factory=dict)
     public_urls: list[str] = field(default_factory=list)
     report_html: Callable[[Any], str] | None = None
     history: Callable[[str], dict[str, Any]] | None = None
+    calibrations: CalibrationBook | None = None
+    check_room: Callable[[Room], None] | None = None
 
 
 def _error_body(message: str, status: int) -> dict[str, Any]:
     return {"error": message, "status": status}
+
+
+#: The one answer to a report or history that cannot be given: it says nothing of
+#: whether the session or player exists.
+_NOT_SHOWN = "not found: a report or history needs its room's code or key"
+#: A session id as the store can hold it (up to 2**63 - 1).
+_SESSION_ID = re.compile(r"[0-9]{1,19}")
 
 
 def _is_local(host: str | None) -> bool:
@@ -152,7 +213,24 @@ def song_summary(name: str, chart: Chart) -> dict[str, Any]:
         "bars": chart.n_bars,
         "length_sec": round(chart.end_sec, 1),
         "levels": [lv.label for lv in chart.levels],
+        "sections": song_sections(chart),
     }
+
+
+def song_sections(chart: Chart) -> list[dict[str, Any]]:
+    """The song's named sections with the bars they span (from 1, inclusive)."""
+    out: list[dict[str, Any]] = []
+    for q, name in chart.sections:
+        bar, _ = chart.tempo_map.qn_to_bar_beat(np.float64(q))
+        first = int(bar) + 1
+        if first > chart.n_bars:
+            continue
+        if out and out[-1]["first_bar"] == first:
+            out.pop()  # two names on one bar line: the later one counts
+        if out:
+            out[-1]["last_bar"] = first - 1
+        out.append({"name": name, "first_bar": first, "last_bar": chart.n_bars})
+    return out
 
 
 def first_bars(chart: Chart, n_bars: int) -> Chart:
@@ -197,9 +275,20 @@ def create_app(config: StudioConfig) -> Any:
         openapi_url=None,
     )
     app.state.config = config
-    registry = RoomRegistry()
+    registry = RoomRegistry(clock=config.clock, **config.rooms)
     app.state.rooms = registry
-    http_buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+    joins = config.joins or JoinThrottle()
+    app.state.joins = joins
+    ws_buckets = AddressBuckets(
+        rate_per_sec=config.ws_client_rate_per_sec, burst=config.ws_client_burst
+    )
+    ws_open: Counter[str] = Counter()
+    app.add_middleware(
+        NetworkGuard,
+        names=config.names,
+        addresses=config.addresses,
+        limits=AddressBuckets(rate_per_sec=config.http_rate_per_sec, burst=config.http_burst),
+    )
 
     # ------------------------------------------------------------------ errors
     @app.exception_handler(CymbalismError)
@@ -227,22 +316,30 @@ def create_app(config: StudioConfig) -> Any:
             _error_body(f"internal error: {type(exc).__name__}", 500), status_code=500
         )
 
-    @app.middleware("http")
-    async def _rate_limit(request: Request, call_next: Any) -> Any:
-        client = request.client
-        key = f"{client.host}:{client.port}" if client else "?"
-        bucket = http_buckets.get(key)
-        if bucket is None:
-            bucket = TokenBucket(rate_per_sec=config.http_rate_per_sec, burst=config.http_burst)
-            http_buckets[key] = bucket
-            while len(http_buckets) > 4096:
-                http_buckets.popitem(last=False)
-        if not bucket.allow():
-            return JSONResponse(
-                _error_body(f"too many requests: over {config.http_rate_per_sec:g} a second", 429),
-                status_code=429,
+    def _throttled(client: str) -> None:
+        wait = joins.wait_sec(client)
+        if wait > 0:
+            raise LimitError(
+                f"too many wrong room codes from this address; try again in {wait:.0f} s"
             )
-        return await call_next(request)
+
+    def _room_by_code(request: Request, code: str) -> Room:
+        client = client_key(request.client.host if request.client else None)
+        _throttled(client)
+        try:
+            return registry.get(code)
+        except NotFoundError:
+            joins.failed(client)
+            raise
+
+    def _room_by_key(request: Request, key: str | None) -> Room:
+        client = client_key(request.client.host if request.client else None)
+        _throttled(client)
+        room = registry.by_key(key)
+        if room is None:
+            joins.failed(client)
+            raise NotFoundError(_NOT_SHOWN)
+        return room
 
     def _local_only(request: Request, what: str) -> None:
         if config.require_code and not _is_local(request.client.host if request.client else None):
@@ -264,7 +361,11 @@ def create_app(config: StudioConfig) -> Any:
             "require_code": config.require_code,
             "public_urls": config.public_urls,
             "reports": config.report_html is not None,
-            "lanes": [{"id": int(x), "short": x.short, "label": x.label} for x in Lane],
+            "lanes": [
+                {"id": int(x), "short": x.short, "label": x.label, "cymbal": x in CYMBALS}
+                for x in Lane
+            ],
+            "velocity": {"ghost_max": GHOST_MAX_VELOCITY, "accent_min": NORMAL_VELOCITY + 1},
             "levels": [lv.label for lv in Level],
             "key_sets": {
                 k: {code: int(lane) for code, lane in v.items()} for k, v in KEY_SETS.items()
@@ -298,7 +399,25 @@ def create_app(config: StudioConfig) -> Any:
         levels = [Level.parse(x) for x in req.levels]
         for lv in levels:
             chart.part(lv)  # a clear NotFoundError for a level the song lacks
+        if req.start_bar is not None and req.loop_bars is not None:
+            raise InputError("give a start bar or a loop, not both")
+        for bar in (req.start_bar, *(req.loop_bars or ())):
+            if bar is not None and bar > chart.n_bars:
+                raise InputError(f"{chart.title!r} has {chart.n_bars} bars here; no bar {bar}")
+        if req.loop_bars is not None and req.loop_bars[0] > req.loop_bars[1]:
+            a, b = req.loop_bars
+            raise InputError(f"a loop runs from a bar to a later one, got bars {a}-{b}")
+        if req.ramp_percent and req.loop_bars is None:
+            raise InputError("a tempo ramp speeds up each time through a loop: choose a loop")
+        practice = Practice(
+            start_bar=req.start_bar,
+            loop_bars=req.loop_bars,
+            loop_repeats=req.loop_repeats,
+            ramp_step=req.ramp_percent / 100.0,
+            ramp_to=req.ramp_to_percent / 100.0,
+        )
         room = Room(
+            owner=client_key(request.client.host if request.client else None),
             code=registry.new_code(),
             song=req.song,
             chart=chart,
@@ -308,9 +427,13 @@ def create_app(config: StudioConfig) -> Any:
             tempo_scale=req.tempo_percent / 100.0,
             count_in_bars=req.count_in_bars,
             lesson=req.lesson,
+            practice=practice,
+            calibrations=config.calibrations,
         )
+        if config.check_room is not None:
+            config.check_room(room)
         registry.add(room)
-        return room.public()
+        return {**room.public(), "host_token": room.host_token, "key": room.key}
 
     @app.get("/api/rooms")
     async def list_rooms(request: Request) -> list[dict[str, Any]]:
@@ -318,38 +441,84 @@ def create_app(config: StudioConfig) -> Any:
         return [r.public() for r in registry.list() if r.state != "finished"]
 
     @app.get("/api/rooms/{code}")
-    async def get_room(code: str) -> dict[str, Any]:
-        return registry.get(code).public()
+    async def get_room(request: Request, code: str) -> dict[str, Any]:
+        return _room_by_code(request, code).public()
 
     @app.get("/api/sessions/{session_id}/report", response_class=HTMLResponse)
-    async def report(session_id: str) -> HTMLResponse:
+    async def report(request: Request, session_id: str, key: str | None = None) -> HTMLResponse:
         if config.report_html is None:
             raise NotFoundError("this studio keeps no reports")
-        html = await asyncio.to_thread(config.report_html, session_id)
+        room = _room_by_key(request, key)
+        if not _SESSION_ID.fullmatch(session_id) or str(room.session_id) != session_id:
+            raise NotFoundError(_NOT_SHOWN)
+        try:
+            html = await asyncio.to_thread(config.report_html, session_id)
+        except NotFoundError:  # its message may name the database
+            raise NotFoundError(_NOT_SHOWN) from None
         return HTMLResponse(html)
 
     @app.get("/api/players/{name}/history")
-    async def history(name: str) -> dict[str, Any]:
+    async def history(request: Request, name: str, key: str | None = None) -> dict[str, Any]:
         if config.history is None:
             raise NotFoundError("this studio keeps no history")
-        return await asyncio.to_thread(config.history, name)
+        room = _room_by_key(request, key)
+        if name not in {s.name for s in room.slots}:
+            raise NotFoundError(_NOT_SHOWN)
+        try:
+            return await asyncio.to_thread(config.history, name)
+        except NotFoundError:  # not stored yet; the message would name the others
+            return {"player": name, "sessions": []}
 
     # ------------------------------------------------------------------ play
     @app.websocket("/ws/{code}")
     async def play(websocket: WebSocket, code: str) -> None:
+        client = client_key(websocket.client.host if websocket.client else None)
         await websocket.accept()
-        try:
-            room = registry.get(code)
-        except NotFoundError as exc:
-            await websocket.close(code=4404, reason=_close_reason(str(exc)))
+        refusal: tuple[int, str] | None = None
+        room: Room | None = None
+        if (wait := joins.wait_sec(client)) > 0:
+            refusal = (
+                4429,
+                f"too many wrong room codes from this address; try again in {wait:.0f} s",
+            )
+        elif ws_open[client] >= config.ws_per_client:
+            refusal = (4429, f"too many connections from this address ({config.ws_per_client})")
+        else:
+            try:
+                room = registry.get(code)
+            except NotFoundError as exc:
+                joins.failed(client)
+                refusal = (4404, str(exc))
+        if room is None:
+            assert refusal is not None
+            await websocket.close(code=refusal[0], reason=_close_reason(refusal[1]))
             return
-        conn = Connection(id=registry.next_connection_id())
-        bucket = TokenBucket(rate_per_sec=config.ws_rate_per_sec, burst=config.ws_burst)
+        host = websocket.query_params.get("host") or ""
+        conn = Connection(
+            id=registry.next_connection_id(),
+            is_host=secrets.compare_digest(host.encode(), room.host_token.encode()),
+        )
+        watching = TokenBucket(rate_per_sec=config.watch_rate_per_sec, burst=config.watch_burst)
+        playing: TokenBucket | None = None
+        ws_open[client] += 1
         room.join(conn)
+
+        def _bucket_of(conn: Connection) -> TokenBucket:
+            nonlocal playing
+            if not room.seats(conn):
+                return watching
+            if playing is None:
+                playing = TokenBucket(rate_per_sec=config.ws_rate_per_sec, burst=config.ws_burst)
+            return playing
 
         async def pump() -> None:
             while True:
                 message = await conn.outbox.get()
+                if message.get("type") == "close":  # the room asks to close this tab
+                    await websocket.close(
+                        code=message["code"], reason=_close_reason(message["reason"])
+                    )
+                    return
                 await websocket.send_json(message)
 
         sender = asyncio.get_running_loop().create_task(pump())
@@ -362,12 +531,19 @@ def create_app(config: StudioConfig) -> Any:
                 raw = event.get("text")
                 if raw is None:
                     reason = "bad message: send JSON text, not binary"
-                elif not bucket.allow():
+                elif not (bucket := _bucket_of(conn)).allow():
                     reason = (
-                        f"too many messages: over {config.ws_rate_per_sec:g} a second "
-                        f"(bursts of {config.ws_burst:g})"
+                        f"too many messages: over {bucket.rate_per_sec:g} a second "
+                        f"(bursts of {bucket.burst:g})"
+                        + ("" if bucket is playing else " from a tab that plays nobody")
+                    )
+                elif not ws_buckets.allow(client):
+                    reason = (
+                        f"too many messages from this address: over "
+                        f"{ws_buckets.rate_per_sec:g} a second over all its connections"
                     )
                 else:
+                    registry.expire()
                     try:
                         msg = parse_client_message(raw)
                     except InputError as exc:
@@ -393,6 +569,9 @@ def create_app(config: StudioConfig) -> Any:
         except WebSocketDisconnect:
             pass
         finally:
+            ws_open[client] -= 1
+            if ws_open[client] <= 0:
+                del ws_open[client]
             room.leave(conn)
             # flush what was queued (judgements the tab should still see), then stop
             with contextlib.suppress(Exception):
