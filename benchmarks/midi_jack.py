@@ -180,17 +180,26 @@ def sequence_numbers(slot: list[int], velocity: list[int]) -> np.ndarray:
     return out
 
 
-def count(sent: list[int], slot: list[int], velocity: list[int]) -> tuple[Count, list[int]]:
-    """Exact duplicates and losses of one kit's notes received; also the numbers lost."""
+def count(
+    sent: list[int], slot: list[int], velocity: list[int], onset_sec: np.ndarray | None = None
+) -> tuple[Count, list[int], list[str]]:
+    """Exact duplicates and losses of one kit's notes received; also the numbers lost and,
+    given the onsets, each duplicate's number and how long after its first copy it came."""
     got = sequence_numbers(slot, velocity)
-    seen: set[int] = set()
-    duplicates = 0
-    for i in got.tolist():
-        if i in seen:
-            duplicates += 1
-        seen.add(i)
-    lost = sorted(set(sent) - seen)
-    return Count(len(sent), len(got), duplicates, len(lost)), lost
+    first: dict[int, int] = {}
+    copies = []
+    for j, i in enumerate(got.tolist()):
+        if i in first:
+            gap = (
+                ""
+                if onset_sec is None
+                else f" +{(onset_sec[j] - onset_sec[first[i]]) * 1e3:.2f} ms"
+            )
+            copies.append(f"{i}{gap}")
+        else:
+            first[i] = j
+    lost = sorted(set(sent) - set(first))
+    return Count(len(sent), len(got), len(copies), len(lost)), lost, copies
 
 
 def main() -> None:
@@ -325,9 +334,10 @@ def play_and_count(
     kits = zip(("kitA", "kitB"), ("Ana", "Ben"), logs, strict=True)
     for k, (name, player, log) in enumerate(kits):
         h = stored.session.player(player).hits
-        c, lost = count(log, [slot_of_lane[ln] for ln in h.lane.tolist()], h.velocity.tolist())
+        slots = [slot_of_lane[ln] for ln in h.lane.tolist()]
+        c, lost, copies = count(log, slots, h.velocity.tolist(), h.onset_sec)
         mine = [(note, v) for kk, note, v in witnessed if kk == k]
-        w, w_lost = count(log, [NOTES.index(note) for note, _ in mine], [v for _, v in mine])
+        w, w_lost, _ = count(log, [NOTES.index(note) for note, _ in mine], [v for _, v in mine])
         print(
             f"{name:6} {player:6} {c.sent:7d} | {w.received:13d} {w.duplicates:4d} {w.lost:5d} "
             f"| {c.received:7d} {c.duplicates:4d} {c.lost:5d}"
@@ -337,6 +347,8 @@ def play_and_count(
                 at = ", ".join(f"{i} ({i / args.rate:.2f} s)" for i in gone[:12])
                 more = " ..." if len(gone) > 12 else ""
                 print(f"  {name}: {who} lost notes (sent at): {at}{more}")
+        if copies:
+            print(f"  {name}: play stored twice (after the first copy): {', '.join(copies[:12])}")
     if warnings:
         print("play printed:", ", ".join(sorted(set(warnings))))
     tail = bytes(screen).decode("utf-8", "replace").splitlines()[-3:]

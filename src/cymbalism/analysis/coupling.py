@@ -37,9 +37,10 @@ view, reported under its own name.
 
 A fit is read only when it can be: a gain outside the stable range 0-2 (below 0 the
 player moves away from the source; above 2 every correction overshoots by more than the
-gap) does not describe players correcting toward each other, and a gain known only to
-within more than ±:data:`MAX_GAIN_UNCERTAINTY` (95%; too few intervals) cannot tell who
-adapts more. :meth:`CouplingFit.problems` says which, in words.
+gap) does not describe players correcting toward each other, and fewer than
+:data:`MIN_RELIABLE_INTERVALS` intervals per source leave a gain too uncertain to tell
+who adapts more. :meth:`CouplingFit.problems` says which, in words; each gain's standard
+error (:meth:`CouplingFit.gain_se`) says how sure it is.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ from cymbalism.model.validate import validate_times
 
 __all__ = [
     "CHORD_SEC",
-    "MAX_GAIN_UNCERTAINTY",
+    "MIN_RELIABLE_INTERVALS",
     "PAIR_WINDOW_SEC",
     "STABLE_GAIN",
     "CouplingFit",
@@ -82,14 +83,15 @@ MIN_EVENTS_PER_SOURCE = 20
 #: Where a phase-correction gain describes correction toward a source: 0 (ignores it) up
 #: to 2 (beyond, each correction overshoots by more than the gap, which then grows).
 STABLE_GAIN = (0.0, 2.0)
-#: The widest 95% interval (half-width) of a gain worth reading: wider, the gain cannot
-#: tell a player who follows (about 0.25) from one who ignores the partner (0). Too few
-#: intervals is the usual cause: on simulated duets (timekeeper 10 ms, motor 7 ms) the
-#: interval of a 0.25 gain is about ±0.3 with 20 intervals and ±0.18 with 60.
-MAX_GAIN_UNCERTAINTY = 0.2
-#: Without a reference grid, an interval longer than this many times the player's median
-#: interval spans a pause (a rest, a break in the piece) and is left out of the fit.
-BREAK_FACTOR = 2.0
+#: Fewest intervals per source for a gain worth reading. On simulated duets (gains 0.25
+#: and 0.10, timekeeper 10 ms, motor 7 ms; ``evaluation/bgls_recovery.py``) 95% of the
+#: estimates of a gain lie within ±0.39 of it with 20 intervals (the fewest fitted) and
+#: ±0.21 with 50: from 50 on, a player who follows (0.25) is told from one who does not.
+MIN_RELIABLE_INTERVALS = 50
+#: Without a reference grid the nominal interval is taken as constant, so an interval
+#: longer than this many times the player's median one (a beat skipped by both players, a
+#: pause) is not a nominal interval and is left out of the fit.
+BREAK_FACTOR = 1.5
 #: Default pairing window for onsets without a chart: a quarter of a beat at 150 BPM.
 PAIR_WINDOW_SEC = 0.100
 #: Default gap under which one player's consecutive onsets are one stroke (a chord, a flam).
@@ -305,34 +307,31 @@ class CouplingFit:
     def problems(self, a: str, b: str) -> list[str]:
         """Why the gains of ``a`` and ``b`` toward each other cannot be read, in words
         (empty when they can): a gain that could not be fitted, one whose 95% interval
-        lies wholly outside the stable range :data:`STABLE_GAIN`, or one too uncertain
-        (95% interval wider than ±:data:`MAX_GAIN_UNCERTAINTY`: too few intervals)."""
+        lies wholly outside the stable range :data:`STABLE_GAIN`, or one that rests on
+        fewer than :data:`MIN_RELIABLE_INTERVALS` intervals per source."""
         out = []
         lo, hi = STABLE_GAIN
+        per_source = len(self.sources) - 1
         for p, q in ((a, b), (b, a)):
             g = self.gain(p, q)
             n = int(self.n_events[self.players.index(p)])
             if not np.isfinite(g):
-                need = MIN_EVENTS_PER_SOURCE * (len(self.sources) - 1)
+                need = MIN_EVENTS_PER_SOURCE * per_source
                 out.append(
                     f"{p}'s gain toward {q} could not be fitted ({n} intervals, "
                     f"at least {need} needed)"
                 )
                 continue
-            if self.alpha_se is None:
-                continue
             half = 1.96 * self.gain_se(p, q)
-            if not np.isfinite(half):
-                out.append(f"{p}'s gain toward {q} has no measurable uncertainty (no noise)")
-                continue
-            if g + half < lo or g - half > hi:
+            if np.isfinite(half) and (g + half < lo or g - half > hi):
                 out.append(
                     f"{p}'s gain toward {q} is {g:.2f} ±{half:.2f}, outside the stable "
                     f"range {lo:g}-{hi:g}"
                 )
-            elif half > MAX_GAIN_UNCERTAINTY:
+            if n < MIN_RELIABLE_INTERVALS * per_source:
                 out.append(
-                    f"{p}'s gain toward {q} is {g:.2f} ±{half:.2f}: too few intervals ({n}) to tell"
+                    f"{p}'s gain toward {q} rests on too few intervals ({n}; at least "
+                    f"{MIN_RELIABLE_INTERVALS * per_source} needed to read it)"
                 )
         return out
 
@@ -376,8 +375,8 @@ def _player_design(
     keep = np.isin(start, rows)
     if ref is None:
         keep &= end == start + 1
-        # without a grid the nominal interval is a constant: an interval far longer than
-        # the player's usual one spans a pause, not a beat
+        # without a grid the nominal interval is a constant: an interval much longer than
+        # the player's usual one spans a skipped beat or a pause, not a beat
         span = onset[end, i] - onset[start, i]
         if keep.any():
             keep &= span <= BREAK_FACTOR * float(np.median(span[end == start + 1]))

@@ -61,7 +61,7 @@ def _time_axis(ax, end_sec: float) -> None:  # type: ignore[no-untyped-def]
     step = next((s for s in _STEPS_SEC if end_sec / s <= 10), _STEPS_SEC[-1])
     ax.xaxis.set_major_locator(MultipleLocator(step))
     ax.xaxis.set_major_formatter(_CLOCK)
-    ax.set_xlim(0, end_sec)
+    ax.set_xlim(0, max(end_sec, 1.0))  # a session stopped at once still gets a second
 
 
 def _figure(width: float, height: float) -> Figure:

@@ -156,11 +156,15 @@ def leader_phrase(analysis: SessionAnalysis) -> str:
     a, b = analysis.players[0].name, analysis.players[1].name
     follower = b if leader == a else a
     fit = analysis.coupling
-    follows = fit.gain(follower, leader)
-    leads = fit.gain(leader, follower)
+
+    def gain(p: str, q: str) -> str:
+        half = 1.96 * fit.gain_se(p, q)
+        sure = f" (±{half:.0%})" if np.isfinite(half) else ""
+        return f"{max(fit.gain(p, q), 0.0):.0%}{sure}"
+
     return (
-        f"{leader} led and {follower} followed: {follower} corrected {follows:.0%} of each "
-        f"gap toward {leader}, {leader} {max(leads, 0.0):.0%} toward {follower}."
+        f"{leader} led and {follower} followed: {follower} corrected {gain(follower, leader)} "
+        f"of each gap toward {leader}, {leader} {gain(leader, follower)} toward {follower}."
     )
 
 
