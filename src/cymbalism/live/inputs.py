@@ -1,9 +1,11 @@
 """Live inputs: MIDI ports, microphones, the computer keyboard as pads, simulated drummers.
 
-Every input stamps a hit the moment it arrives, with the session's
+Every input stamps a hit with the moment it arrived, on the session's
 :class:`~cymbalism.live.clock.Clock`, minus the input's calibrated latency
-(``offset_sec``). The MIDI library's own message times are not used. Hits wait in a
-thread-safe queue until the engine's loop collects them with :meth:`Input.poll`.
+(``offset_sec``). A MIDI port's moment of arrival is the one rtmidi took in the MIDI
+system's thread (see below), placed on the session clock; never a time a message
+carries itself. Hits wait in a thread-safe queue until the engine's loop collects them
+with :meth:`Input.poll`.
 
 MIDI ports are found by NAME (a case-insensitive substring), never by number, so an e-kit
 is found again after a reboot or after it was unplugged. One port can carry two players,
@@ -195,6 +197,10 @@ class PortBackend(Protocol):
     def open_output(self, name: str) -> Any: ...
 
 
+#: A port is taken as unplugged once this many listings in a row (one a second) leave it
+#: out: under JACK a listing can time out on a busy machine, and closing and reopening a
+#: port that never left would lose what came meanwhile.
+LOST_AFTER_CHECKS = 2
 #: Messages rtmidi may hold for the reader thread (at 0.5 ms per read, far more than
 #: any kit sends).
 RTMIDI_QUEUE = 8192
@@ -503,6 +509,7 @@ class MidiInput(Input):
         self._watch: threading.Thread | None = None
         self._stop = threading.Event()
         self.filters = {r.player: TriggerFilter(r.trigger) for r in self.routes}
+        self._misses = 0  # listings in a row without the port
 
     @property
     def players(self) -> list[str]:
@@ -562,7 +569,9 @@ class MidiInput(Input):
                 self._status.put(InputStatus(self.clock.now_ns(), self.name, str(exc), False))
 
     def check(self) -> InputStatus | None:
-        """See whether the port is still there; close it if it vanished, reopen it on return.
+        """See whether the port is still there; close it once it is missing from
+        :data:`LOST_AFTER_CHECKS` listings in a row (a busy MIDI system may leave it out
+        of one), reopen it on return.
 
         Returns the status change, if there was one (it is also queued for
         :meth:`status`).
@@ -573,8 +582,9 @@ class MidiInput(Input):
                 found = find_port(self.port_name or self.query, names)
             except (NotFoundError, InputError):
                 found = None
+            self._misses = 0 if found is not None else self._misses + 1
             change: InputStatus | None = None
-            if self.connected and found is None:
+            if self.connected and found is None and self._misses >= LOST_AFTER_CHECKS:
                 self._close()
                 self.losses += 1
                 change = InputStatus(
