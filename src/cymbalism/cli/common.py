@@ -24,9 +24,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_HELP",
+    "AUDIO_HELP",
+    "AUDIO_OFFSET_HELP",
     "DB_HELP",
     "JSON_HELP",
     "KIT_HELP",
+    "MIX_HELP",
     "SESSION_HELP",
     "app",
     "console",
@@ -62,6 +65,12 @@ KIT_HELP = "The e-kit's note map (td11, td17, nitro, dtx, gm or a .toml file)."
 API_HELP = "The MIDI system: LINUX_ALSA or UNIX_JACK."
 JSON_HELP = "Print JSON."
 SESSION_HELP = "The session number, or 'last'."
+MIX_HELP = (
+    "Channel gains 0-2: music, guide (the drum stems), click, own (the first player's "
+    "drums), partner; such as music=0.8,click=0.3."
+)
+AUDIO_HELP = "A recording to play instead of the song's own: an audio file or a song folder."
+AUDIO_OFFSET_HELP = "Where song time zero falls in --audio, in milliseconds."
 
 
 def _version(value: bool) -> None:
@@ -102,9 +111,13 @@ def split_names(text: str | None) -> list[str] | None:
     return names
 
 
+#: The practice tempos ``--tempo`` takes: the song's recording cannot be stretched further.
+TEMPO_RANGE = (0.25, 2.0)
+
+
 def parse_tempo(text: str | float) -> float:
-    """A practice tempo as ``play`` and ``lesson`` both take it: ``80%``, ``80`` or ``0.8``
-    (a number above 2 is a percentage), within the range a session allows (10%-200%)."""
+    """A practice tempo as ``play``, ``render`` and ``lesson`` all take it: ``80%``, ``80``
+    or ``0.8`` (a number above 2 is a percentage), within :data:`TEMPO_RANGE`."""
     raw = str(text).strip()
     t = raw.rstrip("%")
     try:
@@ -112,8 +125,11 @@ def parse_tempo(text: str | float) -> float:
     except ValueError:
         raise InputError(f"--tempo takes a percentage such as 80% (or 0.8), got {raw!r}") from None
     scale = value / 100.0 if raw.endswith("%") or value > 2.0 else value
-    if not 0.1 <= scale <= 2.0:
-        raise InputError(f"--tempo {raw} is {scale:.0%}; a practice tempo lies within 10%-200%")
+    lo, hi = TEMPO_RANGE
+    if not lo <= scale <= hi:
+        raise InputError(
+            f"--tempo {raw} is {scale:.0%}; a practice tempo lies within {lo:.0%}-{hi:.0%}"
+        )
     return scale
 
 
