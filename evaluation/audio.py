@@ -27,9 +27,10 @@ stems it scores:
 onsets (the figure behind ``cymbalism.io.audio.DETECTOR_BIAS_SEC``). ``--choose`` shows
 how the default kit's two constants (``DEFAULT_MIN_SHARE`` and ``DEFAULT_LANE_WEIGHTS``)
 were chosen: by leave-one-track-out over a small grid, each track scored with the
-setting that did best on the other seven. ``--choose-onsets`` shows how
-``DetectorConfig.low_delta_db`` (the kick band's own peak picking) was chosen, by
-leave-one-track-out in the same way.
+setting that did best on the other seven. ``--choose-onsets`` shows how the peak
+picking's added constants (``DetectorConfig.low_delta_db``, the kick band's own peaks;
+``restrike_delta_db`` and ``restrike_rise_db``, a drum struck again while the last hit
+rings) were chosen, by leave-one-track-out in the same way.
 
 Run: ``.venv/bin/python evaluation/audio.py [--data DIR] [--bias | --choose | --choose-onsets]``
 """
@@ -77,8 +78,11 @@ STRICT_MERGE_SEC = 0.010
 #: The per-drum split the detector offers (``DetectorConfig.split_sec``), scored beside:
 #: the strict protocol's own 10 ms, so that a drum reported apart is an onset apart.
 SPLIT_SEC = 0.010
-#: The settings ``--choose-onsets`` chooses among for ``DetectorConfig.low_delta_db``.
-LOW_DELTA_GRID: tuple[float | None, ...] = (None, 6.0, 7.0, 8.0, 10.0, 12.0)
+#: The settings ``--choose-onsets`` chooses among for ``DetectorConfig.low_delta_db``,
+#: ``restrike_delta_db`` and ``restrike_rise_db``.
+LOW_DELTA_GRID: tuple[float | None, ...] = (None, 6.0, 8.0, 10.0, 12.0)
+RESTRIKE_DELTA_GRID: tuple[float | None, ...] = (0.75, 1.0, 1.5)
+RESTRIKE_RISE_GRID = (2.0, 3.0, 5.0)
 
 
 @dataclass
@@ -211,7 +215,8 @@ def evaluate(root: Path) -> None:
     tracks = load_tracks(root)
     config = audio.DetectorConfig()
     split = audio.with_config(config, split_sec=SPLIT_SEC)
-    before = audio.with_config(config, low_delta_db=None)  # all bands picked together only
+    # the peak picking before: the onset strength over all bands, against its moving mean
+    before = audio.with_config(config, low_delta_db=None, restrike_delta_db=None)
     madmom_cnn = _madmom()
     onsets: dict[str, list[dict]] = {}
     variants: list[dict[str, dict[str, np.ndarray]]] = []
@@ -227,7 +232,7 @@ def evaluate(root: Path) -> None:
         old_hits = audio.detect_hits(tr.samples, tr.sample_rate, config=before)
         detectors = {
             "cymbalism": np.unique(hits.onset_sec),
-            "cymbalism before (no kick band)": np.unique(old_hits.onset_sec),
+            "cymbalism before (one peak test)": np.unique(old_hits.onset_sec),
             f"cymbalism, per-drum split at {SPLIT_SEC * 1000:.0f} ms": np.unique(
                 split_hits.onset_sec
             ),
@@ -254,7 +259,7 @@ def evaluate(root: Path) -> None:
             )
         }
         lanes["default"] = class_counts(tr, hits, start_sec=tr.split_sec)
-        lanes["default, before (no kick band)"] = class_counts(tr, old_hits, tr.split_sec)
+        lanes["default, before (one peak test)"] = class_counts(tr, old_hits, tr.split_sec)
         lanes["default, whole tracks"] = class_counts(tr, hits)
         variants.append(lanes)
 
@@ -291,7 +296,7 @@ def evaluate(root: Path) -> None:
     print("drums: F at ±50 ms over all tracks' hits together (tracks without a drum count")
     print("       their false alarms), scored after each track's calibration part")
     order = ["default", "default, whole tracks", "calibrated", None]
-    order += ["default, before (no kick band)"]
+    order += ["default, before (one peak test)"]
     order += ["calibrated, OT not taught", "calibrated, live 10 ms", "default, live 10 ms"]
     for label in order:
         if label is None:
@@ -354,36 +359,37 @@ def choose_default_constants(root: Path) -> None:
     )
 
 
-def choose_low_delta(root: Path) -> None:
-    """Leave-one-track-out over ``DetectorConfig.low_delta_db``: each track is scored
-    (strict protocol) with the setting whose mean F was best on the other seven."""
+def choose_onset_constants(root: Path) -> None:
+    """Leave-one-track-out over the peak picking's added constants: the kick band's
+    threshold (``low_delta_db``) and the re-strike test's (``restrike_delta_db``,
+    ``restrike_rise_db``). Each track is scored (strict protocol) with the setting whose
+    mean F was best on the other seven."""
+    from itertools import product
+
     tracks = load_tracks(root)
-    scores = {
-        d: [
+    grid = [(low, None, 3.0) for low in LOW_DELTA_GRID]
+    grid += list(product(LOW_DELTA_GRID, RESTRIKE_DELTA_GRID, RESTRIKE_RISE_GRID))
+    scores = {}
+    for low, again, rise in grid:
+        config = audio.with_config(low_delta_db=low, restrike_delta_db=again, restrike_rise_db=rise)
+        scores[(low, again, rise)] = [
             onset_scores(
                 tr.ref_sec,
-                np.unique(
-                    audio.detect_hits(
-                        tr.samples, tr.sample_rate, config=audio.with_config(low_delta_db=d)
-                    ).onset_sec
-                ),
+                np.unique(audio.detect_hits(tr.samples, tr.sample_rate, config=config).onset_sec),
             )
             for tr in tracks
         ]
-        for d in LOW_DELTA_GRID
-    }
     held = []
     for i, tr in enumerate(tracks):
         rest = [j for j in range(len(tracks)) if j != i]
-        best = max(LOW_DELTA_GRID, key=lambda d: np.mean([scores[d][j]["f50"] for j in rest]))
-        print(f"without {tr.name:<10} best low_delta_db = {best}")
+        best = max(scores, key=lambda g: np.mean([scores[g][j]["f50"] for j in rest]))
+        print(f"without {tr.name:<10} best (low_delta_db, restrike_delta_db, rise) = {best}")
         held.append(scores[best][i])
-    for d in LOW_DELTA_GRID:
-        print(
-            f"low_delta_db={d}: strict F on all tracks {np.mean([r['f50'] for r in scores[d]]):.3f}"
-        )
+    top = sorted(scores, key=lambda g: -np.mean([r["f50"] for r in scores[g]]))[:5]
+    for g in top:
+        print(f"{g}: strict F on all tracks {np.mean([r['f50'] for r in scores[g]]):.4f}")
     print(
-        f"leave-one-track-out: strict F {np.mean([r['f50'] for r in held]):.3f} "
+        f"leave-one-track-out: strict F {np.mean([r['f50'] for r in held]):.4f} "
         f"(P {np.mean([r['p50'] for r in held]):.3f}, R {np.mean([r['r50'] for r in held]):.3f})"
     )
 
@@ -450,11 +456,11 @@ def main() -> None:
     ap.add_argument(
         "--choose-onsets",
         action="store_true",
-        help="choose the kick band's peak-picking threshold (LOO)",
+        help="choose the peak picking's added constants (LOO)",
     )
     args = ap.parse_args()
     if args.choose_onsets:
-        choose_low_delta(args.data / "mdb_drums")
+        choose_onset_constants(args.data / "mdb_drums")
     elif args.bias:
         measure_bias()
     elif args.choose:

@@ -594,3 +594,55 @@ def test_refine_onset_finds_a_burst_from_a_guess_either_side() -> None:
             assert got is not None and abs(got - start) <= 0.00025 * sr
     # nothing rises: the frame's onset stands
     assert refine_onset(0.01 * rng.normal(size=6000), 3000, sr) is None
+
+
+def test_single_hits_stay_single_when_split() -> None:
+    truth = isolated_hits(DEFAULT_LANES, n=20, seed=5)
+    y = synthesize_hits(truth, SR, seed=5)
+    found = detect_hits(y, SR, config=audio.with_config(split_sec=0.010))
+    onsets = np.unique(found.onset_sec)
+    assert onsets.size == len(truth)
+    assert np.abs(onsets - truth.onset_sec).max() <= TOLERANCE_SEC
+
+
+def test_lane_delays_find_the_later_drum_in_its_own_band() -> None:
+    truth = Hits.from_arrays([0.3, 0.315], [Lane.KICK, Lane.HIHAT_CLOSED], 100)
+    y = synthesize_hits(truth, SR, seed=6).astype(np.float64)
+    first = round(0.3 * SR)
+    end = first + round(0.035 * SR)
+    delays = audio.lane_delays(y[:end], first, [Lane.KICK, Lane.HIHAT_CLOSED], SR, 0.010)
+    assert set(delays) == {Lane.HIHAT_CLOSED}
+    assert abs(delays[Lane.HIHAT_CLOSED] - 0.015) <= 0.003
+    together = synthesize_hits(
+        Hits.from_arrays([0.3, 0.3], [Lane.KICK, Lane.HIHAT_CLOSED], 100), SR
+    )
+    assert audio.lane_delays(together[:end], first, [Lane.KICK, Lane.HIHAT_CLOSED], SR, 0.010) == {}
+
+
+def test_a_quiet_kick_under_a_ringing_crash_is_found_in_its_own_band() -> None:
+    crash = 0.5 + np.arange(8.0)
+    kick = crash + 0.08
+    truth = Hits.concat(
+        [Hits.from_arrays(crash, Lane.CRASH, 127), Hits.from_arrays(kick, Lane.KICK, 20)]
+    )
+    y = synthesize_hits(truth, SR, seed=3)
+    found = np.unique(detect_hits(y, SR).onset_sec)
+    assert found.size == len(truth)
+    assert np.abs(found - truth.onset_sec).max() <= TOLERANCE_SEC
+    # the onset strength over all 64 bands alone misses most of them
+    alone = np.unique(detect_hits(y, SR, config=audio.with_config(low_delta_db=None)).onset_sec)
+    assert sum(np.abs(alone - t).min() <= TOLERANCE_SEC for t in kick) <= 4
+
+
+def test_a_drum_struck_again_while_it_rings_is_found() -> None:
+    onset = 0.5 + 0.7 * np.arange(8)
+    truth = Hits.concat(
+        [Hits.from_arrays(onset, Lane.SNARE, 127), Hits.from_arrays(onset + 0.08, Lane.SNARE, 90)]
+    )
+    y = synthesize_hits(truth, SR, seed=2)
+    found = np.unique(detect_hits(y, SR).onset_sec)
+    assert found.size == len(truth)
+    assert np.abs(found - truth.onset_sec).max() <= TOLERANCE_SEC
+    # against the moving mean alone (which still holds the first stroke) both are one hit
+    alone = detect_hits(y, SR, config=audio.with_config(restrike_delta_db=None))
+    assert np.unique(alone.onset_sec).size == onset.size

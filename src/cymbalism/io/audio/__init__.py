@@ -6,7 +6,7 @@ One module per job:
 
 - :mod:`~cymbalism.io.audio.detector`: the streaming onset detector and drum classifier
   (:class:`StreamingDetector`, :func:`detect_hits`, :class:`DetectorConfig`,
-  :data:`DETECTOR_BIAS_SEC`, :data:`LIVE_CONFIG`);
+  :data:`DETECTOR_BIAS_SEC`, :data:`LIVE_CONFIG`, :func:`refine_onset`, :func:`lane_delays`);
 - :mod:`~cymbalism.io.audio.templates`: kit templates and their files
   (:class:`KitTemplates`, :func:`default_kit`, :func:`profile_kit`,
   :func:`load_kit_templates`, ...);
@@ -31,7 +31,9 @@ from cymbalism.io.audio.detector import (
     StreamingDetector,
     classify_added_spectrum,
     detect_hits,
+    lane_delays,
     onset_spectra,
+    refine_onset,
     with_config,
 )
 from cymbalism.io.audio.learn import (
@@ -82,6 +84,7 @@ __all__ = [
     "detect_hits",
     "hit_summary",
     "kit_templates_dir",
+    "lane_delays",
     "lane_label",
     "learn_kit",
     "learn_kit_from_mixtures",
@@ -91,6 +94,7 @@ __all__ = [
     "parse_kit_lane",
     "profile_kit",
     "read_audio",
+    "refine_onset",
     "save_kit_templates",
     "synthesize_hits",
     "with_config",
