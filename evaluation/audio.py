@@ -253,6 +253,7 @@ def evaluate(root: Path) -> None:
             )
             for name, k, c in (
                 ("calibrated", kit, config),
+                ("calibrated, before (one peak test)", calibrated_kit(tr, before), before),
                 ("calibrated, OT not taught", kit_without_ot, config),
                 ("calibrated, live 10 ms", live_kit, audio.LIVE_CONFIG),
                 ("default, live 10 ms", None, audio.LIVE_CONFIG),
@@ -296,7 +297,7 @@ def evaluate(root: Path) -> None:
     print("drums: F at ±50 ms over all tracks' hits together (tracks without a drum count")
     print("       their false alarms), scored after each track's calibration part")
     order = ["default", "default, whole tracks", "calibrated", None]
-    order += ["default, before (one peak test)"]
+    order += ["default, before (one peak test)", "calibrated, before (one peak test)"]
     order += ["calibrated, OT not taught", "calibrated, live 10 ms", "default, live 10 ms"]
     for label in order:
         if label is None:
