@@ -32,8 +32,8 @@ from rich.table import Table
 from cymbalism.io.audio import detect_hits, with_config
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-#: The peak picking before the kick band's own peaks and the re-strike test.
-BEFORE = with_config(low_delta_db=None, restrike_delta_db=None)
+#: The peak picking before the kick band's own peaks, the re-strike test and the gate.
+BEFORE = with_config(low_delta_db=None, restrike_delta_db=None, min_added_dbfs=None)
 
 
 def best_time(fn: Callable[[], object], repeat: int) -> tuple[float, float]:

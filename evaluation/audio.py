@@ -79,10 +79,10 @@ STRICT_MERGE_SEC = 0.010
 #: the strict protocol's own 10 ms, so that a drum reported apart is an onset apart.
 SPLIT_SEC = 0.010
 #: The settings ``--choose-onsets`` chooses among for ``DetectorConfig.low_delta_db``,
-#: ``restrike_delta_db`` and ``restrike_rise_db``.
-LOW_DELTA_GRID: tuple[float | None, ...] = (None, 6.0, 8.0, 10.0, 12.0)
-RESTRIKE_DELTA_GRID: tuple[float | None, ...] = (0.75, 1.0, 1.5)
-RESTRIKE_RISE_GRID = (2.0, 3.0, 5.0)
+#: ``restrike_delta_db`` and ``min_added_dbfs``.
+LOW_DELTA_GRID: tuple[float | None, ...] = (None, 6.0, 8.0, 10.0)
+RESTRIKE_DELTA_GRID: tuple[float | None, ...] = (None, 0.75, 1.0, 1.5)
+MIN_ADDED_GRID: tuple[float | None, ...] = (None, -64.0, -60.0, -56.0)
 
 
 @dataclass
@@ -216,7 +216,9 @@ def evaluate(root: Path) -> None:
     config = audio.DetectorConfig()
     split = audio.with_config(config, split_sec=SPLIT_SEC)
     # the peak picking before: the onset strength over all bands, against its moving mean
-    before = audio.with_config(config, low_delta_db=None, restrike_delta_db=None)
+    before = audio.with_config(
+        config, low_delta_db=None, restrike_delta_db=None, min_added_dbfs=None
+    )
     madmom_cnn = _madmom()
     onsets: dict[str, list[dict]] = {}
     variants: list[dict[str, dict[str, np.ndarray]]] = []
@@ -305,7 +307,7 @@ def evaluate(root: Path) -> None:
             continue
         per = {c: f_of(sum(v[label][c] for v in variants)) for c in CLASSES}
         print(
-            f"lanes {label:<34}"
+            f"lanes {label:<36}"
             + "  ".join(f"{c} {per[c]:.3f}" for c in CLASSES)
             + f"  mean {np.mean(list(per.values())):.4f}"
         )
@@ -362,18 +364,17 @@ def choose_default_constants(root: Path) -> None:
 
 def choose_onset_constants(root: Path) -> None:
     """Leave-one-track-out over the peak picking's added constants: the kick band's
-    threshold (``low_delta_db``) and the re-strike test's (``restrike_delta_db``,
-    ``restrike_rise_db``). Each track is scored (strict protocol) with the setting whose
+    threshold (``low_delta_db``), the re-strike test's (``restrike_delta_db``; its rise,
+    ``restrike_rise_db``, stays at 2 dB) and the gate on what an onset added
+    (``min_added_dbfs``). Each track is scored (strict protocol) with the setting whose
     mean F was best on the other seven."""
     from itertools import product
 
     tracks = load_tracks(root)
-    grid = [(low, None, 3.0) for low in LOW_DELTA_GRID]
-    grid += list(product(LOW_DELTA_GRID, RESTRIKE_DELTA_GRID, RESTRIKE_RISE_GRID))
     scores = {}
-    for low, again, rise in grid:
-        config = audio.with_config(low_delta_db=low, restrike_delta_db=again, restrike_rise_db=rise)
-        scores[(low, again, rise)] = [
+    for low, again, gate in product(LOW_DELTA_GRID, RESTRIKE_DELTA_GRID, MIN_ADDED_GRID):
+        config = audio.with_config(low_delta_db=low, restrike_delta_db=again, min_added_dbfs=gate)
+        scores[(low, again, gate)] = [
             onset_scores(
                 tr.ref_sec,
                 np.unique(audio.detect_hits(tr.samples, tr.sample_rate, config=config).onset_sec),
@@ -384,9 +385,11 @@ def choose_onset_constants(root: Path) -> None:
     for i, tr in enumerate(tracks):
         rest = [j for j in range(len(tracks)) if j != i]
         best = max(scores, key=lambda g: np.mean([scores[g][j]["f50"] for j in rest]))
-        print(f"without {tr.name:<10} best (low_delta_db, restrike_delta_db, rise) = {best}")
+        print(
+            f"without {tr.name:<10} best (low_delta_db, restrike_delta_db, min_added_dbfs) = {best}"
+        )
         held.append(scores[best][i])
-    top = sorted(scores, key=lambda g: -np.mean([r["f50"] for r in scores[g]]))[:5]
+    top = sorted(scores, key=lambda g: -np.mean([r["f50"] for r in scores[g]]))[:8]
     for g in top:
         print(f"{g}: strict F on all tracks {np.mean([r['f50'] for r in scores[g]]):.4f}")
     print(
