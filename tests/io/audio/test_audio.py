@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cymbalism.cli import main
 from cymbalism.errors import InputError, NotFoundError
@@ -666,3 +668,14 @@ def test_a_pedal_click_before_the_kick_is_not_a_hit() -> None:
     assert np.abs(found - kick).max() <= TOLERANCE_SEC
     ungated = np.unique(detect_hits(y, SR, config=audio.with_config(min_added_dbfs=None)).onset_sec)
     assert ungated.size == kick.size + clicks.size
+
+
+@given(
+    st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=1, max_size=600),
+    st.floats(0.0, 1.0),
+)
+def test_the_refinements_quantile_is_numpys(values: list[float], q: float) -> None:
+    from cymbalism.io.audio.detector import _quantile
+
+    x = np.asarray(values)
+    assert _quantile(x, q) == float(np.quantile(x, q))

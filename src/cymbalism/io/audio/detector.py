@@ -708,7 +708,7 @@ def refine_onset(
         y = signal.sosfilt(sos, seg)
         e = np.convolve(y * y, np.full(w, 1.0 / w))[: y.size]  # energy of the last w samples
         peak = s0 + int(np.argmax(e[s0:]))
-        floor = float(np.percentile(e[floor_from : s0 + 1], _FLOOR_PERCENTILE)) + 1e-30
+        floor = _quantile(e[floor_from : s0 + 1], _FLOOR_PERCENTILE / 100.0) + 1e-30
         top = float(e[peak])
         if top < floor * 10 ** (_MIN_RISE_DB / 10):
             continue
@@ -807,6 +807,20 @@ def lane_delays(
         steepest = after + int(np.argmax(rises[b][after : top + 1]))
         out[lane] = (steepest - d - earliest) / sr
     return out
+
+
+def _quantile(x: np.ndarray, q: float) -> float:
+    """``np.quantile(x, q)`` (linear interpolation), to the last bit, without its
+    overhead: :func:`refine_onset` takes one per band and onset."""
+    n = x.size
+    at = (n - 1) * q
+    lo = math.floor(at)
+    if lo >= n - 1:
+        return float(np.max(x))
+    part = np.partition(x, (lo, lo + 1))
+    a, b = float(part[lo]), float(part[lo + 1])
+    g = at - lo
+    return b - (b - a) * (1.0 - g) if g >= 0.5 else a + (b - a) * g
 
 
 def classify_added_spectrum(
