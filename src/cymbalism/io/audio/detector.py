@@ -537,9 +537,8 @@ class StreamingDetector:
         for o in ready:
             i = o.frame - self._hist_start
             added = self._added_spectrum(i)
-            gate = self.config.min_added_dbfs
-            if gate is not None and 20.0 * math.log10(max(float(added.sum()), 1e-10)) < gate:
-                continue  # too little added to what rang before: a pedal's click, not a drum
+            if self._too_little(added):
+                continue
             peak_db = float(self._hist_level[i : i + f.lane_frames + 1].max())
             vel = int(np.clip(round(1 + 126 * (peak_db + 60.0) / 60.0), 1, 127))
             t = o.frame * f.frame_period_sec - self.config.bias_sec
@@ -595,6 +594,12 @@ class StreamingDetector:
         before = self._hist_mag[max(0, i - self.config.lag - 2) : max(0, i - self.config.lag)]
         base = before.min(axis=0) if before.shape[0] else np.zeros(_N_BANDS)
         return np.maximum(after - base, 0.0)[:, f.band_ok]
+
+    def _too_little(self, added: np.ndarray) -> bool:
+        """Whether an onset added too little to what was sounding to be a drum (a kick
+        pedal's click): :attr:`DetectorConfig.min_added_dbfs`."""
+        gate = self.config.min_added_dbfs
+        return gate is not None and 20.0 * math.log10(max(float(added.sum()), 1e-10)) < gate
 
     def _added_spectrum(self, i: int) -> np.ndarray:
         """The mel magnitudes an onset at kept-frame ``i`` added over its lane window."""
@@ -1002,8 +1007,11 @@ class _RecordingDetector(StreamingDetector):
         f = self._f
         for o in self._waiting:
             if o.frame + f.lane_frames < self._n_frames:
+                added = self._added_spectrum(o.frame - self._hist_start)
+                if self._too_little(added):
+                    continue
                 full = np.zeros(_N_BANDS)
-                full[f.band_ok] = self._added_spectrum(o.frame - self._hist_start)
+                full[f.band_ok] = added
                 t = o.frame * f.frame_period_sec - self.config.bias_sec
                 self.records.append((t, full))
         return super()._settle()
