@@ -290,11 +290,15 @@ def evaluate(root: Path) -> None:
         f"protocol; {sum(r['missed_near'] for r in ours)} of them lie within 30 ms of another "
         "annotated onset (a drum annotated 10-30 ms from another)"
     )
-    print("strict F per track (cymbalism / librosa):")
-    for tr, ours, base in zip(
-        tracks, onsets["cymbalism"], onsets["librosa onset_detect"], strict=True
+    print("strict F per track (cymbalism / before / librosa):")
+    for tr, ours, old, base in zip(
+        tracks,
+        onsets["cymbalism"],
+        onsets["cymbalism before (one peak test)"],
+        onsets["librosa onset_detect"],
+        strict=True,
     ):
-        print(f"  {tr.name:<10}{ours['f50']:6.3f} / {base['f50']:.3f}")
+        print(f"  {tr.name:<10}{ours['f50']:6.3f} / {old['f50']:.3f} / {base['f50']:.3f}")
     print()
     print("drums: F at ±50 ms over all tracks' hits together (tracks without a drum count")
     print("       their false alarms), scored after each track's calibration part")
