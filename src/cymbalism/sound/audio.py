@@ -1,0 +1,453 @@
+"""Song audio: Clone Hero / YARG song folders, stems, and reading and writing audio files.
+
+A song folder holds the chart (``notes.chart`` / ``notes.mid``), ``song.ini`` and the
+recording: ``song.*`` (the backing, or the full mix when it is alone) and stems
+(``drums``, ``drums_1``..``drums_4``, ``bass``, ``guitar``, ``rhythm``, ``keys``,
+``vocals``, ``vocals_1``/``_2``, ``crowd``) in ``.ogg``, ``.opus``, ``.mp3``, ``.wav`` or
+``.flac``. As in the games, ``drums`` is ignored when numbered drum stems exist, and
+``vocals`` when numbered vocal stems do.
+
+Placing the recording on song time (once, at load)
+--------------------------------------------------
+Song time ``t`` (seconds from the chart's time zero) sounds at ``t + offset_sec`` in the
+recording. ``offset_sec`` is, as YARG reads it (``SongMetadata``: song.ini ``delay`` unless
+it is missing or 0, else the chart's ``[Song] Offset``):
+
+- song.ini ``delay`` in milliseconds ("higher = later notes"), or else
+- the ``.chart`` file's ``Offset`` in seconds ("a higher value makes the audio start
+  sooner"),
+
+plus ``--audio-offset MS`` given by the player (same sign: where song time zero falls in
+the audio file). So a recording with 1.5 s of silence before the first beat has
+``delay = 1500``.
+
+Drum stems are kept apart from the rest (:attr:`SongAudio.drums`): the players are the
+drummers, so the mixer's guide-drum channel is silent unless asked for. A folder with
+only ``song.*`` plays it as it is, and says the drums are in it.
+"""
+
+from __future__ import annotations
+
+import configparser
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from cymbalism.errors import InputError, NotFoundError, require
+from cymbalism.model.chart import Chart
+
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "DRUM_STEMS",
+    "MUSIC_STEMS",
+    "SongAudio",
+    "builtin_audio_path",
+    "find_stems",
+    "load_song_audio",
+    "read_audio_file",
+    "resample",
+    "song_audio_for",
+    "song_ini_delay_ms",
+    "write_audio",
+]
+
+#: Audio files a song folder may hold, in the order one stem name is looked for.
+AUDIO_SUFFIXES = (".opus", ".ogg", ".mp3", ".wav", ".flac")
+#: Stems that are the band (everything but the drums).
+MUSIC_STEMS = (
+    "song",
+    "guitar",
+    "bass",
+    "rhythm",
+    "keys",
+    "vocals",
+    "vocals_1",
+    "vocals_2",
+    "crowd",
+)
+#: Stems that are the drums.
+DRUM_STEMS = ("drums", "drums_1", "drums_2", "drums_3", "drums_4")
+_FORMATS = ".ogg (Vorbis or Opus), .opus, .mp3, .wav and .flac"
+#: Files are decoded this many seconds at a time.
+_BLOCK_SEC = 10.0
+#: libsndfile 1.2.2 crashes writing a long OGG in one call: write this many frames at a time.
+_WRITE_BLOCK = 1 << 16
+
+
+def _soundfile():  # type: ignore[no-untyped-def]
+    return require("soundfile", "audio")
+
+
+def resample(x: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
+    """``x`` (frames first) at another sample rate, float32 (soxr, high quality)."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if from_hz == to_hz or x.shape[0] == 0:
+        return x
+    soxr = require("soxr", "audio")
+    return np.ascontiguousarray(soxr.resample(x, from_hz, to_hz, quality="HQ"), dtype=np.float32)
+
+
+def _stereo(x: np.ndarray) -> np.ndarray:
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.shape[1] == 1:
+        return np.repeat(x, 2, axis=1)
+    if x.shape[1] == 2:
+        return x
+    return np.stack([x[:, 0::2].mean(axis=1), x[:, 1::2].mean(axis=1)], axis=1)
+
+
+def read_audio_file(path: str | Path, sample_rate: int) -> tuple[np.ndarray, float | None]:
+    """Read a recording as stereo float32 frames at ``sample_rate``.
+
+    The file is decoded in blocks; if it breaks off partway (a truncated or corrupt
+    file), what was read is kept and the second it broke off at is returned.
+
+    Returns
+    -------
+    frames : np.ndarray [shape=(n, 2), float32]
+    broke_off_sec : float or None
+        Where the file stopped being readable, or None if it was read to the end.
+
+    Raises
+    ------
+    NotFoundError
+        If there is no such file.
+    InputError
+        If it cannot be decoded at all: the message names the file and the formats that
+        work.
+    """
+    sf = _soundfile()
+    p = Path(path)
+    if not p.is_file():
+        raise NotFoundError(f"no audio file at {p}")
+    try:
+        snd = sf.SoundFile(p)
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        detail = str(exc).split(":")[-1].strip() or "unknown format"
+        raise InputError(
+            f"{p.name}: cannot decode it ({detail}); audio that works: {_FORMATS}"
+        ) from None
+    blocks: list[np.ndarray] = []
+    broke: float | None = None
+    with snd:
+        sr = int(snd.samplerate)
+        step = max(1, int(_BLOCK_SEC * sr))
+        read = 0
+        while True:
+            try:
+                block = snd.read(step, dtype="float32", always_2d=True)
+            except (RuntimeError, sf.LibsndfileError):
+                broke = read / sr
+                break
+            if block.shape[0] == 0:
+                break
+            blocks.append(block)
+            read += block.shape[0]
+            if block.shape[0] < step:
+                break
+        if broke is None and snd.frames > 0 and read < snd.frames - sr // 10:
+            broke = read / sr
+    if not blocks:
+        if broke is not None:
+            raise InputError(f"{p.name}: cannot decode it; audio that works: {_FORMATS}")
+        return np.zeros((0, 2), np.float32), None
+    frames = _stereo(np.concatenate(blocks))
+    return resample(frames, sr, sample_rate), broke
+
+
+def write_audio(
+    path: str | Path, frames: np.ndarray, sample_rate: int, *, quality: float = 0.5
+) -> Path:
+    """Write frames to a WAV, FLAC or OGG (Vorbis) file, chosen by the file name.
+
+    Long files are written in blocks (libsndfile 1.2.2 crashes on a long OGG in one call).
+
+    Parameters
+    ----------
+    frames : np.ndarray [shape=(n,) or (n, channels), float]
+        -1..1; louder samples are clipped.
+    quality : float
+        Vorbis quality, 0 (smallest) to 1 (best); OGG only.
+    """
+    sf = _soundfile()
+    p = Path(path)
+    suffix = p.suffix.lower()
+    formats = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS")}
+    if suffix not in formats:
+        raise InputError(f"cannot write {p.name}: give a .wav, .flac or .ogg file name")
+    x = np.clip(np.asarray(frames, dtype=np.float32), -1.0, 1.0)
+    if x.ndim == 1:
+        x = x[:, None]
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fmt, subtype = formats[suffix]
+    extra = {"compression_level": float(np.clip(1.0 - quality, 0.0, 1.0))} if fmt == "OGG" else {}
+    with sf.SoundFile(
+        p, "w", samplerate=sample_rate, channels=x.shape[1], format=fmt, subtype=subtype, **extra
+    ) as f:
+        for i in range(0, x.shape[0], _WRITE_BLOCK):
+            f.write(x[i : i + _WRITE_BLOCK])
+    return p
+
+
+def find_stems(folder: str | Path) -> dict[str, Path]:
+    """The audio files of a song folder by stem name (``"song"``, ``"drums_1"``, ...).
+
+    Names are matched without regard to case. ``drums`` is left out when numbered drum
+    stems exist, and ``vocals`` when numbered vocal stems do.
+    """
+    folder = Path(folder)
+    found: dict[str, Path] = {}
+    by_name = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+    for stem in (*MUSIC_STEMS, *DRUM_STEMS):
+        for suffix in AUDIO_SUFFIXES:
+            p = by_name.get(stem + suffix)
+            if p is not None:
+                found[stem] = p
+                break
+    if any(s in found for s in DRUM_STEMS[1:]):
+        found.pop("drums", None)
+    if "vocals_1" in found or "vocals_2" in found:
+        found.pop("vocals", None)
+    return found
+
+
+def song_ini_delay_ms(folder: str | Path) -> float | None:
+    """song.ini's ``delay`` (milliseconds), or None if there is none (or it is 0)."""
+    ini = Path(folder) / "song.ini"
+    if not ini.is_file():
+        return None
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    try:
+        parser.read_string(ini.read_bytes().decode("utf-8-sig", errors="replace"))
+    except configparser.Error:
+        return None
+    for name in parser.sections():
+        if name.lower() == "song":
+            text = parser[name].get("delay", "").strip()
+            try:
+                value = float(text)
+            except ValueError:
+                return None
+            return value if math.isfinite(value) and value != 0 else None
+    return None
+
+
+@dataclass
+class SongAudio:
+    """A song's recording, placed on song time and split into band and drums.
+
+    Attributes
+    ----------
+    music : np.ndarray [shape=(n, 2), float32]
+        Every stem but the drums, summed (the full mix when that is all there is).
+    drums : np.ndarray [shape=(m, 2), float32] or None
+        The drum stems, summed; None when the folder has none.
+    sample_rate : int
+    offset_sec : float
+        Song second ``t`` sounds at ``t + offset_sec`` in both arrays.
+    drums_in_music : bool
+        The music is a full mix with the drums in it (no stems to mute).
+    sources : dict of str -> Path
+        The files read, by stem.
+    messages : list of str
+        What the players should be told (a file that broke off, a codec not read, the
+        drums being in the mix).
+    """
+
+    music: np.ndarray
+    drums: np.ndarray | None
+    sample_rate: int
+    offset_sec: float = 0.0
+    drums_in_music: bool = False
+    sources: dict[str, Path] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def start_sec(self) -> float:
+        """The song second at which the recording starts (negative: before song zero)."""
+        return -self.offset_sec
+
+    @property
+    def end_sec(self) -> float:
+        """The song second at which the longest part of the recording ends."""
+        n = max(self.music.shape[0], 0 if self.drums is None else self.drums.shape[0])
+        return n / self.sample_rate - self.offset_sec
+
+    def frames(self, which: str = "music") -> np.ndarray:
+        """``music`` or ``drums`` (silence of the music's length when there are none)."""
+        if which == "drums":
+            return self.drums if self.drums is not None else np.zeros((0, 2), np.float32)
+        return self.music
+
+
+def _sum(parts: list[np.ndarray]) -> np.ndarray:
+    n = max(p.shape[0] for p in parts)
+    out = np.zeros((n, 2), np.float32)
+    for p in parts:
+        out[: p.shape[0]] += p
+    return out
+
+
+def _read_stems(
+    files: dict[str, Path], sample_rate: int, messages: list[str], *, strict: bool
+) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for stem, path in files.items():
+        try:
+            frames, broke = read_audio_file(path, sample_rate)
+        except InputError as exc:
+            if strict:
+                raise
+            messages.append(str(exc))
+            continue
+        if broke is not None:
+            m, s = divmod(broke, 60)
+            messages.append(f"{path.name} breaks off at {int(m)}:{s:04.1f}: the music stops there")
+        if frames.shape[0]:
+            out[stem] = frames
+    return out
+
+
+def load_song_audio(
+    source: str | Path | dict[str, Path],
+    *,
+    chart: Chart | None = None,
+    audio_offset_ms: float = 0.0,
+    sample_rate: int = 44_100,
+    full_mix: bool | None = None,
+) -> SongAudio | None:
+    """Read a song's recording and place it on song time.
+
+    Parameters
+    ----------
+    source : str, Path or dict of stem -> Path
+        A song folder, one audio file (``--audio FILE``, taken as the full mix), or
+        stems by name.
+    chart : Chart, optional
+        Its ``Offset`` (``metadata["offset_sec"]``) places the audio when song.ini gives
+        no ``delay``.
+    audio_offset_ms : float
+        Added to the offset (``--audio-offset``): where song time zero falls in the file.
+    sample_rate : int
+        Everything is resampled to this rate.
+    full_mix : bool, optional
+        Whether ``song`` has the drums in it; by default, when there are no drum stems.
+
+    Returns
+    -------
+    SongAudio or None
+        None when no file could be read: the session plays with the click.
+
+    Raises
+    ------
+    InputError
+        A single audio file (not a folder) that cannot be decoded: one line naming it
+        and the formats that work.
+    """
+    messages: list[str] = []
+    folder: Path | None = None
+    strict = False
+    if isinstance(source, dict):
+        files = dict(source)
+    else:
+        p = Path(source)
+        if p.is_dir():
+            folder = p
+            files = find_stems(p)
+        elif p.is_file():
+            files, strict = {"song": p}, True
+        else:
+            raise NotFoundError(f"no song folder or audio file at {p}")
+    read = _read_stems(files, sample_rate, messages, strict=strict)
+    music = [read[s] for s in MUSIC_STEMS if s in read]
+    drums = [read[s] for s in DRUM_STEMS if s in read]
+    if not music and not drums:
+        return None
+    delay = song_ini_delay_ms(folder) if folder is not None else None
+    offset = delay / 1000.0 if delay is not None else _chart_offset(chart)
+    offset += audio_offset_ms / 1000.0
+    if full_mix is None:
+        full_mix = not drums and not any(files.get(s) for s in DRUM_STEMS)
+    if full_mix:
+        messages.append("the recording is a full mix: the drums are in it")
+    return SongAudio(
+        music=_sum(music) if music else np.zeros((0, 2), np.float32),
+        drums=_sum(drums) if drums else None,
+        sample_rate=sample_rate,
+        offset_sec=offset,
+        drums_in_music=full_mix,
+        sources={s: files[s] for s in read},
+        messages=messages,
+    )
+
+
+def _chart_offset(chart: Chart | None) -> float:
+    if chart is None:
+        return 0.0
+    try:
+        return float(chart.metadata.get("offset_sec", "0") or 0.0)
+    except ValueError:
+        return 0.0
+
+
+def builtin_audio_path(name: str) -> Path | None:
+    """The shipped recording of a built-in song (``songs/<name>.ogg``), if it has one."""
+    p = Path(str(resources.files("cymbalism.songs") / f"{name.strip().lower()}.ogg"))
+    return p if p.is_file() else None
+
+
+def song_audio_for(
+    spec: str | Path,
+    chart: Chart | None = None,
+    *,
+    audio: str | Path | None = None,
+    audio_offset_ms: float = 0.0,
+    sample_rate: int = 44_100,
+) -> tuple[SongAudio | None, list[str]]:
+    """The recording that goes with anything ``--chart`` takes, and what to tell players.
+
+    ``audio`` (``--audio FILE`` or a folder) wins; otherwise a built-in song's shipped
+    recording, a song folder's stems, or the stems beside a chart file.
+
+    Returns
+    -------
+    audio : SongAudio or None
+        None when there is no readable audio: the session plays with the click.
+    messages : list of str
+    """
+    if audio is not None:
+        found = load_song_audio(
+            audio, chart=chart, audio_offset_ms=audio_offset_ms, sample_rate=sample_rate
+        )
+        if found is None:
+            return None, [f"{Path(audio).name}: no readable audio, playing with the click"]
+        return found, found.messages
+    from cymbalism import songs
+
+    text = str(spec)
+    p = Path(text).expanduser()
+    if not p.exists() and songs.has_song(text):
+        path = builtin_audio_path(text)
+        if path is None:
+            return None, [f"{text} has no recording: playing with the click"]
+        got = load_song_audio(
+            {"song": path},
+            chart=chart,
+            audio_offset_ms=audio_offset_ms,
+            sample_rate=sample_rate,
+            full_mix=False,
+        )
+        return got, [] if got is None else got.messages
+    folder = p if p.is_dir() else p.parent
+    if not folder.is_dir() or not find_stems(folder):
+        return None, [f"no audio beside {p.name}: playing with the click"]
+    got = load_song_audio(
+        folder, chart=chart, audio_offset_ms=audio_offset_ms, sample_rate=sample_rate
+    )
+    if got is None:
+        return None, [f"{folder.name}: no readable audio, playing with the click"]
+    return got, got.messages
