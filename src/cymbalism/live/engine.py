@@ -597,6 +597,8 @@ class Engine:
         layout = bar.layout
         if self.recorder is not None:
             self.recorder.add_bar(layout)
+        last = self._next_plan == len(self._bar_plan)
+        self.output.add_bar(layout, zero_ns=self.zero_ns, last=last)
         for name, st in self.players.items():
             self._extend_targets(st, layout.place(self.chart.part(st.level), self.base_map), i)
             path = self._paths.get(name)

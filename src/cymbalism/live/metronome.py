@@ -3,10 +3,13 @@
 The engine hands the metronome :class:`Sound` events ahead of time (a bar or so), stamped
 with the session clock. An output renders each one at its exact time:
 
-- :class:`AudioOutput` mixes synthesised clicks and drums into a sounddevice stream.
-  Each event lands on the sample that corresponds to its clock time (the stream's DAC
-  time is mapped to the session clock in the audio callback), so the click does not
-  jitter with the operating system's scheduling.
+- :class:`AudioOutput` is one sound-device stream mixed in one callback
+  (:class:`cymbalism.sound.mixer.Mixer`): the click and backing from the sampled kit,
+  the song's recording bar by bar as the engine lays the bars out (stretched for a
+  practice tempo, a loop or a click that follows the duo), and the players' strokes.
+  Each sound lands on the sample of its clock time (PortAudio's DAC time, which holds
+  the output latency, is mapped to the session clock), so nothing jitters with the
+  operating system's scheduling.
 - :class:`MidiOutput` sends note-ons to a MIDI port (a sound module, a DAW) from a
   thread that sleeps until just before each event and then spins to its time.
 - :class:`SilentOutput` plays nothing; the engine says so, and it keeps every event so
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,17 +29,19 @@ import numpy as np
 from cymbalism.errors import DeviceError, require
 from cymbalism.live.clock import NS_PER_SEC, Clock
 from cymbalism.model.lanes import LANE_TO_GM_NOTE, Lane
+from cymbalism.model.session import BarLayout
+from cymbalism.model.tempo import TempoMap
 
 __all__ = [
     "ACCENT",
     "CLICK",
+    "DRIFT_SEC",
     "AudioOutput",
     "MidiOutput",
     "Output",
     "SilentOutput",
     "Sound",
     "open_output",
-    "synth_voices",
 ]
 
 #: The ``kind`` of a click on a downbeat, and of a click on any other beat.
@@ -77,6 +82,10 @@ class Output(Protocol):
 
     def schedule(self, sounds: Iterable[Sound]) -> None: ...
 
+    def add_bar(self, bar: BarLayout, *, zero_ns: int, last: bool = False) -> None:
+        """One more bar laid out (song seconds from ``zero_ns``): the music for it."""
+        ...
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
@@ -93,6 +102,9 @@ class SilentOutput:
     def schedule(self, sounds: Iterable[Sound]) -> None:
         self.sounds.extend(sounds)
 
+    def add_bar(self, bar: BarLayout, *, zero_ns: int, last: bool = False) -> None:
+        pass
+
     def start(self) -> None:
         pass
 
@@ -100,73 +112,39 @@ class SilentOutput:
         pass
 
 
-# --------------------------------------------------------------------------- synthesis
-def synth_voices(sample_rate: int = 48_000) -> dict[tuple[str, int], np.ndarray]:
-    """Short synthesised sounds: the two clicks and one voice per drum lane.
-
-    Returns
-    -------
-    voices : dict of (kind, lane) -> np.ndarray [shape=(n,), float32, -1..1]
-        Clicks under ``(ACCENT, 0)`` and ``(CLICK, 0)``, drums under ``("drum", lane)``.
-    """
-    sr = float(sample_rate)
-    rng = np.random.default_rng(0)
-
-    def t(sec: float) -> np.ndarray:
-        return np.arange(int(sec * sr)) / sr
-
-    def env(x: np.ndarray, tau: float) -> np.ndarray:
-        return np.exp(-x / tau)
-
-    def noise(n: int) -> np.ndarray:
-        return rng.uniform(-1.0, 1.0, n)
-
-    def hp(x: np.ndarray) -> np.ndarray:  # a crude high-pass: first difference
-        return np.diff(x, prepend=0.0)
-
-    voices: dict[tuple[str, int], np.ndarray] = {}
-    x = t(0.03)
-    voices[(ACCENT, 0)] = np.sin(2 * np.pi * 1760 * x) * env(x, 0.006)
-    voices[(CLICK, 0)] = 0.6 * np.sin(2 * np.pi * 1320 * x) * env(x, 0.005)
-    x = t(0.35)
-    kick = np.sin(2 * np.pi * (50 * x + 60 * 0.04 * (1 - env(x, 0.04)))) * env(x, 0.12)
-    voices[("drum", int(Lane.KICK))] = kick
-    x = t(0.25)
-    snare = 0.5 * np.sin(2 * np.pi * 190 * x) * env(x, 0.03) + 0.6 * noise(x.size) * env(x, 0.06)
-    voices[("drum", int(Lane.SNARE))] = snare
-    x = t(0.08)
-    voices[("drum", int(Lane.HIHAT_CLOSED))] = 0.5 * hp(noise(x.size)) * env(x, 0.015)
-    voices[("drum", int(Lane.HIHAT_PEDAL))] = 0.35 * hp(noise(x.size)) * env(x, 0.01)
-    x = t(0.4)
-    voices[("drum", int(Lane.HIHAT_OPEN))] = 0.4 * hp(noise(x.size)) * env(x, 0.12)
-    for lane, f in ((Lane.TOM_HIGH, 200.0), (Lane.TOM_MID, 150.0), (Lane.TOM_FLOOR, 100.0)):
-        x = t(0.4)
-        voices[("drum", int(lane))] = np.sin(2 * np.pi * f * x) * env(x, 0.15)
-    x = t(1.2)
-    voices[("drum", int(Lane.CRASH))] = 0.35 * hp(noise(x.size)) * env(x, 0.4)
-    x = t(0.6)
-    ride = 0.2 * hp(noise(x.size)) * env(x, 0.3) + 0.15 * np.sin(2 * np.pi * 3100 * x) * env(x, 0.2)
-    voices[("drum", int(Lane.RIDE))] = ride
-    return {k: (0.8 * v).astype(np.float32) for k, v in voices.items()}
+# --------------------------------------------------------------------------- audio
+#: How far the callback's running frame count may drift from the clock before it is reset.
+DRIFT_SEC = 0.002
 
 
 class AudioOutput:
-    """Clicks and drums mixed into a sound device stream, each on its exact sample.
+    """Click, backing, music and strokes through one sound-device stream.
 
     Parameters
     ----------
     clock : Clock
-        The session clock; sounds are stamped with it.
+        The session clock; every sound is placed by its time on it.
+    gains : Mapping[str, float], optional
+        Channel gains (``--mix``).
+    players : sequence of str
+        The players in seat order: the first sounds on ``own``, the others on
+        ``partner``, panned apart.
+    audio : cymbalism.sound.audio.SongAudio, optional
+        The song's recording at ``sample_rate`` (see :meth:`add_bar`).
+    chart_map : TempoMap, optional
+        The chart's tempo map (needed with ``audio``).
+    tempo_scale : float
     device : int or str, optional
-        A sounddevice device; the default output otherwise.
     sample_rate : int
     block_size : int
-        Frames per audio callback (smaller is snappier; 256 at 48 kHz is 5 ms).
+        Frames per callback (256 at 44.1 kHz is 5.8 ms).
+    stream : bool
+        Open the sound device (False: the callback is driven by hand, as tests do).
 
     Raises
     ------
     DeviceError
-        If there is no usable sound device.
+        If the sound device cannot be opened.
     """
 
     audible = True
@@ -175,79 +153,131 @@ class AudioOutput:
         self,
         clock: Clock,
         *,
+        gains: Mapping[str, float] | None = None,
+        players: Sequence[str] = (),
+        audio: Any = None,
+        chart_map: TempoMap | None = None,
+        tempo_scale: float = 1.0,
         device: int | str | None = None,
-        sample_rate: int = 48_000,
+        sample_rate: int = 44_100,
         block_size: int = 256,
-        volume: float = 0.8,
+        stream: bool = True,
     ) -> None:
         self.clock = clock
-        self.sample_rate = sample_rate
-        self.volume = volume
-        self._sd = require("sounddevice", "live")
-        self._voices = synth_voices(sample_rate)
-        self._queue: list[Sound] = []
-        self._playing: list[tuple[np.ndarray, int]] = []  # (voice*gain, next sample index)
-        self._lock = threading.Lock()
-        try:
-            self._stream = self._sd.OutputStream(
-                samplerate=sample_rate,
-                blocksize=block_size,
-                channels=1,
-                dtype="float32",
-                device=device,
-                latency="low",
-                callback=self._callback,
-            )
-        except Exception as exc:  # PortAudioError, or no device at all
-            raise DeviceError(f"no usable sound output device ({exc})") from exc
-        name = self._sd.query_devices(self._stream.device)["name"]
-        self.description = f"click on {name}"
+        self.sample_rate = int(sample_rate)
+        self.block_size = int(block_size)
+        from cymbalism.sound.kit import SampleKit
+        from cymbalism.sound.mixer import Mixer
+        from cymbalism.sound.render import HitVoices, player_pans
 
+        self.mixer = Mixer(self.sample_rate, gains)
+        self.kit = SampleKit(self.sample_rate)
+        self.voices = HitVoices(self.mixer, self.kit)
+        self.players = list(players)
+        self._pans = dict(zip(self.players, player_pans(len(self.players)), strict=True))
+        self.audio = audio
+        self.chart_map = chart_map
+        self.tempo_scale = tempo_scale
+        self._track: Any = None
+        self._frame: int | None = None
+        self._latency_sec = 0.0
+        self.resyncs = 0
+        self._stream: Any = None
+        self.description = "click and sounds on no device (offline)"
+        if stream:
+            sd = require("sounddevice", "live")
+            try:
+                self._stream = sd.OutputStream(
+                    samplerate=self.sample_rate,
+                    blocksize=self.block_size,
+                    channels=2,
+                    dtype="float32",
+                    device=device,
+                    latency="low",
+                    callback=self.callback,
+                )
+            except Exception as exc:  # PortAudioError, or no device at all
+                raise DeviceError(f"no usable sound output device ({exc})") from exc
+            name = sd.query_devices(self._stream.device)["name"]
+            self._latency_sec = float(getattr(self._stream, "latency", 0.0) or 0.0)
+            self.description = f"sound on {name}"
+            if audio is not None:
+                self.description += " with the song's recording"
+
+    # ------------------------------------------------------------------ time
+    def frame_of_ns(self, t_ns: int) -> int:
+        """The mixer frame that sounds at clock time ``t_ns``."""
+        return (int(t_ns) * self.sample_rate + NS_PER_SEC // 2) // NS_PER_SEC
+
+    # ------------------------------------------------------------------ the Output protocol
     def schedule(self, sounds: Iterable[Sound]) -> None:
-        with self._lock:
-            for s in sounds:
-                heapq.heappush(self._queue, s)
+        """Place the engine's clicks (``click`` channel) and backing (``guide`` channel)."""
+        from cymbalism.sound.mixer import Placed
 
-    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        out = np.zeros(frames, dtype=np.float32)
-        # The first sample of this block reaches the speaker at time_info.outputBufferDacTime
-        # on the stream's clock; map it to the session clock through "now" on both clocks.
-        now_ns = self.clock.now_ns()
-        dac_ns = now_ns + int((time_info.outputBufferDacTime - time_info.currentTime) * NS_PER_SEC)
-        block_end_ns = dac_ns + frames * NS_PER_SEC // self.sample_rate
-        with self._lock:
-            while self._queue and self._queue[0].t_ns < block_end_ns:
-                s = heapq.heappop(self._queue)
-                voice = self._voices.get((s.kind, s.lane if s.kind == "drum" else 0))
-                if voice is None:
-                    continue
-                start = (s.t_ns - dac_ns) * self.sample_rate // NS_PER_SEC
-                gain = self.volume * (s.velocity / 127.0)
-                # A sound already late starts at once rather than being cut.
-                self._playing.append((voice * gain, -max(int(start), 0)))
-        keep = []
-        for voice, pos in self._playing:
-            if pos < 0:  # starts inside this block
-                offset = -pos
-                n = min(frames - offset, voice.size)
-                out[offset : offset + n] += voice[:n]
-                pos = n
+        for s in sounds:
+            frame = self.frame_of_ns(s.t_ns)
+            if self.mixer.rendered_until is not None:
+                frame = max(frame, self.mixer.rendered_until)  # late: at once, never cut
+            if s.kind in (ACCENT, CLICK):
+                self.mixer.add(Placed(frame, self.kit.click(s.kind == ACCENT), "click"))
             else:
-                n = min(frames, voice.size - pos)
-                out[:n] += voice[pos : pos + n]
-                pos += n
-            if pos < voice.size:
-                keep.append((voice, pos))
-        self._playing = keep
-        np.clip(out, -1.0, 1.0, out=out)
-        outdata[:, 0] = out
+                self.voices.strike(frame, s.lane, s.velocity, player="backing", channel="guide")
+
+    def add_bar(self, bar: BarLayout, *, zero_ns: int, last: bool = False) -> None:
+        """Place the recording for one more bar (song seconds from ``zero_ns`` on the clock)."""
+        if self.audio is None or self.chart_map is None:
+            return
+        if self._track is None:
+            from cymbalism.sound.music import MusicTrack
+
+            self._track = MusicTrack(
+                self.audio,
+                self.mixer,
+                chart_map=self.chart_map,
+                tempo_scale=self.tempo_scale,
+                guide=self.mixer.gains.get("guide", 0.0) > 0.0,
+                background=True,
+                frame_offset=self.frame_of_ns(zero_ns),
+            )
+        self._track.add_bar(bar)
+        if last:
+            self._track.finish()
+
+    def strike(self, player: str, lane: int, velocity: int, *, t_ns: int) -> None:
+        """Sound one stroke of ``player`` at its stamp (at once, if that has passed)."""
+        frame = self.frame_of_ns(t_ns)
+        if self.mixer.rendered_until is not None:
+            frame = max(frame, self.mixer.rendered_until)
+        channel = "own" if not self.players or player == self.players[0] else "partner"
+        self.voices.strike(
+            frame, lane, velocity, player=player, channel=channel, pan=self._pans.get(player, 0.0)
+        )
 
     def start(self) -> None:
-        self._stream.start()
+        if self._stream is not None:
+            self._stream.start()
 
     def stop(self) -> None:
-        self._stream.stop()
-        self._stream.close()
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream.close()
+        if self._track is not None:
+            self._track.close(timeout=1.0)
+
+    # ------------------------------------------------------------------ the callback
+    def callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        """PortAudio's callback: mix the next ``frames`` into ``outdata``."""
+        now_ns = self.clock.now_ns()
+        dac = float(getattr(time_info, "outputBufferDacTime", 0.0) or 0.0)
+        current = float(getattr(time_info, "currentTime", 0.0) or 0.0)
+        ahead = dac - current if dac > 0.0 else self._latency_sec
+        ideal = self.frame_of_ns(now_ns + round(ahead * NS_PER_SEC))
+        if self._frame is None or abs(ideal - self._frame) > DRIFT_SEC * self.sample_rate:
+            if self._frame is not None:
+                self.resyncs += 1
+            self._frame = ideal
+        self.mixer.render(self._frame, frames, outdata)
+        self._frame += frames
 
 
 class MidiOutput:
@@ -274,6 +304,9 @@ class MidiOutput:
             for s in sounds:
                 heapq.heappush(self._queue, s)
             self._cv.notify()
+
+    def add_bar(self, bar: BarLayout, *, zero_ns: int, last: bool = False) -> None:
+        pass  # a MIDI output plays no recording
 
     def _message(self, s: Sound) -> Any:
         note = _CLICK_NOTE.get(s.kind) or LANE_TO_GM_NOTE[Lane(s.lane)]
@@ -322,11 +355,13 @@ def open_output(
     audio: bool = True,
     midi_port: str | None = None,
     backend: Any = None,
+    sound: Mapping[str, Any] | None = None,
 ) -> Output:
     """The best output there is: a MIDI port if named, else the sound device, else silence.
 
-    Never fails: when the device cannot be opened the result is a :class:`SilentOutput`
-    whose ``description`` says why.
+    ``sound`` holds :class:`AudioOutput`'s options (``gains``, ``players``, ``audio``,
+    ``chart_map``, ``tempo_scale``). Never fails: when the device cannot be opened the
+    result is a :class:`SilentOutput` whose ``description`` says why.
     """
     if midi_port:
         from cymbalism.live.inputs import MidoBackend, find_port
@@ -339,7 +374,7 @@ def open_output(
             return SilentOutput(description=f"no click: MIDI output unavailable ({exc})")
     if audio:
         try:
-            return AudioOutput(clock)
+            return AudioOutput(clock, **dict(sound or {}))
         except Exception as exc:  # MissingExtraError, DeviceError
             return SilentOutput(description=f"no sound device, the click is silent ({exc})")
     return SilentOutput()

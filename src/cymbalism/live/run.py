@@ -33,7 +33,15 @@ from cymbalism.live.inputs import (
 )
 from cymbalism.model.chart import Chart, Level
 
-__all__ = ["LiveRunner", "PlayerSpec", "build_inputs", "parse_player", "simulated_performances"]
+__all__ = [
+    "HIT_SOUNDS",
+    "LiveRunner",
+    "PlayerSpec",
+    "build_inputs",
+    "parse_player",
+    "simulated_performances",
+    "sounding_players",
+]
 
 _KEYBOARD = {"keys", "keyboard", "kbd"}
 _LESSON = {"lesson", "auto", "path"}
@@ -263,6 +271,9 @@ class LiveRunner:
         How long the loop runs on after the last bar (the last notes' windows).
     max_sec : float, optional
         Stop at this song second (the figures then cover the song up to there).
+    sounding : frozenset of str
+        Players whose strokes the output sounds (keyboard and simulated players by
+        default; see :func:`sounding_players`).
     """
 
     def __init__(
@@ -276,8 +287,10 @@ class LiveRunner:
         fps: float = 20.0,
         tail_sec: float = 0.5,
         max_sec: float | None = None,
+        sounding: frozenset[str] = frozenset(),
     ) -> None:
         self.engine = engine
+        self.sounding = sounding
         self.inputs = list(inputs)
         self.sink = sink
         self.on_frame = on_frame
@@ -294,6 +307,10 @@ class LiveRunner:
 
     def _handle(self, hit: InputHit) -> None:
         fb = self.engine.push_hit(hit.player, hit.lane, hit.velocity, t_ns=hit.t_ns)
+        if hit.player in self.sounding:
+            strike = getattr(self.engine.output, "strike", None)
+            if strike is not None:
+                strike(hit.player, hit.lane, hit.velocity, t_ns=hit.t_ns)
         if self.on_feedback is not None:
             self.on_feedback(fb)
 
@@ -414,6 +431,12 @@ class LiveSetup:
     options : LiveOptions
     click : str
         ``"audio"`` (the sound device), ``"none"``, or a MIDI output port's name.
+    gains : Mapping[str, float], optional
+        The mixer's channel gains (``--mix``).
+    hit_sounds : str
+        Whose strokes are heard (``--hit-sounds``, see :func:`sounding_players`).
+    song_audio : cymbalism.sound.audio.SongAudio, optional
+        The song's recording, played bar by bar with the click.
     kit : str, optional
         The e-kit note map of the MIDI inputs.
     api : str, optional
@@ -436,6 +459,26 @@ class LiveSetup:
     store_url: str | None = None
     seed: int = 0
     max_sec: float | None = None
+    gains: Mapping[str, float] | None = None
+    hit_sounds: str = "own"
+    song_audio: Any = None
+
+
+#: ``--hit-sounds``: whose strokes the sound device plays.
+HIT_SOUNDS = ("own", "all", "off")
+
+
+def sounding_players(specs: Sequence[PlayerSpec], hit_sounds: str = "own") -> frozenset[str]:
+    """The players whose strokes are heard from the sampled kit.
+
+    ``own``: those whose input makes no sound of its own (computer keys, simulated
+    drummers); an e-kit's module is left alone. ``all``: e-kits too. ``off``: nobody.
+    An acoustic kit (``mic``) is heard in the room and never doubled.
+    """
+    if hit_sounds not in HIT_SOUNDS:
+        raise InputError(f"--hit-sounds is one of {', '.join(HIT_SOUNDS)}, got {hit_sounds!r}")
+    kinds = {"own": {"keys", "sim"}, "all": {"keys", "sim", "midi"}, "off": set()}[hit_sounds]
+    return frozenset(s.name for s in specs if s.kind in kinds)
 
 
 def run_live(
@@ -487,6 +530,13 @@ def run_live(
         audio=setup.click == "audio",
         midi_port=None if setup.click in {"audio", "none"} else setup.click,
         backend=backend,
+        sound={
+            "gains": setup.gains,
+            "players": [s.name for s in setup.specs],
+            "audio": setup.song_audio,
+            "chart_map": chart.tempo_map,
+            "tempo_scale": setup.settings.tempo_scale,
+        },
     )
     start_ns = clock.now_ns() + NS_PER_SEC // 2  # half a second to get ready
     players = []
@@ -531,7 +581,14 @@ def run_live(
             kit=setup.kit,
             seed=setup.seed,
         )
-        runner = LiveRunner(engine, inputs, sink=sink, on_frame=on_frame, max_sec=setup.max_sec)
+        runner = LiveRunner(
+            engine,
+            inputs,
+            sink=sink,
+            on_frame=on_frame,
+            max_sec=setup.max_sec,
+            sounding=sounding_players(setup.specs, setup.hit_sounds),
+        )
         if on_start is not None:
             on_start(engine)
         result = runner.run()

@@ -71,8 +71,8 @@ MUSIC_STEMS = (
 #: Stems that are the drums.
 DRUM_STEMS = ("drums", "drums_1", "drums_2", "drums_3", "drums_4")
 _FORMATS = ".ogg (Vorbis or Opus), .opus, .mp3, .wav and .flac"
-#: Files are decoded this many seconds at a time.
-_BLOCK_SEC = 10.0
+#: Files are decoded this many seconds at a time (a file that breaks off loses at most this).
+_BLOCK_SEC = 1.0
 #: libsndfile 1.2.2 crashes writing a long OGG in one call: write this many frames at a time.
 _WRITE_BLOCK = 1 << 16
 

@@ -116,6 +116,8 @@ class MusicTrack:
     background : bool
         Stretch in a worker thread (live: the engine's loop never waits); otherwise
         each call places its bar before it returns (offline).
+    frame_offset : int
+        The mixer frame of song second 0 (a sound card's mixer counts clock time).
     """
 
     def __init__(
@@ -128,6 +130,7 @@ class MusicTrack:
         guide: bool = False,
         start_sec: float = -math.inf,
         background: bool = False,
+        frame_offset: int = 0,
     ) -> None:
         if audio.sample_rate != mixer.sample_rate:
             raise ValueError("the song audio and the mixer must share a sample rate")
@@ -137,6 +140,7 @@ class MusicTrack:
         self.chart_map = chart_map
         self.tempo_scale = float(tempo_scale)
         self.start_sec = start_sec
+        self.frame_offset = int(frame_offset)
         self.fade = max(2, round(FADE_SEC * self.sr))
         self.sources = [_Source(audio.music, "music")]
         if guide and audio.drums is not None:
@@ -199,7 +203,12 @@ class MusicTrack:
         return self._stretcher.stretch(x, speed)
 
     def _frame(self, sec: float) -> int:
-        return round(sec * self.sr)
+        """The mixer frame of a song second."""
+        return round(sec * self.sr) + self.frame_offset
+
+    def _sec(self, frame: int) -> float:
+        """The song second of a mixer frame."""
+        return (frame - self.frame_offset) / self.sr
 
     def _place_bar(self, m: BarMap) -> None:
         for src in self.sources:
@@ -211,7 +220,7 @@ class MusicTrack:
             return
         last, half = src.last, self.fade // 2
         if abs(m.speed - 1.0) < _UNITY:
-            delta = round((m.rec0 - m.song0) * self.sr)
+            delta = round((m.rec0 - m.song0) * self.sr) - self.frame_offset
             if last is not None and last.delta == delta and last.end == f0:
                 # The recording carries on as recorded: no join at all.
                 last.placed.end = min(f1 + half, src.frames.shape[0] - delta)
@@ -255,8 +264,8 @@ class MusicTrack:
         while a < last:
             b = min(a + piece, last)
             # the recording for song frames [a, b), with context on both sides
-            r0 = m.rec0 + (a / self.sr - m.song0) * m.speed
-            r1 = m.rec0 + (b / self.sr - m.song0) * m.speed
+            r0 = m.rec0 + (self._sec(a) - m.song0) * m.speed
+            r1 = m.rec0 + (self._sec(b) - m.song0) * m.speed
             ia = max(0, math.floor(r0 * self.sr) - margin)
             ib = min(n_rec, math.ceil(r1 * self.sr) + margin)
             if ib - ia <= margin or r1 * self.sr <= 0:

@@ -27,7 +27,7 @@ import numpy as np
 from cymbalism.live.clock import NS_PER_SEC, Clock
 from cymbalism.live.engine import Engine, Feedback, LiveOptions, Recorder, Verdict
 from cymbalism.live.metronome import Sound
-from cymbalism.model.session import Player, Settings
+from cymbalism.model.session import BarLayout, Player, Settings
 from cymbalism.report.text import gap_sentence
 from cymbalism.web.rooms import Room
 
@@ -50,9 +50,14 @@ class BrowserOutput:
 
     def __init__(self) -> None:
         self.pending: list[Sound] = []
+        #: Every bar laid out so far: the page places the song's recording by them.
+        self.bars: list[BarLayout] = []
 
     def schedule(self, sounds: Iterable[Sound]) -> None:
         self.pending.extend(sounds)
+
+    def add_bar(self, bar: BarLayout, *, zero_ns: int, last: bool = False) -> None:
+        self.bars.append(bar)
 
     def start(self) -> None:
         pass
