@@ -5,11 +5,15 @@ Routes
 ``GET /``                           the studio page (static HTML, CSS and JavaScript)
 ``GET /api/info``                   lanes, key sets, MIDI note map, whether codes are required
 ``GET /api/songs``                  the song library
+``GET /api/songs/{name}/audio``     the files of a song's recording and its offset
+``GET /api/songs/{name}/audio/{stem}`` one of those files, as it is
+``GET /kit/...``                    the sampled kit (kit.json, FLAC files, license)
 ``POST /api/rooms``                 open a room for a song and two players
 ``GET /api/rooms``                  open rooms (only when the studio is not on the network)
 ``GET /api/rooms/{code}``           one room
 ``WS  /ws/{code}``                  play: clock round trips, claims, hits, judgements
 ``GET /api/sessions/{id}/report``   a finished session's HTML report
+``GET /api/rooms/{code}/render``    the finished duet rendered to audio (``?format=ogg``)
 ``GET /api/players/{name}/history`` a player's sessions over time
 
 Every error is one JSON body ``{"error": "...", "status": N}``. Every message is
@@ -27,14 +31,17 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from urllib.parse import quote
 from dataclasses import dataclass, field, replace
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from cymbalism import __version__
 from cymbalism.errors import CymbalismError, InputError, NotFoundError, require
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane
+from cymbalism.web.music import RENDER_FORMATS, SongAudioInfo, audio_file, song_audio_info
 from cymbalism.web.protocol import CreateRoom, describe_validation_error, parse_client_message
 from cymbalism.web.ratelimit import TokenBucket
 from cymbalism.web.rooms import Connection, Room, RoomEngine, RoomRegistry, Slot
@@ -45,6 +52,7 @@ from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse  # noqa: E402
 from fastapi.staticfiles import StaticFiles  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
+from starlette.background import BackgroundTask  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 from starlette.websockets import WebSocketDisconnect, WebSocketState  # noqa: E402
 
@@ -109,6 +117,12 @@ class StudioConfig:
         Where other devices reach the studio (empty when it is on this computer only).
     history : callable, optional
         ``history(player_name) -> dict``.
+    song_folder : callable
+        ``song_folder(name) -> Path or None``: the song folder of a song from a library
+        (None for a built-in song), where its recording is found.
+    render : callable, optional
+        ``render(session_id, song_name, fmt) -> Path``: a stored session rendered to an
+        audio file (removed once sent).
     """
 
     load_song: Callable[[str], Chart]
@@ -123,6 +137,18 @@ class StudioConfig:
     public_urls: list[str] = field(default_factory=list)
     report_html: Callable[[Any], str] | None = None
     history: Callable[[str], dict[str, Any]] | None = None
+    song_folder: Callable[[str], Path | None] = lambda name: None
+    render: Callable[[Any, str, str], Path] | None = None
+
+
+#: Media types of the audio files a song folder may hold.
+_AUDIO_TYPES = {
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+}
 
 
 def _error_body(message: str, status: int) -> dict[str, Any]:
@@ -256,6 +282,9 @@ def create_app(config: StudioConfig) -> Any:
         return FileResponse(str(static_dir / "index.html"), media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+    from cymbalism.sound.kit import KIT_DIR
+
+    app.mount("/kit", StaticFiles(directory=str(KIT_DIR)), name="kit")
 
     @app.get("/api/info")
     async def info() -> dict[str, Any]:
@@ -264,6 +293,7 @@ def create_app(config: StudioConfig) -> Any:
             "require_code": config.require_code,
             "public_urls": config.public_urls,
             "reports": config.report_html is not None,
+            "renders": config.render is not None,
             "lanes": [{"id": int(x), "short": x.short, "label": x.label} for x in Lane],
             "levels": [lv.label for lv in Level],
             "key_sets": {
@@ -275,6 +305,29 @@ def create_app(config: StudioConfig) -> Any:
     @app.get("/api/songs")
     async def songs() -> list[dict[str, Any]]:
         return [song_summary(name, config.load_song(name)) for name in config.list_songs()]
+
+    audio_infos: OrderedDict[str, SongAudioInfo] = OrderedDict()
+
+    def _audio_info(name: str) -> SongAudioInfo:
+        info = audio_infos.get(name)
+        if info is None:
+            chart = config.load_song(name)  # a clear NotFoundError for an unknown song
+            info = song_audio_info(name, chart, config.song_folder(name))
+            audio_infos[name] = info
+            while len(audio_infos) > 256:
+                audio_infos.popitem(last=False)
+        return info
+
+    @app.get("/api/songs/{name}/audio")
+    async def song_audio(name: str) -> dict[str, Any]:
+        info = await asyncio.to_thread(_audio_info, name)
+        return info.public(lambda stem: f"/api/songs/{quote(name, safe='')}/audio/{stem}")
+
+    @app.get("/api/songs/{name}/audio/{stem}")
+    async def song_audio_file(name: str, stem: str) -> Any:
+        info = await asyncio.to_thread(_audio_info, name)
+        path = audio_file(info, stem)
+        return FileResponse(str(path), media_type=_AUDIO_TYPES.get(path.suffix.lower()))
 
     @app.post("/api/rooms")
     async def create_room(request: Request) -> dict[str, Any]:
@@ -327,6 +380,23 @@ def create_app(config: StudioConfig) -> Any:
             raise NotFoundError("this studio keeps no reports")
         html = await asyncio.to_thread(config.report_html, session_id)
         return HTMLResponse(html)
+
+    @app.get("/api/rooms/{code}/render")
+    async def render(code: str, format: str = "ogg") -> Any:
+        room = registry.get(code)
+        if config.render is None:
+            raise NotFoundError("this studio keeps no sessions to render")
+        if format not in RENDER_FORMATS:
+            raise InputError(f"a render is one of {', '.join(RENDER_FORMATS)}, got {format!r}")
+        if room.state != "finished" or room.session_id is None:
+            raise InputError("the duet can be rendered once it has ended and been stored")
+        path = await asyncio.to_thread(config.render, room.session_id, room.song, format)
+        return FileResponse(
+            str(path),
+            media_type=RENDER_FORMATS[format],
+            filename=f"cymbalism-{room.song}-{room.session_id}.{format}",
+            background=BackgroundTask(path.unlink, missing_ok=True),
+        )
 
     @app.get("/api/players/{name}/history")
     async def history(name: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ __all__ = [
     "addresses",
     "is_loopback_host",
     "player_history",
+    "render_stored_session",
     "run_studio",
     "session_report_html",
     "studio_config",
@@ -175,6 +176,7 @@ def studio_config(
         public_urls=list(public_urls or []),
         history=lambda name: player_history(store, name),
         report_html=lambda session_id: session_report_html(store, session_id),
+        render=lambda session_id, song, fmt: render_stored_session(store, session_id, song, fmt),
     )
 
 
@@ -206,6 +208,35 @@ def player_history(store: Any, name: str) -> dict[str, Any]:
             for r in rows
         ],
     }
+
+
+def render_stored_session(
+    store: Any, session_id: Any, song: str, fmt: str, *, folder: Any = None
+) -> Any:
+    """A stored session rendered to an audio file with its song's recording (``render``).
+
+    Parameters
+    ----------
+    store : Store
+    session_id : int or str
+    song : str
+        The song's name in the studio (a built-in song unless ``folder`` is given).
+    fmt : str
+        ``ogg``, ``flac`` or ``wav``.
+    folder : Path, optional
+        The song folder of a song from a library.
+
+    Returns
+    -------
+    Path
+        A temporary file.
+    """
+    from cymbalism.sound.audio import song_audio_for
+    from cymbalism.web.music import render_session_file
+
+    session = store.load(store.resolve(str(session_id))).session
+    audio, _ = song_audio_for(folder if folder is not None else song, session.chart)
+    return render_session_file(session, audio, fmt)
 
 
 def session_report_html(store: Any, session_id: str) -> str:

@@ -4,6 +4,10 @@
 // MIDIMessageEvent .timeStamp, the same base as performance.now(), in ms). The server
 // measures the offset between this clock and its own from round trips and judges with
 // the shared live engine; this page only draws and plays sound.
+//
+// Sound is static/sound/ (an ES module that sets window.cymbalismSound): the sampled
+// kit for every stroke, click and backing, the song's recording along the engine's bars
+// (time-stretched in an AudioWorklet when the tempo differs), and the mixer.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -58,6 +62,13 @@ async function init() {
   $("stop").onclick = () => send({ type: "stop" });
   $("click").onchange = () => { S.clickOn = $("click").checked; };
   $("backing").onchange = () => { S.backingOn = $("backing").checked; };
+  $("guide-drums").onchange = () => prepareMusic();
+  $("render-format").onchange = () => {
+    const a = $("render-link");
+    if (a.href) a.href = a.href.replace(/format=\w+/, `format=${$("render-format").value}`);
+  };
+  const mixerReady = () => sound()?.mixerPanel($("mixer"));
+  if (sound()) mixerReady(); else window.addEventListener("cymbalism-sound", mixerReady, { once: true });
   $("again").onclick = () => { location.hash = ""; location.reload(); };
   window.addEventListener("keydown", onKey, true);
   const m = location.hash.match(/^#room=([A-Za-z0-9]+)/);
@@ -173,6 +184,29 @@ function setRoom(room) {
   $("lobby-title").textContent = `${room.title}: ${room.players.map((p) => `${p.name} (${p.level})`).join(" with ")}`;
   history.replaceState(null, "", `#room=${room.code}`);
   renderSlots();
+  prepareMusic();
+}
+
+// the song's recording, fetched and decoded in the lobby; the lobby says what plays
+async function prepareMusic() {
+  const snd = sound(), el = $("music-status");
+  if (!snd || !S.room || S.room.state !== "lobby") return;
+  const want = `${S.room.song}|${$("guide-drums").checked}`;
+  if (S.musicFor === want) return;
+  S.musicFor = want;
+  if (!snd.ctx) { el.textContent = "Music: loads when you pick “Play here”."; S.musicFor = null; return; }
+  el.textContent = "Music: loading the song's recording…";
+  try {
+    const st = await snd.prepareSong(S.room.song, { guide: $("guide-drums").checked });
+    if (S.musicFor !== want) return;
+    S.musicStatus = st;
+    const say = st.messages.filter((t) => !/full mix/.test(t));
+    el.textContent = !st.hasMusic ? "Music: none for this song, the click plays alone." :
+      st.fullMix ? "Music: the song's recording, a full mix: its drums are in it." :
+      `Music: the song's recording, drums muted${st.hasDrums && $("guide-drums").checked ? " (its drums on the guide channel)" : ""}.`;
+    if (say.length && st.hasMusic) el.textContent += ` ${say.join("; ")}`;
+    $("guide-drums-label").hidden = !st.hasDrums;
+  } catch (err) { el.textContent = `Music: ${err.message}`; S.musicFor = null; }
 }
 
 function keymapHtml(set) {
@@ -212,7 +246,7 @@ function renderSlots() {
     };
     sel.onchange = () => { S.inputs[i] = sel.value; detail(); if (S.mine.has(i)) claim(i); };
     detail();
-    div.querySelector("[data-claim]").onclick = () => { S.inputs[i] = sel.value; ensureAudio(); claim(i); };
+    div.querySelector("[data-claim]").onclick = () => { S.inputs[i] = sel.value; ensureAudio(); claim(i); prepareMusic(); };
     div.querySelector("[data-calib]").onclick = () => calibrate(i);
   });
   const all = S.room.players.every((p) => p.claimed);
@@ -246,7 +280,10 @@ async function midiDetail(d, i) {
 }
 
 // ---------------------------------------------------------------- inputs -> hits
+// the channel a stroke of this device sounds on: the first player here is "own"
+function channelOf(player) { return player === Math.min(...S.mine) ? "own" : "partner"; }
 function stroke(player, lane, tMs, velocity) {
+  sound()?.hit(player, lane, velocity || 100, tMs, channelOf(player));  // before anything else
   if (S.calib && S.calib.player === player) { S.calib.taps.push(tMs); return; }
   S.seq += 1;
   S.pending.set(S.seq, tMs);
@@ -293,44 +330,8 @@ function buildPads(lanesUsed) {
 }
 
 // ---------------------------------------------------------------- audio (scheduled ahead)
-function ensureAudio() {
-  if (!S.audio) {
-    try { S.audio = new AudioContext({ latencyHint: "interactive" }); } catch (e) { S.audio = null; }
-  }
-  if (S.audio && S.audio.state === "suspended") S.audio.resume();
-}
-// local performance.now() ms -> AudioContext time (s)
-function perfToAudio(ms) {
-  const ts = S.audio.getOutputTimestamp ? S.audio.getOutputTimestamp() : null;
-  if (ts && ts.performanceTime) return ts.contextTime + (ms - ts.performanceTime) / 1000;
-  return S.audio.currentTime + (ms - performance.now()) / 1000;
-}
-function blip(at, freq, gain, dur) {
-  const o = S.audio.createOscillator(), g = S.audio.createGain();
-  o.frequency.value = freq; o.connect(g); g.connect(S.audio.destination);
-  g.gain.setValueAtTime(gain, at); g.gain.exponentialRampToValueAtTime(0.0001, at + dur);
-  o.start(at); o.stop(at + dur + 0.01);
-}
-let noiseBuf = null;
-function noise(at, gain, dur, hp) {
-  if (!noiseBuf) {
-    noiseBuf = S.audio.createBuffer(1, S.audio.sampleRate * 0.5, S.audio.sampleRate);
-    const d = noiseBuf.getChannelData(0);
-    for (let k = 0; k < d.length; k++) d[k] = Math.random() * 2 - 1;
-  }
-  const src = S.audio.createBufferSource(), f = S.audio.createBiquadFilter(), g = S.audio.createGain();
-  src.buffer = noiseBuf; f.type = "highpass"; f.frequency.value = hp;
-  src.connect(f); f.connect(g); g.connect(S.audio.destination);
-  g.gain.setValueAtTime(gain, at); g.gain.exponentialRampToValueAtTime(0.0001, at + dur);
-  src.start(at); src.stop(at + dur + 0.01);
-}
-function drum(at, lane, gain) {
-  if (lane === 0) blip(at, 55, gain * 1.4, 0.18);
-  else if (lane === 1) { noise(at, gain, 0.14, 1200); blip(at, 190, gain * 0.5, 0.08); }
-  else if (lane >= 5 && lane <= 7) blip(at, [200, 150, 105][lane - 5], gain, 0.22);
-  else if (lane === 8) noise(at, gain * 0.8, 0.6, 4000);
-  else noise(at, gain * 0.6, lane === 3 ? 0.25 : 0.05, 7000);
-}
+function sound() { return window.cymbalismSound; }
+function ensureAudio() { S.audio = sound()?.ensure() || null; }
 // every 25 ms, play what falls in the next 150 ms; events arrive ahead from the engine
 S.queue = [];
 function enqueue(events) {
@@ -343,9 +344,8 @@ function pump() {
   while (S.queue.length && S.queue[0].ms < horizon) {
     const e = S.queue.shift();
     if (!S.audio || e.ms < now - 5) continue;
-    const at = perfToAudio(e.ms);
-    if (e.kind === "accent" || e.kind === "click") { if (S.clickOn) blip(at, e.kind === "accent" ? 1760 : 1320, 0.35, 0.05); }
-    else if (S.backingOn) drum(at, e.lane, 0.12 * (e.velocity || 100) / 100);
+    if (e.kind === "accent" || e.kind === "click") { if (S.clickOn) sound().click(e.ms, e.kind === "accent"); }
+    else if (S.backingOn) sound().drum(e.ms, e.lane, e.velocity || 100);
   }
 }
 S.clickOn = true; S.backingOn = true;
@@ -385,6 +385,7 @@ function onStart(m) {
   // the server's start time on this page's clock
   S.startLocalMs = (m.start_server_sec - S.offsetSec) * 1000;
   S.clickOn = $("click").checked; S.backingOn = $("backing").checked;
+  sound()?.startSong(S.startLocalMs, m.count_in_sec);
   show("play");
   $("meter-left").textContent = `${S.players[0].name} ahead`;
   $("meter-right").textContent = S.players[1] ? `${S.players[1].name} ahead` : "";
@@ -411,11 +412,13 @@ function onLayout(m) {
   enqueue(m.sounds.map(([sec, kind, lane, velocity]) => ({ ms: base + sec * 1000, kind, lane, velocity })));
   for (const [sec, kind] of m.sounds) if (sec < 0 && kind !== "drum") S.countClicks.push(sec);
   for (const [sec, bar] of m.bars) S.bars.push({ sec, bar });
+  sound()?.addBars(m.music);
   m.targets.forEach((t, i) => { for (let k = 0; k < t.sec.length; k++) { S.players[i].sec.push(t.sec[k]); S.players[i].lane.push(t.lane[k]); } });
 }
 
 function onJudgement(m) {
   S.judged[m.player].push(m);
+  if (!S.mine.has(m.player)) sound()?.remoteHit(m.player, m.lane, m.velocity || 100);  // another device's stroke
   // a hit stamped before its note was called missed, but delivered after: the note is hit
   if (m.verdict !== "extra") S.misses[m.player] = S.misses[m.player].filter(
     (x) => !(x.lane === m.target_lane && Math.abs(x.target_sec - m.target_sec) < 1e-6));
@@ -553,6 +556,10 @@ function draw() {
 async function onFinished(m) {
   S.finished = true;
   S.queue = [];
+  sound()?.stopSong(m.result && m.result.stopped ? 0.3 : 2.0);
+  const renderable = m.result && m.result.session_id !== null && m.result.session_id !== undefined && S.info.renders;
+  $("render-box").hidden = !renderable;
+  if (renderable) $("render-link").href = `/api/rooms/${encodeURIComponent(m.room.code)}/render?format=${$("render-format").value}`;
   setRoom(m.room);
   show("report");
   const r = m.result || {};
