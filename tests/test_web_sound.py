@@ -1,0 +1,365 @@
+"""The studio page's sound in headless Chromium, instrumented at Web Audio.
+
+An init script wraps ``AudioBufferSourceNode.prototype.start`` and the AudioWorklet's
+``MessagePort.postMessage`` (Signalsmith Stretch's time map) to record every sound the
+page schedules on the audio clock, and records each key press's ``timeStamp``. The
+checks: the song's recording starts at song zero's scheduled time, a key press starts
+its drum sample at the press's own timestamp (before the hit goes to the server), a
+partner's stroke from another device sounds once, and the stretched music stays on the
+chart's clock (rendered in an OfflineAudioContext, so three minutes take seconds).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from cymbalism.live.clock import FakeClock
+from cymbalism.live.engine import Engine, LiveOptions
+from cymbalism.model.chart import Chart, Level, Part
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.model.session import Player, Settings
+from cymbalism.model.tempo import TempoMap
+from cymbalism.songs import get_song
+from cymbalism.sound.audio import read_audio_file
+from cymbalism.sound.kit import KIT_DIR
+from cymbalism.sound.music import bar_maps
+from cymbalism.web.app import create_app
+from cymbalism.web.server import Studio, studio_config
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--autoplay-policy=no-user-gesture-required",
+]
+SONG = "mirrorball"
+
+#: Records what the page schedules on the audio clock.
+INSTRUMENT_JS = """(() => {
+  const rec = window.__sound = {starts: [], stretch: [], keys: [], sends: []};
+  const start = AudioBufferSourceNode.prototype.start;
+  AudioBufferSourceNode.prototype.start = function (when = 0, offset = 0, ...rest) {
+    rec.starts.push({when, offset, length: this.buffer ? this.buffer.length : 0,
+                     channels: this.buffer ? this.buffer.numberOfChannels : 0,
+                     called: performance.now(), now: this.context.currentTime});
+    return start.call(this, when, offset, ...rest);
+  };
+  const post = MessagePort.prototype.postMessage;
+  MessagePort.prototype.postMessage = function (data, ...rest) {
+    if (Array.isArray(data) && data[1] === "schedule") rec.stretch.push({...data[2]});
+    return post.call(this, data, ...rest);
+  };
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (text) {
+    if (String(text).includes('"hit"')) rec.sends.push(performance.now());
+    return send.call(this, text);
+  };
+  window.addEventListener("keydown", (ev) => rec.keys.push({code: ev.code, t: ev.timeStamp}), true);
+})()"""
+
+
+def _frames(name: str) -> int:
+    return int(sf.info(str(KIT_DIR / name)).frames)
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
+    db = tmp_path_factory.mktemp("studio") / "sessions.sqlite"
+    server = Studio(create_app(studio_config(db=str(db))), port=0).start_in_thread()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run `make system`"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _page(browser: Any, studio: Studio, errors: list[str], **kw: Any) -> Any:
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, **kw).new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.add_init_script(INSTRUMENT_JS)
+    page.goto(studio.url)
+    page.wait_for_function("() => window.cymbalismSound && window.studio.songs.length")
+    return page
+
+
+def _open_room(page: Any, *, tempo: int = 100, bars: int = 2) -> str:
+    page.select_option("#song", SONG)
+    page.fill("#name0", "Aiko")
+    page.fill("#name1", "Bora")
+    page.fill("#tempo", str(tempo))
+    page.fill("#bar-to", str(bars))
+    page.uncheck("#lesson")
+    page.click("#create")
+    page.wait_for_selector("#lobby:not([hidden])")
+    page.wait_for_function("() => window.studio.offsetSec !== null")
+    return page.inner_text("#room-code")
+
+
+def _wait_for_music(page: Any) -> None:
+    page.wait_for_function(
+        "() => /drums muted|full mix|none for this song/.test(document.querySelector('#music-status').textContent)",
+        timeout=20_000,
+    )
+    page.wait_for_function("() => window.cymbalismSound.sampler !== null")
+
+
+@pytest.mark.parametrize("tempo", [100, 80])
+def test_music_starts_at_song_zero_and_a_key_press_at_its_own_stamp(
+    studio: Studio, browser: Any, tempo: int
+) -> None:
+    errors: list[str] = []
+    page = _page(browser, studio, errors)
+    _open_room(page, tempo=tempo)
+    page.uncheck("#backing")  # only the click and the presses make kit sounds
+    page.click("[data-claim='0']")
+    page.select_option("[data-input='1']", "keys2")
+    page.click("[data-claim='1']")
+    _wait_for_music(page)
+    assert "drums muted" in page.inner_text("#music-status")
+    page.click("#start")
+    page.wait_for_selector("#play:not([hidden])")
+    # wait until song zero has passed
+    page.wait_for_function(
+        "() => window.studio.startLocalMs && performance.now() > window.studio.startLocalMs + 300",
+        timeout=10_000,
+    )
+    zero = page.evaluate(
+        "() => window.cymbalismSound.clock.audioTimeOf(window.studio.startLocalMs)"
+    )
+    rec = page.evaluate("() => window.__sound")
+    accent, music_len = _frames("click-accent.flac"), 30 * 44_100
+    clicks = [s for s in rec["starts"] if s["length"] == accent]
+    assert any(abs(c["when"] - zero) < 1e-6 for c in clicks)  # the downbeat of bar 1
+    if tempo == 100:  # the recording as it is, from one buffer source, sample-accurately
+        music = [s for s in rec["starts"] if s["length"] > music_len]
+        assert len(music) == 1
+        assert music[0]["when"] == pytest.approx(zero, abs=1e-9)
+        assert music[0]["offset"] == 0.0
+        assert music[0]["now"] < zero  # scheduled ahead, not late
+        assert rec["stretch"] == []
+    else:  # through the stretch worklet: its time map starts at song zero, at 80%
+        assert not [s for s in rec["starts"] if s["length"] > music_len]
+        first = rec["stretch"][0]
+        assert first["active"] is True
+        assert first["output"] == pytest.approx(zero, abs=1e-9)
+        assert first["input"] == 0.0 and first["rate"] == pytest.approx(0.8, abs=1e-6)
+
+    # a key press of each player: its kick sample starts at the press's own timestamp,
+    # once, before the hit is sent to the server
+    n_before = len(rec["starts"])
+    page.keyboard.press("f")
+    page.keyboard.press("j")
+    page.wait_for_function("n => window.__sound.sends.length >= 2", arg=0)
+    rec = page.evaluate("() => window.__sound")
+    kick = _frames("kick-90.flac")  # velocity 100 plays the layer struck at 90
+    presses = [k for k in rec["keys"] if k["code"] in ("KeyF", "KeyJ")]
+    strokes = [s for s in rec["starts"][n_before:] if s["length"] == kick]
+    assert len(presses) == 2 and len(strokes) == 2
+    for key, s, sent in zip(presses, strokes, rec["sends"][-2:], strict=True):
+        expected = page.evaluate("t => window.cymbalismSound.clock.audioTimeOf(t)", key["t"])
+        assert s["when"] == pytest.approx(expected, abs=1e-9)
+        assert key["t"] <= s["called"] <= sent  # sounded first, then sent
+        assert s["when"] <= s["now"] + 0.05  # in the past or at once: never held back
+    page.click("#stop")
+    page.wait_for_selector("#report:not([hidden])", timeout=15_000)
+    assert not errors
+    page.context.close()
+
+
+def test_a_partners_stroke_from_another_device_sounds_once_and_the_duet_downloads(
+    studio: Studio, browser: Any
+) -> None:
+    errors: list[str] = []
+    host = _page(browser, studio, errors)
+    laptop = _page(browser, studio, errors)
+    code = _open_room(host)
+    host.uncheck("#backing")
+    host.click("[data-claim='0']")
+    laptop.fill("#join-code", code)
+    laptop.click("#join")
+    laptop.wait_for_selector("#lobby:not([hidden])")
+    laptop.wait_for_function("() => window.studio.offsetSec !== null")
+    laptop.uncheck("#backing")
+    laptop.select_option("[data-input='1']", "keys1")
+    laptop.click("[data-claim='1']")
+    host.wait_for_function("() => window.studio.room.players.every(p => p.claimed)")
+    _wait_for_music(host)
+    _wait_for_music(laptop)
+    host.click("#start")
+    for p in (host, laptop):
+        p.wait_for_selector("#play:not([hidden])")
+    laptop.wait_for_function("() => performance.now() > window.studio.startLocalMs + 200")
+    snare = _frames("snare-90.flac")
+    counts = [p.evaluate("() => window.__sound.starts.length") for p in (host, laptop)]
+    laptop.keyboard.press("d")  # Bora's snare, on the laptop
+    host.wait_for_function("() => window.studio.judgements.some(j => j.player === 1)")
+    laptop.wait_for_function("() => window.studio.judgements.some(j => j.player === 1)")
+    host.wait_for_timeout(100)
+    new = [
+        p.evaluate("n => window.__sound.starts.slice(n)", n)
+        for p, n in zip((host, laptop), counts, strict=True)
+    ]
+    assert [sum(s["length"] == snare for s in starts) for starts in new] == [1, 1]
+    host.click("#stop")
+    host.wait_for_selector("#report:not([hidden])", timeout=15_000)
+    host.wait_for_selector("#render-box:not([hidden])")
+    # the end screen's download: the duet rendered with its music, read back
+    href = host.get_attribute("#render-link", "href")
+    assert href.startswith(f"/api/rooms/{code}/render?format=ogg")
+    body = host.request.get(studio.url.rstrip("/") + href.replace("ogg", "wav"))
+    assert body.status == 200 and body.headers["content-type"] == "audio/wav"
+    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
+        f.write(body.body())
+        f.flush()
+        frames, broke = read_audio_file(f.name, 44_100)
+    assert broke is None and frames.shape[0] > 44_100 and np.abs(frames).max() > 0.05
+    assert not errors
+    for p in (host, laptop):
+        p.context.close()
+
+
+# ---------------------------------------------------------------- the stretched music
+#: Renders a Music (static/sound/music.js) along bar maps in an OfflineAudioContext; the
+#: recording is a click (one sample) on every beat. The test's driver wakes where the
+#: music asks to be pumped, as the page's timer does. Returns the error of each beat of
+#: the rendered music against where the bar maps (the chart's clock) put it.
+OFFLINE_JS = """async ({maps, beat, offset}) => {
+  const { Music } = await import("/static/sound/music.js");
+  const { StretchVoice } = await import("/static/sound/stretch.js");
+  const sr = 44100, T0 = 0.5, q = 128 / sr;
+  const end = Math.max(...maps.map((m) => m[3])) + 0.5;
+  const ctx = new OfflineAudioContext(2, Math.ceil((T0 + end) * sr), sr);
+  const recLen = Math.max(...maps.map((m) => m[1])) + offset + 1.0;
+  const rec = ctx.createBuffer(2, Math.ceil(recLen * sr), sr);
+  for (let c = 0; c < 2; c++) {
+    const d = rec.getChannelData(c);
+    for (let k = 0; (k * beat + offset) < recLen - 0.1; k++) d[Math.round((k * beat + offset) * sr)] = 0.8;
+  }
+  const stretch = await StretchVoice.create(ctx, rec);
+  const music = new Music(ctx, rec, { offsetSec: offset, music: ctx.destination,
+    songToAudio: (s) => T0 + s, startSec: 0, stretch });
+  music.addBars(maps);
+  const step = async () => {
+    const wake = await music.pump(ctx.currentTime);
+    if (wake < T0 + end) ctx.suspend(Math.ceil(Math.max(wake, ctx.currentTime + q) / q) * q).then(step);
+    ctx.resume();
+  };
+  ctx.suspend(0).then(step);
+  const y = (await ctx.startRendering()).getChannelData(0);
+  const errors = [], song = [];
+  for (const [c0, c1, s0, s1] of maps) {
+    const speed = (c1 - c0) / (s1 - s0);
+    for (let k = Math.ceil(c0 / beat - 1e-9); k * beat < c1 - 1e-9; k++) {
+      const s = s0 + (k * beat - c0) / speed, centre = Math.round((T0 + s) * sr), w = Math.round(0.02 * sr);
+      let best = -1, at = 0;
+      for (let i = centre - w; i <= centre + w; i++) if (Math.abs(y[i]) > best) { best = Math.abs(y[i]); at = i; }
+      errors.push((at - centre) / sr); song.push(s);
+    }
+  }
+  return { errors, song, placed: music.placed, sent: stretch.sent };
+}"""
+
+
+def _click_chart(bars: int, bpm: float = 120.0) -> Chart:
+    return Chart(
+        "click track",
+        TempoMap.constant(bpm),
+        {Level.EXPERT: Part.from_arrays(np.arange(0.0, 4.0 * bars, 1.0), Lane.SNARE)},
+    )
+
+
+def _played_bars(chart: Chart, settings: Settings, options: LiveOptions, hits: Hits | None) -> list:
+    """The bar layout the live engine makes (a fake clock run to the end), as bar maps."""
+    clock = FakeClock()
+    engine = Engine(chart, [Player("A"), Player("B")], settings, clock, options=options)
+    stamps = [] if hits is None else hits.onset_sec.tolist()
+    t, k = 0.0, 0
+    while not engine.done and t < 600.0:
+        clock.set_ns(engine.sec_to_ns(t))
+        engine.tick()
+        while k < len(stamps) and stamps[k] <= t:
+            for name in ("A", "B"):
+                engine.push_hit(name, int(Lane.SNARE), 100, song_sec=stamps[k])
+            k += 1
+        if t > engine.end_sec + 1.0:
+            break
+        t += 0.01
+    bars = engine.finish().bars
+    maps = bar_maps(
+        [b.layout for b in bars], chart.tempo_map, tempo_scale=settings.tempo_scale, offset_sec=0.0
+    )
+    return [[m.rec0, m.rec1, m.song0, m.song1] for m in maps]
+
+
+def _slowing_duo(chart: Chart, bpm_from: float, bpm_to: float) -> Hits:
+    """A duo who play every beat, slowing down from one tempo to another over the song."""
+    n = int(chart.end_qn)
+    bpm = np.linspace(bpm_from, bpm_to, n)
+    t = np.concatenate([[0.0], np.cumsum(60.0 / bpm[:-1])])
+    return Hits.from_arrays(t, np.full(n, int(Lane.SNARE)))
+
+
+@pytest.mark.parametrize("case", ["80% tempo", "follow", "loop"])
+def test_the_stretched_music_stays_on_the_charts_clock(
+    studio: Studio, browser: Any, case: str
+) -> None:
+    """After three minutes at 80%, or following a duo that slows from 120 to 112 BPM,
+    every beat of the rendered music is within 5 ms of where the chart's clock puts it;
+    a loop jumps back onto its beat."""
+    offset = 0.25  # the recording starts a quarter second before song zero
+    if case == "80% tempo":
+        maps = _played_bars(
+            _click_chart(90), Settings(tempo_scale=0.8, count_in_bars=0), LiveOptions(), None
+        )
+    elif case == "follow":
+        chart = _click_chart(100)
+        duo = _slowing_duo(chart, 120.0, 112.0)
+        maps = _played_bars(chart, Settings(follow=True, count_in_bars=0), LiveOptions(), duo)
+    else:
+        maps = _played_bars(
+            _click_chart(12),
+            Settings(count_in_bars=0),
+            LiveOptions(loop_bars=(3, 6), loop_repeats=3),
+            None,
+        )
+    speeds = {round((m[1] - m[0]) / (m[3] - m[2]), 6) for m in maps}
+    if case == "follow":
+        assert len(speeds) > 5 and min(speeds) < 0.95  # the music did follow the duo
+    page = browser.new_page()
+    page.goto(studio.url)
+    out = page.evaluate(OFFLINE_JS, {"maps": maps, "beat": 0.5, "offset": offset})
+    page.close()
+    err = np.abs(np.asarray(out["errors"]))
+    song = np.asarray(out["song"])
+    assert err.size == round(sum((m[1] - m[0]) / 0.5 for m in maps))
+    if case == "loop":  # played as recorded: joins are crossfades of the recording itself
+        assert {p["kind"] for p in out["placed"]} == {"direct"}
+        assert len(out["placed"]) == 1 + 2  # the start and two jumps back
+        assert err.max() <= 1.0 / 44_100 + 1e-9
+    else:
+        assert song.max() > 180.0
+        late = err[song > 180.0]
+        assert late.size >= 40 and late.max() <= 0.005, np.round(late * 1000, 2)
+        assert np.median(err) <= 0.002
+        assert out["sent"] and all(s["sent_at"] < s["output"] for s in out["sent"])
