@@ -1,12 +1,23 @@
-"""Shared test set-up."""
+"""Shared test set-up, and the fixtures that tests of more than one package use."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+
+from cymbalism import songs
+from cymbalism.io.midi import write_hits
+from cymbalism.model.chart import Chart, Level, Part
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.model.session import Player, Session
+from cymbalism.model.tempo import TempoMap
+from cymbalism.simulate import BEGINNER, EXPERT, simulate_duet
+from cymbalism.store import LevelStep
 
 # PortAudio looks for a JACK server when it starts; tests never want it to start one.
 os.environ.setdefault("JACK_NO_START_SERVER", "1")
@@ -36,3 +47,100 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"the shared data folder {SHARED_DATA} is missing")
     return SHARED_DATA
+
+
+# -- shared by the store's and the command line's tests
+
+
+@pytest.fixture
+def groove_chart() -> Chart:
+    """Four bars of 8th-note groove at 120 BPM with an easier part: kick, snare, hats."""
+    beats = [float(q) for q in range(16)]
+    eighths = [q / 2 for q in range(32)]
+    full = Part.from_arrays(
+        beats + eighths, [0 if int(q) % 2 == 0 else 1 for q in beats] + [2] * len(eighths), 100
+    )
+    easy = Part.from_arrays([float(q) for q in range(16)], 0, 100)
+    return Chart(
+        "Four on the floor",
+        TempoMap.constant(120.0),
+        {Level.EXPERT: full, Level.BEGINNER: easy},
+        sections=((0.0, "intro"), (8.0, "verse")),
+        artist="cymbalism",
+    )
+
+
+# -- a simulated duet, shared by the report's and the command line's tests
+
+#: When the beginner of :func:`_duet` moves up from Beginner to Easy, seconds.
+PROMOTED_AT_SEC = 40.0
+
+
+def _duet(seed: int, *, beginner=BEGINNER) -> tuple[Session, dict[str, tuple[LevelStep, ...]]]:  # type: ignore[no-untyped-def]
+    """An expert and a beginner on a built-in song; the beginner moves up to Easy at 40 s."""
+    chart = songs.get_song("mirrorball")
+    a, b_first = simulate_duet(chart, EXPERT, beginner, level_b=Level.BEGINNER, seed=seed)
+    _, b_then = simulate_duet(chart, EXPERT, beginner, level_b=Level.EASY, seed=seed)
+    b = Hits.concat(
+        [b_first.between(-np.inf, PROMOTED_AT_SEC), b_then.between(PROMOTED_AT_SEC, np.inf)]
+    )
+    session = Session(
+        chart,
+        (
+            Player("Shigeru", Level.EXPERT, input="TD-27", hits=a),
+            Player("Jae", Level.BEGINNER, hits=b),
+        ),
+    )
+    steps = {"Jae": (LevelStep(PROMOTED_AT_SEC, Level.BEGINNER, Level.EASY, "90% for 8 bars"),)}
+    return session, steps
+
+
+@pytest.fixture(scope="session")
+def duet() -> tuple[Session, dict[str, tuple[LevelStep, ...]]]:
+    """The duet of :func:`_duet` with seed 11, simulated once for the whole run."""
+    return _duet(11)
+
+
+# -- a corpus of MIDI takes, shared by the corpus' and the command line's tests
+
+#: The tempo of the corpus' takes, BPM.
+BPM = 100.0
+#: Each drummer's known offset from the click, seconds.
+OFFSETS = {"alice": 0.010, "bob": -0.006}
+
+
+def _groove(offset_sec: float, seed: int) -> Hits:
+    """Two bars of 8ths on the hi-hat, kick and snare on the beats, shifted by ``offset_sec``."""
+    tempo = TempoMap.constant(BPM)
+    rng = np.random.default_rng(seed)
+    qn = np.arange(0, 64, 0.5)
+    hats = tempo.qn_to_sec(qn) + offset_sec + rng.normal(0, 0.002, qn.size)
+    beats = tempo.qn_to_sec(np.arange(0, 64, 1.0)) + offset_sec + rng.normal(0, 0.002, 64)
+    lanes = np.where(np.arange(64) % 2 == 0, Lane.KICK, Lane.SNARE)
+    return Hits.from_arrays(
+        np.concatenate([hats, beats]) + 2.4,  # one bar of count-in at 100 BPM
+        np.concatenate([np.full(qn.size, Lane.HIHAT_CLOSED), lanes]),
+    )
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """Two drummers' takes in a folder each, one broken MIDI file, and a stray text file."""
+    root = tmp_path / "corpus"
+    tempo = TempoMap.constant(BPM)
+    for k, (name, offset) in enumerate(OFFSETS.items()):
+        (root / name).mkdir(parents=True)
+        for take in range(2):
+            write_hits(root / name / f"take{take}.mid", _groove(offset, 10 * k + take), tempo)
+    (root / "bob" / "broken.mid").write_bytes(b"MThd not really a MIDI file")
+    (root / "notes.txt").write_text("not part of the corpus")
+    return root
+
+
+# -- kit templates, for the tests of hits from audio
+
+
+@pytest.fixture
+def kit_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kits learned or saved during a test go to its temporary data folder."""
+    monkeypatch.setenv("CYMBALISM_DATA_DIR", str(tmp_path / "data"))

@@ -20,9 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from cymbalism.model.chart import Chart, Level, Part
-from cymbalism.model.tempo import TempoMap
-
 _counter = itertools.count()
 
 
@@ -125,21 +122,3 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'sessions.sqlite3'}"
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.new_database()
-
-
-@pytest.fixture
-def groove_chart() -> Chart:
-    """Four bars of 8th-note groove at 120 BPM with an easier part: kick, snare, hats."""
-    beats = [float(q) for q in range(16)]
-    eighths = [q / 2 for q in range(32)]
-    full = Part.from_arrays(
-        beats + eighths, [0 if int(q) % 2 == 0 else 1 for q in beats] + [2] * len(eighths), 100
-    )
-    easy = Part.from_arrays([float(q) for q in range(16)], 0, 100)
-    return Chart(
-        "Four on the floor",
-        TempoMap.constant(120.0),
-        {Level.EXPERT: full, Level.BEGINNER: easy},
-        sections=((0.0, "intro"), (8.0, "verse")),
-        artist="cymbalism",
-    )

@@ -382,32 +382,3 @@ def test_migrations_upgrade_an_old_schema_without_losing_data(db_url: str) -> No
         writer.add_hits("Ana", 11.0, Lane.CRASH, 127)
         writer.finish()
         assert store.info(1).players[0].n_hits == 21
-
-
-def test_sessions_cut_short_are_flagged_and_finished_from_the_command_line(
-    tmp_path: Path,
-    groove_chart: Chart,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    from cymbalism.cli import main
-    from cymbalism.store.models import SessionRow
-
-    db = str(tmp_path / "cli.sqlite3")
-    with Store(db) as store:
-        writer = store.start_session(groove_chart, _players(), flush_ms=0)
-        writer.add_hits("Ana", [0.0, 0.5, 1.0], Lane.KICK)
-        writer.close()
-        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                              capture_output=True, text=True, check=True)  # fmt: skip
-        with store.engine.begin() as conn:  # as if the writer's process had died
-            conn.execute(SessionRow.__table__.update().values(writer_pid=int(dead.stdout)))
-    monkeypatch.setenv("COLUMNS", "200")
-    assert main(["sessions", "--db", db]) == 0
-    out = capsys.readouterr().out
-    assert "cut short" in out and "sessions finish" in out
-    assert main(["sessions", "--db", db, "finish", "--cut-short"]) == 0
-    assert "finished session 1" in capsys.readouterr().out
-    with Store(db) as store:
-        info = store.info(1)
-        assert info.status == "finished" and info.players[0].n_hits == 3

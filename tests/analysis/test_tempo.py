@@ -158,57 +158,6 @@ def test_bad_windows_are_named():
         tempo_drift(onset, hop_sec=-1.0)
 
 
-def test_tempo_command_reads_a_file_and_ignores_its_tempo_events(tmp_path, capsys):
-    import json
-
-    from cymbalism.cli import main
-    from cymbalism.io.midi import write_hits
-    from cymbalism.model.hits import Hits
-    from cymbalism.model.tempo import TempoMap
-
-    onset, vel = groove(104.0, 104.0, 40.0, seed=2)
-    lanes = np.where(vel == 60.0, 2, np.where(vel == 100.0, 0, 1))
-    # the file claims 140 BPM: the command must not believe it
-    path = write_hits(
-        tmp_path / "take.mid", Hits.from_arrays(onset, lanes, vel), TempoMap.constant(140)
-    )
-    assert main(["tempo", str(path), "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["bpm"] == pytest.approx(104.0, rel=0.005)
-    assert out["hits"] == onset.size and abs(out["drift_bpm_per_min"]) < 0.2
-
-    assert main(["tempo", str(path)]) == 0
-    assert "104" in capsys.readouterr().out
-
-    bad = tmp_path / "bad.mid"
-    bad.write_bytes(b"MThd\x00\x00")
-    assert main(["tempo", str(bad)]) == 2
-    assert "truncated" in capsys.readouterr().err
-    assert main(["tempo", str(tmp_path / "missing.mid")]) == 1
-
-
-def test_tempo_command_shows_the_curve_of_an_accelerando(tmp_path, capsys):
-    import json
-
-    from cymbalism.cli import main
-    from cymbalism.io.midi import write_hits
-    from cymbalism.model.hits import Hits
-    from cymbalism.model.tempo import TempoMap
-
-    onset, vel = groove(100.0, 120.0, 120.0, seed=4)
-    hits = Hits.from_arrays(onset, np.where(vel == 60.0, 2, 0), vel)
-    path = write_hits(tmp_path / "rush.mid", hits, TempoMap.constant(100))
-    assert main(["tempo", str(path), "--curve", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["drift_bpm_per_min"] == pytest.approx(10.0, abs=0.3)
-    curve = np.array(out["curve"]["bpm"], dtype=float)
-    assert len(curve) == len(out["curve"]["time_sec"]) >= 10
-    assert curve[0] < 103.0 < 117.0 < curve[-1]
-    assert main(["tempo", str(path), "--curve"]) == 0
-    text = capsys.readouterr().out
-    assert "local tempo every 2 s" in text and "▁" in text and "█" in text
-
-
 def test_click_grid_recovers_tempo_and_phase() -> None:
     from cymbalism.analysis.tempo import click_grid
 

@@ -18,7 +18,6 @@ from cymbalism import songs
 from cymbalism.analysis.align import align
 from cymbalism.analysis.sync import asynchrony, came_together, sync_stats
 from cymbalism.analysis.timing import kept_tempo, timing_by_lane, timing_stats
-from cymbalism.cli import main
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
@@ -36,34 +35,8 @@ from cymbalism.report.history import player_history, sparkline, write_history_pl
 from cymbalism.report.html import render_html
 from cymbalism.report.plots import render_plots, save_plots
 from cymbalism.report.text import summary_sentences
-from cymbalism.simulate import BEGINNER, EXPERT, simulate_duet
-from cymbalism.store import LevelStep, Store
-
-PROMOTED_AT_SEC = 40.0
-
-
-def _duet(seed: int, *, beginner=BEGINNER) -> tuple[Session, dict[str, tuple[LevelStep, ...]]]:  # type: ignore[no-untyped-def]
-    """An expert and a beginner on a built-in song; the beginner moves up to Easy at 40 s."""
-    chart = songs.get_song("mirrorball")
-    a, b_first = simulate_duet(chart, EXPERT, beginner, level_b=Level.BEGINNER, seed=seed)
-    _, b_then = simulate_duet(chart, EXPERT, beginner, level_b=Level.EASY, seed=seed)
-    b = Hits.concat(
-        [b_first.between(-np.inf, PROMOTED_AT_SEC), b_then.between(PROMOTED_AT_SEC, np.inf)]
-    )
-    session = Session(
-        chart,
-        (
-            Player("Shigeru", Level.EXPERT, input="TD-27", hits=a),
-            Player("Jae", Level.BEGINNER, hits=b),
-        ),
-    )
-    steps = {"Jae": (LevelStep(PROMOTED_AT_SEC, Level.BEGINNER, Level.EASY, "90% for 8 bars"),)}
-    return session, steps
-
-
-@pytest.fixture(scope="module")
-def duet() -> tuple[Session, dict[str, tuple[LevelStep, ...]]]:
-    return _duet(11)
+from cymbalism.store import Store
+from tests.conftest import PROMOTED_AT_SEC, _duet
 
 
 @pytest.fixture(scope="module")
@@ -282,77 +255,3 @@ def test_who_is_usually_behind_is_said_from_one_cut_off(mean_ms: float, behind: 
     )
     studio = gap_sentence(stats, "Ana", "Bo", opening="Between you:")
     assert studio.startswith("Between you: the gap averaged") and behind in studio
-
-
-# -- the command line
-
-
-def test_import_report_export_history_from_the_command_line(
-    duet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:  # type: ignore[no-untyped-def]
-    from cymbalism.io.midi import write_hits
-
-    session, _ = duet
-    chart = session.chart
-    files = []
-    for p in session.players:
-        hits = p.hits.between(0.0, np.inf)  # a MIDI file starts at 0
-        files.append(str(write_hits(tmp_path / f"{p.name}.mid", hits, chart.tempo_map)))
-    db = str(tmp_path / "cli.sqlite3")
-    monkeypatch.setenv("CYMBALISM_DB", db)
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.chdir(tmp_path)
-    assert main(["import", *files, "--chart", "mirrorball", "--names", "Shigeru,Jae"]) == 0
-    out = capsys.readouterr().out
-    assert "stored session 1" in out and "Shigeru" in out
-    assert main(["import", *files]) == 0  # no chart: the grid they struck
-    assert "against the click grid" in capsys.readouterr().out
-    assert main(["sessions"]) == 0
-    out = capsys.readouterr().out
-    assert "Mirrorball Nights" in out and "Shigeru & Jae" in out and "finished" in out
-    assert main(["report", "1", "--card", "card.png"]) == 0  # only the card
-    assert (tmp_path / "card.png").exists() and not (tmp_path / "session-1.html").exists()
-    assert main(["report", "1"]) == 0
-    assert (tmp_path / "session-1.html").read_text().startswith("<!DOCTYPE html>")
-    assert main(["export", "last", "--format", "json", "--out", "last.json"]) == 0
-    assert json.loads((tmp_path / "last.json").read_text())[0]["session_id"] == 2
-    assert main(["history", "Jae", "--png", "jae.png"]) == 0
-    assert "Jae: 2 sessions" in capsys.readouterr().out  # the second import too (Jae.mid)
-    # mistakes get one line and an exit code
-    assert main(["report", "99"]) == 1
-    assert main(["export", "1", "--format", "xlsx"]) == 2
-    assert main(["history", "Nobody"]) == 1
-    err = capsys.readouterr().err
-    assert "no session 99" in err and "xlsx" in err and "Traceback" not in err
-
-
-def test_import_keeps_the_part_each_player_played(
-    duet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:  # type: ignore[no-untyped-def]
-    from cymbalism.io.midi import write_hits
-    from cymbalism.model.chart import Level
-    from cymbalism.store.store import Store
-
-    session, _ = duet
-    files = [
-        str(
-            write_hits(
-                tmp_path / f"{p.name}.mid", p.hits.between(0.0, np.inf), session.chart.tempo_map
-            )
-        )
-        for p in session.players
-    ]
-    db = str(tmp_path / "levels.sqlite3")
-    args = ["import", *files, "--chart", "mirrorball", "--names", "A,B", "--db", db]
-    assert main([*args, "--levels", "expert,beginner"]) == 0
-    stored = Store(db).load(1)
-    assert [p.level for p in stored.session.players] == [Level.EXPERT, Level.BEGINNER]
-    capsys.readouterr()
-    # levels without a chart, a wrong count, and an unknown option: one clear message each
-    assert main(["import", *files, "--levels", "expert,beginner", "--db", db]) == 2
-    assert main([*args, "--levels", "expert,easy,beginner"]) == 2
-    assert main([*args, "--levelz", "expert"]) == 2
-    err = capsys.readouterr().err
-    assert "levels need a chart" in err and "--levels needs 2 comma-separated" in err
-    assert "No such option: --levelz" in err and "internal error" not in err
-    assert "Traceback" not in err

@@ -1,4 +1,4 @@
-"""The core commands: analyze, simulate and demo, run through ``main`` as a user would."""
+"""The core commands: analyze, simulate, demo and tempo, run through ``main`` as a user would."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ import re
 import numpy as np
 import pytest
 
-from cymbalism.analysis.summary import analyze_players
 from cymbalism.cli import main
-from cymbalism.errors import InputError
 from cymbalism.io.midi import read_midi, write_hits
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.tempo import TempoMap
 from cymbalism.simulate import DrummerModel, simulate_duet
 from cymbalism.songs import get_song
+from tests.analysis.test_tempo import groove
 
 QUIET = DrummerModel(timekeeper_sd_sec=0.0, motor_sd_sec=0.0, click_gain=0.5, velocity_sd=0.0)
 PLAYER_KEYS = {"name", "hits", "hit_rate", "mean_error_ms", "sd_error_ms", "mean_abs_error_ms"}
@@ -142,34 +141,6 @@ def test_demo_shows_both_players_and_when_they_came_together(capsys):
     assert 10 < data["sync"]["came_together_sec"] < 150
 
 
-def test_analyze_players_checks_its_arguments():
-    hits = Hits.from_arrays([0.5, 1.0], Lane.SNARE)
-    tm = TempoMap.constant(120)
-    with pytest.raises(InputError, match="nothing to analyse"):
-        analyze_players([], tempo_map=tm)
-    with pytest.raises(InputError, match="names must differ"):
-        analyze_players([hits, hits], tempo_map=tm, names=["x", "x"])
-    with pytest.raises(InputError, match="one part per player"):
-        analyze_players([hits, hits], tempo_map=tm, targets=[hits])
-    report = analyze_players([hits, hits, hits], tempo_map=tm)
-    assert len(report.pairs) == 3 and len(report.to_dict()["pairs"]) == 3
-
-
-def test_the_demo_plays_the_song_through_until_three_minutes():
-    from cymbalism.model.chart import Level
-    from cymbalism.simulate.demo import demo_chart, run_demo
-
-    song, result = demo_chart(), run_demo(seed=1)
-    played = result.chart
-    assert played.end_sec >= 180 and played.end_sec == pytest.approx(2 * song.end_sec)
-    for level in (Level.EXPERT, Level.BEGINNER):
-        once, twice = song.part(level), played.part(level)
-        assert len(twice) == 2 * len(once)
-        np.testing.assert_allclose(twice.qn[len(once) :], once.qn + song.end_qn)
-    assert len(played.sections) == 2 * len(song.sections)
-    assert result.report.players[0].stats.n_notes == len(played.part(Level.EXPERT))
-
-
 def test_an_error_is_one_unwrapped_line_even_in_a_narrow_terminal(tmp_path):
     import os
     import subprocess
@@ -190,3 +161,54 @@ def test_an_error_is_one_unwrapped_line_even_in_a_narrow_terminal(tmp_path):
     assert len(lines) == 1, run.stderr
     assert lines[0].startswith("error: ") and "[Song] not midi.mid" in lines[0]
     assert "Traceback" not in run.stderr
+
+
+def test_tempo_command_reads_a_file_and_ignores_its_tempo_events(tmp_path, capsys):
+    import json
+
+    from cymbalism.cli import main
+    from cymbalism.io.midi import write_hits
+    from cymbalism.model.hits import Hits
+    from cymbalism.model.tempo import TempoMap
+
+    onset, vel = groove(104.0, 104.0, 40.0, seed=2)
+    lanes = np.where(vel == 60.0, 2, np.where(vel == 100.0, 0, 1))
+    # the file claims 140 BPM: the command must not believe it
+    path = write_hits(
+        tmp_path / "take.mid", Hits.from_arrays(onset, lanes, vel), TempoMap.constant(140)
+    )
+    assert main(["tempo", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["bpm"] == pytest.approx(104.0, rel=0.005)
+    assert out["hits"] == onset.size and abs(out["drift_bpm_per_min"]) < 0.2
+
+    assert main(["tempo", str(path)]) == 0
+    assert "104" in capsys.readouterr().out
+
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd\x00\x00")
+    assert main(["tempo", str(bad)]) == 2
+    assert "truncated" in capsys.readouterr().err
+    assert main(["tempo", str(tmp_path / "missing.mid")]) == 1
+
+
+def test_tempo_command_shows_the_curve_of_an_accelerando(tmp_path, capsys):
+    import json
+
+    from cymbalism.cli import main
+    from cymbalism.io.midi import write_hits
+    from cymbalism.model.hits import Hits
+    from cymbalism.model.tempo import TempoMap
+
+    onset, vel = groove(100.0, 120.0, 120.0, seed=4)
+    hits = Hits.from_arrays(onset, np.where(vel == 60.0, 2, 0), vel)
+    path = write_hits(tmp_path / "rush.mid", hits, TempoMap.constant(100))
+    assert main(["tempo", str(path), "--curve", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["drift_bpm_per_min"] == pytest.approx(10.0, abs=0.3)
+    curve = np.array(out["curve"]["bpm"], dtype=float)
+    assert len(curve) == len(out["curve"]["time_sec"]) >= 10
+    assert curve[0] < 103.0 < 117.0 < curve[-1]
+    assert main(["tempo", str(path), "--curve"]) == 0
+    text = capsys.readouterr().out
+    assert "local tempo every 2 s" in text and "▁" in text and "█" in text

@@ -195,22 +195,3 @@ def test_built_in_songs_get_easier_at_every_step(name):
         assert set(np.round(back, 6)) <= kept
     # the beginner's part is less than 70% as hard as the full part
     assert diff[Level.BEGINNER].score < 0.7 * diff[Level.EXPERT].score
-
-
-def test_simplify_command_writes_each_format(tmp_path, capsys):
-    from cymbalism.cli import main
-    from cymbalism.io.charts import read_chart
-
-    assert (
-        main(["simplify", "sunday-funk", "--level", "easy", "--out", str(tmp_path / "e.mid")]) == 0
-    )
-    assert "* Easy" in capsys.readouterr().out
-    song = get_song("sunday-funk")
-    assert read_chart(tmp_path / "e.mid").part() == song.part(Level.EASY)
-    assert main(["simplify", "sunday-funk", "-o", str(tmp_path / "s.chart")]) == 0
-    back = read_chart(tmp_path / "s.chart")
-    assert back.levels == [Level.EASY, Level.MEDIUM, Level.HARD, Level.EXPERT]
-    assert back.part(Level.MEDIUM) == song.part(Level.MEDIUM)
-    assert main(["simplify", "sunday-funk", "--level", "beginner"]) == 0
-    assert "[verse]" in capsys.readouterr().out
-    assert main(["simplify", "sunday-funk", "--level", "pro"]) == 2

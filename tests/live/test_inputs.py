@@ -28,7 +28,7 @@ from cymbalism.model.chart import Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.session import Player, Settings
-from test_live_engine import groove_chart, perform
+from tests.live.test_engine import groove_chart, perform
 
 
 class FakePort:

@@ -1,21 +1,14 @@
-"""`cymbalism sync` and `cymbalism coupling`, and the figures behind them."""
+"""`cymbalism sync`, `cymbalism coupling` and `cymbalism corpus analyze`."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 
-from cymbalism.analysis.align import align
-from cymbalism.analysis.coupling import (
-    merge_chords,
-    onset_table_from_alignments,
-    onset_table_from_onsets,
-)
-from cymbalism.analysis.sync import asynchrony, sync_stats
 from cymbalism.cli import main
-from cymbalism.corpus.figures import bar_edges_sec, pair_figures
 from cymbalism.io.midi import write_hits
 from cymbalism.io.tables import read_wide, write_wide
 from cymbalism.model.hits import Hits
@@ -109,44 +102,6 @@ def test_coupling_errors_are_one_line(tmp_path, capsys):
     assert main(["sync", str(tmp_path / "none.csv")]) == 1
 
 
-def test_chords_merge_into_one_stroke_and_pairing_is_one_to_one():
-    np.testing.assert_allclose(
-        merge_chords(np.array([1.0, 1.01, 1.5, 2.0, 2.02])), [1.005, 1.5, 2.01]
-    )
-    table = onset_table_from_onsets(
-        {"A": np.array([1.0, 1.005, 2.0, 3.0]), "B": np.array([1.02, 2.3, 2.95, 2.96])},
-        window_sec=0.1,
-    )
-    np.testing.assert_allclose(table.column("A"), [1.0025, 2.0, 3.0])
-    np.testing.assert_allclose(table.column("B"), [1.02, np.nan, 2.955])
-
-
-def test_table_from_alignments_agrees_with_sync_asynchrony():
-    tempo = TempoMap.constant(100.0)
-    targets = Hits.from_arrays(
-        np.repeat(tempo.qn_to_sec(np.arange(32) * 0.5), 2),
-        np.tile([Lane.KICK, Lane.HIHAT_CLOSED], 32),
-    )
-    rng = np.random.default_rng(2)
-    hits_a = Hits.from_arrays(targets.onset_sec + rng.normal(0, 0.01, len(targets)), targets.lane)
-    hits_b = Hits.from_arrays(targets.onset_sec[::4] + 0.02, targets.lane[::4])
-    al_a, al_b = align(hits_a, targets), align(hits_b, targets)
-    table = onset_table_from_alignments({"A": al_a, "B": al_b})
-    expected = asynchrony(al_a, al_b)
-    d = table.column("A") - table.column("B")
-    np.testing.assert_allclose(d[np.isfinite(d)], expected.asynchrony_sec, atol=1e-12)
-    np.testing.assert_allclose(table.reference_sec, np.unique(targets.onset_sec), atol=1e-6)
-    figures = pair_figures(table, "A", "B", coupling=False)
-    assert figures["mean_ms"] == pytest.approx(sync_stats(expected).mean_sec * 1e3, abs=1e-3)
-
-
-def test_bar_edges_cover_the_performance():
-    tempo = TempoMap(tempos=[(0.0, 120.0), (16.0, 60.0)])
-    edges = bar_edges_sec(tempo, bars=2, end_sec=20.0)
-    # Bars of 2 s until qn 16 (8 s), then 4 s bars: windows of 4 s, then of 8 s.
-    np.testing.assert_allclose(edges, [0.0, 4.0, 8.0, 16.0, 24.0])
-
-
 def test_cycle_windows_of_an_onsetsync_table(tmp_path, capsys):
     from cymbalism.corpus.figures import cycle_edges_sec
     from cymbalism.errors import InputError
@@ -169,3 +124,22 @@ def test_cycle_windows_of_an_onsetsync_table(tmp_path, capsys):
     write_wide(path, table)
     assert main(["coupling", str(path), "--window", "1", "--json"]) == 0
     assert len(_json(capsys)["windows"]) == 3
+
+
+def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    out = tmp_path / "results.parquet"
+    assert main(["corpus", "analyze", str(corpus), "--out", str(out), "--workers", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "5 files, 5 rows, 1 errors" in text
+    assert "Per player" in text
+    alice_line = next(line for line in text.splitlines() if "alice" in line)
+    assert re.search(r"[+](9[.][2-9]|10[.][0-8])", alice_line), alice_line  # +10 ms
+    frame = pd.read_parquet(out)
+    assert len(frame) == 5
+    assert frame["error"].notna().sum() == 1
+    alice = frame[frame["player"] == "alice"]
+    assert alice["mean_error_ms"].to_numpy() == pytest.approx([10.0, 10.0], abs=0.8)
+    assert main(["corpus", "analyze", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
+    assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "no" / "r.csv")]) == 2
+    assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "r.xlsx")]) == 2

@@ -50,7 +50,7 @@ class TappingClock(FakeClock):
 
 
 def test_calibration_through_a_port_recovers_the_port_latency() -> None:
-    from test_live_inputs import FakeBackend
+    from tests.live.test_inputs import FakeBackend
 
     out = SilentOutput()
     clock = TappingClock(out, lag_sec=0.018, jitter_sec=0.004)

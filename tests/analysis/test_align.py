@@ -23,7 +23,7 @@ from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.tempo import TempoMap
 
-FIXTURES = Path(__file__).parent / "data"
+FIXTURES = Path(__file__).resolve().parents[1] / "data"
 TICK = 1.0 / 1024  # a dyadic step: sums and differences of these are exact in float64
 
 

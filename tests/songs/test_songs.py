@@ -1,15 +1,14 @@
-"""The built-in song library, its tablature format, and the `cymbalism songs` command."""
+"""The built-in song library and its tablature format."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cymbalism.cli import main
 from cymbalism.errors import InputError, NotFoundError
 from cymbalism.model.chart import ACCENT_VELOCITY, GHOST_VELOCITY, Level
 from cymbalism.model.lanes import Lane
-from cymbalism.songs import get_song, list_songs, parse_song, song_names
+from cymbalism.songs import get_song, list_songs, parse_song
 from cymbalism.songs.tab import format_tab
 
 SMALL = """
@@ -106,25 +105,3 @@ def test_tab_of_a_built_in_song_draws_triplets_on_their_grid():
     chart = get_song("alley-shuffle")
     text = format_tab(chart, chart.part())
     assert "HH |x-xx-xx-xx-x|" in text
-
-
-def test_songs_command_lists_and_shows(capsys):
-    assert main(["songs"]) == 0
-    out = capsys.readouterr().out
-    for name in song_names():
-        assert name in out
-    assert "114" in out and "123" in out
-    assert main(["songs", "show", "mirrorball"]) == 0
-    out = capsys.readouterr().out
-    assert "Mirrorball Nights" in out and "[chorus]" in out and "BD |o---o---o---o---|" in out
-    assert main(["songs", "show", "nope"]) == 1
-
-
-def test_songs_command_prints_json(capsys):
-    import json
-
-    assert main(["songs", "--json"]) == 0
-    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows["mirrorball"]["bpm"] == 114 and rows["mirrorball"]["time_signature"] == "4/4"
-    assert rows["mirrorball"]["levels"] == ["beginner", "easy", "medium", "hard", "expert"]
-    assert rows["click"]["free_play"] is True

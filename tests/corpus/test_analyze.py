@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pytest
@@ -11,41 +10,10 @@ import pytest
 from cymbalism.cli import main
 from cymbalism.corpus.analyze import Job, analyze_job, discover, run_corpus, to_frame
 from cymbalism.errors import InputError, NotFoundError
-from cymbalism.io.midi import write_hits
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.tempo import TempoMap
-
-BPM = 100.0
-#: Each drummer's known offset from the click, seconds.
-OFFSETS = {"alice": 0.010, "bob": -0.006}
-
-
-def _groove(offset_sec: float, seed: int) -> Hits:
-    """Two bars of 8ths on the hi-hat, kick and snare on the beats, shifted by ``offset_sec``."""
-    tempo = TempoMap.constant(BPM)
-    rng = np.random.default_rng(seed)
-    qn = np.arange(0, 64, 0.5)
-    hats = tempo.qn_to_sec(qn) + offset_sec + rng.normal(0, 0.002, qn.size)
-    beats = tempo.qn_to_sec(np.arange(0, 64, 1.0)) + offset_sec + rng.normal(0, 0.002, 64)
-    lanes = np.where(np.arange(64) % 2 == 0, Lane.KICK, Lane.SNARE)
-    return Hits.from_arrays(
-        np.concatenate([hats, beats]) + 2.4,  # one bar of count-in at 100 BPM
-        np.concatenate([np.full(qn.size, Lane.HIHAT_CLOSED), lanes]),
-    )
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    root = tmp_path / "corpus"
-    tempo = TempoMap.constant(BPM)
-    for k, (name, offset) in enumerate(OFFSETS.items()):
-        (root / name).mkdir(parents=True)
-        for take in range(2):
-            write_hits(root / name / f"take{take}.mid", _groove(offset, 10 * k + take), tempo)
-    (root / "bob" / "broken.mid").write_bytes(b"MThd not really a MIDI file")
-    (root / "notes.txt").write_text("not part of the corpus")
-    return root
+from tests.conftest import BPM, OFFSETS
 
 
 def _comparable(rows):
@@ -128,25 +96,6 @@ def test_discover_errors(tmp_path):
         discover(tmp_path / "nowhere")
     with pytest.raises(InputError, match="no MIDI or audio files"):
         discover(tmp_path)
-
-
-def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
-    pd = pytest.importorskip("pandas")
-    out = tmp_path / "results.parquet"
-    assert main(["corpus", "analyze", str(corpus), "--out", str(out), "--workers", "1"]) == 0
-    text = capsys.readouterr().out
-    assert "5 files, 5 rows, 1 errors" in text
-    assert "Per player" in text
-    alice_line = next(line for line in text.splitlines() if "alice" in line)
-    assert re.search(r"[+](9[.][2-9]|10[.][0-8])", alice_line), alice_line  # +10 ms
-    frame = pd.read_parquet(out)
-    assert len(frame) == 5
-    assert frame["error"].notna().sum() == 1
-    alice = frame[frame["player"] == "alice"]
-    assert alice["mean_error_ms"].to_numpy() == pytest.approx([10.0, 10.0], abs=0.8)
-    assert main(["corpus", "analyze", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
-    assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "no" / "r.csv")]) == 2
-    assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "r.xlsx")]) == 2
 
 
 def test_stored_sessions_give_one_row_per_player_with_sync_and_coupling(tmp_path, capsys):

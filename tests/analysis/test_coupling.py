@@ -7,14 +7,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cymbalism.analysis.align import align
 from cymbalism.analysis.coupling import (
     fit_phase_correction,
     gls_phase_correction,
     lead_lag,
+    merge_chords,
+    onset_table_from_alignments,
+    onset_table_from_onsets,
     windowed_phase_correction,
 )
+from cymbalism.analysis.sync import asynchrony, sync_stats
+from cymbalism.corpus.figures import pair_figures
 from cymbalism.errors import InputError
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
 from cymbalism.model.onsets import OnsetTable
+from cymbalism.model.tempo import TempoMap
 from cymbalism.simulate.ensemble import simulate_phase_correction
 
 GAIN_AB, GAIN_BA = 0.25, 0.10
@@ -242,3 +251,34 @@ def test_bgls_recovers_partner_gains_of_virtual_drummers_from_their_hits():
     ols_bias = np.mean(est["ols"], axis=0) - truth
     assert np.all(np.abs(bgls_bias) < 0.05), bgls_bias
     assert np.all(np.abs(ols_bias) > np.abs(bgls_bias)), (ols_bias, bgls_bias)
+
+
+def test_chords_merge_into_one_stroke_and_pairing_is_one_to_one():
+    np.testing.assert_allclose(
+        merge_chords(np.array([1.0, 1.01, 1.5, 2.0, 2.02])), [1.005, 1.5, 2.01]
+    )
+    table = onset_table_from_onsets(
+        {"A": np.array([1.0, 1.005, 2.0, 3.0]), "B": np.array([1.02, 2.3, 2.95, 2.96])},
+        window_sec=0.1,
+    )
+    np.testing.assert_allclose(table.column("A"), [1.0025, 2.0, 3.0])
+    np.testing.assert_allclose(table.column("B"), [1.02, np.nan, 2.955])
+
+
+def test_table_from_alignments_agrees_with_sync_asynchrony():
+    tempo = TempoMap.constant(100.0)
+    targets = Hits.from_arrays(
+        np.repeat(tempo.qn_to_sec(np.arange(32) * 0.5), 2),
+        np.tile([Lane.KICK, Lane.HIHAT_CLOSED], 32),
+    )
+    rng = np.random.default_rng(2)
+    hits_a = Hits.from_arrays(targets.onset_sec + rng.normal(0, 0.01, len(targets)), targets.lane)
+    hits_b = Hits.from_arrays(targets.onset_sec[::4] + 0.02, targets.lane[::4])
+    al_a, al_b = align(hits_a, targets), align(hits_b, targets)
+    table = onset_table_from_alignments({"A": al_a, "B": al_b})
+    expected = asynchrony(al_a, al_b)
+    d = table.column("A") - table.column("B")
+    np.testing.assert_allclose(d[np.isfinite(d)], expected.asynchrony_sec, atol=1e-12)
+    np.testing.assert_allclose(table.reference_sec, np.unique(targets.onset_sec), atol=1e-6)
+    figures = pair_figures(table, "A", "B", coupling=False)
+    assert figures["mean_ms"] == pytest.approx(sync_stats(expected).mean_sec * 1e3, abs=1e-3)

@@ -1,0 +1,88 @@
+"""`cymbalism songs`, `cymbalism simplify` and `cymbalism lesson`."""
+
+from __future__ import annotations
+
+from cymbalism.cli import main
+from cymbalism.model.chart import Level
+from cymbalism.songs import get_song, song_names
+
+
+def test_lesson_command_replays_a_recording(tmp_path, capsys):
+    from cymbalism.cli import main
+    from cymbalism.io.midi import write_hits
+
+    chart = get_song("mirrorball")
+    write_hits(tmp_path / "take.mid", chart.targets(Level.EASY), chart.tempo_map)
+    assert main(["lesson", str(tmp_path / "take.mid"), "--chart", "mirrorball"]) == 0
+    out = capsys.readouterr().out
+    assert "after bar 4: up to Easy" in out and "Tips:" in out
+    assert (
+        main(["lesson", str(tmp_path / "take.mid"), "-c", "mirrorball", "--start", "warm-up"]) == 0
+    )
+    assert "the warm-up places you at Easy" in capsys.readouterr().out
+    assert main(["lesson", str(tmp_path / "take.mid")]) == 2
+    assert "MIDI files need --chart" in " ".join(capsys.readouterr().err.split())
+
+
+def test_lesson_command_replays_a_stored_session(tmp_path, capsys):
+    from cymbalism.cli import main
+    from cymbalism.model.session import Player, Session
+    from cymbalism.store import Store
+
+    chart = get_song("mirrorball")
+    db = str(tmp_path / "sessions.sqlite3")
+    players = (
+        Player("Kim", level=Level.EXPERT, hits=chart.targets(Level.EXPERT)),
+        Player("Ana", level=Level.BEGINNER, hits=chart.targets(Level.EASY)),
+    )
+    with Store(db) as store:
+        sid = store.save_session(Session(chart=chart, players=players))
+    assert main(["lesson", "last", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert f"pass 1 (session {sid}, Ana)" in out
+    assert "after bar 4: up to Easy" in out and "up to Medium" in out
+    assert main(["lesson", str(sid), "--db", db, "--player", "Kim"]) == 0
+    assert "up to Expert" in capsys.readouterr().out
+    assert main(["lesson", str(sid), "--db", db, "--player", "Bo"]) == 2
+    assert "no player 'Bo'" in capsys.readouterr().err
+
+
+def test_simplify_command_writes_each_format(tmp_path, capsys):
+    from cymbalism.cli import main
+    from cymbalism.io.charts import read_chart
+
+    assert (
+        main(["simplify", "sunday-funk", "--level", "easy", "--out", str(tmp_path / "e.mid")]) == 0
+    )
+    assert "* Easy" in capsys.readouterr().out
+    song = get_song("sunday-funk")
+    assert read_chart(tmp_path / "e.mid").part() == song.part(Level.EASY)
+    assert main(["simplify", "sunday-funk", "-o", str(tmp_path / "s.chart")]) == 0
+    back = read_chart(tmp_path / "s.chart")
+    assert back.levels == [Level.EASY, Level.MEDIUM, Level.HARD, Level.EXPERT]
+    assert back.part(Level.MEDIUM) == song.part(Level.MEDIUM)
+    assert main(["simplify", "sunday-funk", "--level", "beginner"]) == 0
+    assert "[verse]" in capsys.readouterr().out
+    assert main(["simplify", "sunday-funk", "--level", "pro"]) == 2
+
+
+def test_songs_command_lists_and_shows(capsys):
+    assert main(["songs"]) == 0
+    out = capsys.readouterr().out
+    for name in song_names():
+        assert name in out
+    assert "114" in out and "123" in out
+    assert main(["songs", "show", "mirrorball"]) == 0
+    out = capsys.readouterr().out
+    assert "Mirrorball Nights" in out and "[chorus]" in out and "BD |o---o---o---o---|" in out
+    assert main(["songs", "show", "nope"]) == 1
+
+
+def test_songs_command_prints_json(capsys):
+    import json
+
+    assert main(["songs", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["mirrorball"]["bpm"] == 114 and rows["mirrorball"]["time_signature"] == "4/4"
+    assert rows["mirrorball"]["levels"] == ["beginner", "easy", "medium", "hard", "expert"]
+    assert rows["click"]["free_play"] is True

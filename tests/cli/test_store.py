@@ -1,0 +1,117 @@
+"""`cymbalism import`, `sessions`, `report`, `export` and `history`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cymbalism.cli import main
+from cymbalism.model.chart import Chart
+from cymbalism.model.lanes import Lane
+from cymbalism.store import Store
+from tests.store.test_store_db import _players
+
+
+def test_import_report_export_history_from_the_command_line(
+    duet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from cymbalism.io.midi import write_hits
+
+    session, _ = duet
+    chart = session.chart
+    files = []
+    for p in session.players:
+        hits = p.hits.between(0.0, np.inf)  # a MIDI file starts at 0
+        files.append(str(write_hits(tmp_path / f"{p.name}.mid", hits, chart.tempo_map)))
+    db = str(tmp_path / "cli.sqlite3")
+    monkeypatch.setenv("CYMBALISM_DB", db)
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", *files, "--chart", "mirrorball", "--names", "Shigeru,Jae"]) == 0
+    out = capsys.readouterr().out
+    assert "stored session 1" in out and "Shigeru" in out
+    assert main(["import", *files]) == 0  # no chart: the grid they struck
+    assert "against the click grid" in capsys.readouterr().out
+    assert main(["sessions"]) == 0
+    out = capsys.readouterr().out
+    assert "Mirrorball Nights" in out and "Shigeru & Jae" in out and "finished" in out
+    assert main(["report", "1", "--card", "card.png"]) == 0  # only the card
+    assert (tmp_path / "card.png").exists() and not (tmp_path / "session-1.html").exists()
+    assert main(["report", "1"]) == 0
+    assert (tmp_path / "session-1.html").read_text().startswith("<!DOCTYPE html>")
+    assert main(["export", "last", "--format", "json", "--out", "last.json"]) == 0
+    assert json.loads((tmp_path / "last.json").read_text())[0]["session_id"] == 2
+    assert main(["history", "Jae", "--png", "jae.png"]) == 0
+    assert "Jae: 2 sessions" in capsys.readouterr().out  # the second import too (Jae.mid)
+    # mistakes get one line and an exit code
+    assert main(["report", "99"]) == 1
+    assert main(["export", "1", "--format", "xlsx"]) == 2
+    assert main(["history", "Nobody"]) == 1
+    err = capsys.readouterr().err
+    assert "no session 99" in err and "xlsx" in err and "Traceback" not in err
+
+
+def test_import_keeps_the_part_each_player_played(
+    duet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from cymbalism.io.midi import write_hits
+    from cymbalism.model.chart import Level
+    from cymbalism.store.store import Store
+
+    session, _ = duet
+    files = [
+        str(
+            write_hits(
+                tmp_path / f"{p.name}.mid", p.hits.between(0.0, np.inf), session.chart.tempo_map
+            )
+        )
+        for p in session.players
+    ]
+    db = str(tmp_path / "levels.sqlite3")
+    args = ["import", *files, "--chart", "mirrorball", "--names", "A,B", "--db", db]
+    assert main([*args, "--levels", "expert,beginner"]) == 0
+    stored = Store(db).load(1)
+    assert [p.level for p in stored.session.players] == [Level.EXPERT, Level.BEGINNER]
+    capsys.readouterr()
+    # levels without a chart, a wrong count, and an unknown option: one clear message each
+    assert main(["import", *files, "--levels", "expert,beginner", "--db", db]) == 2
+    assert main([*args, "--levels", "expert,easy,beginner"]) == 2
+    assert main([*args, "--levelz", "expert"]) == 2
+    err = capsys.readouterr().err
+    assert "levels need a chart" in err and "--levels needs 2 comma-separated" in err
+    assert "No such option: --levelz" in err and "internal error" not in err
+    assert "Traceback" not in err
+
+
+def test_sessions_cut_short_are_flagged_and_finished_from_the_command_line(
+    tmp_path: Path,
+    groove_chart: Chart,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cymbalism.cli import main
+    from cymbalism.store.models import SessionRow
+
+    db = str(tmp_path / "cli.sqlite3")
+    with Store(db) as store:
+        writer = store.start_session(groove_chart, _players(), flush_ms=0)
+        writer.add_hits("Ana", [0.0, 0.5, 1.0], Lane.KICK)
+        writer.close()
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        with store.engine.begin() as conn:  # as if the writer's process had died
+            conn.execute(SessionRow.__table__.update().values(writer_pid=int(dead.stdout)))
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["sessions", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "cut short" in out and "sessions finish" in out
+    assert main(["sessions", "--db", db, "finish", "--cut-short"]) == 0
+    assert "finished session 1" in capsys.readouterr().out
+    with Store(db) as store:
+        info = store.info(1)
+        assert info.status == "finished" and info.players[0].n_hits == 3
