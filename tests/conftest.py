@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +21,14 @@ from cymbalism.model.tempo import TempoMap
 from cymbalism.simulate import BEGINNER, EXPERT, simulate_duet
 from cymbalism.store import LevelStep
 
-# PortAudio looks for a JACK server when it starts; tests never want it to start one.
+# PortAudio connects to any running JACK server when it starts, and if that server goes
+# away before the process ends, PortAudio's exit handler aborts the process (pa_jack.c:
+# "Terminate: Assertion `err == 0' failed"). So the test process never starts PortAudio
+# (sound devices are faked at the boundary, see _no_portaudio_here), and should anything
+# start it anyway, it finds no JACK server to connect to. Tests that use a real audio
+# server start their own, named, in a subprocess (benchmarks/mic.py, benchmarks/sound.py).
 os.environ.setdefault("JACK_NO_START_SERVER", "1")
+os.environ["JACK_DEFAULT_SERVER"] = "cymbalism-tests-no-server"
 
 settings.register_profile(
     "cymbalism", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60
@@ -144,3 +152,16 @@ def corpus(tmp_path):
 def kit_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Kits learned or saved during a test go to its temporary data folder."""
     monkeypatch.setenv("CYMBALISM_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _no_portaudio_here(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that starts PortAudio (imports sounddevice) in the test process."""
+    before = "sounddevice" in sys.modules
+    yield
+    if not before and "sounddevice" in sys.modules:
+        pytest.fail(
+            f"{request.node.name} imported sounddevice (started PortAudio) in the test "
+            "process: fake the device at the boundary (the module's _sounddevice), or use a "
+            "real audio server in a subprocess"
+        )

@@ -115,6 +115,36 @@ def test_each_stroke_starts_within_one_block_of_its_stamp_through_the_callback()
         assert 0 <= start - out.frame_of_ns(t) <= block
 
 
+def test_the_output_through_a_real_audio_server_with_no_sound_card() -> None:
+    # JACK's dummy driver runs a real audio graph; PortAudio opens AudioOutput's stream on
+    # it and a capture stream hears its left channel. It runs in a subprocess with its
+    # own named server, so the test process never starts PortAudio.
+    import json
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "sound.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--device", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    res = json.loads(run.stdout.splitlines()[-1])
+    assert res["callbacks"] > 1000 and "sound on" in res["device"]
+    # clicks scheduled ahead start on their own frame, and reach the capture spaced
+    # exactly as scheduled, to the sample
+    assert res["click_frame_error"] == [0] * 6
+    assert res["clicks_captured"] == 6
+    assert res["capture_spacing_error_samples"] == [0] * 5
+    # a stroke sounds as soon as it can: at most the output's lead and a block after it
+    # arrived (two blocks, should the callback run between its arrival and its strike)
+    bound = res["dac_ahead_ms"] + 2 * res["block_ms"]
+    assert len(res["stroke_after_arrival_ms"]) == 5
+    assert all(0 <= x <= bound for x in res["stroke_after_arrival_ms"])
+
+
 # ------------------------------------------------------------------ song folders
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:

@@ -45,7 +45,8 @@ def test_play_rejects_bad_players_and_options(capsys) -> None:
     assert main(["play", "mirrorball", "-p", "Ana"]) == 2
     assert "NAME:INPUT[:LEVEL]" in capsys.readouterr().err
     assert main(["play", "mirrorball", "-p", "A:keys", "--tempo", "fast"]) == 2
-    assert main(["play", "mirrorball", "-p", "A:sim", "--loop", "9-2", "--store", "none"]) == 2
+    loop = ["-p", "A:sim", "--loop", "9-2", "--store", "none", "--click", "none"]
+    assert main(["play", "mirrorball", *loop]) == 2
     assert main(["play", "no-such-song", "-p", "A:sim"]) == 1
 
 

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from cymbalism.live import metronome
 from cymbalism.live.clock import FakeClock, MonotonicClock
 from cymbalism.live.metronome import (
     ACCENT,
@@ -36,12 +37,21 @@ class FakeStream:
     def close(self) -> None: ...
 
 
+class FakeSoundDevice:
+    """The sounddevice module at the hardware boundary: one output device."""
+
+    class PortAudioError(Exception): ...
+
+    OutputStream = FakeStream
+
+    @staticmethod
+    def query_devices(device: int) -> dict[str, object]:
+        return {"name": "Fake Out"}
+
+
 @pytest.fixture
 def fake_device(monkeypatch):
-    import sounddevice
-
-    monkeypatch.setattr(sounddevice, "OutputStream", FakeStream)
-    monkeypatch.setattr(sounddevice, "query_devices", lambda dev: {"name": "Fake Out"})
+    monkeypatch.setattr(metronome, "_sounddevice", lambda: FakeSoundDevice)
 
 
 def render(out: AudioOutput, clock: FakeClock, blocks: int, latency_sec: float) -> np.ndarray:
@@ -92,12 +102,12 @@ def test_audio_drums_mix_and_late_sounds_still_play(fake_device) -> None:
 
 
 def test_no_device_gives_a_silent_output_that_says_so(monkeypatch) -> None:
-    import sounddevice
+    class NoDevice(FakeSoundDevice):
+        @staticmethod
+        def OutputStream(**kw):
+            raise FakeSoundDevice.PortAudioError("Error querying device -1")
 
-    def broken(**kw):
-        raise sounddevice.PortAudioError("Error querying device -1")
-
-    monkeypatch.setattr(sounddevice, "OutputStream", broken)
+    monkeypatch.setattr(metronome, "_sounddevice", lambda: NoDevice)
     out = open_output(FakeClock())
     assert isinstance(out, SilentOutput) and not out.audible
     assert "no sound device" in out.description
@@ -129,3 +139,40 @@ def test_midi_click_waits_for_each_sound_s_time() -> None:
     # never early (each waits for its time); how late depends on the machine's load
     assert all(x >= 0.0 for x in late_ms), late_ms
     assert all(x < 100.0 for x in late_ms), late_ms
+
+
+def test_late_wake_ups_do_not_move_the_sound_but_a_lasting_drift_does() -> None:
+    # A busy machine wakes the callback up to 4 ms late, now and then: the clock is read
+    # late, the blocks still follow each other on the sound card. The sounds must stay on
+    # their frames. A lasting difference (the card's clock runs apart) is taken up.
+    sr, bs = 48_000, 256
+
+    class WakeClock(FakeClock):
+        """The time each callback wakes at (which may be earlier than the last)."""
+
+        now = 0
+
+        def now_ns(self) -> int:
+            return self.now
+
+    clock = WakeClock()
+    out = AudioOutput(clock, stream=False, sample_rate=sr, block_size=bs)
+    rng = np.random.default_rng(5)
+    buf = np.zeros((bs, 2), np.float32)
+    starts = []
+    for k in range(400):  # about 2 s
+        late = 0.004 * float(rng.random()) if rng.random() < 0.2 else 0.0
+        clock.now = round((k * bs / sr + late) * 1e9)  # when this callback wakes
+        info = SimpleNamespace(currentTime=1.0, outputBufferDacTime=1.005)
+        out.callback(buf, bs, info, None)
+        starts.append(out.mixer.rendered_until - bs)
+    assert out.resyncs == 0
+    assert np.all(np.diff(starts) == bs)
+    assert starts[0] == round(0.005 * sr)
+    # now the session clock runs 3 ms ahead of the card for good
+    for k in range(400, 500):
+        clock.now = round((k * bs / sr + 0.003) * 1e9)
+        out.callback(buf, bs, SimpleNamespace(currentTime=1.0, outputBufferDacTime=1.005), None)
+    assert out.resyncs == 1
+    assert out.mixer.rendered_until is not None
+    assert abs(out.mixer.rendered_until - round((500 * bs / sr + 0.003 + 0.005) * sr)) <= 1

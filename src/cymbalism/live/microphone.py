@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from cymbalism.errors import DeviceError, require
+from cymbalism.errors import DeviceError
 from cymbalism.io.audio.detector import LIVE_CONFIG, DetectorConfig, StreamingDetector
 from cymbalism.io.audio.synth import synthesize_hits
 from cymbalism.io.audio.templates import KitTemplates, load_kit_templates
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
+from cymbalism.sound.device import portaudio
 
 __all__ = [
     "AudioInput",
@@ -175,12 +176,7 @@ class AudioInput:
 
 
 def _sounddevice() -> Any:
-    try:
-        return require("sounddevice", "live")
-    except OSError as exc:  # the PortAudio library itself is missing
-        raise DeviceError(
-            f"audio input needs the PortAudio library (Debian: libportaudio2): {exc}"
-        ) from exc
+    return portaudio("audio input")
 
 
 def _input_device(sd: Any, device: int | str | None) -> dict[str, Any]:
