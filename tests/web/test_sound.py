@@ -27,7 +27,6 @@ from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.session import Player, Settings
 from cymbalism.model.tempo import TempoMap
-from cymbalism.songs import get_song
 from cymbalism.sound.audio import read_audio_file
 from cymbalism.sound.kit import KIT_DIR
 from cymbalism.sound.music import bar_maps

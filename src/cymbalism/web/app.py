@@ -31,11 +31,11 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from urllib.parse import quote
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from cymbalism import __version__
 from cymbalism.errors import CymbalismError, InputError, NotFoundError, require
