@@ -117,7 +117,8 @@ def _open_room(page: Any, *, tempo: int = 100, bars: int = 2) -> str:
 
 def _wait_for_music(page: Any) -> None:
     page.wait_for_function(
-        "() => /drums muted|full mix|none for this song/.test(document.querySelector('#music-status').textContent)",
+        "() => /drums muted|full mix|none for this song/"
+        ".test(document.querySelector('#music-status').textContent)",
         timeout=20_000,
     )
     page.wait_for_function("() => window.cymbalismSound.sampler !== null")
@@ -253,7 +254,8 @@ OFFLINE_JS = """async ({maps, beat, offset}) => {
   const rec = ctx.createBuffer(2, Math.ceil(recLen * sr), sr);
   for (let c = 0; c < 2; c++) {
     const d = rec.getChannelData(c);
-    for (let k = 0; (k * beat + offset) < recLen - 0.1; k++) d[Math.round((k * beat + offset) * sr)] = 0.8;
+    for (let k = 0; k * beat + offset < recLen - 0.1; k++)
+      d[Math.round((k * beat + offset) * sr)] = 0.8;
   }
   const stretch = await StretchVoice.create(ctx, rec);
   const music = new Music(ctx, rec, { offsetSec: offset, music: ctx.destination,
@@ -261,7 +263,8 @@ OFFLINE_JS = """async ({maps, beat, offset}) => {
   music.addBars(maps);
   const step = async () => {
     const wake = await music.pump(ctx.currentTime);
-    if (wake < T0 + end) ctx.suspend(Math.ceil(Math.max(wake, ctx.currentTime + q) / q) * q).then(step);
+    const at = Math.ceil(Math.max(wake, ctx.currentTime + q) / q) * q;
+    if (wake < T0 + end) ctx.suspend(at).then(step);
     ctx.resume();
   };
   ctx.suspend(0).then(step);
@@ -270,9 +273,11 @@ OFFLINE_JS = """async ({maps, beat, offset}) => {
   for (const [c0, c1, s0, s1] of maps) {
     const speed = (c1 - c0) / (s1 - s0);
     for (let k = Math.ceil(c0 / beat - 1e-9); k * beat < c1 - 1e-9; k++) {
-      const s = s0 + (k * beat - c0) / speed, centre = Math.round((T0 + s) * sr), w = Math.round(0.02 * sr);
+      const s = s0 + (k * beat - c0) / speed;
+      const centre = Math.round((T0 + s) * sr), w = Math.round(0.02 * sr);
       let best = -1, at = 0;
-      for (let i = centre - w; i <= centre + w; i++) if (Math.abs(y[i]) > best) { best = Math.abs(y[i]); at = i; }
+      for (let i = centre - w; i <= centre + w; i++)
+        if (Math.abs(y[i]) > best) { best = Math.abs(y[i]); at = i; }
       errors.push((at - centre) / sr); song.push(s);
     }
   }
