@@ -38,7 +38,8 @@ def main() -> None:
                     page.wait_for_selector("#lobby:not([hidden])")
                     page.click("[data-claim='0']")
                     page.wait_for_function(
-                        "() => /drums muted|full mix|none/.test(document.querySelector('#music-status').textContent)"
+                        "() => /drums muted|full mix|none/"
+                        ".test(document.querySelector('#music-status').textContent)"
                     )
                     page.click("#mixer-box summary")
                     page.fill("[data-channel='click']", "0.3")

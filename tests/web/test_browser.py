@@ -12,9 +12,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,23 +24,11 @@ from cymbalism.model.lanes import GM_NOTE_TO_LANE, LANE_TO_GM_NOTE, Lane
 from cymbalism.model.session import DEFAULT_WINDOW_SEC
 from cymbalism.songs import get_song
 from cymbalism.store import Store
-from cymbalism.web.app import KEY_SETS, create_app
-from cymbalism.web.server import Studio, studio_config
+from cymbalism.web.app import KEY_SETS
+from cymbalism.web.server import Studio
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 SONG = "mirrorball"
 N_BARS = 2
 #: The page's clock and the server's agree to within this (round trips on loopback take
@@ -74,26 +60,6 @@ class Press:
         """The test pressed well after it meant to (a busy machine): the press may then
         count for a later note of the lane, or none."""
         return (self.at_sec - self.target_sec) * 1000 - self.planned_ms > HELD_UP_MS
-
-
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
-    db = tmp_path_factory.mktemp("studio") / "sessions.sqlite"
-    server = Studio(create_app(studio_config(db=str(db))), port=0).start_in_thread()
-    server.db = str(db)  # type: ignore[attr-defined]
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run `make system`"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _key_for(key_set: str, lane: int) -> str:

@@ -12,8 +12,6 @@ chart's clock (rendered in an OfflineAudioContext, so three minutes take seconds
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,20 +28,10 @@ from cymbalism.model.tempo import TempoMap
 from cymbalism.sound.audio import read_audio_file
 from cymbalism.sound.kit import KIT_DIR
 from cymbalism.sound.music import bar_maps
-from cymbalism.web.app import create_app
-from cymbalism.web.server import Studio, studio_config
+from cymbalism.web.server import Studio
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--autoplay-policy=no-user-gesture-required",
-]
 SONG = "mirrorball"
 
 #: Records what the page schedules on the audio clock.
@@ -72,25 +60,6 @@ INSTRUMENT_JS = """(() => {
 
 def _frames(name: str) -> int:
     return int(sf.info(str(KIT_DIR / name)).frames)
-
-
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
-    db = tmp_path_factory.mktemp("studio") / "sessions.sqlite"
-    server = Studio(create_app(studio_config(db=str(db))), port=0).start_in_thread()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run `make system`"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _page(browser: Any, studio: Studio, errors: list[str], **kw: Any) -> Any:
