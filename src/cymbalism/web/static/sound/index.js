@@ -18,7 +18,6 @@ import { AudioClock } from "./clock.js";
 import { Mixer, mixerPanel } from "./mixer.js";
 import { Music, loadRecording } from "./music.js";
 import { Sampler, loadKit } from "./sampler.js";
-import { StretchVoice } from "./stretch.js";
 
 const PUMP_MS = 25;
 
@@ -81,10 +80,7 @@ class PageSound {
       if (!buffer) messages.push("no readable audio for this song: the click plays alone");
     }
     const status = { hasMusic: !!buffer, fullMix: info.full_mix, hasDrums: info.drums.length > 0, messages };
-    this.song = { key, name, info, buffer, status, stretch: null };
-    // the stretch worklet is made ahead: a practice tempo, a loop or the lesson path may need it
-    if (buffer) StretchVoice.create(this.ctx, buffer).then((s) => { if (this.song && this.song.buffer === buffer) this.song.stretch = s; })
-      .catch((err) => { status.messages.push(`time-stretch is not available here (${err.message || err})`); });
+    this.song = { key, name, info, buffer, status };
     return status;
   }
 
@@ -97,7 +93,6 @@ class PageSound {
       music: this.mixer.input("music"),
       guide: this.mixer.input("guide"),
       songToAudio: (s) => this.clock.audioTimeOf(startMs + 1000 * s),
-      stretch: this.song.stretch,
     });
     this.music.countInSec = countInSec;
     this.music.startSec = null;
@@ -120,7 +115,6 @@ class PageSound {
   stopSong(fadeSec = 0.5) {
     if (!this.music) return;
     this.music.stop(this.ctx.currentTime, fadeSec);
-    if (this.song) this.song.stretch = null;  // its time map is spent: make a fresh one
     this.music = null;
   }
 

@@ -36,7 +36,8 @@ export class Music {
    * @param {AudioNode} [opts.guide]  where the drum stems go
    * @param {function(number): number} opts.songToAudio  song seconds -> audio time
    * @param {number} [opts.startSec]  the earliest song second to play (the count-in)
-   * @param {StretchVoice} [opts.stretch]  made ahead when the song will be stretched
+   * @param {StretchVoice} [opts.stretch]  made ahead (otherwise made when a bar needs it:
+   *   an idle one still costs CPU)
    */
   constructor(ctx, buffer, { offsetSec = 0, music, guide = null, songToAudio, startSec = -Infinity, stretch = null }) {
     this.ctx = ctx;
@@ -47,6 +48,7 @@ export class Music {
     this.bars = [];          // not placed yet
     this.voice = null;       // what plays now: {kind, fade, t0, rec0, speed, src?}
     this.stretch = stretch;
+    this.making = null;      // a stretch worklet being made
     this.stretchFade = null;
     this.busy = false;
     this.stopped = false;
@@ -73,7 +75,11 @@ export class Music {
     for (const [c0, c1, s0, s1] of maps) {
       if (!(s1 > s0)) continue;
       const rec0 = c0 + this.offsetSec, rec1 = c1 + this.offsetSec;
-      this.bars.push({ rec0, rec1, song0: s0, song1: s1, speed: (rec1 - rec0) / (s1 - s0) });
+      const speed = (rec1 - rec0) / (s1 - s0);
+      this.bars.push({ rec0, rec1, song0: s0, song1: s1, speed });
+      // the stretch worklet is made as soon as a bar needs it (bars come seconds ahead)
+      if (Math.abs(speed - 1) >= UNITY && !this.stretch && !this.making)
+        this.making = StretchVoice.create(this.ctx, this.buffer);
     }
   }
 
@@ -107,7 +113,7 @@ export class Music {
       return;  // the recording carries on as it plays: nothing to do
     const unity = Math.abs(b.speed - 1) < UNITY;
     const half = v ? FADE_SEC / 2 : 0;
-    if (!unity && !this.stretch) this.stretch = await StretchVoice.create(this.ctx, this.buffer);
+    if (!unity && !this.stretch) this.stretch = await (this.making || StretchVoice.create(this.ctx, this.buffer));
     // the new voice, from half a fade before the bar line
     let next;
     if (unity) {
