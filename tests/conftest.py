@@ -165,3 +165,86 @@ def _no_portaudio_here(request: pytest.FixtureRequest) -> Iterator[None]:
             "process: fake the device at the boundary (the module's _sounddevice), or use a "
             "real audio server in a subprocess"
         )
+
+
+# -- a small library of song folders, shared by the io's and the command line's tests
+
+# 120 BPM for 4 quarter notes (2 s), then 60 BPM to the end event at quarter note 8 (6 s).
+CHART_WITH_EVERYTHING = """\
+[Song]
+{
+  Name = "Chart Title"
+  Resolution = 192
+}
+[SyncTrack]
+{
+  0 = TS 4
+  0 = B 120000
+  768 = B 60000
+}
+[Events]
+{
+  0 = E "section Intro"
+  768 = E "section Verse"
+  1536 = E "end"
+}
+[ExpertSingle]
+{
+  0 = N 0 0
+}
+[ExpertDrums]
+{
+  0 = N 0 0
+  0 = N 2 0
+  0 = N 66 0
+  192 = N 1 0
+  384 = N 0 0
+  480 = N 32 0
+  576 = N 1 0
+  768 = N 0 0
+  768 = N 4 0
+  768 = N 68 0
+  960 = N 3 0
+  1152 = N 2 0
+}
+[EasyDrums]
+{
+  0 = N 0 0
+  192 = N 1 0
+  768 = N 0 0
+}
+"""
+EXPERT_LANES = {"kick": 3, "snare": 2, "hihat_closed": 1, "tom_high": 1, "tom_mid": 1, "crash": 1}
+_INI = "[Song]\nname = Night Drive\nartist = The Testers\ncharter = Ana\ndelay = 250\n"
+_INI += "preview_start_time = 30000\n"
+
+
+@pytest.fixture
+def shelf(tmp_path) -> Path:
+    """A small library: two good songs (one nested deep, one a Rock Band Network MIDI),
+    a folder whose chart has no drums, one without a chart, and folders that are not songs."""
+    root = tmp_path / "Songs"
+    a = root / "The Testers" / "Night Drive"
+    a.mkdir(parents=True)
+    (a / "notes.chart").write_text(CHART_WITH_EVERYTHING)
+    (a / "song.ini").write_text(_INI)
+    for name in ("song.ogg", "drums_1.ogg", "Drums_2.ogg", "crowd.opus", "intro.wav", "album.png"):
+        (a / name).write_bytes(b"x")
+    b = root / "Other" / "Album" / "Disc 1" / "Bossa"
+    b.mkdir(parents=True)
+    tm = TempoMap([(0.0, 100.0)], [(0.0, 4, 4), (2.0, 3, 4)])  # a 3/4 change inside bar 0
+    part = Part.from_arrays([0.0, 1.0, 2.0], [Lane.KICK, Lane.SNARE, Lane.RIDE])
+    from cymbalism.io.charts import write_notes_mid
+
+    write_notes_mid(b / "Bossa Band - Bossa.mid", Chart("bossa", tm, {Level.HARD: part}))
+    (b / "song.ini").write_bytes("[song]\nname = Bossa Caf\xe9\n".encode("latin-1"))
+    broken = root / "Broken"
+    broken.mkdir()
+    (broken / "notes.chart").write_text("[ExpertSingle]\n{\n  0 = N 0 0\n}\n")
+    (root / "No Chart").mkdir()
+    (root / "No Chart" / "song.ini").write_text("[song]\nname = Just An Ini\n")
+    (root / "Artwork").mkdir()
+    (root / "Artwork" / "cover.png").write_bytes(b"x")
+    (root / ".git").mkdir()
+    (root / ".git" / "notes.chart").write_text(CHART_WITH_EVERYTHING)
+    return root

@@ -1,4 +1,5 @@
-"""The groove_midi evaluation and benchmark scripts run end to end on a few real files."""
+"""The evaluation and benchmark scripts run end to end: groove_midi on a few real files,
+the library benchmark on a small synthetic library."""
 
 from __future__ import annotations
 
@@ -49,3 +50,11 @@ def test_benchmark_pipelines_agree_on_a_real_file(shared_data):
     n_b, mean_b, matched_b = bench.baseline_pipeline(path)
     assert n_a == n_b and matched_a == matched_b
     assert mean_a == pytest.approx(mean_b, abs=1e-6)
+
+
+def test_library_benchmark_runs_on_a_small_synthetic_library(tmp_path, capsys):
+    bench = _load("benchmarks/library.py")
+    assert bench.main(["--folders", "30", "--dir", str(tmp_path / "lib")]) == 0
+    out = capsys.readouterr().out
+    assert "cold scan read 30 folders (0 errors, 120 levels summarised); cached scan read 0" in out
+    assert not (tmp_path / "lib").exists()  # removed afterwards unless --keep

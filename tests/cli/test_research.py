@@ -41,6 +41,27 @@ def test_sync_gives_onsetsyncs_pairwise_figures(tmp_path, capsys):
     assert "Pairwise asynchrony" in capsys.readouterr().out
 
 
+def test_sync_says_which_columns_it_took_as_players(tmp_path, capsys):
+    # a sitar + tabla table: the beat within the 10-beat cycle (Matra) is not a player
+    rows = ["Matra,Sitar,Tabla"]
+    for k in range(30):
+        t = 2955.0 + 0.6 * k
+        rows.append(f"{k % 10 + 1},{t + 0.004 * (k % 3):.4f},{t:.4f}")
+    path = tmp_path / "sitar_tabla.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["sync", str(path), "--no-coupling"]) == 0
+    captured = capsys.readouterr()
+    assert "players (picked by their onset times): Sitar, Tabla" in captured.err
+    assert "Matra (goes back down 2 times" in captured.err
+    assert "Sitar" in captured.out and "Matra" not in captured.out
+    assert main(["sync", str(path), "--no-coupling", "--json"]) == 0
+    doc = _json(capsys)
+    assert doc["columns"]["taken"] == ["Sitar", "Tabla"]
+    assert doc["columns"]["not_taken"]["Matra"].startswith("goes back down 2 times")
+    assert [(p["a"], p["b"]) for p in doc["pairs"]] == [("Sitar", "Tabla")]
+    assert doc["pairs"][0]["mean_ms"] == pytest.approx(4.0 * (0 + 1 + 2) / 3, abs=1e-6)
+
+
 def test_sync_on_a_real_onsetsync_table_matches_a_plain_computation(shared_data, capsys):
     path = shared_data / "ensemble_onsets" / "DebBh_Drut.csv"
     assert main(["sync", str(path), "--players", "Guitar,Tabla", "--no-coupling", "--json"]) == 0
@@ -140,6 +161,17 @@ def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
     assert frame["error"].notna().sum() == 1
     alice = frame[frame["player"] == "alice"]
     assert alice["mean_error_ms"].to_numpy() == pytest.approx([10.0, 10.0], abs=0.8)
+    # several corpora: a listing that cannot be read is an error row, the rest is analysed
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("midi_filename,style\nalice/take0.mid,caf\xe9\n".encode("latin-1"))
+    both = ["corpus", "analyze", str(latin), str(corpus / "alice"), "--out", str(out)]
+    assert main([*both, "--workers", "1"]) == 0
+    assert "3 files, 3 rows, 1 errors" in capsys.readouterr().out
+    frame = pd.read_parquet(out)
+    assert frame["error"].iloc[0].endswith("save it as UTF-8")
+    assert frame["error"].iloc[1:].isna().all()
+    assert main(["corpus", "analyze", str(latin), "--out", str(out)]) == 2
+    assert "internal error" not in capsys.readouterr().err
     assert main(["corpus", "analyze", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
     assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "no" / "r.csv")]) == 2
     assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "r.xlsx")]) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cymbalism.cli import main
 from cymbalism.model.chart import Level
 from cymbalism.songs import get_song, song_names
+from tests.conftest import EXPERT_LANES
 
 
 def test_lesson_command_replays_a_recording(tmp_path, capsys):
@@ -58,6 +59,14 @@ def test_simplify_command_writes_each_format(tmp_path, capsys):
     song = get_song("sunday-funk")
     assert read_chart(tmp_path / "e.mid").part() == song.part(Level.EASY)
     assert main(["simplify", "sunday-funk", "-o", str(tmp_path / "s.chart")]) == 0
+    # what the .chart format cannot hold is folded, and said: never lost silently
+    from cymbalism.coaching.simplify import simplify_chart
+    from cymbalism.io.charts import save_chart
+
+    folds = save_chart(tmp_path / "again.chart", simplify_chart(song)).folds
+    out = capsys.readouterr().out
+    assert f"folded {folds.total} notes to fit the .chart format" in out
+    assert f"the Beginner part ({len(song.part(Level.BEGINNER))} notes) left out" in out
     back = read_chart(tmp_path / "s.chart")
     assert back.levels == [Level.EASY, Level.MEDIUM, Level.HARD, Level.EXPERT]
     assert back.part(Level.MEDIUM) == song.part(Level.MEDIUM)
@@ -86,3 +95,33 @@ def test_songs_command_prints_json(capsys):
     assert rows["mirrorball"]["bpm"] == 114 and rows["mirrorball"]["time_signature"] == "4/4"
     assert rows["mirrorball"]["levels"] == ["beginner", "easy", "medium", "hard", "expert"]
     assert rows["click"]["free_play"] is True
+
+
+def test_the_songs_command_lists_a_library_and_shows_one_song(shelf, tmp_path, capsys, monkeypatch):
+    import json
+
+    from cymbalism.io import library
+    from cymbalism.io.library import SongRecord, song_record
+
+    monkeypatch.setenv(library.CACHE_ENV, str(tmp_path / "cli-cache.sqlite3"))
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["songs", "--dir", str(shelf)]) == 0
+    captured = capsys.readouterr()
+    assert "Night Drive" in captured.out and "Bossa Caf\xe9" in captured.out
+    assert "E X X+" in captured.out and "60-120" in captured.out and "0:06" in captured.out
+    assert "2 songs in 4 song folders; 4 read, 0 from the cache" in captured.out
+    assert "cannot read:" in captured.err and "no drum part" in captured.err
+    assert main(["songs", "--dir", str(shelf)]) == 0
+    assert "4 read" not in capsys.readouterr().out  # the second time, from the cache
+    assert main(["songs", "--dir", str(shelf), "--json", "--no-cache"]) == 0
+    docs = json.loads(capsys.readouterr().out)
+    assert [d["title"] for d in docs] == ["Broken", "Just An Ini", "Bossa Caf\xe9", "Night Drive"]
+    night = shelf / "The Testers" / "Night Drive"
+    assert main(["songs", "show", str(night), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert SongRecord.from_dict(doc) == song_record(night)
+    assert doc["levels"][1] == {"name": "Expert", "notes": 9, "lanes": EXPERT_LANES}
+    assert doc["sections"] == [{"sec": 0.0, "name": "Intro"}, {"sec": 2.0, "name": "Verse"}]
+    assert [a["role"] for a in doc["audio"]] == ["crowd", "drums_1", "drums_2", "other", "song"]
+    assert main(["songs", "show", str(shelf / "Broken"), "--json"]) == 2
+    assert main(["songs", "--dir", str(tmp_path / "nowhere")]) == 1

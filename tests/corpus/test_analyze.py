@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from cymbalism.cli import main
-from cymbalism.corpus.analyze import Job, analyze_job, discover, run_corpus, to_frame
+from cymbalism.corpus.analyze import (
+    Job,
+    analyze_job,
+    discover,
+    discover_all,
+    run_corpus,
+    to_frame,
+)
 from cymbalism.errors import InputError, NotFoundError
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
@@ -96,6 +103,25 @@ def test_discover_errors(tmp_path):
         discover(tmp_path / "nowhere")
     with pytest.raises(InputError, match="no MIDI or audio files"):
         discover(tmp_path)
+
+
+def test_a_listing_in_the_wrong_encoding_is_one_clear_error_and_the_run_goes_on(corpus):
+    latin = corpus / "info-latin1.csv"
+    latin.write_bytes(
+        "drummer,style,midi_filename\nJos\xe9,funk,alice/take0.mid\n".encode("latin-1")
+    )
+    with pytest.raises(
+        InputError, match=r"is not UTF-8 text: byte 0xe9 on line 2.*save it as UTF-8"
+    ):
+        discover(latin)
+    # among several corpora it becomes one error row, and the others are analysed
+    jobs = discover_all([latin, corpus / "alice"])
+    rows = run_corpus(jobs, workers=1)
+    assert rows[0]["file"] == str(latin) and "is not UTF-8 text" in rows[0]["error"]
+    assert [r["error"] for r in rows[1:]] == [None, None]
+    assert {r["file"] for r in rows[1:]} == {"take0.mid", "take1.mid"}
+    with pytest.raises(InputError, match="is not UTF-8 text"):
+        discover_all([latin])  # nothing else to go on with
 
 
 def test_stored_sessions_give_one_row_per_player_with_sync_and_coupling(tmp_path, capsys):

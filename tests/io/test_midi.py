@@ -351,3 +351,68 @@ def test_bytes_and_file_read_the_same(tmp_path):
     path.write_bytes(GROOVE)
     assert read_midi(path).hits == parse_midi(io.BytesIO(GROOVE).getvalue()).hits
     assert read_midi(path).name == "g.mid"
+
+
+# ------------------------------------------------------------------ the chart track reader
+_LATIN1 = st.characters(max_codepoint=255)
+_MESSAGES = st.one_of(
+    st.builds(
+        lambda ch, note, vel: mido.Message("note_on", channel=ch, note=note, velocity=vel),
+        st.integers(0, 15), st.integers(0, 127), st.integers(0, 127),
+    ),
+    st.builds(
+        lambda ch, note: mido.Message("note_off", channel=ch, note=note),
+        st.integers(0, 15), st.integers(0, 127),
+    ),
+    st.builds(lambda v: mido.Message("control_change", control=7, value=v), st.integers(0, 127)),
+    st.builds(lambda p: mido.Message("program_change", program=p), st.integers(0, 127)),
+    st.builds(lambda v: mido.Message("pitchwheel", pitch=v), st.integers(-8192, 8191)),
+    st.builds(lambda v: mido.Message("aftertouch", value=v), st.integers(0, 127)),
+    st.builds(lambda d: mido.Message("sysex", data=d), st.lists(st.integers(0, 127), max_size=200)),
+    st.builds(lambda t: mido.MetaMessage("text", text=t), st.text(_LATIN1, max_size=140)),
+    st.builds(lambda t: mido.MetaMessage("marker", text=t), st.text(_LATIN1, max_size=20)),
+    st.builds(lambda t: mido.MetaMessage("set_tempo", tempo=t), st.integers(1, 0xFFFFFF)),
+)  # fmt: skip
+
+
+@given(
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20),
+    st.lists(st.tuples(st.integers(0, 70_000), _MESSAGES), max_size=60),
+)
+def test_the_chart_track_reader_sees_what_mido_sees(name, events):
+    """Every note-on, note-off and meta event of a track, as mido reads the same bytes
+    (running status, long delta times, system-exclusive and meta events of any length)."""
+    from cymbalism.io.midi import scan_track, track_chunks, track_name
+
+    track = mido.MidiTrack([mido.MetaMessage("track_name", name=name, time=0)])
+    track += [msg.copy(time=delta) for delta, msg in events]
+    mid = mido.MidiFile(type=1, ticks_per_beat=480)
+    mid.tracks.append(track)
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    _, chunks = track_chunks(buf.getvalue())
+    got = scan_track(chunks[0])
+    assert track_name(chunks[0]) == got.name == name.strip()
+    ons, offs, metas, tick = [], [], [], 0
+    for msg in mido.MidiFile(file=io.BytesIO(buf.getvalue())).tracks[0]:
+        tick += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            ons.append((tick, msg.note, msg.velocity))
+        elif msg.type in {"note_on", "note_off"}:
+            offs.append((tick, msg.note))
+        elif msg.is_meta and msg.type in {"text", "marker"}:
+            metas.append((tick, msg.text))
+    on = zip(got.on_tick.tolist(), got.on_note.tolist(), got.on_velocity.tolist(), strict=True)
+    assert list(on) == ons
+    assert list(zip(got.off_tick.tolist(), got.off_note.tolist(), strict=True)) == offs
+    assert got.texts(1, 6) == metas
+    assert got.end_tick == tick
+
+
+def test_a_truncated_track_is_one_clear_error():
+    from cymbalism.io.midi import scan_track
+
+    with pytest.raises(InputError, match="truncated: a track ends inside an event"):
+        scan_track(b"\x00\x99\x24")  # a note-on cut off after its note number
+    with pytest.raises(InputError, match="data byte 0x24 at byte 1 where an event should start"):
+        scan_track(b"\x00\x24\x40")  # running status with no status before it

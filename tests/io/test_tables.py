@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from cymbalism.errors import InputError, NotFoundError
-from cymbalism.io.tables import read_long, read_table, read_wide, write_long, write_wide
+from cymbalism.io.tables import (
+    player_columns,
+    read_long,
+    read_table,
+    read_wide,
+    write_long,
+    write_wide,
+)
 from cymbalism.model.onsets import OnsetTable
 
 # A small table in onsetsync's layout: grid columns, two players, a density column.
@@ -108,6 +115,54 @@ def test_bad_tables_get_one_clear_error(tmp_path):
         read_wide(_write(tmp_path, "A\n1000\n99000\n"))
     with pytest.raises(InputError, match="onset_sec must hold"):
         read_long(_write(tmp_path, "player,onset_sec\nA,soon\n"))
+
+
+def _sitar_tabla(tmp_path, matra_name="Matra"):
+    """A sitar + tabla table on a 10-beat cycle (jhaptal): the beat number within the cycle
+    counts 1-10 and starts again; the players' onsets rise through the piece."""
+    rng = np.random.default_rng(3)
+    rows = [f"Raga,Cycle,{matra_name},Sitar,Tabla,Row"]
+    for k in range(60):
+        cycle, beat = divmod(k, 10)
+        t = 2955.0 + 0.6 * k
+        sitar = f"{t + rng.normal(0, 0.01):.4f}" if k % 3 else ""
+        tabla = f"{t + rng.normal(0, 0.01):.4f}"
+        rows.append(f"Yaman,{cycle + 1},{beat + 1},{sitar},{tabla},{k + 1}")
+    return _write(tmp_path, "\n".join(rows) + "\n", name="sitar_tabla.csv")
+
+
+@pytest.mark.parametrize("matra", ["Matra", "Pulse"])
+def test_player_columns_are_picked_by_what_they_hold(tmp_path, matra):
+    path = _sitar_tabla(tmp_path, matra)
+    table = read_wide(path)
+    assert table.names == ("Sitar", "Tabla")
+    choice = player_columns(path)
+    assert choice.taken == ("Sitar", "Tabla") and not choice.named
+    assert "goes back down 5 times" in choice.skipped[matra]
+    assert "counts up one by one" in choice.skipped["Row"]
+    assert choice.skipped["Cycle"] == "a grid column" and choice.skipped["Raga"] == "holds text"
+    text = choice.describe()
+    assert text.startswith("players (picked by their onset times): Sitar, Tabla; not players:")
+    assert f"{matra} (goes back down" in text
+    # the user names them: the named ones are taken, whatever they hold
+    named = player_columns(path, players=["Tabla"])
+    assert named.taken == ("Tabla",) and named.named
+    assert read_wide(path, players=["Tabla", matra]).names == ("Tabla", matra)
+    with pytest.raises(InputError, match="no column 'Tanpura'"):
+        player_columns(path, players=["Tanpura"])
+
+
+def test_a_table_in_another_encoding_is_one_clear_error(tmp_path):
+    text = "Piece,Guitarra,Bajo\nSon,1.01,1.02\nSon\xf3,2.01,2.03\n"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(text.encode("latin-1"))
+    for read in (read_wide, read_table, player_columns):
+        with pytest.raises(InputError, match=r"latin\.csv is not UTF-8 text: byte 0xf3 on line 3"):
+            read(latin)
+    # UTF-16 with a byte-order mark (a spreadsheet's "Unicode text") reads
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(text.encode("utf-16"))
+    assert read_wide(utf16).names == ("Guitarra", "Bajo")
 
 
 def test_real_onsetsync_tables_read_with_their_players(shared_data):

@@ -1,4 +1,5 @@
-"""The studio in a thread of the test process, and headless Chromium, for the browser tests."""
+"""Shared set-up of the studio's browser tests: a studio on a free loopback port and
+headless Chromium (Debian's)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 
 import numpy as np
 import pytest
@@ -122,10 +124,12 @@ def test_clock_sync_refuses_nonsense() -> None:
 def test_page_and_assets_are_served_locally(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "cymbalism" in page.text
-    for asset in ("/static/studio.js", "/static/studio.css"):
-        assert client.get(asset).status_code == 200
+    modules = ["main", "state", "net", "setup", "lobby", "keys", "audio", "highway", "play"]
+    assets = [f"/static/{m}.js" for m in [*modules, "report"]] + ["/static/studio.css"]
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
     # nothing is fetched from anywhere else
-    for text in (page.text, client.get("/static/studio.js").text):
+    for text in [page.text] + [client.get(a).text for a in assets]:
         assert "http://" not in text.replace("${location.protocol}//", "")
         assert "https://" not in text
 
@@ -150,6 +154,7 @@ def test_songs_and_rooms(client: TestClient) -> None:
             "bars": 2,
             "length_sec": 4.0,
             "levels": ["Easy", "Expert"],
+            "sections": [],
         }
     ]
     code = _room(client)
@@ -225,6 +230,14 @@ def test_on_the_network_only_the_host_opens_or_lists_rooms() -> None:
 
 
 # ---------------------------------------------------------------- WebSocket
+def _next(ws, kind: str) -> dict:  # type: ignore[no-untyped-def]
+    """The next message of type ``kind`` (others on the way are passed over)."""
+    while True:
+        msg = ws.receive_json()
+        if msg["type"] == kind:
+            return msg  # type: ignore[no-any-return]
+
+
 def _sync(ws) -> dict:  # type: ignore[no-untyped-def]
     ws.send_text(json.dumps({"type": "ping", "client_ms": 100.0}))
     pong = ws.receive_json()
@@ -247,6 +260,7 @@ def test_websocket_claims_and_clock_round_trips(client: TestClient) -> None:
         clock = _sync(ws)
         assert clock["rtt_ms"] == pytest.approx(1.0)
         ws.send_text(json.dumps({"type": "claim", "player": 1, "input": "keys2"}))
+        assert len(_next(ws, "seat")["seat"]) >= 16
         room = ws.receive_json()["room"]
         assert room["players"][1]["claimed"] and room["players"][1]["input"] == "keys2"
         ws.send_text(json.dumps({"type": "calibrate", "player": 1, "offset_ms": 42.0}))
@@ -292,11 +306,11 @@ def test_garbage_or_flood_cuts_off_one_client_and_the_room_carries_on(
     with client.websocket_connect(f"/ws/{code}") as good:
         good.receive_json()
         good.send_text(json.dumps({"type": "claim", "player": 0}))
-        assert good.receive_json()["room"]["players"][0]["claimed"]
+        assert _next(good, "room")["room"]["players"][0]["claimed"]
         with client.websocket_connect(f"/ws/{code}") as bad:
             bad.receive_json()
             bad.send_text(json.dumps({"type": "claim", "player": 1}))
-            bad.receive_json()
+            _next(bad, "room")
             good.receive_json()  # the room update about player 2
             send(bad)
             with pytest.raises(WebSocketDisconnect) as info:
@@ -317,7 +331,6 @@ def test_a_duet_through_the_socket_is_judged_by_the_engine_and_stored(
     """Two players on two sockets, each with its own browser clock, play a short song on
     the real engine and store; a third client floods mid-song and is cut off, and nothing
     of the duet is lost."""
-    import time
 
     from cymbalism.store import Store
     from cymbalism.web.server import studio_config
@@ -422,3 +435,76 @@ def test_a_duet_through_the_socket_is_judged_by_the_engine_and_stored(
             atol=0.001,
         )
         assert [p["n_hit"] for p in finished["result"]["players"]] == [8, 8]
+
+
+# ---------------------------------------------------------------- rooms that cannot start
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"tempo_percent": 45}, "tempo_scale must lie in 0.5-1"),  # the lesson path's floor
+        ({"start_bar": 60}, "no bar 60"),
+        ({"loop_bars": [5, 3]}, "from a bar to a later one"),
+        ({"loop_bars": [1, 2], "start_bar": 3}, "not both"),
+        ({"ramp_percent": 10}, "choose a loop"),
+    ],
+)
+def test_a_room_the_engine_cannot_play_is_refused_when_opened(
+    tmp_path: pytest.TempPathFactory, extra: dict, words: str
+) -> None:
+    from cymbalism.web.server import studio_config
+
+    client = TestClient(create_app(studio_config(db=str(tmp_path / "s.sqlite"))))  # type: ignore[operator]
+    body = {"song": "mirrorball", "players": ["A", "B"], "levels": ["expert", "beginner"]}
+    r = client.post("/api/rooms", json={**body, **extra})
+    assert r.status_code == 422, r.text
+    assert words in r.json()["error"]
+    assert client.get("/api/rooms").json() == []  # nothing half-made is left open
+    # the same tempo without a lesson path (or with every part full) plays
+    r = client.post("/api/rooms", json={**body, "tempo_percent": 45, "lesson": False})
+    assert r.status_code == 200 and r.json()["tempo_percent"] == 45
+
+
+def test_songs_list_their_sections_with_bars() -> None:
+    from cymbalism.songs import get_song
+    from cymbalism.web.app import song_sections
+
+    chart = get_song("mirrorball")
+    sections = song_sections(chart)
+    assert sections[0] == {"name": "intro", "first_bar": 1, "last_bar": 3}
+    assert sections[1]["name"] == "fill" and sections[1]["first_bar"] == 4
+    for a, b in itertools.pairwise(sections):
+        assert a["last_bar"] + 1 == b["first_bar"]
+    assert sections[-1]["last_bar"] == chart.n_bars
+
+
+def test_a_seat_token_takes_the_player_back_and_nothing_else_does(client: TestClient) -> None:
+    code = _room(client)
+    with client.websocket_connect(f"/ws/{code}") as first:
+        first.receive_json()
+        first.send_json({"type": "claim", "player": 0, "input": "keys1"})
+        seat = _next(first, "seat")["seat"]
+        room = _next(first, "room")["room"]
+        # the second player's default is the right-hand key set
+        assert [p["input"] for p in room["players"]] == ["keys1", "keys2"]
+        with client.websocket_connect(f"/ws/{code}") as second:  # the same browser, reloaded
+            second.receive_json()
+            second.send_json({"type": "claim", "player": 0, "seat": "x" * 22})
+            assert "already being played" in _next(second, "error")["error"]
+            second.send_json({"type": "claim", "player": 0, "seat": seat})
+            assert _next(second, "seat")["seat"] == seat  # the same seat, kept
+            players = _next(second, "room")["room"]["players"]
+            assert players[0]["claimed"]
+            slot = client.app.state.rooms.get(code).slots[0]  # type: ignore[attr-defined]
+            assert slot.seat == seat
+            held_by = slot.conn_id
+            # the old tab's line drops only now: the seat stays with the new tab
+            first.close()
+            room = client.app.state.rooms.get(code)  # type: ignore[attr-defined]
+            deadline = time.monotonic() + 5.0
+            while len(room.connections) > 1:  # until the room has seen the old tab go
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            assert slot.conn_id == held_by is not None
+    for bad in ('"short"', '"has spaces in it .."', "12"):
+        with pytest.raises(InputError):
+            parse_client_message('{"type":"claim","player":0,"seat":' + bad + "}")

@@ -470,7 +470,7 @@ def test_an_e_kit_over_web_midi_calibrated_in_the_page(studio: Studio, browser: 
     assert offset_ms == pytest.approx(float(np.median(lateness)), abs=1e-6)
     assert f"{offset_ms:.1f} ms" in page.inner_text("#lobby-msg")
     page.wait_for_function(
-        "ms => document.querySelector('.slot.p0 .who').textContent.includes(`offset ${ms} ms`)",
+        "ms => document.querySelector('.slot.p0 .who').textContent.includes(`latency ${ms} ms`)",
         arg=round(offset_ms, 1),
     )
 

@@ -4,6 +4,7 @@ bGLS."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -12,12 +13,18 @@ from cymbalism.cli.common import DB_HELP, JSON_HELP, app, console, err_console, 
 from cymbalism.cli.format import finite, number
 from cymbalism.errors import InputError
 
+if TYPE_CHECKING:
+    from cymbalism.corpus.figures import LoadedOnsets
+
 
 @app.command("sync")
 def _sync(
     table: Path = typer.Argument(..., help="An onset table: onsetsync's wide CSV or a long CSV."),
     players: str | None = typer.Option(
-        None, "--players", "-p", help="Players to compare, as A,B (default: every column)."
+        None,
+        "--players",
+        "-p",
+        help="Players to compare, as A,B (default: the columns that hold onset times).",
     ),
     coupling: bool = typer.Option(True, help="Also fit phase correction (bGLS) per pair."),
     window_ms: float = typer.Option(
@@ -40,9 +47,11 @@ def _sync(
         pair_figures(loaded.table, a, b, coupling=coupling)
         for a, b in all_pairs(loaded.table, names)
     ]
+    columns = _columns(loaded)
     if as_json:
-        console.print_json(json.dumps({"table": str(table), "pairs": figures}))
+        console.print_json(json.dumps({"table": str(table), **columns, "pairs": figures}))
         return
+    _say_columns(loaded)
     out = Table(title=f"Pairwise asynchrony A - B in ms ({table.name})")
     for col in ("A", "B", "N", "mean", "SD", "mean abs"):
         out.add_column(col, justify="left" if col in "AB" else "right")
@@ -62,6 +71,19 @@ def _sync(
             "gain = phase correction by bGLS (A->B: how much A adjusts toward B); "
             "the leader adapts less."
         )
+
+
+def _columns(loaded: LoadedOnsets) -> dict[str, object]:
+    """For JSON: the columns of a wide table taken as players, and why the others were not."""
+    if loaded.columns is None:
+        return {}
+    return {"columns": {"taken": list(loaded.columns.taken), "not_taken": loaded.columns.skipped}}
+
+
+def _say_columns(loaded: LoadedOnsets) -> None:
+    """Say which columns of a wide table were taken as players (on stderr)."""
+    if loaded.columns is not None:
+        err_console.print(loaded.columns.describe(), highlight=False, markup=False)
 
 
 @app.command("coupling")
@@ -110,10 +132,14 @@ def _coupling(
     else:
         loaded = load_onsets(inputs, players=split_names(names), window_sec=window_ms / 1e3)
         tab = loaded.table
+        if not as_json:
+            _say_columns(loaded)
     if len([n for n in tab.names if n != "click"]) < 2:
         raise InputError("coupling needs at least two players")
     fit = fit_phase_correction(tab)
     result: dict[str, object] = {"players": list(tab.names), "fit": fit.to_dict()}
+    if not session:
+        result.update(_columns(loaded))
     a, b = tab.names[0], tab.names[1]
     ll = lead_lag(tab, a, b).to_dict()
     result["lead_lag"] = ll
@@ -179,8 +205,10 @@ app.add_typer(corpus_app, name="corpus")
 
 @corpus_app.command("analyze")
 def _corpus_analyze(
-    path: Path = typer.Argument(
-        ..., help="A folder of MIDI/audio files, an info.csv, or the stored sessions ('store')."
+    paths: list[Path] = typer.Argument(
+        ...,
+        help="Folders of MIDI/audio files, info.csv files, or the stored sessions ('store'); "
+        "one that cannot be read becomes an error row and the run goes on.",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Results file (.parquet or .csv)."),
     scheduler: str | None = typer.Option(
@@ -200,14 +228,14 @@ def _corpus_analyze(
 
     from cymbalism.corpus.analyze import (
         check_output,
-        discover,
+        discover_all,
         run_corpus,
         summarize,
         write_results,
     )
 
     check_output(out)
-    jobs = discover(path)
+    jobs = discover_all(paths)
     with Progress(
         TextColumn("[bold]analysing"),
         BarColumn(),

@@ -6,13 +6,21 @@ from pathlib import Path
 
 import typer
 
-from cymbalism.cli.common import DB_HELP, JSON_HELP, KIT_HELP, app, console, open_store
+from cymbalism.cli.common import (
+    DB_HELP,
+    JSON_HELP,
+    KIT_HELP,
+    app,
+    console,
+    err_console,
+    open_store,
+)
 from cymbalism.cli.format import clock
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Level
 
 songs_app = typer.Typer(
-    help="The built-in songs: list them, or show a part as drum tablature.",
+    help="Songs: the built-in ones, a library of song folders (--dir), or one song in detail.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -23,9 +31,24 @@ app.add_typer(songs_app, name="songs")
 def _songs(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    folder: Path | None = typer.Option(
+        None,
+        "--dir",
+        "-d",
+        help="A library of song folders (Clone Hero, YARG, Rock Band customs) to list.",
+    ),
+    cache: bool = typer.Option(
+        True, "--cache/--no-cache", help="Keep what was read in the user's cache folder."
+    ),
+    workers: int | None = typer.Option(
+        None, help="Processes that read new song folders (default: every CPU)."
+    ),
 ) -> None:
-    """List the built-in songs (name, title, tempo, time signature, length, levels)."""
+    """List the built-in songs, or the song folders of a library (--dir)."""
     if ctx.invoked_subcommand is not None:
+        return
+    if folder is not None:
+        _list_library(folder, as_json=as_json, cache=cache, workers=workers)
         return
     from rich.table import Table
 
@@ -70,15 +93,89 @@ def _songs(
     console.print(table)
 
 
+def _list_library(folder: Path, *, as_json: bool, cache: bool, workers: int | None) -> None:
+    """The song folders of a library: a table, or JSON records."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Table
+
+    from cymbalism.io.library import ScanStats, scan_library
+
+    stats = ScanStats()
+    with Progress(
+        TextColumn("[bold]reading song folders"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("folders", total=None)
+        records = scan_library(
+            folder,
+            cache=cache,
+            workers=workers,
+            stats=stats,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    if as_json:
+        console.print_json(data=[r.to_dict() for r in records])
+        return
+    good = [r for r in records if r.error is None]
+    table = Table(title=f"Songs in {folder}")
+    for column in ("title", "artist", "length", "BPM", "levels", "charter"):
+        table.add_column(column, justify="right" if column in {"length", "BPM"} else "left")
+    for r in good:
+        bpm = (
+            f"{r.bpm_min:.0f}"
+            if round(r.bpm_min) == round(r.bpm_max)
+            else (f"{r.bpm_min:.0f}-{r.bpm_max:.0f}")
+        )
+        table.add_row(
+            r.title,
+            r.artist,
+            clock(r.length_sec),
+            bpm,
+            " ".join(_LEVEL_MARK.get(lv.name, lv.name) for lv in r.levels),
+            r.charter,
+        )
+    console.print(table)
+    console.print(
+        f"{len(good)} songs in {stats.folders} song folders; {stats.read} read, "
+        f"{stats.folders - stats.read} from the cache, in {stats.seconds:.1f} s. "
+        "Levels: B(eginner) E(asy) M(edium) H(ard) X (Expert) X+ (Expert+, double kick).",
+        highlight=False,
+    )
+    bad = [r for r in records if r.error is not None]
+    for r in bad[:10]:
+        err_console.print(f"cannot read: {r.error}", highlight=False, markup=False)
+    if len(bad) > 10:
+        err_console.print(f"... and {len(bad) - 10} more (see --json)", highlight=False)
+
+
+_LEVEL_MARK = {"Beginner": "B", "Easy": "E", "Medium": "M", "Hard": "H", "Expert": "X"}
+_LEVEL_MARK["Expert+"] = "X+"
+
+
 @songs_app.command("show")
 def _songs_show(
-    name: str = typer.Argument(..., help="A built-in song or a chart file."),
+    name: str = typer.Argument(..., help="A built-in song, a chart file or a song folder."),
     level: str = typer.Option("expert", "--level", "-l", help="beginner/easy/medium/hard/expert"),
     bars_per_line: int = typer.Option(4, help="Bars per line of tablature."),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the song's summary as JSON (title, artist, charter, length, tempo range, "
+        "levels with notes per lane, sections, audio files) instead of tablature.",
+    ),
 ) -> None:
     """Print a song's part as drum tablature, one row per lane, section by section."""
     from cymbalism.io.charts import load_chart
     from cymbalism.songs.tab import format_tab
+
+    if as_json:
+        from cymbalism.io.library import song_record
+
+        console.print_json(data=song_record(name).to_dict())
+        return
 
     chart = load_chart(name)
     lv = Level.parse(level)
@@ -129,6 +226,8 @@ def _simplify(
         return
     written = save_chart(out, full, level=lv)
     console.print(f"wrote {written}", highlight=False)
+    if written.folds:
+        console.print(written.folds.describe(), highlight=False, soft_wrap=True)
 
 
 @app.command("lesson")

@@ -36,6 +36,7 @@ from cymbalism.errors import InputError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
+from cymbalism.model.tempo import TempoMap
 
 __all__ = [
     "BarResult",
@@ -43,9 +44,11 @@ __all__ = [
     "LessonReport",
     "LessonSettings",
     "LevelChange",
+    "bar_result",
     "beat_name",
     "placement_level",
     "replay_lesson",
+    "tips",
 ]
 
 
@@ -135,6 +138,42 @@ class BarResult:
     extra_lane: np.ndarray
     good: bool
     failed: bool
+
+
+def bar_result(
+    bar: int,
+    level: Level,
+    tempo_scale: float,
+    note_qn: np.ndarray,
+    note_lane: np.ndarray,
+    alignment: Alignment,
+    settings: LessonSettings | None = None,
+) -> BarResult:
+    """How one bar went: its notes (quarter notes, lanes) judged by ``alignment``
+    (same notes, same order), good or failed by ``settings``."""
+    s = settings or LessonSettings()
+    stats = timing_stats(alignment)
+    has_notes = note_qn.size > 0
+    failed = has_notes and (
+        stats.hit_rate < s.fail_hit_rate
+        or (stats.n_hit > 0 and stats.mean_abs_error_sec > s.fail_mae_sec)
+    )
+    return BarResult(
+        bar=int(bar),
+        level=level,
+        tempo_scale=tempo_scale,
+        stats=stats,
+        note_qn=note_qn,
+        note_lane=note_lane,
+        error_sec=alignment.error_sec.copy(),
+        extra_lane=alignment.hits.lane[alignment.extra_index].copy(),
+        good=bool(
+            has_notes
+            and stats.hit_rate >= s.promote_hit_rate
+            and stats.mean_abs_error_sec < s.promote_mae_sec
+        ),
+        failed=bool(failed),
+    )
 
 
 @dataclass(frozen=True)
@@ -338,31 +377,9 @@ class LessonPath:
                 f"{self.level.label} part has {qn.size} there; judge the notes of "
                 "targets_for_bar(bar) at the current level"
             )
-        stats = timing_stats(alignment)
-        s = self.settings
-        has_notes = qn.size > 0
-        failed = has_notes and (
-            stats.hit_rate < s.fail_hit_rate
-            or (stats.n_hit > 0 and stats.mean_abs_error_sec > s.fail_mae_sec)
-        )
-        result = BarResult(
-            bar=int(bar),
-            level=self.level,
-            tempo_scale=self.tempo_scale,
-            stats=stats,
-            note_qn=qn,
-            note_lane=lane,
-            error_sec=alignment.error_sec.copy(),
-            extra_lane=alignment.hits.lane[alignment.extra_index].copy(),
-            good=bool(
-                has_notes
-                and stats.hit_rate >= s.promote_hit_rate
-                and stats.mean_abs_error_sec < s.promote_mae_sec
-            ),
-            failed=bool(failed),
-        )
+        result = bar_result(bar, self.level, self.tempo_scale, qn, lane, alignment, self.settings)
         self.history.append(result)
-        if not has_notes:
+        if not qn.size:
             return None
         self._streak.append(result)
         return self._decide(int(bar))
@@ -420,79 +437,105 @@ class LessonPath:
 
     # ------------------------------------------------------------------ advice
     def tips(self, *, last_bars: int = 8, max_tips: int = 3) -> list[str]:
-        """Advice in words from the recent bars, most important first.
+        """Advice in words from the recent bars, most important first (:func:`tips`)."""
+        return tips(
+            self.history,
+            self.chart.tempo_map,
+            last_bars=last_bars,
+            max_tips=max_tips,
+            settings=self.settings,
+        )
 
-        Parameters
-        ----------
-        last_bars : int
-            How many recent bars with notes to look at.
-        max_tips : int
 
-        Returns
-        -------
-        tips : list of str
-            Such as "you rush the snare by about 25 ms" or "you drop the kick on beat 3".
-        """
-        recent = [r for r in self.history if r.note_qn.size][-last_bars:]
-        if not recent:
-            return []
-        tm = self.chart.tempo_map
-        qn = np.concatenate([r.note_qn for r in recent])
-        lane = np.concatenate([r.note_lane for r in recent]).astype(np.int64)
-        err = np.concatenate([r.error_sec for r in recent])
-        extra = np.concatenate([r.extra_lane for r in recent]).astype(np.int64)
-        _, beat = tm.qn_to_bar_beat(qn)
-        per_bar = tm.beats_per_bar(qn)
-        scored: list[tuple[float, str]] = []
-        for ln in np.unique(lane).tolist():
-            name = Lane(ln).label
-            sel = lane == ln
-            m = moments(err[sel])
-            if m.n >= 4 and abs(m.mean) >= 0.015:
-                verb = "rush" if m.mean < 0 else "drag"
-                ms = int(round(abs(m.mean) * 1000 / 5.0) * 5) or 5
-                scored.append((abs(m.mean) / 0.015, f"you {verb} the {name} by about {ms} ms"))
-            if m.n >= 4 and np.isfinite(m.sd) and m.sd >= 0.030:
-                scored.append(
-                    (
-                        m.sd / 0.030,
-                        f"your {name} wanders (about ±{m.sd * 1000:.0f} ms): "
-                        "count the beats out loud with the click",
-                    )
+def tips(
+    history: Sequence[BarResult],
+    tempo_map: TempoMap,
+    *,
+    last_bars: int = 8,
+    max_tips: int = 3,
+    settings: LessonSettings | None = None,
+) -> list[str]:
+    """Advice in words from the recent bars, most important first.
+
+    The one source of tips: the lesson path's, the studio's between loops and at the end.
+
+    Parameters
+    ----------
+    history : sequence of BarResult
+        How each bar went, in the order played (:func:`bar_result`).
+    tempo_map : TempoMap
+        The chart's, to name the beats.
+    last_bars : int
+        How many recent bars with notes to look at.
+    max_tips : int
+    settings : LessonSettings, optional
+        Its ``promote_hit_rate`` decides when a clean run earns "keep going".
+
+    Returns
+    -------
+    tips : list of str
+        Such as "you rush the snare by about 25 ms" or "you drop the kick on beat 3".
+    """
+    recent = [r for r in history if r.note_qn.size][-last_bars:]
+    if not recent:
+        return []
+    tm = tempo_map
+    qn = np.concatenate([r.note_qn for r in recent])
+    lane = np.concatenate([r.note_lane for r in recent]).astype(np.int64)
+    err = np.concatenate([r.error_sec for r in recent])
+    extra = np.concatenate([r.extra_lane for r in recent]).astype(np.int64)
+    _, beat = tm.qn_to_bar_beat(qn)
+    per_bar = tm.beats_per_bar(qn)
+    scored: list[tuple[float, str]] = []
+    for ln in np.unique(lane).tolist():
+        name = Lane(ln).label
+        sel = lane == ln
+        m = moments(err[sel])
+        if m.n >= 4 and abs(m.mean) >= 0.015:
+            verb = "rush" if m.mean < 0 else "drag"
+            ms = int(round(abs(m.mean) * 1000 / 5.0) * 5) or 5
+            scored.append((abs(m.mean) / 0.015, f"you {verb} the {name} by about {ms} ms"))
+        if m.n >= 4 and np.isfinite(m.sd) and m.sd >= 0.030:
+            scored.append(
+                (
+                    m.sd / 0.030,
+                    f"your {name} wanders (about ±{m.sd * 1000:.0f} ms): "
+                    "count the beats out loud with the click",
                 )
-            labels = np.array(
-                [
-                    beat_name(float(b), beats_per_bar=int(n))
-                    for b, n in zip(beat[sel], per_bar[sel], strict=True)
-                ]
             )
-            missed = np.isnan(err[sel])
-            dropped: list[str] = []
-            worst = 0.0
-            for label in np.unique(labels).tolist():
-                at = labels == label
-                share = float(missed[at].mean())
-                if at.sum() >= 2 and share >= 0.5:
-                    dropped.append(label)
-                    worst = max(worst, share)
-            if dropped:
-                scored.append((1.0 + worst, f"you drop the {name} on {_join_positions(dropped)}"))
-        for ln in np.unique(extra).tolist():
-            n_extra = int(np.count_nonzero(extra == ln))
-            if n_extra >= 3:
-                scored.append(
-                    (
-                        n_extra / 4.0,
-                        f"you add {n_extra} {Lane(ln).label} hits that are not in the part",
-                    )
+        labels = np.array(
+            [
+                beat_name(float(b), beats_per_bar=int(n))
+                for b, n in zip(beat[sel], per_bar[sel], strict=True)
+            ]
+        )
+        missed = np.isnan(err[sel])
+        dropped: list[str] = []
+        worst = 0.0
+        for label in np.unique(labels).tolist():
+            at = labels == label
+            share = float(missed[at].mean())
+            if at.sum() >= 2 and share >= 0.5:
+                dropped.append(label)
+                worst = max(worst, share)
+        if dropped:
+            scored.append((1.0 + worst, f"you drop the {name} on {_join_positions(dropped)}"))
+    for ln in np.unique(extra).tolist():
+        n_extra = int(np.count_nonzero(extra == ln))
+        if n_extra >= 3:
+            scored.append(
+                (
+                    n_extra / 4.0,
+                    f"you add {n_extra} {Lane(ln).label} hits that are not in the part",
                 )
-        if not scored:
-            m = moments(err)
-            if m.n and m.n / err.size >= self.settings.promote_hit_rate:
-                return ["steady and on time: keep going"]
-            return []
-        scored.sort(key=lambda t: -t[0])
-        return [text for _, text in scored[:max_tips]]
+            )
+    if not scored:
+        m = moments(err)
+        if m.n and m.n / err.size >= (settings or LessonSettings()).promote_hit_rate:
+            return ["steady and on time: keep going"]
+        return []
+    scored.sort(key=lambda t: -t[0])
+    return [text for _, text in scored[:max_tips]]
 
 
 def placement_level(

@@ -1,11 +1,13 @@
 """Analyse a corpus: many files (or stored sessions) at once, in parallel, on Dask.
 
 A corpus is a folder of MIDI (or audio) files, a Groove-MIDI-style ``info.csv`` that lists
-them with their metadata, or the stored sessions. Each file becomes one **job**; each job
+them with their metadata, or the stored sessions; a run may take several
+(:func:`discover_all`). Each file becomes one **job**; each job
 gives one **row per player**: hits, tempo (from the file and estimated from the hits),
 timing against the grid the player aimed at, phase correction toward the click, and, for
 sessions of two or more players, the asynchrony and coupling between them. A file that
-cannot be read gives one row with its ``error``; the run goes on.
+cannot be read, or a listing that cannot be read among several, gives one row with its
+``error``; the run goes on.
 
 Jobs run in chunks: in this process (``workers=1``), on a local pool of worker processes
 (Dask's multiprocessing scheduler, the default), on a fresh local Dask cluster
@@ -15,7 +17,6 @@ The rows come back in job order whichever way they ran.
 
 from __future__ import annotations
 
-import csv
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,7 @@ __all__ = [
     "analyze_job",
     "check_output",
     "discover",
+    "discover_all",
     "run_corpus",
     "summarize",
     "to_frame",
@@ -94,6 +96,9 @@ class Job:
         The name of the file's player when the metadata does not give one.
     session_id : int or None
         For a stored session: its id, and ``path`` is the store's URL.
+    error : str or None
+        Why the job cannot run (a listing that could not be read): it gives one row
+        with this error.
     """
 
     path: str
@@ -101,6 +106,7 @@ class Job:
     meta: dict[str, Any] = field(default_factory=dict)
     player: str = ""
     session_id: int | None = None
+    error: str | None = None
 
 
 def discover(path: str | Path) -> list[Job]:
@@ -140,6 +146,32 @@ def discover(path: str | Path) -> list[Job]:
     return _from_info_csv(p)
 
 
+def discover_all(paths: Sequence[str | Path]) -> list[Job]:
+    """The jobs of several corpora (folders, info.csv files, stores), in the order given.
+
+    A corpus that cannot be listed (a missing folder, an info.csv that is not UTF-8)
+    becomes one job that carries its error, so the run goes on with the others.
+
+    Raises
+    ------
+    InputError, NotFoundError
+        If no path is given, or none of them can be listed (the first one's error).
+    """
+    if not paths:
+        raise InputError("give at least one corpus: a folder, an info.csv or 'store'")
+    jobs: list[Job] = []
+    failed: list[CymbalismError] = []
+    for path in paths:
+        try:
+            jobs += discover(path)
+        except CymbalismError as exc:
+            failed.append(exc)
+            jobs.append(Job(path=str(path), file=str(path), error=str(exc)))
+    if len(failed) == len(paths):
+        raise failed[0]
+    return jobs
+
+
 def _from_store(url: str | None) -> list[Job]:
     """One job per stored session (``url`` None: the default store)."""
     from cymbalism.store import Store
@@ -171,8 +203,10 @@ def _player_of(f: Path, root: Path) -> str:
 
 
 def _from_info_csv(p: Path) -> list[Job]:
-    with p.open(newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.DictReader(fh))
+    from cymbalism.io.tables import read_csv
+
+    header, cells = read_csv(p, what="corpus listing")
+    rows = [dict(zip(header, r, strict=True)) for r in cells]
     if not rows:
         raise InputError(f"{p}: the table lists no files")
     cols = list(rows[0])
@@ -323,6 +357,8 @@ def analyze_job(job: Job) -> list[dict[str, Any]]:
     """The rows of one job; never raises: a failure becomes one row with ``error`` set."""
     started = time.perf_counter()
     try:
+        if job.error is not None:
+            raise InputError(job.error)
         if job.session_id is None and not Path(job.path).is_file():
             raise NotFoundError(f"{job.path}: no such file")
         with np.errstate(all="ignore"):

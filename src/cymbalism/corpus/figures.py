@@ -26,6 +26,7 @@ from cymbalism.analysis.coupling import (
 )
 from cymbalism.analysis.sync import Asynchrony, sync_stats
 from cymbalism.errors import InputError
+from cymbalism.io.tables import PlayerColumns
 from cymbalism.model.onsets import OnsetTable
 from cymbalism.model.tempo import TempoMap
 
@@ -50,10 +51,12 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 
 @dataclass(frozen=True)
 class LoadedOnsets:
-    """An onset table and, when the source had one, its tempo map (for bars)."""
+    """An onset table and, when the source had one, its tempo map (for bars); for a wide
+    table, which of its columns were taken as players and why the others were not."""
 
     table: OnsetTable
     tempo_map: TempoMap | None = None
+    columns: PlayerColumns | None = None
 
 
 def load_onsets(
@@ -85,11 +88,14 @@ def load_onsets(
     if not paths:
         raise InputError("give an onset table or two or more MIDI files")
     if len(paths) == 1 and paths[0].suffix.lower() in TABLE_SUFFIXES:
-        from cymbalism.io.tables import read_table
+        from cymbalism.io.tables import is_long_table, player_columns, read_table
 
         read = read_table(paths[0], players=players)
         if isinstance(read, OnsetTable):
-            return LoadedOnsets(read)
+            wide = not is_long_table(paths[0])
+            return LoadedOnsets(
+                read, columns=player_columns(paths[0], players=players) if wide else None
+            )
         return LoadedOnsets(
             onset_table_from_onsets(read, window_sec=window_sec, merge_sec=merge_sec)
         )

@@ -2,28 +2,44 @@
 
 This module and :mod:`cymbalism.io.midi` are the only places that know about ticks.
 Everything they return is a :class:`~cymbalism.model.chart.Chart` in quarter notes.
+The game formats are read as Clone Hero and YARG read them: a file the game plays is
+read here, with the same notes on every difficulty.
 
 Formats
 -------
 Clone Hero ``.chart`` (text)
     ``[Song]`` gives ``Resolution`` (ticks per quarter note) and ``Offset`` (the audio's
     offset in seconds, kept in ``metadata["offset_sec"]``). ``[SyncTrack]`` holds tempos
-    (``B`` in thousandths of a BPM) and time signatures (``TS num [exp]``, the denominator
-    being ``2**exp``, 4 when absent). ``[Events]`` holds ``section NAME`` and ``end``.
-    ``[EasyDrums]`` .. ``[ExpertDrums]`` hold notes ``tick = N pad length``: pad 0 kick,
-    1 red, 2 yellow, 3 blue, 4 green (orange in five-lane charts), 5 green of five-lane
-    charts, 32 the second kick of double-kick (Expert+) charts, 66/67/68 the cymbal
-    markers of yellow/blue/green, 34-38 accents and 40-44 ghost notes of pads 1-5,
-    109 a flam.
+    (``B`` in thousandths of a BPM; any positive tempo) and time signatures (``TS num
+    [exp]``, the denominator being ``2**exp``, 4 when absent). ``[Events]`` holds
+    ``section NAME`` and ``end``. ``[EasyDrums]`` .. ``[ExpertDrums]`` hold notes
+    ``tick = N pad length``: pad 0 kick, 1 red, 2 yellow, 3 blue, 4 green (orange in
+    five-lane charts), 5 green of five-lane charts, 32 the Expert+ kick (double kick),
+    66/67/68 the cymbal markers of yellow/blue/green, 34-38 accents and 40-44 ghost notes
+    of pads 1-5, 109 a flam. ``[ExpertDoubleDrums]`` holds a whole Expert+ part. Every
+    other section (guitar, bass, keys, vocals, ``[ExpertEnhancedGuitar]``, star power
+    and lyrics, sections no game knows) is skipped unread, as the games skip them. The
+    text's encoding is decided by its byte-order mark and by what decodes cleanly
+    (:func:`cymbalism.io.text.decode_text`).
 Rock Band / Clone Hero ``notes.mid`` (a Standard MIDI file)
     The track ``PART DRUMS`` holds the four difficulties at notes 60-64 (Easy), 72-76
     (Medium), 84-88 (Hard) and 96-100 (Expert) as kick, red, yellow, blue, green; 95 is
-    the Expert+ second kick. Pads are cymbals unless a tom marker (110 yellow, 111 blue,
+    the Expert+ kick. Pads are cymbals unless a tom marker (110 yellow, 111 blue,
     112 green) is held over them. With the text event ``[ENABLE_CHART_DYNAMICS]``,
-    velocity 1 marks a ghost note and 127 an accent. The ``EVENTS`` track holds
-    ``[section NAME]`` / ``[prc_NAME]`` and ``[end]``.
+    velocity 1 marks a ghost note and 127 an accent. A ``PART DRUMS_2X`` track beside
+    ``PART DRUMS`` holds the Expert+ part as its Expert. The ``EVENTS`` track holds
+    ``[section NAME]`` / ``[prc_NAME]`` and ``[end]``. The tempo map is the first track's.
+    Other tracks are not read.
 Plain Standard MIDI drum track (General MIDI or an e-kit map)
     Read through :func:`cymbalism.io.midi.read_midi` and used as the Expert part.
+
+Expert+
+-------
+Expert+ is the Expert part with its double-kick notes: kicks too fast for one pedal,
+charted on a separate note so that a drummer with one pedal can leave them out. Clone
+Hero shows them only with its "2x kick" option, YARG as the Expert+ difficulty. They
+are never part of Hard or Expert. A chart keeps them in
+:attr:`~cymbalism.model.chart.Chart.expert_plus`; ``Chart.with_double_kick()`` plays them.
 
 Pads to lanes (pro drums)
 -------------------------
@@ -38,23 +54,34 @@ green      floor tom        crash
 =========  ===============  ============
 
 A pad without a cymbal marker is a tom, as Clone Hero reads pro drums; an old
-four-lane chart without markers therefore reads as toms only. The open hi-hat is written as the
-yellow cymbal and the hi-hat pedal is not written (neither format has a pad for it);
-flams are read as single notes.
+four-lane chart without markers therefore reads as toms only. Flams are read as single
+notes.
 
-Neither format has a Beginner difficulty: a chart's Beginner part is written in the
-Easy slot when the chart has no Easy part, and left out otherwise.
+Writing
+-------
+The game formats hold one note per pad and moment, no open hi-hat, no hi-hat pedal and
+no Beginner level. :func:`save_chart` never loses a note silently: an open hi-hat is
+written as the hi-hat, a tom that shares its pad with a cymbal moves to a free tom
+pad, and whatever still does not fit (a hi-hat pedal, a second note on a pad, a
+Beginner part when the Easy slot is taken) is counted in the :class:`Folds` it returns.
+A plain ``.mid`` holds every note of one level.
 """
 
 from __future__ import annotations
 
+import configparser
+import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from itertools import pairwise
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
 
 from cymbalism.errors import InputError, NotFoundError
+from cymbalism.io.text import decode_text
 from cymbalism.model.chart import (
     ACCENT_VELOCITY,
     GHOST_MAX_VELOCITY,
@@ -69,13 +96,21 @@ from cymbalism.model.tempo import TempoMap
 
 __all__ = [
     "CHART_LEVELS",
+    "EXPERT_PLUS",
+    "Folds",
+    "SavedChart",
+    "apply_song_ini",
+    "find_chart_file",
     "format_chart_text",
     "load_chart",
     "parse_chart_text",
+    "pick_chart_file",
     "read_chart",
     "read_chart_file",
+    "read_game_chart",
     "read_gm_midi",
     "read_notes_mid",
+    "read_song_ini",
     "save_chart",
     "write_chart_file",
     "write_notes_mid",
@@ -88,6 +123,8 @@ CHART_LEVELS: Mapping[Level, str] = {
     Level.HARD: "Hard",
     Level.EXPERT: "Expert",
 }
+#: How people and the games name the Expert part with its double-kick notes.
+EXPERT_PLUS = "Expert+"
 _MID_BASE: Mapping[Level, int] = {
     Level.EASY: 60,
     Level.MEDIUM: 72,
@@ -97,18 +134,23 @@ _MID_BASE: Mapping[Level, int] = {
 _MID_EXPERT_PLUS_KICK = 95
 _MID_TOM_MARKERS = {110: 2, 111: 3, 112: 4}  # marker note -> pad
 _MID_DYNAMICS = "[ENABLE_CHART_DYNAMICS]"
+_MID_MAX_MSPQ = 0xFFFFFF  # microseconds per quarter note: 3.58 BPM is the slowest tempo
+_MID_DRUM_TRACKS = ("PART DRUMS", "PART DRUMS_2X", "PART REAL_DRUMS_PS")
+_MID_EXPERT_PLUS_TRACK = "PART DRUMS_2X"
 
 # Pads: 0 kick, 1 red, 2 yellow, 3 blue, 4 green (orange in five-lane), 5 five-lane green.
 _KICK, _RED, _YELLOW, _BLUE, _GREEN = range(5)
 _FIVE_LANE_GREEN = 5
-_TOM_LANE = {
-    _YELLOW: Lane.TOM_HIGH,
-    _BLUE: Lane.TOM_MID,
-    _GREEN: Lane.TOM_FLOOR,
-    _FIVE_LANE_GREEN: Lane.TOM_FLOOR,
-}
-_CYMBAL_LANE = {_YELLOW: Lane.HIHAT_CLOSED, _BLUE: Lane.RIDE, _GREEN: Lane.CRASH}
-#: lane -> (pad, is cymbal); lanes missing here cannot be written.
+#: pad -> lane of a tom (or the kick and snare); pad -> lane of a cymbal
+_TOM_LANE = np.array(
+    [Lane.KICK, Lane.SNARE, Lane.TOM_HIGH, Lane.TOM_MID, Lane.TOM_FLOOR, Lane.TOM_FLOOR],
+    dtype=np.int8,
+)
+_CYMBAL_LANE = np.array(
+    [Lane.KICK, Lane.SNARE, Lane.HIHAT_CLOSED, Lane.RIDE, Lane.CRASH, Lane.TOM_FLOOR],
+    dtype=np.int8,
+)
+#: lane -> (pad, is cymbal); lanes missing here have no pad.
 _LANE_PAD: Mapping[Lane, tuple[int, bool]] = {
     Lane.KICK: (_KICK, False),
     Lane.SNARE: (_RED, False),
@@ -120,66 +162,63 @@ _LANE_PAD: Mapping[Lane, tuple[int, bool]] = {
     Lane.RIDE: (_BLUE, True),
     Lane.CRASH: (_GREEN, True),
 }
+#: Where a tom goes when a cymbal holds its pad at that moment: its own pad, then the
+#: nearest free tom pads.
+_TOM_PADS: Mapping[Lane, tuple[int, ...]] = {
+    Lane.TOM_HIGH: (_YELLOW, _BLUE, _GREEN),
+    Lane.TOM_MID: (_BLUE, _GREEN, _YELLOW),
+    Lane.TOM_FLOOR: (_GREEN, _BLUE, _YELLOW),
+}
 
 # .chart note numbers
 _CH_EXPERT_PLUS_KICK = 32
-_CH_CYMBAL = {66: _YELLOW, 67: _BLUE, 68: _GREEN}
+_CH_CYMBAL = range(66, 69)  # pads 2-4
 _CH_ACCENT = range(34, 39)  # pads 1-5
 _CH_GHOST = range(40, 45)
-_CH_FLAM = 109
-
-_GUITAR_TRACKS = (
-    "Single",
-    "DoubleGuitar",
-    "DoubleBass",
-    "DoubleRhythm",
-    "Keyboard",
-    "GHLGuitar",
-    "GHLBass",
-    "GHLRhythm",
-    "GHLCoop",
-)
-_KNOWN_SECTIONS = (
-    {"Song", "SyncTrack", "Events"}
-    | {f"{d}Drums" for d in CHART_LEVELS.values()}
-    | {f"{d}{t}" for d in CHART_LEVELS.values() for t in _GUITAR_TRACKS}
-)
+_CH_DRUM_SECTIONS = {f"{label}Drums": level for level, label in CHART_LEVELS.items()}
+_CH_EXPERT_PLUS_SECTION = "ExpertDoubleDrums"
+_CH_READ = {"Song", "SyncTrack", "Events", _CH_EXPERT_PLUS_SECTION, *_CH_DRUM_SECTIONS}
 
 
-@dataclass
-class _Note:
-    """One gem while reading: its pad and flags, before lanes are decided."""
+# ---------------------------------------------------------------------------- gems
+@dataclass(frozen=True)
+class _Gems:
+    """The notes of one difficulty before lanes are decided, as arrays in ticks.
 
-    pad: int
-    cymbal: bool = False
-    accent: bool = False
-    ghost: bool = False
+    ``pad`` is 0-5; ``cymbal``, ``ghost`` and ``accent`` are the markers on each gem.
+    """
+
+    tick: np.ndarray
+    pad: np.ndarray
+    cymbal: np.ndarray
+    ghost: np.ndarray
+    accent: np.ndarray
+
+    def part(self, ticks_per_qn: int) -> Part:
+        """The gems as a Part: pads and markers to lanes, ghost before accent."""
+        if self.tick.size == 0:
+            return Part.empty()
+        lane = np.where(self.cymbal, _CYMBAL_LANE[self.pad], _TOM_LANE[self.pad])
+        velocity = np.where(
+            self.ghost, GHOST_VELOCITY, np.where(self.accent, ACCENT_VELOCITY, NORMAL_VELOCITY)
+        )
+        return Part.from_arrays(self.tick / ticks_per_qn, lane, velocity)
+
+    def select(self, keep: np.ndarray) -> _Gems:
+        return _Gems(
+            self.tick[keep], self.pad[keep], self.cymbal[keep], self.ghost[keep], self.accent[keep]
+        )
 
 
-def _gems_to_part(gems: Mapping[int, dict[int, _Note]], ticks_per_qn: int) -> Part:
-    """Turn ``{tick: {pad: note}}`` into a Part."""
-    qn: list[float] = []
-    lanes: list[int] = []
-    vel: list[int] = []
-    for tick in sorted(gems):
-        for pad, note in sorted(gems[tick].items()):
-            if pad == _KICK:
-                lane = Lane.KICK
-            elif pad == _RED:
-                lane = Lane.SNARE
-            else:
-                lane = (_CYMBAL_LANE if note.cymbal else _TOM_LANE)[pad]
-            qn.append(tick / ticks_per_qn)
-            lanes.append(int(lane))
-            if note.ghost:
-                vel.append(GHOST_VELOCITY)
-            elif note.accent:
-                vel.append(ACCENT_VELOCITY)
-            else:
-                vel.append(NORMAL_VELOCITY)
-    if not qn:
-        return Part.empty()
-    return Part.from_arrays(qn, lanes, vel)
+def _unique_gems(tick: np.ndarray, pad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One gem per tick and pad (a chart may repeat a note line)."""
+    key = np.unique(tick * 8 + pad)
+    return key // 8, key % 8
+
+
+def _marked(tick: np.ndarray, pad: np.ndarray, mark_tick: np.ndarray, mark_pad: np.ndarray):  # type: ignore[no-untyped-def]
+    """Which gems carry a marker given as (tick, pad) pairs."""
+    return np.isin(tick * 8 + pad, mark_tick * 8 + mark_pad)
 
 
 def _tempo_map(
@@ -188,29 +227,19 @@ def _tempo_map(
     ticks_per_qn: int,
     where: str,
 ) -> TempoMap:
-    """Build a TempoMap from tick positions; a bad change names its tick."""
-    tempos = sorted(dict(sorted(tempos)).items())  # the last change at a tick wins
-    sigs_d = {t: (n, d) for t, n, d in sorted(sigs)}
-    if not tempos or tempos[0][0] != 0:
-        tempos.insert(0, (0, 120.0))  # the default of both formats
-    if 0 not in sigs_d:
-        sigs_d[0] = (4, 4)
-    tick_ts = sorted(sigs_d)
-    for prev, tick in pairwise(tick_ts):
-        n, d = sigs_d[prev]
-        bar_ticks = n * 4 * ticks_per_qn / d
-        if (tick - prev) % bar_ticks > 1e-6 * ticks_per_qn:
-            num, den = sigs_d[tick]
-            raise InputError(
-                f"{where}: the time signature {num}/{den} at tick {tick} is not on a bar "
-                f"line of the {n}/{d} before it (bars are {bar_ticks:g} ticks long there)"
-            )
-    for tick, bpm in tempos:
-        if not 1.0 <= bpm <= 1000.0:
+    """Build a TempoMap from tick positions, as the games do: the last change at a tick
+    wins, 120 BPM and 4/4 until the first change, any positive tempo, and a time
+    signature inside a bar starts a new bar."""
+    tempo_at = dict(sorted(tempos, key=lambda t: t[0]))
+    sig_at = {t: (n, d) for t, n, d in sorted(sigs, key=lambda s: s[0])}
+    tempo_at.setdefault(0, 120.0)  # the default of both formats
+    sig_at.setdefault(0, (4, 4))
+    for tick, bpm in tempo_at.items():
+        if not (np.isfinite(bpm) and bpm > 0):
             raise InputError(f"{where}: the tempo {bpm:g} BPM at tick {tick} is not usable")
     return TempoMap(
-        [(t / ticks_per_qn, b) for t, b in tempos],
-        [(t / ticks_per_qn, sigs_d[t][0], sigs_d[t][1]) for t in tick_ts],
+        [(t / ticks_per_qn, tempo_at[t]) for t in sorted(tempo_at)],
+        [(t / ticks_per_qn, *sig_at[t]) for t in sorted(sig_at)],
     )
 
 
@@ -225,11 +254,13 @@ def _finish_chart(
     metadata: dict[str, str],
     where: str,
     found: Iterable[str],
+    expert_plus: Part | None = None,
+    hint: str = "",
 ) -> Chart:
     parts = {lv: p for lv, p in parts.items() if len(p)}
     if not parts:
         have = ", ".join(found) or "nothing"
-        raise InputError(f"{where}: the chart has no drum part (it has: {have})")
+        raise InputError(f"{where}: the chart has no drum part (it has: {have}){hint}")
     return Chart(
         title=title,
         tempo_map=tempo_map,
@@ -238,18 +269,8 @@ def _finish_chart(
         end_qn=end_qn,
         artist=artist,
         metadata=metadata,
+        expert_plus=expert_plus,
     )
-
-
-# ---------------------------------------------------------------------------- .chart
-_LINE_RE = re.compile(r"^\s*(\S+)\s*=\s*(.*?)\s*$")
-
-
-def _unquote(text: str) -> str:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1]
-    return text
 
 
 def _section_name(event: str) -> str | None:
@@ -262,6 +283,185 @@ def _section_name(event: str) -> str | None:
         if text.lower().startswith(prefix):
             return text[len(prefix) :].strip()
     return None
+
+
+def _is_end(event: str) -> bool:
+    return event.strip().lower() in {"end", "[end]"}
+
+
+# ---------------------------------------------------------------------------- .chart
+# A section starts with its name in brackets on a line of its own and an opening brace.
+_CH_HEADER = re.compile(r"^[ \t]*\[([^\]\r\n]*)\][ \t]*\r?\n\s*\{[ \t]*\r?$", re.M)
+_CH_CLOSE = re.compile(r"^[ \t]*\}[ \t]*\r?$", re.M)
+_CH_EVENT_LINE = re.compile(r"^[ \t]*(\d+)[ \t]*=[ \t]*(\S+)[ \t]*([^\r\n]*)", re.M)
+# the first line that is neither blank nor ``tick = event``
+_CH_NOT_EVENT = re.compile(r"^(?![ \t]*\d+[ \t]*=[ \t]*\S)[ \t]*\S", re.M)
+_CH_NOTE = re.compile(r"^[ \t]*(\d+)[ \t]*=[ \t]*N[ \t]+(\d+)", re.M)
+_CH_KEY_VALUE = re.compile(r"^\s*(\S+?)\s*=\s*(.*?)\s*$")
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
+    return text
+
+
+@dataclass(frozen=True)
+class _Section:
+    name: str
+    body: str
+    line: int  # the line number of the body's first line
+
+
+def _split_sections(text: str, source: str) -> list[_Section]:
+    """The file's sections, in order; anything outside a section is an error that names
+    its line (found by :func:`_structure_error`)."""
+    out: list[_Section] = []
+    pos = 0
+    while True:
+        head = _CH_HEADER.search(text, pos)
+        if head is None:
+            break
+        if text[pos : head.start()].strip():
+            _structure_error(text, source)
+        body_start = head.end() + 1
+        # the closing brace: the next "}" that stands alone on its line
+        close = text.find("}", body_start)
+        while close >= 0:
+            m = _CH_CLOSE.match(text, text.rfind("\n", 0, close) + 1)
+            if m is not None:
+                break
+            close = text.find("}", close + 1)
+        if close < 0:
+            _structure_error(text, source)
+        line_start = text.rfind("\n", 0, close) + 1
+        body = text[body_start:line_start] if line_start > body_start else ""
+        line = text.count("\n", 0, body_start) + 1
+        out.append(_Section(head.group(1).strip(), body, line))
+        pos = m.end() if m is not None else len(text)
+    if text[pos:].strip():
+        _structure_error(text, source)
+    return out
+
+
+def _structure_error(text: str, source: str) -> NoReturn:
+    """Raise the error that says where a .chart's section structure breaks."""
+    current: str | None = None
+    in_braces = False
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        where = f"{source}, line {lineno}"
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]") and not in_braces:
+            current = line[1:-1].strip()
+        elif line.startswith("[") and line.endswith("]"):
+            raise InputError(f"{where}: section {line} starts before the last one closed")
+        elif line == "{":
+            if current is None or in_braces:
+                raise InputError(f"{where}: unexpected '{{'")
+            in_braces = True
+        elif line == "}":
+            if not in_braces:
+                raise InputError(f"{where}: unexpected '}}'")
+            in_braces, current = False, None
+        elif not in_braces:
+            raise InputError(f"{where}: {line[:40]!r} is outside any [section] {{ ... }}")
+    if in_braces:
+        raise InputError(f"{source}: the file ends inside a section (a '}}' is missing)")
+    raise InputError(f"{source}: the sections are not laid out as [Name] {{ ... }}")
+
+
+def _check_event_lines(section: _Section, source: str) -> None:
+    """Every line of a section must be ``tick = TYPE values``; the first that is not is
+    an error naming its line."""
+    bad = _CH_NOT_EVENT.search(section.body)
+    if bad is None:
+        return
+    end = section.body.find("\n", bad.start())
+    line = section.body[bad.start() : end if end >= 0 else None].strip()
+    where = f"{source}, line {section.line + section.body.count(chr(10), 0, bad.start())}"
+    m = _CH_KEY_VALUE.match(line)
+    if m is not None and re.fullmatch(r"-\d+", m.group(1)):
+        raise InputError(f"{where}: negative tick {m.group(1)}")
+    if m is not None and m.group(2):
+        raise InputError(f"{where}: broken tick {m.group(1)!r} (a tick is a whole number of ticks)")
+    raise InputError(f"{where}: expected 'tick = event', got {line[:40]!r}")
+
+
+def _event_rows(section: _Section, source: str) -> list[tuple[str, str, str]]:
+    """``tick = TYPE values`` lines as (tick, type, values)."""
+    _check_event_lines(section, source)
+    return [(t, k, v.strip()) for t, k, v in _CH_EVENT_LINE.findall(section.body)]
+
+
+def _line_of(section: _Section, tick: str, value: str) -> int:
+    """The line number of the first line of a section with this tick and value."""
+    for k, raw in enumerate(section.body.splitlines()):
+        m = _CH_EVENT_LINE.match(raw)
+        if m and m.group(1) == tick and f"{m.group(2)} {m.group(3)}".split() == value.split():
+            return section.line + k
+    return section.line
+
+
+def _plain_notes(body: str) -> np.ndarray | None:
+    """The notes of a drum section whose every line is ``tick = N|S number length`` (as
+    chart editors write them), read from its words at once; None for any other section."""
+    words = body.split()
+    rows = len(words) // 5
+    if len(words) != 5 * rows or body.count("\n") != rows or set(words[1::5]) != {"="}:
+        return None
+    kinds = words[2::5]
+    if not set(kinds) <= {"N", "S"}:
+        return None
+    try:
+        table = np.array([words[0::5], words[3::5], words[4::5]], dtype=np.int64)
+    except (ValueError, OverflowError):
+        return None
+    if (table < 0).any():
+        return None
+    is_note = np.array(kinds) == "N"
+    return np.ascontiguousarray(table[:2, is_note].T)
+
+
+def _section_notes(section: _Section, source: str) -> np.ndarray:
+    """The ``N`` lines of a drum section as rows of (tick, note number); every line of
+    the section must be an event line."""
+    plain = _plain_notes(section.body)
+    if plain is not None:
+        return plain
+    _check_event_lines(section, source)
+    digits = " ".join(map(" ".join, _CH_NOTE.findall(section.body)))
+    return np.fromstring(digits, dtype=np.int64, sep=" ").reshape(-1, 2)
+
+
+def _drum_gems(notes: np.ndarray, *, five_lane: bool, plus: bool) -> _Gems:
+    """The gems of one drum section; N 32 is a kick only in an Expert+ part (``plus``)."""
+    tick, number = notes[:, 0], notes[:, 1]
+    is_gem = number <= _FIVE_LANE_GREEN
+    if plus:
+        is_gem |= number == _CH_EXPERT_PLUS_KICK
+    gem_tick, gem_pad = _unique_gems(
+        tick[is_gem], np.where(number[is_gem] == _CH_EXPERT_PLUS_KICK, _KICK, number[is_gem])
+    )
+    if five_lane:
+        # five-lane: yellow (2) and orange (4) are cymbals, blue (3) and green (5) toms
+        cymbal = (gem_pad == _YELLOW) | (gem_pad == _GREEN)
+    else:
+        m = (number >= _CH_CYMBAL.start) & (number < _CH_CYMBAL.stop)
+        cymbal = _marked(gem_tick, gem_pad, tick[m], number[m] - 64)
+    m = (number >= _CH_ACCENT.start) & (number < _CH_ACCENT.stop)
+    accent = _marked(gem_tick, gem_pad, tick[m], number[m] - 33)
+    m = (number >= _CH_GHOST.start) & (number < _CH_GHOST.stop)
+    ghost = _marked(gem_tick, gem_pad, tick[m], number[m] - 39)
+    # flams (109), open notes and other markers carry nothing kept here
+    return _Gems(gem_tick, gem_pad, cymbal, ghost, accent)
+
+
+def _double_kicks(notes: np.ndarray) -> np.ndarray:
+    """The ticks of the Expert+ kicks (N 32) of a drum section."""
+    return np.unique(notes[notes[:, 1] == _CH_EXPERT_PLUS_KICK, 0])
 
 
 def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
@@ -277,69 +477,34 @@ def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
     Returns
     -------
     chart : Chart
-        One part per drum difficulty present, sections from ``[Events]``.
+        One part per drum difficulty present, the Expert+ part if there is one, sections
+        from ``[Events]``. Sections that hold no drums are skipped unread.
 
     Raises
     ------
     InputError
-        If a line cannot be read (naming its line number), a section is unknown, a tick
-        is not a non-negative integer, or the chart has no drum notes.
+        If the section structure is broken, a line of a section that is read cannot be
+        read (naming its line number), a tick is not a non-negative integer, a tempo is
+        not positive, or the chart has no drum notes.
     """
-    sections: dict[str, list[tuple[int, int, str, str]]] = {}
-    current: str | None = None
-    in_braces = False
-    for lineno, raw in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        where = f"{source}, line {lineno}"
-        if line.startswith("[") and line.endswith("]"):
-            if in_braces:
-                raise InputError(f"{where}: section {line} starts before the last one closed")
-            name = line[1:-1].strip()
-            if name not in _KNOWN_SECTIONS:
-                raise InputError(
-                    f"{where}: unknown section [{name}] (drum sections are [EasyDrums], "
-                    "[MediumDrums], [HardDrums] and [ExpertDrums])"
-                )
-            if name in sections:
-                raise InputError(f"{where}: section [{name}] appears twice")
-            current = name
-            sections[name] = []
-            continue
-        if line == "{":
-            if current is None or in_braces:
-                raise InputError(f"{where}: unexpected '{{'")
-            in_braces = True
-            continue
-        if line == "}":
-            if not in_braces:
-                raise InputError(f"{where}: unexpected '}}'")
-            in_braces = False
-            current = None
-            continue
-        if not in_braces or current is None:
-            raise InputError(f"{where}: {line[:40]!r} is outside any [section] {{ ... }}")
-        m = _LINE_RE.match(line)
-        if m is None:
-            raise InputError(f"{where}: expected 'key = value', got {line[:40]!r}")
-        key, value = m.group(1), m.group(2)
-        if current == "Song":
-            sections[current].append((lineno, 0, key, value))
-            continue
-        try:
-            tick = int(key)
-        except ValueError:
-            raise InputError(
-                f"{where}: broken tick {key!r} (a tick is a whole number of ticks)"
-            ) from None
-        if tick < 0:
-            raise InputError(f"{where}: negative tick {tick}")
-        sections[current].append((lineno, tick, key, value))
-    if in_braces:
-        raise InputError(f"{source}: the file ends inside a section (a '}}' is missing)")
+    sections: dict[str, _Section] = {}
+    found: list[str] = []
+    for section in _split_sections(text.lstrip("\ufeff"), source):
+        found.append(f"[{section.name}]")
+        if section.name in _CH_READ:
+            sections[section.name] = section  # as the games do, the last one wins
 
-    song = {key: value for _, _, key, value in sections.get("Song", [])}
+    song: dict[str, str] = {}
+    if "Song" in sections:
+        for k, raw in enumerate(sections["Song"].body.splitlines()):
+            line = raw.strip()
+            if not line:
+                continue
+            m = _CH_KEY_VALUE.match(line)
+            if m is None:
+                where = f"{source}, line {sections['Song'].line + k}"
+                raise InputError(f"{where}: expected 'key = value', got {line[:40]!r}")
+            song[m.group(1)] = m.group(2)
     try:
         resolution = int(_unquote(song.get("Resolution", "192")))
     except ValueError:
@@ -351,80 +516,65 @@ def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
 
     tempos: list[tuple[int, float]] = []
     sigs: list[tuple[int, int, int]] = []
-    for lineno, tick, _, value in sections.get("SyncTrack", []):
-        where = f"{source}, line {lineno}"
-        fields = value.split()
-        try:
-            if fields[0] == "B":
-                tempos.append((tick, int(fields[1]) / 1000.0))
-            elif fields[0] == "TS":
-                num = int(fields[1])
-                exp = int(fields[2]) if len(fields) > 2 else 2
-                if num < 1 or not 0 <= exp <= 6:
-                    raise ValueError
-                sigs.append((tick, num, 2**exp))
-            elif fields[0] == "A":
-                continue  # an anchor for chart editors; no musical meaning
-            else:
-                raise InputError(f"{where}: unknown [SyncTrack] event {fields[0]!r}")
-        except (IndexError, ValueError):
-            raise InputError(f"{where}: cannot read [SyncTrack] event {value!r}") from None
+    if "SyncTrack" in sections:
+        sync = sections["SyncTrack"]
+        for tick_text, kind, values in _event_rows(sync, source):
+            tick, fields = int(tick_text), values.split()
+            try:
+                if kind == "B":
+                    tempos.append((tick, int(fields[0]) / 1000.0))
+                elif kind == "TS":
+                    num = int(fields[0])
+                    exp = int(fields[1]) if len(fields) > 1 else 2
+                    if num < 1 or not 0 <= exp <= 6:
+                        raise ValueError
+                    sigs.append((tick, num, 2**exp))
+                elif kind != "A":  # A: an anchor for chart editors; no musical meaning
+                    where = f"{source}, line {_line_of(sync, tick_text, f'{kind} {values}')}"
+                    raise InputError(f"{where}: unknown [SyncTrack] event {kind!r}")
+            except (IndexError, ValueError):
+                where = f"{source}, line {_line_of(sync, tick_text, f'{kind} {values}')}"
+                raise InputError(
+                    f"{where}: cannot read [SyncTrack] event {f'{kind} {values}'.strip()!r}"
+                ) from None
     tempo_map = _tempo_map(tempos, sigs, resolution, source)
 
     section_marks: list[tuple[float, str]] = []
     end_qn = 0.0
-    for _, tick, _, value in sections.get("Events", []):
-        fields = value.split(None, 1)
-        if not fields or fields[0] != "E" or len(fields) < 2:
-            continue
-        event = _unquote(fields[1])
-        name = _section_name(event)
-        if name is not None:
-            section_marks.append((tick / resolution, name))
-        elif event.strip().lower() in {"end", "[end]"}:
-            end_qn = tick / resolution
+    if "Events" in sections:
+        for tick_text, kind, values in _event_rows(sections["Events"], source):
+            if kind != "E" or not values:
+                continue
+            event = _unquote(values)
+            name = _section_name(event)
+            if name is not None:
+                section_marks.append((int(tick_text) / resolution, name))
+            elif _is_end(event):
+                end_qn = int(tick_text) / resolution
 
-    five_lane = any(
-        value.split()[:2] == ["N", "5"]
-        for name, rows in sections.items()
-        if name.endswith("Drums")
-        for _, _, _, value in rows
-    )
-    parts: dict[Level, Part] = {}
-    for level, label in CHART_LEVELS.items():
-        rows = sections.get(f"{label}Drums")
-        if rows is None:
-            continue
-        gems: dict[int, dict[int, _Note]] = {}
-        flags: list[tuple[int, int]] = []  # (tick, marker number)
-        for lineno, tick, _, value in rows:
-            fields = value.split()
-            if not fields or fields[0] != "N":
-                continue  # star power (S), local events (E)
-            try:
-                number = int(fields[1])
-            except (IndexError, ValueError):
-                raise InputError(f"{source}, line {lineno}: cannot read note {value!r}") from None
-            if number == _CH_EXPERT_PLUS_KICK:
-                number = _KICK
-            if 0 <= number <= 5:
-                # five-lane charts: yellow (2) and orange (4) are cymbals, green (5) a tom;
-                # four-lane pads are toms until a cymbal marker says otherwise
-                cymbal = five_lane and number in (_YELLOW, _GREEN)
-                gems.setdefault(tick, {})[number] = _Note(number, cymbal=cymbal)
-            else:
-                flags.append((tick, number))
-        for tick, number in flags:
-            at = gems.get(tick, {})
-            if number in _CH_CYMBAL and not five_lane:
-                if _CH_CYMBAL[number] in at:
-                    at[_CH_CYMBAL[number]].cymbal = True
-            elif number in _CH_ACCENT and number - 33 in at:
-                at[number - 33].accent = True
-            elif number in _CH_GHOST and number - 39 in at:
-                at[number - 39].ghost = True
-            # flams (109), open notes and other markers carry nothing we keep
-        parts[level] = _gems_to_part(gems, resolution)
+    notes = {
+        name: _section_notes(sections[name], source)
+        for name in (*_CH_DRUM_SECTIONS, _CH_EXPERT_PLUS_SECTION)
+        if name in sections
+    }
+    five_lane = any((n[:, 1] == _FIVE_LANE_GREEN).any() for n in notes.values())
+    parts = {
+        level: _drum_gems(notes[name], five_lane=five_lane, plus=False).part(resolution)
+        for name, level in _CH_DRUM_SECTIONS.items()
+        if name in notes
+    }
+    expert_plus: Part | None = None
+    if _CH_EXPERT_PLUS_SECTION in notes:
+        plus = _drum_gems(notes[_CH_EXPERT_PLUS_SECTION], five_lane=five_lane, plus=True)
+        expert_plus = plus.part(resolution)
+        if Level.EXPERT not in parts:
+            # an Expert+ part alone: without its N 32 kicks it is the Expert part too
+            double = _double_kicks(notes[_CH_EXPERT_PLUS_SECTION])
+            single = ~np.isin(plus.tick, double) | (plus.pad != _KICK)
+            parts[Level.EXPERT] = plus.select(single).part(resolution)
+    elif "ExpertDrums" in notes and (notes["ExpertDrums"][:, 1] == _CH_EXPERT_PLUS_KICK).any():
+        plus = _drum_gems(notes["ExpertDrums"], five_lane=five_lane, plus=True)
+        expert_plus = plus.part(resolution)
 
     metadata = {
         key.lower(): _unquote(value)
@@ -437,6 +587,13 @@ def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
     except ValueError:
         raise InputError(f"{source}: [Song] Offset {offset!r} is not a number of seconds") from None
     metadata["source_format"] = "chart"
+    drumlike = [f for f in found if "drum" in f.lower() and f[1:-1] not in _CH_READ]
+    hint = (
+        "; drum sections are [EasyDrums], [MediumDrums], [HardDrums], [ExpertDrums] and "
+        "[ExpertDoubleDrums]"
+        if drumlike
+        else ""
+    )
     return _finish_chart(
         title=_unquote(song.get("Name", "")) or Path(source).stem,
         artist=_unquote(song.get("Artist", "")),
@@ -446,159 +603,86 @@ def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
         end_qn=end_qn,
         metadata=metadata,
         where=source,
-        found=[f"[{n}]" for n in sections],
+        found=found,
+        expert_plus=expert_plus,
+        hint=hint,
     )
 
 
-def read_chart_file(path: str | Path) -> Chart:
-    """Read a Clone Hero ``.chart`` file; see :func:`parse_chart_text`."""
-    p = Path(path)
+def _read_bytes(path: Path, what: str) -> bytes:
     try:
-        raw = p.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
-        raise NotFoundError(f"no chart file at {p}") from None
+        raise NotFoundError(f"no {what} at {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder, not a {what}") from None
     except OSError as exc:
-        raise InputError(f"cannot read {p}: {exc.strerror}") from None
-    for encoding in ("utf-8-sig", "utf-16", "latin-1"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    return parse_chart_text(text, source=str(p))
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _velocity_flag(velocity: int) -> str:
-    if velocity <= GHOST_MAX_VELOCITY:
-        return "ghost"
-    if velocity >= ACCENT_VELOCITY:
-        return "accent"
-    return ""
+def read_chart_file(path: str | Path) -> Chart:
+    """Read a Clone Hero ``.chart`` file; see :func:`parse_chart_text`.
 
-
-def _writable_parts(chart: Chart) -> dict[Level, Part]:
-    """The parts the four-difficulty formats can hold (Beginner only in a free Easy slot)."""
-    parts = {lv: p for lv, p in chart.parts.items() if lv in CHART_LEVELS}
-    if Level.BEGINNER in chart.parts and Level.EASY not in parts:
-        parts[Level.EASY] = chart.parts[Level.BEGINNER]
-    return dict(sorted(parts.items()))
-
-
-def _pad_rows(part: Part, ticks_per_qn: int) -> list[tuple[int, int, bool, str]]:
-    """(tick, pad, cymbal, dynamics) per writable note; one gem per pad and tick,
-    cymbals winning over toms on a shared pad."""
-    chosen: dict[tuple[int, int], tuple[bool, str]] = {}
-    for qn, lane, vel in zip(part.qn, part.lane, part.velocity, strict=True):
-        lane = Lane(int(lane))
-        if lane not in _LANE_PAD:
-            continue
-        pad, cymbal = _LANE_PAD[lane]
-        key = (round(float(qn) * ticks_per_qn), pad)
-        if key in chosen and chosen[key][0] and not cymbal:
-            continue
-        chosen[key] = (cymbal, _velocity_flag(int(vel)) if pad != _KICK else "")
-    return [(t, p, c, d) for (t, p), (c, d) in sorted(chosen.items())]
-
-
-def _tick(qn: float, ticks_per_qn: int) -> int:
-    return round(float(qn) * ticks_per_qn)
-
-
-def format_chart_text(chart: Chart, *, resolution: int = 192) -> str:
-    """Write a chart as the text of a Clone Hero ``.chart`` file (pro drums).
-
-    Parameters
-    ----------
-    chart : Chart
-    resolution : int
-        Ticks per quarter note; 192 holds 16ths, 32nds and triplets exactly.
-
-    Returns
-    -------
-    text : str
+    The encoding is decided by the file's byte-order mark and by what decodes cleanly:
+    UTF-8, UTF-16, Windows-1252 or Latin-1 (:func:`cymbalism.io.text.decode_text`).
     """
-    if resolution <= 0:
-        raise InputError(f"resolution must be a positive number of ticks, got {resolution}")
-
-    def q(text: str) -> str:
-        return '"' + text.replace('"', "'") + '"'
-
-    lines = ["[Song]", "{", f"  Name = {q(chart.title)}"]
-    if chart.artist:
-        lines.append(f"  Artist = {q(chart.artist)}")
-    offset = chart.metadata.get("offset_sec", "0")
-    lines += [f"  Offset = {float(offset):g}", f"  Resolution = {resolution}"]
-    for key, value in chart.metadata.items():
-        if key in {"offset_sec", "source_format", "name", "artist", "resolution", "offset"}:
-            continue
-        if not key.isidentifier():
-            continue
-        lines.append(f"  {key.capitalize()} = {q(str(value))}")
-    lines += ["}", "[SyncTrack]", "{"]
-    tm = chart.tempo_map
-    sync: list[tuple[int, int, str]] = []
-    for qn, num, den in tm.time_signatures:
-        exp = int(den).bit_length() - 1
-        sync.append((_tick(qn, resolution), 0, f"TS {num}" + (f" {exp}" if den != 4 else "")))
-    for qn, bpm in tm.tempos:
-        sync.append((_tick(qn, resolution), 1, f"B {round(bpm * 1000)}"))
-    lines += [f"  {t} = {ev}" for t, _, ev in sorted(sync)]
-    lines += ["}", "[Events]", "{"]
-    events = [(_tick(qn, resolution), f'E "section {name}"') for qn, name in chart.sections]
-    events.append((_tick(chart.end_qn, resolution), 'E "end"'))
-    lines += [f"  {t} = {ev}" for t, ev in sorted(events, key=lambda x: x[0])]
-    lines.append("}")
-    for level, part in _writable_parts(chart).items():
-        lines += [f"[{CHART_LEVELS[level]}Drums]", "{"]
-        for tick, pad, cymbal, dyn in _pad_rows(part, resolution):
-            lines.append(f"  {tick} = N {pad} 0")
-            if cymbal:
-                lines.append(f"  {tick} = N {64 + pad} 0")
-            if dyn == "accent":
-                lines.append(f"  {tick} = N {33 + pad} 0")
-            elif dyn == "ghost":
-                lines.append(f"  {tick} = N {39 + pad} 0")
-        lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def write_chart_file(path: str | Path, chart: Chart, *, resolution: int = 192) -> Path:
-    """Write a chart to a Clone Hero ``.chart`` file; see :func:`format_chart_text`."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(format_chart_text(chart, resolution=resolution), encoding="utf-8")
-    return p
+    raw = _read_bytes(p, "chart file")
+    return parse_chart_text(decode_text(raw, source=str(p)), source=str(p))
 
 
 # ---------------------------------------------------------------------------- notes.mid
-def _mido():  # type: ignore[no-untyped-def]
-    import mido
+def _mid_gems(events, level: Level, *, dynamics: bool, plus: bool) -> _Gems:  # type: ignore[no-untyped-def]
+    """The gems of one difficulty of a drum track (Expert+ adds note 95 as a kick)."""
+    base = _MID_BASE[level]
+    note, tick, velocity = events.on_note, events.on_tick, events.on_velocity
+    pad = note - base
+    is_gem = (pad >= 0) & (pad <= _GREEN)
+    if plus:
+        is_gem |= note == _MID_EXPERT_PLUS_KICK
+        pad = np.where(note == _MID_EXPERT_PLUS_KICK, _KICK, pad)
+    tick, pad, velocity = tick[is_gem], pad[is_gem], velocity[is_gem]
+    # one gem per tick and pad; the last note-on at a tick gives its velocity
+    key = tick * 8 + pad
+    last = len(key) - 1 - np.unique(key[::-1], return_index=True)[1]
+    tick, pad, velocity = tick[last], pad[last], velocity[last]
+    tom = np.zeros(tick.size, dtype=bool)
+    for marker, marked_pad in _MID_TOM_MARKERS.items():
+        starts, ends = _held(events, marker)
+        if starts.size:
+            i = np.searchsorted(starts, tick, side="right") - 1
+            inside = (i >= 0) & (tick < ends[np.clip(i, 0, None)])
+            tom |= (pad == marked_pad) & inside
+    cymbal = (pad >= _YELLOW) & ~tom
+    ghost = dynamics & (velocity == 1) & (pad != _KICK)
+    accent = dynamics & (velocity == 127) & (pad != _KICK)
+    return _Gems(tick, pad, cymbal, ghost, accent)
 
-    return mido
+
+def _held(events, note: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """The spans (start, end) in ticks over which a marker note is held: a note-on opens
+    a span, the next note-off of that note closes it, a span never closed runs past the
+    end of the track."""
+    ons = events.on_tick[events.on_note == note].tolist()
+    offs = events.off_tick[events.off_note == note].tolist()
+    spans: list[tuple[int, int]] = []
+    k = 0
+    for start in ons:
+        if spans and start < spans[-1][1]:
+            continue  # struck again while held: the span goes on
+        while k < len(offs) and offs[k] < start:
+            k += 1
+        end = offs[k] if k < len(offs) else events.end_tick + 1
+        k += 1
+        spans.append((start, end))
+    a = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    return a[:, 0], a[:, 1]
 
 
-def _open_midi(path: Path):  # type: ignore[no-untyped-def]
-    mido = _mido()
-    try:
-        return mido.MidiFile(str(path))
-    except FileNotFoundError:
-        raise NotFoundError(f"no MIDI file at {path}") from None
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
-        raise InputError(f"{path} is not a readable MIDI file ({exc})") from None
-
-
-def _track_name(track) -> str:  # type: ignore[no-untyped-def]
-    for msg in track:
-        if msg.type == "track_name":
-            return str(msg.name).strip()
-    return str(getattr(track, "name", "")).strip()
-
-
-def _drum_track(mid):  # type: ignore[no-untyped-def]
-    names = [_track_name(t) for t in mid.tracks]
-    for wanted in ("PART DRUMS", "PART DRUMS_2X", "PART REAL_DRUMS_PS"):
+def _mid_drum_track(names: list[str]) -> int | None:
+    for wanted in _MID_DRUM_TRACKS:
         if wanted in names:
-            return mid.tracks[names.index(wanted)]
+            return names.index(wanted)
     return None
 
 
@@ -612,90 +696,71 @@ def read_notes_mid(path: str | Path) -> Chart:
     Returns
     -------
     chart : Chart
-        One part per difficulty present; sections from the ``EVENTS`` track; the title
-        from ``metadata`` of the first track's name.
+        One part per difficulty present, the Expert+ part if the chart has double-kick
+        notes (95) or a ``PART DRUMS_2X`` track; sections from the ``EVENTS`` track; the
+        title from the first track's name.
 
     Raises
     ------
+    NotFoundError
+        If there is no file.
     InputError
         If the file is not MIDI or has no ``PART DRUMS`` track with notes.
     """
-    p = Path(path)
-    mid = _open_midi(p)
-    if mid.type == 2:
-        raise InputError(f"{p}: MIDI type 2 (independent patterns) cannot hold a song chart")
-    tpq = int(mid.ticks_per_beat)
-    if tpq <= 0:
-        raise InputError(f"{p}: the MIDI file uses SMPTE time, not ticks per quarter note")
-    track = _drum_track(mid)
-    if track is None:
-        names = ", ".join(repr(_track_name(t)) for t in mid.tracks) or "none"
-        raise InputError(f"{p}: no drum part (no 'PART DRUMS' track; tracks: {names})")
+    from cymbalism.io.midi import scan_track, track_chunks, track_name
 
+    p = Path(path)
+    label = str(p)
+    data = _read_bytes(p, "MIDI file")
+    tpq, chunks = track_chunks(data, label)
+    names = [track_name(c) for c in chunks]
+    index = _mid_drum_track(names)
+    if index is None:
+        listing = ", ".join(repr(n) for n in names) or "none"
+        raise InputError(f"{p}: no drum part (no 'PART DRUMS' track; tracks: {listing})")
+
+    tempo_track = scan_track(chunks[0], label=label)
     tempos: list[tuple[int, float]] = []
     sigs: list[tuple[int, int, int]] = []
+    for tick, kind, payload in tempo_track.meta:
+        if kind == 0x51 and len(payload) == 3:
+            mspq = int.from_bytes(payload, "big")
+            if mspq == 0:
+                raise InputError(f"{p} is corrupt: it sets a tempo of 0 microseconds per quarter")
+            tempos.append((tick, 60_000_000 / mspq))
+        elif kind == 0x58 and len(payload) >= 2 and payload[0] >= 1:
+            sigs.append((tick, payload[0], 2 ** min(payload[1], 6)))
+    tempo_map = _tempo_map(tempos, sigs, tpq, label)
+
     sections: list[tuple[float, str]] = []
     end_qn = 0.0
-    for tr in mid.tracks:
-        tick = 0
-        is_events = _track_name(tr) == "EVENTS"
-        for msg in tr:
-            tick += msg.time
-            if msg.type == "set_tempo":
-                tempos.append((tick, 60_000_000 / msg.tempo))
-            elif msg.type == "time_signature":
-                sigs.append((tick, msg.numerator, msg.denominator))
-            elif is_events and msg.type in {"text", "marker"}:
-                name = _section_name(msg.text)
-                if name is not None:
-                    sections.append((tick / tpq, name.replace("_", " ")))
-                elif msg.text.strip().lower() == "[end]":
-                    end_qn = tick / tpq
-    tempo_map = _tempo_map(tempos, sigs, tpq, str(p))
+    for chunk, name in zip(chunks, names, strict=True):
+        if name != "EVENTS":
+            continue
+        for tick, text in scan_track(chunk, label=label).texts(1, 6):
+            section = _section_name(text)
+            if section is not None:
+                sections.append((tick / tpq, section.replace("_", " ")))
+            elif _is_end(text):
+                end_qn = tick / tpq
 
-    dynamics = False
-    ons: list[tuple[int, int, int]] = []  # (tick, note, velocity)
-    toms: dict[int, list[tuple[int, int]]] = {pad: [] for pad in _MID_TOM_MARKERS.values()}
-    open_marker: dict[int, int] = {}
-    tick = 0
-    for msg in track:
-        tick += msg.time
-        if msg.type in {"text", "marker"} and msg.text.strip() == _MID_DYNAMICS:
-            dynamics = True
-        elif msg.type == "note_on" and msg.velocity > 0:
-            if msg.note in _MID_TOM_MARKERS:
-                open_marker.setdefault(msg.note, tick)
-            else:
-                ons.append((tick, msg.note, msg.velocity))
-        elif msg.type in {"note_off", "note_on"} and msg.note in open_marker:
-            toms[_MID_TOM_MARKERS[msg.note]].append((open_marker.pop(msg.note), tick))
-    for note, start in open_marker.items():  # a marker never closed runs to the end
-        toms[_MID_TOM_MARKERS[note]].append((start, tick + 1))
+    drums = scan_track(chunks[index], label=label)
+    dynamics = any(text.strip() == _MID_DYNAMICS for _, text in drums.texts(1, 6))
+    parts = {
+        level: _mid_gems(drums, level, dynamics=dynamics, plus=False).part(tpq)
+        for level in _MID_BASE
+    }
+    expert_plus: Part | None = None
+    if names[index] == "PART DRUMS" and _MID_EXPERT_PLUS_TRACK in names:
+        two = scan_track(chunks[names.index(_MID_EXPERT_PLUS_TRACK)], label=label)
+        two_dynamics = any(text.strip() == _MID_DYNAMICS for _, text in two.texts(1, 6))
+        expert_plus = _mid_gems(two, Level.EXPERT, dynamics=two_dynamics, plus=True).part(tpq)
+    elif (drums.on_note == _MID_EXPERT_PLUS_KICK).any():
+        expert_plus = _mid_gems(drums, Level.EXPERT, dynamics=dynamics, plus=True).part(tpq)
 
-    def is_tom(pad: int, at: int) -> bool:
-        return any(a <= at < b for a, b in toms.get(pad, ()))
-
-    parts: dict[Level, Part] = {}
-    for level, base in _MID_BASE.items():
-        gems: dict[int, dict[int, _Note]] = {}
-        for at, note, velocity in ons:
-            pad = note - base
-            if level == Level.EXPERT and note == _MID_EXPERT_PLUS_KICK:
-                pad = _KICK
-            if not 0 <= pad <= _GREEN:
-                continue
-            cymbal = pad in (_YELLOW, _BLUE, _GREEN) and not is_tom(pad, at)
-            gems.setdefault(at, {})[pad] = _Note(
-                pad,
-                cymbal=cymbal,
-                ghost=dynamics and velocity == 1 and pad != _KICK,
-                accent=dynamics and velocity == 127 and pad != _KICK,
-            )
-        parts[level] = _gems_to_part(gems, tpq)
-
-    title = _track_name(mid.tracks[0]) if mid.tracks else ""
+    title = names[0]
     if title.startswith("PART ") or title in {"EVENTS", ""}:
-        title = p.parent.name if p.stem == "notes" else p.stem
+        title = p.parent.name if p.stem.lower() == "notes" else p.stem
     return _finish_chart(
         title=title,
         artist="",
@@ -704,82 +769,10 @@ def read_notes_mid(path: str | Path) -> Chart:
         sections=sections,
         end_qn=end_qn,
         metadata={"source_format": "notes.mid"},
-        where=str(p),
-        found=["PART DRUMS without notes"],
+        where=label,
+        found=[f"{names[index]} without notes"],
+        expert_plus=expert_plus,
     )
-
-
-def write_notes_mid(path: str | Path, chart: Chart, *, ticks_per_qn: int = 480) -> Path:
-    """Write a chart as a Rock Band / Clone Hero ``notes.mid`` (pro drums, with dynamics).
-
-    The file has a tempo track (named after the song), ``PART DRUMS`` with every
-    difficulty the format holds and tom markers, and ``EVENTS`` with the sections.
-    """
-    mido = _mido()
-    p = Path(path)
-    mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_qn)
-
-    def track(name: str, events: list[tuple[int, int, object]]):  # type: ignore[no-untyped-def]
-        tr = mido.MidiTrack()
-        tr.append(mido.MetaMessage("track_name", name=name, time=0))
-        last = 0
-        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-            tr.append(msg.copy(time=tick - last))  # type: ignore[attr-defined]
-            last = tick
-        tr.append(mido.MetaMessage("end_of_track", time=0))
-        mid.tracks.append(tr)
-
-    tm = chart.tempo_map
-    tempo_ev: list[tuple[int, int, object]] = []
-    for qn, num, den in tm.time_signatures:
-        tempo_ev.append(
-            (
-                _tick(qn, ticks_per_qn),
-                0,
-                mido.MetaMessage("time_signature", numerator=num, denominator=den),
-            )
-        )
-    for qn, bpm in tm.tempos:
-        tempo_ev.append(
-            (_tick(qn, ticks_per_qn), 1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm)))
-        )
-    track(chart.title or "cymbalism", tempo_ev)
-
-    drums: list[tuple[int, int, object]] = []
-    gem_len = max(1, ticks_per_qn // 8)
-    parts = _writable_parts(chart)
-    rows = {lv: _pad_rows(part, ticks_per_qn) for lv, part in parts.items()}
-    if any(dyn for rs in rows.values() for *_, dyn in rs):
-        drums.append((0, 0, mido.MetaMessage("text", text=_MID_DYNAMICS)))
-    tom_ticks: dict[int, set[int]] = {pad: set() for pad in (_YELLOW, _BLUE, _GREEN)}
-    for level, rs in rows.items():
-        for tick, pad, cymbal, dyn in rs:
-            vel = {"ghost": 1, "accent": 127}.get(dyn, 100)
-            note = _MID_BASE[level] + pad
-            drums.append((tick, 2, mido.Message("note_on", channel=9, note=note, velocity=vel)))
-            drums.append((tick + gem_len, 1, mido.Message("note_off", channel=9, note=note)))
-            if pad in tom_ticks and not cymbal:
-                tom_ticks[pad].add(tick)
-    for marker, pad in _MID_TOM_MARKERS.items():
-        for tick in sorted(tom_ticks[pad]):
-            drums.append((tick, 2, mido.Message("note_on", channel=9, note=marker, velocity=100)))
-            # one tick long: the marker covers this moment only, in every difficulty
-            drums.append((tick + 1, 1, mido.Message("note_off", channel=9, note=marker)))
-    track("PART DRUMS", drums)
-
-    events: list[tuple[int, int, object]] = [
-        (
-            _tick(qn, ticks_per_qn),
-            0,
-            mido.MetaMessage("text", text=f"[section {name.replace(' ', '_')}]"),
-        )
-        for qn, name in chart.sections
-    ]
-    events.append((_tick(chart.end_qn, ticks_per_qn), 1, mido.MetaMessage("text", text="[end]")))
-    track("EVENTS", events)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    mid.save(str(p))
-    return p
 
 
 # ---------------------------------------------------------------------------- GM MIDI
@@ -807,9 +800,561 @@ def read_gm_midi(path: str | Path, *, kit: str | None = None) -> Chart:
     )
 
 
-# ---------------------------------------------------------------------------- dispatch
-def _has_part_drums(path: Path) -> bool:
-    return _drum_track(_open_midi(path)) is not None
+# ---------------------------------------------------------------------------- writing
+@dataclass(frozen=True)
+class Folds:
+    """The notes a chart format could not hold as they were, counted per level.
+
+    Attributes
+    ----------
+    format : str
+        The format written (``".chart"``, ``"notes.mid"``, ``"MIDI"``).
+    moved : dict of str to dict of str to int
+        Per level (``"Expert"``, ``"Expert+"``, ...): notes written on another drum than
+        their own, per kind (``"open hi-hat as hi-hat"``).
+    dropped : dict of str to dict of str to int
+        Per level: notes not written, per kind (``"hi-hat pedal (no pad)"``).
+    levels_left_out : dict of str to int
+        Whole parts the format has no slot for (a Beginner part beside an Easy one),
+        with their numbers of notes.
+    tempos_changed : int
+        Tempo changes the format cannot hold as they are (a MIDI file holds 3.58 BPM and
+        faster), written as the nearest tempo it holds. Not notes, so not in ``total``.
+    """
+
+    format: str
+    moved: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    dropped: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    levels_left_out: Mapping[str, int] = field(default_factory=dict)
+    tempos_changed: int = 0
+
+    def n_moved(self, level: str | None = None) -> int:
+        """Notes written on another drum (on ``level``, or on every level)."""
+        return _tally(self.moved, level)
+
+    def n_dropped(self, level: str | None = None) -> int:
+        """Notes not written (on ``level``, or on every level), whole parts excluded."""
+        return _tally(self.dropped, level)
+
+    @property
+    def total(self) -> int:
+        """Every note not written as it was: moved, dropped, and those of parts left out."""
+        return self.n_moved() + self.n_dropped() + sum(self.levels_left_out.values())
+
+    def __bool__(self) -> bool:
+        return self.total > 0 or self.tempos_changed > 0
+
+    def describe(self) -> str:
+        """One paragraph for people: what was folded, per level, and how to keep it."""
+        tempos = (
+            f"; {self.tempos_changed} tempos written as the nearest the format holds"
+            if self.tempos_changed
+            else ""
+        )
+        if not self.total:
+            return f"every note fits in the {self.format} file{tempos}"
+        said: list[str] = []
+        for verb, table in (("moved", self.moved), ("left out", self.dropped)):
+            for level, kinds in table.items():
+                items = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+                said.append(f"{level}: {verb} {items}")
+        for level, n in self.levels_left_out.items():
+            said.append(f"the {level} part ({n} notes) left out: the format has no slot for it")
+        return (
+            f"folded {self.total} notes to fit the {self.format} format ({'; '.join(said)}); "
+            f"a .mid file keeps every note of one level{tempos}"
+        )
+
+
+def _tally(table: Mapping[str, Mapping[str, int]], level: str | None) -> int:
+    rows = [table.get(level, {})] if level is not None else list(table.values())
+    return sum(sum(kinds.values()) for kinds in rows)
+
+
+class SavedChart(os.PathLike):  # type: ignore[type-arg]
+    """A written chart file: its path (usable wherever a path is) and its :class:`Folds`."""
+
+    __slots__ = ("folds", "path")
+
+    def __init__(self, path: Path, folds: Folds) -> None:
+        self.path = Path(path)
+        self.folds = folds
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"SavedChart({str(self.path)!r}, folded={self.folds.total})"
+
+
+_Row = tuple[int, int, bool, str]  # tick, pad, cymbal, dynamics
+
+
+class _FoldTally:
+    def __init__(self, fmt: str) -> None:
+        self.format = fmt
+        self.moved: dict[str, Counter[str]] = {}
+        self.dropped: dict[str, Counter[str]] = {}
+        self.left_out: dict[str, int] = {}
+        self.tempos_changed = 0
+
+    def move(self, level: str, kind: str) -> None:
+        self.moved.setdefault(level, Counter())[kind] += 1
+
+    def drop(self, level: str, kind: str) -> None:
+        self.dropped.setdefault(level, Counter())[kind] += 1
+
+    def folds(self) -> Folds:
+        return Folds(
+            self.format,
+            {lv: dict(c) for lv, c in self.moved.items()},
+            {lv: dict(c) for lv, c in self.dropped.items()},
+            dict(self.left_out),
+            self.tempos_changed,
+        )
+
+
+def _velocity_flag(velocity: int) -> str:
+    if velocity <= GHOST_MAX_VELOCITY:
+        return "ghost"
+    if velocity >= ACCENT_VELOCITY:
+        return "accent"
+    return ""
+
+
+_PAD_TOM = {_YELLOW: Lane.TOM_HIGH, _BLUE: Lane.TOM_MID, _GREEN: Lane.TOM_FLOOR}
+
+
+def _layout(part: Part, ticks_per_qn: int, level: str, tally: _FoldTally) -> list[_Row]:
+    """The rows (tick, pad, cymbal, dynamics) of a part in a game format, one note per pad
+    and tick. Cymbals, the kick and the snare take their pads first, then the toms; a tom
+    whose pad a cymbal holds moves to the nearest free tom pad. Whatever cannot be placed
+    is tallied."""
+    ticks = np.rint(part.qn * ticks_per_qn).astype(np.int64)
+    lanes = [Lane(int(x)) for x in part.lane]
+    taken: dict[tuple[int, int], tuple[Lane, bool, str]] = {}
+    waiting: list[int] = []
+    order = sorted(range(len(lanes)), key=lambda k: lanes[k] in _TOM_PADS)
+    for k in order:
+        lane, tick = lanes[k], int(ticks[k])
+        if lane not in _LANE_PAD:
+            tally.drop(level, f"{lane.label} (no pad)")
+            continue
+        own, cymbal = _LANE_PAD[lane]
+        holder = taken.get((tick, own))
+        if holder is None:
+            dyn = _velocity_flag(int(part.velocity[k])) if own != _KICK else ""
+            taken[(tick, own)] = (lane, cymbal, dyn)
+            if lane == Lane.HIHAT_OPEN:
+                tally.move(level, "open hi-hat as hi-hat")
+        elif _LANE_PAD[holder[0]] == (own, cymbal):
+            tally.drop(level, f"{lane.label} (merged with the same drum at that moment)")
+        elif lane in _TOM_PADS:
+            waiting.append(k)
+        else:
+            tally.drop(level, f"{lane.label} (its pad was taken at that moment)")
+    for k in waiting:  # toms whose pad a cymbal holds
+        lane, tick = lanes[k], int(ticks[k])
+        pad = next((x for x in _TOM_PADS[lane] if (tick, x) not in taken), None)
+        if pad is None:
+            tally.drop(level, f"{lane.label} (no free tom pad at that moment)")
+            continue
+        taken[(tick, pad)] = (lane, False, _velocity_flag(int(part.velocity[k])))
+        tally.move(level, f"{lane.label} as {_PAD_TOM[pad].label} (a cymbal held its pad)")
+    return [(t, p, c, d) for (t, p), (_, c, d) in sorted(taken.items())]
+
+
+def _game_levels(chart: Chart, tally: _FoldTally) -> dict[Level, Part]:
+    """The parts the four-difficulty formats can hold (Beginner only in a free Easy slot)."""
+    parts = {lv: p for lv, p in chart.parts.items() if lv in CHART_LEVELS}
+    if Level.BEGINNER in chart.parts:
+        if Level.EASY not in parts:
+            parts[Level.EASY] = chart.parts[Level.BEGINNER]
+        else:
+            tally.left_out[Level.BEGINNER.label] = len(chart.parts[Level.BEGINNER])
+    return dict(sorted(parts.items()))
+
+
+@dataclass(frozen=True)
+class _GameChart:
+    """A chart laid out for a game format: rows per level, and the Expert+ part as extra
+    kicks on the Expert rows (``double_kicks``) or, when it differs from Expert in more
+    than kicks, whole (``expert_plus_rows``). ``plus_layout`` is the Expert+ part's rows
+    either way (None without one)."""
+
+    rows: dict[Level, list[_Row]]
+    double_kicks: list[int]
+    expert_plus_rows: list[_Row] | None
+    plus_layout: list[_Row] | None
+    tally: _FoldTally
+
+
+def _game_chart(chart: Chart, ticks_per_qn: int, fmt: str) -> _GameChart:
+    tally = _FoldTally(fmt)
+    rows = {
+        lv: _layout(part, ticks_per_qn, lv.label, tally)
+        for lv, part in _game_levels(chart, tally).items()
+    }
+    double: list[int] = []
+    whole: list[_Row] | None = None
+    plus: list[_Row] | None = None
+    if chart.expert_plus is not None:
+        plus = _layout(chart.expert_plus, ticks_per_qn, EXPERT_PLUS, tally)
+        expert = set(rows.get(Level.EXPERT, []))
+        extra = [r for r in plus if r not in expert]
+        if Level.EXPERT in rows and expert <= set(plus) and all(r[1] == _KICK for r in extra):
+            double = [r[0] for r in extra]
+        else:
+            whole = plus
+    return _GameChart(rows, double, whole, plus, tally)
+
+
+def _one_marker_per_moment(rows: dict[str, list[_Row]], tally: _FoldTally) -> dict[str, list[_Row]]:
+    """In a MIDI chart a tom marker covers a pad at a moment in every difficulty. Where
+    one difficulty has a tom and another a cymbal on the same pad at the same moment,
+    the tom moves to a free tom pad of its difficulty; with none free, it is written
+    under the cymbal and reads back as that cymbal (tallied either way). ``rows`` are
+    keyed by the levels' names."""
+    cymbals = {(t, p) for rs in rows.values() for t, p, c, _ in rs if c}
+    out: dict[str, list[_Row]] = {}
+    for level, rs in rows.items():
+        used = {(t, p) for t, p, _, _ in rs}
+        fixed: list[_Row] = []
+        for t, p, c, d in rs:
+            if c or p < _YELLOW or (t, p) not in cymbals:
+                fixed.append((t, p, c, d))
+                continue
+            tom = _PAD_TOM[p]
+            free = [x for x in _TOM_PADS[tom] if (t, x) not in used and (t, x) not in cymbals]
+            if free:
+                used.add((t, free[0]))
+                fixed.append((t, free[0], False, d))
+                where = f"{_PAD_TOM[free[0]].label} (a cymbal held its pad on another level)"
+                tally.move(level, f"{tom.label} as {where}")
+            else:
+                fixed.append((t, p, True, d))
+                cymbal = Lane(int(_CYMBAL_LANE[p])).label
+                tally.move(level, f"{tom.label} as {cymbal} (no free tom pad)")
+        out[level] = sorted(fixed)
+    return out
+
+
+def _tick(qn: float, ticks_per_qn: int) -> int:
+    return round(float(qn) * ticks_per_qn)
+
+
+def _chart_text(chart: Chart, resolution: int) -> tuple[str, Folds]:
+    if resolution <= 0:
+        raise InputError(f"resolution must be a positive number of ticks, got {resolution}")
+
+    def q(text: str) -> str:
+        return '"' + text.replace('"', "'") + '"'
+
+    lines = ["[Song]", "{", f"  Name = {q(chart.title)}"]
+    if chart.artist:
+        lines.append(f"  Artist = {q(chart.artist)}")
+    offset = chart.metadata.get("offset_sec", "0")
+    lines += [f"  Offset = {float(offset):g}", f"  Resolution = {resolution}"]
+    for key, value in chart.metadata.items():
+        if key in {"offset_sec", "source_format", "name", "artist", "resolution", "offset"}:
+            continue
+        if not key.isidentifier():
+            continue
+        lines.append(f"  {key.capitalize()} = {q(str(value))}")
+    lines += ["}", "[SyncTrack]", "{"]
+    tm = chart.tempo_map
+    sync: list[tuple[int, int, str]] = []
+    for qn, num, den in tm.time_signatures:
+        exp = int(den).bit_length() - 1
+        sync.append((_tick(qn, resolution), 0, f"TS {num}" + (f" {exp}" if den != 4 else "")))
+    for qn, bpm in tm.tempos:
+        sync.append((_tick(qn, resolution), 1, f"B {max(1, round(bpm * 1000))}"))
+    lines += [f"  {t} = {ev}" for t, _, ev in sorted(sync)]
+    lines += ["}", "[Events]", "{"]
+    events = [(_tick(qn, resolution), f'E "section {name}"') for qn, name in chart.sections]
+    events.append((_tick(chart.end_qn, resolution), 'E "end"'))
+    lines += [f"  {t} = {ev}" for t, ev in sorted(events, key=lambda x: x[0])]
+    lines.append("}")
+    game = _game_chart(chart, resolution, ".chart")
+
+    def section(name: str, rows: list[_Row], double: list[int]) -> list[str]:
+        out = [f"[{name}]", "{"]
+        for tick, pad, cymbal, dyn in sorted([*rows, *((t, 32, False, "") for t in double)]):
+            out.append(f"  {tick} = N {pad} 0")
+            if cymbal:
+                out.append(f"  {tick} = N {64 + pad} 0")
+            if dyn == "accent":
+                out.append(f"  {tick} = N {33 + pad} 0")
+            elif dyn == "ghost":
+                out.append(f"  {tick} = N {39 + pad} 0")
+        return [*out, "}"]
+
+    for level, rows in game.rows.items():
+        double = game.double_kicks if level == Level.EXPERT else []
+        lines += section(f"{CHART_LEVELS[level]}Drums", rows, double)
+    if game.expert_plus_rows is not None:
+        lines += section(_CH_EXPERT_PLUS_SECTION, game.expert_plus_rows, [])
+    return "\n".join(lines) + "\n", game.tally.folds()
+
+
+def format_chart_text(chart: Chart, *, resolution: int = 192) -> str:
+    """Write a chart as the text of a Clone Hero ``.chart`` file (pro drums).
+
+    Parameters
+    ----------
+    chart : Chart
+    resolution : int
+        Ticks per quarter note; 192 holds 16ths, 32nds and triplets exactly.
+
+    Returns
+    -------
+    text : str
+        What :func:`write_chart_file` writes; it tells what was folded to fit.
+    """
+    return _chart_text(chart, resolution)[0]
+
+
+def write_chart_file(path: str | Path, chart: Chart, *, resolution: int = 192) -> SavedChart:
+    """Write a chart to a Clone Hero ``.chart`` file; see :func:`format_chart_text`.
+
+    Returns
+    -------
+    saved : SavedChart
+        The path written and the :class:`Folds` of the notes the format could not hold.
+    """
+    p = Path(path)
+    text, folds = _chart_text(chart, resolution)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text, encoding="utf-8")
+    return SavedChart(p, folds)
+
+
+def _mido():  # type: ignore[no-untyped-def]
+    import mido
+
+    return mido
+
+
+def write_notes_mid(path: str | Path, chart: Chart, *, ticks_per_qn: int = 480) -> SavedChart:
+    """Write a chart as a Rock Band / Clone Hero ``notes.mid`` (pro drums, with dynamics).
+
+    The file has a tempo track (named after the song), ``PART DRUMS`` with every
+    difficulty the format holds, tom markers and the Expert+ kicks (95), and ``EVENTS``
+    with the sections. An Expert+ part that differs from Expert in more than kicks is
+    written whole, as the Expert of a ``PART DRUMS_2X`` track.
+
+    Returns
+    -------
+    saved : SavedChart
+        The path written and the :class:`Folds` of the notes the format could not hold.
+    """
+    mido = _mido()
+    p = Path(path)
+    mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_qn)
+
+    def track(name: str, events: list[tuple[int, int, object]]):  # type: ignore[no-untyped-def]
+        tr = mido.MidiTrack()
+        tr.append(mido.MetaMessage("track_name", name=name, time=0))
+        last = 0
+        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+            tr.append(msg.copy(time=tick - last))  # type: ignore[attr-defined]
+            last = tick
+        tr.append(mido.MetaMessage("end_of_track", time=0))
+        mid.tracks.append(tr)
+
+    tm = chart.tempo_map
+    game = _game_chart(chart, ticks_per_qn, "notes.mid")
+    tempo_ev: list[tuple[int, int, object]] = []
+    for qn, num, den in tm.time_signatures:
+        tempo_ev.append(
+            (
+                _tick(qn, ticks_per_qn),
+                0,
+                mido.MetaMessage("time_signature", numerator=num, denominator=den),
+            )
+        )
+    for qn, bpm in tm.tempos:
+        mspq = round(60_000_000 / bpm)
+        if not 1 <= mspq <= _MID_MAX_MSPQ:
+            game.tally.tempos_changed += 1
+            mspq = min(max(1, mspq), _MID_MAX_MSPQ)
+        tempo_ev.append((_tick(qn, ticks_per_qn), 1, mido.MetaMessage("set_tempo", tempo=mspq)))
+    track(chart.title or "cymbalism", tempo_ev)
+
+    by_name = {lv.label: rs for lv, rs in game.rows.items()}
+    if game.double_kicks and game.plus_layout is not None:
+        # Expert+ is the Expert rows and its kicks: whatever moves in Expert moves in it
+        by_name[EXPERT_PLUS] = game.plus_layout
+    fixed = _one_marker_per_moment(by_name, game.tally)
+    rows = {lv: fixed[lv.label] for lv in game.rows}
+    plus_rows = game.expert_plus_rows
+    if plus_rows is not None:
+        plus_rows = _one_marker_per_moment({EXPERT_PLUS: plus_rows}, game.tally)[EXPERT_PLUS]
+    gem_len = max(1, ticks_per_qn // 8)
+
+    def drum_events(rows: Mapping[Level, list[_Row]], double: list[int]):  # type: ignore[no-untyped-def]
+        events: list[tuple[int, int, object]] = []
+        if any(dyn for rs in rows.values() for *_, dyn in rs):
+            events.append((0, 0, mido.MetaMessage("text", text=_MID_DYNAMICS)))
+        tom_ticks: dict[int, set[int]] = {pad: set() for pad in (_YELLOW, _BLUE, _GREEN)}
+        notes = [
+            (tick, _MID_BASE[level] + pad, {"ghost": 1, "accent": 127}.get(dyn, 100))
+            for level, rs in rows.items()
+            for tick, pad, cymbal, dyn in rs
+        ]
+        notes += [(tick, _MID_EXPERT_PLUS_KICK, 100) for tick in double]
+        for rs in rows.values():
+            for tick, pad, cymbal, _ in rs:
+                if pad in tom_ticks and not cymbal:
+                    tom_ticks[pad].add(tick)
+        for marker, pad in _MID_TOM_MARKERS.items():
+            # one tick long: the marker covers this moment only, in every difficulty
+            notes += [(tick, marker, 100) for tick in tom_ticks[pad]]
+        for tick, note, vel in notes:
+            length = 1 if note in _MID_TOM_MARKERS else gem_len
+            events.append((tick, 2, mido.Message("note_on", channel=9, note=note, velocity=vel)))
+            events.append((tick + length, 1, mido.Message("note_off", channel=9, note=note)))
+        return events
+
+    track("PART DRUMS", drum_events(rows, game.double_kicks))
+    if plus_rows is not None:
+        track(_MID_EXPERT_PLUS_TRACK, drum_events({Level.EXPERT: plus_rows}, []))
+
+    events: list[tuple[int, int, object]] = [
+        (
+            _tick(qn, ticks_per_qn),
+            0,
+            mido.MetaMessage("text", text=f"[section {name.replace(' ', '_')}]"),
+        )
+        for qn, name in chart.sections
+    ]
+    events.append((_tick(chart.end_qn, ticks_per_qn), 1, mido.MetaMessage("text", text="[end]")))
+    track("EVENTS", events)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    mid.save(str(p))
+    return SavedChart(p, game.tally.folds())
+
+
+# ---------------------------------------------------------------------------- song folders
+_CHART_SUFFIXES = (".chart", ".mid", ".midi")
+_CH_DRUM_HEADER = re.compile(r"^[ \t]*\[(?:Easy|Medium|Hard|Expert)(?:Double)?Drums\]", re.M)
+
+
+def _has_drum_part(path: Path) -> bool:
+    """Whether a chart file holds a drum part: a .mid a drum track, a .chart a drum section."""
+    raw = _read_bytes(path, "chart file")
+    if path.suffix.lower() == ".chart":
+        return bool(_CH_DRUM_HEADER.search(decode_text(raw, source=str(path))))
+    from cymbalism.io.midi import track_chunks, track_name
+
+    try:
+        _, chunks = track_chunks(raw, str(path))
+    except InputError:
+        return False
+    return _mid_drum_track([track_name(c) for c in chunks]) is not None
+
+
+def find_chart_file(folder: str | Path) -> Path:
+    """The drum chart of a song folder, found as the games find a chart.
+
+    ``notes.chart`` and ``notes.mid`` come first (in that order); then any other
+    ``.chart`` with a drum section or ``.mid`` with a drum track (Rock Band Network and
+    Rock Band 3 customs keep their MIDI under the song's name), by name. When a folder
+    holds one chart file only, it is taken without reading it first.
+
+    Raises
+    ------
+    NotFoundError
+        If the folder holds no chart file.
+    InputError
+        If it holds chart files but none with a drum part.
+    """
+    p = Path(folder)
+    try:
+        names = [f.name for f in p.iterdir() if f.is_file()]
+    except FileNotFoundError:
+        raise NotFoundError(f"no song folder at {p}") from None
+    except OSError as exc:
+        raise InputError(f"cannot list {p}: {exc.strerror}") from None
+    return pick_chart_file(p, names)
+
+
+def pick_chart_file(folder: Path, names: Iterable[str]) -> Path:
+    """The drum chart among the files ``names`` of a song folder (see :func:`find_chart_file`)."""
+    files = [n for n in names if Path(n).suffix.lower() in _CHART_SUFFIXES]
+    if not files:
+        raise NotFoundError(f"{folder} is a folder without a chart (no .chart or .mid file)")
+    rank = {"notes.chart": 0, "notes.mid": 1, "notes.midi": 1}
+    files.sort(key=lambda n: (rank.get(n.lower(), 2), n.lower()))
+    if len(files) == 1:
+        return folder / files[0]
+    for name in files:
+        if _has_drum_part(folder / name):
+            return folder / name
+    raise InputError(f"{folder}: none of its charts has a drum part ({', '.join(files)})")
+
+
+def read_song_ini(path: str | Path) -> dict[str, str]:
+    """The ``[song]`` entries of a Clone Hero ``song.ini``, keys in lower case.
+
+    Read as the games read it: any encoding (:func:`cymbalism.io.text.decode_text`),
+    the section name in any case, lines that are not ``key = value`` skipped, and a file
+    without a section header read as the song's entries.
+
+    Raises
+    ------
+    NotFoundError
+        If there is no file.
+    """
+    p = Path(path)
+    text = decode_text(_read_bytes(p, "song.ini"), source=str(p))
+    parser = configparser.ConfigParser(
+        strict=False, interpolation=None, allow_no_value=True, comment_prefixes=(";", "#", "//")
+    )
+    parser.optionxform = str.lower  # type: ignore[assignment,method-assign]
+    if not re.match(r"\s*\[", text):
+        text = "[song]\n" + text
+    try:
+        parser.read_string(text, source=str(p))
+    except configparser.ParsingError:
+        pass  # the lines that could be read are kept
+    except configparser.Error as exc:
+        raise InputError(f"{p}: cannot read it ({exc.message.splitlines()[0]})") from None
+    section = next((parser[n] for n in parser.sections() if n.strip().lower() == "song"), None)
+    if section is None:
+        return {}
+    return {k: (v or "").strip() for k, v in section.items()}
+
+
+def apply_song_ini(chart: Chart, song: Mapping[str, str]) -> Chart:
+    """The chart with the title, artist and credits of a ``song.ini`` (from
+    :func:`read_song_ini`) in place of its own."""
+    if not song:
+        return chart
+    extra = {k: song[k] for k in ("charter", "genre", "year", "album") if song.get(k)}
+    return replace(
+        chart,
+        title=song.get("name") or chart.title,
+        artist=song.get("artist") or chart.artist,
+        metadata={**chart.metadata, **extra},
+    )
+
+
+def _with_song_ini(chart: Chart, ini: Path) -> Chart:
+    """Take the title, artist and credits from a Clone Hero ``song.ini`` beside the chart."""
+    return apply_song_ini(chart, read_song_ini(ini)) if ini.is_file() else chart
+
+
+def read_game_chart(path: str | Path) -> Chart:
+    """A chart file of a song folder: a ``.chart``, or a MIDI chart with a drum track
+    (a MIDI file without one is an error here, not a drum performance)."""
+    p = Path(path)
+    if p.suffix.lower() == ".chart":
+        return read_chart_file(p)
+    return read_notes_mid(p)
 
 
 def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
@@ -818,57 +1363,38 @@ def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
     ``.chart`` is Clone Hero; ``.mid``/``.midi`` with a ``PART DRUMS`` track is a
     Rock Band / Clone Hero ``notes.mid``; any other MIDI file is a drum performance
     whose notes become the Expert part. A Clone Hero ``song.ini`` beside the file gives
-    the title, artist and credits. A folder is read through its ``notes.chart`` or
-    ``notes.mid``.
+    the title, artist and credits. A song folder is read through the chart that
+    :func:`find_chart_file` finds in it.
     """
     p = Path(path)
     if not p.exists():
         raise NotFoundError(f"no chart file at {p}")
     if p.is_dir():
-        for name in ("notes.chart", "notes.mid"):
-            if (p / name).exists():
-                return read_chart(p / name, kit=kit)
-        raise NotFoundError(f"{p} is a folder without notes.chart or notes.mid")
+        return _with_song_ini(read_game_chart(find_chart_file(p)), p / "song.ini")
     suffix = p.suffix.lower()
     if suffix == ".chart":
         chart = read_chart_file(p)
     elif suffix in {".mid", ".midi"}:
-        chart = read_notes_mid(p) if _has_part_drums(p) else read_gm_midi(p, kit=kit)
+        chart = read_notes_mid(p) if _has_drum_part(p) else read_gm_midi(p, kit=kit)
     else:
         raise InputError(f"{p}: unknown chart format {suffix!r} (use .chart, notes.mid or .mid)")
     return _with_song_ini(chart, p.parent / "song.ini")
 
 
-def _with_song_ini(chart: Chart, ini: Path) -> Chart:
-    """Take the title, artist and credits from a Clone Hero ``song.ini`` beside the chart."""
-    if not ini.is_file():
-        return chart
-    import configparser
-
-    parser = configparser.ConfigParser(strict=False, interpolation=None)
-    try:
-        parser.read_string(ini.read_bytes().decode("utf-8-sig", errors="replace"))
-    except configparser.Error as exc:
-        raise InputError(f"{ini}: cannot read it ({exc.message.splitlines()[0]})") from None
-    section = next((parser[name] for name in parser.sections() if name.lower() == "song"), None)
-    if section is None:
-        return chart
-    extra = {k: section[k] for k in ("charter", "genre", "year", "album") if section.get(k)}
-    return replace(
-        chart,
-        title=section.get("name") or chart.title,
-        artist=section.get("artist") or chart.artist,
-        metadata={**chart.metadata, **extra},
-    )
-
-
-def save_chart(path: str | Path, chart: Chart, *, level: Level | str | None = None) -> Path:
-    """Write a chart in the format its file name asks for.
+def save_chart(path: str | Path, chart: Chart, *, level: Level | str | None = None) -> SavedChart:
+    """Write a chart in the format its file name asks for, and say what had to be folded.
 
     ``*.chart`` writes Clone Hero and ``notes.mid`` a Rock Band / Clone Hero MIDI chart,
-    both with every difficulty they hold. Any other ``.mid``/``.midi`` name writes one
-    part (``level``, the hardest by default) as a General MIDI drum file that a DAW or
-    an e-kit plays, through :func:`cymbalism.io.midi.write_chart`.
+    both with every difficulty they hold and the Expert+ part. Any other ``.mid``/``.midi``
+    name writes one part (``level``, the hardest by default) as a General MIDI drum file
+    that a DAW or an e-kit plays, through :func:`cymbalism.io.midi.write_chart`: it holds
+    every note of that part.
+
+    Returns
+    -------
+    saved : SavedChart
+        Usable as the path written; ``saved.folds`` counts, per level, the notes the
+        format could not hold as they were (see :class:`Folds`).
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -880,7 +1406,7 @@ def save_chart(path: str | Path, chart: Chart, *, level: Level | str | None = No
         from cymbalism.io.midi import write_chart
 
         p.parent.mkdir(parents=True, exist_ok=True)
-        return write_chart(p, chart, level=level)
+        return SavedChart(write_chart(p, chart, level=level), Folds("MIDI"))
     raise InputError(f"cannot write {p}: use a .chart or .mid file name")
 
 
@@ -893,8 +1419,7 @@ def load_chart(
     ----------
     spec : str, Path or Chart
         A built-in song (``cymbalism songs`` lists them), a ``.chart``, ``notes.mid``
-        or ``.mid`` file, or a folder holding ``notes.chart``/``notes.mid``. A Chart is
-        returned as it is.
+        or ``.mid`` file, or a song folder. A Chart is returned as it is.
     kit : str, optional
         The kit map of a plain MIDI performance.
     derive_levels : bool

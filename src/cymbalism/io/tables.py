@@ -3,32 +3,46 @@
 Wide format (onsetsync, the IEMP corpus): one row per slot of a metrical grid, one column
 per player holding that player's onset in seconds at the slot, blank where the player has
 no onset there; other columns describe the grid (``Label.SD``, ``SD``, ``CycleTime``,
-``Isochronous.SD.Time``, ``Tempo``, densities, peaks, ...). The player columns are named
-with ``players=``, or found automatically: the numeric columns whose values rise through
-the piece like onset times and that are not one of onsetsync's grid columns.
+``Isochronous.SD.Time``, ``Tempo``, a tala's ``Matra``, densities, peaks, ...). The player
+columns are named with ``players=``, or picked by what they hold
+(:func:`player_columns` says which were taken and why the others were not): onset
+times in seconds, which never go back down from row to row (a beat count within a
+cycle does), rarely repeat (a cycle number does), do not count up one by one (a row
+number does) and stay within a session's length. A column named like one of onsetsync's
+grid columns is never a player.
 
 Long format: one row per onset, with columns ``player`` and ``onset_sec`` and, optionally,
 ``event`` (the grid slot or chart position the onset belongs to). With ``event`` the rows
 pivot into a table directly; without it the players' onsets still have to be paired
 (:func:`cymbalism.analysis.coupling.onset_table_from_onsets`).
+
+Tables are UTF-8 (with or without a byte-order mark) or UTF-16 with one; a table in
+another encoding gets one clear error naming the line.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from cymbalism.errors import InputError, NotFoundError
+from cymbalism.io.text import decode_text
 from cymbalism.model.onsets import OnsetTable
+from cymbalism.model.validate import MAX_PLAUSIBLE_SEC
 
 __all__ = [
     "GRID_COLUMNS",
     "REFERENCE_COLUMNS",
+    "PlayerColumns",
     "is_long_table",
+    "player_columns",
+    "read_csv",
     "read_long",
     "read_table",
     "read_wide",
@@ -52,17 +66,32 @@ REFERENCE_COLUMNS = ("reference_sec", "Isochronous.SD.Time", "Virtual.SD", "Virt
 LABEL_COLUMNS = ("label", "Label.SD", "Beat.pos")
 
 
-def _open_rows(path: str | Path) -> tuple[list[str], list[list[str]]]:
+def read_csv(path: str | Path, *, what: str = "onset table") -> tuple[list[str], list[list[str]]]:
+    """The header (names stripped) and the non-blank rows of a CSV file in UTF-8 (or UTF-16
+    with a byte-order mark).
+
+    Raises
+    ------
+    NotFoundError
+        If there is no file (``what`` names what was expected).
+    InputError
+        If it is in another encoding, not CSV, empty, or a row is longer or shorter than
+        the header.
+    """
     p = Path(path)
     if not p.is_file():
-        raise NotFoundError(f"no onset table at {p}")
+        raise NotFoundError(f"no {what} at {p}")
     try:
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            rows = [r for r in reader if any(cell.strip() for cell in r)]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{p}: not a readable CSV table ({exc})") from exc
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {p}: {exc.strerror}") from None
+    text = decode_text(raw, source=str(p), legacy=False)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, None)
+        rows = [r for r in reader if any(cell.strip() for cell in r)]
+    except csv.Error as exc:
+        raise InputError(f"{p}: not a readable CSV table ({exc})") from None
     if not header:
         raise InputError(f"{p}: the table is empty (no header row)")
     header = [h.strip() for h in header]
@@ -71,6 +100,12 @@ def _open_rows(path: str | Path) -> tuple[list[str], list[list[str]]]:
         if len(row) != width:
             raise InputError(f"{p}: row {k + 2} has {len(row)} cells but the header has {width}")
     return header, rows
+
+
+def _open_columns(path: str | Path) -> tuple[list[str], dict[str, list[str]]]:
+    """The header of a CSV table and its cells, column by column."""
+    header, rows = read_csv(path)
+    return header, {h: [r[k] for r in rows] for k, h in enumerate(header)}
 
 
 def _numeric(values: Sequence[str]) -> np.ndarray | None:
@@ -88,17 +123,119 @@ def _numeric(values: Sequence[str]) -> np.ndarray | None:
     return out
 
 
-def _looks_like_onsets(values: np.ndarray) -> bool:
+#: Of the steps between a player's successive onsets, at most this share may be zero
+#: (two grid slots given the same onset); a count or a label repeats far more often.
+_MAX_REPEATS = 0.05
+
+
+def _why_not_onsets(values: np.ndarray) -> str | None:
+    """Why a numeric column does not hold one player's onset times in seconds, or None
+    if it does."""
     finite = values[np.isfinite(values)]
     if finite.size < 2 or np.ptp(finite) == 0:
-        return False
+        return "fewer than two different values"
+    if finite.min() < 0:
+        return f"negative values ({finite.min():g})"
     steps = np.diff(finite)
-    return bool((steps >= 0).mean() >= 0.9 and finite.min() >= 0)
+    down = int((steps < 0).sum())
+    if down:
+        times = "once" if down == 1 else f"{down} times"
+        return f"goes back down {times} (a count or a label, not onsets in order)"
+    if finite.max() > MAX_PLAUSIBLE_SEC:
+        return (
+            f"values up to {finite.max():g}, longer than any session "
+            "(milliseconds instead of seconds?)"
+        )
+    if finite.size >= 4 and (steps == 1).all() and (finite == np.round(finite)).all():
+        return "counts up one by one (a row or event number, not times in seconds)"
+    if float(np.mean(steps == 0)) > _MAX_REPEATS:
+        return f"repeats a value in {np.mean(steps == 0):.0%} of its steps"
+    return None
+
+
+@dataclass(frozen=True)
+class PlayerColumns:
+    """Which columns of a wide table hold players' onsets.
+
+    Attributes
+    ----------
+    taken : tuple of str
+        The player columns, in the table's order.
+    skipped : dict of str to str
+        Every other column, with why it is not a player.
+    named : bool
+        Whether the players were named by the user rather than picked by content.
+    """
+
+    taken: tuple[str, ...]
+    skipped: dict[str, str] = field(default_factory=dict)
+    named: bool = False
+
+    def describe(self) -> str:
+        """One line for people: the columns taken, and why the others were not."""
+        how = "named" if self.named else "picked by their onset times"
+        text = f"players ({how}): {', '.join(self.taken)}"
+        if self.skipped and not self.named:
+            text += "; not players: " + "; ".join(f"{c} ({why})" for c, why in self.skipped.items())
+        return text
+
+
+def _pick_players(path: str | Path, header: list[str], cols: dict[str, list[str]]) -> PlayerColumns:
+    taken: list[str] = []
+    skipped: dict[str, str] = {}
+    for h in header:
+        if h.lower() in GRID_COLUMNS or h.endswith(("_Dens", "_Peak")):
+            skipped[h] = "a grid column"
+            continue
+        values = _numeric(cols[h])
+        why = "holds text" if values is None else _why_not_onsets(values)
+        if why is None:
+            taken.append(h)
+        else:
+            skipped[h] = why
+    if not taken:
+        reasons = "; ".join(f"{c}: {why}" for c, why in skipped.items())
+        raise InputError(
+            f"{path}: found no column of onset times in seconds ({reasons}); "
+            "name the players with players= (--players A,B)"
+        )
+    return PlayerColumns(tuple(taken), skipped)
+
+
+def player_columns(path: str | Path, *, players: Sequence[str] | None = None) -> PlayerColumns:
+    """The player columns of a wide table: those named, or those holding onset times.
+
+    Raises
+    ------
+    NotFoundError
+        If the file does not exist.
+    InputError
+        If a named column is missing or holds text, or no column holds onset times.
+    """
+    header, cols = _open_columns(path)
+    return _player_columns(path, header, cols, players)
+
+
+def _player_columns(
+    path: str | Path,
+    header: list[str],
+    cols: dict[str, list[str]],
+    players: Sequence[str] | None,
+) -> PlayerColumns:
+    if players is None:
+        return _pick_players(path, header, cols)
+    for name in players:
+        if name not in cols:
+            raise InputError(f"{path}: no column {name!r}; columns: {', '.join(header)}")
+        if _numeric(cols[name]) is None:
+            raise InputError(f"{path}: column {name!r} holds text, not onset times in seconds")
+    others = {h: "not named" for h in header if h not in players}
+    return PlayerColumns(tuple(players), others, named=True)
 
 
 def is_long_table(path: str | Path) -> bool:
     """Whether the CSV at ``path`` is in long format (has ``player`` and ``onset_sec``)."""
-    header, _ = _open_rows(path)
+    header, _ = read_csv(path)
     lower = {h.lower() for h in header}
     return {"player", "onset_sec"} <= lower
 
@@ -116,7 +253,8 @@ def read_wide(
     path : str or Path
         A CSV with one row per grid slot.
     players : sequence of str, optional
-        The player columns. Default: every column that looks like onset times.
+        The player columns. Default: the columns that hold onset times (see
+        :func:`player_columns`, which also says why the others were not taken).
     reference : str, optional
         The column of nominal grid times. Default: the first of ``REFERENCE_COLUMNS``
         present, else none.
@@ -132,29 +270,12 @@ def read_wide(
     InputError
         If a named column is missing or not numeric, or no player column is found.
     """
-    header, rows = _open_rows(path)
-    cols = {h: [r[k] for r in rows] for k, h in enumerate(header)}
-    if players is None:
-        chosen = []
-        for h in header:
-            if h.lower() in GRID_COLUMNS or h.endswith(("_Dens", "_Peak")):
-                continue
-            values = _numeric(cols[h])
-            if values is not None and _looks_like_onsets(values):
-                chosen.append(h)
-        if not chosen:
-            raise InputError(
-                f"{path}: found no column of onset times; name the players with players="
-            )
-    else:
-        chosen = list(players)
+    header, cols = _open_columns(path)
+    chosen = _player_columns(path, header, cols, players).taken
     data: dict[str, np.ndarray] = {}
     for name in chosen:
-        if name not in cols:
-            raise InputError(f"{path}: no column {name!r}; columns: {', '.join(header)}")
         values = _numeric(cols[name])
-        if values is None:
-            raise InputError(f"{path}: column {name!r} holds text, not onset times in seconds")
+        assert values is not None  # checked by _player_columns
         data[name] = values
     ref_name = reference or next((c for c in REFERENCE_COLUMNS if c in cols), None)
     ref = None
@@ -185,7 +306,7 @@ def read_long(path: str | Path) -> OnsetTable | dict[str, np.ndarray]:
     ------
     NotFoundError, InputError
     """
-    header, rows = _open_rows(path)
+    header, rows = read_csv(path)
     lower = [h.lower() for h in header]
     if "player" not in lower or "onset_sec" not in lower:
         raise InputError(

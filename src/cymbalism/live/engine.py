@@ -205,6 +205,11 @@ class LiveOptions:
         The span of the rolling sync meter.
     backing : bool
         Play the notes of the full part that no player is playing.
+    ramp_step : float
+        How much faster each time through the loop is, as a share of the song's tempo
+        (0.05 = 5 points), starting from the session's tempo scale; 0 keeps it.
+    ramp_to : float
+        The tempo scale the ramp stops at.
     """
 
     loop_bars: tuple[int, int] | None = None
@@ -215,6 +220,14 @@ class LiveOptions:
     grace_sec: float = 0.05
     sync_window_sec: float = 8.0
     backing: bool = False
+    ramp_step: float = 0.0
+    ramp_to: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ramp_step <= 0.5:
+            raise InputError(f"a tempo ramp of {self.ramp_step:g} per loop is outside 0-0.5")
+        if not 0.1 <= self.ramp_to <= 2.0:
+            raise InputError(f"a ramp up to a tempo scale of {self.ramp_to:g} is outside 0.1-2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -555,6 +568,17 @@ class Engine:
             return 1.0
         return max(self._path_start[n] / float(p.tempo_scale) for n, p in self._paths.items())
 
+    def tempo_scale_of(self, index: int) -> float:
+        """The practice tempo the ramp gives the ``index``-th bar played (before any
+        lesson path or tempo following): the session's tempo scale plus ``ramp_step``
+        for every time through the loop before it, up to ``ramp_to``."""
+        base = self.settings.tempo_scale
+        loop = self.options.loop_bars
+        if not self.options.ramp_step or loop is None:
+            return base
+        passes = index // (loop[1] - loop[0] + 1)
+        return max(base, min(self.options.ramp_to, base + passes * self.options.ramp_step))
+
     def _lay_out_bar(self, start_sec: float) -> None:
         i = self._next_plan
         cb = self._bar_plan[i]
@@ -567,7 +591,8 @@ class Engine:
                 st.err_since_decision.clear()
             nominal = float(self.base_map.qn_to_sec(q1) - self.base_map.qn_to_sec(q0))
             self._follow_stretch, phase = self.follower.update(errs, bar_sec=nominal)
-        stretch = self._follow_stretch * self._practice_factor()
+        ramp = self.settings.tempo_scale / self.tempo_scale_of(i)
+        stretch = self._follow_stretch * self._practice_factor() * ramp
         jump = i > 0 and self._bar_plan[i - 1] + 1 != cb  # a loop: keep time continuous
         if jump or phase != 0.0 or stretch != self._stretch:
             # The bar starts where the last one ended (plus any phase correction), and
@@ -846,8 +871,7 @@ class Engine:
         horizon = now_sec - self.options.sync_window_sec
         while self._asy and self._asy[0][0] < horizon:
             self._asy.popleft()
-        if self._paths:
-            self._close_bars(now_sec)
+        self._close_bars(now_sec)
         return out
 
     def say(self, text: str) -> None:
@@ -897,6 +921,39 @@ class Engine:
         """
         return int(self._player(player).fold[_lane(lane)])
 
+    @property
+    def closed_bars(self) -> int:
+        """How many of :attr:`bars` are over: every note's window has closed."""
+        return self._closed_bars
+
+    def tips(self, player: str, *, bars: range | None = None, max_tips: int = 3) -> list[str]:
+        """Advice in words on how ``player`` played, by the lesson path's rules
+        (:func:`cymbalism.coaching.lesson.tips`).
+
+        Parameters
+        ----------
+        player : str
+        bars : range, optional
+            Indices into :attr:`bars` (a pass through a loop, say); every closed bar by
+            default. Bars not closed yet are left out.
+        max_tips : int
+        """
+        from cymbalism.coaching.lesson import bar_result, tips
+
+        st = self._player(player)
+        span = range(self._closed_bars) if bars is None else bars
+        results = []
+        for i in span:
+            if not 0 <= i < self._closed_bars:
+                continue
+            b = self.bars[i]
+            level = dict(b.levels)[player]
+            notes = self.chart.part(level).between(b.start_qn, b.end_qn)
+            align = self._bar_alignment(st, i)
+            tempo = st.bar_tempo[i]
+            results.append(bar_result(b.chart_bar, level, tempo, notes.qn, notes.lane, align))
+        return tips(results, self.chart.tempo_map, last_bars=len(results), max_tips=max_tips)
+
     def _player(self, player: str) -> _PlayerState:
         st = self.players.get(player)
         if st is None:
@@ -915,6 +972,7 @@ class Engine:
             if b.start_sec <= now_sec:
                 bar = b
                 break
+        first = self._bar_plan[0] if self._bar_plan else 0
         if bar is not None:
             qn = float(self.base_map.sec_to_qn((now_sec - bar.shift_sec) / bar.stretch))
             _, beats = self.base_map.qn_to_bar_beat(np.float64(qn))
@@ -922,10 +980,19 @@ class Engine:
             bar_no = bar.chart_bar + 1
             section = self.chart.section_at(qn)
             bpm = float(self.base_map.bpm_at(np.float64(qn))) / bar.stretch
+            in_bar_qn = qn - bar.start_qn
+            index = bar.index
         else:
-            beat = (now_sec + self.count_in_sec) / max(self.count_in_sec, 1e-9) * 4
+            q0 = float(self.base_map.bar_to_qn(first))
+            per_bar = int(self.base_map.beats_per_bar(q0))
+            beat = (now_sec + self.count_in_sec) / max(self.count_in_sec, 1e-9) * per_bar
             bar_no, section = 0, "count-in"
             bpm = float(self.base_map.bpm_at(np.float64(0.0)))
+            in_bar_qn, index = -1.0, 0
+        shown = self._bar_plan[index : index + 3]
+        beats_per_bar = int(
+            self.base_map.beats_per_bar(self.base_map.bar_to_qn(shown[0] if shown else first))
+        )
         players = []
         for name, st in self.players.items():
             n_notes = st.n_hit + st.n_miss
@@ -943,6 +1010,7 @@ class Engine:
                         Lane(ln).short: fb.to_dict() for ln, fb in sorted(st.last_by_lane.items())
                     },
                     "recent": [fb.to_dict() for fb in list(st.recent)[-16:]],
+                    "upcoming": self._upcoming(st.level, shown),
                 }
             )
         return {
@@ -951,6 +1019,8 @@ class Engine:
             "bar": bar_no,
             "n_bars": self.chart.n_bars,
             "beat": float(beat) + 1.0,
+            "beats_per_bar": beats_per_bar,
+            "bar_qn": in_bar_qn,
             "section": section,
             "bpm": bpm,
             "follow": self.follower is not None,
@@ -959,6 +1029,28 @@ class Engine:
             "messages": self.messages[-5:],
             "done": self.done,
         }
+
+    def _upcoming(self, level: Level, chart_bars: Sequence[int]) -> list[dict[str, Any]]:
+        """The notes of ``chart_bars`` at ``level``, for a view to show what is coming:
+        per bar its number, its length and its notes as (quarter notes from the bar line,
+        lane, velocity)."""
+        out = []
+        part = self.chart.part(level)
+        for cb in chart_bars:
+            q0 = float(self.base_map.bar_to_qn(cb))
+            q1 = min(float(self.base_map.bar_to_qn(cb + 1)), max(self.chart.end_qn, q0))
+            notes = part.between(q0, q1)
+            out.append(
+                {
+                    "bar": cb + 1,
+                    "length_qn": q1 - q0,
+                    "notes": [
+                        [round(float(q) - q0, 6), int(ln), int(v)]
+                        for q, ln, v in zip(notes.qn, notes.lane, notes.velocity, strict=True)
+                    ],
+                }
+            )
+        return out
 
     # ------------------------------------------------------------------ the end
     def finish(self, *, until_sec: float | None = None) -> LiveResult:

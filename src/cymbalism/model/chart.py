@@ -163,6 +163,12 @@ class Chart:
     end_qn : float
         Where the song ends; by default one bar after the last note.
     artist : str
+    metadata : Mapping[str, str]
+        What the file says beyond the notes (charter, album, the audio's offset, ...).
+    expert_plus : Part or None
+        The Expert+ part of a game chart: the Expert part with the double-kick notes
+        (Clone Hero shows them only with its 2x kick option). None when the chart has
+        none; :meth:`with_double_kick` plays it.
     """
 
     title: str
@@ -172,6 +178,7 @@ class Chart:
     end_qn: float = 0.0
     artist: str = ""
     metadata: Mapping[str, str] = field(default_factory=dict)
+    expert_plus: Part | None = None
 
     def __post_init__(self) -> None:
         if not self.parts or all(len(p) == 0 for p in self.parts.values()):
@@ -181,7 +188,12 @@ class Chart:
         object.__setattr__(
             self, "sections", tuple(sorted((float(q), str(n)) for q, n in self.sections))
         )
-        last = max(float(p.qn[-1]) for p in self.parts.values() if len(p))
+        if self.expert_plus is not None and len(self.expert_plus) == 0:
+            object.__setattr__(self, "expert_plus", None)
+        every = list(self.parts.values())
+        if self.expert_plus is not None:
+            every.append(self.expert_plus)
+        last = max(float(p.qn[-1]) for p in every if len(p))
         if self.end_qn <= last:
             bar, _ = self.tempo_map.qn_to_bar_beat(np.float64(last))
             object.__setattr__(self, "end_qn", float(self.tempo_map.bar_to_qn(int(bar) + 1)))
@@ -231,6 +243,15 @@ class Chart:
     def with_parts(self, parts: Mapping[Level, Part]) -> Chart:
         """A copy with some parts added or replaced."""
         return replace(self, parts={**self.parts, **parts})
+
+    def with_double_kick(self) -> Chart:
+        """The chart as played with a double pedal: its Expert part is the Expert+ part.
+
+        A chart without an Expert+ part is returned as it is.
+        """
+        if self.expert_plus is None:
+            return self
+        return replace(self, parts={**self.parts, Level.EXPERT: self.expert_plus}, expert_plus=None)
 
     def scaled(self, factor: float) -> Chart:
         """The same chart at ``factor`` times the tempo (for practice at 70%)."""

@@ -4,8 +4,13 @@ Conventions
 -----------
 - Musical position is in quarter notes (``qn``) from the start of the song, float64.
 - BPM always means quarter notes per minute, whatever the time signature.
+- Any positive, finite tempo is a tempo: chart files use tempos far below 1 BPM (0.8 BPM
+  to hold the music still for a moment) and far above 1000, and the games play them.
 - Bars and beats are counted from 0. A beat is the time signature's denominator note
   (a quarter in 4/4, an eighth in 6/8).
+- A time signature change starts a new bar where it stands, as Clone Hero and Rock Band
+  do. When it falls inside a bar of the signature before it, that bar ends early: it is
+  a short bar, counted as one bar, and the bars after it are numbered on from there.
 - Before the first change and after the last one the map extends its first and last
   tempo and time signature, so count-ins before ``qn = 0`` have times below zero.
 """
@@ -20,23 +25,21 @@ from cymbalism.errors import InputError
 
 __all__ = ["MAX_BPM", "MIN_BPM", "TempoMap"]
 
-#: Tempos outside this range are rejected as probable unit mistakes.
+#: The range of tempos a person plays or taps. Not a limit of :class:`TempoMap` (a chart
+#: may hold any positive tempo): it bounds tempo estimates and clicks that people set.
 MIN_BPM = 1.0
 MAX_BPM = 1000.0
+#: A time signature this close to a bar line (in bars) is on it: rounding in files.
+_ON_BAR_LINE = 1e-6
 
 
 def _check_bpm(bpm: np.ndarray, qn: np.ndarray) -> None:
-    bad = ~np.isfinite(bpm) | (bpm < MIN_BPM) | (bpm > MAX_BPM)
+    bad = ~np.isfinite(bpm) | (bpm <= 0)
     if bad.any():
         i = int(np.argmax(bad))
-        hint = ""
-        if bpm[i] > MAX_BPM:
-            hint = " (did you give microseconds per quarter note instead of BPM?)"
-        elif bpm[i] <= 0:
-            hint = ": a tempo must be positive"
         raise InputError(
-            f"a tempo of {bpm[i]:g} BPM at quarter note {qn[i]:g} is not usable{hint}; "
-            f"tempos must lie in {MIN_BPM:g}-{MAX_BPM:g} BPM"
+            f"a tempo of {bpm[i]:g} BPM at quarter note {qn[i]:g} is not usable: "
+            "a tempo must be a positive, finite number of beats per minute"
         )
 
 
@@ -48,8 +51,8 @@ class TempoMap:
     tempos : sequence of (qn, bpm)
         Tempo changes. The first must be at ``qn = 0``; positions strictly increase.
     time_signatures : sequence of (qn, numerator, denominator), optional
-        Time signature changes, each on a bar line of the previous one. Defaults to
-        4/4 from the start.
+        Time signature changes; the first at ``qn = 0``. Each starts a bar; one inside a
+        bar of the signature before it ends that bar early. Defaults to 4/4 from the start.
 
     Examples
     --------
@@ -107,13 +110,11 @@ class TempoMap:
         self.ts_num = num
         self.ts_den = den
         self._bar_qn = num * 4.0 / den
+        # Whole bars per segment, a short last bar counted as one (a change mid-bar).
         seg_bars = np.diff(ts_qn) / self._bar_qn[:-1]
-        if not np.allclose(seg_bars, np.round(seg_bars), atol=1e-6):
-            i = int(np.argmax(~np.isclose(seg_bars, np.round(seg_bars), atol=1e-6)))
-            raise InputError(
-                f"the time signature change at quarter note {ts_qn[i + 1]:g} is not on a bar line"
-            )
-        self._bars_before = np.concatenate([[0], np.cumsum(np.round(seg_bars))]).astype(np.int64)
+        whole = np.floor(seg_bars + _ON_BAR_LINE)
+        seg_count = whole + (seg_bars - whole > _ON_BAR_LINE)
+        self._bars_before = np.concatenate([[0], np.cumsum(seg_count)]).astype(np.int64)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -221,10 +222,13 @@ class TempoMap:
         return self.ts_qn[j] + (b - self._bars_before[j]) * self._bar_qn[j]
 
     def bar_length_qn(self, bar: np.ndarray | int) -> np.ndarray:
-        """The length of each bar in quarter notes."""
+        """The length of each bar in quarter notes (shorter for a bar that a time
+        signature change cuts off)."""
         b = np.asarray(bar, dtype=np.int64)
         j = np.clip(np.searchsorted(self._bars_before, b, side="right") - 1, 0, None)
-        return self._bar_qn[j]
+        start = self.ts_qn[j] + (b - self._bars_before[j]) * self._bar_qn[j]
+        next_ts = np.append(self.ts_qn[1:], np.inf)[j]
+        return np.minimum(self._bar_qn[j], next_ts - start)
 
     def beat_length_qn(self, qn: np.ndarray | float) -> np.ndarray:
         """The length of one beat (the denominator note) at each position, in quarter notes."""
@@ -243,16 +247,18 @@ class TempoMap:
         return bars[(bars >= start_qn - 1e-9) & (bars < end_qn - 1e-9)]
 
     def beat_grid_qn(self, end_qn: float, start_qn: float = 0.0) -> np.ndarray:
-        """Every beat position from ``start_qn`` up to ``end_qn`` (a click track)."""
+        """Every beat position from ``start_qn`` up to ``end_qn`` (a click track).
+
+        Beats restart at every bar line; a short bar has the beats that fit in it.
+        """
         first_bar, _ = self.qn_to_bar_beat(np.float64(start_qn))
         bars = self.bar_lines_qn(end_qn + self._bar_qn.max(), float(self.bar_to_qn(first_bar)))
         if bars.size == 0:
             return bars
-        beats = [
-            b + np.arange(int(n)) * (4.0 / d)
-            for b, n, d in zip(
-                bars, self.beats_per_bar(bars), 4.0 / self.beat_length_qn(bars), strict=True
-            )
-        ]
+        numbers, _ = self.qn_to_bar_beat(bars)
+        lengths = self.bar_length_qn(numbers)
+        beat = self.beat_length_qn(bars)
+        counts = np.ceil(lengths / beat - 1e-9).astype(np.int64)
+        beats = [b + np.arange(int(n)) * d for b, n, d in zip(bars, counts, beat, strict=True)]
         grid = np.concatenate(beats)
         return grid[(grid >= start_qn - 1e-9) & (grid < end_qn - 1e-9)]

@@ -21,6 +21,18 @@ __all__ = ["chart_digest", "chart_from_json", "chart_to_json"]
 _FORMAT = 1
 
 
+def _part_doc(part: Part) -> dict[str, list]:
+    return {"qn": part.qn.tolist(), "lane": part.lane.tolist(), "velocity": part.velocity.tolist()}
+
+
+def _part_from_doc(doc: dict[str, list]) -> Part:
+    return Part(
+        np.asarray(doc["qn"], dtype=np.float64),
+        np.asarray(doc["lane"], dtype=np.int8),
+        np.asarray(doc["velocity"], dtype=np.int16),
+    )
+
+
 def chart_to_json(chart: Chart) -> str:
     """The chart as a compact JSON string."""
     doc: dict[str, Any] = {
@@ -34,15 +46,10 @@ def chart_to_json(chart: Chart) -> str:
         "sections": [[float(q), str(name)] for q, name in chart.sections],
         "end_qn": float(chart.end_qn),
         "metadata": {str(k): str(v) for k, v in chart.metadata.items()},
-        "parts": {
-            level.name.lower(): {
-                "qn": part.qn.tolist(),
-                "lane": part.lane.tolist(),
-                "velocity": part.velocity.tolist(),
-            }
-            for level, part in chart.parts.items()
-        },
+        "parts": {level.name.lower(): _part_doc(part) for level, part in chart.parts.items()},
     }
+    if chart.expert_plus is not None:
+        doc["expert_plus"] = _part_doc(chart.expert_plus)
     return json.dumps(doc, separators=(",", ":"))
 
 
@@ -50,14 +57,8 @@ def chart_from_json(text: str) -> Chart:
     """The chart stored by :func:`chart_to_json`."""
     try:
         doc = json.loads(text)
-        parts = {
-            Level.parse(name): Part(
-                np.asarray(p["qn"], dtype=np.float64),
-                np.asarray(p["lane"], dtype=np.int8),
-                np.asarray(p["velocity"], dtype=np.int16),
-            )
-            for name, p in doc["parts"].items()
-        }
+        parts = {Level.parse(name): _part_from_doc(p) for name, p in doc["parts"].items()}
+        plus = doc.get("expert_plus")
         tempo_map = TempoMap(
             [tuple(t) for t in doc["tempos"]],
             [(float(q), int(n), int(d)) for q, n, d in doc["time_signatures"]],
@@ -70,6 +71,7 @@ def chart_from_json(text: str) -> Chart:
             end_qn=float(doc["end_qn"]),
             artist=doc.get("artist", ""),
             metadata=doc.get("metadata", {}),
+            expert_plus=None if plus is None else _part_from_doc(plus),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"a stored chart could not be read back: {exc}") from None

@@ -488,15 +488,21 @@ class Store:
             orm.flush()
             return row.id
 
-    def calibration(self, input: str) -> float | None:
-        """The latest latency measured for ``input`` in seconds, or None."""
-        with self.engine.connect() as conn:
-            value = conn.scalar(
-                select(Calibration.offset_sec)
-                .where(Calibration.input == input)
-                .order_by(Calibration.measured_at.desc(), Calibration.id.desc())
-                .limit(1)
+    def calibration(self, input: str, *, player: str | None = None) -> float | None:
+        """The latest latency measured for ``input`` in seconds (for ``player`` only, if
+        given), or None."""
+        query = (
+            select(Calibration.offset_sec)
+            .where(Calibration.input == input)
+            .order_by(Calibration.measured_at.desc(), Calibration.id.desc())
+            .limit(1)
+        )
+        if player is not None:
+            query = query.join(PlayerRow, PlayerRow.id == Calibration.player_id).where(
+                PlayerRow.name == player
             )
+        with self.engine.connect() as conn:
+            value = conn.scalar(query)
         return None if value is None else float(value)
 
     def save_summary(

@@ -37,14 +37,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
+
 from cymbalism import __version__
 from cymbalism.errors import CymbalismError, InputError, NotFoundError, require
-from cymbalism.model.chart import Chart, Level
+from cymbalism.model.chart import GHOST_MAX_VELOCITY, NORMAL_VELOCITY, Chart, Level
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane
 from cymbalism.web.music import RENDER_FORMATS, SongAudioInfo, audio_file, song_audio_info
 from cymbalism.web.protocol import CreateRoom, describe_validation_error, parse_client_message
 from cymbalism.web.ratelimit import TokenBucket
-from cymbalism.web.rooms import Connection, Room, RoomEngine, RoomRegistry, Slot
+from cymbalism.web.rooms import (
+    CalibrationBook,
+    Connection,
+    Practice,
+    Room,
+    RoomEngine,
+    RoomRegistry,
+    Slot,
+)
 
 fastapi = require("fastapi", "web")
 from fastapi import Request, WebSocket  # noqa: E402
@@ -59,6 +69,9 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState  # noqa: E4
 __all__ = ["KEY_SETS", "StudioConfig", "create_app", "first_bars"]
 
 _log = logging.getLogger(__name__)
+
+#: Lanes the highway draws as cymbals (the rest are drums).
+CYMBALS = frozenset({Lane.HIHAT_CLOSED, Lane.HIHAT_OPEN, Lane.CRASH, Lane.RIDE})
 
 #: Two key sets, so two people can share one keyboard (``KeyboardEvent.code`` -> lane).
 KEY_SETS: dict[str, dict[str, Lane]] = {
@@ -123,6 +136,12 @@ class StudioConfig:
     render : callable, optional
         ``render(session_id, song_name, fmt) -> Path``: a stored session rendered to an
         audio file (removed once sent).
+    calibrations : CalibrationBook, optional
+        Remembers each player's latency per input between rooms.
+    check_room : callable, optional
+        ``check_room(room)`` raises a CymbalismError when the engine could not play the
+        room as set up (a practice tempo a lesson path cannot take, a loop past the end):
+        a room is refused when it is opened, never when it is started.
     """
 
     load_song: Callable[[str], Chart]
@@ -139,6 +158,8 @@ class StudioConfig:
     history: Callable[[str], dict[str, Any]] | None = None
     song_folder: Callable[[str], Path | None] = lambda name: None
     render: Callable[[Any, str, str], Path] | None = None
+    calibrations: CalibrationBook | None = None
+    check_room: Callable[[Room], None] | None = None
 
 
 #: Media types of the audio files a song folder may hold.
@@ -178,7 +199,24 @@ def song_summary(name: str, chart: Chart) -> dict[str, Any]:
         "bars": chart.n_bars,
         "length_sec": round(chart.end_sec, 1),
         "levels": [lv.label for lv in chart.levels],
+        "sections": song_sections(chart),
     }
+
+
+def song_sections(chart: Chart) -> list[dict[str, Any]]:
+    """The song's named sections with the bars they span (from 1, inclusive)."""
+    out: list[dict[str, Any]] = []
+    for q, name in chart.sections:
+        bar, _ = chart.tempo_map.qn_to_bar_beat(np.float64(q))
+        first = int(bar) + 1
+        if first > chart.n_bars:
+            continue
+        if out and out[-1]["first_bar"] == first:
+            out.pop()  # two names on one bar line: the later one counts
+        if out:
+            out[-1]["last_bar"] = first - 1
+        out.append({"name": name, "first_bar": first, "last_bar": chart.n_bars})
+    return out
 
 
 def first_bars(chart: Chart, n_bars: int) -> Chart:
@@ -294,7 +332,11 @@ def create_app(config: StudioConfig) -> Any:
             "public_urls": config.public_urls,
             "reports": config.report_html is not None,
             "renders": config.render is not None,
-            "lanes": [{"id": int(x), "short": x.short, "label": x.label} for x in Lane],
+            "lanes": [
+                {"id": int(x), "short": x.short, "label": x.label, "cymbal": x in CYMBALS}
+                for x in Lane
+            ],
+            "velocity": {"ghost_max": GHOST_MAX_VELOCITY, "accent_min": NORMAL_VELOCITY + 1},
             "levels": [lv.label for lv in Level],
             "key_sets": {
                 k: {code: int(lane) for code, lane in v.items()} for k, v in KEY_SETS.items()
@@ -351,6 +393,23 @@ def create_app(config: StudioConfig) -> Any:
         levels = [Level.parse(x) for x in req.levels]
         for lv in levels:
             chart.part(lv)  # a clear NotFoundError for a level the song lacks
+        if req.start_bar is not None and req.loop_bars is not None:
+            raise InputError("give a start bar or a loop, not both")
+        for bar in (req.start_bar, *(req.loop_bars or ())):
+            if bar is not None and bar > chart.n_bars:
+                raise InputError(f"{chart.title!r} has {chart.n_bars} bars here; no bar {bar}")
+        if req.loop_bars is not None and req.loop_bars[0] > req.loop_bars[1]:
+            a, b = req.loop_bars
+            raise InputError(f"a loop runs from a bar to a later one, got bars {a}-{b}")
+        if req.ramp_percent and req.loop_bars is None:
+            raise InputError("a tempo ramp speeds up each time through a loop: choose a loop")
+        practice = Practice(
+            start_bar=req.start_bar,
+            loop_bars=req.loop_bars,
+            loop_repeats=req.loop_repeats,
+            ramp_step=req.ramp_percent / 100.0,
+            ramp_to=req.ramp_to_percent / 100.0,
+        )
         room = Room(
             code=registry.new_code(),
             song=req.song,
@@ -361,7 +420,11 @@ def create_app(config: StudioConfig) -> Any:
             tempo_scale=req.tempo_percent / 100.0,
             count_in_bars=req.count_in_bars,
             lesson=req.lesson,
+            practice=practice,
+            calibrations=config.calibrations,
         )
+        if config.check_room is not None:
+            config.check_room(room)
         registry.add(room)
         return room.public()
 

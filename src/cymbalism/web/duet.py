@@ -38,9 +38,10 @@ from cymbalism.web.rooms import Room
 __all__ = ["BrowserOutput", "DuetEngine", "SessionRecorder"]
 
 #: How far ahead the engine lays out bars (and so how far ahead the page sees notes and
-#: schedules sounds). Long enough to cover a slow network; short enough that the lesson
-#: path decides the next level from recent playing.
-WEB_LOOKAHEAD_SEC = 2.0
+#: schedules sounds): the highway shows about three seconds of what is coming, and this
+#: covers a slow network too; short enough that the lesson path decides the next level
+#: from recent playing (a bar or two later).
+WEB_LOOKAHEAD_SEC = 3.5
 
 
 class BrowserOutput:
@@ -122,6 +123,9 @@ class DuetEngine:
         top = room.chart.top_level
         lesson_players = tuple(p.name for p in self.players if room.lesson and p.level < top)
         self.settings = self.settings_of(room)
+        practice = room.practice
+        self.loop_bars = practice.bars(room.chart.n_bars)
+        self.loop_repeats = practice.repeats()
         self.output = BrowserOutput()
         self.engine = Engine(
             room.chart,
@@ -134,6 +138,10 @@ class DuetEngine:
                 lesson_players=lesson_players,
                 lookahead_sec=WEB_LOOKAHEAD_SEC,
                 backing=backing,
+                loop_bars=self.loop_bars,
+                loop_repeats=self.loop_repeats,
+                ramp_step=practice.ramp_step,
+                ramp_to=practice.ramp_to,
             ),
             start_ns=round(count_in_start_sec * NS_PER_SEC),
         )
@@ -144,6 +152,7 @@ class DuetEngine:
         self._n_bars_sent = 0
         self._n_targets_sent = [0] * len(self.players)
         self._levels = [p.level for p in self.players]
+        self._passes_told = 0
 
     @staticmethod
     def players_of(room: Room) -> list[Player]:
@@ -172,6 +181,7 @@ class DuetEngine:
     def tick(self, now_sec: float) -> list[dict[str, Any]]:
         out = [self._judgement(fb) for fb in self.engine.tick(t_ns=round(now_sec * NS_PER_SEC))]
         out.extend(self._layout())
+        out.extend(self._tips_between_loops())
         if now_sec >= self._next_meter_sec:
             self._next_meter_sec = now_sec + self.meter_period_sec
             out.append(self._meter(now_sec))
@@ -183,6 +193,43 @@ class DuetEngine:
         return self.zero_sec + self.engine.end_sec
 
     # ------------------------------------------------------------------ out
+    @property
+    def loop_length(self) -> int | None:
+        """Bars in one time through the loop (None when the room does not loop)."""
+        if self.loop_bars is None or self.loop_repeats < 2:
+            return None
+        return self.loop_bars[1] - self.loop_bars[0] + 1
+
+    def pass_of(self, index: int) -> int:
+        """Which time through the loop the ``index``-th bar played is (from 1)."""
+        n = self.loop_length
+        return 1 if n is None else index // n + 1
+
+    def _tips_between_loops(self) -> list[dict[str, Any]]:
+        """Once a time through the loop is over, advice on it in words, per player."""
+        n = self.loop_length
+        if n is None:
+            return []
+        done = min(self.engine.closed_bars // n, self.loop_repeats - 1)
+        out = []
+        while self._passes_told < done:
+            k = self._passes_told
+            self._passes_told += 1
+            bars = range(k * n, (k + 1) * n)
+            out.append(
+                {
+                    "type": "tips",
+                    "pass": k + 1,
+                    "of": self.loop_repeats,
+                    "next_tempo_percent": round(self.engine.tempo_scale_of((k + 1) * n) * 100),
+                    "players": [
+                        {"name": p.name, "tips": self.engine.tips(p.name, bars=bars)}
+                        for p in self.players
+                    ],
+                }
+            )
+        return out
+
     def _judgement(self, fb: Feedback) -> dict[str, Any]:
         if fb.verdict == Verdict.MISS:
             return {
@@ -218,7 +265,16 @@ class DuetEngine:
                 [round(self.engine.song_sec(s.t_ns), 6), s.kind, int(s.lane), int(s.velocity)]
                 for s in sorted(sounds)
             ],
-            "bars": [[round(b.start_sec, 6), b.chart_bar + 1] for b in bars],
+            # start, bar number, time through the loop, tempo (% of the song's)
+            "bars": [
+                [
+                    round(b.start_sec, 6),
+                    b.chart_bar + 1,
+                    self.pass_of(b.index),
+                    round(100 * self.settings.tempo_scale / b.stretch, 1),
+                ]
+                for b in bars
+            ],
             # the song's recording along the bars: chart seconds [c0, c1) sound at song
             # seconds [s0, s1) (the page adds the recording's own offset)
             "music": [
@@ -226,7 +282,7 @@ class DuetEngine:
                 for m in bar_maps(
                     [b.layout for b in bars],
                     self.room.chart.tempo_map,
-                    tempo_scale=self.room.tempo_scale,
+                    tempo_scale=self.settings.tempo_scale,
                     offset_sec=0.0,
                 )
             ],
@@ -238,7 +294,11 @@ class DuetEngine:
             new = targets.select(np.arange(self._n_targets_sent[i], len(targets)))
             self._n_targets_sent[i] = len(targets)
             msg["targets"].append(
-                {"sec": np.round(new.onset_sec, 6).tolist(), "lane": new.lane.astype(int).tolist()}
+                {
+                    "sec": np.round(new.onset_sec, 6).tolist(),
+                    "lane": new.lane.astype(int).tolist(),
+                    "vel": new.velocity.astype(int).tolist(),
+                }
             )
         for b in bars:
             for name, level in b.levels:
@@ -287,6 +347,7 @@ class DuetEngine:
         store it, and say how it went."""
         until = None if stopped_at_sec is None else stopped_at_sec - self.zero_sec
         result = self.engine.finish(until_sec=until)
+        tips = [{"name": p.name, "tips": self.engine.tips(p.name)} for p in self.players]
         session_id = None
         if self.recorder is not None:
             session_id = self.recorder.finish()
@@ -327,4 +388,5 @@ class DuetEngine:
                 for name, t in result.timing.items()
             ],
             "came_together_sec": result.came_together_sec,
+            "tips": tips,
         }

@@ -62,12 +62,18 @@ class SyncSample(_Message):
     recv_ms: ClientMs
 
 
+#: The secret a browser keeps to take its seat back after a reload or a dropped line.
+SeatToken = Annotated[str, Field(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class Claim(_Message):
-    """Play as a player of the room from this connection, with an input."""
+    """Play as a player of the room from this connection, with an input; ``seat`` (the
+    token the server gave this browser for the player) takes the seat back mid-song."""
 
     type: Literal["claim"]
     player: PlayerIndex
     input: InputKind = "keys1"
+    seat: SeatToken | None = None
 
 
 class Calibrate(_Message):
@@ -76,6 +82,7 @@ class Calibrate(_Message):
     type: Literal["calibrate"]
     player: PlayerIndex
     offset_ms: Annotated[float, Field(ge=-250.0, le=500.0, allow_inf_nan=False)]
+    taps: Annotated[int, Field(ge=0, le=64)] = 0
 
 
 class Start(_Message):
@@ -107,8 +114,15 @@ ClientMessage = Annotated[
 _ADAPTER: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 
+BarNumber = Annotated[int, Field(ge=1, le=100_000)]
+
+
 class CreateRoom(_Message):
-    """The body of ``POST /api/rooms``: a song, two players and their levels."""
+    """The body of ``POST /api/rooms``: a song, two players and their levels, and how to
+    practise it: from ``start_bar``, or ``loop_bars`` (first, last) ``loop_repeats`` times
+    with the tempo ``ramp_percent`` points faster each time up to ``ramp_to_percent``;
+    ``last_bar`` stops the song early. Whether the engine can play it all is checked when
+    the room is opened."""
 
     song: Annotated[str, Field(min_length=1, max_length=80)]
     players: Annotated[
@@ -119,7 +133,12 @@ class CreateRoom(_Message):
     ]
     tempo_percent: Annotated[int, Field(ge=40, le=150)] = 100
     count_in_bars: Annotated[int, Field(ge=0, le=4)] = 1
-    last_bar: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    last_bar: BarNumber | None = None
+    start_bar: BarNumber | None = None
+    loop_bars: tuple[BarNumber, BarNumber] | None = None
+    loop_repeats: Annotated[int, Field(ge=1, le=50)] = 4
+    ramp_percent: Annotated[int, Field(ge=0, le=25)] = 0
+    ramp_to_percent: Annotated[int, Field(ge=40, le=150)] = 100
     lesson: bool = True
 
 

@@ -27,7 +27,17 @@ from cymbalism.model.chart import Chart, Level
 from cymbalism.web.clocksync import ClockSync
 from cymbalism.web.protocol import Calibrate, Claim, Hit, Ping, Start, Stop, SyncSample
 
-__all__ = ["ROOM_CODE_ALPHABET", "Connection", "Room", "RoomEngine", "RoomRegistry", "Slot"]
+__all__ = [
+    "ROOM_CODE_ALPHABET",
+    "CalibrationBook",
+    "Connection",
+    "Practice",
+    "Room",
+    "RoomEngine",
+    "RoomRegistry",
+    "Slot",
+    "song_clock",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -36,6 +46,73 @@ ROOM_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 ROOM_CODE_LENGTH = 6
 
 State = Literal["lobby", "playing", "finished"]
+
+#: What a tab that comes back mid-song is sent again, so it can draw the song so far.
+_REPLAYED = frozenset({"layout", "judgement", "miss", "level", "left", "back", "tips"})
+#: A room keeps at most this many of them (a long song at two players is a few thousand).
+MAX_REPLAY = 50_000
+
+
+def song_clock(sec: float) -> str:
+    """Song seconds as a player reads them: ``"0:09"``, ``"1:05"``."""
+    whole = max(0, int(sec))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+class CalibrationBook(Protocol):
+    """Where measured latencies are remembered between rooms (the store's calibrations)."""
+
+    def recall(self, player: str, input: str) -> float | None:
+        """The latest latency of ``player`` on ``input``, in seconds, or None."""
+        ...
+
+    def remember(self, player: str, input: str, offset_sec: float, taps: int) -> None:
+        """Keep a latency just measured."""
+        ...
+
+
+@dataclass(frozen=True)
+class Practice:
+    """How a room plays its song: where it starts, what it loops, how the tempo ramps.
+
+    Attributes
+    ----------
+    start_bar : int, optional
+        Start at this bar (from 1) and play to the end.
+    loop_bars : (int, int), optional
+        Loop these bars (from 1, inclusive) ``loop_repeats`` times.
+    loop_repeats : int
+    ramp_step : float
+        Tempo scale added each time through the loop.
+    ramp_to : float
+        The tempo scale the ramp stops at.
+    """
+
+    start_bar: int | None = None
+    loop_bars: tuple[int, int] | None = None
+    loop_repeats: int = 4
+    ramp_step: float = 0.0
+    ramp_to: float = 1.0
+
+    def bars(self, n_bars: int) -> tuple[int, int] | None:
+        """The bars the engine plays in a loop (a start bar is a loop played once)."""
+        if self.loop_bars is not None:
+            return self.loop_bars
+        if self.start_bar is not None:
+            return (self.start_bar, n_bars)
+        return None
+
+    def repeats(self) -> int:
+        return self.loop_repeats if self.loop_bars is not None else 1
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "start_bar": self.start_bar,
+            "loop_bars": list(self.loop_bars) if self.loop_bars else None,
+            "loop_repeats": self.repeats(),
+            "ramp_percent": round(self.ramp_step * 100),
+            "ramp_to_percent": round(self.ramp_to * 100),
+        }
 
 
 @dataclass
@@ -73,6 +150,12 @@ class Slot:
     input: str = "keys1"
     offset_sec: float = 0.0
     conn_id: int | None = None
+    #: ``"none"``, ``"remembered"`` (from an earlier room) or ``"measured"`` (here).
+    offset_source: str = "none"
+    #: The secret that takes the seat back after a reload (given to the claiming tab).
+    seat: str | None = None
+    #: Song seconds when the player's tab went away mid-song (None while present).
+    left_sec: float | None = None
 
     def public(self) -> dict[str, Any]:
         return {
@@ -80,7 +163,9 @@ class Slot:
             "level": self.level.label,
             "input": self.input,
             "offset_ms": round(self.offset_sec * 1000.0, 1),
+            "offset_source": self.offset_source,
             "claimed": self.conn_id is not None,
+            "left_sec": None if self.left_sec is None else round(self.left_sec, 3),
         }
 
 
@@ -102,6 +187,10 @@ class Room:
     count_in_bars : int
     lesson : bool
         Whether a player below the full part follows the lesson path (the part grows).
+    practice : Practice
+        Start bar, loop and tempo ramp.
+    calibrations : CalibrationBook, optional
+        Remembers each player's latency per input between rooms.
     engine_factory : callable
         ``engine_factory(room, count_in_start_sec) -> RoomEngine``: builds the live engine
         when the song starts.
@@ -121,6 +210,8 @@ class Room:
         tempo_scale: float = 1.0,
         count_in_bars: int = 1,
         lesson: bool = True,
+        practice: Practice | None = None,
+        calibrations: CalibrationBook | None = None,
         lead_sec: float = 0.6,
     ) -> None:
         self.code = code
@@ -131,6 +222,8 @@ class Room:
         self.tempo_scale = tempo_scale
         self.count_in_bars = count_in_bars
         self.lesson = lesson
+        self.practice = practice or Practice()
+        self.calibrations = calibrations
         self.lead_sec = lead_sec
         #: How long after the last bar the song is closed (late hits still count).
         self.tail_sec = 0.5
@@ -142,6 +235,11 @@ class Room:
         self._engine_factory = engine_factory
         self._engine: RoomEngine | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._start_msg: dict[str, Any] | None = None
+        self._replay: list[dict[str, Any]] = []
+        for i, slot in enumerate(slots):
+            if slot.input == "keys1" and i == 1:
+                slot.input = "keys2"  # two players at one keyboard: the right-hand set
 
     # ------------------------------------------------------------------ views
     def public(self) -> dict[str, Any]:
@@ -153,6 +251,10 @@ class Room:
             "state": self.state,
             "players": [s.public() for s in self.slots],
             "session_id": self.session_id,
+            "tempo_percent": round(self.tempo_scale * 100),
+            "count_in_bars": self.count_in_bars,
+            "practice": self.practice.public(),
+            "lanes": self.lanes(),
         }
 
     def lanes(self) -> list[int]:
@@ -161,18 +263,42 @@ class Room:
 
     # ------------------------------------------------------------------ connections
     def join(self, conn: Connection) -> None:
+        """A tab arrived: welcome it; mid-song, send it the song so far to draw."""
         self.connections[conn.id] = conn
         conn.deliver({"type": "welcome", "conn": conn.id, "room": self.public()})
+        if self.state == "playing" and self._start_msg is not None:
+            conn.deliver({**self._start_msg, "room": self.public(), "rejoin": True})
+            for message in self._replay:
+                conn.deliver(message)
+        elif self.state == "finished" and self.result is not None:
+            conn.deliver({"type": "finished", "result": self.result, "room": self.public()})
+
+    def song_sec(self) -> float:
+        """Where the song is now (seconds from its first bar; negative in the count-in)."""
+        return 0.0 if self.start_sec is None else self.clock() - self.start_sec
 
     def leave(self, conn: Connection) -> None:
-        """A tab left (or was cut off): free its players; the duet goes on without them."""
+        """A tab left (or was cut off): free its players. Mid-song, every other tab is
+        told who left and when; the duet goes on, and the player may come back."""
         self.connections.pop(conn.id, None)
         conn.closed = True
-        freed = False
-        for slot in self.slots:
-            if slot.conn_id == conn.id:
-                slot.conn_id = None
-                freed = True
+        freed = [i for i, slot in enumerate(self.slots) if slot.conn_id == conn.id]
+        for i in freed:
+            slot = self.slots[i]
+            slot.conn_id = None
+            if self.state == "playing":
+                slot.left_sec = self.song_sec()
+                self._post(
+                    [
+                        {
+                            "type": "left",
+                            "player": i,
+                            "name": slot.name,
+                            "at_sec": round(slot.left_sec, 3),
+                            "text": f"{slot.name} left at {song_clock(slot.left_sec)}; waiting",
+                        }
+                    ]
+                )
         if freed:
             self.broadcast({"type": "room", "room": self.public()})
 
@@ -212,21 +338,71 @@ class Room:
             if self.state != "lobby":
                 raise InputError("calibrate before the song starts")
             slot.offset_sec = msg.offset_ms / 1000.0
+            slot.offset_source = "measured"
             self.broadcast({"type": "room", "room": self.public()})
+            if self.calibrations is not None:
+                await asyncio.to_thread(
+                    self.calibrations.remember,
+                    slot.name,
+                    self.input_name(slot.input),
+                    slot.offset_sec,
+                    msg.taps,
+                )
         elif isinstance(msg, Start):
             await self.start()
         elif isinstance(msg, Stop):
             if self.state == "playing":
                 await self.finish(stopped=True)
 
+    @staticmethod
+    def input_name(kind: str) -> str:
+        """How the engine and the store name a browser input."""
+        return f"browser {kind}"
+
     async def _claim(self, conn: Connection, msg: Claim) -> None:
-        slot = self.slots[self._index(msg.player)]
-        if slot.conn_id not in (None, conn.id) and slot.conn_id in self.connections:
+        i = self._index(msg.player)
+        slot = self.slots[i]
+        own_seat = msg.seat is not None and slot.seat is not None and msg.seat == slot.seat
+        taken = slot.conn_id not in (None, conn.id) and slot.conn_id in self.connections
+        if taken and not own_seat:
             raise InputError(f"{slot.name} is already being played from another device")
+        # the same browser may be back before its old line is known to have dropped:
+        # the seat moves to the new tab, and the old one's leaving no longer frees it
         slot.conn_id = conn.id
+        if slot.seat is None or not own_seat:
+            slot.seat = secrets.token_urlsafe(18)
+        conn.deliver({"type": "seat", "player": i, "seat": slot.seat})
         if self.state == "lobby":
+            if msg.input != slot.input or slot.offset_source == "none":
+                await self._recall(slot, msg.input)
             slot.input = msg.input
+        elif slot.left_sec is not None:
+            back = self.song_sec()
+            self._post(
+                [
+                    {
+                        "type": "back",
+                        "player": i,
+                        "name": slot.name,
+                        "at_sec": round(back, 3),
+                        "text": f"{slot.name} is back at {song_clock(back)}",
+                    }
+                ]
+            )
+            slot.left_sec = None
         self.broadcast({"type": "room", "room": self.public()})
+
+    async def _recall(self, slot: Slot, kind: str) -> None:
+        """Offer the latency remembered for this player and input (none: 0 ms)."""
+        if slot.offset_source == "measured" and kind == slot.input:
+            return
+        known = None
+        if self.calibrations is not None:
+            known = await asyncio.to_thread(
+                self.calibrations.recall, slot.name, self.input_name(kind)
+            )
+        slot.offset_sec = 0.0 if known is None else known
+        slot.offset_source = "none" if known is None else "remembered"
 
     def _index(self, player: int) -> int:
         if not 0 <= player < len(self.slots):
@@ -255,7 +431,10 @@ class Room:
             self._post(feedback)
 
     def _post(self, messages: list[dict[str, Any]]) -> None:
+        """Send the song's messages to every tab, keeping those a returning tab needs."""
         for message in messages:
+            if message.get("type") in _REPLAYED and len(self._replay) < MAX_REPLAY:
+                self._replay.append(message)
             self.broadcast(message)
 
     # ------------------------------------------------------------------ the song
@@ -271,16 +450,15 @@ class Room:
         self._engine = engine
         self.start_sec = engine.zero_sec
         self.state = "playing"
-        self.broadcast(
-            {
-                "type": "start",
-                "start_server_sec": self.start_sec,
-                "count_in_sec": engine.count_in_sec,
-                "lanes": self.lanes(),
-                "players": [{"name": x.name, "level": x.level.label} for x in self.slots],
-                "room": self.public(),
-            }
-        )
+        self._replay = []
+        self._start_msg = {
+            "type": "start",
+            "start_server_sec": self.start_sec,
+            "count_in_sec": engine.count_in_sec,
+            "lanes": self.lanes(),
+            "players": [{"name": x.name, "level": x.level.label} for x in self.slots],
+        }
+        self.broadcast({**self._start_msg, "room": self.public()})
         self._post(engine.tick(self.clock()))
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
 

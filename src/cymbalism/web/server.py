@@ -13,6 +13,7 @@ from cymbalism.errors import DeviceError, InputError, require
 
 __all__ = [
     "DEFAULT_PORT",
+    "StoredCalibrations",
     "Studio",
     "addresses",
     "is_loopback_host",
@@ -167,6 +168,9 @@ def studio_config(
         )
         return DuetEngine(room, count_in_start_sec, clock=clock, recorder=writer)
 
+    def check_room(room: Room) -> None:
+        DuetEngine(room, clock.now_ns() / NS_PER_SEC, clock=clock)  # nothing is stored
+
     return StudioConfig(
         load_song=get_song,
         list_songs=song_names,
@@ -177,7 +181,23 @@ def studio_config(
         history=lambda name: player_history(store, name),
         report_html=lambda session_id: session_report_html(store, session_id),
         render=lambda session_id, song, fmt: render_stored_session(store, session_id, song, fmt),
+        calibrations=StoredCalibrations(store),
+        check_room=check_room,
     )
+
+
+class StoredCalibrations:
+    """The studio's latencies in the store's calibrations table, per player and input
+    (a :class:`cymbalism.web.rooms.CalibrationBook`)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def recall(self, player: str, input: str) -> float | None:
+        return self.store.calibration(input, player=player)  # type: ignore[no-any-return]
+
+    def remember(self, player: str, input: str, offset_sec: float, taps: int) -> None:
+        self.store.add_calibration(input, offset_sec, n=taps, player=player)
 
 
 def player_history(store: Any, name: str) -> dict[str, Any]:

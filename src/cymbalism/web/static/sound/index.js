@@ -1,10 +1,12 @@
-// The studio page's sound: one object, window.cymbalismSound, that the page calls.
+// The studio page's sound: one object, `sound` (also window.cymbalismSound, for tests and
+// benchmarks), that the page's modules call.
 //
 //   ensure()                        make the AudioContext (on a click or key) and load the kit
 //   hit(player, lane, vel, ms, ch)  a stroke at page time ms (event.timeStamp): at once
-//   remoteHit(lane, vel)            a stroke from another device: at once
+//   remoteHit(player, lane, vel)    a stroke from another device: at once
 //   click(ms, accent), drum(ms, lane, vel)   the engine's click and backing, scheduled ahead
-//   prepareSong(name, {guide})      fetch and decode the song's recording (lobby)
+//   prepareSong(name, {guide, stretch})   fetch and decode the song's recording (lobby)
+//   preview(name, fromSec, sec)     a few seconds of a song's recording (the library)
 //   startSong(startMs, countInSec)  song second s is heard at page time startMs + 1000 s
 //   addBars(maps)                   the engine's bars: where the recording sounds
 //   stopSong(fadeSec)
@@ -12,22 +14,32 @@
 //
 // Every sound starts on the audio clock at the audio time heard at its page time
 // (AudioClock), so the click, the backing, the music and the strokes share one time line
-// with the engine's judge.
+// with the engine's judge. The stroke path (hit) does no more than pick a decoded buffer
+// and start it: everything slow (fetching, decoding, mixing stems, copying the recording
+// into the stretch worklet) happens in the lobby, off the main thread where it can.
 
 import { AudioClock } from "./clock.js";
 import { Mixer, mixerPanel } from "./mixer.js";
 import { Music, loadRecording } from "./music.js";
 import { Sampler, loadKit } from "./sampler.js";
+import { StretchVoice } from "./stretch.js";
 
 const PUMP_MS = 25;
+// the map between the page's clock and the audio clock is re-read this often (reading it
+// is a call into the audio system; the clocks drift apart slowly)
+const CLOCK_MS = 250;
 
 class PageSound {
   constructor() {
     this.ctx = null; this.clock = null; this.mixer = null; this.sampler = null;
-    this.song = null;        // {name, buffer, info, messages, stretch}
+    this.song = null;        // {key, name, info, buffer, status}
+    this.voices = new Map(); // channel count -> Promise of the StretchVoice (one each)
     this.music = null;
+    this.previewing = null;  // {src, gain, name}
     this.timer = null;
     this.ready = null;
+    this.clockReadAt = -Infinity;  // page ms of the last reading of the clock map
+    this.musicDue = 0;             // audio time the music next has something to do
   }
 
   /** Create the AudioContext and load the kit (call from a click or key press). */
@@ -55,47 +67,77 @@ class PageSound {
     return this.sampler.strike(lane, velocity, this.ctx.currentTime, this.mixer.input("partner"), player);
   }
 
+  /** The engine's click (and the calibration's), heard at page time ms. */
   click(ms, accent) {
     if (this.sampler) this.sampler.click(accent, this.clock.audioTimeOf(ms), this.mixer.input("click"));
   }
 
+  /** The backing (the full part's notes nobody plays), on the click channel: it is the
+   * metronome's, not the song's drums (those are the guide channel's). */
   drum(ms, lane, velocity) {
-    if (this.sampler) this.sampler.strike(lane, velocity, this.clock.audioTimeOf(ms), this.mixer.input("guide"), "backing");
+    if (this.sampler) this.sampler.strike(lane, velocity, this.clock.audioTimeOf(ms), this.mixer.input("click"), "backing");
   }
 
   /**
-   * Fetch and decode a song's recording. Returns what the page should say about it:
-   * {hasMusic, fullMix, messages}.
+   * Fetch and decode a song's recording, with its drum stems when `guide`, and make the
+   * stretch worklet ahead when the room will need it (`stretch`). Returns what the page
+   * should say about it: {hasMusic, fullMix, hasDrums, messages}.
    */
-  async prepareSong(name, { guide = false } = {}) {
+  async prepareSong(name, { guide = false, stretch = false } = {}) {
     const key = `${name}|${guide}`;
-    if (this.song && this.song.key === key) return this.song.status;
-    const r = await fetch(`/api/songs/${encodeURIComponent(name)}/audio`);
-    const info = await r.json();
-    if (!r.ok) throw new Error(info.error || `HTTP ${r.status}`);
-    const messages = [...info.messages];
-    let buffer = null;
-    if (info.has_music && this.ensure()) {
-      buffer = await loadRecording(this.ctx, info.music, guide ? info.drums : [], messages);
-      if (!buffer) messages.push("no readable audio for this song: the click plays alone");
+    if (!(this.song && this.song.key === key)) {
+      const info = await songAudioInfo(name);
+      const messages = [...info.messages];
+      let buffer = null;
+      if (info.has_music && this.ensure()) {
+        buffer = await loadRecording(this.ctx, info.music, guide ? info.drums : [], messages);
+        if (!buffer) messages.push("no readable audio for this song: the click plays alone");
+      }
+      const status = { hasMusic: !!buffer, fullMix: info.full_mix, hasDrums: info.drums.length > 0, messages };
+      this.song = { key, name, info, buffer, status };
     }
-    const status = { hasMusic: !!buffer, fullMix: info.full_mix, hasDrums: info.drums.length > 0, messages };
-    this.song = { key, name, info, buffer, status };
-    return status;
+    const song = this.song;
+    // copying the recording into the worklet is slow: done here, not when play starts
+    if (stretch && song.buffer) {
+      try { await this.stretchFor(song.buffer); } catch (e) { /* made when a bar needs it */ }
+    }
+    return song.status;
   }
 
-  /** The song begins: song second s is heard at page time startMs + 1000 s. */
+  /**
+   * The song begins: song second s is heard at page time startMs() + 1000 s (startMs()
+   * is null while the page's clock does not know it yet: nothing is placed until then).
+   */
   startSong(startMs, countInSec) {
     this.stopSong(0);
-    if (!this.ctx || !this.song || !this.song.buffer) return;
-    this.music = new Music(this.ctx, this.song.buffer, {
+    this.stopPreview();
+    if (!this.ctx || !this.song || !this.song.buffer) return false;
+    const buffer = this.song.buffer;
+    this.music = new Music(this.ctx, buffer, {
       offsetSec: this.song.info.offset_sec,
       music: this.mixer.input("music"),
       guide: this.mixer.input("guide"),
-      songToAudio: (s) => this.clock.audioTimeOf(startMs + 1000 * s),
+      songToAudio: (s) => { const ms = startMs(); return ms === null ? Infinity : this.clock.audioTimeOf(ms + 1000 * s); },
+      makeStretch: () => this.stretchFor(buffer),
     });
     this.music.countInSec = countInSec;
     this.music.startSec = null;
+    this.musicDue = 0;
+    return true;
+  }
+
+  /** The page's stretch voice for a recording (one per channel count, reused). */
+  async stretchFor(buffer) {
+    const n = buffer.numberOfChannels;
+    let made = this.voices.get(n);
+    if (!made) {
+      made = StretchVoice.create(this.ctx, buffer);
+      this.voices.set(n, made);
+      made.catch(() => this.voices.delete(n));
+    }
+    const voice = await made;
+    await voice.load(buffer);
+    return voice;
   }
 
   /** The engine laid out more bars: [chart0, chart1, song0, song1] seconds each. */
@@ -103,13 +145,20 @@ class PageSound {
     if (!this.music || !maps || !maps.length) return;
     if (this.music.startSec === null) this.music.startSec = maps[0][2] - this.music.countInSec;
     this.music.addBars(maps);
+    this.musicDue = 0;
     this.pump();
   }
 
+  /** Every PUMP_MS: keep the clock map fresh and place the music that is due. */
   pump() {
     if (!this.ctx) return;
-    this.clock.refresh();
-    if (this.music) this.music.pump(this.ctx.currentTime);
+    const ms = performance.now();
+    if (ms - this.clockReadAt >= CLOCK_MS) { this.clock.refresh(); this.clockReadAt = ms; }
+    const music = this.music, now = this.ctx.currentTime;
+    if (music && now >= this.musicDue) {
+      this.musicDue = Infinity;  // until this pump says when
+      music.pump(now).then((next) => { if (this.music === music) this.musicDue = Math.min(this.musicDue, next); });
+    }
   }
 
   stopSong(fadeSec = 0.5) {
@@ -118,9 +167,58 @@ class PageSound {
     this.music = null;
   }
 
-  /** Draw the mixer's sliders into an element. */
-  mixerPanel(el) { mixerPanel(el, () => this.mixer); }
+  /**
+   * Play `sec` seconds of a song's recording from its song second `fromSec` (song.ini's
+   * preview_start_time) through the mixer's music channel, fading in and out. Only the
+   * first music stem is fetched and decoded. Resolves to what was played, or null.
+   */
+  async preview(name, fromSec = 0, sec = 8) {
+    this.stopPreview();
+    if (!this.ensure()) return null;
+    const token = {};
+    this.previewing = { token, src: null, gain: null, name };
+    const info = await songAudioInfo(name);
+    if (!info.has_music || !info.music.length || this.previewing?.token !== token) return null;
+    const buffer = await loadRecording(this.ctx, info.music.slice(0, 1), [], []);
+    if (!buffer || this.previewing?.token !== token) return null;
+    const ctx = this.ctx, at = ctx.currentTime + 0.05, fade = 0.3;
+    const offset = Math.max(0, Math.min(fromSec + info.offset_sec, buffer.duration - 1));
+    const len = Math.max(0.5, Math.min(sec, buffer.duration - offset));
+    const src = ctx.createBufferSource(), gain = ctx.createGain();
+    src.buffer = buffer; src.connect(gain); gain.connect(this.mixer.input("music"));
+    gain.gain.setValueAtTime(0, at);
+    gain.gain.linearRampToValueAtTime(1, at + fade);
+    gain.gain.setValueAtTime(1, at + len - fade);
+    gain.gain.linearRampToValueAtTime(0, at + len);
+    src.start(at, offset);
+    src.stop(at + len + 0.01);
+    src.onended = () => { if (this.previewing?.token === token) this.previewing = null; };
+    Object.assign(this.previewing, { src, gain });
+    return { name, offset, length: len, when: at };
+  }
+
+  stopPreview() {
+    const p = this.previewing;
+    this.previewing = null;
+    if (!p || !p.src) return;
+    const t = this.ctx.currentTime;
+    p.gain.gain.cancelScheduledValues(t);
+    p.gain.gain.setValueAtTime(p.gain.gain.value, t);
+    p.gain.gain.linearRampToValueAtTime(0, t + 0.05);
+    p.src.stop(t + 0.06);
+  }
+
+  /** Draw the mixer's sliders into an element; onChange(channel, value) when one moves. */
+  mixerPanel(el, onChange) { mixerPanel(el, () => this.mixer, onChange); }
 }
 
-window.cymbalismSound = new PageSound();
-window.dispatchEvent(new Event("cymbalism-sound"));
+/** What the studio says about a song's recording (GET /api/songs/{name}/audio). */
+async function songAudioInfo(name) {
+  const r = await fetch(`/api/songs/${encodeURIComponent(name)}/audio`);
+  const info = await r.json();
+  if (!r.ok) throw new Error(info.error || `HTTP ${r.status}`);
+  return info;
+}
+
+export const sound = new PageSound();
+window.cymbalismSound = sound;

@@ -1,10 +1,13 @@
 // The page's mixer: five channels, each a GainNode before the speakers, their levels
-// remembered by this browser (localStorage).
+// remembered by this browser (localStorage). The defaults are the terminal's
+// (cymbalism.sound.mixer.DEFAULT_GAINS): the song's drum stems (guide) are muted, since
+// the players are the drummers; the click channel carries the metronome, that is the
+// click and the backing (the full part's notes nobody plays).
 
 export const CHANNELS = [
   { id: "music", label: "Music", gain: 0.8 },
-  { id: "guide", label: "Guide drums", gain: 0.5 },
-  { id: "click", label: "Click", gain: 0.5 },
+  { id: "guide", label: "Guide drums", gain: 0, hint: "the song's own drum stems" },
+  { id: "click", label: "Click & backing", gain: 0.5 },
   { id: "own", label: "Your hits", gain: 0.9 },
   { id: "partner", label: "Partner's hits", gain: 0.9 },
 ];
@@ -61,14 +64,14 @@ export class Mixer {
  * Draw the mixer's sliders into el. get() gives the Mixer once there is sound (before
  * that the sliders set what will be remembered).
  */
-export function mixerPanel(el, get) {
+export function mixerPanel(el, get, onChange = () => {}) {
   const gains = savedGains();
   el.innerHTML = "";
   for (const c of CHANNELS) {
     const row = document.createElement("label");
     row.className = "mix-row";
     row.innerHTML = `<span class="mix-name">${c.label}</span>
-      <input type="range" min="0" max="${MAX_GAIN}" step="0.05" data-channel="${c.id}" aria-label="${c.label}">
+      <input type="range" min="0" max="${MAX_GAIN}" step="0.05" data-channel="${c.id}" aria-label="${c.label}"${c.hint ? ` title="${c.hint}"` : ""}>
       <output></output>`;
     const input = row.querySelector("input"), out = row.querySelector("output");
     const shown = (v) => { out.textContent = `${Math.round(v * 100)}%`; };
@@ -83,6 +86,7 @@ export function mixerPanel(el, get) {
         try { localStorage.setItem(STORAGE_KEY, JSON.stringify(now)); } catch (e) { /* private mode */ }
       }
     };
+    input.onchange = () => onChange(c.id, Number(input.value));
     el.appendChild(row);
   }
 }

@@ -23,6 +23,8 @@ import { LEAD_SEC, StretchVoice } from "./stretch.js";
 
 export const FADE_SEC = 0.010;
 export const DRIFT_SEC = 0.001;
+// what is placed is never started sooner than this from now
+const LATE_SEC = 0.02;
 const UNITY = 1e-9;
 
 export class Music {
@@ -38,8 +40,11 @@ export class Music {
    * @param {number} [opts.startSec]  the earliest song second to play (the count-in)
    * @param {StretchVoice} [opts.stretch]  made ahead (otherwise made when a bar needs it:
    *   an idle one still costs CPU)
+   * @param {function(): Promise<StretchVoice>} [opts.makeStretch]  how one is made (the
+   *   page keeps one per channel count and reuses it)
    */
-  constructor(ctx, buffer, { offsetSec = 0, music, guide = null, songToAudio, startSec = -Infinity, stretch = null }) {
+  constructor(ctx, buffer, { offsetSec = 0, music, guide = null, songToAudio, startSec = -Infinity, stretch = null,
+    makeStretch = () => StretchVoice.create(ctx, buffer) }) {
     this.ctx = ctx;
     this.buffer = buffer;
     this.offsetSec = offsetSec;
@@ -48,6 +53,7 @@ export class Music {
     this.bars = [];          // not placed yet
     this.voice = null;       // what plays now: {kind, fade, t0, rec0, speed, src?}
     this.stretch = stretch;
+    this.makeStretch = makeStretch;
     this.making = null;      // a stretch worklet being made
     this.stretchFade = null;
     this.busy = false;
@@ -79,7 +85,7 @@ export class Music {
       this.bars.push({ rec0, rec1, song0: s0, song1: s1, speed });
       // the stretch worklet is made as soon as a bar needs it (bars come seconds ahead)
       if (Math.abs(speed - 1) >= UNITY && !this.stretch && !this.making)
-        this.making = StretchVoice.create(this.ctx, this.buffer);
+        this.making = this.makeStretch();
     }
   }
 
@@ -90,30 +96,42 @@ export class Music {
     try {
       while (this.bars.length) {
         const b = this.bars[0];
-        let song = b.song0;
-        if (!this.voice) song = Math.min(b.song0, Math.max(b.song0 - b.rec0 / b.speed, this.startSec));
-        const at = this.songToAudio(song);
+        // a bar that is over already (a tab that came back mid-song) is not placed
+        if (this.songToAudio(b.song1) < now + LATE_SEC) { this.bars.shift(); continue; }
+        const [song, at] = this.startOf(b);
         if (at - now > LEAD_SEC) break;
         this.bars.shift();
         await this.place(b, song, at);
       }
-      const next = this.bars.length ? this.songToAudio(this.bars[0].song0) - LEAD_SEC : Infinity;
+      // the next bar is placed LEAD_SEC ahead (poll while the song's start is unknown)
+      const first = this.bars.length ? this.startOf(this.bars[0])[1] : Infinity;
+      const next = this.bars.length && !Number.isFinite(first) ? now + 0.025 : first - LEAD_SEC;
       const stretchNext = this.stretch ? await this.stretch.pump(now) : Infinity;
       return Math.min(next, stretchNext);
     } finally { this.busy = false; }
+  }
+
+  /** Where a bar starts sounding: [song second, audio time]. Before the first bar, the
+   * first bar's speed carries on back to the recording's start (or the count-in's). */
+  startOf(b) {
+    const song = this.voice ? b.song0 : Math.min(b.song0, Math.max(b.song0 - b.rec0 / b.speed, this.startSec));
+    return [song, this.songToAudio(song)];
   }
 
   /** The recording second the voice playing now sounds at audio time t. */
   recAt(t) { return this.voice.rec0 + (t - this.voice.t0) * this.voice.speed; }
 
   async place(b, song, at) {
-    const rec = b.rec0 + (song - b.song0) * b.speed;
+    let rec = b.rec0 + (song - b.song0) * b.speed;
+    // placed late (a tab that came back mid-song, a page held up): where it is by now
+    const earliest = this.ctx.currentTime + LATE_SEC + (this.voice ? FADE_SEC / 2 : 0);
+    if (at < earliest) { rec += (earliest - at) * b.speed; at = earliest; }
     const v = this.voice;
     if (v && Math.abs(v.speed - b.speed) < UNITY && Math.abs(this.recAt(at) - rec) <= DRIFT_SEC * b.speed)
       return;  // the recording carries on as it plays: nothing to do
     const unity = Math.abs(b.speed - 1) < UNITY;
     const half = v ? FADE_SEC / 2 : 0;
-    if (!unity && !this.stretch) this.stretch = await (this.making || StretchVoice.create(this.ctx, this.buffer));
+    if (!unity && !this.stretch) this.stretch = await (this.making || this.makeStretch());
     // the new voice, from half a fade before the bar line
     let next;
     if (unity) {
@@ -160,15 +178,24 @@ export class Music {
     this.bus.gain.setValueAtTime(this.bus.gain.value, when);
     this.bus.gain.linearRampToValueAtTime(0, when + fadeSec);
     if (this.voice && this.voice.kind === "direct") this.voice.src.stop(when + fadeSec + 0.01);
-    if (this.stretch) this.stretch.stop(when + fadeSec + 0.01);
+    if (this.stretch) {
+      this.stretch.stop(when + fadeSec + 0.01);
+      // the voice may serve the next play: let go of this play's path from it
+      const { node } = this.stretch, fade = this.stretchFade;
+      if (fade) setTimeout(() => { try { node.disconnect(fade); } catch (e) { /* gone */ } }, (when - this.ctx.currentTime + fadeSec + 0.1) * 1000);
+    }
     this.voice = null;
   }
 }
 
 /**
- * Decode a song's files and sum them into one AudioBuffer at the context's rate: the
- * music's stems in channels 0-1 and, when given, the drum stems in channels 2-3.
- * Files that cannot be decoded are left out and named in `problems`.
+ * Decode a song's files into one AudioBuffer at the context's rate: the music's stems in
+ * channels 0-1 and, when given, the drum stems in channels 2-3. Files that cannot be
+ * decoded are left out and named in `problems`.
+ *
+ * The browser decodes off the main thread; a single file is used as it is, and several
+ * are summed by an OfflineAudioContext (on the audio thread), so nothing here holds up
+ * the page's key handler.
  */
 export async function loadRecording(ctx, musicUrls, drumUrls = [], problems = []) {
   const decode = async (url) => {
@@ -184,16 +211,27 @@ export async function loadRecording(ctx, musicUrls, drumUrls = [], problems = []
   const music = (await Promise.all(musicUrls.map(decode))).filter(Boolean);
   const drums = (await Promise.all(drumUrls.map(decode))).filter(Boolean);
   if (!music.length && !drums.length) return null;
+  if (music.length === 1 && !drums.length && music[0].numberOfChannels <= 2) return music[0];
   const all = [...music, ...drums];
+  const channels = drums.length ? 4 : 2;
   const length = Math.max(...all.map((b) => b.length));
-  const out = ctx.createBuffer(drums.length ? 4 : 2, length, ctx.sampleRate);
-  const add = (bufs, first) => {
-    for (const b of bufs)
-      for (let c = 0; c < 2; c++) {
-        const src = b.getChannelData(Math.min(c, b.numberOfChannels - 1)), dst = out.getChannelData(first + c);
-        for (let i = 0; i < src.length; i++) dst[i] += src[i];
-      }
+  const off = new OfflineAudioContext(channels, length, ctx.sampleRate);
+  const merge = off.createChannelMerger(channels);
+  off.destination.channelInterpretation = "discrete";
+  merge.connect(off.destination);
+  const group = (bufs, first) => {
+    if (!bufs.length) return;
+    // each stem as stereo (a mono stem on both sides), summed, into two of the channels
+    const sum = off.createGain();
+    sum.channelCount = 2; sum.channelCountMode = "explicit"; sum.channelInterpretation = "speakers";
+    for (const b of bufs) {
+      const src = off.createBufferSource();
+      src.buffer = b; src.connect(sum); src.start(0);
+    }
+    const split = off.createChannelSplitter(2);
+    sum.connect(split);
+    split.connect(merge, 0, first); split.connect(merge, 1, first + 1);
   };
-  add(music, 0); add(drums, 2);
-  return out;
+  group(music, 0); group(drums, 2);
+  return off.startRendering();
 }

@@ -22,6 +22,7 @@ export class StretchVoice {
   constructor(ctx, node) {
     this.ctx = ctx;
     this.node = node;
+    this.buffer = null;     // the recording it holds
     this.queue = [];        // changes not sent yet: {output, input, rate, active}
     this.lastSent = -Infinity;
     this.sent = [];         // every change sent (read by tests)
@@ -37,10 +38,23 @@ export class StretchVoice {
     const node = await SignalsmithStretch(ctx, {
       numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [channels],
     });
+    const voice = new StretchVoice(ctx, node);
+    await voice.load(buffer);
+    return voice;
+  }
+
+  /**
+   * Hold another recording (with as many channels as the node was made for): a node
+   * keeps running once made, so the page reuses one rather than making more.
+   */
+  async load(buffer) {
+    if (this.buffer === buffer) return;
+    if (this.buffer) await this.node.dropBuffers();
     const data = [];
-    for (let c = 0; c < channels; c++) data.push(buffer.getChannelData(c).slice());
-    await node.addBuffers(data, data.map((d) => d.buffer));
-    return new StretchVoice(ctx, node);
+    for (let c = 0; c < buffer.numberOfChannels; c++) data.push(buffer.getChannelData(c).slice());
+    await this.node.addBuffers(data, data.map((d) => d.buffer));
+    this.buffer = buffer;
+    this.queue = []; this.lastSent = -Infinity;
   }
 
   /** Queue a change of the time map (sent by pump() in time). */

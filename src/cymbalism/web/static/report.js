@@ -1,0 +1,53 @@
+// The end: the summary, tips, the stored session's report and each player's history.
+import { $, S, COLORS, api, escapeHtml, show } from "./state.js";
+import { setRoom } from "./lobby.js";
+import { sound } from "./audio.js";
+
+export async function onFinished(m) {
+  S.finished = true;
+  S.queue = [];
+  sound.stopSong(m.result && m.result.stopped ? 0.3 : 2.0);
+  // the duet as audio: the music at the tempo played, each player's strokes panned apart
+  const r0 = m.result || {};
+  const renderable = r0.session_id !== null && r0.session_id !== undefined && S.info.renders;
+  $("render-box").hidden = !renderable;
+  const link = () => `/api/rooms/${encodeURIComponent(m.room.code)}/render?format=${$("render-format").value}`;
+  if (renderable) $("render-link").href = link();
+  $("render-format").onchange = () => { if (renderable) $("render-link").href = link(); };
+  setRoom(m.room);
+  show("report");
+  const r = m.result || {};
+  const lines = (r.summary || []).map((t) => `<p>${escapeHtml(t)}</p>`);
+  $("summary").innerHTML = lines.join("") || "<p>The session is stored.</p>";
+  const tips = (r.tips || []).filter((t) => t.tips.length);
+  $("end-tips").innerHTML = tips.length ? `<h3>Tips</h3>` + tips.map((t) => {
+    const i = m.room.players.findIndex((p) => p.name === t.name);
+    return `<p><b style="color:${COLORS[i] || "inherit"}">${escapeHtml(t.name)}</b>: ${t.tips.map(escapeHtml).join("; ")}</p>`;
+  }).join("") : "";
+  const has = r.session_id !== undefined && r.session_id !== null && S.info.reports;
+  $("report-frame").hidden = !has; $("report-link").hidden = !has;
+  if (has) {
+    const url = `/api/sessions/${encodeURIComponent(r.session_id)}/report`;
+    $("report-wait").hidden = false;
+    $("report-frame").onload = () => { $("report-wait").hidden = true; };
+    $("report-frame").src = url; $("report-link").href = url;
+  }
+  const box = $("history"); box.innerHTML = "";
+  for (const p of m.room.players) {
+    try {
+      const h = await api(`/api/players/${encodeURIComponent(p.name)}/history`);
+      box.insertAdjacentHTML("beforeend", historyHtml(p.name, h));
+    } catch (err) { box.insertAdjacentHTML("beforeend", `<p class="hint">${escapeHtml(p.name)}: ${escapeHtml(err.message)}</p>`); }
+  }
+}
+
+function historyHtml(name, h) {
+  const ms = (x) => (x === null || x === undefined ? "–" : `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(0)} ms`);
+  const rows = (h.sessions || []).map((s) => `<tr><td>${escapeHtml(s.when)}</td><td>${escapeHtml(s.song)}</td>
+    <td>${escapeHtml(s.partner)}</td><td>${escapeHtml(s.level)}</td>
+    <td>${s.hit_rate === null ? "–" : (100 * s.hit_rate).toFixed(0) + "%"}</td>
+    <td>${ms(s.mean_error_ms)}</td><td>${s.sd_error_ms === null ? "–" : s.sd_error_ms.toFixed(0) + " ms"}</td>
+    <td>${s.came_together_sec === null ? "–" : "after " + s.came_together_sec.toFixed(0) + " s"}</td></tr>`);
+  return `<h3>${escapeHtml(name)}</h3><div class="table-wrap"><table><tr><th>when</th><th>song</th><th>with</th><th>level reached</th>
+    <th>hit rate</th><th>mean error</th><th>spread</th><th>came together</th></tr>${rows.join("")}</table></div>`;
+}

@@ -1,0 +1,511 @@
+"""Charts as the games read them: what community charts hold that a tidy chart does not.
+
+Every chart here is written by the test itself, small enough to work out by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cymbalism.errors import InputError, NotFoundError
+from cymbalism.io.charts import (
+    EXPERT_PLUS,
+    find_chart_file,
+    load_chart,
+    parse_chart_text,
+    read_chart,
+    read_chart_file,
+    read_notes_mid,
+    save_chart,
+)
+from cymbalism.model.chart import (
+    ACCENT_VELOCITY,
+    GHOST_VELOCITY,
+    NORMAL_VELOCITY,
+    Chart,
+    Level,
+    Part,
+)
+from cymbalism.model.lanes import Lane
+from cymbalism.model.tempo import TempoMap
+
+# A small pro-drums chart: 120 BPM, kick + hi-hat on beats, snare on 2 and 4.
+SONG = """\
+[Song]
+{
+  Name = "Small"
+  Resolution = 192
+}
+[SyncTrack]
+{
+  0 = TS 4
+  0 = B 120000
+}
+[Events]
+{
+  0 = E "section Intro"
+}
+[ExpertDrums]
+{
+  0 = N 0 0
+  0 = N 2 0
+  0 = N 66 0
+  192 = N 1 0
+  384 = N 0 0
+  480 = N 32 0
+  576 = N 1 0
+  576 = N 3 0
+}
+[HardDrums]
+{
+  0 = N 0 0
+  192 = N 1 0
+  288 = N 32 0
+}
+"""
+
+
+def _lanes(part: Part) -> list[Lane]:
+    return [Lane(int(x)) for x in part.lane]
+
+
+# ------------------------------------------------------------------ sections nobody reads
+GUITAR_AND_VOCALS = """\
+[ExpertEnhancedGuitar]
+{
+  0 = N 0 0
+  0 = S 2 768
+  96 = E solo
+}
+[ExpertVocals]
+{
+  0 = E "lyric Ca-"
+  96 = E "lyric fe [x] = {y}"
+  100 = Q weird stuff 1 2 3
+}
+[SomeEditorsOwnData]
+{
+  Version = 3
+  Strange = "[NotASection]"
+}
+"""
+
+
+def test_sections_the_games_do_not_use_are_skipped_unread():
+    plain = parse_chart_text(SONG)
+    noisy = parse_chart_text(SONG.replace("[Events]", GUITAR_AND_VOCALS + "[Events]"))
+    for lv in (Level.HARD, Level.EXPERT):
+        assert noisy.part(lv) == plain.part(lv)
+    assert noisy.sections == plain.sections and noisy.tempo_map == plain.tempo_map
+    # a broken line in a section that is read is still an error naming its line
+    broken = SONG.replace("  192 = N 1 0\n  384", "  192 = N 1 0\n  1x2 = N 1 0\n  384", 1)
+    with pytest.raises(InputError, match=r"line 21: broken tick '1x2'"):
+        parse_chart_text(broken)
+
+
+_NAMES = st.from_regex(r"[A-Z][A-Za-z0-9]{0,15}", fullmatch=True).filter(
+    lambda n: (
+        n not in {"Song", "SyncTrack", "Events", "ExpertDoubleDrums"} and not n.endswith("Drums")
+    )
+)
+_VALUES = st.text(
+    st.characters(blacklist_categories=["Cc", "Cs", "Zl", "Zp"], blacklist_characters="\r\n"),
+    max_size=30,
+)
+_LINES = st.one_of(
+    st.builds(
+        lambda t, k, v: f"{t} = {k} {v}", st.integers(0, 10**6), st.sampled_from("NSEAB"), _VALUES
+    ),
+    st.builds(
+        lambda k, v: f"{k} = {v}", st.from_regex(r"[A-Za-z]\w{0,8}", fullmatch=True), _VALUES
+    ),
+)
+_SECTION = st.builds(
+    lambda name, lines: f"[{name}]\n{{\n" + "".join(f"  {x}\n" for x in lines) + "}\n",
+    _NAMES,
+    st.lists(_LINES, max_size=8),
+)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(st.integers(0, 5), _SECTION), max_size=5))
+def test_any_extra_non_drum_sections_read_exactly_as_without(extra):
+    """Sections the games skip may come anywhere and hold anything a line can hold."""
+    blocks = ["[Song]", "[SyncTrack]", "[Events]", "[ExpertDrums]", "[HardDrums]"]
+    text = SONG
+    for where, section in extra:
+        if where < len(blocks):
+            at = text.index(blocks[where] + "\n")
+            text = text[:at] + section + text[at:]
+        else:
+            text += section
+    plain, noisy = parse_chart_text(SONG), parse_chart_text(text)
+    assert noisy.levels == plain.levels
+    for lv in plain.levels:
+        assert noisy.part(lv) == plain.part(lv)
+    assert noisy.expert_plus == plain.expert_plus
+    assert noisy.tempo_map == plain.tempo_map
+    assert noisy.sections == plain.sections and noisy.end_qn == plain.end_qn
+    assert noisy.title == plain.title and dict(noisy.metadata) == dict(plain.metadata)
+
+
+# ------------------------------------------------------------------ Expert+
+def test_double_kicks_belong_to_expert_plus_only():
+    chart = parse_chart_text(SONG)
+    # N 32 is not a note of Expert or Hard
+    assert chart.part(Level.EXPERT).qn.tolist() == [0.0, 0.0, 1.0, 2.0, 3.0, 3.0]
+    assert chart.part(Level.HARD).qn.tolist() == [0.0, 1.0]
+    # Expert+ is Expert with its double kick at tick 480 (quarter note 2.5)
+    plus = chart.expert_plus
+    assert plus is not None
+    assert list(zip(plus.qn.tolist(), _lanes(plus), strict=True)) == [
+        (0.0, Lane.KICK), (0.0, Lane.HIHAT_CLOSED), (1.0, Lane.SNARE), (2.0, Lane.KICK),
+        (2.5, Lane.KICK), (3.0, Lane.SNARE), (3.0, Lane.TOM_MID),
+    ]  # fmt: skip
+    assert chart.with_double_kick().part(Level.EXPERT) == plus
+    # a chart without double kicks has no Expert+ part, and plays the same with 2x kick
+    single = parse_chart_text(SONG.replace("  480 = N 32 0\n", ""))
+    assert single.expert_plus is None and single.with_double_kick() is single
+
+
+DOUBLE_DRUMS = """\
+[ExpertDoubleDrums]
+{
+  0 = N 0 0
+  96 = N 0 0
+  192 = N 1 0
+  288 = N 32 0
+  384 = N 0 0
+  384 = N 4 0
+  384 = N 68 0
+}
+"""
+
+
+def test_expert_double_drums_is_the_expert_plus_part():
+    chart = parse_chart_text(SONG + DOUBLE_DRUMS)
+    assert chart.part(Level.EXPERT) == parse_chart_text(SONG).part(Level.EXPERT)
+    plus = chart.expert_plus
+    assert plus is not None
+    assert plus.qn.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]
+    assert _lanes(plus) == [Lane.KICK, Lane.KICK, Lane.SNARE, Lane.KICK, Lane.KICK, Lane.CRASH]
+    # alone, it is the Expert part too, without its N 32 kicks
+    alone = parse_chart_text("[Song]\n{\n  Resolution = 192\n}\n" + DOUBLE_DRUMS)
+    assert alone.levels == [Level.EXPERT]
+    assert alone.part().qn.tolist() == [0.0, 0.5, 1.0, 2.0, 2.0]
+    assert alone.expert_plus == plus
+
+
+def _drums_mid(path: Path, notes: list[tuple[int, int]], *, tracks=("PART DRUMS",), tpq=480):
+    """A MIDI chart whose drum tracks hold ``notes`` as (eighth note, MIDI note)."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=tpq)
+    mid.tracks.append(mido.MidiTrack([mido.MetaMessage("track_name", name="song", time=0)]))
+    events = []
+    for eighth, note in notes:
+        tick = eighth * tpq // 2
+        events.append((tick, 1, mido.Message("note_on", note=note, velocity=100)))
+        events.append((tick + 10, 0, mido.Message("note_off", note=note)))
+    for name in tracks:
+        track = mido.MidiTrack([mido.MetaMessage("track_name", name=name, time=0)])
+        last = 0
+        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+            track.append(msg.copy(time=tick - last))
+            last = tick
+        mid.tracks.append(track)
+    mid.save(str(path))
+    return path
+
+
+def test_midi_double_kicks_95_and_the_2x_track_are_expert_plus(tmp_path):
+    notes = [(0, 96), (1, 95), (2, 97), (0, 84), (2, 85)]
+    chart = read_notes_mid(_drums_mid(tmp_path / "notes.mid", notes))
+    assert chart.part(Level.EXPERT).qn.tolist() == [0.0, 1.0]
+    assert chart.part(Level.HARD).qn.tolist() == [0.0, 1.0]
+    assert chart.expert_plus is not None and chart.expert_plus.qn.tolist() == [0.0, 0.5, 1.0]
+    # a PART DRUMS_2X track beside PART DRUMS holds the Expert+ part as its Expert
+    mid = mido.MidiFile(str(tmp_path / "notes.mid"))
+    two = _drums_mid(tmp_path / "two.mid", [(0, 96), (1, 96), (3, 96)], tracks=("PART DRUMS_2X",))
+    mid.tracks.append(mido.MidiFile(str(two)).tracks[1])
+    mid.save(str(tmp_path / "both.mid"))
+    both = read_notes_mid(tmp_path / "both.mid")
+    assert both.part(Level.EXPERT).qn.tolist() == [0.0, 1.0]
+    assert both.expert_plus is not None and both.expert_plus.qn.tolist() == [0.0, 0.5, 1.5]
+
+
+# ------------------------------------------------------------------ tempo and meter
+def test_tempos_below_one_bpm_are_tempos():
+    text = SONG.replace("  0 = B 120000\n", "  0 = B 120000\n  384 = B 803\n  480 = B 120000\n")
+    chart = parse_chart_text(text)
+    # quarter notes 0-2 at 120 BPM (1 s), 2-2.5 at 0.803 BPM, then 120 BPM again
+    sec = chart.tempo_map.qn_to_sec(np.array([2.0, 2.5, 3.0]))
+    np.testing.assert_allclose(sec, [1.0, 1.0 + 0.5 * 60 / 0.803, 1.25 + 0.5 * 60 / 0.803])
+    with pytest.raises(InputError, match=r"the tempo 0 BPM at tick 384 is not usable"):
+        parse_chart_text(SONG.replace("  0 = B 120000\n", "  0 = B 120000\n  384 = B 0\n"))
+
+
+def test_a_time_signature_inside_a_bar_starts_a_new_bar(tmp_path):
+    # 4/4 from 0; 3/4 at tick 576 (quarter note 3, inside bar 0); 4/4 again at tick 1152
+    text = SONG.replace("  0 = TS 4\n", "  0 = TS 4\n  576 = TS 3\n  1152 = TS 4\n")
+    tm = parse_chart_text(text).tempo_map
+    assert tm.time_signatures == [(0.0, 4, 4), (3.0, 3, 4), (6.0, 4, 4)]
+    # bar 0 is cut short at the change; bars are numbered on from there
+    assert tm.bar_lines_qn(14.0).tolist() == [0.0, 3.0, 6.0, 10.0]
+    bar, beat = tm.qn_to_bar_beat(np.array([2.0, 3.0, 5.0, 6.0, 11.0]))
+    assert bar.tolist() == [0, 1, 1, 2, 3] and beat.tolist() == [2.0, 0.0, 2.0, 0.0, 1.0]
+    # the same in a MIDI chart
+    mid = mido.MidiFile(type=1, ticks_per_beat=480)
+    mid.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
+                mido.MetaMessage("time_signature", numerator=3, denominator=4, time=3 * 480),
+                mido.MetaMessage("time_signature", numerator=4, denominator=4, time=3 * 480),
+            ]
+        )
+    )
+    drums = mido.MidiTrack([mido.MetaMessage("track_name", name="PART DRUMS", time=0)])
+    drums += [mido.Message("note_on", note=96, velocity=100), mido.Message("note_off", note=96)]
+    mid.tracks.append(drums)
+    path = tmp_path / "notes.mid"
+    mid.save(str(path))
+    assert read_notes_mid(path).tempo_map.bar_lines_qn(14.0).tolist() == [0.0, 3.0, 6.0, 10.0]
+
+
+# ------------------------------------------------------------------ encodings
+LATIN = (
+    '[Song]\n{\n  Name = "Caf\xe9 Cr\xe8me"\n  Artist = "Bj\xf6rk"\n}\n'
+    "[ExpertDrums]\n{\n  0 = N 0 0\n}\n"
+)
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda t: t.encode("latin-1"),
+        lambda t: (t + " ").encode("latin-1"),  # the other byte-length parity
+        lambda t: t.encode("utf-8"),
+        lambda t: t.encode("utf-8-sig"),
+        lambda t: t.encode("utf-16"),  # with a byte-order mark
+        lambda t: "\ufeff".encode("utf-16-be") + t.encode("utf-16-be"),
+        lambda t: t.encode("utf-16-le"),  # without one
+        lambda t: t.replace("Caf\xe9", "Caf\xe9 \u201cx\u201d").encode("cp1252"),
+    ],
+    ids=["latin-1", "latin-1-odd", "utf-8", "utf-8-bom", "utf-16", "utf-16-be-bom",
+         "utf-16-le-no-bom", "cp1252"],
+)  # fmt: skip
+def test_the_encoding_is_decided_by_bom_and_clean_decoding(tmp_path, encode):
+    path = tmp_path / "notes.chart"
+    raw = encode(LATIN)
+    path.write_bytes(raw)
+    chart = read_chart_file(path)
+    assert chart.title.startswith("Caf\xe9") and chart.title.endswith("Cr\xe8me")
+    assert chart.artist == "Bj\xf6rk"
+    assert chart.part().qn.tolist() == [0.0]
+
+
+def test_a_latin1_chart_reads_at_any_length(tmp_path):
+    """The same chart padded one byte at a time: every length reads the same."""
+    for pad in range(4):
+        path = tmp_path / f"c{pad}.chart"
+        path.write_bytes((LATIN + " " * pad).encode("latin-1"))
+        assert read_chart_file(path).title == "Caf\xe9 Cr\xe8me", len(path.read_bytes())
+
+
+# ------------------------------------------------------------------ song folders
+def test_a_song_folder_finds_its_chart_by_content(tmp_path):
+    folder = tmp_path / "Some Band - Some Song"
+    folder.mkdir()
+    # a backing track without drums and the Rock Band Network MIDI named after the song
+    _drums_mid(folder / "backing.mid", [(0, 60)], tracks=("PART GUITAR",))
+    _drums_mid(folder / "somesong.mid", [(0, 96), (2, 97)])
+    assert find_chart_file(folder).name == "somesong.mid"
+    chart = load_chart(folder, derive_levels=False)
+    assert chart.part().qn.tolist() == [0.0, 1.0]
+    # a notes.* with drums comes first
+    _drums_mid(folder / "notes.mid", [(0, 96)])
+    assert find_chart_file(folder).name == "notes.mid"
+    # a notes.chart without drums does not hide a MIDI chart that has them
+    (folder / "notes.chart").write_text("[ExpertSingle]\n{\n  0 = N 0 0\n}\n")
+    assert find_chart_file(folder).name == "notes.mid"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(NotFoundError, match="without a chart"):
+        read_chart(empty)
+    guitar = tmp_path / "guitar"
+    guitar.mkdir()
+    _drums_mid(guitar / "a.mid", [(0, 60)], tracks=("PART GUITAR",))
+    (guitar / "b.chart").write_text("[ExpertSingle]\n{\n  0 = N 0 0\n}\n")
+    with pytest.raises(
+        InputError, match=r"none of its charts has a drum part \(a\.mid, b\.chart\)"
+    ):
+        read_chart(guitar)
+
+
+# ------------------------------------------------------------------ writing: no silent loss
+def _part(rows: list[tuple[float, Lane]], velocity: int = NORMAL_VELOCITY) -> Part:
+    return Part.from_arrays([q for q, _ in rows], [int(x) for _, x in rows], velocity)
+
+
+@pytest.mark.parametrize("name", ["x.chart", "notes.mid"])
+def test_a_tom_under_a_hihat_moves_to_a_free_tom_and_is_counted(tmp_path, name):
+    # a Medium part as the simplifier makes it: hi-hat and high tom together at beat 2
+    medium = _part(
+        [(0.0, Lane.KICK), (0.0, Lane.HIHAT_CLOSED), (1.0, Lane.HIHAT_CLOSED),
+         (1.0, Lane.TOM_HIGH), (2.0, Lane.HIHAT_OPEN), (3.0, Lane.HIHAT_PEDAL)]
+    )  # fmt: skip
+    chart = Chart("folds", TempoMap.constant(100.0), {Level.MEDIUM: medium})
+    saved = save_chart(tmp_path / name, chart)
+    folds = saved.folds
+    assert folds.moved == {
+        "Medium": {
+            "open hi-hat as hi-hat": 1,
+            "high tom as mid tom (a cymbal held its pad)": 1,
+        }
+    }
+    assert folds.dropped == {"Medium": {"hi-hat pedal (no pad)": 1}}
+    assert folds.total == 3 and "folded 3 notes" in folds.describe()
+    back = read_chart(saved).part(Level.MEDIUM)
+    assert len(back) == len(medium) - 1
+    assert list(zip(back.qn.tolist(), _lanes(back), strict=True)) == [
+        (0.0, Lane.KICK), (0.0, Lane.HIHAT_CLOSED), (1.0, Lane.HIHAT_CLOSED),
+        (1.0, Lane.TOM_MID), (2.0, Lane.HIHAT_CLOSED),
+    ]  # fmt: skip
+    # a plain MIDI file holds every note of the level
+    whole = save_chart(tmp_path / "medium.mid", chart, level="medium")
+    assert not whole.folds and read_chart(whole).part() == medium
+
+
+def test_a_beginner_part_with_no_free_slot_is_counted_as_left_out(tmp_path):
+    easy = _part([(0.0, Lane.KICK), (1.0, Lane.SNARE)])
+    beginner = _part([(0.0, Lane.KICK)])
+    chart = Chart("b", TempoMap.constant(90.0), {Level.BEGINNER: beginner, Level.EASY: easy})
+    saved = save_chart(tmp_path / "b.chart", chart)
+    assert saved.folds.levels_left_out == {"Beginner": 1} and saved.folds.total == 1
+    assert "Beginner part (1 notes) left out" in saved.folds.describe()
+
+
+# ------------------------------------------------------------------ property: round trips
+_GRID = 48  # positions on a 1/48 quarter-note grid: exact at 192 and 480 ticks
+
+
+@st.composite
+def any_charts(draw):
+    """Charts with anything a part can hold: every lane (the open hi-hat and the pedal
+    too), notes sharing a pad, a Beginner part, an Expert+ part, slow tempos and time
+    signatures inside bars."""
+    bpm = draw(st.sampled_from([0.803, 0.854, 60.0, 120.0, 133.5, 400.0]))
+    tempos = [(0.0, bpm)] + [(8.0, draw(st.sampled_from([90.0, 150.25])))] * draw(st.booleans())
+    sigs = [(0.0, draw(st.integers(2, 7)), draw(st.sampled_from([4, 8])))]
+    if draw(st.booleans()):
+        sigs.append((draw(st.integers(1, 16 * _GRID)) / _GRID, draw(st.integers(2, 9)), 4))
+    tm = TempoMap(tempos, sigs)
+
+    def part() -> Part:
+        n = draw(st.integers(1, 24))
+        ticks = draw(st.lists(st.integers(0, 16 * _GRID), min_size=n, max_size=n))
+        lanes = draw(st.lists(st.sampled_from(list(Lane)), min_size=n, max_size=n))
+        vel = draw(
+            st.lists(st.sampled_from([GHOST_VELOCITY, NORMAL_VELOCITY, ACCENT_VELOCITY]),
+                     min_size=n, max_size=n)
+        )  # fmt: skip
+        vel = [NORMAL_VELOCITY if ln == Lane.KICK else v for ln, v in zip(lanes, vel, strict=True)]
+        return Part.from_arrays(np.array(ticks) / _GRID, [int(x) for x in lanes], vel)
+
+    levels = draw(st.sets(st.sampled_from(list(Level)), min_size=1))
+    parts = {lv: part() for lv in levels}
+    plus = None
+    if Level.EXPERT in parts and draw(st.booleans()):
+        expert = parts[Level.EXPERT]
+        if draw(st.booleans()):  # double kicks between the Expert notes
+            extra = np.array(draw(st.lists(st.integers(0, 16 * _GRID), min_size=1, max_size=6)))
+            plus = Part.from_arrays(
+                np.concatenate([expert.qn, extra / _GRID]),
+                np.concatenate([expert.lane, np.zeros(extra.size, np.int8)]),
+                np.concatenate([expert.velocity, np.full(extra.size, NORMAL_VELOCITY)]),
+            )
+        else:  # an Expert+ part of its own
+            plus = part()
+    return Chart("random", tm, parts, expert_plus=plus)
+
+
+def _notes(part: Part) -> Counter:
+    return Counter(
+        zip(np.rint(part.qn * _GRID).astype(int).tolist(), part.lane.tolist(), strict=True)
+    )
+
+
+@settings(max_examples=40)
+@given(any_charts(), st.sampled_from(["song.chart", "notes.mid"]))
+def test_save_chart_keeps_every_note_or_counts_it(tmp_path_factory, chart, name):
+    """Read back, every level has the same notes, except exactly those the folds count:
+    a moved note comes back once on another drum, a dropped one not at all."""
+    saved = save_chart(tmp_path_factory.mktemp("save") / name, chart)
+    folds = saved.folds
+    written: dict[str, Part] = {}
+    for lv, part in chart.parts.items():
+        if lv == Level.BEGINNER and Level.EASY in chart.parts:
+            assert folds.levels_left_out == {"Beginner": len(part)}
+            continue
+        written[(Level.EASY if lv == Level.BEGINNER else lv).label] = part
+    if chart.expert_plus is not None:
+        written[EXPERT_PLUS] = chart.expert_plus
+    kept = {label: len(part) - folds.n_dropped(label) for label, part in written.items()}
+    if not any(n for label, n in kept.items() if label != EXPERT_PLUS):
+        with pytest.raises(InputError, match="no drum part"):
+            read_chart(saved)  # every note was a hi-hat pedal: nothing to play
+        return
+    back = read_chart(saved)
+    for label, part in written.items():
+        if label == EXPERT_PLUS:
+            # an Expert+ part that is the Expert part once written needs no part of its own
+            got = back.expert_plus if back.expert_plus is not None else back.parts.get(Level.EXPERT)
+        else:
+            got = back.parts.get(Level.parse(label))
+        want, have = _notes(part), _notes(got) if got is not None else Counter()
+        assert sum(have.values()) == kept[label], label
+        assert sum((want & have).values()) == kept[label] - folds.n_moved(label), label
+        if folds.n_dropped(label) + folds.n_moved(label) == 0 and got is not None:
+            np.testing.assert_array_equal(got.velocity, part.velocity)
+    if name.endswith(".chart"):
+        assert back.tempo_map == chart.tempo_map and not folds.tempos_changed
+    else:
+        slow = int((chart.tempo_map.bpm < 60e6 / 0xFFFFFF).sum())
+        assert folds.tempos_changed == slow
+
+
+_NOTE_LINES = st.lists(
+    st.tuples(
+        st.integers(0, 5000),
+        st.sampled_from(["N", "S"]),
+        st.sampled_from([0, 1, 2, 3, 4, 5, 32, 34, 35, 40, 41, 66, 67, 68, 109, 2, 64]),
+        st.integers(0, 400),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@given(_NOTE_LINES, st.sampled_from(["  ", "\t", " "]))
+def test_a_drum_section_reads_the_same_whichever_way_its_lines_are_read(lines, indent):
+    """Sections written as editors write them are read from their words at once; with a
+    text event among the notes they are read line by line. Both give the same chart."""
+    body = "".join(f"{indent}{t} = {k} {n} {ln}\n" for t, k, n, ln in sorted(lines))
+    head = "[Song]\n{\n  Resolution = 192\n}\n[ExpertDrums]\n{\n"
+    plain = f"{head}{body}}}\n"
+    with_text = f'{head}{body}  0 = E "solo"\n}}\n'
+    try:
+        fast = parse_chart_text(plain)
+    except InputError as exc:
+        with pytest.raises(InputError, match=re.escape(str(exc).split(":", 1)[1].strip())):
+            parse_chart_text(with_text)
+        return
+    slow = parse_chart_text(with_text)
+    assert fast.part() == slow.part() and fast.expert_plus == slow.expert_plus
