@@ -6,6 +6,7 @@ cymbalism's own audio reader.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,10 +22,10 @@ from cymbalism.model.chart import Level
 from cymbalism.model.lanes import Lane
 from cymbalism.model.session import BarLayout, Player, Session, Settings
 from cymbalism.songs import get_song
-from cymbalism.sound.audio import find_stems, load_song_audio, song_audio_for
+from cymbalism.sound.audio import find_stems, load_song_audio, song_audio_for, write_audio
 from cymbalism.sound.kit import LAYER_VELOCITIES, SampleKit, kit_manifest
 from cymbalism.sound.mixer import Mixer, Placed, parse_mix
-from cymbalism.sound.music import MusicTrack
+from cymbalism.sound.music import FADE_SEC, MusicTrack
 from cymbalism.sound.render import HitVoices, as_written, render_practice, render_session
 
 SR = 44_100
@@ -141,8 +142,16 @@ def test_the_output_through_a_real_audio_server_with_no_sound_card() -> None:
     # a stroke sounds as soon as it can: at most the output's lead and a block after it
     # arrived (two blocks, should the callback run between its arrival and its strike)
     bound = res["dac_ahead_ms"] + 2 * res["block_ms"]
-    assert len(res["stroke_after_arrival_ms"]) == 5
+    assert len(res["stroke_after_arrival_ms"]) == 4
     assert all(0 <= x <= bound for x in res["stroke_after_arrival_ms"])
+    # a song's music at 70%, each bar handed over a quarter of a second ahead as the
+    # engine does, stretched in the worker process while the callback plays: the same
+    # samples as an offline render (a bar stretched too late on a very busy machine
+    # plays on along the last one instead, and is counted)
+    assert res["music_seconds"] > 7.5 and res["music_level_dbfs"] > -30
+    assert res["music_late"] <= 1
+    if res["music_late"] == 0:
+        assert res["music_max_difference"] == 0.0
 
 
 # ------------------------------------------------------------------ song folders
@@ -220,8 +229,9 @@ def test_audio_that_breaks_off_keeps_what_was_read(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ renders
-def duet(tempo_scale: float) -> Session:
-    chart = get_song("mirrorball")
+def duet(song: str, tempo_scale: float) -> Session:
+    """A perfect duet: the expert and the beginner part, every note on its time."""
+    chart = get_song(song)
     base = chart.tempo_map.scaled(tempo_scale)
     players = tuple(
         Player(name, level, hits=chart.part(level).to_hits(base))
@@ -230,25 +240,34 @@ def duet(tempo_scale: float) -> Session:
     return Session(chart, players, Settings(tempo_scale=tempo_scale))
 
 
+def heard_error(frames: np.ndarray, start_sec: float, notes: np.ndarray) -> np.ndarray:
+    """For each distinct note time, the reader's nearest onset in ``frames`` minus it."""
+    found = np.unique(detect_hits(frames.mean(axis=1), SR).onset_sec) + start_sec
+    notes = np.unique(np.round(notes, 6))
+    k = np.clip(np.searchsorted(found, notes), 1, found.size - 1)
+    near = np.stack([found[k - 1], found[k]])
+    return near[np.argmin(np.abs(near - notes), axis=0), np.arange(notes.size)] - notes
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("tempo", [1.0, 0.7])
 def test_a_rendered_perfect_duet_is_heard_on_the_chart_s_notes(tempo: float) -> None:
-    session = duet(tempo)
-    audio, _ = song_audio_for("mirrorball", session.chart, sample_rate=SR)
-    rendered = render_session(session, audio, gains={"music": 0.25})
+    session = duet("harbor-waltz", tempo)
+    audio, _ = song_audio_for("harbor-waltz", session.chart, sample_rate=SR)
+    rendered = render_session(session, audio, gains={"music": 0.25}, stems=True)
     assert rendered.start_sec < 0  # the count-in
-    end = round(40 / tempo * SR)  # the first 40 s of the song
-    mono = rendered.frames[: rendered.frame_of(40 / tempo)].mean(axis=1)
-    found = detect_hits(mono, SR).onset_sec + rendered.start_sec
-    notes = np.unique(np.round(np.concatenate([p.hits.onset_sec for p in session.players]), 6))
-    notes = notes[notes < 39 / tempo]
-    err = np.array([found[np.argmin(np.abs(found - t))] - t for t in notes])
-    heard = np.abs(err) < 0.010
-    # Measured: 90% (100%) and 94% (70%) of the notes heard within 10 ms, median error
-    # 2.1 / 1.4 ms. The goal (every note within 2 ms) is not met: the detector's frames
-    # are 2.9 ms apart and it misses some soft hi-hats under the open hi-hat and music.
-    assert end > 0 and heard.mean() >= 0.88
-    assert abs(float(np.median(err[heard]))) <= 0.0025
+    assert set(rendered.stems) == {"music", "drums-Ana", "drums-Ben"}
+    summed = sum(rendered.stems.values())
+    np.testing.assert_allclose(rendered.frames, np.clip(summed, -1, 1), atol=1e-6)
+    # each player's drums on their own: every note of the part heard within 2 ms
+    for player in session.players:
+        stem = rendered.stems[f"drums-{player.name}"]
+        err = heard_error(stem, rendered.start_sec, player.hits.onset_sec)
+        assert np.abs(err).max() <= 0.002, (player.name, np.sort(np.abs(err))[-5:])
+    # the whole mix, both players over the music: measured 98.7% (100%) and 100% (70%)
+    everyone = np.concatenate([p.hits.onset_sec for p in session.players])
+    err = heard_error(rendered.frames, rendered.start_sec, everyone)
+    assert np.mean(np.abs(err) <= 0.002) >= 0.97
 
 
 @pytest.mark.slow
@@ -321,3 +340,113 @@ def test_the_built_in_music_follows_its_chords() -> None:
         seg = audio.music[round((a + 0.1) * 22_050) : round((a + 2.2) * 22_050)].mean(axis=1)
         c = librosa.feature.chroma_cqt(y=seg, sr=22_050).mean(axis=1)
         assert set(np.argsort(c)[-2:].tolist()) <= chord_pitch_classes(chord)
+
+
+def test_a_bar_laid_out_late_plays_on_and_joins_where_it_can() -> None:
+    # Live, each bar's music goes on half a second along its line. A bar that comes
+    # after the sound card has passed its start (a busy machine) finds music still
+    # playing there, and joins it a fade after where the card has got to.
+    chart = get_song("fast-lane")
+    audio, _ = song_audio_for("fast-lane", chart, sample_rate=SR)
+    assert audio is not None
+    base = chart.tempo_map.scaled(0.7)
+    bars = as_written(chart)
+    bar_frames = round(float(base.qn_to_sec(bars[1].start_qn)) * SR)
+
+    def play(late: bool, loop: bool) -> tuple[np.ndarray, np.ndarray]:
+        mixer = Mixer(SR, {"music": 1.0})
+        track = MusicTrack(audio, mixer, chart_map=chart.tempo_map, tempo_scale=0.7, ahead_sec=0.5)
+        track.add_bar(bars[0])
+        head = mixer.render_span(0, bar_frames + 2000 if late else bar_frames - 2000)
+        second = bars[0] if loop else bars[1]
+        if loop:  # bar 1 again, right after itself
+            second = BarLayout(second.start_qn, second.end_qn, 1.0, bar_frames / SR)
+        track.add_bar(second)
+        rest = mixer.render_span(mixer.rendered_until or 0, 2 * bar_frames)
+        return head[:, 0], rest[:, 0]
+
+    on_time = np.concatenate(play(late=False, loop=False))
+    head, rest = play(late=True, loop=False)
+    # carrying on as it goes: the late bar changes nothing
+    np.testing.assert_allclose(np.concatenate([head, rest]), on_time, atol=1e-6)
+    head, rest = play(late=True, loop=True)
+    # a jump back that came late: music until the join, then the loop's start
+    assert np.abs(head[-2000:]).max() > 0.01  # no silence where the bar line passed
+    joined = rest[round(FADE_SEC * SR) * 2 :]
+    k = bar_frames + 2000 + round(FADE_SEC * SR) * 2 - bar_frames  # into the loop
+    np.testing.assert_allclose(joined[:4000], on_time[k : k + 4000], atol=1e-6)
+
+
+# ------------------------------------------------------------------ the command line
+def test_render_a_practice_track_with_its_stems(tmp_path: Path, capsys) -> None:
+    from cymbalism.cli import main
+
+    out, stems = tmp_path / "guide.ogg", tmp_path / "stems"
+    code = main(
+        ["render", "harbor-waltz", "--level", "easy", "--out", str(out), "--stems", str(stems)]
+    )
+    said = capsys.readouterr().out
+    assert code == 0, said
+    assert "wrote" in said and "Easy" in said
+    mix, sr = sf.read(out, dtype="float32")
+    meta = json.loads((stems / "render.json").read_text())
+    assert sr == meta["sample_rate"] == SR and set(meta["stems"]) == {"music", "drums"}
+    drums, _ = sf.read(stems / meta["stems"]["drums"], dtype="float32")
+    assert drums.shape == mix.shape
+    chart = get_song("harbor-waltz")
+    notes = chart.part(Level.EASY).to_hits(chart.tempo_map).onset_sec
+    assert meta["song_zero_sample"] == round(-meta["start_sec"] * SR)
+    err = heard_error(drums, meta["start_sec"], notes)
+    assert np.abs(err).max() <= 0.002  # a FLAC stem: each note of the part, to 2 ms
+
+
+def test_render_a_played_session_and_a_song_folder(tmp_path: Path, capsys) -> None:
+    from cymbalism.cli import main
+    from cymbalism.io.charts import save_chart
+    from cymbalism.store.store import Store
+
+    # a Clone Hero song folder: the chart, song.ini with a delay, and the recording
+    folder = tmp_path / "Song"
+    folder.mkdir()
+    chart = get_song("click")
+    save_chart(folder / "notes.chart", chart)
+    audio, _ = song_audio_for("click", chart, sample_rate=SR)
+    assert audio is not None
+    silence = np.zeros((round(0.25 * SR), 2), np.float32)
+    write_audio(folder / "song.ogg", np.concatenate([silence, audio.music]), SR)  # in blocks
+    (folder / "song.ini").write_text("[song]\nname = Clicks\nartist = Us\ndelay = 250\n")
+    db = str(tmp_path / "s.sqlite3")
+    play = ["play", str(folder), "-p", "Ana:sim-expert", "--click", "none", "--store", db]
+    assert main([*play, "--seconds", "3", "--count-in", "0", "--hit-sounds", "all"]) == 0
+    store = Store(db)
+    stored = store.load(store.resolve("last"))
+    assert stored.chart.metadata["song_path"] == str(folder.resolve())
+    store.close()
+    capsys.readouterr()
+    out = tmp_path / "duet.flac"
+    assert main(["render", "last", "--db", db, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "no recording" not in said and "session 1" in said
+    frames, _ = sf.read(out, dtype="float32")
+    assert 3.0 * SR < frames.shape[0] < 6.0 * SR  # what was played, not the whole song
+
+
+def test_bad_render_and_play_options_are_one_clear_line(tmp_path: Path, capsys) -> None:
+    from cymbalism.cli import main
+
+    wav = str(tmp_path / "x.wav")
+    cases = [
+        (["render", "mirrorball", "--out", str(tmp_path / "x.mp3")], 2, ".wav, .flac or .ogg"),
+        (["render", "mirrorball", "--out", wav, "--mix", "drums=1"], 2, "channels: music"),
+        (["render", "mirrorball", "--out", wav, "--level", "hardest"], 2, "unknown level"),
+        (["render", "mirrorball", "--out", wav, "--tempo", "5%"], 2, "25%-200%"),
+        (["render", "mirrorball", "--out", wav, "--audio", "/no/such.ogg"], 1, "no song folder"),
+        (["render", "nosong", "--out", wav], 1, "unknown song"),
+        (["render", "7", "--out", wav, "--db", str(tmp_path / "e.db")], 1, "no session 7"),
+        (["play", "mirrorball", "-p", "A:sim", "--hit-sounds", "loud"], 2, "--hit-sounds"),
+        (["play", "mirrorball", "-p", "A:sim", "--mix", "music"], 2, "CHANNEL=GAIN"),
+    ]
+    for args, code, words in cases:
+        assert main(args) == code, args
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err and err.count("\n") == 1, err

@@ -45,8 +45,8 @@ class FakeSoundDevice:
     OutputStream = FakeStream
 
     @staticmethod
-    def query_devices(device: int) -> dict[str, object]:
-        return {"name": "Fake Out"}
+    def query_devices(device: int | None = None, kind: str | None = None) -> dict[str, object]:
+        return {"name": "Fake Out", "default_samplerate": 48_000.0}
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_no_device_gives_a_silent_output_that_says_so(monkeypatch) -> None:
     monkeypatch.setattr(metronome, "_sounddevice", lambda: NoDevice)
     out = open_output(FakeClock())
     assert isinstance(out, SilentOutput) and not out.audible
-    assert "no sound device" in out.description
+    assert "no sound output device" in out.description and "still played" in out.description
 
 
 def test_midi_click_waits_for_each_sound_s_time() -> None:

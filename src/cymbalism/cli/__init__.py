@@ -6,6 +6,7 @@ One module per command group, in the order ``cymbalism --help`` lists them:
 - :mod:`~cymbalism.cli.songs`: songs, simplify, lesson;
 - :mod:`~cymbalism.cli.live`: ports, calibrate, play;
 - :mod:`~cymbalism.cli.store`: import, sessions, report, export, history;
+- :mod:`~cymbalism.cli.sound`: render;
 - :mod:`~cymbalism.cli.serve`: serve;
 - :mod:`~cymbalism.cli.audio`: transcribe, kit;
 - :mod:`~cymbalism.cli.research`: sync, coupling, corpus.
@@ -18,6 +19,6 @@ holds how figures are shown.
 from cymbalism.cli.common import app, main
 
 # Importing each group registers its commands; the order here is the order of --help.
-from cymbalism.cli import core, songs, live, store, serve, audio, research  # noqa: F401  # isort: skip
+from cymbalism.cli import core, songs, live, store, sound, serve, audio, research  # noqa: F401  # isort: skip
 
 __all__ = ["app", "main"]

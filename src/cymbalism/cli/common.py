@@ -23,9 +23,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_HELP",
+    "AUDIO_HELP",
+    "AUDIO_OFFSET_HELP",
     "DB_HELP",
     "JSON_HELP",
     "KIT_HELP",
+    "MIX_HELP",
     "SESSION_HELP",
     "app",
     "console",
@@ -35,6 +38,7 @@ __all__ = [
     "split_names",
     "split_values",
     "stored_analysis",
+    "tempo_scale",
 ]
 
 app = typer.Typer(
@@ -58,6 +62,12 @@ KIT_HELP = "The e-kit's note map (td11, td17, nitro, dtx, gm or a .toml file)."
 API_HELP = "The MIDI system: LINUX_ALSA or UNIX_JACK."
 JSON_HELP = "Print JSON."
 SESSION_HELP = "The session number, or 'last'."
+MIX_HELP = (
+    "Channel gains 0-2: music, guide (the drum stems), click, own (the first player's "
+    "drums), partner; such as music=0.8,click=0.3."
+)
+AUDIO_HELP = "A recording to play instead of the song's own: an audio file or a song folder."
+AUDIO_OFFSET_HELP = "Where song time zero falls in --audio, in milliseconds."
 
 
 def _version(value: bool) -> None:
@@ -86,6 +96,19 @@ def split_values(value: str | None, what: str, n: int) -> list[str] | None:
     if len(items) != n or not all(items):
         raise InputError(f"--{what} needs {n} comma-separated value(s), got {value!r}")
     return items
+
+
+def tempo_scale(text: str) -> float:
+    """``80%``, ``80`` or ``0.8`` -> 0.8 (``--tempo``)."""
+    t = text.strip().rstrip("%")
+    try:
+        value = float(t)
+    except ValueError:
+        raise InputError(f"--tempo takes a percentage such as 80%, got {text!r}") from None
+    scale = value / 100.0 if text.strip().endswith("%") or value > 2.0 else value
+    if not 0.25 <= scale <= 2.0:
+        raise InputError(f"--tempo {text}: a practice tempo lies in 25%-200%")
+    return scale
 
 
 def split_names(text: str | None) -> list[str] | None:

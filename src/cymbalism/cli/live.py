@@ -3,22 +3,23 @@ terminal view."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from cymbalism.cli.common import API_HELP, KIT_HELP, app, console
+from cymbalism.cli.common import (
+    API_HELP,
+    AUDIO_HELP,
+    AUDIO_OFFSET_HELP,
+    KIT_HELP,
+    MIX_HELP,
+    app,
+    console,
+    tempo_scale,
+)
 from cymbalism.cli.format import print_report
 from cymbalism.errors import InputError
 from cymbalism.model.session import DEFAULT_WINDOW_SEC
-
-
-def _tempo_scale(text: str) -> float:
-    """``80%``, ``80`` or ``0.8`` -> 0.8."""
-    t = text.strip().rstrip("%")
-    try:
-        value = float(t)
-    except ValueError:
-        raise InputError(f"--tempo takes a percentage such as 80%, got {text!r}") from None
-    return value / 100.0 if text.strip().endswith("%") or value > 2.0 else value
 
 
 def _loop_bars(text: str | None) -> tuple[int, int] | None:
@@ -165,7 +166,11 @@ def _calibrate(
 
 @app.command("play")
 def _play(
-    song: str = typer.Argument(..., help="A built-in song (see `cymbalism songs`) or a chart."),
+    song: str = typer.Argument(
+        ...,
+        help="A built-in song (see `cymbalism songs`), a chart file, or a Clone Hero / YARG "
+        "song folder.",
+    ),
     player: list[str] = typer.Option(
         ...,
         "--player",
@@ -183,26 +188,61 @@ def _play(
         DEFAULT_WINDOW_SEC * 1000, "--window-ms", help="Matching window (ms)."
     ),
     backing: bool = typer.Option(False, "--backing", help="Play the notes nobody plays."),
-    click: str = typer.Option("audio", "--click", help="'audio', 'none', or a MIDI output."),
+    click: str = typer.Option(
+        "audio",
+        "--click",
+        help="'audio' (the sound card: click, music and drums, mixed by --mix), 'none' "
+        "(silent), or a MIDI output (the click only).",
+    ),
+    mix: str | None = typer.Option(None, "--mix", help=MIX_HELP),
+    hit_sounds: str = typer.Option(
+        "own",
+        "--hit-sounds",
+        help="Whose strokes the sampled kit plays: 'own' (computer keys and simulated "
+        "players; an e-kit's module is left alone), 'all' (e-kits too) or 'off'.",
+    ),
+    audio: Path | None = typer.Option(None, "--audio", help=AUDIO_HELP),
+    audio_offset: float = typer.Option(0.0, "--audio-offset", help=AUDIO_OFFSET_HELP),
     kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
     api: str | None = typer.Option(None, "--api", help=API_HELP),
     store: str | None = typer.Option(None, "--store", help="Database URL, or 'none'."),
     seconds: float | None = typer.Option(None, "--seconds", help="Stop after this long."),
 ) -> None:
-    """Play a song together, judged live; at the end, the summary `analyze` gives."""
+    """Play a song together, judged live; at the end, the summary `analyze` gives.
+
+    The song's recording plays with the click (a Clone Hero / YARG song folder's
+    stems with the drums muted, a built-in song's music, or --audio), stretched to the
+    practice tempo, looped and following the duo as the click does.
+    """
     from cymbalism.io.charts import load_chart
     from cymbalism.live.engine import LiveOptions
-    from cymbalism.live.run import LiveSetup, parse_player
+    from cymbalism.live.run import LiveSetup, parse_player, sounding_players
     from cymbalism.model.session import Settings
+    from cymbalism.sound.audio import song_audio_for, with_audio_source
+    from cymbalism.sound.mixer import parse_mix
 
     specs = [parse_player(p) for p in player]
+    gains = parse_mix(mix)
+    sounding_players(specs, hit_sounds)  # a bad --hit-sounds: said before anything starts
     settings = Settings(
         window_sec=window_ms / 1000.0,
-        tempo_scale=_tempo_scale(tempo),
+        tempo_scale=tempo_scale(tempo),
         follow=follow,
         count_in_bars=count_in,
     )
     options = LiveOptions(loop_bars=_loop_bars(loop), loop_repeats=repeats, backing=backing)
+    chart = load_chart(song)
+    song_audio = None
+    if click == "audio":
+        song_audio, said = song_audio_for(song, chart, audio=audio, audio_offset_ms=audio_offset)
+        for line in said:
+            console.print(f"[yellow]{line}[/]", highlight=False)
+        if song_audio is not None:
+            parts = ", ".join(p.name for p in song_audio.sources.values())
+            muted = " (the drum stems muted)" if song_audio.drums is not None else ""
+            console.print(f"music: {parts}{muted}", highlight=False)
+    elif audio is not None:
+        console.print("[yellow]--audio plays only with --click audio[/]")
     setup = LiveSetup(
         specs,
         settings,
@@ -212,8 +252,12 @@ def _play(
         api=api,
         store_url=store,
         max_sec=seconds,
+        gains=gains,
+        hit_sounds=hit_sounds,
+        song_audio=song_audio,
     )
-    _live_session(load_chart(song), setup, keys=any(s.kind == "keys" for s in specs))
+    chart = with_audio_source(chart, song, audio=audio, audio_offset_ms=audio_offset)
+    _live_session(chart, setup, keys=any(s.kind == "keys" for s in specs))
 
 
 def demo_live(seconds: float, seed: int) -> None:

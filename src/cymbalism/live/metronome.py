@@ -37,6 +37,7 @@ __all__ = [
     "CLICK",
     "DRIFT_SEC",
     "DRIFT_WINDOW_SEC",
+    "MUSIC_AHEAD_SEC",
     "AudioOutput",
     "MidiOutput",
     "Output",
@@ -122,6 +123,8 @@ DRIFT_SEC = 0.002
 #: against the session clock, a stream that skipped) moves it.
 DRIFT_WINDOW_SEC = 0.25
 _NO_ERROR = 1 << 62
+#: The music placed past each laid-out bar along its line, in case the next bar is late.
+MUSIC_AHEAD_SEC = 0.5
 
 
 class AudioOutput:
@@ -137,12 +140,14 @@ class AudioOutput:
         The players in seat order: the first sounds on ``own``, the others on
         ``partner``, panned apart.
     audio : cymbalism.sound.audio.SongAudio, optional
-        The song's recording at ``sample_rate`` (see :meth:`add_bar`).
+        The song's recording (see :meth:`add_bar`), resampled to ``sample_rate`` if it
+        is at another.
     chart_map : TempoMap, optional
         The chart's tempo map (needed with ``audio``).
     tempo_scale : float
     device : int or str, optional
-    sample_rate : int
+    sample_rate : int, optional
+        The device's own rate by default (44.1 kHz without a device).
     block_size : int
         Frames per callback (256 at 44.1 kHz is 5.8 ms).
     stream : bool
@@ -166,11 +171,14 @@ class AudioOutput:
         chart_map: TempoMap | None = None,
         tempo_scale: float = 1.0,
         device: int | str | None = None,
-        sample_rate: int = 44_100,
+        sample_rate: int | None = None,
         block_size: int = 256,
         stream: bool = True,
     ) -> None:
         self.clock = clock
+        sd = _sounddevice() if stream else None
+        if sample_rate is None:
+            sample_rate = 44_100 if sd is None else _device_rate(sd, device)
         self.sample_rate = int(sample_rate)
         self.block_size = int(block_size)
         from cymbalism.sound.kit import SampleKit
@@ -182,18 +190,18 @@ class AudioOutput:
         self.voices = HitVoices(self.mixer, self.kit)
         self.players = list(players)
         self._pans = dict(zip(self.players, player_pans(len(self.players)), strict=True))
-        self.audio = audio
+        self.audio = None if audio is None else audio.resampled(self.sample_rate)
         self.chart_map = chart_map
         self.tempo_scale = tempo_scale
         self._track: Any = None
+        self._stretcher: Any = None
         self._frame: int | None = None
         self._err_min, self._err_frames = _NO_ERROR, 0
         self._latency_sec = 0.0
         self.resyncs = 0
         self._stream: Any = None
         self.description = "click and sounds on no device (offline)"
-        if stream:
-            sd = _sounddevice()
+        if sd is not None:
             try:
                 self._stream = sd.OutputStream(
                     samplerate=self.sample_rate,
@@ -205,11 +213,14 @@ class AudioOutput:
                     callback=self.callback,
                 )
             except Exception as exc:  # PortAudioError, or no device at all
-                raise DeviceError(f"no usable sound output device ({exc})") from exc
+                raise DeviceError(f"no sound output device ({exc})") from exc
             name = sd.query_devices(self._stream.device)["name"]
             self._latency_sec = float(getattr(self._stream, "latency", 0.0) or 0.0)
             self.description = f"sound on {name}"
-            if audio is not None:
+            if self.audio is not None:
+                from cymbalism.sound.stretch import StretchProcess
+
+                self._stretcher = StretchProcess(self.sample_rate, 2)  # ready by the first bar
                 self.description += " with the song's recording"
 
     # ------------------------------------------------------------------ time
@@ -246,6 +257,8 @@ class AudioOutput:
                 guide=self.mixer.gains.get("guide", 0.0) > 0.0,
                 background=True,
                 frame_offset=self.frame_of_ns(zero_ns),
+                ahead_sec=MUSIC_AHEAD_SEC,
+                stretcher=self._stretcher,
             )
         self._track.add_bar(bar)
         if last:
@@ -271,6 +284,8 @@ class AudioOutput:
             self._stream.close()
         if self._track is not None:
             self._track.close(timeout=1.0)
+        if self._stretcher is not None:
+            self._stretcher.close()
 
     # ------------------------------------------------------------------ the callback
     def callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
@@ -299,6 +314,15 @@ def _sounddevice() -> Any:
     from cymbalism.sound.device import portaudio
 
     return portaudio("sound output")
+
+
+def _device_rate(sd: Any, device: int | str | None) -> int:
+    """The output device's own sample rate (44.1 kHz if it says none)."""
+    try:
+        rate = sd.query_devices(device, "output")["default_samplerate"]
+        return int(rate) if 8_000 <= float(rate) <= 192_000 else 44_100
+    except Exception:  # no such device: opening the stream says so
+        return 44_100
 
 
 class MidiOutput:
@@ -397,5 +421,7 @@ def open_output(
         try:
             return AudioOutput(clock, **dict(sound or {}))
         except Exception as exc:  # MissingExtraError, DeviceError
-            return SilentOutput(description=f"no sound device, the click is silent ({exc})")
+            return SilentOutput(
+                description=f"no sound: {exc}; the song is still played, judged and kept"
+            )
     return SilentOutput()

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import configparser
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -44,6 +44,7 @@ __all__ = [
     "DRUM_STEMS",
     "MUSIC_STEMS",
     "SongAudio",
+    "audio_for_chart",
     "builtin_audio_path",
     "find_stems",
     "load_song_audio",
@@ -52,6 +53,7 @@ __all__ = [
     "resample",
     "song_audio_for",
     "song_ini_delay_ms",
+    "with_audio_source",
     "write_audio",
 ]
 
@@ -278,6 +280,18 @@ class SongAudio:
         n = max(self.music.shape[0], 0 if self.drums is None else self.drums.shape[0])
         return n / self.sample_rate - self.offset_sec
 
+    def resampled(self, sample_rate: int) -> SongAudio:
+        """The same recording at another sample rate (itself if it is at that rate)."""
+        if sample_rate == self.sample_rate:
+            return self
+        drums = None if self.drums is None else resample(self.drums, self.sample_rate, sample_rate)
+        return replace(
+            self,
+            music=resample(self.music, self.sample_rate, sample_rate),
+            drums=drums,
+            sample_rate=int(sample_rate),
+        )
+
     def frames(self, which: str = "music") -> np.ndarray:
         """``music`` or ``drums`` (silence of the music's length when there are none)."""
         if which == "drums":
@@ -461,3 +475,69 @@ def song_audio_for(
     if got is None:
         return None, [f"{folder.name}: no readable audio, playing with the click"]
     return got, got.messages
+
+
+#: Where a chart's recording is, noted in its metadata so that a stored session keeps it:
+#: the song folder or chart file it was read from, ``--audio`` and ``--audio-offset``.
+_SONG_PATH, _AUDIO_PATH, _AUDIO_OFFSET = "song_path", "audio_path", "audio_offset_ms"
+
+
+def with_audio_source(
+    chart: Chart,
+    spec: str | Path,
+    *,
+    audio: str | Path | None = None,
+    audio_offset_ms: float = 0.0,
+) -> Chart:
+    """The chart with where its recording is noted in its metadata (the store keeps it).
+
+    ``spec`` is what ``--chart`` was given: a built-in song's name is noted already
+    (``metadata["name"]``); a chart file or song folder is noted by its full path.
+    """
+    meta = dict(chart.metadata)
+    p = Path(spec).expanduser()
+    if p.exists():
+        meta[_SONG_PATH] = str(p.resolve())
+    if audio is not None:
+        meta[_AUDIO_PATH] = str(Path(audio).expanduser().resolve())
+    if audio_offset_ms:
+        meta[_AUDIO_OFFSET] = repr(float(audio_offset_ms))
+    return replace(chart, metadata=meta)
+
+
+def audio_for_chart(
+    chart: Chart,
+    *,
+    audio: str | Path | None = None,
+    audio_offset_ms: float | None = None,
+    sample_rate: int = 44_100,
+) -> tuple[SongAudio | None, list[str]]:
+    """The recording of a stored session's song, as :func:`with_audio_source` noted it.
+
+    ``audio`` and ``audio_offset_ms`` (given now) win over what was noted. A song that
+    was a built-in one gets its shipped recording.
+    """
+    meta = chart.metadata
+    spec = meta.get(_SONG_PATH) or meta.get("name") or chart.title
+    given = audio is not None
+    if audio is None and meta.get(_AUDIO_PATH):
+        audio = meta[_AUDIO_PATH]
+    if audio_offset_ms is None:
+        try:
+            audio_offset_ms = float(meta.get(_AUDIO_OFFSET, "0") or 0.0)
+        except ValueError:
+            audio_offset_ms = 0.0
+    if audio is None and not Path(str(spec)).exists():
+        from cymbalism import songs
+
+        if not songs.has_song(str(spec)):
+            return None, [f"{chart.title}: the recording's place was not kept; give --audio"]
+    try:
+        return song_audio_for(
+            spec, chart, audio=audio, audio_offset_ms=audio_offset_ms, sample_rate=sample_rate
+        )
+    except NotFoundError as exc:
+        if given:
+            raise
+        # the folder or file noted has moved since
+        return None, [f"{exc}: rendering without the recording (give --audio)"]

@@ -172,7 +172,9 @@ class Mixer:
             s = self._incoming.popleft()
             heapq.heappush(self._future, (s.start, next(self._count), s))
 
-    def render(self, start: int, frames: int, out: np.ndarray | None = None) -> np.ndarray:
+    def render(
+        self, start: int, frames: int, out: np.ndarray | None = None, *, clip: bool = True
+    ) -> np.ndarray:
         """Mix frames ``[start, start + frames)`` of every sound placed.
 
         Parameters
@@ -182,11 +184,12 @@ class Mixer:
         frames : int
         out : np.ndarray [shape=(frames, 2), float32], optional
             Written in place (a sound card's buffer); a new array otherwise.
+        clip : bool
+            Clip to -1..1 (False: a stem that is summed with others before it is heard).
 
         Returns
         -------
         out : np.ndarray [shape=(frames, 2), float32]
-            Clipped to -1..1.
         """
         if out is None:
             out = np.zeros((frames, 2), np.float32)
@@ -231,16 +234,19 @@ class Mixer:
             else:
                 dst += chunk * (env * gain)[:, None]
         self._active = keep
-        np.clip(out, -1.0, 1.0, out=out)
+        if clip:
+            np.clip(out, -1.0, 1.0, out=out)
         self.rendered_until = stop
         return out
 
-    def render_span(self, start: int, stop: int, *, block: int = 8192) -> np.ndarray:
+    def render_span(
+        self, start: int, stop: int, *, block: int = 8192, clip: bool = True
+    ) -> np.ndarray:
         """Mix frames ``[start, stop)`` block by block (an offline render)."""
         out = np.zeros((max(stop - start, 0), 2), np.float32)
         for a in range(start, stop, block):
             b = min(a + block, stop)
-            self.render(a, b - a, out[a - start : b - start])
+            self.render(a, b - a, out[a - start : b - start], clip=clip)
         return out
 
     @property

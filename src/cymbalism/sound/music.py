@@ -32,11 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cymbalism.errors import DeviceError
 from cymbalism.model.session import BarLayout
 from cymbalism.model.tempo import TempoMap
 from cymbalism.sound.audio import SongAudio
 from cymbalism.sound.mixer import Mixer, Placed
-from cymbalism.sound.stretch import MARGIN_SEC, PIECE_SEC, Stretcher
+from cymbalism.sound.stretch import MARGIN_SEC, PIECE_SEC, Stretcher, StretchProcess
 
 __all__ = ["FADE_SEC", "BarMap", "MusicTrack", "bar_maps"]
 
@@ -81,10 +82,11 @@ def bar_maps(
 
 @dataclass
 class _Last:
-    placed: Placed
+    pieces: list[Placed]  # what was placed for the last bar (and the guess after it)
     delta: int | None  # recording frame - song frame, for a bar played as recorded
     bar: BarMap
     end: int  # the song frame its bar ends on
+    covered: int  # the frame the music placed along its line reaches (before the fade)
 
 
 class _Source:
@@ -114,10 +116,18 @@ class MusicTrack:
         The earliest song second anyone hears (the count-in's start): the recording
         before it is not placed.
     background : bool
-        Stretch in a worker thread (live: the engine's loop never waits); otherwise
-        each call places its bar before it returns (offline).
+        Place bars in a worker thread, stretching them in a worker process (live: the
+        engine's loop and the sound card's callback never wait); otherwise each call
+        places its bar before it returns (offline).
     frame_offset : int
         The mixer frame of song second 0 (a sound card's mixer counts clock time).
+    ahead_sec : float
+        Also place this much music past each bar, along its line (live): if the next bar
+        comes late or is stretched late, the music plays on instead of stopping, and
+        gives way to the next bar where it can still join (crossfaded).
+    stretcher : Stretcher or StretchProcess, optional
+        What stretches the recording (live: a :class:`StretchProcess` started ahead, so
+        that the first bar does not wait for it; by default one is made when needed).
     """
 
     def __init__(
@@ -131,6 +141,8 @@ class MusicTrack:
         start_sec: float = -math.inf,
         background: bool = False,
         frame_offset: int = 0,
+        ahead_sec: float = 0.0,
+        stretcher: Stretcher | StretchProcess | None = None,
     ) -> None:
         if audio.sample_rate != mixer.sample_rate:
             raise ValueError("the song audio and the mixer must share a sample rate")
@@ -142,10 +154,17 @@ class MusicTrack:
         self.start_sec = start_sec
         self.frame_offset = int(frame_offset)
         self.fade = max(2, round(FADE_SEC * self.sr))
+        self.ahead = max(0, round(ahead_sec * self.sr))
+        #: Bars whose music joined after their bar line (placed after the sound card had
+        #: passed it); also pieces that started late.
+        self.late = 0
         self.sources = [_Source(audio.music, "music")]
         if guide and audio.drums is not None:
             self.sources.append(_Source(audio.drums, "guide"))
-        self._stretcher: Stretcher | None = None
+        self._stretcher = stretcher
+        self._own_process = stretcher is None and background
+        if self._own_process:
+            self._stretcher = StretchProcess(self.sr, 2)
         self._jobs: queue.SimpleQueue[BarMap | None] | None = None
         self._thread: threading.Thread | None = None
         self.finished = False
@@ -181,20 +200,25 @@ class MusicTrack:
             self._place_tail()
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the worker thread (live), after the bars given so far are placed."""
+        """Stop the worker thread and process (live), after the bars given so far."""
         if self._thread is not None and self._jobs is not None:
             self._jobs.put(None)
             self._thread.join(timeout)
+        if self._own_process and isinstance(self._stretcher, StretchProcess):
+            self._stretcher.close()
 
     def _work(self) -> None:
         assert self._jobs is not None
-        while True:
-            m = self._jobs.get()
-            if m is None:
-                if not self.finished:
-                    self._place_tail()
-                return
-            self._place_bar(m)
+        try:
+            while True:
+                m = self._jobs.get()
+                if m is None:
+                    if not self.finished:
+                        self._place_tail()
+                    return
+                self._place_bar(m)
+        except (OSError, ValueError, DeviceError):  # stopped while a bar was stretched
+            return
 
     # ------------------------------------------------------------------ placing
     def _stretch(self, x: np.ndarray, speed: float) -> np.ndarray:
@@ -219,17 +243,31 @@ class MusicTrack:
         if f1 <= f0:
             return
         last, half = src.last, self.fade // 2
+        until = f1 + half + self.ahead  # with the guess at what follows (live)
+        if last is not None and self._continues(last, m, f0):
+            # The recording carries on along the same line: no join at all.
+            if last.delta is not None:
+                last.pieces[-1].end = min(until, src.frames.shape[0] - last.delta)
+                last.pieces[-1].fade_out = self.fade
+                last.covered = last.pieces[-1].end - half
+            elif last.covered < until - half:
+                more = self._place_stretched(src, m, last.covered - half, until, fade_in=True)
+                last.pieces += more
+                last.covered = max(last.covered, *(p.end - half for p in more))
+            last.bar, last.end = m, f1
+            return
+        join = f0
+        if self.mixer.rendered_until is not None:  # live: a bar that came late joins later
+            join = max(join, self.mixer.rendered_until + self.fade)
+            self.late += join > f0
+        if last is not None:
+            for piece in last.pieces:  # what was placed beyond the join gives way
+                piece.cut(join - half, self.fade)
+        first = self._first_frame(m) if last is None else join - half
         if abs(m.speed - 1.0) < _UNITY:
             delta = round((m.rec0 - m.song0) * self.sr) - self.frame_offset
-            if last is not None and last.delta == delta and last.end == f0:
-                # The recording carries on as recorded: no join at all.
-                last.placed.end = min(f1 + half, src.frames.shape[0] - delta)
-                last.placed.fade_out = self.fade
-                src.last = _Last(last.placed, delta, m, f1)
-                return
-            start = f0 - half if last is not None else self._first_frame(m)
-            start = max(start, -delta)  # not before the recording starts
-            end = min(f1 + half, src.frames.shape[0] - delta)
+            start = max(first, -delta)  # not before the recording starts
+            end = min(until, src.frames.shape[0] - delta)
             if end <= start:
                 src.last = None
                 return
@@ -242,10 +280,19 @@ class MusicTrack:
                 fade_out=self.fade,
             )
             self.mixer.add(placed)
-            src.last = _Last(placed, delta, m, f1)
+            src.last = _Last([placed], delta, m, f1, end - half)
             return
-        first = self._first_frame(m) if last is None else f0 - half
-        self._place_stretched(src, m, first, f1 + half, fade_in=last is not None)
+        pieces = self._place_stretched(src, m, first, until, fade_in=last is not None)
+        covered = max((p.end - half for p in pieces), default=first)
+        src.last = _Last(pieces, None, m, f1, covered) if pieces else None
+
+    def _continues(self, last: _Last, m: BarMap, f0: int) -> bool:
+        """Whether bar ``m`` carries on the recording along the line of the last bar."""
+        if last.end != f0 or abs(m.speed - last.bar.speed) > _UNITY:
+            return False
+        if last.delta is not None:
+            return last.delta == round((m.rec0 - m.song0) * self.sr) - self.frame_offset
+        return abs(m.rec0 - last.bar.rec1) * self.sr < 0.5
 
     def _first_frame(self, m: BarMap) -> int:
         """Where the first bar's music starts: the recording's start, or ``start_sec``."""
@@ -254,12 +301,12 @@ class MusicTrack:
 
     def _place_stretched(
         self, src: _Source, m: BarMap, first: int, last: int, *, fade_in: bool
-    ) -> None:
+    ) -> list[Placed]:
         """Stretch the recording for song frames ``[first, last)`` along ``m``, in pieces."""
         n_rec = src.frames.shape[0]
         piece = max(self.fade * 4, round(PIECE_SEC * self.sr))
         margin = round(MARGIN_SEC * self.sr)
-        placed: Placed | None = None
+        pieces: list[Placed] = []
         a = first
         while a < last:
             b = min(a + piece, last)
@@ -273,12 +320,12 @@ class MusicTrack:
                 continue
             y = self._stretch(src.frames[ia:ib], m.speed)
             o = self._frame(m.rec_to_song(ia / self.sr))  # where y[0] sounds
-            start = max(a - (self.fade // 2 if placed is not None else 0), o)
+            start = max(a - (self.fade // 2 if pieces else 0), o)
             stop = min(b + self.fade // 2, o + y.shape[0])
             if stop <= start:
                 a = b
                 continue
-            piece_fade_in = fade_in if placed is None else True
+            piece_fade_in = fade_in if not pieces else True
             placed = Placed(
                 start,
                 y[start - o :],
@@ -287,9 +334,12 @@ class MusicTrack:
                 fade_in=self.fade if piece_fade_in else 0,
                 fade_out=self.fade,
             )
+            if self.mixer.rendered_until is not None and start < self.mixer.rendered_until:
+                self.late += 1
             self.mixer.add(placed)
+            pieces.append(placed)
             a = b
-        src.last = None if placed is None else _Last(placed, None, m, self._frame(m.song1))
+        return pieces
 
     def _place_tail(self) -> None:
         self.finished = True
@@ -298,12 +348,11 @@ class MusicTrack:
             if last is None:
                 continue
             if last.delta is not None:
-                last.placed.end = src.frames.shape[0] - last.delta
-                last.placed.fade_out = 0
+                last.pieces[-1].end = src.frames.shape[0] - last.delta
+                last.pieces[-1].fade_out = 0
                 continue
             rec_end = src.frames.shape[0] / self.sr
             tail_end = self._frame(last.bar.rec_to_song(rec_end))
-            if tail_end > last.end:
-                self._place_stretched(
-                    src, last.bar, last.end - self.fade // 2, tail_end, fade_in=True
-                )
+            if tail_end > last.covered:
+                half = self.fade // 2
+                self._place_stretched(src, last.bar, last.covered - half, tail_end, fade_in=True)

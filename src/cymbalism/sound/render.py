@@ -155,16 +155,23 @@ class Rendered:
     Attributes
     ----------
     frames : np.ndarray [shape=(n, 2), float32]
+        The mix, clipped to -1..1.
     sample_rate : int
     start_sec : float
         The song second of ``frames[0]`` (negative: the count-in).
     messages : list of str
+    stems : dict of str -> np.ndarray [shape=(n, 2), float32]
+        What makes up the mix, one part each, on the same frames (they sum to the mix
+        before it is clipped): ``music`` (the recording, with the guide drums if they
+        were asked for), ``click``, and ``drums-NAME`` for each player (a practice
+        track: ``drums``). Empty unless asked for.
     """
 
     frames: np.ndarray
     sample_rate: int
     start_sec: float
     messages: list[str] = field(default_factory=list)
+    stems: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -176,11 +183,19 @@ class Rendered:
         return round(song_sec * self.sample_rate) - round(self.start_sec * self.sample_rate)
 
 
-def _mix_down(mixer: Mixer, start_sec: float, messages: list[str]) -> Rendered:
-    start = round(start_sec * mixer.sample_rate)
-    stop = mixer.last_frame()
-    frames = mixer.render_span(start, max(stop, start))
-    return Rendered(frames, mixer.sample_rate, start / mixer.sample_rate, messages)
+def _mix_down(
+    parts: Mapping[str, Mixer], start_sec: float, messages: list[str], *, stems: bool
+) -> Rendered:
+    """Mix every part from ``start_sec`` to the end of the last sound, and sum them."""
+    sample_rate = next(iter(parts.values())).sample_rate
+    start = round(start_sec * sample_rate)
+    stop = max(start, *(m.last_frame() for m in parts.values()))
+    mixed = {name: m.render_span(start, stop, clip=False) for name, m in parts.items()}
+    frames = np.zeros((stop - start, 2), np.float32)
+    for x in mixed.values():
+        frames += x
+    np.clip(frames, -1.0, 1.0, out=frames)
+    return Rendered(frames, sample_rate, start / sample_rate, messages, mixed if stems else {})
 
 
 def _place_click(mixer: Mixer, kit: SampleKit, times: np.ndarray, accent: np.ndarray) -> None:
@@ -197,6 +212,8 @@ def _music(
     tempo_scale: float,
     start_sec: float,
 ) -> None:
+    """The recording along the layout; it runs on to its end only if the song was played
+    to its end (a session cut short, or a loop, stops the music where it stopped)."""
     if audio is None or not layouts:
         return
     track = MusicTrack(
@@ -208,7 +225,8 @@ def _music(
         start_sec=start_sec,
     )
     track.add_bars(layouts)
-    track.finish()
+    if layouts[-1].end_qn >= chart.end_qn - 1e-6:
+        track.finish()
 
 
 def _count_in_start(layouts: Sequence[BarLayout], base_map: TempoMap, count_in_bars: int) -> float:
@@ -223,6 +241,7 @@ def render_session(
     *,
     gains: Mapping[str, float] | None = None,
     click: bool = False,
+    stems: bool = False,
     sample_rate: int = 44_100,
 ) -> Rendered:
     """Render what the room heard in a session.
@@ -237,7 +256,10 @@ def render_session(
     gains : Mapping[str, float], optional
         Channel gains (:data:`~cymbalism.sound.mixer.DEFAULT_GAINS`).
     click : bool
-        Include the click (with the count-in); its gain is then at least 0.5.
+        Include the click (with the count-in).
+    stems : bool
+        Also keep each part on its own (:attr:`Rendered.stems`: ``music``, ``click``,
+        ``drums-NAME`` per player).
 
     Returns
     -------
@@ -247,7 +269,6 @@ def render_session(
     g = dict(gains or {})
     if not click:
         g["click"] = 0.0
-    mixer = Mixer(sample_rate, g)
     kit = SampleKit(sample_rate)
     chart = session.chart
     base = chart.tempo_map.scaled(session.settings.tempo_scale)
@@ -256,22 +277,28 @@ def render_session(
     messages = [] if audio is None else list(audio.messages)
     if audio is None:
         messages.append("no recording: the render has the hits only")
+    parts = {"music": Mixer(sample_rate, g)}
     _music(
-        mixer, audio, chart, layouts, tempo_scale=session.settings.tempo_scale, start_sec=start_sec
+        parts["music"],
+        audio,
+        chart,
+        layouts,
+        tempo_scale=session.settings.tempo_scale,
+        start_sec=start_sec,
     )
     if click:
-        _place_click(
-            mixer, kit, *click_times(layouts, base, count_in_bars=session.settings.count_in_bars)
-        )
-    voices = HitVoices(mixer, kit)
+        parts["click"] = Mixer(sample_rate, g)
+        times, accents = click_times(layouts, base, count_in_bars=session.settings.count_in_bars)
+        _place_click(parts["click"], kit, times, accents)
     pans = player_pans(len(session.players))
     for i, (player, pan) in enumerate(zip(session.players, pans, strict=True)):
-        voices.strike_all(
+        mixer = parts[f"drums-{player.name}"] = Mixer(sample_rate, g)
+        HitVoices(mixer, kit).strike_all(
             player.hits, player=player.name, channel="own" if i == 0 else "partner", pan=pan
         )
         if len(player.hits):
             start_sec = min(start_sec, float(player.hits.onset_sec[0]))
-    return _mix_down(mixer, start_sec, messages)
+    return _mix_down(parts, start_sec, messages, stems=stems)
 
 
 def render_practice(
@@ -283,17 +310,18 @@ def render_practice(
     gains: Mapping[str, float] | None = None,
     click: bool = False,
     count_in_bars: int = 1,
+    stems: bool = False,
     sample_rate: int = 44_100,
 ) -> Rendered:
     """Render a practice track: the music with one level's part played as drums.
 
     The drum stems stay muted (``guide`` 0): the part is what the player will play. The
-    part sounds in the middle, on the ``own`` channel.
+    part sounds in the middle, on the ``own`` channel. With ``stems``, the parts are
+    kept apart too (``music``, ``click``, ``drums``).
     """
     g = {**(gains or {}), "guide": 0.0}
     if not click:
         g["click"] = 0.0
-    mixer = Mixer(sample_rate, g)
     kit = SampleKit(sample_rate)
     base = chart.tempo_map.scaled(tempo_scale)
     layouts = as_written(chart)
@@ -303,10 +331,13 @@ def render_practice(
         messages.append("no recording: the track has the drums only")
     elif audio.drums_in_music:
         messages.append("the recording is a full mix: its own drums play along with the part")
-    _music(mixer, audio, chart, layouts, tempo_scale=tempo_scale, start_sec=start_sec)
+    parts = {"music": Mixer(sample_rate, g)}
+    _music(parts["music"], audio, chart, layouts, tempo_scale=tempo_scale, start_sec=start_sec)
     if click:
-        _place_click(mixer, kit, *click_times(layouts, base, count_in_bars=count_in_bars))
+        parts["click"] = Mixer(sample_rate, g)
+        _place_click(parts["click"], kit, *click_times(layouts, base, count_in_bars=count_in_bars))
     part = chart.part(level)
     notes = Hits(base.qn_to_sec(part.qn), part.lane.copy(), part.velocity.copy())
-    HitVoices(mixer, kit).strike_all(notes, player="part")
-    return _mix_down(mixer, start_sec if math.isfinite(start_sec) else 0.0, messages)
+    parts["drums"] = Mixer(sample_rate, g)
+    HitVoices(parts["drums"], kit).strike_all(notes, player="part")
+    return _mix_down(parts, start_sec if math.isfinite(start_sec) else 0.0, messages, stems=stems)

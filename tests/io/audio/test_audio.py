@@ -461,3 +461,37 @@ def test_kit_files(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a valid cymbalism kit"):
         load_kit_templates(bad)
     assert load_kit_templates("default").lanes[0] is Lane.KICK
+
+
+# ----------------------------------------------------------------- the attack, to the sample
+
+
+@pytest.mark.parametrize("sample_rate", [44100, 48000])
+def test_each_onset_is_found_again_in_the_samples(sample_rate: int) -> None:
+    truth = groove(8.0, 120)  # kick, snare and hi-hats, some struck together
+    y = synthesize_hits(truth, sample_rate, seed=6)
+    onset = np.unique(truth.onset_sec)
+    err = {}
+    for refine in (False, True):
+        found = np.unique(
+            detect_hits(y, sample_rate, config=audio.with_config(refine=refine)).onset_sec
+        )
+        assert found.size == onset.size  # the same hits, found again nearer the attack
+        err[refine] = np.abs(found - onset)
+    assert np.percentile(err[True], 90) <= 0.0015 < np.percentile(err[False], 90)
+    assert np.median(err[True]) <= 0.0005
+
+
+def test_refine_onset_finds_a_burst_from_a_guess_either_side() -> None:
+    from cymbalism.io.audio.detector import refine_onset
+
+    rng = np.random.default_rng(3)
+    sr = 44100
+    for start in (1500, 2000, 3333):
+        x = 0.003 * rng.normal(size=6000)
+        x[start:] += np.exp(-np.arange(6000 - start) / 300) * rng.normal(size=6000 - start)
+        for late_ms in (-5.0, 0.0, 4.0, 9.0):
+            got = refine_onset(x, start + round(late_ms / 1000 * sr), sr)
+            assert got is not None and abs(got - start) <= 0.00025 * sr
+    # nothing rises: the frame's onset stands
+    assert refine_onset(0.01 * rng.normal(size=6000), 3000, sr) is None
