@@ -63,8 +63,9 @@ API_HELP = "The MIDI system: LINUX_ALSA or UNIX_JACK."
 JSON_HELP = "Print JSON."
 SESSION_HELP = "The session number, or 'last'."
 MIX_HELP = (
-    "Channel gains 0-2: music, guide (the drum stems), click, own (the first player's "
-    "drums), partner; such as music=0.8,click=0.3."
+    "Channel gains 0-2: music, guide (the song's drum stems, muted by default), click "
+    "(the click and --backing), own (the first player's drums), partner; such as "
+    "music=0.8,click=0.3."
 )
 AUDIO_HELP = "A recording to play instead of the song's own: an audio file or a song folder."
 AUDIO_OFFSET_HELP = "Where song time zero falls in --audio, in milliseconds."
