@@ -8,6 +8,7 @@ exit code; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -18,6 +19,7 @@ from cymbalism import __version__
 from cymbalism.errors import CymbalismError, InputError
 
 if TYPE_CHECKING:
+    from cymbalism.io.library import ScanStats, SongRecord
     from cymbalism.report.analysis import SessionAnalysis
     from cymbalism.store import Store
 
@@ -35,6 +37,7 @@ __all__ = [
     "err_console",
     "main",
     "open_store",
+    "scan_with_progress",
     "split_names",
     "split_values",
     "stored_analysis",
@@ -172,3 +175,48 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 70
     return 0
+
+
+def scan_with_progress(
+    folders: list[Path], *, cache: bool = True, workers: int | None = None
+) -> tuple[list[SongRecord], ScanStats]:
+    """Scan song libraries (:func:`cymbalism.io.library.scan_library`), with a progress
+    bar on stderr while song folders are read (those in the cache are not).
+
+    Returns
+    -------
+    records : list of SongRecord
+        Every folder's, library after library.
+    stats : ScanStats
+        Summed over the libraries.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from cymbalism.io.library import ScanStats, scan_library
+
+    total = ScanStats()
+    records: list[SongRecord] = []
+    with Progress(
+        TextColumn("[bold]reading song folders"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        for folder in folders:
+            task = progress.add_task("folders", total=None)
+            stats = ScanStats()
+            records += scan_library(
+                folder,
+                cache=cache,
+                workers=workers,
+                stats=stats,
+                on_progress=lambda done, n, task=task: progress.update(
+                    task, completed=done, total=n
+                ),
+            )
+            total.folders += stats.folders
+            total.read += stats.read
+            total.errors += stats.errors
+            total.seconds += stats.seconds
+    return records, total

@@ -4,7 +4,9 @@ Routes
 ------
 ``GET /``                           the studio page (static HTML, CSS and JavaScript)
 ``GET /api/info``                   lanes, key sets, MIDI note map, whether codes are required
-``GET /api/songs``                  the song library
+``GET /api/songs``                  the built-in songs
+``GET /api/library?q=&offset=&limit=`` search every song (built-in, then the libraries')
+``GET /api/songs/{name}``           one song (bars, levels, sections)
 ``GET /api/songs/{name}/audio``     the files of a song's recording and its offset
 ``GET /api/songs/{name}/audio/{stem}`` one of those files, as it is
 ``GET /kit/...``                    the sampled kit (kit.json, FLAC files, license)
@@ -34,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import numpy as np
@@ -43,6 +45,7 @@ from cymbalism import __version__
 from cymbalism.errors import CymbalismError, InputError, NotFoundError, require
 from cymbalism.model.chart import GHOST_MAX_VELOCITY, NORMAL_VELOCITY, Chart, Level
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane
+from cymbalism.web.library import MAX_LIMIT, SongShelf
 from cymbalism.web.music import RENDER_FORMATS, SongAudioInfo, audio_file, song_audio_info
 from cymbalism.web.protocol import CreateRoom, describe_validation_error, parse_client_message
 from cymbalism.web.ratelimit import TokenBucket
@@ -57,7 +60,7 @@ from cymbalism.web.rooms import (
 )
 
 fastapi = require("fastapi", "web")
-from fastapi import Request, WebSocket  # noqa: E402
+from fastapi import Query, Request, WebSocket  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse  # noqa: E402
 from fastapi.staticfiles import StaticFiles  # noqa: E402
@@ -136,6 +139,9 @@ class StudioConfig:
     render : callable, optional
         ``render(session_id, song_name, fmt) -> Path``: a stored session rendered to an
         audio file (removed once sent).
+    shelf : SongShelf, optional
+        The songs of the libraries the studio serves (``serve --songs``): searched by the
+        page, and the judge of which of their files may be sent.
     calibrations : CalibrationBook, optional
         Remembers each player's latency per input between rooms.
     check_room : callable, optional
@@ -158,6 +164,7 @@ class StudioConfig:
     history: Callable[[str], dict[str, Any]] | None = None
     song_folder: Callable[[str], Path | None] = lambda name: None
     render: Callable[[Any, str, str], Path] | None = None
+    shelf: SongShelf | None = None
     calibrations: CalibrationBook | None = None
     check_room: Callable[[Room], None] | None = None
 
@@ -332,6 +339,7 @@ def create_app(config: StudioConfig) -> Any:
             "public_urls": config.public_urls,
             "reports": config.report_html is not None,
             "renders": config.render is not None,
+            "library": 0 if config.shelf is None else len(config.shelf.library),
             "lanes": [
                 {"id": int(x), "short": x.short, "label": x.label, "cymbal": x in CYMBALS}
                 for x in Lane
@@ -348,13 +356,31 @@ def create_app(config: StudioConfig) -> Any:
     async def songs() -> list[dict[str, Any]]:
         return [song_summary(name, config.load_song(name)) for name in config.list_songs()]
 
+    @app.get("/api/library")
+    async def library(
+        q: Annotated[str, Query(max_length=200)] = "",
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    ) -> dict[str, Any]:
+        if config.shelf is None:
+            raise NotFoundError("this studio serves no song library")
+        return config.shelf.search(q, offset=offset, limit=limit)
+
+    @app.get("/api/songs/{name}")
+    async def song(name: str) -> dict[str, Any]:
+        chart = await asyncio.to_thread(config.load_song, name)
+        return song_summary(name, chart)
+
     audio_infos: OrderedDict[str, SongAudioInfo] = OrderedDict()
 
     def _audio_info(name: str) -> SongAudioInfo:
         info = audio_infos.get(name)
         if info is None:
             chart = config.load_song(name)  # a clear NotFoundError for an unknown song
-            info = song_audio_info(name, chart, config.song_folder(name))
+            folder = config.song_folder(name)
+            info = song_audio_info(name, chart, folder)
+            if config.shelf is not None and folder is not None:
+                config.shelf.keep_servable(name, info)
             audio_infos[name] = info
             while len(audio_infos) > 256:
                 audio_infos.popitem(last=False)
@@ -369,6 +395,8 @@ def create_app(config: StudioConfig) -> Any:
     async def song_audio_file(name: str, stem: str) -> Any:
         info = await asyncio.to_thread(_audio_info, name)
         path = audio_file(info, stem)
+        if config.shelf is not None and config.song_folder(name) is not None:
+            path = config.shelf.audio_path(name, path)  # found by the scan, in its folder
         return FileResponse(str(path), media_type=_AUDIO_TYPES.get(path.suffix.lower()))
 
     @app.post("/api/rooms")

@@ -6,7 +6,7 @@ import contextlib
 import ipaddress
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cymbalism.errors import DeviceError, InputError, require
@@ -135,6 +135,7 @@ def studio_config(
     db: str | None = None,
     require_code: bool = False,
     public_urls: list[str] | None = None,
+    library: Sequence[Any] | None = None,
 ) -> Any:
     """The studio as shipped: built-in songs, the live engine, the session store.
 
@@ -146,20 +147,23 @@ def studio_config(
         Whether other devices must join with a room code (the studio is on the network).
     public_urls : list of str, optional
         Where other devices reach the studio.
+    library : sequence of SongRecord, optional
+        The song folders of libraries to offer too (:func:`cymbalism.io.library.scan_library`).
 
     Returns
     -------
     config : cymbalism.web.app.StudioConfig
     """
     from cymbalism.live.clock import NS_PER_SEC, MonotonicClock
-    from cymbalism.songs import get_song, song_names
     from cymbalism.store import Store
     from cymbalism.web.app import StudioConfig
     from cymbalism.web.duet import DuetEngine
+    from cymbalism.web.library import SongShelf
     from cymbalism.web.rooms import Room
 
     clock = MonotonicClock()
     store = Store(db)
+    shelf = SongShelf(library or ())
 
     def engine_factory(room: Room, count_in_start_sec: float) -> DuetEngine:
         players = DuetEngine.players_of(room)
@@ -172,15 +176,17 @@ def studio_config(
         DuetEngine(room, clock.now_ns() / NS_PER_SEC, clock=clock)  # nothing is stored
 
     return StudioConfig(
-        load_song=get_song,
-        list_songs=song_names,
+        load_song=shelf.chart,
+        list_songs=shelf.names,
+        song_folder=shelf.folder,
+        shelf=shelf,
         engine_factory=engine_factory,
         require_code=require_code,
         clock=lambda: clock.now_ns() / NS_PER_SEC,
         public_urls=list(public_urls or []),
         history=lambda name: player_history(store, name),
         report_html=lambda session_id: session_report_html(store, session_id),
-        render=lambda session_id, song, fmt: render_stored_session(store, session_id, song, fmt),
+        render=lambda session_id, song, fmt: render_stored_session(store, session_id, fmt),
         calibrations=StoredCalibrations(store),
         check_room=check_room,
     )
@@ -230,32 +236,28 @@ def player_history(store: Any, name: str) -> dict[str, Any]:
     }
 
 
-def render_stored_session(
-    store: Any, session_id: Any, song: str, fmt: str, *, folder: Any = None
-) -> Any:
-    """A stored session rendered to an audio file with its song's recording (``render``).
+def render_stored_session(store: Any, session_id: Any, fmt: str) -> Any:
+    """A stored session rendered to an audio file with its song's recording (``render``),
+    found where the session noted it (:func:`cymbalism.sound.audio.audio_for_chart`: a
+    built-in song's, or a library song's folder).
 
     Parameters
     ----------
     store : Store
     session_id : int or str
-    song : str
-        The song's name in the studio (a built-in song unless ``folder`` is given).
     fmt : str
         ``ogg``, ``flac`` or ``wav``.
-    folder : Path, optional
-        The song folder of a song from a library.
 
     Returns
     -------
     Path
         A temporary file.
     """
-    from cymbalism.sound.audio import song_audio_for
+    from cymbalism.sound.audio import audio_for_chart
     from cymbalism.web.music import render_session_file
 
     session = store.load(store.resolve(str(session_id))).session
-    audio, _ = song_audio_for(folder if folder is not None else song, session.chart)
+    audio, _ = audio_for_chart(session.chart)
     return render_session_file(session, audio, fmt)
 
 
@@ -272,14 +274,17 @@ def run_studio(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     db: str | None = None,
+    library: Sequence[Any] | None = None,
     stop_after_sec: float | None = None,
     say: Callable[[str], None] = print,
 ) -> None:
-    """Serve the studio in the foreground and say where it is (``cymbalism serve``)."""
+    """Serve the studio in the foreground and say where it is (``cymbalism serve``);
+    ``library``: the records of song libraries to offer (``--songs``)."""
     from cymbalism.web.app import create_app
 
     local = is_loopback_host(host)
-    studio = Studio(create_app(studio_config(db=db, require_code=not local)), host=host, port=port)
+    config = studio_config(db=db, require_code=not local, library=library)
+    studio = Studio(create_app(config), host=host, port=port)
     urls = addresses(host, studio.port)
     if not local:
         studio.app.state.config.public_urls = urls

@@ -15,6 +15,7 @@ export const S = {
   pending: new Map(), strokes: [[], []], clickOn: true, backingOn: true,
   onlyMine: false, notices: [], tips: [],
   musicMaps: [],            // the engine's bars as stretches of the recording
+  library: new Map(),       // songs the song list has shown, by name
   kitSound: [true, true],   // a Web MIDI player's kit makes its own sound (not sounded here)
 };
 window.studio = S;

@@ -7,6 +7,7 @@
 //   click(ms, accent), drum(ms, lane, vel)   the engine's click and backing, scheduled ahead
 //   prepareSong(name, {guide, stretch})   fetch and decode the song's recording (lobby)
 //   preview(name, fromSec, sec)     a few seconds of a song's recording (the library)
+//   stopPreview()
 //   startSong(startMs, countInSec)  song second s is heard at page time startMs + 1000 s
 //   addBars(maps)                   the engine's bars: where the recording sounds
 //   stopSong(fadeSec)
@@ -25,6 +26,8 @@ import { Sampler, loadKit } from "./sampler.js";
 import { StretchVoice } from "./stretch.js";
 
 const PUMP_MS = 25;
+// how long a library preview plays
+const PREVIEW_SEC = 8;
 // the map between the page's clock and the audio clock is re-read this often (reading it
 // is a call into the audio system; the clocks drift apart slowly)
 const CLOCK_MS = 250;
@@ -35,7 +38,7 @@ class PageSound {
     this.song = null;        // {key, name, info, buffer, status}
     this.voices = new Map(); // channel count -> Promise of the StretchVoice (one each)
     this.music = null;
-    this.previewing = null;  // {src, gain, name}
+    this.previewing = null;  // {token, els, gain, name, timer}
     this.timer = null;
     this.ready = null;
     this.clockReadAt = -Infinity;  // page ms of the last reading of the clock map
@@ -168,44 +171,65 @@ class PageSound {
   }
 
   /**
-   * Play `sec` seconds of a song's recording from its song second `fromSec` (song.ini's
-   * preview_start_time) through the mixer's music channel, fading in and out. Only the
-   * first music stem is fetched and decoded. Resolves to what was played, or null.
+   * Play `sec` seconds of a song's recording from its own second `fromSec` (song.ini's
+   * preview_start_time; null: a quarter in, at most 30 s) through the mixer's music
+   * channel, fading in and out. The music stems stream through media elements (nothing
+   * is decoded whole). Resolves to what plays ({name, from, sec}), or null.
    */
-  async preview(name, fromSec = 0, sec = 8) {
+  async preview(name, fromSec = null, sec = PREVIEW_SEC) {
     this.stopPreview();
     if (!this.ensure()) return null;
     const token = {};
-    this.previewing = { token, src: null, gain: null, name };
+    this.previewing = { token, els: [], gain: null, name };
     const info = await songAudioInfo(name);
-    if (!info.has_music || !info.music.length || this.previewing?.token !== token) return null;
-    const buffer = await loadRecording(this.ctx, info.music.slice(0, 1), [], []);
-    if (!buffer || this.previewing?.token !== token) return null;
-    const ctx = this.ctx, at = ctx.currentTime + 0.05, fade = 0.3;
-    const offset = Math.max(0, Math.min(fromSec + info.offset_sec, buffer.duration - 1));
-    const len = Math.max(0.5, Math.min(sec, buffer.duration - offset));
-    const src = ctx.createBufferSource(), gain = ctx.createGain();
-    src.buffer = buffer; src.connect(gain); gain.connect(this.mixer.input("music"));
-    gain.gain.setValueAtTime(0, at);
-    gain.gain.linearRampToValueAtTime(1, at + fade);
-    gain.gain.setValueAtTime(1, at + len - fade);
-    gain.gain.linearRampToValueAtTime(0, at + len);
-    src.start(at, offset);
-    src.stop(at + len + 0.01);
-    src.onended = () => { if (this.previewing?.token === token) this.previewing = null; };
-    Object.assign(this.previewing, { src, gain });
-    return { name, offset, length: len, when: at };
+    if (this.previewing?.token !== token) return null;
+    if (!info.has_music || !info.music.length) { this.previewing = null; return null; }
+    const ctx = this.ctx, gain = ctx.createGain();
+    gain.gain.value = 0;
+    gain.connect(this.mixer.input("music"));
+    const els = info.music.map((url) => {
+      const el = new Audio(url);
+      el.preload = "auto";
+      ctx.createMediaElementSource(el).connect(gain);
+      return el;
+    });
+    Object.assign(this.previewing, { els, gain });
+    await Promise.all(els.map((el) => new Promise((ok) => {
+      if (el.readyState >= 1) ok(); else { el.onloadedmetadata = ok; el.onerror = ok; }
+    })));
+    if (this.previewing?.token !== token) return null;
+    const length = Math.max(...els.map((el) => el.duration || 0));
+    const from = Math.max(0, Math.min(fromSec ?? Math.min(30, length / 4), Math.max(0, length - sec)));
+    await Promise.all(els.map((el) => new Promise((ok) => {
+      el.onseeked = ok; el.currentTime = from; setTimeout(ok, 1500);
+    })));
+    if (this.previewing?.token !== token) return null;
+    await Promise.all(els.map((el) => el.play().catch(() => null)));
+    const t = ctx.currentTime, fade = 0.3;
+    gain.gain.setValueAtTime(0, t);
+    gain.gain.linearRampToValueAtTime(1, t + fade);
+    gain.gain.setValueAtTime(1, t + sec - fade);
+    gain.gain.linearRampToValueAtTime(0, t + sec);
+    this.previewing.timer = setTimeout(() => { if (this.previewing?.token === token) this.stopPreview(); }, sec * 1000);
+    return { name, from, sec };
   }
 
+  /** Stop a preview (at once, with a short fade). */
   stopPreview() {
     const p = this.previewing;
     this.previewing = null;
-    if (!p || !p.src) return;
-    const t = this.ctx.currentTime;
-    p.gain.gain.cancelScheduledValues(t);
-    p.gain.gain.setValueAtTime(p.gain.gain.value, t);
-    p.gain.gain.linearRampToValueAtTime(0, t + 0.05);
-    p.src.stop(t + 0.06);
+    if (!p) return;
+    clearTimeout(p.timer);
+    if (p.gain) {
+      const t = this.ctx.currentTime;
+      p.gain.gain.cancelScheduledValues(t);
+      p.gain.gain.setValueAtTime(p.gain.gain.value, t);
+      p.gain.gain.linearRampToValueAtTime(0, t + 0.05);
+    }
+    setTimeout(() => {
+      for (const el of p.els) { el.pause(); el.removeAttribute("src"); el.load(); }
+      if (p.gain) p.gain.disconnect();
+    }, 80);
   }
 
   /** Draw the mixer's sliders into an element; onChange(channel, value) when one moves. */
