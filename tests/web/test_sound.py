@@ -41,7 +41,8 @@ INSTRUMENT_JS = """(() => {
   AudioBufferSourceNode.prototype.start = function (when = 0, offset = 0, ...rest) {
     rec.starts.push({when, offset, length: this.buffer ? this.buffer.length : 0,
                      channels: this.buffer ? this.buffer.numberOfChannels : 0,
-                     called: performance.now(), now: this.context.currentTime});
+                     called: performance.now(), now: this.context.currentTime,
+                     offline: this.context instanceof OfflineAudioContext});
     return start.call(this, when, offset, ...rest);
   };
   const post = MessagePort.prototype.postMessage;
@@ -336,3 +337,132 @@ def test_the_stretched_music_stays_on_the_charts_clock(
         assert late.size >= 40 and late.max() <= 0.005, np.round(late * 1000, 2)
         assert np.median(err) <= 0.002
         assert out["sent"] and all(s["sent_at"] < s["output"] for s in out["sent"])
+
+
+# ---------------------------------------------------------------- the song library
+#: Records where the page's audio nodes connect and each media element that plays.
+LIBRARY_JS = """(() => {
+  const rec = window.__lib = {connects: [], plays: []};
+  const connect = AudioNode.prototype.connect;
+  AudioNode.prototype.connect = function (dest, ...rest) {
+    rec.connects.push({from: this.constructor.name, to: dest});
+    return connect.call(this, dest, ...rest);
+  };
+  const play = HTMLMediaElement.prototype.play;
+  HTMLMediaElement.prototype.play = function () {
+    rec.plays.push({src: this.src, at: this.currentTime});
+    return play.call(this);
+  };
+})()"""
+
+
+#: The largest difference between the page's recording and its two files decoded apart.
+SUMMED_JS = """async () => {
+  const s = window.cymbalismSound, ctx = s.ctx, buf = s.song.buffer, info = s.song.info;
+  const get = async (url) => ctx.decodeAudioData(await (await fetch(url)).arrayBuffer());
+  const [music, drums] = [await get(info.music[0]), await get(info.drums[0])];
+  let worst = 0;
+  for (const [src, first] of [[music, 0], [drums, 2]])
+    for (let c = 0; c < 2; c++) {
+      const a = src.getChannelData(0), b = buf.getChannelData(first + c);
+      for (let i = 0; i < a.length; i += 7) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    }
+  return worst;
+}"""
+
+#: Moves the mixer's guide slider as a person lets go of it.
+GUIDE_JS = """(v) => {
+  const el = document.querySelector("[data-channel='guide']");
+  el.value = v;
+  el.dispatchEvent(new Event("input"));
+  el.dispatchEvent(new Event("change"));
+}"""
+
+
+def test_a_library_song_is_found_previewed_and_played_with_its_music(
+    library_studio: Studio, browser: Any
+) -> None:
+    from tests.web.conftest import DELAY_MS, PREVIEW_MS
+
+    errors: list[str] = []
+    page = _page(browser, library_studio, errors)
+    page.add_init_script(LIBRARY_JS)
+    page.reload()
+    page.wait_for_function("() => window.cymbalismSound && window.studio.songs.length")
+    page.wait_for_selector(".song-row")
+    assert "2 from your library" in page.inner_text("#library-count")
+    page.fill("#library-q", "testers")
+    page.wait_for_function("() => document.querySelectorAll('.song-row').length === 1")
+    row = page.locator(".song-row")
+    meta = row.inner_text()
+    assert "Night Drive" in meta and "The Testers" in meta and "charted by Ana" in meta
+    assert "E M H X" in meta and "drum stems muted" in meta and "1:43" in meta
+
+    # the preview: the song's recording from song.ini's preview start, on the music channel
+    row.locator("[data-preview]").click()
+    page.wait_for_function("() => window.__lib.plays.length > 0")
+    plays = page.evaluate("() => window.__lib.plays")
+    assert [p["src"].rsplit("/", 1)[1] for p in plays] == ["song"]  # the drums stay out
+    assert plays[0]["at"] == pytest.approx(PREVIEW_MS / 1000, abs=0.05)
+    into_music = page.evaluate(
+        """() => {
+          const s = window.cymbalismSound, music = s.mixer.input("music");
+          const gain = s.previewing.gain;
+          const c = window.__lib.connects;
+          return [c.some((x) => x.from === "MediaElementAudioSourceNode" && x.to === gain),
+                  c.some((x) => x.to === music && x.from === "GainNode")];
+        }"""
+    )
+    assert into_music == [True, True]
+    row.locator("[data-preview]").click()  # stops it
+    page.wait_for_function("() => window.cymbalismSound.previewing === null")
+
+    # chosen, it plays in a room with its recording (drums muted), placed by its delay
+    row.locator("[data-choose]").click()
+    page.wait_for_function("() => document.querySelector('#song').value.startsWith('lib-')")
+    assert "Beginner" in page.inner_text("#level1")  # the simpler parts are made for it
+    page.fill("#name0", "Aiko")
+    page.fill("#name1", "Bora")
+    page.fill("#bar-to", "2")
+    page.uncheck("#lesson")
+    page.click("#create")
+    page.wait_for_selector("#lobby:not([hidden])")
+    page.wait_for_function("() => window.studio.offsetSec !== null")
+    page.click("[data-claim='0']")
+    page.select_option("[data-input='1']", "keys2")
+    page.click("[data-claim='1']")
+    _wait_for_music(page)
+    assert "raise Guide drums" in page.inner_text("#music-status")
+    channels = "() => window.cymbalismSound.song.buffer.numberOfChannels"
+    assert page.evaluate(channels) < 4
+    # raising the guide channel brings the song's own drum stems in (channels 2-3)
+    for level, said in (("0.5", "on the guide channel"), ("0", "raise Guide drums")):
+        page.evaluate(GUIDE_JS, level)
+        page.wait_for_function(
+            "said => document.querySelector('#music-status').textContent.includes(said)", arg=said
+        )
+        assert (page.evaluate(channels) == 4) == (level != "0")
+        if level != "0":  # the stems are summed as they are: music in 0-1, drums in 2-3
+            assert page.evaluate(SUMMED_JS) < 1e-6
+    page.click("#start")
+    page.wait_for_selector("#play:not([hidden])")
+    page.wait_for_function(
+        "() => window.studio.startLocalMs && performance.now() > window.studio.startLocalMs + 300",
+        timeout=10_000,
+    )
+    zero = page.evaluate(
+        "() => window.cymbalismSound.clock.audioTimeOf(window.studio.startLocalMs)"
+    )
+    starts = page.evaluate("() => window.__sound.starts")
+    music = [s for s in starts if s["length"] > 30 * 44_100 and not s["offline"]]
+    assert len(music) == 1 and music[0]["channels"] < 4  # no drum stems in it
+    # the recording's second DELAY_MS / 1000 is heard at song zero
+    assert music[0]["when"] + DELAY_MS / 1000 - music[0]["offset"] == pytest.approx(zero, abs=1e-6)
+    page.click("#stop")
+    page.wait_for_selector("#report:not([hidden])", timeout=15_000)
+    page.wait_for_selector("#render-box:not([hidden])")
+    href = page.get_attribute("#render-link", "href")
+    body = page.request.get(library_studio.url.rstrip("/") + href.replace("ogg", "wav"))
+    assert body.status == 200  # rendered with the recording the session noted
+    assert not errors, errors
+    page.context.close()
