@@ -466,3 +466,46 @@ def test_a_library_song_is_found_previewed_and_played_with_its_music(
     assert body.status == 200  # rendered with the recording the session noted
     assert not errors, errors
     page.context.close()
+
+
+def test_an_e_kit_makes_its_own_sound_unless_its_drummer_says_otherwise(
+    studio: Studio, browser: Any
+) -> None:
+    """A Web MIDI player's strokes are not sounded by the page by default (the kit's own
+    module plays them); the drummer can ask for them, and this browser remembers it for
+    the kit. Keys always sound."""
+    from tests.web.test_browser import FAKE_WEB_MIDI_JS
+
+    errors: list[str] = []
+    page = _page(browser, studio, errors)
+    page.add_init_script(FAKE_WEB_MIDI_JS)
+    page.reload()
+    page.wait_for_function("() => window.cymbalismSound && window.studio.songs.length")
+    _open_room(page)
+    page.select_option("[data-input='0']", "midi")
+    page.wait_for_selector(".slot.p0 [data-kit-sound]")
+    assert page.is_checked(".slot.p0 [data-kit-sound]")  # on by default, as in the terminal
+    page.click("[data-claim='0']")
+    page.select_option("[data-input='1']", "keys2")
+    page.click("[data-claim='1']")
+    page.wait_for_function("() => window.cymbalismSound.sampler !== null")
+    snare = _frames("snare-90.flac")
+
+    def snares_after(action: Any) -> int:
+        n = page.evaluate("() => window.__sound.starts.length")
+        action()
+        page.wait_for_timeout(150)
+        return sum(
+            s["length"] == snare for s in page.evaluate("n => window.__sound.starts.slice(n)", n)
+        )
+
+    assert snares_after(lambda: page.evaluate("() => window.fakeKit.hit(38, 100)")) == 0
+    assert snares_after(lambda: page.keyboard.press("k")) == 1  # the right-hand keys' snare
+    page.uncheck(".slot.p0 [data-kit-sound]")
+    assert snares_after(lambda: page.evaluate("() => window.fakeKit.hit(38, 100)")) == 1
+    # remembered for this kit: the seat comes back after a reload, the choice with it
+    page.reload()
+    page.wait_for_selector(".slot.p0 [data-kit-sound]")
+    assert not page.is_checked(".slot.p0 [data-kit-sound]")
+    assert not errors, errors
+    page.context.close()
