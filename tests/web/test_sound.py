@@ -509,3 +509,120 @@ def test_an_e_kit_makes_its_own_sound_unless_its_drummer_says_otherwise(
     assert not page.is_checked(".slot.p0 [data-kit-sound]")
     assert not errors, errors
     page.context.close()
+
+
+# ---------------------------------------------------------------- latency, counted once
+#: A drummer with an e-kit whose sound reaches their ears OUTPUT_SEC late (an output
+#: latency the browser reports) and who strikes STRIKE_MS after hearing each click. The
+#: AudioContext reports the output latency (getOutputTimestamp, outputLatency); the
+#: drummer hears every click by that latency, worked out from the click's start() alone,
+#: and strikes a drum over Web MIDI: any drum while calibrating, and during the song the
+#: drum of the part's note on that beat.
+OUTPUT_SEC = 0.12
+STRIKE_MS = 30.0
+DRUMMER_JS = """(() => {
+  const L = %(latency)s, lateMs = %(late)s;
+  const ts = AudioContext.prototype.getOutputTimestamp;
+  const real = Object.getOwnPropertyDescriptor(AudioContext.prototype, "outputLatency").get;
+  AudioContext.prototype.getOutputTimestamp = function () {
+    const t = ts.call(this);
+    return {contextTime: t.contextTime - L, performanceTime: t.performanceTime};
+  };
+  Object.defineProperty(AudioContext.prototype, "outputLatency", {
+    get() { return (real.call(this) || this.baseLatency || 0) + L; },
+  });
+  const drummer = window.__drummer = {clickLengths: [], heard: [], struck: []};
+  const start = AudioBufferSourceNode.prototype.start;
+  AudioBufferSourceNode.prototype.start = function (when = 0, ...rest) {
+    const ctx = this.context;
+    if (ctx instanceof AudioContext && drummer.clickLengths.includes(this.buffer.length)) {
+      const t = ts.call(ctx);  // when this sample is really heard, latency and all
+      const at = Math.max(when, ctx.currentTime);
+      const heard = t.performanceTime + (at - (t.contextTime - L)) * 1000;
+      drummer.heard.push(heard);
+      setTimeout(() => {
+        const S = window.studio;
+        let note = 38;  // calibrating: any drum
+        if (!S.calib) {
+          const p = S.players[0], sec = (heard - S.startLocalMs) / 1000;
+          const k = p ? p.sec.findIndex((s) => Math.abs(s - sec) < 0.03) : -1;
+          if (k < 0) return;  // nothing to play on this beat
+          note = window.__gm[p.lane[k]];
+        }
+        drummer.struck.push({heard, at: window.fakeKit.hit(note, 100)});
+      }, heard + lateMs - performance.now());
+    }
+    return start.call(this, when, ...rest);
+  };
+})()"""
+
+
+def test_the_output_latency_and_the_calibration_are_each_counted_once(
+    studio: Studio, browser: Any
+) -> None:
+    """Clicks and music are started the output latency early, so they are heard on the
+    song's time; calibration then measures only the loop from hearing to the stamped
+    stroke, the server takes that off each hit, and the drummer is judged on time. Were
+    the output latency counted twice (or not at all), the calibration would be off by it
+    and every hit judged 120 ms out."""
+    from cymbalism.model.lanes import LANE_TO_GM_NOTE, Lane
+    from tests.web.test_browser import FAKE_WEB_MIDI_JS
+
+    errors: list[str] = []
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.add_init_script(FAKE_WEB_MIDI_JS)
+    page.add_init_script(DRUMMER_JS % {"latency": OUTPUT_SEC, "late": STRIKE_MS})
+    page.goto(studio.url)
+    page.wait_for_function("() => window.cymbalismSound && window.studio.songs.length")
+    gm = {int(lane): LANE_TO_GM_NOTE[lane] for lane in Lane}
+    page.evaluate(
+        "([lengths, gm]) => { window.__drummer.clickLengths = lengths; window.__gm = gm; }",
+        [[_frames("click-accent.flac"), _frames("click-click.flac")], gm],
+    )
+    page.select_option("#song", SONG)
+    page.fill("#name0", "Kit")
+    page.fill("#name1", "Keys")
+    page.fill("#bar-to", "4")
+    page.uncheck("#lesson")
+    page.click("#create")
+    page.wait_for_selector("#lobby:not([hidden])")
+    page.wait_for_function("() => window.studio.offsetSec !== null")
+    page.select_option("[data-input='0']", "midi")
+    page.wait_for_selector(".slot.p0 [data-kit-sound]")
+    page.click("[data-claim='0']")
+    page.select_option("[data-input='1']", "keys2")
+    page.click("[data-claim='1']")
+    _wait_for_music(page)
+    # the page reads the output latency: a sound for page time t starts at t less it
+    page.wait_for_function(
+        "L => { const c = window.cymbalismSound.clock; c.refresh();"
+        " return Math.abs(c.offsetSec - c.read()) < 0.002; }",
+        arg=OUTPUT_SEC,
+    )
+
+    page.click("[data-calib='0']")
+    page.wait_for_function(
+        "() => document.querySelector('#lobby-msg').textContent.startsWith('Latency offset')",
+        timeout=20_000,
+    )
+    room = studio.app.state.rooms.get(page.inner_text("#room-code"))  # type: ignore[attr-defined]
+    offset_ms = room.slots[0].offset_sec * 1000
+    struck = page.evaluate("() => window.__drummer.struck")
+    lateness = [s["at"] - s["heard"] for s in struck]  # how late the drummer really struck
+    assert len(struck) == 8
+    assert offset_ms == pytest.approx(float(np.median(lateness)), abs=2.0)
+    assert offset_ms == pytest.approx(STRIKE_MS, abs=15.0)  # not 30 +- 120 ms
+
+    page.evaluate("() => { window.__drummer.struck = []; }")
+    page.click("#start")
+    page.wait_for_selector("#report:not([hidden])", timeout=30_000)
+    judged = [j for j in page.evaluate("() => window.studio.judgements") if j["player"] == 0]
+    struck = page.evaluate("() => window.__drummer.struck")
+    assert len(judged) == len(struck) >= 6
+    assert all(j["verdict"] != "extra" for j in judged)
+    err = np.asarray([j["error_ms"] for j in judged])
+    lateness = np.asarray([s["at"] - s["heard"] - STRIKE_MS for s in struck])  # timers' slack
+    assert abs(float(np.median(err - lateness))) <= 10.0, (err, lateness)
+    assert not errors, errors
+    page.context.close()

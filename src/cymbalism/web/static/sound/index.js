@@ -58,6 +58,12 @@ class PageSound {
     return this.ctx;
   }
 
+  /** How long before it is heard a sound is started (ms): the output latency. */
+  outputLatencyMs() {
+    if (!this.ctx) return 0;
+    return Math.max(0, (this.ctx.currentTime - this.clock.audioTimeOf(performance.now())) * 1000);
+  }
+
   /** A stroke played on this device, at its own timestamp (page ms). */
   hit(player, lane, velocity, ms, channel) {
     if (!this.sampler) return null;
