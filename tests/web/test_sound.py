@@ -626,3 +626,40 @@ def test_the_output_latency_and_the_calibration_are_each_counted_once(
     assert abs(float(np.median(err - lateness))) <= 10.0, (err, lateness)
     assert not errors, errors
     page.context.close()
+
+
+def test_a_tab_that_comes_back_mid_song_hears_the_music_where_the_song_is(
+    studio: Studio, browser: Any
+) -> None:
+    errors: list[str] = []
+    page = _page(browser, studio, errors)
+    _open_room(page, bars=12)
+    page.click("[data-claim='0']")
+    page.select_option("[data-input='1']", "keys2")
+    page.click("[data-claim='1']")
+    _wait_for_music(page)
+    page.click("#start")
+    page.wait_for_function(
+        "() => window.studio.startLocalMs && performance.now() > window.studio.startLocalMs + 2000",
+        timeout=15_000,
+    )
+    page.reload()  # the seats come back; the sound with the first key or touch
+    page.wait_for_selector("#play:not([hidden])")
+    page.wait_for_function("() => window.studio.startLocalMs !== null")
+    page.keyboard.press("x")
+    page.wait_for_function(
+        "() => window.__sound.starts.some((s) => s.length > 30 * 44100)", timeout=20_000
+    )
+    zero = page.evaluate(
+        "() => window.cymbalismSound.clock.audioTimeOf(window.studio.startLocalMs)"
+    )
+    music = [s for s in page.evaluate("() => window.__sound.starts") if s["length"] > 30 * 44_100]
+    assert len(music) == 1
+    m = music[0]
+    assert m["offset"] > 2.0  # joined where the song was, not from its start
+    assert m["when"] >= m["now"]  # started ahead, not in the past
+    assert m["offset"] == pytest.approx(m["when"] - zero, abs=1e-6)  # on the song's time
+    page.click("#stop")
+    page.wait_for_selector("#report:not([hidden])", timeout=15_000)
+    assert not errors, errors
+    page.context.close()
