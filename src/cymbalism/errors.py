@@ -32,6 +32,20 @@ class NotFoundError(CymbalismError, LookupError):
     exit_code = 1
 
 
+class AccessError(CymbalismError, PermissionError):
+    """Not allowed from here or by this client (another website, a spectator): HTTP 403."""
+
+    http_status = 403
+    exit_code = 1
+
+
+class LimitError(CymbalismError):
+    """Too many requests, rooms or wrong codes from one client for now: HTTP 429."""
+
+    http_status = 429
+    exit_code = 1
+
+
 class DeviceError(CymbalismError, OSError):
     """A MIDI port that is gone, no audio device: HTTP 503, exit code 1."""
 

@@ -115,3 +115,26 @@ def test_sessions_cut_short_are_flagged_and_finished_from_the_command_line(
     with Store(db) as store:
         info = store.info(1)
         assert info.status == "finished" and info.players[0].n_hits == 3
+
+
+def test_one_unreadable_session_does_not_stop_sessions_or_history(
+    duet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.store.test_store_safety import _corrupt
+
+    session, _ = duet
+    db = str(tmp_path / "cli.sqlite3")
+    monkeypatch.setenv("CYMBALISM_DB", db)
+    monkeypatch.setenv("COLUMNS", "200")
+    with Store(db) as store:
+        ids = [store.save_session(session) for _ in range(3)]
+        _corrupt(store, ids[1], 50_003.0)  # what an older version let through
+    name = session.players[0].name
+    for argv, listed in ((["sessions"], "finished"), (["history", name], "%")):
+        assert main(argv) == 0
+        out, err = capsys.readouterr()
+        assert out.count(listed) >= 2, out  # the two readable sessions are listed
+        assert err.count("warning:") == 1 and f"session {ids[1]} is left out" in err, argv
+        assert "Traceback" not in err
+    assert main(["report", str(ids[1])]) == 2
+    assert f"session {ids[1]} cannot be read" in capsys.readouterr().err

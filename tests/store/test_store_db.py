@@ -144,7 +144,7 @@ def test_the_database_is_chosen_by_url_then_environment_then_data_dir(
 def test_bad_input_gets_one_clear_error(db_url: str, groove_chart: Chart) -> None:
     with Store(db_url) as store:
         writer = store.start_session(groove_chart, _players(), flush_ms=0)
-        with pytest.raises(InputError, match="not finite"):
+        with pytest.raises(InputError, match="finite"):
             writer.add_hits("Ana", [0.1, np.nan], Lane.KICK)
         with pytest.raises(InputError, match="milliseconds"):
             writer.add_hits("Ana", [500.0, 125_000.0], Lane.KICK)

@@ -209,7 +209,9 @@ def test_unknown_paths_and_rooms_are_json_errors(client: TestClient) -> None:
     assert r.status_code == 404 and "no room with code" in r.json()["error"]
     r = client.get("/nowhere")
     assert r.json() == {"error": "Not Found", "status": 404}
-    r = client.post("/api/rooms", content=b"\xff\xfe garbage")
+    r = client.post(
+        "/api/rooms", content=b"\xff\xfe garbage", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422 and r.json()["status"] == 422
 
 

@@ -104,6 +104,17 @@ def test_the_page_gets_the_kit_and_each_songs_files(tmp_path: Path) -> None:
     assert kit["lanes"]["kick"]["files"][1] == "kick-90.flac"
     flac = client.get("/kit/kick-90.flac")
     assert flac.status_code == 200 and flac.content == (KIT_DIR / "kick-90.flac").read_bytes()
+    # the page loads the kit in two requests: its description, and every file in one body
+    spec = client.get("/api/kit").json()
+    pack = client.get("/api/kit/pack").content
+    assert spec["lanes"] == kit["lanes"] and spec["clicks"] == kit["clicks"]
+    files = [f for lane in kit["lanes"].values() for f in lane["files"]] + list(
+        kit["clicks"].values()
+    )
+    assert set(spec["pack"]) == set(files)
+    for name, (offset, length) in spec["pack"].items():
+        assert pack[offset : offset + length] == (KIT_DIR / name).read_bytes(), name
+    assert len(pack) == sum(length for _, length in spec["pack"].values())
     assert client.get("/static/vendor/signalsmith-stretch/LICENSE.txt").text.startswith("MIT")
     mjs = client.get("/static/vendor/signalsmith-stretch/SignalsmithStretch.mjs")
     assert "javascript" in mjs.headers["content-type"]  # module scripts need a JS type
@@ -128,5 +139,5 @@ def test_a_render_waits_for_the_end_of_the_duet(tmp_path: Path) -> None:
     code = client.post(
         "/api/rooms", json={"song": "stems", "players": ["A", "B"], "levels": ["expert", "expert"]}
     ).json()["code"]
-    r = client.get(f"/api/rooms/{code}/render")
+    r = client.get("/api/sessions/1/render", params={"key": code})
     assert r.status_code == 404 and "keeps no sessions" in r.json()["error"]

@@ -196,8 +196,10 @@ def test_a_partners_stroke_from_another_device_sounds_once_and_the_duet_download
     host.wait_for_selector("#render-box:not([hidden])")
     # the end screen's download: the duet rendered with its music, read back
     href = host.get_attribute("#render-link", "href")
-    assert href.startswith(f"/api/rooms/{code}/render?format=ogg")
-    body = host.request.get(studio.url.rstrip("/") + href.replace("ogg", "wav"))
+    session_id = host.evaluate("() => window.studio.room.session_id")
+    key = host.evaluate("() => window.studio.key")
+    assert href == f"/api/sessions/{session_id}/render?key={key}&format=ogg"
+    body = host.request.get(studio.url.rstrip("/") + href.replace("format=ogg", "format=wav"))
     assert body.status == 200 and body.headers["content-type"] == "audio/wav"
     with tempfile.NamedTemporaryFile(suffix=".wav") as f:
         f.write(body.body())
@@ -462,7 +464,9 @@ def test_a_library_song_is_found_previewed_and_played_with_its_music(
     page.wait_for_selector("#report:not([hidden])", timeout=15_000)
     page.wait_for_selector("#render-box:not([hidden])")
     href = page.get_attribute("#render-link", "href")
-    body = page.request.get(library_studio.url.rstrip("/") + href.replace("ogg", "wav"))
+    body = page.request.get(
+        library_studio.url.rstrip("/") + href.replace("format=ogg", "format=wav")
+    )
     assert body.status == 200  # rendered with the recording the session noted
     assert not errors, errors
     page.context.close()

@@ -8,8 +8,9 @@ exit code; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -139,12 +140,28 @@ def stored_analysis(store: Store, session: str) -> SessionAnalysis:
     return analyse_stored(store.load(store.resolve(session)))
 
 
+def _warning_printer(previous: Any) -> Any:
+    """``warnings.showwarning`` that prints a session left out of a listing as one yellow
+    line, and any other warning as ``previous`` did."""
+    from cymbalism.store import StoreWarning
+
+    def show(message: Any, category: type[Warning], *args: Any, **kw: Any) -> None:
+        if issubclass(category, StoreWarning):
+            err_console.print(Text.assemble(("warning: ", "yellow"), str(message)))
+        else:
+            previous(message, category, *args, **kw)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_printer(warnings.showwarning)
+            app(args=args, standalone_mode=False)
     except CymbalismError as exc:
         if debug:
             raise

@@ -33,6 +33,20 @@ def serve(
     stop_after: float = typer.Option(
         None, "--stop-after", help="Stop after this many seconds (for scripts and CI).", min=0.0
     ),
+    tls: bool = typer.Option(
+        False,
+        "--tls",
+        help="Serve HTTPS with a self-signed certificate, made once and kept in the data "
+        "folder (phones and tablets need HTTPS for an e-kit over Web MIDI).",
+    ),
+    certfile: Path = typer.Option(None, "--certfile", help="Serve HTTPS with this certificate."),
+    keyfile: Path = typer.Option(None, "--keyfile", help="The key of --certfile (PEM)."),
+    name: list[str] = typer.Option(
+        None,
+        "--name",
+        help="A host name the studio answers to besides its addresses (repeat for more); "
+        "requests for any other name are refused.",
+    ),
 ) -> None:
     """Start the browser studio: pick a song, play a duet, read the report."""
     from cymbalism.web.library import library_roots
@@ -60,5 +74,9 @@ def serve(
         db=db,
         library=records,
         stop_after_sec=stop_after,
+        tls=tls,
+        certfile=certfile,
+        keyfile=keyfile,
+        names=name or [],
         say=console.print,
     )

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from cymbalism.errors import NotFoundError
+from cymbalism.errors import CymbalismError, NotFoundError
 from cymbalism.model.chart import Level
 from cymbalism.report.analysis import analyse_stored
 from cymbalism.report.format import clock, ms, sparkline
 from cymbalism.report.plots import TOGETHER, _figure, _margins, _style, figure_bytes
-from cymbalism.store import SessionInfo, Store
+from cymbalism.store import SessionInfo, Store, skip_unreadable
 
 __all__ = [
     "HistoryRow",
@@ -32,13 +32,21 @@ __all__ = [
 
 
 def session_summaries(store: Store, infos: list[SessionInfo]) -> list[SessionInfo]:
-    """The sessions with their figures, computing (and caching) any that are missing."""
+    """The sessions with their figures, computing (and caching) any that are missing.
+
+    A session that cannot be read is left out, with one
+    :class:`~cymbalism.store.StoreWarning` that names it.
+    """
     out = []
     for info in infos:
         if info.has_summary:
             out.append(info)
             continue
-        analysis = analyse_stored(store.load(info.id))
+        try:
+            analysis = analyse_stored(store.load(info.id))
+        except (CymbalismError, ValueError) as exc:  # one bad session hides no other
+            skip_unreadable(info.id, exc)
+            continue
         if info.status == "finished":
             store.save_summary(
                 info.id, {p.name: p.summary for p in analysis.players}, analysis.duet

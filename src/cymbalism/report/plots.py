@@ -204,7 +204,8 @@ def plot_lanes(analysis: SessionAnalysis) -> Figure:
         ax.axvline(0, color=INK, linewidth=0.9)
         ax.set_title(lane.label, loc="left")
         ax.set_ylim(0, ax.get_ylim()[1] * 1.45)  # room for the legend above the bars
-        ax.legend(frameon=False, loc="upper left", fontsize=9)
+        if ax.get_legend_handles_labels()[0]:  # a drum nobody hit has no legend
+            ax.legend(frameon=False, loc="upper left", fontsize=9)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
         _style(ax, xlabel="timing error (ms), early ← → late")
     for ax in axes[len(lanes) :]:

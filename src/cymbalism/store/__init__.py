@@ -17,6 +17,8 @@ from cymbalism.store.store import (
     SessionInfo,
     Store,
     StoredSession,
+    StoreWarning,
+    skip_unreadable,
 )
 from cymbalism.store.writer import SessionWriter
 
@@ -31,9 +33,11 @@ __all__ = [
     "SessionInfo",
     "SessionWriter",
     "Store",
+    "StoreWarning",
     "StoredSession",
     "default_url",
     "is_session_ref",
     "parse_session_ref",
     "resolve_url",
+    "skip_unreadable",
 ]

@@ -15,6 +15,8 @@ Every open runs the Alembic migrations up to :data:`~cymbalism.store.models.SCHE
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,10 @@ __all__ = [
 #: The environment variable that names the database.
 DB_ENV = "CYMBALISM_DB"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: How long SQLite waits for another process's lock before it gives up.
+_BUSY_TIMEOUT_MS = 10_000
+#: The PostgreSQL advisory lock held while the schema is migrated ("cymb" in ASCII).
+_MIGRATION_LOCK_KEY = 0x63796D62
 
 
 def default_url() -> str:
@@ -67,10 +73,20 @@ def resolve_url(url: str | os.PathLike[str] | None = None) -> str:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    # Turning WAL on takes the file's lock and does not wait for it (SQLite calls no busy
+    # handler there): a new file opened by two processes at once needs a few tries.
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")  # an in-memory database stays "memory"
+            break
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
 
 
@@ -93,7 +109,7 @@ def make_engine(url: str | os.PathLike[str] | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": _BUSY_TIMEOUT_MS / 1000}
     elif parsed.get_backend_name() == "postgresql":
         from cymbalism.errors import require
 
@@ -130,8 +146,25 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def _lock_for_migration(conn: Connection) -> None:
+    """Make ``conn``'s transaction the only one that may migrate the database.
+
+    Two processes opening a new database at once would otherwise both see no schema and
+    both create it. SQLite takes the database's write lock (``BEGIN EXCLUSIVE``, waiting
+    up to the busy timeout); PostgreSQL a transaction-level advisory lock.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN EXCLUSIVE")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database's schema up to ``revision`` (the newest by default).
+
+    Safe when several processes open a new database at once: the migration runs in one
+    transaction that holds the database's lock, and the revision is read again inside it
+    (see :func:`_lock_for_migration`), so exactly one process creates the schema.
 
     Raises
     ------
@@ -141,16 +174,27 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         If the database holds a newer schema than this version of cymbalism knows.
     """
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     try:
         have = current_revision(engine)
+        if revision == "head" and have == SCHEMA_VERSION:
+            return
+        with engine.begin() as conn:
+            _lock_for_migration(conn)
+            have = MigrationContext.configure(conn).get_current_revision()
+            if revision == "head" and have == SCHEMA_VERSION:
+                return  # another process migrated it while this one waited
+            _check_migratable(engine, conn, have, revision)
+            command.upgrade(_alembic_config(conn), revision)
     except OperationalError as exc:
         raise DeviceError(
             f"cannot open the session database {engine.url.render_as_string()}: "
             f"{str(exc.orig).strip()}"
-        ) from None
-    if revision == "head" and have == SCHEMA_VERSION:
-        return
+        ) from exc
+
+
+def _check_migratable(engine: Engine, conn: Connection, have: str | None, revision: str) -> None:
     known = {p.name.split("_", 1)[0] for p in (_MIGRATIONS / "versions").glob("*.py")}
     if have is not None and have not in known:
         raise InputError(
@@ -158,11 +202,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             f"{have}, newer than this cymbalism knows ({SCHEMA_VERSION}); upgrade cymbalism"
         )
     if have is None and revision == "head":
-        tables = set(inspect(engine).get_table_names())
+        tables = set(inspect(conn).get_table_names())
         if "hits" in tables or "sessions" in tables:
             raise InputError(
                 f"the database {engine.url.render_as_string()} has tables but no schema "
                 "version; it was not made by cymbalism"
             )
-    with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), revision)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,17 +56,34 @@ from cymbalism.store.refs import parse_session_ref
 from cymbalism.store.writer import SessionWriter
 
 __all__ = [
+    "MAX_SESSION_ID",
     "DuetSummary",
     "LevelStep",
     "PlayerSummary",
     "SeatInfo",
     "SessionInfo",
     "Store",
+    "StoreWarning",
     "StoredSession",
+    "skip_unreadable",
 ]
+
+#: The largest session id any database here can hold (a signed 64-bit key).
+MAX_SESSION_ID = 2**63 - 1
 
 #: A "recording" session on another machine is taken as cut short after this silence.
 STALE_AFTER = timedelta(minutes=10)
+
+
+class StoreWarning(UserWarning):
+    """Something in the store could not be read and was left out (the rest is shown)."""
+
+
+def skip_unreadable(session_id: int, exc: Exception) -> None:
+    """Say, once, that a session is left out of a listing because it cannot be read."""
+    warnings.warn(
+        f"session {session_id} is left out: it cannot be read ({exc})", StoreWarning, stacklevel=3
+    )
 
 
 def _aware(ts: datetime | None) -> datetime | None:
@@ -219,6 +237,27 @@ def _none_if_nan(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 
+def _get_or_insert(orm: OrmSession, model: Any, key: str, value: Any, **values: Any) -> int:
+    """The id of the row of ``model`` whose unique column ``key`` is ``value``, added with
+    ``values`` if there is none. Another process adding the same row at the same moment
+    is no error (``INSERT ... ON CONFLICT DO NOTHING``, then read it back)."""
+    column = getattr(model, key)
+    found = orm.scalar(select(model.id).where(column == value))
+    if found is None:
+        dialect = orm.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        orm.execute(
+            upsert(model)
+            .values({key: value, **values})
+            .on_conflict_do_nothing(index_elements=[key])
+        )
+        found = orm.scalar(select(model.id).where(column == value))
+    return int(found)
+
+
 class Store:
     """The session database (SQLite by default, PostgreSQL by URL), migrated on open.
 
@@ -256,29 +295,20 @@ class Store:
     def _song_id(self, orm: OrmSession, chart: Chart) -> int:
         text = chart_to_json(chart)
         digest = chart_digest(text)
-        found = orm.scalar(select(SongRow.id).where(SongRow.digest == digest))
-        if found is not None:
-            return int(found)
-        row = SongRow(
+        return _get_or_insert(
+            orm,
+            SongRow,
+            "digest",
+            digest,
             title=chart.title,
             artist=chart.artist,
-            digest=digest,
             bpm=float(chart.tempo_map.bpm_at(0.0)),
             end_sec=chart.end_sec,
             chart_json=text,
         )
-        orm.add(row)
-        orm.flush()
-        return row.id
 
     def _player_id(self, orm: OrmSession, name: str) -> int:
-        found = orm.scalar(select(PlayerRow.id).where(PlayerRow.name == name))
-        if found is not None:
-            return int(found)
-        row = PlayerRow(name=name)
-        orm.add(row)
-        orm.flush()
-        return row.id
+        return _get_or_insert(orm, PlayerRow, "name", name, created_at=utcnow())
 
     def start_session(
         self,
@@ -657,7 +687,11 @@ class Store:
         NotFoundError
             If there is no such session.
         """
-        found = self._infos(SessionRow.id == int(session_id))
+        found = (
+            self._infos(SessionRow.id == int(session_id))
+            if 1 <= int(session_id) <= MAX_SESSION_ID
+            else []
+        )
         if not found:
             raise NotFoundError(
                 f"no session {session_id} in {self.url} (list them with `cymbalism sessions`)"
@@ -752,6 +786,15 @@ class Store:
                 .where(SessionBar.session_id == session_id)
                 .order_by(SessionBar.idx)
             ).all()
+        try:
+            return self._assemble(info, head, seat_of, raw, steps, bars)
+        except ValueError as exc:  # InputError too: say which session
+            raise InputError(f"session {session_id} cannot be read: {exc}") from None
+
+    @staticmethod
+    def _assemble(
+        info: SessionInfo, head: Any, seat_of: dict[int, int], raw: Any, steps: Any, bars: Any
+    ) -> StoredSession:
         chart = chart_from_json(head.chart_json)
         settings = Settings(
             window_sec=head.window_sec,

@@ -24,16 +24,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cymbalism.errors import DeviceError, InputError
 from cymbalism.model.chart import Level
-from cymbalism.model.lanes import Lane
+from cymbalism.model.hits import Hits
 from cymbalism.model.session import BarLayout, Player
+from cymbalism.model.validate import validate_times
 from cymbalism.store.models import Hit, Judgement, LevelChange, SessionBar, SessionRow, utcnow
 
 if TYPE_CHECKING:
     from cymbalism.store.store import Store
 
 __all__ = ["SessionWriter"]
-
-_MAX_SEC = 86_400.0
 
 
 def _as_1d(name: str, value: Any, n: int | None, dtype: Any) -> np.ndarray:
@@ -48,15 +47,12 @@ def _as_1d(name: str, value: Any, n: int | None, dtype: Any) -> np.ndarray:
 
 
 def _check_times(name: str, sec: np.ndarray, *, allow_nan: bool = False) -> None:
-    bad = ~np.isfinite(sec) if not allow_nan else np.isinf(sec)
-    if bad.any():
-        raise InputError(f"{name} holds a value that is not finite: {sec[bad][0]}")
-    finite = sec[np.isfinite(sec)]
-    if finite.size and np.abs(finite).max() > _MAX_SEC:
-        raise InputError(
-            f"{name} holds {finite[np.argmax(np.abs(finite))]:g}, more than a day "
-            "(did you give milliseconds or ticks instead of seconds?)"
-        )
+    """The reader's check of times (:func:`~cymbalism.model.validate.validate_times`),
+    as an InputError; NaN passes where ``allow_nan`` (a miss has no onset)."""
+    try:
+        validate_times(sec[~np.isnan(sec)] if allow_nan else sec, name, sorted_=False)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _insert_hits(conn: Any, block: np.ndarray) -> None:
@@ -203,11 +199,10 @@ class SessionWriter:
             return
         lanes = _as_1d("lane", lane, n, np.int64)
         vel = _as_1d("velocity", velocity, n, np.int64)
-        _check_times("onset_sec", onset)
-        if lanes.min() < 0 or lanes.max() >= len(Lane):
-            raise InputError(f"lane values must lie in 0-{len(Lane) - 1}, got {lanes.max()}")
-        if vel.min() < 1 or vel.max() > 127:
-            raise InputError(f"velocity must lie in 1-127, got {vel.min()}..{vel.max()}")
+        try:  # exactly what loading the session checks, so a stored hit can be read back
+            Hits.from_arrays(onset, lanes, vel)
+        except ValueError as exc:
+            raise InputError(f"a hit for session {self.session_id} was refused: {exc}") from None
         rows = np.empty((n, 4), dtype=np.float64)
         rows[:, 0] = sp
         rows[:, 1] = onset
@@ -258,6 +253,7 @@ class SessionWriter:
         onset = (
             target + error if onset_sec is None else _as_1d("onset_sec", onset_sec, n, np.float64)
         )
+        _check_times("onset_sec", onset, allow_nan=True)
         if verdict is None:
             words = np.where(np.isnan(target), "extra", np.where(np.isnan(error), "miss", "hit"))
         else:

@@ -7,21 +7,31 @@ Routes
 ``GET /api/songs``                  the built-in songs
 ``GET /api/library?q=&offset=&limit=`` search every song (built-in, then the libraries')
 ``GET /api/songs/{name}``           one song (bars, levels, sections)
-``GET /api/songs/{name}/audio``     the files of a song's recording and its offset
-``GET /api/songs/{name}/audio/{stem}`` one of those files, as it is
+``GET /api/songs/{name}/audio[?key=KEY]`` the files of a song's recording and its offset
+``GET /api/songs/{name}/audio/{stem}[?key=KEY]`` one of those files, as it is
 ``GET /kit/...``                    the sampled kit (kit.json, FLAC files, license)
+``GET /api/kit``, ``/api/kit/pack``   the kit as the page loads it: kit.json, all files in one
 ``POST /api/rooms``                 open a room for a song and two players
 ``GET /api/rooms``                  open rooms (only when the studio is not on the network)
 ``GET /api/rooms/{code}``           one room
-``WS  /ws/{code}``                  play: clock round trips, claims, hits, judgements
-``GET /api/sessions/{id}/report``   a finished session's HTML report
-``GET /api/rooms/{code}/render``    the finished duet rendered to audio (``?format=ogg``)
-``GET /api/players/{name}/history`` a player's sessions over time
+``WS  /ws/{code}[?host=TOKEN]``     play: clock round trips, claims, hits, judgements
+``GET /api/sessions/{id}/report?key=KEY``   the HTML report of a room's session
+``GET /api/players/{name}/history?key=KEY`` the sessions over time of a room's player
+``GET /api/sessions/{id}/render?key=KEY&format=ogg`` the room's session rendered to audio
 
-Every error is one JSON body ``{"error": "...", "status": N}``. Every message is
-validated (:mod:`cymbalism.web.protocol`) and every connection is rate-limited
-(:class:`cymbalism.web.ratelimit.TokenBucket`); a WebSocket client that sends garbage
-or floods is closed with one reason, and its room carries on.
+Every error is one JSON body ``{"error": "...", "status": N}``. Every request passes
+:class:`cymbalism.web.guard.NetworkGuard` (Host, Origin, JSON, a rate per client
+address); every message is validated (:mod:`cymbalism.web.protocol`); a WebSocket client
+that sends garbage or floods is closed with one reason, and its room carries on.
+
+Reports, histories and renders are served only for rooms that are still kept, with the
+room's code or its key (``KEY``, sent to each tab that joins); a wrong code or key is a
+wrong try for the :class:`~cymbalism.web.ratelimit.JoinThrottle`, like a wrong room code,
+and every refusal is the same 404 that says nothing of what exists.
+
+The song library is the studio's computer's: on the network, it is searched and its
+songs are read and previewed only from that computer (as rooms are opened only there);
+another device gets a song's recording with the key of a room that plays that song.
 """
 
 from __future__ import annotations
@@ -30,8 +40,10 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import re
+import secrets
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -42,13 +54,20 @@ from urllib.parse import quote
 import numpy as np
 
 from cymbalism import __version__
-from cymbalism.errors import CymbalismError, InputError, NotFoundError, require
+from cymbalism.errors import CymbalismError, InputError, LimitError, NotFoundError, require
 from cymbalism.model.chart import GHOST_MAX_VELOCITY, NORMAL_VELOCITY, Chart, Level
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane
+from cymbalism.web.guard import NetworkGuard
 from cymbalism.web.library import MAX_LIMIT, SongShelf
-from cymbalism.web.music import RENDER_FORMATS, SongAudioInfo, audio_file, song_audio_info
+from cymbalism.web.music import (
+    RENDER_FORMATS,
+    SongAudioInfo,
+    audio_file,
+    kit_pack,
+    song_audio_info,
+)
 from cymbalism.web.protocol import CreateRoom, describe_validation_error, parse_client_message
-from cymbalism.web.ratelimit import TokenBucket
+from cymbalism.web.ratelimit import AddressBuckets, JoinThrottle, TokenBucket, client_key
 from cymbalism.web.rooms import (
     CalibrationBook,
     Connection,
@@ -62,7 +81,7 @@ from cymbalism.web.rooms import (
 fastapi = require("fastapi", "web")
 from fastapi import Query, Request, WebSocket  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse  # noqa: E402
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response  # noqa: E402
 from fastapi.staticfiles import StaticFiles  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 from starlette.background import BackgroundTask  # noqa: E402
@@ -124,9 +143,25 @@ class StudioConfig:
     clock : callable returning seconds
         The server's monotonic clock, shared with the engine.
     ws_rate_per_sec, ws_burst : float
-        Token bucket of each WebSocket connection.
+        Token bucket of a WebSocket connection that plays a player (hits of two players
+        on one tab, clock round trips).
+    watch_rate_per_sec, watch_burst : float
+        Token bucket of a connection that plays nobody (yet): clock round trips, a claim.
+    ws_client_rate_per_sec, ws_client_burst : float
+        Token bucket of a client address over all its WebSocket connections.
+    ws_per_client : int
+        WebSocket connections one client address may hold at once.
     http_rate_per_sec, http_burst : float
-        Token bucket of each HTTP connection.
+        Token bucket of each client address for HTTP requests and WebSocket handshakes.
+    names : list of str
+        Host names the studio answers to besides its addresses (see
+        :class:`~cymbalism.web.guard.NetworkGuard`).
+    addresses : callable returning a set of str
+        The IP addresses the server listens on.
+    joins : JoinThrottle, optional
+        The wait after wrong room codes and keys (a default one if not given).
+    rooms : dict, optional
+        Keyword arguments of :class:`~cymbalism.web.rooms.RoomRegistry` (caps, expiry).
     report_html : callable, optional
         ``report_html(session_id) -> str``.
     public_urls : list of str
@@ -155,10 +190,19 @@ class StudioConfig:
     engine_factory: Callable[[Room, float], RoomEngine]
     require_code: bool = False
     clock: Callable[[], float] = time.perf_counter
-    ws_rate_per_sec: float = 60.0
+    ws_rate_per_sec: float = 40.0
     ws_burst: float = 120.0
-    http_rate_per_sec: float = 30.0
-    http_burst: float = 90.0
+    watch_rate_per_sec: float = 2.0
+    watch_burst: float = 30.0
+    ws_client_rate_per_sec: float = 60.0
+    ws_client_burst: float = 180.0
+    ws_per_client: int = 8
+    http_rate_per_sec: float = 10.0
+    http_burst: float = 120.0  # a page load is a dozen requests (HTML, CSS, modules, API)
+    names: list[str] = field(default_factory=list)
+    addresses: Callable[[], set[str]] = set
+    joins: JoinThrottle | None = None
+    rooms: dict[str, Any] = field(default_factory=dict)
     public_urls: list[str] = field(default_factory=list)
     report_html: Callable[[Any], str] | None = None
     history: Callable[[str], dict[str, Any]] | None = None
@@ -179,8 +223,20 @@ _AUDIO_TYPES = {
 }
 
 
+def _slug(text: str) -> str:
+    """A song's title as a file name's part (``Night Drive`` -> ``night-drive``)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+
 def _error_body(message: str, status: int) -> dict[str, Any]:
     return {"error": message, "status": status}
+
+
+#: The one answer to a report or history that cannot be given: it says nothing of
+#: whether the session or player exists.
+_NOT_SHOWN = "not found: a report or history needs its room's code or key"
+#: A session id as the store can hold it (up to 2**63 - 1).
+_SESSION_ID = re.compile(r"[0-9]{1,19}")
 
 
 def _is_local(host: str | None) -> bool:
@@ -268,9 +324,20 @@ def create_app(config: StudioConfig) -> Any:
         openapi_url=None,
     )
     app.state.config = config
-    registry = RoomRegistry()
+    registry = RoomRegistry(clock=config.clock, **config.rooms)
     app.state.rooms = registry
-    http_buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+    joins = config.joins or JoinThrottle()
+    app.state.joins = joins
+    ws_buckets = AddressBuckets(
+        rate_per_sec=config.ws_client_rate_per_sec, burst=config.ws_client_burst
+    )
+    ws_open: Counter[str] = Counter()
+    app.add_middleware(
+        NetworkGuard,
+        names=config.names,
+        addresses=config.addresses,
+        limits=AddressBuckets(rate_per_sec=config.http_rate_per_sec, burst=config.http_burst),
+    )
 
     # ------------------------------------------------------------------ errors
     @app.exception_handler(CymbalismError)
@@ -298,22 +365,30 @@ def create_app(config: StudioConfig) -> Any:
             _error_body(f"internal error: {type(exc).__name__}", 500), status_code=500
         )
 
-    @app.middleware("http")
-    async def _rate_limit(request: Request, call_next: Any) -> Any:
-        client = request.client
-        key = f"{client.host}:{client.port}" if client else "?"
-        bucket = http_buckets.get(key)
-        if bucket is None:
-            bucket = TokenBucket(rate_per_sec=config.http_rate_per_sec, burst=config.http_burst)
-            http_buckets[key] = bucket
-            while len(http_buckets) > 4096:
-                http_buckets.popitem(last=False)
-        if not bucket.allow():
-            return JSONResponse(
-                _error_body(f"too many requests: over {config.http_rate_per_sec:g} a second", 429),
-                status_code=429,
+    def _throttled(client: str) -> None:
+        wait = joins.wait_sec(client)
+        if wait > 0:
+            raise LimitError(
+                f"too many wrong room codes from this address; try again in {wait:.0f} s"
             )
-        return await call_next(request)
+
+    def _room_by_code(request: Request, code: str) -> Room:
+        client = client_key(request.client.host if request.client else None)
+        _throttled(client)
+        try:
+            return registry.get(code)
+        except NotFoundError:
+            joins.failed(client)
+            raise
+
+    def _room_by_key(request: Request, key: str | None) -> Room:
+        client = client_key(request.client.host if request.client else None)
+        _throttled(client)
+        room = registry.by_key(key)
+        if room is None:
+            joins.failed(client)
+            raise NotFoundError(_NOT_SHOWN)
+        return room
 
     def _local_only(request: Request, what: str) -> None:
         if config.require_code and not _is_local(request.client.host if request.client else None):
@@ -330,6 +405,22 @@ def create_app(config: StudioConfig) -> Any:
     from cymbalism.sound.kit import KIT_DIR
 
     app.mount("/kit", StaticFiles(directory=str(KIT_DIR)), name="kit")
+
+    kit: list[tuple[dict[str, Any], bytes]] = []
+
+    def _kit() -> tuple[dict[str, Any], bytes]:
+        if not kit:
+            kit.append(kit_pack())
+        return kit[0]
+
+    @app.get("/api/kit")
+    async def kit_spec() -> dict[str, Any]:
+        return (await asyncio.to_thread(_kit))[0]
+
+    @app.get("/api/kit/pack")
+    async def kit_body() -> Response:
+        body = (await asyncio.to_thread(_kit))[1]
+        return Response(body, media_type="application/octet-stream")
 
     @app.get("/api/info")
     async def info() -> dict[str, Any]:
@@ -356,18 +447,29 @@ def create_app(config: StudioConfig) -> Any:
     async def songs() -> list[dict[str, Any]]:
         return [song_summary(name, config.load_song(name)) for name in config.list_songs()]
 
+    def _song_access(request: Request, name: str, key: str | None) -> None:
+        """A song's recording: from the studio's computer, or with the key of a room
+        that plays it."""
+        if not config.require_code or _is_local(request.client.host if request.client else None):
+            return
+        if _room_by_key(request, key).song != name:
+            raise NotFoundError(_NOT_SHOWN)
+
     @app.get("/api/library")
     async def library(
+        request: Request,
         q: Annotated[str, Query(max_length=200)] = "",
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     ) -> dict[str, Any]:
+        _local_only(request, "the song library is searched")
         if config.shelf is None:
             raise NotFoundError("this studio serves no song library")
         return config.shelf.search(q, offset=offset, limit=limit)
 
     @app.get("/api/songs/{name}")
-    async def song(name: str) -> dict[str, Any]:
+    async def song(request: Request, name: str) -> dict[str, Any]:
+        _local_only(request, "songs are chosen")
         chart = await asyncio.to_thread(config.load_song, name)
         return song_summary(name, chart)
 
@@ -379,7 +481,7 @@ def create_app(config: StudioConfig) -> Any:
             chart = config.load_song(name)  # a clear NotFoundError for an unknown song
             folder = config.song_folder(name)
             info = song_audio_info(name, chart, folder)
-            if config.shelf is not None and folder is not None:
+            if config.shelf is not None and name in config.shelf.library:
                 config.shelf.keep_servable(name, info)
             audio_infos[name] = info
             while len(audio_infos) > 256:
@@ -387,15 +489,20 @@ def create_app(config: StudioConfig) -> Any:
         return info
 
     @app.get("/api/songs/{name}/audio")
-    async def song_audio(name: str) -> dict[str, Any]:
+    async def song_audio(request: Request, name: str, key: str | None = None) -> dict[str, Any]:
+        _song_access(request, name, key)
         info = await asyncio.to_thread(_audio_info, name)
-        return info.public(lambda stem: f"/api/songs/{quote(name, safe='')}/audio/{stem}")
+        query = f"?key={quote(key, safe='')}" if key else ""
+        return info.public(lambda stem: f"/api/songs/{quote(name, safe='')}/audio/{stem}{query}")
 
     @app.get("/api/songs/{name}/audio/{stem}")
-    async def song_audio_file(name: str, stem: str) -> Any:
+    async def song_audio_file(
+        request: Request, name: str, stem: str, key: str | None = None
+    ) -> Any:
+        _song_access(request, name, key)
         info = await asyncio.to_thread(_audio_info, name)
         path = audio_file(info, stem)
-        if config.shelf is not None and config.song_folder(name) is not None:
+        if config.shelf is not None and name in config.shelf.library:
             path = config.shelf.audio_path(name, path)  # found by the scan, in its folder
         return FileResponse(str(path), media_type=_AUDIO_TYPES.get(path.suffix.lower()))
 
@@ -439,6 +546,7 @@ def create_app(config: StudioConfig) -> Any:
             ramp_to=req.ramp_to_percent / 100.0,
         )
         room = Room(
+            owner=client_key(request.client.host if request.client else None),
             code=registry.new_code(),
             song=req.song,
             chart=chart,
@@ -454,7 +562,7 @@ def create_app(config: StudioConfig) -> Any:
         if config.check_room is not None:
             config.check_room(room)
         registry.add(room)
-        return room.public()
+        return {**room.public(), "host_token": room.host_token, "key": room.key}
 
     @app.get("/api/rooms")
     async def list_rooms(request: Request) -> list[dict[str, Any]]:
@@ -462,55 +570,105 @@ def create_app(config: StudioConfig) -> Any:
         return [r.public() for r in registry.list() if r.state != "finished"]
 
     @app.get("/api/rooms/{code}")
-    async def get_room(code: str) -> dict[str, Any]:
-        return registry.get(code).public()
+    async def get_room(request: Request, code: str) -> dict[str, Any]:
+        return _room_by_code(request, code).public()
 
     @app.get("/api/sessions/{session_id}/report", response_class=HTMLResponse)
-    async def report(session_id: str) -> HTMLResponse:
+    async def report(request: Request, session_id: str, key: str | None = None) -> HTMLResponse:
         if config.report_html is None:
             raise NotFoundError("this studio keeps no reports")
-        html = await asyncio.to_thread(config.report_html, session_id)
+        room = _room_by_key(request, key)
+        if not _SESSION_ID.fullmatch(session_id) or str(room.session_id) != session_id:
+            raise NotFoundError(_NOT_SHOWN)
+        try:
+            html = await asyncio.to_thread(config.report_html, session_id)
+        except NotFoundError:  # its message may name the database
+            raise NotFoundError(_NOT_SHOWN) from None
         return HTMLResponse(html)
 
-    @app.get("/api/rooms/{code}/render")
-    async def render(code: str, format: str = "ogg") -> Any:
-        room = registry.get(code)
+    @app.get("/api/sessions/{session_id}/render")
+    async def render(
+        request: Request, session_id: str, key: str | None = None, format: str = "ogg"
+    ) -> Any:
         if config.render is None:
             raise NotFoundError("this studio keeps no sessions to render")
+        room = _room_by_key(request, key)
+        if not _SESSION_ID.fullmatch(session_id) or str(room.session_id) != session_id:
+            raise NotFoundError(_NOT_SHOWN)
         if format not in RENDER_FORMATS:
             raise InputError(f"a render is one of {', '.join(RENDER_FORMATS)}, got {format!r}")
-        if room.state != "finished" or room.session_id is None:
-            raise InputError("the duet can be rendered once it has ended and been stored")
+        if room.state != "finished":
+            raise InputError("the duet can be rendered once it has ended")
         path = await asyncio.to_thread(config.render, room.session_id, room.song, format)
         return FileResponse(
             str(path),
             media_type=RENDER_FORMATS[format],
-            filename=f"cymbalism-{room.song}-{room.session_id}.{format}",
+            filename=f"cymbalism-{_slug(room.chart.title) or 'duet'}-{room.session_id}.{format}",
             background=BackgroundTask(path.unlink, missing_ok=True),
         )
 
     @app.get("/api/players/{name}/history")
-    async def history(name: str) -> dict[str, Any]:
+    async def history(request: Request, name: str, key: str | None = None) -> dict[str, Any]:
         if config.history is None:
             raise NotFoundError("this studio keeps no history")
-        return await asyncio.to_thread(config.history, name)
+        room = _room_by_key(request, key)
+        if name not in {s.name for s in room.slots}:
+            raise NotFoundError(_NOT_SHOWN)
+        try:
+            return await asyncio.to_thread(config.history, name)
+        except NotFoundError:  # not stored yet; the message would name the others
+            return {"player": name, "sessions": []}
 
     # ------------------------------------------------------------------ play
     @app.websocket("/ws/{code}")
     async def play(websocket: WebSocket, code: str) -> None:
+        client = client_key(websocket.client.host if websocket.client else None)
         await websocket.accept()
-        try:
-            room = registry.get(code)
-        except NotFoundError as exc:
-            await websocket.close(code=4404, reason=_close_reason(str(exc)))
+        refusal: tuple[int, str] | None = None
+        room: Room | None = None
+        if (wait := joins.wait_sec(client)) > 0:
+            refusal = (
+                4429,
+                f"too many wrong room codes from this address; try again in {wait:.0f} s",
+            )
+        elif ws_open[client] >= config.ws_per_client:
+            refusal = (4429, f"too many connections from this address ({config.ws_per_client})")
+        else:
+            try:
+                room = registry.get(code)
+            except NotFoundError as exc:
+                joins.failed(client)
+                refusal = (4404, str(exc))
+        if room is None:
+            assert refusal is not None
+            await websocket.close(code=refusal[0], reason=_close_reason(refusal[1]))
             return
-        conn = Connection(id=registry.next_connection_id())
-        bucket = TokenBucket(rate_per_sec=config.ws_rate_per_sec, burst=config.ws_burst)
+        host = websocket.query_params.get("host") or ""
+        conn = Connection(
+            id=registry.next_connection_id(),
+            is_host=secrets.compare_digest(host.encode(), room.host_token.encode()),
+        )
+        watching = TokenBucket(rate_per_sec=config.watch_rate_per_sec, burst=config.watch_burst)
+        playing: TokenBucket | None = None
+        ws_open[client] += 1
         room.join(conn)
+
+        def _bucket_of(conn: Connection) -> TokenBucket:
+            nonlocal playing
+            if not room.seats(conn):
+                return watching
+            if playing is None:
+                playing = TokenBucket(rate_per_sec=config.ws_rate_per_sec, burst=config.ws_burst)
+            return playing
 
         async def pump() -> None:
             while True:
                 message = await conn.outbox.get()
+                if message.get("type") == "close":  # the room asks to close this tab
+                    await websocket.close(
+                        code=message["code"], reason=_close_reason(message["reason"])
+                    )
+                    return
                 await websocket.send_json(message)
 
         sender = asyncio.get_running_loop().create_task(pump())
@@ -523,12 +681,19 @@ def create_app(config: StudioConfig) -> Any:
                 raw = event.get("text")
                 if raw is None:
                     reason = "bad message: send JSON text, not binary"
-                elif not bucket.allow():
+                elif not (bucket := _bucket_of(conn)).allow():
                     reason = (
-                        f"too many messages: over {config.ws_rate_per_sec:g} a second "
-                        f"(bursts of {config.ws_burst:g})"
+                        f"too many messages: over {bucket.rate_per_sec:g} a second "
+                        f"(bursts of {bucket.burst:g})"
+                        + ("" if bucket is playing else " from a tab that plays nobody")
+                    )
+                elif not ws_buckets.allow(client):
+                    reason = (
+                        f"too many messages from this address: over "
+                        f"{ws_buckets.rate_per_sec:g} a second over all its connections"
                     )
                 else:
+                    registry.expire()
                     try:
                         msg = parse_client_message(raw)
                     except InputError as exc:
@@ -554,6 +719,9 @@ def create_app(config: StudioConfig) -> Any:
         except WebSocketDisconnect:
             pass
         finally:
+            ws_open[client] -= 1
+            if ws_open[client] <= 0:
+                del ws_open[client]
             room.leave(conn)
             # flush what was queued (judgements the tab should still see), then stop
             with contextlib.suppress(Exception):

@@ -9,6 +9,13 @@ reading is taken to be from the middle of the round trip, so
 and the error of that guess is at most half the round-trip time. The sample with the
 shortest round trip among the recent ones is the most trustworthy, so that is the one
 used. Round trips keep coming during play, so a drifting clock is followed.
+
+Each sample pins the true offset to within half its round trip, so two honest samples
+agree to within half the sum of their round trips (plus what the clocks drift apart in
+the meantime). A sample that jumps further from the current estimate is refused: one
+forged or garbled round trip cannot move a player's hits. A clock that really jumped
+(a laptop woken from sleep) is taken up again once several round trips in a row agree
+on its new offset.
 """
 
 from __future__ import annotations
@@ -52,16 +59,35 @@ class ClockSync:
         A window rather than all samples lets the estimate follow clock drift.
     max_rtt_sec : float
         Samples with a longer round trip are ignored (a stalled network tells nothing).
+    max_drift_sec : float
+        How far two honest samples may disagree beyond half their round trips.
+    rejump_after : int
+        After this many refused samples in a row that agree with one another, the
+        clock is taken to have jumped and they become the estimate.
     """
 
-    def __init__(self, *, window: int = 32, max_rtt_sec: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        window: int = 32,
+        max_rtt_sec: float = 1.0,
+        max_drift_sec: float = 0.02,
+        rejump_after: int = 8,
+    ) -> None:
         if window < 1:
             raise InputError(f"the window must hold at least one sample, got {window}")
         self.max_rtt_sec = float(max_rtt_sec)
+        self.max_drift_sec = float(max_drift_sec)
+        self.rejump_after = int(rejump_after)
         self._samples: deque[tuple[float, float]] = deque(maxlen=window)  # (rtt, offset)
+        self._refused: list[tuple[float, float]] = []
+        self.n_refused = 0
+
+    def _agree(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
+        return abs(a[1] - b[1]) <= (a[0] + b[0]) / 2 + self.max_drift_sec
 
     def add(self, *, send_ms: float, server_sec: float, recv_ms: float) -> bool:
-        """Add one round trip; return whether it was usable.
+        """Add one round trip; return whether it was used.
 
         Parameters
         ----------
@@ -69,6 +95,12 @@ class ClockSync:
             Browser clock (milliseconds) when the ping left and when the answer came.
         server_sec : float
             Server clock (seconds) when the server answered.
+
+        Returns
+        -------
+        used : bool
+            False for a stalled round trip, and for one whose offset jumps away from the
+            estimate further than the round trips allow (counted in :attr:`n_refused`).
         """
         values = np.array([send_ms, server_sec, recv_ms], dtype=np.float64)
         if not np.isfinite(values).all():
@@ -81,7 +113,21 @@ class ClockSync:
             )
         if rtt_sec > self.max_rtt_sec:
             return False
-        self._samples.append((rtt_sec, server_sec - (send_ms + recv_ms) / 2000.0))
+        sample = (rtt_sec, server_sec - (send_ms + recv_ms) / 2000.0)
+        if self._samples and not self._agree(sample, min(self._samples)):
+            self.n_refused += 1
+            self._refused.append(sample)
+            best = min(self._refused)
+            if not all(self._agree(x, best) for x in self._refused):
+                self._refused = [sample]  # refused samples that disagree: no new clock yet
+            elif len(self._refused) >= self.rejump_after:
+                self._samples.clear()
+                self._samples.extend(self._refused)
+                self._refused = []
+                return True
+            return False
+        self._refused = []
+        self._samples.append(sample)
         return True
 
     @property

@@ -14,6 +14,9 @@ places the recording on song time with the bar layout the engine sends.
   (``GET /api/songs/{name}/audio/{stem}``); nothing else of a song folder is served.
 - :func:`render_session_file` renders a stored session (``cymbalism render``) for the
   end screen's download.
+- :func:`kit_pack` gives the sampled kit as the page loads it: its description and every
+  sample's file in one body (one request rather than thirty; each studio address has a
+  rate of requests).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "RENDER_FORMATS",
     "SongAudioInfo",
     "audio_file",
+    "kit_pack",
     "render_session_file",
     "song_audio_info",
     "song_audio_sources",
@@ -197,3 +201,20 @@ def render_session_file(
 
     os.close(handle)
     return write_audio(name, rendered.frames, rendered.sample_rate)
+
+
+def kit_pack() -> tuple[dict[str, Any], bytes]:
+    """The sampled kit in one piece: ``kit.json`` with ``pack`` (each file's
+    ``[offset, length]`` in the body, by name) and the body, the files one after another
+    as they are (FLAC)."""
+    from cymbalism.sound.kit import KIT_DIR, kit_manifest
+
+    spec = kit_manifest()
+    names = [f for lane in spec["lanes"].values() for f in lane["files"]]  # type: ignore[attr-defined]
+    names += list(spec["clicks"].values())  # type: ignore[attr-defined]
+    body, where = bytearray(), {}
+    for name in dict.fromkeys(names):
+        data = (KIT_DIR / name).read_bytes()
+        where[name] = [len(body), len(data)]
+        body += data
+    return {**spec, "pack": where}, bytes(body)

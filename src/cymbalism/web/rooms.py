@@ -9,6 +9,12 @@ calibrated latency, and hands them to the live engine, which judges, meters the 
 moves the beginner's level and records every hit. There is no judging here.
 
 Everything in a room runs on the server's event loop, one message at a time.
+
+Who may do what: anyone with the room code may join, watch and claim a free player;
+only a seated player, or the device that opened the room (it holds the room's host
+token), may start or stop the song. A hit is judged only if it falls within the song
+(count-in to end) and not after now, give or take :data:`HIT_MARGIN_SEC`; anything
+else is refused with an error and never reaches the engine or the store.
 """
 
 from __future__ import annotations
@@ -17,18 +23,22 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from cymbalism.errors import CymbalismError, InputError, NotFoundError
+from cymbalism.errors import AccessError, CymbalismError, InputError, LimitError, NotFoundError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.web.clocksync import ClockSync
 from cymbalism.web.protocol import Calibrate, Claim, Hit, Ping, Start, Stop, SyncSample
 
 __all__ = [
+    "HIT_MARGIN_SEC",
     "ROOM_CODE_ALPHABET",
+    "ROOM_CODE_LENGTH",
     "CalibrationBook",
     "Connection",
     "Practice",
@@ -43,7 +53,13 @@ _log = logging.getLogger(__name__)
 
 #: Letters and digits that cannot be mistaken for one another when read off a screen.
 ROOM_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-ROOM_CODE_LENGTH = 6
+#: 31**10 = 8.2e14 codes: see the README for how long guessing one would take.
+ROOM_CODE_LENGTH = 10
+#: How far outside the song (or after now) a hit may fall: the clock sync's error is at
+#: most half a round trip, and round trips over 1 s are not used.
+HIT_MARGIN_SEC = 1.0
+#: A clock sample's server time must be one the studio gave out this recently.
+SYNC_MAX_AGE_SEC = 10.0
 
 State = Literal["lobby", "playing", "finished"]
 
@@ -130,6 +146,8 @@ class Connection:
         default_factory=lambda: asyncio.Queue(maxsize=2000)
     )
     closed: bool = False
+    #: Whether this tab opened the room (it showed the room's host token).
+    is_host: bool = False
 
     def deliver(self, message: dict[str, Any]) -> None:
         """Queue ``message`` for the tab; never blocks, never raises."""
@@ -139,6 +157,12 @@ class Connection:
             self.outbox.put_nowait(message)
         except asyncio.QueueFull:
             self.closed = True
+
+    def close(self, code: int, reason: str) -> None:
+        """Ask the handler to close the tab's socket with ``code`` and ``reason``."""
+        if not self.closed:
+            with contextlib.suppress(asyncio.QueueFull):
+                self.outbox.put_nowait({"type": "close", "code": code, "reason": reason})
 
 
 @dataclass
@@ -196,6 +220,17 @@ class Room:
         when the song starts.
     clock : callable returning seconds
         The server's monotonic clock (the engine's clock).
+    owner : str
+        The client that opened the room (see :func:`cymbalism.web.ratelimit.client_key`).
+
+    Attributes
+    ----------
+    host_token : str
+        Given only to whoever opened the room: lets that device start and stop the song
+        without playing.
+    key : str
+        Given to every tab that joins: reads the room's report and its players'
+        histories (so does the room code).
     """
 
     def __init__(
@@ -213,8 +248,14 @@ class Room:
         practice: Practice | None = None,
         calibrations: CalibrationBook | None = None,
         lead_sec: float = 0.6,
+        owner: str = "?",
     ) -> None:
         self.code = code
+        self.owner = owner
+        self.host_token = secrets.token_urlsafe(24)
+        self.key = secrets.token_urlsafe(24)
+        self.created_sec = clock()
+        self.finished_sec: float | None = None
         self.song = song
         self.chart = chart
         self.slots = slots
@@ -262,16 +303,42 @@ class Room:
         return sorted({int(x) for x in self.chart.part(self.chart.top_level).lane})
 
     # ------------------------------------------------------------------ connections
+    def seats(self, conn: Connection) -> bool:
+        """Whether ``conn`` plays a player of this room."""
+        return any(s.conn_id == conn.id for s in self.slots)
+
+    def opens_with(self, key: str | None) -> bool:
+        """Whether ``key`` is this room's code or its key (compared in constant time)."""
+        if not key:
+            return False
+        given = _normalise_code(key).encode()
+        return secrets.compare_digest(given, self.code.encode()) or secrets.compare_digest(
+            key.encode(), self.key.encode()
+        )
+
     def join(self, conn: Connection) -> None:
         """A tab arrived: welcome it; mid-song, send it the song so far to draw."""
         self.connections[conn.id] = conn
-        conn.deliver({"type": "welcome", "conn": conn.id, "room": self.public()})
+        conn.deliver(
+            {
+                "type": "welcome",
+                "conn": conn.id,
+                "room": self.public(),
+                "key": self.key,
+                "host": conn.is_host,
+            }
+        )
         if self.state == "playing" and self._start_msg is not None:
             conn.deliver({**self._start_msg, "room": self.public(), "rejoin": True})
             for message in self._replay:
                 conn.deliver(message)
         elif self.state == "finished" and self.result is not None:
             conn.deliver({"type": "finished", "result": self.result, "room": self.public()})
+
+    def close(self, reason: str, *, code: int = 4410) -> None:
+        """Close every tab's socket (the room expired); the room is gone after this."""
+        for conn in list(self.connections.values()):
+            conn.close(code, reason)
 
     def song_sec(self) -> float:
         """Where the song is now (seconds from its first bar; negative in the count-in)."""
@@ -320,6 +387,12 @@ class Room:
         if isinstance(msg, Ping):
             conn.deliver({"type": "pong", "client_ms": msg.client_ms, "server_sec": self.clock()})
         elif isinstance(msg, SyncSample):
+            now = self.clock()
+            if not now - SYNC_MAX_AGE_SEC <= msg.server_sec <= now:
+                raise InputError(
+                    f"a clock sample must carry a server time this studio sent in the last "
+                    f"{SYNC_MAX_AGE_SEC:g} s (got {msg.server_sec:.6g}, it is now {now:.6g})"
+                )
             if conn.sync.add(send_ms=msg.send_ms, server_sec=msg.server_sec, recv_ms=msg.recv_ms):
                 est = conn.sync.estimate()
                 conn.deliver(
@@ -348,10 +421,15 @@ class Room:
                     slot.offset_sec,
                     msg.taps,
                 )
-        elif isinstance(msg, Start):
-            await self.start()
-        elif isinstance(msg, Stop):
-            if self.state == "playing":
+        elif isinstance(msg, Start | Stop):
+            if not conn.is_host and not self.seats(conn):
+                raise AccessError(
+                    f"only a player, or the device that opened the room, may {msg.type} "
+                    "the song; pick Play here first"
+                )
+            if isinstance(msg, Start):
+                await self.start()
+            elif self.state == "playing":
                 await self.finish(stopped=True)
 
     @staticmethod
@@ -424,11 +502,25 @@ class Room:
         if not conn.sync.ready:
             raise InputError("a hit arrived before this device's clock was synchronised")
         server_sec = conn.sync.to_server_sec(msg.t_ms) - slot.offset_sec
+        self._check_in_song(server_sec)
         feedback = self._engine.push_hit(msg.player, server_sec, msg.lane, msg.velocity)
         if feedback:
             for message in feedback:
                 message.setdefault("seq", msg.seq)
             self._post(feedback)
+
+    def _check_in_song(self, server_sec: float) -> None:
+        """Refuse a hit outside the song (count-in to end) or after now, beyond the margin."""
+        engine = self._engine
+        assert engine is not None and self.start_sec is not None
+        first = self.start_sec - engine.count_in_sec - HIT_MARGIN_SEC
+        last = min(self.clock(), engine.end_sec + self.tail_sec) + HIT_MARGIN_SEC
+        if not first <= server_sec <= last:
+            raise InputError(
+                f"a hit at {server_sec - self.start_sec:+.3f} s of the song was refused: "
+                f"it must fall between {first - self.start_sec:+.3f} s and "
+                f"{last - self.start_sec:+.3f} s (is this device's clock synchronised?)"
+            )
 
     def _post(self, messages: list[dict[str, Any]]) -> None:
         """Send the song's messages to every tab, keeping those a returning tab needs."""
@@ -485,7 +577,8 @@ class Room:
         if self.state != "playing" or self._engine is None:
             return
         self.state = "finished"
-        stopped_at = self.clock() if stopped else None
+        self.finished_sec = self.clock()
+        stopped_at = self.finished_sec if stopped else None
         ticker, self._ticker = self._ticker, None
         if ticker is not None and ticker is not asyncio.current_task():
             ticker.cancel()
@@ -547,13 +640,45 @@ class RoomEngine(Protocol):
         ...
 
 
-class RoomRegistry:
-    """The rooms of one server, found by code."""
+def _normalise_code(code: str) -> str:
+    """A code as typed (any case, spaces or dashes between groups) -> as stored."""
+    return re.sub(r"[\s-]+", "", code[:64]).upper()
 
-    def __init__(self, *, max_rooms: int = 64) -> None:
+
+class RoomRegistry:
+    """The rooms of one server, found by code; rooms expire, and each client has a cap.
+
+    Parameters
+    ----------
+    clock : callable returning seconds
+        The rooms' clock.
+    max_rooms : int
+        Rooms kept at once; when full, the oldest finished room is forgotten first.
+    max_rooms_per_client : int
+        Rooms one client may have waiting or playing at once.
+    lobby_ttl_sec : float
+        A room that never starts closes this long after it was opened.
+    finished_ttl_sec : float
+        A finished room (and the way to its report) is kept this long after the end.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float],
+        max_rooms: int = 256,
+        max_rooms_per_client: int = 8,
+        lobby_ttl_sec: float = 1800.0,
+        finished_ttl_sec: float = 7200.0,
+    ) -> None:
+        self.clock = clock
         self.max_rooms = max_rooms
+        self.max_rooms_per_client = max_rooms_per_client
+        self.lobby_ttl_sec = lobby_ttl_sec
+        self.finished_ttl_sec = finished_ttl_sec
         self._rooms: dict[str, Room] = {}
         self._ids = itertools.count(1)
+        self._next_sweep_sec = -math.inf
 
     def next_connection_id(self) -> int:
         return next(self._ids)
@@ -564,21 +689,81 @@ class RoomRegistry:
             if code not in self._rooms:
                 return code
 
+    def expire(self) -> None:
+        """Close the rooms that never started in time, and forget old finished ones
+        (looked at no more than once a second)."""
+        now = self.clock()
+        if now < self._next_sweep_sec:
+            return
+        self._next_sweep_sec = now + 1.0
+        for code, room in list(self._rooms.items()):
+            if room.state == "lobby" and now - room.created_sec > self.lobby_ttl_sec:
+                room.close(
+                    f"this room was not started within {self.lobby_ttl_sec / 60:g} minutes "
+                    "and has closed; open a new one"
+                )
+            elif room.state == "finished" and (
+                now - (room.finished_sec or room.created_sec) > self.finished_ttl_sec
+            ):
+                room.close("this room's song ended a while ago; the room has closed")
+            else:
+                continue
+            del self._rooms[code]
+
     def add(self, room: Room) -> Room:
+        """Keep ``room``.
+
+        Raises
+        ------
+        LimitError
+            If its owner already has ``max_rooms_per_client`` rooms waiting or playing,
+            or the studio is full of them.
+        """
+        self.expire()
+        live = [r for r in self._rooms.values() if r.state != "finished"]
+        mine = sum(r.owner == room.owner for r in live)
+        if mine >= self.max_rooms_per_client:
+            raise LimitError(
+                f"you already have {mine} rooms open; play in one of them, or wait: a room "
+                f"that never starts closes after {self.lobby_ttl_sec / 60:g} minutes"
+            )
+        if len(live) >= self.max_rooms:
+            raise LimitError(f"the studio already has {len(live)} open rooms; try again later")
         if len(self._rooms) >= self.max_rooms:
-            # forget the oldest finished room, or refuse
-            done = [c for c, r in self._rooms.items() if r.state == "finished"]
-            if not done:
-                raise InputError(f"the studio already has {self.max_rooms} open rooms")
-            del self._rooms[done[0]]
+            done = min(
+                (r for r in self._rooms.values() if r.state == "finished"),
+                key=lambda r: r.finished_sec or r.created_sec,
+            )
+            del self._rooms[done.code]
         self._rooms[room.code] = room
         return room
 
     def get(self, code: str) -> Room:
-        room = self._rooms.get(code.strip().upper())
+        """The room with this code (case, spaces and dashes do not matter).
+
+        Raises
+        ------
+        NotFoundError
+            If there is none (or it expired).
+        """
+        self.expire()
+        room = self._rooms.get(_normalise_code(code))
         if room is None:
-            raise NotFoundError(f"no room with code {code!r}; check the code on the host's screen")
+            raise NotFoundError(
+                f"no room with code {code[:40]!r}; check the code on the host's screen"
+            )
         return room
 
+    def by_key(self, key: str | None) -> Room | None:
+        """The room whose code or key is ``key``, or None."""
+        self.expire()
+        if not key:
+            return None
+        room = self._rooms.get(_normalise_code(key))
+        if room is not None:
+            return room
+        return next((r for r in self._rooms.values() if r.opens_with(key)), None)
+
     def list(self) -> list[Room]:
+        self.expire()
         return list(self._rooms.values())

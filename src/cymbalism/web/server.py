@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import re
 import socket
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from cymbalism.errors import DeviceError, InputError, require
+from cymbalism.web.tls import TlsFiles, load_tls, self_signed
 
 __all__ = [
     "DEFAULT_PORT",
     "StoredCalibrations",
     "Studio",
     "addresses",
+    "check_names",
     "is_loopback_host",
+    "local_ips",
     "player_history",
     "render_stored_session",
     "run_studio",
@@ -26,6 +31,9 @@ __all__ = [
 
 #: The studio's port unless told otherwise.
 DEFAULT_PORT = 8737
+_DNS_NAME = re.compile(
+    r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -41,11 +49,10 @@ def is_loopback_host(host: str) -> bool:
         ) from exc
 
 
-def addresses(host: str, port: int) -> list[str]:
-    """The URLs people can open to reach a studio bound to ``host``."""
+def local_ips(host: str) -> list[str]:
+    """The IP addresses a studio bound to ``host`` is reached at, loopback last."""
     if host not in ("0.0.0.0", "::"):
-        shown = "127.0.0.1" if host == "localhost" else host
-        return [f"http://{shown}:{port}/"]
+        return ["127.0.0.1" if host == "localhost" else host]
     found = {"127.0.0.1"}
     with contextlib.suppress(OSError):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -54,7 +61,33 @@ def addresses(host: str, port: int) -> list[str]:
     with contextlib.suppress(OSError):
         for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
             found.add(str(info[4][0]))
-    return [f"http://{a}:{port}/" for a in sorted(found, key=lambda a: (a == "127.0.0.1", a))]
+    return sorted(found, key=lambda a: (a == "127.0.0.1", a))
+
+
+def addresses(host: str, port: int, *, tls: bool = False) -> list[str]:
+    """The URLs people can open to reach a studio bound to ``host``."""
+    scheme = "https" if tls else "http"
+    return [f"{scheme}://{f'[{a}]' if ':' in a else a}:{port}/" for a in local_ips(host)]
+
+
+def check_names(names: Sequence[str]) -> list[str]:
+    """Host names given with ``--name``, checked: ``studio.lan``, not a URL or an address.
+
+    Raises
+    ------
+    InputError
+        For anything that is not a plain DNS name.
+    """
+    out = []
+    for name in names:
+        clean = name.strip().lower().rstrip(".")
+        if not _DNS_NAME.fullmatch(clean) or clean.replace(".", "").isdigit():
+            raise InputError(
+                f"{name!r} is not a host name to answer to; give a name such as studio.lan "
+                "(no scheme, port or address: the studio's own addresses are always allowed)"
+            )
+        out.append(clean)
+    return out
 
 
 class Studio:
@@ -66,9 +99,18 @@ class Studio:
     host : str
     port : int
         0 picks a free port (see :attr:`port` once started).
+    tls : TlsFiles, optional
+        Serve HTTPS (and WSS) with this certificate and key.
     """
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        tls: TlsFiles | None = None,
+    ) -> None:
         uvicorn = require("uvicorn", "web")
         self.app = app
         self.host = host
@@ -83,15 +125,22 @@ class Studio:
                 "pick another port with --port"
             ) from exc
         self.port = int(self._sock.getsockname()[1])
+        self.tls = tls
         config = uvicorn.Config(
-            app, log_level="warning", ws="websockets-sansio", lifespan="off", ws_ping_interval=None
+            app,
+            log_level="warning",
+            ws="websockets-sansio",
+            lifespan="off",
+            ws_ping_interval=None,
+            ssl_certfile=None if tls is None else str(tls.certfile),
+            ssl_keyfile=None if tls is None else str(tls.keyfile),
         )
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return addresses(self.host, self.port)[0]
+        return addresses(self.host, self.port, tls=self.tls is not None)[0]
 
     def run(
         self,
@@ -136,6 +185,8 @@ def studio_config(
     require_code: bool = False,
     public_urls: list[str] | None = None,
     library: Sequence[Any] | None = None,
+    names: Sequence[str] = (),
+    host: str = "127.0.0.1",
 ) -> Any:
     """The studio as shipped: built-in songs, the live engine, the session store.
 
@@ -149,6 +200,10 @@ def studio_config(
         Where other devices reach the studio.
     library : sequence of SongRecord, optional
         The song folders of libraries to offer too (:func:`cymbalism.io.library.scan_library`).
+    names : sequence of str
+        Host names the studio answers to besides its addresses (``--name``).
+    host : str
+        The address it listens on (its own addresses are those of :func:`local_ips`).
 
     Returns
     -------
@@ -184,6 +239,8 @@ def studio_config(
         require_code=require_code,
         clock=lambda: clock.now_ns() / NS_PER_SEC,
         public_urls=list(public_urls or []),
+        names=check_names(names),
+        addresses=lambda: set(local_ips(host)),
         history=lambda name: player_history(store, name),
         report_html=lambda session_id: session_report_html(store, session_id),
         render=lambda session_id, song, fmt: render_stored_session(store, session_id, fmt),
@@ -276,26 +333,66 @@ def run_studio(
     db: str | None = None,
     library: Sequence[Any] | None = None,
     stop_after_sec: float | None = None,
+    tls: bool = False,
+    certfile: str | Path | None = None,
+    keyfile: str | Path | None = None,
+    tls_folder: str | Path | None = None,
+    names: Sequence[str] = (),
     say: Callable[[str], None] = print,
 ) -> None:
-    """Serve the studio in the foreground and say where it is (``cymbalism serve``);
-    ``library``: the records of song libraries to offer (``--songs``)."""
+    """Serve the studio in the foreground and say where it is (``cymbalism serve``).
+
+    Parameters
+    ----------
+    library : sequence of SongRecord, optional
+        The records of song libraries to offer too (``--songs``).
+    tls : bool
+        Serve HTTPS with the self-signed certificate kept in ``tls_folder`` (made on first
+        use, see :func:`cymbalism.web.tls.self_signed`).
+    certfile, keyfile : path, optional
+        Serve HTTPS with your own certificate and key (both, PEM).
+    names : sequence of str
+        Host names the studio answers to besides its own addresses.
+    """
     from cymbalism.web.app import create_app
 
     local = is_loopback_host(host)
-    config = studio_config(db=db, require_code=not local, library=library)
-    studio = Studio(create_app(config), host=host, port=port)
-    urls = addresses(host, studio.port)
+    names = check_names(names)
+    if (certfile is None) != (keyfile is None):
+        raise InputError("give both --certfile and --keyfile (or neither, with --tls)")
+    files: TlsFiles | None = None
+    if certfile is not None and keyfile is not None:
+        files = load_tls(certfile, keyfile)
+    elif tls:
+        files = self_signed(tls_folder, names=names, addresses=local_ips(host))
+    config = studio_config(db=db, require_code=not local, names=names, host=host, library=library)
+    studio = Studio(create_app(config), host=host, port=port, tls=files)
+    urls = addresses(host, studio.port, tls=files is not None)
+    scheme = "https" if files is not None else "http"
+    urls += [f"{scheme}://{n}:{studio.port}/" for n in names]
     if not local:
-        studio.app.state.config.public_urls = urls
+        config.public_urls = urls
 
     def ready(s: Studio) -> None:
         say(f"cymbalism studio: open {urls[0]} in a browser")
         if local:
-            say("  (this computer only; `cymbalism serve --host 0.0.0.0` lets a phone join)")
+            say("  (this computer only; `cymbalism serve --host 0.0.0.0 --tls` lets a phone join)")
         else:
             for u in urls[1:]:
                 say(f"  also at {u}; other devices join with the room code")
+        if files is not None:
+            made = " (made now)" if files.made else ""
+            kind = "self-signed certificate" if files.self_signed else "certificate"
+            say(f"  HTTPS with the {kind}{made} in {files.certfile.parent}")
+            say("  its SHA-256 fingerprint (a browser that warns should show the same):")
+            half = len(files.fingerprint) // 2 + 1
+            say(f"    {files.fingerprint[: half - 1]}")
+            say(f"    {files.fingerprint[half:]}")
+        elif not local:
+            say(
+                "  without --tls, other devices get no Web MIDI, worklets or microphone "
+                "(browsers allow them only over HTTPS)"
+            )
         say(
             "  Ctrl-C stops it"
             + (

@@ -26,11 +26,11 @@ export function setRoom(room) {
   S.room = room;
   $("room-badge").hidden = false;
   $("room-code-top").textContent = room.code;
-  $("room-code").textContent = room.code;
+  $("room-code").textContent = room.code.replace(/^(.{5})(.+)$/, "$1 $2");  // read in two halves
   const urls = S.info.public_urls || [];
   $("join-hint").innerHTML = urls.length
     ? `A phone or second computer joins at <b>${urls.map(escapeHtml).join("</b> or <b>")}</b> with this code.`
-    : `The studio is on this computer only; to let a phone or a second computer join, start it with <code>cymbalism serve --host 0.0.0.0</code>.`;
+    : `The studio is on this computer only; to let a phone or a second computer join, start it with <code>cymbalism serve --host 0.0.0.0 --tls</code>.`;
   $("lobby-title").textContent = `${room.title}: ${room.players.map((p) => `${p.name} (${p.level})`).join(" with ")}`;
   $("lobby-practice").textContent = practiceText(room);
   history.replaceState(null, "", `#room=${room.code}`);

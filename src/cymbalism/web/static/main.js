@@ -25,7 +25,7 @@ import { send } from "./net.js";
 function onMessage(m) {
   switch (m.type) {
     case "welcome":
-      S.conn = m.conn; setRoom(m.room);
+      S.conn = m.conn; S.key = m.key; setRoom(m.room);
       reclaimSeats(m.room);
       if (m.room.state === "lobby") enterLobby();
       break;
@@ -48,7 +48,7 @@ function onMessage(m) {
 onServerMessage(onMessage);
 
 async function joinRoom(code) {
-  code = (code || "").trim().toUpperCase();
+  code = (code || "").replace(/[\s-]+/g, "").toUpperCase();  // as shown: two halves
   if (!code) { showError("type the room code first"); return; }
   showError("");
   await connect(code);

@@ -7,7 +7,9 @@ export function onServerMessage(fn) { handler = fn; }
 export function connect(code) {
   return new Promise((resolve) => {
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${proto}://${location.host}/ws/${encodeURIComponent(code)}`);
+    const host = savedHost(code);  // the opener may start and stop without playing
+    const query = host ? `?host=${encodeURIComponent(host)}` : "";
+    const ws = new WebSocket(`${proto}://${location.host}/ws/${encodeURIComponent(code)}${query}`);
     S.ws = ws;
     ws.onopen = () => { $("conn-status").textContent = "connected"; syncBurst(8); resolve(); };
     ws.onmessage = (ev) => handler(JSON.parse(ev.data));
@@ -36,6 +38,15 @@ export function onClock(m) {
   $("clock-status").textContent = `clock: synced ±${(m.rtt_ms / 2).toFixed(1)} ms`;
   // a tab that came back mid-song learns where the song is once its clock is known
   if (S.startServerSec !== null && S.startLocalMs === null) S.startLocalMs = (S.startServerSec - S.offsetSec) * 1000;
+}
+
+// the host token of a room this browser opened, kept across reloads
+const HOST = (code) => `cymbalism.host.${code}`;
+export function savedHost(code) {
+  try { return localStorage.getItem(HOST(code)); } catch (e) { return null; }
+}
+export function saveHost(code, token) {
+  try { localStorage.setItem(HOST(code), token); } catch (e) { /* private mode */ }
 }
 
 // the seats this browser holds, per room: {player: {seat, input}}, kept across reloads

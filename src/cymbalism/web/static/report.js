@@ -11,7 +11,7 @@ export async function onFinished(m) {
   const r0 = m.result || {};
   const renderable = r0.session_id !== null && r0.session_id !== undefined && S.info.renders;
   $("render-box").hidden = !renderable;
-  const link = () => `/api/rooms/${encodeURIComponent(m.room.code)}/render?format=${$("render-format").value}`;
+  const link = () => `/api/sessions/${encodeURIComponent(r0.session_id)}/render?key=${encodeURIComponent(S.key)}&format=${$("render-format").value}`;
   if (renderable) $("render-link").href = link();
   $("render-format").onchange = () => { if (renderable) $("render-link").href = link(); };
   setRoom(m.room);
@@ -27,7 +27,7 @@ export async function onFinished(m) {
   const has = r.session_id !== undefined && r.session_id !== null && S.info.reports;
   $("report-frame").hidden = !has; $("report-link").hidden = !has;
   if (has) {
-    const url = `/api/sessions/${encodeURIComponent(r.session_id)}/report`;
+    const url = `/api/sessions/${encodeURIComponent(r.session_id)}/report?key=${encodeURIComponent(S.key)}`;
     $("report-wait").hidden = false;
     $("report-frame").onload = () => { $("report-wait").hidden = true; };
     $("report-frame").src = url; $("report-link").href = url;
@@ -35,7 +35,7 @@ export async function onFinished(m) {
   const box = $("history"); box.innerHTML = "";
   for (const p of m.room.players) {
     try {
-      const h = await api(`/api/players/${encodeURIComponent(p.name)}/history`);
+      const h = await api(`/api/players/${encodeURIComponent(p.name)}/history?key=${encodeURIComponent(S.key)}`);
       box.insertAdjacentHTML("beforeend", historyHtml(p.name, h));
     } catch (err) { box.insertAdjacentHTML("beforeend", `<p class="hint">${escapeHtml(p.name)}: ${escapeHtml(err.message)}</p>`); }
   }

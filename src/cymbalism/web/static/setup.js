@@ -2,6 +2,7 @@
 // the players and how to practise it; or join a room.
 import { $, S, api, showError, songClock } from "./state.js";
 import { wireLibrary } from "./library.js";
+import { saveHost } from "./net.js";
 
 export async function loadSongs() {
   S.info = await api("/api/info");
@@ -87,6 +88,7 @@ export async function createRoom(join) {
     const room = await api("/api/rooms", {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(roomRequest()),
     });
+    saveHost(room.code, room.host_token);
     await join(room.code);
   } catch (err) { showError(err.message); }
 }

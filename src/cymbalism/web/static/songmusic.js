@@ -27,7 +27,7 @@ export async function prepareMusic() {
   if (!sound.ctx) { el.textContent = "Music: loads when you pick “Play here”."; S.musicFor = null; return; }
   el.textContent = "Music: loading the song's recording…";
   try {
-    const st = await sound.prepareSong(room.song, { guide, stretch: willStretch(room) });
+    const st = await sound.prepareSong(room.song, { guide, stretch: willStretch(room), key: S.key });
     if (S.musicFor !== want) return;
     S.musicStatus = st;
     const say = st.messages.filter((t) => !/full mix|click plays alone/.test(t));

@@ -17,6 +17,7 @@ export const S = {
   musicMaps: [],            // the engine's bars as stretches of the recording
   library: new Map(),       // songs the song list has shown, by name
   kitSound: [true, true],   // a Web MIDI player's kit makes its own sound (not sounded here)
+  key: null,  // the room's key: reads its report and its players' histories
 };
 window.studio = S;
 

@@ -5,7 +5,7 @@
 //   hit(player, lane, vel, ms, ch)  a stroke at page time ms (event.timeStamp): at once
 //   remoteHit(player, lane, vel)    a stroke from another device: at once
 //   click(ms, accent), drum(ms, lane, vel)   the engine's click and backing, scheduled ahead
-//   prepareSong(name, {guide, stretch})   fetch and decode the song's recording (lobby)
+//   prepareSong(name, {guide, stretch, key})   fetch and decode the song's recording (lobby)
 //   preview(name, fromSec, sec)     a few seconds of a song's recording (the library)
 //   stopPreview()
 //   startSong(startMs, countInSec)  song second s is heard at page time startMs + 1000 s
@@ -92,10 +92,10 @@ class PageSound {
    * stretch worklet ahead when the room will need it (`stretch`). Returns what the page
    * should say about it: {hasMusic, fullMix, hasDrums, messages}.
    */
-  async prepareSong(name, { guide = false, stretch = false } = {}) {
+  async prepareSong(name, { guide = false, stretch = false, key: roomKey = null } = {}) {
     const key = `${name}|${guide}`;
     if (!(this.song && this.song.key === key)) {
-      const info = await songAudioInfo(name);
+      const info = await songAudioInfo(name, roomKey);
       const messages = [...info.messages];
       let buffer = null;
       if (info.has_music && this.ensure()) {
@@ -242,9 +242,11 @@ class PageSound {
   mixerPanel(el, onChange) { mixerPanel(el, () => this.mixer, onChange); }
 }
 
-/** What the studio says about a song's recording (GET /api/songs/{name}/audio). */
-async function songAudioInfo(name) {
-  const r = await fetch(`/api/songs/${encodeURIComponent(name)}/audio`);
+/** What the studio says about a song's recording (GET /api/songs/{name}/audio): on the
+ * network, another device than the studio's asks with its room's key. */
+async function songAudioInfo(name, key = null) {
+  const query = key ? `?key=${encodeURIComponent(key)}` : "";
+  const r = await fetch(`/api/songs/${encodeURIComponent(name)}/audio${query}`);
   const info = await r.json();
   if (!r.ok) throw new Error(info.error || `HTTP ${r.status}`);
   return info;

@@ -1,14 +1,20 @@
-// The sampled kit (kit.json and FLAC files served by the studio at /kit/): every lane at
+// The sampled kit (kit.json and its FLAC files, in one body from /api/kit): every lane at
 // a few velocities, the clicks, and the open hi-hat that a closed or pedal stroke of the
 // same player chokes. A stroke plays the layer nearest its velocity (ties go up) at
 // velocity / layer velocity, as cymbalism.sound.kit does for the terminal.
 
 export const CHOKE_SEC = 0.008;
 
-/** Fetch and decode the kit. */
-export async function loadKit(ctx, base = "/kit/") {
-  const spec = await (await fetch(`${base}kit.json`)).json();
-  const decode = async (file) => ctx.decodeAudioData(await (await fetch(base + file)).arrayBuffer());
+/** Fetch the kit (its description and every file in one body) and decode it. */
+export async function loadKit(ctx, base = "/api/kit") {
+  const [spec, pack] = await Promise.all([
+    fetch(base).then((r) => r.json()),
+    fetch(`${base}/pack`).then((r) => r.arrayBuffer()),
+  ]);
+  const decode = async (file) => {
+    const [offset, length] = spec.pack[file];
+    return ctx.decodeAudioData(pack.slice(offset, offset + length));
+  };
   const layers = new Map(), chokers = new Map();
   const byName = {};
   await Promise.all(Object.entries(spec.lanes).map(async ([name, lane]) => {

@@ -1,0 +1,140 @@
+"""The store keeps what it can read: writes are checked as reads are, one bad session never
+hides the others, and two processes may create a new database at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from cymbalism.errors import InputError, NotFoundError
+from cymbalism.model.chart import Chart, Level
+from cymbalism.model.lanes import Lane
+from cymbalism.model.session import Player, Session
+from cymbalism.model.validate import MAX_PLAUSIBLE_SEC
+from cymbalism.report.history import player_history, session_summaries
+from cymbalism.store import Store, StoreWarning
+
+
+def _players() -> list[Player]:
+    return [Player("Ana", Level.EXPERT), Player("Bo", Level.BEGINNER)]
+
+
+@pytest.mark.parametrize(
+    ("onset", "lane", "velocity", "words"),
+    [
+        (MAX_PLAUSIBLE_SEC + 3.0, Lane.SNARE, 90, "longer than any session"),
+        (50_003.0, Lane.SNARE, 90, "longer than any session"),  # under the old 1-day bound
+        (-MAX_PLAUSIBLE_SEC - 1.0, Lane.SNARE, 90, "longer than any session"),
+        (float("inf"), Lane.SNARE, 90, "non-finite"),
+        (float("nan"), Lane.SNARE, 90, "non-finite"),
+        (1.0, len(Lane), 90, "lane"),
+        (1.0, Lane.SNARE, 0, "velocity"),
+    ],
+)
+def test_the_writer_refuses_what_loading_would_refuse(
+    db_url: str, groove_chart: Chart, onset: float, lane: int, velocity: int, words: str
+) -> None:
+    with Store(db_url) as store:
+        writer = store.start_session(groove_chart, _players(), flush_ms=0)
+        writer.add_hits("Ana", 0.5, Lane.KICK, 100)
+        with pytest.raises(InputError, match=words):
+            writer.add_hits("Ana", onset, lane, velocity)
+        with pytest.raises(InputError, match="longer than any session"):
+            writer.level_change("Bo", 50_003.0, Level.EASY)
+        session_id = writer.finish()
+        stored = store.load(session_id)  # readable, with the one good hit
+        assert stored.session.player("Ana").hits.onset_sec.tolist() == [0.5]
+        assert len(session_summaries(store, store.sessions())) == 1
+
+
+def _corrupt(store: Store, session_id: int, onset_sec: float) -> None:
+    """What an older version let through: a hit the reader refuses."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE hits SET onset_sec = :t WHERE id = (SELECT min(h.id) FROM hits h "
+                "JOIN session_players sp ON sp.id = h.session_player_id "
+                "WHERE sp.session_id = :s)"
+            ),
+            {"t": onset_sec, "s": session_id},
+        )
+
+
+def test_one_unreadable_session_is_left_out_with_one_warning_naming_it(
+    db_url: str, groove_chart: Chart
+) -> None:
+    with Store(db_url) as store:
+        ids = []
+        for _ in range(3):
+            ps = [replace(p, hits=groove_chart.targets(p.level)) for p in _players()]
+            ids.append(store.save_session(Session(groove_chart, tuple(ps))))
+        _corrupt(store, ids[1], 50_003.0)
+        with pytest.raises(InputError, match=f"session {ids[1]} cannot be read"):
+            store.load(ids[1])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            listed = session_summaries(store, store.sessions())
+            rows = player_history(store, "Bo")
+        assert [s.id for s in listed] == [ids[0], ids[2]]
+        assert [r.session_id for r in rows] == [ids[0], ids[2]]
+        mine = [w for w in caught if issubclass(w.category, StoreWarning)]
+        assert len(mine) == 2  # one per listing, each naming the session
+        assert all(f"session {ids[1]}" in str(w.message) for w in mine)
+
+
+@pytest.mark.parametrize("token", ["99999999999999999999", str(2**63)])
+def test_session_ids_out_of_range_are_not_found(tmp_path: Path, token: str) -> None:
+    with Store(tmp_path / "s.sqlite3") as store:
+        with pytest.raises(NotFoundError):
+            store.info(int(token))
+        with pytest.raises(NotFoundError):
+            store.load(store.resolve(token))
+
+
+def test_session_references_that_are_not_numbers_are_input_errors(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as store:
+        for token in ("²", "١٢", "1e3", "", "12abc", "-1", "1_0", "0"):
+            with pytest.raises(InputError, match="is not a session"):
+                store.resolve(token)
+
+
+# ---------------------------------------------------------------- two processes, one new file
+def _import_one(url: str, name: str, barrier: object, queue: object) -> None:
+    from cymbalism.model.chart import Part
+    from cymbalism.model.tempo import TempoMap
+
+    chart = Chart(
+        "Race", TempoMap.constant(120.0), {Level.EXPERT: Part.from_arrays([0.0, 1.0], 0, 100)}
+    )
+    player = Player(name, Level.EXPERT, hits=chart.targets(Level.EXPERT))
+    try:
+        barrier.wait(timeout=30)  # type: ignore[attr-defined]
+        with Store(url) as store:
+            queue.put(("ok", store.save_session(Session(chart, (player,)))))  # type: ignore[attr-defined]
+    except BaseException as exc:  # reported to the test, which fails with it
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))  # type: ignore[attr-defined]
+
+
+def test_two_processes_create_a_new_database_at_once_20_times(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    for trial in range(20):
+        url = f"sqlite:///{tmp_path / f'race{trial}.sqlite3'}"
+        barrier, queue = ctx.Barrier(2), ctx.Queue()
+        procs = [
+            ctx.Process(target=_import_one, args=(url, name, barrier, queue))
+            for name in ("Ana", "Bo")
+        ]
+        for p in procs:
+            p.start()
+        results = [queue.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        assert all(kind == "ok" for kind, _ in results), (trial, results)
+        with Store(url) as store:
+            assert sorted(s.player_names[0] for s in store.sessions()) == ["Ana", "Bo"]
+            assert sorted(int(v) for _, v in results) == [1, 2]
