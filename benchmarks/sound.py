@@ -19,6 +19,12 @@
   render quantum it starts in, as getOutputTimestamp maps it). Goal: cymbalism adds at
   most 1 ms.
 
+``--readback`` instead renders a simulated perfect duet (the expert and the beginner
+part, every note on its time) of every built-in song at 100% and 70%, with the music at
+0.25, and reads each player's stem and the whole mix back with cymbalism's own reader:
+the share of the notes heard within 2 ms, the notes not heard at all (none within
+10 ms) and the median error.
+
 ``--device [--json]`` instead runs the terminal's sound output through a real audio
 server with no sound card: JACK's dummy driver (Debian ``jackd2``), started for the run
 and named for it (as ``benchmarks/mic.py`` does). :class:`cymbalism.live.metronome.AudioOutput`
@@ -140,7 +146,7 @@ def _device_measure(period: int, ports: Any, wire: Any) -> dict[str, Any]:
 
     sr = DEVICE_RATE
     blocks: list[tuple[int, np.ndarray]] = []
-    state: dict[str, Any] = {"underflows": 0, "jumps": []}
+    state: dict[str, Any] = {"underflows": 0, "jumps": [], "capture_xruns": 0}
 
     class Tapped(AudioOutput):
         """The real output, keeping what each callback wrote (on the mixer's frames)."""
@@ -157,7 +163,8 @@ def _device_measure(period: int, ports: Any, wire: Any) -> dict[str, Any]:
 
     captured: list[np.ndarray] = []
 
-    def capture(indata: np.ndarray, frames: int, _t: Any, _s: Any) -> None:
+    def capture(indata: np.ndarray, frames: int, _t: Any, status: Any) -> None:
+        state["capture_xruns"] += bool(status)
         captured.append(indata[:, 0].copy())
 
     clock = MonotonicClock()
@@ -185,8 +192,8 @@ def _device_measure(period: int, ports: Any, wire: Any) -> dict[str, Any]:
     def drummer() -> None:  # strokes arrive a little after their stamps, as keys do
         for t in strokes:
             clock.sleep_until(t + 1_000_000)
-            arrived.append(clock.now_ns())
             out.strike("Ana", int(Lane.SNARE), 110, t_ns=t)
+            arrived.append(clock.now_ns())  # struck by now
 
     th = threading.Thread(target=drummer)
     th.start()
@@ -219,7 +226,7 @@ def _device_measure(period: int, ports: Any, wire: Any) -> dict[str, Any]:
         1000 * (h - lead_in - out.frame_of_ns(t)) / sr
         for h, t in zip(heard[6:], strokes, strict=False)
     ]
-    after_arrival_ms = [
+    after_strike_ms = [
         1000 * (h - lead_in - out.frame_of_ns(t)) / sr
         for h, t in zip(heard[6:], arrived, strict=False)
     ]
@@ -242,10 +249,12 @@ def _device_measure(period: int, ports: Any, wire: Any) -> dict[str, Any]:
         "click_frame_error": click_err,
         "clicks_captured": len(got),
         "capture_spacing_error_samples": spacing_err,
+        "capture_xruns": state["capture_xruns"],
         "stroke_late_ms": [round(x, 2) for x in stroke_late_ms],
-        "stroke_after_arrival_ms": [round(x, 2) for x in after_arrival_ms],
+        "stroke_after_strike_ms": [round(x, 2) for x in after_strike_ms],
         "dac_ahead_ms": round(1000 * state["ahead"], 3),
         "block_ms": round(1000 * period / sr, 3),
+        "period": period,
     }
 
 
@@ -436,15 +445,57 @@ def _device_music(period: int, tapped: Any, blocks: list[tuple[int, np.ndarray]]
     }
 
 
+def readback() -> None:
+    """The table of ``--readback`` (see the module docstring)."""
+    from cymbalism.io.audio import detect_hits
+    from cymbalism.model.session import Settings
+    from cymbalism.songs import song_names
+
+    def errors(frames: np.ndarray, start_sec: float, notes: np.ndarray) -> np.ndarray:
+        found = np.unique(detect_hits(frames.mean(axis=1), SR).onset_sec) + start_sec
+        notes = np.unique(np.round(notes, 6))
+        k = np.clip(np.searchsorted(found, notes), 1, found.size - 1)
+        near = np.stack([found[k - 1], found[k]])
+        return np.abs(near[np.argmin(np.abs(near - notes), axis=0), np.arange(notes.size)] - notes)
+
+    def cell(e: np.ndarray) -> str:
+        return f"{np.mean(e <= 0.002):.1%} ({np.sum(e > 0.010)}, {1000 * np.median(e):.2f})"
+
+    print("notes heard within 2 ms (notes not heard at all, median error in ms)\n")
+    print("| song | the expert's stem | the beginner's stem | the whole mix |")
+    print("|---|---|---|---|")
+    for song in song_names():
+        chart = get_song(song)
+        audio, _ = song_audio_for(song, chart, sample_rate=SR)
+        for tempo in (1.0, 0.7):
+            base = chart.tempo_map.scaled(tempo)
+            players = tuple(
+                Player(name, lv, hits=chart.part(lv).to_hits(base))
+                for name, lv in (("expert", Level.EXPERT), ("beginner", Level.BEGINNER))
+            )
+            session = Session(chart, players, Settings(tempo_scale=tempo))
+            r = render_session(session, audio, gains={"music": 0.25}, stems=True)
+            stems = [
+                errors(r.stems[f"drums-{p.name}"], r.start_sec, p.hits.onset_sec) for p in players
+            ]
+            every = np.concatenate([p.hits.onset_sec for p in players])
+            mix = errors(r.frames, r.start_sec, every)
+            print(f"| {song} {tempo:.0%} | " + " | ".join(cell(e) for e in (*stems, mix)) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", action="store_true", help="the output through JACK (dummy)")
     ap.add_argument("--period", type=int, default=256, help="JACK period (--device)")
     ap.add_argument("--json", action="store_true", help="print JSON (--device)")
     ap.add_argument("--page", action="store_true", help="only the page's key press to sample")
+    ap.add_argument("--readback", action="store_true", help="renders read back, every song")
     args = ap.parse_args()
     if args.page:
         page_rows(page_key_to_sample())
+        return
+    if args.readback:
+        readback()
         return
     if args.device:
         res = device_run(args.period)

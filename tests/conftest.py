@@ -57,6 +57,19 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(autouse=True)
+def _no_portaudio_here(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that starts PortAudio (imports sounddevice) in the test process."""
+    before = "sounddevice" in sys.modules
+    yield
+    if not before and "sounddevice" in sys.modules:
+        pytest.fail(
+            f"{request.node.name} imported sounddevice (started PortAudio) in the test "
+            "process: fake the device at the boundary (the module's _sounddevice), or use a "
+            "real audio server in a subprocess"
+        )
+
+
 # -- shared by the store's and the command line's tests
 
 
@@ -152,19 +165,6 @@ def corpus(tmp_path):
 def kit_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Kits learned or saved during a test go to its temporary data folder."""
     monkeypatch.setenv("CYMBALISM_DATA_DIR", str(tmp_path / "data"))
-
-
-@pytest.fixture(autouse=True)
-def _no_portaudio_here(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Fail a test that starts PortAudio (imports sounddevice) in the test process."""
-    before = "sounddevice" in sys.modules
-    yield
-    if not before and "sounddevice" in sys.modules:
-        pytest.fail(
-            f"{request.node.name} imported sounddevice (started PortAudio) in the test "
-            "process: fake the device at the boundary (the module's _sounddevice), or use a "
-            "real audio server in a subprocess"
-        )
 
 
 # -- a small library of song folders, shared by the io's and the command line's tests

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -184,3 +185,66 @@ def test_late_wake_ups_do_not_move_the_sound_but_a_lasting_drift_does() -> None:
     assert out.resyncs == 1
     assert out.mixer.rendered_until is not None
     assert abs(out.mixer.rendered_until - round((500 * bs / sr + 0.003 + 0.005) * sr)) <= 1
+
+
+def test_each_stroke_starts_within_one_block_of_its_stamp_through_the_callback() -> None:
+    sr = 44_100
+    clock = FakeClock(0)
+    out = AudioOutput(clock, players=["Ana", "Ben"], stream=False, sample_rate=sr)
+    block, rng = 256, np.random.default_rng(3)
+    stamps = sorted(int(x) for x in rng.uniform(0.05, 1.5, 20) * 1e9)
+    info = SimpleNamespace(currentTime=5.0, outputBufferDacTime=5.0)  # no output latency
+    buf = np.zeros((block, 2), np.float32)
+    placed = []
+    pending = list(stamps)
+    while clock.now_ns() < 1.6e9:
+        # strokes arrive a little after their stamp, between callbacks
+        while pending and pending[0] <= clock.now_ns():
+            t = pending.pop(0)
+            out.strike("Ana", int(Lane.SNARE), 100, t_ns=t)
+            placed.append((t, out.voices.mixer._incoming[-1].start))
+        out.callback(buf, block, info, None)
+        clock.advance(block / sr)
+    assert len(placed) == len(stamps)
+    for t, start in placed:
+        assert 0 <= start - out.frame_of_ns(t) <= block
+
+
+def test_the_output_through_a_real_audio_server_with_no_sound_card() -> None:
+    # JACK's dummy driver runs a real audio graph; PortAudio opens AudioOutput's stream on
+    # it and a capture stream hears its left channel. It runs in a subprocess with its
+    # own named server, so the test process never starts PortAudio.
+    import json
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "sound.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--device", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    res = json.loads(run.stdout.splitlines()[-1])
+    assert res["callbacks"] > 1000 and "sound on" in res["device"]
+    # clicks scheduled ahead start on their own frame, and reach the capture spaced
+    # exactly as scheduled, to the sample
+    assert res["click_frame_error"] == [0] * 6
+    assert res["clicks_captured"] == 6
+    # (unless the server dropped periods of the capture: a very busy machine, it says so)
+    if res["capture_xruns"] == 0:
+        assert res["capture_spacing_error_samples"] == [0] * 5
+    # a stroke sounds as soon as it can: at most the output's lead and a block after it
+    # was struck (a block more for the callback's own jitter)
+    bound = res["dac_ahead_ms"] + 2 * res["block_ms"]
+    assert len(res["stroke_after_strike_ms"]) == 4
+    assert all(0 <= x <= bound for x in res["stroke_after_strike_ms"])
+    # a song's music at 70%, each bar handed over a quarter of a second ahead as the
+    # engine does, stretched in the worker process while the callback plays: the same
+    # samples as an offline render (a bar stretched too late on a very busy machine
+    # plays on along the last one instead, and is counted)
+    assert res["music_seconds"] > 7.5 and res["music_level_dbfs"] > -30
+    assert res["music_late"] <= 2  # of 4 bars
+    if res["music_late"] == 0:
+        assert res["music_max_difference"] == 0.0

@@ -3,9 +3,10 @@
 A song folder holds the chart (``notes.chart`` / ``notes.mid``), ``song.ini`` and the
 recording: ``song.*`` (the backing, or the full mix when it is alone) and stems
 (``drums``, ``drums_1``..``drums_4``, ``bass``, ``guitar``, ``rhythm``, ``keys``,
-``vocals``, ``vocals_1``/``_2``, ``crowd``) in ``.ogg``, ``.opus``, ``.mp3``, ``.wav`` or
-``.flac``. As in the games, ``drums`` is ignored when numbered drum stems exist, and
-``vocals`` when numbered vocal stems do.
+``vocals``, ``vocals_1``/``_2``, ``crowd``) in any of
+:data:`cymbalism.io.library.AUDIO_SUFFIXES` (the song library's own list and names). As
+in the games, ``drums`` is ignored when numbered drum stems exist, and ``vocals`` when
+numbered vocal stems do.
 
 Placing the recording on song time (once, at load)
 --------------------------------------------------
@@ -28,7 +29,6 @@ only ``song.*`` plays it as it is, and says the drums are in it.
 
 from __future__ import annotations
 
-import configparser
 import math
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from cymbalism.errors import InputError, NotFoundError, require
+from cymbalism.io.charts import read_song_ini
+from cymbalism.io.library import AUDIO_ROLES, AUDIO_SUFFIXES
 from cymbalism.model.chart import Chart
 
 __all__ = [
@@ -57,23 +59,11 @@ __all__ = [
     "write_audio",
 ]
 
-#: Audio files a song folder may hold, in the order one stem name is looked for.
-AUDIO_SUFFIXES = (".opus", ".ogg", ".mp3", ".wav", ".flac")
-#: Stems that are the band (everything but the drums).
-MUSIC_STEMS = (
-    "song",
-    "guitar",
-    "bass",
-    "rhythm",
-    "keys",
-    "vocals",
-    "vocals_1",
-    "vocals_2",
-    "crowd",
-)
 #: Stems that are the drums.
-DRUM_STEMS = ("drums", "drums_1", "drums_2", "drums_3", "drums_4")
-_FORMATS = ".ogg (Vorbis or Opus), .opus, .mp3, .wav and .flac"
+DRUM_STEMS = tuple(r for r in AUDIO_ROLES if r.startswith("drums"))
+#: Stems that are the band (everything but the drums; a preview clip is no stem).
+MUSIC_STEMS = tuple(r for r in AUDIO_ROLES if r not in DRUM_STEMS and r != "preview")
+_FORMATS = ".ogg (Vorbis or Opus), .opus, .mp3, .wav, .flac and .aiff"
 #: Files are decoded this many seconds at a time (a file that breaks off loses at most this).
 _BLOCK_SEC = 1.0
 #: libsndfile 1.2.2 crashes writing a long OGG in one call: write this many frames at a time.
@@ -223,20 +213,12 @@ def song_ini_delay_ms(folder: str | Path) -> float | None:
     ini = Path(folder) / "song.ini"
     if not ini.is_file():
         return None
-    parser = configparser.ConfigParser(strict=False, interpolation=None)
     try:
-        parser.read_string(ini.read_bytes().decode("utf-8-sig", errors="replace"))
-    except configparser.Error:
+        text = read_song_ini(ini).get("delay", "")
+        value = float(text)
+    except (InputError, ValueError):
         return None
-    for name in parser.sections():
-        if name.lower() == "song":
-            text = parser[name].get("delay", "").strip()
-            try:
-                value = float(text)
-            except ValueError:
-                return None
-            return value if math.isfinite(value) and value != 0 else None
-    return None
+    return value if math.isfinite(value) and value != 0 else None
 
 
 @dataclass
