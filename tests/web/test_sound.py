@@ -94,6 +94,27 @@ def _wait_for_music(page: Any) -> None:
     page.wait_for_function("() => window.cymbalismSound.sampler !== null")
 
 
+def _claim_both(page: Any) -> None:
+    """Both players on this page (the left and the right keys); the song's music ready."""
+    page.click("[data-claim='0']")
+    page.select_option("[data-input='1']", "keys2")
+    page.click("[data-claim='1']")
+    _wait_for_music(page)
+
+
+def _start_past_zero(page: Any) -> float:
+    """Count in and play; once song zero has passed, the audio time it was heard at."""
+    page.click("#start")
+    page.wait_for_selector("#play:not([hidden])")
+    page.wait_for_function(
+        "() => window.studio.startLocalMs && performance.now() > window.studio.startLocalMs + 300",
+        timeout=10_000,
+    )
+    return float(
+        page.evaluate("() => window.cymbalismSound.clock.audioTimeOf(window.studio.startLocalMs)")
+    )
+
+
 @pytest.mark.parametrize("tempo", [100, 80])
 def test_music_starts_at_song_zero_and_a_key_press_at_its_own_stamp(
     studio: Studio, browser: Any, tempo: int
@@ -102,21 +123,9 @@ def test_music_starts_at_song_zero_and_a_key_press_at_its_own_stamp(
     page = _page(browser, studio, errors)
     _open_room(page, tempo=tempo)
     page.uncheck("#backing")  # only the click and the presses make kit sounds
-    page.click("[data-claim='0']")
-    page.select_option("[data-input='1']", "keys2")
-    page.click("[data-claim='1']")
-    _wait_for_music(page)
+    _claim_both(page)
     assert "drums muted" in page.inner_text("#music-status")
-    page.click("#start")
-    page.wait_for_selector("#play:not([hidden])")
-    # wait until song zero has passed
-    page.wait_for_function(
-        "() => window.studio.startLocalMs && performance.now() > window.studio.startLocalMs + 300",
-        timeout=10_000,
-    )
-    zero = page.evaluate(
-        "() => window.cymbalismSound.clock.audioTimeOf(window.studio.startLocalMs)"
-    )
+    zero = _start_past_zero(page)
     rec = page.evaluate("() => window.__sound")
     accent, music_len = _frames("click-accent.flac"), 30 * 44_100
     clicks = [s for s in rec["starts"] if s["length"] == accent]
@@ -430,10 +439,7 @@ def test_a_library_song_is_found_previewed_and_played_with_its_music(
     page.click("#create")
     page.wait_for_selector("#lobby:not([hidden])")
     page.wait_for_function("() => window.studio.offsetSec !== null")
-    page.click("[data-claim='0']")
-    page.select_option("[data-input='1']", "keys2")
-    page.click("[data-claim='1']")
-    _wait_for_music(page)
+    _claim_both(page)
     assert "raise Guide drums" in page.inner_text("#music-status")
     channels = "() => window.cymbalismSound.song.buffer.numberOfChannels"
     assert page.evaluate(channels) < 4
@@ -446,15 +452,7 @@ def test_a_library_song_is_found_previewed_and_played_with_its_music(
         assert (page.evaluate(channels) == 4) == (level != "0")
         if level != "0":  # the stems are summed as they are: music in 0-1, drums in 2-3
             assert page.evaluate(SUMMED_JS) < 1e-6
-    page.click("#start")
-    page.wait_for_selector("#play:not([hidden])")
-    page.wait_for_function(
-        "() => window.studio.startLocalMs && performance.now() > window.studio.startLocalMs + 300",
-        timeout=10_000,
-    )
-    zero = page.evaluate(
-        "() => window.cymbalismSound.clock.audioTimeOf(window.studio.startLocalMs)"
-    )
+    zero = _start_past_zero(page)
     starts = page.evaluate("() => window.__sound.starts")
     music = [s for s in starts if s["length"] > 30 * 44_100 and not s["offline"]]
     assert len(music) == 1 and music[0]["channels"] < 4  # no drum stems in it
@@ -594,10 +592,7 @@ def test_the_output_latency_and_the_calibration_are_each_counted_once(
     page.wait_for_function("() => window.studio.offsetSec !== null")
     page.select_option("[data-input='0']", "midi")
     page.wait_for_selector(".slot.p0 [data-kit-sound]")
-    page.click("[data-claim='0']")
-    page.select_option("[data-input='1']", "keys2")
-    page.click("[data-claim='1']")
-    _wait_for_music(page)
+    _claim_both(page)
     # the page reads the output latency: a sound for page time t starts at t less it
     page.wait_for_function(
         "L => { const c = window.cymbalismSound.clock; c.refresh();"
@@ -638,10 +633,7 @@ def test_a_tab_that_comes_back_mid_song_hears_the_music_where_the_song_is(
     errors: list[str] = []
     page = _page(browser, studio, errors)
     _open_room(page, bars=12)
-    page.click("[data-claim='0']")
-    page.select_option("[data-input='1']", "keys2")
-    page.click("[data-claim='1']")
-    _wait_for_music(page)
+    _claim_both(page)
     page.click("#start")
     page.wait_for_function(
         "() => window.studio.startLocalMs && performance.now() > window.studio.startLocalMs + 2000",
