@@ -8,12 +8,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cymbalism.analysis.tempo import (
+    LEVEL_FEATURES,
+    PRIOR_BPM,
     estimate_tempo,
+    metrical_levels,
     tempo_curve,
     tempo_drift,
+    tempo_estimate,
     tempo_salience,
 )
 from cymbalism.errors import InputError
+from cymbalism.model.lanes import Lane
+
+KICK, SNARE, HAT = int(Lane.KICK), int(Lane.SNARE), int(Lane.HIHAT_CLOSED)
 
 
 def groove(
@@ -37,19 +44,105 @@ def groove(
     return t[order] - t.min(), velocity[order]
 
 
+def groove_lanes(vel: np.ndarray) -> np.ndarray:
+    """The drums of :func:`groove`: kick (100), snare (120) and hi-hat (60)."""
+    return np.where(vel == 60.0, HAT, np.where(vel == 100.0, KICK, SNARE))
+
+
+def pattern_take(
+    pattern: list[tuple[float, int, float]], bpm: float, bars: int, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 4/4 pattern of ``(beat in the bar, lane, velocity)`` played ``bars`` times at
+    ``bpm`` with 8 ms of timing noise: onsets (sorted, from 0), lanes, velocities."""
+    rng = np.random.default_rng(seed)
+    beat = 60.0 / bpm
+    place = np.array([b * 4 + pos for b in range(bars) for pos, _, _ in pattern])
+    onset = place * beat + rng.normal(0.0, 0.008, place.size)
+    lane = np.tile([lane for _, lane, _ in pattern], bars)
+    vel = np.tile([v for _, _, v in pattern], bars).astype(np.float64)
+    order = np.argsort(onset)
+    return onset[order] - onset.min(), lane[order], vel[order]
+
+
+#: Hip-hop at a slow tempo: 16th-note hi-hat (accented on the 8ths), kick on 1 and
+#: around 3, snare on 2 and 4. Read at double time it is an 8th-note half-time groove.
+BUSY_SIXTEENTHS = [(i / 4, HAT, 100.0 if i % 2 == 0 else 60.0) for i in range(16)] + [
+    (0.0, KICK, 110.0),
+    (1.0, SNARE, 120.0),
+    (2.5, KICK, 100.0),
+    (2.75, KICK, 90.0),
+    (3.0, SNARE, 120.0),
+]
+#: A half-time shuffle (as in "Rosanna"): hi-hat on the first and last 8th-note triplet
+#: of each beat, ghost snares on the middle one, the backbeat on 3 only. Read at half
+#: time its snare falls on 2 and 4, which a backbeat rule alone would take.
+HALF_TIME_SHUFFLE = (
+    [(b + t, HAT, 100.0 if t == 0 else 70.0) for b in range(4) for t in (0.0, 2 / 3)]
+    + [(b + 1 / 3, SNARE, 30.0) for b in (0, 1, 3)]
+    + [
+        (0.0, KICK, 110.0),
+        (5 / 3, KICK, 90.0),
+        (2.0, SNARE, 120.0),
+        (11 / 3, KICK, 90.0),
+    ]
+)
+
+
 @pytest.mark.parametrize("bpm", [68.0, 95.0, 120.0, 133.0, 160.0])
 def test_steady_tempo_is_recovered(bpm):
     onset, vel = groove(bpm, bpm, 60.0, seed=int(bpm))
-    assert estimate_tempo(onset, weight=vel) == pytest.approx(bpm, rel=0.005)
+    est = tempo_estimate(onset, weight=vel, lane=groove_lanes(vel))
+    assert est.bpm == pytest.approx(bpm, rel=0.005)
+    assert est.confidence > 0.5
+    # the alternatives are the other levels, and with the choice they sum to one
+    assert all(abs(b - bpm) > 0.04 * bpm for b, _ in est.alternatives)
+    assert est.confidence + sum(p for _, p in est.alternatives) == pytest.approx(1.0)
+
+
+def test_busy_sixteenths_at_a_slow_tempo_are_not_read_at_double_time():
+    onset, lane, vel = pattern_take(BUSY_SIXTEENTHS, 72.0, 16, seed=1)
+    est = tempo_estimate(onset, weight=vel, lane=lane)
+    assert est.bpm == pytest.approx(72.0, rel=0.01)
+    # double time is the other reading the model weighs, and it is the less likely one
+    assert est.alternatives[0][0] == pytest.approx(144.0, rel=0.01)
+    assert est.alternatives[0][1] < est.confidence
+    # the backbeat is what tells: without the drums the same hits read at double time
+    assert estimate_tempo(onset, weight=vel) == pytest.approx(144.0, rel=0.01)
+
+
+def test_half_time_shuffle_is_not_read_at_half_time():
+    onset, lane, vel = pattern_take(HALF_TIME_SHUFFLE, 86.0, 16, seed=2)
+    est = tempo_estimate(onset, weight=vel, lane=lane)
+    assert est.bpm == pytest.approx(86.0, rel=0.01)
+    assert est.confidence > 0.5
+
+
+def test_backbeat_feature_marks_the_beat_level():
+    onset, lane, vel = pattern_take(BUSY_SIXTEENTHS, 90.0, 16, seed=3)
+    levels = metrical_levels(onset, weight=vel, lane=lane)
+    col = LEVEL_FEATURES.index("backbeat")
+    at = {b: levels.features[np.argmin(np.abs(levels.bpm - b)), col] for b in (45, 90, 180)}
+    assert at[90] > 0.8 and at[45] < 0.2 and at[180] < 0.2
+    # without lanes there is no backbeat to judge
+    bare = metrical_levels(onset, weight=vel)
+    assert np.all(bare.features[:, col] == 0.0)
+
+
+def test_an_even_pulse_is_less_sure_than_a_groove():
+    metronome = tempo_estimate(np.arange(64) * 0.5)
+    onset, vel = groove(120.0, 120.0, 32.0, seed=7)
+    rock = tempo_estimate(onset, weight=vel, lane=groove_lanes(vel))
+    assert rock.confidence > metronome.confidence
 
 
 @pytest.mark.parametrize(("start", "end"), [(100.0, 120.0), (90.0, 80.0), (70.0, 76.0)])
 def test_accelerando_and_ritardando_drift_is_recovered(start, end):
     duration = 120.0
     onset, vel = groove(start, end, duration, seed=3)
+    lane = groove_lanes(vel)
     expected = (end - start) / (duration / 60.0)  # BPM per minute
-    assert tempo_drift(onset, weight=vel) == pytest.approx(expected, abs=0.25)
-    curve = tempo_curve(onset, weight=vel, window_sec=12.0, hop_sec=4.0)
+    assert tempo_drift(onset, weight=vel, lane=lane) == pytest.approx(expected, abs=0.25)
+    curve = tempo_curve(onset, weight=vel, lane=lane, window_sec=12.0, hop_sec=4.0)
     # the local tempo at each window centre is the tempo at that moment
     true_bpm = start + (end - start) * curve.time_sec / duration
     np.testing.assert_allclose(curve.bpm, true_bpm, rtol=0.012)
@@ -59,7 +152,26 @@ def test_accelerando_and_ritardando_drift_is_recovered(start, end):
 
 def test_steady_tempo_has_no_drift():
     onset, vel = groove(110.0, 110.0, 90.0, seed=5, jitter_sec=0.015)
-    assert abs(tempo_drift(onset, weight=vel)) < 0.1
+    assert abs(tempo_drift(onset, weight=vel, lane=groove_lanes(vel))) < 0.1
+
+
+def test_a_sparse_stretch_is_unsure_not_a_dip():
+    # a groove, then 24 s of a beginner's part (kick on 1, snare on 3), then the groove
+    bpm = 100.0
+    onset, vel = groove(bpm, bpm, 36.0, seed=8, jitter_sec=0.004)
+    beat = 60.0 / bpm
+    sparse = 36.0 + np.arange(0.0, 24.0, 2 * beat)
+    late = 60.0 + onset
+    times = np.concatenate([onset, sparse, late])
+    weight = np.concatenate([vel, np.full(sparse.size, 100.0), vel])
+    curve = tempo_curve(times, weight=weight, reference_bpm=bpm, window_sec=8.0, hop_sec=2.0)
+    inside = (curve.time_sec > 40.0) & (curve.time_sec < 56.0)
+    assert inside.any() and np.isnan(curve.bpm[inside]).all()
+    sure = np.isfinite(curve.bpm)
+    assert sure.sum() > 20
+    # every window that gives a tempo gives the right one: none dips
+    np.testing.assert_allclose(curve.bpm[sure], bpm, rtol=0.01)
+    assert abs(curve.drift_bpm_per_min) < 0.2
 
 
 def test_accents_choose_the_beat_level():
@@ -105,9 +217,15 @@ def test_short_performance_is_one_window_and_has_no_drift():
 @given(st.floats(0.8, 1.25), st.floats(80.0, 140.0), st.integers(0, 10_000))
 def test_scaling_all_times_by_k_divides_the_tempo_by_k(k, bpm, seed):
     onset, vel = groove(bpm, bpm, 30.0, seed=seed, jitter_sec=0.004)
-    base = estimate_tempo(onset, weight=vel)
+    lane = groove_lanes(vel)
+    base = estimate_tempo(onset, weight=vel, lane=lane)
     scaled = estimate_tempo(
-        onset * k, weight=vel, prior_bpm=120.0 / k, min_bpm=30.0 / k, max_bpm=300.0 / k
+        onset * k,
+        weight=vel,
+        lane=lane,
+        prior_bpm=PRIOR_BPM / k,
+        min_bpm=30.0 / k,
+        max_bpm=300.0 / k,
     )
     assert scaled == pytest.approx(base / k, rel=0.01)
 
@@ -132,6 +250,8 @@ def test_shifting_times_or_scaling_weights_changes_nothing(offset, gain, seed):
         (np.arange(8) * 0.5, {"weight": -np.ones(8)}, "not negative"),
         (np.arange(8) * 0.5, {"min_bpm": 200.0, "max_bpm": 100.0}, "tempo range"),
         (np.arange(8) * 0.5, {"prior_octaves": 0.0}, "must be positive"),
+        (np.arange(8) * 0.5, {"lane": np.zeros(7, int)}, "one integer lane per onset"),
+        (np.arange(8) * 0.5, {"lane": np.zeros(8)}, "one integer lane per onset"),
     ],
     ids=[
         "unsorted",
@@ -143,6 +263,8 @@ def test_shifting_times_or_scaling_weights_changes_nothing(offset, gain, seed):
         "weight-sign",
         "range",
         "prior",
+        "lane-shape",
+        "lane-dtype",
     ],
 )
 def test_bad_input_is_named(onset, kwargs, message):

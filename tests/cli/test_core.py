@@ -181,9 +181,14 @@ def test_tempo_command_reads_a_file_and_ignores_its_tempo_events(tmp_path, capsy
     out = json.loads(capsys.readouterr().out)
     assert out["bpm"] == pytest.approx(104.0, rel=0.005)
     assert out["hits"] == onset.size and abs(out["drift_bpm_per_min"]) < 0.2
+    # how sure it is of the level, and the other levels it weighed
+    assert 0.5 < out["confidence"] <= 1.0
+    assert all(abs(a["bpm"] - 104.0) > 4.0 for a in out["alternatives"])
+    assert out["confidence"] + sum(a["probability"] for a in out["alternatives"]) <= 1.001
 
     assert main(["tempo", str(path)]) == 0
-    assert "104" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "104" in text and "sure of the beat level" in text
 
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"MThd\x00\x00")

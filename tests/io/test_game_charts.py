@@ -464,6 +464,9 @@ def test_save_chart_keeps_every_note_or_counts_it(tmp_path_factory, chart, name)
         return
     back = read_chart(saved)
     for label, part in written.items():
+        if label == EXPERT_PLUS and not kept[label]:
+            assert back.expert_plus is None  # nothing of it could be written
+            continue
         if label == EXPERT_PLUS:
             # an Expert+ part that is the Expert part once written needs no part of its own
             got = back.expert_plus if back.expert_plus is not None else back.parts.get(Level.EXPERT)
@@ -509,3 +512,29 @@ def test_a_drum_section_reads_the_same_whichever_way_its_lines_are_read(lines, i
         return
     slow = parse_chart_text(with_text)
     assert fast.part() == slow.part() and fast.expert_plus == slow.expert_plus
+
+
+def test_a_tom_moved_on_its_level_and_again_for_another_counts_once(tmp_path):
+    """Medium's high tom gives its pad to the hi-hat, then the mid tom's pad to Hard's ride:
+    one note, written as a floor tom, is one move that names the drum it was."""
+    one = np.array([0.0])
+    medium = Part.from_arrays(
+        np.zeros(3),
+        np.array([Lane.KICK, Lane.HIHAT_CLOSED, Lane.TOM_HIGH], np.int8),
+        np.full(3, NORMAL_VELOCITY),
+    )
+    hard = Part.from_arrays(
+        np.zeros(2), np.array([Lane.KICK, Lane.RIDE], np.int8), np.full(2, NORMAL_VELOCITY)
+    )
+    easy = Part.from_arrays(one, np.array([Lane.KICK], np.int8), np.full(1, NORMAL_VELOCITY))
+    chart = Chart(
+        "moved twice",
+        TempoMap.constant(120.0),
+        {Level.EASY: easy, Level.MEDIUM: medium, Level.HARD: hard},
+    )
+    saved = save_chart(tmp_path / "notes.mid", chart)
+    assert saved.folds.moved == {
+        "Medium": {"high tom as floor tom (a cymbal held its pad on another level)": 1}
+    }
+    back = read_chart(saved).parts[Level.MEDIUM]
+    assert sorted(back.lane.tolist()) == [Lane.KICK, Lane.HIHAT_CLOSED, Lane.TOM_FLOOR]

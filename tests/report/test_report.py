@@ -255,3 +255,35 @@ def test_who_is_usually_behind_is_said_from_one_cut_off(mean_ms: float, behind: 
     )
     studio = gap_sentence(stats, "Ana", "Bo", opening="Between you:")
     assert studio.startswith("Between you: the gap averaged") and behind in studio
+
+
+def test_the_tempo_plot_leaves_unsure_windows_as_gaps(analysis) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+    import warnings
+
+    from cymbalism.analysis.tempo import TempoCurve
+    from cymbalism.report.plots import plot_tempo
+
+    first, second = analysis.players
+    bpm = first.tempo.bpm.copy()
+    bpm[3:9] = np.nan  # a sparse stretch the curve was unsure of
+    bpm[10:] = np.nan  # one sure window alone, then unsure to the end
+    gappy = TempoCurve(first.tempo.time_sec, bpm, first.tempo.window_sec)
+    unsure = TempoCurve(second.tempo.time_sec, np.full(len(second.tempo), np.nan), 12.0)
+    players = (
+        dataclasses.replace(first, tempo=gappy),
+        dataclasses.replace(second, tempo=unsure),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no all-NaN or empty-slice warnings
+        fig = plot_tempo(dataclasses.replace(analysis, players=players))
+    ax = fig.axes[0]
+    labels = ax.get_legend().get_texts()
+    assert any("gaps where unsure" in t.get_text() for t in labels)
+    assert any(t.get_text() == f"{second.name}: tempo unsure" for t in labels)
+    # the y range is the sure windows' (and the song's), never stretched to a dip
+    low, high = ax.get_ylim()
+    sure = bpm[np.isfinite(bpm)]
+    assert low <= sure.min() and high >= sure.max() and high - low < 60
+    drawn = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert sum(len(line.get_xdata()) for line in drawn) == 1  # the lone sure window

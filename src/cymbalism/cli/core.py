@@ -86,7 +86,7 @@ def _tempo_maps(performances: list) -> list:
     known = [p.tempo_map for p in performances if p.tempo_map is not None]
     if len(known) < len(performances) and not known:
         heard = Hits.concat(p.hits for p in performances)
-        known = [click_grid(heard.onset_sec, weight=heard.velocity.astype(float))]
+        known = [click_grid(heard.onset_sec, weight=heard.velocity.astype(float), lane=heard.lane)]
     return [p.tempo_map if p.tempo_map is not None else known[0] for p in performances]
 
 
@@ -205,18 +205,28 @@ def tempo(
     """Estimate the tempo of a performance from its hits alone (tempo events are ignored)."""
     import json
 
-    from cymbalism.analysis.tempo import estimate_tempo, tempo_curve
+    from cymbalism.analysis.tempo import tempo_curve, tempo_estimate
     from cymbalism.io.performance import load_performance
 
     perf = load_performance(file, kit=kit)
     onset, weight = perf.hits.onset_sec, perf.hits.velocity.astype(float)
-    bpm = estimate_tempo(onset, weight=weight)
+    estimate = tempo_estimate(onset, weight=weight, lane=perf.hits.lane)
+    bpm = estimate.bpm
     # at most about 60 windows, so the curve fits on one line
     hop_sec = max(2.0, float(np.ceil(perf.hits.duration_sec / 60.0)))
     local = tempo_curve(onset, weight=weight, reference_bpm=bpm, hop_sec=hop_sec)
     drift = finite(local.drift_bpm_per_min, 3)
     if as_json:
-        out: dict[str, object] = {"bpm": round(bpm, 2), "drift_bpm_per_min": drift}
+        out: dict[str, object] = {
+            "bpm": round(bpm, 2),
+            "confidence": round(estimate.confidence, 3),
+            "alternatives": [
+                {"bpm": round(b, 2), "probability": round(p, 3)}
+                for b, p in estimate.alternatives
+                if p >= 0.01
+            ],
+            "drift_bpm_per_min": drift,
+        }
         out["hits"] = len(perf)
         if curve:
             out["curve"] = {
@@ -230,6 +240,11 @@ def tempo(
         f"[bold]{bpm:.1f} BPM[/] from {len(perf)} hits in {perf.name} (drift: {drift_text})",
         highlight=False,
     )
+    sure = f"  {estimate.confidence:.0%} sure of the beat level"
+    if estimate.alternatives and estimate.alternatives[0][1] >= 0.05:
+        other, p = estimate.alternatives[0]
+        sure += f"; else {other:.1f} BPM ({p:.0%})"
+    console.print(sure, highlight=False)
     if curve:
         line = tempo_sparkline(local.bpm)
         console.print(f"  local tempo every {hop_sec:g} s: {line}", highlight=False, soft_wrap=True)

@@ -60,6 +60,7 @@ COLUMNS = (
     "duration_sec",
     "file_bpm",
     "tempo_bpm",
+    "tempo_confidence",
     "drift_bpm_per_min",
     "n_notes",
     "hit_rate",
@@ -266,7 +267,9 @@ def _load_file(job: Job) -> _Performance:
         from cymbalism.analysis.tempo import click_grid
 
         hits = perf.hits
-        tempo_map = click_grid(hits.onset_sec, weight=hits.velocity.astype(np.float64))
+        tempo_map = click_grid(
+            hits.onset_sec, weight=hits.velocity.astype(np.float64), lane=hits.lane
+        )
     return _Performance([perf.hits], [job.player], tempo_map)
 
 
@@ -294,7 +297,7 @@ def _figure_rows(job: Job, perf: _Performance) -> list[dict[str, Any]]:
     """One row per player: timing, tempo, click and partner coupling, sync to the partner."""
     from cymbalism.analysis.coupling import fit_phase_correction, onset_table_from_alignments
     from cymbalism.analysis.summary import analyze_players
-    from cymbalism.analysis.tempo import estimate_tempo, tempo_drift
+    from cymbalism.analysis.tempo import tempo_curve, tempo_estimate
 
     report = analyze_players(
         perf.hits, tempo_map=perf.tempo_map, targets=perf.targets, names=perf.names
@@ -307,6 +310,11 @@ def _figure_rows(job: Job, perf: _Performance) -> list[dict[str, Any]]:
     for k, player in enumerate(report.players):
         hits, stats = player.alignment.hits, player.stats
         weight = hits.velocity.astype(np.float64)
+        try:
+            tempo = tempo_estimate(hits.onset_sec, weight=weight, lane=hits.lane)
+            tempo_bpm, tempo_confidence = tempo.bpm, tempo.confidence
+        except CymbalismError:  # too few hits for a tempo
+            tempo_bpm = tempo_confidence = float("nan")
         row: dict[str, Any] = {
             "file": job.file,
             **job.meta,
@@ -315,8 +323,13 @@ def _figure_rows(job: Job, perf: _Performance) -> list[dict[str, Any]]:
             "n_hits": len(hits),
             "duration_sec": hits.duration_sec,
             "file_bpm": report.tempo_bpm,
-            "tempo_bpm": _safe(lambda h=hits, w=weight: estimate_tempo(h.onset_sec, weight=w)),
-            "drift_bpm_per_min": _safe(lambda h=hits, w=weight: tempo_drift(h.onset_sec, weight=w)),
+            "tempo_bpm": tempo_bpm,
+            "tempo_confidence": tempo_confidence,
+            "drift_bpm_per_min": _safe(
+                lambda h=hits, w=weight, b=tempo_bpm: (
+                    tempo_curve(h.onset_sec, weight=w, reference_bpm=b).drift_bpm_per_min
+                )
+            ),
             "n_notes": stats.n_notes,
             "hit_rate": stats.hit_rate,
             "n_extra": stats.n_extra,

@@ -900,17 +900,33 @@ class _FoldTally:
         self.dropped: dict[str, Counter[str]] = {}
         self.left_out: dict[str, int] = {}
         self.tempos_changed = 0
+        # toms written on another tom pad, by (level, tick, pad): their own lane and why
+        self.toms: dict[tuple[str, int, int], tuple[Lane, str]] = {}
 
     def move(self, level: str, kind: str) -> None:
         self.moved.setdefault(level, Counter())[kind] += 1
+
+    def move_tom(self, level: str, tick: int, pad: int, own: Lane, why: str) -> None:
+        """A tom of lane ``own`` written on ``pad``; a tom moved twice counts once."""
+        self.toms[(level, tick, pad)] = (own, why)
+
+    def tom_at(self, level: str, tick: int, pad: int) -> Lane:
+        """The tom written on ``pad`` at ``tick`` (its own lane, before any move), which is
+        about to move again: its earlier move is forgotten."""
+        own, _ = self.toms.pop((level, tick, pad), (_PAD_TOM[pad], ""))
+        return own
 
     def drop(self, level: str, kind: str) -> None:
         self.dropped.setdefault(level, Counter())[kind] += 1
 
     def folds(self) -> Folds:
+        moved = {lv: Counter(c) for lv, c in self.moved.items()}
+        for (level, _, pad), (own, why) in self.toms.items():
+            where = Lane(int(_CYMBAL_LANE[pad])) if why == "no free tom pad" else _PAD_TOM[pad]
+            moved.setdefault(level, Counter())[f"{own.label} as {where.label} ({why})"] += 1
         return Folds(
             self.format,
-            {lv: dict(c) for lv, c in self.moved.items()},
+            {lv: dict(c) for lv, c in moved.items()},
             {lv: dict(c) for lv, c in self.dropped.items()},
             dict(self.left_out),
             self.tempos_changed,
@@ -963,7 +979,7 @@ def _layout(part: Part, ticks_per_qn: int, level: str, tally: _FoldTally) -> lis
             tally.drop(level, f"{lane.label} (no free tom pad at that moment)")
             continue
         taken[(tick, pad)] = (lane, False, _velocity_flag(int(part.velocity[k])))
-        tally.move(level, f"{lane.label} as {_PAD_TOM[pad].label} (a cymbal held its pad)")
+        tally.move_tom(level, tick, pad, lane, "a cymbal held its pad")
     return [(t, p, c, d) for (t, p), (_, c, d) in sorted(taken.items())]
 
 
@@ -1027,17 +1043,15 @@ def _one_marker_per_moment(rows: dict[str, list[_Row]], tally: _FoldTally) -> di
             if c or p < _YELLOW or (t, p) not in cymbals:
                 fixed.append((t, p, c, d))
                 continue
-            tom = _PAD_TOM[p]
+            tom = tally.tom_at(level, t, p)
             free = [x for x in _TOM_PADS[tom] if (t, x) not in used and (t, x) not in cymbals]
             if free:
                 used.add((t, free[0]))
                 fixed.append((t, free[0], False, d))
-                where = f"{_PAD_TOM[free[0]].label} (a cymbal held its pad on another level)"
-                tally.move(level, f"{tom.label} as {where}")
+                tally.move_tom(level, t, free[0], tom, "a cymbal held its pad on another level")
             else:
                 fixed.append((t, p, True, d))
-                cymbal = Lane(int(_CYMBAL_LANE[p])).label
-                tally.move(level, f"{tom.label} as {cymbal} (no free tom pad)")
+                tally.move_tom(level, t, p, tom, "no free tom pad")
         out[level] = sorted(fixed)
     return out
 

@@ -342,7 +342,7 @@ def _tempo(
     if len(hits) < MIN_TEMPO_HITS:
         return None, None
     weight = hits.velocity.astype(np.float64)
-    bpm = estimate_tempo(hits.onset_sec, weight=weight)
+    bpm = estimate_tempo(hits.onset_sec, weight=weight, lane=hits.lane)
     curve = tempo_curve(
         hits.onset_sec,
         weight=weight,

@@ -285,7 +285,16 @@ def plot_tempo(analysis: SessionAnalysis) -> Figure:
         label = p.name
         if p.drift_bpm_per_min is not None and np.isfinite(p.drift_bpm_per_min):
             label += f" (drift {p.drift_bpm_per_min:+.1f} BPM/min)"
+        sure = np.isfinite(p.tempo.bpm)
+        if not sure.any():  # no window was sure of a tempo: say so, draw nothing
+            ax.plot([], [], color=player_colour(i), linewidth=2, label=f"{p.name}: tempo unsure")
+            continue
+        if not sure.all():  # unsure windows are gaps, not dips
+            label += "; gaps where unsure"
         ax.plot(p.tempo.time_sec, p.tempo.bpm, color=player_colour(i), linewidth=2, label=label)
+        # a sure window between two unsure ones has no line to draw: mark it
+        alone = sure & ~np.r_[False, sure[:-1]] & ~np.r_[sure[1:], False]
+        ax.plot(p.tempo.time_sec[alone], p.tempo.bpm[alone], "o", color=player_colour(i), ms=4)
     ax.set_ylabel("tempo (BPM)")
     ax.set_title("Tempo each player kept", loc="left")
     _time_axis(ax, analysis.duration_sec)

@@ -8,7 +8,8 @@ One module per job:
   (:class:`StreamingDetector`, :func:`detect_hits`, :class:`DetectorConfig`,
   :data:`DETECTOR_BIAS_SEC`, :data:`LIVE_CONFIG`);
 - :mod:`~cymbalism.io.audio.templates`: kit templates and their files
-  (:class:`KitTemplates`, :func:`default_kit`, :func:`load_kit_templates`, ...);
+  (:class:`KitTemplates`, :func:`default_kit`, :func:`profile_kit`,
+  :func:`load_kit_templates`, ...);
 - :mod:`~cymbalism.io.audio.learn`: learning a kit from recordings (:func:`calibrate_kit`);
 - :mod:`~cymbalism.io.audio.read`: reading recordings (:func:`read_audio`,
   :class:`AudioPerformance`, :data:`AUDIO_SUFFIXES`);
@@ -57,6 +58,7 @@ from cymbalism.io.audio.templates import (
     list_kit_templates,
     load_kit_templates,
     parse_kit_lane,
+    profile_kit,
     save_kit_templates,
 )
 
@@ -87,6 +89,7 @@ __all__ = [
     "load_kit_templates",
     "onset_spectra",
     "parse_kit_lane",
+    "profile_kit",
     "read_audio",
     "save_kit_templates",
     "synthesize_hits",

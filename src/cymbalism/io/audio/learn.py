@@ -16,7 +16,7 @@ import numpy as np
 from cymbalism.errors import InputError
 from cymbalism.io.audio.detector import LIVE_CONFIG, DetectorConfig, _check_rate, onset_spectra
 from cymbalism.io.audio.read import _open
-from cymbalism.io.audio.templates import _N_BANDS, KitTemplates, default_kit, lane_label
+from cymbalism.io.audio.templates import _N_BANDS, KitTemplates, lane_label, profile_kit
 from cymbalism.model.lanes import Lane
 
 __all__ = [
@@ -86,7 +86,7 @@ def learn_kit_from_mixtures(
     labels : sequence of sequences of Lane or None [len n_hits]
         The lanes each hit sounded (``None``: a sound of the kit that is not a drum).
     fallback : KitTemplates, optional
-        Starting templates for lanes with no hit alone (:func:`default_kit` if omitted).
+        Starting templates for lanes with no hit alone (:func:`profile_kit` if omitted).
     n_iter : int
         Multiplicative-update iterations.
     """
@@ -103,8 +103,7 @@ def learn_kit_from_mixtures(
     lanes = tuple(sorted({v for lab in labs for v in lab}, key=_lane_key))
     if not any(lanes):
         raise InputError(f"kit {name!r}: no labelled hits to learn from")
-    fb = fallback or default_kit()
-    fb_rows: dict[Lane | None, np.ndarray] = dict(zip(fb.lanes, fb.templates, strict=True))
+    fb = fallback or profile_kit()
     mask = np.array([[lane in lab for lane in lanes] for lab in labs], dtype=np.float64)
     w = np.empty((len(lanes), _N_BANDS))
     for j, lane in enumerate(lanes):
@@ -112,7 +111,7 @@ def learn_kit_from_mixtures(
         if alone.shape[0]:
             w[j] = np.median(alone, axis=0)
         else:
-            w[j] = fb_rows.get(lane, np.full(_N_BANDS, 1.0 / _N_BANDS))
+            w[j] = fb.template_of(lane) if lane in fb.lanes else np.full(_N_BANDS, 1.0 / _N_BANDS)
     w = np.maximum(w, 1e-9)
     w /= w.sum(axis=1, keepdims=True)
     h = mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)
