@@ -178,6 +178,16 @@ class DuetEngine:
         judgement["velocity"] = int(velocity)  # other devices sound the stroke
         return [judgement, *self._layout()]
 
+    def presence(self, player: int, server_sec: float, *, present: bool) -> None:
+        """A player's connection dropped and their seat was not taken up (``present=False``),
+        or they took it again: from then on they are judged (or not) accordingly."""
+        name = self.players[player].name
+        t_ns = round(server_sec * NS_PER_SEC)
+        if present:
+            self.engine.player_rejoined(name, t_ns=t_ns)
+        else:
+            self.engine.player_left(name, t_ns=t_ns)
+
     def tick(self, now_sec: float) -> list[dict[str, Any]]:
         out = [self._judgement(fb) for fb in self.engine.tick(t_ns=round(now_sec * NS_PER_SEC))]
         out.extend(self._layout())
