@@ -45,6 +45,7 @@ class FakeEngine:
         self.count_in_sec = 1.0
         self.end_sec = float("inf")
         self.hits: list[tuple[int, float]] = []
+        self.presences: list[tuple[int, float, bool]] = []
 
     def push_hit(self, player: int, server_sec: float, lane: int, velocity: int) -> list:
         self.hits.append((player, server_sec))
@@ -52,6 +53,9 @@ class FakeEngine:
 
     def tick(self, now_sec: float) -> list:
         return []
+
+    def presence(self, player: int, server_sec: float, *, present: bool) -> None:
+        self.presences.append((player, server_sec, present))
 
     def finish(self, *, stopped_at_sec: float | None = None) -> dict[str, Any]:
         return {"session_id": 7, "summary": []}
