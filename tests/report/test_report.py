@@ -317,3 +317,20 @@ def test_the_tempo_plot_leaves_unsure_windows_as_gaps(analysis) -> None:  # type
     assert low <= sure.min() and high >= sure.max() and high - low < 60
     drawn = [line for line in ax.get_lines() if line.get_marker() == "o"]
     assert sum(len(line.get_xdata()) for line in drawn) == 1  # the lone sure window
+
+
+@pytest.mark.parametrize(
+    ("n_extra", "said"), [(1, "played 1 extra hit,"), (2, "played 2 extra hits,")]
+)
+def test_extra_hits_are_counted_in_words(n_extra: int, said: str) -> None:
+    """One extra hit is "1 extra hit", more are "hits"."""
+    chart = songs.get_song("mirrorball")
+    kicks = chart.targets(Level.BEGINNER)
+    kicks = kicks.select(kicks.lane == Lane.KICK)
+    n = 4
+    extra = kicks.onset_sec[:n_extra] + 0.25  # a beat's worth away from any kick
+    onsets = np.sort(np.concatenate([kicks.onset_sec[:n], extra]))
+    a = Hits(onsets, np.full(onsets.size, Lane.KICK, np.int8), np.full(onsets.size, 100, np.int16))
+    session = Session(chart, (Player("Ana", Level.BEGINNER, hits=a), Player("Ben", Level.BEGINNER)))
+    words = " ".join(summary_sentences(analyse_session(session)))
+    assert said in words

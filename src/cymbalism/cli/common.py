@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -19,6 +20,7 @@ from cymbalism import __version__
 from cymbalism.errors import CymbalismError, InputError
 
 if TYPE_CHECKING:
+    from cymbalism.io.library import ScanStats, SongRecord
     from cymbalism.report.analysis import SessionAnalysis
     from cymbalism.store import Store
 
@@ -39,6 +41,7 @@ __all__ = [
     "open_store",
     "parse_tempo",
     "positive",
+    "scan_with_progress",
     "split_names",
     "split_values",
     "stored_analysis",
@@ -66,8 +69,9 @@ API_HELP = "The MIDI system: LINUX_ALSA or UNIX_JACK."
 JSON_HELP = "Print JSON."
 SESSION_HELP = "The session number, or 'last'."
 MIX_HELP = (
-    "Channel gains 0-2: music, guide (the drum stems), click, own (the first player's "
-    "drums), partner; such as music=0.8,click=0.3."
+    "Channel gains 0-2: music, guide (the song's drum stems, muted by default), click "
+    "(the click and --backing), own (the first player's drums), partner; such as "
+    "music=0.8,click=0.3."
 )
 AUDIO_HELP = "A recording to play instead of the song's own: an audio file or a song folder."
 AUDIO_OFFSET_HELP = "Where song time zero falls in --audio, in milliseconds."
@@ -215,3 +219,48 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 70
     return 0
+
+
+def scan_with_progress(
+    folders: list[Path], *, cache: bool = True, workers: int | None = None
+) -> tuple[list[SongRecord], ScanStats]:
+    """Scan song libraries (:func:`cymbalism.io.library.scan_library`), with a progress
+    bar on stderr while song folders are read (those in the cache are not).
+
+    Returns
+    -------
+    records : list of SongRecord
+        Every folder's, library after library.
+    stats : ScanStats
+        Summed over the libraries.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from cymbalism.io.library import ScanStats, scan_library
+
+    total = ScanStats()
+    records: list[SongRecord] = []
+    with Progress(
+        TextColumn("[bold]reading song folders"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        for folder in folders:
+            task = progress.add_task("folders", total=None)
+            stats = ScanStats()
+            records += scan_library(
+                folder,
+                cache=cache,
+                workers=workers,
+                stats=stats,
+                on_progress=lambda done, n, task=task: progress.update(
+                    task, completed=done, total=n
+                ),
+            )
+            total.folders += stats.folders
+            total.read += stats.read
+            total.errors += stats.errors
+            total.seconds += stats.seconds
+    return records, total

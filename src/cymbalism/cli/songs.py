@@ -15,6 +15,7 @@ from cymbalism.cli.common import (
     err_console,
     open_store,
     parse_tempo,
+    scan_with_progress,
 )
 from cymbalism.cli.format import clock
 from cymbalism.errors import InputError
@@ -96,27 +97,9 @@ def _songs(
 
 def _list_library(folder: Path, *, as_json: bool, cache: bool, workers: int | None) -> None:
     """The song folders of a library: a table, or JSON records."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
-    from cymbalism.io.library import ScanStats, scan_library
-
-    stats = ScanStats()
-    with Progress(
-        TextColumn("[bold]reading song folders"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err_console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("folders", total=None)
-        records = scan_library(
-            folder,
-            cache=cache,
-            workers=workers,
-            stats=stats,
-            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+    records, stats = scan_with_progress([folder], cache=cache, workers=workers)
     if as_json:
         console.print_json(data=[r.to_dict() for r in records])
         return
