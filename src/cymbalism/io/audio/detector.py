@@ -22,7 +22,9 @@ How a hit is found
    the 64 bands, is not lost in the mean over all of them. A drum struck again while
    the last hit rings (a tom twice 60 ms apart) is tested against the moving median
    instead of the mean, which still holds the last hit's peak, and must raise the
-   frame level (``restrike_delta_db``, ``restrike_rise_db``). An onset that added
+   frame level (``restrike_delta_db``, ``restrike_rise_db``). A peak of these two tests
+   is an onset only if no onset lies within ``wait_sec`` of it either way: a peak of
+   the full onset strength just after it is the same hit, and keeps it. An onset that added
    too little to what was sounding (``min_added_dbfs``, see step 7) is dropped: a
    kick pedal's click 90 ms before its beater lands is not a drum.
 4. **Timing bias.** The peak comes a constant time after the true onset, because a
@@ -354,6 +356,9 @@ class StreamingDetector:
         self._hist_start = 0  # absolute frame index of the first kept frame
         self._env_done = 0  # frames whose peak test has been decided
         self._last_onset = -(10**12)
+        self._last_extra = -(10**12)
+        self._regular: list[int] = []  # recent onsets of the full onset strength's peaks
+        self._extra: list[int] = []  # peaks of the further tests, awaiting their neighbours
         self._waiting: list[_Onset] = []  # onsets whose lane window is not complete
         self._finished = False
         self._lib = require("librosa", "audio")
@@ -404,7 +409,7 @@ class StreamingDetector:
         if self._finished:
             return Hits.empty()
         f = self._f
-        pad = f.n_fft + (max(f.pre_max, f.lane_frames, 1) + 3) * f.hop
+        pad = f.n_fft + (max(f.pre_max, f.lane_frames, f.wait, 1) + 3) * f.hop
         hits = self.process(np.zeros(pad, dtype=np.float32))
         self._finished = True
         return hits
@@ -462,7 +467,7 @@ class StreamingDetector:
         envs = [(self._env[rows], self.config.delta_db)]
         if self.config.low_delta_db is not None:
             envs.append((self._band_env[rows, 0], self.config.low_delta_db))
-        found = []
+        found = []  # [regular peaks, peaks of the kick's band]
         for buf, delta in envs:
             if lo < ctx:  # the stream's start: pad with zeros of onset strength
                 buf = np.concatenate([np.zeros(ctx - lo), buf])
@@ -479,17 +484,41 @@ class StreamingDetector:
             found.append(peaks + offset)
         if self.config.restrike_delta_db is not None:
             found.append(self._restrikes(first, last))
-        peaks = np.unique(np.concatenate(found))
-        peaks = peaks[(peaks >= first) & (peaks < last)]
-        for k in peaks.tolist():
-            if k - self._last_onset <= f.wait:
-                continue
-            level = float(self._hist_level[k - self._hist_start])
-            if max(self._frame_levels(k, f.lane_frames)) < self.config.min_level_dbfs:
-                continue
-            self._last_onset = k
-            self._waiting.append(_Onset(k, level))
+        inside = [x[(x >= first) & (x < last)].tolist() for x in found]
+        for k in inside[0]:
+            if self._audible(k) and k - self._last_onset > f.wait:
+                self._accept(k)
+                self._regular.append(k)
+        self._extra.extend(sorted(set().union(*inside[1:]) - set(inside[0])))
         self._env_done = last
+        self._resolve_extra()
+
+    def _resolve_extra(self) -> None:
+        """Accept the peaks of the further tests (the kick's band, the re-strike test) whose
+        neighbourhood is decided: one is an onset if no onset lies within ``wait_sec``
+        of it either way, so that a peak of the full onset strength just after it (the
+        same hit, seen there a frame or two later) keeps the onset and its time."""
+        f = self._f
+        while self._extra and self._extra[0] + f.wait < self._env_done:
+            k = self._extra.pop(0)
+            near = [x for x in self._regular if abs(x - k) <= f.wait]
+            if near or k - self._last_extra <= f.wait or not self._audible(k):
+                continue
+            if any(abs(o.frame - k) <= f.wait for o in self._waiting):
+                continue
+            self._last_extra = k
+            self._accept(k)
+        horizon = self._env_done - 2 * f.wait - 1
+        self._regular = [x for x in self._regular if x >= horizon]
+
+    def _audible(self, k: int) -> bool:
+        return max(self._frame_levels(k, self._f.lane_frames)) >= self.config.min_level_dbfs
+
+    def _accept(self, k: int) -> None:
+        """Make frame ``k`` an onset (its hit settles once its lane window is complete)."""
+        self._last_onset = max(self._last_onset, k)
+        self._waiting.append(_Onset(k, float(self._hist_level[k - self._hist_start])))
+        self._waiting.sort(key=lambda o: o.frame)
 
     def _restrikes(self, first: int, last: int) -> np.ndarray:
         """Frames in ``[first, last)`` where a drum is struck again while the last hit
@@ -610,6 +639,7 @@ class StreamingDetector:
         need_from = min(
             [self._env_done - max(self._f.pre_max, self._f.pre_avg) - 2]
             + [o.frame - self.config.lag - 4 for o in self._waiting]
+            + [k - self.config.lag - 4 for k in self._extra[:1]]
             + [self._n_frames - self._keep]
         )
         keep_from = need_from * self._f.hop - round(_REFINE_REACH_SEC * self.sample_rate)
