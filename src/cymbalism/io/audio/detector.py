@@ -772,8 +772,8 @@ _HOME_BAND = {
 #: Each band's energy envelope for :func:`lane_delays`: long enough to smooth one period
 #: of its lowest tones (a 50 Hz kick in the low band).
 _LANE_ENVELOPE_SEC = (0.005, 0.001, 0.001)
-#: The span over which :func:`lane_delays` measures a band's rise, and how far (in dB)
-#: a later drum's band must rise over it to be heard as struck on its own.
+#: The span over which :func:`lane_delays` measures a band's rise, and how much louder
+#: (in dB) than before a later drum's band must grow to be heard as struck on its own.
 _RISE_SPAN_SEC, _LANE_RISE_DB = 0.003, 6.0
 
 
@@ -787,11 +787,13 @@ def lane_delays(
     """How long after a hit's onset each of its drums was struck, if clearly later.
 
     Each drum's attack is looked for in its own band (the kick below 250 Hz, the snare
-    and toms at 250 Hz-3 kHz, hi-hats and cymbals above 3 kHz; :func:`_attack_bands`):
-    the steepest rise of the band's energy (over ``_RISE_SPAN_SEC``) from the onset to
-    the end of ``samples``. A drum whose steepest rise starts ``split_sec`` or more after
-    the earliest drum's, and rises at least ``_LANE_RISE_DB``, was struck on its own
-    (a hi-hat 15 ms after the kick); the others were struck with the hit.
+    and toms at 250 Hz-3 kHz, hi-hats and cymbals above 3 kHz; :func:`_attack_bands`).
+    The hit's first attack is the earliest of the bands' steepest rises (of the energy,
+    over ``_RISE_SPAN_SEC``). A drum whose band, ``split_sec`` or more after that,
+    grows at least ``_LANE_RISE_DB`` louder than anything it held since the onset was
+    struck on its own (a hi-hat 15 ms after the kick), at the start of the steepest
+    rise on the way there; the others were struck with the hit. A kick's beater click
+    fills the snare's band, so a snare struck just after a kick is not told apart.
 
     Parameters
     ----------
