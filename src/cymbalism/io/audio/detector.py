@@ -150,7 +150,8 @@ class DetectorConfig:
         If set, a drum of a hit whose own attack (in its own band, :func:`lane_delays`)
         came at least this long after the hit's first is reported at its own time (a
         hi-hat struck 15 ms after the kick); the others, at the hit's. 0.010 separates
-        drums struck 10 ms apart or more in synthetic recordings. Off by default: on
+        drums struck 10 ms apart or more in synthetic recordings. It reads the samples,
+        so it needs ``refine``. Off by default: on
         the drum stems of MDB Drums it adds more onsets that no one annotated than it
         finds (``evaluation/audio.py``).
     low_delta_db : float or None
