@@ -116,6 +116,8 @@ _PHASE_KAPPA = 8.0
 _ON_BEAT = 0.125
 #: A hit is on the 16th (triplet) grid when within 1/24 beat of one of its lines.
 _GRID_TOLERANCE_BEATS = 1.0 / 24.0
+#: The lanes that keep time in a groove (the hi-hat's and the ride's subdivision).
+_CYMBALS = (Lane.HIHAT_CLOSED, Lane.HIHAT_OPEN, Lane.RIDE)
 #: Fewest snare hits from which a backbeat is judged.
 _MIN_BACKBEAT_HITS = 4
 #: A short take (a fill) spans about this many beats (mean, spread): a bar of four
@@ -132,14 +134,27 @@ LEVEL_FEATURES = (
     "hits_per_beat",  # log2 of the hits per beat
     "hits_per_beat_sq",  # its square
     "bar_span",  # how close the take's span is to one bar (a fill), 0 to 1
+    "backbeat_accents",  # as backbeat, from the louder half of the snare hits (no ghosts)
+    "pedal_2_4",  # the hi-hat pedal on 2 and 4 rather than 1 and 3 (-1 to 1)
+    "cymbal_per_beat",  # log2 of the hi-hat and ride hits per beat (0 with too few)
+    "cymbal_per_beat_sq",  # its square
+    "kick_snare_beat",  # how the kick and snare pattern repeats after one beat...
+    "kick_snare_half_bar",  # ...after two beats...
+    "kick_snare_bar",  # ...and after a bar of four (autocorrelation, 0 to 1)
+    "cymbal_half_beat",  # how the hi-hat and ride repeat after half a beat...
+    "cymbal_beat",  # ...after a beat...
+    "cymbal_two_beats",  # ...and after two beats
 )
 
 # The fitted model (``evaluation/groove_midi.py --fit``: the Groove MIDI train split, 832
 # takes with a candidate within 4% of the click). The prior is log-normal, with its
 # centre and width in octaves; the weights multiply the features above in that order.
-PRIOR_BPM = 108.3
-PRIOR_OCTAVES = 0.385
-_WEIGHTS = np.array([3.288, 1.307, 0.543, 3.923, 1.765, 0.832, -0.289, 2.567])
+PRIOR_BPM = 109.4
+PRIOR_OCTAVES = 0.382
+_WEIGHTS = np.array(
+    [2.891, 0.207, 0.413, 3.617, 1.571, 0.757, -0.255, 2.744, 1.336, 1.009]
+    + [0.144, 0.101, 0.166, -0.366, 1.420, 0.510, 1.804, -0.073]
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -477,20 +492,55 @@ def _on_grid(beat: np.ndarray, w: np.ndarray, divisions: int) -> float:
     return float(w[near].sum() / w.sum())
 
 
+def _lane_periodicity(t: np.ndarray, w: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """The autocorrelation of the envelopes of some lanes, each normalised and then
+    averaged by its energy: how the pattern these drums play repeats at each lag.
+
+    ``t`` starts at 0 (the take's first hit, of any lane); each group is a mask of hits.
+    All zeros where the groups hold fewer than :data:`MIN_ONSETS` hits.
+    """
+    n = int(np.ceil(t[-1] * ENVELOPE_RATE_HZ)) + 2 * _PAD + 2
+    max_lag = _max_lag(n)
+    rows = []
+    for mask in groups:
+        if np.count_nonzero(mask) < MIN_ONSETS:
+            continue
+        # a weightless hit at 0 keeps every lane on the take's time line
+        x = _envelope(np.concatenate([[0.0], t[mask]]), np.concatenate([[0.0], w[mask]]))
+        rows.append(np.pad(x, (0, max(0, n - x.size)))[:n])
+    if not rows:
+        return np.zeros(max_lag + 1)
+    envelopes = np.array(rows)
+    energy = (envelopes**2).sum(axis=1)
+    acf = _autocorrelation(envelopes, max_lag)
+    return (acf * energy[:, None]).sum(axis=0) / energy.sum()
+
+
 def _level_features(
     onset: np.ndarray, w: np.ndarray, lane: np.ndarray | None, bpm: np.ndarray, pulse: np.ndarray
 ) -> np.ndarray:
     t = onset - onset[0]
     span = float(t[-1])
     w = w / w.max()
-    snare = np.zeros(t.size, bool) if lane is None else lane == Lane.SNARE
-    kick = np.zeros(t.size, bool) if lane is None else lane == Lane.KICK
+    lanes = np.full(t.size, -1) if lane is None else lane
+    snare, kick, pedal = lanes == Lane.SNARE, lanes == Lane.KICK, lanes == Lane.HIHAT_PEDAL
+    cymbal = np.isin(lanes, _CYMBALS)
+    # the louder half of the snare hits: the backbeat without the ghost notes around it
+    accents = snare & (w >= np.median(w[snare])) if snare.any() else snare
+    kick_snare = _lane_periodicity(t, w, [kick, snare])
+    cymbals = _lane_periodicity(t, w, [cymbal])
+    n_cymbals = np.count_nonzero(cymbal)
     out = np.empty((bpm.size, len(LEVEL_FEATURES)))
     for row, b in enumerate(bpm.tolist()):
         period = 60.0 / b
         beat = _beat_coordinates(t, w, period)
         backbeat, kick_1_3 = _backbeat(beat, w, snare, kick)
-        per_beat = np.log2(t.size / max(span / period, 1.0))
+        beats = max(span / period, 1.0)
+        per_beat = np.log2(t.size / beats)
+        cymbal_per_beat = np.log2(n_cymbals / beats) if n_cymbals >= MIN_ONSETS else 0.0
+        lag = period * ENVELOPE_RATE_HZ * np.array([1.0, 2.0, 4.0, 0.5])
+        ks = np.nan_to_num(_sample(kick_snare, lag[:3]), nan=0.0)
+        cy = np.nan_to_num(_sample(cymbals, lag[[3, 0, 1]]), nan=0.0)
         out[row] = (
             pulse[row],
             backbeat,
@@ -500,6 +550,12 @@ def _level_features(
             per_beat,
             per_beat**2,
             np.exp(-0.5 * ((span / period - _FILL_SPAN_BEATS[0]) / _FILL_SPAN_BEATS[1]) ** 2),
+            _backbeat(beat, w, accents, kick)[0],
+            _backbeat(beat, w, pedal, kick)[0],
+            cymbal_per_beat,
+            cymbal_per_beat**2,
+            *ks,
+            *cy,
         )
     return out
 
