@@ -460,6 +460,10 @@ def _beat_coordinates(t: np.ndarray, w: np.ndarray, period: float) -> np.ndarray
     return t / period - np.interp(t, centre[have], unwrapped)
 
 
+#: Row r lists the four beats of a bar whose first beat is beat r of the grid.
+_BAR_ROLLS = (np.arange(4)[:, None] + np.arange(4)[None, :]) % 4
+
+
 def _backbeat(
     beat: np.ndarray, w: np.ndarray, snare: np.ndarray, kick: np.ndarray
 ) -> tuple[float, float]:
@@ -469,19 +473,16 @@ def _backbeat(
     k = np.round(beat)
     on = np.abs(beat - k) < _ON_BEAT
     place = (k % 4).astype(np.int64)
-    s_hist = np.bincount(place[snare & on], weights=w[snare & on], minlength=4)
-    k_hist = np.bincount(place[kick & on], weights=w[kick & on], minlength=4)
-    best, best_roll = -np.inf, 0
-    for roll in range(4):
-        h = np.roll(s_hist, -roll)
-        score = 2.0 * min(h[1], h[3]) - h[0] - h[2]
-        if score > best:
-            best, best_roll = score, roll
-    backbeat = best / w[snare].sum()
+    s_hist = np.bincount(place[snare & on], weights=w[snare & on], minlength=4)[_BAR_ROLLS]
+    k_hist = np.bincount(place[kick & on], weights=w[kick & on], minlength=4)[_BAR_ROLLS]
+    # the bar line that puts the most snare on 2 and 4 (the first of equals)
+    score = 2.0 * np.minimum(s_hist[:, 1], s_hist[:, 3]) - s_hist[:, 0] - s_hist[:, 2]
+    best_roll = int(np.argmax(score))
+    backbeat = score[best_roll] / w[snare].sum()
     kick_total = w[kick].sum()
     if kick_total <= 0:
         return float(backbeat), 0.0
-    h = np.roll(k_hist, -best_roll)
+    h = k_hist[best_roll]
     return float(backbeat), float((h[0] + h[2] - h[1] - h[3]) / kick_total)
 
 
@@ -530,6 +531,9 @@ def _level_features(
     kick_snare = _lane_periodicity(t, w, [kick, snare])
     cymbals = _lane_periodicity(t, w, [cymbal])
     n_cymbals = np.count_nonzero(cymbal)
+    lag = (60.0 * ENVELOPE_RATE_HZ / bpm)[:, None]
+    ks = np.nan_to_num(_sample(kick_snare, lag * [1.0, 2.0, 4.0]), nan=0.0)
+    cy = np.nan_to_num(_sample(cymbals, lag * [0.5, 1.0, 2.0]), nan=0.0)
     out = np.empty((bpm.size, len(LEVEL_FEATURES)))
     for row, b in enumerate(bpm.tolist()):
         period = 60.0 / b
@@ -538,9 +542,6 @@ def _level_features(
         beats = max(span / period, 1.0)
         per_beat = np.log2(t.size / beats)
         cymbal_per_beat = np.log2(n_cymbals / beats) if n_cymbals >= MIN_ONSETS else 0.0
-        lag = period * ENVELOPE_RATE_HZ * np.array([1.0, 2.0, 4.0, 0.5])
-        ks = np.nan_to_num(_sample(kick_snare, lag[:3]), nan=0.0)
-        cy = np.nan_to_num(_sample(cymbals, lag[[3, 0, 1]]), nan=0.0)
         out[row] = (
             pulse[row],
             backbeat,
@@ -554,8 +555,8 @@ def _level_features(
             _backbeat(beat, w, pedal, kick)[0],
             cymbal_per_beat,
             cymbal_per_beat**2,
-            *ks,
-            *cy,
+            *ks[row],
+            *cy[row],
         )
     return out
 
