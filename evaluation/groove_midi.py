@@ -241,23 +241,29 @@ def fit_level_weights(data: Path, limit: int | None) -> dict[str, object]:
     takes = _level_takes(data, limit)
     w = _fit_softmax(takes)
     a, b = w[-2], w[-1]  # a log2(bpm / 120) + b log2(bpm / 120) ** 2, b < 0
-    right = {}
-    for drummer in sorted({t["drummer"] for t in takes}):
-        held = [t for t in takes if t["drummer"] == drummer]
-        w_cv = _fit_softmax([t for t in takes if t["drummer"] != drummer])
-        for i, t in enumerate(held):
-            right[(drummer, i)] = (t["kind"], bool(t["right"][int(np.argmax(t["x"] @ w_cv))]))
-    cv = {
-        kind: float(np.mean([ok for k, ok in right.values() if k == kind]))
-        for kind in ("beat", "fill")
-    }
+    # the previous model's family: its eight features and the prior
+    previous = np.r_[: PREVIOUS_WEIGHTS.size, -2, -1]
     return {
         "takes": sum(bool(t["right"].any()) for t in takes),
         "prior_bpm": float(120.0 * 2.0 ** (-a / (2 * b))),
         "prior_octaves": float(np.sqrt(-1.0 / (2 * b))),
         "weights": dict(zip(LEVEL_FEATURES, w[:-2].tolist(), strict=True)),
-        "leave_one_drummer_out_acc1": cv,
+        "leave_one_drummer_out_acc1": _leave_one_drummer_out(takes),
+        "leave_one_drummer_out_acc1_previous_features": _leave_one_drummer_out(
+            [{**t, "x": t["x"][:, previous]} for t in takes]
+        ),
     }
+
+
+def _leave_one_drummer_out(takes: list[dict]) -> dict[str, float]:
+    """Acc1 per kind of take, each drummer's takes chosen by a model fitted on the others'."""
+    right: dict[str, list[bool]] = {"beat": [], "fill": []}
+    for drummer in sorted({t["drummer"] for t in takes}):
+        w = _fit_softmax([t for t in takes if t["drummer"] != drummer])
+        for t in takes:
+            if t["drummer"] == drummer:
+                right[t["kind"]].append(bool(t["right"][int(np.argmax(t["x"] @ w))]))
+    return {kind: float(np.mean(ok)) for kind, ok in right.items() if ok}
 
 
 def _pool(errors: dict[str, dict[int, list[np.ndarray]]]) -> dict:

@@ -160,7 +160,7 @@ def test_the_hi_hat_pedal_on_2_and_4_marks_the_beat_level():
     # a jazz ride pattern with the pedal on 2 and 4; at half time the pedal is on every beat
     ride, pedal = int(Lane.RIDE), int(Lane.HIHAT_PEDAL)
     swing = [(float(b), ride, 100.0) for b in range(4)] + [(b + 2 / 3, ride, 70.0) for b in (1, 3)]
-    pattern = swing + [(1.0, pedal, 80.0), (3.0, pedal, 80.0), (0.0, KICK, 60.0)]
+    pattern = [*swing, (1.0, pedal, 80.0), (3.0, pedal, 80.0), (0.0, KICK, 60.0)]
     onset, lane, vel = pattern_take(pattern, 150.0, 24, seed=5)
     levels = metrical_levels(onset, weight=vel, lane=lane)
     col = LEVEL_FEATURES.index("pedal_2_4")
