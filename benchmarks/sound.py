@@ -11,8 +11,13 @@
   music is found and compared with where the bar layout puts its beat. Goal: <= 2 ms.
 - Render speed: a simulated duet of the built-in ``mirrorball`` rendered with its music
   (``render_session``), against real time. Goal: >= 50x.
-- Key press to sample start in the page: measured by the studio page's benchmark
-  (row left for it below).
+- Key press to sample start in the page (``--page``): the studio page in headless
+  Chromium, one player on the computer keys, each press's kick sample started by the
+  page's sound module (static/sound/); against a bare page in the same run that plays
+  a buffer on keydown. Measured from the press's own timestamp to the sample's
+  ``start()`` call, and to the moment the sample is heard on the audio clock (the
+  render quantum it starts in, as getOutputTimestamp maps it). Goal: cymbalism adds at
+  most 1 ms.
 
 ``--readback`` instead renders a simulated perfect duet (the expert and the beginner
 part, every note on its time) of every built-in song at 100% and 70%, with the music at
@@ -253,6 +258,132 @@ def _device_measure(period: int, ports: Any, wire: Any) -> dict[str, Any]:
     }
 
 
+#: Records each key press and each buffer source started, in the page's own clock.
+_PAGE_PROBE_JS = """(() => {
+  const rec = window.__probe = {keys: [], starts: []};
+  window.addEventListener("keydown", (ev) => rec.keys.push(ev.timeStamp), true);
+  const start = AudioBufferSourceNode.prototype.start;
+  AudioBufferSourceNode.prototype.start = function (when = 0, ...rest) {
+    const now = performance.now(), ctx = this.context;
+    const ts = ctx.getOutputTimestamp();
+    // when the sample is heard: its start (or the next render quantum) on the page's clock
+    const at = Math.max(when, ctx.currentTime);
+    rec.starts.push({called: now, heard: ts.performanceTime + (at - ts.contextTime) * 1000,
+                     length: this.buffer.length});
+    return start.call(this, when, ...rest);
+  };
+})()"""
+
+#: The bare page: a buffer played on keydown, nothing else.
+_BARE_PAGE = """<!doctype html><html><body><script>
+const ctx = new AudioContext({latencyHint: "interactive"});
+let buf = null;
+fetch("/kit/kick-90.flac").then((r) => r.arrayBuffer()).then((b) => ctx.decodeAudioData(b))
+  .then((b) => { buf = b; window.ready = true; });
+window.addEventListener("keydown", (ev) => {
+  if (!buf) return;
+  const src = ctx.createBufferSource(); src.buffer = buf; src.connect(ctx.destination); src.start();
+});
+</script></body></html>"""
+
+
+def page_key_to_sample(presses: int = 200, interval_ms: float = 40.0) -> dict[str, np.ndarray]:
+    """Key press to sample start (ms) in the studio page and in a bare page, same run.
+
+    Returns
+    -------
+    dict of str -> np.ndarray [shape=(2, presses)]
+        Per page: row 0 the press to ``start()`` call, row 1 the press to the sample
+        being heard.
+    """
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from cymbalism.sound.kit import KIT_DIR
+    from cymbalism.web.app import create_app
+    from cymbalism.web.server import Studio, studio_config
+
+    kick = int(sf_info_frames(KIT_DIR / "kick-90.flac"))
+    args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+    out: dict[str, np.ndarray] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        studio = Studio(create_app(studio_config(db=f"{tmp}/s.sqlite")), port=0)
+        studio.start_in_thread()
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+                for name in ("bare page", "cymbalism studio"):
+                    page = browser.new_page()
+                    page.add_init_script(_PAGE_PROBE_JS)
+                    if name == "bare page":
+                        page.route(
+                            f"{studio.url}bare",
+                            lambda route: route.fulfill(body=_BARE_PAGE, content_type="text/html"),
+                        )
+                        page.goto(f"{studio.url}bare")
+                        page.wait_for_function("() => window.ready")
+                    else:
+                        page.goto(studio.url)
+                        page.wait_for_function(
+                            "() => window.cymbalismSound && window.studio.songs.length"
+                        )
+                        page.click("#create")
+                        page.wait_for_selector("#lobby:not([hidden])")
+                        page.click("[data-claim='0']")
+                        page.wait_for_function("() => window.cymbalismSound.sampler !== null")
+                    page.keyboard.press("x")  # the first key event is slow to deliver
+                    page.wait_for_timeout(300)
+                    page.evaluate("() => { window.__probe.keys = []; window.__probe.starts = []; }")
+                    for _ in range(presses):
+                        page.keyboard.press("f")
+                        page.wait_for_timeout(interval_ms)
+                    rec = page.evaluate("() => window.__probe")
+                    keys = np.asarray(rec["keys"])
+                    starts = [s for s in rec["starts"] if s["length"] == kick]
+                    if len(starts) != len(keys):
+                        raise RuntimeError(f"{name}: {len(keys)} presses, {len(starts)} samples")
+                    out[name] = np.vstack(
+                        [
+                            np.asarray([s["called"] for s in starts]) - keys,
+                            np.asarray([s["heard"] for s in starts]) - keys,
+                        ]
+                    )
+                    page.close()
+                browser.close()
+        finally:
+            studio.stop()
+    return out
+
+
+def sf_info_frames(path: Any) -> int:
+    import soundfile as sf
+
+    return int(sf.info(str(path)).frames)
+
+
+def page_rows(res: dict[str, np.ndarray]) -> None:
+    """Print the key press to sample table, the bare page as the baseline."""
+    print("| key press to sample, in the page | to start() median / p95 | heard median / p95 |")
+    print("|---|---|---|")
+    for name, d in res.items():
+        a, h = d
+        print(
+            f"| {name} | {np.median(a):.2f} / {np.percentile(a, 95):.2f} ms "
+            f"| {np.median(h):.2f} / {np.percentile(h, 95):.2f} ms |"
+        )
+    (ca, ch), (ba, bh) = res["cymbalism studio"], res["bare page"]
+    print(
+        f"cymbalism adds {np.median(ca) - np.median(ba):+.2f} ms to start() and "
+        f"{np.median(ch) - np.median(bh):+.2f} ms to the sound (median; goal <= 1 ms)"
+    )
+
+
 def _device_music(period: int, tapped: Any, blocks: list[tuple[int, np.ndarray]]) -> dict[str, Any]:
     """A song's recording at 70% through the stream, bars laid out as the engine does.
 
@@ -357,8 +488,12 @@ def main() -> None:
     ap.add_argument("--device", action="store_true", help="the output through JACK (dummy)")
     ap.add_argument("--period", type=int, default=256, help="JACK period (--device)")
     ap.add_argument("--json", action="store_true", help="print JSON (--device)")
+    ap.add_argument("--page", action="store_true", help="only the page's key press to sample")
     ap.add_argument("--readback", action="store_true", help="renders read back, every song")
     args = ap.parse_args()
+    if args.page:
+        page_rows(page_key_to_sample())
+        return
     if args.readback:
         readback()
         return
@@ -385,7 +520,7 @@ def main() -> None:
         f"drift over 5 minutes with --follow: median {med * 1e3:.2f} ms, max {worst * 1e3:.2f} ms"
     )
     print(f"render speed (mirrorball duet with music): {render_speed():.0f}x real time")
-    # Key press to sample start in the page: the studio page's benchmark adds this row.
+    page_rows(page_key_to_sample())
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         table.add_row(
             r["piece"], r["a"], r["b"], str(r["n"]), fmt(r["mean_ms"]), fmt(r["sd_ms"]),
             fmt(r["mean_abs_ms"]), fmt(r["alpha_ab"], ".2f"), fmt(r["alpha_ba"], ".2f"),
-            r["leader"] or "-",
+            r["bgls_leader"] or ("?" if r["bgls_problems"] else "-"),
         )  # fmt: skip
     console.print(table)
     summary = Table(title="Per piece: pairs, and the median over pairs")

@@ -100,8 +100,9 @@ def evaluate(data: Path) -> list[dict]:
                 "mean_abs_ms": st.mean_abs_sec * 1e3,
                 "alpha_keys_drums": fit.gain("keys", "drums"),
                 "alpha_drums_keys": fit.gain("drums", "keys"),
-                "leader": fit.leader("keys", "drums"),
-                "lead_lag_leader": lead_lag(table, "keys", "drums").leader,
+                "bgls_problems": fit.problems("keys", "drums"),
+                "leader": None if fit.problems("keys", "drums") else fit.leader("keys", "drums"),
+                "lead_lag_leader": lead_lag(table, "keys", "drums").xcorr_leader,
             }
         )
     if not rows:
@@ -134,6 +135,7 @@ def by_latency(rows: list[dict], keys: tuple[str, ...] = ("latency_ms",)) -> lis
                 / sum(max(r["keys_beats"], r["drums_beats"]) for r in g),
                 "mean_alpha_keys_drums": _nanmean(r["alpha_keys_drums"] for r in g),
                 "mean_alpha_drums_keys": _nanmean(r["alpha_drums_keys"] for r in g),
+                "readable": sum(not r["bgls_problems"] for r in g),
                 "drums_lead": sum(r["leader"] == "drums" for r in g),
             }
         )
@@ -182,7 +184,15 @@ def main(argv: list[str] | None = None) -> int:
             )
         console.print(table)
     table = Table(title="Phase correction by bGLS (gain toward the partner), by network delay")
-    for h in ("latency ms", "performances", "keys -> drums", "drums -> keys", "drums lead"):
+    heads = (
+        "latency ms",
+        "performances",
+        "keys -> drums",
+        "drums -> keys",
+        "readable",
+        "drums lead",
+    )
+    for h in heads:
         table.add_column(h, justify="right")
     for g in lat:
         table.add_row(
@@ -190,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             str(g["performances"]),
             f"{g['mean_alpha_keys_drums']:.3f}",
             f"{g['mean_alpha_drums_keys']:.3f}",
-            f"{g['drums_lead']}/{g['performances']}",
+            f"{g['readable']}/{g['performances']}",
+            f"{g['drums_lead']}/{g['readable']}",
         )
     console.print(table)
     labels = {"alpha_keys_drums": "keys -> drums", "alpha_drums_keys": "drums -> keys"}

@@ -1,10 +1,11 @@
 """The evaluation and benchmark scripts run end to end: groove_midi on a few real files,
-the library benchmark on a small synthetic library."""
+the library benchmark on a small synthetic library, the JACK benchmark's counting."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _load(relative: str):
     spec = importlib.util.spec_from_file_location(relative.replace("/", "_"), ROOT / relative)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -58,3 +60,27 @@ def test_library_benchmark_runs_on_a_small_synthetic_library(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "cold scan read 30 folders (0 errors, 120 levels summarised); cached scan read 0" in out
     assert not (tmp_path / "lib").exists()  # removed afterwards unless --keep
+
+
+def test_the_jack_benchmark_counts_duplicates_and_losses_exactly():
+    """Each note carries its sequence number (drum and velocity, 635 to a cycle); a copy
+    or a gap is counted exactly however long the run (the old matching lost its way)."""
+    import numpy as np
+
+    bench = _load("benchmarks/midi_jack.py")
+    sent = list(range(24_000))
+    received = [i for i in sent if i not in {5, 700, 701, 23_999}]
+    received.insert(received.index(12_000) + 1, 12_000)  # a copy
+    received.insert(received.index(3) + 1, 3)
+    slots, vels = zip(*(bench.note_of(i) for i in received), strict=True)
+    slots = [bench.NOTES.index(n) for n in slots]
+    onset = np.arange(len(received)) * 0.025
+    counted, lost, copies = bench.count(sent, slots, list(vels), onset)
+    assert (counted.sent, counted.received, counted.duplicates, counted.lost) == (
+        24_000,
+        23_998,
+        2,
+        4,
+    )
+    assert lost == [5, 700, 701, 23_999]
+    assert copies == ["3 +25.00 ms", "12000 +25.00 ms"]

@@ -185,14 +185,14 @@ def test_lead_lag_finds_the_follower():
         np.array([[0.0, 0.0], [0.7, 0.0]]), n_events=400, sigma_m_sec=0.002, n_runs=1, seed=9
     )
     ll = lead_lag(_table(runs.onset_sec[0]), "A", "B")
-    assert ll.leader == "A"
+    assert ll.xcorr_leader == "A"
     assert ll.r(1) > 0.3 and ll.r(1) > ll.r(-1) + 0.2
     assert ll.granger_a_to_b_p < 1e-3
     assert ll.granger_b_to_a_p > 1e-3
     swapped = lead_lag(_table(runs.onset_sec[0]), "B", "A")
-    assert swapped.leader == "A"
+    assert swapped.xcorr_leader == "A"
     assert swapped.r(-1) == pytest.approx(ll.r(1))
-    assert ll.to_dict()["leader"] == "A"
+    assert ll.to_dict()["xcorr_leader"] == "A"
 
 
 def test_bad_inputs_get_clear_errors():
@@ -282,3 +282,60 @@ def test_table_from_alignments_agrees_with_sync_asynchrony():
     np.testing.assert_allclose(table.reference_sec, np.unique(targets.onset_sec), atol=1e-6)
     figures = pair_figures(table, "A", "B", coupling=False)
     assert figures["mean_ms"] == pytest.approx(sync_stats(expected).mean_sec * 1e3, abs=1e-3)
+
+
+def _fit(gains: tuple[float, float], n: int, seed: int = 2):  # type: ignore[no-untyped-def]
+    runs = simulate_phase_correction(
+        np.array([[0.0, gains[0]], [gains[1], 0.0]]), n_events=n, n_runs=1, seed=seed
+    )
+    return fit_phase_correction(_table(runs.onset_sec[0]))
+
+
+def test_a_fit_that_cannot_be_read_says_why_and_names_no_leader():
+    # plenty of intervals, gains inside 0-2: read it
+    fit = _fit((GAIN_AB, GAIN_BA), 400)
+    assert fit.problems("A", "B") == [] and fit.leader("B", "A") == "B"
+    assert 0 < fit.gain_se("A", "B") < 0.05
+    assert pair_figures(_table(_sim_onsets(400)), "A", "B")["bgls_leader"] == "B"
+    # too few intervals: the gains' 95% interval is wider than +-0.2
+    few = _fit((GAIN_AB, GAIN_BA), 25)
+    assert np.isfinite(few.gain("A", "B"))
+    assert any("too few intervals" in p for p in few.problems("A", "B"))
+    figures = pair_figures(_table(_sim_onsets(25)), "A", "B")
+    assert figures["bgls_leader"] is None and figures["bgls_problems"]
+    # a player who moves away from the partner (gain -0.3), the partner pulling harder
+    rng = np.random.default_rng(3)
+    t = np.zeros((400, 2))
+    for k in range(399):
+        gap = t[k, 0] - t[k, 1]
+        t[k + 1, 0] = t[k, 0] + 0.5 + 0.3 * gap + rng.normal(0, 0.01)
+        t[k + 1, 1] = t[k, 1] + 0.5 + 0.8 * gap + rng.normal(0, 0.01)
+    away = fit_phase_correction(_table(t + 1.0))
+    assert away.gain("A", "B") < -0.2
+    assert any("outside the stable range 0-2" in p for p in away.problems("A", "B"))
+    # too few to fit at all
+    none = _fit((GAIN_AB, GAIN_BA), 12)
+    assert any("could not be fitted" in p for p in none.problems("A", "B"))
+
+
+def _sim_onsets(n: int) -> np.ndarray:
+    return simulate_phase_correction(DUET, n_events=n, n_runs=1, seed=2).onset_sec[0]
+
+
+def test_a_pause_is_not_an_interval_and_a_window_with_no_notes_has_no_gains():
+    onset = _sim_onsets(400)
+    pause = (onset[:, 0] > 60.0) & (onset[:, 0] < 120.0)  # both rest for a minute
+    table = _table(onset[~pause])
+    whole = fit_phase_correction(table)
+    # the interval across the pause is left out: the fit is that of the playing
+    assert whole.n_events.tolist() == [int((~pause).sum()) - 2] * 2
+    edges = np.arange(0.0, onset.max() + 16.0, 16.0)
+    windowed = windowed_phase_correction(table, edges_sec=edges)
+    quiet = (edges[:-1] >= 64.0) & (edges[1:] <= 120.0)
+    assert quiet.any()
+    assert np.isnan(windowed.gain("A", "B")[quiet]).all()
+    assert np.isnan(windowed.gain("B", "A")[quiet]).all()
+    # the window ending at the pause holds no gain measured across it
+    before = np.flatnonzero(edges[1:] > 60.0)[0]
+    g = windowed.gain("A", "B")[before]
+    assert not np.isfinite(g) or abs(g) < 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cymbalism.analysis.summary import analyze_players
@@ -22,3 +23,33 @@ def test_analyze_players_checks_its_arguments():
         analyze_players([hits, hits], tempo_map=tm, targets=[hits])
     report = analyze_players([hits, hits, hits], tempo_map=tm)
     assert len(report.pairs) == 3 and len(report.to_dict()["pairs"]) == 3
+
+
+def test_came_together_needs_enough_shared_notes_and_both_players_hitting():
+    """'Came together' was reported from 5 shared notes at 7-13% hit rates: tight over a
+    few notes two players happened to hit says nothing of playing together."""
+    from cymbalism.analysis.summary import (
+        MIN_TOGETHER_HIT_RATE,
+        MIN_TOGETHER_SHARED,
+        pair_came_together,
+    )
+    from cymbalism.analysis.sync import Asynchrony, came_together
+    from cymbalism.analysis.timing import TimingStats
+
+    def stats(rate: float) -> TimingStats:
+        n = 100
+        hit = round(rate * n)
+        return TimingStats(n, hit, n - hit, 0, hit / n, 0.0, 0.01, 0.01)
+
+    def asy(n: int) -> Asynchrony:
+        t = np.linspace(14.0, 14.0 + 0.5 * (n - 1), n)
+        return Asynchrony(t, np.random.default_rng(1).normal(0.0, 0.005, n))
+
+    few = asy(5)
+    assert came_together(few) is not None  # the bare rule finds a moment ...
+    assert pair_came_together(few, stats(0.07), stats(0.13)) is None  # ... that says nothing
+    assert pair_came_together(few, stats(0.95), stats(0.95)) is None  # too few shared notes
+    many = asy(MIN_TOGETHER_SHARED + 10)
+    low = MIN_TOGETHER_HIT_RATE - 0.05
+    assert pair_came_together(many, stats(0.95), stats(low)) is None  # one barely playing
+    assert pair_came_together(many, stats(0.95), stats(0.9)) == came_together(many)

@@ -75,3 +75,20 @@ def test_analyze_takes_recordings_and_mixes_them_with_midi(
     report = json.loads(capsys.readouterr().out)
     assert report["sync"]["mean_ms"] == pytest.approx(-20.0, abs=3.0)
     assert report["players"][1]["hit_rate"] > 0.9
+
+
+def test_analyze_gives_a_recordings_tempo_as_the_tempo_command_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The click grid of a recording stretches its first beat to where the playing
+    starts; the header's tempo is the one the hits keep, as `cymbalism tempo` finds it."""
+    import json
+
+    take = groove(20.0, 114).shifted(0.21)  # the first hit 0.71 s in: a stretched first beat
+    path = tmp_path / "take.wav"
+    sf.write(path, synthesize_hits(take, SR, duration_sec=22.0, seed=3), SR)
+    assert main(["tempo", str(path), "--json"]) == 0
+    bpm = json.loads(capsys.readouterr().out)["bpm"]
+    assert bpm == pytest.approx(114.0, abs=0.5)
+    assert main(["analyze", str(path), "--lane-blind", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tempo_bpm"] == pytest.approx(bpm, abs=0.01)

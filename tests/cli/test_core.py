@@ -90,7 +90,7 @@ def test_analyze_prints_tables_for_people(duet_files, capsys):
     ("args", "code", "message"),
     [
         (["analyze", "missing.mid"], 1, "no such MIDI file"),
-        (["analyze", "{a}", "--names", "x,y"], 2, "--names needs 1"),
+        (["analyze", "{a}", "--names", "x,y"], 2, "--names needs one value per player (1"),
         (["analyze", "{a}", "--levels", "easy"], 2, "--levels needs a --chart"),
         (["analyze", "{a}", "--window-ms", "0"], 2, "window_sec must be a positive"),
         (["analyze", "{a}", "--chart", "no-such-song"], 1, "unknown song"),
@@ -100,6 +100,8 @@ def test_analyze_prints_tables_for_people(duet_files, capsys):
             "unknown level",
         ),
         (["analyze", "{a}", "--kit", "no-such-kit"], 1, "no-such-kit"),
+        # one level for two players: which of them played it?
+        (["analyze", "{a}", "{b}", "-c", "mirrorball", "--levels", "expert"], 2, "one value per"),
         (["simulate", "--players", "expert,drummer"], 2, "unknown drummer"),
     ],
 )
@@ -217,3 +219,27 @@ def test_tempo_command_shows_the_curve_of_an_accelerando(tmp_path, capsys):
     assert main(["tempo", str(path), "--curve"]) == 0
     text = capsys.readouterr().out
     assert "local tempo every 2 s" in text and "▁" in text and "█" in text
+
+
+def test_a_delay_beyond_the_window_gets_a_hint_to_widen_it(tmp_path, capsys):
+    """At a 180 ms delay the default window matches nothing; say so, and how to fix it."""
+    t = np.arange(2.0, 40.0, 0.5)
+    a = write_hits(tmp_path / "a.mid", Hits.from_arrays(t, Lane.SNARE), TempoMap.constant(120))
+    b = write_hits(
+        tmp_path / "b.mid", Hits.from_arrays(t + 0.18, Lane.SNARE), TempoMap.constant(120)
+    )
+    capsys.readouterr()
+    assert main(["analyze", str(a), str(b), "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["sync"]["n"] == 0
+    hint = " ".join(out.err.split())
+    assert "±75 ms" in hint and "a and b share no note" in hint and "--window-ms" in hint
+    assert main(["analyze", str(a), str(b), "--window-ms", "250", "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["sync"]["n"] == len(t) and "hint" not in out.err
+    # against a chart: a take 180 ms late (a pulse on every beat) hits none of its notes
+    pulse = get_song("click")
+    late = write_hits(tmp_path / "late.mid", pulse.targets().shifted(0.18), pulse.tempo_map)
+    assert main(["analyze", str(late), "--chart", "click"]) == 0
+    hint = " ".join(capsys.readouterr().err.split())
+    assert "no hit of late lies within it of a note" in hint

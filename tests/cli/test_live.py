@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cymbalism.cli import main
 from cymbalism.store.store import Store
 
@@ -20,7 +22,7 @@ def test_play_records_the_session_and_prints_the_analyze_summary(tmp_path: Path,
             "Ben:sim-beginner:lesson",
             "--click",
             "none",
-            "--store",
+            "--db",
             db,
             "--seconds",
             "3",
@@ -45,7 +47,7 @@ def test_play_rejects_bad_players_and_options(capsys) -> None:
     assert main(["play", "mirrorball", "-p", "Ana"]) == 2
     assert "NAME:INPUT[:LEVEL]" in capsys.readouterr().err
     assert main(["play", "mirrorball", "-p", "A:keys", "--tempo", "fast"]) == 2
-    loop = ["-p", "A:sim", "--loop", "9-2", "--store", "none", "--click", "none"]
+    loop = ["-p", "A:sim", "--loop", "9-2", "--db", "none", "--click", "none"]
     assert main(["play", "mirrorball", *loop]) == 2
     assert main(["play", "no-such-song", "-p", "A:sim"]) == 1
 
@@ -54,3 +56,45 @@ def test_demo_live_plays_the_duet_through_the_engine(capsys) -> None:
     assert main(["demo", "--live", "--seconds", "2"]) == 0
     out = capsys.readouterr().out
     assert "expert:" in out and "beginner:" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["play", "mirrorball", "-p", "A:sim", "--seconds", "0"], "--seconds must be more than 0"),
+        (["play", "mirrorball", "-p", "A:sim", "--seconds=-3"], "--seconds must be more than 0"),
+        (["play", "mirrorball", "-p", "A:sim", "--count-in=-1"], "--count-in must be 0 or more"),
+        (["play", "mirrorball", "-p", "A:sim", "--loop", "1-2", "--repeats", "0"], "--repeats"),
+        (["demo", "--live", "--seconds=-1"], "--seconds must be more than 0"),
+        (["demo", "--db", "x.sqlite3"], "--db goes with --live"),
+        (["play", "mirrorball", "-p", "A:keys:wizard"], "unknown level 'wizard' for player 'A'"),
+        (["play", "mirrorball", "-p", "A:sim", "--tempo", "300%"], "within 25%-200%"),
+        (["play", "mirrorball", "-p", "A:sim", "--tempo", "fast"], "such as 80%"),
+        (["play", "mirrorball", "-p", "A:sim", "--db", "a", "--store", "b"], "give --db only"),
+    ],
+)
+def test_arguments_that_mean_nothing_are_refused_in_one_line(capsys, args, message) -> None:
+    assert main(args) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert message in err and err.count("error:") == 1 and "Traceback" not in err
+
+
+def test_play_takes_the_tempo_as_lesson_does_and_db_like_every_command(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.sqlite3")
+    base = ["play", "mirrorball", "-p", "Ana:sim-expert", "--click", "none", "--count-in", "0"]
+    assert main([*base, "--tempo", "0.8", "--seconds", "1", "--db", db]) == 0
+    assert main([*base, "--tempo", "80%", "--seconds", "1", "--store", db]) == 0  # old name
+    with Store(db) as store:
+        scales = [store.load(s.id).session.settings.tempo_scale for s in store.sessions()]
+    assert scales == [0.8, 0.8]
+
+
+def test_demo_live_keeps_its_session_unless_told_not_to(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "demo.sqlite3")
+    assert main(["demo", "--live", "--seconds", "1", "--db", db]) == 0
+    assert "saved as session 1" in capsys.readouterr().out
+    with Store(db) as store:
+        (info,) = store.sessions()
+        assert {p.name for p in store.load(info.id).session.players} == {"expert", "beginner"}
+    assert main(["demo", "--live", "--seconds", "1", "--db", "none"]) == 0
+    assert "saved as session" not in capsys.readouterr().out

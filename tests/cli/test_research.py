@@ -36,7 +36,8 @@ def test_sync_gives_onsetsyncs_pairwise_figures(tmp_path, capsys):
     assert pair["mean_ms"] == pytest.approx(d.mean() * 1e3, abs=1e-3)
     assert pair["sd_ms"] == pytest.approx(d.std(ddof=1) * 1e3, abs=1e-3)
     assert pair["mean_abs_ms"] == pytest.approx(np.abs(d).mean() * 1e3, abs=1e-3)
-    assert set(pair) >= {"alpha_ab", "alpha_ba", "leader", "lead_lag"}
+    assert set(pair) >= {"alpha_ab", "alpha_ba", "bgls_leader", "bgls_problems", "lead_lag"}
+    assert "leader" not in pair and "leader" not in pair["lead_lag"]
     assert main(["sync", str(path)]) == 0
     assert "Pairwise asynchrony" in capsys.readouterr().out
 
@@ -99,10 +100,11 @@ def test_coupling_command_recovers_gains_from_midi_files(tmp_path, capsys):
     players = {p["name"]: p for p in out["fit"]["players"]}
     assert players["Lead"]["alpha"]["Follow"] == pytest.approx(0.05, abs=0.12)
     assert players["Follow"]["alpha"]["Lead"] == pytest.approx(0.45, abs=0.12)
-    assert out["lead_lag"]["leader"] == "Lead"
+    assert out["bgls_leader"] == "Lead" and out["bgls_problems"] == []
+    assert out["lead_lag"]["xcorr_leader"] == "Lead"
     # 300 beats at 120 BPM = 150 s = 75 bars: two windows of 40 bars.
     assert len(out["windows"]) == 2
-    assert [w["leader"] for w in out["windows"]] == ["Lead", "Lead"]
+    assert [w["bgls_leader"] for w in out["windows"]] == ["Lead", "Lead"]
     assert main(["coupling", str(a), str(b)]) == 0
     assert "Phase correction" in capsys.readouterr().out
     png = tmp_path / "gains.png"
@@ -175,3 +177,15 @@ def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
     assert main(["corpus", "analyze", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
     assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "no" / "r.csv")]) == 2
     assert main(["corpus", "analyze", str(corpus), "--out", str(tmp_path / "r.xlsx")]) == 2
+
+
+def test_coupling_of_too_few_intervals_says_so_instead_of_naming_a_leader(tmp_path, capsys):
+    a, b = _duet_files(tmp_path, (0.05, 0.45), n=30)
+    assert main(["coupling", str(a), str(b), "--names", "Lead,Follow", "--json"]) == 0
+    out = _json(capsys)
+    assert out["bgls_leader"] is None
+    assert any("too few intervals" in p for p in out["bgls_problems"])
+    assert main(["coupling", str(a), str(b), "--names", "Lead,Follow"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "who leads cannot be told: " in text and "too few intervals" in text
+    assert "Lead leads" not in text

@@ -42,7 +42,10 @@ def test_lesson_command_replays_a_stored_session(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"pass 1 (session {sid}, Ana)" in out
     assert "after bar 4: up to Easy" in out and "up to Medium" in out
+    # Kim's session starts at Expert, as live: the replay starts there too
     assert main(["lesson", str(sid), "--db", db, "--player", "Kim"]) == 0
+    assert "starting at Expert" in capsys.readouterr().out
+    assert main(["lesson", str(sid), "--db", db, "--player", "Kim", "--start", "beginner"]) == 0
     assert "up to Expert" in capsys.readouterr().out
     assert main(["lesson", str(sid), "--db", db, "--player", "Bo"]) == 2
     assert "no player 'Bo'" in capsys.readouterr().err
@@ -95,6 +98,72 @@ def test_songs_command_prints_json(capsys):
     assert rows["mirrorball"]["bpm"] == 114 and rows["mirrorball"]["time_signature"] == "4/4"
     assert rows["mirrorball"]["levels"] == ["beginner", "easy", "medium", "hard", "expert"]
     assert rows["click"]["free_play"] is True
+
+
+def test_lesson_takes_the_tempo_as_play_does(tmp_path, capsys):
+    from cymbalism.io.midi import write_hits
+
+    chart = get_song("mirrorball")
+    take = str(write_hits(tmp_path / "take.mid", chart.targets(Level.EASY), chart.tempo_map))
+    for tempo in ("80%", "80", "0.8"):
+        assert main(["lesson", take, "-c", "mirrorball", "--tempo", tempo]) == 0
+        assert "starting at Beginner, tempo 80%" in capsys.readouterr().out
+    assert main(["lesson", take, "-c", "mirrorball", "--tempo", "150%"]) == 2
+    assert "within 50%-100%" in " ".join(capsys.readouterr().err.split())
+    assert main(["lesson", take, "-c", "mirrorball", "--tempo", "slow"]) == 2
+    assert "such as 80%" in capsys.readouterr().err
+
+
+def test_lesson_last_replays_only_the_bars_played_and_reaches_the_level_reached(tmp_path, capsys):
+    """A session stopped in bar 14 was replayed to bar 24, and moved the beginner up to a
+    level neither the live view nor the report had reached."""
+    import re
+
+    from cymbalism.live.clock import FakeClock
+    from cymbalism.live.engine import Engine, LiveOptions
+    from cymbalism.live.run import summarize_for_store
+    from cymbalism.model.session import Player, Settings
+    from cymbalism.report.analysis import analyse_stored
+    from cymbalism.store import Store
+
+    chart = get_song("mirrorball")
+    db = str(tmp_path / "s.sqlite3")
+    players = [Player("Kim", Level.EXPERT), Player("Ana", Level.BEGINNER)]
+    with Store(db) as store:
+        writer = store.start_session(chart, players, flush_ms=0, flush_hits=1 << 30)
+        clock = FakeClock()
+        engine = Engine(
+            chart, players, Settings(count_in_bars=0), clock, writer,
+            options=LiveOptions(lesson_players=("Ana",)), start_ns=0,
+        )  # fmt: skip
+        stop = float(chart.tempo_map.qn_to_sec(chart.tempo_map.bar_to_qn(13) + 2.0))  # bar 14
+        sent = {"Kim": 0, "Ana": 0}
+        t = 0.0
+        while t < stop:  # both hit every note laid out for them, 5 ms late
+            t += 0.01
+            clock.set_ns(engine.sec_to_ns(t))
+            for name in sent:
+                notes = engine.laid_out(name)
+                while sent[name] < len(notes) and notes.onset_sec[sent[name]] + 0.005 <= t:
+                    k = sent[name]
+                    engine.push_hit(
+                        name, int(notes.lane[k]), 100, song_sec=notes.onset_sec[k] + 0.005
+                    )
+                    sent[name] += 1
+            engine.tick(song_sec=t)
+        result = engine.finish(until_sec=stop)
+        sid = writer.finish()
+        store.save_summary(sid, *summarize_for_store(result))
+        reached = analyse_stored(store.load(sid)).player("Ana").level_reached
+    live = engine._paths["Ana"]
+    assert live.changes  # she moved up while she played
+    capsys.readouterr()
+    assert main(["lesson", "last", "--db", db]) == 0
+    out = capsys.readouterr().out
+    bars = [int(b) for b in re.findall(r"after bar (\d+)", out)]
+    assert bars == [c.bar + 1 for c in live.changes] and max(bars) <= 14
+    assert f"now at {live.level.label}" in out
+    assert max([Level.BEGINNER, *(c.level for c in live.changes[:-1])]) <= reached <= live.level
 
 
 def test_the_songs_command_lists_a_library_and_shows_one_song(shelf, tmp_path, capsys, monkeypatch):

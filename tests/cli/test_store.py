@@ -83,7 +83,7 @@ def test_import_keeps_the_part_each_player_played(
     assert main([*args, "--levels", "expert,easy,beginner"]) == 2
     assert main([*args, "--levelz", "expert"]) == 2
     err = capsys.readouterr().err
-    assert "levels need a chart" in err and "--levels needs 2 comma-separated" in err
+    assert "levels need a chart" in err and "--levels needs one value per player (2" in err
     assert "No such option: --levelz" in err and "internal error" not in err
     assert "Traceback" not in err
 

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from cymbalism.errors import InputError, NotFoundError
-from cymbalism.io.kits import KitMap, known_kits, load_kit
+from cymbalism.io.kits import (
+    DEFAULT_CROSSTALK_MS,
+    DEFAULT_CROSSTALK_RATIO,
+    DEFAULT_RETRIGGER_MASK_MS,
+    KitMap,
+    TriggerSettings,
+    known_kits,
+    load_kit,
+)
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane
 
 
@@ -76,6 +84,11 @@ def test_a_kit_file_of_ones_own(tmp_path):
         ('[notes]\nkick = "kick"\n', "not a MIDI note number"),
         ('[notes]\n200 = "kick"\n', "outside 0-127"),
         ('[notes]\n36 = "cowbell"\n', "note 36: unknown lane 'cowbell'"),
+        ('[notes]\n36 = "kick"\n[filter]\nmask_ms = 5\n', "unknown \\[filter\\] keys"),
+        ('[notes]\n36 = "kick"\n[filter]\nretrigger_mask_ms = 40\n', "would drop flams"),
+        ('[notes]\n36 = "kick"\n[filter]\ncrosstalk_ratio = 1.5\n', "within 0-1"),
+        ('[notes]\n36 = "kick"\n[filter]\ncrosstalk_ms = "soon"\n', "must be numbers"),
+        ('filter = 3\n[notes]\n36 = "kick"\n', "must be a table"),
     ],
 )
 def test_malformed_kit_files_say_what_is_wrong(tmp_path, text, message):
@@ -83,3 +96,15 @@ def test_malformed_kit_files_say_what_is_wrong(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(InputError, match=message):
         load_kit(path)
+
+
+def test_a_kit_file_tunes_the_trigger_filter(tmp_path):
+    # the default, well below a flam's 20-50 ms, unless the kit's file says otherwise
+    assert load_kit("td17").trigger == TriggerSettings(
+        DEFAULT_RETRIGGER_MASK_MS, DEFAULT_CROSSTALK_MS, DEFAULT_CROSSTALK_RATIO
+    )
+    assert DEFAULT_RETRIGGER_MASK_MS < 20 and DEFAULT_CROSSTALK_MS < 20
+    path = tmp_path / "mesh.toml"
+    path.write_text('[notes]\n38 = "snare"\n[filter]\nretrigger_mask_ms = 5\ncrosstalk_ms = 0\n')
+    kit = load_kit(path)
+    assert kit.trigger == TriggerSettings(5.0, 0.0, DEFAULT_CROSSTALK_RATIO)

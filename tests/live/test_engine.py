@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cymbalism.analysis.align import align
-from cymbalism.analysis.sync import asynchrony, came_together, sync_stats
+from cymbalism.analysis.summary import pair_came_together
+from cymbalism.analysis.sync import asynchrony, sync_stats
 from cymbalism.analysis.timing import timing_by_lane, timing_stats
 from cymbalism.coaching.simplify import fold_lanes, simplify_chart
 from cymbalism.errors import InputError
@@ -143,7 +144,9 @@ def test_equivalence_duet_streamed_equals_offline_analysis() -> None:
         assert p.alignment == off[p.name]
     asy = asynchrony(off["Ana"], off["Ben"])
     assert same(result.sync, sync_stats(asy))
-    assert result.came_together_sec == came_together(asy)
+    assert result.came_together_sec == pair_came_together(
+        asy, timing_stats(off["Ana"]), timing_stats(off["Ben"])
+    )
 
     # each live judgement is the offline one for that hit
     for name, hits in (("Ana", ha), ("Ben", hb)):

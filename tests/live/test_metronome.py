@@ -93,13 +93,21 @@ def test_audio_click_starts_on_the_sample_of_its_time(fake_device) -> None:
     np.testing.assert_allclose(audio[second : second + m], (click[:m] + tail) * gain, atol=1e-6)
 
 
-def test_audio_drums_mix_and_late_sounds_still_play(fake_device) -> None:
+def test_the_backing_is_heard_at_the_default_mix_and_late_sounds_still_play(fake_device) -> None:
+    # the backing is the metronome's (click channel): the guide channel, the song's own
+    # drum stems, is muted by default and does not silence it
     clock = FakeClock(0)
-    out = AudioOutput(clock, sample_rate=48_000, block_size=256, gains={"guide": 0.8})
+    out = AudioOutput(clock, sample_rate=48_000, block_size=256)
+    assert out.mixer.gains["guide"] == 0.0
     render(out, clock, blocks=1, latency_sec=0.0)
     out.schedule([Sound(-5_000_000, "drum", int(Lane.KICK), 127)])  # already late
     audio = render(out, clock, blocks=4, latency_sec=0.0)
     assert np.abs(audio[:10]).max() > 0  # starts at once rather than never
+    clock = FakeClock(0)
+    quiet = AudioOutput(clock, sample_rate=48_000, block_size=256, gains={"click": 0.0})
+    render(quiet, clock, blocks=1, latency_sec=0.0)
+    quiet.schedule([Sound(-5_000_000, "drum", int(Lane.KICK), 127)])
+    assert np.abs(render(quiet, clock, blocks=4, latency_sec=0.0)).max() == 0.0
 
 
 def test_no_device_gives_a_silent_output_that_says_so(monkeypatch) -> None:

@@ -16,7 +16,8 @@ from PIL import Image
 
 from cymbalism import songs
 from cymbalism.analysis.align import align
-from cymbalism.analysis.sync import asynchrony, came_together, sync_stats
+from cymbalism.analysis.summary import pair_came_together
+from cymbalism.analysis.sync import asynchrony, sync_stats
 from cymbalism.analysis.timing import kept_tempo, timing_by_lane, timing_stats
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
@@ -82,7 +83,7 @@ def test_the_report_holds_the_figures_the_analysis_computed(duet, analysis, page
     stats_a, stats_b = timing_stats(al_a), timing_stats(al_b)
     asy = asynchrony(al_a, al_b)
     sync = sync_stats(asy)
-    together = came_together(asy)
+    together = pair_came_together(asy, stats_a, stats_b)
     assert together is not None  # the simulated beginner settles
 
     figures = json.loads(
@@ -115,7 +116,7 @@ def test_the_report_holds_the_figures_the_analysis_computed(duet, analysis, page
     assert f"came together at {m}:{s:02d}" in text.lower()
     # the expert adapts less to the beginner than the beginner to the expert (the
     # simulated gains are 0.10 and 0.25): the report says who led
-    assert analysis.leader == "Shigeru" and figures["sync"]["leader"] == "Shigeru"
+    assert analysis.leader == "Shigeru" and figures["sync"]["bgls_leader"] == "Shigeru"
     assert "Shigeru led and Jae followed" in text
     assert summary_sentences(analysis)[0].startswith(
         "Shigeru and Jae played “Mirrorball Nights” (1:43)"
@@ -257,6 +258,35 @@ def test_who_is_usually_behind_is_said_from_one_cut_off(mean_ms: float, behind: 
     assert studio.startswith("Between you: the gap averaged") and behind in studio
 
 
+@pytest.mark.parametrize("hits_a", [0, 1, 2])
+def test_an_empty_or_tiny_session_shows_no_figure_that_is_not_there(hits_a: int) -> None:
+    """An empty or tiny session's report said "average +nan ms" and drew panels for drums
+    not in the part. Every figure that does not exist is left out or shown as "–"."""
+    from cymbalism.report.plots import plot_lanes, plot_timing
+
+    chart = songs.get_song("mirrorball")
+    kicks = chart.targets(Level.BEGINNER)
+    kicks = kicks.select(kicks.lane == Lane.KICK)
+    a = Hits(kicks.onset_sec[:hits_a], kicks.lane[:hits_a], kicks.velocity[:hits_a])
+    session = Session(
+        chart,
+        (Player("Ana", Level.BEGINNER, hits=a), Player("Ben", Level.BEGINNER)),
+        until_sec=4.0,  # stopped in the second bar
+    )
+    analysis = analyse_session(session)
+    words = " ".join(summary_sentences(analysis))
+    page = re.sub(r"base64,[A-Za-z0-9+/=]+", "", render_html(analysis))  # the images' bytes
+    titles = [ax.get_title(loc="left") for ax in plot_timing(analysis).axes]
+    for text in (words, page, *titles):
+        assert "nan" not in text.lower(), text
+    assert "Ben (beginner part) hit none of the" in words
+    assert f"{analysis.player('Ben').stats.n_notes} notes" in words
+    # the per-drum panels: only drums hit, never a drum the part does not have
+    panels = [ax.get_title(loc="left") for ax in plot_lanes(analysis).axes if ax.get_visible()]
+    assert panels == ([Lane.KICK.label] if hits_a else [""])
+    _not_blank(_decode_png(render_card(analysis)))
+
+
 def test_the_tempo_plot_leaves_unsure_windows_as_gaps(analysis) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
     import warnings
@@ -287,3 +317,20 @@ def test_the_tempo_plot_leaves_unsure_windows_as_gaps(analysis) -> None:  # type
     assert low <= sure.min() and high >= sure.max() and high - low < 60
     drawn = [line for line in ax.get_lines() if line.get_marker() == "o"]
     assert sum(len(line.get_xdata()) for line in drawn) == 1  # the lone sure window
+
+
+@pytest.mark.parametrize(
+    ("n_extra", "said"), [(1, "played 1 extra hit,"), (2, "played 2 extra hits,")]
+)
+def test_extra_hits_are_counted_in_words(n_extra: int, said: str) -> None:
+    """One extra hit is "1 extra hit", more are "hits"."""
+    chart = songs.get_song("mirrorball")
+    kicks = chart.targets(Level.BEGINNER)
+    kicks = kicks.select(kicks.lane == Lane.KICK)
+    n = 4
+    extra = kicks.onset_sec[:n_extra] + 0.25  # a beat's worth away from any kick
+    onsets = np.sort(np.concatenate([kicks.onset_sec[:n], extra]))
+    a = Hits(onsets, np.full(onsets.size, Lane.KICK, np.int8), np.full(onsets.size, 100, np.int16))
+    session = Session(chart, (Player("Ana", Level.BEGINNER, hits=a), Player("Ben", Level.BEGINNER)))
+    words = " ".join(summary_sentences(analyse_session(session)))
+    assert said in words

@@ -45,6 +45,7 @@ class FakeEngine:
         self.count_in_sec = 1.0
         self.end_sec = float("inf")
         self.hits: list[tuple[int, float]] = []
+        self.presences: list[tuple[int, float, bool]] = []
 
     def push_hit(self, player: int, server_sec: float, lane: int, velocity: int) -> list:
         self.hits.append((player, server_sec))
@@ -52,6 +53,9 @@ class FakeEngine:
 
     def tick(self, now_sec: float) -> list:
         return []
+
+    def presence(self, player: int, server_sec: float, *, present: bool) -> None:
+        self.presences.append((player, server_sec, present))
 
     def finish(self, *, stopped_at_sec: float | None = None) -> dict[str, Any]:
         return {"session_id": 7, "summary": []}
@@ -447,3 +451,79 @@ def test_a_tab_that_plays_nobody_may_send_little_and_a_player_more() -> None:
         watcher.send_json({"type": "ping", "client_ms": 9.0})
         cut = _closed(watcher)
         assert cut.code == 1008 and "plays nobody" in cut.reason
+
+
+# ---------------------------------------------------------------- the duet as audio, the library
+def test_the_duets_audio_needs_the_rooms_code_or_key_like_its_report(tmp_path: Any) -> None:
+    made: list[Any] = []
+
+    def render(session_id: Any, song: str, fmt: str) -> Any:
+        path = tmp_path / f"duet-{len(made)}.{fmt}"
+        path.write_bytes(b"RIFF audio")
+        made.append((session_id, song, fmt))
+        return path
+
+    client = _client(_app(render=render))
+    room = _finished_room(client)
+    for key in (room["key"], room["code"]):
+        r = client.get("/api/sessions/7/render", params={"key": key, "format": "wav"})
+        assert r.status_code == 200 and r.content == b"RIFF audio"
+        assert "test-beat-7.wav" in r.headers["content-disposition"]
+    assert made == [(7, "test-beat", "wav")] * 2
+    refusals = [
+        client.get("/api/sessions/7/render"),  # no key
+        client.get("/api/sessions/7/render", params={"key": "WRONGWRONG"}),
+        client.get("/api/sessions/6/render", params={"key": room["key"]}),  # another session
+        client.get("/api/sessions/7.0/render", params={"key": room["key"]}),
+    ]
+    report = client.get("/api/sessions/7/report")
+    assert [r.status_code for r in refusals] == [404] * len(refusals)
+    assert {json.dumps(r.json()) for r in refusals} == {json.dumps(report.json())}
+    bad = client.get("/api/sessions/7/render", params={"key": room["key"], "format": "exe"})
+    assert bad.status_code == 422 and len(made) == 2
+    # a room still playing has nothing to render yet
+    playing = _open(client)
+    with client.websocket_connect(f"/ws/{playing['code']}?host={playing['host_token']}") as ws:
+        for i in range(2):
+            ws.send_json({"type": "claim", "player": i})
+            _until(ws, "room")
+        ws.send_json({"type": "start"})
+        _until(ws, "start")
+        r = client.get("/api/sessions/7/render", params={"key": playing["key"]})
+        assert r.status_code == 404 and len(made) == 2  # not this room's session
+
+
+def test_on_the_network_the_library_is_this_computers_and_a_recording_needs_a_rooms_key(
+    tmp_path: Any,
+) -> None:
+    from cymbalism.sound.audio import write_audio
+    from cymbalism.web.library import SongShelf
+
+    folder = tmp_path / "song"
+    write_audio(folder / "song.ogg", np.zeros(4410, np.float32), 44_100)
+    app = _app(require_code=True, song_folder=lambda name: folder, shelf=SongShelf())
+    here = _client(app, "127.0.0.1")
+    there = _client(app, "192.0.2.10")
+    room = _open(here)
+    # searching and choosing songs: only here, as opening rooms is
+    assert here.get("/api/library").status_code == 200
+    assert here.get("/api/songs/test-beat").status_code == 200
+    for path in ("/api/library", "/api/songs/test-beat"):
+        r = there.get(path)
+        assert (
+            r.status_code == 403 and "only on the computer running the studio" in r.json()["error"]
+        )
+    # a song's recording: here, or with the key of a room that plays it
+    assert here.get("/api/songs/test-beat/audio/song").status_code == 200
+    info = there.get("/api/songs/test-beat/audio", params={"key": room["key"]}).json()
+    assert info["music"] == [f"/api/songs/test-beat/audio/song?key={room['key']}"]
+    r = there.get(info["music"][0])
+    assert r.status_code == 200 and r.content == (folder / "song.ogg").read_bytes()
+    refused = [
+        there.get("/api/songs/test-beat/audio"),
+        there.get("/api/songs/test-beat/audio/song"),
+        there.get("/api/songs/test-beat/audio/song", params={"key": "WRONGWRONG"}),
+        there.get("/api/songs/other-song/audio/song", params={"key": room["key"]}),
+    ]
+    assert [r.status_code for r in refused] == [404] * len(refused)
+    assert len({json.dumps(r.json()) for r in refused}) == 1

@@ -4,6 +4,12 @@ The studio runs in a thread of this process (uvicorn on a free loopback port), s
 test reads the same monotonic clock as the server: it presses keys at planned times
 and knows, from its own clock, how early or late each press was. The judgements the
 page shows and the session the store keeps must agree with those times.
+
+How the test knows when a press happened: between its clock before it sent the key and
+after Chromium had handled it; and, more tightly, from the event's own ``timeStamp`` in
+the page, put on the test's clock by the test's own round trips to that page (the
+shortest of several). On a busy machine a press may be sent late or take long to
+handle; the event's stamp still says when it was, so every press is checked as tightly.
 """
 
 from __future__ import annotations
@@ -30,11 +36,22 @@ from cymbalism.web.server import Studio
 pytestmark = pytest.mark.browser
 
 SONG = "mirrorball"
-N_BARS = 2
-#: The page's clock and the server's agree to within this (round trips on loopback take
-#: well under a millisecond; the offset's error is at most half of one).
+#: The room plays this many bars; the test presses notes of the first PLAY_BARS only, so
+#: a press a busy machine sends late still lands inside the song.
+N_BARS = 4
+PLAY_BARS = 2
+#: The page's clock and the server's agree to within this at least (round trips on
+#: loopback take well under a millisecond; the offset's error is at most half of one); on
+#: a busy machine, to within half the round trip the server's clock sync reports.
 CLOCK_MARGIN_MS = 3.0
 HELD_UP_MS = 30.0
+#: Records the timeStamp of every key and pointer press in the page (its own clock).
+STAMPS_JS = """() => {
+  if (window.__stamps) return;
+  window.__stamps = [];
+  for (const type of ["keydown", "pointerdown"])
+    window.addEventListener(type, (ev) => window.__stamps.push(ev.timeStamp), true);
+}"""
 
 
 @dataclass
@@ -46,14 +63,18 @@ class Press:
     at_sec: float = math.nan  # the test's clock before it sent the key down (song seconds)
     until_sec: float = math.nan  # and after Chromium had handled it
     offset_ms: float = 0.0  # the player's calibrated latency, which the server takes off
+    stamp_sec: float = math.nan  # the event's timeStamp on the test's clock (song seconds)
+    stamp_err_ms: float = math.inf  # how far off that can be (the page's clock, the server's)
+    margin_ms: float = CLOCK_MARGIN_MS  # how far off the server's clock for the page can be
 
     def bounds_ms(self, target_sec: float | None = None) -> tuple[float, float]:
-        """The error the page must have stamped, as far as the test can know it."""
+        """The error the page must have stamped, as far as the test can know it: within
+        the test's clock around the press, and within the event's own stamp."""
         target = self.target_sec if target_sec is None else target_sec
-        return (
-            (self.at_sec - target) * 1000 - self.offset_ms - CLOCK_MARGIN_MS,
-            (self.until_sec - target) * 1000 - self.offset_ms + CLOCK_MARGIN_MS,
-        )
+        lo = (self.at_sec - target) * 1000 - self.offset_ms - self.margin_ms
+        hi = (self.until_sec - target) * 1000 - self.offset_ms + self.margin_ms
+        stamp = (self.stamp_sec - target) * 1000 - self.offset_ms
+        return max(lo, stamp - self.stamp_err_ms), min(hi, stamp + self.stamp_err_ms)
 
     @property
     def held_up(self) -> bool:
@@ -84,10 +105,13 @@ def _plan(
     skip_every: int,
     offsets_ms: tuple[float, ...],
 ) -> list[Press]:
-    """Press every note but each ``skip_every``-th, cycling through the planned offsets."""
+    """Press every note of the first PLAY_BARS but each ``skip_every``-th, cycling through
+    the planned offsets."""
+    tm = get_song(SONG).tempo_map
+    play_end_sec = float(tm.qn_to_sec(tm.bar_to_qn(PLAY_BARS)))
     plan = []
     for k, (sec, lane) in enumerate(targets):
-        if k % skip_every == skip_every - 1:
+        if k % skip_every == skip_every - 1 or sec >= play_end_sec - 1e-9:
             continue  # left out: it must come back as a miss
         key = (
             LANE_TO_GM_NOTE[Lane(int(lane))] if key_set == "midi" else _key_for(key_set, int(lane))
@@ -96,25 +120,56 @@ def _plan(
     return plan
 
 
+def page_clock(page: Any, samples: int = 12) -> tuple[float, float]:
+    """The page's clock on the test's: (test seconds at page time 0, error in seconds),
+    from the shortest of a few round trips that read ``performance.now()``."""
+    best = (math.inf, 0.0)
+    for _ in range(samples):
+        before = time.perf_counter()
+        now_ms = page.evaluate("() => performance.now()")
+        after = time.perf_counter()
+        best = min(best, (after - before, (before + after) / 2 - now_ms / 1000))
+    return best[1], best[0] / 2
+
+
 def _perform(plan: list[Press], pages: list[Any], zero_sec: float) -> list[Press]:
     """Press each key at its planned time (in time order); note when it really was."""
     plan = sorted(plan, key=lambda p: p.target_sec + p.planned_ms / 1000.0)
+    used = list(dict.fromkeys(pages))
+    # the server's clock offset for each page is good to half the round trip of the
+    # sample it uses, the shortest so far: from here on no worse than now
+    rtt_ms = {}
+    for page in used:
+        page.evaluate(STAMPS_JS)
+        rtt_ms[id(page)] = page.evaluate(
+            "() => { window.__stamps = []; return window.studio.rttMs; }"
+        )
+    stamps: dict[int, list[float]] = {id(p): [] for p in used}
     for press in plan:
+        page = pages[press.player]
         due = zero_sec + press.target_sec + press.planned_ms / 1000.0
         while (left := due - time.perf_counter()) > 0:
             time.sleep(left - 0.002 if left > 0.003 else 0)
         before = time.perf_counter()
-        if isinstance(press.key, str):
-            pages[press.player].keyboard.down(press.key)
-            press.until_sec = time.perf_counter() - zero_sec
-            pages[press.player].keyboard.up(press.key)
+        if isinstance(press.key, str):  # down and up in one round trip
+            page.keyboard.press(press.key)
         elif isinstance(press.key, int):  # a note from the e-kit, through Web MIDI
-            pages[press.player].evaluate("n => window.fakeKit.hit(n, 100)", press.key)
-            press.until_sec = time.perf_counter() - zero_sec
+            stamps[id(page)].append(page.evaluate("n => window.fakeKit.hit(n, 100)", press.key))
         else:  # the centre of an on-screen pad
-            pages[press.player].touchscreen.tap(*press.key)
-            press.until_sec = time.perf_counter() - zero_sec
+            page.touchscreen.tap(*press.key)
+        press.until_sec = time.perf_counter() - zero_sec
         press.at_sec = before - zero_sec
+    # each press's own stamp, put on the test's clock (and the server's margin on top)
+    for page in used:
+        origin, err_sec = page_clock(page)
+        margin = max(CLOCK_MARGIN_MS, rtt_ms[id(page)] / 2 + 0.5)
+        got = stamps[id(page)] + page.evaluate("() => window.__stamps")
+        mine = [p for p in plan if pages[p.player] is page]
+        assert len(got) == len(mine), (len(got), len(mine))
+        for press, ms in zip(mine, sorted(got), strict=True):
+            press.stamp_sec = origin + ms / 1000 - zero_sec
+            press.stamp_err_ms = err_sec * 1000 + margin
+            press.margin_ms = margin
     return plan
 
 
@@ -148,8 +203,17 @@ def _expected_verdict(lo_ms: float, hi_ms: float, tolerance_ms: float) -> str | 
 def _check_judgements(
     presses: list[Press], judged: list[dict[str, Any]], levels: list[str], *, min_clear: float
 ) -> None:
-    """Each press got one judgement: its note, its verdict, its error (by the test's clock)."""
+    """Each press got one judgement: its note, its verdict, its error (by the test's clock).
+
+    A press sent late by a busy machine may count for a later note of its lane, and so
+    take the note a later press was meant for: that press is then an extra hit though its
+    stamp lies within its note's window, which is checked as such."""
     assert len(judged) == len(presses)
+    taken = {
+        (j["player"], j["target_lane"], round(j["target_sec"], 5))
+        for j in judged
+        if j["verdict"] != "extra"
+    }
     n_clear = 0
     for press, j in zip(presses, judged, strict=True):
         assert j["player"] == press.player
@@ -163,19 +227,22 @@ def _check_judgements(
             target = j["target_sec"]
         lo, hi = press.bounds_ms(target)
         tol_ms = LEVEL_TOLERANCE_SEC[Level.parse(levels[press.player])] * 1000
-        expected = None if press.held_up else _expected_verdict(lo, hi, tol_ms)
-        if expected is not None:
+        expected = _expected_verdict(lo, hi, tol_ms)
+        if expected is None:
+            pass  # a boundary between verdicts lies within what the test knows
+        elif j["verdict"] == "extra" and expected != "extra":
+            # its note went to another press (one a busy machine sent late)
+            assert (press.player, j["lane"], round(target, 5)) in taken, (press, j)
+        else:
             n_clear += 1
             assert j["verdict"] == expected, (press, j)
         if j["verdict"] != "extra":
             assert lo <= j["error_ms"] <= hi, (press, j)
-    # the plan keeps presses clear of the edges; a busy machine delays some (Chromium
-    # acknowledges a key press tens of ms late under load), and those are only range-checked
+    # the plan keeps presses clear of the edges, and each press's own stamp says when it
+    # was even when a busy machine sent it late
     widths = [round(p.bounds_ms()[1] - p.bounds_ms()[0], 1) for p in presses]
     lags = [round((p.at_sec - p.target_sec) * 1000 - p.planned_ms, 1) for p in presses]
-    on_time = sum(not p.held_up for p in presses)
-    assert on_time >= 0.25 * len(presses), (widths, lags)
-    assert n_clear >= min_clear * on_time, (widths, lags)
+    assert n_clear >= min_clear * len(presses), (widths, lags)
 
 
 def _check_misses(
@@ -217,8 +284,8 @@ def _check_store(
         engine = sorted(j["hit_sec"] for j in judged if j["player"] == i)
         np.testing.assert_allclose(hits.onset_sec, engine, atol=1e-6)
         mine = sorted((p for p in presses if p.player == i), key=lambda p: p.at_sec)
-        lo = np.array([p.at_sec - p.offset_ms / 1000 for p in mine]) - CLOCK_MARGIN_MS / 1000
-        hi = np.array([p.until_sec - p.offset_ms / 1000 for p in mine]) + CLOCK_MARGIN_MS / 1000
+        lo = np.array([p.at_sec - (p.offset_ms + p.margin_ms) / 1000 for p in mine])
+        hi = np.array([p.until_sec - (p.offset_ms - p.margin_ms) / 1000 for p in mine])
         assert ((hits.onset_sec >= lo) & (hits.onset_sec <= hi)).all()
 
 
@@ -324,6 +391,11 @@ def test_second_device_joins_with_the_code_and_bad_clients_are_cut_off(
         _plan(targets[0], 0, "keys1", skip_every=6, offsets_ms=(-50.0, 35.0)),
         _plan(targets[1], 1, "keys1", skip_every=3, offsets_ms=(35.0, -10.0)),
     ]
+    # the bad clients, both from the studio's own page (a socket from another origin is
+    # not even opened), are loaded before the count-in, which is short
+    rogue.goto(studio.url)
+    flood = browser.new_context().new_page()
+    flood.goto(studio.url)
     host.click("#start")
     laptop.wait_for_selector("#play:not([hidden])")
     host.wait_for_selector("#play:not([hidden])")
@@ -331,11 +403,7 @@ def test_second_device_joins_with_the_code_and_bad_clients_are_cut_off(
     # mid-song, one client sends garbage and another floods
     url = f"ws://127.0.0.1:{studio.port}/ws/{code}"
     delay_ms = max(0.0, (room.start_sec + 1.0 - time.perf_counter()) * 1000)
-    # both from the studio's own page (a socket from another origin is not even opened)
-    rogue.goto(studio.url)
     rogue.evaluate(BAD_CLIENT_JS, [url, delay_ms, "garbage"])
-    flood = browser.new_context().new_page()
-    flood.goto(studio.url)
     flood.evaluate(BAD_CLIENT_JS, [url, delay_ms + 500, "flood"])
     presses = _perform(plan[0] + plan[1], [host, laptop], room.start_sec)
     host.wait_for_selector("#report:not([hidden])", timeout=15_000)

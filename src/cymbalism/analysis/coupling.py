@@ -31,7 +31,16 @@ events where the sequence breaks (a missed note) simply get no covariance with t
 neighbours.
 
 A player "leads" a pair when it adapts less to the partner than the partner adapts to it
-(``alpha_ab < alpha_ba``: a leads b).
+(``alpha_ab < alpha_ba``: a leads b). That is the only sense of "leads" in cymbalism; the
+lagged cross-correlation of the intervals (:func:`lead_lag`) is a second, model-free
+view, reported under its own name.
+
+A fit is read only when it can be: a gain outside the stable range 0-2 (below 0 the
+player moves away from the source; above 2 every correction overshoots by more than the
+gap) does not describe players correcting toward each other, and fewer than
+:data:`MIN_RELIABLE_INTERVALS` intervals per source leave a gain too uncertain to tell
+who adapts more. :meth:`CouplingFit.problems` says which, in words; each gain's standard
+error (:meth:`CouplingFit.gain_se`) says how sure it is.
 """
 
 from __future__ import annotations
@@ -52,7 +61,9 @@ from cymbalism.model.validate import validate_times
 
 __all__ = [
     "CHORD_SEC",
+    "MIN_RELIABLE_INTERVALS",
     "PAIR_WINDOW_SEC",
+    "STABLE_GAIN",
     "CouplingFit",
     "LeadLag",
     "WindowedCoupling",
@@ -69,6 +80,18 @@ Method = Literal["bgls", "ols"]
 
 #: Fewest usable events (intervals with every source present) for a fit, per source.
 MIN_EVENTS_PER_SOURCE = 20
+#: Where a phase-correction gain describes correction toward a source: 0 (ignores it) up
+#: to 2 (beyond, each correction overshoots by more than the gap, which then grows).
+STABLE_GAIN = (0.0, 2.0)
+#: Fewest intervals per source for a gain worth reading. On simulated duets (gains 0.25
+#: and 0.10, timekeeper 10 ms, motor 7 ms; ``evaluation/bgls_recovery.py``) 95% of the
+#: estimates of a gain lie within ±0.39 of it with 20 intervals (the fewest fitted) and
+#: ±0.21 with 50: from 50 on, a player who follows (0.25) is told from one who does not.
+MIN_RELIABLE_INTERVALS = 50
+#: Without a reference grid the nominal interval is taken as constant, so an interval
+#: longer than this many times the player's median one (a beat skipped by both players, a
+#: pause) is not a nominal interval and is left out of the fit.
+BREAK_FACTOR = 1.5
 #: Default pairing window for onsets without a chart: a quarter of a beat at 150 BPM.
 PAIR_WINDOW_SEC = 0.100
 #: Default gap under which one player's consecutive onsets are one stroke (a chord, a flam).
@@ -81,6 +104,7 @@ class _Single:
     sigma_t_sec: float
     sigma_m_sec: float
     n_iter: int
+    alpha_se: np.ndarray  # standard error of each gain, from the GLS covariance
 
 
 def gls_phase_correction(
@@ -125,6 +149,20 @@ def gls_phase_correction(
     InputError
         If the shapes disagree, a value is not finite, or there are too few rows.
     """
+    res = _gls(iti_dev_sec, asynchrony_sec, adjacent, method=method, max_iter=max_iter, tol=tol)
+    return res.alpha, res.sigma_t_sec, res.sigma_m_sec, res.n_iter
+
+
+def _gls(
+    iti_dev_sec: np.ndarray,
+    asynchrony_sec: np.ndarray,
+    adjacent: np.ndarray | None,
+    *,
+    method: Method,
+    max_iter: int,
+    tol: float,
+) -> _Single:
+    """:func:`gls_phase_correction`, with the gains' standard errors."""
     b = np.asarray(iti_dev_sec, dtype=np.float64)
     x = np.asarray(asynchrony_sec, dtype=np.float64)
     if x.ndim == 1:
@@ -146,8 +184,7 @@ def gls_phase_correction(
         raise InputError(f"adjacent has shape {adj.shape}, expected ({n - 1},)")
     b = b - b.mean()
     x = x - x.mean(axis=0)
-    res = _bgls(b, x, adj, max_iter=1 if method == "ols" else max_iter, tol=tol)
-    return res.alpha, res.sigma_t_sec, res.sigma_m_sec, res.n_iter
+    return _bgls(b, x, adj, max_iter=1 if method == "ols" else max_iter, tol=tol)
 
 
 def _bgls(b: np.ndarray, x: np.ndarray, adj: np.ndarray, *, max_iter: int, tol: float) -> _Single:
@@ -157,16 +194,20 @@ def _bgls(b: np.ndarray, x: np.ndarray, adj: np.ndarray, *, max_iter: int, tol: 
     z = np.zeros(p)
     n_iter = 0
     rhs = np.column_stack([x, b])
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is used after the loop)
+
+    def solve(k11: float, k12: float, rhs: np.ndarray) -> np.ndarray:
+        """The covariance's inverse times ``rhs``, up to a constant factor where k12 is 0
+        (k11 on the diagonal, k12 between consecutive intervals: tridiagonal)."""
         if k12 == 0.0:
-            sol = rhs
-        else:
-            # Tridiagonal covariance: k11 on the diagonal, k12 between consecutive intervals.
-            ab = np.empty((2, n))
-            ab[1] = k11
-            ab[0, 0] = 0.0
-            ab[0, 1:] = k12 * adj
-            sol = scipy.linalg.solveh_banded(ab, rhs, check_finite=False)
+            return rhs
+        ab = np.empty((2, n))
+        ab[1] = k11
+        ab[0, 0] = 0.0
+        ab[0, 1:] = k12 * adj
+        return scipy.linalg.solveh_banded(ab, rhs, check_finite=False)
+
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is used after the loop)
+        sol = solve(k11, k12, rhs)
         ci_x, ci_b = sol[:, :p], sol[:, p]
         z = np.linalg.lstsq(x.T @ ci_x, x.T @ ci_b, rcond=None)[0]
         k11, k12 = _residual_acvf(x @ z - b, adj)
@@ -174,11 +215,22 @@ def _bgls(b: np.ndarray, x: np.ndarray, adj: np.ndarray, *, max_iter: int, tol: 
             break
         z_old = z
     sigma_m2 = abs(k12)  # k12 <= 0 by the bounds; abs() also avoids a -0.0
+    # the gains' covariance under the fitted noise: (X' S^-1 X)^-1
+    with np.errstate(all="ignore"):
+        # no noise left (a perfectly regular take): the data cannot say how sure the gains are
+        scale = np.nan if k11 <= 0.0 else (k11 if k12 == 0.0 else 1.0)
+        info = x.T @ (solve(k11, k12, x) / scale)
+        try:
+            cov = np.linalg.inv(info)
+        except np.linalg.LinAlgError:
+            cov = np.full((p, p), np.nan)
+        se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     return _Single(
         alpha=-z,
         sigma_t_sec=float(np.sqrt(max(k11 - 2.0 * sigma_m2, 0.0))),
         sigma_m_sec=float(np.sqrt(sigma_m2)),
         n_iter=n_iter,
+        alpha_se=se,
     )
 
 
@@ -215,6 +267,8 @@ class CouplingFit:
     n_iter : np.ndarray [shape=(n_players,), int64]
     method : str
         ``"bgls"`` or ``"ols"``.
+    alpha_se : np.ndarray [shape=(n_players, n_sources), float64], optional
+        The standard error of each gain, from the fitted noise (GLS covariance).
     """
 
     sources: tuple[str, ...]
@@ -225,6 +279,14 @@ class CouplingFit:
     n_events: np.ndarray
     n_iter: np.ndarray
     method: str
+    alpha_se: np.ndarray | None = None
+
+    def gain_se(self, player: str, source: str) -> float:
+        """The standard error of :meth:`gain` (NaN when unknown)."""
+        if self.alpha_se is None:
+            return float("nan")
+        self.gain(player, source)  # a clear error for unknown names
+        return float(self.alpha_se[self.players.index(player), self.sources.index(source)])
 
     def gain(self, player: str, source: str) -> float:
         """The gain with which ``player`` corrects toward ``source``."""
@@ -235,11 +297,43 @@ class CouplingFit:
         return float(self.alpha[self.players.index(player), self.sources.index(source)])
 
     def leader(self, a: str, b: str) -> str | None:
-        """The one of two players who adapts less to the other, or None if unknown or equal."""
+        """The one of two players who adapts less to the other (who leads), or None if
+        unknown or equal. Read it only when :meth:`problems` finds none."""
         ab, ba = self.gain(a, b), self.gain(b, a)
         if not (np.isfinite(ab) and np.isfinite(ba)) or ab == ba:
             return None
         return a if ab < ba else b
+
+    def problems(self, a: str, b: str) -> list[str]:
+        """Why the gains of ``a`` and ``b`` toward each other cannot be read, in words
+        (empty when they can): a gain that could not be fitted, one whose 95% interval
+        lies wholly outside the stable range :data:`STABLE_GAIN`, or one that rests on
+        fewer than :data:`MIN_RELIABLE_INTERVALS` intervals per source."""
+        out = []
+        lo, hi = STABLE_GAIN
+        per_source = len(self.sources) - 1
+        for p, q in ((a, b), (b, a)):
+            g = self.gain(p, q)
+            n = int(self.n_events[self.players.index(p)])
+            if not np.isfinite(g):
+                need = MIN_EVENTS_PER_SOURCE * per_source
+                out.append(
+                    f"{p}'s gain toward {q} could not be fitted ({n} intervals, "
+                    f"at least {need} needed)"
+                )
+                continue
+            half = 1.96 * self.gain_se(p, q)
+            if np.isfinite(half) and (g + half < lo or g - half > hi):
+                out.append(
+                    f"{p}'s gain toward {q} is {g:.2f} ±{half:.2f}, outside the stable "
+                    f"range {lo:g}-{hi:g}"
+                )
+            if n < MIN_RELIABLE_INTERVALS * per_source:
+                out.append(
+                    f"{p}'s gain toward {q} rests on too few intervals ({n}; at least "
+                    f"{MIN_RELIABLE_INTERVALS * per_source} needed to read it)"
+                )
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures (noise in ms, gains unitless)."""
@@ -251,6 +345,7 @@ class CouplingFit:
                     "alpha": {
                         s: _num(self.alpha[i, j]) for j, s in enumerate(self.sources) if s != name
                     },
+                    "alpha_se": {s: _num(self.gain_se(name, s)) for s in self.sources if s != name},
                     "sigma_t_ms": _num(self.sigma_t_sec[i] * 1e3),
                     "sigma_m_ms": _num(self.sigma_m_sec[i] * 1e3),
                     "n": int(self.n_events[i]),
@@ -280,6 +375,11 @@ def _player_design(
     keep = np.isin(start, rows)
     if ref is None:
         keep &= end == start + 1
+        # without a grid the nominal interval is a constant: an interval much longer than
+        # the player's usual one spans a skipped beat or a pause, not a beat
+        span = onset[end, i] - onset[start, i]
+        if keep.any():
+            keep &= span <= BREAK_FACTOR * float(np.median(span[end == start + 1]))
     start, end = start[keep], end[keep]
     iti = onset[end, i] - onset[start, i]
     if ref is not None:
@@ -345,6 +445,7 @@ def fit_phase_correction(
     all_rows = np.arange(table.n_events) if rows is None else np.asarray(rows, dtype=np.int64)
     n_p, n_s = len(fitted), len(src)
     alpha = np.full((n_p, n_s), np.nan)
+    alpha_se = np.full((n_p, n_s), np.nan)
     st, sm = np.full(n_p, np.nan), np.full(n_p, np.nan)
     n_used = np.zeros(n_p, dtype=np.int64)
     n_iter = np.zeros(n_p, dtype=np.int64)
@@ -355,12 +456,11 @@ def fit_phase_correction(
         n_used[r] = iti.size
         if iti.size < MIN_EVENTS_PER_SOURCE * len(cols):
             continue
-        a, t, m, it = gls_phase_correction(
-            iti, asy, adjacent=adj, method=method, max_iter=max_iter, tol=tol
-        )
+        res = _gls(iti, asy, adj, method=method, max_iter=max_iter, tol=tol)
         for jj, j in enumerate(cols):
-            alpha[r, src_idx.index(j)] = a[jj]
-        st[r], sm[r], n_iter[r] = t, m, it
+            alpha[r, src_idx.index(j)] = res.alpha[jj]
+            alpha_se[r, src_idx.index(j)] = res.alpha_se[jj]
+        st[r], sm[r], n_iter[r] = res.sigma_t_sec, res.sigma_m_sec, res.n_iter
     return CouplingFit(
         sources=src,
         players=fitted,
@@ -370,6 +470,7 @@ def fit_phase_correction(
         n_events=n_used,
         n_iter=n_iter,
         method=method,
+        alpha_se=alpha_se,
     )
 
 
@@ -392,7 +493,7 @@ class WindowedCoupling:
         return np.array([f.gain(player, source) for f in self.fits])
 
     def leaders(self, a: str, b: str) -> list[str | None]:
-        """Who led (adapted less) in each window."""
+        """Who led (adapted less) in each window; None where unknown."""
         return [f.leader(a, b) for f in self.fits]
 
     def to_dict(self) -> list[dict[str, Any]]:
@@ -484,8 +585,10 @@ class LeadLag:
         return float(self.xcorr[int(np.flatnonzero(self.lags == lag)[0])])
 
     @property
-    def leader(self) -> str | None:
-        """The player the other tracks more (``a`` if r(+1) > r(-1)), None if unknown."""
+    def xcorr_leader(self) -> str | None:
+        """The player whose intervals the other copies more one event later (``a`` if
+        r(+1) > r(-1)), None if unknown. Not "who leads" (that is the bGLS gains'), but a
+        model-free view that may disagree with it."""
         fwd, back = self.r(1), self.r(-1)
         if not (np.isfinite(fwd) and np.isfinite(back)) or fwd == back:
             return None
@@ -500,7 +603,7 @@ class LeadLag:
             "xcorr": {str(int(k)): _num(v) for k, v in zip(self.lags, self.xcorr, strict=True)},
             "granger_a_to_b_p": _num(self.granger_a_to_b_p),
             "granger_b_to_a_p": _num(self.granger_b_to_a_p),
-            "leader": self.leader,
+            "xcorr_leader": self.xcorr_leader,
         }
 
 

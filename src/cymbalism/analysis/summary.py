@@ -35,6 +35,7 @@ from cymbalism.analysis.timing import TimingStats, timing_by_lane, timing_stats
 from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
+from cymbalism.model.session import Span, within_spans
 from cymbalism.model.tempo import TempoMap
 
 __all__ = [
@@ -167,6 +168,38 @@ class AnalysisReport:
         return out
 
 
+#: "Came together" needs at least this many shared notes from that moment on ...
+MIN_TOGETHER_SHARED = 16
+#: ... and both players hitting at least this share of their notes: a tight spread over
+#: a few notes that two players happened to hit says nothing of playing together.
+MIN_TOGETHER_HIT_RATE = 0.5
+
+
+def pair_came_together(
+    asy: Asynchrony,
+    a: TimingStats,
+    b: TimingStats,
+    *,
+    threshold_sec: float = TOGETHER_SD_SEC,
+    window_sec: float = DEFAULT_SYNC_WINDOW_SEC,
+    hop_sec: float = DEFAULT_SYNC_HOP_SEC,
+) -> float | None:
+    """:func:`~cymbalism.analysis.sync.came_together` of two players, when the evidence
+    stands: at least :data:`MIN_TOGETHER_SHARED` shared notes from then on, and both
+    hitting at least :data:`MIN_TOGETHER_HIT_RATE` of their notes (``a``, ``b``: their
+    timing figures). None otherwise."""
+    t = came_together(asy, threshold_sec=threshold_sec, window_sec=window_sec, hop_sec=hop_sec)
+    if t is None:
+        return None
+    shared = int(np.count_nonzero(np.asarray(asy.time_sec) >= t - 1e-9))
+    rates = [s.hit_rate for s in (a, b)]
+    if shared < MIN_TOGETHER_SHARED or not all(
+        np.isfinite(r) and r >= MIN_TOGETHER_HIT_RATE for r in rates
+    ):
+        return None
+    return t
+
+
 def analyze_players(
     hits: Sequence[Hits],
     *,
@@ -179,6 +212,8 @@ def analyze_players(
     sync_hop_sec: float = DEFAULT_SYNC_HOP_SEC,
     threshold_sec: float = TOGETHER_SD_SEC,
     title: str = "",
+    spans: Sequence[tuple[Span, ...]] | None = None,
+    tempo_bpm: float | None = None,
 ) -> AnalysisReport:
     """Analyse one or more players who played together (or a solo).
 
@@ -201,6 +236,15 @@ def analyze_players(
     sync_window_sec, sync_hop_sec, threshold_sec : float
         Windows of :func:`~cymbalism.analysis.sync.came_together` and its threshold.
     title : str
+    spans : sequence of tuple of (float, float), optional
+        When each player is judged (:meth:`cymbalism.model.session.Session.judged_spans`:
+        while present, before the session stopped); notes and hits outside are left out,
+        so a player who left is neither missing the rest of the song nor in sync with
+        the partner there. Every note and hit by default.
+    tempo_bpm : float, optional
+        The tempo to report; by default the first player's map's at its start. A click
+        grid found from a recording (:func:`~cymbalism.analysis.tempo.click_grid`)
+        stretches its first beat to the first hit, so give its tempo here.
 
     Returns
     -------
@@ -232,6 +276,11 @@ def analyze_players(
         if targets is None
         else list(targets)
     )
+    if spans is not None:
+        if len(spans) != n:
+            raise InputError(f"{len(spans)} spans for {n} players: give one per player")
+        hits = [h.select(within_spans(h.onset_sec, s)) for h, s in zip(hits, spans, strict=True)]
+        tgts = [t.select(within_spans(t.onset_sec, s)) for t, s in zip(tgts, spans, strict=True)]
     players = []
     for name, h, t in zip(names, hits, tgts, strict=True):
         al = align(h, t, window_sec=window_sec, lane_blind=lane_blind)
@@ -245,12 +294,17 @@ def analyze_players(
                 )
             else:
                 asy = asynchrony(players[i].alignment, players[j].alignment)
-            together = came_together(
-                asy, threshold_sec=threshold_sec, window_sec=sync_window_sec, hop_sec=sync_hop_sec
+            together = pair_came_together(
+                asy,
+                players[i].stats,
+                players[j].stats,
+                threshold_sec=threshold_sec,
+                window_sec=sync_window_sec,
+                hop_sec=sync_hop_sec,
             )
             pairs.append(PairReport(names[i], names[j], asy, sync_stats(asy), together))
     return AnalysisReport(
-        tempo_bpm=float(maps[0].bpm[0]),
+        tempo_bpm=float(maps[0].bpm[0]) if tempo_bpm is None else float(tempo_bpm),
         judged_against=judged,
         players=players,
         pairs=pairs,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -19,6 +20,7 @@ from cymbalism import __version__
 from cymbalism.errors import CymbalismError, InputError
 
 if TYPE_CHECKING:
+    from cymbalism.io.library import ScanStats, SongRecord
     from cymbalism.report.analysis import SessionAnalysis
     from cymbalism.store import Store
 
@@ -33,13 +35,16 @@ __all__ = [
     "SESSION_HELP",
     "app",
     "console",
+    "db_option",
     "err_console",
     "main",
     "open_store",
+    "parse_tempo",
+    "positive",
+    "scan_with_progress",
     "split_names",
     "split_values",
     "stored_analysis",
-    "tempo_scale",
 ]
 
 app = typer.Typer(
@@ -64,8 +69,9 @@ API_HELP = "The MIDI system: LINUX_ALSA or UNIX_JACK."
 JSON_HELP = "Print JSON."
 SESSION_HELP = "The session number, or 'last'."
 MIX_HELP = (
-    "Channel gains 0-2: music, guide (the drum stems), click, own (the first player's "
-    "drums), partner; such as music=0.8,click=0.3."
+    "Channel gains 0-2: music, guide (the song's drum stems, muted by default), click "
+    "(the click and --backing), own (the first player's drums), partner; such as "
+    "music=0.8,click=0.3."
 )
 AUDIO_HELP = "A recording to play instead of the song's own: an audio file or a song folder."
 AUDIO_OFFSET_HELP = "Where song time zero falls in --audio, in milliseconds."
@@ -88,28 +94,15 @@ def _root(
 
 
 def split_values(value: str | None, what: str, n: int) -> list[str] | None:
-    """A comma-separated option with one entry per player (or one for all)."""
+    """A comma-separated option with one entry per player, in the players' order."""
     if value is None:
         return None
     items = [v.strip() for v in value.split(",")]
-    if len(items) == 1 and n > 1 and what == "levels":
-        items = items * n
     if len(items) != n or not all(items):
-        raise InputError(f"--{what} needs {n} comma-separated value(s), got {value!r}")
+        raise InputError(
+            f"--{what} needs one value per player ({n}, comma-separated), got {value!r}"
+        )
     return items
-
-
-def tempo_scale(text: str) -> float:
-    """``80%``, ``80`` or ``0.8`` -> 0.8 (``--tempo``)."""
-    t = text.strip().rstrip("%")
-    try:
-        value = float(t)
-    except ValueError:
-        raise InputError(f"--tempo takes a percentage such as 80%, got {text!r}") from None
-    scale = value / 100.0 if text.strip().endswith("%") or value > 2.0 else value
-    if not 0.25 <= scale <= 2.0:
-        raise InputError(f"--tempo {text}: a practice tempo lies in 25%-200%")
-    return scale
 
 
 def split_names(text: str | None) -> list[str] | None:
@@ -120,6 +113,44 @@ def split_names(text: str | None) -> list[str] | None:
     if not names:
         raise InputError(f"no names in {text!r}; give them as A,B")
     return names
+
+
+#: The practice tempos ``--tempo`` takes: the song's recording cannot be stretched further.
+TEMPO_RANGE = (0.25, 2.0)
+
+
+def parse_tempo(text: str | float) -> float:
+    """A practice tempo as ``play``, ``render`` and ``lesson`` all take it: ``80%``, ``80``
+    or ``0.8`` (a number above 2 is a percentage), within :data:`TEMPO_RANGE`."""
+    raw = str(text).strip()
+    t = raw.rstrip("%")
+    try:
+        value = float(t)
+    except ValueError:
+        raise InputError(f"--tempo takes a percentage such as 80% (or 0.8), got {raw!r}") from None
+    scale = value / 100.0 if raw.endswith("%") or value > 2.0 else value
+    lo, hi = TEMPO_RANGE
+    if not lo <= scale <= hi:
+        raise InputError(
+            f"--tempo {raw} is {scale:.0%}; a practice tempo lies within {lo:.0%}-{hi:.0%}"
+        )
+    return scale
+
+
+def positive(value: float | None, option: str, *, zero_ok: bool = False) -> None:
+    """One clear error for a number that must be positive (or at least 0)."""
+    if value is None:
+        return
+    if not (value >= 0 if zero_ok else value > 0) or value != value:
+        need = "0 or more" if zero_ok else "more than 0"
+        raise InputError(f"{option} must be {need}, got {value:g}")
+
+
+def db_option(db: str | None, store: str | None) -> str | None:
+    """The database of a command that once called ``--db`` ``--store`` (kept, hidden)."""
+    if db is not None and store is not None and db != store:
+        raise InputError(f"--db {db!r} and --store {store!r} name two databases; give --db only")
+    return db if db is not None else store
 
 
 def open_store(db: str | None) -> Store:
@@ -188,3 +219,48 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 70
     return 0
+
+
+def scan_with_progress(
+    folders: list[Path], *, cache: bool = True, workers: int | None = None
+) -> tuple[list[SongRecord], ScanStats]:
+    """Scan song libraries (:func:`cymbalism.io.library.scan_library`), with a progress
+    bar on stderr while song folders are read (those in the cache are not).
+
+    Returns
+    -------
+    records : list of SongRecord
+        Every folder's, library after library.
+    stats : ScanStats
+        Summed over the libraries.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from cymbalism.io.library import ScanStats, scan_library
+
+    total = ScanStats()
+    records: list[SongRecord] = []
+    with Progress(
+        TextColumn("[bold]reading song folders"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        for folder in folders:
+            task = progress.add_task("folders", total=None)
+            stats = ScanStats()
+            records += scan_library(
+                folder,
+                cache=cache,
+                workers=workers,
+                stats=stats,
+                on_progress=lambda done, n, task=task: progress.update(
+                    task, completed=done, total=n
+                ),
+            )
+            total.folders += stats.folders
+            total.read += stats.read
+            total.errors += stats.errors
+            total.seconds += stats.seconds
+    return records, total

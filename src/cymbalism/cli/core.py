@@ -8,8 +8,8 @@ import numpy as np
 import typer
 
 from cymbalism.analysis.summary import analyze_players
-from cymbalism.cli.common import JSON_HELP, KIT_HELP, app, console, split_values
-from cymbalism.cli.format import clock, finite, print_report, tempo_sparkline
+from cymbalism.cli.common import JSON_HELP, KIT_HELP, app, console, err_console, split_values
+from cymbalism.cli.format import clock, finite, print_report, tempo_sparkline, window_hint
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Level
 from cymbalism.model.session import DEFAULT_WINDOW_SEC
@@ -51,9 +51,11 @@ def _analyze(
     if chart is None:
         if levels is not None:
             raise InputError("--levels needs a --chart to pick the parts from")
+        maps, bpm = _tempo_maps(performances)
         report = analyze_players(
             hits,
-            tempo_map=_tempo_maps(performances),
+            tempo_map=maps,
+            tempo_bpm=bpm,
             names=player_names,
             window_sec=window_ms / 1000,
             lane_blind=lane_blind,
@@ -75,19 +77,27 @@ def _analyze(
         console.print_json(data=report.to_dict())
     else:
         print_report(report)
+    hint = window_hint(report)
+    if hint is not None:
+        err_console.print(hint, highlight=False)
 
 
-def _tempo_maps(performances: list) -> list:
+def _tempo_maps(performances: list) -> tuple[list, float | None]:
     """Each player's click: a MIDI file's own tempo map; for a recording (which has
-    none) the first MIDI player's, or else the click all the recordings' hits follow."""
-    from cymbalism.analysis.tempo import click_grid
+    none) the first MIDI player's, or else the click all the recordings' hits follow.
+    Also the tempo of that click found from the hits (as ``cymbalism tempo`` finds it),
+    or None when a MIDI file gave it."""
+    from cymbalism.analysis.tempo import click_grid, estimate_tempo
     from cymbalism.model.hits import Hits
 
     known = [p.tempo_map for p in performances if p.tempo_map is not None]
-    if len(known) < len(performances) and not known:
+    bpm = None
+    if not known:
         heard = Hits.concat(p.hits for p in performances)
-        known = [click_grid(heard.onset_sec, weight=heard.velocity.astype(float), lane=heard.lane)]
-    return [p.tempo_map if p.tempo_map is not None else known[0] for p in performances]
+        weight = heard.velocity.astype(float)
+        bpm = estimate_tempo(heard.onset_sec, weight=weight, lane=heard.lane)
+        known = [click_grid(heard.onset_sec, weight=weight, lane=heard.lane, bpm=bpm)]
+    return [p.tempo_map if p.tempo_map is not None else known[0] for p in performances], bpm
 
 
 _PRESETS = {"expert": "EXPERT", "beginner": "BEGINNER"}
@@ -157,13 +167,18 @@ def _demo(
         False, "--live", help="Play it through the live engine in real time, with the view."
     ),
     seconds: float = typer.Option(30.0, "--seconds", help="With --live: how long to play."),
+    db: str | None = typer.Option(
+        None, "--db", help="With --live: where the session is kept ('none': nowhere)."
+    ),
 ) -> None:
     """A simulated expert and beginner play a groove at 114 BPM for three minutes."""
     if live:
         from cymbalism.cli.live import demo_live
 
-        demo_live(seconds, seed)
+        demo_live(seconds, seed, db)
         return
+    if db is not None:
+        raise InputError("--db goes with --live: the demo without it stores nothing")
     from cymbalism.simulate.demo import run_demo
 
     result = run_demo(seed=seed)

@@ -28,6 +28,7 @@ __all__ = [
     "signed_ms",
     "sparkline",
     "tempo_sparkline",
+    "window_hint",
 ]
 
 #: The together threshold in whole ms, as the terminal says it.
@@ -134,6 +135,35 @@ def print_report(report: AnalysisReport) -> None:
                 highlight=False,
             )
         _print_spread_over_time(pair.asynchrony, when)
+
+
+def window_hint(report: AnalysisReport) -> str | None:
+    """A hint to widen ``--window-ms`` when the matching window found nothing: a player
+    who played but hit none of their notes, or two players who played but share none."""
+    lost = [
+        p.name
+        for p in report.players
+        if len(p.alignment.hits) and p.stats.n_notes and not p.stats.n_hit
+    ]
+    played = {p.name for p in report.players if len(p.alignment.hits)}
+    apart = [f"{q.a} and {q.b}" for q in report.pairs if not q.stats.n and {q.a, q.b} <= played]
+    return no_match_hint(lost, apart, report.window_sec)
+
+
+def no_match_hint(lost: list[str], apart: list[str], window_sec: float) -> str | None:
+    """``hint: ...`` when ``lost`` players matched no note or the ``apart`` pairs shared
+    none within ``window_sec``; None otherwise."""
+    if not lost and not apart:
+        return None
+    what = []
+    if lost:
+        what.append(f"no hit of {' or '.join(lost)} lies within it of a note")
+    if apart:
+        what.append(f"{' nor '.join(apart)} share no note within it")
+    return (
+        f"hint: the matching window is ±{window_sec * 1000:g} ms and {'; '.join(what)}. "
+        "If a player was delayed (a network, a late recording), widen it with --window-ms."
+    )
 
 
 def _print_spread_over_time(asy: Asynchrony, came_sec: float | None) -> None:

@@ -11,11 +11,14 @@ from cymbalism.cli.common import (
     API_HELP,
     AUDIO_HELP,
     AUDIO_OFFSET_HELP,
+    DB_HELP,
     KIT_HELP,
     MIX_HELP,
     app,
     console,
-    tempo_scale,
+    db_option,
+    parse_tempo,
+    positive,
 )
 from cymbalism.cli.format import print_report
 from cymbalism.errors import InputError
@@ -103,7 +106,8 @@ def _calibrate(
     clicks: int = typer.Option(16, "--clicks", help="Clicks to tap along to (after one bar)."),
     click: str = typer.Option("audio", "--click", help="'audio', or a MIDI output port."),
     api: str | None = typer.Option(None, "--api", help=API_HELP),
-    store: str | None = typer.Option(None, "--store", help="Database URL (default: yours)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    store: str | None = typer.Option(None, "--store", hidden=True),
 ) -> None:
     """Measure an input's latency: tap along to the clicks; the median offset is kept."""
     import queue
@@ -155,7 +159,9 @@ def _calibrate(
     finally:
         inp.stop()
         out.stop()
-    Store(store).add_calibration(name, cal.offset_sec, sd_sec=cal.spread_sec, n=cal.n_taps)
+    Store(db_option(db, store)).add_calibration(
+        name, cal.offset_sec, sd_sec=cal.spread_sec, n=cal.n_taps
+    )
     console.print(
         f"[bold]{name}[/]: latency {cal.offset_sec * 1000:+.1f} ms (from {cal.n_taps} of "
         f"{cal.n_clicks} taps, steadiness ±{cal.spread_sec * 1000:.1f} ms); it is now "
@@ -205,7 +211,8 @@ def _play(
     audio_offset: float = typer.Option(0.0, "--audio-offset", help=AUDIO_OFFSET_HELP),
     kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
     api: str | None = typer.Option(None, "--api", help=API_HELP),
-    store: str | None = typer.Option(None, "--store", help="Database URL, or 'none'."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP + " 'none' keeps nothing."),
+    store: str | None = typer.Option(None, "--store", hidden=True),
     seconds: float | None = typer.Option(None, "--seconds", help="Stop after this long."),
 ) -> None:
     """Play a song together, judged live; at the end, the summary `analyze` gives.
@@ -221,12 +228,15 @@ def _play(
     from cymbalism.sound.audio import song_audio_for, with_audio_source
     from cymbalism.sound.mixer import parse_mix
 
+    positive(seconds, "--seconds")
+    positive(count_in, "--count-in", zero_ok=True)
+    positive(repeats, "--repeats")
     specs = [parse_player(p) for p in player]
     gains = parse_mix(mix)
     sounding_players(specs, hit_sounds)  # a bad --hit-sounds: said before anything starts
     settings = Settings(
         window_sec=window_ms / 1000.0,
-        tempo_scale=tempo_scale(tempo),
+        tempo_scale=parse_tempo(tempo),
         follow=follow,
         count_in_bars=count_in,
     )
@@ -250,7 +260,7 @@ def _play(
         click=click,
         kit=kit,
         api=api,
-        store_url=store,
+        store_url=db_option(db, store),
         max_sec=seconds,
         gains=gains,
         hit_sounds=hit_sounds,
@@ -260,8 +270,9 @@ def _play(
     _live_session(chart, setup, keys=any(s.kind == "keys" for s in specs))
 
 
-def demo_live(seconds: float, seed: int) -> None:
-    """The demo duet played through the live engine in real time."""
+def demo_live(seconds: float, seed: int, db: str | None = None) -> None:
+    """The demo duet played through the live engine in real time, kept in the store."""
+    positive(seconds, "--seconds")
     from cymbalism.live.engine import LiveOptions
     from cymbalism.live.run import LiveSetup, PlayerSpec
     from cymbalism.model.chart import Level
@@ -277,7 +288,7 @@ def demo_live(seconds: float, seed: int) -> None:
         Settings(),
         LiveOptions(),
         click="none",
-        store_url="none",
+        store_url=db,
         seed=seed,
         max_sec=seconds,
     )

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import typer
 
 from cymbalism.analysis.coupling import PAIR_WINDOW_SEC
 from cymbalism.cli.common import DB_HELP, JSON_HELP, app, console, err_console, split_names
-from cymbalism.cli.format import finite, number
+from cymbalism.cli.format import finite, no_match_hint, number
 from cymbalism.errors import InputError
 
 if TYPE_CHECKING:
@@ -47,30 +48,39 @@ def _sync(
         pair_figures(loaded.table, a, b, coupling=coupling)
         for a, b in all_pairs(loaded.table, names)
     ]
+    apart = [f"{f['a']} and {f['b']}" for f in figures if not f["n"]]
+    hint = no_match_hint([], apart, window_ms / 1e3) if apart else None
     columns = _columns(loaded)
     if as_json:
         console.print_json(json.dumps({"table": str(table), **columns, "pairs": figures}))
+        if hint is not None:
+            err_console.print(hint, highlight=False)
         return
     _say_columns(loaded)
     out = Table(title=f"Pairwise asynchrony A - B in ms ({table.name})")
     for col in ("A", "B", "N", "mean", "SD", "mean abs"):
         out.add_column(col, justify="left" if col in "AB" else "right")
     if coupling:
-        for col in ("A->B gain", "B->A gain", "leader"):
+        for col in ("A->B gain", "B->A gain", "leads"):
             out.add_column(col, justify="right")
     for f in figures:
         cells = [f["a"], f["b"], str(f["n"])]
         cells += [number(f[k]) for k in ("mean_ms", "sd_ms", "mean_abs_ms")]
         if coupling:
             cells += [number(f["alpha_ab"], ".2f"), number(f["alpha_ba"], ".2f")]
-            cells.append(f["leader"] or "-")
+            cells.append(f["bgls_leader"] or ("?" if f["bgls_problems"] else "-"))
         out.add_row(*cells)
     console.print(out)
     if coupling:
         console.print(
-            "gain = phase correction by bGLS (A->B: how much A adjusts toward B); "
-            "the leader adapts less."
+            "gain = phase correction by bGLS (A->B: how much A adjusts toward B); the one "
+            "who adapts less leads. ? = the gains cannot be read:"
         )
+        for f in figures:
+            for problem in f["bgls_problems"]:
+                console.print(f"  {f['a']}-{f['b']}: {problem}", highlight=False)
+    if hint is not None:
+        err_console.print(hint, highlight=False)
 
 
 def _columns(loaded: LoadedOnsets) -> dict[str, object]:
@@ -136,11 +146,18 @@ def _coupling(
             _say_columns(loaded)
     if len([n for n in tab.names if n != "click"]) < 2:
         raise InputError("coupling needs at least two players")
+    shared = np.isfinite(tab.column(tab.names[0])) & np.isfinite(tab.column(tab.names[1]))
+    if not session and not shared.any():
+        hint = no_match_hint([], [f"{tab.names[0]} and {tab.names[1]}"], window_ms / 1e3)
+        err_console.print(hint, highlight=False)
     fit = fit_phase_correction(tab)
     result: dict[str, object] = {"players": list(tab.names), "fit": fit.to_dict()}
     if not session:
         result.update(_columns(loaded))
     a, b = tab.names[0], tab.names[1]
+    problems = fit.problems(a, b)
+    result["bgls_leader"] = None if problems else fit.leader(a, b)
+    result["bgls_problems"] = problems
     ll = lead_lag(tab, a, b).to_dict()
     result["lead_lag"] = ll
     if window is not None:
@@ -177,15 +194,23 @@ def _coupling(
             str(int(fit.n_events[i])),
         )
     console.print(out)
+    problems = fit.problems(a, b)
+    leads = fit.leader(a, b)
+    if problems:
+        console.print(f"who leads cannot be told: {'; '.join(problems)}", highlight=False)
+    elif leads is not None:
+        console.print(f"{leads} leads (adapts less to the other)", highlight=False)
     console.print(
         f"lead/lag of intervals: r(+1) = {number(ll['xcorr']['1'], '.2f')}, "
         f"r(-1) = {number(ll['xcorr']['-1'], '.2f')}; Granger p {a}->{b} = "
         f"{number(ll['granger_a_to_b_p'], '.3g')}, {b}->{a} = "
-        f"{number(ll['granger_b_to_a_p'], '.3g')}; leader: {ll['leader'] or '-'}"
+        f"{number(ll['granger_b_to_a_p'], '.3g')}; the other copies the intervals of: "
+        f"{ll['xcorr_leader'] or '-'}",
+        highlight=False,
     )
     if window is not None:
         wt = Table(title=f"Every {window} bars: who led")
-        for col in ("from s", "to s", f"{a}->{b}", f"{b}->{a}", "n", "leader"):
+        for col in ("from s", "to s", f"{a}->{b}", f"{b}->{a}", "n", "leads"):
             wt.add_column(col, justify="right")
         for w in result["windows"]:  # type: ignore[attr-defined]
             wt.add_row(
@@ -194,7 +219,7 @@ def _coupling(
                 number(w["alpha_ab"], ".2f"),
                 number(w["alpha_ba"], ".2f"),
                 str(w["n"]),
-                w["leader"] or "-",
+                w["bgls_leader"] or ("?" if w["bgls_problems"] else "-"),
             )
         console.print(wt)
 

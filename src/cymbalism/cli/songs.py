@@ -14,6 +14,8 @@ from cymbalism.cli.common import (
     console,
     err_console,
     open_store,
+    parse_tempo,
+    scan_with_progress,
 )
 from cymbalism.cli.format import clock
 from cymbalism.errors import InputError
@@ -95,27 +97,9 @@ def _songs(
 
 def _list_library(folder: Path, *, as_json: bool, cache: bool, workers: int | None) -> None:
     """The song folders of a library: a table, or JSON records."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
-    from cymbalism.io.library import ScanStats, scan_library
-
-    stats = ScanStats()
-    with Progress(
-        TextColumn("[bold]reading song folders"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err_console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("folders", total=None)
-        records = scan_library(
-            folder,
-            cache=cache,
-            workers=workers,
-            stats=stats,
-            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+    records, stats = scan_with_progress([folder], cache=cache, workers=workers)
     if as_json:
         console.print_json(data=[r.to_dict() for r in records])
         return
@@ -243,13 +227,14 @@ def _lesson(
     player: str | None = typer.Option(
         None, "--player", "-p", help="Whose path, in a session (default: the easiest part)."
     ),
-    start: str = typer.Option(
-        "beginner",
+    start: str | None = typer.Option(
+        None,
         "--start",
-        help="The level to start at, or 'warm-up' to place by the first bars.",
+        help="The level to start at (a session's player's own, else beginner), or 'warm-up' "
+        "to place by the first bars.",
     ),
-    tempo: float | None = typer.Option(
-        None, "--tempo", help="The practice tempo at the start (0.7 = 70%; a session's own)."
+    tempo: str | None = typer.Option(
+        None, "--tempo", help="The practice tempo at the start, such as 70% (a session's own)."
     ),
     offset_sec: float = typer.Option(
         0.0, "--offset-sec", help="Where the song's first bar starts in each MIDI recording."
@@ -258,18 +243,28 @@ def _lesson(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Replay a beginner's performance through the path: level changes and tips."""
-    from cymbalism.coaching.lesson import LessonPath, placement_level, replay_lesson
+    from cymbalism.coaching.lesson import (
+        LessonPath,
+        LessonSettings,
+        placement_level,
+        replay_lesson,
+        replay_session,
+    )
     from cymbalism.io.charts import load_chart
     from cymbalism.model.hits import Hits
+    from cymbalism.model.session import Session
 
     song = None if chart is None else load_chart(chart)
-    passes: list[tuple[str, Hits]] = []
+    # name, hits, and for a stored session (the session, the player)
+    passes: list[tuple[str, Hits, tuple[Session, str] | None]] = []
     session_tempo = None
+    session_level = None
     for take in takes:
         if Path(take).expanduser().is_file():
             from cymbalism.io.midi import read_midi
 
-            passes.append((Path(take).name, read_midi(take, kit=kit).hits.shifted(-offset_sec)))
+            hits = read_midi(take, kit=kit).hits.shifted(-offset_sec)
+            passes.append((Path(take).name, hits, None))
             continue
         with open_store(db) as store:
             stored = store.load(store.resolve(take))
@@ -283,24 +278,39 @@ def _lesson(
             names = ", ".join(p.name for p in seats)
             raise InputError(f"session {stored.id} has no player {player!r} (players: {names})")
         song = song or load_chart(stored.chart)
-        session_tempo = session_tempo or stored.session.settings.tempo_scale
-        passes.append((f"session {stored.id}, {mine.name}", mine.hits))
+        if session_tempo is None:
+            session_tempo = min(1.0, stored.session.settings.tempo_scale)
+        if session_level is None:
+            session_level = mine.level
+        # replayed as it was played: its bars, its stop, when the player was there
+        passes.append((f"session {stored.id}, {mine.name}", mine.hits, (stored.session, mine.name)))
     if song is None:
         raise InputError("MIDI files need --chart: the song they were played to")
-    if start.strip().lower() in {"warm-up", "warmup"}:
+    if start is not None and start.strip().lower() in {"warm-up", "warmup"}:
         level = placement_level(song, passes[0][1])
         console.print(f"the warm-up places you at {level.label}", highlight=False)
+    elif start is None:
+        level = Level.BEGINNER if session_level is None else session_level
     else:
         level = Level.parse(start)
-    scale = tempo if tempo is not None else (session_tempo or 1.0)
+    scale = parse_tempo(tempo) if tempo is not None else (session_tempo or 1.0)
+    lowest = LessonSettings().min_tempo_scale
+    if not lowest <= scale <= 1.0:
+        raise InputError(
+            f"--tempo {tempo}: a lesson starts at a practice tempo within {lowest:.0%}-100% "
+            "and ramps up to 100%"
+        )
     path = LessonPath(song, start_level=level, tempo_scale=scale)
     console.print(
         f"[bold]{song.title}[/]: starting at {path.level.label}, tempo {path.tempo_scale:.0%}",
         highlight=False,
     )
-    for i, (name, hits) in enumerate(passes, start=1):
+    for i, (name, hits, played) in enumerate(passes, start=1):
         before = len(path.changes)
-        report = replay_lesson(song, hits, path=path)
+        if played is None:
+            report = replay_lesson(song, hits, path=path)
+        else:
+            report = replay_session(*played, path=path, chart=song)
         console.print(f"pass {i} ({name}):", highlight=False)
         for change in report.changes[before:]:
             console.print(f"  {change}", highlight=False, soft_wrap=True)

@@ -17,7 +17,7 @@ from cymbalism.cli.common import (
     app,
     console,
     open_store,
-    tempo_scale,
+    parse_tempo,
 )
 from cymbalism.cli.format import clock
 from cymbalism.errors import InputError
@@ -95,7 +95,7 @@ def _render(
         song_audio, said = song_audio_for(
             source, chart, audio=audio, audio_offset_ms=audio_offset or 0.0
         )
-        scale = tempo_scale(tempo)
+        scale = parse_tempo(tempo)
         rendered = render_practice(
             chart,
             lv,

@@ -23,6 +23,7 @@ into advice per lane in words.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ from cymbalism.errors import InputError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
+from cymbalism.model.session import DEFAULT_GRACE_SEC, BarLayout, Session
 from cymbalism.model.tempo import TempoMap
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "beat_name",
     "placement_level",
     "replay_lesson",
+    "replay_session",
     "tips",
 ]
 
@@ -602,6 +605,27 @@ class LessonReport:
     reached_sec: dict[Level, float] = field(default_factory=dict)
 
 
+def bar_alignment(
+    hits: Hits,
+    targets: Hits,
+    start_sec: float,
+    end_sec: float,
+    *,
+    window_sec: float,
+    level: Level,
+) -> Alignment:
+    """How one bar went, as the path is told: the live engine and :func:`replay_lesson`
+    both judge a bar with this.
+
+    The hits from ``start_sec - window_sec`` up to ``end_sec - window_sec`` (a hit that
+    early may be for the bar's first note; one that late is for the next bar's), their
+    lanes folded as ``level`` folds them, aligned to the bar's notes ``targets``.
+    """
+    played = hits.between(start_sec - window_sec, end_sec - window_sec)
+    folded = Hits(played.onset_sec, fold_lanes(played.lane, level), played.velocity)
+    return align(folded, targets, window_sec=window_sec)
+
+
 def replay_lesson(
     chart: Chart,
     hits: Hits,
@@ -612,6 +636,12 @@ def replay_lesson(
     path: LessonPath | None = None,
     bar_start_sec: Sequence[float] | None = None,
     bars: Sequence[int] | None = None,
+    layout: Sequence[BarLayout] | None = None,
+    base_map: TempoMap | None = None,
+    until_sec: float | None = None,
+    present: Sequence[tuple[float, float]] | None = None,
+    window_sec: float | None = None,
+    wait_sec: float = 0.0,
 ) -> LessonReport:
     """Run a recorded performance through the path, bar by bar, as the live engine does.
 
@@ -634,6 +664,19 @@ def replay_lesson(
         The bars played, in order (a loop repeats bars); the song's bars by default.
     bar_start_sec : sequence of float, optional
         When each of ``bars`` started; by default back to back at each bar's tempo.
+    layout : sequence of BarLayout, optional
+        A stored session's bars exactly as they were played (loop, practice tempo, a
+        click that followed the duo), on ``base_map`` (the chart's tempo map at the
+        session's tempo scale); replaces ``bars`` and ``bar_start_sec``.
+    until_sec : float, optional
+        Where the session stopped: bars that had not closed by then were never told
+        to the path, live, and are not here.
+    present : sequence of (start, end), optional
+        When the player was there; a bar they were not there for all of is not judged.
+    window_sec : float, optional
+        The matching window (the session's; the path's settings by default).
+    wait_sec : float
+        How long after its end a bar is closed, live (the engine's window and grace).
 
     Returns
     -------
@@ -642,34 +685,51 @@ def replay_lesson(
     p = path or LessonPath(
         chart, start_level=start_level, tempo_scale=tempo_scale, settings=settings
     )
-    w = p.settings.window_sec
-    order = list(range(p.chart.n_bars)) if bars is None else [int(b) for b in bars]
+    w = p.settings.window_sec if window_sec is None else float(window_sec)
+    if layout is not None:
+        if base_map is None:
+            raise InputError("a layout needs its base_map (the chart at the session's tempo)")
+        tm = base_map
+        order = [int(tm.qn_to_bar_beat(np.float64(b.start_qn))[0]) for b in layout]
+    else:
+        order = list(range(p.chart.n_bars)) if bars is None else [int(b) for b in bars]
     if bar_start_sec is not None and len(bar_start_sec) != len(order):
         raise InputError("bar_start_sec needs one start time per bar played")
+    stop = math.inf if until_sec is None else float(until_sec)
+    spans = [(-math.inf, math.inf)] if present is None else list(present)
     reached: dict[Level, float] = {}
-    laid: list[tuple[int, Hits, Level, float, float, float]] = []
+    laid: list[tuple[int, Hits, Level, float, float, float]] = []  # ..., start, end
 
     def lay_out(i: int, t: float) -> float:
         """Lay out bar ``order[i]`` as the path stands now; return when it ends."""
         bar = order[i]
-        start = float(bar_start_sec[i]) if bar_start_sec is not None else t
-        tm = p.chart.tempo_map.scaled(p.tempo_scale)
-        q0, q1 = p.bar_span_qn(bar)
-        length = float(tm.qn_to_sec(q1) - tm.qn_to_sec(q0))
-        targets = p.targets_for_bar(bar, start_sec=start)
-        laid.append((bar, targets, p.level, p.tempo_scale, start, length))
+        if layout is not None:
+            lay = layout[i]
+            start = lay.start_sec(tm)
+            end = float(tm.qn_to_sec(lay.end_qn)) * lay.stretch + lay.shift_sec
+            targets = lay.place(p.chart.part(p.level), tm)
+        else:
+            start = float(bar_start_sec[i]) if bar_start_sec is not None else t
+            scaled = p.chart.tempo_map.scaled(p.tempo_scale)
+            q0, q1 = p.bar_span_qn(bar)
+            end = start + float(scaled.qn_to_sec(q1) - scaled.qn_to_sec(q0))
+            targets = p.targets_for_bar(bar, start_sec=start)
+        laid.append((bar, targets, p.level, p.tempo_scale, start, end))
         reached.setdefault(p.level, start)
-        return start + length
+        return end
 
     end = lay_out(0, 0.0) if order else 0.0
     for i in range(len(order)):
         if i + 1 < len(order):
             end = lay_out(i + 1, end)  # laid out before bar i is judged
-        bar, targets, level, scale, start, length = laid.pop(0)
+        bar, targets, level, scale, start, end_sec = laid.pop(0)
+        if end_sec + wait_sec > stop:
+            break  # not closed when the session stopped
         if level != p.level or scale != p.tempo_scale:
             continue  # laid out before the path's last change: not reported
-        played = hits.between(start - w, start + length - w)
-        p.on_bar_end(bar, align(p.fold(played), targets, window_sec=w))
+        if not any(a <= start and end_sec <= b for a, b in spans):
+            continue  # the player was not there for the whole bar
+        p.on_bar_end(bar, bar_alignment(hits, targets, start, end_sec, window_sec=w, level=level))
     return LessonReport(
         changes=list(p.changes),
         history=list(p.history),
@@ -677,4 +737,54 @@ def replay_lesson(
         final_tempo_scale=p.tempo_scale,
         tips=p.tips(),
         reached_sec=reached,
+    )
+
+
+def replay_session(
+    session: Session,
+    name: str,
+    *,
+    path: LessonPath | None = None,
+    chart: Chart | None = None,
+    grace_sec: float = DEFAULT_GRACE_SEC,
+) -> LessonReport:
+    """Replay player ``name`` of a stored session through the lesson path, telling it
+    exactly what the live engine told it: the bars as they were laid out (a loop, the
+    practice tempo, a click that followed the duo), only those closed before the session
+    stopped, only those the player was there for, judged with the session's window.
+
+    Parameters
+    ----------
+    session : Session
+    name : str
+        The player.
+    path : LessonPath, optional
+        The path to move (several sessions may move one); by default a new one, started
+        as the live engine starts it: at the player's level and the session's practice
+        tempo (100% at most).
+    chart : Chart, optional
+        The song (the session's by default).
+    grace_sec : float
+        The live engine's grace: a bar was told to the path once its end, the matching
+        window and this had passed.
+
+    Returns
+    -------
+    LessonReport
+    """
+    player = session.player(name)
+    song = session.chart if chart is None else chart
+    s = session.settings
+    if path is None:
+        path = LessonPath(song, start_level=player.level, tempo_scale=min(1.0, s.tempo_scale))
+    return replay_lesson(
+        song,
+        player.hits,
+        path=path,
+        layout=session.layout or None,
+        base_map=song.tempo_map.scaled(s.tempo_scale),
+        until_sec=session.until_sec,
+        present=player.present,
+        window_sec=s.window_sec,
+        wait_sec=s.window_sec + grace_sec,
     )

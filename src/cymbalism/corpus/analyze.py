@@ -247,12 +247,14 @@ def _error_row(job: Job, exc: BaseException) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Performance:
-    """What one job plays: each player's hits, their names, the tempo map, their parts."""
+    """What one job plays: each player's hits, their names, the tempo map, their parts;
+    for a stored session, already judged as it was live (``report``)."""
 
     hits: list[Any]
     names: list[str]
     tempo_map: Any
     targets: list[Any] | None = None
+    report: Any = None
 
 
 def _load_file(job: Job) -> _Performance:
@@ -277,20 +279,21 @@ _STORES: dict[str, Any] = {}
 
 
 def _load_session(job: Job) -> _Performance:
-    """A stored session: every player's hits and part, following their level changes."""
-    from cymbalism.corpus.figures import session_targets
+    """A stored session, every player judged as the live engine and the report judge it."""
+    from cymbalism.report.analysis import judge_session
     from cymbalism.store import Store
 
     store = _STORES.get(job.path)
     if store is None:  # one connection pool per worker process and database
         store = _STORES[job.path] = Store(job.path)
     stored = store.load(int(job.session_id or 0))
-    hits = [p.hits for p in stored.session.players]
-    names = [p.name for p in stored.session.players]
-    targets = session_targets(stored)
-    if not hits:
+    if not stored.session.players:
         raise InputError(f"session {job.session_id} has no players")
-    return _Performance(hits, names, stored.chart.tempo_map, targets)
+    report = judge_session(stored.session, level_changes=stored.level_changes)
+    hits = [p.alignment.hits for p in report.players]
+    names = [p.name for p in report.players]
+    tempo_map = stored.chart.tempo_map.scaled(stored.session.settings.tempo_scale)
+    return _Performance(hits, names, tempo_map, report=report)
 
 
 def _figure_rows(job: Job, perf: _Performance) -> list[dict[str, Any]]:
@@ -299,7 +302,7 @@ def _figure_rows(job: Job, perf: _Performance) -> list[dict[str, Any]]:
     from cymbalism.analysis.summary import analyze_players
     from cymbalism.analysis.tempo import tempo_curve, tempo_estimate
 
-    report = analyze_players(
+    report = perf.report or analyze_players(
         perf.hits, tempo_map=perf.tempo_map, targets=perf.targets, names=perf.names
     )
     table = onset_table_from_alignments(

@@ -19,6 +19,7 @@ import numpy as np
 from cymbalism.analysis.coupling import (
     CHORD_SEC,
     PAIR_WINDOW_SEC,
+    CouplingFit,
     fit_phase_correction,
     lead_lag,
     onset_table_from_onsets,
@@ -41,7 +42,6 @@ __all__ = [
     "pair_asynchrony",
     "pair_figures",
     "plot_windowed",
-    "session_targets",
     "windowed_figures",
 ]
 
@@ -127,46 +127,23 @@ def _midi_onsets(path: Path) -> tuple[np.ndarray, TempoMap]:
     return perf.hits.onset_sec, perf.tempo_map
 
 
-def session_targets(stored: Any) -> list[Any]:
-    """Each player's chart notes (Hits, seconds) in a stored session, level changes included.
-
-    A player who moved from one level to another at ``at_sec`` is judged against the
-    first level's part before that time and the second's after it.
-    """
-    from cymbalism.model.hits import Hits
-
-    chart = stored.chart
-    out = []
-    for player in stored.session.players:
-        steps = stored.level_changes.get(player.name, ())
-        starts = [-np.inf, *(s.at_sec for s in steps), np.inf]
-        levels = [player.level, *(s.to_level for s in steps)]
-        parts = [
-            chart.targets(level).between(lo, hi)
-            for level, lo, hi in zip(levels, starts[:-1], starts[1:], strict=True)
-        ]
-        out.append(Hits.concat(parts))
-    return out
-
-
 def load_session_onsets(token: str, *, db: str | None = None) -> LoadedOnsets:
     """The onset table of a stored session (``token``: its number or ``"last"``).
 
-    Each player is aligned to their part (level changes included); the table has one row
-    per chart position and the chart's times as reference.
+    Each player is aligned to their part as the live engine and the report align them
+    (:func:`cymbalism.report.analysis.judge_session`); the table has one row per chart
+    position and the notes' times as reference.
     """
-    from cymbalism.analysis.align import align
     from cymbalism.analysis.coupling import onset_table_from_alignments
+    from cymbalism.report.analysis import judge_session
     from cymbalism.store import Store
 
     with Store(db) as store:
         stored = store.load(store.resolve(token))
-    window = stored.session.settings.window_sec
-    alignments = {
-        p.name: align(p.hits, t, window_sec=window)
-        for p, t in zip(stored.session.players, session_targets(stored), strict=True)
-    }
-    return LoadedOnsets(onset_table_from_alignments(alignments), stored.chart.tempo_map)
+    report = judge_session(stored.session, level_changes=stored.level_changes)
+    alignments = {p.name: p.alignment for p in report.players}
+    tempo_map = stored.chart.tempo_map.scaled(stored.session.settings.tempo_scale)
+    return LoadedOnsets(onset_table_from_alignments(alignments), tempo_map)
 
 
 def pair_asynchrony(table: OnsetTable, a: str, b: str) -> Asynchrony:
@@ -191,8 +168,10 @@ def pair_figures(table: OnsetTable, a: str, b: str, *, coupling: bool = True) ->
         ``a``, ``b``, ``n``, ``mean_ms``, ``sd_ms``, ``mean_abs_ms`` (onsetsync's
         pairwise asynchrony ``a - b``); with ``coupling``, also ``alpha_ab`` (``a``'s
         correction toward ``b``), ``alpha_ba``, ``sigma_t_ms``/``sigma_m_ms`` of each,
-        ``n_coupling`` and ``leader`` by bGLS, and ``lead_lag`` (cross-correlation and
-        Granger tests of the intervals). Unknown figures are None.
+        ``n_coupling``, ``bgls_leader`` (who leads: adapts less, by bGLS; None when the
+        fit cannot be read), ``bgls_problems`` (why not, in words) and ``lead_lag``
+        (cross-correlation and Granger tests of the intervals, with its own
+        ``xcorr_leader``). Unknown figures are None.
     """
     stats = sync_stats(pair_asynchrony(table, a, b))
     out: dict[str, Any] = {
@@ -214,7 +193,7 @@ def pair_figures(table: OnsetTable, a: str, b: str, *, coupling: bool = True) ->
             "sigma_t_ms": [_ms(v) for v in fit.sigma_t_sec],
             "sigma_m_ms": [_ms(v) for v in fit.sigma_m_sec],
             "n_coupling": [int(v) for v in fit.n_events],
-            "leader": fit.leader(a, b),
+            **_leader(fit, a, b),
         }
     )
     ll = lead_lag(table, a, b)
@@ -285,7 +264,9 @@ def cycle_edges_sec(table: OnsetTable, *, cycles: int) -> np.ndarray:
 def windowed_figures(
     table: OnsetTable, a: str, b: str, *, edges_sec: np.ndarray
 ) -> list[dict[str, Any]]:
-    """bGLS gains of ``a`` and ``b`` toward each other, and who led, in each window."""
+    """bGLS gains of ``a`` and ``b`` toward each other, and who led, in each window:
+    ``start_sec``, ``end_sec``, ``alpha_ab``, ``alpha_ba``, ``n`` (the fewer intervals of
+    the two), ``bgls_leader`` and ``bgls_problems`` as :func:`pair_figures` gives them."""
     w = windowed_phase_correction(table, edges_sec=edges_sec, players=[a, b], sources=[a, b])
     out = []
     for k, fit in enumerate(w.fits):
@@ -297,10 +278,16 @@ def windowed_figures(
                 "alpha_ab": None if not np.isfinite(ab) else round(ab, 4),
                 "alpha_ba": None if not np.isfinite(ba) else round(ba, 4),
                 "n": int(min(fit.n_events)),
-                "leader": fit.leader(a, b),
+                **_leader(fit, a, b),
             }
         )
     return out
+
+
+def _leader(fit: CouplingFit, a: str, b: str) -> dict[str, Any]:
+    """Who leads by bGLS (None when the fit cannot be read) and why it cannot be."""
+    problems = fit.problems(a, b)
+    return {"bgls_leader": None if problems else fit.leader(a, b), "bgls_problems": problems}
 
 
 def plot_windowed(windows: Sequence[dict[str, Any]], a: str, b: str, path: str | Path) -> Path:
@@ -329,13 +316,17 @@ def plot_windowed(windows: Sequence[dict[str, Any]], a: str, b: str, path: str |
     ab = np.array([np.nan if w["alpha_ab"] is None else w["alpha_ab"] for w in windows])
     ba = np.array([np.nan if w["alpha_ba"] is None else w["alpha_ba"] for w in windows])
     fig, ax = plt.subplots(figsize=(9, 3.6), layout="constrained")
-    ax.step(mid, ab, where="mid", label=f"{a} adapts to {b}", color="tab:blue")
-    ax.step(mid, ba, where="mid", label=f"{b} adapts to {a}", color="tab:orange")
+    start = np.array([w["start_sec"] for w in windows])
+    end = np.array([w["end_sec"] for w in windows])
+    # each window's gain across that window only: a window with none shows none
+    ax.hlines(ab, start, end, label=f"{a} adapts to {b}", color="tab:blue")
+    ax.hlines(ba, start, end, label=f"{b} adapts to {a}", color="tab:orange")
     top = float(np.nanmax(np.concatenate([ab, ba, [0.5]])))
     for m, w, win in zip(mid, width, windows, strict=True):
-        if win["leader"] is not None:
-            ax.text(m, top * 1.08, f"{win['leader']} leads", ha="center", fontsize=7)
-            ax.axvspan(m - w / 2, m + w / 2, alpha=0.06, color="k" if win["leader"] == a else "w")
+        if win["bgls_leader"] is not None:
+            ax.text(m, top * 1.08, f"{win['bgls_leader']} leads", ha="center", fontsize=7)
+            shade = "k" if win["bgls_leader"] == a else "w"
+            ax.axvspan(m - w / 2, m + w / 2, alpha=0.06, color=shade)
     ax.set_ylim(min(0.0, float(np.nanmin(np.concatenate([ab, ba, [0.0]])))), top * 1.2)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("phase-correction gain (bGLS)")

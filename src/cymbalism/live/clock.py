@@ -1,7 +1,8 @@
 """One clock for a live session: monotonic nanoseconds, and a fake one for tests.
 
-Every hit is stamped on arrival with :meth:`Clock.now_ns` minus its input's calibrated
-latency; the MIDI library's own message times are never used. The song's time line
+Every hit is stamped with its arrival on :meth:`Clock.now_ns`'s time line minus its
+input's calibrated latency (a MIDI port's arrival is taken by rtmidi as the message
+comes in, and placed on this clock: :mod:`cymbalism.live.inputs`). The song's time line
 (seconds from the first beat of the song, negative during the count-in) is derived from
 these stamps by the engine.
 """
@@ -130,8 +131,11 @@ def responsive(*, realtime: bool = True) -> Iterator[None]:
       (:func:`gc.freeze`) and young collections are made rarer, so full collections do not
       stall the loop mid-song.
     - With ``realtime`` and where the system allows it (Linux, with the right to), the
-      calling thread gets a low real-time priority (``SCHED_RR`` 10), as audio programs
-      do, so a busy machine does not keep a hit waiting; elsewhere it runs as before.
+      calling thread (and the threads it starts, such as the MIDI ports' readers) gets
+      the lowest real-time priority (``SCHED_RR`` 1), so a busy machine does not keep a
+      hit waiting, yet it never outranks the audio and MIDI systems' own threads (JACK's
+      clients run at 5 and up): a JACK client that misses its cycle loses or repeats
+      MIDI events. Elsewhere it runs as before.
       A loop under a fake clock never sleeps, so it does not ask for this.
     """
     interval = sys.getswitchinterval()
@@ -144,7 +148,7 @@ def responsive(*, realtime: bool = True) -> Iterator[None]:
     if realtime:
         try:
             policy = (os.sched_getscheduler(0), os.sched_getparam(0))
-            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(10))
+            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(1))
         except (AttributeError, OSError):  # not Linux, or not permitted: best effort
             policy = None
     try:

@@ -30,6 +30,7 @@ Conventions
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ from cymbalism.live.tempo_follow import TempoFollower
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
-from cymbalism.model.session import BarLayout, Player, Session, Settings
+from cymbalism.model.session import DEFAULT_GRACE_SEC, BarLayout, Player, Session, Settings
 
 if TYPE_CHECKING:
     from cymbalism.coaching.lesson import LevelChange
@@ -157,6 +158,14 @@ class Recorder(Protocol):
         """Keep every judgement of ``player``'s notes and hits."""
         ...
 
+    def presence(self, player: str, at_sec: float, *, present: bool) -> None:
+        """Keep that ``player`` left (``present=False``) or came back at ``at_sec``."""
+        ...
+
+    def stopped(self, until_sec: float | None) -> None:
+        """Keep where the session was stopped (None: played to the end)."""
+        ...
+
 
 class Lesson(Protocol):
     """A lesson path: chooses a player's level and tempo bar by bar, from how bars went.
@@ -217,7 +226,7 @@ class LiveOptions:
     lesson_players: tuple[str, ...] = ()
     tolerance_sec: Mapping[Level, float] = field(default_factory=lambda: LEVEL_TOLERANCE_SEC)
     lookahead_sec: float = 0.25
-    grace_sec: float = 0.05
+    grace_sec: float = DEFAULT_GRACE_SEC
     sync_window_sec: float = 8.0
     backing: bool = False
     ramp_step: float = 0.0
@@ -280,6 +289,23 @@ class _PlayerState:
     err_sum: float = 0.0
     abs_sum: float = 0.0
     err_since_decision: list[float] = field(default_factory=list)
+    present: list[list[float]] = field(default_factory=lambda: [[-math.inf, math.inf]])
+
+    @property
+    def here(self) -> bool:
+        """Whether the player is present now (has not left, or came back)."""
+        return self.present[-1][1] == math.inf
+
+    def spans(self) -> tuple[tuple[float, float], ...]:
+        return tuple((a, b) for a, b in self.present)
+
+    def present_at(self, sec: float) -> bool:
+        """Whether the player was there at ``sec``."""
+        return any(a <= sec < b for a, b in self.present)
+
+    def present_over(self, start_sec: float, end_sec: float) -> bool:
+        """Whether the player was there for the whole of ``[start_sec, end_sec)``."""
+        return any(a <= start_sec and end_sec <= b for a, b in self.present)
 
 
 @dataclass
@@ -333,6 +359,12 @@ class LiveResult:
     def came_together_sec(self) -> float | None:
         """When the first two players came together (song seconds), or None."""
         return None if self.report.sync is None else self.report.sync.came_together_sec
+
+
+def _clock(song_sec: float) -> str:
+    """``0:09`` for people."""
+    sec = max(0, math.floor(song_sec))
+    return f"{sec // 60}:{sec % 60:02d}"
 
 
 def _lane(lane: int | Lane) -> int:
@@ -536,6 +568,11 @@ class Engine:
         return self.song_sec(self.clock.now_ns())
 
     @property
+    def planned_bars(self) -> list[int]:
+        """The chart bars (from 0) the session plays, in order (a loop repeats some)."""
+        return list(self._bar_plan)
+
+    @property
     def end_sec(self) -> float:
         """When the last bar ends (song seconds), as far as it is laid out; ``inf`` before."""
         if self._next_plan < len(self._bar_plan) or not self.bars:
@@ -674,32 +711,24 @@ class Engine:
         st.fold = fold_lanes(np.arange(len(Lane)), st.level)
 
     def _bar_alignment(self, st: _PlayerState, i: int) -> Alignment:
-        """One laid-out bar of a player as an Alignment: its notes, the hits on them, extras."""
+        """One laid-out bar of a player, judged as :func:`~cymbalism.coaching.lesson.bar_alignment`
+        judges it (the offline replay does the same)."""
+        from cymbalism.coaching.lesson import bar_alignment
+
         bar = self.bars[i]
         a, b = st.bar_ranges[i]
         tgt = st.aligner.targets
-        targets = Hits(tgt.onset_sec[a:b], tgt.lane[a:b], tgt.velocity[a:b])
-        matched = [h for h in st.hit_of_target[a:b] if h >= 0]
-        extras = [h for h in st.extras if bar.start_sec <= st.onset[h] < bar.end_sec]
-        used = sorted(matched + extras)
-        local = {h: k for k, h in enumerate(used)}
+        w = self.settings.window_sec
+        lo = bisect_left(st.onset, bar.start_sec - w)
+        hi = bisect_left(st.onset, bar.end_sec - w)
         hits = Hits(
-            np.asarray([st.onset[h] for h in used], dtype=np.float64),
-            np.asarray([st.fold[st.lane[h]] for h in used], dtype=np.int8),
-            np.asarray([st.velocity[h] for h in used], dtype=np.int16),
+            np.asarray(st.onset[lo:hi], dtype=np.float64),
+            np.asarray(st.lane[lo:hi], dtype=np.int8),
+            np.asarray(st.velocity[lo:hi], dtype=np.int16),
         )
-        hit_index = np.asarray([local.get(h, -1) for h in st.hit_of_target[a:b]], dtype=np.int64)
-        error = np.full(b - a, np.nan)
-        ok = hit_index >= 0
-        error[ok] = hits.onset_sec[hit_index[ok]] - targets.onset_sec[ok]
-        return Alignment(
-            targets=targets,
-            hits=hits,
-            hit_index=hit_index,
-            error_sec=error,
-            extra_index=np.asarray([local[h] for h in extras], dtype=np.int64),
-            window_sec=self.settings.window_sec,
-        )
+        targets = Hits(tgt.onset_sec[a:b], tgt.lane[a:b], tgt.velocity[a:b])
+        level = dict(bar.levels)[st.player.name]
+        return bar_alignment(hits, targets, bar.start_sec, bar.end_sec, window_sec=w, level=level)
 
     def _close_bars(self, now_sec: float) -> None:
         """Tell the lesson paths how each bar went, once its last note's window has closed."""
@@ -716,7 +745,10 @@ class Engine:
                 # or tempo; the path starts counting afresh, so it is not reported.
                 if level != Level(path.level) or st.bar_tempo[i] != float(path.tempo_scale):
                     continue
-                change = path.on_bar_end(self.bars[i].chart_bar, self._bar_alignment(st, i))
+                bar = self.bars[i]
+                if not st.present_over(bar.start_sec, bar.end_sec):
+                    continue  # a bar the player was not there for says nothing of them
+                change = path.on_bar_end(bar.chart_bar, self._bar_alignment(st, i))
                 if change is not None:
                     self._say(f"{name}: {change}")
 
@@ -772,7 +804,7 @@ class Engine:
         st.lane.append(lane)
         st.velocity.append(int(velocity))
         self._lay_out_until(onset_sec)
-        j = st.aligner.push(onset_sec, int(st.fold[lane]), velocity=int(velocity))
+        j = st.aligner.push(onset_sec, self._fold_at(st, onset_sec, lane), velocity=int(velocity))
         if j is None:
             st.extras.append(len(st.onset) - 1)
             st.n_extra += 1
@@ -799,6 +831,19 @@ class Engine:
         st.recent.append(fb)
         st.last_by_lane[lane] = fb
         return fb
+
+    def _fold_at(self, st: _PlayerState, onset_sec: float, lane: int) -> int:
+        """The lane a hit counts for in the part the player was on when it sounded."""
+        from cymbalism.coaching.simplify import fold_lanes
+
+        if len(st.levels) == 1 or onset_sec >= st.levels[-1][0]:
+            return int(st.fold[lane])
+        level = st.levels[0][1]
+        for at, lv in st.levels:
+            if at > onset_sec:
+                break
+            level = lv
+        return int(fold_lanes(np.asarray([lane]), level)[0])
 
     def _bar_at(self, song_sec: float) -> int:
         for bar in reversed(self.bars):
@@ -846,9 +891,11 @@ class Engine:
         limit = now_sec - self.options.grace_sec
         for name, st in self.players.items():
             for k in st.aligner.misses_until(limit).tolist():
+                tgt = st.aligner.targets
+                if not st.present_at(float(tgt.onset_sec[k])):
+                    continue  # the player was not there: not a miss
                 st.n_miss += 1
                 st.reported_miss.add(k)
-                tgt = st.aligner.targets
                 fb = Feedback(
                     name,
                     Verdict.MISS,
@@ -873,6 +920,48 @@ class Engine:
             self._asy.popleft()
         self._close_bars(now_sec)
         return out
+
+    def player_left(
+        self, player: str, *, t_ns: int | None = None, song_sec: float | None = None
+    ) -> None:
+        """Mark that ``player`` left (their connection dropped and was not taken up again,
+        their input disappeared). From then on their notes are neither missed nor
+        judged, nor synchronised with the partner's; the store keeps when they left and
+        the report says so. Leaving twice is leaving once.
+
+        ``t_ns`` (clock nanoseconds) or ``song_sec`` says when; the clock's now by default.
+        """
+        at = self._time_sec("player_left", t_ns, song_sec)
+        st = self._player(player)
+        if not st.here:
+            return
+        at = max(at, st.present[-1][0])
+        if at == st.present[-1][0]:
+            st.present.pop()  # left the moment they came: that stretch never was
+        else:
+            st.present[-1][1] = at
+        self._say(f"{player} left at {_clock(at)}")
+        if self.recorder is not None:
+            self.recorder.presence(player, at, present=False)
+
+    def player_rejoined(
+        self, player: str, *, t_ns: int | None = None, song_sec: float | None = None
+    ) -> None:
+        """Mark that ``player`` is back (after :meth:`player_left`); judged again from now."""
+        at = self._time_sec("player_rejoined", t_ns, song_sec)
+        st = self._player(player)
+        if st.here:
+            return
+        if st.present:
+            at = max(at, st.present[-1][1])
+        st.present.append([at, math.inf])
+        self._say(f"{player} is back at {_clock(at)}")
+        if self.recorder is not None:
+            self.recorder.presence(player, at, present=True)
+
+    def is_present(self, player: str) -> bool:
+        """Whether ``player`` is there now."""
+        return self._player(player).here
 
     def say(self, text: str) -> None:
         """Add a message for the players (a port lost, the click silent)."""
@@ -1066,28 +1155,6 @@ class Engine:
         if self._finished is not None:
             return self._finished
         self.tick(song_sec=math.inf if until_sec is None else until_sec)
-        alignments = {name: st.aligner.finish() for name, st in self.players.items()}
-        if until_sec is not None:
-            alignments = {
-                n: Alignment(
-                    a.targets.between(-math.inf, until_sec),
-                    a.hits.between(-math.inf, until_sec),
-                    np.empty(0, np.int64),
-                    np.empty(0),
-                    np.empty(0, np.int64),
-                )
-                for n, a in alignments.items()
-            }
-        report = analyze_players(
-            [a.hits for a in alignments.values()],
-            tempo_map=self.base_map,
-            targets=[a.targets for a in alignments.values()],
-            names=list(alignments),
-            window_sec=self.settings.window_sec,
-            title=self.chart.title,
-        )
-        if until_sec is not None:
-            alignments = {p.name: p.alignment for p in report.players}
         players = tuple(
             Player(
                 name=n,
@@ -1099,6 +1166,7 @@ class Engine:
                     np.asarray(st.lane, dtype=np.int8),
                     np.asarray(st.velocity, dtype=np.int16),
                 ),
+                present=st.spans(),
             )
             for n, st in self.players.items()
         )
@@ -1107,15 +1175,35 @@ class Engine:
             players=players,
             settings=self.settings,
             layout=tuple(b.layout for b in self.bars),
+            until_sec=until_sec,
         )
+        live = {name: st.aligner.finish() for name, st in self.players.items()}
+        # The figures of the session as stored: each player judged while present and
+        # before the stop, by the same analysis the report runs on the stored session.
+        report = analyze_players(
+            [a.hits for a in live.values()],
+            tempo_map=self.base_map,
+            targets=[a.targets for a in live.values()],
+            names=list(live),
+            window_sec=self.settings.window_sec,
+            title=self.chart.title,
+            spans=[session.judged_spans(n) for n in live],
+        )
+        alignments = {p.name: p.alignment for p in report.players}
         if self.recorder is not None:
             for n, a in alignments.items():
                 self.recorder.add_alignment(n, a)
+            self.recorder.stopped(until_sec)
+        stop = math.inf if until_sec is None else until_sec
         self._finished = LiveResult(
             session=session,
             alignments=alignments,
             report=report,
-            levels={n: list(st.levels) for n, st in self.players.items()},
+            # a part laid out for bars the session never reached was never played
+            levels={
+                n: st.levels[:1] + [(t, lv) for t, lv in st.levels[1:] if t < stop]
+                for n, st in self.players.items()
+            },
             bars=list(self.bars),
             messages=list(self.messages),
         )

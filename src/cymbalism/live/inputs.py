@@ -1,9 +1,11 @@
 """Live inputs: MIDI ports, microphones, the computer keyboard as pads, simulated drummers.
 
-Every input stamps a hit the moment it arrives, with the session's
+Every input stamps a hit with the moment it arrived, on the session's
 :class:`~cymbalism.live.clock.Clock`, minus the input's calibrated latency
-(``offset_sec``). The MIDI library's own message times are not used. Hits wait in a
-thread-safe queue until the engine's loop collects them with :meth:`Input.poll`.
+(``offset_sec``). A MIDI port's moment of arrival is the one rtmidi took in the MIDI
+system's thread (see below), placed on the session clock; never a time a message
+carries itself. Hits wait in a thread-safe queue until the engine's loop collects them
+with :meth:`Input.poll`.
 
 MIDI ports are found by NAME (a case-insensitive substring), never by number, so an e-kit
 is found again after a reboot or after it was unplugged. One port can carry two players,
@@ -12,7 +14,19 @@ input says so (:class:`InputStatus`), keeps every hit it already delivered, and 
 port again when it comes back.
 
 Only the port boundary is pluggable (:class:`PortBackend`): :class:`MidoBackend` talks to
-real ports through mido and python-rtmidi; tests pass a fake backend with mido-style ports.
+real ports through python-rtmidi; tests pass a fake backend with mido-style ports.
+
+No Python runs in the MIDI system's own thread. python-rtmidi calls a Python callback
+from inside JACK's real-time process cycle, which must then wait for the interpreter;
+with the live view drawing, some of those calls were handed the previous message's bytes
+again (a copy 0.03-5 ms after the original) and some messages never came. So a real
+port (:class:`RtMidiPort`) sets no callback: rtmidi queues each message in C++ with its
+arrival time, and a reader thread of ours takes them from that queue, stamps them from
+rtmidi's own times, decodes them and hands the hits to the engine's queue.
+
+Each player's notes then pass a :class:`TriggerFilter` (the kit's retrigger mask and
+crosstalk filter, :class:`cymbalism.io.kits.TriggerSettings`), which drops a pad's
+double triggers and the crosstalk of a hit on its neighbours, and nothing else.
 """
 
 from __future__ import annotations
@@ -21,6 +35,8 @@ import os
 import queue
 import select
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -28,6 +44,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from cymbalism.errors import DeviceError, InputError, NotFoundError, require
+from cymbalism.io.kits import TriggerSettings
 from cymbalism.live.clock import NS_PER_SEC, Clock, sec_to_ns
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane, lane_table
@@ -43,7 +60,9 @@ __all__ = [
     "MidoBackend",
     "PortBackend",
     "Route",
+    "RtMidiPort",
     "SimulatedInput",
+    "TriggerFilter",
     "find_port",
     "kit_table",
 ]
@@ -161,19 +180,122 @@ def kit_table(kit: str | Mapping[int, int] | np.ndarray | None = None) -> np.nda
 
 # --------------------------------------------------------------------------- MIDI ports
 class PortBackend(Protocol):
-    """The MIDI system: list ports and open them (mido-style ports)."""
+    """The MIDI system: list ports and open them.
+
+    ``open_input`` returns a port with ``close()`` that calls ``callback(message)`` or
+    ``callback(message, arrived_ns)`` for every message, a mido-style message with
+    ``type``, ``channel``, ``note`` and ``velocity``, and, when the port knows it, the
+    message's arrival on the :func:`time.perf_counter_ns` clock.
+    """
 
     def input_names(self) -> list[str]: ...
 
     def output_names(self) -> list[str]: ...
 
-    def open_input(self, name: str, callback: Callable[[Any], None]) -> Any: ...
+    def open_input(self, name: str, callback: Callable[..., None]) -> Any: ...
 
     def open_output(self, name: str) -> Any: ...
 
 
+#: A port is taken as unplugged once this many listings in a row (one a second) leave it
+#: out: under JACK a listing can time out on a busy machine, and closing and reopening a
+#: port that never left would lose what came meanwhile.
+LOST_AFTER_CHECKS = 2
+#: Messages rtmidi may hold for the reader thread (at 0.5 ms per read, far more than
+#: any kit sends).
+RTMIDI_QUEUE = 8192
+#: How long the reader thread sleeps when rtmidi's queue is empty.
+READ_EVERY_SEC = 0.0005
+
+
+class _Arrivals:
+    """Clock times of messages from rtmidi's delta times, anchored to when they were read.
+
+    rtmidi gives each message the time since the previous one, taken when it arrived.
+    Summed, they place every message on one time line whose offset from our clock is
+    unknown; each read bounds it from above (a message is read after it arrived), so the
+    least ``read - summed`` over the last ``window`` messages is the offset, found
+    again and again so that two clocks drifting apart do not matter.
+    """
+
+    def __init__(self, window: int = 64) -> None:
+        self._sum_ns = 0
+        self._offsets: deque[int] = deque(maxlen=window)
+
+    def stamp(self, delta_sec: float, read_ns: int) -> int:
+        self._sum_ns += round(delta_sec * NS_PER_SEC)
+        self._offsets.append(read_ns - self._sum_ns)
+        return self._sum_ns + min(self._offsets)
+
+
+class RtMidiPort:
+    """A MIDI input port read through rtmidi's own queue, with no Python callback.
+
+    Parameters
+    ----------
+    rtmidi : module
+        python-rtmidi.
+    api : int
+        The rtmidi API constant.
+    name : str
+        The port's exact name.
+    callback : callable
+        ``callback(message, arrived_ns)``, called from this port's reader thread.
+    """
+
+    def __init__(
+        self, rtmidi: Any, api: int, name: str, callback: Callable[[Any, int], None]
+    ) -> None:
+        import mido
+
+        self._mido = mido
+        self._rt = rtmidi.MidiIn(api, name="cymbalism", queue_size_limit=RTMIDI_QUEUE)
+        names = self._rt.get_ports()
+        if name not in names:
+            raise OSError(f"no MIDI input {name!r}")
+        # Every message type is taken, so that rtmidi's delta times add up.
+        self._rt.ignore_types(sysex=False, timing=False, active_sense=False)
+        self._rt.open_port(names.index(name), "in")
+        self.name = name
+        self._callback = callback
+        self._arrivals = _Arrivals()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name=f"midi {name}", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        get = self._rt.get_message
+        while True:
+            item = get()
+            if item is not None:
+                self._deliver(item)
+            elif self._stop.is_set():
+                # The port is closed, so nothing more can come: take what is left.
+                while (item := get()) is not None:
+                    self._deliver(item)
+                return
+            else:
+                time.sleep(READ_EVERY_SEC)
+
+    def _deliver(self, item: tuple[list[int], float]) -> None:
+        data, delta = item
+        arrived = self._arrivals.stamp(delta, time.perf_counter_ns())
+        try:
+            msg = self._mido.Message.from_bytes(data)
+        except ValueError:  # a malformed or partial message
+            return
+        self._callback(msg, arrived)
+
+    def close(self) -> None:
+        """Close the port, deliver every message that had arrived, and stop reading."""
+        self._rt.close_port()
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        self._rt.delete()
+
+
 class MidoBackend:
-    """Real MIDI ports through mido and python-rtmidi (the ``live`` extra).
+    """Real MIDI ports through python-rtmidi (and mido for outputs; the ``live`` extra).
 
     Parameters
     ----------
@@ -220,8 +342,11 @@ class MidoBackend:
     def output_names(self) -> list[str]:
         return self._names("listing outputs", 1)
 
-    def open_input(self, name: str, callback: Callable[[Any], None]) -> Any:
-        return self._call(f"opening {name!r}", self._backend.open_input, name, callback=callback)
+    def open_input(self, name: str, callback: Callable[[Any, int], None]) -> RtMidiPort:
+        api = self._rtmidi.API_UNSPECIFIED if self._api is None else self._api
+        return self._call(  # type: ignore[no-any-return]
+            f"opening {name!r}", RtMidiPort, self._rtmidi, api, name, callback
+        )
 
     def open_output(self, name: str) -> Any:
         return self._call(f"opening {name!r}", self._backend.open_output, name)
@@ -265,12 +390,15 @@ class Route:
         An inclusive note range; ``None`` for all.
     table : np.ndarray [shape=(128,), int8]
         The kit's note -> lane table (see :func:`kit_table`).
+    trigger : TriggerSettings
+        The kit's retrigger mask and crosstalk filter (see :class:`TriggerFilter`).
     """
 
     player: str
     channels: frozenset[int] | None = None
     notes: tuple[int, int] | None = None
     table: np.ndarray = field(default_factory=lane_table)
+    trigger: TriggerSettings = field(default_factory=TriggerSettings)
 
     def __post_init__(self) -> None:
         if self.channels is not None and not all(1 <= c <= 16 for c in self.channels):
@@ -285,6 +413,61 @@ class Route:
         if self.channels is not None and channel + 1 not in self.channels:
             return False
         return self.notes is None or self.notes[0] <= note <= self.notes[1]
+
+
+#: Lanes played with the feet: not mounted with the pads, so no crosstalk from or to them.
+_FEET = frozenset({int(Lane.KICK), int(Lane.HIHAT_PEDAL)})
+
+
+class TriggerFilter:
+    """Drops a pad's false triggers from one player's notes, as they arrive, and no stroke.
+
+    - **Retrigger mask**: a note on a lane within ``retrigger_mask_ms`` after the last
+      accepted note on that lane is the pad triggering twice.
+    - **Crosstalk**: a note on another lane within ``crosstalk_ms`` after an accepted
+      hit, with at most ``crosstalk_ratio`` of its velocity, is that hit sounding on a
+      neighbouring pad. The feet neither cause nor receive crosstalk.
+
+    Parameters
+    ----------
+    settings : TriggerSettings
+        The kit's (:attr:`cymbalism.io.kits.KitMap.trigger`).
+
+    Attributes
+    ----------
+    dropped_retrigger, dropped_crosstalk : int
+        How many notes each rule dropped so far.
+    """
+
+    def __init__(self, settings: TriggerSettings | None = None) -> None:
+        self.settings = settings = settings or TriggerSettings()
+        self._mask_ns = round(settings.retrigger_mask_ms * 1e6)
+        self._cross_ns = round(settings.crosstalk_ms * 1e6)
+        self._last: dict[int, int] = {}  # lane -> last accepted stamp
+        self._recent: deque[tuple[int, int, int]] = deque()  # (stamp, lane, velocity)
+        self.dropped_retrigger = 0
+        self.dropped_crosstalk = 0
+
+    def accept(self, t_ns: int, lane: int, velocity: int) -> bool:
+        """Whether a note (arrival ``t_ns``, ``lane``, ``velocity``) is a stroke; if so, it
+        is remembered for the notes after it."""
+        last = self._last.get(lane)
+        if last is not None and 0 <= t_ns - last < self._mask_ns:
+            self.dropped_retrigger += 1
+            return False
+        recent = self._recent
+        while recent and t_ns - recent[0][0] >= self._cross_ns:
+            recent.popleft()
+        if lane not in _FEET:
+            limit = self.settings.crosstalk_ratio
+            for _, other, vel in recent:
+                if other != lane and velocity <= limit * vel:
+                    self.dropped_crosstalk += 1
+                    return False
+        self._last[lane] = t_ns
+        if self._cross_ns > 0 and lane not in _FEET:
+            recent.append((t_ns, lane, velocity))
+        return True
 
 
 class MidiInput(Input):
@@ -325,20 +508,25 @@ class MidiInput(Input):
         self._lock = threading.Lock()
         self._watch: threading.Thread | None = None
         self._stop = threading.Event()
+        self.filters = {r.player: TriggerFilter(r.trigger) for r in self.routes}
+        self._misses = 0  # listings in a row without the port
 
     @property
     def players(self) -> list[str]:
         return list(dict.fromkeys(r.player for r in self.routes))
 
-    def _on_message(self, msg: Any) -> None:
-        # Runs on the MIDI library's thread: stamp first, then decide what it was.
-        t_ns = self.stamp()
+    def _on_message(self, msg: Any, arrived_ns: int | None = None) -> None:
+        # Runs on the port's reader thread, one message at a time. A real clock takes
+        # the port's own arrival time; a fake one is read now.
+        if arrived_ns is None or not self.clock.realtime:
+            arrived_ns = self.clock.now_ns()
+        t_ns = arrived_ns - self._offset_ns
         if getattr(msg, "type", None) != "note_on" or msg.velocity == 0:
             return
         for route in self.routes:
             if route.accepts(msg.channel, msg.note):
                 lane = int(route.table[msg.note])
-                if lane >= 0:
+                if lane >= 0 and self.filters[route.player].accept(t_ns, lane, msg.velocity):
                     self._hits.put(InputHit(route.player, t_ns, lane, int(msg.velocity)))
                 return
 
@@ -381,7 +569,9 @@ class MidiInput(Input):
                 self._status.put(InputStatus(self.clock.now_ns(), self.name, str(exc), False))
 
     def check(self) -> InputStatus | None:
-        """See whether the port is still there; close it if it vanished, reopen it on return.
+        """See whether the port is still there; close it once it is missing from
+        :data:`LOST_AFTER_CHECKS` listings in a row (a busy MIDI system may leave it out
+        of one), reopen it on return.
 
         Returns the status change, if there was one (it is also queued for
         :meth:`status`).
@@ -392,8 +582,9 @@ class MidiInput(Input):
                 found = find_port(self.port_name or self.query, names)
             except (NotFoundError, InputError):
                 found = None
+            self._misses = 0 if found is not None else self._misses + 1
             change: InputStatus | None = None
-            if self.connected and found is None:
+            if self.connected and found is None and self._misses >= LOST_AFTER_CHECKS:
                 self._close()
                 self.losses += 1
                 change = InputStatus(

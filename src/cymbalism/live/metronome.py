@@ -230,7 +230,8 @@ class AudioOutput:
 
     # ------------------------------------------------------------------ the Output protocol
     def schedule(self, sounds: Iterable[Sound]) -> None:
-        """Place the engine's clicks (``click`` channel) and backing (``guide`` channel)."""
+        """Place the engine's clicks and backing (both on the ``click`` channel: they are
+        the metronome's; ``guide`` is the song's own drum stems, muted by default)."""
         from cymbalism.sound.mixer import Placed
 
         for s in sounds:
@@ -240,7 +241,7 @@ class AudioOutput:
             if s.kind in (ACCENT, CLICK):
                 self.mixer.add(Placed(frame, self.kit.click(s.kind == ACCENT), "click"))
             else:
-                self.voices.strike(frame, s.lane, s.velocity, player="backing", channel="guide")
+                self.voices.strike(frame, s.lane, s.velocity, player="backing", channel="click")
 
     def add_bar(self, bar: BarLayout, *, zero_ns: int, last: bool = False) -> None:
         """Place the recording for one more bar (song seconds from ``zero_ns`` on the clock)."""

@@ -17,7 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from cymbalism.errors import InputError
+from cymbalism.io.kits import TriggerSettings, load_kit
 from cymbalism.live.clock import NS_PER_SEC, Clock, responsive
 from cymbalism.live.engine import Engine, Feedback, LiveResult
 from cymbalism.live.inputs import (
@@ -39,6 +42,7 @@ __all__ = [
     "PlayerSpec",
     "build_inputs",
     "parse_player",
+    "played_chart",
     "simulated_performances",
     "sounding_players",
 ]
@@ -109,6 +113,13 @@ def parse_player(text: str) -> PlayerSpec:
             level, lesson = Level.BEGINNER, True
         else:
             level = Level.parse(key)
+    head_kind = PlayerSpec("x", rest.split(":")[0].split("@")[0].strip() or "x").kind
+    if colon and head_kind != "midi" and rest == text.partition(":")[2] and ":" in rest:
+        raise InputError(
+            f"unknown level {last.strip()!r} for player {name.strip()!r}; levels: "
+            + ", ".join(lv.name.lower() for lv in Level)
+            + ", or lesson"
+        )
     port, at, split = rest.partition("@")
     channels: frozenset[int] | None = None
     notes: tuple[int, int] | None = None
@@ -135,10 +146,65 @@ def parse_player(text: str) -> PlayerSpec:
     return spec
 
 
+def played_chart(chart: Chart, bars: Sequence[int]) -> Chart:
+    """The chart as the session plays it: ``bars`` (from 0, a loop repeating some) one after
+    another, each with its notes, tempo and time signature, from quarter note 0."""
+    from cymbalism.model.chart import Part
+    from cymbalism.model.tempo import TempoMap
+
+    tm = chart.tempo_map
+    parts: dict[Level, list[Any]] = {lv: [] for lv in chart.levels}
+    tempos: list[tuple[float, float]] = []
+    sigs: list[tuple[float, int, int]] = []
+    sections: list[tuple[float, str]] = []
+    at = 0.0
+    for bar in bars:
+        q0 = float(tm.bar_to_qn(bar))
+        q1 = min(float(tm.bar_to_qn(bar + 1)), max(chart.end_qn, q0))
+        change = np.asarray(tm.change_qn)
+        inside = [(at, float(tm.bpm_at(np.float64(q0))))] + [
+            (at + float(q) - q0, float(b))
+            for q, b in zip(change, tm.bpm, strict=True)
+            if q0 < q < q1
+        ]
+        for q, b in inside:
+            if not tempos or tempos[-1][1] != b:
+                tempos.append((q, b))
+        i = int(np.searchsorted(tm.ts_qn, q0, side="right") - 1)
+        sig = (at, int(tm.ts_num[i]), int(tm.ts_den[i]))
+        if not sigs or sigs[-1][1:] != sig[1:]:
+            sigs.append(sig)
+        sections.append((at, chart.section_at(q0)))
+        for lv in chart.levels:
+            notes = chart.part(lv).between(q0, q1)
+            parts[lv].append((notes.qn - q0 + at, notes.lane, notes.velocity))
+        at += q1 - q0
+    out = {}
+    for lv, pieces in parts.items():
+        if pieces:
+            out[lv] = Part.from_arrays(
+                np.concatenate([p[0] for p in pieces]),
+                np.concatenate([p[1] for p in pieces]),
+                np.concatenate([p[2] for p in pieces]),
+            )
+    return Chart(
+        chart.title,
+        TempoMap(tempos, sigs),
+        out,
+        sections=tuple(sections),
+        end_qn=at,
+        artist=chart.artist,
+    )
+
+
 def simulated_performances(
     chart: Chart, specs: Sequence[PlayerSpec], *, seed: int = 0
 ) -> dict[str, Any]:
-    """The hits of every simulated player, played as a duet by :mod:`cymbalism.simulate`."""
+    """The hits of every simulated player, played as a duet by :mod:`cymbalism.simulate`.
+
+    ``chart`` is the song as the session plays it (:func:`played_chart`: a loop's bars
+    one after another, at the practice tempo), so the drummers play the bars the
+    session lays out."""
     from cymbalism.simulate import BEGINNER, EXPERT, simulate_duet
 
     sims = [s for s in specs if s.kind == "sim"]
@@ -208,6 +274,7 @@ def build_inputs(
         for s in midi:
             by_port.setdefault(find_port(s.input, names), []).append(s)
         table = kit_table(kit)
+        trigger = load_kit(kit).trigger if kit is not None else TriggerSettings()
         for port, group in by_port.items():
             if len(group) > 1 and any(s.channels is None and s.notes is None for s in group):
                 who = ", ".join(s.name for s in group)
@@ -215,7 +282,7 @@ def build_inputs(
                     f"{who} share the port {port!r}: split it by channel (@ch1, @ch2) "
                     "or note range (@35-50)"
                 )
-            routes = [Route(s.name, s.channels, s.notes, table) for s in group]
+            routes = [Route(s.name, s.channels, s.notes, table, trigger) for s in group]
             inputs.append(
                 MidiInput(
                     port,
@@ -300,6 +367,7 @@ class LiveRunner:
         self.max_sec = max_sec
         self._stop = threading.Event()
         self.interrupted = False
+        self.began = False  # every input opened: the session is under way
 
     def stop(self) -> None:
         """End the session at the next turn of the loop (from any thread)."""
@@ -332,6 +400,13 @@ class LiveRunner:
         for inp in self.inputs:
             for st in inp.status():
                 self.engine.say(st.text)
+                if isinstance(inp, MidiInput):
+                    # A kit whose port vanished has left until the port comes back.
+                    for player in inp.players:
+                        if not inp.connected:
+                            self.engine.player_left(player, t_ns=st.t_ns)
+                        else:
+                            self.engine.player_rejoined(player, t_ns=st.t_ns)
             if isinstance(inp, KeyboardInput):
                 while True:
                     try:
@@ -360,6 +435,7 @@ class LiveRunner:
                 inp.start()
                 started.append(inp)
             self.engine.output.start()
+            self.began = True
             next_frame = clock.now_ns()
             while not self._stop.is_set():
                 now = clock.now_ns()
@@ -559,6 +635,7 @@ def run_live(
             flush_ms=100.0,
             flush_hits=1_000_000,
         )
+    runner: LiveRunner | None = None
     try:
         engine = Engine(
             chart,
@@ -574,7 +651,9 @@ def run_live(
             setup.specs,
             clock=clock,
             sink=sink,
-            chart=engine.chart.scaled(setup.settings.tempo_scale),
+            chart=played_chart(engine.chart, engine.planned_bars).scaled(
+                setup.settings.tempo_scale
+            ),
             song_start_ns=engine.zero_ns,
             backend=backend,
             offsets=offsets,
@@ -595,6 +674,8 @@ def run_live(
     except BaseException:
         if writer is not None:
             writer.close()  # keeps what was played; the session stays "cut short"
+            if store is not None and (runner is None or not runner.began):
+                store.delete(writer.session_id)  # it never started: nothing to keep
         raise
     session_id = None
     if writer is not None and store is not None:

@@ -13,10 +13,28 @@ from cymbalism.model.chart import Chart, Level, Part
 from cymbalism.model.hits import Hits
 from cymbalism.model.tempo import TempoMap
 
-__all__ = ["DEFAULT_WINDOW_SEC", "BarLayout", "Player", "Session", "Settings"]
+__all__ = [
+    "DEFAULT_GRACE_SEC",
+    "DEFAULT_WINDOW_SEC",
+    "BarLayout",
+    "Player",
+    "Session",
+    "Settings",
+    "Span",
+    "clip_spans",
+    "within_spans",
+]
+
+#: A stretch of song seconds ``(start, end)``, start included, end excluded.
+Span = tuple[float, float]
+#: The whole time line.
+ALWAYS: tuple[Span, ...] = ((-math.inf, math.inf),)
 
 #: The default matching window: a hit more than 75 ms from every note is an extra hit.
 DEFAULT_WINDOW_SEC = 0.075
+#: How long after a note's window closed the live engine calls it missed, and tells the
+#: lesson path how a bar went (hits arrive stamped a little in the past).
+DEFAULT_GRACE_SEC = 0.05
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,10 @@ class BarLayout:
         """When the stretch began, in song seconds (``tempo_map``: the session's base)."""
         return float(tempo_map.qn_to_sec(self.start_qn)) * self.stretch + self.shift_sec
 
+    def end_sec(self, tempo_map: TempoMap) -> float:
+        """When the stretch ended, in song seconds (``tempo_map``: the session's base)."""
+        return float(tempo_map.qn_to_sec(self.end_qn)) * self.stretch + self.shift_sec
+
     def place(self, part: Part, tempo_map: TempoMap) -> Hits:
         """The part's notes in this stretch, at the song seconds they were played."""
         notes = part.between(self.start_qn, self.end_qn)
@@ -109,6 +131,12 @@ class Player:
     offset_sec : float
         The input's calibrated latency, already subtracted from ``hits``.
     hits : Hits
+    present : tuple of (float, float)
+        When the player was there, as spans of song seconds ``[start, end)`` in order
+        (``-inf``/``inf`` for open ends): a player who left at 0:09 has
+        ``((-inf, 9.0),)``; one who came back at 0:30 adds ``(30.0, inf)``. The whole
+        session by default. A player is judged, and synchronised with the others, only
+        while present.
     """
 
     name: str
@@ -116,10 +144,26 @@ class Player:
     input: str = ""
     offset_sec: float = 0.0
     hits: Hits = field(default_factory=Hits.empty)
+    present: tuple[Span, ...] = ALWAYS
 
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise InputError("a player needs a name")
+        last = -math.inf
+        for span in self.present:
+            a, b = span
+            if math.isnan(a) or math.isnan(b) or a >= b or a < last:
+                raise InputError(
+                    f"player {self.name!r}: the spans present must be in order and not "
+                    f"overlap, got {self.present}"
+                )
+            last = b
+
+    @property
+    def left_sec(self) -> float | None:
+        """When the player left for good (song seconds), or None if they stayed."""
+        end = self.present[-1][1] if self.present else -math.inf
+        return None if end == math.inf else end
 
 
 @dataclass(frozen=True)
@@ -135,6 +179,10 @@ class Session:
     layout : tuple of BarLayout
         Where each bar was played, in order, when the session did not follow the chart's
         own timeline (see :class:`BarLayout`); empty for a session played as written.
+    until_sec : float, optional
+        The song second the session was stopped at (Ctrl-C, a time limit, the room
+        closed); None when it was played to the end. Notes and hits from then on are
+        not judged.
     """
 
     chart: Chart
@@ -142,6 +190,24 @@ class Session:
     settings: Settings = field(default_factory=Settings)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     layout: tuple[BarLayout, ...] = ()
+    until_sec: float | None = None
+
+    @property
+    def length_sec(self) -> float:
+        """How long the session lasted, in song seconds from the first bar line: to where
+        it was stopped, else to the end of the last bar played (the song, at its tempo
+        scale, for a session played as written)."""
+        if self.until_sec is not None:
+            return max(0.0, self.until_sec)
+        base = self.chart.tempo_map.scaled(self.settings.tempo_scale)
+        if self.layout:
+            return max(0.0, max(b.end_sec(base) for b in self.layout))
+        return float(base.qn_to_sec(self.chart.end_qn))
+
+    def judged_spans(self, name: str) -> tuple[Span, ...]:
+        """When player ``name`` is judged: while present, and before the session stopped."""
+        end = math.inf if self.until_sec is None else self.until_sec
+        return clip_spans(self.player(name).present, end)
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.players]
@@ -161,3 +227,22 @@ class Session:
         """A copy in which player ``name`` has ``hits``."""
         players = tuple(replace(p, hits=hits) if p.name == name else p for p in self.players)
         return replace(self, players=players)
+
+
+def clip_spans(spans: tuple[Span, ...], end_sec: float) -> tuple[Span, ...]:
+    """``spans`` cut off at ``end_sec``."""
+    return tuple((a, min(b, end_sec)) for a, b in spans if a < end_sec)
+
+
+def within_spans(sec: np.ndarray, spans: tuple[Span, ...]) -> np.ndarray:
+    """Whether each time lies in one of ``spans`` (start included, end excluded).
+
+    Returns
+    -------
+    mask : np.ndarray [shape=sec.shape, bool]
+    """
+    sec = np.asarray(sec, dtype=np.float64)
+    mask = np.zeros(sec.shape, dtype=bool)
+    for a, b in spans:
+        mask |= (sec >= a) & (sec < b)
+    return mask

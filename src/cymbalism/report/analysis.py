@@ -24,7 +24,7 @@ from cymbalism.analysis.coupling import (
     fit_phase_correction,
     onset_table_from_alignments,
 )
-from cymbalism.analysis.summary import analyze_players
+from cymbalism.analysis.summary import AnalysisReport, analyze_players
 from cymbalism.analysis.sync import Asynchrony, SyncStats, WindowedSync, windowed_sync
 from cymbalism.analysis.tempo import TempoCurve, estimate_tempo, tempo_curve
 from cymbalism.analysis.timing import TimingStats, WindowedTiming, kept_tempo, windowed_timing
@@ -40,8 +40,10 @@ __all__ = [
     "SessionAnalysis",
     "analyse_session",
     "analyse_stored",
+    "judge_session",
     "level_at",
     "played_hits",
+    "played_steps",
     "player_targets",
 ]
 
@@ -158,6 +160,13 @@ class PlayerAnalysis:
     windowed: WindowedTiming
     tempo_bpm: float | None = None
     tempo: TempoCurve | None = None
+    present: tuple[tuple[float, float], ...] = ((-np.inf, np.inf),)
+
+    @property
+    def left_sec(self) -> float | None:
+        """When the player left for good (song seconds), or None if they stayed."""
+        end = self.present[-1][1] if self.present else -np.inf
+        return None if end == np.inf else float(end)
 
     @property
     def drift_bpm_per_min(self) -> float | None:
@@ -201,9 +210,18 @@ class SessionAnalysis:
     session_id: int | None = None
 
     @property
-    def leader(self) -> str | None:
-        """Who led: of the first two players, the one who adapted less to the other."""
+    def coupling_problems(self) -> list[str]:
+        """Why the first two players' gains toward each other cannot be read (empty when
+        they can, or when there is no fit)."""
         if self.coupling is None or len(self.players) < 2:
+            return []
+        return self.coupling.problems(self.players[0].name, self.players[1].name)
+
+    @property
+    def leader(self) -> str | None:
+        """Who led: of the first two players, the one who adapted less to the other; None
+        when unknown or when the fit cannot be read (:attr:`coupling_problems`)."""
+        if self.coupling is None or len(self.players) < 2 or self.coupling_problems:
             return None
         return self.coupling.leader(self.players[0].name, self.players[1].name)
 
@@ -220,6 +238,58 @@ class SessionAnalysis:
         if self.sync is None:
             return None
         return DuetSummary.of(self.sync, came_together_sec=self.came_together_sec)
+
+
+def played_steps(
+    session: Session, level_changes: Mapping[str, Sequence[LevelStep]] | None = None
+) -> dict[str, tuple[LevelStep, ...]]:
+    """Each player's level changes in time order, without those for bars the session never
+    reached (a part laid out just before it stopped was never played)."""
+    stop = np.inf if session.until_sec is None else session.until_sec
+    changes = level_changes or {}
+    return {
+        p.name: tuple(
+            sorted((s for s in changes.get(p.name, ()) if s.at_sec < stop), key=lambda s: s.at_sec)
+        )
+        for p in session.players
+    }
+
+
+def judge_session(
+    session: Session, *, level_changes: Mapping[str, Sequence[LevelStep]] | None = None
+) -> AnalysisReport:
+    """Every player of a session judged as the live engine judged them.
+
+    Against the notes as they were laid out (the practice tempo, a loop, a click that
+    followed the duo, each player's level at each bar), the hits folded as the part of
+    the moment hears them, each player only while there and before the session stopped:
+    :func:`~cymbalism.analysis.summary.analyze_players` on exactly what the engine
+    judged. The report, ``coupling`` and ``corpus analyze`` of a stored session all start
+    here. A free-play session (its chart marked ``judged_against = "grid"``) is judged
+    against each player's click grid.
+    """
+    chart = session.chart
+    if session.settings.tempo_scale != 1.0:  # played slower or faster than written
+        chart = chart.scaled(session.settings.tempo_scale)
+    steps_of = played_steps(session, level_changes)
+    on_grid = chart.metadata.get("judged_against") == "grid"
+    return analyze_players(
+        [
+            p.hits if on_grid else played_hits(p.hits, p.level, steps_of[p.name])
+            for p in session.players
+        ],
+        tempo_map=chart.tempo_map,
+        targets=None
+        if on_grid
+        else [
+            player_targets(chart, p.level, steps_of[p.name], session.layout)
+            for p in session.players
+        ],
+        names=[p.name for p in session.players],
+        window_sec=session.settings.window_sec,
+        title=chart.title,
+        spans=[session.judged_spans(p.name) for p in session.players],
+    )
 
 
 def analyse_session(
@@ -257,30 +327,12 @@ def analyse_session(
         np.append(np.asarray(tm.bpm, dtype=np.float64), tm.bpm[-1]),
     )
     song_bpm = float(tm.bpm_at(0.0))
-    length_sec = chart.end_sec
+    length_sec = session.length_sec
     hop_sec = max(CURVE_HOP_SEC, length_sec / CURVE_POINTS)
     tempo_hop_sec = max(TEMPO_HOP_SEC, length_sec / TEMPO_POINTS)
-    steps_of = {
-        p.name: tuple(sorted(level_changes.get(p.name, ()), key=lambda s: s.at_sec))
-        for p in session.players
-    }
+    steps_of = played_steps(session, level_changes)
     on_grid = chart.metadata.get("judged_against") == "grid"
-    core = analyze_players(
-        [
-            p.hits if on_grid else played_hits(p.hits, p.level, steps_of[p.name])
-            for p in session.players
-        ],
-        tempo_map=tm,
-        targets=None
-        if on_grid
-        else [
-            player_targets(chart, p.level, steps_of[p.name], session.layout)
-            for p in session.players
-        ],
-        names=[p.name for p in session.players],
-        window_sec=window_sec,
-        title=chart.title,
-    )
+    core = judge_session(session, level_changes=level_changes)
     players = []
     for p, report in zip(session.players, core.players, strict=True):
         steps = steps_of[p.name]
@@ -306,6 +358,7 @@ def analyse_session(
                 ),
                 tempo_bpm=bpm,
                 tempo=curve,
+                present=p.present,
             )
         )
     asy = sync = wsync = None
@@ -316,12 +369,11 @@ def analyse_session(
         if len(asy):
             wsync = windowed_sync(asy, window_sec=CURVE_WINDOW_SEC, hop_sec=hop_sec)
     coupling = _coupling(players) if pair is not None and not on_grid else None
-    ends = [chart.end_sec] + [float(p.hits.onset_sec[-1]) for p in session.players if len(p.hits)]
     return SessionAnalysis(
         title=chart.title,
         artist=chart.artist,
         started_at=session.started_at,
-        duration_sec=max(ends),
+        duration_sec=length_sec,
         window_sec=window_sec,
         players=tuple(players),
         asynchrony=asy,

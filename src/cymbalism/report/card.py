@@ -46,7 +46,8 @@ def _card_figure(analysis: SessionAnalysis) -> Figure:
         name = p.name if len(p.name) <= 18 else p.name[:17] + "…"
         text(0.09, y, name, color=_FG, fontsize=26, fontweight="bold", va="center")
         rate = p.stats.hit_rate
-        detail = f"{rate:.0%} of notes · {p.start_level.label.lower()} part"
+        hit = f"{rate:.0%} of notes" if p.stats.n_notes else "no notes to play"
+        detail = f"{hit} · {p.start_level.label.lower()} part"
         if p.level_reached != p.start_level:
             detail += f" → {p.level_reached.label.lower()}"
         text(0.09, y - 0.05, detail, color=_DIM, fontsize=15, va="center")

@@ -121,7 +121,8 @@ def figures_dict(analysis: SessionAnalysis) -> dict[str, Any]:
             "sd_sec": _num(s.sd_sec),
             "mean_abs_sec": _num(s.mean_abs_sec),
             "came_together_sec": _num(analysis.came_together_sec),
-            "leader": analysis.leader,
+            "bgls_leader": analysis.leader,
+            "bgls_problems": analysis.coupling_problems,
         }
         if analysis.coupling is not None:
             out["coupling"] = analysis.coupling.to_dict()

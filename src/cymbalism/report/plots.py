@@ -20,7 +20,7 @@ from cymbalism.errors import InputError
 from cymbalism.model.chart import Level
 from cymbalism.model.lanes import Lane
 from cymbalism.report.analysis import PlayerAnalysis, SessionAnalysis
-from cymbalism.report.format import clock
+from cymbalism.report.format import clock, ms
 
 __all__ = [
     "PLAYER_COLOURS",
@@ -61,7 +61,7 @@ def _time_axis(ax, end_sec: float) -> None:  # type: ignore[no-untyped-def]
     step = next((s for s in _STEPS_SEC if end_sec / s <= 10), _STEPS_SEC[-1])
     ax.xaxis.set_major_locator(MultipleLocator(step))
     ax.xaxis.set_major_formatter(_CLOCK)
-    ax.set_xlim(0, end_sec)
+    ax.set_xlim(0, max(end_sec, 1.0))  # a session stopped at once still gets a second
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -154,10 +154,8 @@ def plot_timing(analysis: SessionAnalysis) -> Figure:
         _level_lines(ax, p, colour)
         ax.set_ylim(-lim_ms * 1.05, lim_ms * 1.05)
         ax.set_ylabel("timing error (ms)\n← early · late →")
-        s = p.stats
         ax.set_title(
-            f"{p.name}: {s.hit_rate:.0%} of notes hit, average {s.mean_error_sec * 1000:+.0f} ms, "
-            f"spread {s.sd_error_sec * 1000:.0f} ms",
+            _timing_title(p),
             loc="left",
             color=colour,
             pad=22,
@@ -166,6 +164,20 @@ def plot_timing(analysis: SessionAnalysis) -> Figure:
         _time_axis(ax, analysis.duration_sec)
         _legend_above(ax)
     return fig
+
+
+def _timing_title(p: PlayerAnalysis) -> str:
+    """``Ana: 93% of notes hit, average +4 ms, spread 12 ms`` (no figure that is not there)."""
+    s = p.stats
+    if s.n_notes == 0:
+        return f"{p.name}: no notes to play"
+    if s.n_hit == 0:
+        return f"{p.name}: none of {s.n_notes} notes hit"
+    spread = f", spread {ms(s.sd_error_sec)}" if np.isfinite(s.sd_error_sec) else ""
+    return (
+        f"{p.name}: {s.hit_rate:.0%} of notes hit, average "
+        f"{ms(s.mean_error_sec, signed=True)}{spread}"
+    )
 
 
 def _lanes_played(analysis: SessionAnalysis) -> list[Lane]:
@@ -178,8 +190,13 @@ def _lanes_played(analysis: SessionAnalysis) -> list[Lane]:
 def plot_lanes(analysis: SessionAnalysis) -> Figure:
     """Histograms of the timing error per lane, one colour per player."""
     lanes = _lanes_played(analysis)
-    if not lanes:
-        lanes = [Lane.SNARE]
+    if not lanes:  # nothing hit: no drum to show
+        fig = _figure(11, 2.0)
+        ax = fig.subplots()
+        ax.text(0.5, 0.5, "no notes were hit: no timing per drum", ha="center",
+                va="center", transform=ax.transAxes)  # fmt: skip
+        ax.set_axis_off()
+        return fig
     cols = min(3, len(lanes))
     rows = -(-len(lanes) // cols)
     fig = _figure(11, 2.7 * rows + 0.6)
@@ -198,7 +215,7 @@ def plot_lanes(analysis: SessionAnalysis) -> Figure:
             stats = p.by_lane.get(lane)
             label = f"{p.name}: {e.size} notes"
             if stats is not None:
-                label += f", mean {stats.mean_error_sec * 1000:+.0f} ms"
+                label += f", mean {ms(stats.mean_error_sec, signed=True)}"
             ax.hist(e, bins=bins, histtype="stepfilled", facecolor=player_colour(i) + "73",
                     edgecolor=player_colour(i), linewidth=1.4, label=label)  # fmt: skip
         ax.axvline(0, color=INK, linewidth=0.9)
@@ -261,7 +278,7 @@ def plot_asynchrony(
     s = analysis.sync
     assert s is not None
     ax.set_title(
-        f"{a} − {b}: mean gap {s.mean_sec * 1000:+.0f} ms, spread {s.sd_sec * 1000:.0f} ms",
+        f"{a} − {b}: mean gap {ms(s.mean_sec, signed=True)}, spread {ms(s.sd_sec)}",
         loc="left",
         pad=22,
     )

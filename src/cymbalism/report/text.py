@@ -26,6 +26,7 @@ __all__ = [
     "leader_phrase",
     "ms",
     "player_table_rows",
+    "presence_phrase",
     "print_summary",
     "summary_sentences",
     "together_phrase",
@@ -57,16 +58,35 @@ def _levels(p: PlayerAnalysis) -> str:
     return text
 
 
+def presence_phrase(p: PlayerAnalysis) -> str:
+    """``" Cleo left at 0:09."`` (and came back), or ``""`` for a player there throughout."""
+    moves = []
+    for i, (a, b) in enumerate(p.present):
+        if i > 0 and np.isfinite(a):
+            moves.append(f"came back at {clock(a)}")
+        if np.isfinite(b):
+            moves.append(f"left at {clock(b)}")
+    if not p.present:
+        moves.append("was not there")
+    if not moves:
+        return ""
+    return f" {p.name} {', '.join(moves)}, and is judged only while there."
+
+
 def _player_sentence(p: PlayerAnalysis, *, on_grid: bool = False) -> str:
     s = p.stats
     part = "against the click grid" if on_grid else _levels(p)
+    away = presence_phrase(p)
+    if s.n_notes == 0:
+        return f"{p.name} ({part}) had no notes to play.{away}"
     if s.n_hit == 0:
-        return f"{p.name} ({part}) hit none of the {s.n_notes} notes."
-    extra = f" and played {s.n_extra} extra hits" if s.n_extra else ""
+        return f"{p.name} ({part}) hit none of the {s.n_notes} notes.{away}"
+    hits = "hit" if s.n_extra == 1 else "hits"
+    extra = f" and played {s.n_extra} extra {hits}" if s.n_extra else ""
     spread = f" with a spread of {ms(s.sd_error_sec)}" if np.isfinite(s.sd_error_sec) else ""
     return (
         f"{p.name} ({part}) hit {s.hit_rate:.0%} of {s.n_notes} notes{extra}, "
-        f"{_when(s.mean_error_sec)}{spread}."
+        f"{_when(s.mean_error_sec)}{spread}.{away}"
     )
 
 
@@ -75,17 +95,19 @@ def together_phrase(analysis: SessionAnalysis) -> str:
     t = analysis.came_together_sec
     if analysis.sync is None or analysis.sync.n == 0:
         return "The players shared no notes, so their sync could not be measured."
+    gone = [p for p in analysis.players[:2] if p.left_sec is not None]
+    end = f"until {gone[0].name} left" if gone else "to the end"
     if t is None:
         return (
-            f"They never settled within {TOGETHER_MS:.0f} ms of each other "
-            "for the rest of the song."
+            f"They never settled within {TOGETHER_MS:.0f} ms of each other for long "
+            "enough to tell (it takes steady playing of most of both parts)."
         )
     first = analysis.asynchrony.time_sec[0] if analysis.asynchrony is not None else 0.0
     if t <= first + 1e-9:
-        return f"They were together from the start and stayed within {TOGETHER_MS:.0f} ms."
+        return f"They were together from the start and stayed within {TOGETHER_MS:.0f} ms {end}."
     return (
         f"They came together at {clock(t)} and stayed within {TOGETHER_MS:.0f} ms "
-        "of each other to the end."
+        f"of each other {end}."
     )
 
 
@@ -127,16 +149,23 @@ def gap_sentence(sync: SyncStats, a: str, b: str, *, opening: str = "Between the
 def leader_phrase(analysis: SessionAnalysis) -> str:
     """Who led and who followed, in words (from the phase-correction gains); "" if unknown."""
     leader = analysis.leader
+    problems = analysis.coupling_problems
+    if problems:
+        return f"Who led cannot be told from this session: {'; '.join(problems)}."
     if leader is None or analysis.coupling is None:
         return ""
     a, b = analysis.players[0].name, analysis.players[1].name
     follower = b if leader == a else a
     fit = analysis.coupling
-    follows = fit.gain(follower, leader)
-    leads = fit.gain(leader, follower)
+
+    def gain(p: str, q: str) -> str:
+        half = 1.96 * fit.gain_se(p, q)
+        sure = f" (±{half:.0%})" if np.isfinite(half) else ""
+        return f"{max(fit.gain(p, q), 0.0):.0%}{sure}"
+
     return (
-        f"{leader} led and {follower} followed: {follower} corrected {follows:.0%} of each "
-        f"gap toward {leader}, {leader} {max(leads, 0.0):.0%} toward {follower}."
+        f"{leader} led and {follower} followed: {follower} corrected {gain(follower, leader)} "
+        f"of each gap toward {leader}, {leader} {gain(leader, follower)} toward {follower}."
     )
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "find_stems",
     "load_song_audio",
     "read_audio_file",
+    "recording_offset_sec",
     "resample",
     "song_audio_for",
     "song_ini_delay_ms",
@@ -363,9 +364,7 @@ def load_song_audio(
     drums = [read[s] for s in DRUM_STEMS if s in read]
     if not music and not drums:
         return None
-    delay = song_ini_delay_ms(folder) if folder is not None else None
-    offset = delay / 1000.0 if delay is not None else _chart_offset(chart)
-    offset += audio_offset_ms / 1000.0
+    offset = recording_offset_sec(folder, chart, audio_offset_ms=audio_offset_ms)
     if full_mix is None:
         full_mix = not drums and not any(files.get(s) for s in DRUM_STEMS)
     if full_mix:
@@ -379,6 +378,17 @@ def load_song_audio(
         sources={s: files[s] for s in read},
         messages=messages,
     )
+
+
+def recording_offset_sec(
+    folder: str | Path | None, chart: Chart | None, *, audio_offset_ms: float = 0.0
+) -> float:
+    """Where song time zero falls in a song's recording, in seconds (see the module
+    docstring): song.ini's ``delay`` in ``folder``, else the chart's ``Offset``, plus
+    ``audio_offset_ms``."""
+    delay = song_ini_delay_ms(folder) if folder is not None else None
+    offset = delay / 1000.0 if delay is not None else _chart_offset(chart)
+    return offset + audio_offset_ms / 1000.0
 
 
 def _chart_offset(chart: Chart | None) -> float:

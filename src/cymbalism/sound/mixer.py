@@ -9,9 +9,10 @@ render are the same code, and tests check the callback offline.
 
 Channels
 --------
-``music`` (the recording without its drums), ``guide`` (the drum stems, or the backing
-of the part nobody plays; silent by default), ``click``, ``own`` (the first player's
-strokes) and ``partner`` (everyone else's). Each has a gain (:data:`DEFAULT_GAINS`,
+``music`` (the recording without its drums), ``guide`` (the song's own drum stems;
+silent by default, since the players are the drummers), ``click`` (the metronome: the
+click and the backing of the part nobody plays), ``own`` (the first player's strokes)
+and ``partner`` (everyone else's). Each has a gain (:data:`DEFAULT_GAINS`,
 ``--mix music=0.8,click=0.3``).
 
 Sounds are added with :meth:`Mixer.add` from any thread (a lock-free deque); the

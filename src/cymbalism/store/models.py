@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: The Alembic revision these models describe (the newest migration).
-SCHEMA_VERSION = "0003"
+SCHEMA_VERSION = "0004"
 
 #: A 64-bit key on PostgreSQL, SQLite's rowid alias on SQLite.
 BigKey = BigInteger().with_variant(Integer(), "sqlite")
@@ -119,6 +119,8 @@ class SessionRow(Base):
     sync_sd_sec: Mapped[float | None] = mapped_column(Double, nullable=True)
     sync_mean_abs_sec: Mapped[float | None] = mapped_column(Double, nullable=True)
     came_together_sec: Mapped[float | None] = mapped_column(Double, nullable=True)
+    # revision 0004: the song second the session was stopped at (NULL: played to the end)
+    until_sec: Mapped[float | None] = mapped_column(Double, nullable=True)
 
     song: Mapped[SongRow] = relationship()
     players: Mapped[list[SessionPlayerRow]] = relationship(
@@ -222,6 +224,20 @@ class SessionBar(Base):
     end_qn: Mapped[float] = mapped_column(Double)
     stretch: Mapped[float] = mapped_column(Double)
     shift_sec: Mapped[float] = mapped_column(Double)
+
+
+class Presence(Base):
+    """A player left (``present = 0``) or came back (``present = 1``) at ``at_sec``
+    song seconds (revision 0004). A player with no rows was there throughout."""
+
+    __tablename__ = "player_presence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_player_id: Mapped[int] = mapped_column(
+        ForeignKey("session_players.id", ondelete="CASCADE"), index=True
+    )
+    at_sec: Mapped[float] = mapped_column(Double)
+    present: Mapped[int] = mapped_column(SmallInteger)
 
 
 class Calibration(Base):

@@ -46,6 +46,7 @@ from cymbalism.store.models import (
     Judgement,
     LevelChange,
     PlayerRow,
+    Presence,
     SessionBar,
     SessionPlayerRow,
     SessionRow,
@@ -227,6 +228,34 @@ class StoredSession:
     def chart(self) -> Chart:
         """The song."""
         return self.session.chart
+
+
+def moves_from_spans(spans: Sequence[tuple[float, float]]) -> list[tuple[float, bool]]:
+    """The times a player left (False) and came back (True), from their spans present."""
+    moves: list[tuple[float, bool]] = []
+    for a, b in spans:
+        if np.isfinite(a):
+            moves.append((float(a), True))
+        if np.isfinite(b):
+            moves.append((float(b), False))
+    return moves
+
+
+def spans_from_moves(moves: Sequence[tuple[float, bool]]) -> tuple[tuple[float, float], ...]:
+    """A player's spans present from the times they left and came back, in order."""
+    spans: list[list[float]] = [[-np.inf, np.inf]]
+    for at, here in moves:
+        if here and spans and spans[-1][1] == np.inf:
+            continue  # already there
+        if not here and (not spans or spans[-1][1] != np.inf):
+            continue  # already gone
+        if here:
+            spans.append([at, np.inf])
+        elif at <= spans[-1][0]:
+            spans.pop()
+        else:
+            spans[-1][1] = at
+    return tuple((float(a), float(b)) for a, b in spans)
 
 
 def _float(x: float | None) -> float:
@@ -416,6 +445,10 @@ class Store:
             for name, steps in (level_changes or {}).items():
                 for step in steps:
                     writer.level_change(name, step.at_sec, step.to_level, reason=step.reason)
+            for p in session.players:
+                for at, here in moves_from_spans(p.present):
+                    writer.presence(p.name, at, present=here)
+            writer.stopped(session.until_sec)
             for name, alignment in (alignments or {}).items():
                 writer.add_alignment(name, alignment)
         except BaseException:
@@ -449,6 +482,7 @@ class Store:
                     writer_pid=os.getpid(),
                     writer_host=self._host,
                     updated_at=utcnow(),
+                    until_sec=None,
                 )
             )
         self._clear_summary(session_id)
@@ -489,7 +523,7 @@ class Store:
         self.info(session_id)
         sp_ids = select(SessionPlayerRow.id).where(SessionPlayerRow.session_id == session_id)
         with self.engine.begin() as conn:
-            for table in (Hit, Judgement, LevelChange):
+            for table in (Hit, Judgement, LevelChange, Presence):
                 conn.execute(delete(table).where(table.session_player_id.in_(sp_ids)))
             conn.execute(delete(SessionBar).where(SessionBar.session_id == session_id))
             conn.execute(delete(SessionPlayerRow).where(SessionPlayerRow.session_id == session_id))
@@ -753,6 +787,7 @@ class Store:
                     SessionRow.tempo_scale,
                     SessionRow.follow,
                     SessionRow.count_in_bars,
+                    SessionRow.until_sec,
                 )
                 .join(SongRow, SongRow.id == SessionRow.song_id)
                 .where(SessionRow.id == session_id)
@@ -779,6 +814,11 @@ class Store:
                 .where(LevelChange.session_player_id.in_(list(seat_of)))
                 .order_by(LevelChange.at_sec, LevelChange.id)
             ).all()
+            moves = conn.execute(
+                select(Presence.session_player_id, Presence.at_sec, Presence.present)
+                .where(Presence.session_player_id.in_(list(seat_of)))
+                .order_by(Presence.at_sec, Presence.id)
+            ).all()
             bars = conn.execute(
                 select(
                     SessionBar.start_qn, SessionBar.end_qn, SessionBar.stretch, SessionBar.shift_sec
@@ -787,13 +827,19 @@ class Store:
                 .order_by(SessionBar.idx)
             ).all()
         try:
-            return self._assemble(info, head, seat_of, raw, steps, bars)
+            return self._assemble(info, head, seat_of, raw, steps, bars, moves)
         except ValueError as exc:  # InputError too: say which session
             raise InputError(f"session {session_id} cannot be read: {exc}") from None
 
     @staticmethod
     def _assemble(
-        info: SessionInfo, head: Any, seat_of: dict[int, int], raw: Any, steps: Any, bars: Any
+        info: SessionInfo,
+        head: Any,
+        seat_of: dict[int, int],
+        raw: Any,
+        steps: Any,
+        bars: Any,
+        moves: Any,
     ) -> StoredSession:
         chart = chart_from_json(head.chart_json)
         settings = Settings(
@@ -822,6 +868,9 @@ class Store:
                     input=seat_info.input,
                     offset_sec=seat_info.offset_sec,
                     hits=hits,
+                    present=spans_from_moves(
+                        [(float(at), bool(here)) for sp, at, here in moves if sp == sp_id]
+                    ),
                 )
             )
             changes[seat_info.name] = tuple(
@@ -835,6 +884,7 @@ class Store:
             settings=settings,
             started_at=info.started_at,
             layout=tuple(BarLayout(*map(float, b)) for b in bars),
+            until_sec=None if head.until_sec is None else float(head.until_sec),
         )
         return StoredSession(info=info, session=session, level_changes=changes)
 

@@ -27,7 +27,15 @@ from cymbalism.model.chart import Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.session import BarLayout, Player
 from cymbalism.model.validate import validate_times
-from cymbalism.store.models import Hit, Judgement, LevelChange, SessionBar, SessionRow, utcnow
+from cymbalism.store.models import (
+    Hit,
+    Judgement,
+    LevelChange,
+    Presence,
+    SessionBar,
+    SessionRow,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from cymbalism.store.store import Store
@@ -132,6 +140,8 @@ class SessionWriter:
         self._judgements: list[dict[str, Any]] = []
         self._levels: list[dict[str, Any]] = []
         self._bars: list[dict[str, Any]] = []
+        self._presence: list[dict[str, Any]] = []
+        self._until: dict[str, float | None] = {}
         self._n_bars = int(n_bars)
         self._closed = False
         self._error: BaseException | None = None
@@ -353,6 +363,26 @@ class SessionWriter:
             )
             self._n_bars += 1
 
+    def presence(self, player: str | int | Player, at_sec: float, *, present: bool) -> None:
+        """Record that ``player`` left (``present=False``) or came back at ``at_sec``."""
+        self._check_open()
+        sp = self._seat(player)
+        at = float(at_sec)
+        _check_times("at_sec", np.asarray([at]))
+        with self._lock:
+            self._presence.append(
+                {"session_player_id": sp, "at_sec": at, "present": int(bool(present))}
+            )
+        self.flush()
+
+    def stopped(self, until_sec: float | None) -> None:
+        """Record the song second the session was stopped at (None: played to the end)."""
+        self._check_open()
+        if until_sec is not None:
+            _check_times("until_sec", np.asarray([float(until_sec)]))
+        with self._lock:
+            self._until["until_sec"] = None if until_sec is None else float(until_sec)
+
     # -- when
     @property
     def pending(self) -> int:
@@ -377,6 +407,8 @@ class SessionWriter:
                 judgements, self._judgements = self._judgements, []
                 levels, self._levels = self._levels, []
                 bars, self._bars = self._bars, []
+                presence, self._presence = self._presence, []
+                until, self._until = self._until, {}
                 self._last_flush = time.monotonic()
             try:
                 with self.store.engine.begin() as conn:
@@ -388,10 +420,12 @@ class SessionWriter:
                         conn.execute(insert(LevelChange), levels)
                     if bars:
                         conn.execute(insert(SessionBar), bars)
+                    if presence:
+                        conn.execute(insert(Presence), presence)
                     conn.execute(
                         update(SessionRow)
                         .where(SessionRow.id == self.session_id)
-                        .values(updated_at=utcnow())
+                        .values(updated_at=utcnow(), **until)
                     )
             except SQLAlchemyError as exc:
                 with self._lock:
@@ -401,6 +435,8 @@ class SessionWriter:
                     self._judgements[:0] = judgements
                     self._levels[:0] = levels
                     self._bars[:0] = bars
+                    self._presence[:0] = presence
+                    self._until = until | self._until
                 raise DeviceError(
                     f"could not save session {self.session_id} ({n_hits} hits kept waiting): {exc}"
                 ) from exc
@@ -413,7 +449,9 @@ class SessionWriter:
         period = self.flush_ms / 1000.0
         while not self._stop.wait(period / 2):
             with self._lock:
-                waiting = bool(self._hits or self._judgements or self._levels or self._bars)
+                waiting = bool(
+                    self._hits or self._judgements or self._levels or self._bars or self._presence
+                )
                 due = time.monotonic() - self._last_flush >= period
             if waiting and due:
                 try:

@@ -4,23 +4,34 @@ Routes
 ------
 ``GET /``                           the studio page (static HTML, CSS and JavaScript)
 ``GET /api/info``                   lanes, key sets, MIDI note map, whether codes are required
-``GET /api/songs``                  the song library
+``GET /api/songs``                  the built-in songs
+``GET /api/library?q=&offset=&limit=`` search every song (built-in, then the libraries')
+``GET /api/songs/{name}``           one song (bars, levels, sections)
+``GET /api/songs/{name}/audio[?key=KEY]`` the files of a song's recording and its offset
+``GET /api/songs/{name}/audio/{stem}[?key=KEY]`` one of those files, as it is
+``GET /kit/...``                    the sampled kit (kit.json, FLAC files, license)
+``GET /api/kit``, ``/api/kit/pack``   the kit as the page loads it: kit.json, all files in one
 ``POST /api/rooms``                 open a room for a song and two players
 ``GET /api/rooms``                  open rooms (only when the studio is not on the network)
 ``GET /api/rooms/{code}``           one room
 ``WS  /ws/{code}[?host=TOKEN]``     play: clock round trips, claims, hits, judgements
 ``GET /api/sessions/{id}/report?key=KEY``   the HTML report of a room's session
 ``GET /api/players/{name}/history?key=KEY`` the sessions over time of a room's player
+``GET /api/sessions/{id}/render?key=KEY&format=ogg`` the room's session rendered to audio
 
 Every error is one JSON body ``{"error": "...", "status": N}``. Every request passes
 :class:`cymbalism.web.guard.NetworkGuard` (Host, Origin, JSON, a rate per client
 address); every message is validated (:mod:`cymbalism.web.protocol`); a WebSocket client
 that sends garbage or floods is closed with one reason, and its room carries on.
 
-Reports and histories are served only for rooms that are still kept, with the room's
-code or its key (``KEY``, sent to each tab that joins); a wrong code or key is a wrong
-try for the :class:`~cymbalism.web.ratelimit.JoinThrottle`, like a wrong room code, and
-every refusal is the same 404 that says nothing of what exists.
+Reports, histories and renders are served only for rooms that are still kept, with the
+room's code or its key (``KEY``, sent to each tab that joins); a wrong code or key is a
+wrong try for the :class:`~cymbalism.web.ratelimit.JoinThrottle`, like a wrong room code,
+and every refusal is the same 404 that says nothing of what exists.
+
+The song library is the studio's computer's: on the network, it is searched and its
+songs are read and previewed only from that computer (as rooms are opened only there);
+another device gets a song's recording with the key of a room that plays that song.
 """
 
 from __future__ import annotations
@@ -32,11 +43,13 @@ import logging
 import re
 import secrets
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
 
 import numpy as np
 
@@ -45,6 +58,14 @@ from cymbalism.errors import CymbalismError, InputError, LimitError, NotFoundErr
 from cymbalism.model.chart import GHOST_MAX_VELOCITY, NORMAL_VELOCITY, Chart, Level
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane
 from cymbalism.web.guard import NetworkGuard
+from cymbalism.web.library import MAX_LIMIT, SongShelf
+from cymbalism.web.music import (
+    RENDER_FORMATS,
+    SongAudioInfo,
+    audio_file,
+    kit_pack,
+    song_audio_info,
+)
 from cymbalism.web.protocol import CreateRoom, describe_validation_error, parse_client_message
 from cymbalism.web.ratelimit import AddressBuckets, JoinThrottle, TokenBucket, client_key
 from cymbalism.web.rooms import (
@@ -58,11 +79,12 @@ from cymbalism.web.rooms import (
 )
 
 fastapi = require("fastapi", "web")
-from fastapi import Request, WebSocket  # noqa: E402
+from fastapi import Query, Request, WebSocket  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse  # noqa: E402
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response  # noqa: E402
 from fastapi.staticfiles import StaticFiles  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
+from starlette.background import BackgroundTask  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 from starlette.websockets import WebSocketDisconnect, WebSocketState  # noqa: E402
 
@@ -146,6 +168,15 @@ class StudioConfig:
         Where other devices reach the studio (empty when it is on this computer only).
     history : callable, optional
         ``history(player_name) -> dict``.
+    song_folder : callable
+        ``song_folder(name) -> Path or None``: the song folder of a song from a library
+        (None for a built-in song), where its recording is found.
+    render : callable, optional
+        ``render(session_id, song_name, fmt) -> Path``: a stored session rendered to an
+        audio file (removed once sent).
+    shelf : SongShelf, optional
+        The songs of the libraries the studio serves (``serve --songs``): searched by the
+        page, and the judge of which of their files may be sent.
     calibrations : CalibrationBook, optional
         Remembers each player's latency per input between rooms.
     check_room : callable, optional
@@ -175,8 +206,26 @@ class StudioConfig:
     public_urls: list[str] = field(default_factory=list)
     report_html: Callable[[Any], str] | None = None
     history: Callable[[str], dict[str, Any]] | None = None
+    song_folder: Callable[[str], Path | None] = lambda name: None
+    render: Callable[[Any, str, str], Path] | None = None
+    shelf: SongShelf | None = None
     calibrations: CalibrationBook | None = None
     check_room: Callable[[Room], None] | None = None
+
+
+#: Media types of the audio files a song folder may hold.
+_AUDIO_TYPES = {
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+}
+
+
+def _slug(text: str) -> str:
+    """A song's title as a file name's part (``Night Drive`` -> ``night-drive``)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
 
 
 def _error_body(message: str, status: int) -> dict[str, Any]:
@@ -353,6 +402,25 @@ def create_app(config: StudioConfig) -> Any:
         return FileResponse(str(static_dir / "index.html"), media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+    from cymbalism.sound.kit import KIT_DIR
+
+    app.mount("/kit", StaticFiles(directory=str(KIT_DIR)), name="kit")
+
+    kit: list[tuple[dict[str, Any], bytes]] = []
+
+    def _kit() -> tuple[dict[str, Any], bytes]:
+        if not kit:
+            kit.append(kit_pack())
+        return kit[0]
+
+    @app.get("/api/kit")
+    async def kit_spec() -> dict[str, Any]:
+        return (await asyncio.to_thread(_kit))[0]
+
+    @app.get("/api/kit/pack")
+    async def kit_body() -> Response:
+        body = (await asyncio.to_thread(_kit))[1]
+        return Response(body, media_type="application/octet-stream")
 
     @app.get("/api/info")
     async def info() -> dict[str, Any]:
@@ -361,6 +429,8 @@ def create_app(config: StudioConfig) -> Any:
             "require_code": config.require_code,
             "public_urls": config.public_urls,
             "reports": config.report_html is not None,
+            "renders": config.render is not None,
+            "library": 0 if config.shelf is None else len(config.shelf.library),
             "lanes": [
                 {"id": int(x), "short": x.short, "label": x.label, "cymbal": x in CYMBALS}
                 for x in Lane
@@ -376,6 +446,65 @@ def create_app(config: StudioConfig) -> Any:
     @app.get("/api/songs")
     async def songs() -> list[dict[str, Any]]:
         return [song_summary(name, config.load_song(name)) for name in config.list_songs()]
+
+    def _song_access(request: Request, name: str, key: str | None) -> None:
+        """A song's recording: from the studio's computer, or with the key of a room
+        that plays it."""
+        if not config.require_code or _is_local(request.client.host if request.client else None):
+            return
+        if _room_by_key(request, key).song != name:
+            raise NotFoundError(_NOT_SHOWN)
+
+    @app.get("/api/library")
+    async def library(
+        request: Request,
+        q: Annotated[str, Query(max_length=200)] = "",
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    ) -> dict[str, Any]:
+        _local_only(request, "the song library is searched")
+        if config.shelf is None:
+            raise NotFoundError("this studio serves no song library")
+        return config.shelf.search(q, offset=offset, limit=limit)
+
+    @app.get("/api/songs/{name}")
+    async def song(request: Request, name: str) -> dict[str, Any]:
+        _local_only(request, "songs are chosen")
+        chart = await asyncio.to_thread(config.load_song, name)
+        return song_summary(name, chart)
+
+    audio_infos: OrderedDict[str, SongAudioInfo] = OrderedDict()
+
+    def _audio_info(name: str) -> SongAudioInfo:
+        info = audio_infos.get(name)
+        if info is None:
+            chart = config.load_song(name)  # a clear NotFoundError for an unknown song
+            folder = config.song_folder(name)
+            info = song_audio_info(name, chart, folder)
+            if config.shelf is not None and name in config.shelf.library:
+                config.shelf.keep_servable(name, info)
+            audio_infos[name] = info
+            while len(audio_infos) > 256:
+                audio_infos.popitem(last=False)
+        return info
+
+    @app.get("/api/songs/{name}/audio")
+    async def song_audio(request: Request, name: str, key: str | None = None) -> dict[str, Any]:
+        _song_access(request, name, key)
+        info = await asyncio.to_thread(_audio_info, name)
+        query = f"?key={quote(key, safe='')}" if key else ""
+        return info.public(lambda stem: f"/api/songs/{quote(name, safe='')}/audio/{stem}{query}")
+
+    @app.get("/api/songs/{name}/audio/{stem}")
+    async def song_audio_file(
+        request: Request, name: str, stem: str, key: str | None = None
+    ) -> Any:
+        _song_access(request, name, key)
+        info = await asyncio.to_thread(_audio_info, name)
+        path = audio_file(info, stem)
+        if config.shelf is not None and name in config.shelf.library:
+            path = config.shelf.audio_path(name, path)  # found by the scan, in its folder
+        return FileResponse(str(path), media_type=_AUDIO_TYPES.get(path.suffix.lower()))
 
     @app.post("/api/rooms")
     async def create_room(request: Request) -> dict[str, Any]:
@@ -456,6 +585,27 @@ def create_app(config: StudioConfig) -> Any:
         except NotFoundError:  # its message may name the database
             raise NotFoundError(_NOT_SHOWN) from None
         return HTMLResponse(html)
+
+    @app.get("/api/sessions/{session_id}/render")
+    async def render(
+        request: Request, session_id: str, key: str | None = None, format: str = "ogg"
+    ) -> Any:
+        if config.render is None:
+            raise NotFoundError("this studio keeps no sessions to render")
+        room = _room_by_key(request, key)
+        if not _SESSION_ID.fullmatch(session_id) or str(room.session_id) != session_id:
+            raise NotFoundError(_NOT_SHOWN)
+        if format not in RENDER_FORMATS:
+            raise InputError(f"a render is one of {', '.join(RENDER_FORMATS)}, got {format!r}")
+        if room.state != "finished":
+            raise InputError("the duet can be rendered once it has ended")
+        path = await asyncio.to_thread(config.render, room.session_id, room.song, format)
+        return FileResponse(
+            str(path),
+            media_type=RENDER_FORMATS[format],
+            filename=f"cymbalism-{_slug(room.chart.title) or 'duet'}-{room.session_id}.{format}",
+            background=BackgroundTask(path.unlink, missing_ok=True),
+        )
 
     @app.get("/api/players/{name}/history")
     async def history(request: Request, name: str, key: str | None = None) -> dict[str, Any]:

@@ -11,6 +11,9 @@ engine and the page:
   the engine schedules bar by bar are sent ahead to the page, which plays them in Web
   Audio; the notes each player must play, as the engine lays them out (with the level
   the lesson path chose for each bar), go with them;
+- each laid-out bar also says where the song's recording sounds in it (chart seconds
+  to song seconds, :func:`cymbalism.sound.music.bar_maps`), so the page plays the
+  recording at the tempo, loops and following of the click;
 - ``Engine.tick`` reports misses; ``Engine.snapshot`` feeds the sync meter.
 
 It reads the engine only through its public methods and attributes.
@@ -29,6 +32,7 @@ from cymbalism.live.engine import Engine, Feedback, LiveOptions, Recorder, Verdi
 from cymbalism.live.metronome import Sound
 from cymbalism.model.session import BarLayout, Player, Settings
 from cymbalism.report.text import gap_sentence
+from cymbalism.sound.music import bar_maps
 from cymbalism.web.rooms import Room
 
 __all__ = ["BrowserOutput", "DuetEngine", "SessionRecorder"]
@@ -170,7 +174,19 @@ class DuetEngine:
         fb = self.engine.push_hit(
             self.players[player].name, lane, velocity, t_ns=round(server_sec * NS_PER_SEC)
         )
-        return [self._judgement(fb), *self._layout()]
+        judgement = self._judgement(fb)
+        judgement["velocity"] = int(velocity)  # other devices sound the stroke
+        return [judgement, *self._layout()]
+
+    def presence(self, player: int, server_sec: float, *, present: bool) -> None:
+        """A player's connection dropped and their seat was not taken up (``present=False``),
+        or they took it again: from then on they are judged (or not) accordingly."""
+        name = self.players[player].name
+        t_ns = round(server_sec * NS_PER_SEC)
+        if present:
+            self.engine.player_rejoined(name, t_ns=t_ns)
+        else:
+            self.engine.player_left(name, t_ns=t_ns)
 
     def tick(self, now_sec: float) -> list[dict[str, Any]]:
         out = [self._judgement(fb) for fb in self.engine.tick(t_ns=round(now_sec * NS_PER_SEC))]
@@ -268,6 +284,17 @@ class DuetEngine:
                     round(100 * self.settings.tempo_scale / b.stretch, 1),
                 ]
                 for b in bars
+            ],
+            # the song's recording along the bars: chart seconds [c0, c1) sound at song
+            # seconds [s0, s1) (the page adds the recording's own offset)
+            "music": [
+                [round(m.rec0, 6), round(m.rec1, 6), round(m.song0, 6), round(m.song1, 6)]
+                for m in bar_maps(
+                    [b.layout for b in bars],
+                    self.room.chart.tempo_map,
+                    tempo_scale=self.settings.tempo_scale,
+                    offset_sec=0.0,
+                )
             ],
             "targets": [],
         }

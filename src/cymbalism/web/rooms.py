@@ -355,6 +355,7 @@ class Room:
             slot.conn_id = None
             if self.state == "playing":
                 slot.left_sec = self.song_sec()
+                self._presence(i, present=False)
                 self._post(
                     [
                         {
@@ -368,6 +369,12 @@ class Room:
                 )
         if freed:
             self.broadcast({"type": "room", "room": self.public()})
+
+    def _presence(self, player: int, *, present: bool) -> None:
+        """Tell the engine that a player left mid-song (or took their seat again), so they
+        are judged, synchronised and stored only while there."""
+        if self.state == "playing" and self._engine is not None:
+            self._engine.presence(player, self.clock(), present=present)
 
     def broadcast(self, message: dict[str, Any]) -> None:
         """Send ``message`` to every tab in the room."""
@@ -456,6 +463,7 @@ class Room:
             slot.input = msg.input
         elif slot.left_sec is not None:
             back = self.song_sec()
+            self._presence(i, present=True)
             self._post(
                 [
                     {
@@ -633,6 +641,10 @@ class RoomEngine(Protocol):
 
     def tick(self, now_sec: float) -> list[dict[str, Any]]:
         """Let time pass to ``now_sec``; the messages for the tabs."""
+        ...
+
+    def presence(self, player: int, server_sec: float, *, present: bool) -> None:
+        """Slot ``player`` left (``present=False``) or came back at ``server_sec``."""
         ...
 
     def finish(self, *, stopped_at_sec: float | None = None) -> dict[str, Any]:

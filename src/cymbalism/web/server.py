@@ -23,6 +23,7 @@ __all__ = [
     "is_loopback_host",
     "local_ips",
     "player_history",
+    "render_stored_session",
     "run_studio",
     "session_report_html",
     "studio_config",
@@ -183,6 +184,7 @@ def studio_config(
     db: str | None = None,
     require_code: bool = False,
     public_urls: list[str] | None = None,
+    library: Sequence[Any] | None = None,
     names: Sequence[str] = (),
     host: str = "127.0.0.1",
 ) -> Any:
@@ -196,6 +198,8 @@ def studio_config(
         Whether other devices must join with a room code (the studio is on the network).
     public_urls : list of str, optional
         Where other devices reach the studio.
+    library : sequence of SongRecord, optional
+        The song folders of libraries to offer too (:func:`cymbalism.io.library.scan_library`).
     names : sequence of str
         Host names the studio answers to besides its addresses (``--name``).
     host : str
@@ -206,14 +210,15 @@ def studio_config(
     config : cymbalism.web.app.StudioConfig
     """
     from cymbalism.live.clock import NS_PER_SEC, MonotonicClock
-    from cymbalism.songs import get_song, song_names
     from cymbalism.store import Store
     from cymbalism.web.app import StudioConfig
     from cymbalism.web.duet import DuetEngine
+    from cymbalism.web.library import SongShelf
     from cymbalism.web.rooms import Room
 
     clock = MonotonicClock()
     store = Store(db)
+    shelf = SongShelf(library or ())
 
     def engine_factory(room: Room, count_in_start_sec: float) -> DuetEngine:
         players = DuetEngine.players_of(room)
@@ -226,8 +231,10 @@ def studio_config(
         DuetEngine(room, clock.now_ns() / NS_PER_SEC, clock=clock)  # nothing is stored
 
     return StudioConfig(
-        load_song=get_song,
-        list_songs=song_names,
+        load_song=shelf.chart,
+        list_songs=shelf.names,
+        song_folder=shelf.folder,
+        shelf=shelf,
         engine_factory=engine_factory,
         require_code=require_code,
         clock=lambda: clock.now_ns() / NS_PER_SEC,
@@ -236,6 +243,7 @@ def studio_config(
         addresses=lambda: set(local_ips(host)),
         history=lambda name: player_history(store, name),
         report_html=lambda session_id: session_report_html(store, session_id),
+        render=lambda session_id, song, fmt: render_stored_session(store, session_id, fmt),
         calibrations=StoredCalibrations(store),
         check_room=check_room,
     )
@@ -285,6 +293,31 @@ def player_history(store: Any, name: str) -> dict[str, Any]:
     }
 
 
+def render_stored_session(store: Any, session_id: Any, fmt: str) -> Any:
+    """A stored session rendered to an audio file with its song's recording (``render``),
+    found where the session noted it (:func:`cymbalism.sound.audio.audio_for_chart`: a
+    built-in song's, or a library song's folder).
+
+    Parameters
+    ----------
+    store : Store
+    session_id : int or str
+    fmt : str
+        ``ogg``, ``flac`` or ``wav``.
+
+    Returns
+    -------
+    Path
+        A temporary file.
+    """
+    from cymbalism.sound.audio import audio_for_chart
+    from cymbalism.web.music import render_session_file
+
+    session = store.load(store.resolve(str(session_id))).session
+    audio, _ = audio_for_chart(session.chart)
+    return render_session_file(session, audio, fmt)
+
+
 def session_report_html(store: Any, session_id: str) -> str:
     """The self-contained HTML report of a stored session."""
     from cymbalism.report.analysis import analyse_stored
@@ -298,6 +331,7 @@ def run_studio(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     db: str | None = None,
+    library: Sequence[Any] | None = None,
     stop_after_sec: float | None = None,
     tls: bool = False,
     certfile: str | Path | None = None,
@@ -310,6 +344,8 @@ def run_studio(
 
     Parameters
     ----------
+    library : sequence of SongRecord, optional
+        The records of song libraries to offer too (``--songs``).
     tls : bool
         Serve HTTPS with the self-signed certificate kept in ``tls_folder`` (made on first
         use, see :func:`cymbalism.web.tls.self_signed`).
@@ -329,7 +365,7 @@ def run_studio(
         files = load_tls(certfile, keyfile)
     elif tls:
         files = self_signed(tls_folder, names=names, addresses=local_ips(host))
-    config = studio_config(db=db, require_code=not local, names=names, host=host)
+    config = studio_config(db=db, require_code=not local, names=names, host=host, library=library)
     studio = Studio(create_app(config), host=host, port=port, tls=files)
     urls = addresses(host, studio.port, tls=files is not None)
     scheme = "https" if files is not None else "http"

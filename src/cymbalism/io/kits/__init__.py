@@ -15,6 +15,14 @@ Keys are MIDI note numbers (0-127); values are lane names as :meth:`Lane.parse` 
 them (``kick``, ``SD``, ``open hi-hat``, ...). Notes a kit does not list are not drums
 for that kit and are dropped by the readers. To add a kit, copy a file here and edit it,
 or pass the path of your own file wherever a kit name is accepted.
+
+A kit may also tune the trigger filter of live inputs (:class:`TriggerSettings`), in an
+optional table; every key may be left out, and 0 turns that filter off::
+
+    [filter]
+    retrigger_mask_ms = 8     # a second note on the same pad this soon is a double trigger
+    crosstalk_ms = 4          # a note on another pad this soon after a hit ...
+    crosstalk_ratio = 0.15    # ... at most this fraction of its velocity is crosstalk
 """
 
 from __future__ import annotations
@@ -30,7 +38,84 @@ import numpy as np
 from cymbalism.errors import InputError, NotFoundError
 from cymbalism.model.lanes import Lane, lane_table
 
-__all__ = ["KitMap", "known_kits", "load_kit"]
+__all__ = [
+    "DEFAULT_CROSSTALK_MS",
+    "DEFAULT_CROSSTALK_RATIO",
+    "DEFAULT_RETRIGGER_MASK_MS",
+    "KitMap",
+    "TriggerSettings",
+    "known_kits",
+    "load_kit",
+]
+
+#: A second note on the same pad within this many milliseconds of the last one is a
+#: double trigger (a pad or cable bouncing), not a stroke. A flam's grace note comes
+#: 20-50 ms before the main stroke, so this is well below a flam.
+DEFAULT_RETRIGGER_MASK_MS = 8.0
+#: A note on another pad this soon after a hit can be crosstalk (the shock of a rim shot
+#: sounding on the pad beside it) ...
+DEFAULT_CROSSTALK_MS = 4.0
+#: ... when its velocity is at most this fraction of that hit's. Real crosstalk is
+#: faint; a deliberate soft stroke with a loud one (a ghost note under a crash) is
+#: rarely this much quieter and this close.
+DEFAULT_CROSSTALK_RATIO = 0.15
+
+
+@dataclass(frozen=True)
+class TriggerSettings:
+    """How a live input tells strokes from a pad's false triggers.
+
+    Attributes
+    ----------
+    retrigger_mask_ms : float
+        A note on a pad within this many ms after that pad's last accepted note is a
+        double trigger and is dropped (0: off).
+    crosstalk_ms : float
+        A note on another pad within this many ms after an accepted hit ...
+    crosstalk_ratio : float
+        ... with at most this fraction of that hit's velocity is crosstalk and is
+        dropped (``crosstalk_ms = 0``: off). The feet (kick, hi-hat pedal) neither cause
+        nor receive crosstalk: they are not mounted with the pads.
+    """
+
+    retrigger_mask_ms: float = DEFAULT_RETRIGGER_MASK_MS
+    crosstalk_ms: float = DEFAULT_CROSSTALK_MS
+    crosstalk_ratio: float = DEFAULT_CROSSTALK_RATIO
+
+    def __post_init__(self) -> None:
+        for name, value, hi in (
+            ("retrigger_mask_ms", self.retrigger_mask_ms, 20.0),
+            ("crosstalk_ms", self.crosstalk_ms, 20.0),
+            ("crosstalk_ratio", self.crosstalk_ratio, 1.0),
+        ):
+            if not 0.0 <= value <= hi:
+                raise InputError(
+                    f"{name} must lie within 0-{hi:g}, got {value!r}"
+                    + (" (a mask that long would drop flams and fast rolls)" if hi == 20.0 else "")
+                )
+
+    @classmethod
+    def parse(cls, table: object, source: str) -> TriggerSettings:
+        """Read a kit file's ``[filter]`` table."""
+        if table is None:
+            return cls()
+        if not isinstance(table, dict):
+            raise InputError(f"the kit file {source}: [filter] must be a table")
+        known = {"retrigger_mask_ms", "crosstalk_ms", "crosstalk_ratio"}
+        unknown = set(table) - known
+        if unknown:
+            raise InputError(
+                f"the kit file {source}: unknown [filter] keys {sorted(unknown)}; "
+                f"known: {sorted(known)}"
+            )
+        try:
+            values = {k: float(v) for k, v in table.items()}
+        except (TypeError, ValueError):
+            raise InputError(f"the kit file {source}: [filter] values must be numbers") from None
+        try:
+            return cls(**values)
+        except InputError as exc:
+            raise InputError(f"the kit file {source}: {exc}") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +133,8 @@ class KitMap:
         Other names :func:`load_kit` accepts.
     source : str
         The file the map was read from.
+    trigger : TriggerSettings
+        The retrigger mask and crosstalk filter of live inputs on this kit.
     table : np.ndarray [shape=(128,), int8]
         ``table[note]`` is the lane of ``note``, or -1 for notes the kit does not map.
     """
@@ -57,6 +144,7 @@ class KitMap:
     description: str = ""
     aliases: tuple[str, ...] = ()
     source: str = ""
+    trigger: TriggerSettings = field(default_factory=TriggerSettings)
     table: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -113,7 +201,8 @@ def _parse_kit(text: str, source: str) -> KitMap:
             raise InputError(f"the kit file {source}, note {note}: {exc}") from None
     name = str(doc.get("name") or Path(source).stem)
     aliases = tuple(str(a) for a in doc.get("aliases", ()))
-    return KitMap(name, notes, str(doc.get("description", "")), aliases, source)
+    trigger = TriggerSettings.parse(doc.get("filter"), source)
+    return KitMap(name, notes, str(doc.get("description", "")), aliases, source, trigger)
 
 
 def _builtin() -> dict[str, KitMap]:

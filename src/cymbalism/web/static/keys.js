@@ -1,7 +1,9 @@
 // Inputs: computer keys (two sets on one keyboard), an e-kit over Web MIDI, on-screen pads.
-// Every stroke is stamped with the event's own time and sent as a hit.
+// Every stroke is stamped with the event's own time, sounded from the sampled kit at that
+// time (unless an e-kit makes its own sound), and then sent as a hit.
 import { $, S, COLORS, escapeHtml } from "./state.js";
 import { send } from "./net.js";
+import { sound } from "./audio.js";
 
 export const KEY_LABEL = (code) => code.replace(/^Key/, "").replace("Semicolon", ";");
 export const INPUT_NAMES = {
@@ -43,7 +45,35 @@ const calibTap = (player, tMs) => {
   return false;
 };
 
+// an e-kit's own sound module plays its strokes to its drummer: the page leaves them
+// alone unless told otherwise (remembered per MIDI device by this browser)
+const KIT_SOUND = "cymbalism.kitSound";
+function savedKitSound(device) {
+  try {
+    const v = JSON.parse(localStorage.getItem(KIT_SOUND) || "{}")[device];
+    return v === undefined ? true : !!v;
+  } catch (e) { return true; }
+}
+function saveKitSound(device, on) {
+  try {
+    const all = JSON.parse(localStorage.getItem(KIT_SOUND) || "{}");
+    all[device] = on;
+    localStorage.setItem(KIT_SOUND, JSON.stringify(all));
+  } catch (e) { /* private mode */ }
+}
+
+// the first player on this device hears their strokes on "own", a second on "partner"
+function channelOf(player) { return player === Math.min(...S.mine) ? "own" : "partner"; }
+
+/** Sound a stroke of this device at its own timestamp: keys and pads always, an e-kit
+ * only when its drummer asked (its module sounds it otherwise). */
+export function soundStroke(player, lane, tMs, velocity) {
+  if (S.inputs[player] === "midi" && S.kitSound[player]) return;
+  sound.hit(player, lane, velocity || 100, tMs, channelOf(player));
+}
+
 export function stroke(player, lane, tMs, velocity) {
+  soundStroke(player, lane, tMs, velocity);  // before anything else
   if (calibTap(player, tMs)) return;
   S.seq += 1;
   S.pending.set(S.seq, tMs);
@@ -75,13 +105,20 @@ export async function midiDetail(d, i) {
   catch (err) { d.innerHTML = `<p class="hint">MIDI access was refused: ${escapeHtml(String(err))}</p>`; return; }
   const inputs = [...S.midiAccess.inputs.values()];
   if (!inputs.length) { d.innerHTML = `<p class="hint">No MIDI input found: plug the kit in by USB, then pick this again.</p>`; return; }
-  d.innerHTML = `<label>Device <select>${inputs.map((x) => `<option value="${x.id}">${escapeHtml(x.name)}</option>`).join("")}</select></label>`;
-  const sel = d.querySelector("select");
+  d.innerHTML = `<label>Device <select>${inputs.map((x) => `<option value="${x.id}">${escapeHtml(x.name)}</option>`).join("")}</select></label>
+    <label><input type="checkbox" data-kit-sound="${i}"> my kit makes its own sound (this page stays quiet for my strokes)</label>`;
+  const sel = d.querySelector("select"), own = d.querySelector("[data-kit-sound]");
   const bind = () => {
     for (const inp of inputs) if (inp.onmidimessage && S.midiInputFor[i] === inp.id) inp.onmidimessage = null;
     const inp = S.midiAccess.inputs.get(sel.value);
     S.midiInputFor[i] = inp.id;
     inp.onmidimessage = (ev) => onMidi(i, ev);
+    S.kitSound[i] = savedKitSound(inp.name);
+    own.checked = S.kitSound[i];
+  };
+  own.onchange = () => {
+    S.kitSound[i] = own.checked;
+    saveKitSound(S.midiAccess.inputs.get(sel.value).name, own.checked);
   };
   sel.onchange = bind; bind();
 }
@@ -92,7 +129,11 @@ export function padGroup(i, lanes, onStrike) {
   for (const lane of lanes) {
     const b = document.createElement("button");
     b.className = `pad p${i}`; b.textContent = S.info.lanes[lane].label; b.dataset.lane = lane;
-    b.addEventListener("pointerdown", (ev) => { ev.preventDefault(); (onStrike || stroke)(i, lane, ev.timeStamp, 100); });
+    b.addEventListener("pointerdown", (ev) => {
+      ev.preventDefault();
+      if (onStrike) { soundStroke(i, lane, ev.timeStamp, 100); onStrike(i, lane, ev.timeStamp); }
+      else stroke(i, lane, ev.timeStamp, 100);
+    });
     g.appendChild(b);
   }
   return g;

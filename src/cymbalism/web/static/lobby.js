@@ -1,8 +1,9 @@
 // The lobby: who plays where with which input, latency calibration, the start.
 import { $, S, COLORS, escapeHtml, show } from "./state.js";
 import { send, savedSeats, saveSeat } from "./net.js";
-import { ensureAudio, enqueue } from "./audio.js";
+import { ensureAudio, enqueue, sound } from "./audio.js";
 import { INPUT_NAMES, freeKeySet, keymapHtml, midiDetail, padGroup } from "./keys.js";
+import { prepareMusic } from "./songmusic.js";
 
 const WAITING = "Waiting for every player to pick “Play here” (on this device or another).";
 
@@ -34,6 +35,7 @@ export function setRoom(room) {
   $("lobby-practice").textContent = practiceText(room);
   history.replaceState(null, "", `#room=${room.code}`);
   renderSlots();
+  prepareMusic();
 }
 
 function offsetText(p) {
@@ -70,7 +72,7 @@ export function renderSlots() {
     };
     sel.onchange = () => { S.inputs[i] = sel.value; detail(); if (S.mine.has(i)) claim(i); };
     detail();
-    div.querySelector("[data-claim]").onclick = () => { S.inputs[i] = freeKeySet(i, sel.value); ensureAudio(); claim(i); };
+    div.querySelector("[data-claim]").onclick = () => { S.inputs[i] = freeKeySet(i, sel.value); ensureAudio(); claim(i); prepareMusic(); };
     div.querySelector("[data-calib]").onclick = () => calibrate(i);
   });
   const all = S.room.players.every((p) => p.claimed);
@@ -105,8 +107,16 @@ export function enterLobby() { show("lobby"); }
 // ---------------------------------------------------------------- calibration
 // Eight clicks, heard and seen (a light flashes on each); the player taps along with
 // their own input. Pads are shown for a touch player. The median offset is the latency.
-export function calibrate(player) {
+//
+// Each click is started so that it is *heard* at its page time (sound/clock.js reads the
+// output latency from the AudioContext), as every sound of the song is. So the offset
+// measures the loop from hearing a click to the stamped stroke (the input's latency and
+// the drummer's habit), and none of the output's: the server takes it off each hit, the
+// page's scheduling takes the output latency off each sound, and neither is counted
+// twice. The server remembers it per player and input.
+export async function calibrate(player) {
   ensureAudio();
+  if (sound.ready) await sound.ready.catch(() => null);  // the clicks are the kit's
   const n = 8, spbMs = 600, t0 = performance.now() + 1200;
   const clicks = Array.from({ length: n }, (_, k) => t0 + k * spbMs);
   S.calib = { player, taps: [], clicks };

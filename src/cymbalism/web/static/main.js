@@ -7,14 +7,17 @@
 //
 // Modules: state.js (shared state, helpers), net.js (socket, clock, seats), setup.js
 // (song and practice form), lobby.js (players, inputs, calibration), keys.js (keys,
-// MIDI, pads), audio.js (Web Audio), highway.js (the lanes), play.js (the song's
+// MIDI, pads), audio.js (Web Audio: the sound/ modules play the sampled kit, the song's
+// recording, time-stretched in an AudioWorklet, and the mixer), songmusic.js (the song's
+// recording, prepared in the lobby), highway.js (the lanes), play.js (the song's
 // messages), report.js (the end).
 import { $, S, showError, show } from "./state.js";
 import { connect, onClock, onPong, onServerMessage } from "./net.js";
 import { createRoom, listRooms, loadSongs } from "./setup.js";
 import { enterLobby, lobbyMsg, onSeat, reclaimSeats, setRoom } from "./lobby.js";
 import { onKey } from "./keys.js";
-import { ensureAudio } from "./audio.js";
+import { ensureAudio, sound } from "./audio.js";
+import { prepareMusic } from "./songmusic.js";
 import { onJudgement, onLayout, onLevel, onMeter, onMiss, onPresence, onStart, onTips, wirePlay } from "./play.js";
 import { onFinished } from "./report.js";
 import { send } from "./net.js";
@@ -61,8 +64,12 @@ async function init() {
   $("again").onclick = () => { location.hash = ""; location.reload(); };
   wirePlay();
   window.addEventListener("keydown", onKey, true);
-  // a page reloaded mid-song gets its sound back on the first touch or key
-  for (const ev of ["pointerdown", "keydown"]) window.addEventListener(ev, ensureAudio, { passive: true });
+  // a page reloaded mid-song gets its sound (and the song's recording) back on the first
+  // touch or key
+  const wake = () => { ensureAudio(); if (S.room && !S.musicFor) prepareMusic(); };
+  for (const ev of ["pointerdown", "keydown"]) window.addEventListener(ev, wake, { passive: true });
+  // the mixer: raising the guide channel in the lobby loads the song's own drum stems
+  sound.mixerPanel($("mixer"), (channel) => { if (channel === "guide") prepareMusic(); });
   const m = location.hash.match(/^#room=([A-Za-z0-9]+)/);
   if (m) joinRoom(m[1]);
   else { show("setup"); if (!S.info.require_code) listRooms(joinRoom); }

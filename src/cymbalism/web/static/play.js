@@ -1,7 +1,8 @@
 // Playing: the start, what the engine lays out, judgements, the meter, notices and tips.
-import { $, S, COLORS, escapeHtml, fmtMs, show } from "./state.js";
+import { $, S, COLORS, escapeHtml, fmtMs, show, songNowSec } from "./state.js";
 import { send } from "./net.js";
-import { enqueue } from "./audio.js";
+import { enqueue, sound } from "./audio.js";
+import { startMusic } from "./songmusic.js";
 import { buildPads, keyHelpHtml } from "./keys.js";
 import { draw } from "./highway.js";
 import { setRoom } from "./lobby.js";
@@ -18,6 +19,9 @@ export function onStart(m) {
   S.startServerSec = m.start_server_sec;
   S.startLocalMs = S.offsetSec === null ? null : (m.start_server_sec - S.offsetSec) * 1000;
   S.clickOn = $("click").checked; S.backingOn = $("backing").checked;
+  // the song's recording along the bars the engine lays out (heard from song zero)
+  S.musicMaps = [];
+  startMusic();
   show("play");
   $("notice").hidden = true; $("tips").hidden = true;
   $("meter-left").textContent = `${S.players[0].name} ahead`;
@@ -44,13 +48,24 @@ export function onLayout(m) {
     if (sec < 0) S.countClicks.push(sec); else S.beats.push(sec);
   }
   for (const [sec, bar, pass, tempo] of m.bars) S.bars.push({ sec, bar, pass: pass || 1, tempo: tempo || 100 });
+  if (m.music) { S.musicMaps.push(...m.music); sound.addBars(m.music); }
   m.targets.forEach((t, i) => {
     const p = S.players[i];
     for (let k = 0; k < t.sec.length; k++) { p.sec.push(t.sec[k]); p.lane.push(t.lane[k]); p.vel.push(t.vel ? t.vel[k] : 100); }
   });
 }
 
+// a partner's stroke from another device sounds when its judgement arrives, if it is
+// fresh (not one replayed to a tab that came back, nor one held up on the network)
+const FRESH_SEC = 0.3;
+function soundRemote(m) {
+  if (S.mine.has(m.player) || m.hit_sec === null) return;
+  const now = songNowSec();
+  if (now !== null && Math.abs(now - m.hit_sec) < FRESH_SEC) sound.remoteHit(m.player, m.lane, m.velocity || 100);
+}
+
 export function onJudgement(m) {
+  soundRemote(m);
   S.judged[m.player].push(m);
   // a hit stamped before its note was called missed, but delivered after: the note is hit
   if (m.verdict !== "extra") S.misses[m.player] = S.misses[m.player].filter(

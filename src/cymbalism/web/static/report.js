@@ -1,10 +1,19 @@
 // The end: the summary, tips, the stored session's report and each player's history.
 import { $, S, COLORS, api, escapeHtml, show } from "./state.js";
 import { setRoom } from "./lobby.js";
+import { sound } from "./audio.js";
 
 export async function onFinished(m) {
   S.finished = true;
   S.queue = [];
+  sound.stopSong(m.result && m.result.stopped ? 0.3 : 2.0);
+  // the duet as audio: the music at the tempo played, each player's strokes panned apart
+  const r0 = m.result || {};
+  const renderable = r0.session_id !== null && r0.session_id !== undefined && S.info.renders;
+  $("render-box").hidden = !renderable;
+  const link = () => `/api/sessions/${encodeURIComponent(r0.session_id)}/render?key=${encodeURIComponent(S.key)}&format=${$("render-format").value}`;
+  if (renderable) $("render-link").href = link();
+  $("render-format").onchange = () => { if (renderable) $("render-link").href = link(); };
   setRoom(m.room);
   show("report");
   const r = m.result || {};

@@ -1,5 +1,7 @@
-// The first screen: pick a song, the players and how to practise it; or join a room.
+// The first screen: pick a song (a built-in one, or one from the song list of library.js),
+// the players and how to practise it; or join a room.
 import { $, S, api, showError, songClock } from "./state.js";
+import { wireLibrary } from "./library.js";
 import { saveHost } from "./net.js";
 
 export async function loadSongs() {
@@ -12,6 +14,7 @@ export async function loadSongs() {
     sel.appendChild(o);
   }
   sel.onchange = songChanged; songChanged();
+  wireLibrary(songChanged);
   $("practice-mode").onchange = practiceChanged; practiceChanged();
   $("section").onchange = sectionChanged;
 }

@@ -14,6 +14,9 @@ export const S = {
   midiAccess: null, midiInputFor: [null, null], inputs: ["keys1", "keys2"],
   pending: new Map(), strokes: [[], []], clickOn: true, backingOn: true,
   onlyMine: false, notices: [], tips: [],
+  musicMaps: [],            // the engine's bars as stretches of the recording
+  library: new Map(),       // songs the song list has shown, by name
+  kitSound: [true, true],   // a Web MIDI player's kit makes its own sound (not sounded here)
   key: null,  // the room's key: reads its report and its players' histories
 };
 window.studio = S;

@@ -1,0 +1,118 @@
+"""The studio's duet on the live engine (``web/duet.py``), driven hit by hit on a fake clock
+with a real store: what the end screen says is what the stored report says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cymbalism.live.clock import NS_PER_SEC, FakeClock
+from cymbalism.model.chart import Level
+from cymbalism.report.analysis import analyse_stored
+from cymbalism.report.text import summary_sentences
+from cymbalism.songs import get_song
+from cymbalism.store import Store
+from cymbalism.web.duet import DuetEngine
+from cymbalism.web.rooms import Connection, Room, Slot
+
+START_SEC = 10.0  # the count-in starts here on the server's clock
+
+
+def _room(store: Store, clock: FakeClock) -> tuple[Room, DuetEngine]:
+    def factory(room: Room, count_in_start_sec: float) -> DuetEngine:
+        players = DuetEngine.players_of(room)
+        writer = store.start_session(
+            room.chart, players, settings=DuetEngine.settings_of(room), source="browser"
+        )
+        return DuetEngine(room, count_in_start_sec, clock=clock, recorder=writer)
+
+    room = Room(
+        code="abc",
+        song="mirrorball",
+        chart=get_song("mirrorball"),
+        slots=[Slot("Ana", Level.EXPERT), Slot("Ben", Level.BEGINNER)],
+        engine_factory=factory,
+        clock=lambda: clock.now_ns() / NS_PER_SEC,
+        lesson=False,
+    )
+    engine = factory(room, START_SEC)
+    room._engine = engine  # as Room.start does, without its ticking task
+    room.state = "playing"
+    return room, engine
+
+
+def _play(engine: DuetEngine, clock: FakeClock, until_sec: float, who: dict[int, float]) -> None:
+    """Each player in ``who`` hits every note of their part, 5 ms late, until their time."""
+    notes = [(i, name) for i, name in enumerate(("Ana", "Ben")) if i in who]
+    song_sec = engine.engine.song_sec(clock.now_ns())
+    sent = {i: 0 for i in who}
+    while song_sec < until_sec:
+        song_sec += 0.01
+        clock.set_ns(round((engine.zero_sec + song_sec) * NS_PER_SEC))
+        for i, name in notes:
+            t = engine.engine.laid_out(name)  # grows as the bars are laid out
+            while sent[i] < len(t) and t.onset_sec[sent[i]] + 0.005 <= min(song_sec, who[i]):
+                hit_at = engine.zero_sec + float(t.onset_sec[sent[i]]) + 0.005
+                engine.push_hit(i, hit_at, int(t.lane[sent[i]]), 100)
+                sent[i] += 1
+        engine.tick(clock.now_ns() / NS_PER_SEC)
+
+
+def test_the_end_screen_of_a_song_stopped_early_is_the_stored_report(tmp_path: Path) -> None:
+    """The end screen said "none of the 9 notes", the stored report "none of the 24"."""
+    clock = FakeClock(round(START_SEC * NS_PER_SEC))
+    with Store(str(tmp_path / "s.sqlite3")) as store:
+        _, engine = _room(store, clock)
+        _play(engine, clock, 20.0, {0: 20.0})  # Ben never plays
+        result = engine.finish(stopped_at_sec=engine.zero_sec + 20.0)
+        stored = store.load(result["session_id"])
+    analysis = analyse_stored(stored)
+    assert stored.session.until_sec == pytest.approx(20.0)
+    for shown, rep in zip(result["players"], analysis.players, strict=True):
+        s = rep.stats
+        assert (shown["n_notes"], shown["n_hit"], shown["n_miss"], shown["n_extra"]) == (
+            s.n_notes,
+            s.n_hit,
+            s.n_miss,
+            s.n_extra,
+        )
+    ben = analysis.player("Ben").stats
+    assert f"Ben: none of the {ben.n_notes} notes were hit" in result["summary"]
+    assert f"Ben (beginner part) hit none of the {ben.n_notes} notes." in summary_sentences(
+        analysis
+    )
+    assert summary_sentences(analysis)[0].endswith(
+        "(0:20) on " + analysis.started_at.strftime("%-d %b %Y") + "."
+    )
+
+
+def test_a_player_whose_tab_closed_is_stored_as_gone_and_judged_only_while_there(
+    tmp_path: Path,
+) -> None:
+    """Ben's tab closed 9 s in: the session was stored as if he had played on, and the
+    report said they were together from the start, though he hit 20%."""
+    clock = FakeClock(round(START_SEC * NS_PER_SEC))
+    with Store(str(tmp_path / "s.sqlite3")) as store:
+        room, engine = _room(store, clock)
+        ben_tab = Connection(id=2)
+        room.join(ben_tab)
+        room.slots[1].conn_id = ben_tab.id
+        _play(engine, clock, 9.0, {0: 9.0, 1: 9.0})
+        room.leave(ben_tab)  # the tab is closed; nobody takes his seat
+        _play(engine, clock, 30.0, {0: 30.0})
+        result = engine.finish(stopped_at_sec=engine.zero_sec + 30.0)
+        stored = store.load(result["session_id"])
+    ben = stored.session.player("Ben")
+    assert ben.present == ((float("-inf"), pytest.approx(9.0, abs=0.02)),)
+    analysis = analyse_stored(stored)
+    rep = analysis.player("Ben")
+    assert rep.stats.hit_rate == 1.0  # every note while he was there
+    assert rep.alignment.targets.onset_sec.max() < 9.0
+    words = " ".join(summary_sentences(analysis))
+    assert re.search(r"Ben left at 0:09, and is judged only while there", words)
+    assert "to the end" not in words
+    assert "until Ben left" in words or "never settled" in words
+    shown = {p["name"]: p for p in result["players"]}
+    assert shown["Ben"]["n_notes"] == rep.stats.n_notes
