@@ -9,10 +9,13 @@ the click, and ``info.csv`` gives its tempo (``bpm``) and whether the take is a 
    MIREX tempo task: Acc1 = share within 4% of ``bpm``; Acc2 = share within 4% of
    ``bpm`` times 1, 2, 1/2, 3 or 1/3 (the right tempo at another metrical level).
    Shown for beats and fills, per split of ``info.csv`` (train, validation and, where
-   present, test), beside the previous method measured in the same run: the pulse
-   salience (:func:`~cymbalism.analysis.tempo.tempo_salience`, velocities only) times a
+   present, test), beside two earlier methods measured in the same run: the previous
+   drum-aware model (its weights over the first eight level features, among the same
+   candidates) and the first method, the pulse salience
+   (:func:`~cymbalism.analysis.tempo.tempo_salience`, velocities only) times a
    one-octave log-normal prior around 120 BPM. The model's constants are chosen on the
-   train split only: ``--fit`` fits them there and prints them.
+   train split only: ``--fit`` fits them there and prints them, with the Acc1 of leaving
+   one drummer out at a time (for the current features and the previous model's).
 2. **Tempo curve and drift.** Every take was played to a steady click, so the local
    tempo of a groove should stay on the click and its drift should be near 0. Checked
    on the beats of 30 s or more whose estimate is right at some metrical level: the
