@@ -259,9 +259,11 @@ def fit_level_weights(data: Path, limit: int | None) -> dict[str, object]:
 
 
 def _leave_one_drummer_out(takes: list[dict]) -> dict[str, float]:
-    """Acc1 per kind of take, each drummer's takes chosen by a model fitted on the others'."""
+    """Acc1 per kind of take, each drummer's takes chosen by a model fitted on the others'
+    (nothing with fewer than two drummers)."""
     right: dict[str, list[bool]] = {"beat": [], "fill": []}
-    for drummer in sorted({t["drummer"] for t in takes}):
+    drummers = sorted({t["drummer"] for t in takes})
+    for drummer in drummers if len(drummers) > 1 else []:
         w = _fit_softmax([t for t in takes if t["drummer"] != drummer])
         for t in takes:
             if t["drummer"] == drummer:
