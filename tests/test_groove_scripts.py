@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,42 @@ def test_evaluation_runs_on_real_files(shared_data, tmp_path, capsys):
     drummer = results["microtiming"]["drummer1"]["all"]
     assert drummer["n"] > 500 and -50.0 < drummer["mean_ms"] < 50.0
     assert "Acc1" in capsys.readouterr().out
+
+
+def test_the_previous_model_reads_only_its_own_features():
+    evaluation = _load("evaluation/groove_midi.py")
+    from cymbalism.analysis.tempo import LEVEL_FEATURES, MetricalLevels
+
+    features = np.zeros((2, len(LEVEL_FEATURES)))
+    levels = MetricalLevels(bpm=np.array([60.0, 120.0]), features=features)
+    assert evaluation.previous_model(levels) == 120.0  # the prior, alone
+    features[0, LEVEL_FEATURES.index("kick_snare_bar")] = 100.0  # a feature it never had
+    assert evaluation.previous_model(levels) == 120.0
+    features[0, LEVEL_FEATURES.index("backbeat")] = 5.0  # its backbeat at 60 BPM
+    assert evaluation.previous_model(levels) == 60.0
+
+
+def test_leaving_one_drummer_out_scores_each_drummer_by_the_others():
+    evaluation = _load("evaluation/groove_midi.py")
+    rng = np.random.default_rng(0)
+    takes = []
+    for drummer in ("a", "b", "c"):
+        for kind in ("beat", "fill"):
+            for _ in range(8):
+                # five candidates; the right one stands out on the first feature only
+                x = rng.normal(0.0, 1.0, (5, 3))
+                right = np.zeros(5, bool)
+                right[rng.integers(5)] = True
+                x[right, 0] += 3.0
+                takes.append({"x": x, "right": right, "drummer": drummer, "kind": kind})
+    scores = evaluation._leave_one_drummer_out(takes)
+    assert scores["beat"] > 0.8 and scores["fill"] > 0.8
+    # with the signal in no feature the choice is chance (one in five)
+    for take in takes:
+        take["x"][:, 0] = rng.normal(0.0, 1.0, 5)
+    assert evaluation._leave_one_drummer_out(takes)["beat"] < 0.5
+    # one drummer alone cannot be left out
+    assert evaluation._leave_one_drummer_out(takes[:16]) == {}
 
 
 def test_benchmark_pipelines_agree_on_a_real_file(shared_data):

@@ -99,15 +99,16 @@ def test_steady_tempo_is_recovered(bpm):
     assert est.confidence + sum(p for _, p in est.alternatives) == pytest.approx(1.0)
 
 
-def test_busy_sixteenths_at_a_slow_tempo_are_not_read_at_double_time():
-    onset, lane, vel = pattern_take(BUSY_SIXTEENTHS, 72.0, 16, seed=1)
+@pytest.mark.parametrize("bpm", [64.0, 72.0])
+def test_busy_sixteenths_at_a_slow_tempo_are_not_read_at_double_time(bpm):
+    onset, lane, vel = pattern_take(BUSY_SIXTEENTHS, bpm, 16, seed=1)
     est = tempo_estimate(onset, weight=vel, lane=lane)
-    assert est.bpm == pytest.approx(72.0, rel=0.01)
+    assert est.bpm == pytest.approx(bpm, rel=0.01)
     # double time is the other reading the model weighs, and it is the less likely one
-    assert est.alternatives[0][0] == pytest.approx(144.0, rel=0.01)
+    assert est.alternatives[0][0] == pytest.approx(2 * bpm, rel=0.01)
     assert est.alternatives[0][1] < est.confidence
-    # the backbeat is what tells: without the drums the same hits read at double time
-    assert estimate_tempo(onset, weight=vel) == pytest.approx(144.0, rel=0.01)
+    # the drums are what tell: without them the same hits read at double time
+    assert estimate_tempo(onset, weight=vel) == pytest.approx(2 * bpm, rel=0.01)
 
 
 def test_half_time_shuffle_is_not_read_at_half_time():
@@ -115,6 +116,56 @@ def test_half_time_shuffle_is_not_read_at_half_time():
     est = tempo_estimate(onset, weight=vel, lane=lane)
     assert est.bpm == pytest.approx(86.0, rel=0.01)
     assert est.confidence > 0.5
+
+
+#: A fast two-feel (a train beat, as in rockabilly or country): the kick on 1 and 3, the
+#: snare on 2 and 4, the hi-hat on every beat (accented on 1 and 3) and nothing between.
+#: Read at half time it is a kick and snare alternating on the beats, a backbeat on the
+#: "and"s that no drummer counts.
+FAST_TWO_FEEL = [(float(b), HAT, 100.0 if b % 2 == 0 else 80.0) for b in range(4)] + [
+    (0.0, KICK, 110.0),
+    (1.0, SNARE, 120.0),
+    (2.0, KICK, 110.0),
+    (3.0, SNARE, 120.0),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_fast_two_feel_is_not_read_at_half_time(seed):
+    onset, lane, vel = pattern_take(FAST_TWO_FEEL, 180.0, 32, seed=seed)
+    est = tempo_estimate(onset, weight=vel, lane=lane)
+    assert est.bpm == pytest.approx(180.0, rel=0.01)
+    assert est.confidence > 0.5
+
+
+def test_lane_patterns_repeat_at_the_bar_of_the_beat_level():
+    onset, lane, vel = pattern_take(BUSY_SIXTEENTHS, 90.0, 16, seed=4)
+    levels = metrical_levels(onset, weight=vel, lane=lane)
+    col = {name: LEVEL_FEATURES.index(name) for name in LEVEL_FEATURES}
+    at = {b: levels.features[np.argmin(np.abs(levels.bpm - b))] for b in (90, 180)}
+    # the kick and snare repeat after a bar of the beat, not after one of its beats...
+    assert at[90][col["kick_snare_bar"]] > 0.8 > 0.3 > at[90][col["kick_snare_beat"]]
+    # ...and a bar of double time is half a bar, where they do not repeat
+    assert at[180][col["kick_snare_bar"]] < 0.5
+    # the 16th-note hi-hat is four hits a beat (two at double time)
+    assert at[90][col["cymbal_per_beat"]] == pytest.approx(2.0, abs=0.1)
+    assert at[180][col["cymbal_per_beat"]] == pytest.approx(1.0, abs=0.1)
+    # without lanes the lanes' features are all 0
+    bare = metrical_levels(onset, weight=vel)
+    for name in LEVEL_FEATURES[LEVEL_FEATURES.index("backbeat_accents") :]:
+        assert np.all(bare.features[:, col[name]] == 0.0)
+
+
+def test_the_hi_hat_pedal_on_2_and_4_marks_the_beat_level():
+    # a jazz ride pattern with the pedal on 2 and 4; at half time the pedal is on every beat
+    ride, pedal = int(Lane.RIDE), int(Lane.HIHAT_PEDAL)
+    swing = [(float(b), ride, 100.0) for b in range(4)] + [(b + 2 / 3, ride, 70.0) for b in (1, 3)]
+    pattern = [*swing, (1.0, pedal, 80.0), (3.0, pedal, 80.0), (0.0, KICK, 60.0)]
+    onset, lane, vel = pattern_take(pattern, 150.0, 24, seed=5)
+    levels = metrical_levels(onset, weight=vel, lane=lane)
+    col = LEVEL_FEATURES.index("pedal_2_4")
+    at = {b: levels.features[np.argmin(np.abs(levels.bpm - b)), col] for b in (75, 150)}
+    assert at[150] > 0.9 and at[75] < 0.1
 
 
 def test_backbeat_feature_marks_the_beat_level():
