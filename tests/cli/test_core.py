@@ -243,3 +243,15 @@ def test_a_delay_beyond_the_window_gets_a_hint_to_widen_it(tmp_path, capsys):
     assert main(["analyze", str(late), "--chart", "click"]) == 0
     hint = " ".join(capsys.readouterr().err.split())
     assert "no hit of late lies within it of a note" in hint
+
+
+def test_a_tempo_found_from_the_hits_is_printed_to_a_tenth(tmp_path, capsys):
+    """The header gives the tempo as people read it (97.3 BPM), not as 97.3456 BPM."""
+    tm = TempoMap.constant(97.3456)
+    qn = np.arange(0, 64, 0.5)
+    lanes = np.where(qn % 2 == 1, Lane.SNARE, np.where(qn % 1 == 0, Lane.KICK, Lane.HIHAT_CLOSED))
+    write_hits(tmp_path / "solo.mid", Hits.from_arrays(tm.qn_to_sec(qn) + 1, lanes), tm)
+    exact = run_json(capsys, ["analyze", str(tmp_path / "solo.mid")])["tempo_bpm"]
+    assert main(["analyze", str(tmp_path / "solo.mid")]) == 0
+    head = capsys.readouterr().out.split("\n")[0]
+    assert f"{round(exact, 1):g} BPM, judged" in head and f"{exact:g} BPM" not in head

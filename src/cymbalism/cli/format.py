@@ -86,7 +86,7 @@ def print_report(report: AnalysisReport) -> None:
     against = "the chart" if report.judged_against == "chart" else "the click grid"
     title = f"{report.title} " if report.title else ""
     console.print(
-        f"[bold]{title}[/]{data['tempo_bpm']:g} BPM, judged against {against} "
+        f"[bold]{title}[/]{round(data['tempo_bpm'], 1):g} BPM, judged against {against} "
         f"(window ±{data['window_ms']:g} ms)",
         highlight=False,
     )
