@@ -84,30 +84,30 @@ def load_onsets(
     InputError, NotFoundError
         For unreadable files or a wrong number of names.
     """
-    paths = [Path(p) for p in paths]
-    if not paths:
+    files = [Path(p) for p in paths]
+    if not files:
         raise InputError("give an onset table or two or more MIDI files")
-    if len(paths) == 1 and paths[0].suffix.lower() in TABLE_SUFFIXES:
+    if len(files) == 1 and files[0].suffix.lower() in TABLE_SUFFIXES:
         from cymbalism.io.tables import is_long_table, player_columns, read_table
 
-        read = read_table(paths[0], players=players)
+        read = read_table(files[0], players=players)
         if isinstance(read, OnsetTable):
-            wide = not is_long_table(paths[0])
+            wide = not is_long_table(files[0])
             return LoadedOnsets(
-                read, columns=player_columns(paths[0], players=players) if wide else None
+                read, columns=player_columns(files[0], players=players) if wide else None
             )
         return LoadedOnsets(
             onset_table_from_onsets(read, window_sec=window_sec, merge_sec=merge_sec)
         )
-    if len(paths) < 2:
-        raise InputError(f"{paths[0]}: one MIDI file is one player; give two or more")
-    names = list(players) if players else [p.stem for p in paths]
-    if len(names) != len(paths):
-        raise InputError(f"{len(names)} names for {len(paths)} files")
+    if len(files) < 2:
+        raise InputError(f"{files[0]}: one MIDI file is one player; give two or more")
+    names = list(players) if players else [p.stem for p in files]
+    if len(names) != len(files):
+        raise InputError(f"{len(names)} names for {len(files)} files")
     if len(set(names)) != len(names):
         names = [f"{n} ({k + 1})" for k, n in enumerate(names)]
     onsets, tempo_maps = {}, []
-    for name, path in zip(names, paths, strict=True):
+    for name, path in zip(names, files, strict=True):
         onset_sec, tempo_map = _midi_onsets(path)
         onsets[name] = onset_sec
         tempo_maps.append(tempo_map)

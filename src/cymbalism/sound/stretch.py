@@ -23,7 +23,7 @@ import math
 import struct
 import sys
 import threading
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
@@ -146,7 +146,7 @@ class StretchProcess:
 _HEADER = struct.Struct("<qqd")
 
 
-def _read(stream: BinaryIO, n: int) -> bytes:
+def _read(stream: IO[bytes], n: int) -> bytes:
     data = stream.read(n)
     if data is None or len(data) != n:
         raise DeviceError("the stretch process stopped")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cymbalism.errors import NotFoundError
+from cymbalism.errors import InputError, NotFoundError
 from cymbalism.io.library import SongRecord
 from cymbalism.model.chart import Chart
 
@@ -177,7 +177,10 @@ class SongShelf:
         from cymbalism.io.charts import load_chart
         from cymbalism.sound.audio import with_audio_source
 
-        chart = with_audio_source(load_chart(song.folder), song.folder)
+        folder = song.folder
+        if folder is None:  # a library song always has one; a record without is unreadable
+            raise InputError(f"{name!r}: its song folder is not known")
+        chart = with_audio_source(load_chart(folder), folder)
         with self._lock:
             self._charts[name] = chart
             while len(self._charts) > _CHARTS_KEPT:
