@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -204,11 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:  # usage errors and anything unexpected
         # typer raises click's usage errors (its own copy of click, or click itself)
-        if callable(getattr(exc, "show", None)) and isinstance(
-            getattr(exc, "exit_code", None), int
-        ):
-            exc.show()
-            return int(exc.exit_code)
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            return code
         if debug:
             raise
         err_console.print(
@@ -219,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 70
     return 0
+
+
+def _advance(progress: Any, task: Any, done: int, total: int) -> None:
+    progress.update(task, completed=done, total=total)
 
 
 def scan_with_progress(
@@ -255,9 +259,7 @@ def scan_with_progress(
                 cache=cache,
                 workers=workers,
                 stats=stats,
-                on_progress=lambda done, n, task=task: progress.update(
-                    task, completed=done, total=n
-                ),
+                on_progress=partial(_advance, progress, task),
             )
             total.folders += stats.folders
             total.read += stats.read

@@ -4,6 +4,7 @@ terminal view."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -24,6 +25,10 @@ from cymbalism.cli.format import print_report
 from cymbalism.errors import InputError
 from cymbalism.model.session import DEFAULT_WINDOW_SEC
 
+if TYPE_CHECKING:
+    from cymbalism.live.run import LiveSetup
+    from cymbalism.model.chart import Chart
+
 
 def _loop_bars(text: str | None) -> tuple[int, int] | None:
     """``5-8`` -> (5, 8): bars as people count them, both included."""
@@ -35,7 +40,7 @@ def _loop_bars(text: str | None) -> tuple[int, int] | None:
     return int(a), int(b)
 
 
-def _live_session(chart: object, setup: object, *, keys: bool) -> object:
+def _live_session(chart: Chart, setup: LiveSetup, *, keys: bool) -> object:
     """Run a live session under the terminal view; print the summary; return the result."""
     from rich.live import Live
 
@@ -45,7 +50,7 @@ def _live_session(chart: object, setup: object, *, keys: bool) -> object:
     if keys:
         from cymbalism.live.inputs import DEFAULT_KEYMAPS
 
-        players = [p for p in setup.specs if p.kind == "keys"]  # type: ignore[attr-defined]
+        players = [p for p in setup.specs if p.kind == "keys"]
         for spec, keymap in zip(players, DEFAULT_KEYMAPS, strict=False):
             pads = "  ".join(f"[bold]{k}[/] {lane.label}" for k, lane in keymap.items())
             console.print(f"{spec.name}'s pads: {pads}", highlight=False)

@@ -408,7 +408,7 @@ class LessonPath:
         tail = self._streak[-s.fail_bars :]
         why = ""
         if len(tail) == s.fail_bars and all(r.failed for r in tail):
-            rate = np.mean([r.stats.hit_rate for r in tail])
+            rate = float(np.mean([r.stats.hit_rate for r in tail]))
             why = f"{s.fail_bars} hard bars in a row ({rate:.0%} of the notes)"
         elif len(self._streak) >= s.stuck_bars:
             stuck = self._streak[-s.stuck_bars :]

@@ -300,7 +300,7 @@ def _figure_rows(job: Job, perf: _Performance) -> list[dict[str, Any]]:
     """One row per player: timing, tempo, click and partner coupling, sync to the partner."""
     from cymbalism.analysis.coupling import fit_phase_correction, onset_table_from_alignments
     from cymbalism.analysis.summary import analyze_players
-    from cymbalism.analysis.tempo import tempo_curve, tempo_estimate
+    from cymbalism.analysis.tempo import tempo_estimate
 
     report = perf.report or analyze_players(
         perf.hits, tempo_map=perf.tempo_map, targets=perf.targets, names=perf.names
@@ -328,11 +328,7 @@ def _figure_rows(job: Job, perf: _Performance) -> list[dict[str, Any]]:
             "file_bpm": report.tempo_bpm,
             "tempo_bpm": tempo_bpm,
             "tempo_confidence": tempo_confidence,
-            "drift_bpm_per_min": _safe(
-                lambda h=hits, w=weight, b=tempo_bpm: (
-                    tempo_curve(h.onset_sec, weight=w, reference_bpm=b).drift_bpm_per_min
-                )
-            ),
+            "drift_bpm_per_min": _drift(hits.onset_sec, weight, tempo_bpm),
             "n_notes": stats.n_notes,
             "hit_rate": stats.hit_rate,
             "n_extra": stats.n_extra,
@@ -361,10 +357,13 @@ def _figure_rows(job: Job, perf: _Performance) -> list[dict[str, Any]]:
     return rows
 
 
-def _safe(compute: Callable[[], float]) -> float:
-    """A figure that may not exist for a short or odd file: NaN instead of an error."""
+def _drift(onset_sec: np.ndarray, weight: np.ndarray, bpm: float) -> float:
+    """The tempo drift (BPM per minute) around ``bpm``; NaN where a short or odd file has
+    none."""
+    from cymbalism.analysis.tempo import tempo_curve
+
     try:
-        return compute()
+        return tempo_curve(onset_sec, weight=weight, reference_bpm=bpm).drift_bpm_per_min
     except (CymbalismError, ValueError, FloatingPointError):
         return float("nan")
 

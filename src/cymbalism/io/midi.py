@@ -209,7 +209,7 @@ def parse_midi(
     kitmap = _GM_KIT if kit is None else load_kit(kit)
     tpq = _check_container(data, label)
     try:
-        score = Score.from_midi(data)
+        score: Any = Score.from_midi(data)  # symusic's stubs leave its fields out
     except RuntimeError as exc:
         raise InputError(f"{label} is corrupt: {_clean_parser_message(exc)}") from None
 
@@ -737,14 +737,14 @@ def _write(
     tick = np.rint(np.asarray(qn, dtype=np.float64) * tpq).astype(np.int64)
     pitch = np.array([LANE_TO_GM_NOTE[Lane(int(x))] for x in range(len(Lane))])[lane]
     duration = _note_lengths(tick, pitch, tpq)
-    score = Score(int(tpq))
+    score: Any = Score(int(tpq))  # symusic's stubs leave its fields out
     for at, bpm in tempo_map.tempos:
         score.tempos.append(Tempo(round(at * tpq), mspq=round(60e6 / bpm)))
     for at, num, den in tempo_map.time_signatures:
         score.time_signatures.append(TimeSignature(round(at * tpq), int(num), int(den)))
     for at, text in sections:
         score.markers.append(TextMeta(max(round(at * tpq), 0), str(text)))
-    track = Track(name=track_name, program=0, is_drum=True)
+    track: Any = Track(name=track_name, program=0, is_drum=True)
     track.notes = Note.from_numpy(
         tick.astype(np.int32),
         duration.astype(np.int32),
@@ -817,7 +817,7 @@ def read_note_onsets(path: str | Path) -> NoteOnsets:
     data = p.read_bytes()
     tpq = _check_container(data, label)
     try:
-        score = Score.from_midi(data)
+        score: Any = Score.from_midi(data)  # symusic's stubs leave its fields out
     except RuntimeError as exc:
         raise InputError(f"{label} is corrupt: {_clean_parser_message(exc)}") from None
     tracks = [_symusic_track(t) for t in score.tracks if len(t.notes)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -42,7 +43,12 @@ PLAYER_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
 TOGETHER = "#2E7D32"
 INK = "#222222"
 GRID = "#DDDDDD"
-_RC = {"font.size": 11, "axes.titlesize": 13, "axes.labelsize": 11, "legend.fontsize": 10}
+_RC: dict[str, Any] = {
+    "font.size": 11,
+    "axes.titlesize": 13,
+    "axes.labelsize": 11,
+    "legend.fontsize": 10,
+}
 
 
 def player_colour(i: int) -> str:
@@ -67,7 +73,8 @@ def _time_axis(ax, end_sec: float) -> None:  # type: ignore[no-untyped-def]
 def _figure(width: float, height: float) -> Figure:
     import matplotlib
 
-    matplotlib.rcParams.update(_RC)
+    rc: Any = matplotlib.rcParams  # its stubs allow only literal keys
+    rc.update(_RC)
     return Figure(figsize=(width, height), dpi=100)
 
 
@@ -357,7 +364,7 @@ def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: int = 100) -> bytes:
     if fmt not in {"png", "svg"}:
         raise InputError(f"unknown image format {fmt!r}; use png or svg")
     buf = io.BytesIO()
-    extra = {"pil_kwargs": {"compress_level": 3}} if fmt == "png" else {}
+    extra: dict[str, Any] = {"pil_kwargs": {"compress_level": 3}} if fmt == "png" else {}
     fig.savefig(buf, format=fmt, dpi=dpi, facecolor=fig.get_facecolor(), **extra)
     return buf.getvalue()
 

@@ -111,7 +111,7 @@ def simulate_phase_correction(
         n_events = click.size
         period_sec = float(np.diff(click).min())
     else:
-        click = np.arange(n_events) * float(period_sec)
+        click = np.arange(n_events, dtype=np.float64) * float(period_sec)
     try:
         st = np.broadcast_to(np.asarray(sigma_t_sec, dtype=np.float64), (n_events, p))
         sm = np.broadcast_to(np.asarray(sigma_m_sec, dtype=np.float64), (n_events, p))

@@ -34,7 +34,7 @@ from sqlalchemy.orm import selectinload
 
 from cymbalism.analysis.sync import SyncStats
 from cymbalism.analysis.timing import TimingStats
-from cymbalism.errors import InputError, NotFoundError
+from cymbalism.errors import CymbalismError, InputError, NotFoundError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.session import BarLayout, Player, Session, Settings
@@ -273,17 +273,18 @@ def _get_or_insert(orm: OrmSession, model: Any, key: str, value: Any, **values: 
     column = getattr(model, key)
     found = orm.scalar(select(model.id).where(column == value))
     if found is None:
+        from sqlalchemy.dialects import postgresql, sqlite
+
         dialect = orm.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
+        upsert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
         orm.execute(
             upsert(model)
             .values({key: value, **values})
             .on_conflict_do_nothing(index_elements=[key])
         )
         found = orm.scalar(select(model.id).where(column == value))
+    if found is None:  # only if the row was deleted between the insert and the read
+        raise CymbalismError(f"could not store {model.__tablename__} {value!r}; try again")
     return int(found)
 
 

@@ -267,7 +267,8 @@ class SessionWriter:
         if verdict is None:
             words = np.where(np.isnan(target), "extra", np.where(np.isnan(error), "miss", "hit"))
         else:
-            words = np.broadcast_to(np.asarray(list(np.atleast_1d(verdict)), dtype=object), (n,))
+            said = [verdict] if isinstance(verdict, str) else list(verdict)
+            words = np.broadcast_to(np.array(said, dtype=object), (n,))
         level = int(self.level_of(player))
 
         def _num(x: float) -> float | None:
