@@ -38,8 +38,15 @@ SONG = "mirrorball"
 INSTRUMENT_JS = """(() => {
   const rec = window.__sound = {starts: [], stretch: [], keys: [], sends: []};
   const start = AudioBufferSourceNode.prototype.start;
+  // song zero on the audio clock as the page maps it at this call (the map may move later)
+  const zero = () => {
+    const snd = window.cymbalismSound, st = window.studio;
+    return snd && st && st.startLocalMs != null ? snd.clock.audioTimeOf(st.startLocalMs) : null;
+  };
   AudioBufferSourceNode.prototype.start = function (when = 0, offset = 0, ...rest) {
-    rec.starts.push({when, offset, length: this.buffer ? this.buffer.length : 0,
+    const snd = window.cymbalismSound;
+    rec.starts.push({when, offset, zero: zero(), map: snd ? snd.clock.offsetSec : null,
+                     length: this.buffer ? this.buffer.length : 0,
                      channels: this.buffer ? this.buffer.numberOfChannels : 0,
                      called: performance.now(), now: this.context.currentTime,
                      offline: this.context instanceof OfflineAudioContext});
@@ -47,7 +54,7 @@ INSTRUMENT_JS = """(() => {
   };
   const post = MessagePort.prototype.postMessage;
   MessagePort.prototype.postMessage = function (data, ...rest) {
-    if (Array.isArray(data) && data[1] === "schedule") rec.stretch.push({...data[2]});
+    if (Array.isArray(data) && data[1] === "schedule") rec.stretch.push({...data[2], zero: zero()});
     return post.call(this, data, ...rest);
   };
   const send = WebSocket.prototype.send;
@@ -102,16 +109,14 @@ def _claim_both(page: Any) -> None:
     _wait_for_music(page)
 
 
-def _start_past_zero(page: Any) -> float:
-    """Count in and play; once song zero has passed, the audio time it was heard at."""
+def _start_past_zero(page: Any) -> None:
+    """Count in and play, until song zero has passed. Each sound's record holds song zero
+    on the audio clock as the page mapped it when the sound was started."""
     page.click("#start")
     page.wait_for_selector("#play:not([hidden])")
     page.wait_for_function(
         "() => window.studio.startLocalMs && performance.now() > window.studio.startLocalMs + 300",
         timeout=10_000,
-    )
-    return float(
-        page.evaluate("() => window.cymbalismSound.clock.audioTimeOf(window.studio.startLocalMs)")
     )
 
 
@@ -125,23 +130,25 @@ def test_music_starts_at_song_zero_and_a_key_press_at_its_own_stamp(
     page.uncheck("#backing")  # only the click and the presses make kit sounds
     _claim_both(page)
     assert "drums muted" in page.inner_text("#music-status")
-    zero = _start_past_zero(page)
+    _start_past_zero(page)
     rec = page.evaluate("() => window.__sound")
+    # each sound is checked against song zero as the page mapped it when the sound was
+    # started (a busy machine's audio thread can stall later and move the map)
     accent, music_len = _frames("click-accent.flac"), 30 * 44_100
     clicks = [s for s in rec["starts"] if s["length"] == accent]
-    assert any(abs(c["when"] - zero) < 1e-6 for c in clicks)  # the downbeat of bar 1
+    assert any(abs(c["when"] - c["zero"]) < 1e-6 for c in clicks)  # the downbeat of bar 1
     if tempo == 100:  # the recording as it is, from one buffer source, sample-accurately
         music = [s for s in rec["starts"] if s["length"] > music_len]
         assert len(music) == 1
-        assert music[0]["when"] == pytest.approx(zero, abs=1e-9)
+        assert music[0]["when"] == pytest.approx(music[0]["zero"], abs=1e-9)
         assert music[0]["offset"] == 0.0
-        assert music[0]["now"] < zero  # scheduled ahead, not late
+        assert music[0]["now"] < music[0]["zero"]  # scheduled ahead, not late
         assert rec["stretch"] == []
     else:  # through the stretch worklet: its time map starts at song zero, at 80%
         assert not [s for s in rec["starts"] if s["length"] > music_len]
         first = rec["stretch"][0]
         assert first["active"] is True
-        assert first["output"] == pytest.approx(zero, abs=1e-9)
+        assert first["output"] == pytest.approx(first["zero"], abs=1e-9)
         assert first["input"] == 0.0 and first["rate"] == pytest.approx(0.8, abs=1e-6)
 
     # a key press of each player: its kick sample starts at the press's own timestamp,
@@ -156,8 +163,8 @@ def test_music_starts_at_song_zero_and_a_key_press_at_its_own_stamp(
     strokes = [s for s in rec["starts"][n_before:] if s["length"] == kick]
     assert len(presses) == 2 and len(strokes) == 2
     for key, s, sent in zip(presses, strokes, rec["sends"][-2:], strict=True):
-        expected = page.evaluate("t => window.cymbalismSound.clock.audioTimeOf(t)", key["t"])
-        assert s["when"] == pytest.approx(expected, abs=1e-9)
+        # the press's time on the audio clock, by the page's map at the stroke
+        assert s["when"] == pytest.approx(key["t"] / 1000 + s["map"], abs=1e-9)
         assert key["t"] <= s["called"] <= sent  # sounded first, then sent
         assert s["when"] <= s["now"] + 0.05  # in the past or at once: never held back
     page.click("#stop")
@@ -456,12 +463,13 @@ def test_a_library_song_is_found_previewed_and_played_with_its_music(
         assert (page.evaluate(channels) == 4) == (level != "0")
         if level != "0":  # the stems are summed as they are: music in 0-1, drums in 2-3
             assert page.evaluate(SUMMED_JS) < 1e-6
-    zero = _start_past_zero(page)
+    _start_past_zero(page)
     starts = page.evaluate("() => window.__sound.starts")
     music = [s for s in starts if s["length"] > 30 * 44_100 and not s["offline"]]
     assert len(music) == 1 and music[0]["channels"] < 4  # no drum stems in it
     # the recording's second DELAY_MS / 1000 is heard at song zero
-    assert music[0]["when"] + DELAY_MS / 1000 - music[0]["offset"] == pytest.approx(zero, abs=1e-6)
+    m = music[0]
+    assert m["when"] + DELAY_MS / 1000 - m["offset"] == pytest.approx(m["zero"], abs=1e-6)
     page.click("#stop")
     page.wait_for_selector("#report:not([hidden])", timeout=15_000)
     page.wait_for_selector("#render-box:not([hidden])")
@@ -650,15 +658,14 @@ def test_a_tab_that_comes_back_mid_song_hears_the_music_where_the_song_is(
     page.wait_for_function(
         "() => window.__sound.starts.some((s) => s.length > 30 * 44100)", timeout=20_000
     )
-    zero = page.evaluate(
-        "() => window.cymbalismSound.clock.audioTimeOf(window.studio.startLocalMs)"
-    )
     music = [s for s in page.evaluate("() => window.__sound.starts") if s["length"] > 30 * 44_100]
     assert len(music) == 1
     m = music[0]
     assert m["offset"] > 2.0  # joined where the song was, not from its start
     assert m["when"] >= m["now"]  # started ahead, not in the past
-    assert m["offset"] == pytest.approx(m["when"] - zero, abs=1e-6)  # on the song's time
+    # on the song's time, by the page's map of its two clocks when the music was started
+    # (a busy machine's audio thread can stall later and move the map)
+    assert m["offset"] == pytest.approx(m["when"] - m["zero"], abs=1e-6)
     page.click("#stop")
     page.wait_for_selector("#report:not([hidden])", timeout=15_000)
     assert not errors, errors
