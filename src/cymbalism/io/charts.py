@@ -900,15 +900,19 @@ class _FoldTally:
         self.dropped: dict[str, Counter[str]] = {}
         self.left_out: dict[str, int] = {}
         self.tempos_changed = 0
-        # toms written on another tom pad, by (level, tick, pad): their own lane and why
+        # toms written elsewhere, by (level, tick, pad): their own lane and the kind of move
         self.toms: dict[tuple[str, int, int], tuple[Lane, str]] = {}
 
     def move(self, level: str, kind: str) -> None:
         self.moved.setdefault(level, Counter())[kind] += 1
 
-    def move_tom(self, level: str, tick: int, pad: int, own: Lane, why: str) -> None:
-        """A tom of lane ``own`` written on ``pad``; a tom moved twice counts once."""
-        self.toms[(level, tick, pad)] = (own, why)
+    def move_tom(
+        self, level: str, tick: int, pad: int, own: Lane, why: str, *, cymbal: bool = False
+    ) -> None:
+        """A tom of lane ``own`` written on ``pad`` (as that pad's cymbal if ``cymbal``);
+        a tom moved twice counts once."""
+        where = Lane(int(_CYMBAL_LANE[pad])) if cymbal else _PAD_TOM[pad]
+        self.toms[(level, tick, pad)] = (own, f"{own.label} as {where.label} ({why})")
 
     def tom_at(self, level: str, tick: int, pad: int) -> Lane:
         """The tom written on ``pad`` at ``tick`` (its own lane, before any move), which is
@@ -921,9 +925,8 @@ class _FoldTally:
 
     def folds(self) -> Folds:
         moved = {lv: Counter(c) for lv, c in self.moved.items()}
-        for (level, _, pad), (own, why) in self.toms.items():
-            where = Lane(int(_CYMBAL_LANE[pad])) if why == "no free tom pad" else _PAD_TOM[pad]
-            moved.setdefault(level, Counter())[f"{own.label} as {where.label} ({why})"] += 1
+        for (level, _, _), (_, kind) in self.toms.items():
+            moved.setdefault(level, Counter())[kind] += 1
         return Folds(
             self.format,
             {lv: dict(c) for lv, c in moved.items()},
@@ -1051,7 +1054,7 @@ def _one_marker_per_moment(rows: dict[str, list[_Row]], tally: _FoldTally) -> di
                 tally.move_tom(level, t, free[0], tom, "a cymbal held its pad on another level")
             else:
                 fixed.append((t, p, True, d))
-                tally.move_tom(level, t, p, tom, "no free tom pad")
+                tally.move_tom(level, t, p, tom, "no free tom pad", cymbal=True)
         out[level] = sorted(fixed)
     return out
 
