@@ -63,3 +63,24 @@ def test_a_practice_track_plays_the_part_over_the_music() -> None:
     assert audio is not None and not audio.drums_in_music and said == []
     track = render_practice(chart, "easy", audio)
     assert track.seconds > chart.end_sec and np.abs(track.frames).max() > 0.1
+
+
+def test_the_first_bars_of_a_song_stop_the_music_where_they_end() -> None:
+    """A duet of a song's first bars (the studio's "stop after bar") renders the music
+    to their end, as the room heard it; the whole song played to its end lets the
+    recording ring on."""
+    from cymbalism.web.app import first_bars
+
+    whole = duet("harbor-waltz", 1.0)
+    part = first_bars(whole.chart, 4)
+    base = part.tempo_map
+    players = tuple(
+        Player(p.name, p.level, hits=part.part(p.level).to_hits(base)) for p in whole.players
+    )
+    audio, _ = song_audio_for("harbor-waltz", part, sample_rate=SR)
+    rendered = render_session(Session(part, players), audio, stems=True)
+    music = np.abs(rendered.stems["music"]).max(axis=1)
+    last_sec = np.nonzero(music > 1e-4)[0][-1] / SR + rendered.start_sec
+    end_sec = float(base.qn_to_sec(part.end_qn))
+    assert end_sec - 0.05 < last_sec <= end_sec + 0.05  # to the end of bar 4, and no further
+    assert first_bars(whole.chart, whole.chart.n_bars) is whole.chart  # the whole song

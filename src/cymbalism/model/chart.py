@@ -34,6 +34,9 @@ NORMAL_VELOCITY = 100
 ACCENT_VELOCITY = 120
 #: Notes at or below this velocity are ghost notes (played softly, dropped by simplification).
 GHOST_MAX_VELOCITY = 60
+#: The metadata key of a chart that is the first bars of a longer song (its value: the
+#: whole song's number of bars); the song's recording goes on past such a chart's end.
+EXCERPT_OF_BARS = "excerpt_of_bars"
 
 
 class Level(IntEnum):
@@ -164,7 +167,8 @@ class Chart:
         Where the song ends; by default one bar after the last note.
     artist : str
     metadata : Mapping[str, str]
-        What the file says beyond the notes (charter, album, the audio's offset, ...).
+        What the file says beyond the notes (charter, album, the audio's offset, ...),
+        and :data:`EXCERPT_OF_BARS` for the first bars of a longer song.
     expert_plus : Part or None
         The Expert+ part of a game chart: the Expert part with the double-kick notes
         (Clone Hero shows them only with its 2x kick option). None when the chart has

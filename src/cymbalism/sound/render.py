@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cymbalism.model.chart import Chart, Level
+from cymbalism.model.chart import EXCERPT_OF_BARS, Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.session import BarLayout, Session
 from cymbalism.model.tempo import TempoMap
@@ -212,8 +212,9 @@ def _music(
     tempo_scale: float,
     start_sec: float,
 ) -> None:
-    """The recording along the layout; it runs on to its end only if the song was played
-    to its end (a session cut short, or a loop, stops the music where it stopped)."""
+    """The recording along the layout; it runs on to its end only if the whole song was
+    played to its end (a session cut short, a loop, or the first bars of a song played
+    as a song of their own stop the music where they stopped)."""
     if audio is None or not layouts:
         return
     track = MusicTrack(
@@ -225,7 +226,7 @@ def _music(
         start_sec=start_sec,
     )
     track.add_bars(layouts)
-    if layouts[-1].end_qn >= chart.end_qn - 1e-6:
+    if layouts[-1].end_qn >= chart.end_qn - 1e-6 and EXCERPT_OF_BARS not in chart.metadata:
         track.finish()
 
 

@@ -55,7 +55,13 @@ import numpy as np
 
 from cymbalism import __version__
 from cymbalism.errors import CymbalismError, InputError, LimitError, NotFoundError, require
-from cymbalism.model.chart import GHOST_MAX_VELOCITY, NORMAL_VELOCITY, Chart, Level
+from cymbalism.model.chart import (
+    EXCERPT_OF_BARS,
+    GHOST_MAX_VELOCITY,
+    NORMAL_VELOCITY,
+    Chart,
+    Level,
+)
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane
 from cymbalism.web.guard import NetworkGuard
 from cymbalism.web.library import MAX_LIMIT, SongShelf
@@ -296,11 +302,14 @@ def first_bars(chart: Chart, n_bars: int) -> Chart:
         )
     end_qn = float(chart.tempo_map.bar_to_qn(n_bars))
     parts = {lv: part.between(0.0, end_qn) for lv, part in chart.parts.items()}
+    if n_bars == chart.n_bars:
+        return chart
     return replace(
         chart,
         parts={lv: p for lv, p in parts.items() if len(p)},
         end_qn=end_qn,
         sections=tuple((q, name) for q, name in chart.sections if q < end_qn),
+        metadata={**chart.metadata, EXCERPT_OF_BARS: str(chart.n_bars)},
     )
 
 
