@@ -817,7 +817,8 @@ class MicInput(Input):
     def _arrived(self, _: Hits) -> None:
         # Take the batch from the detector's queue so that nothing is held twice.
         batch = self._audio.poll()
-        t_ns = np.round(batch.onset_sec * NS_PER_SEC).astype(np.int64) - self._offset_ns
+        origin_ns = round((self._audio.origin_sec or 0.0) * NS_PER_SEC)
+        t_ns = origin_ns + np.round(batch.onset_sec * NS_PER_SEC).astype(np.int64) - self._offset_ns
         for t, lane, vel in zip(
             t_ns.tolist(), batch.lane.tolist(), batch.velocity.tolist(), strict=True
         ):

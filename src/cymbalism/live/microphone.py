@@ -46,7 +46,9 @@ class AudioInput:
     on_hit : callable, optional
         Called from the audio thread with each settled :class:`Hits` batch.
     clock : callable
-        The engine's clock in seconds; the first sample is stamped with it.
+        The engine's clock in seconds; the first sample is stamped with it
+        (:attr:`origin_sec`). Hits are in seconds after that first sample, so that a
+        clock that has run for days gives hits of a session's size.
     config : DetectorConfig, optional
         :data:`LIVE_CONFIG` by default (20 ms from onset to report).
 
@@ -94,6 +96,8 @@ class AudioInput:
         self._queue: list[Hits] = []
         self._detector: StreamingDetector | None = None
         self._stamped = False
+        #: The engine clock's time of the first sample (None until it arrives).
+        self.origin_sec: float | None = None
         self._stream: Any = None
         self._n_channels = self.channel + 1
         self._device_index = info["index"]
@@ -112,7 +116,7 @@ class AudioInput:
         if det is None:
             return
         if not self._stamped:  # the first block: stamp its first sample on the clock
-            det.start_sec = self._clock() - frames / self.sample_rate
+            self.origin_sec = self._clock() - frames / self.sample_rate
             self._stamped = True
         self._deliver(det.process(indata[:, self.channel]))
 
