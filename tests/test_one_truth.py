@@ -1,12 +1,12 @@
 """One truth: what the players saw live is what is stored, reported, replayed and analysed.
 
-A random session (two players, one of them on the lesson path or not, a loop, a tempo
-scale, a click that follows the duo, an early stop, a player who leaves and may come
-back) is driven through the engine hit by hit under the fake clock, the players playing
-the notes as they are laid out. The session is stored, read back and reported, the
-lesson is replayed from the store as ``cymbalism lesson`` replays it, and the exported
-hits, read back from the CSV file, are analysed again: every count and figure must be
-identical on every path.
+A random session (two players, one of them on the lesson path or not, the other on the
+Expert or the Expert+ (double-kick) part, a loop, a tempo scale, a click that follows the
+duo, an early stop, a player who leaves and may come back) is driven through the engine
+hit by hit under the fake clock, the players playing the notes as they are laid out. The
+session is stored, read back and reported, the lesson is replayed from the store as
+``cymbalism lesson`` replays it, and the exported hits, read back from the CSV file, are
+analysed again: every count and figure must be identical on every path.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from cymbalism.report.export import write_export
 from cymbalism.report.text import summary_sentences
 from cymbalism.store import Store
 from tests.live.test_engine import groove_chart
+from tests.test_expert_plus import with_double_kicks
 
 #: How each kind of player plays: mean error, its SD (seconds), share of notes missed.
 SKILL = {"steady": (0.004, 0.008, 0.02), "shaky": (0.020, 0.030, 0.25)}
@@ -64,12 +65,14 @@ class Plan:
     leave_frac: float | None
     back_after_sec: float | None
     seed: int
+    ana_plus: bool = False  # Ana plays the Expert+ part
 
 
 def play_session(store: Store, plan: Plan) -> tuple[Engine, LiveResult, int]:
     """Play ``plan`` through the engine under the fake clock, recording to ``store``."""
-    chart = groove_chart(bars=8)
-    players = [Player("Ana", Level.EXPERT), Player("Ben", Level.BEGINNER)]
+    chart = with_double_kicks(groove_chart(bars=8))
+    ana = Level.EXPERT_PLUS if plan.ana_plus else Level.EXPERT
+    players = [Player("Ana", ana), Player("Ben", Level.BEGINNER)]
     s = Settings(tempo_scale=plan.tempo_scale, follow=plan.follow, count_in_bars=1)
     options = LiveOptions(
         loop_bars=plan.loop,
@@ -154,6 +157,7 @@ plans = st.builds(
     leave_frac=st.one_of(st.none(), st.floats(0.2, 0.8)),
     back_after_sec=st.one_of(st.none(), st.floats(1.0, 4.0)),
     seed=st.integers(0, 10_000),
+    ana_plus=st.booleans(),
 )
 
 
@@ -179,7 +183,9 @@ def test_every_path_gives_the_same_figures(tmp_path, plan: Plan) -> None:
     assert stored.session.length_sec == live.length_sec == analysis.duration_sec
     for p in live.players:
         q = stored.session.player(p.name)
-        assert q.hits == p.hits and q.present == p.present
+        assert q.hits == p.hits and q.present == p.present and q.level is p.level
+    assert live.player("Ana").level is (Level.EXPERT_PLUS if plan.ana_plus else Level.EXPERT)
+    assert analysis.player("Ana").start_level is live.player("Ana").level
 
     # the report is the live summary, figure for figure (its words too)
     for mine, rep in zip(result.report.players, analysis.players, strict=True):
@@ -245,6 +251,10 @@ def test_every_path_gives_the_same_figures(tmp_path, plan: Plan) -> None:
         window_sec=stored.session.settings.window_sec,
         spans=[stored.session.judged_spans(n) for n in names],
     )
+    if plan.ana_plus:  # the double kicks were there to play, and were judged
+        layout = stored.session.layout
+        plus = player_targets(chart, Level.EXPERT_PLUS, (), layout)
+        assert len(plus) > len(player_targets(chart, Level.EXPERT, (), layout))
     for off, mine in zip(offline.players, result.report.players, strict=True):
         assert off.alignment == mine.alignment
         assert same(asdict(off.stats), asdict(mine.stats))

@@ -18,7 +18,7 @@ from cymbalism.coaching.lesson import (
 from cymbalism.errors import InputError
 from cymbalism.live.clock import FakeClock
 from cymbalism.live.engine import Engine, LiveOptions
-from cymbalism.model.chart import Chart, Level, Part
+from cymbalism.model.chart import LADDER, Chart, Level, Part
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.session import Player, Settings
@@ -279,9 +279,9 @@ def test_warm_up_places_the_player():
     chart = get_song("mirrorball")
     tm = chart.tempo_map
     span = (float(tm.bar_to_qn(4)), float(tm.bar_to_qn(12)))
-    for lv in Level:
+    for lv in LADDER:
         # where two levels share every note of the warm-up bars, the easier one is chosen
-        same = [x for x in Level if chart.part(x).between(*span) == chart.part(lv).between(*span)]
+        same = [x for x in LADDER if chart.part(x).between(*span) == chart.part(lv).between(*span)]
         warm_up = chart.targets(lv).shifted(0.010)
         assert placement_level(chart, warm_up, bars=(4, 12)) == min(same)
     assert (
@@ -289,10 +289,10 @@ def test_warm_up_places_the_player():
             {
                 min(
                     x
-                    for x in Level
+                    for x in LADDER
                     if chart.part(x).between(*span) == chart.part(lv).between(*span)
                 )
-                for lv in Level
+                for lv in LADDER
             }
         )
         >= 3

@@ -18,7 +18,7 @@ from cymbalism.coaching.simplify import (
     simplify_step,
 )
 from cymbalism.errors import InputError
-from cymbalism.model.chart import GHOST_VELOCITY, Chart, Level, Part
+from cymbalism.model.chart import GHOST_VELOCITY, LADDER, Chart, Level, Part
 from cymbalism.model.lanes import Lane
 from cymbalism.model.tempo import TempoMap
 from cymbalism.songs import get_song, list_songs
@@ -161,7 +161,7 @@ def _is_folded_subset(easier: Part, harder: Part, level: Level) -> bool:
 @given(expert_parts())
 def test_each_easier_part_is_a_folded_subset_with_lower_difficulty(chart):
     full = simplify_chart(chart)
-    assert full.levels == list(Level)
+    assert full.levels == list(LADDER)
     diff = chart_difficulty(full)
     for lv in (Level.HARD, Level.MEDIUM, Level.EASY, Level.BEGINNER):
         harder, easier = full.part(Level(lv + 1)), full.part(lv)
@@ -182,7 +182,7 @@ def test_each_easier_part_is_a_folded_subset_with_lower_difficulty(chart):
 def test_built_in_songs_get_easier_at_every_step(name):
     song = get_song(name)
     diff = chart_difficulty(song)
-    scores = [diff[lv].score for lv in Level]
+    scores = [diff[lv].score for lv in LADDER]
     assert scores == sorted(scores) and len(set(scores)) == len(scores)
     assert diff[Level.BEGINNER].max_limbs <= 2
     # backbeat snares of the full part survive to Beginner in 4/4 songs

@@ -29,6 +29,7 @@ from cymbalism.io.charts import (
 from cymbalism.model.chart import (
     ACCENT_VELOCITY,
     GHOST_VELOCITY,
+    LADDER,
     NORMAL_VELOCITY,
     Chart,
     Level,
@@ -419,7 +420,7 @@ def any_charts(draw):
         vel = [NORMAL_VELOCITY if ln == Lane.KICK else v for ln, v in zip(lanes, vel, strict=True)]
         return Part.from_arrays(np.array(ticks) / _GRID, [int(x) for x in lanes], vel)
 
-    levels = draw(st.sets(st.sampled_from(list(Level)), min_size=1))
+    levels = draw(st.sets(st.sampled_from(LADDER), min_size=1))
     parts = {lv: part() for lv in levels}
     plus = None
     if Level.EXPERT in parts and draw(st.booleans()):

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cymbalism.errors import InputError, NotFoundError
-from cymbalism.model.chart import Chart, Level, Part
+from cymbalism.model.chart import LADDER, Chart, Level, Part
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane, lane_table, notes_to_lanes
 from cymbalism.model.tempo import TempoMap
@@ -172,3 +172,42 @@ def test_chart_parts_and_targets():
     with pytest.raises(InputError, match="no drum notes"):
         Chart("empty", TempoMap.constant(120.0), {Level.EXPERT: Part.empty()})
     assert Level.parse("full") is Level.EXPERT and Level.parse("b") is Level.BEGINNER
+
+
+def test_expert_plus_is_a_level_a_player_names_but_no_rung_of_the_ladder():
+    for name in ("expert+", "Expert+", "EXPERT+", " x+ ", "X+", "expert_plus", "5", 5):
+        assert Level.parse(name) is Level.EXPERT_PLUS
+    assert Level.parse("x") is Level.EXPERT and Level.parse("e") is Level.EASY
+    assert Level.EXPERT_PLUS.label == "Expert+" and Level.EXPERT.label == "Expert"
+    assert LADDER == (Level.BEGINNER, Level.EASY, Level.MEDIUM, Level.HARD, Level.EXPERT)
+    with pytest.raises(InputError, match="beginner, easy, medium, hard, expert, expert\\+"):
+        Level.parse("expert++")
+
+
+def test_a_charts_expert_plus_part_is_its_double_kick_part():
+    expert = Part.from_arrays([0.0, 1.0, 2.0, 3.0], [Lane.KICK, Lane.SNARE, Lane.KICK, Lane.SNARE])
+    plus = Part.from_arrays(
+        [0.0, 0.5, 1.0, 2.0, 2.5, 3.0],
+        [Lane.KICK, Lane.KICK, Lane.SNARE, Lane.KICK, Lane.KICK, Lane.SNARE],
+    )
+    tm = TempoMap.constant(120.0)
+    chart = Chart("double", tm, {Level.EXPERT: expert}, expert_plus=plus)
+    assert chart.part(Level.EXPERT_PLUS) is plus and chart.part("x+") is plus
+    assert chart.targets("expert+").onset_sec.tolist() == [0.0, 0.25, 0.5, 1.0, 1.25, 1.5]
+    assert chart.levels == [Level.EXPERT] and chart.top_level is Level.EXPERT
+    assert chart.part_levels == [Level.EXPERT, Level.EXPERT_PLUS]
+    # given among the parts, it is kept as the Expert+ part, never as a rung
+    same = Chart("double", tm, {Level.EXPERT: expert, Level.EXPERT_PLUS: plus})
+    assert same.expert_plus == plus and Level.EXPERT_PLUS not in same.parts
+    assert chart.with_parts({Level.EXPERT_PLUS: expert}).expert_plus == expert
+    with pytest.raises(InputError, match="two Expert\\+ parts"):
+        Chart("double", tm, {Level.EXPERT: expert, Level.EXPERT_PLUS: plus}, expert_plus=plus)
+    with pytest.raises(InputError, match="give its Expert part too"):
+        Chart("double", tm, {Level.EXPERT_PLUS: plus})
+    # a chart without double kicks says so, and names the parts it has
+    single = Chart("single", tm, {Level.EXPERT: expert, Level.EASY: expert.select(slice(0, 2))})
+    with pytest.raises(NotFoundError) as err:
+        single.part("expert+")
+    assert str(err.value) == (
+        "the chart 'single' has no Expert+ part (no double-kick notes); it has: Easy, Expert"
+    )

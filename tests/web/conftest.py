@@ -3,6 +3,7 @@ headless Chromium (Debian's)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,16 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     server.db = str(db)  # type: ignore[attr-defined]
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: ``$CYMBALISM_SCREENSHOTS`` (the README's ``docs/screenshots/``
+    when it is set so), else a temporary folder."""
+    where = os.environ.get("CYMBALISM_SCREENSHOTS")
+    path = Path(where) if where else tmp_path_factory.mktemp("screens")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -188,6 +188,11 @@ def test_songs_and_rooms(client: TestClient) -> None:
             "unknown level",
         ),
         (
+            {"song": "test-beat", "players": ["A", "B"], "levels": ["Expert+", "easy"]},
+            404,
+            "'Test Beat' has no Expert+ part (no double-kick notes); it has: Easy, Expert",
+        ),
+        (
             {"song": "test-beat", "players": ["A"], "levels": ["easy"], "tempo_percent": 5},
             422,
             "tempo_percent",
@@ -202,6 +207,53 @@ def test_every_error_is_one_json_body(
     assert r.status_code == status
     assert set(r.json()) == {"error", "status"} and r.json()["status"] == status
     assert words in r.json()["error"]
+
+
+def test_expert_plus_is_offered_and_taken_only_for_a_song_with_double_kicks() -> None:
+    beat = _chart()
+    expert = beat.part(Level.EXPERT)
+    plus = Part.from_arrays(  # a double kick after each kick
+        np.concatenate([expert.qn, expert.qn[expert.lane == Lane.KICK] + 0.25]),
+        np.concatenate([expert.lane, np.full(4, int(Lane.KICK))]),
+    )
+    songs = {"test-beat": beat, "double-beat": beat.with_parts({Level.EXPERT_PLUS: plus})}
+
+    def load(name: str) -> Chart:
+        if name not in songs:
+            raise NotFoundError(f"no song {name!r}")
+        return songs[name]
+
+    config = StudioConfig(
+        load_song=load,
+        list_songs=lambda: list(songs),
+        engine_factory=lambda room, start: None,  # type: ignore[arg-type,return-value]
+    )
+    client = TestClient(create_app(config))
+    listed = {s["name"]: s["levels"] for s in client.get("/api/songs").json()}
+    assert listed == {"test-beat": ["Easy", "Expert"], "double-beat": ["Easy", "Expert", "Expert+"]}
+    assert client.get("/api/songs/double-beat").json()["levels"][-1] == "Expert+"
+
+    def room(song: str, levels: list[str], **more: object) -> object:
+        body = {"song": song, "players": ["Dae", "Eun"], "levels": levels, **more}
+        return client.post("/api/rooms", json=body)
+
+    for name in ("Expert+", "expert+", "X+"):
+        r = room("double-beat", [name, "easy"])
+        assert r.status_code == 200, r.text
+        assert [p["level"] for p in r.json()["players"]] == ["Expert+", "Easy"]
+    slots = client.app.state.rooms.get(r.json()["code"]).slots  # type: ignore[attr-defined]
+    assert [s.level for s in slots] == [Level.EXPERT_PLUS, Level.EASY]
+    # the first bars of the song keep the Expert+ notes of those bars only
+    r = room("double-beat", ["expert+", "easy"], last_bar=1)
+    short = client.app.state.rooms.get(r.json()["code"]).chart  # type: ignore[attr-defined]
+    assert short.part(Level.EXPERT_PLUS) == plus.between(0.0, 4.0) and len(short.expert_plus) == 6
+    # a song without double kicks is refused at the door, in one JSON body
+    r = room("test-beat", ["easy", "x+"])
+    assert r.status_code == 404 and r.json() == {
+        "error": "the chart 'Test Beat' has no Expert+ part (no double-kick notes); "
+        "it has: Easy, Expert",
+        "status": 404,
+    }
 
 
 def test_unknown_paths_and_rooms_are_json_errors(client: TestClient) -> None:

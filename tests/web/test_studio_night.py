@@ -9,7 +9,6 @@ Screenshots of every screen are written to ``$CYMBALISM_SCREENSHOTS`` (the READM
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -29,14 +28,6 @@ pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = os.environ.get("CYMBALISM_SCREENSHOTS")
-    path = Path(where) if where else tmp_path_factory.mktemp("screens")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _page(browser: Any, viewport: dict[str, int], *, touch: bool = False) -> Any:

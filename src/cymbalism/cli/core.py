@@ -28,7 +28,9 @@ def _analyze(
     ),
     names: str | None = typer.Option(None, "--names", help="Player names: A,B."),
     levels: str | None = typer.Option(
-        None, "--levels", help="The part each player played: expert,beginner."
+        None,
+        "--levels",
+        help="The part each player played: expert,beginner (expert+: the double-kick part).",
     ),
     kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
     window_ms: float = typer.Option(
@@ -123,7 +125,8 @@ def _simulate(
     levels: str | None = typer.Option(
         None,
         "--levels",
-        help="Parts to play (default: the full part, and the easiest for a beginner).",
+        help="Parts to play (default: the full part, and the easiest for a beginner; "
+        "expert+ for the double-kick part).",
     ),
     names: str | None = typer.Option(None, "--names", help="File names: A,B."),
     seed: int = typer.Option(0, "--seed", help="The same seed gives the same duet."),

@@ -188,7 +188,7 @@ def _play(
         "-p",
         help="NAME:INPUT[:LEVEL]; INPUT is keys, sim-expert, sim-beginner, a MIDI port "
         "(PORT@ch2 or PORT@36-51 to share one) or a microphone (mic, mic=DEVICE/KIT@ch2); "
-        "LEVEL a level or 'lesson'.",
+        "LEVEL a level (beginner .. expert, expert+ for the double-kick part) or 'lesson'.",
     ),
     follow: bool = typer.Option(False, "--follow", help="The click follows the duo's tempo."),
     loop: str | None = typer.Option(None, "--loop", help="Loop bars A-B (from 1)."),
@@ -247,6 +247,8 @@ def _play(
     )
     options = LiveOptions(loop_bars=_loop_bars(loop), loop_repeats=repeats, backing=backing)
     chart = load_chart(song)
+    for spec in specs:
+        chart.part(spec.level)  # Expert+ on a song without double kicks: said before anything
     song_audio = None
     if click == "audio":
         song_audio, said = song_audio_for(song, chart, audio=audio, audio_offset_ms=audio_offset)

@@ -142,7 +142,9 @@ _LEVEL_MARK["Expert+"] = "X+"
 @songs_app.command("show")
 def _songs_show(
     name: str = typer.Argument(..., help="A built-in song, a chart file or a song folder."),
-    level: str = typer.Option("expert", "--level", "-l", help="beginner/easy/medium/hard/expert"),
+    level: str = typer.Option(
+        "expert", "--level", "-l", help="beginner/easy/medium/hard/expert/expert+"
+    ),
     bars_per_line: int = typer.Option(4, help="Bars per line of tablature."),
     as_json: bool = typer.Option(
         False,

@@ -261,7 +261,9 @@ class LessonPath:
     chart : Chart
         The song. Missing levels are derived (:func:`~cymbalism.coaching.simplify.simplify_chart`).
     start_level : Level, str or int
-        Where to start (Beginner, or what :func:`placement_level` found).
+        Where to start (Beginner, or what :func:`placement_level` found). Expert+ (a
+        stored session's drummer with a double pedal, replayed) needs the chart's
+        Expert+ part, and is then the top: the path climbs back to it after a move down.
     tempo_scale : float
         The starting practice tempo (0.7 = 70%); good windows ramp it to 1.0 before
         the level goes up.
@@ -269,7 +271,8 @@ class LessonPath:
         Practise bars ``a`` to ``b - 1`` over and over (bars from 0): see :meth:`next_bar`.
     settings : LessonSettings
     top_level : Level, optional
-        The highest level to climb to (the chart's full part by default).
+        The highest level to climb to (the chart's full part by default; never Expert+
+        for a path that starts below it).
     """
 
     def __init__(
@@ -284,8 +287,15 @@ class LessonPath:
     ) -> None:
         self.chart = simplify_chart(chart)
         self.settings = settings or LessonSettings()
-        self.top_level = self.chart.top_level if top_level is None else Level.parse(top_level)
-        self.level = min(Level.parse(start_level), self.top_level)
+        start = Level.parse(start_level)
+        if top_level is not None:
+            self.top_level = Level.parse(top_level)
+        elif start is Level.EXPERT_PLUS and self.chart.top_level is Level.EXPERT:
+            self.chart.part(start)  # a clear error for a chart without double kicks
+            self.top_level = start
+        else:
+            self.top_level = self.chart.top_level
+        self.level = min(start, self.top_level)
         if not self.settings.min_tempo_scale <= tempo_scale <= 1.0:
             raise InputError(
                 f"tempo_scale must lie in {self.settings.min_tempo_scale:g}-1, got {tempo_scale}"

@@ -66,11 +66,13 @@ LIMB_LIMIT: Mapping[Level, int] = {
     Level.MEDIUM: 4,
     Level.HARD: 4,
     Level.EXPERT: 4,
+    Level.EXPERT_PLUS: 4,
 }
 
 #: Lane folds per level, from any harder lane. They compose: folding for Medium and
 #: then for Easy gives the same lane as folding for Easy directly.
 _FOLDS: Mapping[Level, Mapping[Lane, Lane]] = {
+    Level.EXPERT_PLUS: {},
     Level.EXPERT: {},
     Level.HARD: {},
     Level.MEDIUM: {Lane.HIHAT_OPEN: Lane.HIHAT_CLOSED, Lane.TOM_MID: Lane.TOM_HIGH},
@@ -102,7 +104,7 @@ def fold_lanes(lane: np.ndarray, level: Level | str | int) -> np.ndarray:
     Returns
     -------
     folded : np.ndarray [shape=(n,), int8]
-        Expert and Hard keep every lane; Medium plays the open hi-hat as the hi-hat
+        Expert+, Expert and Hard keep every lane; Medium plays the open hi-hat as the hi-hat
         and the mid tom as the high tom; Easy and Beginner also play the ride as the
         hi-hat and every tom as the floor tom.
     """
@@ -210,8 +212,8 @@ def simplify_step(
         lines.
     """
     lv = Level.parse(level)
-    if lv == Level.EXPERT:
-        raise InputError("Expert is the full part; simplify to Hard, Medium, Easy or Beginner")
+    if lv >= Level.EXPERT:
+        raise InputError(f"{lv.label} is the full part; simplify to Hard, Medium, Easy or Beginner")
     if len(part) == 0:
         return part
     lane = part.lane
@@ -283,6 +285,8 @@ def simplify_part(
 ) -> Part:
     """Simplify ``part`` (at ``from_level``) down to ``level``, one level at a time."""
     lv, top = Level.parse(level), Level.parse(from_level)
+    if top is Level.EXPERT_PLUS:
+        raise InputError("easier parts are made from the Expert part, not from Expert+")
     if lv > top:
         raise InputError(f"cannot make a {lv.label} part from an easier {top.label} part")
     starts = list(sections_qn)
@@ -378,8 +382,8 @@ def part_difficulty(part: Part, tempo_map: TempoMap, *, end_qn: float) -> Diffic
 
 
 def chart_difficulty(chart: Chart) -> dict[Level, Difficulty]:
-    """The difficulty of every part of a chart, easiest first."""
+    """The difficulty of every part of a chart, easiest first (Expert+ last)."""
     return {
-        lv: part_difficulty(p, chart.tempo_map, end_qn=chart.end_qn)
-        for lv, p in chart.parts.items()
+        lv: part_difficulty(chart.part(lv), chart.tempo_map, end_qn=chart.end_qn)
+        for lv in chart.part_levels
     }

@@ -39,7 +39,8 @@ Expert+ is the Expert part with its double-kick notes: kicks too fast for one pe
 charted on a separate note so that a drummer with one pedal can leave them out. Clone
 Hero shows them only with its "2x kick" option, YARG as the Expert+ difficulty. They
 are never part of Hard or Expert. A chart keeps them in
-:attr:`~cymbalism.model.chart.Chart.expert_plus`; ``Chart.with_double_kick()`` plays them.
+:attr:`~cymbalism.model.chart.Chart.expert_plus`, which a player plays as the level
+``Level.EXPERT_PLUS`` (``chart.part(Level.EXPERT_PLUS)``).
 
 Pads to lanes (pro drums)
 -------------------------
@@ -124,7 +125,7 @@ CHART_LEVELS: Mapping[Level, str] = {
     Level.EXPERT: "Expert",
 }
 #: How people and the games name the Expert part with its double-kick notes.
-EXPERT_PLUS = "Expert+"
+EXPERT_PLUS = Level.EXPERT_PLUS.label
 _MID_BASE: Mapping[Level, int] = {
     Level.EASY: 60,
     Level.MEDIUM: 72,

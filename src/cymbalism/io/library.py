@@ -180,12 +180,7 @@ def _levels(chart: Chart) -> tuple[LevelSummary, ...]:
         per_lane = {Lane(k).name.lower(): int(n) for k, n in enumerate(counts) if n}
         return LevelSummary(name, int(lanes.size), per_lane)
 
-    out = [summary(lv.label, part.lane) for lv, part in chart.parts.items()]
-    if chart.expert_plus is not None:
-        from cymbalism.io.charts import EXPERT_PLUS
-
-        out.append(summary(EXPERT_PLUS, chart.expert_plus.lane))
-    return tuple(out)
+    return tuple(summary(lv.label, chart.part(lv).lane) for lv in chart.part_levels)
 
 
 def _number(text: str | None, scale: float = 1.0) -> float | None:

@@ -75,6 +75,7 @@ LEVEL_TOLERANCE_SEC: Mapping[Level, float] = {
     Level.MEDIUM: 0.028,
     Level.HARD: 0.022,
     Level.EXPERT: 0.018,
+    Level.EXPERT_PLUS: 0.018,
 }
 
 

@@ -49,7 +49,7 @@ __all__ = [
 
 _KEYBOARD = {"keys", "keyboard", "kbd"}
 _LESSON = {"lesson", "auto", "path"}
-_LEVEL_NAMES = {lv.name.lower() for lv in Level} | {"full"}
+_LEVEL_NAMES = {lv.label.lower() for lv in Level} | {"full"}
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,8 @@ def parse_player(text: str) -> PlayerSpec:
     """Parse ``NAME:INPUT[:LEVEL]``; port names may themselves contain colons.
 
     Examples: ``Ana:TD-11``, ``Ben:keys:beginner``, ``Ben:TD-11@ch2:lesson``,
-    ``Kim:sim-expert``.
+    ``Kim:sim-expert``, ``Dae:TD-11:expert+`` (the Expert+ part: double kicks). Level
+    names are case-insensitive.
     """
     name, sep, rest = text.partition(":")
     if not sep or not name.strip() or not rest.strip():
@@ -117,7 +118,7 @@ def parse_player(text: str) -> PlayerSpec:
     if colon and head_kind != "midi" and rest == text.partition(":")[2] and ":" in rest:
         raise InputError(
             f"unknown level {last.strip()!r} for player {name.strip()!r}; levels: "
-            + ", ".join(lv.name.lower() for lv in Level)
+            + ", ".join(lv.label.lower() for lv in Level)
             + ", or lesson"
         )
     port, at, split = rest.partition("@")
@@ -153,7 +154,7 @@ def played_chart(chart: Chart, bars: Sequence[int]) -> Chart:
     from cymbalism.model.tempo import TempoMap
 
     tm = chart.tempo_map
-    parts: dict[Level, list[Any]] = {lv: [] for lv in chart.levels}
+    parts: dict[Level, list[Any]] = {lv: [] for lv in chart.part_levels}
     tempos: list[tuple[float, float]] = []
     sigs: list[tuple[float, int, int]] = []
     sections: list[tuple[float, str]] = []
@@ -175,7 +176,7 @@ def played_chart(chart: Chart, bars: Sequence[int]) -> Chart:
         if not sigs or sigs[-1][1:] != sig[1:]:
             sigs.append(sig)
         sections.append((at, chart.section_at(q0)))
-        for lv in chart.levels:
+        for lv in chart.part_levels:
             notes = chart.part(lv).between(q0, q1)
             parts[lv].append((notes.qn - q0 + at, notes.lane, notes.velocity))
         at += q1 - q0

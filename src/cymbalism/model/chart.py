@@ -22,6 +22,7 @@ __all__ = [
     "ACCENT_VELOCITY",
     "GHOST_MAX_VELOCITY",
     "GHOST_VELOCITY",
+    "LADDER",
     "NORMAL_VELOCITY",
     "Chart",
     "Level",
@@ -40,17 +41,26 @@ EXCERPT_OF_BARS = "excerpt_of_bars"
 
 
 class Level(IntEnum):
-    """Difficulty levels, from the beginner's first part to the full (expert) part."""
+    """Difficulty levels, from the beginner's first part to the full (expert) part.
+
+    ``BEGINNER`` to ``EXPERT`` are the rungs of the lesson ladder (:data:`LADDER`): each
+    easier part is made from the one above. ``EXPERT_PLUS`` is the Expert part with a
+    game chart's double-kick notes (:attr:`Chart.expert_plus`), for a drummer with a
+    double pedal: a player may choose it, but it is never derived, simplified, or climbed
+    to by a lesson that did not start there.
+    """
 
     BEGINNER = 0
     EASY = 1
     MEDIUM = 2
     HARD = 3
     EXPERT = 4
+    EXPERT_PLUS = 5
 
     @classmethod
     def parse(cls, name: str | int | Level) -> Level:
-        """A level from its name (``"easy"``, ``"Expert"``, ``"full"``) or number."""
+        """A level from its name (``"easy"``, ``"Expert"``, ``"full"``, ``"expert+"``,
+        short ``"x+"``) or number."""
         if isinstance(name, Level):
             return name
         if isinstance(name, int) or (isinstance(name, str) and name.strip().isdigit()):
@@ -61,16 +71,23 @@ class Level(IntEnum):
         key = name.strip().lower()
         if key in {"full", "x"}:
             return cls.EXPERT
-        for lv in cls:
+        if key in {"expert+", "x+", "expert_plus"}:
+            return cls.EXPERT_PLUS
+        for lv in LADDER:
             if lv.name.lower() == key or lv.name.lower()[0] == key:
                 return lv
-        names = ", ".join(lv.name.lower() for lv in cls)
+        names = ", ".join(lv.label.lower() for lv in cls)
         raise InputError(f"unknown level {name!r}; choose one of {names}")
 
     @property
     def label(self) -> str:
-        """The level's name for people (``"Easy"``)."""
-        return self.name.capitalize()
+        """The level's name for people (``"Easy"``, ``"Expert+"``)."""
+        return "Expert+" if self is Level.EXPERT_PLUS else self.name.capitalize()
+
+
+#: The lesson ladder: the levels a part is simplified to and a beginner climbs, easiest
+#: first (every level but Expert+).
+LADDER: tuple[Level, ...] = tuple(lv for lv in Level if lv is not Level.EXPERT_PLUS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,8 +176,9 @@ class Chart:
     title : str
     tempo_map : TempoMap
     parts : Mapping[Level, Part]
-        At least one part. Missing levels can be derived with
-        :func:`cymbalism.coaching.simplify.simplify_chart`.
+        At least one part of the ladder (Beginner to Expert). Missing levels can be
+        derived with :func:`cymbalism.coaching.simplify.simplify_chart`. An Expert+ part
+        given here is kept as ``expert_plus``.
     sections : tuple of (qn, name)
         Named sections (intro, verse, chorus, ...), sorted by position.
     end_qn : float
@@ -172,7 +190,8 @@ class Chart:
     expert_plus : Part or None
         The Expert+ part of a game chart: the Expert part with the double-kick notes
         (Clone Hero shows them only with its 2x kick option). None when the chart has
-        none; :meth:`with_double_kick` plays it.
+        none; ``part(Level.EXPERT_PLUS)`` gives it to a player, :meth:`with_double_kick`
+        makes it the Expert part.
     """
 
     title: str
@@ -185,9 +204,17 @@ class Chart:
     expert_plus: Part | None = None
 
     def __post_init__(self) -> None:
-        if not self.parts or all(len(p) == 0 for p in self.parts.values()):
-            raise InputError(f"the chart {self.title!r} has no drum notes")
         parts = {Level.parse(k): v for k, v in self.parts.items()}
+        plus = parts.pop(Level.EXPERT_PLUS, None)
+        if plus is not None:
+            if self.expert_plus is not None:
+                raise InputError(f"the chart {self.title!r} is given two Expert+ parts")
+            object.__setattr__(self, "expert_plus", plus)
+        if not parts or all(len(p) == 0 for p in parts.values()):
+            raise InputError(
+                f"the chart {self.title!r} has no drum notes"
+                + (" but its Expert+ part; give its Expert part too" if plus is not None else "")
+            )
         object.__setattr__(self, "parts", dict(sorted(parts.items())))
         object.__setattr__(
             self, "sections", tuple(sorted((float(q), str(n)) for q, n in self.sections))
@@ -204,21 +231,34 @@ class Chart:
 
     @property
     def levels(self) -> list[Level]:
-        """The levels this chart has a part for, easiest first."""
+        """The levels of the ladder this chart has a part for, easiest first."""
         return list(self.parts)
 
     @property
+    def part_levels(self) -> list[Level]:
+        """Every level this chart has a part for, easiest first: :attr:`levels`, then
+        Expert+ when the chart has one."""
+        return self.levels + ([Level.EXPERT_PLUS] if self.expert_plus is not None else [])
+
+    @property
     def top_level(self) -> Level:
-        """The hardest level present (the full part)."""
+        """The hardest level of the ladder present (the full part; never Expert+)."""
         return max(self.parts)
 
     def part(self, level: Level | str | int = Level.EXPERT) -> Part:
-        """The part at ``level``."""
+        """The part at ``level`` (``Level.EXPERT_PLUS``: :attr:`expert_plus`)."""
         lv = Level.parse(level)
+        if lv is Level.EXPERT_PLUS and self.expert_plus is not None:
+            return self.expert_plus
         try:
             return self.parts[lv]
         except KeyError:
-            have = ", ".join(x.label for x in self.parts)
+            have = ", ".join(x.label for x in self.part_levels)
+            if lv is Level.EXPERT_PLUS:
+                raise NotFoundError(
+                    f"the chart {self.title!r} has no Expert+ part (no double-kick notes); "
+                    f"it has: {have}"
+                ) from None
             raise NotFoundError(
                 f"the chart {self.title!r} has no {lv.label} part (it has: {have}); "
                 "derive one with `cymbalism simplify`"
@@ -245,8 +285,10 @@ class Chart:
         return names[-1] if names else ""
 
     def with_parts(self, parts: Mapping[Level, Part]) -> Chart:
-        """A copy with some parts added or replaced."""
-        return replace(self, parts={**self.parts, **parts})
+        """A copy with some parts added or replaced (Expert+ too)."""
+        new = {**self.parts, **{Level.parse(k): v for k, v in parts.items()}}
+        plus = new.pop(Level.EXPERT_PLUS, self.expert_plus)
+        return replace(self, parts=new, expert_plus=plus)
 
     def with_double_kick(self) -> Chart:
         """The chart as played with a double pedal: its Expert part is the Expert+ part.

@@ -8,7 +8,8 @@ target_sec, error_sec, level``
 ``verdict`` is ``"hit"`` (the hit matched a note), ``"extra"`` (it matched none) or
 ``"miss"``: missed notes are added as rows with an empty ``onset_sec`` and
 ``velocity`` (leave them out with ``misses=False``), so the hit rate can be counted
-from the file. ``level`` is the level of the part the player was on at that moment.
+from the file. ``level`` is the level of the part the player was on at that moment
+(``beginner`` .. ``expert``, ``expert_plus`` for the double-kick part).
 Rows are sorted by player, then time. CSV and JSON need nothing beyond Python;
 Parquet needs ``pyarrow`` (the ``export`` extra). pandas reads all three directly
 (``pd.read_csv``, ``pd.read_json``, ``pd.read_parquet``).
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from cymbalism.errors import InputError, require
+from cymbalism.model.chart import Level
 from cymbalism.model.lanes import Lane
 from cymbalism.report.analysis import SessionAnalysis, level_at
 
@@ -45,7 +47,7 @@ COLUMNS = (
 )
 FORMATS = ("csv", "json", "parquet")
 _LANE_NAMES = np.array([lane.short for lane in Lane], dtype=object)
-_LEVEL_NAMES = np.array(["beginner", "easy", "medium", "hard", "expert"], dtype=object)
+_LEVEL_NAMES = np.array([lv.name.lower() for lv in Level], dtype=object)
 
 
 def hit_table(analysis: SessionAnalysis, *, misses: bool = True) -> dict[str, np.ndarray]:

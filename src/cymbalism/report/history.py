@@ -165,12 +165,13 @@ def print_history(player: str, rows: list[HistoryRow], console: Any) -> None:
     sd = _series(rows, "sd_error_sec", 1000)
     gap = _series(rows, "sync_sd_sec", 1000)
     levels = np.array([int(r.level_reached) for r in rows], dtype=np.float64)
+    top = max(float(Level.EXPERT), float(levels.max()))  # Expert+ only when reached
     console.print(f"hit rate        {sparkline(rate, low=0, high=100)}  {_trend(rate, '{:.0f}%')}")
     console.print(f"precision (SD)  {sparkline(-sd)}  {_trend(sd, '{:.0f} ms')} (lower is tighter)")
     if np.isfinite(gap).any():
         console.print(f"gap to partner  {sparkline(-gap)}  {_trend(gap, '{:.0f} ms')} (SD)")
     console.print(
-        f"level reached   {sparkline(levels, low=0, high=len(Level) - 1)}  "
+        f"level reached   {sparkline(levels, low=0, high=top)}  "
         f"{Level(int(levels[0])).label} → {Level(int(levels[-1])).label}"
     )
 

@@ -18,7 +18,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from cymbalism.analysis.sync import TOGETHER_SD_SEC
 from cymbalism.errors import InputError
-from cymbalism.model.chart import Level
+from cymbalism.model.chart import LADDER, Level
 from cymbalism.model.lanes import Lane
 from cymbalism.report.analysis import PlayerAnalysis, SessionAnalysis
 from cymbalism.report.format import clock, ms
@@ -340,8 +340,10 @@ def plot_levels(analysis: SessionAnalysis) -> Figure:
         offset = (i - (len(analysis.players) - 1) / 2) * 0.06
         ax.step(times, np.asarray(levels) + offset, where="post", color=player_colour(i),
                 linewidth=2.4, label=p.name)  # fmt: skip
-    ax.set_yticks([int(lv) for lv in Level], [lv.label for lv in Level])
-    ax.set_ylim(-0.5, len(Level) - 0.5)
+    played = {int(p.start_level) for p in analysis.players}
+    shown = [lv for lv in Level if lv in LADDER or int(lv) in played]
+    ax.set_yticks([int(lv) for lv in shown], [lv.label for lv in shown])
+    ax.set_ylim(-0.5, len(shown) - 0.5)
     ax.set_title("Level of each part", loc="left")
     _time_axis(ax, end)
     ax.legend(loc="lower right", framealpha=0.9)

@@ -43,7 +43,7 @@ import numpy as np
 
 from cymbalism.coaching.simplify import simplify_chart
 from cymbalism.errors import InputError, NotFoundError
-from cymbalism.model.chart import NORMAL_VELOCITY, Chart, Level, Part
+from cymbalism.model.chart import LADDER, NORMAL_VELOCITY, Chart, Level, Part
 from cymbalism.model.lanes import Lane
 from cymbalism.model.tempo import TempoMap
 from cymbalism.songs.tab import parse_bar
@@ -186,7 +186,7 @@ def _load(name: str) -> Chart:
     chart = parse_song(entry.read_text(encoding="utf-8"), name=name)
     if chart.metadata.get("free_play") == "true":
         # a pulse is as simple as a part gets: every level plays it
-        return chart.with_parts({lv: chart.part() for lv in Level})
+        return chart.with_parts({lv: chart.part() for lv in LADDER})
     return simplify_chart(chart)
 
 
@@ -220,7 +220,7 @@ def list_songs() -> list[SongInfo]:
                 time_signature=f"{num}/{den}",
                 length_sec=chart.end_sec,
                 n_bars=chart.n_bars,
-                levels=tuple(chart.levels),
+                levels=tuple(chart.part_levels),
                 free_play=chart.metadata.get("free_play") == "true",
             )
         )

@@ -267,7 +267,7 @@ def song_summary(name: str, chart: Chart) -> dict[str, Any]:
         "bpm": round(float(chart.tempo_map.bpm_at(0.0)), 1),
         "bars": chart.n_bars,
         "length_sec": round(chart.end_sec, 1),
-        "levels": [lv.label for lv in chart.levels],
+        "levels": [lv.label for lv in chart.part_levels],
         "sections": song_sections(chart),
     }
 
@@ -301,12 +301,13 @@ def first_bars(chart: Chart, n_bars: int) -> Chart:
             f"{chart.title!r} has {chart.n_bars} bars; it cannot stop after bar {n_bars}"
         )
     end_qn = float(chart.tempo_map.bar_to_qn(n_bars))
-    parts = {lv: part.between(0.0, end_qn) for lv, part in chart.parts.items()}
+    parts = {lv: chart.part(lv).between(0.0, end_qn) for lv in chart.part_levels}
     if n_bars == chart.n_bars:
         return chart
     return replace(
         chart,
         parts={lv: p for lv, p in parts.items() if len(p)},
+        expert_plus=None,  # in ``parts`` when it has notes in these bars
         end_qn=end_qn,
         sections=tuple((q, name) for q, name in chart.sections if q < end_qn),
         metadata={**chart.metadata, EXCERPT_OF_BARS: str(chart.n_bars)},
@@ -536,7 +537,7 @@ def create_app(config: StudioConfig) -> Any:
             chart = first_bars(chart, req.last_bar)
         levels = [Level.parse(x) for x in req.levels]
         for lv in levels:
-            chart.part(lv)  # a clear NotFoundError for a level the song lacks
+            chart.part(lv)  # a clear NotFoundError for a level the song lacks (Expert+ too)
         if req.start_bar is not None and req.loop_bars is not None:
             raise InputError("give a start bar or a loop, not both")
         for bar in (req.start_bar, *(req.loop_bars or ())):

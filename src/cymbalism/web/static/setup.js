@@ -29,9 +29,13 @@ function songChanged() {
     const el = $(id), keep = el.value;
     el.innerHTML = "";
     for (const lv of s.levels) {
-      const o = document.createElement("option"); o.value = lv; o.textContent = lv; el.appendChild(o);
+      const o = document.createElement("option"); o.value = lv;
+      o.textContent = lv === "Expert+" ? "Expert+ (double kick)" : lv; el.appendChild(o);
     }
-    el.value = s.levels.includes(keep) ? keep : (i === 0 ? s.levels[s.levels.length - 1] : s.levels[0]);
+    // by default the first player takes the full part (Expert+, the double-kick part, is
+    // only for one who asks for it), the second the easiest
+    const ladder = s.levels.filter((lv) => lv !== "Expert+");
+    el.value = s.levels.includes(keep) ? keep : (i === 0 ? ladder[ladder.length - 1] : ladder[0]);
   }
   const sec = $("section"); sec.innerHTML = "";
   for (const x of s.sections || []) {
