@@ -15,7 +15,7 @@ from cymbalism.coaching.lesson import (
     placement_level,
     replay_lesson,
 )
-from cymbalism.errors import InputError
+from cymbalism.errors import InputError, NotFoundError
 from cymbalism.live.clock import FakeClock
 from cymbalism.live.engine import Engine, LiveOptions
 from cymbalism.model.chart import LADDER, Chart, Level, Part
@@ -121,6 +121,31 @@ def test_repeated_failure_goes_down_then_slows_the_tempo():
     ]
     assert changes[0].kind == "down" and changes[2].kind == "slower"
     assert "4 hard bars in a row (0% of the notes)" in changes[0].reason
+
+
+def test_the_ladder_never_climbs_into_expert_plus_but_a_player_who_starts_there_keeps_it():
+    from tests.test_expert_plus import with_double_kicks
+
+    chart = with_double_kicks(_groove())
+    # a beginner climbs to Expert and stops there, though the chart has Expert+
+    path = LessonPath(chart)
+    assert path.top_level is Level.EXPERT
+    _drive(path, _perfect, 24)
+    assert path.level is Level.EXPERT and Level.EXPERT_PLUS not in [b.level for b in path.history]
+    # a drummer on Expert+ plays its double kicks, moves down to Expert on four hard bars,
+    # and climbs back to Expert+
+    path = LessonPath(chart, start_level="expert+")
+    assert path.top_level is Level.EXPERT_PLUS
+    assert path.targets_for_bar(0) == chart.part(Level.EXPERT_PLUS).between(0, 4).to_hits(
+        chart.tempo_map
+    )
+    changes = _drive(path, lambda t, b, p: Hits.empty() if b < 4 else t, 12)
+    assert [(c.bar, c.previous_level, c.level) for c in changes] == [
+        (3, Level.EXPERT_PLUS, Level.EXPERT),
+        (7, Level.EXPERT, Level.EXPERT_PLUS),
+    ]
+    with pytest.raises(NotFoundError, match="no Expert\\+ part"):
+        LessonPath(_groove(), start_level="expert+")
 
 
 def test_a_player_stuck_below_75_percent_goes_down():

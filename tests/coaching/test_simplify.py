@@ -117,6 +117,11 @@ def test_expert_cannot_be_a_simplification():
         simplify_step(Part.from_arrays([0.0], Lane.KICK), FOUR, Level.EXPERT)
     with pytest.raises(InputError, match="from an easier"):
         simplify_part(Part.from_arrays([0.0], Lane.KICK), FOUR, Level.HARD, from_level="easy")
+    # Expert+ is the Expert part with double kicks: never made, never simplified from
+    with pytest.raises(InputError, match="Expert\\+ is the full part"):
+        simplify_step(Part.from_arrays([0.0], Lane.KICK), FOUR, "expert+")
+    with pytest.raises(InputError, match="made from the Expert part, not from Expert\\+"):
+        simplify_part(Part.from_arrays([0.0], Lane.KICK), FOUR, Level.HARD, from_level="x+")
 
 
 # ------------------------------------------------------------------ properties
