@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +32,9 @@ from cymbalism.store import LevelStep
 # server start their own, named, in a subprocess (benchmarks/mic.py, benchmarks/sound.py).
 os.environ.setdefault("JACK_NO_START_SERVER", "1")
 os.environ["JACK_DEFAULT_SERVER"] = "cymbalism-tests-no-server"
+# Song packages (.sng) are unpacked into a folder of the test run's own, not the user's cache.
+os.environ["CYMBALISM_SNG_CACHE"] = tempfile.mkdtemp(prefix="cymbalism-sng-")
+atexit.register(shutil.rmtree, os.environ["CYMBALISM_SNG_CACHE"], ignore_errors=True)
 
 settings.register_profile(
     "cymbalism", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60

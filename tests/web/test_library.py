@@ -186,3 +186,33 @@ def test_serve_scans_the_library_and_says_what_it_found(
     )
     assert main([*args, "--songs", str(tmp_path / "nowhere")]) == 1
     assert "no song library at" in capsys.readouterr().err
+
+
+def test_a_song_package_is_listed_chosen_and_its_stems_served(tmp_path: Path) -> None:
+    from cymbalism.io.sng import read_sng
+    from tests.io.test_sng import DELAY_MS as PACKED_DELAY_MS
+    from tests.io.test_sng import _package
+
+    root = tmp_path / "Songs"
+    root.mkdir()
+    pkg = _package(root / "Packed.sng")
+    records = scan_library(root, cache=False)
+    app = TestClient(create_app(studio_config(db=str(tmp_path / "s.sqlite"), library=records)))
+    name = library_id(pkg)
+    listed = app.get("/api/library", params={"q": "packers"}).json()["songs"]
+    assert [(s["name"], s["title"], s["drum_stems"]) for s in listed] == [
+        (name, "Packed Song", True)
+    ]
+    assert app.get(f"/api/songs/{name}").json()["title"] == "Packed Song"
+    info = app.get(f"/api/songs/{name}/audio").json()
+    assert info["offset_sec"] == PACKED_DELAY_MS / 1000 and info["messages"] == []
+    package = read_sng(pkg)
+    for url, file in ((info["music"][0], "song.opus"), (info["drums"][0], "drums.opus")):
+        r = app.get(url)
+        assert r.status_code == 200 and r.headers["content-type"] == "audio/ogg"
+        assert r.content == package.read(file)
+    assert app.get(f"/api/songs/{name}/audio/album").status_code == 404
+    room = app.post(
+        "/api/rooms", json={"song": name, "players": ["Ana", "Bo"], "levels": ["expert", "easy"]}
+    )
+    assert room.status_code == 200 and room.json()["title"] == "Packed Song"

@@ -15,10 +15,11 @@ from cymbalism.analysis.summary import AnalysisReport
 from cymbalism.analysis.sync import TOGETHER_SD_SEC, Asynchrony
 from cymbalism.cli.common import console
 from cymbalism.model.lanes import Lane
-from cymbalism.report.format import clock, ms, sparkline
+from cymbalism.report.format import clock, counted, ms, sparkline
 
 __all__ = [
     "clock",
+    "counted",
     "finite",
     "ms",
     "number",

@@ -180,7 +180,7 @@ def _play(
     song: str = typer.Argument(
         ...,
         help="A built-in song (see `cymbalism songs`), a chart file, or a Clone Hero / YARG "
-        "song folder.",
+        "song folder or .sng package.",
     ),
     player: list[str] = typer.Option(
         ...,
@@ -222,9 +222,10 @@ def _play(
 ) -> None:
     """Play a song together, judged live; at the end, the summary `analyze` gives.
 
-    The song's recording plays with the click (a Clone Hero / YARG song folder's
-    stems with the drums muted, a built-in song's music, or --audio), stretched to the
-    practice tempo, looped and following the duo as the click does.
+    The song's recording plays with the click (a Clone Hero / YARG song's
+    stems with the drums muted, a built-in song's music, or --audio),
+    stretched to the practice tempo, looped and following the duo as the
+    click does.
     """
     from cymbalism.io.charts import load_chart
     from cymbalism.live.engine import LiveOptions

@@ -17,7 +17,7 @@ from cymbalism.cli.common import (
     parse_tempo,
     scan_with_progress,
 )
-from cymbalism.cli.format import clock
+from cymbalism.cli.format import clock, counted
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Level
 
@@ -37,7 +37,8 @@ def _songs(
         None,
         "--dir",
         "-d",
-        help="A library of song folders (Clone Hero, YARG, Rock Band customs) to list.",
+        help="A library of song folders and .sng packages (Clone Hero, YARG, Rock Band "
+        "customs) to list.",
     ),
     cache: bool = typer.Option(
         True, "--cache/--no-cache", help="Keep what was read in the user's cache folder."
@@ -123,8 +124,9 @@ def _list_library(folder: Path, *, as_json: bool, cache: bool, workers: int | No
         )
     console.print(table)
     console.print(
-        f"{len(good)} songs in {stats.folders} song folders; {stats.read} read, "
-        f"{stats.folders - stats.read} from the cache, in {stats.seconds:.1f} s. "
+        f"{counted(len(good), 'song')} in {counted(stats.folders, 'song folder')}; "
+        f"{stats.read} read, {stats.folders - stats.read} from the cache, "
+        f"in {stats.seconds:.1f} s. "
         "Levels: B(eginner) E(asy) M(edium) H(ard) X (Expert) X+ (Expert+, double kick).",
         highlight=False,
     )
@@ -141,7 +143,9 @@ _LEVEL_MARK["Expert+"] = "X+"
 
 @songs_app.command("show")
 def _songs_show(
-    name: str = typer.Argument(..., help="A built-in song, a chart file or a song folder."),
+    name: str = typer.Argument(
+        ..., help="A built-in song, a chart file, a song folder or a .sng package."
+    ),
     level: str = typer.Option(
         "expert", "--level", "-l", help="beginner/easy/medium/hard/expert/expert+"
     ),

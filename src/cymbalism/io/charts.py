@@ -1384,9 +1384,13 @@ def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
     the title, artist and credits. A song folder is read through the chart that
     :func:`find_chart_file` finds in it.
     """
+    from cymbalism.io.sng import is_sng, song_folder
+
     p = Path(path)
     if not p.exists():
         raise NotFoundError(f"no chart file at {p}")
+    if is_sng(p) and p.is_file():
+        p = song_folder(p, audio=False)
     if p.is_dir():
         return _with_song_ini(read_game_chart(find_chart_file(p)), p / "song.ini")
     suffix = p.suffix.lower()
@@ -1395,7 +1399,10 @@ def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
     elif suffix in {".mid", ".midi"}:
         chart = read_notes_mid(p) if _has_drum_part(p) else read_gm_midi(p, kit=kit)
     else:
-        raise InputError(f"{p}: unknown chart format {suffix!r} (use .chart, notes.mid or .mid)")
+        raise InputError(
+            f"{p}: unknown chart format {suffix!r} (use .chart, notes.mid, .mid, .sng "
+            "or a song folder)"
+        )
     return _with_song_ini(chart, p.parent / "song.ini")
 
 
@@ -1437,7 +1444,8 @@ def load_chart(
     ----------
     spec : str, Path or Chart
         A built-in song (``cymbalism songs`` lists them), a ``.chart``, ``notes.mid``
-        or ``.mid`` file, or a song folder. A Chart is returned as it is.
+        or ``.mid`` file, a song folder or a ``.sng`` song package. A Chart is returned
+        as it is.
     kit : str, optional
         The kit map of a plain MIDI performance.
     derive_levels : bool
@@ -1463,7 +1471,7 @@ def load_chart(
         return simplify_chart(chart) if derive_levels else chart
     if songs.has_song(text):
         return songs.get_song(text)
-    if p.suffix.lower() in {".chart", ".mid", ".midi"} or p.parent != Path("."):
+    if p.suffix.lower() in {".chart", ".mid", ".midi", ".sng"} or p.parent != Path("."):
         raise NotFoundError(f"no chart file at {p}")
     raise NotFoundError(
         f"unknown song {text!r}: not a built-in song ({', '.join(songs.song_names())}) "

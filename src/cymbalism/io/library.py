@@ -3,8 +3,9 @@
 Clone Hero, YARG and Rock Band custom songs live one song per folder: a chart
 (``notes.chart``, ``notes.mid`` or a MIDI file named after the song), a ``song.ini``
 with the title, artist and charter, and the recording as one file or as stems
-(``song.ogg``, ``drums_1.ogg`` ...). A library is a folder of such folders, nested as
-people like; a large one holds ten thousand.
+(``song.ogg``, ``drums_1.ogg`` ...), or as the same folder packed into one ``.sng``
+file (:mod:`cymbalism.io.sng`). A library is a folder of such folders and packages,
+nested as people like; a large one holds ten thousand.
 
 :func:`scan_library` walks a library and returns one :class:`SongRecord` per song
 folder: title, artist, charter, length, tempo range, the levels with their notes per
@@ -28,13 +29,14 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cymbalism.errors import CymbalismError, InputError, NotFoundError
+from cymbalism.io.sng import SNG_SUFFIX, is_sng, read_sng, song_folder
 from cymbalism.model.chart import Chart
 from cymbalism.model.lanes import Lane
 
@@ -252,17 +254,36 @@ def _song_ini(folder: Path, names: Sequence[str]) -> dict[str, str]:
     return {} if found is None else read_song_ini(folder / found)
 
 
-def _read_folder(folder: str, names: Sequence[str]) -> SongRecord:
-    """The record of one song folder; a folder that cannot be read gives a record with
-    its ``error`` and what could be found (the title and artist of its ``song.ini``)."""
+def _package_record(path: str) -> SongRecord:
+    """The record of a ``.sng`` song package: its charts and ``song.ini`` are unpacked
+    (:func:`cymbalism.io.sng.song_folder`) and read as a song folder's; its audio files
+    are listed from its index, and unpacked only when the song is played."""
+    package = read_sng(path)
+    folder = song_folder(path, audio=False)
+    record = _folder_record(str(folder), _file_names(folder))
+    return replace(record, path=path, audio=_audio_files(package.names()))
+
+
+def _record_of(path: str, names: Sequence[str]) -> SongRecord:
+    return _package_record(path) if is_sng(path) else _folder_record(path, names)
+
+
+def _what_ini_says(path: str, names: Sequence[str]) -> dict[str, str]:
+    """The ``song.ini`` entries of a folder, or a package's metadata; {} if unreadable."""
     try:
-        return _folder_record(folder, names)
+        return read_sng(path).metadata if is_sng(path) else _song_ini(Path(path), names)
+    except (CymbalismError, OSError):
+        return {}
+
+
+def _read_folder(folder: str, names: Sequence[str]) -> SongRecord:
+    """The record of one song folder or package; one that cannot be read gives a record
+    with its ``error`` and what could be found (the title and artist of its ``song.ini``)."""
+    try:
+        return _record_of(folder, names)
     except (CymbalismError, OSError) as exc:
         message = str(exc) if isinstance(exc, CymbalismError) else f"cannot read it: {exc}"
-    try:
-        ini = _song_ini(Path(folder), names)
-    except (CymbalismError, OSError):
-        ini = {}
+    ini = _what_ini_says(folder, names)
     return SongRecord(
         path=folder,
         title=ini.get("name") or Path(folder).name,
@@ -284,7 +305,8 @@ def _file_names(folder: Path) -> list[str]:
 
 
 def song_record(spec: str | Path) -> SongRecord:
-    """The record of one song: a song folder, a chart file, or a built-in song's name.
+    """The record of one song: a song folder, a ``.sng`` song package, a chart file, or
+    a built-in song's name.
 
     Raises
     ------
@@ -296,6 +318,8 @@ def song_record(spec: str | Path) -> SongRecord:
     p = Path(spec).expanduser()
     if p.is_dir():
         return _folder_record(str(p.resolve()), _file_names(p))
+    if p.is_file() and is_sng(p):
+        return _package_record(str(p.resolve()))
     if p.is_file():
         from cymbalism.io.charts import read_chart
 
@@ -320,8 +344,10 @@ def song_record(spec: str | Path) -> SongRecord:
 def find_song_folders(root: str | Path) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
     """Every song folder under ``root`` (``root`` included), with its files.
 
-    A song folder holds a chart file (``.chart``, ``.mid``) or a ``song.ini``. Folders
-    are walked depth first in name order; hidden folders (``.git``) are skipped.
+    A song folder holds a chart file (``.chart``, ``.mid``) or a ``song.ini``; a ``.sng``
+    song package is a song folder of its own (yielded as its path, with itself as its
+    one file). Folders are walked depth first in name order; hidden folders (``.git``)
+    are skipped.
     """
     stack = [str(Path(root).expanduser())]
     while stack:
@@ -334,6 +360,9 @@ def find_song_folders(root: str | Path) -> Iterator[tuple[str, list[os.DirEntry[
         files = [e for e in entries if e.is_file()]
         if any(e.name.lower() == _INI or e.name.lower().endswith(_CHART_SUFFIXES) for e in files):
             yield folder, files
+        for e in files:
+            if e.name.lower().endswith(SNG_SUFFIX):
+                yield e.path, [e]
         stack += [e.path for e in reversed(entries) if e.is_dir() and not e.name.startswith(".")]
 
 
@@ -343,7 +372,7 @@ def _signature(files: Sequence[os.DirEntry[str]]) -> str:
     parts = []
     for e in files:
         name = e.name.lower()
-        if name == _INI or name.endswith(_CHART_SUFFIXES) or name.endswith(AUDIO_SUFFIXES):
+        if name == _INI or name.endswith((*_CHART_SUFFIXES, *AUDIO_SUFFIXES, SNG_SUFFIX)):
             st = e.stat()
             parts.append(f"{e.name}:{st.st_size}:{st.st_mtime_ns}")
     return "|".join(parts)

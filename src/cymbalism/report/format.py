@@ -1,4 +1,4 @@
-"""Figures as people read them: milliseconds, m:ss clocks and sparklines.
+"""Figures as people read them: milliseconds, m:ss clocks, counts and sparklines.
 
 The report (HTML, share card, plots), the terminal and the studio format figures with
 these, so a figure reads the same wherever it is shown. numpy only: importing this does
@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BARS", "clock", "ms", "sparkline"]
+__all__ = ["BARS", "clock", "counted", "ms", "sparkline"]
 
 #: The eight heights of a sparkline, lowest first.
 BARS = "▁▂▃▄▅▆▇█"
@@ -33,6 +33,13 @@ def clock(sec: float, *, decimals: int = 0) -> str:
     minutes, rest = divmod(round(abs(sec) * scale), 60 * scale)
     width = 2 + (decimals + 1 if decimals else 0)
     return f"{sign}{minutes}:{rest / scale:0{width}.{decimals}f}"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: ``counted(1, "song")`` -> ``"1 song"``,
+    ``counted(3, "song")`` -> ``"3 songs"``, ``counted(2, "hit", "hits")``; the plural is
+    ``noun + "s"`` unless given."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 def sparkline(values: Any, *, low: float | None = None, high: float | None = None) -> str:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cymbalism.analysis.sync import TOGETHER_SD_SEC
-from cymbalism.report.format import clock, ms
+from cymbalism.report.format import clock, counted, ms
 
 if TYPE_CHECKING:
     from cymbalism.analysis.sync import SyncStats
@@ -81,8 +81,7 @@ def _player_sentence(p: PlayerAnalysis, *, on_grid: bool = False) -> str:
         return f"{p.name} ({part}) had no notes to play.{away}"
     if s.n_hit == 0:
         return f"{p.name} ({part}) hit none of the {s.n_notes} notes.{away}"
-    hits = "hit" if s.n_extra == 1 else "hits"
-    extra = f" and played {s.n_extra} extra {hits}" if s.n_extra else ""
+    extra = f" and played {counted(s.n_extra, 'extra hit')}" if s.n_extra else ""
     spread = f" with a spread of {ms(s.sd_error_sec)}" if np.isfinite(s.sd_error_sec) else ""
     return (
         f"{p.name} ({part}) hit {s.hit_rate:.0%} of {s.n_notes} notes{extra}, "

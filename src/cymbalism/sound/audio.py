@@ -39,6 +39,7 @@ import numpy as np
 from cymbalism.errors import InputError, NotFoundError, require
 from cymbalism.io.charts import read_song_ini
 from cymbalism.io.library import AUDIO_ROLES, AUDIO_SUFFIXES
+from cymbalism.io.sng import is_sng, song_folder
 from cymbalism.model.chart import Chart
 
 __all__ = [
@@ -322,8 +323,8 @@ def load_song_audio(
     Parameters
     ----------
     source : str, Path or dict of stem -> Path
-        A song folder, one audio file (``--audio FILE``, taken as the full mix), or
-        stems by name.
+        A song folder or ``.sng`` song package, one audio file (``--audio FILE``, taken
+        as the full mix), or stems by name.
     chart : Chart, optional
         Its ``Offset`` (``metadata["offset_sec"]``) places the audio when song.ini gives
         no ``delay``.
@@ -351,7 +352,7 @@ def load_song_audio(
     if isinstance(source, dict):
         files = dict(source)
     else:
-        p = Path(source)
+        p = song_folder(source)
         if p.is_dir():
             folder = p
             files = find_stems(p)
@@ -448,7 +449,7 @@ def song_audio_for(
             full_mix=False,
         )
         return got, [] if got is None else got.messages
-    folder = p if p.is_dir() else p.parent
+    folder = song_folder(p) if is_sng(p) else p if p.is_dir() else p.parent
     if not folder.is_dir() or not find_stems(folder):
         return None, [f"no audio beside {p.name}: playing with the click"]
     got = load_song_audio(

@@ -5,9 +5,11 @@
 (cached, so a second start reads only what changed). :class:`SongShelf` then holds:
 
 - the built-in songs, by name (``mirrorball``);
-- each song folder the scan could read, by an id made from its path (``lib-`` and 16 hex
-  digits of its SHA-256). The page only ever sends ids back; an id the shelf does not
-  hold is not found, so no path from a client reaches the file system.
+- each song folder or ``.sng`` song package the scan could read, by an id made from its
+  path (``lib-`` and 16 hex digits of its SHA-256); a package is unpacked into the
+  user's cache when its song is chosen or previewed (:func:`cymbalism.io.sng.song_folder`).
+  The page only ever sends ids back; an id the shelf does not hold is not found, so no
+  path from a client reaches the file system.
 
 Its charts are read when a song is chosen (a few kept in memory), with where the
 recording is noted (:func:`cymbalism.sound.audio.with_audio_source`), so a stored
@@ -28,6 +30,7 @@ from typing import Any
 
 from cymbalism.errors import InputError, NotFoundError
 from cymbalism.io.library import SongRecord
+from cymbalism.io.sng import song_folder
 from cymbalism.model.chart import Chart
 
 __all__ = ["SONGS_ENV", "LibrarySong", "SongShelf", "library_id", "library_roots"]
@@ -147,8 +150,20 @@ class SongShelf:
         return song
 
     def folder(self, name: str) -> Path | None:
-        """The song folder of a library song; None for a built-in song."""
-        return None if name in self._builtin else self.song(name).folder
+        """The song folder of a library song (a ``.sng`` package's unpacked, on first
+        use); None for a built-in song.
+
+        Raises
+        ------
+        NotFoundError
+            If the shelf holds no such song.
+        InputError
+            If its package can no longer be unpacked.
+        """
+        if name in self._builtin:
+            return None
+        found = self.song(name).folder
+        return None if found is None else song_folder(found)
 
     def __len__(self) -> int:
         return len(self._order)
@@ -199,7 +214,8 @@ class SongShelf:
         song = self.song(name)
         found = {a.name for a in song.record.audio}
         real = path.resolve()
-        folder = song.folder.resolve() if song.folder is not None else None
+        where = self.folder(name)
+        folder = where.resolve() if where is not None else None
         if path.name not in found or real.parent != folder or not real.is_file():
             raise NotFoundError(f"this song has no audio file {path.name!r}")
         return path
