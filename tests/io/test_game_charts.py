@@ -205,11 +205,13 @@ def test_expert_double_drums_is_the_expert_plus_part():
     assert alone.expert_plus == plus
 
 
-def _drums_mid(path: Path, notes: list[tuple[int, int]], *, tracks=("PART DRUMS",), tpq=480):
-    """A MIDI chart whose drum tracks hold ``notes`` as (eighth note, MIDI note)."""
+def _drums_mid(path: Path, notes: list[tuple[int, int]], *, tracks=("PART DRUMS",), tpq=480,
+               texts: list[tuple[int, str]] = ()):  # type: ignore[assignment]  # fmt: skip
+    """A MIDI chart whose drum tracks hold ``notes`` as (eighth note, MIDI note), and the
+    text events ``texts`` as (eighth note, text)."""
     mid = mido.MidiFile(type=1, ticks_per_beat=tpq)
     mid.tracks.append(mido.MidiTrack([mido.MetaMessage("track_name", name="song", time=0)]))
-    events = []
+    events = [(eighth * tpq // 2, -1, mido.MetaMessage("text", text=t)) for eighth, t in texts]
     for eighth, note in notes:
         tick = eighth * tpq // 2
         events.append((tick, 1, mido.Message("note_on", note=note, velocity=100)))
@@ -239,6 +241,83 @@ def test_midi_double_kicks_95_and_the_2x_track_are_expert_plus(tmp_path):
     both = read_notes_mid(tmp_path / "both.mid")
     assert both.part(Level.EXPERT).qn.tolist() == [0.0, 1.0]
     assert both.expert_plus is not None and both.expert_plus.qn.tolist() == [0.0, 0.5, 1.5]
+
+
+# ------------------------------------------------------------------ disco flip
+# A disco beat charted for the game: the hi-hat on red and the snare on yellow, so each
+# hand keeps its side. Pro drums (and so cymbalism) play the real drums there.
+DISCO = """\
+[Song]
+{
+  Resolution = 192
+}
+[SyncTrack]
+{
+  0 = B 120000
+}
+[ExpertDrums]
+{
+  0 = N 1 0
+  0 = N 2 0
+  0 = N 66 0
+  192 = E mix 3 drums0d
+  192 = N 1 0
+  384 = N 2 0
+  384 = N 66 0
+  576 = N 1 0
+  576 = N 2 0
+  768 = E "mix 3 drums0"
+  768 = N 1 0
+  960 = N 2 0
+  960 = N 66 0
+}
+[HardDrums]
+{
+  0 = E mix 3 drums0d
+  0 = E mix 2 drums0dnoflip
+  192 = N 1 0
+  384 = N 2 0
+  384 = N 66 0
+}
+"""
+
+
+def _pairs(part: Part) -> list[tuple[float, Lane]]:
+    return sorted((float(q), Lane(int(x))) for q, x in zip(part.qn, part.lane, strict=True))
+
+
+def test_disco_flip_plays_the_real_drums_where_it_is_on(tmp_path):
+    chart = parse_chart_text(DISCO)
+    h, s = Lane.HIHAT_CLOSED, Lane.SNARE
+    # before beat 1 and from beat 4 as charted; in between red is the hi-hat and
+    # yellow, cymbal or tom, the snare
+    assert _pairs(chart.part(Level.EXPERT)) == sorted(
+        [(0.0, s), (0.0, h), (1.0, h), (2.0, s), (3.0, s), (3.0, h), (4.0, s), (5.0, h)]
+    )
+    # Hard's events are Expert's flip and Hard's "dnoflip", which moves no note
+    assert _pairs(chart.part(Level.HARD)) == [(1.0, s), (2.0, h)]
+    # a notes.mid says it the same way, in its drum track's text events
+    notes = [(2, 97), (4, 98), (6, 97), (6, 98), (8, 97), (6, 86)]
+    texts = [(2, "[mix 3 drums0d]"), (8, "[mix 3 drums0]"), (0, "[mix 2 drums1d]")]
+    mid = read_notes_mid(_drums_mid(tmp_path / "notes.mid", notes, texts=texts))
+    assert _pairs(mid.part(Level.EXPERT)) == sorted(
+        [(1.0, h), (2.0, s), (3.0, s), (3.0, h), (4.0, s)]
+    )
+    assert _pairs(mid.part(Level.HARD)) == [(3.0, s)]
+
+
+def test_disco_flip_reaches_the_expert_plus_part(tmp_path):
+    chart = parse_chart_text(DISCO.replace("[ExpertDrums]", "[ExpertDoubleDrums]"))
+    assert chart.expert_plus is not None
+    assert _pairs(chart.expert_plus) == _pairs(parse_chart_text(DISCO).part(Level.EXPERT))
+    notes = [(2, 97), (3, 95), (4, 98)]
+    mid = read_notes_mid(_drums_mid(tmp_path / "n.mid", notes, texts=[(1, "[mix 3 drums0d]")]))
+    assert mid.expert_plus is not None
+    assert _pairs(mid.expert_plus) == [
+        (1.0, Lane.HIHAT_CLOSED),
+        (1.5, Lane.KICK),
+        (2.0, Lane.SNARE),
+    ]
 
 
 # ------------------------------------------------------------------ tempo and meter

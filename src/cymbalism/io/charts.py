@@ -30,6 +30,14 @@ Rock Band / Clone Hero ``notes.mid`` (a Standard MIDI file)
     ``PART DRUMS`` holds the Expert+ part as its Expert. The ``EVENTS`` track holds
     ``[section NAME]`` / ``[prc_NAME]`` and ``[end]``. The tempo map is the first track's.
     Other tracks are not read.
+Disco flip (both game formats)
+    A drum mix event ``[mix N drumsCd]`` (in a ``.chart`` drum section as ``E mix N
+    drumsCd``, in ``PART DRUMS`` as a text event) turns disco flip on for difficulty N
+    (0 Easy .. 3 Expert, and Expert+) until the next mix event of that difficulty. A
+    disco beat is charted with the hi-hat on red and the snare on yellow, so that each
+    hand keeps its side of the game's highway; pro drums play the real drums there, and
+    so does cymbalism: red is the hi-hat and yellow (cymbal or tom) the snare. The
+    setting ``dnoflip`` moves no note. Five-lane charts are never flipped.
 Plain Standard MIDI drum track (General MIDI or an e-kit map)
     Read through :func:`cymbalism.io.midi.read_midi` and used as the Expert part.
 
@@ -220,6 +228,56 @@ def _unique_gems(tick: np.ndarray, pad: np.ndarray) -> tuple[np.ndarray, np.ndar
 def _marked(tick: np.ndarray, pad: np.ndarray, mark_tick: np.ndarray, mark_pad: np.ndarray):  # type: ignore[no-untyped-def]
     """Which gems carry a marker given as (tick, pad) pairs."""
     return np.isin(tick * 8 + pad, mark_tick * 8 + mark_pad)
+
+
+#: A drum mix event (``[mix 3 drums0d]``): the difficulty (0 Easy .. 3 Expert), the
+#: drum stems' layout, and a setting, ``d`` turning disco flip on.
+_MIX_EVENT = re.compile(r"mix[ _]*([0-3])[ _]*drums[ _]*[0-5][ _]*(\w*)")
+_MIX_DIFFICULTY: Mapping[Level, int] = {
+    Level.EASY: 0,
+    Level.MEDIUM: 1,
+    Level.HARD: 2,
+    Level.EXPERT: 3,
+    Level.EXPERT_PLUS: 3,
+}
+
+
+def _disco_spans(events: Iterable[tuple[int, str]], level: Level) -> list[tuple[int, int]]:
+    """The spans in ticks, ``[start, end)``, over which a drum track's mix events turn
+    disco flip on for ``level``: from a ``[mix N drumsCd]`` of its difficulty to the next
+    mix event of that difficulty (``drumsC`` alone, or ``dnoflip``, turns it off)."""
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    for tick, text in sorted(events, key=lambda e: e[0]):
+        event = _unquote(text).strip()
+        if event.startswith("[") and event.endswith("]"):
+            event = event[1:-1].strip()
+        m = _MIX_EVENT.fullmatch(event)
+        if m is None or int(m.group(1)) != _MIX_DIFFICULTY[level]:
+            continue
+        if m.group(2) == "d" and start is None:
+            start = tick
+        elif m.group(2) != "d" and start is not None:
+            spans.append((start, tick))
+            start = None
+    if start is not None:
+        spans.append((start, np.iinfo(np.int64).max))
+    return spans
+
+
+def _disco_flipped(gems: _Gems, spans: list[tuple[int, int]]) -> _Gems:
+    """The gems with disco flip undone where it is on, as pro drums play them: a disco
+    beat is charted with the hi-hat on the red pad and the snare on yellow, so that the
+    hand that plays each stays on its side; red is the hi-hat there and yellow the snare."""
+    if not spans or gems.tick.size == 0:
+        return gems
+    inside = np.zeros(gems.tick.size, dtype=bool)
+    for start, end in spans:
+        inside |= (gems.tick >= start) & (gems.tick < end)
+    red, yellow = inside & (gems.pad == _RED), inside & (gems.pad == _YELLOW)
+    pad = np.where(red, _YELLOW, np.where(yellow, _RED, gems.pad))
+    cymbal = np.where(red, True, np.where(yellow, False, gems.cymbal))
+    return _Gems(gems.tick, pad, cymbal, gems.ghost, gems.accent)
 
 
 def _tempo_map(
@@ -559,14 +617,22 @@ def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
         if name in sections
     }
     five_lane = any((n[:, 1] == _FIVE_LANE_GREEN).any() for n in notes.values())
+
+    def gems(name: str, level: Level, *, plus: bool) -> _Gems:
+        found = _drum_gems(notes[name], five_lane=five_lane, plus=plus)
+        if five_lane:  # the games flip only four-lane (pro) drums
+            return found
+        mixes = [(int(t), v) for t, k, v in _event_rows(sections[name], source) if k == "E"]
+        return _disco_flipped(found, _disco_spans(mixes, level))
+
     parts = {
-        level: _drum_gems(notes[name], five_lane=five_lane, plus=False).part(resolution)
+        level: gems(name, level, plus=False).part(resolution)
         for name, level in _CH_DRUM_SECTIONS.items()
         if name in notes
     }
     expert_plus: Part | None = None
     if _CH_EXPERT_PLUS_SECTION in notes:
-        plus = _drum_gems(notes[_CH_EXPERT_PLUS_SECTION], five_lane=five_lane, plus=True)
+        plus = gems(_CH_EXPERT_PLUS_SECTION, Level.EXPERT_PLUS, plus=True)
         expert_plus = plus.part(resolution)
         if Level.EXPERT not in parts:
             # an Expert+ part alone: without its N 32 kicks it is the Expert part too
@@ -574,8 +640,7 @@ def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
             single = ~np.isin(plus.tick, double) | (plus.pad != _KICK)
             parts[Level.EXPERT] = plus.select(single).part(resolution)
     elif "ExpertDrums" in notes and (notes["ExpertDrums"][:, 1] == _CH_EXPERT_PLUS_KICK).any():
-        plus = _drum_gems(notes["ExpertDrums"], five_lane=five_lane, plus=True)
-        expert_plus = plus.part(resolution)
+        expert_plus = gems("ExpertDrums", Level.EXPERT_PLUS, plus=True).part(resolution)
 
     metadata = {
         key.lower(): _unquote(value)
@@ -745,19 +810,20 @@ def read_notes_mid(path: str | Path) -> Chart:
             elif _is_end(text):
                 end_qn = tick / tpq
 
+    def gems(track, level: Level, *, plus: bool) -> _Gems:  # type: ignore[no-untyped-def]
+        texts = track.texts(1, 6)
+        dynamics = any(text.strip() == _MID_DYNAMICS for _, text in texts)
+        found = _mid_gems(track, level, dynamics=dynamics, plus=plus)
+        return _disco_flipped(found, _disco_spans(texts, level))
+
     drums = scan_track(chunks[index], label=label)
-    dynamics = any(text.strip() == _MID_DYNAMICS for _, text in drums.texts(1, 6))
-    parts = {
-        level: _mid_gems(drums, level, dynamics=dynamics, plus=False).part(tpq)
-        for level in _MID_BASE
-    }
+    parts = {level: gems(drums, level, plus=False).part(tpq) for level in _MID_BASE}
     expert_plus: Part | None = None
     if names[index] == "PART DRUMS" and _MID_EXPERT_PLUS_TRACK in names:
         two = scan_track(chunks[names.index(_MID_EXPERT_PLUS_TRACK)], label=label)
-        two_dynamics = any(text.strip() == _MID_DYNAMICS for _, text in two.texts(1, 6))
-        expert_plus = _mid_gems(two, Level.EXPERT, dynamics=two_dynamics, plus=True).part(tpq)
+        expert_plus = gems(two, Level.EXPERT, plus=True).part(tpq)  # read as its Expert
     elif (drums.on_note == _MID_EXPERT_PLUS_KICK).any():
-        expert_plus = _mid_gems(drums, Level.EXPERT, dynamics=dynamics, plus=True).part(tpq)
+        expert_plus = gems(drums, Level.EXPERT, plus=True).part(tpq)
 
     title = names[0]
     if title.startswith("PART ") or title in {"EVENTS", ""}:
