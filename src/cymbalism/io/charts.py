@@ -620,7 +620,7 @@ def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
 
     def gems(name: str, level: Level, *, plus: bool) -> _Gems:
         found = _drum_gems(notes[name], five_lane=five_lane, plus=plus)
-        if five_lane:  # the games flip only four-lane (pro) drums
+        if five_lane or "mix" not in sections[name].body:  # flips only four-lane (pro) drums
             return found
         mixes = [(int(t), v) for t, k, v in _event_rows(sections[name], source) if k == "E"]
         return _disco_flipped(found, _disco_spans(mixes, level))
