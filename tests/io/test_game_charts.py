@@ -320,6 +320,20 @@ def test_disco_flip_reaches_the_expert_plus_part(tmp_path):
     ]
 
 
+def test_a_five_lane_midi_chart_keeps_its_fifth_lane(tmp_path):
+    # Guitar Hero's kit in a notes.mid: red, blue and green toms, yellow and orange
+    # cymbals; its fifth lane (101) is the floor tom, and it is never disco-flipped
+    notes = [(0, 96), (1, 97), (2, 98), (3, 99), (4, 100), (5, 101), (6, 97), (6, 89)]
+    texts = [(0, "[mix 3 drums0d]")]
+    path = _drums_mid(tmp_path / "notes.mid", notes, tracks=("PART DRUM",), texts=texts)
+    chart = read_notes_mid(path)
+    assert _pairs(chart.part(Level.EXPERT)) == [
+        (0.0, Lane.KICK), (0.5, Lane.SNARE), (1.0, Lane.HIHAT_CLOSED), (1.5, Lane.TOM_MID),
+        (2.0, Lane.CRASH), (2.5, Lane.TOM_FLOOR), (3.0, Lane.SNARE),
+    ]  # fmt: skip
+    assert _pairs(chart.part(Level.HARD)) == [(3.0, Lane.TOM_FLOOR)]
+
+
 # ------------------------------------------------------------------ tempo and meter
 def test_tempos_below_one_bpm_are_tempos():
     text = SONG.replace("  0 = B 120000\n", "  0 = B 120000\n  384 = B 803\n  480 = B 120000\n")

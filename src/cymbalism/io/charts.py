@@ -27,7 +27,10 @@ Rock Band / Clone Hero ``notes.mid`` (a Standard MIDI file)
     the Expert+ kick. Pads are cymbals unless a tom marker (110 yellow, 111 blue,
     112 green) is held over them. With the text event ``[ENABLE_CHART_DYNAMICS]``,
     velocity 1 marks a ghost note and 127 an accent. A ``PART DRUMS_2X`` track beside
-    ``PART DRUMS`` holds the Expert+ part as its Expert. The ``EVENTS`` track holds
+    ``PART DRUMS`` holds the Expert+ part as its Expert. A track with fifth-lane notes
+    (65, 77, 89, 101) is a five-lane (Guitar Hero) kit, read as a five-lane ``.chart``
+    is: red, blue and green toms, yellow and orange cymbals. FoFiX names the track
+    ``PART DRUM``. The ``EVENTS`` track holds
     ``[section NAME]`` / ``[prc_NAME]`` and ``[end]``. The tempo map is the first track's.
     Other tracks are not read.
 Disco flip (both game formats)
@@ -144,7 +147,7 @@ _MID_EXPERT_PLUS_KICK = 95
 _MID_TOM_MARKERS = {110: 2, 111: 3, 112: 4}  # marker note -> pad
 _MID_DYNAMICS = "[ENABLE_CHART_DYNAMICS]"
 _MID_MAX_MSPQ = 0xFFFFFF  # microseconds per quarter note: 3.58 BPM is the slowest tempo
-_MID_DRUM_TRACKS = ("PART DRUMS", "PART DRUMS_2X", "PART REAL_DRUMS_PS")
+_MID_DRUM_TRACKS = ("PART DRUMS", "PART DRUMS_2X", "PART REAL_DRUMS_PS", "PART DRUM")
 _MID_EXPERT_PLUS_TRACK = "PART DRUMS_2X"
 
 # Pads: 0 kick, 1 red, 2 yellow, 3 blue, 4 green (orange in five-lane), 5 five-lane green.
@@ -698,12 +701,18 @@ def read_chart_file(path: str | Path) -> Chart:
 
 
 # ---------------------------------------------------------------------------- notes.mid
+def _mid_five_lane(events) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a drum track is five-lane (Guitar Hero's kit): it has a fifth lane's notes."""
+    return bool(np.isin(events.on_note, [b + _FIVE_LANE_GREEN for b in _MID_BASE.values()]).any())
+
+
 def _mid_gems(events, level: Level, *, dynamics: bool, plus: bool) -> _Gems:  # type: ignore[no-untyped-def]
     """The gems of one difficulty of a drum track (Expert+ adds note 95 as a kick)."""
     base = _MID_BASE[level]
     note, tick, velocity = events.on_note, events.on_tick, events.on_velocity
     pad = note - base
-    is_gem = (pad >= 0) & (pad <= _GREEN)
+    five_lane = _mid_five_lane(events)
+    is_gem = (pad >= 0) & (pad <= (_FIVE_LANE_GREEN if five_lane else _GREEN))
     if plus:
         is_gem |= note == _MID_EXPERT_PLUS_KICK
         pad = np.where(note == _MID_EXPERT_PLUS_KICK, _KICK, pad)
@@ -712,6 +721,11 @@ def _mid_gems(events, level: Level, *, dynamics: bool, plus: bool) -> _Gems:  # 
     key = tick * 8 + pad
     last = len(key) - 1 - np.unique(key[::-1], return_index=True)[1]
     tick, pad, velocity = tick[last], pad[last], velocity[last]
+    ghost = dynamics & (velocity == 1) & (pad != _KICK)
+    accent = dynamics & (velocity == 127) & (pad != _KICK)
+    if five_lane:  # as in a .chart: yellow and orange are cymbals, the rest toms
+        cymbal = (pad == _YELLOW) | (pad == _GREEN)
+        return _Gems(tick, pad, cymbal, ghost, accent)
     tom = np.zeros(tick.size, dtype=bool)
     for marker, marked_pad in _MID_TOM_MARKERS.items():
         starts, ends = _held(events, marker)
@@ -720,8 +734,6 @@ def _mid_gems(events, level: Level, *, dynamics: bool, plus: bool) -> _Gems:  # 
             inside = (i >= 0) & (tick < ends[np.clip(i, 0, None)])
             tom |= (pad == marked_pad) & inside
     cymbal = (pad >= _YELLOW) & ~tom
-    ghost = dynamics & (velocity == 1) & (pad != _KICK)
-    accent = dynamics & (velocity == 127) & (pad != _KICK)
     return _Gems(tick, pad, cymbal, ghost, accent)
 
 
@@ -814,6 +826,8 @@ def read_notes_mid(path: str | Path) -> Chart:
         texts = track.texts(1, 6)
         dynamics = any(text.strip() == _MID_DYNAMICS for _, text in texts)
         found = _mid_gems(track, level, dynamics=dynamics, plus=plus)
+        if _mid_five_lane(track):  # the games flip only four-lane (pro) drums
+            return found
         return _disco_flipped(found, _disco_spans(texts, level))
 
     drums = scan_track(chunks[index], label=label)
