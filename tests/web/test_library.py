@@ -176,12 +176,12 @@ def test_serve_scans_the_library_and_says_what_it_found(
     args = ["serve", "--port", "0", "--db", str(tmp_path / "s.sqlite"), "--stop-after", "0.2"]
     assert main([*args, "--songs", str(song_library)]) == 0
     out = capsys.readouterr()
-    assert "song library: 2 songs with drums (3 folders read, 0 from the cache" in out.out
+    assert "song library: 2 songs with drums (3 read, 0 from the cache" in out.out
     assert "1 of 3 song folders cannot be played" in out.err
     monkeypatch.setenv(SONGS_ENV, str(song_library))
     assert main(args) == 0  # the setting, and the cache
     assert (
-        "song library: 2 songs with drums (0 folders read, 3 from the cache"
+        "song library: 2 songs with drums (0 read, 3 from the cache"
         in capsys.readouterr().out
     )
     assert main([*args, "--songs", str(tmp_path / "nowhere")]) == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from cymbalism.cli.common import DB_HELP, app, console, err_console, scan_with_progress
+from cymbalism.report.format import counted
 from cymbalism.web.library import SONGS_ENV
 
 
@@ -58,7 +59,7 @@ def serve(
         records, stats = scan_with_progress(roots, cache=cache)
         playable = sum(r.error is None and bool(r.levels) for r in records)
         console.print(
-            f"song library: {playable} songs with drums ({stats.read} folders read, "
+            f"song library: {counted(playable, 'song')} with drums ({stats.read} read, "
             f"{stats.folders - stats.read} from the cache, {stats.seconds:.1f} s)",
             highlight=False,
         )

@@ -44,7 +44,7 @@ async function search(more = false) {
     list.insertAdjacentHTML("beforeend", res.songs.map(rowHtml).join(""));
     for (const s of res.songs) S.library.set(s.name, s);
     shown += res.songs.length;
-    $("library-msg").textContent = total ? (q ? `${total} songs match “${q}”` : "") : `no song matches “${q}”`;
+    $("library-msg").textContent = total ? (q ? `${total} ${total === 1 ? "song matches" : "songs match"} “${q}”` : "") : `no song matches “${q}”`;
     $("library-more").hidden = shown >= total;
   } catch (err) { $("library-msg").textContent = err.message; }
 }
