@@ -154,7 +154,7 @@ def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
     out = tmp_path / "results.parquet"
     assert main(["corpus", "analyze", str(corpus), "--out", str(out), "--workers", "1"]) == 0
     text = capsys.readouterr().out
-    assert "5 files, 5 rows, 1 errors" in text
+    assert "5 files, 5 rows, 1 error ->" in text
     assert "Per player" in text
     alice_line = next(line for line in text.splitlines() if "alice" in line)
     assert re.search(r"[+](9[.][2-9]|10[.][0-8])", alice_line), alice_line  # +10 ms
@@ -168,7 +168,7 @@ def test_corpus_analyze_command_writes_parquet(corpus, tmp_path, capsys):
     latin.write_bytes("midi_filename,style\nalice/take0.mid,caf\xe9\n".encode("latin-1"))
     both = ["corpus", "analyze", str(latin), str(corpus / "alice"), "--out", str(out)]
     assert main([*both, "--workers", "1"]) == 0
-    assert "3 files, 3 rows, 1 errors" in capsys.readouterr().out
+    assert "3 files, 3 rows, 1 error ->" in capsys.readouterr().out
     frame = pd.read_parquet(out)
     assert frame["error"].iloc[0].endswith("save it as UTF-8")
     assert frame["error"].iloc[1:].isna().all()

@@ -11,7 +11,7 @@ import typer
 
 from cymbalism.analysis.coupling import PAIR_WINDOW_SEC
 from cymbalism.cli.common import DB_HELP, JSON_HELP, app, console, err_console, split_names
-from cymbalism.cli.format import finite, no_match_hint, number
+from cymbalism.cli.format import counted, finite, no_match_hint, number
 from cymbalism.errors import InputError
 
 if TYPE_CHECKING:
@@ -300,6 +300,7 @@ def _corpus_analyze(
             )
         console.print(view)
     console.print(
-        f"{len(jobs)} files, {len(frame)} rows, {n_err} errors -> {out}"
+        f"{counted(len(jobs), 'file')}, {counted(len(frame), 'row')}, "
+        f"{counted(n_err, 'error')} -> {out}"
         + (" (see the error column)" if n_err else "")
     )

@@ -17,7 +17,7 @@ import numpy as np
 from cymbalism.errors import CymbalismError, NotFoundError
 from cymbalism.model.chart import Level
 from cymbalism.report.analysis import analyse_stored
-from cymbalism.report.format import clock, ms, sparkline
+from cymbalism.report.format import clock, counted, ms, sparkline
 from cymbalism.report.plots import TOGETHER, _figure, _margins, _style, figure_bytes
 from cymbalism.store import SessionInfo, Store, skip_unreadable
 
@@ -135,7 +135,7 @@ def print_history(player: str, rows: list[HistoryRow], console: Any) -> None:
     if not rows:
         console.print(f"{player} has no sessions yet.")
         return
-    table = Table(title=f"{player}: {len(rows)} sessions")
+    table = Table(title=f"{player}: {counted(len(rows), 'session')}")
     for col in ("#", "Date", "Song", "With", "Part", "Hit", "Accuracy", "Precision",
                 "Gap SD", "Came together"):  # fmt: skip
         table.add_column(
