@@ -153,7 +153,9 @@ class DetectorConfig:
         drums struck 10 ms apart or more in synthetic recordings. It reads the samples,
         so it needs ``refine``. Off by default: on
         the drum stems of MDB Drums it adds more onsets that no one annotated than it
-        finds (``evaluation/audio.py``).
+        finds (``evaluation/audio.py``). There most drums annotated 10-30 ms apart sound
+        as one attack, and a lone drum's band rises again nearly as often as a second
+        drum's does (``evaluation/audio.py --split-causes``).
     low_delta_db : float or None
         How far (in dB of mean rise over the bands below 250 Hz) a peak of the kick's
         band alone must stand above its moving mean to be an onset too; None: only the
