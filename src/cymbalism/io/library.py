@@ -232,7 +232,7 @@ def _folder_record(folder: str, names: Sequence[str]) -> SongRecord:
     p = Path(folder)
     ini = _song_ini(p, names)
     chart_file = pick_chart_file(p, [n for n in names if n.lower().endswith(_CHART_SUFFIXES)])
-    chart = apply_song_ini(read_game_chart(chart_file), ini)
+    chart = apply_song_ini(read_game_chart(chart_file, song=ini), ini)
     fields: dict[str, Any] = {
         "path": folder,
         "chart_file": chart_file.name,
