@@ -67,7 +67,7 @@ _INI = "song.ini"
 #: The cache file's location can be set with this environment variable.
 CACHE_ENV = "CYMBALISM_LIBRARY_CACHE"
 #: Bump when what a record holds or how charts are read changes: old entries are read again.
-_RECORD_VERSION = 1
+_RECORD_VERSION = 2
 #: Below this many folders to read, a pool of processes costs more than it saves.
 _PARALLEL_FROM = 48
 
