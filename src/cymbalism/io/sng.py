@@ -28,6 +28,8 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,9 +123,10 @@ class SngPackage:
         reader never sees half a file), a megabyte at a time."""
         e = self.entry(name)
         out = Path(dest)
-        part = out.with_name(f".{out.name}.{os.getpid()}.part")
+        fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        part = Path(temp)
         try:
-            with _open(self.path) as fh, part.open("wb") as sink:
+            with _open(self.path) as fh, os.fdopen(fd, "wb") as sink:
                 fh.seek(e.offset)
                 for start in range(0, e.size, _CHUNK):
                     sink.write(_unmask(fh.read(min(_CHUNK, e.size - start)), self.mask, start))
@@ -350,6 +353,16 @@ def song_folder(path: str | Path, *, audio: bool = True) -> Path:
     key = hashlib.sha256(str(real).encode("utf-8", "surrogateescape")).hexdigest()[:20]
     folder = sng_cache_folder() / key
     signature = f"{real}\n{st.st_size}\n{st.st_mtime_ns}\n"
+    with _UNPACKING:  # one thread at a time (the studio answers requests in threads)
+        return _unpack(package, folder, signature, audio=audio)
+
+
+#: Held while a package is unpacked.
+_UNPACKING = threading.Lock()
+
+
+def _unpack(package: SngPackage, folder: Path, signature: str, *, audio: bool) -> Path:
+    p = package.path
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         marker = folder / _SIGNATURE
