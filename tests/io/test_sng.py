@@ -217,3 +217,10 @@ def test_threads_that_unpack_one_package_at_once_get_whole_files(
     for name in package.names():
         assert (folders[0] / name).read_bytes() == package.read(name)
     assert [f.name for f in folders[0].iterdir() if f.name.endswith(".part")] == []
+
+
+def test_a_packers_hidden_leftovers_are_left_out(tmp_path: Path) -> None:
+    pkg = _package(tmp_path / "p.sng", **{".DS_Store": b"\x00\x00\x00\x01Bud1"})
+    assert ".DS_Store" not in read_sng(pkg).names()
+    assert not (song_folder(pkg) / ".DS_Store").exists()
+    assert load_chart(pkg).title == "Packed Song"

@@ -196,13 +196,7 @@ class _Reader:
 
 def _safe_name(name: str, path: Path) -> str:
     """A file name that stays inside the folder it is unpacked into."""
-    if (
-        not name
-        or name in (".", "..")
-        or any(c in name for c in "/\\\0:")
-        or name.startswith(".")
-        or name.lower() == _SIGNATURE
-    ):
+    if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
         raise InputError(f"{path.name}: it holds a file named {name[:80]!r}: not a plain file name")
     return name
 
@@ -244,6 +238,8 @@ def read_sng(path: str | Path) -> SngPackage:
             n, offset = struct.unpack("<QQ", r.bytes(16, "file index"))
             if offset + n > size:
                 raise InputError(f"{p.name}: {name} runs past the package's end (truncated?)")
+            if name.startswith("."):  # a packer's leftover (.DS_Store), never a song's file
+                continue
             if name.lower() in seen:
                 raise InputError(f"{p.name}: it holds two files named {name!r}")
             seen.add(name.lower())
