@@ -26,6 +26,7 @@ from cymbalism.io.charts import (
     read_notes_mid,
     save_chart,
 )
+from cymbalism.io.library import song_record
 from cymbalism.model.chart import (
     ACCENT_VELOCITY,
     GHOST_VELOCITY,
@@ -332,6 +333,33 @@ def test_a_five_lane_midi_chart_keeps_its_fifth_lane(tmp_path):
         (2.0, Lane.CRASH), (2.5, Lane.TOM_FLOOR), (3.0, Lane.SNARE),
     ]  # fmt: skip
     assert _pairs(chart.part(Level.HARD)) == [(3.0, Lane.TOM_FLOOR)]
+
+
+def test_song_ini_can_say_the_kit_is_five_lane(tmp_path):
+    # a Guitar Hero chart that never uses its fifth lane looks four-lane: song.ini's
+    # five_lane_drums says what it is, for a .chart and a notes.mid alike
+    chart_text = "[ExpertDrums]\n{\n  0 = N 2 0\n  192 = N 3 0\n  384 = N 4 0\n}\n"
+    five = [(0.0, Lane.HIHAT_CLOSED), (1.0, Lane.TOM_MID), (2.0, Lane.CRASH)]
+    four = [(0.0, Lane.TOM_HIGH), (1.0, Lane.TOM_MID), (2.0, Lane.TOM_FLOOR)]
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "notes.chart").write_text(chart_text)
+    _drums_mid(b / "notes.mid", [(0, 98), (2, 99), (4, 100)])
+    assert _pairs(read_chart(a).part(Level.EXPERT)) == four
+    assert _pairs(read_chart(b).part(Level.EXPERT)) == [
+        (0.0, Lane.HIHAT_CLOSED), (1.0, Lane.RIDE), (2.0, Lane.CRASH),
+    ]  # fmt: skip
+    for folder in (a, b):
+        (folder / "song.ini").write_text("[song]\nname = Five\nfive_lane_drums = True\n")
+        assert _pairs(read_chart(folder).part(Level.EXPERT)) == five
+        assert _pairs(load_chart(next(folder.glob("notes.*"))).part(Level.EXPERT)) == five
+        assert read_chart(folder).title == "Five"
+        assert song_record(folder).level("expert").lanes == {
+            "hihat_closed": 1,
+            "tom_mid": 1,
+            "crash": 1,
+        }
 
 
 # ------------------------------------------------------------------ tempo and meter

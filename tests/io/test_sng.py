@@ -201,3 +201,26 @@ def test_a_package_without_drums_or_a_cache_to_unpack_into_says_so(
     monkeypatch.setenv(SNG_CACHE_ENV, str(blocked / "sng"))
     with pytest.raises(InputError, match=f"cannot unpack p.sng.*{SNG_CACHE_ENV}"):
         song_folder(pkg)
+
+
+def test_threads_that_unpack_one_package_at_once_get_whole_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv(SNG_CACHE_ENV, str(tmp_path / "cache"))
+    pkg = _package(tmp_path / "p.sng")
+    with ThreadPoolExecutor(4) as pool:
+        folders = list(pool.map(lambda _: song_folder(pkg), range(8)))
+    assert len(set(folders)) == 1
+    package = read_sng(pkg)
+    for name in package.names():
+        assert (folders[0] / name).read_bytes() == package.read(name)
+    assert [f.name for f in folders[0].iterdir() if f.name.endswith(".part")] == []
+
+
+def test_a_packers_hidden_leftovers_are_left_out(tmp_path: Path) -> None:
+    pkg = _package(tmp_path / "p.sng", **{".DS_Store": b"\x00\x00\x00\x01Bud1"})
+    assert ".DS_Store" not in read_sng(pkg).names()
+    assert not (song_folder(pkg) / ".DS_Store").exists()
+    assert load_chart(pkg).title == "Packed Song"

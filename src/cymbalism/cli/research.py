@@ -301,6 +301,5 @@ def _corpus_analyze(
         console.print(view)
     console.print(
         f"{counted(len(jobs), 'file')}, {counted(len(frame), 'row')}, "
-        f"{counted(n_err, 'error')} -> {out}"
-        + (" (see the error column)" if n_err else "")
+        f"{counted(n_err, 'error')} -> {out}" + (" (see the error column)" if n_err else "")
     )

@@ -526,7 +526,7 @@ def _double_kicks(notes: np.ndarray) -> np.ndarray:
     return np.unique(notes[notes[:, 1] == _CH_EXPERT_PLUS_KICK, 0])
 
 
-def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
+def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | None = None) -> Chart:
     """Parse the text of a Clone Hero ``.chart`` file.
 
     Parameters
@@ -535,6 +535,10 @@ def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
         The whole file.
     source : str
         A name for the text (its path), used in error messages.
+    five_lane : bool, optional
+        Read the drums as a five-lane (Guitar Hero) kit, or as four-lane, whatever the
+        notes say (a ``song.ini``'s ``five_lane_drums``); by default, five-lane when a
+        fifth lane's notes (``N 5``) are there.
 
     Returns
     -------
@@ -619,7 +623,8 @@ def parse_chart_text(text: str, *, source: str = "<chart>") -> Chart:
         for name in (*_CH_DRUM_SECTIONS, _CH_EXPERT_PLUS_SECTION)
         if name in sections
     }
-    five_lane = any((n[:, 1] == _FIVE_LANE_GREEN).any() for n in notes.values())
+    if five_lane is None:
+        five_lane = any((n[:, 1] == _FIVE_LANE_GREEN).any() for n in notes.values())
 
     def gems(name: str, level: Level, *, plus: bool) -> _Gems:
         found = _drum_gems(notes[name], five_lane=five_lane, plus=plus)
@@ -689,7 +694,7 @@ def _read_bytes(path: Path, what: str) -> bytes:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def read_chart_file(path: str | Path) -> Chart:
+def read_chart_file(path: str | Path, *, five_lane: bool | None = None) -> Chart:
     """Read a Clone Hero ``.chart`` file; see :func:`parse_chart_text`.
 
     The encoding is decided by the file's byte-order mark and by what decodes cleanly:
@@ -697,7 +702,7 @@ def read_chart_file(path: str | Path) -> Chart:
     """
     p = Path(path)
     raw = _read_bytes(p, "chart file")
-    return parse_chart_text(decode_text(raw, source=str(p)), source=str(p))
+    return parse_chart_text(decode_text(raw, source=str(p)), source=str(p), five_lane=five_lane)
 
 
 # ---------------------------------------------------------------------------- notes.mid
@@ -706,12 +711,11 @@ def _mid_five_lane(events) -> bool:  # type: ignore[no-untyped-def]
     return bool(np.isin(events.on_note, [b + _FIVE_LANE_GREEN for b in _MID_BASE.values()]).any())
 
 
-def _mid_gems(events, level: Level, *, dynamics: bool, plus: bool) -> _Gems:  # type: ignore[no-untyped-def]
+def _mid_gems(events, level: Level, *, dynamics: bool, plus: bool, five_lane: bool) -> _Gems:  # type: ignore[no-untyped-def]
     """The gems of one difficulty of a drum track (Expert+ adds note 95 as a kick)."""
     base = _MID_BASE[level]
     note, tick, velocity = events.on_note, events.on_tick, events.on_velocity
     pad = note - base
-    five_lane = _mid_five_lane(events)
     is_gem = (pad >= 0) & (pad <= (_FIVE_LANE_GREEN if five_lane else _GREEN))
     if plus:
         is_gem |= note == _MID_EXPERT_PLUS_KICK
@@ -764,12 +768,16 @@ def _mid_drum_track(names: list[str]) -> int | None:
     return None
 
 
-def read_notes_mid(path: str | Path) -> Chart:
+def read_notes_mid(path: str | Path, *, five_lane: bool | None = None) -> Chart:
     """Read a Rock Band / Clone Hero ``notes.mid`` (the ``PART DRUMS`` track).
 
     Parameters
     ----------
     path : str or Path
+    five_lane : bool, optional
+        Read the drum track as a five-lane kit or as four-lane, whatever its notes say
+        (a ``song.ini``'s ``five_lane_drums``); by default, five-lane when it holds
+        fifth-lane notes.
 
     Returns
     -------
@@ -825,8 +833,9 @@ def read_notes_mid(path: str | Path) -> Chart:
     def gems(track, level: Level, *, plus: bool) -> _Gems:  # type: ignore[no-untyped-def]
         texts = track.texts(1, 6)
         dynamics = any(text.strip() == _MID_DYNAMICS for _, text in texts)
-        found = _mid_gems(track, level, dynamics=dynamics, plus=plus)
-        if _mid_five_lane(track):  # the games flip only four-lane (pro) drums
+        five = _mid_five_lane(track) if five_lane is None else five_lane
+        found = _mid_gems(track, level, dynamics=dynamics, plus=plus, five_lane=five)
+        if five:  # the games flip only four-lane (pro) drums
             return found
         return _disco_flipped(found, _disco_spans(texts, level))
 
@@ -1441,18 +1450,27 @@ def apply_song_ini(chart: Chart, song: Mapping[str, str]) -> Chart:
     )
 
 
-def _with_song_ini(chart: Chart, ini: Path) -> Chart:
-    """Take the title, artist and credits from a Clone Hero ``song.ini`` beside the chart."""
-    return apply_song_ini(chart, read_song_ini(ini)) if ini.is_file() else chart
+def _song_ini_at(ini: Path) -> dict[str, str]:
+    """The entries of a Clone Hero ``song.ini``, or none when there is no such file."""
+    return read_song_ini(ini) if ini.is_file() else {}
 
 
-def read_game_chart(path: str | Path) -> Chart:
+def _five_lane(song: Mapping[str, str]) -> bool | None:
+    """``song.ini``'s ``five_lane_drums = True`` makes the drums five-lane, as the games
+    read it; otherwise the notes decide."""
+    return True if song.get("five_lane_drums", "").strip().lower() in {"true", "1"} else None
+
+
+def read_game_chart(path: str | Path, *, song: Mapping[str, str] | None = None) -> Chart:
     """A chart file of a song folder: a ``.chart``, or a MIDI chart with a drum track
-    (a MIDI file without one is an error here, not a drum performance)."""
+    (a MIDI file without one is an error here, not a drum performance). ``song`` (the
+    folder's ``song.ini`` entries) can say the drums are five-lane (``five_lane_drums``);
+    the chart's own title and credits are kept (see :func:`apply_song_ini`)."""
     p = Path(path)
+    five_lane = _five_lane(song or {})
     if p.suffix.lower() == ".chart":
-        return read_chart_file(p)
-    return read_notes_mid(p)
+        return read_chart_file(p, five_lane=five_lane)
+    return read_notes_mid(p, five_lane=five_lane)
 
 
 def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
@@ -1461,8 +1479,10 @@ def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
     ``.chart`` is Clone Hero; ``.mid``/``.midi`` with a ``PART DRUMS`` track is a
     Rock Band / Clone Hero ``notes.mid``; any other MIDI file is a drum performance
     whose notes become the Expert part. A Clone Hero ``song.ini`` beside the file gives
-    the title, artist and credits. A song folder is read through the chart that
-    :func:`find_chart_file` finds in it.
+    the title, artist and credits (and, with ``five_lane_drums = True``, says the drums
+    are a five-lane kit). A song folder is read through the chart that
+    :func:`find_chart_file` finds in it, and a ``.sng`` song package through the song
+    folder it holds (:func:`cymbalism.io.sng.song_folder`).
     """
     from cymbalism.io.sng import is_sng, song_folder
 
@@ -1472,18 +1492,23 @@ def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
     if is_sng(p) and p.is_file():
         p = song_folder(p, audio=False)
     if p.is_dir():
-        return _with_song_ini(read_game_chart(find_chart_file(p)), p / "song.ini")
+        song = _song_ini_at(p / "song.ini")
+        return apply_song_ini(read_game_chart(find_chart_file(p), song=song), song)
     suffix = p.suffix.lower()
+    song = _song_ini_at(p.parent / "song.ini")
     if suffix == ".chart":
-        chart = read_chart_file(p)
+        chart = read_chart_file(p, five_lane=_five_lane(song))
     elif suffix in {".mid", ".midi"}:
-        chart = read_notes_mid(p) if _has_drum_part(p) else read_gm_midi(p, kit=kit)
+        if _has_drum_part(p):
+            chart = read_notes_mid(p, five_lane=_five_lane(song))
+        else:
+            chart = read_gm_midi(p, kit=kit)
     else:
         raise InputError(
             f"{p}: unknown chart format {suffix!r} (use .chart, notes.mid, .mid, .sng "
             "or a song folder)"
         )
-    return _with_song_ini(chart, p.parent / "song.ini")
+    return apply_song_ini(chart, song)
 
 
 def save_chart(path: str | Path, chart: Chart, *, level: Level | str | None = None) -> SavedChart:

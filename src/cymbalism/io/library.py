@@ -67,7 +67,7 @@ _INI = "song.ini"
 #: The cache file's location can be set with this environment variable.
 CACHE_ENV = "CYMBALISM_LIBRARY_CACHE"
 #: Bump when what a record holds or how charts are read changes: old entries are read again.
-_RECORD_VERSION = 1
+_RECORD_VERSION = 2
 #: Below this many folders to read, a pool of processes costs more than it saves.
 _PARALLEL_FROM = 48
 
@@ -232,7 +232,7 @@ def _folder_record(folder: str, names: Sequence[str]) -> SongRecord:
     p = Path(folder)
     ini = _song_ini(p, names)
     chart_file = pick_chart_file(p, [n for n in names if n.lower().endswith(_CHART_SUFFIXES)])
-    chart = apply_song_ini(read_game_chart(chart_file), ini)
+    chart = apply_song_ini(read_game_chart(chart_file, song=ini), ini)
     fields: dict[str, Any] = {
         "path": folder,
         "chart_file": chart_file.name,

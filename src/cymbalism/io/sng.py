@@ -28,6 +28,8 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,9 +123,10 @@ class SngPackage:
         reader never sees half a file), a megabyte at a time."""
         e = self.entry(name)
         out = Path(dest)
-        part = out.with_name(f".{out.name}.{os.getpid()}.part")
+        fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        part = Path(temp)
         try:
-            with _open(self.path) as fh, part.open("wb") as sink:
+            with _open(self.path) as fh, os.fdopen(fd, "wb") as sink:
                 fh.seek(e.offset)
                 for start in range(0, e.size, _CHUNK):
                     sink.write(_unmask(fh.read(min(_CHUNK, e.size - start)), self.mask, start))
@@ -193,13 +196,7 @@ class _Reader:
 
 def _safe_name(name: str, path: Path) -> str:
     """A file name that stays inside the folder it is unpacked into."""
-    if (
-        not name
-        or name in (".", "..")
-        or any(c in name for c in "/\\\0:")
-        or name.startswith(".")
-        or name.lower() == _SIGNATURE
-    ):
+    if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
         raise InputError(f"{path.name}: it holds a file named {name[:80]!r}: not a plain file name")
     return name
 
@@ -241,6 +238,8 @@ def read_sng(path: str | Path) -> SngPackage:
             n, offset = struct.unpack("<QQ", r.bytes(16, "file index"))
             if offset + n > size:
                 raise InputError(f"{p.name}: {name} runs past the package's end (truncated?)")
+            if name.startswith("."):  # a packer's leftover (.DS_Store), never a song's file
+                continue
             if name.lower() in seen:
                 raise InputError(f"{p.name}: it holds two files named {name!r}")
             seen.add(name.lower())
@@ -350,6 +349,16 @@ def song_folder(path: str | Path, *, audio: bool = True) -> Path:
     key = hashlib.sha256(str(real).encode("utf-8", "surrogateescape")).hexdigest()[:20]
     folder = sng_cache_folder() / key
     signature = f"{real}\n{st.st_size}\n{st.st_mtime_ns}\n"
+    with _UNPACKING:  # one thread at a time (the studio answers requests in threads)
+        return _unpack(package, folder, signature, audio=audio)
+
+
+#: Held while a package is unpacked.
+_UNPACKING = threading.Lock()
+
+
+def _unpack(package: SngPackage, folder: Path, signature: str, *, audio: bool) -> Path:
+    p = package.path
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         marker = folder / _SIGNATURE
