@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(width=120)
     root = Path(tempfile.mkdtemp(prefix="cymbalism-sng-"))
+    before = os.environ.get(SNG_CACHE_ENV)
     os.environ[SNG_CACHE_ENV] = str(root / "unpacked")
     try:
         t = time.perf_counter()
@@ -143,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if errors or warm.read or cold.folders != len(paths) else 0
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        if before is None:
+            os.environ.pop(SNG_CACHE_ENV, None)
+        else:
+            os.environ[SNG_CACHE_ENV] = before
 
 
 if __name__ == "__main__":

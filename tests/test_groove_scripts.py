@@ -99,6 +99,12 @@ def test_library_benchmark_runs_on_a_small_synthetic_library(tmp_path, capsys):
     assert not (tmp_path / "lib").exists()  # removed afterwards unless --keep
 
 
+def test_the_song_package_benchmark_runs_on_a_few_small_packages(capsys):
+    bench = _load("benchmarks/sng.py")
+    assert bench.main(["--packages", "8", "--stem-kb", "4"]) == 0
+    assert "cold scan: 8 packages, 0 errors; cached scan read 0" in capsys.readouterr().out
+
+
 def test_the_jack_benchmark_counts_duplicates_and_losses_exactly():
     """Each note carries its sequence number (drum and velocity, 635 to a cycle); a copy
     or a gap is counted exactly however long the run (the old matching lost its way)."""

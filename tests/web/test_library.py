@@ -180,10 +180,7 @@ def test_serve_scans_the_library_and_says_what_it_found(
     assert "1 of 3 song folders cannot be played" in out.err
     monkeypatch.setenv(SONGS_ENV, str(song_library))
     assert main(args) == 0  # the setting, and the cache
-    assert (
-        "song library: 2 songs with drums (0 read, 3 from the cache"
-        in capsys.readouterr().out
-    )
+    assert "song library: 2 songs with drums (0 read, 3 from the cache" in capsys.readouterr().out
     assert main([*args, "--songs", str(tmp_path / "nowhere")]) == 1
     assert "no song library at" in capsys.readouterr().err
 
