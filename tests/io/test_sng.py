@@ -224,3 +224,17 @@ def test_a_packers_hidden_leftovers_are_left_out(tmp_path: Path) -> None:
     assert ".DS_Store" not in read_sng(pkg).names()
     assert not (song_folder(pkg) / ".DS_Store").exists()
     assert load_chart(pkg).title == "Packed Song"
+
+
+def test_an_encrypted_yarg_package_is_refused_with_the_reason(tmp_path: Path) -> None:
+    root = tmp_path / "Songs"
+    root.mkdir()
+    (root / "Locked.yargsong").write_bytes(b"YARGSONG" + bytes(64))
+    _package(root / "Open.sng")
+    locked, opened = scan_library(root, cache=False)
+    assert locked.error is not None and "encrypted" in locked.error
+    assert locked.title == "Locked.yargsong" and opened.error is None
+    with pytest.raises(InputError, match="encrypted"):
+        load_chart(root / "Locked.yargsong")
+    with pytest.raises(NotFoundError):
+        load_chart(root / "Gone.yargsong")

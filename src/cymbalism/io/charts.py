@@ -1576,7 +1576,9 @@ def load_chart(
         return simplify_chart(chart) if derive_levels else chart
     if songs.has_song(text):
         return songs.get_song(text)
-    if p.suffix.lower() in {".chart", ".mid", ".midi", ".sng"} or p.parent != Path("."):
+    if p.suffix.lower() in {".chart", ".mid", ".midi", ".sng", ".yargsong"} or p.parent != Path(
+        "."
+    ):
         raise NotFoundError(f"no chart file at {p}")
     raise NotFoundError(
         f"unknown song {text!r}: not a built-in song ({', '.join(songs.song_names())}) "

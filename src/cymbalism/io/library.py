@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from cymbalism.errors import CymbalismError, InputError, NotFoundError
-from cymbalism.io.sng import SNG_SUFFIX, is_sng, read_sng, song_folder
+from cymbalism.io.sng import PACKAGE_SUFFIXES, is_sng, read_sng, song_folder
 from cymbalism.model.chart import Chart
 from cymbalism.model.lanes import Lane
 
@@ -361,7 +361,7 @@ def find_song_folders(root: str | Path) -> Iterator[tuple[str, list[os.DirEntry[
         if any(e.name.lower() == _INI or e.name.lower().endswith(_CHART_SUFFIXES) for e in files):
             yield folder, files
         for e in files:
-            if e.name.lower().endswith(SNG_SUFFIX):
+            if e.name.lower().endswith(PACKAGE_SUFFIXES):
                 yield e.path, [e]
         stack += [e.path for e in reversed(entries) if e.is_dir() and not e.name.startswith(".")]
 
@@ -372,7 +372,7 @@ def _signature(files: Sequence[os.DirEntry[str]]) -> str:
     parts = []
     for e in files:
         name = e.name.lower()
-        if name == _INI or name.endswith((*_CHART_SUFFIXES, *AUDIO_SUFFIXES, SNG_SUFFIX)):
+        if name == _INI or name.endswith((*_CHART_SUFFIXES, *AUDIO_SUFFIXES, *PACKAGE_SUFFIXES)):
             st = e.stat()
             parts.append(f"{e.name}:{st.st_size}:{st.st_mtime_ns}")
     return "|".join(parts)

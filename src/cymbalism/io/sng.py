@@ -40,6 +40,8 @@ import numpy as np
 from cymbalism.errors import InputError, NotFoundError
 
 __all__ = [
+    "ENCRYPTED_SUFFIX",
+    "PACKAGE_SUFFIXES",
     "SNG_CACHE_ENV",
     "SNG_SUFFIX",
     "SngEntry",
@@ -53,6 +55,11 @@ __all__ = [
 
 #: The suffix of a song package.
 SNG_SUFFIX = ".sng"
+#: YARG's own packages: encrypted, so they cannot be read; named so that they are
+#: refused with a reason rather than as an unknown file.
+ENCRYPTED_SUFFIX = ".yargsong"
+#: The suffixes of song packages.
+PACKAGE_SUFFIXES = (SNG_SUFFIX, ENCRYPTED_SUFFIX)
 #: Where packages are unpacked can be set with this environment variable.
 SNG_CACHE_ENV = "CYMBALISM_SNG_CACHE"
 _MAGIC = b"SNGPKG"
@@ -137,8 +144,9 @@ class SngPackage:
 
 
 def is_sng(path: str | Path) -> bool:
-    """Whether ``path`` names a song package (by its suffix)."""
-    return Path(path).suffix.lower() == SNG_SUFFIX
+    """Whether ``path`` names a song package by its suffix (``.sng``, or YARG's encrypted
+    ``.yargsong``, which :func:`read_sng` refuses with the reason)."""
+    return Path(path).suffix.lower() in PACKAGE_SUFFIXES
 
 
 # ------------------------------------------------------------------------ masking
@@ -212,6 +220,12 @@ def read_sng(path: str | Path) -> SngPackage:
         If it is not a song package, is truncated, or names a file outside itself.
     """
     p = Path(path)
+    if p.suffix.lower() == ENCRYPTED_SUFFIX:
+        _open(p).close()  # one that is not there is not found
+        raise InputError(
+            f"{p.name}: YARG's .yargsong packages are encrypted and cannot be read; "
+            "cymbalism reads song folders and .sng packages"
+        )
     with _open(p) as fh:
         size = os.fstat(fh.fileno()).st_size
         r = _Reader(fh, p, size)
