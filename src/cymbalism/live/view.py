@@ -70,6 +70,11 @@ class Upcoming:
         mark = "x" if Lane(lane) in _CYMBALS else "o"
         return mark.upper() if velocity > NORMAL_VELOCITY else mark
 
+    def _on_grid(self, cells: int) -> bool:
+        """Whether every note of the next bar falls on a grid of ``cells`` per beat."""
+        notes = self.bars[0]["notes"] if self.bars else []
+        return all(abs(n[0] * cells - round(n[0] * cells)) < 1e-6 for n in notes)
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         width = options.max_width
         lanes = sorted({n[1] for b in self.bars for n in b["notes"]})
@@ -77,12 +82,22 @@ class Upcoming:
             yield Text("the song is over", style="dim")
             return
         label = 3
+
+        def fitting(cells: int) -> tuple[list[int], list[int]]:
+            spans = [max(1, round(b["length_qn"] * cells)) + 1 for b in self.bars]
+            return spans, [k for k in range(1, len(spans) + 1) if label + sum(spans[:k]) <= width]
+
         # the finest grid (16ths, 8ths, quarters) that shows at least two bars, else one
         for cells in (4, 2, 1):
-            spans = [max(1, round(b["length_qn"] * cells)) + 1 for b in self.bars]
-            fit = [k for k in range(1, len(spans) + 1) if label + sum(spans[:k]) <= width]
+            spans, fit = fitting(cells)
             if fit and (fit[-1] >= min(2, len(spans)) or cells == 1):
                 break
+        if cells < 4 and not self._on_grid(cells):
+            # that grid would put two notes in one cell (a double kick a 16th after a
+            # kick): the next bar alone in 16ths shows every note, and it comes first
+            fine_spans, fine_fit = fitting(4)
+            if fine_fit:
+                cells, spans, fit = 4, fine_spans, fine_fit
         n = fit[-1] if fit else 1
         bars, spans = self.bars[:n], spans[:n]
         head = Text(" " * label)
