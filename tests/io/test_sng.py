@@ -238,3 +238,28 @@ def test_an_encrypted_yarg_package_is_refused_with_the_reason(tmp_path: Path) ->
         load_chart(root / "Locked.yargsong")
     with pytest.raises(NotFoundError):
         load_chart(root / "Gone.yargsong")
+
+
+def test_the_unpacked_folder_keeps_to_its_budget_and_forgets_gone_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from cymbalism.io import sng
+
+    monkeypatch.setenv(SNG_CACHE_ENV, str(tmp_path / "cache"))
+    a, b, c = (_package(tmp_path / f"{name}.sng") for name in "abc")
+    one = sum(e.size for e in read_sng(a).entries)
+    monkeypatch.setattr(sng, "UNPACKED_BUDGET_BYTES", int(2.5 * one))
+    fa, fb = song_folder(a), song_folder(b)
+    # a is used again (it is now the most recent), then c is played: b goes, a stays
+    os.utime(fa / ".cymbalism-sng", (1, 1))
+    os.utime(fb / ".cymbalism-sng", (2, 2))
+    song_folder(a)
+    fc = song_folder(c)
+    assert fa.is_dir() and fc.is_dir() and not fb.exists()
+    # a package that is gone takes its unpacked folder with it at the next unpacking
+    a.unlink()
+    song_folder(b)
+    assert not fa.exists() and fc.is_dir()
+    assert load_chart(b).title == "Packed Song"

@@ -20,13 +20,16 @@ song folder that every other part of cymbalism reads as it reads any song folder
 files are unpacked into a folder of the user's cache (``$CYMBALISM_SNG_CACHE`` moves
 it), one folder per package, with a ``song.ini`` written from the metadata. A package
 is unpacked again only when it changes; the charts alone are unpacked when that is all
-that is asked for (a library scan), the audio when the song is played.
+that is asked for (a library scan), the audio when the song is played. The folder keeps
+at most :data:`UNPACKED_BUDGET_BYTES` (4 GiB): past it, the packages used longest ago
+are removed, as are those whose package is gone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import struct
 import tempfile
 import threading
@@ -44,6 +47,7 @@ __all__ = [
     "PACKAGE_SUFFIXES",
     "SNG_CACHE_ENV",
     "SNG_SUFFIX",
+    "UNPACKED_BUDGET_BYTES",
     "SngEntry",
     "SngPackage",
     "is_sng",
@@ -381,20 +385,56 @@ def _unpack(package: SngPackage, folder: Path, signature: str, *, audio: bool) -
                 if old.is_file():
                     old.unlink()
             marker.write_text(signature, "utf-8")
+        else:
+            os.utime(marker)  # used now: the last to go when the cache is trimmed
         names = package.names()
         if not any(n.lower() == "song.ini" for n in names):
             ini = folder / "song.ini"
             if not ini.is_file():
                 ini.write_text(_ini_text(package.metadata), "utf-8")
+        unpacked = 0
         for e in package.entries:
             if not audio and not e.name.lower().endswith(_CHART_SUFFIXES):
                 continue
             out = folder / e.name
             if not (out.is_file() and out.stat().st_size == e.size):
                 package.extract(e.name, out)
+                unpacked += e.size
     except OSError as exc:
         raise InputError(
             f"cannot unpack {p.name} into {folder}: {exc.strerror} "
             f"(set ${SNG_CACHE_ENV} to another folder)"
         ) from None
+    if unpacked > 0 and audio:
+        _trim(folder.parent, keep=folder)
     return folder
+
+
+#: How much the unpacked packages may hold, in bytes. Past it, the folders of the
+#: packages used longest ago are removed (they are unpacked again when next played).
+UNPACKED_BUDGET_BYTES = 4 * 2**30
+
+
+def _trim(root: Path, *, keep: Path) -> None:
+    """Remove unpacked folders whose package is gone, then, while the rest hold more than
+    :data:`UNPACKED_BUDGET_BYTES`, those used longest ago (never ``keep``)."""
+    folders = []
+    for folder in root.iterdir():
+        marker = folder / _SIGNATURE
+        try:
+            source = Path(marker.read_text("utf-8", "replace").split("\n", 1)[0])
+            used = marker.stat().st_mtime
+            size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        except OSError:
+            continue  # not one of ours, or being unpacked: left alone
+        if folder != keep and not source.is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            folders.append((used, size, folder))
+    total = sum(size for _, size, _ in folders)
+    for _, size, folder in sorted(folders, key=lambda f: f[0]):
+        if total <= UNPACKED_BUDGET_BYTES:
+            break
+        if folder != keep:
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= size
