@@ -416,16 +416,9 @@ LATER_RISE_FROM_SEC, LATER_RISE_TO_SEC = 0.008, 0.030
 
 def _band_db(samples: np.ndarray, sample_rate: int, envelope_sec: tuple[float, ...]) -> list:
     """The energy (dB) of the detector's three attack bands, over causal boxcar envelopes."""
-    from scipy import signal
+    from cymbalism.io.audio.detector import _band_level_db
 
-    from cymbalism.io.audio.detector import _attack_bands
-
-    out = []
-    for sos, sec in zip(_attack_bands(sample_rate), envelope_sec, strict=True):
-        y = signal.sosfilt(sos, np.asarray(samples, dtype=np.float64))
-        w = max(1, round(sec * sample_rate))
-        out.append(10 * np.log10(np.convolve(y * y, np.full(w, 1 / w))[: y.size] + 1e-12))
-    return out
+    return [_band_level_db(samples, sample_rate, b, sec) for b, sec in enumerate(envelope_sec)]
 
 
 def _first_rise(level: np.ndarray, a: int, b: int, sample_rate: int) -> int | None:
@@ -468,10 +461,9 @@ def split_causes(root: Path) -> None:
        from a found one, on found onsets with a single reference, and on synthetic
        pairs of drums (exact truth) struck together and 10-20 ms apart.
     """
-    from scipy import signal
     from scipy.stats import mannwhitneyu
 
-    from cymbalism.io.audio.detector import _LANE_ENVELOPE_SEC, _RISE_SPAN_SEC, _attack_bands
+    from cymbalism.io.audio.detector import _LANE_ENVELOPE_SEC, _RISE_SPAN_SEC, _band_level_db
 
     tracks = load_tracks(root)
     split = audio.with_config(split_sec=SPLIT_SEC)
@@ -489,11 +481,7 @@ def split_causes(root: Path) -> None:
         dropped += np.setdiff1d(base, apart).size
         # 2. the split's rule for a band's attack: its steepest rise over _RISE_SPAN_SEC
         d = round(_RISE_SPAN_SEC * sr)
-        steep = []
-        for b in (0, 2):
-            y = signal.sosfilt(_attack_bands(sr)[b], tr.samples.astype(np.float64))
-            w = max(1, round(_LANE_ENVELOPE_SEC[b] * sr))
-            steep.append(10 * np.log10(np.convolve(y * y, np.full(w, 1 / w))[: y.size] + 1e-12))
+        steep = [_band_level_db(tr.samples, sr, b, _LANE_ENVELOPE_SEC[b]) for b in (0, 2)]
         hh = tr.ref_sec[tr.ref_label == "HH"]
         for k in tr.ref_sec[tr.ref_label == "KD"]:
             h = hh[np.argmin(np.abs(hh - k))] if hh.size else np.inf

@@ -59,7 +59,6 @@ from cymbalism.analysis.tempo import (
     LEVEL_FEATURES,
     MetricalLevels,
     metrical_levels,
-    refine_on_grid,
     tempo_curve,
     tempo_estimate,
     tempo_salience,
@@ -137,9 +136,9 @@ def evaluate(data: Path, limit: int | None) -> dict:
         try:
             first = first_method(hits.onset_sec, weight)
             old = previous_model(metrical_levels(hits.onset_sec, weight=weight, lane=hits.lane))
-            est = tempo_estimate(hits.onset_sec, weight=weight, lane=hits.lane)
-            bpm, confidence = est.bpm, est.confidence
-            coarse = tempo_estimate(hits.onset_sec, weight=weight, lane=hits.lane, refine=False).bpm
+            est = tempo_estimate(hits.onset_sec, weight=weight, lane=hits.lane, refine=False)
+            coarse, confidence = est.bpm, est.confidence
+            bpm = tempo_model._short_take_tempo(hits.onset_sec, weight, coarse)  # as by default
         except InputError:  # fewer than four hits: the estimate is missing, scored wrong
             first = old = bpm = confidence = coarse = float("nan")
         acc1, acc2 = tempo_scores(bpm, reference)
@@ -305,13 +304,8 @@ def choose_refinement(data: Path, limit: int | None) -> Table:
     for span, width, divisions in itertools.product(REFINE_SPANS, REFINE_WIDTHS, REFINE_DIVISIONS):
         right: dict[str, list[bool]] = {"beat": [], "fill": []}
         for row, onset, weight, bpm in takes:
-            if (
-                bpm is not None
-                and (onset[-1] - onset[0]) * bpm / 60.0 <= tempo_model._SHORT_TAKE_BEATS
-            ):
-                bpm = refine_on_grid(
-                    onset, bpm, weight=weight, span=span, width=width, divisions=divisions
-                )
+            if bpm is not None:
+                bpm = tempo_model._short_take_tempo(onset, weight, bpm, span, width, divisions)
             right[row["beat_type"]].append(
                 bpm is not None and tempo_scores(bpm, float(row["bpm"]))[0]
             )

@@ -663,6 +663,18 @@ def refine_on_grid(
     onset, w = _check_onsets(onset_sec, weight)
     if not (np.isfinite(bpm) and bpm > 0):
         raise InputError(f"the tempo to refine must be a positive number of BPM, got {bpm}")
+    return _on_grid_tempo(onset, w, bpm, span, width, divisions)
+
+
+def _on_grid_tempo(
+    onset: np.ndarray,
+    w: np.ndarray,
+    bpm: float,
+    span: float = _REFINE_SPAN,
+    width: float = _REFINE_WIDTH,
+    divisions: tuple[int, ...] = _REFINE_DIVISIONS,
+) -> float:
+    """:func:`refine_on_grid` of checked onsets and weights."""
     used = w > 0
     if used.sum() < MIN_ONSETS:
         return float(bpm)
@@ -677,6 +689,22 @@ def refine_on_grid(
         if fit[i] > best_score:
             best, best_score = float(tempo[i]), float(fit[i])
     return best
+
+
+def _short_take_tempo(
+    onset: np.ndarray,
+    w: np.ndarray,
+    bpm: float,
+    span: float = _REFINE_SPAN,
+    width: float = _REFINE_WIDTH,
+    divisions: tuple[int, ...] = _REFINE_DIVISIONS,
+) -> float:
+    """``bpm`` refined on the hits' grid (:func:`refine_on_grid`) when the take spans
+    :data:`_SHORT_TAKE_BEATS` or fewer at that tempo, else ``bpm`` as it is: what
+    :func:`tempo_estimate` does with the level it chose."""
+    if (onset[-1] - onset[0]) * bpm / 60.0 > _SHORT_TAKE_BEATS:
+        return float(bpm)
+    return _on_grid_tempo(onset, w, bpm, span, width, divisions)
 
 
 def _level_scores(levels: MetricalLevels, prior_bpm: float, prior_octaves: float) -> np.ndarray:
@@ -735,9 +763,8 @@ def tempo_estimate(
     best = int(order[0])
     others = tuple((float(levels.bpm[i]), float(p[i])) for i in order[1:].tolist())
     bpm = float(levels.bpm[best])
-    onset, w = _check_onsets(onset_sec, weight)
-    if refine and (onset[-1] - onset[0]) * bpm / 60.0 <= _SHORT_TAKE_BEATS:
-        bpm = refine_on_grid(onset, bpm, weight=w)
+    if refine:
+        bpm = _short_take_tempo(*_check_onsets(onset_sec, weight), bpm)
     return TempoEstimate(bpm=bpm, confidence=float(p[best]), alternatives=others)
 
 

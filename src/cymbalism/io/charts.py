@@ -108,6 +108,7 @@ from cymbalism.model.tempo import TempoMap
 
 __all__ = [
     "CHART_LEVELS",
+    "CHART_SUFFIXES",
     "EXPERT_PLUS",
     "Folds",
     "SavedChart",
@@ -128,6 +129,8 @@ __all__ = [
     "write_notes_mid",
 ]
 
+#: The suffixes of chart files (a song folder's ``.chart`` or MIDI chart).
+CHART_SUFFIXES = (".chart", ".mid", ".midi")
 #: The four difficulties of Clone Hero and Rock Band, with their names in each format.
 CHART_LEVELS: Mapping[Level, str] = {
     Level.EASY: "Easy",
@@ -252,10 +255,7 @@ def _disco_spans(events: Iterable[tuple[int, str]], level: Level) -> list[tuple[
     spans: list[tuple[int, int]] = []
     start: int | None = None
     for tick, text in sorted(events, key=lambda e: e[0]):
-        event = _unquote(text).strip()
-        if event.startswith("[") and event.endswith("]"):
-            event = event[1:-1].strip()
-        m = _MIX_EVENT.fullmatch(event)
+        m = _MIX_EVENT.fullmatch(_event_text(_unquote(text)))
         if m is None or int(m.group(1)) != _MIX_DIFFICULTY[level]:
             continue
         if m.group(2) == "d" and start is None:
@@ -335,12 +335,18 @@ def _finish_chart(
     )
 
 
-def _section_name(event: str) -> str | None:
-    """The name of a section event (``section Verse 1``, ``[section verse_1]``,
-    ``[prc_verse_1]``), or None for other events."""
+def _event_text(event: str) -> str:
+    """A text event as the games read it: without its square brackets (``[end]``)."""
     text = event.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1].strip()
+    return text
+
+
+def _section_name(event: str) -> str | None:
+    """The name of a section event (``section Verse 1``, ``[section verse_1]``,
+    ``[prc_verse_1]``), or None for other events."""
+    text = _event_text(event)
     for prefix in ("section ", "section_", "prc_"):
         if text.lower().startswith(prefix):
             return text[len(prefix) :].strip()
@@ -830,23 +836,26 @@ def read_notes_mid(path: str | Path, *, five_lane: bool | None = None) -> Chart:
             elif _is_end(text):
                 end_qn = tick / tpq
 
-    def gems(track, level: Level, *, plus: bool) -> _Gems:  # type: ignore[no-untyped-def]
+    def parts_of(track, levels: Iterable[Level], *, plus: bool) -> dict[Level, Part]:  # type: ignore[no-untyped-def]
         texts = track.texts(1, 6)
         dynamics = any(text.strip() == _MID_DYNAMICS for _, text in texts)
         five = _mid_five_lane(track) if five_lane is None else five_lane
-        found = _mid_gems(track, level, dynamics=dynamics, plus=plus, five_lane=five)
-        if five:  # the games flip only four-lane (pro) drums
-            return found
-        return _disco_flipped(found, _disco_spans(texts, level))
+        out = {}
+        for level in levels:
+            found = _mid_gems(track, level, dynamics=dynamics, plus=plus, five_lane=five)
+            if not five:  # the games flip only four-lane (pro) drums
+                found = _disco_flipped(found, _disco_spans(texts, level))
+            out[level] = found.part(tpq)
+        return out
 
     drums = scan_track(chunks[index], label=label)
-    parts = {level: gems(drums, level, plus=False).part(tpq) for level in _MID_BASE}
+    parts = parts_of(drums, _MID_BASE, plus=False)
     expert_plus: Part | None = None
     if names[index] == "PART DRUMS" and _MID_EXPERT_PLUS_TRACK in names:
         two = scan_track(chunks[names.index(_MID_EXPERT_PLUS_TRACK)], label=label)
-        expert_plus = gems(two, Level.EXPERT, plus=True).part(tpq)  # read as its Expert
+        expert_plus = parts_of(two, [Level.EXPERT], plus=True)[Level.EXPERT]  # its Expert
     elif (drums.on_note == _MID_EXPERT_PLUS_KICK).any():
-        expert_plus = gems(drums, Level.EXPERT, plus=True).part(tpq)
+        expert_plus = parts_of(drums, [Level.EXPERT], plus=True)[Level.EXPERT]
 
     title = names[0]
     if title.startswith("PART ") or title in {"EVENTS", ""}:
@@ -1346,7 +1355,6 @@ def write_notes_mid(path: str | Path, chart: Chart, *, ticks_per_qn: int = 480) 
 
 
 # ---------------------------------------------------------------------------- song folders
-_CHART_SUFFIXES = (".chart", ".mid", ".midi")
 _CH_DRUM_HEADER = re.compile(r"^[ \t]*\[(?:Easy|Medium|Hard|Expert)(?:Double)?Drums\]", re.M)
 
 
@@ -1391,7 +1399,7 @@ def find_chart_file(folder: str | Path) -> Path:
 
 def pick_chart_file(folder: Path, names: Iterable[str]) -> Path:
     """The drum chart among the files ``names`` of a song folder (see :func:`find_chart_file`)."""
-    files = [n for n in names if Path(n).suffix.lower() in _CHART_SUFFIXES]
+    files = [n for n in names if Path(n).suffix.lower() in CHART_SUFFIXES]
     if not files:
         raise NotFoundError(f"{folder} is a folder without a chart (no .chart or .mid file)")
     rank = {"notes.chart": 0, "notes.mid": 1, "notes.midi": 1}
@@ -1568,6 +1576,7 @@ def load_chart(
     # simplifier, imported here so that reading a file needs neither.
     from cymbalism import songs
     from cymbalism.coaching.simplify import simplify_chart
+    from cymbalism.io.sng import PACKAGE_SUFFIXES
 
     text = str(spec)
     p = Path(text).expanduser()
@@ -1576,9 +1585,7 @@ def load_chart(
         return simplify_chart(chart) if derive_levels else chart
     if songs.has_song(text):
         return songs.get_song(text)
-    if p.suffix.lower() in {".chart", ".mid", ".midi", ".sng", ".yargsong"} or p.parent != Path(
-        "."
-    ):
+    if p.suffix.lower() in (*CHART_SUFFIXES, *PACKAGE_SUFFIXES) or p.parent != Path("."):
         raise NotFoundError(f"no chart file at {p}")
     raise NotFoundError(
         f"unknown song {text!r}: not a built-in song ({', '.join(songs.song_names())}) "

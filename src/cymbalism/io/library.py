@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from cymbalism.errors import CymbalismError, InputError, NotFoundError
-from cymbalism.io.sng import PACKAGE_SUFFIXES, is_sng, read_sng, song_folder
+from cymbalism.io.charts import CHART_SUFFIXES
+from cymbalism.io.sng import PACKAGE_SUFFIXES, is_sng, read_sng, unpack_sng
 from cymbalism.model.chart import Chart
 from cymbalism.model.lanes import Lane
 
@@ -62,7 +63,6 @@ AUDIO_ROLES = (
     "song", "guitar", "bass", "rhythm", "keys", "vocals", "vocals_1", "vocals_2",
     "drums", "drums_1", "drums_2", "drums_3", "drums_4", "crowd", "preview",
 )  # fmt: skip
-_CHART_SUFFIXES = (".chart", ".mid", ".midi")
 _INI = "song.ini"
 #: The cache file's location can be set with this environment variable.
 CACHE_ENV = "CYMBALISM_LIBRARY_CACHE"
@@ -231,7 +231,7 @@ def _folder_record(folder: str, names: Sequence[str]) -> SongRecord:
 
     p = Path(folder)
     ini = _song_ini(p, names)
-    chart_file = pick_chart_file(p, [n for n in names if n.lower().endswith(_CHART_SUFFIXES)])
+    chart_file = pick_chart_file(p, [n for n in names if n.lower().endswith(CHART_SUFFIXES)])
     chart = apply_song_ini(read_game_chart(chart_file, song=ini), ini)
     fields: dict[str, Any] = {
         "path": folder,
@@ -256,10 +256,10 @@ def _song_ini(folder: Path, names: Sequence[str]) -> dict[str, str]:
 
 def _package_record(path: str) -> SongRecord:
     """The record of a ``.sng`` song package: its charts and ``song.ini`` are unpacked
-    (:func:`cymbalism.io.sng.song_folder`) and read as a song folder's; its audio files
+    (:func:`cymbalism.io.sng.unpack_sng`) and read as a song folder's; its audio files
     are listed from its index, and unpacked only when the song is played."""
     package = read_sng(path)
-    folder = song_folder(path, audio=False)
+    folder = unpack_sng(package, audio=False)
     record = _folder_record(str(folder), _file_names(folder))
     return replace(record, path=path, audio=_audio_files(package.names()))
 
@@ -358,7 +358,7 @@ def find_song_folders(root: str | Path) -> Iterator[tuple[str, list[os.DirEntry[
         except OSError:
             continue
         files = [e for e in entries if e.is_file()]
-        if any(e.name.lower() == _INI or e.name.lower().endswith(_CHART_SUFFIXES) for e in files):
+        if any(e.name.lower() == _INI or e.name.lower().endswith(CHART_SUFFIXES) for e in files):
             yield folder, files
         for e in files:
             if e.name.lower().endswith(PACKAGE_SUFFIXES):
@@ -372,7 +372,7 @@ def _signature(files: Sequence[os.DirEntry[str]]) -> str:
     parts = []
     for e in files:
         name = e.name.lower()
-        if name == _INI or name.endswith((*_CHART_SUFFIXES, *AUDIO_SUFFIXES, *PACKAGE_SUFFIXES)):
+        if name == _INI or name.endswith((*CHART_SUFFIXES, *AUDIO_SUFFIXES, *PACKAGE_SUFFIXES)):
             st = e.stat()
             parts.append(f"{e.name}:{st.st_size}:{st.st_mtime_ns}")
     return "|".join(parts)

@@ -41,6 +41,7 @@ from typing import BinaryIO
 import numpy as np
 
 from cymbalism.errors import InputError, NotFoundError
+from cymbalism.io.charts import CHART_SUFFIXES
 
 __all__ = [
     "ENCRYPTED_SUFFIX",
@@ -54,6 +55,7 @@ __all__ = [
     "read_sng",
     "sng_cache_folder",
     "song_folder",
+    "unpack_sng",
     "write_sng",
 ]
 
@@ -69,7 +71,7 @@ SNG_CACHE_ENV = "CYMBALISM_SNG_CACHE"
 _MAGIC = b"SNGPKG"
 _VERSION = 1
 #: Files unpacked when only the chart is wanted (a scan): the charts and song.ini.
-_CHART_SUFFIXES = (".chart", ".mid", ".midi", ".ini")
+_CHART_FILES = (*CHART_SUFFIXES, ".ini")
 #: Bytes unmasked at a time (a multiple of 256, so the mask's period lines up).
 _CHUNK = 1 << 20
 #: The file in an unpacked folder that says which package, as it was, it holds.
@@ -358,7 +360,19 @@ def song_folder(path: str | Path, *, audio: bool = True) -> Path:
     p = Path(path).expanduser()
     if not is_sng(p) or p.is_dir():
         return p
-    package = read_sng(p)
+    return unpack_sng(read_sng(p), audio=audio)
+
+
+def unpack_sng(package: SngPackage, *, audio: bool = True) -> Path:
+    """The song folder a package read by :func:`read_sng` is unpacked into (see the
+    module's description); ``audio`` as in :func:`song_folder`.
+
+    Raises
+    ------
+    InputError
+        If it cannot be unpacked.
+    """
+    p = package.path
     try:
         st = p.stat()
         real = p.resolve()
@@ -394,7 +408,7 @@ def _unpack(package: SngPackage, folder: Path, signature: str, *, audio: bool) -
                 ini.write_text(_ini_text(package.metadata), "utf-8")
         unpacked = 0
         for e in package.entries:
-            if not audio and not e.name.lower().endswith(_CHART_SUFFIXES):
+            if not audio and not e.name.lower().endswith(_CHART_FILES):
                 continue
             out = folder / e.name
             if not (out.is_file() and out.stat().st_size == e.size):

@@ -39,7 +39,7 @@ import numpy as np
 from cymbalism.errors import InputError, NotFoundError, require
 from cymbalism.io.charts import read_song_ini
 from cymbalism.io.library import AUDIO_ROLES, AUDIO_SUFFIXES
-from cymbalism.io.sng import is_sng, song_folder
+from cymbalism.io.sng import song_folder
 from cymbalism.model.chart import Chart
 
 __all__ = [
@@ -449,7 +449,8 @@ def song_audio_for(
             full_mix=False,
         )
         return got, [] if got is None else got.messages
-    folder = song_folder(p) if is_sng(p) else p if p.is_dir() else p.parent
+    here = song_folder(p)  # a package's unpacked folder; anything else as it is
+    folder = here if here.is_dir() else here.parent
     if not folder.is_dir() or not find_stems(folder):
         return None, [f"no audio beside {p.name}: playing with the click"]
     got = load_song_audio(

@@ -300,10 +300,10 @@ def first_bars(chart: Chart, n_bars: int) -> Chart:
         raise InputError(
             f"{chart.title!r} has {chart.n_bars} bars; it cannot stop after bar {n_bars}"
         )
-    end_qn = float(chart.tempo_map.bar_to_qn(n_bars))
-    parts = {lv: chart.part(lv).between(0.0, end_qn) for lv in chart.part_levels}
     if n_bars == chart.n_bars:
         return chart
+    end_qn = float(chart.tempo_map.bar_to_qn(n_bars))
+    parts = {lv: chart.part(lv).between(0.0, end_qn) for lv in chart.part_levels}
     return replace(
         chart,
         parts={lv: p for lv, p in parts.items() if len(p)},

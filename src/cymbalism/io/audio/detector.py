@@ -687,6 +687,17 @@ def _attack_bands(sample_rate: int) -> tuple[np.ndarray, ...]:
     )
 
 
+def _band_level_db(
+    samples: np.ndarray, sample_rate: int, band: int, envelope_sec: float
+) -> np.ndarray:
+    """The level (dB) of attack band ``band`` (0 low, 1 mid, 2 high; see
+    :func:`_attack_bands`) of ``samples``: its energy over the last ``envelope_sec``."""
+    signal = require("scipy.signal", "audio")
+    w = max(1, round(envelope_sec * sample_rate))
+    y = signal.sosfilt(_attack_bands(sample_rate)[band], np.asarray(samples, dtype=np.float64))
+    return 10.0 * np.log10(np.convolve(y * y, np.full(w, 1.0 / w))[: y.size] + 1e-12)
+
+
 def refine_onset(
     samples: np.ndarray, guess: int, sample_rate: int, *, end: int | None = None
 ) -> int | None:
@@ -815,7 +826,6 @@ def lane_delays(
     dict[Lane, float]
         The delay in seconds of each drum struck on its own after the hit's onset.
     """
-    signal = require("scipy.signal", "audio")
     sr = int(sample_rate)
     bands = {_HOME_BAND.get(x, 1) for x in lanes}
     if len(bands) < 2:
@@ -828,9 +838,7 @@ def lane_delays(
         return {}
     level, rises = {}, {}
     for b in sorted(bands):
-        w = max(1, round(_LANE_ENVELOPE_SEC[b] * sr))
-        y = signal.sosfilt(_attack_bands(sr)[b], seg)
-        e = 10.0 * np.log10(np.convolve(y * y, np.full(w, 1.0 / w))[: y.size] + 1e-12)
+        e = _band_level_db(seg, sr, b, _LANE_ENVELOPE_SEC[b])
         level[b] = e[lo:]
         rises[b] = e[lo:] - e[lo - d : e.size - d]  # rises[b][k]: over the span ending at lo + k
     # the hit's first attack: the earliest band's steepest rise
