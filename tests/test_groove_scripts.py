@@ -127,3 +127,15 @@ def test_the_jack_benchmark_counts_duplicates_and_losses_exactly():
     )
     assert lost == [5, 700, 701, 23_999]
     assert copies == ["3 +25.00 ms", "12000 +25.00 ms"]
+
+
+def test_the_rooms_of_the_audio_evaluation_have_the_reverberation_asked_for():
+    evaluation = _load("evaluation/audio.py")
+    sr = 44100
+    ir = evaluation.room_response(sr, rt60_sec=0.8, drr_db=6.0, seed=3)
+    assert ir[0] == 1.0 and ir.size == round(0.8 * sr)
+    assert np.all(ir[1 : round(0.005 * sr)] == 0.0)  # the direct sound, then the tail
+    assert 10 * np.log10(np.sum(ir[1:] ** 2)) == pytest.approx(-6.0)
+    # the tail's energy falls 60 dB over RT60: 30 dB from 0.1 s to 0.5 s
+    energy = [np.sum(ir[round(t * sr) : round((t + 0.05) * sr)] ** 2) for t in (0.1, 0.5)]
+    assert 10 * np.log10(energy[0] / energy[1]) == pytest.approx(30.0, abs=1.5)

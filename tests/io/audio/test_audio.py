@@ -79,6 +79,18 @@ def groove(seconds: float = 6.0, bpm: float = 100.0) -> Hits:
     return Hits.from_arrays(onset, lane, 100)
 
 
+def test_a_hit_before_the_start_is_heard_by_its_tail() -> None:
+    """A hit struck before the signal starts: its tail from sample 0, exactly the same
+    samples as the whole sound shifted; nothing is written for a hit long gone."""
+    sr = 8000
+    whole = synthesize_hits(Hits.from_arrays([0.5], [Lane.SNARE], 100), sr, duration_sec=2.0)
+    early = synthesize_hits(Hits.from_arrays([-0.1], [Lane.SNARE], 100), sr, duration_sec=1.4)
+    np.testing.assert_array_equal(early[: round(1.4 * sr) - 4000], whole[4800 : 4800 + 7200])
+    gone = synthesize_hits(Hits.from_arrays([-3.0, 0.5], [Lane.KICK, Lane.SNARE], 100), sr)
+    assert np.abs(gone[:4000]).max() == 0.0
+    assert np.abs(gone[4000:]).max() > 0.01
+
+
 # ----------------------------------------------------------------- onsets and lanes
 
 

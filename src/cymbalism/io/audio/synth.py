@@ -33,7 +33,8 @@ def synthesize_hits(
     Snare: a 190 Hz tone plus noise at 0.3-2.5 kHz (the wires). Hi-hat: noise above 7 kHz
     dying in about 40 ms (open: 300 ms). Toms: decaying tones at 220, 150 and 100 Hz
     with a stick click. Crash and ride: noise at 1-10 kHz ringing for over a second.
-    Each sound starts exactly at its onset; loudness follows velocity.
+    Each sound starts exactly at its onset; loudness follows velocity. A hit before the
+    signal's start is heard from the first sample on (its tail).
 
     Parameters
     ----------
@@ -97,8 +98,10 @@ def synthesize_hits(
             y = scipy_signal.sosfilt(shimmer, noise) * env(n, tau) * 0.5
         y *= (float(vel) / 127.0) * 0.5
         i = round(float(t) * sr)
-        if i >= out.size:
+        # a hit before the first sample is heard from there on: its tail only
+        skip = max(0, -i)
+        if i >= out.size or skip >= n:
             continue
         m = min(n, out.size - i)
-        out[i : i + m] += y[:m]
+        out[i + skip : i + m] += y[skip:m]
     return np.clip(out, -1.0, 1.0).astype(np.float32)
