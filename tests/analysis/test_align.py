@@ -20,7 +20,7 @@ from cymbalism.analysis.align import (
 )
 from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
-from cymbalism.model.lanes import Lane
+from cymbalism.model.lanes import JUDGED_AS, Lane
 from cymbalism.model.tempo import TempoMap
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data"
@@ -29,13 +29,17 @@ TICK = 1.0 / 1024  # a dyadic step: sums and differences of these are exact in f
 
 def reference_align(hits: Hits, targets: Hits, window_sec: float, lane_blind: bool) -> np.ndarray:
     """The causal rule written as plainly as possible, one hit and one note at a time."""
+
+    def drum(lane: int) -> Lane:
+        return JUDGED_AS.get(Lane(lane), Lane(lane))
+
     hit_index = [-1] * len(targets)
     for i in range(len(hits)):
-        h, lane = float(hits.onset_sec[i]), int(hits.lane[i])
+        h, lane = float(hits.onset_sec[i]), drum(int(hits.lane[i]))
         best, best_d = -1, np.inf
         for j in range(len(targets)):
             g = float(targets.onset_sec[j])
-            if hit_index[j] >= 0 or not (lane_blind or int(targets.lane[j]) == lane):
+            if hit_index[j] >= 0 or not (lane_blind or drum(int(targets.lane[j])) == lane):
                 continue
             if g < h - window_sec or g > h + window_sec:
                 continue
@@ -55,9 +59,10 @@ def online(hits: Hits, targets: Hits, window_sec: float, lane_blind: bool) -> Al
 
 
 def onsets(max_size: int = 40) -> st.SearchStrategy[list[tuple[int, int]]]:
-    """(tick, lane) pairs on a coarse grid, so hits collide with notes and with each other."""
+    """(tick, lane) pairs on a coarse grid, so hits collide with notes and with each other;
+    lanes 0-3: kick, snare and the hi-hat closed and open (one drum)."""
     return st.lists(
-        st.tuples(st.integers(0, 400), st.integers(0, 2)), min_size=0, max_size=max_size
+        st.tuples(st.integers(0, 400), st.integers(0, 3)), min_size=0, max_size=max_size
     )
 
 
@@ -279,3 +284,18 @@ def test_online_aligner_refuses_notes_within_reach_of_judged_hits() -> None:
         online.extend(Hits.from_arrays([1.04], 1))
     online.extend(Hits.from_arrays([1.2], 1))
     assert len(online.targets) == 2
+
+
+def test_the_open_and_the_closed_hi_hat_are_one_drum_the_pedal_is_not():
+    """A chart's hi-hat (Clone Hero's yellow cymbal) is hit by an e-kit's open hi-hat
+    (note 46 whenever the pedal lifts), and an open hi-hat note by a closed one."""
+    notes = Hits.from_arrays(
+        [0.5, 1.0, 1.5], [Lane.HIHAT_CLOSED, Lane.HIHAT_OPEN, Lane.HIHAT_CLOSED]
+    )
+    hits = Hits.from_arrays(
+        [0.51, 0.99, 1.5], [Lane.HIHAT_OPEN, Lane.HIHAT_CLOSED, Lane.HIHAT_PEDAL]
+    )
+    for result in (align(hits, notes), online(hits, notes, 0.075, False)):
+        np.testing.assert_array_equal(result.hit_index, [0, 1, -1])
+        np.testing.assert_array_equal(result.extra_index, [2])  # the pedal is its own drum
+        np.testing.assert_allclose(result.error_sec[:2], [0.01, -0.01], atol=1e-12)

@@ -118,8 +118,9 @@ def test_bad_input_gets_one_line_and_its_exit_code(duet_files, capsys, args, cod
 def test_simulate_writes_a_duet_that_analyze_reads(tmp_path, capsys):
     out = tmp_path / "sim"
     assert main(["simulate", "--out", str(out), "--chart", "mirrorball", "--seed", "4"]) == 0
-    assert "wrote" in capsys.readouterr().out
+    said = " ".join(capsys.readouterr().out.split())
     expert, beginner = read_midi(out / "expert.mid"), read_midi(out / "beginner.mid")
+    assert f"wrote {out / 'beginner.mid'}: {len(beginner.hits)} hits" in said
     assert len(expert.hits) > 700 and 200 < len(beginner.hits) < 600  # the beginner's part
     assert expert.tempo_map.bpm[0] == pytest.approx(114)
     again = tmp_path / "again"

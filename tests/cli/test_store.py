@@ -109,7 +109,8 @@ def test_sessions_cut_short_are_flagged_and_finished_from_the_command_line(
     monkeypatch.setenv("COLUMNS", "200")
     assert main(["sessions", "--db", db]) == 0
     out = capsys.readouterr().out
-    assert "cut short" in out and "sessions finish" in out
+    assert "1 session was cut short (1)" in " ".join(out.split())
+    assert "sessions finish" in out
     assert main(["sessions", "--db", db, "finish", "--cut-short"]) == 0
     assert "finished session 1" in capsys.readouterr().out
     with Store(db) as store:

@@ -6,14 +6,15 @@ Conventions
   error means late.
 - A hit and a note can be matched when ``target >= onset - window_sec`` and
   ``target <= onset + window_sec`` (both ends included, as in ``mir_eval``).
-- By default a hit only matches notes of its own lane; ``lane_blind=True`` lets any
-  hit match any note (for pads without lanes, or to forgive wrong drums).
+- By default a hit only matches notes of its own drum: its lane, with the open and the
+  closed hi-hat one drum (:data:`~cymbalism.model.lanes.JUDGED_AS`); ``lane_blind=True``
+  lets any hit match any note (for pads without lanes, or to forgive wrong drums).
 
 The matching rule (causal)
 --------------------------
 Hits are judged one at a time, in the order they arrive (time order; equal times in
 their index order). When a hit arrives it takes the **nearest note that is still
-unmatched** among the notes of its lane within the window; on an exact tie in
+unmatched** among the notes of its drum within the window; on an exact tie in
 distance it takes the earlier note. A hit with no unmatched note in reach is an
 *extra* hit. A note that no hit has taken is a *miss*.
 
@@ -38,7 +39,7 @@ import numpy as np
 
 from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
-from cymbalism.model.lanes import Lane
+from cymbalism.model.lanes import Lane, judged_lanes
 from cymbalism.model.session import DEFAULT_WINDOW_SEC
 from cymbalism.model.tempo import TempoMap
 from cymbalism.model.validate import validate_times
@@ -262,7 +263,8 @@ class Alignment:
 
 
 def _lane_groups(lane: np.ndarray, lane_blind: bool) -> np.ndarray:
-    return np.zeros(lane.size, dtype=np.int8) if lane_blind else lane
+    """The group each hit or note is matched within: its drum, or one for all."""
+    return np.zeros(lane.size, dtype=np.int8) if lane_blind else judged_lanes(lane)
 
 
 def _build(
@@ -295,8 +297,8 @@ def _align_sorted(
     lane, so one sorted search serves all lanes and no range crosses a lane. Returns,
     for each hit in ``h_order``, the index in ``t_order`` of its note, or -1.
     """
-    h_lane = hits.lane.astype(_INT)
-    t_lane = targets.lane.astype(_INT)
+    h_lane = _lane_groups(hits.lane, lane_blind).astype(_INT)
+    t_lane = _lane_groups(targets.lane, lane_blind).astype(_INT)
     one_group = lane_blind or (h_lane.min() == h_lane.max() == t_lane.min() == t_lane.max())
     if one_group:
         h_order = np.arange(len(hits), dtype=_INT)
@@ -472,7 +474,7 @@ class OnlineAligner:
         self._onset.append(t)
         self._lane.append(int(lane))
         self._velocity.append(int(velocity))
-        g = 0 if self.lane_blind else int(lane)
+        g = int(_lane_groups(np.array([lane]), self.lane_blind)[0])
         ref = self._ref.get(g)
         if ref is None:
             return None

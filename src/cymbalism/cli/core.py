@@ -9,7 +9,14 @@ import typer
 
 from cymbalism.analysis.summary import analyze_players
 from cymbalism.cli.common import JSON_HELP, KIT_HELP, app, console, err_console, split_values
-from cymbalism.cli.format import clock, finite, print_report, tempo_sparkline, window_hint
+from cymbalism.cli.format import (
+    clock,
+    counted,
+    finite,
+    print_report,
+    tempo_sparkline,
+    window_hint,
+)
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Level
 from cymbalism.model.session import DEFAULT_WINDOW_SEC
@@ -155,9 +162,10 @@ def _simulate(
     for name, hits, level in zip(file_names, (hits_a, hits_b), parts, strict=True):
         early = int(np.count_nonzero(hits.onset_sec < 0))
         path = write_hits(out / f"{name}.mid", hits.between(0.0, np.inf), song.tempo_map)
-        note = f" ({early} hit(s) before the song's start left out)" if early else ""
+        note = f" ({counted(early, 'hit')} before the song's start left out)" if early else ""
         console.print(
-            f"wrote {path}: {len(hits) - early} hits, {song.title} ({level.label}){note}",
+            f"wrote {path}: {counted(len(hits) - early, 'hit')}, {song.title} "
+            f"({level.label}){note}",
             highlight=False,
         )
 

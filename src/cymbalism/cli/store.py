@@ -16,6 +16,7 @@ from cymbalism.cli.common import (
     split_values,
     stored_analysis,
 )
+from cymbalism.cli.format import counted
 
 
 @app.command("import")
@@ -94,7 +95,8 @@ def _sessions(
         if cut:
             ids = ", ".join(map(str, cut))
             console.print(
-                f"[yellow]{len(cut)} session(s) were cut short ({ids}); their hits are kept. "
+                f"[yellow]{counted(len(cut), 'session')} "
+                f"{'was' if len(cut) == 1 else 'were'} cut short ({ids}); their hits are kept. "
                 "Finish them with `cymbalism sessions finish ID` (or `--cut-short`); "
                 "`cymbalism report ID` works on them as they are.[/]"
             )

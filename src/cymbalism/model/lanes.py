@@ -20,9 +20,11 @@ import numpy as np
 
 __all__ = [
     "GM_NOTE_TO_LANE",
+    "JUDGED_AS",
     "LANE_TO_GM_NOTE",
     "Lane",
     "Limb",
+    "judged_lanes",
     "lane_table",
     "notes_to_lanes",
 ]
@@ -104,6 +106,15 @@ _LABEL = {
     Lane.CRASH: "crash",
     Lane.RIDE: "ride",
 }
+#: The drum a hit or a note of each lane is judged as, where that is not the lane itself:
+#: a hit matches a note of the same drum. The open and the closed hi-hat are one drum
+#: struck with a stick; how far open the pedal holds it is the player's touch, and an
+#: e-kit reports it by the pedal's position (a Roland module sends note 46 rather than 42
+#: as soon as the pedal lifts). Either matches a note of either, as the games judge it
+#: (Clone Hero and YARG have one yellow cymbal). The hi-hat pedal stays a drum of its own.
+JUDGED_AS: Mapping[Lane, Lane] = {Lane.HIHAT_OPEN: Lane.HIHAT_CLOSED}
+_JUDGED_TABLE = np.array([int(JUDGED_AS.get(x, x)) for x in Lane], dtype=np.int8)
+
 _LIMB = {
     Lane.KICK: Limb.RIGHT_FOOT,
     Lane.HIHAT_PEDAL: Limb.LEFT_FOOT,
@@ -210,3 +221,24 @@ def notes_to_lanes(notes: np.ndarray, table: np.ndarray | None = None) -> np.nda
     if notes.size and (notes.min() < 0 or notes.max() > 127):
         raise ValueError("MIDI note numbers must lie in 0-127")
     return table[notes]
+
+
+def judged_lanes(lane: np.ndarray) -> np.ndarray:
+    """The drum each lane is judged as (:data:`JUDGED_AS`): hits and notes of equal values
+    match.
+
+    Parameters
+    ----------
+    lane : np.ndarray [shape=(n,), int]
+        Lanes, 0 to ``len(Lane) - 1``.
+
+    Returns
+    -------
+    drum : np.ndarray [shape=(n,), int8]
+
+    Examples
+    --------
+    >>> judged_lanes(np.array([Lane.HIHAT_OPEN, Lane.HIHAT_CLOSED, Lane.HIHAT_PEDAL]))
+    array([2, 2, 4], dtype=int8)
+    """
+    return _JUDGED_TABLE[np.asarray(lane, dtype=np.int64)]

@@ -63,6 +63,7 @@ from cymbalism.model.chart import (
     Level,
 )
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane
+from cymbalism.report.format import counted
 from cymbalism.web.guard import NetworkGuard
 from cymbalism.web.library import MAX_LIMIT, SongShelf
 from cymbalism.web.music import (
@@ -526,8 +527,8 @@ def create_app(config: StudioConfig) -> Any:
             raise InputError(f"bad room request: {describe_validation_error(exc)}") from None
         if len(req.levels) != len(req.players):
             raise InputError(
-                f"give one level per player: {len(req.players)} player(s), "
-                f"{len(req.levels)} level(s)"
+                f"give one level per player: {counted(len(req.players), 'player')}, "
+                f"{counted(len(req.levels), 'level')}"
             )
         names = [n.strip() for n in req.players]
         if len(set(names)) != len(names) or not all(names):

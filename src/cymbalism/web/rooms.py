@@ -32,6 +32,7 @@ from typing import Any, Literal, Protocol
 
 from cymbalism.errors import AccessError, CymbalismError, InputError, LimitError, NotFoundError
 from cymbalism.model.chart import Chart, Level
+from cymbalism.report.format import counted
 from cymbalism.web.clocksync import ClockSync
 from cymbalism.web.protocol import Calibrate, Claim, Hit, Ping, Start, Stop, SyncSample
 
@@ -493,7 +494,8 @@ class Room:
     def _index(self, player: int) -> int:
         if not 0 <= player < len(self.slots):
             raise InputError(
-                f"this room has {len(self.slots)} player(s); there is no player {player + 1}"
+                f"this room has {counted(len(self.slots), 'player')}; "
+                f"there is no player {player + 1}"
             )
         return player
 
