@@ -8,7 +8,7 @@ from pathlib import Path
 import mir_eval
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cymbalism.analysis.align import (
@@ -299,3 +299,45 @@ def test_the_open_and_the_closed_hi_hat_are_one_drum_the_pedal_is_not():
         np.testing.assert_array_equal(result.hit_index, [0, 1, -1])
         np.testing.assert_array_equal(result.extra_index, [2])  # the pedal is its own drum
         np.testing.assert_allclose(result.error_sec[:2], [0.01, -0.01], atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    offset=st.floats(-30.0, 60.0, allow_nan=False),
+    seed=st.integers(0, 2**32 - 1),
+    lane_blind=st.booleans(),
+)
+def test_find_offset_places_a_played_song_where_it_was_played(offset, seed, lane_blind):
+    """A whole song played by two players (timing noise, missed notes, extra hits) into
+    a recording that started ``offset`` before it: found again, to the players' mean
+    timing, by the drums or by the hits alone."""
+    from cymbalism.analysis.align import find_offset
+    from cymbalism.io.charts import load_chart
+    from cymbalism.model.chart import Level
+
+    song = load_chart("mirrorball")
+    rng = np.random.default_rng(seed)
+    parts = [song.targets(Level.EXPERT), song.targets(Level.EASY)]
+    played, errors = [], []
+    for notes in parts:
+        keep = rng.random(len(notes)) > 0.15
+        err = rng.normal(rng.uniform(-0.02, 0.02), 0.015, int(keep.sum()))
+        extra = rng.uniform(0.0, song.end_sec, 20)
+        t = np.concatenate([notes.onset_sec[keep] + err, extra]) + offset
+        lane = np.concatenate([notes.lane[keep], rng.integers(0, len(Lane), extra.size)])
+        played.append(Hits.from_arrays(t, lane))
+        errors.append(err)
+    found = find_offset(played, parts, lane_blind=lane_blind)
+    assert found.offset_sec == pytest.approx(offset + np.mean(np.concatenate(errors)), abs=0.004)
+    assert found.matched >= 0.8 * found.notes
+    assert found.margin > (0.02 if lane_blind else 0.1)  # a bar away fits the groove too
+
+
+def test_find_offset_needs_hits_and_notes():
+    from cymbalism.analysis.align import find_offset
+
+    notes = Hits.from_arrays([0.5, 1.0], Lane.KICK)
+    with pytest.raises(InputError, match="nothing to place"):
+        find_offset([Hits.empty()], [notes])
+    with pytest.raises(InputError, match="1 players' hits for 2 parts"):
+        find_offset([notes], [notes, notes])

@@ -92,3 +92,51 @@ def test_analyze_gives_a_recordings_tempo_as_the_tempo_command_does(
     assert bpm == pytest.approx(114.0, abs=0.5)
     assert main(["analyze", str(path), "--lane-blind", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["tempo_bpm"] == pytest.approx(bpm, abs=0.01)
+
+
+def test_analyze_places_recordings_on_the_song_from_their_hits(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A duet recorded with 1.7 s before the song (a count-in, a slow start) is placed on
+    the song: every note is hit again, and the gap between the players is kept. An
+    excerpt of a groove that repeats could start a bar earlier or later: it says so."""
+    import json
+
+    from cymbalism.io.charts import load_chart
+    from cymbalism.model.chart import Level
+
+    song = load_chart("mirrorball")
+    notes = song.targets(Level.EASY)
+    a, b = notes.shifted(1.7), notes.shifted(1.7 + 0.02)  # the second player 20 ms late
+    end = song.end_sec + 4.0
+    path = tmp_path / "duet.wav"
+    left = synthesize_hits(a, SR, duration_sec=end, seed=1)
+    right = synthesize_hits(b, SR, duration_sec=end, seed=2)
+    sf.write(path, np.stack([left, right], axis=1), SR)
+    argv = ["analyze", f"{path}:L", f"{path}:R", "--chart", "mirrorball", "--levels", "easy,easy"]
+    assert main([*argv, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["placed"]["found"] and report["placed"]["sure"]
+    # the players' mean timing is taken as the song's: halfway between the two
+    assert report["placed"]["offset_sec"] == pytest.approx(1.71, abs=0.004)
+    assert report["sync"]["mean_ms"] == pytest.approx(-20.0, abs=3.0)
+    for player in report["players"]:  # the drums the default templates tell apart here
+        assert player["lanes"]["kick"]["hit_rate"] > 0.95
+        assert player["lanes"]["hihat_closed"]["hit_rate"] > 0.95
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "the song starts 1.71" in err and "Uncertain" not in err and "hits," in out
+    # told where the song starts, it is judged from there: the second player 20 ms late
+    assert main([*argv, "--offset", "1.7", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["placed"] == {"offset_sec": 1.7, "found": False}
+    assert report["players"][0]["mean_error_ms"] == pytest.approx(0.0, abs=3.0)
+    assert report["players"][1]["mean_error_ms"] == pytest.approx(20.0, abs=3.0)
+    assert main([*argv, "--offset", "soon"]) == 2
+    assert "--offset takes seconds or 'auto'" in capsys.readouterr().err
+    # 20 s from the middle of the song, any drum for any note: a bar either way fits too
+    excerpt = tmp_path / "excerpt.wav"
+    sf.write(excerpt, left[round(40.0 * SR) : round(60.0 * SR)], SR)
+    argv = ["analyze", str(excerpt), "--chart", "mirrorball", "--levels", "easy"]
+    assert main([*argv, "--lane-blind"]) == 0
+    assert "Uncertain" in capsys.readouterr().err

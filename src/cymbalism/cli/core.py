@@ -44,6 +44,12 @@ def _analyze(
         DEFAULT_WINDOW_SEC * 1000, "--window-ms", help="Matching window, ms."
     ),
     lane_blind: bool = typer.Option(False, "--lane-blind", help="Any drum counts for a note."),
+    offset: str | None = typer.Option(
+        None,
+        "--offset",
+        help="Where the song starts in the files, in seconds, or 'auto' to find it from "
+        "the hits (default: auto for recordings with a --chart, else 0).",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Judge each player's timing and the gap between them (two files are a duet)."""
@@ -70,25 +76,88 @@ def _analyze(
             lane_blind=lane_blind,
             title=performances[0].name if n == 1 else "",
         )
+    placed: dict[str, object] = {}
+    if chart is None:
+        if offset is not None:
+            raise InputError("--offset places the files on a song: give its --chart")
     else:
         song = load_chart(chart)
         parts = [Level.parse(lv) for lv in split_values(levels, "levels", n) or ["expert"] * n]
+        targets = [song.targets(lv) for lv in parts]
+        recorded = any(p.tempo_map is None for p in performances)
+        placed = _place(
+            hits, targets, offset or ("auto" if recorded else "0"), window_ms, lane_blind
+        )
+        start = float(placed.get("offset_sec", 0.0))  # type: ignore[arg-type]
+        hits = [h.shifted(-start) for h in hits]
         report = analyze_players(
             hits,
             tempo_map=song.tempo_map,
-            targets=[song.targets(lv) for lv in parts],
+            targets=targets,
             names=player_names,
             window_sec=window_ms / 1000,
             lane_blind=lane_blind,
             title=song.title,
         )
     if as_json:
-        console.print_json(data=report.to_dict())
+        console.print_json(data={**report.to_dict(), **({"placed": placed} if placed else {})})
     else:
+        if placed.get("found"):
+            err_console.print(placed["said"], highlight=False)
         print_report(report)
     hint = window_hint(report)
     if hint is not None:
         err_console.print(hint, highlight=False)
+
+
+#: An offset found from the hits is called uncertain when the next best one hits
+#: nearly as many notes: within this share of the notes.
+_SURE_MARGIN = 0.02
+#: The furthest a song may start into the files (a day).
+_MAX_OFFSET_SEC = 86400.0
+
+
+def _place(hits: list, targets: list, offset: str, window_ms: float, lane_blind: bool) -> dict:
+    """Where the song starts in the files: ``offset`` seconds, or found from the hits
+    (``"auto"``, :func:`~cymbalism.analysis.align.find_offset`), with what to say."""
+    from cymbalism.analysis.align import find_offset
+
+    if offset.strip().lower() != "auto":
+        try:
+            sec = float(offset)
+        except ValueError:
+            raise InputError(f"--offset takes seconds or 'auto', got {offset!r}") from None
+        if not (np.isfinite(sec) and abs(sec) <= _MAX_OFFSET_SEC):
+            raise InputError(
+                f"--offset must lie within ±{_MAX_OFFSET_SEC:g} s (seconds, or 'auto'), "
+                f"got {offset!r}"
+            )
+        return {"offset_sec": sec, "found": False} if sec else {}
+    if not any(len(h) for h in hits):
+        return {}
+    found = find_offset(hits, targets, window_sec=window_ms / 1000, lane_blind=lane_blind)
+    said = (
+        f"the song starts {found.offset_sec:.3f} s into the recordings (found from the hits: "
+        f"{found.matched:,} of {counted(found.notes, 'note')} hit"
+    )
+    if found.runner_up_matched:
+        said += f"; next best {found.runner_up_sec:.3f} s: {found.runner_up_matched:,}"
+    said += "). Each player's mean timing is measured from there."
+    if found.margin < _SURE_MARGIN:
+        said += (
+            " [yellow]Uncertain: another start fits nearly as well; give the right one "
+            "with --offset SECONDS.[/]"
+        )
+    return {
+        "offset_sec": round(found.offset_sec, 6),
+        "found": True,
+        "matched": found.matched,
+        "notes": found.notes,
+        "runner_up_sec": None if np.isnan(found.runner_up_sec) else round(found.runner_up_sec, 6),
+        "runner_up_matched": found.runner_up_matched,
+        "sure": found.margin >= _SURE_MARGIN,
+        "said": said,
+    }
 
 
 def _tempo_maps(performances: list) -> tuple[list, float | None]:
