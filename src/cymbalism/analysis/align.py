@@ -648,9 +648,9 @@ def find_offset(
     Every hit and every note of the same drum (of any drum with ``lane_blind``) vote
     for the offset that would put them together; the offsets most voted for within
     20 ms are then judged by :func:`align`, each refined by the mean timing error of its
-    matched notes (all players together), and the one that hits the most notes wins (the smaller offset on
-    a tie). Drums that change from bar to bar (a fill, a crash) tell apart offsets a
-    bar apart that a repeating groove fits equally well.
+    matched notes (all players together), and the one that hits the most notes wins
+    (the smaller offset on a tie). Drums that change from bar to bar (a fill, a crash)
+    tell apart offsets a bar apart that a repeating groove fits equally well.
 
     Parameters
     ----------
