@@ -144,6 +144,10 @@ def test_unaligned_asynchrony_matches_like_mir_eval():
     lanes_a[::2] = 1
     per_lane = asynchrony_unaligned(Hits.from_arrays(a, lanes_a), Hits.from_arrays(a, 0))
     assert len(per_lane) == (lanes_a == 0).sum()  # lane-1 hits have no partner lane
+    # an open hi-hat pairs with a closed one: one drum
+    hats_a = np.where(lanes_a == 0, Lane.HIHAT_OPEN, Lane.HIHAT_PEDAL)
+    hats = asynchrony_unaligned(Hits.from_arrays(a, hats_a), Hits.from_arrays(a, Lane.HIHAT_CLOSED))
+    assert len(hats) == (lanes_a == 0).sum()  # the pedal is a drum of its own
 
 
 def test_came_together_finds_when_the_spread_settles():

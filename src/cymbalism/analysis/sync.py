@@ -27,6 +27,7 @@ from cymbalism.analysis.align import (
     DEFAULT_WINDOW_SEC,
     Alignment,
     _check_hits,
+    _lane_groups,
     match_events,
 )
 from cymbalism.analysis.windows import moments, windowed_moments
@@ -132,7 +133,8 @@ def asynchrony_unaligned(
         Largest |A - B| of a pair, seconds.
     lane_blind : bool
         Match hits of any lanes (as for onsets without lanes); by default a kick
-        only pairs with a kick.
+        only pairs with a kick, and a hi-hat with a hi-hat, open or closed (one drum,
+        as in :func:`~cymbalism.analysis.align.align`).
 
     Returns
     -------
@@ -142,8 +144,8 @@ def asynchrony_unaligned(
     """
     hits_a = _check_hits(hits_a, "hits_a")
     hits_b = _check_hits(hits_b, "hits_b")
-    ga = np.zeros(len(hits_a), np.int8) if lane_blind else hits_a.lane
-    gb = np.zeros(len(hits_b), np.int8) if lane_blind else hits_b.lane
+    ga = _lane_groups(hits_a.lane, lane_blind)
+    gb = _lane_groups(hits_b.lane, lane_blind)
     times, asys, lanes = [], [], []
     for g in np.intersect1d(ga, gb).tolist():
         a = hits_a.onset_sec[ga == g]
