@@ -103,7 +103,7 @@ def _analyze(
         console.print_json(data={**report.to_dict(), **({"placed": placed} if placed else {})})
     else:
         if placed.get("found"):
-            err_console.print(placed["said"], highlight=False)
+            err_console.print(placed["said"], highlight=False, soft_wrap=False)
         print_report(report)
     hint = window_hint(report)
     if hint is not None:
