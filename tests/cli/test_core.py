@@ -256,3 +256,19 @@ def test_a_tempo_found_from_the_hits_is_printed_to_a_tenth(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "solo.mid")]) == 0
     head = capsys.readouterr().out.split("\n")[0]
     assert f"{round(exact, 1):g} BPM, judged" in head and f"{exact:g} BPM" not in head
+
+
+def test_analyze_judges_a_charted_easy_part_as_the_live_engine_does(tmp_path, capsys):
+    """A chart's own Easy part with a yellow tom: the beginner's high-tom hits count, as
+    they do live (Easy plays every tom on the floor tom)."""
+    chart = tmp_path / "notes.chart"
+    notes = "\n".join(f"  {192 * i} = N {pad} 0" for i, pad in enumerate([0, 2, 1, 2] * 4))
+    chart.write_text(
+        "[Song]\n{\n  Resolution = 192\n}\n[SyncTrack]\n{\n  0 = TS 4\n  0 = B 120000\n}\n"
+        f"[EasyDrums]\n{{\n{notes}\n}}\n[ExpertDrums]\n{{\n{notes}\n}}\n"
+    )
+    t = np.arange(16) * 0.5
+    played = Hits.from_arrays(t, [Lane.KICK, Lane.TOM_HIGH, Lane.SNARE, Lane.TOM_HIGH] * 4)
+    take = write_hits(tmp_path / "ben.mid", played, TempoMap.constant(120.0))
+    data = run_json(capsys, ["analyze", str(take), "--chart", str(chart), "--levels", "easy"])
+    assert data["players"][0]["hit_rate"] == 1.0 and data["players"][0]["extra"] == 0

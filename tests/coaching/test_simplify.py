@@ -87,6 +87,34 @@ def test_toms_fold_into_fewer_voices_and_the_mapping_composes():
     ]
 
 
+def test_authored_easier_parts_play_on_the_lanes_of_their_level():
+    """A game chart's own Easy and Medium parts keep every note, on the drums their level
+    plays (the yellow tom on the floor tom at Easy), so that a hit folded for that level
+    meets them; Hard and Expert keep theirs as written."""
+    qn = np.arange(6) * 0.5
+    lanes = [Lane.KICK, Lane.TOM_HIGH, Lane.TOM_MID, Lane.RIDE, Lane.HIHAT_OPEN, Lane.SNARE]
+    written = Part.from_arrays(qn, lanes)
+    chart = Chart(
+        "authored",
+        FOUR,
+        {lv: written for lv in (Level.EASY, Level.MEDIUM, Level.HARD, Level.EXPERT)},
+    )
+    full = simplify_chart(chart)
+    for lv in (Level.HARD, Level.EXPERT):
+        assert full.part(lv).lane.tolist() == [int(x) for x in lanes]
+    for lv in (Level.EASY, Level.MEDIUM):
+        part = full.part(lv)
+        np.testing.assert_array_equal(part.qn, qn)  # no note lost
+        np.testing.assert_array_equal(part.lane, fold_lanes(written.lane, lv))
+    assert full.part(Level.EASY).lane.tolist() == [
+        Lane.KICK, Lane.TOM_FLOOR, Lane.TOM_FLOOR, Lane.HIHAT_CLOSED, Lane.HIHAT_CLOSED,
+        Lane.SNARE,
+    ]  # fmt: skip
+    again = simplify_chart(full)  # folding twice changes nothing
+    for lv in full.parts:
+        np.testing.assert_array_equal(again.part(lv).lane, full.part(lv).lane)
+
+
 def test_crashes_stay_at_section_starts():
     part = Part.from_arrays(
         [0.0, 0.0, 4.0, 4.0, 8.0, 8.0, 9.0],

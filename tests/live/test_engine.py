@@ -575,3 +575,22 @@ def test_a_stored_session_is_judged_against_the_bars_as_they_were_played(
             assert p.alignment == live.alignment
             assert same(p.stats, live.stats)
     store.close()
+
+
+def test_a_game_charts_own_easy_part_is_hit_on_the_drums_the_chart_names() -> None:
+    """A community chart's Easy part has a yellow tom and a ride: a beginner who plays
+    exactly those drums is on time (the Easy part plays its toms on the floor tom and the
+    ride on the hi-hat, and folds the beginner's hits the same way)."""
+    written = Part.from_arrays(
+        np.arange(4) * 1.0, [Lane.KICK, Lane.TOM_HIGH, Lane.SNARE, Lane.RIDE]
+    )
+    chart = Chart("charted", TempoMap.constant(120.0), {Level.EASY: written, Level.EXPERT: written})
+    clock = FakeClock(5_000_000_000)
+    engine = Engine(chart, [Player("Ana", level=Level.EASY)], Settings(count_in_bars=0), clock)
+    verdicts = []
+    for t, lane in zip(np.arange(4) * 0.5, written.lane, strict=True):
+        t_ns = engine.sec_to_ns(float(t))
+        clock.set_ns(max(t_ns, clock.now_ns()))
+        engine.tick()
+        verdicts.append(engine.push_hit("Ana", int(lane), 100, t_ns=t_ns).verdict)
+    assert verdicts == [Verdict.ON_TIME] * 4

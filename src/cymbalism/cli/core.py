@@ -55,6 +55,7 @@ def _analyze(
     """Judge each player's timing and the gap between them (two files are a duet)."""
     from cymbalism.io.charts import load_chart
     from cymbalism.io.performance import load_performance
+    from cymbalism.report.analysis import played_hits
 
     performances = [load_performance(f, kit=kit) for f in files]
     n = len(performances)
@@ -89,7 +90,8 @@ def _analyze(
             hits, targets, offset or ("auto" if recorded else "0"), window_ms, lane_blind
         )
         start = float(placed.get("offset_sec", 0.0))  # type: ignore[arg-type]
-        hits = [h.shifted(-start) for h in hits]
+        # each hit counts for the drum its part plays it on (any tom at Easy), as live
+        hits = [played_hits(h.shifted(-start), lv) for h, lv in zip(hits, parts, strict=True)]
         report = analyze_players(
             hits,
             tempo_map=song.tempo_map,

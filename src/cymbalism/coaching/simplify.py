@@ -307,10 +307,13 @@ def simplify_chart(chart: Chart, *, replace: bool = False) -> Chart:
     Returns
     -------
     chart : Chart
-        The same chart with Beginner to the top level present.
+        The same chart with Beginner to the top level present. An authored easier part
+        keeps its notes, on the lanes its level plays them on (:func:`fold_lanes`: a
+        game chart's Easy part plays its toms on the floor tom), as a derived one does;
+        so a hit judged at that level (folded the same way) meets its notes.
     """
     top = chart.top_level
-    parts = dict(chart.parts)
+    parts = {lv: p if lv >= top else _fold(p, lv) for lv, p in chart.parts.items()}
     if replace:
         parts = {top: parts[top]}
     starts = [q for q, _ in chart.sections]
