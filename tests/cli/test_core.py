@@ -272,3 +272,10 @@ def test_analyze_judges_a_charted_easy_part_as_the_live_engine_does(tmp_path, ca
     take = write_hits(tmp_path / "ben.mid", played, TempoMap.constant(120.0))
     data = run_json(capsys, ["analyze", str(take), "--chart", str(chart), "--levels", "easy"])
     assert data["players"][0]["hit_rate"] == 1.0 and data["players"][0]["extra"] == 0
+    # the chart marks no cymbals: made for four pads, its yellow is the hi-hat's pad too
+    hats = Hits.from_arrays(t, [Lane.KICK, Lane.HIHAT_CLOSED, Lane.SNARE, Lane.HIHAT_OPEN] * 4)
+    take = write_hits(tmp_path / "ana.mid", hats, TempoMap.constant(120.0))
+    data = run_json(capsys, ["analyze", str(take), "--chart", str(chart)])
+    assert data["players"][0]["hit_rate"] == 1.0 and data["players"][0]["extra"] == 0
+    assert main(["songs", "show", str(chart)]) == 0  # and the player is told
+    assert "made for four pads" in " ".join(capsys.readouterr().out.split())

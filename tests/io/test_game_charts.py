@@ -32,6 +32,7 @@ from cymbalism.model.chart import (
     GHOST_VELOCITY,
     LADDER,
     NORMAL_VELOCITY,
+    PADS,
     Chart,
     Level,
     Part,
@@ -360,6 +361,38 @@ def test_song_ini_can_say_the_kit_is_five_lane(tmp_path):
             "tom_mid": 1,
             "crash": 1,
         }
+
+
+def test_a_chart_made_for_four_pads_is_judged_by_pad(tmp_path):
+    """A chart with no cymbal or tom markers names pads, not drums (unless its song.ini
+    says pro_drums): a hit on either drum of a pad counts for the drum the chart reads."""
+    chart_text = "[ExpertDrums]\n{\n  0 = N 2 0\n  192 = N 3 0\n  384 = N 4 0\n}\n"
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "notes.chart").write_text(chart_text)
+    _drums_mid(b / "notes.mid", [(0, 98), (2, 99), (4, 100)])
+    toms, cymbals = read_chart(a), read_chart(b)
+    assert toms.metadata[PADS] == "toms" and cymbals.metadata[PADS] == "cymbals"
+    lanes = np.arange(len(Lane))
+    assert [Lane(int(x)) for x in toms.pad_lanes[lanes]] == [
+        Lane.KICK, Lane.SNARE, Lane.TOM_HIGH, Lane.TOM_HIGH, Lane.HIHAT_PEDAL,
+        Lane.TOM_HIGH, Lane.TOM_MID, Lane.TOM_FLOOR, Lane.TOM_FLOOR, Lane.TOM_MID,
+    ]  # fmt: skip
+    assert [Lane(int(x)) for x in cymbals.pad_lanes[lanes]] == [
+        Lane.KICK, Lane.SNARE, Lane.HIHAT_CLOSED, Lane.HIHAT_OPEN, Lane.HIHAT_PEDAL,
+        Lane.HIHAT_CLOSED, Lane.RIDE, Lane.CRASH, Lane.CRASH, Lane.RIDE,
+    ]  # fmt: skip
+    # markers make a pro chart: its drums are judged as drums
+    assert PADS not in parse_chart_text(SONG).metadata
+    marked = _drums_mid(tmp_path / "marked.mid", [(0, 98), (0, 110), (2, 99)])
+    assert PADS not in read_notes_mid(marked).metadata
+    assert read_notes_mid(marked).pad_lanes.tolist() == list(range(len(Lane)))
+    # and so does song.ini's pro_drums, which the library, play and the studio all read
+    for folder in (a, b):
+        (folder / "song.ini").write_text("[song]\nname = Pro\npro_drums = True\n")
+        assert PADS not in read_chart(folder).metadata
+        assert PADS not in load_chart(folder).metadata
 
 
 # ------------------------------------------------------------------ tempo and meter

@@ -594,3 +594,35 @@ def test_a_game_charts_own_easy_part_is_hit_on_the_drums_the_chart_names() -> No
         engine.tick()
         verdicts.append(engine.push_hit("Ana", int(lane), 100, t_ns=t_ns).verdict)
     assert verdicts == [Verdict.ON_TIME] * 4
+
+
+def test_a_chart_made_for_four_pads_takes_either_drum_of_a_pad() -> None:
+    """An old four-lane chart (no cymbal markers) reads its yellow as the high tom: the
+    hi-hat that the groove is really played on hits those notes too, live, at any level;
+    the ride (blue) does not. With one cymbal marker the chart is pro: the tom is a tom."""
+    from cymbalism.io.charts import parse_chart_text
+
+    def chart_text(extra: str = "") -> str:
+        notes = "\n".join(f"  {192 * i} = N {pad} 0" for i, pad in enumerate([0, 2, 1, 2] * 2))
+        body = f"[ExpertDrums]\n{{\n{notes}\n{extra}}}\n[EasyDrums]\n{{\n{notes}\n}}\n"
+        return "[Song]\n{\n  Resolution = 192\n}\n" + body
+
+    def verdicts(chart: Chart, level: Level, lanes: list[Lane]) -> list[Verdict]:
+        clock = FakeClock(5_000_000_000)
+        engine = Engine(chart, [Player("Ana", level=level)], Settings(count_in_bars=0), clock)
+        out = []
+        for i, lane in enumerate(lanes):
+            t_ns = engine.sec_to_ns(0.5 * i)
+            clock.set_ns(max(t_ns, clock.now_ns()))
+            engine.tick()
+            out.append(engine.push_hit("Ana", int(lane), 100, t_ns=t_ns).verdict)
+        return out
+
+    four = parse_chart_text(chart_text())
+    hats = [Lane.KICK, Lane.HIHAT_CLOSED, Lane.SNARE, Lane.HIHAT_OPEN] * 2
+    for level in (Level.EXPERT, Level.EASY):
+        assert verdicts(four, level, hats) == [Verdict.ON_TIME] * 8
+    ride = verdicts(four, Level.EXPERT, [Lane.KICK, Lane.RIDE, Lane.SNARE, Lane.TOM_HIGH] * 2)
+    assert ride.count(Verdict.EXTRA) == 2  # blue is not yellow
+    pro = parse_chart_text(chart_text("  1536 = N 3 0\n  1536 = N 67 0\n"))
+    assert verdicts(pro, Level.EXPERT, hats).count(Verdict.EXTRA) == 4

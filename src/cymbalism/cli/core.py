@@ -91,7 +91,10 @@ def _analyze(
         )
         start = float(placed.get("offset_sec", 0.0))  # type: ignore[arg-type]
         # each hit counts for the drum its part plays it on (any tom at Easy), as live
-        hits = [played_hits(h.shifted(-start), lv) for h, lv in zip(hits, parts, strict=True)]
+        hits = [
+            played_hits(h.shifted(-start), lv, pads=song.pad_lanes)
+            for h, lv in zip(hits, parts, strict=True)
+        ]
         report = analyze_players(
             hits,
             tempo_map=song.tempo_map,

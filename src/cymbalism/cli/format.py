@@ -14,6 +14,7 @@ import numpy as np
 from cymbalism.analysis.summary import AnalysisReport
 from cymbalism.analysis.sync import TOGETHER_SD_SEC, Asynchrony
 from cymbalism.cli.common import console
+from cymbalism.model.chart import PADS, Chart
 from cymbalism.model.lanes import Lane
 from cymbalism.report.format import clock, counted, ms, sparkline
 
@@ -23,6 +24,7 @@ __all__ = [
     "finite",
     "ms",
     "number",
+    "pads_note",
     "percent",
     "plain_ms",
     "print_report",
@@ -36,6 +38,16 @@ __all__ = [
 _TOGETHER = f"{TOGETHER_SD_SEC * 1000:.0f} ms"
 #: The spread (ms) drawn as the highest bar of the spread chart.
 _SPREAD_TOP_MS = 60.0
+
+
+def pads_note(chart: Chart) -> str | None:
+    """What to tell a player about a chart made for four pads (:data:`PADS`), or None."""
+    if PADS not in chart.metadata:
+        return None
+    return (
+        "made for four pads (no pro-drums markers): yellow takes the hi-hat or the high "
+        "tom, blue the ride or the mid tom, green the crash or the floor tom"
+    )
 
 
 def signed_ms(value: float | None, unit: str = "") -> str:

@@ -355,7 +355,8 @@ class LessonPath:
         a hit on any of them counts. Judge ``fold(hits)`` against
         :meth:`targets_for_bar`.
         """
-        return Hits(hits.onset_sec, fold_lanes(hits.lane, self.level), hits.velocity)
+        lanes = fold_lanes(hits.lane, self.level, pads=self.chart.pad_lanes)
+        return Hits(hits.onset_sec, lanes, hits.velocity)
 
     def next_bar(self, bar: int) -> int | None:
         """The bar to play after ``bar``: the loop's start after its end; None after the song."""
@@ -577,7 +578,8 @@ def placement_level(
         part = full.part(lv).between(start, stop)
         if len(part) == 0:
             continue
-        folded = Hits(played.onset_sec, fold_lanes(played.lane, lv), played.velocity)
+        lanes = fold_lanes(played.lane, lv, pads=full.pad_lanes)
+        folded = Hits(played.onset_sec, lanes, played.velocity)
         st = timing_stats(align(folded, part.to_hits(tm), window_sec=s.window_sec))
         ok = bool(st.hit_rate >= s.promote_hit_rate and st.mean_abs_error_sec < s.promote_mae_sec)
         fits[lv] = (ok, 2.0 * st.n_hit / (len(part) + len(played)))
@@ -623,16 +625,20 @@ def bar_alignment(
     *,
     window_sec: float,
     level: Level,
+    pads: np.ndarray | None = None,
 ) -> Alignment:
     """How one bar went, as the path is told: the live engine and :func:`replay_lesson`
     both judge a bar with this.
 
     The hits from ``start_sec - window_sec`` up to ``end_sec - window_sec`` (a hit that
     early may be for the bar's first note; one that late is for the next bar's), their
-    lanes folded as ``level`` folds them, aligned to the bar's notes ``targets``.
+    lanes folded as ``level`` folds them (after the chart's ``pads``,
+    :attr:`~cymbalism.model.chart.Chart.pad_lanes`), aligned to the bar's notes
+    ``targets``.
     """
     played = hits.between(start_sec - window_sec, end_sec - window_sec)
-    folded = Hits(played.onset_sec, fold_lanes(played.lane, level), played.velocity)
+    lanes = fold_lanes(played.lane, level, pads=pads)
+    folded = Hits(played.onset_sec, lanes, played.velocity)
     return align(folded, targets, window_sec=window_sec)
 
 
@@ -739,7 +745,10 @@ def replay_lesson(
             continue  # laid out before the path's last change: not reported
         if not any(a <= start and end_sec <= b for a, b in spans):
             continue  # the player was not there for the whole bar
-        p.on_bar_end(bar, bar_alignment(hits, targets, start, end_sec, window_sec=w, level=level))
+        judged = bar_alignment(
+            hits, targets, start, end_sec, window_sec=w, level=level, pads=p.chart.pad_lanes
+        )
+        p.on_bar_end(bar, judged)
     return LessonReport(
         changes=list(p.changes),
         history=list(p.history),

@@ -93,13 +93,19 @@ _LIMB = np.array([int(x.limb) for x in Lane], np.int8)
 _EPS = 1e-6
 
 
-def fold_lanes(lane: np.ndarray, level: Level | str | int) -> np.ndarray:
+def fold_lanes(
+    lane: np.ndarray, level: Level | str | int, *, pads: np.ndarray | None = None
+) -> np.ndarray:
     """The lanes a part at ``level`` uses for notes of harder parts.
 
     Parameters
     ----------
     lane : np.ndarray [shape=(n,), int]
     level : Level
+    pads : np.ndarray [shape=(len(Lane),), int], optional
+        A chart's :attr:`~cymbalism.model.chart.Chart.pad_lanes`, applied first: in a
+        chart made for four pads, a hit on a pad's other drum counts as the drum the
+        chart names.
 
     Returns
     -------
@@ -108,7 +114,8 @@ def fold_lanes(lane: np.ndarray, level: Level | str | int) -> np.ndarray:
         and the mid tom as the high tom; Easy and Beginner also play the ride as the
         hi-hat and every tom as the floor tom.
     """
-    return _FOLD_TABLE[Level.parse(level)][np.asarray(lane, dtype=np.int64)]
+    x = np.asarray(lane, dtype=np.int64)
+    return _FOLD_TABLE[Level.parse(level)][x if pads is None else pads[x]]
 
 
 def metric_level(qn: np.ndarray, tempo_map: TempoMap) -> np.ndarray:

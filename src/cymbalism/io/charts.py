@@ -66,8 +66,12 @@ green      floor tom        crash
 =========  ===============  ============
 
 A pad without a cymbal marker is a tom, as Clone Hero reads pro drums; an old
-four-lane chart without markers therefore reads as toms only. Flams are read as single
-notes.
+four-lane chart without markers therefore reads as toms only. Such a chart, made for
+four pads (a ``.chart`` with no cymbal marker, a ``notes.mid`` with no tom marker, and
+no ``pro_drums = True`` in its ``song.ini``), names pads, not drums: it is marked with
+:data:`~cymbalism.model.chart.PADS`, and a hit on either drum of a pad (the hi-hat or
+the high tom for yellow) hits its notes, as the games judge a four-lane chart. Flams are
+read as single notes.
 
 Writing
 -------
@@ -99,6 +103,7 @@ from cymbalism.model.chart import (
     GHOST_MAX_VELOCITY,
     GHOST_VELOCITY,
     NORMAL_VELOCITY,
+    PADS,
     Chart,
     Level,
     Part,
@@ -667,6 +672,9 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
     except ValueError:
         raise InputError(f"{source}: [Song] Offset {offset!r} is not a number of seconds") from None
     metadata["source_format"] = "chart"
+    marked = any(np.isin(n[:, 1], list(_CH_CYMBAL)).any() for n in notes.values())
+    if not five_lane and not marked:
+        metadata[PADS] = "toms"  # made for four pads: read as toms, judged by pad
     drumlike = [f for f in found if "drum" in f.lower() and f[1:-1] not in _CH_READ]
     hint = (
         "; drum sections are [EasyDrums], [MediumDrums], [HardDrums], [ExpertDrums] and "
@@ -860,6 +868,10 @@ def read_notes_mid(path: str | Path, *, five_lane: bool | None = None) -> Chart:
     title = names[0]
     if title.startswith("PART ") or title in {"EVENTS", ""}:
         title = p.parent.name if p.stem.lower() == "notes" else p.stem
+    metadata = {"source_format": "notes.mid"}
+    five = _mid_five_lane(drums) if five_lane is None else five_lane
+    if not five and not np.isin(drums.on_note, list(_MID_TOM_MARKERS)).any():
+        metadata[PADS] = "cymbals"  # made for four pads: read as cymbals, judged by pad
     return _finish_chart(
         title=title,
         artist="",
@@ -867,7 +879,7 @@ def read_notes_mid(path: str | Path, *, five_lane: bool | None = None) -> Chart:
         parts=parts,
         sections=sections,
         end_qn=end_qn,
-        metadata={"source_format": "notes.mid"},
+        metadata=metadata,
         where=label,
         found=[f"{names[index]} without notes"],
         expert_plus=expert_plus,
@@ -1446,15 +1458,19 @@ def read_song_ini(path: str | Path) -> dict[str, str]:
 
 def apply_song_ini(chart: Chart, song: Mapping[str, str]) -> Chart:
     """The chart with the title, artist and credits of a ``song.ini`` (from
-    :func:`read_song_ini`) in place of its own."""
+    :func:`read_song_ini`) in place of its own; with ``pro_drums = True`` its pads are
+    the drums it reads (not a chart made for four pads, :data:`~cymbalism.model.chart.PADS`)."""
     if not song:
         return chart
     extra = {k: song[k] for k in ("charter", "genre", "year", "album") if song.get(k)}
+    metadata = {**chart.metadata, **extra}
+    if song.get("pro_drums", "").strip().lower() in {"true", "1"}:
+        metadata.pop(PADS, None)
     return replace(
         chart,
         title=song.get("name") or chart.title,
         artist=song.get("artist") or chart.artist,
-        metadata={**chart.metadata, **extra},
+        metadata=metadata,
     )
 
 

@@ -464,7 +464,7 @@ class Engine:
                     Hits.empty(), window_sec=self.settings.window_sec, lane_blind=False
                 ),
                 levels=[(0.0, p.level)],
-                fold=fold_lanes(np.arange(len(Lane)), p.level),
+                fold=fold_lanes(np.arange(len(Lane)), p.level, pads=chart.pad_lanes),
             )
             if p.name in self.options.lesson_players:
                 path = self._make_path(p, lesson)
@@ -709,7 +709,7 @@ class Engine:
             self._say(f"{name} now plays the {new.label} part (from bar {chart_bar + 1})")
             if self.recorder is not None:
                 self.recorder.level_change(name, at_sec, new, reason="lesson path")
-        st.fold = fold_lanes(np.arange(len(Lane)), st.level)
+        st.fold = fold_lanes(np.arange(len(Lane)), st.level, pads=self.chart.pad_lanes)
 
     def _bar_alignment(self, st: _PlayerState, i: int) -> Alignment:
         """One laid-out bar of a player, judged as :func:`~cymbalism.coaching.lesson.bar_alignment`
@@ -729,7 +729,15 @@ class Engine:
         )
         targets = Hits(tgt.onset_sec[a:b], tgt.lane[a:b], tgt.velocity[a:b])
         level = dict(bar.levels)[st.player.name]
-        return bar_alignment(hits, targets, bar.start_sec, bar.end_sec, window_sec=w, level=level)
+        return bar_alignment(
+            hits,
+            targets,
+            bar.start_sec,
+            bar.end_sec,
+            window_sec=w,
+            level=level,
+            pads=self.chart.pad_lanes,
+        )
 
     def _close_bars(self, now_sec: float) -> None:
         """Tell the lesson paths how each bar went, once its last note's window has closed."""
@@ -844,7 +852,7 @@ class Engine:
             if at > onset_sec:
                 break
             level = lv
-        return int(fold_lanes(np.asarray([lane]), level)[0])
+        return int(fold_lanes(np.asarray([lane]), level, pads=self.chart.pad_lanes)[0])
 
     def _bar_at(self, song_sec: float) -> int:
         for bar in reversed(self.bars):

@@ -24,6 +24,7 @@ __all__ = [
     "GHOST_VELOCITY",
     "LADDER",
     "NORMAL_VELOCITY",
+    "PADS",
     "Chart",
     "Level",
     "Part",
@@ -38,6 +39,26 @@ GHOST_MAX_VELOCITY = 60
 #: The metadata key of a chart that is the first bars of a longer song (its value: the
 #: whole song's number of bars); the song's recording goes on past such a chart's end.
 EXCERPT_OF_BARS = "excerpt_of_bars"
+#: The metadata key of a game chart made for four pads (it marks no cymbals and no toms,
+#: and its song.ini does not say ``pro_drums``): its yellow, blue and green notes name a
+#: pad, not a drum. The value says how the chart's notes read them: ``"toms"`` (a
+#: ``.chart``: high, mid and floor tom) or ``"cymbals"`` (a ``notes.mid``: hi-hat, ride,
+#: crash). A hit on either drum of a pad hits its notes (:attr:`Chart.pad_lanes`).
+PADS = "pads"
+#: Per reading, the drum each other lane's hit counts as: the pad's drum in the chart.
+_PAD_READINGS: Mapping[str, Mapping[Lane, Lane]] = {
+    "toms": {
+        Lane.HIHAT_CLOSED: Lane.TOM_HIGH,
+        Lane.HIHAT_OPEN: Lane.TOM_HIGH,
+        Lane.RIDE: Lane.TOM_MID,
+        Lane.CRASH: Lane.TOM_FLOOR,
+    },
+    "cymbals": {
+        Lane.TOM_HIGH: Lane.HIHAT_CLOSED,
+        Lane.TOM_MID: Lane.RIDE,
+        Lane.TOM_FLOOR: Lane.CRASH,
+    },
+}
 
 
 class Level(IntEnum):
@@ -239,6 +260,19 @@ class Chart:
         """Every level this chart has a part for, easiest first: :attr:`levels`, then
         Expert+ when the chart has one."""
         return self.levels + ([Level.EXPERT_PLUS] if self.expert_plus is not None else [])
+
+    @property
+    def pad_lanes(self) -> np.ndarray:
+        """The lane a hit on each lane counts for in this chart: itself, except in a chart
+        made for four pads (:data:`PADS`), where a hit on a pad's other drum (the hi-hat
+        where the chart reads yellow as the high tom) counts as the drum the chart names.
+
+        Returns
+        -------
+        lanes : np.ndarray [shape=(len(Lane),), int8]
+        """
+        reading = _PAD_READINGS.get(self.metadata.get(PADS, ""), {})
+        return np.array([int(reading.get(x, x)) for x in Lane], dtype=np.int8)
 
     @property
     def top_level(self) -> Level:

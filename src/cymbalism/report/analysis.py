@@ -75,12 +75,20 @@ def level_at(start: Level, steps: Sequence[LevelStep], time_sec: np.ndarray) -> 
     return levels[np.searchsorted(times, np.asarray(time_sec, dtype=np.float64), side="right")]
 
 
-def played_hits(hits: Hits, start: Level, steps: Sequence[LevelStep] = ()) -> Hits:
+def played_hits(
+    hits: Hits,
+    start: Level,
+    steps: Sequence[LevelStep] = (),
+    *,
+    pads: np.ndarray | None = None,
+) -> Hits:
     """The hits as the part being played at each moment hears them.
 
     An easier part plays several drums as one (every tom as the floor tom at Easy), so a
     hit on any of them counts, as the live engine and the lesson path judge it; the
-    store keeps the hits as played, and this folds them again for the report.
+    store keeps the hits as played, and this folds them again for the report. ``pads``
+    is the chart's :attr:`~cymbalism.model.chart.Chart.pad_lanes` (a chart made for
+    four pads).
     """
     from cymbalism.coaching.simplify import fold_lanes
 
@@ -88,7 +96,7 @@ def played_hits(hits: Hits, start: Level, steps: Sequence[LevelStep] = ()) -> Hi
     lane = hits.lane.copy()
     for lv in np.unique(level).tolist():
         at = level == lv
-        lane[at] = fold_lanes(hits.lane[at], Level(lv))
+        lane[at] = fold_lanes(hits.lane[at], Level(lv), pads=pads)
     return Hits(hits.onset_sec, lane, hits.velocity)
 
 
@@ -275,7 +283,9 @@ def judge_session(
     on_grid = chart.metadata.get("judged_against") == "grid"
     return analyze_players(
         [
-            p.hits if on_grid else played_hits(p.hits, p.level, steps_of[p.name])
+            p.hits
+            if on_grid
+            else played_hits(p.hits, p.level, steps_of[p.name], pads=chart.pad_lanes)
             for p in session.players
         ],
         tempo_map=chart.tempo_map,
