@@ -477,7 +477,7 @@ class OnlineAligner:
         self._onset.append(t)
         self._lane.append(int(lane))
         self._velocity.append(int(velocity))
-        g = int(_lane_groups(np.array([lane]), self.lane_blind)[0])
+        g = 0 if self.lane_blind else int(judged_lanes(int(lane)))
         ref = self._ref.get(g)
         if ref is None:
             return None

@@ -223,18 +223,19 @@ def notes_to_lanes(notes: np.ndarray, table: np.ndarray | None = None) -> np.nda
     return table[notes]
 
 
-def judged_lanes(lane: np.ndarray) -> np.ndarray:
+def judged_lanes(lane: np.ndarray | int) -> np.ndarray:
     """The drum each lane is judged as (:data:`JUDGED_AS`): hits and notes of equal values
     match.
 
     Parameters
     ----------
-    lane : np.ndarray [shape=(n,), int]
+    lane : np.ndarray [shape=(n,), int] or int
         Lanes, 0 to ``len(Lane) - 1``.
 
     Returns
     -------
     drum : np.ndarray [shape=(n,), int8]
+        Of the same shape as ``lane`` (0-d for one lane).
 
     Examples
     --------
