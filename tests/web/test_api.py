@@ -155,6 +155,7 @@ def test_songs_and_rooms(client: TestClient) -> None:
             "length_sec": 4.0,
             "levels": ["Easy", "Expert"],
             "sections": [],
+            "pads": False,
         }
     ]
     code = _room(client)
@@ -562,3 +563,18 @@ def test_a_seat_token_takes_the_player_back_and_nothing_else_does(client: TestCl
     for bad in ('"short"', '"has spaces in it .."', "12"):
         with pytest.raises(InputError):
             parse_client_message('{"type":"claim","player":0,"seat":' + bad + "}")
+
+
+def test_a_song_made_for_four_pads_says_so() -> None:
+    from cymbalism.io.charts import parse_chart_text
+    from cymbalism.web.app import song_summary
+
+    notes = "\n".join(f"  {192 * i} = N {pad} 0" for i, pad in enumerate([0, 2, 1, 2]))
+    chart = parse_chart_text(
+        f"[Song]\n{{\n  Resolution = 192\n}}\n[ExpertDrums]\n{{\n{notes}\n}}\n"
+    )
+    assert song_summary("old", chart)["pads"] is True
+    marked = parse_chart_text(
+        f"[Song]\n{{\n  Resolution = 192\n}}\n[ExpertDrums]\n{{\n{notes}\n  0 = N 66 0\n}}\n"
+    )
+    assert song_summary("pro", marked)["pads"] is False

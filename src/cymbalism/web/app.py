@@ -59,6 +59,7 @@ from cymbalism.model.chart import (
     EXCERPT_OF_BARS,
     GHOST_MAX_VELOCITY,
     NORMAL_VELOCITY,
+    PADS,
     Chart,
     Level,
 )
@@ -270,6 +271,8 @@ def song_summary(name: str, chart: Chart) -> dict[str, Any]:
         "length_sec": round(chart.end_sec, 1),
         "levels": [lv.label for lv in chart.part_levels],
         "sections": song_sections(chart),
+        # made for four pads: either drum of a pad hits its notes (Chart.pad_lanes)
+        "pads": PADS in chart.metadata,
     }
 
 

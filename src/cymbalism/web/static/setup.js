@@ -24,7 +24,8 @@ function currentSong() { return S.songs.find((x) => x.name === $("song").value);
 function songChanged() {
   const s = currentSong();
   if (!s) return;
-  $("song-info").textContent = `${s.bars} bars, ${songClock(s.length_sec)} at full tempo; parts: ${s.levels.join(", ")}`;
+  $("song-info").textContent = `${s.bars} bars, ${songClock(s.length_sec)} at full tempo; parts: ${s.levels.join(", ")}`
+    + (s.pads ? ". Made for four pads: the hi-hat or the high tom plays yellow, the ride or the mid tom blue, the crash or the floor tom green." : "");
   for (const [i, id] of ["level0", "level1"].entries()) {
     const el = $(id), keep = el.value;
     el.innerHTML = "";
