@@ -279,3 +279,22 @@ def test_analyze_judges_a_charted_easy_part_as_the_live_engine_does(tmp_path, ca
     assert data["players"][0]["hit_rate"] == 1.0 and data["players"][0]["extra"] == 0
     assert main(["songs", "show", str(chart)]) == 0  # and the player is told
     assert "made for four pads" in " ".join(capsys.readouterr().out.split())
+
+
+def test_analyze_suggests_where_a_midi_take_starts_when_its_start_fits_far_worse(tmp_path, capsys):
+    """A MIDI take recorded with a bar before the song is judged from its start as asked,
+    and the command suggests --offset auto, which finds the bar; a take that starts with
+    the song gets no suggestion."""
+    song = get_song("mirrorball")
+    notes = song.targets("expert")
+    bar = 4 * 60.0 / 114.0
+    late = write_hits(tmp_path / "late.mid", notes.shifted(bar), TempoMap.constant(114.0))
+    on = write_hits(tmp_path / "on.mid", notes, TempoMap.constant(114.0))
+    assert main(["analyze", str(late), "--chart", "mirrorball"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"fit the song far better if it starts {bar:.3f} s" in err and "--offset auto" in err
+    data = run_json(capsys, ["analyze", str(late), "--chart", "mirrorball", "--offset", "auto"])
+    assert data["placed"]["offset_sec"] == pytest.approx(bar, abs=1e-3)
+    assert data["players"][0]["hit_rate"] == 1.0
+    assert main(["analyze", str(on), "--chart", "mirrorball"]) == 0
+    assert "far better" not in capsys.readouterr().err

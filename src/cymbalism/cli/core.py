@@ -90,6 +90,7 @@ def _analyze(
             hits, targets, offset or ("auto" if recorded else "0"), window_ms, lane_blind
         )
         start = float(placed.get("offset_sec", 0.0))  # type: ignore[arg-type]
+        hits_as_read = hits
         # each hit counts for the drum its part plays it on (any tom at Easy), as live
         hits = [
             played_hits(h.shifted(-start), lv, pads=song.pad_lanes)
@@ -104,10 +105,12 @@ def _analyze(
             lane_blind=lane_blind,
             title=song.title,
         )
+        if offset is None and not recorded:  # MIDI files taken to start with the song
+            placed = _better_start(hits_as_read, targets, report, window_ms, lane_blind)
     if as_json:
         console.print_json(data={**report.to_dict(), **({"placed": placed} if placed else {})})
     else:
-        if placed.get("found"):
+        if placed.get("said"):
             err_console.print(placed["said"], highlight=False, soft_wrap=False)
         print_report(report)
     hint = window_hint(report)
@@ -118,6 +121,9 @@ def _analyze(
 #: An offset found from the hits is called uncertain when the next best one hits
 #: nearly as many notes: within this share of the notes.
 _SURE_MARGIN = 0.02
+#: A start found from the hits is suggested for MIDI files when it hits this share of the
+#: notes more than their own start does, and lies more than two windows from it.
+_BETTER_START = 0.05
 #: The furthest a song may start into the files (a day).
 _MAX_OFFSET_SEC = 86400.0
 
@@ -163,6 +169,29 @@ def _place(hits: list, targets: list, offset: str, window_ms: float, lane_blind:
         "sure": found.margin >= _SURE_MARGIN,
         "said": said,
     }
+
+
+def _better_start(
+    hits: list, targets: list, report: object, window_ms: float, lane_blind: bool
+) -> dict:
+    """For MIDI files judged from their start: where the song would start if the hits
+    fit it far better there (a count-in before the song, a late press of record), to
+    suggest ``--offset auto``; empty when the start as read fits as well as any."""
+    from cymbalism.analysis.align import find_offset
+
+    if not any(len(h) for h in hits) or not any(len(t) for t in targets):
+        return {}
+    now = sum(p.stats.n_hit for p in report.players)  # type: ignore[attr-defined]
+    found = find_offset(hits, targets, window_sec=window_ms / 1000, lane_blind=lane_blind)
+    far = abs(found.offset_sec) > 2 * window_ms / 1000  # not a player's own lateness
+    if not far or found.matched < now + _BETTER_START * found.notes:
+        return {}
+    said = (
+        f"[yellow]The hits fit the song far better if it starts {found.offset_sec:.3f} s "
+        f"into the files ({found.matched:,} of {counted(found.notes, 'note')} hit, against "
+        f"{now:,} from their start): try --offset auto.[/]"
+    )
+    return {"found": False, "suggested_offset_sec": round(found.offset_sec, 6), "said": said}
 
 
 def _tempo_maps(performances: list) -> tuple[list, float | None]:
