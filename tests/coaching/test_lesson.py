@@ -273,6 +273,14 @@ def test_tips_for_a_clean_player_and_for_extra_hits():
     _drive(path, noisy, 4)
     assert path.tips() == ["you add 8 floor tom hits that are not in the part"]
 
+    def foot(targets, bar, path):  # the left foot on every beat: not worth a tip
+        beats = targets.onset_sec[0] + np.arange(4) * 0.5
+        return Hits.concat([targets, Hits.from_arrays(beats, Lane.HIHAT_PEDAL)])
+
+    path = LessonPath(_groove(), start_level=Level.EXPERT)
+    _drive(path, foot, 4)
+    assert path.tips() == ["steady and on time: keep going"]
+
 
 def test_beat_names():
     assert beat_name(2.0, beats_per_bar=4) == "beat 3"

@@ -536,7 +536,8 @@ def tips(
             scored.append((1.0 + worst, f"you drop the {name} on {_join_positions(dropped)}"))
     for ln in np.unique(extra).tolist():
         n_extra = int(np.count_nonzero(extra == ln))
-        if n_extra >= 3:
+        # a foot keeping time on the hi-hat pedal is a good habit, whatever the part says
+        if n_extra >= 3 and ln != Lane.HIHAT_PEDAL:
             scored.append(
                 (
                     n_extra / 4.0,
