@@ -194,3 +194,23 @@ def test_the_songs_command_lists_a_library_and_shows_one_song(shelf, tmp_path, c
     assert [a["role"] for a in doc["audio"]] == ["crowd", "drums_1", "drums_2", "other", "song"]
     assert main(["songs", "show", str(shelf / "Broken"), "--json"]) == 2
     assert main(["songs", "--dir", str(tmp_path / "nowhere")]) == 1
+
+
+def test_simplify_writes_a_charts_own_easy_part_as_written(tmp_path, capsys):
+    """Played, a chart's own Easy part puts its yellow tom on the floor tom; written out by
+    `simplify`, it stays the yellow tom the charter wrote."""
+    from cymbalism.io.charts import load_chart, read_chart
+    from cymbalism.model.lanes import Lane
+
+    notes = "\n".join(f"  {192 * i} = N {pad} 0" for i, pad in enumerate([0, 2, 1, 2]))
+    cymbal = "  0 = N 4 0\n  0 = N 68 0\n"  # one crash: a pro chart
+    chart = tmp_path / "notes.chart"
+    chart.write_text(
+        "[Song]\n{\n  Resolution = 192\n}\n"
+        f"[EasyDrums]\n{{\n{notes}\n}}\n[ExpertDrums]\n{{\n{notes}\n{cymbal}}}\n"
+    )
+    assert Lane.TOM_FLOOR in load_chart(chart).part(Level.EASY).lane.tolist()
+    out = tmp_path / "out.chart"
+    assert main(["simplify", str(chart), "--out", str(out)]) == 0
+    easy = read_chart(out).part(Level.EASY)
+    assert easy.lane.tolist() == [Lane.KICK, Lane.TOM_HIGH, Lane.SNARE, Lane.TOM_HIGH]

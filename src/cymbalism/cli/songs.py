@@ -204,7 +204,7 @@ def _simplify(
     from cymbalism.songs.tab import format_tab
 
     source = load_chart(chart, derive_levels=False)
-    full = simplify_chart(source, replace=replace)
+    full = simplify_chart(source, replace=replace, as_written=True)  # authored parts as written
     lv = Level.parse(level)
     for each, diff in chart_difficulty(full).items():
         mark = "*" if each == lv else " "

@@ -302,7 +302,7 @@ def simplify_part(
     return part
 
 
-def simplify_chart(chart: Chart, *, replace: bool = False) -> Chart:
+def simplify_chart(chart: Chart, *, replace: bool = False, as_written: bool = False) -> Chart:
     """A chart with every level: missing ones derived from the nearest harder part.
 
     Parameters
@@ -310,6 +310,9 @@ def simplify_chart(chart: Chart, *, replace: bool = False) -> Chart:
     chart : Chart
     replace : bool
         Derive every level below the hardest part, replacing authored easier parts.
+    as_written : bool
+        Keep authored easier parts on the lanes the file gives them (to write the chart
+        out again) rather than on the lanes their level plays them on.
 
     Returns
     -------
@@ -320,7 +323,7 @@ def simplify_chart(chart: Chart, *, replace: bool = False) -> Chart:
         so a hit judged at that level (folded the same way) meets its notes.
     """
     top = chart.top_level
-    parts = {lv: p if lv >= top else _fold(p, lv) for lv, p in chart.parts.items()}
+    parts = {lv: p if lv >= top or as_written else _fold(p, lv) for lv, p in chart.parts.items()}
     if replace:
         parts = {top: parts[top]}
     starts = [q for q, _ in chart.sections]
