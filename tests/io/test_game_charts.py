@@ -374,6 +374,7 @@ def test_a_chart_made_for_four_pads_is_judged_by_pad(tmp_path):
     _drums_mid(b / "notes.mid", [(0, 98), (2, 99), (4, 100)])
     toms, cymbals = read_chart(a), read_chart(b)
     assert toms.metadata[PADS] == "toms" and cymbals.metadata[PADS] == "cymbals"
+    assert song_record(a).pads and song_record(b).pads  # the library lists it
     lanes = np.arange(len(Lane))
     assert [Lane(int(x)) for x in toms.pad_lanes[lanes]] == [
         Lane.KICK, Lane.SNARE, Lane.TOM_HIGH, Lane.TOM_HIGH, Lane.HIHAT_PEDAL,
@@ -393,6 +394,7 @@ def test_a_chart_made_for_four_pads_is_judged_by_pad(tmp_path):
         (folder / "song.ini").write_text("[song]\nname = Pro\npro_drums = True\n")
         assert PADS not in read_chart(folder).metadata
         assert PADS not in load_chart(folder).metadata
+        assert not song_record(folder).pads
 
 
 # ------------------------------------------------------------------ tempo and meter

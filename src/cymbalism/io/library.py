@@ -38,7 +38,7 @@ import numpy as np
 from cymbalism.errors import CymbalismError, InputError, NotFoundError
 from cymbalism.io.charts import CHART_SUFFIXES
 from cymbalism.io.sng import PACKAGE_SUFFIXES, is_sng, read_sng, unpack_sng
-from cymbalism.model.chart import Chart
+from cymbalism.model.chart import PADS, Chart
 from cymbalism.model.lanes import Lane
 
 __all__ = [
@@ -67,7 +67,7 @@ _INI = "song.ini"
 #: The cache file's location can be set with this environment variable.
 CACHE_ENV = "CYMBALISM_LIBRARY_CACHE"
 #: Bump when what a record holds or how charts are read changes: old entries are read again.
-_RECORD_VERSION = 2
+_RECORD_VERSION = 3
 #: Below this many folders to read, a pool of processes costs more than it saves.
 _PARALLEL_FROM = 48
 
@@ -118,6 +118,9 @@ class SongRecord:
         The recording's offset from ``song.ini`` (``delay``, in ms there), else the chart's.
     preview_start_sec : float or None
         Where a preview of the song starts (``song.ini`` ``preview_start_time``).
+    pads : bool
+        The chart was made for four pads (:data:`~cymbalism.model.chart.PADS`): either
+        drum of a pad plays its notes.
     error : str or None
         Why the folder could not be read; the other fields hold what was found.
     """
@@ -140,6 +143,7 @@ class SongRecord:
     audio: tuple[AudioFile, ...] = ()
     delay_sec: float = 0.0
     preview_start_sec: float | None = None
+    pads: bool = False
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -215,6 +219,7 @@ def chart_record(chart: Chart, **fields: Any) -> SongRecord:
         "levels": _levels(chart),
         "sections": sections,
         "delay_sec": _number(meta.get("offset_sec")) or 0.0,
+        "pads": PADS in meta,
     }
     return SongRecord(**{**base, **fields})
 

@@ -92,6 +92,7 @@ class LibrarySong:
             "has_music": has_music,
             "drum_stems": drum_stems,
             "preview_sec": r.preview_start_sec,
+            "pads": r.pads,
         }
 
 
