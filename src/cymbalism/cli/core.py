@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import typer
+from rich.text import Text
 
-from cymbalism.analysis.summary import analyze_players
+from cymbalism.analysis.summary import AnalysisReport, analyze_players
 from cymbalism.cli.common import JSON_HELP, KIT_HELP, app, console, err_console, split_values
 from cymbalism.cli.format import (
     clock,
@@ -108,6 +109,8 @@ def _analyze(
         if offset is None and not recorded:  # MIDI files taken to start with the song
             placed = _better_start(hits_as_read, targets, report, window_ms, lane_blind)
     if as_json:
+        if placed.get("said"):  # the words as plain text, without the terminal's colours
+            placed["said"] = Text.from_markup(str(placed["said"])).plain
         console.print_json(data={**report.to_dict(), **({"placed": placed} if placed else {})})
     else:
         if placed.get("said"):
@@ -172,7 +175,7 @@ def _place(hits: list, targets: list, offset: str, window_ms: float, lane_blind:
 
 
 def _better_start(
-    hits: list, targets: list, report: object, window_ms: float, lane_blind: bool
+    hits: list, targets: list, report: AnalysisReport, window_ms: float, lane_blind: bool
 ) -> dict:
     """For MIDI files judged from their start: where the song would start if the hits
     fit it far better there (a count-in before the song, a late press of record), to
@@ -181,7 +184,7 @@ def _better_start(
 
     if not any(len(h) for h in hits) or not any(len(t) for t in targets):
         return {}
-    now = sum(p.stats.n_hit for p in report.players)  # type: ignore[attr-defined]
+    now = sum(p.stats.n_hit for p in report.players)
     found = find_offset(hits, targets, window_sec=window_ms / 1000, lane_blind=lane_blind)
     far = abs(found.offset_sec) > 2 * window_ms / 1000  # not a player's own lateness
     if not far or found.matched < now + _BETTER_START * found.notes:

@@ -14,7 +14,7 @@ import numpy as np
 from cymbalism.analysis.summary import AnalysisReport
 from cymbalism.analysis.sync import TOGETHER_SD_SEC, Asynchrony
 from cymbalism.cli.common import console
-from cymbalism.model.chart import PADS, Chart
+from cymbalism.model.chart import Chart
 from cymbalism.model.lanes import Lane
 from cymbalism.report.format import clock, counted, ms, sparkline
 
@@ -24,9 +24,9 @@ __all__ = [
     "finite",
     "ms",
     "number",
-    "pads_note",
     "percent",
     "plain_ms",
+    "print_pads_note",
     "print_report",
     "signed_ms",
     "sparkline",
@@ -40,14 +40,14 @@ _TOGETHER = f"{TOGETHER_SD_SEC * 1000:.0f} ms"
 _SPREAD_TOP_MS = 60.0
 
 
-def pads_note(chart: Chart) -> str | None:
-    """What to tell a player about a chart made for four pads (:data:`PADS`), or None."""
-    if PADS not in chart.metadata:
-        return None
-    return (
-        "made for four pads (no pro-drums markers): yellow takes the hi-hat or the high "
-        "tom, blue the ride or the mid tom, green the crash or the floor tom"
-    )
+def print_pads_note(chart: Chart) -> None:
+    """Tell the player when a chart was made for four pads (:data:`~cymbalism.model.chart.PADS`)."""
+    if chart.four_pads:
+        console.print(
+            "[yellow]made for four pads (no pro-drums markers): yellow takes the hi-hat or "
+            "the high tom, blue the ride or the mid tom, green the crash or the floor tom[/]",
+            highlight=False,
+        )
 
 
 def signed_ms(value: float | None, unit: str = "") -> str:

@@ -21,7 +21,7 @@ from cymbalism.cli.common import (
     parse_tempo,
     positive,
 )
-from cymbalism.cli.format import pads_note, print_report
+from cymbalism.cli.format import print_pads_note, print_report
 from cymbalism.errors import InputError
 from cymbalism.model.session import DEFAULT_WINDOW_SEC
 
@@ -250,9 +250,7 @@ def _play(
     chart = load_chart(song)
     for spec in specs:
         chart.part(spec.level)  # Expert+ on a song without double kicks: said before anything
-    note = pads_note(chart)
-    if note is not None:
-        console.print(f"[yellow]{note}[/]", highlight=False)
+    print_pads_note(chart)
     song_audio = None
     if click == "audio":
         song_audio, said = song_audio_for(song, chart, audio=audio, audio_offset_ms=audio_offset)

@@ -17,7 +17,7 @@ from cymbalism.cli.common import (
     parse_tempo,
     scan_with_progress,
 )
-from cymbalism.cli.format import clock, counted, pads_note
+from cymbalism.cli.format import clock, counted, print_pads_note
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Level
 
@@ -175,9 +175,7 @@ def _songs_show(
         f"[bold]{chart.title}[/] ({lv.label}) {tm.bpm[0]:g} BPM {num}/{den}, {chart.n_bars} bars",
         highlight=False,
     )
-    note = pads_note(chart)
-    if note is not None:
-        console.print(f"[yellow]{note}[/]", highlight=False)
+    print_pads_note(chart)
     text = format_tab(chart, chart.part(lv), bars_per_line=bars_per_line)
     console.print(text, highlight=False, markup=False, soft_wrap=True)
 

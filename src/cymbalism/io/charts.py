@@ -1456,6 +1456,11 @@ def read_song_ini(path: str | Path) -> dict[str, str]:
     return {k: (v or "").strip() for k, v in section.items()}
 
 
+def _ini_flag(song: Mapping[str, str], key: str) -> bool:
+    """Whether a ``song.ini`` entry says yes (``True`` or ``1``, in any case)."""
+    return song.get(key, "").strip().lower() in {"true", "1"}
+
+
 def apply_song_ini(chart: Chart, song: Mapping[str, str]) -> Chart:
     """The chart with the title, artist and credits of a ``song.ini`` (from
     :func:`read_song_ini`) in place of its own; with ``pro_drums = True`` its pads are
@@ -1464,7 +1469,7 @@ def apply_song_ini(chart: Chart, song: Mapping[str, str]) -> Chart:
         return chart
     extra = {k: song[k] for k in ("charter", "genre", "year", "album") if song.get(k)}
     metadata = {**chart.metadata, **extra}
-    if song.get("pro_drums", "").strip().lower() in {"true", "1"}:
+    if _ini_flag(song, "pro_drums"):
         metadata.pop(PADS, None)
     return replace(
         chart,
@@ -1482,7 +1487,7 @@ def _song_ini_at(ini: Path) -> dict[str, str]:
 def _five_lane(song: Mapping[str, str]) -> bool | None:
     """``song.ini``'s ``five_lane_drums = True`` makes the drums five-lane, as the games
     read it; otherwise the notes decide."""
-    return True if song.get("five_lane_drums", "").strip().lower() in {"true", "1"} else None
+    return True if _ini_flag(song, "five_lane_drums") else None
 
 
 def read_game_chart(path: str | Path, *, song: Mapping[str, str] | None = None) -> Chart:

@@ -38,7 +38,7 @@ import numpy as np
 from cymbalism.errors import CymbalismError, InputError, NotFoundError
 from cymbalism.io.charts import CHART_SUFFIXES
 from cymbalism.io.sng import PACKAGE_SUFFIXES, is_sng, read_sng, unpack_sng
-from cymbalism.model.chart import PADS, Chart
+from cymbalism.model.chart import Chart
 from cymbalism.model.lanes import Lane
 
 __all__ = [
@@ -219,7 +219,7 @@ def chart_record(chart: Chart, **fields: Any) -> SongRecord:
         "levels": _levels(chart),
         "sections": sections,
         "delay_sec": _number(meta.get("offset_sec")) or 0.0,
-        "pads": PADS in meta,
+        "pads": chart.four_pads,
     }
     return SongRecord(**{**base, **fields})
 

@@ -426,7 +426,7 @@ class Engine:
         lesson: Callable[[Player], Lesson] | None = None,
         start_ns: int | None = None,
     ) -> None:
-        from cymbalism.coaching.simplify import fold_lanes, simplify_chart
+        from cymbalism.coaching.simplify import simplify_chart
 
         self.chart = chart = simplify_chart(chart)  # every level, derived where missing
         self.settings = settings or Settings()
@@ -464,7 +464,7 @@ class Engine:
                     Hits.empty(), window_sec=self.settings.window_sec, lane_blind=False
                 ),
                 levels=[(0.0, p.level)],
-                fold=fold_lanes(np.arange(len(Lane)), p.level, pads=chart.pad_lanes),
+                fold=self._fold_table(p.level),
             )
             if p.name in self.options.lesson_players:
                 path = self._make_path(p, lesson)
@@ -700,8 +700,6 @@ class Engine:
 
     def _follow_path(self, name: str, st: _PlayerState, at_sec: float, chart_bar: int) -> None:
         """Take the lesson path's level for the bar about to be laid out."""
-        from cymbalism.coaching.simplify import fold_lanes
-
         new = Level(self._paths[name].level)
         if new != st.level:
             st.level = new
@@ -709,7 +707,7 @@ class Engine:
             self._say(f"{name} now plays the {new.label} part (from bar {chart_bar + 1})")
             if self.recorder is not None:
                 self.recorder.level_change(name, at_sec, new, reason="lesson path")
-        st.fold = fold_lanes(np.arange(len(Lane)), st.level, pads=self.chart.pad_lanes)
+        st.fold = self._fold_table(st.level)
 
     def _bar_alignment(self, st: _PlayerState, i: int) -> Alignment:
         """One laid-out bar of a player, judged as :func:`~cymbalism.coaching.lesson.bar_alignment`
@@ -841,10 +839,14 @@ class Engine:
         st.last_by_lane[lane] = fb
         return fb
 
-    def _fold_at(self, st: _PlayerState, onset_sec: float, lane: int) -> int:
-        """The lane a hit counts for in the part the player was on when it sounded."""
+    def _fold_table(self, level: Level) -> np.ndarray:
+        """The lane a hit on each lane counts for in this chart's part at ``level``."""
         from cymbalism.coaching.simplify import fold_lanes
 
+        return fold_lanes(np.arange(len(Lane)), level, pads=self.chart.pad_lanes)
+
+    def _fold_at(self, st: _PlayerState, onset_sec: float, lane: int) -> int:
+        """The lane a hit counts for in the part the player was on when it sounded."""
         if len(st.levels) == 1 or onset_sec >= st.levels[-1][0]:
             return int(st.fold[lane])
         level = st.levels[0][1]
@@ -852,7 +854,7 @@ class Engine:
             if at > onset_sec:
                 break
             level = lv
-        return int(fold_lanes(np.asarray([lane]), level, pads=self.chart.pad_lanes)[0])
+        return int(self._fold_table(level)[lane])
 
     def _bar_at(self, song_sec: float) -> int:
         for bar in reversed(self.bars):

@@ -262,6 +262,11 @@ class Chart:
         return self.levels + ([Level.EXPERT_PLUS] if self.expert_plus is not None else [])
 
     @property
+    def four_pads(self) -> bool:
+        """Whether the chart was made for four pads (:data:`PADS`)."""
+        return PADS in self.metadata
+
+    @property
     def pad_lanes(self) -> np.ndarray:
         """The lane a hit on each lane counts for in this chart: itself, except in a chart
         made for four pads (:data:`PADS`), where a hit on a pad's other drum (the hi-hat

@@ -59,7 +59,6 @@ from cymbalism.model.chart import (
     EXCERPT_OF_BARS,
     GHOST_MAX_VELOCITY,
     NORMAL_VELOCITY,
-    PADS,
     Chart,
     Level,
 )
@@ -272,7 +271,7 @@ def song_summary(name: str, chart: Chart) -> dict[str, Any]:
         "levels": [lv.label for lv in chart.part_levels],
         "sections": song_sections(chart),
         # made for four pads: either drum of a pad hits its notes (Chart.pad_lanes)
-        "pads": PADS in chart.metadata,
+        "pads": chart.four_pads,
     }
 
 
