@@ -221,7 +221,15 @@ def test_every_path_gives_the_same_figures(tmp_path, plan: Plan) -> None:
         assert same(asdict(analysis.sync), asdict(pair.stats))
     assert analysis.came_together_sec == result.came_together_sec
     if plan.pads:  # half of Ana's hi-hat notes were taken on the high tom, and counted
-        assert analysis.player("Ana").stats.hit_rate > 0.9
+        ana = analysis.player("Ana").alignment
+        hit_sec = ana.hits.onset_sec[ana.hit_index[ana.hit_index >= 0]]
+        hats = ana.targets.onset_sec[ana.targets.lane == Lane.HIHAT_CLOSED]
+        played = stored.session.player("Ana").hits
+        toms = played.onset_sec[played.lane == Lane.TOM_HIGH]
+        if hats.size and toms.size:
+            on_a_hat = toms[np.abs(toms[:, None] - hats[None, :]).min(axis=1) < 0.03]
+            if on_a_hat.size:  # judged drum by drum, no high tom could hit a hi-hat note
+                assert np.isin(on_a_hat, hit_sec).any()
     assert (info.duet.came_together_sec if info.duet else None) == result.came_together_sec
     words = " ".join(summary_sentences(analysis))
     for p in live.players:
