@@ -26,7 +26,7 @@ from cymbalism.coaching.lesson import replay_session
 from cymbalism.live.clock import FakeClock
 from cymbalism.live.engine import Engine, LiveOptions, LiveResult
 from cymbalism.live.run import summarize_for_store
-from cymbalism.model.chart import PADS, Level
+from cymbalism.model.chart import PADS, Chart, Level, Part
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.session import Player, Settings
@@ -68,6 +68,23 @@ class Plan:
     seed: int
     ana_plus: bool = False  # Ana plays the Expert+ part
     pads: bool = False  # a chart made for four pads: the hi-hat's notes taken on its tom
+    # Ana's hi-hat pedal on the backbeat: "free" (the chart has no pedal note, as no game
+    # chart has) or "charted" (her parts have pedal notes there)
+    pedal: str | None = None
+
+
+def with_backbeat_pedal(chart: Chart) -> Chart:
+    """``chart`` with a hi-hat pedal note on every snare note of its Expert and Expert+ parts."""
+    parts = {}
+    for lv in (Level.EXPERT, Level.EXPERT_PLUS):
+        part = chart.part(lv)
+        snare = part.lane == Lane.SNARE
+        parts[lv] = Part.from_arrays(
+            np.concatenate([part.qn, part.qn[snare]]),
+            np.concatenate([part.lane, np.full(int(snare.sum()), int(Lane.HIHAT_PEDAL))]),
+            np.concatenate([part.velocity, np.full(int(snare.sum()), 90)]),
+        )
+    return chart.with_parts(parts)
 
 
 def play_session(store: Store, plan: Plan) -> tuple[Engine, LiveResult, int]:
@@ -75,6 +92,8 @@ def play_session(store: Store, plan: Plan) -> tuple[Engine, LiveResult, int]:
     chart = with_double_kicks(groove_chart(bars=8))
     if plan.pads:  # its yellow read as the hi-hat, and the high tom shares the pad
         chart = dataclasses.replace(chart, metadata={**chart.metadata, PADS: "cymbals"})
+    if plan.pedal == "charted":
+        chart = with_backbeat_pedal(chart)
     ana = Level.EXPERT_PLUS if plan.ana_plus else Level.EXPERT
     players = [Player("Ana", ana), Player("Ben", Level.BEGINNER)]
     s = Settings(tempo_scale=plan.tempo_scale, follow=plan.follow, count_in_bars=1)
@@ -118,6 +137,8 @@ def play_session(store: Store, plan: Plan) -> tuple[Engine, LiveResult, int]:
                 if plan.pads and lane == Lane.HIHAT_CLOSED and rng.random() < 0.5:
                     lane = int(Lane.TOM_HIGH)  # the other drum of the yellow pad
                 pending.append((on, name, lane, int(rng.integers(40, 127))))
+                if plan.pedal == "free" and name == "Ana" and lane == Lane.SNARE:
+                    pending.append((on + 0.004, name, int(Lane.HIHAT_PEDAL), 70))
                 if rng.random() < 0.05:  # an extra hit, on any drum
                     pending.append((on + 0.2, name, int(rng.integers(0, len(Lane))), 80))
             seen[name] = len(tg)
@@ -166,6 +187,7 @@ plans = st.builds(
     seed=st.integers(0, 10_000),
     ana_plus=st.booleans(),
     pads=st.booleans(),
+    pedal=st.sampled_from([None, "free", "charted"]),
 )
 
 
@@ -230,6 +252,18 @@ def test_every_path_gives_the_same_figures(tmp_path, plan: Plan) -> None:
             on_a_hat = toms[np.abs(toms[:, None] - hats[None, :]).min(axis=1) < 0.03]
             if on_a_hat.size:  # judged drum by drum, no high tom could hit a hi-hat note
                 assert np.isin(on_a_hat, hit_sec).any()
+    if plan.pedal is not None:  # the pedal is kept as played, and judged only if charted
+        ana = analysis.player("Ana").alignment
+        played = stored.session.player("Ana").hits
+        pedal_hits = played.onset_sec[played.lane == Lane.HIHAT_PEDAL]
+        judged = ana.hits.onset_sec[ana.hits.lane == Lane.HIHAT_PEDAL]
+        if plan.pedal == "free":
+            assert judged.size == 0  # neither hit nor extra
+        else:
+            assert np.isin(judged, pedal_hits).all()
+            chick = ana.targets.lane == Lane.HIHAT_PEDAL
+            if pedal_hits.size and chick.any():
+                assert (ana.hit_index[chick] >= 0).any()
     assert (info.duet.came_together_sec if info.duet else None) == result.came_together_sec
     words = " ".join(summary_sentences(analysis))
     for p in live.players:
@@ -257,7 +291,7 @@ def test_every_path_gives_the_same_figures(tmp_path, plan: Plan) -> None:
     steps = [stored.level_changes.get(n, ()) for n in names]
     offline = analyze_players(
         [
-            played_hits(exported.get(p.name, Hits.empty()), p.level, s, pads=chart.pad_lanes)
+            played_hits(exported.get(p.name, Hits.empty()), p.level, s, hit_lanes=chart.hit_lanes)
             for p, s in zip(stored.session.players, steps, strict=True)
         ],
         tempo_map=chart.tempo_map,

@@ -37,7 +37,7 @@ from cymbalism.model.chart import (
     Level,
     Part,
 )
-from cymbalism.model.lanes import Lane
+from cymbalism.model.lanes import NOT_JUDGED, Lane
 from cymbalism.model.tempo import TempoMap
 
 # A small pro-drums chart: 120 BPM, kick + hi-hat on beats, snare on 2 and 4.
@@ -376,19 +376,21 @@ def test_a_chart_made_for_four_pads_is_judged_by_pad(tmp_path):
     assert toms.metadata[PADS] == "toms" and cymbals.metadata[PADS] == "cymbals"
     assert song_record(a).pads and song_record(b).pads  # the library lists it
     lanes = np.arange(len(Lane))
-    assert [Lane(int(x)) for x in toms.pad_lanes[lanes]] == [
-        Lane.KICK, Lane.SNARE, Lane.TOM_HIGH, Lane.TOM_HIGH, Lane.HIHAT_PEDAL,
+    # (no game chart has a hi-hat pedal note: the pedal is not judged)
+    assert toms.hit_lanes[lanes].tolist() == [
+        Lane.KICK, Lane.SNARE, Lane.TOM_HIGH, Lane.TOM_HIGH, NOT_JUDGED,
         Lane.TOM_HIGH, Lane.TOM_MID, Lane.TOM_FLOOR, Lane.TOM_FLOOR, Lane.TOM_MID,
     ]  # fmt: skip
-    assert [Lane(int(x)) for x in cymbals.pad_lanes[lanes]] == [
-        Lane.KICK, Lane.SNARE, Lane.HIHAT_CLOSED, Lane.HIHAT_OPEN, Lane.HIHAT_PEDAL,
+    assert cymbals.hit_lanes[lanes].tolist() == [
+        Lane.KICK, Lane.SNARE, Lane.HIHAT_CLOSED, Lane.HIHAT_OPEN, NOT_JUDGED,
         Lane.HIHAT_CLOSED, Lane.RIDE, Lane.CRASH, Lane.CRASH, Lane.RIDE,
     ]  # fmt: skip
     # markers make a pro chart: its drums are judged as drums
     assert PADS not in parse_chart_text(SONG).metadata
     marked = _drums_mid(tmp_path / "marked.mid", [(0, 98), (0, 110), (2, 99)])
     assert PADS not in read_notes_mid(marked).metadata
-    assert read_notes_mid(marked).pad_lanes.tolist() == list(range(len(Lane)))
+    expected = [NOT_JUDGED if x == Lane.HIHAT_PEDAL else int(x) for x in Lane]
+    assert read_notes_mid(marked).hit_lanes.tolist() == expected
     # and so does song.ini's pro_drums, which the library, play and the studio all read
     for folder in (a, b):
         (folder / "song.ini").write_text("[song]\nname = Pro\npro_drums = True\n")

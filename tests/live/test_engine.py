@@ -14,7 +14,7 @@ from cymbalism.analysis.align import align
 from cymbalism.analysis.summary import pair_came_together
 from cymbalism.analysis.sync import asynchrony, sync_stats
 from cymbalism.analysis.timing import timing_by_lane, timing_stats
-from cymbalism.coaching.simplify import fold_lanes, simplify_chart
+from cymbalism.coaching.simplify import fold_hits, fold_lanes, simplify_chart
 from cymbalism.errors import InputError
 from cymbalism.live.clock import FakeClock
 from cymbalism.live.engine import Engine, LiveOptions, Verdict
@@ -79,9 +79,10 @@ def perform(
     )
 
 
-def heard(hits: Hits, level: Level) -> Hits:
-    """The hits as a part at ``level`` hears them (every tom as the floor tom at Easy)."""
-    return Hits(hits.onset_sec, fold_lanes(hits.lane, level), hits.velocity)
+def heard(hits: Hits, chart: Chart, level: Level = Level.EXPERT) -> Hits:
+    """The hits as ``chart``'s part at ``level`` hears them (every tom as the floor tom at
+    Easy; no hi-hat pedal where the chart has no pedal note)."""
+    return fold_hits(hits, level, hit_lanes=chart.hit_lanes)
 
 
 def same(a: object, b: object) -> bool:
@@ -131,7 +132,7 @@ def test_equivalence_duet_streamed_equals_offline_analysis() -> None:
     judged, misses = stream(engine, clock, {"Ana": ha, "Ben": hb})
     result = engine.finish()
 
-    off = {"Ana": align(ha, ta), "Ben": align(heard(hb, Level.EASY), tb)}
+    off = {"Ana": align(heard(ha, chart), ta), "Ben": align(heard(hb, chart, Level.EASY), tb)}
     for name in off:
         live = result.alignments[name]
         assert live == off[name]
@@ -150,9 +151,11 @@ def test_equivalence_duet_streamed_equals_offline_analysis() -> None:
 
     # each live judgement is the offline one for that hit
     for name, hits in (("Ana", ha), ("Ben", hb)):
-        fbs = [f for f in judged if f.player == name]
+        fbs = [f for f in judged if f.player == name and f.verdict is not Verdict.NOT_JUDGED]
+        pedal = [f for f in judged if f.player == name and f.verdict is Verdict.NOT_JUDGED]
         tix = off[name].target_index
-        assert len(fbs) == len(hits)
+        assert len(fbs) == len(off[name].hits)
+        assert len(pedal) == np.count_nonzero(hits.lane == Lane.HIHAT_PEDAL)  # not judged
         for i, fb in enumerate(fbs):
             if tix[i] < 0:
                 assert fb.verdict is Verdict.EXTRA
@@ -180,6 +183,7 @@ def test_equivalence_with_song_seconds_and_tempo_scale() -> None:
     hb = perform(targets, seed=4, bias_sec=0.01, sd_sec=0.02)
     stream(engine, clock, {"A": ha, "B": hb}, as_ns=False)
     result = engine.finish()
+    ha, hb = heard(ha, chart), heard(hb, chart)
     assert result.alignments["A"] == align(ha, targets)
     assert result.alignments["B"] == align(hb, targets)
     assert same(result.sync, sync_stats(asynchrony(align(ha, targets), align(hb, targets))))
@@ -497,7 +501,8 @@ def test_the_stored_report_gives_the_figures_the_live_session_showed() -> None:
     assert not np.array_equal(fold_lanes(hb.lane, Level.EASY), hb.lane)  # folding matters
     every = np.arange(len(Lane))
     for name, level in (("Ana", Level.EXPERT), ("Ben", Level.EASY)):
-        assert [engine.target_lane(name, ln) for ln in every] == fold_lanes(every, level).tolist()
+        folded = fold_lanes(every, level, hit_lanes=chart.hit_lanes)
+        assert [engine.target_lane(name, ln) for ln in every] == folded.tolist()
     assert engine.target_lane("Ben", Lane.RIDE) != Lane.RIDE  # Easy hears the ride elsewhere
     with pytest.raises(InputError, match="lane 12"):
         engine.target_lane("Ben", 12)
@@ -626,3 +631,51 @@ def test_a_chart_made_for_four_pads_takes_either_drum_of_a_pad() -> None:
     assert ride.count(Verdict.EXTRA) == 2  # blue is not yellow
     pro = parse_chart_text(chart_text("  1536 = N 3 0\n  1536 = N 67 0\n"))
     assert verdicts(pro, Level.EXPERT, hats).count(Verdict.EXTRA) == 4
+
+
+def test_the_hi_hat_pedal_is_judged_only_where_the_chart_writes_it() -> None:
+    """No game chart has a hi-hat pedal note, and an e-kit sends the pedal's chick with
+    every step: there the pedal is neither hit nor extra, but it is kept with the player's
+    hits. A chart with pedal notes judges it like any drum."""
+
+    def session(chart: Chart) -> tuple[list[Verdict], Engine]:
+        clock = FakeClock(5_000_000_000)
+        engine = Engine(chart, [Player("Ana")], Settings(count_in_bars=0), clock)
+        out = []
+        for k in range(8):  # a chick on 1 and 3; the snare on 2 and 4, with a chick
+            for sec, lane in (
+                (1.0 * k + 0.003, Lane.HIHAT_PEDAL),
+                (1.0 * k + 0.5, Lane.SNARE),
+                (1.0 * k + 0.502, Lane.HIHAT_PEDAL),
+            ):
+                t_ns = engine.sec_to_ns(sec)
+                clock.set_ns(max(t_ns, clock.now_ns()))
+                engine.tick()
+                out.append(engine.push_hit("Ana", int(lane), 90, t_ns=t_ns).verdict)
+        return out, engine
+
+    game = groove_chart(bars=4)
+    free, engine = session(game)
+    assert free.count(Verdict.NOT_JUDGED) == 16 and Verdict.EXTRA not in free
+    assert free.count(Verdict.ON_TIME) == 8
+    result = engine.finish(until_sec=8.0)
+    kept = result.session.player("Ana").hits
+    assert int(np.count_nonzero(kept.lane == Lane.HIHAT_PEDAL)) == 16  # nothing lost
+    ana = result.report.players[0]
+    assert ana.stats.n_extra == 0 and len(ana.alignment.hits) == 8
+    assert engine.snapshot()["players"][0]["extras"] == 0
+    # the same playing where the chart writes the pedal on the backbeat
+    expert = game.part(Level.EXPERT)
+    snare = expert.lane == Lane.SNARE
+    charted = game.with_parts(
+        {
+            Level.EXPERT: Part.from_arrays(
+                np.concatenate([expert.qn, expert.qn[snare]]),
+                np.concatenate([expert.lane, np.full(int(snare.sum()), int(Lane.HIHAT_PEDAL))]),
+            )
+        }
+    )
+    judged, engine = session(charted)
+    assert Verdict.NOT_JUDGED not in judged
+    assert judged.count(Verdict.EXTRA) == 8  # the chick on 1 and 3 is not written
+    assert judged.count(Verdict.ON_TIME) == 16

@@ -10,6 +10,7 @@ import pytest
 
 from cymbalism.live.clock import NS_PER_SEC, FakeClock
 from cymbalism.model.chart import Level
+from cymbalism.model.lanes import Lane
 from cymbalism.report.analysis import analyse_stored
 from cymbalism.report.text import summary_sentences
 from cymbalism.songs import get_song
@@ -116,3 +117,29 @@ def test_a_player_whose_tab_closed_is_stored_as_gone_and_judged_only_while_there
     assert "until Ben left" in words or "never settled" in words
     shown = {p["name"]: p for p in result["players"]}
     assert shown["Ben"]["n_notes"] == rep.stats.n_notes
+
+
+def test_a_hi_hat_pedal_on_a_song_with_no_pedal_notes_sounds_and_is_not_judged(
+    tmp_path: Path,
+) -> None:
+    """Ben keeps time with his hi-hat pedal; the song writes none: each chick goes to the
+    other devices to be heard, unjudged, and the stored session keeps every one."""
+    clock = FakeClock(round(START_SEC * NS_PER_SEC))
+    with Store(str(tmp_path / "s.sqlite3")) as store:
+        _, engine = _room(store, clock)
+        out = []
+        for beat in range(8):
+            song_sec = 0.5 * beat + 0.002
+            clock.set_ns(round((engine.zero_sec + song_sec) * NS_PER_SEC))
+            engine.tick(clock.now_ns() / NS_PER_SEC)
+            out += engine.push_hit(1, engine.zero_sec + song_sec, int(Lane.HIHAT_PEDAL), 70)
+        result = engine.finish(stopped_at_sec=engine.zero_sec + 4.0)
+        stored = store.load(result["session_id"])
+    chicks = [m for m in out if m["type"] == "judgement"]
+    assert len(chicks) == 8
+    assert all(m["verdict"] == "not judged" and m["target_lane"] is None for m in chicks)
+    assert all(m["velocity"] == 70 and m["hit_sec"] is not None for m in chicks)
+    assert result["players"][1]["n_extra"] == 0
+    assert analyse_stored(stored).player("Ben").stats.n_extra == 0
+    kept = stored.session.player("Ben").hits
+    assert int((kept.lane == Lane.HIHAT_PEDAL).sum()) == 8

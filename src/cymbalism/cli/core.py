@@ -94,7 +94,7 @@ def _analyze(
         hits_as_read = hits
         # each hit counts for the drum its part plays it on (any tom at Easy), as live
         hits = [
-            played_hits(h.shifted(-start), lv, pads=song.pad_lanes)
+            played_hits(h.shifted(-start), lv, hit_lanes=song.hit_lanes)
             for h, lv in zip(hits, parts, strict=True)
         ]
         report = analyze_players(

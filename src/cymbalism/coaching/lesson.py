@@ -32,7 +32,7 @@ import numpy as np
 from cymbalism.analysis.align import DEFAULT_WINDOW_SEC, Alignment, align
 from cymbalism.analysis.timing import TimingStats, timing_stats
 from cymbalism.analysis.windows import moments
-from cymbalism.coaching.simplify import fold_lanes, simplify_chart
+from cymbalism.coaching.simplify import fold_hits, simplify_chart
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
@@ -355,8 +355,7 @@ class LessonPath:
         a hit on any of them counts. Judge ``fold(hits)`` against
         :meth:`targets_for_bar`.
         """
-        lanes = fold_lanes(hits.lane, self.level, pads=self.chart.pad_lanes)
-        return Hits(hits.onset_sec, lanes, hits.velocity)
+        return fold_hits(hits, self.level, hit_lanes=self.chart.hit_lanes)
 
     def next_bar(self, bar: int) -> int | None:
         """The bar to play after ``bar``: the loop's start after its end; None after the song."""
@@ -579,11 +578,10 @@ def placement_level(
         part = full.part(lv).between(start, stop)
         if len(part) == 0:
             continue
-        lanes = fold_lanes(played.lane, lv, pads=full.pad_lanes)
-        folded = Hits(played.onset_sec, lanes, played.velocity)
+        folded = fold_hits(played, lv, hit_lanes=full.hit_lanes)
         st = timing_stats(align(folded, part.to_hits(tm), window_sec=s.window_sec))
         ok = bool(st.hit_rate >= s.promote_hit_rate and st.mean_abs_error_sec < s.promote_mae_sec)
-        fits[lv] = (ok, 2.0 * st.n_hit / (len(part) + len(played)))
+        fits[lv] = (ok, 2.0 * st.n_hit / (len(part) + len(folded)))
     if not fits:
         return Level.BEGINNER
     # the level the player was playing: the best match of notes and hits (easier on ties)
@@ -626,21 +624,19 @@ def bar_alignment(
     *,
     window_sec: float,
     level: Level,
-    pads: np.ndarray | None = None,
+    hit_lanes: np.ndarray | None = None,
 ) -> Alignment:
     """How one bar went, as the path is told: the live engine and :func:`replay_lesson`
     both judge a bar with this.
 
     The hits from ``start_sec - window_sec`` up to ``end_sec - window_sec`` (a hit that
     early may be for the bar's first note; one that late is for the next bar's), their
-    lanes folded as ``level`` folds them (after the chart's ``pads``,
-    :attr:`~cymbalism.model.chart.Chart.pad_lanes`), aligned to the bar's notes
-    ``targets``.
+    lanes folded as ``level`` folds them (after the chart's ``hit_lanes``,
+    :attr:`~cymbalism.model.chart.Chart.hit_lanes`: a hi-hat pedal no note asks for is
+    left out), aligned to the bar's notes ``targets``.
     """
     played = hits.between(start_sec - window_sec, end_sec - window_sec)
-    lanes = fold_lanes(played.lane, level, pads=pads)
-    folded = Hits(played.onset_sec, lanes, played.velocity)
-    return align(folded, targets, window_sec=window_sec)
+    return align(fold_hits(played, level, hit_lanes=hit_lanes), targets, window_sec=window_sec)
 
 
 def replay_lesson(
@@ -747,7 +743,7 @@ def replay_lesson(
         if not any(a <= start and end_sec <= b for a, b in spans):
             continue  # the player was not there for the whole bar
         judged = bar_alignment(
-            hits, targets, start, end_sec, window_sec=w, level=level, pads=p.chart.pad_lanes
+            hits, targets, start, end_sec, window_sec=w, level=level, hit_lanes=p.chart.hit_lanes
         )
         p.on_bar_end(bar, judged)
     return LessonReport(

@@ -44,13 +44,15 @@ import numpy as np
 
 from cymbalism.errors import InputError
 from cymbalism.model.chart import GHOST_MAX_VELOCITY, Chart, Level, Part
-from cymbalism.model.lanes import Lane
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import NOT_JUDGED, Lane
 from cymbalism.model.tempo import TempoMap
 
 __all__ = [
     "LIMB_LIMIT",
     "Difficulty",
     "chart_difficulty",
+    "fold_hits",
     "fold_lanes",
     "metric_level",
     "part_difficulty",
@@ -94,7 +96,7 @@ _EPS = 1e-6
 
 
 def fold_lanes(
-    lane: np.ndarray, level: Level | str | int, *, pads: np.ndarray | None = None
+    lane: np.ndarray, level: Level | str | int, *, hit_lanes: np.ndarray | None = None
 ) -> np.ndarray:
     """The lanes a part at ``level`` uses for notes of harder parts.
 
@@ -102,10 +104,11 @@ def fold_lanes(
     ----------
     lane : np.ndarray [shape=(n,), int]
     level : Level
-    pads : np.ndarray [shape=(len(Lane),), int], optional
-        A chart's :attr:`~cymbalism.model.chart.Chart.pad_lanes`, applied first: in a
-        chart made for four pads, a hit on a pad's other drum counts as the drum the
-        chart names.
+    hit_lanes : np.ndarray [shape=(len(Lane),), int], optional
+        For hits: a chart's :attr:`~cymbalism.model.chart.Chart.hit_lanes`, applied
+        first (in a chart made for four pads, a hit on a pad's other drum counts as the
+        drum the chart names; a hit no note can ask for is
+        :data:`~cymbalism.model.lanes.NOT_JUDGED`, and stays so).
 
     Returns
     -------
@@ -115,7 +118,43 @@ def fold_lanes(
         hi-hat and every tom as the floor tom.
     """
     x = np.asarray(lane, dtype=np.int64)
-    return _FOLD_TABLE[Level.parse(level)][x if pads is None else pads[x]]
+    if hit_lanes is not None:
+        x = np.asarray(hit_lanes, dtype=np.int64)[x]
+    folded = _FOLD_TABLE[Level.parse(level)][np.maximum(x, 0)]
+    return np.where(x == NOT_JUDGED, np.int8(NOT_JUDGED), folded).astype(np.int8)
+
+
+def fold_hits(
+    hits: Hits,
+    level: Level | str | int | np.ndarray,
+    *,
+    hit_lanes: np.ndarray | None = None,
+) -> Hits:
+    """A player's hits as the part at ``level`` judges them: lanes folded
+    (:func:`fold_lanes`), and the hits no note can ask for left out.
+
+    Parameters
+    ----------
+    hits : Hits
+    level : Level or np.ndarray [shape=(len(hits),), int]
+        The level played, or the level each hit was played at.
+    hit_lanes : np.ndarray [shape=(len(Lane),), int], optional
+        The chart's :attr:`~cymbalism.model.chart.Chart.hit_lanes`.
+
+    Returns
+    -------
+    judged : Hits
+        The hits to align with the part's notes, in their order.
+    """
+    if isinstance(level, np.ndarray):
+        lane = np.empty(len(hits), dtype=np.int8)
+        for lv in np.unique(level).tolist():
+            at = level == lv
+            lane[at] = fold_lanes(hits.lane[at], lv, hit_lanes=hit_lanes)
+    else:
+        lane = fold_lanes(hits.lane, level, hit_lanes=hit_lanes)
+    keep = lane != NOT_JUDGED
+    return Hits(hits.onset_sec[keep], lane[keep], hits.velocity[keep])
 
 
 def metric_level(qn: np.ndarray, tempo_map: TempoMap) -> np.ndarray:

@@ -49,7 +49,7 @@ from cymbalism.live.metronome import ACCENT, CLICK, Output, SilentOutput, Sound
 from cymbalism.live.tempo_follow import TempoFollower
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
-from cymbalism.model.lanes import Lane
+from cymbalism.model.lanes import NOT_JUDGED, Lane
 from cymbalism.model.session import DEFAULT_GRACE_SEC, BarLayout, Player, Session, Settings
 
 if TYPE_CHECKING:
@@ -87,6 +87,9 @@ class Verdict(StrEnum):
     LATE = "late"
     MISS = "miss"
     EXTRA = "extra"
+    #: A hit no note of the chart can ask for (the hi-hat pedal on a game chart): it
+    #: sounds and is kept, and is neither hit nor extra (:data:`~cymbalism.model.lanes.NOT_JUDGED`).
+    NOT_JUDGED = "not judged"
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +448,7 @@ class Engine:
                 f"window ({self.settings.window_sec} s)"
             )
         self.base_map = chart.tempo_map.scaled(self.settings.tempo_scale)
+        self._hit_lanes = chart.hit_lanes
         self._bar_plan = self._plan_bars()
         self.messages: list[str] = []
         if not self.output.audible:
@@ -734,7 +738,7 @@ class Engine:
             bar.end_sec,
             window_sec=w,
             level=level,
-            pads=self.chart.pad_lanes,
+            hit_lanes=self._hit_lanes,
         )
 
     def _close_bars(self, now_sec: float) -> None:
@@ -788,7 +792,9 @@ class Engine:
         Returns
         -------
         feedback : Feedback
-            On time, early or late (with the error), or extra.
+            On time, early or late (with the error), extra, or not judged (a hi-hat
+            pedal on a chart with no pedal note: kept with the player's hits, but no
+            note asks for it).
 
         Raises
         ------
@@ -811,7 +817,18 @@ class Engine:
         st.lane.append(lane)
         st.velocity.append(int(velocity))
         self._lay_out_until(onset_sec)
-        j = st.aligner.push(onset_sec, self._fold_at(st, onset_sec, lane), velocity=int(velocity))
+        judged_as = self._fold_at(st, onset_sec, lane)
+        if judged_as == NOT_JUDGED:
+            return Feedback(
+                player,
+                Verdict.NOT_JUDGED,
+                lane,
+                onset_sec,
+                math.nan,
+                math.nan,
+                self._bar_at(onset_sec),
+            )
+        j = st.aligner.push(onset_sec, judged_as, velocity=int(velocity))
         if j is None:
             st.extras.append(len(st.onset) - 1)
             st.n_extra += 1
@@ -843,7 +860,7 @@ class Engine:
         """The lane a hit on each lane counts for in this chart's part at ``level``."""
         from cymbalism.coaching.simplify import fold_lanes
 
-        return fold_lanes(np.arange(len(Lane)), level, pads=self.chart.pad_lanes)
+        return fold_lanes(np.arange(len(Lane)), level, hit_lanes=self._hit_lanes)
 
     def _fold_at(self, st: _PlayerState, onset_sec: float, lane: int) -> int:
         """The lane a hit counts for in the part the player was on when it sounded."""
@@ -1012,7 +1029,8 @@ class Engine:
 
     def target_lane(self, player: str, lane: int | Lane) -> int:
         """The lane of the note a hit on ``lane`` counts for in the part ``player`` plays
-        now (a simplified part folds some lanes into others: a tom into the snare, say).
+        now (a simplified part folds some lanes into others: a tom into the snare, say);
+        :data:`~cymbalism.model.lanes.NOT_JUDGED` for a hit no note asks for.
 
         Raises
         ------

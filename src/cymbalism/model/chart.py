@@ -14,7 +14,7 @@ import numpy as np
 
 from cymbalism.errors import InputError, NotFoundError
 from cymbalism.model.hits import Hits
-from cymbalism.model.lanes import Lane
+from cymbalism.model.lanes import NOT_JUDGED, Lane
 from cymbalism.model.tempo import TempoMap
 from cymbalism.model.validate import validate_times
 
@@ -43,7 +43,7 @@ EXCERPT_OF_BARS = "excerpt_of_bars"
 #: and its song.ini does not say ``pro_drums``): its yellow, blue and green notes name a
 #: pad, not a drum. The value says how the chart's notes read them: ``"toms"`` (a
 #: ``.chart``: high, mid and floor tom) or ``"cymbals"`` (a ``notes.mid``: hi-hat, ride,
-#: crash). A hit on either drum of a pad hits its notes (:attr:`Chart.pad_lanes`).
+#: crash). A hit on either drum of a pad hits its notes (:attr:`Chart.hit_lanes`).
 PADS = "pads"
 #: Per reading, the drum each other lane's hit counts as: the pad's drum in the chart.
 _PAD_READINGS: Mapping[str, Mapping[Lane, Lane]] = {
@@ -267,17 +267,29 @@ class Chart:
         return PADS in self.metadata
 
     @property
-    def pad_lanes(self) -> np.ndarray:
-        """The lane a hit on each lane counts for in this chart: itself, except in a chart
-        made for four pads (:data:`PADS`), where a hit on a pad's other drum (the hi-hat
-        where the chart reads yellow as the high tom) counts as the drum the chart names.
+    def hit_lanes(self) -> np.ndarray:
+        """The lane a hit on each lane counts for in this chart.
+
+        Itself, except:
+
+        - in a chart made for four pads (:data:`PADS`), a hit on a pad's other drum (the
+          hi-hat where the chart reads yellow as the high tom) counts as the drum the
+          chart names;
+        - in a chart with no hi-hat pedal note in any part (every game chart: no game
+          format writes one), the pedal is :data:`~cymbalism.model.lanes.NOT_JUDGED`. An
+          e-kit sends its chick, and a foot keeping time is no extra hit; the games leave
+          the pedal unmapped.
 
         Returns
         -------
         lanes : np.ndarray [shape=(len(Lane),), int8]
         """
         reading = _PAD_READINGS.get(self.metadata.get(PADS, ""), {})
-        return np.array([int(reading.get(x, x)) for x in Lane], dtype=np.int8)
+        lanes = np.array([int(reading.get(x, x)) for x in Lane], dtype=np.int8)
+        parts = [*self.parts.values(), *([self.expert_plus] if self.expert_plus else [])]
+        if not any(np.any(p.lane == Lane.HIHAT_PEDAL) for p in parts):
+            lanes[Lane.HIHAT_PEDAL] = NOT_JUDGED
+        return lanes
 
     @property
     def top_level(self) -> Level:

@@ -22,6 +22,7 @@ __all__ = [
     "GM_NOTE_TO_LANE",
     "JUDGED_AS",
     "LANE_TO_GM_NOTE",
+    "NOT_JUDGED",
     "Lane",
     "Limb",
     "judged_lanes",
@@ -114,6 +115,10 @@ _LABEL = {
 #: (Clone Hero and YARG have one yellow cymbal). The hi-hat pedal stays a drum of its own.
 JUDGED_AS: Mapping[Lane, Lane] = {Lane.HIHAT_OPEN: Lane.HIHAT_CLOSED}
 _JUDGED_TABLE = np.array([int(JUDGED_AS.get(x, x)) for x in Lane], dtype=np.int8)
+#: The lane a hit no note can ask for counts as: it sounds and is kept, but it is neither
+#: a hit nor an extra (the hi-hat pedal on a chart with no pedal note,
+#: :attr:`~cymbalism.model.chart.Chart.hit_lanes`).
+NOT_JUDGED = -1
 
 _LIMB = {
     Lane.KICK: Limb.RIGHT_FOOT,

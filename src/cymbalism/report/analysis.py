@@ -80,24 +80,20 @@ def played_hits(
     start: Level,
     steps: Sequence[LevelStep] = (),
     *,
-    pads: np.ndarray | None = None,
+    hit_lanes: np.ndarray | None = None,
 ) -> Hits:
     """The hits as the part being played at each moment hears them.
 
     An easier part plays several drums as one (every tom as the floor tom at Easy), so a
     hit on any of them counts, as the live engine and the lesson path judge it; the
-    store keeps the hits as played, and this folds them again for the report. ``pads``
-    is the chart's :attr:`~cymbalism.model.chart.Chart.pad_lanes` (a chart made for
-    four pads).
+    store keeps the hits as played, and this folds them again for the report
+    (:func:`~cymbalism.coaching.simplify.fold_hits`). ``hit_lanes`` is the chart's
+    :attr:`~cymbalism.model.chart.Chart.hit_lanes`: a chart made for four pads, a hi-hat
+    pedal no note asks for (left out).
     """
-    from cymbalism.coaching.simplify import fold_lanes
+    from cymbalism.coaching.simplify import fold_hits
 
-    level = level_at(start, steps, hits.onset_sec)
-    lane = hits.lane.copy()
-    for lv in np.unique(level).tolist():
-        at = level == lv
-        lane[at] = fold_lanes(hits.lane[at], Level(lv), pads=pads)
-    return Hits(hits.onset_sec, lane, hits.velocity)
+    return fold_hits(hits, level_at(start, steps, hits.onset_sec), hit_lanes=hit_lanes)
 
 
 def player_targets(
@@ -285,7 +281,7 @@ def judge_session(
         [
             p.hits
             if on_grid
-            else played_hits(p.hits, p.level, steps_of[p.name], pads=chart.pad_lanes)
+            else played_hits(p.hits, p.level, steps_of[p.name], hit_lanes=chart.hit_lanes)
             for p in session.players
         ],
         tempo_map=chart.tempo_map,

@@ -270,7 +270,7 @@ def song_summary(name: str, chart: Chart) -> dict[str, Any]:
         "length_sec": round(chart.end_sec, 1),
         "levels": [lv.label for lv in chart.part_levels],
         "sections": song_sections(chart),
-        # made for four pads: either drum of a pad hits its notes (Chart.pad_lanes)
+        # made for four pads: either drum of a pad hits its notes (Chart.hit_lanes)
         "pads": chart.four_pads,
     }
 

@@ -254,8 +254,11 @@ class DuetEngine:
             "player": self._index[fb.player],
             "verdict": fb.verdict.value,
             "lane": fb.lane,
-            # the lane of the note it counted for (a simplified part folds some lanes)
-            "target_lane": self.engine.target_lane(fb.player, fb.lane),
+            # the lane of the note it counted for (a simplified part folds some lanes);
+            # none for a hit no note asks for (the hi-hat pedal on a game chart)
+            "target_lane": None
+            if fb.verdict == Verdict.NOT_JUDGED
+            else self.engine.target_lane(fb.player, fb.lane),
             "hit_sec": _finite(fb.onset_sec),
             "target_sec": _finite(fb.target_sec),
             "error_ms": None if math.isnan(fb.error_sec) else round(fb.error_sec * 1000.0, 2),

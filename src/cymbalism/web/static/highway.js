@@ -8,7 +8,7 @@ export const PALETTE = {
   page: "#101216", band: "#171a20", stripe: "#1c2028",
   beat: "#3a404c", bar: "#9aa3b4", barText: "#e4e7ec", laneText: "#c3c8d1",
   now: "#ffd24a", ring: "#ffffff", miss: "#ff6b6b",
-  verdict: { "on time": "#3ddc84", early: "#5ab0ff", late: "#ff6b6b", extra: "#aab0bb" },
+  verdict: { "on time": "#3ddc84", early: "#5ab0ff", late: "#ff6b6b", extra: "#aab0bb", "not judged": "#8a919e" },
 };
 export const TEXT_PAIRS = [
   ["bar numbers", PALETTE.barText, PALETTE.band],
@@ -157,7 +157,7 @@ function drawBand(ctx, i, y0, bandH, W, { xOf, inView, labelW, phone }) {
     const col = PALETTE.verdict[j.verdict] || PALETTE.verdict.extra;
     ctx.strokeStyle = col; ctx.fillStyle = col; ctx.lineWidth = 3;
     ctx.beginPath(); ctx.moveTo(x, y - r - 3); ctx.lineTo(x, y + r + 3); ctx.stroke();
-    if (j.verdict !== "extra" && rowH >= 14) {
+    if (j.error_ms !== null && rowH >= 14) {
       ctx.lineWidth = 2; ctx.beginPath(); ctx.moveTo(xOf(j.target_sec), y); ctx.lineTo(x, y); ctx.stroke();
       ctx.font = "bold 12px system-ui";
       ctx.fillText(j.verdict === "on time" ? "✓" : `${j.error_ms > 0 ? "+" : ""}${j.error_ms.toFixed(0)}`, x - 9, y - r - 5);

@@ -67,6 +67,18 @@ function soundRemote(m) {
 export function onJudgement(m) {
   soundRemote(m);
   S.judged[m.player].push(m);
+  // a stroke no note asks for (the hi-hat pedal on a game chart) sounds and is drawn, unjudged
+  if (m.verdict !== "not judged") showVerdict(m);
+  const t = performance.now();
+  const sentMs = S.pending.get(m.seq);
+  if (sentMs !== undefined && S.mine.has(m.player)) {
+    S.latencies.push(t - sentMs); S.pending.delete(m.seq);
+    requestAnimationFrame(() => S.paintLatencies.push(performance.now() - sentMs));
+  }
+  S.judgements.push({ ...m, shown_ms: t });
+}
+
+function showVerdict(m) {
   // a hit stamped before its note was called missed, but delivered after: the note is hit
   if (m.verdict !== "extra") S.misses[m.player] = S.misses[m.player].filter(
     (x) => !(x.lane === m.target_lane && Math.abs(x.target_sec - m.target_sec) < 1e-6));
@@ -75,13 +87,6 @@ export function onJudgement(m) {
   const text = m.verdict === "extra" ? "extra hit" :
     `${m.verdict} ${m.error_ms >= 0 ? "+" : "−"}${fmtMs(m.error_ms)}`;
   el.className = `last ${cls}`; el.textContent = text; el.dataset.seq = m.seq;
-  const t = performance.now();
-  const sentMs = S.pending.get(m.seq);
-  if (sentMs !== undefined && S.mine.has(m.player)) {
-    S.latencies.push(t - sentMs); S.pending.delete(m.seq);
-    requestAnimationFrame(() => S.paintLatencies.push(performance.now() - sentMs));
-  }
-  S.judgements.push({ ...m, shown_ms: t });
 }
 
 export function onMiss(m) { S.misses[m.player].push(m); }
