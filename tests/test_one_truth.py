@@ -29,9 +29,9 @@ from cymbalism.live.run import summarize_for_store
 from cymbalism.model.chart import PADS, Chart, Level, Part
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
-from cymbalism.model.session import Player, Settings
+from cymbalism.model.session import Player, Settings, within_spans
 from cymbalism.report.analysis import analyse_stored, played_hits, player_targets
-from cymbalism.report.export import write_export
+from cymbalism.report.export import export_rows, write_export
 from cymbalism.report.text import summary_sentences
 from cymbalism.store import Store
 from tests.live.test_engine import groove_chart
@@ -258,7 +258,13 @@ def test_every_path_gives_the_same_figures(tmp_path, plan: Plan) -> None:
         pedal_hits = played.onset_sec[played.lane == Lane.HIHAT_PEDAL]
         judged = ana.hits.onset_sec[ana.hits.lane == Lane.HIHAT_PEDAL]
         if plan.pedal == "free":
-            assert judged.size == 0  # neither hit nor extra
+            assert judged.size == 0  # neither hit nor extra, and in the export as played
+            rows = [r for r in export_rows(analysis) if r["player"] == "Ana"]
+            free = sorted(r["onset_sec"] for r in rows if r["verdict"] == "not judged")
+            assert free == pedal_hits[within_spans(pedal_hits, live.judged_spans("Ana"))].tolist()
+            if free:
+                said = f"Ana's {len(free)} hi-hat pedal stroke"
+                assert said in " ".join(summary_sentences(analysis))
         else:
             assert np.isin(judged, pedal_hits).all()
             chick = ana.targets.lane == Lane.HIHAT_PEDAL

@@ -13,7 +13,7 @@ terminal summary, the share card, the exports and the history all read this one
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -31,8 +31,8 @@ from cymbalism.analysis.timing import TimingStats, WindowedTiming, kept_tempo, w
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
-from cymbalism.model.lanes import Lane
-from cymbalism.model.session import BarLayout, Session
+from cymbalism.model.lanes import NOT_JUDGED, Lane
+from cymbalism.model.session import BarLayout, Session, within_spans
 from cymbalism.store.store import DuetSummary, LevelStep, PlayerSummary, StoredSession
 
 __all__ = [
@@ -152,6 +152,12 @@ class PlayerAnalysis:
         against the click, their tempo from the hits alone); None with too few hits.
     tempo : TempoCurve or None
         The same over the song, in windows of a few bars.
+    present : tuple of (float, float)
+        When the player was there (song seconds).
+    unjudged : Hits
+        The hits no note of the chart can ask for (a hi-hat pedal on a chart with no
+        pedal note, :attr:`~cymbalism.model.chart.Chart.hit_lanes`), while the player
+        was judged: kept as played, neither hit nor extra.
     """
 
     name: str
@@ -165,6 +171,7 @@ class PlayerAnalysis:
     tempo_bpm: float | None = None
     tempo: TempoCurve | None = None
     present: tuple[tuple[float, float], ...] = ((-np.inf, np.inf),)
+    unjudged: Hits = field(default_factory=Hits.empty)
 
     @property
     def left_sec(self) -> float | None:
@@ -339,8 +346,12 @@ def analyse_session(
     steps_of = played_steps(session, level_changes)
     on_grid = chart.metadata.get("judged_against") == "grid"
     core = judge_session(session, level_changes=level_changes)
+    free_lane = np.flatnonzero(chart.hit_lanes == NOT_JUDGED)
     players = []
     for p, report in zip(session.players, core.players, strict=True):
+        free = np.isin(p.hits.lane, free_lane) & within_spans(
+            p.hits.onset_sec, session.judged_spans(p.name)
+        )
         steps = steps_of[p.name]
         reached = max([p.level, *(s.to_level for s in steps)])
         if on_grid:  # free play: the tempo the hits themselves show
@@ -365,6 +376,7 @@ def analyse_session(
                 tempo_bpm=bpm,
                 tempo=curve,
                 present=p.present,
+                unjudged=Hits.empty() if on_grid else p.hits.select(free),
             )
         )
     asy = sync = wsync = None

@@ -5,10 +5,11 @@ Columns (seconds throughout; error = played - target, positive = late):
 ``session_id, player, seat, onset_sec, lane, lane_name, velocity, verdict,
 target_sec, error_sec, level``
 
-``verdict`` is ``"hit"`` (the hit matched a note), ``"extra"`` (it matched none) or
-``"miss"``: missed notes are added as rows with an empty ``onset_sec`` and
-``velocity`` (leave them out with ``misses=False``), so the hit rate can be counted
-from the file. ``level`` is the level of the part the player was on at that moment
+``verdict`` is ``"hit"`` (the hit matched a note), ``"extra"`` (it matched none),
+``"not judged"`` (a hit no note of the chart can ask for: the hi-hat pedal on a chart
+with no pedal note) or ``"miss"``: missed notes are added as rows with an empty
+``onset_sec`` and ``velocity`` (leave them out with ``misses=False``), so the hit rate
+can be counted from the file. ``level`` is the level of the part the player was on at that moment
 (``beginner`` .. ``expert``, ``expert_plus`` for the double-kick part).
 Rows are sorted by player, then time. CSV and JSON need nothing beyond Python;
 Parquet needs ``pyarrow`` (the ``export`` extra). pandas reads all three directly
@@ -65,6 +66,14 @@ def hit_table(analysis: SessionAnalysis, *, misses: bool = True) -> dict[str, np
         lane = hits.lane.astype(np.int64)
         velocity = hits.velocity.astype(np.float64)
         verdict = np.where(matched, "hit", "extra").astype(object)
+        free = p.unjudged
+        if len(free):
+            onset = np.concatenate([onset, free.onset_sec])
+            target = np.concatenate([target, np.full(len(free), np.nan)])
+            error = np.concatenate([error, np.full(len(free), np.nan)])
+            lane = np.concatenate([lane, free.lane.astype(np.int64)])
+            velocity = np.concatenate([velocity, free.velocity.astype(np.float64)])
+            verdict = np.concatenate([verdict, np.full(len(free), "not judged", dtype=object)])
         if misses:
             miss = ~al.matched
             onset = np.concatenate([onset, np.full(int(miss.sum()), np.nan)])

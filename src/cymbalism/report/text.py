@@ -83,9 +83,16 @@ def _player_sentence(p: PlayerAnalysis, *, on_grid: bool = False) -> str:
         return f"{p.name} ({part}) hit none of the {s.n_notes} notes.{away}"
     extra = f" and played {counted(s.n_extra, 'extra hit')}" if s.n_extra else ""
     spread = f" with a spread of {ms(s.sd_error_sec)}" if np.isfinite(s.sd_error_sec) else ""
+    n_free = len(p.unjudged)
+    pedal = (
+        f" {p.name}'s {counted(n_free, 'hi-hat pedal stroke')} {'is' if n_free == 1 else 'are'}"
+        " not judged: the chart writes no pedal."
+        if n_free
+        else ""
+    )
     return (
         f"{p.name} ({part}) hit {s.hit_rate:.0%} of {s.n_notes} notes{extra}, "
-        f"{_when(s.mean_error_sec)}{spread}.{away}"
+        f"{_when(s.mean_error_sec)}{spread}.{pedal}{away}"
     )
 
 

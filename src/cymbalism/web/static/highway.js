@@ -152,7 +152,8 @@ function drawBand(ctx, i, y0, bandH, W, { xOf, inView, labelW, phone }) {
     ctx.beginPath(); ctx.moveTo(x - c, y - c); ctx.lineTo(x + c, y + c); ctx.moveTo(x + c, y - c); ctx.lineTo(x - c, y + c); ctx.stroke();
   }
   for (const j of S.judged[i]) {
-    if (!inView(j.hit_sec)) continue;
+    // a stroke on a drum the song has no row for (the hi-hat pedal, say) is not drawn
+    if (!inView(j.hit_sec) || !lanes.includes(j.lane)) continue;
     const x = xOf(j.hit_sec), y = yOf(j.lane);
     const col = PALETTE.verdict[j.verdict] || PALETTE.verdict.extra;
     ctx.strokeStyle = col; ctx.fillStyle = col; ctx.lineWidth = 3;
