@@ -298,3 +298,22 @@ def test_analyze_suggests_where_a_midi_take_starts_when_its_start_fits_far_worse
     assert data["players"][0]["hit_rate"] == 1.0
     assert main(["analyze", str(on), "--chart", "mirrorball"]) == 0
     assert "far better" not in capsys.readouterr().err
+
+
+def test_analyze_leaves_out_a_hi_hat_pedal_the_chart_does_not_write(tmp_path, capsys):
+    """An e-kit's take with the pedal on every beat, against a song with no pedal note:
+    the chicks are neither hit nor extra, and the command says how many it left out."""
+    song = get_song("mirrorball")
+    notes = song.targets("expert")
+    beats = np.arange(0.0, float(notes.onset_sec.max()), 60.0 / 114.0) + 0.004
+    chicks = Hits.from_arrays(beats, np.full(beats.size, int(Lane.HIHAT_PEDAL)))
+    take = write_hits(tmp_path / "ana.mid", Hits.concat([notes, chicks]), TempoMap.constant(114.0))
+    data = run_json(capsys, ["analyze", str(take), "--chart", "mirrorball"])
+    assert data["players"][0]["hit_rate"] == 1.0 and data["players"][0]["extra"] == 0
+    assert data["not_judged"] == {"ana": beats.size}
+    assert main(["analyze", str(take), "--chart", "mirrorball"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"ana's {beats.size} hi-hat pedal strokes are not judged" in err
+    # without a chart, nothing is judged against notes, and nothing is said
+    assert main(["analyze", str(take)]) == 0
+    assert "pedal" not in capsys.readouterr().err

@@ -57,6 +57,7 @@ def _analyze(
     from cymbalism.io.charts import load_chart
     from cymbalism.io.performance import load_performance
     from cymbalism.report.analysis import played_hits
+    from cymbalism.report.text import unjudged_sentence
 
     performances = [load_performance(f, kit=kit) for f in files]
     n = len(performances)
@@ -79,6 +80,7 @@ def _analyze(
             title=performances[0].name if n == 1 else "",
         )
     placed: dict[str, object] = {}
+    unjudged: dict[str, int] = {}  # per player: hi-hat pedal strokes no note asks for
     if chart is None:
         if offset is not None:
             raise InputError("--offset places the files on a song: give its --chart")
@@ -97,6 +99,11 @@ def _analyze(
             played_hits(h.shifted(-start), lv, hit_lanes=song.hit_lanes)
             for h, lv in zip(hits, parts, strict=True)
         ]
+        unjudged = {
+            name: len(read) - len(judged)
+            for name, read, judged in zip(player_names, hits_as_read, hits, strict=True)
+            if len(read) > len(judged)
+        }
         report = analyze_players(
             hits,
             tempo_map=song.tempo_map,
@@ -111,10 +118,15 @@ def _analyze(
     if as_json:
         if placed.get("said"):  # the words as plain text, without the terminal's colours
             placed["said"] = Text.from_markup(str(placed["said"])).plain
-        console.print_json(data={**report.to_dict(), **({"placed": placed} if placed else {})})
+        extra = {"placed": placed} if placed else {}
+        if unjudged:
+            extra["not_judged"] = unjudged
+        console.print_json(data={**report.to_dict(), **extra})
     else:
         if placed.get("said"):
             err_console.print(placed["said"], highlight=False, soft_wrap=False)
+        for name, n in unjudged.items():
+            err_console.print(unjudged_sentence(name, n), highlight=False)
         print_report(report)
     hint = window_hint(report)
     if hint is not None:

@@ -73,6 +73,14 @@ def presence_phrase(p: PlayerAnalysis) -> str:
     return f" {p.name} {', '.join(moves)}, and is judged only while there."
 
 
+def unjudged_sentence(name: str, n: int) -> str:
+    """Say that ``n`` of a player's hi-hat pedal strokes were not judged, because the
+    chart has no pedal note (:attr:`~cymbalism.model.chart.Chart.hit_lanes`)."""
+    verb = "is" if n == 1 else "are"
+    strokes = counted(n, "hi-hat pedal stroke")
+    return f"{name}'s {strokes} {verb} not judged: the chart writes no pedal."
+
+
 def _player_sentence(p: PlayerAnalysis, *, on_grid: bool = False) -> str:
     s = p.stats
     part = "against the click grid" if on_grid else _levels(p)
@@ -83,13 +91,7 @@ def _player_sentence(p: PlayerAnalysis, *, on_grid: bool = False) -> str:
         return f"{p.name} ({part}) hit none of the {s.n_notes} notes.{away}"
     extra = f" and played {counted(s.n_extra, 'extra hit')}" if s.n_extra else ""
     spread = f" with a spread of {ms(s.sd_error_sec)}" if np.isfinite(s.sd_error_sec) else ""
-    n_free = len(p.unjudged)
-    pedal = (
-        f" {p.name}'s {counted(n_free, 'hi-hat pedal stroke')} {'is' if n_free == 1 else 'are'}"
-        " not judged: the chart writes no pedal."
-        if n_free
-        else ""
-    )
+    pedal = f" {unjudged_sentence(p.name, len(p.unjudged))}" if len(p.unjudged) else ""
     return (
         f"{p.name} ({part}) hit {s.hit_rate:.0%} of {s.n_notes} notes{extra}, "
         f"{_when(s.mean_error_sec)}{spread}.{pedal}{away}"
