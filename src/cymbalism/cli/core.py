@@ -118,7 +118,7 @@ def _analyze(
     if as_json:
         if placed.get("said"):  # the words as plain text, without the terminal's colours
             placed["said"] = Text.from_markup(str(placed["said"])).plain
-        extra = {"placed": placed} if placed else {}
+        extra: dict[str, object] = {"placed": placed} if placed else {}
         if unjudged:
             extra["not_judged"] = unjudged
         console.print_json(data={**report.to_dict(), **extra})
