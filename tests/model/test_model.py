@@ -211,3 +211,26 @@ def test_a_charts_expert_plus_part_is_its_double_kick_part():
     assert str(err.value) == (
         "the chart 'single' has no Expert+ part (no double-kick notes); it has: Easy, Expert"
     )
+
+
+@given(
+    bpm=st.floats(40, 300),
+    num=st.integers(1, 13),
+    den=st.sampled_from([2, 4, 8, 16]),
+    pickup_beats=st.integers(0, 12),
+)
+def test_a_count_in_is_a_whole_bar_even_before_a_pickup(
+    bpm: float, num: int, den: int, pickup_beats: int
+) -> None:
+    """Before a first bar cut short by a time signature change (a pickup, as a chart
+    writes ``0 = TS 4`` and ``192 = TS 4``), the count-in is still the signature's whole
+    bar: ``num`` clicks a beat apart."""
+    beat_qn = 4.0 / den
+    sigs = [(0.0, num, den)]
+    if 0 < pickup_beats < num:
+        sigs.append((pickup_beats * beat_qn, num, den))
+    tm = TempoMap([(0.0, bpm)], sigs)
+    clicks, bar_sec = tm.count_in(0.0)
+    beat_sec = beat_qn * 60.0 / bpm
+    np.testing.assert_allclose(clicks, np.arange(num) * beat_sec)
+    assert bar_sec == pytest.approx(num * beat_sec)

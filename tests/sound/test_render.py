@@ -84,3 +84,36 @@ def test_the_first_bars_of_a_song_stop_the_music_where_they_end() -> None:
     end_sec = float(base.qn_to_sec(part.end_qn))
     assert end_sec - 0.05 < last_sec <= end_sec + 0.05  # to the end of bar 4, and no further
     assert first_bars(whole.chart, whole.chart.n_bars) is whole.chart  # the whole song
+
+
+def test_a_chart_whose_first_bar_is_a_pickup_is_counted_in_with_a_whole_bar() -> None:
+    """A community chart writes ``0 = TS 4`` and ``192 = TS 4``: its first bar is one beat.
+    The live engine and the render both count in a whole 4/4 bar, four clicks a beat
+    apart, and agree on where the song starts."""
+    from cymbalism.io.charts import parse_chart_text
+    from cymbalism.live.clock import FakeClock
+    from cymbalism.live.engine import Engine
+    from cymbalism.sound.render import click_times
+
+    notes = "\n".join(f"  {192 * (k + 1)} = N {k % 2} 0" for k in range(12))
+    chart = parse_chart_text(
+        "[Song]\n{\n  Resolution = 192\n}\n"
+        "[SyncTrack]\n{\n  0 = TS 4\n  0 = B 146000\n  192 = TS 4\n}\n"
+        f"[ExpertDrums]\n{{\n{notes}\n}}\n"
+    )
+    beat = 60.0 / 146.0
+    assert float(chart.tempo_map.bar_length_qn(0)) == 1.0  # the pickup
+    engine = Engine(chart, [Player("Ana")], Settings(count_in_bars=1), FakeClock())
+    assert engine.count_in_sec == pytest.approx(4 * beat)
+    track = render_practice(chart, "expert", None, click=True, count_in_bars=1, sample_rate=SR)
+    assert track.start_sec == pytest.approx(-4 * beat, abs=1.0 / SR)
+    from cymbalism.model.session import BarLayout
+
+    tm = chart.tempo_map
+    layouts = [
+        BarLayout(float(tm.bar_to_qn(bar)), float(tm.bar_to_qn(bar + 1))) for bar in range(3)
+    ]
+    times, accent = click_times(layouts, tm, count_in_bars=1)
+    count = times[times < 0]
+    np.testing.assert_allclose(count, -4 * beat + np.arange(4) * beat, atol=1e-9)
+    assert accent[: count.size].tolist() == [True, False, False, False]

@@ -478,9 +478,8 @@ class Engine:
         self._names = names
         self.follower = TempoFollower(max_deviation=0.08) if self.settings.follow else None
         first = self._bar_plan[0] if self._bar_plan else 0
-        bar_len_sec = float(
-            self.base_map.qn_to_sec(self.base_map.bar_to_qn(first + 1))
-            - self.base_map.qn_to_sec(self.base_map.bar_to_qn(first))
+        self._count_in_beats, bar_len_sec = self.base_map.count_in(
+            float(self.base_map.bar_to_qn(first))
         )
         self.count_in_sec = self.settings.count_in_bars * bar_len_sec
         self.start_ns = self.clock.now_ns() if start_ns is None else int(start_ns)
@@ -526,15 +525,10 @@ class Engine:
     def _count_in(self) -> None:
         if not self._bar_plan or self.settings.count_in_bars <= 0:
             return
-        first = self._bar_plan[0]
-        q0 = float(self.base_map.bar_to_qn(first))
-        q1 = float(self.base_map.bar_to_qn(first + 1))
-        beats = self.base_map.beat_grid_qn(q1, q0)
-        rel = self.base_map.qn_to_sec(beats) - self.base_map.qn_to_sec(q0)
         sounds = []
         for k in range(self.settings.count_in_bars):
             base = -self.count_in_sec + k * self.count_in_sec / self.settings.count_in_bars
-            for j, r in enumerate(rel):
+            for j, r in enumerate(self._count_in_beats):
                 sounds.append(Sound(self.sec_to_ns(base + float(r)), ACCENT if j == 0 else CLICK))
         self.output.schedule(sounds)
 
@@ -1101,8 +1095,7 @@ class Engine:
             in_bar_qn = qn - bar.start_qn
             index = bar.index
         else:
-            q0 = float(self.base_map.bar_to_qn(first))
-            per_bar = int(self.base_map.beats_per_bar(q0))
+            per_bar = len(self._count_in_beats)
             beat = (now_sec + self.count_in_sec) / max(self.count_in_sec, 1e-9) * per_bar
             bar_no, section = 0, "count-in"
             bpm = float(self.base_map.bpm_at(np.float64(0.0)))

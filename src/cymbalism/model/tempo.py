@@ -238,6 +238,25 @@ class TempoMap:
         """The time signature's numerator at each position."""
         return self.ts_num[self._ts_index(np.asarray(qn, dtype=np.float64))]
 
+    def count_in(self, qn: float) -> tuple[np.ndarray, float]:
+        """One bar of count-in before the bar that starts at ``qn``.
+
+        A whole bar of the time signature there, at the tempo there, even when that bar
+        is cut short (a pickup beat before a time signature change): a drummer counts in
+        "1, 2, 3, 4", not "1".
+
+        Returns
+        -------
+        beat_sec : np.ndarray [shape=(numerator,), float64, seconds]
+            Each click from the count-in bar's start; the first is its downbeat.
+        bar_sec : float
+            The count-in bar's length.
+        """
+        i = int(self._ts_index(np.asarray(qn, dtype=np.float64)))
+        sec_per_qn = 60.0 / float(self.bpm_at(np.float64(qn)))
+        beat_sec = 4.0 / float(self.ts_den[i]) * sec_per_qn
+        return np.arange(int(self.ts_num[i])) * beat_sec, float(self._bar_qn[i]) * sec_per_qn
+
     def bar_lines_qn(self, end_qn: float, start_qn: float = 0.0) -> np.ndarray:
         """Every bar line from ``start_qn`` up to (not including) ``end_qn``."""
         first, _ = self.qn_to_bar_beat(np.float64(start_qn))

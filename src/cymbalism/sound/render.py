@@ -125,12 +125,7 @@ def click_times(
     accents: list[bool] = []
     if layouts and count_in_bars > 0:
         first = layouts[0]
-        q0 = first.start_qn
-        bar_qn = float(base_map.bar_length_qn(int(base_map.qn_to_bar_beat(np.float64(q0))[0])))
-        q1 = q0 + bar_qn
-        beats = base_map.beat_grid_qn(q1, q0)
-        rel = base_map.qn_to_sec(beats) - base_map.qn_to_sec(q0)
-        bar_sec = float(base_map.qn_to_sec(q1) - base_map.qn_to_sec(q0))
+        rel, bar_sec = base_map.count_in(first.start_qn)
         start = first.start_sec(base_map)
         for k in range(count_in_bars, 0, -1):
             for j, r in enumerate(rel):
