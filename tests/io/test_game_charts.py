@@ -141,7 +141,8 @@ _SECTION = st.builds(
 @settings(max_examples=60)
 @given(st.lists(st.tuples(st.integers(0, 5), _SECTION), max_size=5))
 def test_any_extra_non_drum_sections_read_exactly_as_without(extra):
-    """Sections the games skip may come anywhere and hold anything a line can hold."""
+    """Sections the games skip may come anywhere and hold anything a line can hold. They
+    change nothing, but that the song (with no end event) runs on to their last tick."""
     blocks = ["[Song]", "[SyncTrack]", "[Events]", "[ExpertDrums]", "[HardDrums]"]
     text = SONG
     for where, section in extra:
@@ -156,8 +157,18 @@ def test_any_extra_non_drum_sections_read_exactly_as_without(extra):
         assert noisy.part(lv) == plain.part(lv)
     assert noisy.expert_plus == plain.expert_plus
     assert noisy.tempo_map == plain.tempo_map
-    assert noisy.sections == plain.sections and noisy.end_qn == plain.end_qn
+    assert noisy.sections == plain.sections
     assert noisy.title == plain.title and dict(noisy.metadata) == dict(plain.metadata)
+    ticks = [
+        int(m.group(1)) + (int(m.group(2)) if m.group(2) else 0)
+        for _, section in extra
+        for m in re.finditer(r"^\s*(\d+) = (?:N[ \t]+\d+[ \t]+(\d+))?", section, re.M)
+    ]
+    last_qn = max(ticks, default=0) / 192
+    if last_qn < plain.end_qn:
+        assert noisy.end_qn == plain.end_qn
+    else:  # the end of the bar that holds the last tick
+        assert noisy.end_qn - 4.0 <= last_qn < noisy.end_qn and noisy.end_qn % 4.0 == 0
 
 
 # ------------------------------------------------------------------ Expert+
@@ -697,3 +708,40 @@ def test_a_tom_moved_on_its_level_and_again_for_another_counts_once(tmp_path):
     }
     back = read_chart(saved).parts[Level.MEDIUM]
     assert sorted(back.lane.tolist()) == [Lane.KICK, Lane.HIHAT_CLOSED, Lane.TOM_FLOOR]
+
+
+def test_a_song_runs_to_its_last_event_when_the_drums_stop_early(tmp_path):
+    """A community chart whose drums play only the intro (the song goes on to its outro,
+    on guitar) is as long as the song, not 10 seconds; an end event still says where it
+    ends, and a stray tick hours away is not music."""
+
+    def chart_text(events: str = "", guitar_tick: int = 192 * 4 * 40) -> str:
+        drums = "\n".join(f"  {192 * k} = N {k % 2} 0" for k in range(8))  # two bars
+        return (
+            '[Song]\n{\n  resolution = 192\n  Year = ", 1986"\n}\n'
+            "[SyncTrack]\n{\n  0 = TS 4\n  0 = B 120000\n}\n"
+            f'[Events]\n{{\n  0 = E "section <b>Intro</b>"\n{events}}}\n'
+            f"[ExpertSingle]\n{{\n  0 = N 0 0\n  {guitar_tick} = N 1 192\n}}\n"
+            f"[ExpertDrums]\n{{\n{drums}\n}}\n"
+        )
+
+    song = parse_chart_text(chart_text())
+    # the guitar's last note (bar 41, held a beat) ends its bar: 41 bars of 2 s
+    assert song.n_bars == 41 and song.end_sec == pytest.approx(82.0)
+    assert song.sections == ((0.0, "Intro"),)  # Clone Hero's rich-text tags are not shown
+    assert song.metadata["year"] == "1986"
+    # "resolution" in lower case is still the resolution: the drums fall on the beats
+    assert song.part(Level.EXPERT).qn.tolist() == [float(k) for k in range(8)]
+    ended = parse_chart_text(chart_text('  6144 = E "end"\n'))
+    assert ended.end_qn == 32.0 and ended.n_bars == 8
+    stray = parse_chart_text(chart_text(guitar_tick=192 * 10**7))
+    assert stray.n_bars == 2  # one bar after the last drum note, as with no other track
+    # notes.mid without an [end] event: its EVENTS track's last section is in the song
+    mid = mido.MidiFile(str(_drums_mid(tmp_path / "notes.mid", [(0, 96), (1, 97)])))
+    mid.tracks.insert(1, mido.MidiTrack([
+        mido.MetaMessage("track_name", name="EVENTS", time=0),
+        mido.MetaMessage("text", text="[section outro]", time=480 * 40),
+    ]))  # fmt: skip
+    mid.save(str(tmp_path / "notes.mid"))
+    read = read_notes_mid(tmp_path / "notes.mid")
+    assert read.sections == ((40.0, "outro"),) and read.end_qn == 44.0

@@ -348,18 +348,38 @@ def _event_text(event: str) -> str:
     return text
 
 
+#: A rich-text tag in a section's name (``<b>``, ``<color=#ff0000>``), which Clone Hero
+#: draws as formatting.
+_RICH_TEXT_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+
+
 def _section_name(event: str) -> str | None:
     """The name of a section event (``section Verse 1``, ``[section verse_1]``,
     ``[prc_verse_1]``), or None for other events."""
     text = _event_text(event)
     for prefix in ("section ", "section_", "prc_"):
         if text.lower().startswith(prefix):
-            return text[len(prefix) :].strip()
+            return _RICH_TEXT_TAG.sub("", text[len(prefix) :]).strip()
     return None
 
 
 def _is_end(event: str) -> bool:
     return event.strip().lower() in {"end", "[end]"}
+
+
+#: A chart with no end event runs to the last event of any of its tracks (the guitar's
+#: outro after the drums stop), if that comes within this long (a full-album chart runs
+#: an hour or more; a stray tick far beyond is not music).
+_MAX_SONG_SEC = 3 * 3600.0
+
+
+def _song_end_qn(tempo_map: TempoMap, last_qn: float) -> float:
+    """Where a chart with no end event ends: the end of the bar of its last event, as a
+    chart ends one bar after its last note (0, for that, if the event is unusable)."""
+    if not 0 < last_qn < np.inf or float(tempo_map.qn_to_sec(last_qn)) > _MAX_SONG_SEC:
+        return 0.0
+    bar, _ = tempo_map.qn_to_bar_beat(np.float64(last_qn))
+    return float(tempo_map.bar_to_qn(int(bar) + 1))
 
 
 # ---------------------------------------------------------------------------- .chart
@@ -461,6 +481,18 @@ def _check_event_lines(section: _Section, source: str) -> None:
     if m is not None and m.group(2):
         raise InputError(f"{where}: broken tick {m.group(1)!r} (a tick is a whole number of ticks)")
     raise InputError(f"{where}: expected 'tick = event', got {line[:40]!r}")
+
+
+_CH_NOTE_END = re.compile(r"^[ \t]*(\d+)[ \t]*=[ \t]*(?:N[ \t]+\d+[ \t]+(\d+))?", re.M)
+
+
+def _last_tick(sections: Iterable[_Section]) -> int:
+    """The last tick any section's events reach (a note's with its sustain)."""
+    last = 0
+    for section in sections:
+        for tick, sustain in _CH_NOTE_END.findall(section.body):
+            last = max(last, int(tick) + (int(sustain) if sustain else 0))
+    return last
 
 
 def _event_rows(section: _Section, source: str) -> list[tuple[str, str, str]]:
@@ -566,7 +598,8 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
     """
     sections: dict[str, _Section] = {}
     found: list[str] = []
-    for section in _split_sections(text.lstrip("\ufeff"), source):
+    every = _split_sections(text.lstrip("\ufeff"), source)
+    for section in every:
         found.append(f"[{section.name}]")
         if section.name in _CH_READ:
             sections[section.name] = section  # as the games do, the last one wins
@@ -581,12 +614,12 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
             if m is None:
                 where = f"{source}, line {sections['Song'].line + k}"
                 raise InputError(f"{where}: expected 'key = value', got {line[:40]!r}")
-            song[m.group(1)] = m.group(2)
+            song[m.group(1).lower()] = m.group(2)  # editors differ in case: Resolution
     try:
-        resolution = int(_unquote(song.get("Resolution", "192")))
+        resolution = int(_unquote(song.get("resolution", "192")))
     except ValueError:
         raise InputError(
-            f"{source}: [Song] Resolution {song['Resolution']!r} is not a number"
+            f"{source}: [Song] Resolution {song['resolution']!r} is not a number"
         ) from None
     if resolution <= 0:
         raise InputError(f"{source}: [Song] Resolution must be positive, got {resolution}")
@@ -662,11 +695,13 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
         expert_plus = gems("ExpertDrums", Level.EXPERT_PLUS, plus=True).part(resolution)
 
     metadata = {
-        key.lower(): _unquote(value)
+        key: _unquote(value)
         for key, value in song.items()
-        if key not in {"Name", "Artist", "Resolution", "Offset"}
+        if key not in {"name", "artist", "resolution", "offset"}
     }
-    offset = _unquote(song.get("Offset", "0"))
+    if "year" in metadata:  # Moonscraper writes ", 1986", to follow the album's name
+        metadata["year"] = metadata["year"].lstrip(", ").strip()
+    offset = _unquote(song.get("offset", "0"))
     try:
         metadata["offset_sec"] = str(float(offset))
     except ValueError:
@@ -683,12 +718,12 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
         else ""
     )
     return _finish_chart(
-        title=_unquote(song.get("Name", "")) or Path(source).stem,
-        artist=_unquote(song.get("Artist", "")),
+        title=_unquote(song.get("name", "")) or Path(source).stem,
+        artist=_unquote(song.get("artist", "")),
         tempo_map=tempo_map,
         parts=parts,
         sections=section_marks,
-        end_qn=end_qn,
+        end_qn=end_qn or _song_end_qn(tempo_map, _last_tick(every) / resolution),
         metadata=metadata,
         where=source,
         found=found,
@@ -834,10 +869,13 @@ def read_notes_mid(path: str | Path, *, five_lane: bool | None = None) -> Chart:
 
     sections: list[tuple[float, str]] = []
     end_qn = 0.0
+    last_tick = tempo_track.end_tick  # without an [end] event: the last event read
     for chunk, name in zip(chunks, names, strict=True):
         if name != "EVENTS":
             continue
-        for tick, text in scan_track(chunk, label=label).texts(1, 6):
+        events = scan_track(chunk, label=label)
+        last_tick = max(last_tick, events.end_tick)
+        for tick, text in events.texts(1, 6):
             section = _section_name(text)
             if section is not None:
                 sections.append((tick / tpq, section.replace("_", " ")))
@@ -878,7 +916,7 @@ def read_notes_mid(path: str | Path, *, five_lane: bool | None = None) -> Chart:
         tempo_map=tempo_map,
         parts=parts,
         sections=sections,
-        end_qn=end_qn,
+        end_qn=end_qn or _song_end_qn(tempo_map, max(last_tick, drums.end_tick) / tpq),
         metadata=metadata,
         where=label,
         found=[f"{names[index]} without notes"],
