@@ -89,3 +89,31 @@ def test_bad_render_and_play_options_are_one_clear_line(tmp_path: Path, capsys) 
         assert main(args) == code, args
         err = capsys.readouterr().err
         assert words in err and "Traceback" not in err and err.count("\n") == 1, err
+
+
+def test_every_command_s_help_reads_whole_at_80_columns() -> None:
+    """A command's description keeps its docstring's lines: a line of a paragraph too
+    long for an 80-column terminal wraps on its own and leaves a stub ("where it")
+    before the paragraph's next line. (A paragraph's last line may wrap: it wraps
+    whole.)"""
+    import inspect
+    import itertools
+
+    import click
+    from typer.main import get_command
+
+    from cymbalism.cli import app
+
+    def commands(group: click.Group, path: str = "cymbalism"):  # type: ignore[no-untyped-def]
+        for name, cmd in group.commands.items():
+            if isinstance(cmd, click.Group):
+                yield from commands(cmd, f"{path} {name}")
+            else:
+                yield f"{path} {name}", cmd
+
+    found = list(commands(get_command(app)))  # type: ignore[arg-type]
+    assert len(found) > 15
+    for name, cmd in found:
+        lines = (inspect.getdoc(cmd.callback) or "").splitlines()
+        for line, after in itertools.pairwise(lines):
+            assert len(line) <= 78 or not after.strip(), (name, line)

@@ -57,9 +57,10 @@ def _render(
 ) -> None:
     """Render a session as the room heard it, or a song's practice track, to a file.
 
-    A session: the music at the tempo it was played (following the duo, looping where it
-    looped), each player's hits as drums panned apart, the click if asked. A song: its
-    music with one part played as drums, for a beginner to hear before playing.
+    A session: the music at the tempo it was played (following the duo,
+    looping where it looped), each player's hits as drums panned apart, the
+    click if asked. A song: its music with one part played as drums, for a
+    beginner to hear before playing.
     """
     from cymbalism.model.chart import Level
     from cymbalism.sound.audio import audio_for_chart, song_audio_for, write_audio
