@@ -105,3 +105,19 @@ def test_tab_of_a_built_in_song_draws_triplets_on_their_grid():
     chart = get_song("alley-shuffle")
     text = format_tab(chart, chart.part())
     assert "HH |x-xx-xx-xx-x|" in text
+
+
+def test_tab_gives_a_section_the_drums_sit_out_one_line():
+    """A song whose drums stop after the intro (its guitar plays on) lists its later
+    sections as rests, one line each, rather than empty blocks."""
+    import dataclasses
+
+    chart = parse_song(SMALL, name="small")
+    end = chart.end_qn
+    longer = dataclasses.replace(
+        chart, end_qn=end + 16.0, sections=(*chart.sections, (end, "outro"), (end + 8.0, "coda"))
+    )
+    text = format_tab(longer, longer.part())
+    assert f"[outro] bars {int(end // 4) + 1}-{int(end // 4) + 2}: rests\n[coda]" in text
+    assert text.endswith(": rests\n") and "\n\n\n" not in text
+    assert format_tab(chart, chart.part()) in text  # the bars with notes drawn as before

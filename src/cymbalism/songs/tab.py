@@ -181,11 +181,18 @@ def format_tab(
     for name, a, b in zip(names, starts[:-1], starts[1:], strict=True):
         if a >= b:
             continue
-        out.append(f"[{name}] bars {a + 1}-{b}")
+        head = f"[{name}] bars {a + 1}-{b}"
+        if not any(bar[lane].strip("-") for bar in bars[a:b] for lane in lanes_used):
+            out.append(f"{head}: rests")  # a section the drums sit out: one line
+            continue
+        if out and out[-1]:
+            out.append("")
+        out.append(head)
         for line_start in range(a, b, bars_per_line):
             chunk = bars[line_start : min(b, line_start + bars_per_line)]
             in_line = [lane for lane in lanes_used if any(bar[lane].strip("-") for bar in chunk)]
             for lane in in_line:
                 out.append(f"{lane.short} |" + "|".join(bar[lane] for bar in chunk) + "|")
-            out.append("")
+            if in_line:
+                out.append("")
     return "\n".join(out).rstrip() + "\n"
