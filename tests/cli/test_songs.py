@@ -214,3 +214,17 @@ def test_simplify_writes_a_charts_own_easy_part_as_written(tmp_path, capsys):
     assert main(["simplify", str(chart), "--out", str(out)]) == 0
     easy = read_chart(out).part(Level.EASY)
     assert easy.lane.tolist() == [Lane.KICK, Lane.TOM_HIGH, Lane.SNARE, Lane.TOM_HIGH]
+
+
+def test_songs_show_says_a_chart_is_read_as_a_five_lane_kit(tmp_path, capsys):
+    """A stray fifth-pad note makes a .chart five-lane, as the games read it: the yellow
+    groove is the hi-hat, and the player is told why."""
+    notes = "\n".join(f"  {192 * i} = N {pad} 0" for i, pad in enumerate([0, 2, 1, 2]))
+    chart = tmp_path / "notes.chart"
+    chart.write_text(
+        f"[Song]\n{{\n  Resolution = 192\n}}\n[ExpertDrums]\n{{\n{notes}\n  768 = N 5 0\n}}\n"
+    )
+    assert main(["songs", "show", str(chart)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "read as a five-lane kit" in out and "made for four pads" not in out
+    assert "HH |" in out  # yellow is the hi-hat

@@ -345,6 +345,7 @@ def test_a_five_lane_midi_chart_keeps_its_fifth_lane(tmp_path):
         (2.0, Lane.CRASH), (2.5, Lane.TOM_FLOOR), (3.0, Lane.SNARE),
     ]  # fmt: skip
     assert _pairs(chart.part(Level.HARD)) == [(3.0, Lane.TOM_FLOOR)]
+    assert chart.five_lane and not chart.four_pads  # and it says so
 
 
 def test_song_ini_can_say_the_kit_is_five_lane(tmp_path):
@@ -362,9 +363,15 @@ def test_song_ini_can_say_the_kit_is_five_lane(tmp_path):
     assert _pairs(read_chart(b).part(Level.EXPERT)) == [
         (0.0, Lane.HIHAT_CLOSED), (1.0, Lane.RIDE), (2.0, Lane.CRASH),
     ]  # fmt: skip
+    assert not read_chart(a).five_lane and not read_chart(b).five_lane
     for folder in (a, b):
         (folder / "song.ini").write_text("[song]\nname = Five\nfive_lane_drums = True\n")
         assert _pairs(read_chart(folder).part(Level.EXPERT)) == five
+        assert read_chart(folder).five_lane
+        # written out, it is a pro chart: read again, no longer five-lane
+        save_chart(tmp_path / "saved.chart", read_chart(folder))
+        again = load_chart(tmp_path / "saved.chart")
+        assert not again.five_lane and _pairs(again.part(Level.EXPERT)) == five
         assert _pairs(load_chart(next(folder.glob("notes.*"))).part(Level.EXPERT)) == five
         assert read_chart(folder).title == "Five"
         assert song_record(folder).level("expert").lanes == {

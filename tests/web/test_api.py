@@ -578,3 +578,8 @@ def test_a_song_made_for_four_pads_says_so() -> None:
         f"[Song]\n{{\n  Resolution = 192\n}}\n[ExpertDrums]\n{{\n{notes}\n  0 = N 66 0\n}}\n"
     )
     assert song_summary("pro", marked)["pads"] is False
+    assert song_summary("pro", marked)["five_lane"] is False
+    five = parse_chart_text(
+        f"[Song]\n{{\n  Resolution = 192\n}}\n[ExpertDrums]\n{{\n{notes}\n  0 = N 5 0\n}}\n"
+    )
+    assert song_summary("gh", five)["five_lane"] is True and not song_summary("gh", five)["pads"]

@@ -41,11 +41,19 @@ _SPREAD_TOP_MS = 60.0
 
 
 def print_pads_note(chart: Chart) -> None:
-    """Tell the player when a chart was made for four pads (:data:`~cymbalism.model.chart.PADS`)."""
+    """Tell the player how a game chart's pads read: made for four pads
+    (:data:`~cymbalism.model.chart.PADS`) or a five-lane kit
+    (:data:`~cymbalism.model.chart.FIVE_LANE`)."""
     if chart.four_pads:
         console.print(
             "[yellow]made for four pads (no pro-drums markers): yellow takes the hi-hat or "
             "the high tom, blue the ride or the mid tom, green the crash or the floor tom[/]",
+            highlight=False,
+        )
+    elif chart.five_lane:
+        console.print(
+            "[yellow]read as a five-lane kit (a note on the fifth pad, or song.ini's "
+            "five_lane_drums): yellow and orange are cymbals, blue and green toms[/]",
             highlight=False,
         )
 

@@ -100,6 +100,7 @@ from cymbalism.errors import InputError, NotFoundError
 from cymbalism.io.text import decode_text
 from cymbalism.model.chart import (
     ACCENT_VELOCITY,
+    FIVE_LANE,
     GHOST_MAX_VELOCITY,
     GHOST_VELOCITY,
     NORMAL_VELOCITY,
@@ -708,7 +709,9 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
         raise InputError(f"{source}: [Song] Offset {offset!r} is not a number of seconds") from None
     metadata["source_format"] = "chart"
     marked = any(np.isin(n[:, 1], list(_CH_CYMBAL)).any() for n in notes.values())
-    if not five_lane and not marked:
+    if five_lane:
+        metadata[FIVE_LANE] = "true"
+    elif not marked:
         metadata[PADS] = "toms"  # made for four pads: read as toms, judged by pad
     drumlike = [f for f in found if "drum" in f.lower() and f[1:-1] not in _CH_READ]
     hint = (
@@ -908,7 +911,9 @@ def read_notes_mid(path: str | Path, *, five_lane: bool | None = None) -> Chart:
         title = p.parent.name if p.stem.lower() == "notes" else p.stem
     metadata = {"source_format": "notes.mid"}
     five = _mid_five_lane(drums) if five_lane is None else five_lane
-    if not five and not np.isin(drums.on_note, list(_MID_TOM_MARKERS)).any():
+    if five:
+        metadata[FIVE_LANE] = "true"
+    elif not np.isin(drums.on_note, list(_MID_TOM_MARKERS)).any():
         metadata[PADS] = "cymbals"  # made for four pads: read as cymbals, judged by pad
     return _finish_chart(
         title=title,
@@ -1226,6 +1231,8 @@ def _chart_text(chart: Chart, resolution: int) -> tuple[str, Folds]:
     lines += [f"  Offset = {float(offset):g}", f"  Resolution = {resolution}"]
     for key, value in chart.metadata.items():
         if key in {"offset_sec", "source_format", "name", "artist", "resolution", "offset"}:
+            continue
+        if key == FIVE_LANE:  # written as pro drums: no longer five-lane
             continue
         if not key.isidentifier():
             continue

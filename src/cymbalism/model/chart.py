@@ -20,6 +20,7 @@ from cymbalism.model.validate import validate_times
 
 __all__ = [
     "ACCENT_VELOCITY",
+    "FIVE_LANE",
     "GHOST_MAX_VELOCITY",
     "GHOST_VELOCITY",
     "LADDER",
@@ -45,6 +46,10 @@ EXCERPT_OF_BARS = "excerpt_of_bars"
 #: ``.chart``: high, mid and floor tom) or ``"cymbals"`` (a ``notes.mid``: hi-hat, ride,
 #: crash). A hit on either drum of a pad hits its notes (:attr:`Chart.hit_lanes`).
 PADS = "pads"
+#: The metadata key of a game chart read as a five-lane (Guitar Hero) kit, because it has
+#: a note on the fifth pad or its song.ini says ``five_lane_drums``, as the games read it:
+#: its yellow and orange notes are cymbals, its blue and green notes toms.
+FIVE_LANE = "five_lane"
 #: Per reading, the drum each other lane's hit counts as: the pad's drum in the chart.
 _PAD_READINGS: Mapping[str, Mapping[Lane, Lane]] = {
     "toms": {
@@ -265,6 +270,11 @@ class Chart:
     def four_pads(self) -> bool:
         """Whether the chart was made for four pads (:data:`PADS`)."""
         return PADS in self.metadata
+
+    @property
+    def five_lane(self) -> bool:
+        """Whether the chart was read as a five-lane kit (:data:`FIVE_LANE`)."""
+        return FIVE_LANE in self.metadata
 
     @property
     def hit_lanes(self) -> np.ndarray:

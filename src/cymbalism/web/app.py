@@ -272,6 +272,7 @@ def song_summary(name: str, chart: Chart) -> dict[str, Any]:
         "sections": song_sections(chart),
         # made for four pads: either drum of a pad hits its notes (Chart.hit_lanes)
         "pads": chart.four_pads,
+        "five_lane": chart.five_lane,
     }
 
 

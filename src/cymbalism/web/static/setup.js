@@ -25,7 +25,8 @@ function songChanged() {
   const s = currentSong();
   if (!s) return;
   $("song-info").textContent = `${s.bars} bars, ${songClock(s.length_sec)} at full tempo; parts: ${s.levels.join(", ")}`
-    + (s.pads ? ". Made for four pads: the hi-hat or the high tom plays yellow, the ride or the mid tom blue, the crash or the floor tom green." : "");
+    + (s.pads ? ". Made for four pads: the hi-hat or the high tom plays yellow, the ride or the mid tom blue, the crash or the floor tom green." : "")
+    + (s.five_lane ? ". A five-lane kit: yellow and orange are cymbals, blue and green toms." : "");
   for (const [i, id] of ["level0", "level1"].entries()) {
     const el = $(id), keep = el.value;
     el.innerHTML = "";
