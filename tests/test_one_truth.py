@@ -30,7 +30,7 @@ from cymbalism.model.chart import PADS, Chart, Level, Part
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.session import Player, Settings, within_spans
-from cymbalism.report.analysis import analyse_stored, played_hits, player_targets
+from cymbalism.report.analysis import analyse_stored, level_at, played_hits, player_targets
 from cymbalism.report.export import export_rows, write_export
 from cymbalism.report.text import summary_sentences
 from cymbalism.store import Store
@@ -137,7 +137,8 @@ def play_session(store: Store, plan: Plan) -> tuple[Engine, LiveResult, int]:
                 if plan.pads and lane == Lane.HIHAT_CLOSED and rng.random() < 0.5:
                     lane = int(Lane.TOM_HIGH)  # the other drum of the yellow pad
                 pending.append((on, name, lane, int(rng.integers(40, 127))))
-                if plan.pedal == "free" and name == "Ana" and lane == Lane.SNARE:
+                chick = {"free": "Ana", "charted": "Ben"}.get(plan.pedal or "")
+                if lane == Lane.SNARE and name == chick:  # a chick with the snare
                     pending.append((on + 0.004, name, int(Lane.HIHAT_PEDAL), 70))
                 if rng.random() < 0.05:  # an extra hit, on any drum
                     pending.append((on + 0.2, name, int(rng.integers(0, len(Lane))), 80))
@@ -270,6 +271,22 @@ def test_every_path_gives_the_same_figures(tmp_path, plan: Plan) -> None:
             chick = ana.targets.lane == Lane.HIHAT_PEDAL
             if pedal_hits.size and chick.any():
                 assert (ana.hit_index[chick] >= 0).any()
+            # Ben chicks with his snare: judged only at a level whose part writes the
+            # pedal (Hard, derived from the Expert part), kept unjudged below it
+            ben = analysis.player("Ben")
+            hits = stored.session.player("Ben").hits
+            at = level_at(ben.start_level, ben.level_changes, hits.onset_sec)
+            writes = {
+                int(lv): bool(np.any(stored.chart.part(lv).lane == Lane.HIHAT_PEDAL))
+                for lv in np.unique(at).tolist()
+            }
+            chicks = (hits.lane == Lane.HIHAT_PEDAL) & within_spans(
+                hits.onset_sec, live.judged_spans("Ben")
+            )
+            free = chicks & ~np.array([writes[int(lv)] for lv in at], dtype=bool)
+            assert ben.unjudged.onset_sec.tolist() == hits.onset_sec[free].tolist()
+            judged_ben = ben.alignment.hits.lane == Lane.HIHAT_PEDAL
+            assert int(judged_ben.sum()) == int((chicks & ~free).sum())
     assert (info.duet.came_together_sec if info.duet else None) == result.came_together_sec
     words = " ".join(summary_sentences(analysis))
     for p in live.players:
@@ -297,7 +314,7 @@ def test_every_path_gives_the_same_figures(tmp_path, plan: Plan) -> None:
     steps = [stored.level_changes.get(n, ()) for n in names]
     offline = analyze_players(
         [
-            played_hits(exported.get(p.name, Hits.empty()), p.level, s, hit_lanes=chart.hit_lanes)
+            played_hits(exported.get(p.name, Hits.empty()), p.level, s, chart=chart)
             for p, s in zip(stored.session.players, steps, strict=True)
         ],
         tempo_map=chart.tempo_map,

@@ -395,11 +395,11 @@ def test_a_chart_made_for_four_pads_is_judged_by_pad(tmp_path):
     assert song_record(a).pads and song_record(b).pads  # the library lists it
     lanes = np.arange(len(Lane))
     # (no game chart has a hi-hat pedal note: the pedal is not judged)
-    assert toms.hit_lanes[lanes].tolist() == [
+    assert toms.hit_lanes("expert")[lanes].tolist() == [
         Lane.KICK, Lane.SNARE, Lane.TOM_HIGH, Lane.TOM_HIGH, NOT_JUDGED,
         Lane.TOM_HIGH, Lane.TOM_MID, Lane.TOM_FLOOR, Lane.TOM_FLOOR, Lane.TOM_MID,
     ]  # fmt: skip
-    assert cymbals.hit_lanes[lanes].tolist() == [
+    assert cymbals.hit_lanes("expert")[lanes].tolist() == [
         Lane.KICK, Lane.SNARE, Lane.HIHAT_CLOSED, Lane.HIHAT_OPEN, NOT_JUDGED,
         Lane.HIHAT_CLOSED, Lane.RIDE, Lane.CRASH, Lane.CRASH, Lane.RIDE,
     ]  # fmt: skip
@@ -408,7 +408,7 @@ def test_a_chart_made_for_four_pads_is_judged_by_pad(tmp_path):
     marked = _drums_mid(tmp_path / "marked.mid", [(0, 98), (0, 110), (2, 99)])
     assert PADS not in read_notes_mid(marked).metadata
     expected = [NOT_JUDGED if x == Lane.HIHAT_PEDAL else int(x) for x in Lane]
-    assert read_notes_mid(marked).hit_lanes.tolist() == expected
+    assert read_notes_mid(marked).hit_lanes("expert").tolist() == expected
     # and so does song.ini's pro_drums, which the library, play and the studio all read
     for folder in (a, b):
         (folder / "song.ini").write_text("[song]\nname = Pro\npro_drums = True\n")

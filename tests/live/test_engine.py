@@ -82,7 +82,7 @@ def perform(
 def heard(hits: Hits, chart: Chart, level: Level = Level.EXPERT) -> Hits:
     """The hits as ``chart``'s part at ``level`` hears them (every tom as the floor tom at
     Easy; no hi-hat pedal where the chart has no pedal note)."""
-    return fold_hits(hits, level, hit_lanes=chart.hit_lanes)
+    return fold_hits(hits, level, chart=chart)
 
 
 def same(a: object, b: object) -> bool:
@@ -501,7 +501,7 @@ def test_the_stored_report_gives_the_figures_the_live_session_showed() -> None:
     assert not np.array_equal(fold_lanes(hb.lane, Level.EASY), hb.lane)  # folding matters
     every = np.arange(len(Lane))
     for name, level in (("Ana", Level.EXPERT), ("Ben", Level.EASY)):
-        folded = fold_lanes(every, level, hit_lanes=chart.hit_lanes)
+        folded = fold_lanes(every, level, hit_lanes=chart.hit_lanes(level))
         assert [engine.target_lane(name, ln) for ln in every] == folded.tolist()
     assert engine.target_lane("Ben", Lane.RIDE) != Lane.RIDE  # Easy hears the ride elsewhere
     with pytest.raises(InputError, match="lane 12"):
@@ -679,3 +679,15 @@ def test_the_hi_hat_pedal_is_judged_only_where_the_chart_writes_it() -> None:
     assert Verdict.NOT_JUDGED not in judged
     assert judged.count(Verdict.EXTRA) == 8  # the chick on 1 and 3 is not written
     assert judged.count(Verdict.ON_TIME) == 16
+    # judged by the part played: Medium, derived from that Expert part, drops the pedal
+    clock = FakeClock(5_000_000_000)
+    players = [Player("Ana"), Player("Ben", level=Level.MEDIUM)]
+    engine = Engine(charted, players, Settings(count_in_bars=0), clock)
+    assert Lane.HIHAT_PEDAL not in engine.chart.part(Level.MEDIUM).lane
+    t_ns = engine.sec_to_ns(0.502)
+    clock.set_ns(t_ns)
+    engine.tick()
+    verdicts = {
+        n: engine.push_hit(n, int(Lane.HIHAT_PEDAL), 90, t_ns=t_ns).verdict for n in ("Ana", "Ben")
+    }
+    assert verdicts == {"Ana": Verdict.ON_TIME, "Ben": Verdict.NOT_JUDGED}

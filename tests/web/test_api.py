@@ -156,6 +156,7 @@ def test_songs_and_rooms(client: TestClient) -> None:
             "levels": ["Easy", "Expert"],
             "sections": [],
             "pads": False,
+            "five_lane": False,
         }
     ]
     code = _room(client)

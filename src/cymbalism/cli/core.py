@@ -96,7 +96,7 @@ def _analyze(
         hits_as_read = hits
         # each hit counts for the drum its part plays it on (any tom at Easy), as live
         hits = [
-            played_hits(h.shifted(-start), lv, hit_lanes=song.hit_lanes)
+            played_hits(h.shifted(-start), lv, chart=song)
             for h, lv in zip(hits, parts, strict=True)
         ]
         unjudged = {

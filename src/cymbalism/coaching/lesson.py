@@ -355,7 +355,7 @@ class LessonPath:
         a hit on any of them counts. Judge ``fold(hits)`` against
         :meth:`targets_for_bar`.
         """
-        return fold_hits(hits, self.level, hit_lanes=self.chart.hit_lanes)
+        return fold_hits(hits, self.level, chart=self.chart)
 
     def next_bar(self, bar: int) -> int | None:
         """The bar to play after ``bar``: the loop's start after its end; None after the song."""
@@ -578,7 +578,7 @@ def placement_level(
         part = full.part(lv).between(start, stop)
         if len(part) == 0:
             continue
-        folded = fold_hits(played, lv, hit_lanes=full.hit_lanes)
+        folded = fold_hits(played, lv, chart=full)
         st = timing_stats(align(folded, part.to_hits(tm), window_sec=s.window_sec))
         ok = bool(st.hit_rate >= s.promote_hit_rate and st.mean_abs_error_sec < s.promote_mae_sec)
         fits[lv] = (ok, 2.0 * st.n_hit / (len(part) + len(folded)))
@@ -624,19 +624,19 @@ def bar_alignment(
     *,
     window_sec: float,
     level: Level,
-    hit_lanes: np.ndarray | None = None,
+    chart: Chart | None = None,
 ) -> Alignment:
     """How one bar went, as the path is told: the live engine and :func:`replay_lesson`
     both judge a bar with this.
 
     The hits from ``start_sec - window_sec`` up to ``end_sec - window_sec`` (a hit that
     early may be for the bar's first note; one that late is for the next bar's), their
-    lanes folded as ``level`` folds them (after the chart's ``hit_lanes``,
-    :attr:`~cymbalism.model.chart.Chart.hit_lanes`: a hi-hat pedal no note asks for is
-    left out), aligned to the bar's notes ``targets``.
+    lanes folded as ``level`` folds them (after the ``chart``'s
+    :meth:`~cymbalism.model.chart.Chart.hit_lanes`: a hi-hat pedal the part does not
+    write is left out), aligned to the bar's notes ``targets``.
     """
     played = hits.between(start_sec - window_sec, end_sec - window_sec)
-    return align(fold_hits(played, level, hit_lanes=hit_lanes), targets, window_sec=window_sec)
+    return align(fold_hits(played, level, chart=chart), targets, window_sec=window_sec)
 
 
 def replay_lesson(
@@ -743,7 +743,7 @@ def replay_lesson(
         if not any(a <= start and end_sec <= b for a, b in spans):
             continue  # the player was not there for the whole bar
         judged = bar_alignment(
-            hits, targets, start, end_sec, window_sec=w, level=level, hit_lanes=p.chart.hit_lanes
+            hits, targets, start, end_sec, window_sec=w, level=level, chart=p.chart
         )
         p.on_bar_end(bar, judged)
     return LessonReport(

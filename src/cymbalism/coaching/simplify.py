@@ -59,6 +59,7 @@ __all__ = [
     "simplify_chart",
     "simplify_part",
     "simplify_step",
+    "unjudged_hits",
 ]
 
 #: The most limbs a level asks for at one moment.
@@ -105,7 +106,7 @@ def fold_lanes(
     lane : np.ndarray [shape=(n,), int]
     level : Level
     hit_lanes : np.ndarray [shape=(len(Lane),), int], optional
-        For hits: a chart's :attr:`~cymbalism.model.chart.Chart.hit_lanes`, applied
+        For hits: a chart's :meth:`~cymbalism.model.chart.Chart.hit_lanes`, applied
         first (in a chart made for four pads, a hit on a pad's other drum counts as the
         drum the chart names; a hit no note can ask for is
         :data:`~cymbalism.model.lanes.NOT_JUDGED`, and stays so).
@@ -128,7 +129,7 @@ def fold_hits(
     hits: Hits,
     level: Level | str | int | np.ndarray,
     *,
-    hit_lanes: np.ndarray | None = None,
+    chart: Chart | None = None,
 ) -> Hits:
     """A player's hits as the part at ``level`` judges them: lanes folded
     (:func:`fold_lanes`), and the hits no note can ask for left out.
@@ -138,23 +139,41 @@ def fold_hits(
     hits : Hits
     level : Level or np.ndarray [shape=(len(hits),), int]
         The level played, or the level each hit was played at.
-    hit_lanes : np.ndarray [shape=(len(Lane),), int], optional
-        The chart's :attr:`~cymbalism.model.chart.Chart.hit_lanes`.
+    chart : Chart, optional
+        The chart played: its :meth:`~cymbalism.model.chart.Chart.hit_lanes` at each
+        level (a chart made for four pads; a hi-hat pedal the part does not write).
 
     Returns
     -------
     judged : Hits
         The hits to align with the part's notes, in their order.
     """
-    if isinstance(level, np.ndarray):
-        lane = np.empty(len(hits), dtype=np.int8)
-        for lv in np.unique(level).tolist():
-            at = level == lv
-            lane[at] = fold_lanes(hits.lane[at], lv, hit_lanes=hit_lanes)
-    else:
-        lane = fold_lanes(hits.lane, level, hit_lanes=hit_lanes)
+    lane = _judged_lanes(hits, level, chart)
     keep = lane != NOT_JUDGED
     return Hits(hits.onset_sec[keep], lane[keep], hits.velocity[keep])
+
+
+def unjudged_hits(
+    hits: Hits, level: Level | str | int | np.ndarray, *, chart: Chart | None = None
+) -> Hits:
+    """The hits :func:`fold_hits` leaves out, as played (a hi-hat pedal the part does not
+    write)."""
+    return hits.select(_judged_lanes(hits, level, chart) == NOT_JUDGED)
+
+
+def _judged_lanes(
+    hits: Hits, level: Level | str | int | np.ndarray, chart: Chart | None
+) -> np.ndarray:
+    """Each hit's lane as its level judges it (:data:`NOT_JUDGED` where it is not)."""
+    if not isinstance(level, np.ndarray):
+        table = None if chart is None else chart.hit_lanes(level)
+        return fold_lanes(hits.lane, level, hit_lanes=table)
+    lane = np.empty(len(hits), dtype=np.int8)
+    for lv in np.unique(level).tolist():
+        at = level == lv
+        table = None if chart is None else chart.hit_lanes(lv)
+        lane[at] = fold_lanes(hits.lane[at], lv, hit_lanes=table)
+    return lane
 
 
 def metric_level(qn: np.ndarray, tempo_map: TempoMap) -> np.ndarray:

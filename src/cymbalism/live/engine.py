@@ -448,7 +448,6 @@ class Engine:
                 f"window ({self.settings.window_sec} s)"
             )
         self.base_map = chart.tempo_map.scaled(self.settings.tempo_scale)
-        self._hit_lanes = chart.hit_lanes
         self._bar_plan = self._plan_bars()
         self.messages: list[str] = []
         if not self.output.audible:
@@ -732,7 +731,7 @@ class Engine:
             bar.end_sec,
             window_sec=w,
             level=level,
-            hit_lanes=self._hit_lanes,
+            chart=self.chart,
         )
 
     def _close_bars(self, now_sec: float) -> None:
@@ -854,7 +853,7 @@ class Engine:
         """The lane a hit on each lane counts for in this chart's part at ``level``."""
         from cymbalism.coaching.simplify import fold_lanes
 
-        return fold_lanes(np.arange(len(Lane)), level, hit_lanes=self._hit_lanes)
+        return fold_lanes(np.arange(len(Lane)), level, hit_lanes=self.chart.hit_lanes(level))
 
     def _fold_at(self, st: _PlayerState, onset_sec: float, lane: int) -> int:
         """The lane a hit counts for in the part the player was on when it sounded."""

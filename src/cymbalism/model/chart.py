@@ -44,7 +44,7 @@ EXCERPT_OF_BARS = "excerpt_of_bars"
 #: and its song.ini does not say ``pro_drums``): its yellow, blue and green notes name a
 #: pad, not a drum. The value says how the chart's notes read them: ``"toms"`` (a
 #: ``.chart``: high, mid and floor tom) or ``"cymbals"`` (a ``notes.mid``: hi-hat, ride,
-#: crash). A hit on either drum of a pad hits its notes (:attr:`Chart.hit_lanes`).
+#: crash). A hit on either drum of a pad hits its notes (:meth:`Chart.hit_lanes`).
 PADS = "pads"
 #: The metadata key of a game chart read as a five-lane (Guitar Hero) kit, because it has
 #: a note on the fifth pad or its song.ini says ``five_lane_drums``, as the games read it:
@@ -276,19 +276,21 @@ class Chart:
         """Whether the chart was read as a five-lane kit (:data:`FIVE_LANE`)."""
         return FIVE_LANE in self.metadata
 
-    @property
-    def hit_lanes(self) -> np.ndarray:
-        """The lane a hit on each lane counts for in this chart.
+    def hit_lanes(self, level: Level | str | int) -> np.ndarray:
+        """The lane a hit on each lane counts for in this chart's part at ``level``.
 
         Itself, except:
 
         - in a chart made for four pads (:data:`PADS`), a hit on a pad's other drum (the
           hi-hat where the chart reads yellow as the high tom) counts as the drum the
           chart names;
-        - in a chart with no hi-hat pedal note in any part (every game chart: no game
-          format writes one), the pedal is :data:`~cymbalism.model.lanes.NOT_JUDGED`. An
-          e-kit sends its chick, and a foot keeping time is no extra hit; the games leave
-          the pedal unmapped.
+        - where the part has no hi-hat pedal note (every game chart: no game format
+          writes one; and the easier parts cymbalism derives), the pedal is
+          :data:`~cymbalism.model.lanes.NOT_JUDGED`. An e-kit sends its chick, and a foot
+          keeping time is no extra hit; the games leave the pedal unmapped.
+
+        A level the chart has no part for is judged by all its parts (the pedal is judged
+        if any part writes it).
 
         Returns
         -------
@@ -296,7 +298,9 @@ class Chart:
         """
         reading = _PAD_READINGS.get(self.metadata.get(PADS, ""), {})
         lanes = np.array([int(reading.get(x, x)) for x in Lane], dtype=np.int8)
-        parts = [*self.parts.values(), *([self.expert_plus] if self.expert_plus else [])]
+        lv = Level.parse(level)
+        part = self.expert_plus if lv is Level.EXPERT_PLUS else self.parts.get(lv)
+        parts = [part] if part is not None else [*self.parts.values()]
         if not any(np.any(p.lane == Lane.HIHAT_PEDAL) for p in parts):
             lanes[Lane.HIHAT_PEDAL] = NOT_JUDGED
         return lanes

@@ -117,7 +117,7 @@ JUDGED_AS: Mapping[Lane, Lane] = {Lane.HIHAT_OPEN: Lane.HIHAT_CLOSED}
 _JUDGED_TABLE = np.array([int(JUDGED_AS.get(x, x)) for x in Lane], dtype=np.int8)
 #: The lane a hit no note can ask for counts as: it sounds and is kept, but it is neither
 #: a hit nor an extra (the hi-hat pedal on a chart with no pedal note,
-#: :attr:`~cymbalism.model.chart.Chart.hit_lanes`).
+#: :meth:`~cymbalism.model.chart.Chart.hit_lanes`).
 NOT_JUDGED = -1
 
 _LIMB = {

@@ -31,7 +31,7 @@ from cymbalism.analysis.timing import TimingStats, WindowedTiming, kept_tempo, w
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
-from cymbalism.model.lanes import NOT_JUDGED, Lane
+from cymbalism.model.lanes import Lane
 from cymbalism.model.session import BarLayout, Session, within_spans
 from cymbalism.store.store import DuetSummary, LevelStep, PlayerSummary, StoredSession
 
@@ -80,20 +80,20 @@ def played_hits(
     start: Level,
     steps: Sequence[LevelStep] = (),
     *,
-    hit_lanes: np.ndarray | None = None,
+    chart: Chart | None = None,
 ) -> Hits:
     """The hits as the part being played at each moment hears them.
 
     An easier part plays several drums as one (every tom as the floor tom at Easy), so a
     hit on any of them counts, as the live engine and the lesson path judge it; the
     store keeps the hits as played, and this folds them again for the report
-    (:func:`~cymbalism.coaching.simplify.fold_hits`). ``hit_lanes`` is the chart's
-    :attr:`~cymbalism.model.chart.Chart.hit_lanes`: a chart made for four pads, a hi-hat
-    pedal no note asks for (left out).
+    (:func:`~cymbalism.coaching.simplify.fold_hits`), by the ``chart``'s
+    :meth:`~cymbalism.model.chart.Chart.hit_lanes` at each level when given (a chart
+    made for four pads; a hi-hat pedal the part does not write, left out).
     """
     from cymbalism.coaching.simplify import fold_hits
 
-    return fold_hits(hits, level_at(start, steps, hits.onset_sec), hit_lanes=hit_lanes)
+    return fold_hits(hits, level_at(start, steps, hits.onset_sec), chart=chart)
 
 
 def player_targets(
@@ -156,7 +156,7 @@ class PlayerAnalysis:
         When the player was there (song seconds).
     unjudged : Hits
         The hits no note of the chart can ask for (a hi-hat pedal on a chart with no
-        pedal note, :attr:`~cymbalism.model.chart.Chart.hit_lanes`), while the player
+        pedal note, :meth:`~cymbalism.model.chart.Chart.hit_lanes`), while the player
         was judged: kept as played, neither hit nor extra.
     """
 
@@ -288,7 +288,7 @@ def judge_session(
         [
             p.hits
             if on_grid
-            else played_hits(p.hits, p.level, steps_of[p.name], hit_lanes=chart.hit_lanes)
+            else played_hits(p.hits, p.level, steps_of[p.name], chart=chart)
             for p in session.players
         ],
         tempo_map=chart.tempo_map,
@@ -328,6 +328,8 @@ def analyse_session(
     -------
     analysis : SessionAnalysis
     """
+    from cymbalism.coaching.simplify import unjudged_hits
+
     level_changes = level_changes or {}
     chart = session.chart
     if session.settings.tempo_scale != 1.0:  # played slower or faster than written
@@ -346,13 +348,11 @@ def analyse_session(
     steps_of = played_steps(session, level_changes)
     on_grid = chart.metadata.get("judged_against") == "grid"
     core = judge_session(session, level_changes=level_changes)
-    free_lane = np.flatnonzero(chart.hit_lanes == NOT_JUDGED)
     players = []
     for p, report in zip(session.players, core.players, strict=True):
-        free = np.isin(p.hits.lane, free_lane) & within_spans(
-            p.hits.onset_sec, session.judged_spans(p.name)
-        )
         steps = steps_of[p.name]
+        free = unjudged_hits(p.hits, level_at(p.level, steps, p.hits.onset_sec), chart=chart)
+        free = free.select(within_spans(free.onset_sec, session.judged_spans(p.name)))
         reached = max([p.level, *(s.to_level for s in steps)])
         if on_grid:  # free play: the tempo the hits themselves show
             bpm, curve = _tempo(p.hits, reference_bpm=song_bpm, hop_sec=tempo_hop_sec)
@@ -376,7 +376,7 @@ def analyse_session(
                 tempo_bpm=bpm,
                 tempo=curve,
                 present=p.present,
-                unjudged=Hits.empty() if on_grid else p.hits.select(free),
+                unjudged=Hits.empty() if on_grid else free,
             )
         )
     asy = sync = wsync = None

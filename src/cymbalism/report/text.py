@@ -75,10 +75,10 @@ def presence_phrase(p: PlayerAnalysis) -> str:
 
 def unjudged_sentence(name: str, n: int) -> str:
     """Say that ``n`` of a player's hi-hat pedal strokes were not judged, because the
-    chart has no pedal note (:attr:`~cymbalism.model.chart.Chart.hit_lanes`)."""
+    part has no pedal note (:meth:`~cymbalism.model.chart.Chart.hit_lanes`)."""
     verb = "is" if n == 1 else "are"
     strokes = counted(n, "hi-hat pedal stroke")
-    return f"{name}'s {strokes} {verb} not judged: the chart writes no pedal."
+    return f"{name}'s {strokes} {verb} not judged: the part has no pedal."
 
 
 def _player_sentence(p: PlayerAnalysis, *, on_grid: bool = False) -> str:
