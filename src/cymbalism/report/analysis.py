@@ -286,9 +286,7 @@ def judge_session(
     on_grid = chart.metadata.get("judged_against") == "grid"
     return analyze_players(
         [
-            p.hits
-            if on_grid
-            else played_hits(p.hits, p.level, steps_of[p.name], chart=chart)
+            p.hits if on_grid else played_hits(p.hits, p.level, steps_of[p.name], chart=chart)
             for p in session.players
         ],
         tempo_map=chart.tempo_map,
