@@ -211,7 +211,7 @@ def _measure(api: str, n_hits: int, mido, rtmidi) -> tuple[np.ndarray, np.ndarra
     got: dict[int, int] = {}
     port = backend.open_input(
         next(n for n in backend.input_names() if "cymbalism-bench" in n),
-        lambda msg: got.setdefault(msg.velocity, time.perf_counter_ns()),
+        lambda msg, _arrived: got.setdefault(msg.velocity, time.perf_counter_ns()),
     )
     bare = _send(out, note, n_hits, period, got)
     port.close()
