@@ -700,7 +700,7 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
         for key, value in song.items()
         if key not in {"name", "artist", "resolution", "offset"}
     }
-    if "year" in metadata:  # Moonscraper writes ", 1986", to follow the album's name
+    if "year" in metadata:  # chart editors write ", 1986", to follow the album's name
         metadata["year"] = metadata["year"].lstrip(", ").strip()
     offset = _unquote(song.get("offset", "0"))
     try:
