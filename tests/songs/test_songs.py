@@ -121,3 +121,17 @@ def test_tab_gives_a_section_the_drums_sit_out_one_line():
     assert f"[outro] bars {int(end // 4) + 1}-{int(end // 4) + 2}: rests\n[coda]" in text
     assert text.endswith(": rests\n") and "\n\n\n" not in text
     assert format_tab(chart, chart.part()) in text  # the bars with notes drawn as before
+
+
+def test_tab_draws_a_note_a_tick_off_the_grid_on_it():
+    """A community chart's snare a tick early (1/192 of a beat) is drawn on its beat, not
+    on a 48-step bar; a triplet a third of a step off still gets its own grid."""
+    from cymbalism.model.chart import Chart, Part
+    from cymbalism.model.tempo import TempoMap
+
+    snares = Part.from_arrays([0.0, 1.0 - 1 / 192, 2.0, 3.0], int(Lane.SNARE))
+    chart = Chart("tick", TempoMap.constant(120.0), {Level.EXPERT: snares})
+    assert "SD |o-o-o-o-|" in format_tab(chart, chart.part())
+    triplets = Part.from_arrays([0.0, 1 / 3, 2 / 3, 1.0], int(Lane.SNARE))
+    chart = Chart("triplet", TempoMap.constant(120.0), {Level.EXPERT: triplets})
+    assert "SD |oooo--------|" in format_tab(chart, chart.part())  # 12 steps: triplets

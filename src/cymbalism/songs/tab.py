@@ -112,13 +112,19 @@ def _step_char(lane: Lane, velocity: int) -> str:
     return base
 
 
+#: How far from a step a note may sit and still be drawn on it, in steps: a community
+#: chart's note a tick off its 16th (1/192 of a beat: 0.02 of a 16th) stays on the 16th
+#: grid, while a triplet (a third of a step off) or a 32nd (half a step) does not.
+_ON_STEP = 0.05
+
+
 def _bar_grid(offsets_qn: np.ndarray, bar_qn: float) -> int:
     """The fewest even steps of a bar that hold every offset (48 per whole note at most)."""
     whole = bar_qn / 4.0
     for per_whole in sorted(_GRIDS):
         n = max(1, round(per_whole * whole))
         pos = offsets_qn / bar_qn * n
-        if np.all(np.abs(pos - np.round(pos)) < 1e-3):
+        if np.all(np.abs(pos - np.round(pos)) < _ON_STEP):
             return n
     return max(1, round(48 * whole))
 
