@@ -521,9 +521,21 @@ def test_a_song_folder_finds_its_chart_by_content(tmp_path):
     _drums_mid(guitar / "a.mid", [(0, 60)], tracks=("PART GUITAR",))
     (guitar / "b.chart").write_text("[ExpertSingle]\n{\n  0 = N 0 0\n}\n")
     with pytest.raises(
-        InputError, match=r"none of its charts has a drum part \(a\.mid, b\.chart\)"
+        InputError, match=r"none of its charts has a drum part \(a\.mid, b\.chart\)$"
     ):
         read_chart(guitar)
+    # a folder of plain drum MIDI files (takes, not charts): each is a song of its own
+    from cymbalism.io.midi import write_hits
+    from cymbalism.model.hits import Hits
+
+    takes = tmp_path / "takes"
+    takes.mkdir()
+    hits = Hits.from_arrays([0.0, 0.5, 1.0], [Lane.KICK, Lane.SNARE, Lane.KICK])
+    for name in ("ana.mid", "ben.mid"):
+        write_hits(takes / name, hits, TempoMap.constant(120.0))
+    plain = r"ana\.mid is a plain drum MIDI file.*itself \(.*ana\.mid\)"
+    with pytest.raises(InputError, match=plain):
+        read_chart(takes)
 
 
 # ------------------------------------------------------------------ writing: no silent loss

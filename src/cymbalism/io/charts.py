@@ -1466,7 +1466,27 @@ def pick_chart_file(folder: Path, names: Iterable[str]) -> Path:
     for name in files:
         if _has_drum_part(folder / name):
             return folder / name
-    raise InputError(f"{folder}: none of its charts has a drum part ({', '.join(files)})")
+    plain = next((n for n in files if _is_drum_performance(folder / n)), None)
+    hint = (
+        f"; {plain} is a plain drum MIDI file, a song of its own: give the file itself "
+        f"({folder / plain})"
+        if plain is not None
+        else ""
+    )
+    raise InputError(f"{folder}: none of its charts has a drum part ({', '.join(files)}){hint}")
+
+
+def _is_drum_performance(path: Path) -> bool:
+    """Whether a file is a plain drum MIDI file (General MIDI or an e-kit's), not a chart."""
+    if path.suffix.lower() not in {".mid", ".midi"}:
+        return False
+    from cymbalism.errors import CymbalismError
+    from cymbalism.io.midi import read_midi
+
+    try:
+        return len(read_midi(path).hits) > 0
+    except CymbalismError:
+        return False
 
 
 def read_song_ini(path: str | Path) -> dict[str, str]:
