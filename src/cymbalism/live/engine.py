@@ -87,7 +87,7 @@ class Verdict(StrEnum):
     LATE = "late"
     MISS = "miss"
     EXTRA = "extra"
-    #: A hit no note of the chart can ask for (the hi-hat pedal on a game chart): it
+    #: A hit no note of the part can ask for (the hi-hat pedal on a game chart): it
     #: sounds and is kept, and is neither hit nor extra (:data:`~cymbalism.model.lanes.NOT_JUDGED`).
     NOT_JUDGED = "not judged"
 
@@ -432,6 +432,7 @@ class Engine:
         from cymbalism.coaching.simplify import simplify_chart
 
         self.chart = chart = simplify_chart(chart)  # every level, derived where missing
+        self._fold_tables: dict[Level, np.ndarray] = {}
         self.settings = settings or Settings()
         self.options = options or LiveOptions()
         self.clock = clock or MonotonicClock()
@@ -786,8 +787,8 @@ class Engine:
         -------
         feedback : Feedback
             On time, early or late (with the error), extra, or not judged (a hi-hat
-            pedal on a chart with no pedal note: kept with the player's hits, but no
-            note asks for it).
+            pedal where the part has no pedal note: kept with the player's hits, but
+            no note asks for it).
 
         Raises
         ------
@@ -850,10 +851,16 @@ class Engine:
         return fb
 
     def _fold_table(self, level: Level) -> np.ndarray:
-        """The lane a hit on each lane counts for in this chart's part at ``level``."""
+        """The lane a hit on each lane counts for in this chart's part at ``level`` (made
+        once per level: a hit just after a level change looks it up)."""
         from cymbalism.coaching.simplify import fold_lanes
 
-        return fold_lanes(np.arange(len(Lane)), level, hit_lanes=self.chart.hit_lanes(level))
+        table = self._fold_tables.get(level)
+        if table is None:
+            lanes = np.arange(len(Lane))
+            table = fold_lanes(lanes, level, hit_lanes=self.chart.hit_lanes(level))
+            self._fold_tables[level] = table
+        return table
 
     def _fold_at(self, st: _PlayerState, onset_sec: float, lane: int) -> int:
         """The lane a hit counts for in the part the player was on when it sounded."""

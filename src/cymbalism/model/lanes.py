@@ -116,7 +116,7 @@ _LABEL = {
 JUDGED_AS: Mapping[Lane, Lane] = {Lane.HIHAT_OPEN: Lane.HIHAT_CLOSED}
 _JUDGED_TABLE = np.array([int(JUDGED_AS.get(x, x)) for x in Lane], dtype=np.int8)
 #: The lane a hit no note can ask for counts as: it sounds and is kept, but it is neither
-#: a hit nor an extra (the hi-hat pedal on a chart with no pedal note,
+#: a hit nor an extra (the hi-hat pedal where the part has no pedal note,
 #: :meth:`~cymbalism.model.chart.Chart.hit_lanes`).
 NOT_JUDGED = -1
 

@@ -155,7 +155,7 @@ class PlayerAnalysis:
     present : tuple of (float, float)
         When the player was there (song seconds).
     unjudged : Hits
-        The hits no note of the chart can ask for (a hi-hat pedal on a chart with no
+        The hits no note of the part can ask for (a hi-hat pedal where the part has no
         pedal note, :meth:`~cymbalism.model.chart.Chart.hit_lanes`), while the player
         was judged: kept as played, neither hit nor extra.
     """
@@ -349,8 +349,10 @@ def analyse_session(
     players = []
     for p, report in zip(session.players, core.players, strict=True):
         steps = steps_of[p.name]
-        free = unjudged_hits(p.hits, level_at(p.level, steps, p.hits.onset_sec), chart=chart)
-        free = free.select(within_spans(free.onset_sec, session.judged_spans(p.name)))
+        free = Hits.empty()  # free play judges every hit against the click
+        if not on_grid:
+            free = unjudged_hits(p.hits, level_at(p.level, steps, p.hits.onset_sec), chart=chart)
+            free = free.select(within_spans(free.onset_sec, session.judged_spans(p.name)))
         reached = max([p.level, *(s.to_level for s in steps)])
         if on_grid:  # free play: the tempo the hits themselves show
             bpm, curve = _tempo(p.hits, reference_bpm=song_bpm, hop_sec=tempo_hop_sec)
@@ -374,7 +376,7 @@ def analyse_session(
                 tempo_bpm=bpm,
                 tempo=curve,
                 present=p.present,
-                unjudged=Hits.empty() if on_grid else free,
+                unjudged=free,
             )
         )
     asy = sync = wsync = None

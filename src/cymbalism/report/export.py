@@ -6,11 +6,11 @@ Columns (seconds throughout; error = played - target, positive = late):
 target_sec, error_sec, level``
 
 ``verdict`` is ``"hit"`` (the hit matched a note), ``"extra"`` (it matched none),
-``"not judged"`` (a hit no note of the chart can ask for: the hi-hat pedal on a chart
-with no pedal note) or ``"miss"``: missed notes are added as rows with an empty
+``"not judged"`` (a hit no note of the part can ask for: the hi-hat pedal where the
+part has no pedal note) or ``"miss"``: missed notes are added as rows with an empty
 ``onset_sec`` and ``velocity`` (leave them out with ``misses=False``), so the hit rate
-can be counted from the file. ``level`` is the level of the part the player was on at that moment
-(``beginner`` .. ``expert``, ``expert_plus`` for the double-kick part).
+can be counted from the file. ``level`` is the level of the part the player was on at
+that moment (``beginner`` .. ``expert``, ``expert_plus`` for the double-kick part).
 Rows are sorted by player, then time. CSV and JSON need nothing beyond Python;
 Parquet needs ``pyarrow`` (the ``export`` extra). pandas reads all three directly
 (``pd.read_csv``, ``pd.read_json``, ``pd.read_parquet``).
@@ -56,32 +56,34 @@ def hit_table(analysis: SessionAnalysis, *, misses: bool = True) -> dict[str, np
     cols: dict[str, list[np.ndarray]] = {c: [] for c in COLUMNS}
     for seat, p in enumerate(analysis.players):
         al = p.alignment
-        hits = al.hits
-        tidx = al.target_index
-        matched = tidx >= 0
-        safe = np.maximum(tidx, 0)
-        target = np.where(matched, al.targets.onset_sec[safe], np.nan)
-        error = np.where(matched, al.error_sec[safe], np.nan)
-        onset = hits.onset_sec
-        lane = hits.lane.astype(np.int64)
-        velocity = hits.velocity.astype(np.float64)
-        verdict = np.where(matched, "hit", "extra").astype(object)
-        free = p.unjudged
-        if len(free):
-            onset = np.concatenate([onset, free.onset_sec])
-            target = np.concatenate([target, np.full(len(free), np.nan)])
-            error = np.concatenate([error, np.full(len(free), np.nan)])
-            lane = np.concatenate([lane, free.lane.astype(np.int64)])
-            velocity = np.concatenate([velocity, free.velocity.astype(np.float64)])
-            verdict = np.concatenate([verdict, np.full(len(free), "not judged", dtype=object)])
+        matched = al.target_index >= 0
+        safe = np.maximum(al.target_index, 0)
+        blocks = [  # the judged hits, those no note asks for, and the notes missed
+            _rows(
+                al.hits.onset_sec,
+                np.where(matched, al.targets.onset_sec[safe], np.nan),
+                np.where(matched, al.error_sec[safe], np.nan),
+                al.hits.lane,
+                al.hits.velocity,
+                np.where(matched, "hit", "extra"),
+            ),
+            _rows(
+                p.unjudged.onset_sec,
+                None,
+                None,
+                p.unjudged.lane,
+                p.unjudged.velocity,
+                "not judged",
+            ),
+        ]
         if misses:
             miss = ~al.matched
-            onset = np.concatenate([onset, np.full(int(miss.sum()), np.nan)])
-            target = np.concatenate([target, al.targets.onset_sec[miss]])
-            error = np.concatenate([error, np.full(int(miss.sum()), np.nan)])
-            lane = np.concatenate([lane, al.targets.lane[miss].astype(np.int64)])
-            velocity = np.concatenate([velocity, np.full(int(miss.sum()), np.nan)])
-            verdict = np.concatenate([verdict, np.full(int(miss.sum()), "miss", dtype=object)])
+            blocks.append(
+                _rows(None, al.targets.onset_sec[miss], None, al.targets.lane[miss], None, "miss")
+            )
+        onset, target, error, lane, velocity, verdict = (
+            np.concatenate(column) for column in zip(*blocks, strict=True)
+        )
         when = np.where(np.isnan(onset), target, onset)
         order = np.argsort(when, kind="stable")
         n = order.size
@@ -98,6 +100,32 @@ def hit_table(analysis: SessionAnalysis, *, misses: bool = True) -> dict[str, np
         cols["error_sec"].append(error[order])
         cols["level"].append(_LEVEL_NAMES[levels])
     return {k: np.concatenate(v) if v else np.empty(0) for k, v in cols.items()}
+
+
+def _rows(
+    onset: np.ndarray | None,
+    target: np.ndarray | None,
+    error: np.ndarray | None,
+    lane: np.ndarray,
+    velocity: np.ndarray | None,
+    verdict: np.ndarray | str,
+) -> tuple[np.ndarray, ...]:
+    """Rows of the table as columns (onset, target, error, lane, velocity, verdict); a
+    column given as None is empty (NaN), a verdict given as a word is every row's."""
+    n = len(lane)
+
+    def number(x: np.ndarray | None) -> np.ndarray:
+        return np.full(n, np.nan) if x is None else np.asarray(x, dtype=np.float64)
+
+    words = np.full(n, verdict, dtype=object) if isinstance(verdict, str) else verdict
+    return (
+        number(onset),
+        number(target),
+        number(error),
+        np.asarray(lane, dtype=np.int64),
+        number(velocity),
+        np.asarray(words, dtype=object),
+    )
 
 
 def _py(value: Any) -> Any:
