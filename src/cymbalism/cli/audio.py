@@ -27,7 +27,8 @@ def _show_audio_warnings(caught: list) -> None:
 @app.command("transcribe")
 def _transcribe(
     audio: str = typer.Argument(
-        ..., help="A recording (WAV, FLAC, OGG, MP3); FILE:L or FILE:R for one channel."
+        ...,
+        help="A recording (WAV, FLAC, Ogg, MP3, M4A, MP4, ...); FILE:L or FILE:R for one channel.",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="The MIDI file to write (General MIDI)."),
     kit: str | None = typer.Option(

@@ -28,7 +28,8 @@ from cymbalism.simulate import DrummerModel
 def _analyze(
     files: list[Path] = typer.Argument(
         ...,
-        help="MIDI files or recordings (WAV, FLAC, OGG, MP3), one per player, on one clock; "
+        help="MIDI files or recordings (WAV, FLAC, Ogg, MP3, M4A, ...), one per player, "
+        "on one clock; "
         "FILE:L and FILE:R are the two channels of a stereo recording.",
     ),
     chart: str | None = typer.Option(
@@ -338,7 +339,9 @@ def _demo(
 @app.command()
 def tempo(
     file: str = typer.Argument(
-        ..., help="A MIDI file or a recording (WAV, FLAC, OGG, MP3) of a drum performance."
+        ...,
+        help="A MIDI file or a recording (WAV, FLAC, Ogg, MP3, M4A, MP4, ...) of a drum "
+        "performance.",
     ),
     kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
     curve: bool = typer.Option(

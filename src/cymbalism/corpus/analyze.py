@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from cymbalism.errors import CymbalismError, InputError, NotFoundError, require
+from cymbalism.io.audio.files import SOUND_SUFFIXES
+from cymbalism.io.performance import MIDI_SUFFIXES as _MIDI
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -44,10 +46,9 @@ __all__ = [
 ]
 
 #: Files a folder corpus picks up (those :func:`cymbalism.io.performance.load_performance`
-#: reads; the audio list is :data:`cymbalism.io.audio.AUDIO_SUFFIXES`, kept here so that
-#: finding files does not import the audio stack).
-MIDI_SUFFIXES = (".mid", ".midi", ".smf")
-AUDIO_SUFFIXES = (".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff")
+#: reads).
+MIDI_SUFFIXES = tuple(sorted(_MIDI))
+AUDIO_SUFFIXES = SOUND_SUFFIXES
 #: Files read as a session store (SQLite).
 STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 

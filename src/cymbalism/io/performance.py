@@ -52,8 +52,8 @@ def load_performance(
     Parameters
     ----------
     spec : str or Path
-        A ``.mid`` file, or a WAV/FLAC/OGG/MP3 recording, optionally with a channel
-        suffix (``take.wav:L``).
+        A ``.mid`` file, or a recording (WAV, FLAC, Ogg, MP3, M4A, MP4, ...), optionally
+        with a channel suffix (``take.wav:L``).
     kit : str, optional
         For MIDI, the e-kit's note map (:func:`cymbalism.io.kits.load_kit`); for audio,
         a calibrated acoustic kit (:func:`cymbalism.io.audio.load_kit_templates`).
@@ -78,6 +78,7 @@ def load_performance(
     path = path.expanduser()
     suffix = path.suffix.lower()
     from cymbalism.io.audio import AUDIO_SUFFIXES
+    from cymbalism.io.audio.files import READABLE_FORMATS
 
     if suffix in MIDI_SUFFIXES:
         if channel is not None:
@@ -94,5 +95,5 @@ def load_performance(
     raise InputError(
         f"{path}: cannot tell what {suffix or 'a file without a suffix'} holds; give a MIDI "
         f"file ({', '.join(sorted(MIDI_SUFFIXES))}) or a recording "
-        f"({', '.join(sorted(AUDIO_SUFFIXES))})"
+        f"({READABLE_FORMATS})"
     )

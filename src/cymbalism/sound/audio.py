@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from cymbalism.errors import InputError, NotFoundError, require
+from cymbalism.io.audio.files import READABLE_FORMATS, AudioBrokeOff, open_sound
 from cymbalism.io.charts import read_song_ini
 from cymbalism.io.library import AUDIO_ROLES, AUDIO_SUFFIXES
 from cymbalism.io.sng import song_folder
@@ -64,7 +65,6 @@ __all__ = [
 DRUM_STEMS = tuple(r for r in AUDIO_ROLES if r.startswith("drums"))
 #: Stems that are the band (everything but the drums; a preview clip is no stem).
 MUSIC_STEMS = tuple(r for r in AUDIO_ROLES if r not in DRUM_STEMS and r != "preview")
-_FORMATS = ".ogg (Vorbis or Opus), .opus, .mp3, .wav, .flac and .aiff"
 #: Files are decoded this many seconds at a time (a file that breaks off loses at most this).
 _BLOCK_SEC = 1.0
 #: libsndfile 1.2.2 crashes writing a long OGG in one call: write this many frames at a time.
@@ -114,40 +114,22 @@ def read_audio_file(path: str | Path, sample_rate: int) -> tuple[np.ndarray, flo
         If it cannot be decoded at all: the message names the file and the formats that
         work.
     """
-    sf = _soundfile()
     p = Path(path)
     if not p.is_file():
         raise NotFoundError(f"no audio file at {p}")
-    try:
-        snd = sf.SoundFile(p)
-    except (RuntimeError, sf.LibsndfileError) as exc:
-        detail = str(exc).split(":")[-1].strip() or "unknown format"
-        raise InputError(
-            f"{p.name}: cannot decode it ({detail}); audio that works: {_FORMATS}"
-        ) from None
+    snd = open_sound(p)
     blocks: list[np.ndarray] = []
     broke: float | None = None
     with snd:
-        sr = int(snd.samplerate)
-        step = max(1, int(_BLOCK_SEC * sr))
-        read = 0
-        while True:
-            try:
-                block = snd.read(step, dtype="float32", always_2d=True)
-            except (RuntimeError, sf.LibsndfileError):
-                broke = read / sr
-                break
-            if block.shape[0] == 0:
-                break
-            blocks.append(block)
-            read += block.shape[0]
-            if block.shape[0] < step:
-                break
-        if broke is None and snd.frames > 0 and read < snd.frames - sr // 10:
-            broke = read / sr
+        sr = snd.sample_rate
+        try:
+            for block in snd.blocks(max(1, int(_BLOCK_SEC * sr))):
+                blocks.append(block)
+        except AudioBrokeOff as exc:
+            broke = exc.at_sec
     if not blocks:
         if broke is not None:
-            raise InputError(f"{p.name}: cannot decode it; audio that works: {_FORMATS}")
+            raise InputError(f"{p}: cannot decode it; audio that works: {READABLE_FORMATS}")
         return np.zeros((0, 2), np.float32), None
     frames = _stereo(np.concatenate(blocks))
     return resample(frames, sr, sample_rate), broke

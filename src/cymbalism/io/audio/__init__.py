@@ -11,6 +11,8 @@ One module per job:
   (:class:`KitTemplates`, :func:`default_kit`, :func:`profile_kit`,
   :func:`load_kit_templates`, ...);
 - :mod:`~cymbalism.io.audio.learn`: learning a kit from recordings (:func:`calibrate_kit`);
+- :mod:`~cymbalism.io.audio.files`: opening sound files in any format, block by block
+  (:func:`open_sound`, :class:`SoundSource`, :class:`AudioBrokeOff`);
 - :mod:`~cymbalism.io.audio.read`: reading recordings (:func:`read_audio`,
   :class:`AudioPerformance`, :data:`AUDIO_SUFFIXES`);
 - :mod:`~cymbalism.io.audio.synth`: a drum synthesizer with exactly known onsets
@@ -36,6 +38,7 @@ from cymbalism.io.audio.detector import (
     refine_onset,
     with_config,
 )
+from cymbalism.io.audio.files import AudioBrokeOff, SoundSource, open_sound
 from cymbalism.io.audio.learn import (
     DEFAULT_CALIBRATION_ORDER,
     calibrate_kit,
@@ -73,10 +76,12 @@ __all__ = [
     "MIN_SAMPLE_RATE",
     "ONE_MIC_NOTE",
     "OTHER",
+    "AudioBrokeOff",
     "AudioPerformance",
     "AudioWarning",
     "DetectorConfig",
     "KitTemplates",
+    "SoundSource",
     "StreamingDetector",
     "calibrate_kit",
     "classify_added_spectrum",
@@ -91,6 +96,7 @@ __all__ = [
     "list_kit_templates",
     "load_kit_templates",
     "onset_spectra",
+    "open_sound",
     "parse_kit_lane",
     "profile_kit",
     "read_audio",

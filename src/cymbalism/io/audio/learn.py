@@ -15,7 +15,7 @@ import numpy as np
 
 from cymbalism.errors import InputError
 from cymbalism.io.audio.detector import LIVE_CONFIG, DetectorConfig, _check_rate, onset_spectra
-from cymbalism.io.audio.read import _open
+from cymbalism.io.audio.files import open_sound
 from cymbalism.io.audio.templates import _N_BANDS, KitTemplates, lane_label, profile_kit
 from cymbalism.model.lanes import Lane
 
@@ -125,16 +125,29 @@ def learn_kit_from_mixtures(
     return KitTemplates(name, lanes, w, calibrated=True)
 
 
+#: A calibration recording longer than this is refused (it should be a minute or two).
+_MAX_CALIBRATION_MIN = 20
+
+
 def _read_mono(path: Path, channel: int | None) -> tuple[np.ndarray, int]:
-    with _open(path) as snd:
-        sr = int(snd.samplerate)
+    with open_sound(path) as snd:
+        sr = snd.sample_rate
         _check_rate(sr, str(path))
-        if snd.frames > 20 * 60 * sr:
+        longest = _MAX_CALIBRATION_MIN * 60 * sr
+        blocks = [np.zeros((0, snd.channels), np.float32)]
+        n = snd.frames
+        if n <= longest:
+            for block in snd.blocks(sr * 10):
+                blocks.append(block)
+                n = sum(b.shape[0] for b in blocks)
+                if n > longest:
+                    break
+        if n > longest:
             raise InputError(
-                f"{path} lasts {snd.frames / sr / 60:.0f} minutes; a calibration recording "
+                f"{path} lasts over {_MAX_CALIBRATION_MIN} minutes; a calibration recording "
                 "should be a minute or two"
             )
-        data = snd.read(dtype="float32", always_2d=True)
+        data = np.concatenate(blocks)
     if channel is not None:
         if not 0 <= channel < data.shape[1]:
             raise InputError(f"{path} has no channel {channel + 1}")

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from cymbalism.errors import InputError, NotFoundError, require
+from cymbalism.errors import InputError
 from cymbalism.io.audio.detector import DetectorConfig, StreamingDetector, _check_rate
+from cymbalism.io.audio.files import SOUND_SUFFIXES, AudioBrokeOff, SoundSource, open_sound
 from cymbalism.io.audio.templates import KitTemplates, default_kit, load_kit_templates
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
@@ -41,8 +42,8 @@ ONE_MIC_NOTE = (
 )
 
 
-#: File suffixes read as audio (MP3 where the installed libsndfile supports it).
-AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff"})
+#: File suffixes read as recordings (:data:`cymbalism.io.audio.files.SOUND_SUFFIXES`).
+AUDIO_SUFFIXES = frozenset(SOUND_SUFFIXES)
 
 
 class AudioWarning(UserWarning):
@@ -116,26 +117,6 @@ def hit_summary(perf: AudioPerformance) -> dict[str, Any]:
     }
 
 
-def _open(path: Path) -> Any:
-    sf = require("soundfile", "audio")
-    if not path.exists():
-        raise NotFoundError(f"no such audio file: {path}")
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, not an audio file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path} is empty (0 bytes): not an audio recording")
-    try:
-        return sf.SoundFile(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        hint = ""
-        if path.suffix.lower() == ".mp3":
-            hint = " (this libsndfile may not read MP3: convert it to WAV or FLAC)"
-        raise InputError(
-            f"{path} is not an audio file cymbalism can read: {exc}{hint}. "
-            "Use WAV, FLAC, OGG or MP3."
-        ) from exc
-
-
 def read_audio(
     path: str | Path,
     *,
@@ -153,7 +134,8 @@ def read_audio(
     Parameters
     ----------
     path : str or Path
-        A WAV, FLAC, OGG or MP3 file (whatever the installed libsndfile reads).
+        A WAV, FLAC, Ogg, MP3 or AIFF file, or the sound of a phone's or camera's
+        recording (M4A, MP4, MOV, WebM, ...): see :func:`~cymbalism.io.audio.files.open_sound`.
     kit : KitTemplates or str, optional
         A calibrated kit, or its name (see :func:`load_kit_templates`); the default templates
         otherwise.
@@ -180,7 +162,8 @@ def read_audio(
     Warns
     -----
     AudioWarning
-        On clipping, an unusual sample rate, or a multi-channel file mixed down.
+        On clipping, an unusual sample rate, a multi-channel file mixed down, or a file
+        that breaks off partway (the hits before the break are kept).
     """
     path = Path(path)
     kit_t = load_kit_templates(kit) if isinstance(kit, str) else (kit or default_kit())
@@ -190,8 +173,8 @@ def read_audio(
         problems.append(msg)
         warnings.warn(msg, AudioWarning, stacklevel=3)
 
-    with _open(path) as snd:
-        sr, n_ch, n_frames = int(snd.samplerate), int(snd.channels), int(snd.frames)
+    with open_sound(path) as snd:
+        sr, n_ch, n_frames = snd.sample_rate, snd.channels, snd.frames
         _check_rate(sr, str(path))
         if sr < 22050:
             warn(
@@ -211,18 +194,23 @@ def read_audio(
         peak = 0.0
         n_clipped = 0
         n_read = 0
-        for data in _progress_blocks(snd, block, n_frames, path.name, progress):
-            if channel is not None:
-                x = data[:, channel]
-            elif n_ch == 1:
-                x = data[:, 0]
-            else:
-                x = data.mean(axis=1)
-            a = np.abs(data)
-            peak = max(peak, float(a.max()) if a.size else 0.0)
-            n_clipped += int((a >= 0.999).sum())
-            n_read += data.shape[0]
-            parts.append(det.process(x))
+        try:
+            for data in _progress_blocks(snd, block, n_frames, path.name, progress):
+                if channel is not None:
+                    x = data[:, channel]
+                elif n_ch == 1:
+                    x = data[:, 0]
+                else:
+                    x = data.mean(axis=1)
+                a = np.abs(data)
+                peak = max(peak, float(a.max()) if a.size else 0.0)
+                n_clipped += int((a >= 0.999).sum())
+                n_read += data.shape[0]
+                parts.append(det.process(x))
+        except AudioBrokeOff as exc:
+            if n_read == 0:
+                raise InputError(f"{path} cannot be decoded: {exc}") from None
+            warn(f"{exc}: the hits before it are kept")
         parts.append(det.finish())
     if n_read == 0:
         raise InputError(f"{path} holds no samples: the recording is empty")
@@ -252,9 +240,9 @@ def read_audio(
 
 
 def _progress_blocks(
-    snd: Any, block: int, n_frames: int, label: str, progress: bool
+    snd: SoundSource, block: int, n_frames: int, label: str, progress: bool
 ) -> Iterator[np.ndarray]:
-    blocks = snd.blocks(blocksize=block, dtype="float32", always_2d=True)
+    blocks = snd.blocks(block)
     if not progress:
         yield from blocks
         return
@@ -267,7 +255,7 @@ def _progress_blocks(
         TransferSpeedColumn,
     )
 
-    sr = snd.samplerate
+    sr = snd.sample_rate
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -278,7 +266,7 @@ def _progress_blocks(
         transient=True,
         redirect_stdout=False,
     ) as bar:
-        task = bar.add_task(f"listening to {label}", total=max(n_frames, 1) / sr)
+        task = bar.add_task(f"listening to {label}", total=n_frames / sr if n_frames else None)
         for data in blocks:
             yield data
             bar.advance(task, data.shape[0] / sr)
