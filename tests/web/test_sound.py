@@ -222,6 +222,17 @@ def test_a_partners_stroke_from_another_device_sounds_once_and_the_duet_download
         f.flush()
         frames, broke = read_audio_file(f.name, 44_100)
     assert broke is None and frames.shape[0] > 44_100 and np.abs(frames).max() > 0.05
+    # the same duet as a phone plays it: AAC in an M4A, chosen on the end screen
+    host.select_option("#render-format", "m4a")
+    href = host.get_attribute("#render-link", "href")
+    assert href.endswith("&format=m4a")
+    body = host.request.get(studio.url.rstrip("/") + href)
+    assert body.status == 200 and body.headers["content-type"] == "audio/mp4"
+    with tempfile.NamedTemporaryFile(suffix=".m4a") as f:
+        f.write(body.body())
+        f.flush()
+        phone, broke = read_audio_file(f.name, 44_100)
+    assert broke is None and abs(phone.shape[0] - frames.shape[0]) < 2048
     assert not errors
     for p in (host, laptop):
         p.context.close()

@@ -1,5 +1,5 @@
 """Sound commands: ``render`` (a stored session as the room heard it, or a song's practice
-track) to a WAV, FLAC or Ogg file, with each part on its own if asked."""
+track) to a WAV, FLAC, Ogg or M4A file, with each part on its own if asked."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from cymbalism.cli.common import (
 from cymbalism.cli.format import clock
 from cymbalism.errors import InputError
 
-_OUT_SUFFIXES = (".wav", ".flac", ".ogg")
+_OUT_SUFFIXES = (".wav", ".flac", ".ogg", ".m4a")
 
 
 def _file_name(part: str) -> str:
@@ -37,7 +37,9 @@ def _render(
         help="A stored session (its number or 'last'), or a song: a built-in song, a chart "
         "file or a song folder.",
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="The file to write: .wav, .flac or .ogg."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="The file to write: .wav, .flac, .ogg or .m4a."
+    ),
     level: str = typer.Option(
         "expert", "--level", "-l", help="A song's part to play as drums (beginner ... expert)."
     ),
@@ -63,13 +65,18 @@ def _render(
     beginner to hear before playing.
     """
     from cymbalism.model.chart import Level
-    from cymbalism.sound.audio import audio_for_chart, song_audio_for, write_audio
+    from cymbalism.sound.audio import (
+        WRITABLE_FORMATS,
+        audio_for_chart,
+        song_audio_for,
+        write_audio,
+    )
     from cymbalism.sound.mixer import parse_mix
     from cymbalism.sound.render import render_practice, render_session
     from cymbalism.store.refs import is_session_ref
 
     if out.suffix.lower() not in _OUT_SUFFIXES:
-        raise InputError(f"cannot write {out.name}: give a .wav, .flac or .ogg file name")
+        raise InputError(f"cannot write {out.name}: {WRITABLE_FORMATS}")
     gains = parse_mix(mix)
     session_ref = is_session_ref(source) and not Path(source).exists()
     if session_ref:

@@ -37,7 +37,12 @@ from pathlib import Path
 import numpy as np
 
 from cymbalism.errors import InputError, NotFoundError, require
-from cymbalism.io.audio.files import READABLE_FORMATS, AudioBrokeOff, open_sound
+from cymbalism.io.audio.files import (
+    READABLE_FORMATS,
+    AudioBrokeOff,
+    encode_with_ffmpeg,
+    open_sound,
+)
 from cymbalism.io.charts import read_song_ini
 from cymbalism.io.library import AUDIO_ROLES, AUDIO_SUFFIXES
 from cymbalism.io.sng import song_folder
@@ -47,6 +52,7 @@ __all__ = [
     "AUDIO_SUFFIXES",
     "DRUM_STEMS",
     "MUSIC_STEMS",
+    "WRITABLE_FORMATS",
     "SongAudio",
     "audio_for_chart",
     "builtin_audio_path",
@@ -65,6 +71,8 @@ __all__ = [
 DRUM_STEMS = tuple(r for r in AUDIO_ROLES if r.startswith("drums"))
 #: Stems that are the band (everything but the drums; a preview clip is no stem).
 MUSIC_STEMS = tuple(r for r in AUDIO_ROLES if r not in DRUM_STEMS and r != "preview")
+#: Said when a file name cannot be written.
+WRITABLE_FORMATS = "give a .wav, .flac, .ogg or .m4a file name"
 #: Files are decoded this many seconds at a time (a file that breaks off loses at most this).
 _BLOCK_SEC = 1.0
 #: libsndfile 1.2.2 crashes writing a long OGG in one call: write this many frames at a time.
@@ -138,23 +146,28 @@ def read_audio_file(path: str | Path, sample_rate: int) -> tuple[np.ndarray, flo
 def write_audio(
     path: str | Path, frames: np.ndarray, sample_rate: int, *, quality: float = 0.5
 ) -> Path:
-    """Write frames to a WAV, FLAC or OGG (Vorbis) file, chosen by the file name.
+    """Write frames to a WAV, FLAC, OGG (Vorbis) or M4A (AAC) file, chosen by the file name.
 
     Long files are written in blocks (libsndfile 1.2.2 crashes on a long OGG in one call).
+    An M4A (what phones play and share) is encoded by FFmpeg.
 
     Parameters
     ----------
     frames : np.ndarray [shape=(n,) or (n, channels), float]
         -1..1; louder samples are clipped.
     quality : float
-        Vorbis quality, 0 (smallest) to 1 (best); OGG only.
+        Vorbis quality, 0 (smallest) to 1 (best), for OGG; for M4A, 0 is 96 and 1 is
+        256 kbit/s.
     """
-    sf = _soundfile()
     p = Path(path)
     suffix = p.suffix.lower()
+    if suffix == ".m4a":
+        kbps = 96 + 160 * float(np.clip(quality, 0.0, 1.0))
+        return encode_with_ffmpeg(p, frames, sample_rate, codec="aac", bit_rate=int(kbps * 1000))
+    sf = _soundfile()
     formats = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS")}
     if suffix not in formats:
-        raise InputError(f"cannot write {p.name}: give a .wav, .flac or .ogg file name")
+        raise InputError(f"cannot write {p.name}: {WRITABLE_FORMATS}")
     x = np.clip(np.asarray(frames, dtype=np.float32), -1.0, 1.0)
     if x.ndim == 1:
         x = x[:, None]

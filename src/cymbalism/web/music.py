@@ -41,7 +41,12 @@ __all__ = [
 ]
 
 #: Files the end screen offers, by suffix, with their media type.
-RENDER_FORMATS = {"ogg": "audio/ogg", "flac": "audio/flac", "wav": "audio/wav"}
+RENDER_FORMATS = {
+    "ogg": "audio/ogg",
+    "m4a": "audio/mp4",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+}
 
 
 @dataclass
@@ -181,7 +186,7 @@ def render_session_file(
     session : cymbalism.model.session.Session
     audio : cymbalism.sound.audio.SongAudio or None
     fmt : str
-        ``ogg``, ``flac`` or ``wav``.
+        ``ogg``, ``m4a``, ``flac`` or ``wav``.
     gains : dict, optional
         Channel gains (the page's mixer).
 

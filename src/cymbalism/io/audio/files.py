@@ -35,6 +35,7 @@ __all__ = [
     "SOUND_SUFFIXES",
     "AudioBrokeOff",
     "SoundSource",
+    "encode_with_ffmpeg",
     "open_sound",
 ]
 
@@ -273,3 +274,49 @@ def _open_ffmpeg(path: Path) -> SoundSource | None:
         container.close()
         return None
     return source
+
+
+def encode_with_ffmpeg(
+    path: str | Path,
+    frames: np.ndarray,
+    sample_rate: int,
+    *,
+    codec: str = "aac",
+    bit_rate: int = 192_000,
+) -> Path:
+    """Write frames with an FFmpeg encoder (AAC in an ``.m4a`` by default), as a phone does.
+
+    The frames carry their timestamps, so the container's edit list says where the
+    encoder's priming samples end and a reader starts at the first sample written.
+
+    Parameters
+    ----------
+    frames : np.ndarray [shape=(n,) or (n, channels), float]
+        -1..1, one or two channels; louder samples are clipped.
+    codec : str
+        An FFmpeg encoder (``"aac"``, ``"libopus"``, ``"alac"``, ``"flac"``, ...); the
+        container is chosen by the file name.
+    bit_rate : int
+        Bits per second, for a lossy codec.
+    """
+    av = require("av", "audio")
+    x = np.clip(np.asarray(frames, dtype=np.float32), -1.0, 1.0)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.shape[1] not in (1, 2):
+        raise InputError(f"cannot write {x.shape[1]} channels with FFmpeg here: give 1 or 2")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    layout = "stereo" if x.shape[1] == 2 else "mono"
+    planar = np.ascontiguousarray(x.T)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=sample_rate, layout=layout)
+        stream.bit_rate = bit_rate
+        for i in range(0, planar.shape[1], 4096):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(planar[:, i : i + 4096]), format="fltp", layout=layout
+            )
+            frame.sample_rate, frame.pts = sample_rate, i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
