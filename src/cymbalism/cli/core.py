@@ -29,7 +29,7 @@ def _analyze(
     files: list[Path] = typer.Argument(
         ...,
         help="MIDI files or recordings (WAV, FLAC, Ogg, MP3, M4A, ...), one per player, "
-        "on one clock; "
+        "on one clock (or --align); "
         "FILE:L and FILE:R are the two channels of a stereo recording.",
     ),
     chart: str | None = typer.Option(
@@ -52,16 +52,32 @@ def _analyze(
         help="Where the song starts in the files, in seconds, or 'auto' to find it from "
         "the hits (default: auto for recordings with a --chart, else 0).",
     ),
+    align: bool = typer.Option(
+        False,
+        "--align",
+        help="Recordings made on separate devices (a phone each): put them on the first "
+        "one's clock by the sound every microphone heard (start, clock drift, room).",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Judge each player's timing and the gap between them (two files are a duet)."""
     from cymbalism.io.charts import load_chart
-    from cymbalism.io.performance import load_performance
+    from cymbalism.io.performance import load_performance, on_one_clock
     from cymbalism.report.analysis import played_hits
     from cymbalism.report.text import unjudged_sentence
 
     performances = [load_performance(f, kit=kit) for f in files]
     n = len(performances)
+    clocks: dict[str, object] = {}
+    if align:
+        if n < 2:
+            raise InputError("--align lines up two or more recordings: give each player's")
+        performances, moved = on_one_clock(performances)
+        for perf, clock in zip(performances[1:], moved[1:], strict=True):
+            if clock is not None:
+                clocks[perf.name] = clock.to_dict()
+                if not as_json:
+                    err_console.print(f"{perf.name}: {clock.describe()}", highlight=False)
     player_names = split_values(names, "names", n)
     if player_names is None:
         stems = [f.stem for f in files]
@@ -120,6 +136,8 @@ def _analyze(
         if placed.get("said"):  # the words as plain text, without the terminal's colours
             placed["said"] = Text.from_markup(str(placed["said"])).plain
         extra: dict[str, object] = {"placed": placed} if placed else {}
+        if clocks:
+            extra["aligned"] = clocks
         if unjudged:
             extra["not_judged"] = unjudged
         console.print_json(data={**report.to_dict(), **extra})

@@ -4,22 +4,27 @@ Every command that takes a performance (``cymbalism analyze``, ``tempo``, ...) g
 through :func:`load_performance`, so a duet can mix an e-kit's MIDI file with a
 recording of an acoustic kit. One channel of a multi-channel recording is chosen with a
 suffix: ``duet.wav:L`` / ``duet.wav:R`` (or ``:1``, ``:2``, ...), so the two channels of
-a stereo file can be two players on one timeline.
+a stereo file can be two players on one timeline; recordings made on separate devices
+(a phone each) are put on one clock by their sound with :func:`on_one_clock`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cymbalism.errors import InputError, NotFoundError
+from cymbalism.model.hits import Hits
 
 if TYPE_CHECKING:
     from cymbalism.io.audio import AudioPerformance
+    from cymbalism.io.audio.align import ClockAlignment
     from cymbalism.io.midi import MidiPerformance
 
-__all__ = ["MIDI_SUFFIXES", "load_performance", "split_channel"]
+__all__ = ["MIDI_SUFFIXES", "load_performance", "on_one_clock", "split_channel"]
 
 #: File suffixes read as Standard MIDI Files.
 MIDI_SUFFIXES = frozenset({".mid", ".midi", ".smf"})
@@ -97,3 +102,57 @@ def load_performance(
         f"file ({', '.join(sorted(MIDI_SUFFIXES))}) or a recording "
         f"({READABLE_FORMATS})"
     )
+
+
+def on_one_clock(
+    performances: Sequence[MidiPerformance | AudioPerformance],
+) -> tuple[list[MidiPerformance | AudioPerformance], list[ClockAlignment | None]]:
+    """Recordings made on separate devices, put on the first one's clock by their sound.
+
+    Each recording after the first is lined up with it by the sound both microphones
+    heard (:func:`cymbalism.io.audio.align.align_recordings`: the offset between the
+    starts, the drift between the two clocks, the room between the kits), and its hits
+    are moved onto the first recording's clock. Channels of one file share its clock
+    already.
+
+    Returns
+    -------
+    performances : list
+        The same performances, each other recording's hits on the first one's clock.
+    alignments : list of ClockAlignment or None
+        How each was moved (None for the first, and for a channel of the first's file).
+
+    Raises
+    ------
+    InputError
+        If a performance is a MIDI file (it has no sound to line up by), or two
+        recordings share too little sound.
+    """
+    from cymbalism.io.audio import AudioPerformance
+    from cymbalism.io.audio.align import align_recordings
+
+    for perf in performances:
+        if not isinstance(perf, AudioPerformance):
+            name = perf.path.name if perf.path is not None else "a performance"
+            raise InputError(
+                f"{name} is a MIDI file: recordings are lined up by their sound, and a MIDI "
+                "file has none (an e-kit and a recording need one clock)"
+            )
+    first = performances[0]
+    assert isinstance(first, AudioPerformance)
+    out: list[MidiPerformance | AudioPerformance] = [first]
+    alignments: list[ClockAlignment | None] = [None]
+    for perf in performances[1:]:
+        assert isinstance(perf, AudioPerformance)
+        if perf.path.resolve() == first.path.resolve():
+            out.append(perf)
+            alignments.append(None)
+            continue
+        clock = align_recordings(
+            first.path, perf.path, reference_channel=first.channel, other_channel=perf.channel
+        )
+        hits = perf.hits
+        moved = Hits(clock.to_reference(hits.onset_sec), hits.lane, hits.velocity)
+        out.append(replace(perf, hits=moved))
+        alignments.append(clock)
+    return out, alignments

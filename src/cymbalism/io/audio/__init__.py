@@ -13,6 +13,8 @@ One module per job:
 - :mod:`~cymbalism.io.audio.learn`: learning a kit from recordings (:func:`calibrate_kit`);
 - :mod:`~cymbalism.io.audio.files`: opening sound files in any format, block by block
   (:func:`open_sound`, :class:`SoundSource`, :class:`AudioBrokeOff`);
+- :mod:`~cymbalism.io.audio.align`: recordings from separate devices on one clock
+  (:func:`align_recordings`, :class:`ClockAlignment`);
 - :mod:`~cymbalism.io.audio.read`: reading recordings (:func:`read_audio`,
   :class:`AudioPerformance`, :data:`AUDIO_SUFFIXES`);
 - :mod:`~cymbalism.io.audio.synth`: a drum synthesizer with exactly known onsets
@@ -24,6 +26,7 @@ of the modules above is importable from this package.
 
 from __future__ import annotations
 
+from cymbalism.io.audio.align import ClockAlignment, align_recordings
 from cymbalism.io.audio.detector import (
     DETECTOR_BIAS_SEC,
     LIVE_CONFIG,
@@ -79,10 +82,12 @@ __all__ = [
     "AudioBrokeOff",
     "AudioPerformance",
     "AudioWarning",
+    "ClockAlignment",
     "DetectorConfig",
     "KitTemplates",
     "SoundSource",
     "StreamingDetector",
+    "align_recordings",
     "calibrate_kit",
     "classify_added_spectrum",
     "default_kit",

@@ -59,8 +59,13 @@ AGREE_SEC = 0.002
 MAX_DRIFT = 5e-4
 #: The far kit reaches a microphone at most this much later than the near one (10 m).
 MAX_ROOM_DELAY_SEC = 0.03
-#: A second peak counts as the other kit when it is at least this share of the first.
+#: In one window, a second peak counts as the other kit when it is at least this share
+#: of the first.
 SECOND_KIT_SHARE = 0.35
+#: Summed over the windows (where chance peaks stay low), the second peak counts as the
+#: other kit when it is at least this share of the first, and this many times any other.
+SUMMED_KIT_SHARE = 0.2
+OVER_THE_REST = 1.5
 #: Files longer than this are compared over their first this many seconds.
 LONGEST_SEC = 3 * 3600.0
 #: The first search, for where one file is in the other, runs at this rate, over this
@@ -113,6 +118,19 @@ class ClockAlignment:
     def to_reference(self, t_other: np.ndarray | float) -> np.ndarray:
         """Times in the other file, in seconds of the reference file."""
         return (np.asarray(t_other, dtype=np.float64) - self.offset_sec) / (1.0 + self.drift)
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        """JSON-ready (the room delay None when not heard)."""
+        return {
+            "offset_sec": round(self.offset_sec, 6),
+            "drift_ppm": round(self.drift_ppm, 2),
+            "windows": self.windows,
+            "windows_total": self.windows_total,
+            "spread_ms": round(self.spread_sec * 1000, 3),
+            "room_delay_ms": (
+                round(self.room_delay_sec * 1000, 2) if math.isfinite(self.room_delay_sec) else None
+            ),
+        }
 
     def describe(self) -> str:
         """One line for people: where, how fast, how sure."""
@@ -298,10 +316,22 @@ def _room_delay(
         total += np.interp(at + grid, np.arange(w.r.size), w.r, left=0.0, right=0.0)
     k = int(np.argmax(total))
     j = _second_peak(total, k, rate)
-    if j is None or total[j] < SECOND_KIT_SHARE * total[k]:
+    if j is None or not _stands_out(total, k, j, rate):
         return float(grid[k] + _parabola(total, k)) / rate, math.nan
     pk, pj = grid[k] + _parabola(total, k), grid[j] + _parabola(total, j)
     return float(pk + pj) / 2 / rate, float(abs(pk - pj)) / 2 / rate
+
+
+def _stands_out(total: np.ndarray, k: int, j: int, rate: int) -> bool:
+    """Whether the summed correlation's second peak ``j`` is the other kit: at least
+    :data:`SUMMED_KIT_SHARE` of the first, and :data:`OVER_THE_REST` times any other
+    peak (summed over the windows, chance peaks stay low)."""
+    from scipy.signal import find_peaks
+
+    peaks, _ = find_peaks(total)
+    rest = peaks[(np.abs(peaks - k) >= 0.0015 * rate) & (np.abs(peaks - j) >= 0.0015 * rate)]
+    third = float(total[rest].max()) if rest.size else 0.0
+    return total[j] >= SUMMED_KIT_SHARE * total[k] and total[j] >= OVER_THE_REST * third
 
 
 def _fit(windows: list[_Window], total: int, rate: int) -> ClockAlignment:
