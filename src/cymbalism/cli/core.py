@@ -73,11 +73,7 @@ def _analyze(
         if n < 2:
             raise InputError("--align lines up two or more recordings: give each player's")
         performances, moved = on_one_clock(performances)
-        for perf, clock in zip(performances[1:], moved[1:], strict=True):
-            if clock is not None:
-                clocks[perf.name] = clock.to_dict()
-                if not as_json:
-                    err_console.print(f"{perf.name}: {clock.describe()}", highlight=False)
+        clocks = _aligned_said(performances, moved, quiet=as_json)
     player_names = split_values(names, "names", n)
     if player_names is None:
         stems = [f.stem for f in files]
@@ -150,6 +146,55 @@ def _analyze(
     hint = window_hint(report)
     if hint is not None:
         err_console.print(hint, highlight=False)
+    if not align and not as_json and _separate_recordings(performances, report):
+        err_console.print(
+            "hint: these recordings were read from separate files and share few notes; "
+            "if each was made on its own device (a phone each), --align puts them on one "
+            "clock by their sound",
+            highlight=False,
+        )
+
+
+def _separate_recordings(performances: list, report: object) -> bool:
+    """Two or more recordings from separate files whose first pair of players shares
+    fewer than a quarter of the notes the sparser of them hit: most likely two devices'
+    clocks."""
+    from cymbalism.io.audio import AudioPerformance
+
+    paths = {p.path.resolve() for p in performances if isinstance(p, AudioPerformance)}
+    pairs = getattr(report, "pairs", [])
+    if len(paths) < 2 or not pairs:
+        return False
+    hit = [p.stats.n_hit for p in getattr(report, "players", [])]
+    return bool(min(hit[:2], default=0)) and pairs[0].stats.n < 0.25 * min(hit[:2])
+
+
+def _aligned_said(performances: list, moved: list, *, quiet: bool) -> dict[str, object]:
+    """Say how each recording was put on the first one's clock, and how many of each
+    player's hits fall the room's delay after the other's (which may be the other kit)."""
+    from cymbalism.io.audio.align import heard_from_across
+
+    said: dict[str, object] = {}
+    for perf, fit in zip(performances, moved, strict=True):
+        if fit is None:
+            continue
+        across = {}
+        for one, other in ((perf, performances[0]), (performances[0], perf)):
+            mask = heard_from_across(one.hits.onset_sec, other.hits.onset_sec, fit.room_delay_sec)
+            across[one.name] = int(mask.sum())
+        said[perf.name] = {**fit.to_dict(), "heard_from_across": across}
+        if quiet:
+            continue
+        err_console.print(f"{perf.name}: {fit.describe()}", highlight=False)
+        for name, n in across.items():
+            if n:
+                err_console.print(
+                    f"  {n} of {name}'s hits fall {fit.room_delay_sec * 1000:.1f} ms after "
+                    "the other player's: they may be the other kit heard from across the "
+                    "room (a microphone nearer its own kit hears less of the other)",
+                    highlight=False,
+                )
+    return said
 
 
 #: An offset found from the hits is called uncertain when the next best one hits

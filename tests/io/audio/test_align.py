@@ -19,7 +19,12 @@ import soxr
 from cymbalism.cli import main
 from cymbalism.errors import InputError
 from cymbalism.io.audio import synthesize_hits
-from cymbalism.io.audio.align import ANALYSIS_RATE, ClockAlignment, align_signals
+from cymbalism.io.audio.align import (
+    ANALYSIS_RATE,
+    ClockAlignment,
+    align_signals,
+    heard_from_across,
+)
 from cymbalism.io.audio.files import encode_with_ffmpeg
 from cymbalism.io.performance import load_performance, on_one_clock
 from cymbalism.model.hits import Hits
@@ -159,6 +164,30 @@ def test_two_phone_recordings_are_analysed_on_one_clock(
     assert said["offset_sec"] == pytest.approx(5.3, abs=2e-4)
     assert said["drift_ppm"] == pytest.approx(60.0, abs=1.5)
     assert said["room_delay_ms"] == pytest.approx(6.0, abs=0.3)
+    # as many of each player's hits fall the room's delay after the other's as the
+    # diagnostic finds on the hits themselves
+    mask = heard_from_across(perfs[1].hits.onset_sec, perfs[0].hits.onset_sec, 0.006)
+    assert said["heard_from_across"]["ben.m4a"] == int(mask.sum()) > 0
+    # without --align, the two phones' clocks are seconds apart: the hint says so
+    assert main(["analyze", str(ana_file), str(ben_file)]) == 0
+    assert "--align puts them on one clock" in capsys.readouterr().err
+    assert main(["analyze", str(ana_file), str(ben_file), "--align"]) == 0
+    text = capsys.readouterr().err
+    assert "ben.m4a: started 5.300 s before the first; its clock runs +6" in text
+    assert "--align puts them" not in text
+
+
+def test_hits_that_fall_the_room_delay_after_the_other_players() -> None:
+    other = np.array([1.0, 2.0, 3.0, 4.0])
+    mine = np.array([1.006, 1.5, 2.0065, 3.0095, 4.0052])
+    np.testing.assert_array_equal(
+        heard_from_across(mine, other, 0.006), [True, False, True, False, True]
+    )
+    assert not heard_from_across(mine, other, math.nan).any()
+    assert not heard_from_across(mine, other[:0], 0.006).any()
+    np.testing.assert_array_equal(
+        heard_from_across(mine, other[:1], 0.006), [True, False, False, False, False]
+    )
 
 
 def test_align_needs_recordings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "ClockAlignment",
     "align_recordings",
     "align_signals",
+    "heard_from_across",
     "read_mono",
 ]
 
@@ -409,6 +410,44 @@ def _coarse_line(a: np.ndarray, b: np.ndarray, sample_rate: int) -> tuple[float,
     centre, lag, _ = (np.asarray(x) for x in zip(*points, strict=True))
     slope, intercept, _, _ = theilslopes(lag, centre)
     return float(intercept), float(np.clip(slope, -MAX_DRIFT, MAX_DRIFT))
+
+
+def heard_from_across(
+    onset_sec: np.ndarray,
+    other_onset_sec: np.ndarray,
+    room_delay_sec: float,
+    *,
+    tolerance_sec: float = 0.0015,
+) -> np.ndarray:
+    """Which hits of one recording may be the other kit, heard from across the room.
+
+    On one clock, the other kit's sound reaches this phone ``room_delay_sec`` after it
+    reached its own: a hit found that long after one of the other recording's (within
+    ``tolerance_sec``) may be that sound rather than this player's own stroke. Where the
+    two players strike within a few milliseconds of each other, the detector can also
+    take that earlier, quieter sound for the player's own stroke.
+
+    Parameters
+    ----------
+    onset_sec, other_onset_sec : np.ndarray [seconds, sorted]
+        Both recordings' hits on one clock.
+    room_delay_sec : float
+        :attr:`ClockAlignment.room_delay_sec` (NaN: nothing is marked).
+
+    Returns
+    -------
+    np.ndarray [shape=onset_sec.shape, bool]
+    """
+    onset = np.asarray(onset_sec, dtype=np.float64)
+    other = np.asarray(other_onset_sec, dtype=np.float64)
+    if not math.isfinite(room_delay_sec) or not other.size or not onset.size:
+        return np.zeros(onset.shape, bool)
+    at = onset - room_delay_sec
+    i = np.clip(np.searchsorted(other, at), 1, other.size - 1) if other.size > 1 else None
+    if i is None:
+        return np.abs(at - other[0]) <= tolerance_sec
+    nearest = np.minimum(np.abs(at - other[i - 1]), np.abs(at - other[i]))
+    return nearest <= tolerance_sec
 
 
 def _unaligned(agree: int, total: int) -> InputError:
