@@ -97,3 +97,18 @@ def test_audio_that_breaks_off_keeps_what_was_read(tmp_path: Path) -> None:
     assert audio is not None and 2 * SR < audio.music.shape[0] < 8 * SR
     assert any("breaks off at 0:0" in m for m in audio.messages)
     assert any("full mix" in m for m in audio.messages)
+
+
+def test_an_m4a_for_phones_keeps_its_time_and_headroom(tmp_path: Path) -> None:
+    from cymbalism.sound.audio import read_audio_file, write_audio
+
+    x = np.zeros((2 * SR, 2), np.float32)
+    x[SR // 2 : SR // 2 + 400] = np.sin(np.arange(400) / 3.0)[:, None]  # a full-scale burst
+    path = write_audio(tmp_path / "duet.m4a", x, SR)
+    y, broke = read_audio_file(path, SR)
+    assert broke is None and abs(y.shape[0] - x.shape[0]) < 2048
+    # the burst where it was written, its peak under full scale after lossy coding
+    assert abs(int(np.argmax(np.abs(y[:, 0]) > 0.3)) - SR // 2) <= 2
+    assert 0.8 < np.abs(y).max() < 1.0
+    with pytest.raises(InputError, match=r"\.wav, \.flac, \.ogg or \.m4a"):
+        write_audio(tmp_path / "duet.mp3", x, SR)

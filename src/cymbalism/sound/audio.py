@@ -71,6 +71,8 @@ __all__ = [
 DRUM_STEMS = tuple(r for r in AUDIO_ROLES if r.startswith("drums"))
 #: Stems that are the band (everything but the drums; a preview clip is no stem).
 MUSIC_STEMS = tuple(r for r in AUDIO_ROLES if r not in DRUM_STEMS and r != "preview")
+#: The loudest sample written to a lossy file (-1 dBFS): its coding overshoots peaks.
+_LOSSY_PEAK = 10 ** (-1 / 20)
 #: Said when a file name cannot be written.
 WRITABLE_FORMATS = "give a .wav, .flac, .ogg or .m4a file name"
 #: Files are decoded this many seconds at a time (a file that breaks off loses at most this).
@@ -149,7 +151,8 @@ def write_audio(
     """Write frames to a WAV, FLAC, OGG (Vorbis) or M4A (AAC) file, chosen by the file name.
 
     Long files are written in blocks (libsndfile 1.2.2 crashes on a long OGG in one call).
-    An M4A (what phones play and share) is encoded by FFmpeg.
+    An M4A (what phones play and share) is encoded by FFmpeg, its peak at most -1 dBFS
+    (lossy coding overshoots peaks).
 
     Parameters
     ----------
@@ -163,7 +166,11 @@ def write_audio(
     suffix = p.suffix.lower()
     if suffix == ".m4a":
         kbps = 96 + 160 * float(np.clip(quality, 0.0, 1.0))
-        return encode_with_ffmpeg(p, frames, sample_rate, codec="aac", bit_rate=int(kbps * 1000))
+        x = np.asarray(frames, dtype=np.float32)
+        peak = float(np.abs(x).max()) if x.size else 0.0
+        if peak > _LOSSY_PEAK:  # lossy coding overshoots peaks: keep 1 dB of headroom
+            x = x * (_LOSSY_PEAK / peak)
+        return encode_with_ffmpeg(p, x, sample_rate, codec="aac", bit_rate=int(kbps * 1000))
     sf = _soundfile()
     formats = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS")}
     if suffix not in formats:
