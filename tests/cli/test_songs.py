@@ -228,3 +228,24 @@ def test_songs_show_says_a_chart_is_read_as_a_five_lane_kit(tmp_path, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "read as a five-lane kit" in out and "made for four pads" not in out
     assert "HH |" in out  # yellow is the hi-hat
+
+
+def test_the_song_list_names_four_pad_and_five_lane_charts(tmp_path, capsys, monkeypatch):
+    from cymbalism.io import library
+
+    monkeypatch.setenv(library.CACHE_ENV, str(tmp_path / "cache.sqlite3"))
+    monkeypatch.setenv("COLUMNS", "80")
+    body = "[Song]\n{{\n  Name = {name}\n  Resolution = 192\n}}\n[ExpertDrums]\n{{\n{notes}}}\n"
+    charts = {
+        "Pads": "  0 = N 2 0\n  192 = N 3 0\n",  # no markers: four pads
+        "Five": "  0 = N 2 0\n  192 = N 5 0\n",  # a fifth pad: a five-lane kit
+        "Pro": "  0 = N 2 0\n  0 = N 66 0\n  192 = N 1 0\n",  # a cymbal marker: pro drums
+    }
+    for name, notes in charts.items():
+        (tmp_path / "lib" / name).mkdir(parents=True)
+        (tmp_path / "lib" / name / "notes.chart").write_text(body.format(name=name, notes=notes))
+    assert main(["songs", "--dir", str(tmp_path / "lib")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "made for four pads (either drum of a pad plays its notes): Pads" in out
+    assert "read as a five-lane kit (yellow and orange cymbals, blue and green toms): Five" in out
+    assert "Pro" in out and ": Pro" not in out

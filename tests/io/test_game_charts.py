@@ -364,10 +364,12 @@ def test_song_ini_can_say_the_kit_is_five_lane(tmp_path):
         (0.0, Lane.HIHAT_CLOSED), (1.0, Lane.RIDE), (2.0, Lane.CRASH),
     ]  # fmt: skip
     assert not read_chart(a).five_lane and not read_chart(b).five_lane
+    assert not song_record(a).five_lane and not song_record(b).five_lane
     for folder in (a, b):
         (folder / "song.ini").write_text("[song]\nname = Five\nfive_lane_drums = True\n")
         assert _pairs(read_chart(folder).part(Level.EXPERT)) == five
         assert read_chart(folder).five_lane
+        assert song_record(folder).five_lane  # the library lists it so
         # written out, it is a pro chart: read again, no longer five-lane
         save_chart(tmp_path / "saved.chart", read_chart(folder))
         again = load_chart(tmp_path / "saved.chart")

@@ -130,6 +130,14 @@ def _list_library(folder: Path, *, as_json: bool, cache: bool, workers: int | No
         "Levels: B(eginner) E(asy) M(edium) H(ard) X (Expert) X+ (Expert+, double kick).",
         highlight=False,
     )
+    for flag, said in (
+        ("pads", "made for four pads (either drum of a pad plays its notes)"),
+        ("five_lane", "read as a five-lane kit (yellow and orange cymbals, blue and green toms)"),
+    ):
+        titles = [r.title or Path(r.path).name for r in good if getattr(r, flag)]
+        if titles:
+            more = f" and {len(titles) - 5} more" if len(titles) > 5 else ""
+            console.print(f"{said}: {', '.join(titles[:5])}{more}", highlight=False)
     bad = [r for r in records if r.error is not None]
     for r in bad[:10]:
         err_console.print(f"cannot read: {r.error}", highlight=False, markup=False)

@@ -67,7 +67,7 @@ _INI = "song.ini"
 #: The cache file's location can be set with this environment variable.
 CACHE_ENV = "CYMBALISM_LIBRARY_CACHE"
 #: Bump when what a record holds or how charts are read changes: old entries are read again.
-_RECORD_VERSION = 3
+_RECORD_VERSION = 4
 #: Below this many folders to read, a pool of processes costs more than it saves.
 _PARALLEL_FROM = 48
 
@@ -121,6 +121,9 @@ class SongRecord:
     pads : bool
         The chart was made for four pads (:data:`~cymbalism.model.chart.PADS`): either
         drum of a pad plays its notes.
+    five_lane : bool
+        The chart is read as a five-lane kit (:attr:`~cymbalism.model.chart.Chart.five_lane`):
+        yellow and orange are cymbals, blue and green toms.
     error : str or None
         Why the folder could not be read; the other fields hold what was found.
     """
@@ -144,6 +147,7 @@ class SongRecord:
     delay_sec: float = 0.0
     preview_start_sec: float | None = None
     pads: bool = False
+    five_lane: bool = False
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -220,6 +224,7 @@ def chart_record(chart: Chart, **fields: Any) -> SongRecord:
         "sections": sections,
         "delay_sec": _number(meta.get("offset_sec")) or 0.0,
         "pads": chart.four_pads,
+        "five_lane": chart.five_lane,
     }
     return SongRecord(**{**base, **fields})
 

@@ -93,6 +93,7 @@ class LibrarySong:
             "drum_stems": drum_stems,
             "preview_sec": r.preview_start_sec,
             "pads": r.pads,
+            "five_lane": r.five_lane,
         }
 
 

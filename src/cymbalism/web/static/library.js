@@ -25,7 +25,7 @@ function rowHtml(s) {
   const who = [s.artist, s.charter && `charted by ${s.charter}`].filter(Boolean).map(escapeHtml).join(" · ");
   return `<li class="song-row" data-song="${escapeHtml(s.name)}">
     <div class="song-main"><b>${escapeHtml(s.title)}</b>${who ? `<span class="hint"> ${who}</span>` : ""}
-      <div class="song-meta">${songClock(s.length_sec)} · ${tempoText(s)} · ${levelsHtml(s.levels)} · ${musicText(s)}${s.pads ? ` · <span title="made for four pads: either drum of a pad plays its notes">four pads</span>` : ""}${s.source === "built-in" ? " · built-in" : ""}</div></div>
+      <div class="song-meta">${songClock(s.length_sec)} · ${tempoText(s)} · ${levelsHtml(s.levels)} · ${musicText(s)}${s.pads ? ` · <span title="made for four pads: either drum of a pad plays its notes">four pads</span>` : ""}${s.five_lane ? ` · <span title="read as a five-lane kit: yellow and orange are cymbals, blue and green toms">five-lane</span>` : ""}${s.source === "built-in" ? " · built-in" : ""}</div></div>
     <div class="song-actions">
       ${s.has_music ? `<button data-preview aria-label="Preview ${escapeHtml(s.title)}">▶ Preview</button>` : ""}
       <button data-choose>Choose</button>
