@@ -75,7 +75,7 @@ def test_bad_render_and_play_options_are_one_clear_line(tmp_path: Path, capsys) 
 
     wav = str(tmp_path / "x.wav")
     cases = [
-        (["render", "mirrorball", "--out", str(tmp_path / "x.mp3")], 2, ".wav, .flac, .ogg or .m4a"),
+        (["render", "mirrorball", "--out", str(tmp_path / "x.mp3")], 2, ".ogg or .m4a"),
         (["render", "mirrorball", "--out", wav, "--mix", "drums=1"], 2, "channels: music"),
         (["render", "mirrorball", "--out", wav, "--level", "hardest"], 2, "unknown level"),
         (["render", "mirrorball", "--out", wav, "--tempo", "5%"], 2, "25%-200%"),
