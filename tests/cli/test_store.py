@@ -139,3 +139,57 @@ def test_one_unreadable_session_does_not_stop_sessions_or_history(
         assert "Traceback" not in err
     assert main(["report", str(ids[1])]) == 2
     assert f"session {ids[1]} cannot be read" in capsys.readouterr().err
+
+
+def test_a_recorded_duet_is_stored_placed_on_its_song(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two acoustic kits recorded to the two channels of one file, the song starting
+    2.5 s in and Ben 15 ms behind Ana: import finds the start, and the stored session
+    says who was late by how much."""
+    import soundfile as sf
+
+    from cymbalism.io.audio import synthesize_hits
+    from cymbalism.model.chart import Level
+    from cymbalism.model.hits import Hits
+    from cymbalism.songs import get_song
+
+    song = get_song("mirrorball")
+    notes = song.targets(Level.EASY).between(0.0, 25.0)
+    sr = 44100
+    channels = []
+    for late in (0.0, 0.015):
+        played = Hits(notes.onset_sec + 2.5 + late, notes.lane, notes.velocity)
+        channels.append(synthesize_hits(played, sr, seed=int(late * 1000)))
+    n = max(c.size for c in channels) + sr
+    stereo = np.zeros((n, 2), np.float32)
+    for i, c in enumerate(channels):
+        stereo[: c.size, i] = c
+    sf.write(tmp_path / "duet.wav", stereo, sr)
+    db = str(tmp_path / "rec.sqlite3")
+    files = [f"{tmp_path / 'duet.wav'}:L", f"{tmp_path / 'duet.wav'}:R"]
+    args = ["import", *files, "--chart", "mirrorball", "--levels", "easy,easy"]
+    assert main([*args, "--names", "Ana,Ben", "--db", db]) == 0
+    assert "stored session 1" in capsys.readouterr().out
+    from cymbalism.report.analysis import analyse_stored
+
+    with Store(db) as store:
+        stored = analyse_stored(store.load(1))
+    ana, ben = stored.players
+    # they played the first 25 s of the song (the rest of it counts as not played); the
+    # default templates name some of the synthetic drums struck together wrongly
+    assert ana.stats.n_hit >= 0.75 * len(notes) and ben.stats.n_hit >= 0.75 * len(notes)
+    # placed on the song where the two together are on time (as `analyze` places
+    # recordings): Ben 15 ms behind Ana
+    late = ben.stats.mean_error_sec - ana.stats.mean_error_sec
+    assert late == pytest.approx(0.015, abs=0.002)
+    assert abs(ana.stats.mean_error_sec + ben.stats.mean_error_sec) < 0.002
+    assert stored.sync is not None and abs(stored.sync.mean_sec) == pytest.approx(0.015, abs=0.002)
+    # a start given is taken as it is: Ana on time, Ben 15 ms late
+    assert main([*args, "--names", "Ana,Ben", "--db", db, "--offset", "2.5"]) == 0
+    with Store(db) as store:
+        again = analyse_stored(store.load(2))
+    assert abs(again.players[0].stats.mean_error_sec) < 0.002
+    assert again.players[1].stats.mean_error_sec == pytest.approx(0.015, abs=0.002)
+    assert main(["import", *files, "--offset", "2.5", "--db", db]) == 2
+    assert "give its --chart" in capsys.readouterr().err

@@ -55,6 +55,7 @@ sure windows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,7 @@ from scipy import fft as sp_fft
 from scipy.ndimage import gaussian_filter1d
 
 from cymbalism.errors import InputError
+from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.tempo import MAX_BPM, MIN_BPM, TempoMap
 from cymbalism.model.validate import validate_times
@@ -74,6 +76,7 @@ __all__ = [
     "click_grid",
     "estimate_tempo",
     "metrical_levels",
+    "players_clicks",
     "refine_on_grid",
     "tempo_curve",
     "tempo_drift",
@@ -995,3 +998,27 @@ def click_grid(
         return TempoMap.constant(bpm)
     lead_sec = phase_sec if phase_sec >= 0.25 * beat_sec else phase_sec + beat_sec
     return TempoMap([(0.0, 60.0 / lead_sec), (1.0, bpm)])
+
+
+def players_clicks(
+    hits: Sequence[Hits], tempo_maps: Sequence[TempoMap | None]
+) -> tuple[list[TempoMap], float | None]:
+    """Each player's click: their own tempo map (a MIDI file's), or, for a recording
+    (which has none), the first player's that has one, or else the click all the
+    recordings' hits follow together (:func:`click_grid`).
+
+    Returns
+    -------
+    clicks : list of TempoMap
+        One per player.
+    bpm : float or None
+        The tempo found from the hits, or None when a tempo map gave it.
+    """
+    known = [m for m in tempo_maps if m is not None]
+    bpm = None
+    if not known:
+        heard = Hits.concat(hits)
+        weight = heard.velocity.astype(float)
+        bpm = estimate_tempo(heard.onset_sec, weight=weight, lane=heard.lane)
+        known = [click_grid(heard.onset_sec, weight=weight, lane=heard.lane, bpm=bpm)]
+    return [m if m is not None else known[0] for m in tempo_maps], bpm

@@ -61,6 +61,7 @@ def _analyze(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Judge each player's timing and the gap between them (two files are a duet)."""
+    from cymbalism.analysis.tempo import players_clicks
     from cymbalism.io.charts import load_chart
     from cymbalism.io.performance import load_performance, on_one_clock
     from cymbalism.report.analysis import played_hits
@@ -82,7 +83,9 @@ def _analyze(
     if chart is None:
         if levels is not None:
             raise InputError("--levels needs a --chart to pick the parts from")
-        maps, bpm = _tempo_maps(performances)
+        maps, bpm = players_clicks(
+            [p.hits for p in performances], [p.tempo_map for p in performances]
+        )
         report = analyze_players(
             hits,
             tempo_map=maps,
@@ -271,24 +274,6 @@ def _better_start(
         f"{now:,} from their start): try --offset auto.[/]"
     )
     return {"found": False, "suggested_offset_sec": round(found.offset_sec, 6), "said": said}
-
-
-def _tempo_maps(performances: list) -> tuple[list, float | None]:
-    """Each player's click: a MIDI file's own tempo map; for a recording (which has
-    none) the first MIDI player's, or else the click all the recordings' hits follow.
-    Also the tempo of that click found from the hits (as ``cymbalism tempo`` finds it),
-    or None when a MIDI file gave it."""
-    from cymbalism.analysis.tempo import click_grid, estimate_tempo
-    from cymbalism.model.hits import Hits
-
-    known = [p.tempo_map for p in performances if p.tempo_map is not None]
-    bpm = None
-    if not known:
-        heard = Hits.concat(p.hits for p in performances)
-        weight = heard.velocity.astype(float)
-        bpm = estimate_tempo(heard.onset_sec, weight=weight, lane=heard.lane)
-        known = [click_grid(heard.onset_sec, weight=weight, lane=heard.lane, bpm=bpm)]
-    return [p.tempo_map if p.tempo_map is not None else known[0] for p in performances], bpm
 
 
 _PRESETS = {"expert": "EXPERT", "beginner": "BEGINNER"}

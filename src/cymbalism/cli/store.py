@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -17,11 +18,16 @@ from cymbalism.cli.common import (
     stored_analysis,
 )
 from cymbalism.cli.format import counted
+from cymbalism.errors import InputError
 
 
 @app.command("import")
 def _import(
-    files: list[Path] = typer.Argument(..., help="One drum MIDI file per player."),
+    files: list[Path] = typer.Argument(
+        ...,
+        help="One drum MIDI file or recording per player (FILE:L, FILE:R for the channels "
+        "of a stereo recording).",
+    ),
     chart: str | None = typer.Option(
         None, "--chart", help="The song: a built-in song, .chart, notes.mid or drum .mid."
     ),
@@ -30,15 +36,39 @@ def _import(
         None, "--levels", help="The part each player played: expert,beginner (needs --chart)."
     ),
     note: str = typer.Option("", "--note", help="A note kept with the session."),
+    align: bool = typer.Option(
+        False,
+        "--align",
+        help="Recordings made on separate devices: put them on the first one's clock by "
+        "their sound (as `analyze --align`).",
+    ),
+    offset: float | None = typer.Option(
+        None,
+        "--offset",
+        help="Where the song starts in the files, in seconds (default: 0 for MIDI files, "
+        "found from the hits for recordings).",
+    ),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
-    """Store a duet (or a solo) played into MIDI files as a session, and summarise it."""
+    """Store a duet (or a solo) played into MIDI files or recorded, as a session, and
+    summarise it."""
     from cymbalism.report.text import print_summary
     from cymbalism.store.importer import import_files
 
     parts = split_values(levels, "levels", len(files))
+    if offset is not None and not (math.isfinite(offset) and abs(offset) <= 86400):
+        raise InputError(f"--offset must be seconds within a day, got {offset}")
     with open_store(db) as store:
-        session_id = import_files(store, files, chart=chart, names=names, levels=parts, note=note)
+        session_id = import_files(
+            store,
+            files,
+            chart=chart,
+            names=names,
+            levels=parts,
+            note=note,
+            align=align,
+            offset_sec=offset,
+        )
         console.print(f"stored session [bold]{session_id}[/] in {store.url}")
         print_summary(stored_analysis(store, str(session_id)), console)
 

@@ -1,12 +1,18 @@
 """Store a duet (or a solo) analysed from files as a session.
 
-Each player's performance is a drum MIDI file. The song is
+Each player's performance is a drum MIDI file or a recording of an acoustic kit
+(:func:`cymbalism.io.performance.load_performance`; ``take.wav:L`` for one channel).
+Recordings made on separate devices are put on one clock by their sound (``align``,
+:func:`cymbalism.io.performance.on_one_clock`). A MIDI file starts with the song; in
+recordings, the song's start is found from the hits, as ``cymbalism analyze`` finds it
+(:func:`cymbalism.analysis.align.find_offset`), unless it is given. The song is
 
 - the chart given (a built-in song, a Clone Hero ``.chart``, a Rock Band / Clone Hero
   ``notes.mid``, or a plain drum MIDI file whose notes are the part; see
   :func:`cymbalism.io.charts.load_chart`), played at its expert level; or
 - without a chart, the grid the players aimed at: every 16th-note or 8th-triplet line
-  of the first file's tempo map that either player struck, per drum
+  of the first file's tempo map (for recordings, the click their hits follow,
+  :func:`cymbalism.analysis.tempo.players_clicks`) that either player struck, per drum
   (:func:`cymbalism.analysis.align.grid_targets`). Such a session is analysed as
   ``cymbalism analyze`` does with no chart: each player against the grid lines nearest
   their own hits, and the gap between them by matching their hits one to one.
@@ -23,18 +29,15 @@ from cymbalism.analysis.align import grid_targets
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Chart, Level, Part
 from cymbalism.model.session import Player, Session
+from cymbalism.model.tempo import TempoMap
 from cymbalism.store.store import Store
 
 __all__ = ["grid_chart", "import_files", "parse_names"]
 
 
-def grid_chart(title: str, performances: Sequence[object]) -> Chart:
-    """The grid notes that any of the performances struck, as an expert part.
-
-    ``performances`` are :class:`~cymbalism.io.midi.MidiPerformance`; the first one's
-    tempo map is the grid.
-    """
-    tempo_map = performances[0].tempo_map  # type: ignore[attr-defined]
+def grid_chart(title: str, performances: Sequence[object], tempo_map: TempoMap) -> Chart:
+    """The grid notes of ``tempo_map`` that any of the performances struck, as an expert
+    part (``performances`` have ``hits``)."""
     qn, lane = [], []
     for perf in performances:
         targets = grid_targets(perf.hits, tempo_map)  # type: ignore[attr-defined]
@@ -72,6 +75,8 @@ def import_files(
     names: str | Sequence[str] | None = None,
     levels: Sequence[Level | str] | None = None,
     note: str = "",
+    align: bool = False,
+    offset_sec: float | None = None,
 ) -> int:
     """Read the performances, store them as one session, and return its id.
 
@@ -79,7 +84,7 @@ def import_files(
     ----------
     store : Store
     paths : sequence of path
-        One drum MIDI file per player (two for a duet).
+        One drum MIDI file or recording per player (two for a duet).
     chart : path or Chart, optional
         The song; without one, the grid the players struck (see the module's notes).
     names : "A,B" or sequence of str, optional
@@ -89,21 +94,37 @@ def import_files(
         chart's full part for everyone. Needs a chart.
     note : str
         Free text kept with the session.
+    align : bool
+        Put recordings made on separate devices on the first one's clock by their sound.
+    offset_sec : float, optional
+        Where the song starts in the files, in seconds; by default 0 for MIDI files and
+        found from the hits for recordings. Needs a chart.
 
     Returns
     -------
     session_id : int
     """
+    from cymbalism.analysis.align import find_offset
+    from cymbalism.analysis.tempo import players_clicks
     from cymbalism.io.charts import load_chart
-    from cymbalism.io.midi import read_midi
+    from cymbalism.io.performance import load_performance, on_one_clock
 
     if not paths:
-        raise InputError("give at least one MIDI file to import")
+        raise InputError("give at least one MIDI file or recording to import")
     files = [Path(p).expanduser() for p in paths]
     player_names = parse_names(names, len(files), files)
-    performances = [read_midi(p) for p in files]
+    performances = [load_performance(p) for p in files]
+    if align:
+        if len(files) < 2:
+            raise InputError("--align lines up two or more recordings: give each player's")
+        performances, _ = on_one_clock(performances)
+    hits = [p.hits for p in performances]
+    recorded = any(p.tempo_map is None for p in performances)
     if chart is None:
-        song = grid_chart(" + ".join(p.stem for p in files), performances)
+        if offset_sec is not None:
+            raise InputError("--offset places the files on a song: give its --chart")
+        clicks, _ = players_clicks(hits, [p.tempo_map for p in performances])
+        song = grid_chart(" + ".join(p.stem for p in files), performances, clicks[0])
     else:
         song = load_chart(chart)
     if levels is None:
@@ -116,9 +137,15 @@ def import_files(
         parts = [Level.parse(lv) for lv in levels]
         for lv in parts:
             song.part(lv)  # an unknown part fails before anything is stored
+    if chart is not None:
+        start = offset_sec
+        if start is None and recorded and any(len(h) for h in hits):
+            start = find_offset(hits, [song.targets(lv) for lv in parts]).offset_sec
+        if start:
+            hits = [h.shifted(-start) for h in hits]
     players = tuple(
-        Player(name=name, level=lv, input=str(path), hits=perf.hits)
-        for name, path, perf, lv in zip(player_names, files, performances, parts, strict=True)
+        Player(name=name, level=lv, input=str(path), hits=h)
+        for name, path, h, lv in zip(player_names, files, hits, parts, strict=True)
     )
     session = Session(chart=song, players=players)
     return store.save_session(session, source="import", note=note)

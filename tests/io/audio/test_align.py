@@ -29,6 +29,7 @@ from cymbalism.io.audio.files import encode_with_ffmpeg
 from cymbalism.io.performance import load_performance, on_one_clock
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
+from cymbalism.store import Store
 
 SR = ANALYSIS_RATE
 KIT = (Lane.KICK, Lane.SNARE, Lane.HIHAT_CLOSED, Lane.TOM_HIGH, Lane.TOM_FLOOR, Lane.CRASH)
@@ -175,6 +176,16 @@ def test_two_phone_recordings_are_analysed_on_one_clock(
     text = capsys.readouterr().err
     assert "ben.m4a: started 5.300 s before the first; its clock runs +6" in text
     assert "--align puts them" not in text
+    # stored as a session (against the grid they struck), on the first phone's clock
+    db = str(tmp_path / "phones.sqlite3")
+    assert main(["import", str(ana_file), str(ben_file), "--align", "--db", db]) == 0
+    assert "stored session 1" in capsys.readouterr().out
+    with Store(db) as store:
+        stored = store.load(1).session
+    assert [p.name for p in stored.players] == ["ana", "ben"]
+    found = stored.players[1].hits.onset_sec
+    near = np.array([np.abs(found - t).min() for t in ben.onset_sec])
+    assert np.mean(near < 0.01) > 0.8 and np.median(near[near < 0.01]) < 0.0005
 
 
 def test_hits_that_fall_the_room_delay_after_the_other_players() -> None:
