@@ -9,7 +9,15 @@ import typer
 from rich.text import Text
 
 from cymbalism.analysis.summary import AnalysisReport, analyze_players
-from cymbalism.cli.common import JSON_HELP, KIT_HELP, app, console, err_console, split_values
+from cymbalism.cli.common import (
+    JSON_HELP,
+    KIT_HELP,
+    app,
+    console,
+    err_console,
+    say_alignment,
+    split_values,
+)
 from cymbalism.cli.format import (
     clock,
     counted,
@@ -74,7 +82,7 @@ def _analyze(
         if n < 2:
             raise InputError("--align lines up two or more recordings: give each player's")
         performances, moved = on_one_clock(performances)
-        clocks = _aligned_said(performances, moved, quiet=as_json)
+        clocks = say_alignment(performances, moved, quiet=as_json)
     player_names = split_values(names, "names", n)
     if player_names is None:
         stems = [f.stem for f in files]
@@ -170,34 +178,6 @@ def _separate_recordings(performances: list, report: object) -> bool:
         return False
     hit = [p.stats.n_hit for p in getattr(report, "players", [])]
     return bool(min(hit[:2], default=0)) and pairs[0].stats.n < 0.25 * min(hit[:2])
-
-
-def _aligned_said(performances: list, moved: list, *, quiet: bool) -> dict[str, object]:
-    """Say how each recording was put on the first one's clock, and how many of each
-    player's hits fall the room's delay after the other's (which may be the other kit)."""
-    from cymbalism.io.audio.align import heard_from_across
-
-    said: dict[str, object] = {}
-    for perf, fit in zip(performances, moved, strict=True):
-        if fit is None:
-            continue
-        across = {}
-        for one, other in ((perf, performances[0]), (performances[0], perf)):
-            mask = heard_from_across(one.hits.onset_sec, other.hits.onset_sec, fit.room_delay_sec)
-            across[one.name] = int(mask.sum())
-        said[perf.name] = {**fit.to_dict(), "heard_from_across": across}
-        if quiet:
-            continue
-        err_console.print(f"{perf.name}: {fit.describe()}", highlight=False)
-        for name, n in across.items():
-            if n:
-                err_console.print(
-                    f"  {n} of {name}'s hits fall {fit.room_delay_sec * 1000:.1f} ms after "
-                    "the other player's: they may be the other kit heard from across the "
-                    "room (a microphone nearer its own kit hears less of the other)",
-                    highlight=False,
-                )
-    return said
 
 
 #: An offset found from the hits is called uncertain when the next best one hits

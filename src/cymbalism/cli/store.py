@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -14,6 +15,7 @@ from cymbalism.cli.common import (
     app,
     console,
     open_store,
+    say_alignment,
     split_values,
     stored_analysis,
 )
@@ -68,6 +70,7 @@ def _import(
             note=note,
             align=align,
             offset_sec=offset,
+            on_aligned=partial(say_alignment, quiet=False),
         )
         console.print(f"stored session [bold]{session_id}[/] in {store.url}")
         print_summary(stored_analysis(store, str(session_id)), console)

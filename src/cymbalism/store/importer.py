@@ -20,8 +20,9 @@ recordings, the song's start is found from the hits, as ``cymbalism analyze`` fi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -77,6 +78,7 @@ def import_files(
     note: str = "",
     align: bool = False,
     offset_sec: float | None = None,
+    on_aligned: Callable[[list[Any], list[Any]], object] | None = None,
 ) -> int:
     """Read the performances, store them as one session, and return its id.
 
@@ -99,6 +101,9 @@ def import_files(
     offset_sec : float, optional
         Where the song starts in the files, in seconds; by default 0 for MIDI files and
         found from the hits for recordings. Needs a chart.
+    on_aligned : callable, optional
+        Called with the performances and their :class:`~cymbalism.io.audio.align.
+        ClockAlignment` once they are on one clock (to say how they were lined up).
 
     Returns
     -------
@@ -117,7 +122,9 @@ def import_files(
     if align:
         if len(files) < 2:
             raise InputError("--align lines up two or more recordings: give each player's")
-        performances, _ = on_one_clock(performances)
+        performances, moved = on_one_clock(performances)
+        if on_aligned is not None:
+            on_aligned(performances, moved)
     hits = [p.hits for p in performances]
     recorded = any(p.tempo_map is None for p in performances)
     if chart is None:

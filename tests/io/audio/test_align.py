@@ -179,7 +179,8 @@ def test_two_phone_recordings_are_analysed_on_one_clock(
     # stored as a session (against the grid they struck), on the first phone's clock
     db = str(tmp_path / "phones.sqlite3")
     assert main(["import", str(ana_file), str(ben_file), "--align", "--db", db]) == 0
-    assert "stored session 1" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "stored session 1" in said.out and "ben.m4a: started 5.300 s before" in said.err
     with Store(db) as store:
         stored = store.load(1).session
     assert [p.name for p in stored.players] == ["ana", "ben"]
