@@ -98,6 +98,20 @@ def test_the_start_the_drift_and_the_room_are_recovered(
     np.testing.assert_allclose(clock.to_reference(offset + (1 + drift) * t), t, atol=2e-4)
 
 
+def test_a_phone_started_late_and_stopped_early_lines_up_either_way() -> None:
+    # 20 s from the middle of the second phone's minute: the shorter file is the one
+    # looked for in the other, whichever is given first
+    a, b, _, _ = phones(60.0, 3.0, 50e-6, 0.005)
+    cut = b[20 * SR : 40 * SR]
+    clock = align_signals(a, cut, SR)
+    assert clock.offset_sec == pytest.approx(3.0 - 20.0, abs=2e-4)
+    assert clock.drift_ppm == pytest.approx(50.0, abs=3.0)
+    back = align_signals(cut, a, SR)  # the same clocks, turned around
+    t = np.array([20.0, 30.0])  # seconds of the first phone
+    u = clock.offset_sec + (1 + clock.drift) * t  # the same moments in the cut file
+    np.testing.assert_allclose(back.offset_sec + (1 + back.drift) * u, t, atol=2e-4)
+
+
 def test_the_kits_heard_unequally_still_meet_halfway() -> None:
     # the second phone hears the first kit 16 dB down, the first hears the second 6 dB
     # down: both kits' peaks are still found, and the clocks lie halfway between them

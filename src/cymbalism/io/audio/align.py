@@ -10,13 +10,13 @@ both kits, so the files share sound, and the shared sound says how their clocks 
 How it is found:
 
 1. Both files are decoded to mono at :data:`ANALYSIS_RATE`.
-2. **Coarse:** stretches of the reference are searched for over the whole other file
-   at a low rate, so the files may start minutes apart, in either order; a groove's
-   repeating bars do not fool it, as the waveform's detail does not repeat.
-3. **Fine:** in windows of :data:`WINDOW_SEC` through the reference, the generalised
-   cross-correlation with phase transform (GCC-PHAT: the cross-spectrum whitened, so
-   every band's phase counts, not the loudest band's energy) gives the lag to a fraction
-   of a sample, searched near the coarse lag.
+2. **Coarse:** stretches of the shorter recording are searched for over the whole of
+   the other at a low rate, so the files may start minutes apart, in either order; a
+   groove's repeating bars do not fool it, as the waveform's detail does not repeat.
+3. **Fine:** in windows of :data:`WINDOW_SEC` through the shorter recording, the
+   generalised cross-correlation with phase transform (GCC-PHAT: the cross-spectrum
+   whitened, so every band's phase counts, not the loudest band's energy) gives the lag
+   to a fraction of a sample, searched near the coarse lag.
 4. **The room:** each kit reaches the far microphone later than its own, by the distance
    between them (about 3 ms a metre). Where both kits are heard in a window, its
    correlation has two peaks, one per kit, on either side of the clocks' lag by that
@@ -32,7 +32,7 @@ times onto the reference's (:meth:`ClockAlignment.to_reference`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +51,11 @@ __all__ = [
 
 #: Both files are compared at this rate (the lag is interpolated well below a sample).
 ANALYSIS_RATE = 8000
-#: Each fine estimate looks at this much of the reference.
+#: Each fine estimate looks at this much of the shorter recording (a third of it, when
+#: that is less).
 WINDOW_SEC = 12.0
+#: The shortest recording that is lined up.
+SHORTEST_SEC = 10.0
 #: A window's lag further than this from the fitted line is left out of the fit.
 AGREE_SEC = 0.002
 #: Two clocks are never further apart in rate than this (0.05%: 1.8 s an hour; sound
@@ -210,20 +213,35 @@ def align_signals(reference: np.ndarray, other: np.ndarray, sample_rate: int) ->
     """:func:`align_recordings` on two mono signals at ``sample_rate`` (best at
     :data:`ANALYSIS_RATE`).
 
+    The shorter signal is the one cut into windows and looked for in the longer, so a
+    phone started late or stopped early lines up as well as one that ran throughout.
+
     Raises
     ------
     InputError
-        If either signal is shorter than a window, or fewer than three windows (and
-        fewer than half of them) agree on one line: the recordings do not share enough
-        sound (different performances, or a microphone that heard nothing).
+        If either signal is shorter than :data:`SHORTEST_SEC`, or fewer than three
+        windows (and fewer than half of them) agree on one line: the recordings do not
+        share enough sound (different performances, or a microphone that heard nothing).
     """
     a = np.asarray(reference, dtype=np.float64)
     b = np.asarray(other, dtype=np.float64)
-    win = int(WINDOW_SEC * sample_rate)
-    if a.size < win or b.size < win:
+    if min(a.size, b.size) < SHORTEST_SEC * sample_rate:
         raise InputError(
-            f"too short to line up: each recording needs {WINDOW_SEC:.0f} s of sound or more"
+            f"too short to line up: each recording needs {SHORTEST_SEC:.0f} s of sound or more"
         )
+    if b.size >= a.size:
+        return _align(a, b, sample_rate)
+    found = _align(b, a, sample_rate)  # t_a = offset + (1 + drift) t_b: turned around
+    return replace(
+        found,
+        offset_sec=-found.offset_sec / (1 + found.drift),
+        drift=1 / (1 + found.drift) - 1,
+    )
+
+
+def _align(a: np.ndarray, b: np.ndarray, sample_rate: int) -> ClockAlignment:
+    """``b``'s clock against ``a``'s, ``a`` cut into windows (the shorter signal)."""
+    win = int(min(WINDOW_SEC, a.size / sample_rate / 3) * sample_rate)
     guess = _coarse_line(a, b, sample_rate)
     if guess is None:
         raise _unaligned(0, _COARSE_STRETCHES)
@@ -386,12 +404,12 @@ def _coarse_line(a: np.ndarray, b: np.ndarray, sample_rate: int) -> tuple[float,
     rate = sample_rate / step
     la = resample_poly(a, 1, step) if step > 1 else a
     lb = resample_poly(b, 1, step) if step > 1 else b
-    n = min(la.size, int(_COARSE_STRETCH_SEC * rate))
+    n = min(la.size // 2, int(_COARSE_STRETCH_SEC * rate))
     size = 1 << math.ceil(math.log2(lb.size + n))
     fb = np.fft.rfft(lb, size)
     taper = np.hanning(n)
     points = []
-    for start in np.linspace(0, la.size - n, _COARSE_STRETCHES).astype(int):
+    for start in np.unique(np.linspace(0, la.size - n, _COARSE_STRETCHES).astype(int)):
         seg = la[start : start + n]
         if not np.any(seg):
             continue
