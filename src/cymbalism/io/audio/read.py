@@ -162,8 +162,9 @@ def read_audio(
     Warns
     -----
     AudioWarning
-        On clipping, an unusual sample rate, a multi-channel file mixed down, or a file
-        that breaks off partway (the hits before the break are kept).
+        On clipping, an unusual sample rate, a multi-channel file mixed down, a format
+        that does not say where its sound starts, or a file that breaks off partway (the
+        hits before the break are kept).
     """
     path = Path(path)
     kit_t = load_kit_templates(kit) if isinstance(kit, str) else (kit or default_kit())
@@ -176,6 +177,8 @@ def read_audio(
     with open_sound(path) as snd:
         sr, n_ch, n_frames = snd.sample_rate, snd.channels, snd.frames
         _check_rate(sr, str(path))
+        for caveat in snd.caveats:
+            warn(caveat)
         if sr < 22050:
             warn(
                 f"{path.name}: a sample rate of {sr} Hz cuts off everything above {sr // 2} Hz; "
