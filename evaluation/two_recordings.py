@@ -24,6 +24,14 @@ cannot decode an M4A itself here: no FFmpeg program is installed for audioread.)
 Usage::
 
     .venv/bin/python evaluation/two_recordings.py [--data DIR] [--seconds 120]
+        [--choose-quieter]
+
+Each phone's take also holds the other kit. After the clocks, each player's hits are
+scored against the annotated onsets of their own kit (within 30 ms), as read and with
+the hits :func:`cymbalism.io.audio.align.other_kit` takes for the other kit left out:
+the share of hits that are the player's, and the share of the player's strokes found.
+``--choose-quieter`` shows, on the four chosen-on duets only, how ``QUIETER_DB`` was
+chosen.
 """
 
 from __future__ import annotations
@@ -40,8 +48,9 @@ from rich.table import Table
 from scipy.signal import fftconvolve
 
 from cymbalism.errors import InputError
-from cymbalism.io.audio.align import align_recordings
+from cymbalism.io.audio.align import QUIETER_DB, align_recordings, other_kit
 from cymbalism.io.audio.files import encode_with_ffmpeg
+from cymbalism.io.performance import load_performance, on_one_clock
 
 sys.path.insert(0, str(Path(__file__).parent))
 from audio import DATA, load_tracks, room_response
@@ -112,14 +121,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA / "mdb_drums")
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument(
+        "--choose-quieter",
+        action="store_true",
+        help="on the chosen-on duets, score leaving out the other kit at 0-9 dB quieter",
+    )
     args = parser.parse_args()
     tracks = load_tracks(args.data)
-    for title, cases, seed0 in (("chosen on", CHOSEN_ON, 0), ("checked on", CHECKED_ON, 100)):
-        score(tracks, title, cases, seed0, args.seconds)
+    kept = (None, QUIETER_DB)
+    sweep = (None, 0.0, 3.0, 6.0, 9.0) if args.choose_quieter else kept
+    score(tracks, "chosen on", CHOSEN_ON, 0, args.seconds, sweep)
+    score(tracks, "checked on", CHECKED_ON, 100, args.seconds, kept)
 
 
-def score(tracks: list, title: str, cases: tuple, seed0: int, seconds: float) -> None:
-    """One table: each case's clock error against the truth, beside the baseline's."""
+def score(
+    tracks: list, title: str, cases: tuple, seed0: int, seconds: float, quieter: tuple
+) -> None:
+    """One table: each case's clock error against the truth, beside the baseline's; then
+    each player's hits against their own kit's annotations, with every hit and with the
+    other kit left out at each of ``quieter`` (dB; None: nothing left out)."""
+    hits_scores: dict[float | None, list[tuple[float, float]]] = {x: [] for x in quieter}
     table = Table(title=f"two phones in a room: {len(cases)} duets of {seconds:.0f} s ({title})")
     for col in ("duet", "truth: offset, drift, room, far kit", "error ms (start/mid/end)",
                 "room found", "baseline"):  # fmt: skip
@@ -142,6 +163,18 @@ def score(tracks: list, title: str, cases: tuple, seed0: int, seconds: float) ->
             except InputError as exc:
                 found, failed = None, failed + 1
                 said = str(exc)
+            else:
+                perfs, clocks = on_one_clock([load_performance(a_path), load_performance(b_path)])
+                truths = (annotations(tracks, k, seconds), annotations(tracks, k + 4, seconds))
+                for p, (perf, truth) in enumerate(zip(perfs, truths, strict=True)):
+                    other = perfs[1 - p].hits
+                    for x in quieter:
+                        gone = (
+                            other_kit(perf.hits, other, clocks[1].room_delay_sec, quieter_db=x)
+                            if x is not None
+                            else np.zeros(len(perf.hits), bool)
+                        )
+                        hits_scores[x].append(own_hits(perf.hits.onset_sec[~gone], truth))
         err_base = (t_b - base - t) * 1000
         worst_base = max(worst_base, float(np.abs(err_base).max()))
         truth = f"{offset:+.2f} s, {ppm:+.0f} ppm, {room_ms:.1f} ms, {far_db:.0f} dB"
@@ -164,6 +197,37 @@ def score(tracks: list, title: str, cases: tuple, seed0: int, seconds: float) ->
         f"{title}: largest clock error {worst:.2f} ms (baseline {worst_base:.1f} ms), "
         f"{failed} of {len(cases)} not lined up"
     )
+    for x, rows in hits_scores.items():
+        precision, recall = np.mean(rows, axis=0)
+        what = "every hit kept" if x is None else f"the other kit left out ({x:g} dB quieter)"
+        print(
+            f"  each player's hits against their own kit's annotations, {what}: "
+            f"{precision:.1%} are the player's, {recall:.1%} of the player's strokes found"
+        )
+
+
+def annotations(tracks: list, first: int, seconds: float) -> np.ndarray:
+    """The annotated onsets of :func:`kit`'s four stems on the duet's time, within 10 ms
+    counted once."""
+    times, start = [], 0.0
+    for i in range(4):
+        track = tracks[(first + i) % len(tracks)]
+        times.append(track.ref_sec + start)
+        start += track.duration_sec
+    t = np.sort(np.concatenate(times))
+    t = t[t < seconds]
+    keep = np.concatenate([[True], np.diff(t) > 0.010])
+    return t[keep]
+
+
+def own_hits(onset: np.ndarray, truth: np.ndarray, window: float = 0.03) -> tuple[float, float]:
+    """The share of hits within ``window`` of an annotated onset of the player's own kit,
+    and the share of those onsets with a hit within ``window``."""
+    if not onset.size or not truth.size:
+        return 0.0, 0.0
+    mine = np.array([np.abs(truth - t).min() <= window for t in onset])
+    found = np.array([np.abs(onset - t).min() <= window for t in truth])
+    return float(mine.mean()), float(found.mean())
 
 
 if __name__ == "__main__":

@@ -268,29 +268,26 @@ def scan_with_progress(
     return records, total
 
 
-def say_alignment(performances: list, moved: list, *, quiet: bool) -> dict[str, object]:
+def say_alignment(
+    performances: list, moved: list, left_out: dict[str, int], *, quiet: bool
+) -> dict[str, object]:
     """Say how each recording was put on the first one's clock, and how many of each
-    player's hits fall the room's delay after the other's (which may be the other kit)."""
-    from cymbalism.io.audio.align import heard_from_across
-
+    recording's hits were the other kit heard from across the room (left out)."""
     said: dict[str, object] = {}
     for perf, fit in zip(performances, moved, strict=True):
         if fit is None:
             continue
-        across = {}
-        for one, other in ((perf, performances[0]), (performances[0], perf)):
-            mask = heard_from_across(one.hits.onset_sec, other.hits.onset_sec, fit.room_delay_sec)
-            across[one.name] = int(mask.sum())
-        said[perf.name] = {**fit.to_dict(), "heard_from_across": across}
+        gone = {p.name: left_out.get(p.name, 0) for p in (performances[0], perf)}
+        said[perf.name] = {**fit.to_dict(), "left_out_other_kit": gone}
         if quiet:
             continue
         err_console.print(f"{perf.name}: {fit.describe()}", highlight=False)
-        for name, n in across.items():
+        for name, n in gone.items():
             if n:
                 err_console.print(
-                    f"  {n} of {name}'s hits fall {fit.room_delay_sec * 1000:.1f} ms after "
-                    "the other player's: they may be the other kit heard from across the "
-                    "room (a microphone nearer its own kit hears less of the other)",
+                    f"  {n} of {name}'s hits were the other kit, heard from across the room "
+                    f"({fit.room_delay_sec * 1000:.1f} ms after the other player's, and "
+                    "quieter): left out",
                     highlight=False,
                 )
     return said

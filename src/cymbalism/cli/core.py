@@ -71,7 +71,7 @@ def _analyze(
     """Judge each player's timing and the gap between them (two files are a duet)."""
     from cymbalism.analysis.tempo import players_clicks
     from cymbalism.io.charts import load_chart
-    from cymbalism.io.performance import load_performance, on_one_clock
+    from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
     from cymbalism.report.analysis import played_hits
     from cymbalism.report.text import unjudged_sentence
 
@@ -82,7 +82,8 @@ def _analyze(
         if n < 2:
             raise InputError("--align lines up two or more recordings: give each player's")
         performances, moved = on_one_clock(performances)
-        clocks = say_alignment(performances, moved, quiet=as_json)
+        performances, left_out = leave_out_other_kits(performances, moved)
+        clocks = say_alignment(performances, moved, left_out, quiet=as_json)
     player_names = split_values(names, "names", n)
     if player_names is None:
         stems = [f.stem for f in files]

@@ -16,6 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from cymbalism.errors import InputError, NotFoundError
 from cymbalism.model.hits import Hits
 
@@ -24,7 +26,13 @@ if TYPE_CHECKING:
     from cymbalism.io.audio.align import ClockAlignment
     from cymbalism.io.midi import MidiPerformance
 
-__all__ = ["MIDI_SUFFIXES", "load_performance", "on_one_clock", "split_channel"]
+__all__ = [
+    "MIDI_SUFFIXES",
+    "leave_out_other_kits",
+    "load_performance",
+    "on_one_clock",
+    "split_channel",
+]
 
 #: File suffixes read as Standard MIDI Files.
 MIDI_SUFFIXES = frozenset({".mid", ".midi", ".smf"})
@@ -156,3 +164,46 @@ def on_one_clock(
         out.append(replace(perf, hits=moved))
         alignments.append(clock)
     return out, alignments
+
+
+def leave_out_other_kits(
+    performances: Sequence[MidiPerformance | AudioPerformance],
+    alignments: Sequence[ClockAlignment | None],
+) -> tuple[list[MidiPerformance | AudioPerformance], dict[str, int]]:
+    """Take out of each recording the hits that are the other kit, heard across the room.
+
+    Each phone hears the other kit too, the room's delay later and quieter; the detector
+    finds those sounds as hits (:func:`cymbalism.io.audio.align.other_kit` tells them).
+    Each recording after the first is compared with the first, both with their hits as
+    read.
+
+    Parameters
+    ----------
+    performances, alignments
+        As :func:`on_one_clock` returns them.
+
+    Returns
+    -------
+    performances : list
+        The same performances without those hits.
+    left_out : dict of str -> int
+        How many hits each recording lost, by its name.
+    """
+    from cymbalism.io.audio.align import other_kit
+
+    drop = [np.zeros(len(p.hits), bool) for p in performances]
+    first = performances[0]
+    for i, (perf, clock) in enumerate(zip(performances, alignments, strict=True)):
+        if clock is None or i == 0:
+            continue
+        delay = clock.room_delay_sec
+        drop[0] |= other_kit(first.hits, perf.hits, delay)
+        drop[i] |= other_kit(perf.hits, first.hits, delay)
+    out: list[MidiPerformance | AudioPerformance] = []
+    left_out: dict[str, int] = {}
+    for perf, gone in zip(performances, drop, strict=True):
+        if gone.any():
+            perf = replace(perf, hits=perf.hits.select(~gone))
+            left_out[perf.name] = int(gone.sum())
+        out.append(perf)
+    return out, left_out

@@ -78,7 +78,7 @@ def import_files(
     note: str = "",
     align: bool = False,
     offset_sec: float | None = None,
-    on_aligned: Callable[[list[Any], list[Any]], object] | None = None,
+    on_aligned: Callable[[list[Any], list[Any], dict[str, int]], object] | None = None,
 ) -> int:
     """Read the performances, store them as one session, and return its id.
 
@@ -102,8 +102,10 @@ def import_files(
         Where the song starts in the files, in seconds; by default 0 for MIDI files and
         found from the hits for recordings. Needs a chart.
     on_aligned : callable, optional
-        Called with the performances and their :class:`~cymbalism.io.audio.align.
-        ClockAlignment` once they are on one clock (to say how they were lined up).
+        Called with the performances, their :class:`~cymbalism.io.audio.align.
+        ClockAlignment` and the hits left out of each as the other kit
+        (:func:`~cymbalism.io.performance.leave_out_other_kits`), once they are on one
+        clock (to say how they were lined up).
 
     Returns
     -------
@@ -112,7 +114,7 @@ def import_files(
     from cymbalism.analysis.align import find_offset
     from cymbalism.analysis.tempo import players_clicks
     from cymbalism.io.charts import load_chart
-    from cymbalism.io.performance import load_performance, on_one_clock
+    from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
 
     if not paths:
         raise InputError("give at least one MIDI file or recording to import")
@@ -123,8 +125,9 @@ def import_files(
         if len(files) < 2:
             raise InputError("--align lines up two or more recordings: give each player's")
         performances, moved = on_one_clock(performances)
+        performances, left_out = leave_out_other_kits(performances, moved)
         if on_aligned is not None:
-            on_aligned(performances, moved)
+            on_aligned(performances, moved, left_out)
     hits = [p.hits for p in performances]
     recorded = any(p.tempo_map is None for p in performances)
     if chart is None:

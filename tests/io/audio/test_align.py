@@ -24,9 +24,10 @@ from cymbalism.io.audio.align import (
     ClockAlignment,
     align_signals,
     heard_from_across,
+    other_kit,
 )
 from cymbalism.io.audio.files import encode_with_ffmpeg
-from cymbalism.io.performance import load_performance, on_one_clock
+from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.store import Store
@@ -179,10 +180,18 @@ def test_two_phone_recordings_are_analysed_on_one_clock(
     assert said["offset_sec"] == pytest.approx(5.3, abs=2e-4)
     assert said["drift_ppm"] == pytest.approx(60.0, abs=1.5)
     assert said["room_delay_ms"] == pytest.approx(6.0, abs=0.3)
-    # as many of each player's hits fall the room's delay after the other's as the
-    # diagnostic finds on the hits themselves
-    mask = heard_from_across(perfs[1].hits.onset_sec, perfs[0].hits.onset_sec, 0.006)
-    assert said["heard_from_across"]["ben.m4a"] == int(mask.sum()) > 0
+    # Ben's phone heard Ana's kit too, and the detector found it: those hits are left
+    # out, and his own strokes kept
+    kept, left_out = leave_out_other_kits(perfs, clocks)
+
+    def his(onset: np.ndarray) -> np.ndarray:
+        return np.array([np.abs(ben.onset_sec - t).min() < 0.01 for t in onset])
+
+    before, after = his(perfs[1].hits.onset_sec), his(kept[1].hits.onset_sec)
+    assert left_out["ben.m4a"] == len(before) - len(after) > 0
+    assert (~after).sum() < 0.5 * (~before).sum()  # most of Ana's kit is gone
+    assert after.sum() >= 0.9 * before.sum()  # and nearly all of his strokes are kept
+    assert said["left_out_other_kit"]["ben.m4a"] == left_out["ben.m4a"]
     # without --align, the two phones' clocks are seconds apart: the hint says so
     assert main(["analyze", str(ana_file), str(ben_file)]) == 0
     assert "--align puts them on one clock" in capsys.readouterr().err
@@ -201,6 +210,23 @@ def test_two_phone_recordings_are_analysed_on_one_clock(
     found = stored.players[1].hits.onset_sec
     near = np.array([np.abs(found - t).min() for t in ben.onset_sec])
     assert np.mean(near < 0.01) > 0.8 and np.median(near[near < 0.01]) < 0.0005
+
+
+def test_the_other_kit_is_told_by_its_delay_and_its_loudness() -> None:
+    # Ana's phone at its usual level; Ben's phone 12 dB quieter overall (its own gain):
+    # what is the other kit is told by the room's delay and by being quieter than the
+    # hit it echoes, each against its own phone's typical hit
+    ana = Hits.from_arrays([1.0, 2.0, 3.0, 4.0, 5.0], Lane.SNARE, 100)
+    ben = Hits.from_arrays(
+        [1.006, 1.5, 2.006, 3.0062, 3.5, 4.5, 5.0058],
+        Lane.SNARE,
+        [60, 75, 74, 50, 76, 74, 73],  # his strokes ~75; at 1.006 and 3.006 Ana's kit
+    )
+    marked = other_kit(ben, ana, 0.006)
+    # 2.006 and 5.006 fall the delay after Ana's but are as loud as his own: his strokes
+    assert marked.tolist() == [True, False, False, True, False, False, False]
+    assert not other_kit(ben, ana, math.nan).any()
+    assert not other_kit(ben, ana, 0.006, quieter_db=40.0).any()
 
 
 def test_hits_that_fall_the_room_delay_after_the_other_players() -> None:

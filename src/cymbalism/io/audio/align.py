@@ -39,6 +39,7 @@ import numpy as np
 
 from cymbalism.errors import InputError, require
 from cymbalism.io.audio.files import AudioBrokeOff, open_sound
+from cymbalism.model.hits import Hits
 
 __all__ = [
     "ANALYSIS_RATE",
@@ -46,6 +47,7 @@ __all__ = [
     "align_recordings",
     "align_signals",
     "heard_from_across",
+    "other_kit",
     "read_mono",
 ]
 
@@ -72,6 +74,12 @@ SUMMED_KIT_SHARE = 0.2
 OVER_THE_REST = 1.5
 #: Files longer than this are compared over their first this many seconds.
 LONGEST_SEC = 3 * 3600.0
+#: A hit heard the room's delay after one of the other player's is the other kit's when it
+#: is this much quieter (each against its recording's typical hit). Chosen on the four
+#: duets ``evaluation/two_recordings.py`` chooses on, checked on its other eight.
+QUIETER_DB = 3.0
+#: The detector's velocity is linear in decibels: 1 at -60 dBFS, 127 at 0.
+_VELOCITY_PER_DB = 126.0 / 60.0
 #: The first search, for where one file is in the other, runs at this rate, over this
 #: many stretches of the reference this long.
 _COARSE_RATE = 2000
@@ -437,13 +445,12 @@ def heard_from_across(
     *,
     tolerance_sec: float = 0.0015,
 ) -> np.ndarray:
-    """Which hits of one recording may be the other kit, heard from across the room.
+    """Which hits of one recording fall the room's delay after one of the other's.
 
     On one clock, the other kit's sound reaches this phone ``room_delay_sec`` after it
     reached its own: a hit found that long after one of the other recording's (within
-    ``tolerance_sec``) may be that sound rather than this player's own stroke. Where the
-    two players strike within a few milliseconds of each other, the detector can also
-    take that earlier, quieter sound for the player's own stroke.
+    ``tolerance_sec``) may be that sound rather than this player's own stroke
+    (:func:`other_kit` decides by how loud it is).
 
     Parameters
     ----------
@@ -460,12 +467,49 @@ def heard_from_across(
     other = np.asarray(other_onset_sec, dtype=np.float64)
     if not math.isfinite(room_delay_sec) or not other.size or not onset.size:
         return np.zeros(onset.shape, bool)
-    at = onset - room_delay_sec
-    i = np.clip(np.searchsorted(other, at), 1, other.size - 1) if other.size > 1 else None
-    if i is None:
-        return np.abs(at - other[0]) <= tolerance_sec
-    nearest = np.minimum(np.abs(at - other[i - 1]), np.abs(at - other[i]))
-    return nearest <= tolerance_sec
+    _, distance = _nearest(onset - room_delay_sec, other)
+    return distance <= tolerance_sec
+
+
+def other_kit(
+    hits: Hits, other: Hits, room_delay_sec: float, *, quieter_db: float = QUIETER_DB
+) -> np.ndarray:
+    """Which hits of one recording are the other kit's sound, heard from across the room.
+
+    A hit is the other kit's when it falls the room's delay after one of the other
+    player's (:func:`heard_from_across`) and is at least ``quieter_db`` quieter, against
+    the recording's typical hit, than that hit was against the other recording's typical
+    hit (each recording's median velocity, so the phones' own gains cancel out). A
+    player who strikes just then, as loud as usual, keeps the stroke.
+
+    Parameters
+    ----------
+    hits, other : Hits
+        Both recordings' hits on one clock.
+    room_delay_sec : float
+        :attr:`ClockAlignment.room_delay_sec` (NaN: nothing is marked).
+
+    Returns
+    -------
+    np.ndarray [shape=(len(hits),), bool]
+    """
+    across = heard_from_across(hits.onset_sec, other.onset_sec, room_delay_sec)
+    if not across.any():
+        return across
+    j, _ = _nearest(hits.onset_sec - room_delay_sec, other.onset_sec)
+    mine = hits.velocity - np.median(hits.velocity)
+    theirs = other.velocity[j] - np.median(other.velocity)
+    return across & (mine <= theirs - quieter_db * _VELOCITY_PER_DB)
+
+
+def _nearest(at: np.ndarray, sorted_sec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each time in ``at``, the index of the nearest of ``sorted_sec`` (not empty),
+    and how far it is."""
+    i = np.searchsorted(sorted_sec, at)
+    lo = np.clip(i - 1, 0, sorted_sec.size - 1)
+    hi = np.clip(i, 0, sorted_sec.size - 1)
+    j = np.where(np.abs(at - sorted_sec[lo]) <= np.abs(at - sorted_sec[hi]), lo, hi)
+    return j, np.abs(at - sorted_sec[j])
 
 
 def _unaligned(agree: int, total: int) -> InputError:
