@@ -281,7 +281,7 @@ def say_alignment(
         said[perf.name] = {**fit.to_dict(), "left_out_other_kit": gone}
         if quiet:
             continue
-        err_console.print(f"{perf.name}: {fit.describe()}", highlight=False)
+        err_console.print(f"{perf.name}: {fit.describe()}", highlight=False, soft_wrap=False)
         for name, n in gone.items():
             if n:
                 err_console.print(
@@ -289,5 +289,6 @@ def say_alignment(
                     f"({fit.room_delay_sec * 1000:.1f} ms after the other player's, and "
                     "quieter): left out",
                     highlight=False,
+                    soft_wrap=False,
                 )
     return said

@@ -164,6 +164,7 @@ def _analyze(
             "if each was made on its own device (a phone each), --align puts them on one "
             "clock by their sound",
             highlight=False,
+            soft_wrap=False,
         )
 
 
