@@ -117,3 +117,6 @@ def test_every_command_s_help_reads_whole_at_80_columns() -> None:
         lines = (inspect.getdoc(cmd.callback) or "").splitlines()
         for line, after in itertools.pairwise(lines):
             assert len(line) <= 78 or not after.strip(), (name, line)
+        # `cymbalism --help` shows the first line alone: it must be a whole sentence
+        first = (cmd.help or inspect.getdoc(cmd.callback) or "").splitlines()[:1]
+        assert first and first[0].rstrip().endswith((".", ")")), (name, first)

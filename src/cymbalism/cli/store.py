@@ -52,8 +52,7 @@ def _import(
     ),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
-    """Store a duet (or a solo) played into MIDI files or recorded, as a session, and
-    summarise it."""
+    """Store a duet (or a solo) from MIDI files or recordings as a session; summarise it."""
     from cymbalism.report.text import print_summary
     from cymbalism.store.importer import import_files
 
