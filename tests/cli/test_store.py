@@ -193,3 +193,5 @@ def test_a_recorded_duet_is_stored_placed_on_its_song(
     assert again.players[1].stats.mean_error_sec == pytest.approx(0.015, abs=0.002)
     assert main(["import", *files, "--offset", "2.5", "--db", db]) == 2
     assert "give its --chart" in capsys.readouterr().err
+    assert main([*args, "--offset", "1e9", "--db", db]) == 2
+    assert "--offset must lie within ±86400 s" in capsys.readouterr().err

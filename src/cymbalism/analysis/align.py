@@ -47,6 +47,7 @@ from cymbalism.model.validate import validate_times
 
 __all__ = [
     "DEFAULT_WINDOW_SEC",
+    "MAX_OFFSET_SEC",
     "Alignment",
     "Judgement",
     "OnlineAligner",
@@ -60,6 +61,8 @@ __all__ = [
 
 #: Windows wider than this were probably given in milliseconds.
 MAX_WINDOW_SEC = 1.0
+#: The furthest a song may start into recordings (a day).
+MAX_OFFSET_SEC = 86400.0
 
 _INT = np.int64
 

@@ -79,8 +79,6 @@ def _analyze(
     n = len(performances)
     clocks: dict[str, object] = {}
     if align:
-        if n < 2:
-            raise InputError("--align lines up two or more recordings: give each player's")
         performances, moved = on_one_clock(performances)
         performances, left_out = leave_out_other_kits(performances, moved)
         clocks = say_alignment(performances, moved, left_out, quiet=as_json)
@@ -168,18 +166,17 @@ def _analyze(
         )
 
 
-def _separate_recordings(performances: list, report: object) -> bool:
+def _separate_recordings(performances: list, report: AnalysisReport) -> bool:
     """Two or more recordings from separate files whose first pair of players shares
     fewer than a quarter of the notes the sparser of them hit: most likely two devices'
     clocks."""
     from cymbalism.io.audio import AudioPerformance
 
     paths = {p.path.resolve() for p in performances if isinstance(p, AudioPerformance)}
-    pairs = getattr(report, "pairs", [])
-    if len(paths) < 2 or not pairs:
+    if len(paths) < 2 or not report.pairs:
         return False
-    hit = [p.stats.n_hit for p in getattr(report, "players", [])]
-    return bool(min(hit[:2], default=0)) and pairs[0].stats.n < 0.25 * min(hit[:2])
+    fewer = min(p.stats.n_hit for p in report.players[:2])
+    return fewer > 0 and report.pairs[0].stats.n < 0.25 * fewer
 
 
 #: An offset found from the hits is called uncertain when the next best one hits
@@ -188,23 +185,21 @@ _SURE_MARGIN = 0.02
 #: A start found from the hits is suggested for MIDI files when it hits this share of the
 #: notes more than their own start does, and lies more than two windows from it.
 _BETTER_START = 0.05
-#: The furthest a song may start into the files (a day).
-_MAX_OFFSET_SEC = 86400.0
 
 
 def _place(hits: list, targets: list, offset: str, window_ms: float, lane_blind: bool) -> dict:
     """Where the song starts in the files: ``offset`` seconds, or found from the hits
     (``"auto"``, :func:`~cymbalism.analysis.align.find_offset`), with what to say."""
-    from cymbalism.analysis.align import find_offset
+    from cymbalism.analysis.align import MAX_OFFSET_SEC, find_offset
 
     if offset.strip().lower() != "auto":
         try:
             sec = float(offset)
         except ValueError:
             raise InputError(f"--offset takes seconds or 'auto', got {offset!r}") from None
-        if not (np.isfinite(sec) and abs(sec) <= _MAX_OFFSET_SEC):
+        if not (np.isfinite(sec) and abs(sec) <= MAX_OFFSET_SEC):
             raise InputError(
-                f"--offset must lie within ±{_MAX_OFFSET_SEC:g} s (seconds, or 'auto'), "
+                f"--offset must lie within ±{MAX_OFFSET_SEC:g} s (seconds, or 'auto'), "
                 f"got {offset!r}"
             )
         return {"offset_sec": sec, "found": False} if sec else {}

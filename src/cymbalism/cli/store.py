@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 from functools import partial
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from cymbalism.cli.common import (
     stored_analysis,
 )
 from cymbalism.cli.format import counted
-from cymbalism.errors import InputError
 
 
 @app.command("import")
@@ -57,8 +55,6 @@ def _import(
     from cymbalism.store.importer import import_files
 
     parts = split_values(levels, "levels", len(files))
-    if offset is not None and not (math.isfinite(offset) and abs(offset) <= 86400):
-        raise InputError(f"--offset must be seconds within a day, got {offset}")
     with open_store(db) as store:
         session_id = import_files(
             store,

@@ -133,12 +133,14 @@ def on_one_clock(
     Raises
     ------
     InputError
-        If a performance is a MIDI file (it has no sound to line up by), or two
-        recordings share too little sound.
+        If there are fewer than two performances, a performance is a MIDI file (it has
+        no sound to line up by), or two recordings share too little sound.
     """
     from cymbalism.io.audio import AudioPerformance
-    from cymbalism.io.audio.align import align_recordings
+    from cymbalism.io.audio.align import align_recordings, read_mono
 
+    if len(performances) < 2:
+        raise InputError("--align lines up two or more recordings: give each player's")
     for perf in performances:
         if not isinstance(perf, AudioPerformance):
             name = perf.path.name if perf.path is not None else "a performance"
@@ -150,14 +152,20 @@ def on_one_clock(
     assert isinstance(first, AudioPerformance)
     out: list[MidiPerformance | AudioPerformance] = [first]
     alignments: list[ClockAlignment | None] = [None]
+    sound = None
     for perf in performances[1:]:
         assert isinstance(perf, AudioPerformance)
         if perf.path.resolve() == first.path.resolve():
             out.append(perf)
             alignments.append(None)
             continue
+        if sound is None:  # the first recording is read once, however many follow
+            sound = read_mono(first.path, first.channel)
         clock = align_recordings(
-            first.path, perf.path, reference_channel=first.channel, other_channel=perf.channel
+            first.path,
+            perf.path,
+            other_channel=perf.channel,
+            reference_sound=sound,
         )
         hits = perf.hits
         moved = Hits(clock.to_reference(hits.onset_sec), hits.lane, hits.velocity)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from cymbalism.analysis.align import grid_targets
+from cymbalism.analysis.align import MAX_OFFSET_SEC, grid_targets
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Chart, Level, Part
 from cymbalism.model.session import Player, Session
@@ -118,12 +118,12 @@ def import_files(
 
     if not paths:
         raise InputError("give at least one MIDI file or recording to import")
+    if offset_sec is not None and not abs(offset_sec) <= MAX_OFFSET_SEC:  # NaN too
+        raise InputError(f"--offset must lie within ±{MAX_OFFSET_SEC:g} s, got {offset_sec}")
     files = [Path(p).expanduser() for p in paths]
     player_names = parse_names(names, len(files), files)
     performances = [load_performance(p) for p in files]
     if align:
-        if len(files) < 2:
-            raise InputError("--align lines up two or more recordings: give each player's")
         performances, moved = on_one_clock(performances)
         performances, left_out = leave_out_other_kits(performances, moved)
         if on_aligned is not None:

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from cymbalism.errors import InputError, require
+from cymbalism.io.audio.detector import VELOCITY_PER_DB
 from cymbalism.io.audio.files import AudioBrokeOff, open_sound
 from cymbalism.model.hits import Hits
 
@@ -78,8 +79,6 @@ LONGEST_SEC = 3 * 3600.0
 #: is this much quieter (each against its recording's typical hit). Chosen on the four
 #: duets ``evaluation/two_recordings.py`` chooses on, checked on its other eight.
 QUIETER_DB = 3.0
-#: The detector's velocity is linear in decibels: 1 at -60 dBFS, 127 at 0.
-_VELOCITY_PER_DB = 126.0 / 60.0
 #: The first search, for where one file is in the other, runs at this rate, over this
 #: many stretches of the reference this long.
 _COARSE_RATE = 2000
@@ -190,6 +189,7 @@ def align_recordings(
     *,
     reference_channel: int | None = None,
     other_channel: int | None = None,
+    reference_sound: np.ndarray | None = None,
 ) -> ClockAlignment:
     """How ``other``'s clock relates to ``reference``'s, from the sound both heard.
 
@@ -199,6 +199,9 @@ def align_recordings(
         Two recordings of one performance, each from its own device.
     reference_channel, other_channel : int, optional
         One channel of a file (0 = left); all channels mixed by default.
+    reference_sound : np.ndarray, optional
+        The reference as :func:`read_mono` reads it, when it is already read (to line
+        several recordings up with one).
 
     Returns
     -------
@@ -209,7 +212,7 @@ def align_recordings(
     InputError
         If the files share too little sound to line up (see :func:`align_signals`).
     """
-    a = read_mono(reference, reference_channel)
+    a = reference_sound if reference_sound is not None else read_mono(reference, reference_channel)
     b = read_mono(other, other_channel)
     try:
         return align_signals(a, b, ANALYSIS_RATE)
@@ -286,10 +289,7 @@ def _window(
     """GCC-PHAT of a reference window against a longer stretch of the other signal
     (None when no lag stands out)."""
     n = 1 << math.ceil(math.log2(seg_a.size + seg_b.size))
-    fa = np.fft.rfft(seg_a * np.hanning(seg_a.size), n)
-    cross = np.fft.rfft(seg_b, n) * np.conj(fa)
-    cross /= np.abs(cross) + 1e-12 * np.abs(cross).max()
-    r = np.fft.irfft(cross, n)[: seg_b.size - seg_a.size + 1]
+    r = _gcc_phat(np.fft.rfft(seg_b, n), seg_a, n)[: seg_b.size - seg_a.size + 1]
     if r.size < 3:
         return None
     k = int(np.argmax(r))
@@ -300,6 +300,15 @@ def _window(
     if j is not None and r[j] >= SECOND_KIT_SHARE * r[k]:
         peaks.append(first + (j + _parabola(r, j)) / sample_rate)
     return _Window(centre, first, r / r[k], tuple(peaks))
+
+
+def _gcc_phat(fb: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
+    """The generalised cross-correlation with phase transform of ``seg`` (tapered)
+    against the signal whose ``n``-point spectrum is ``fb``: ``r[k]`` is the match of
+    ``seg`` starting ``k`` samples into it (circular)."""
+    cross = fb * np.conj(np.fft.rfft(seg * np.hanning(seg.size), n))
+    cross /= np.abs(cross) + 1e-12 * np.abs(cross).max()
+    return np.fft.irfft(cross, n)
 
 
 def _second_peak(r: np.ndarray, k: int, sample_rate: int) -> int | None:
@@ -415,15 +424,12 @@ def _coarse_line(a: np.ndarray, b: np.ndarray, sample_rate: int) -> tuple[float,
     n = min(la.size // 2, int(_COARSE_STRETCH_SEC * rate))
     size = 1 << math.ceil(math.log2(lb.size + n))
     fb = np.fft.rfft(lb, size)
-    taper = np.hanning(n)
     points = []
     for start in np.unique(np.linspace(0, la.size - n, _COARSE_STRETCHES).astype(int)):
         seg = la[start : start + n]
         if not np.any(seg):
             continue
-        cross = fb * np.conj(np.fft.rfft(seg * taper, size))
-        cross /= np.abs(cross) + 1e-12 * np.abs(cross).max()
-        r = np.fft.irfft(cross, size)
+        r = _gcc_phat(fb, seg, size)
         k = int(np.argmax(r))
         if r[k] < 8.0 * (np.median(np.abs(r)) + 1e-12):
             continue
@@ -499,7 +505,7 @@ def other_kit(
     j, _ = _nearest(hits.onset_sec - room_delay_sec, other.onset_sec)
     mine = hits.velocity - np.median(hits.velocity)
     theirs = other.velocity[j] - np.median(other.velocity)
-    return across & (mine <= theirs - quieter_db * _VELOCITY_PER_DB)
+    return across & (mine <= theirs - quieter_db * VELOCITY_PER_DB)
 
 
 def _nearest(at: np.ndarray, sorted_sec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

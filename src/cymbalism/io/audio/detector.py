@@ -107,6 +107,10 @@ DETECTOR_BIAS_SEC = 0.0049
 
 #: Sample rates we accept. Below 8 kHz a hi-hat is inaudible; above 192 kHz is no
 #: recording format we know.
+#: Velocity is linear in decibels: 1 at this level (dBFS), 127 at 0 dBFS.
+VELOCITY_FLOOR_DBFS = -60.0
+#: Velocity units per decibel.
+VELOCITY_PER_DB = 126.0 / -VELOCITY_FLOOR_DBFS
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 192000
 
@@ -572,7 +576,7 @@ class StreamingDetector:
             if self._too_little(added):
                 continue
             peak_db = float(self._hist_level[i : i + f.lane_frames + 1].max())
-            vel = int(np.clip(round(1 + 126 * (peak_db + 60.0) / 60.0), 1, 127))
+            vel = int(np.clip(round(1 + VELOCITY_PER_DB * (peak_db - VELOCITY_FLOOR_DBFS)), 1, 127))
             t = o.frame * f.frame_period_sec - self.config.bias_sec
             end = (o.frame + f.lane_frames + 1) * f.hop - self._raw_start
             if self.config.refine:

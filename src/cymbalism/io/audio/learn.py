@@ -137,9 +137,10 @@ def _read_mono(path: Path, channel: int | None) -> tuple[np.ndarray, int]:
         blocks = [np.zeros((0, snd.channels), np.float32)]
         n = snd.frames
         if n <= longest:
+            n = 0
             for block in snd.blocks(sr * 10):
                 blocks.append(block)
-                n = sum(b.shape[0] for b in blocks)
+                n += block.shape[0]
                 if n > longest:
                     break
         if n > longest:
