@@ -98,3 +98,21 @@ def test_demo_live_keeps_its_session_unless_told_not_to(tmp_path: Path, capsys) 
         assert {p.name for p in store.load(info.id).session.players} == {"expert", "beginner"}
     assert main(["demo", "--live", "--seconds", "1", "--db", "none"]) == 0
     assert "saved as session" not in capsys.readouterr().out
+
+
+def test_the_pad_legend_breaks_between_pads_never_inside_one() -> None:
+    from rich.text import Text
+
+    from cymbalism.cli.live import _wrap_items
+    from cymbalism.live.inputs import DEFAULT_KEYMAPS
+
+    for keymap in DEFAULT_KEYMAPS:
+        pads = [f"[bold]{k}[/] {lane.label}" for k, lane in keymap.items()]
+        for width in (40, 80, 200):
+            lines = [Text.from_markup(x).plain for x in _wrap_items("Ana's pads:", pads, width)]
+            assert all(len(line) <= width for line in lines)
+            # every pad stays whole on one line, in order, and none is lost
+            said = "  ".join(line.strip() for line in lines)
+            names = [Text.from_markup(p).plain for p in pads]
+            assert said == "  ".join(["Ana's pads:", *names])
+        assert len(_wrap_items("Ana's pads:", pads, 200)) == 1

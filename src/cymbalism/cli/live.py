@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 
 from cymbalism.cli.common import (
     API_HELP,
@@ -40,6 +42,19 @@ def _loop_bars(text: str | None) -> tuple[int, int] | None:
     return int(a), int(b)
 
 
+def _wrap_items(head: str, items: list[str], width: int) -> list[str]:
+    """``head`` and the (rich markup) items on lines of at most ``width`` cells, two
+    spaces apart, breaking only between items; later lines are indented by two."""
+    lines, line = [], head
+    for item in items:
+        candidate = f"{line}  {item}"
+        if Text.from_markup(candidate).cell_len > width:
+            lines.append(line)
+            candidate = f"  {item}"
+        line = candidate
+    return [*lines, line]
+
+
 def _live_session(chart: Chart, setup: LiveSetup, *, keys: bool) -> object:
     """Run a live session under the terminal view; print the summary; return the result."""
     from rich.live import Live
@@ -52,8 +67,9 @@ def _live_session(chart: Chart, setup: LiveSetup, *, keys: bool) -> object:
 
         players = [p for p in setup.specs if p.kind == "keys"]
         for spec, keymap in zip(players, DEFAULT_KEYMAPS, strict=False):
-            pads = "  ".join(f"[bold]{k}[/] {lane.label}" for k, lane in keymap.items())
-            console.print(f"{spec.name}'s pads: {pads}", highlight=False)
+            pads = [f"[bold]{escape(k)}[/] {lane.label}" for k, lane in keymap.items()]
+            for line in _wrap_items(f"{spec.name}'s pads:", pads, console.width):
+                console.print(line, highlight=False)
     import signal
 
     def _term(signum: int, frame: object) -> None:
