@@ -334,3 +334,21 @@ def test_extra_hits_are_counted_in_words(n_extra: int, said: str) -> None:
     session = Session(chart, (Player("Ana", Level.BEGINNER, hits=a), Player("Ben", Level.BEGINNER)))
     words = " ".join(summary_sentences(analyse_session(session)))
     assert said in words
+
+
+def test_the_terminal_summary_fits_80_columns_with_nothing_cut(analysis) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    from cymbalism.report.text import print_summary
+
+    console = Console(width=80, record=True, color_system=None)
+    print_summary(analysis, console)
+    text = console.export_text()
+    assert "…" not in text
+    assert all(len(line) <= 80 for line in text.splitlines())
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("┃ Player"))
+    table = lines[header + 1 :]
+    for p in analysis.players:
+        row = next(line for line in table if line.startswith(f"│ {p.name} "))
+        assert f"{p.stats.n_notes}" in row and p.start_level.label in row

@@ -199,6 +199,15 @@ def player_table_rows(analysis: SessionAnalysis) -> list[dict[str, Any]]:
     return rows
 
 
+#: The player table's headers in a terminal, short enough for 80 columns.
+_SHORT_HEADERS = {
+    "Missed": "Miss",
+    "Accuracy (mean)": "Mean",
+    "Precision (SD)": "SD",
+    "Mean |error|": "|Error|",
+}
+
+
 def print_summary(analysis: SessionAnalysis, console: Any) -> None:
     """Print the session to a rich console: the words, a table of players, the duet."""
     from rich.panel import Panel
@@ -211,9 +220,18 @@ def print_summary(analysis: SessionAnalysis, console: Any) -> None:
         title = f"Session {analysis.session_id}: " + title
     console.print(Panel("\n".join(summary_sentences(analysis)), title=title, expand=False))
     rows = player_table_rows(analysis)
-    table = Table(title="Players (timing error = played - target; + is late)")
+    table = Table(
+        title="Players (timing error = played - target; + is late)",
+        caption="Mean: accuracy; SD: precision",
+    )
+    longest = max((len(p.name) for p in analysis.players), default=6)
     for key in rows[0] if rows else []:
-        table.add_column(key, justify="left" if key in {"Player", "Part"} else "right")
+        table.add_column(
+            _SHORT_HEADERS.get(key, key),
+            justify="left" if key in {"Player", "Part"} else "right",
+            overflow="fold",
+            min_width=min(longest, 16) if key == "Player" else None,
+        )
     for i, row in enumerate(rows):
         values = list(row.values())
         values[0] = f"[bold {player_colour(i)}]{values[0]}[/]"
