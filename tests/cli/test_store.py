@@ -54,6 +54,12 @@ def test_import_report_export_history_from_the_command_line(
     assert main(["history", "Nobody"]) == 1
     err = capsys.readouterr().err
     assert "no session 99" in err and "xlsx" in err and "Traceback" not in err
+    # at 80 columns the tables wrap their words and keep every figure whole
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["sessions"]) == 0 and main(["history", "Jae"]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80
+    assert "Mirrorball" in out and "Shigeru &" in out and "not yet" in out
 
 
 def test_import_keeps_the_part_each_player_played(

@@ -90,9 +90,8 @@ def _sessions(
     if ctx.invoked_subcommand is not None:
         ctx.obj = db
         return
-    from rich.table import Table
-
     from cymbalism.cli.format import clock, ms
+    from cymbalism.report.format import date_time, session_table
     from cymbalism.report.history import session_summaries
 
     with open_store(db) as store:
@@ -100,24 +99,39 @@ def _sessions(
         if not infos:
             console.print(f"no sessions in {store.url} yet")
             return
-        table = Table(title=f"Sessions in {store.url}")
-        for col in ("#", "Started", "Song", "Players", "Hits", "Status", "Gap SD", "Together"):
-            table.add_column(col, justify="right" if col in {"#", "Hits"} else "left")
+        rows = []
         for s in infos:
-            status = "[bold red]cut short[/]" if s.cut_short else s.status
             duet = s.duet
-            table.add_row(
-                str(s.id),
-                s.started_at.strftime("%Y-%m-%d %H:%M"),
-                s.title,
-                " & ".join(s.player_names),
-                " + ".join(str(p.n_hits) for p in s.players),
-                status,
-                ms(duet.sd_sec) if duet else "",
-                (clock(duet.came_together_sec) if duet.came_together_sec is not None else "not yet")
-                if duet
-                else "",
+            together = "" if duet is None else "not yet"
+            if duet is not None and duet.came_together_sec is not None:
+                together = clock(duet.came_together_sec)
+            rows.append(
+                (
+                    str(s.id),
+                    date_time(s.started_at),
+                    s.title,
+                    " & ".join(s.player_names),
+                    " + ".join(str(p.n_hits) for p in s.players),
+                    "[bold red]cut short[/]" if s.cut_short else s.status,
+                    ms(duet.sd_sec) if duet else "",
+                    together,
+                )
             )
+        table = session_table(
+            {
+                "#": "figure",
+                "Date": "date",
+                "Song": "words",
+                "Players": "words",
+                "Hits": "words",
+                "Status": "words",
+                "Gap SD": "figure",
+                "Together": "figure",
+            },
+            rows,
+            width=console.width,
+            title=f"Sessions in {store.url}",
+        )
         console.print(table)
         cut = [s.id for s in infos if s.cut_short]
         if cut:

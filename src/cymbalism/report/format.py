@@ -7,11 +7,12 @@ not load matplotlib.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["BARS", "clock", "counted", "ms", "sparkline"]
+__all__ = ["BARS", "clock", "counted", "date_time", "ms", "session_table", "sparkline"]
 
 #: The eight heights of a sparkline, lowest first.
 BARS = "▁▂▃▄▅▆▇█"
@@ -65,3 +66,53 @@ def sparkline(values: Any, *, low: float | None = None, high: float | None = Non
         k = 0 if span <= 0 else round((v - lo) / span * (len(BARS) - 1))
         out.append(BARS[min(max(k, 0), len(BARS) - 1)])
     return "".join(out)
+
+
+def session_table(
+    columns: dict[str, str],
+    rows: Sequence[Sequence[str]],
+    *,
+    width: int,
+    title: str,
+    caption: str | None = None,
+) -> Any:
+    """A rich table of sessions that reads at 80 columns.
+
+    Parameters
+    ----------
+    columns : dict[str, str]
+        Each header and its kind: ``"figure"`` (right-aligned, never wrapped or cut),
+        ``"date"`` (a date and time, on three lines on a narrow screen) or ``"words"``
+        (wrapped at words; a word longer than its column folds, never cut).
+    rows : sequence of sequences of str
+        The cells, one per column (rich markup allowed).
+    width : int
+        The console's width.
+    title, caption : str
+    """
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=title, caption=caption, box=box.SIMPLE_HEAD, collapse_padding=True, show_edge=False
+    )
+    cells = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    for (header, kind), values in zip(columns.items(), cells, strict=True):
+        if kind == "figure":
+            longest = max((Text.from_markup(v).cell_len for v in values), default=0)
+            table.add_column(
+                header, justify="right", no_wrap=True, min_width=max(longest, len(header))
+            )
+        elif kind == "date":  # "16 Dec" / "2026" / "19:33"
+            table.add_column(header, max_width=6 if width < 100 else None)
+        else:
+            table.add_column(header, overflow="fold", min_width=6)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def date_time(when: Any) -> str:
+    """A datetime as people read it in a table: ``6 Dec 2026 19:33``."""
+    return f"{when.day} {when:%b %Y %H:%M}"

@@ -17,7 +17,7 @@ import numpy as np
 from cymbalism.errors import CymbalismError, NotFoundError
 from cymbalism.model.chart import Level
 from cymbalism.report.analysis import analyse_stored
-from cymbalism.report.format import clock, counted, ms, sparkline
+from cymbalism.report.format import clock, counted, date_time, ms, session_table, sparkline
 from cymbalism.report.plots import TOGETHER, _figure, _margins, _style, figure_bytes
 from cymbalism.store import SessionInfo, Store, skip_unreadable
 
@@ -130,17 +130,10 @@ def _trend(values: np.ndarray, fmt: str) -> str:
 
 def print_history(player: str, rows: list[HistoryRow], console: Any) -> None:
     """Print a player's history: a table of sessions and sparkline trends."""
-    from rich.table import Table
-
     if not rows:
         console.print(f"{player} has no sessions yet.")
         return
-    table = Table(title=f"{player}: {counted(len(rows), 'session')}")
-    for col in ("#", "Date", "Song", "With", "Part", "Hit", "Accuracy", "Precision",
-                "Gap SD", "Came together"):  # fmt: skip
-        table.add_column(
-            col, justify="left" if col in {"Date", "Song", "With", "Part"} else "right"
-        )
+    rows_cells: list[tuple[str, ...]] = []
     for r in rows:
         part = r.level.label + (f" → {r.level_reached.label}" if r.level_reached != r.level else "")
         together = (
@@ -148,18 +141,40 @@ def print_history(player: str, rows: list[HistoryRow], console: Any) -> None:
             if r.came_together_sec is not None
             else ("not yet" if r.partners else "–")
         )
-        table.add_row(
+        timing = (
+            f"{r.mean_error_sec * 1000:+.0f} ± {ms(r.sd_error_sec)}"
+            if np.isfinite(r.sd_error_sec)
+            else ms(r.mean_error_sec, signed=True)
+        )
+        cells = (
             str(r.session_id),
-            r.started_at.strftime("%Y-%m-%d %H:%M"),
+            date_time(r.started_at),
             r.title,
             ", ".join(r.partners) or "solo",
             part + ("" if r.status == "finished" else f" ({r.status})"),
             f"{r.hit_rate:.0%}" if np.isfinite(r.hit_rate) else "–",
-            ms(r.mean_error_sec, signed=True),
-            ms(r.sd_error_sec),
+            timing,
             ms(r.sync_sd_sec),
             together,
         )
+        rows_cells.append(cells)
+    table = session_table(
+        {
+            "#": "figure",
+            "Date": "date",
+            "Song": "words",
+            "With": "words",
+            "Part": "words",
+            "Hit": "figure",
+            "Timing": "figure",
+            "Gap SD": "figure",
+            "Together": "figure",
+        },
+        rows_cells,
+        width=console.width,
+        title=f"{player}: {counted(len(rows), 'session')}",
+        caption="Timing: accuracy (mean; + is late) ± precision (SD); Gap SD: to the partner",
+    )
     console.print(table)
     rate = _series(rows, "hit_rate", 100)
     sd = _series(rows, "sd_error_sec", 1000)
