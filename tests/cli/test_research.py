@@ -189,3 +189,16 @@ def test_coupling_of_too_few_intervals_says_so_instead_of_naming_a_leader(tmp_pa
     text = " ".join(capsys.readouterr().out.split())
     assert "who leads cannot be told: " in text and "too few intervals" in text
     assert "Lead leads" not in text
+
+
+def test_coupling_says_why_the_lead_lag_cannot_be_read(tmp_path, capsys):
+    # B plays every other beat of A: no two notes in a row that both played
+    rng = np.random.default_rng(3)
+    beats = np.arange(60) * 0.5 + rng.normal(0, 0.01, 60)
+    b = np.where(np.arange(60) % 2 == 0, beats + rng.normal(0, 0.01, 60), np.nan)
+    table = tmp_path / "alternate.csv"
+    write_wide(table, OnsetTable.from_columns({"A": beats, "B": b}))
+    assert main(["coupling", str(table)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "lead/lag of intervals cannot be read" in out
+    assert "there are 0 (it needs at least 3)" in out and "r(+1)" not in out

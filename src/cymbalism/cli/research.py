@@ -200,14 +200,24 @@ def _coupling(
         console.print(f"who leads cannot be told: {'; '.join(problems)}", highlight=False)
     elif leads is not None:
         console.print(f"{leads} leads (adapts less to the other)", highlight=False)
-    console.print(
-        f"lead/lag of intervals: r(+1) = {number(ll['xcorr']['1'], '.2f')}, "
-        f"r(-1) = {number(ll['xcorr']['-1'], '.2f')}; Granger p {a}->{b} = "
-        f"{number(ll['granger_a_to_b_p'], '.3g')}, {b}->{a} = "
-        f"{number(ll['granger_b_to_a_p'], '.3g')}; the other copies the intervals of: "
-        f"{ll['xcorr_leader'] or '-'}",
-        highlight=False,
-    )
+    readable = [ll["xcorr"]["1"], ll["xcorr"]["-1"], ll["granger_a_to_b_p"]]
+    n_ll = int(ll["n"])
+    if all(x is None for x in readable):
+        console.print(
+            "lead/lag of intervals cannot be read: it compares the intervals between "
+            f"consecutive notes that both {a} and {b} played, and "
+            + (f"there are {n_ll} (it needs at least 3)" if n_ll < 3 else "they do not vary"),
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"lead/lag of intervals: r(+1) = {number(ll['xcorr']['1'], '.2f')}, "
+            f"r(-1) = {number(ll['xcorr']['-1'], '.2f')}; Granger p {a}->{b} = "
+            f"{number(ll['granger_a_to_b_p'], '.3g')}, {b}->{a} = "
+            f"{number(ll['granger_b_to_a_p'], '.3g')}; the other copies the intervals of: "
+            f"{ll['xcorr_leader'] or '-'}",
+            highlight=False,
+        )
     if window is not None:
         wt = Table(title=f"Every {window} bars: who led")
         for col in ("from s", "to s", f"{a}->{b}", f"{b}->{a}", "n", "leads"):
