@@ -92,6 +92,13 @@ def test_import_keeps_the_part_each_player_played(
     assert "levels need a chart" in err and "--levels needs one value per player (2" in err
     assert "No such option: --levelz" in err and "internal error" not in err
     assert "Traceback" not in err
+    # the files in the other order than their levels: stored as given, with a hint
+    reversed_args = ["import", *files[::-1], "--chart", "mirrorball", "--names", "B,A"]
+    assert main([*reversed_args, "--db", db, "--levels", "expert,beginner"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "Were the files given in the other order? Then give --levels beginner,expert" in err
+    assert main(["analyze", *files, "--chart", "mirrorball", "--levels", "expert,beginner"]) == 0
+    assert "other order" not in capsys.readouterr().err
 
 
 def test_sessions_cut_short_are_flagged_and_finished_from_the_command_line(

@@ -352,3 +352,21 @@ def test_the_terminal_summary_fits_80_columns_with_nothing_cut(analysis) -> None
     for p in analysis.players:
         row = next(line for line in table if line.startswith(f"│ {p.name} "))
         assert f"{p.stats.n_notes}" in row and p.start_level.label in row
+
+
+def test_parts_swapped_finds_files_given_in_the_other_order(duet) -> None:  # type: ignore[no-untyped-def]
+    from cymbalism.report.analysis import parts_swapped
+
+    session, _ = duet
+    chart = session.chart
+    expert, beginner = (p.hits for p in session.players)
+    levels = [Level.EXPERT, Level.BEGINNER]
+    kw = {"window_sec": session.settings.window_sec}
+    assert not parts_swapped(chart, [expert, beginner], levels, **kw)
+    assert parts_swapped(chart, [beginner, expert], levels, **kw)
+    # the same part for both, or one player: nothing to swap
+    assert not parts_swapped(chart, [beginner, expert], [Level.EXPERT] * 2, **kw)
+    assert not parts_swapped(chart, [beginner], levels[:1], **kw)
+    # a beginner who hits little of their own part is still on the right part
+    sparse = beginner.select(np.arange(len(beginner)) % 3 == 0)
+    assert not parts_swapped(chart, [expert, sparse], levels, **kw)

@@ -23,6 +23,7 @@ from cymbalism.cli.format import (
     counted,
     finite,
     print_report,
+    swapped_parts_hint,
     tempo_sparkline,
     window_hint,
 )
@@ -72,7 +73,7 @@ def _analyze(
     from cymbalism.analysis.tempo import players_clicks
     from cymbalism.io.charts import load_chart
     from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
-    from cymbalism.report.analysis import played_hits
+    from cymbalism.report.analysis import parts_swapped, played_hits
     from cymbalism.report.text import unjudged_sentence
 
     performances = [load_performance(f, kit=kit) for f in files]
@@ -103,6 +104,7 @@ def _analyze(
             title=performances[0].name if n == 1 else "",
         )
     placed: dict[str, object] = {}
+    swapped = False  # the files given in the other order than their --levels
     unjudged: dict[str, int] = {}  # per player: hi-hat pedal strokes no note asks for
     if chart is None:
         if offset is not None:
@@ -138,6 +140,14 @@ def _analyze(
         )
         if offset is None and not recorded:  # MIDI files taken to start with the song
             placed = _better_start(hits_as_read, targets, report, window_ms, lane_blind)
+        start = float(placed.get("offset_sec", start))  # type: ignore[arg-type]
+        swapped = not as_json and parts_swapped(
+            song,
+            [h.shifted(-start) for h in hits_as_read],
+            parts,
+            window_sec=window_ms / 1000,
+            lane_blind=lane_blind,
+        )
     if as_json:
         if placed.get("said"):  # the words as plain text, without the terminal's colours
             placed["said"] = Text.from_markup(str(placed["said"])).plain
@@ -156,6 +166,8 @@ def _analyze(
     hint = window_hint(report)
     if hint is not None:
         err_console.print(hint, highlight=False)
+    if swapped:
+        err_console.print(swapped_parts_hint(player_names, parts), highlight=False, soft_wrap=False)
     if not align and not as_json and _separate_recordings(performances, report):
         err_console.print(
             "hint: these recordings were read from separate files and share few notes; "

@@ -8,13 +8,14 @@ Clocks, whole milliseconds and sparklines are the report's own
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from cymbalism.analysis.summary import AnalysisReport
 from cymbalism.analysis.sync import TOGETHER_SD_SEC, Asynchrony
 from cymbalism.cli.common import console
-from cymbalism.model.chart import Chart
+from cymbalism.model.chart import Chart, Level
 from cymbalism.model.lanes import Lane
 from cymbalism.report.format import clock, counted, ms, sparkline
 
@@ -205,3 +206,16 @@ def _print_spread_over_time(asy: Asynchrony, came_sec: float | None) -> None:
         colour = "green" if together else "red"
         cells.append(f"[{colour}]{bar}[/]")
     console.print(f"  spread every 10 s (0-{_SPREAD_TOP_MS:.0f} ms): {''.join(cells)}")
+
+
+def swapped_parts_hint(names: Sequence[str], levels: Sequence[Level]) -> str:
+    """``hint: ...`` for two players whose hits fit each other's parts far better
+    (:func:`~cymbalism.report.analysis.parts_swapped`): files in the other order."""
+    a, b = names
+    given = ",".join(lv.label.lower() for lv in levels)
+    other = ",".join(lv.label.lower() for lv in reversed(levels))
+    return (
+        f"hint: {a}'s hits fit the {levels[1].label} part and {b}'s the {levels[0].label} "
+        f"part far better than the parts given (--levels {given}). Were the files given in "
+        f"the other order? Then give --levels {other}."
+    )

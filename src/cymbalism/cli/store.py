@@ -13,6 +13,7 @@ from cymbalism.cli.common import (
     SESSION_HELP,
     app,
     console,
+    err_console,
     open_store,
     say_alignment,
     split_values,
@@ -51,6 +52,8 @@ def _import(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Store a duet (or a solo) from MIDI files or recordings as a session; summarise it."""
+    from cymbalism.cli.format import swapped_parts_hint
+    from cymbalism.report.analysis import parts_swapped
     from cymbalism.report.text import print_summary
     from cymbalism.store.importer import import_files
 
@@ -69,6 +72,18 @@ def _import(
         )
         console.print(f"stored session [bold]{session_id}[/] in {store.url}")
         print_summary(stored_analysis(store, str(session_id)), console)
+        stored = store.load(session_id).session
+        played = [p.level for p in stored.players]
+        if parts_swapped(
+            stored.chart,
+            [p.hits for p in stored.players],
+            played,
+            window_sec=stored.settings.window_sec,
+        ):
+            names_given = [p.name for p in stored.players]
+            err_console.print(
+                swapped_parts_hint(names_given, played), highlight=False, soft_wrap=False
+            )
 
 
 sessions_app = typer.Typer(

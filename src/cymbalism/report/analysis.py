@@ -42,6 +42,7 @@ __all__ = [
     "analyse_stored",
     "judge_session",
     "level_at",
+    "parts_swapped",
     "played_hits",
     "played_steps",
     "player_targets",
@@ -54,6 +55,9 @@ CURVE_HOP_SEC = 1.0
 #: Windows for the tempo curves (a few bars each), every 2 s or further apart.
 TEMPO_WINDOW_SEC = 12.0
 TEMPO_HOP_SEC = 2.0
+#: How much better (in the sum of the two players' F-measures, each 0-1) two players'
+#: hits must fit each other's parts before cymbalism says the parts may be swapped.
+SWAP_MARGIN = 0.2
 #: The name of the click among the sources of the coupling fit.
 CLICK = "click"
 #: About how many points a curve over time gets; a curve is drawn, not read point by point.
@@ -128,6 +132,42 @@ def player_targets(
         for level, lo, hi in zip(levels, bounds[:-1], bounds[1:], strict=True)
     ]
     return pieces[0] if len(pieces) == 1 else Hits.concat(pieces)
+
+
+def parts_swapped(
+    chart: Chart,
+    hits: Sequence[Hits],
+    levels: Sequence[Level],
+    *,
+    window_sec: float,
+    lane_blind: bool = False,
+) -> bool:
+    """Whether two players' hits fit each other's parts much better than their own.
+
+    Two files given in the other order than their levels (``ben.mid ana.mid --levels
+    expert,beginner``) judge the beginner against the expert part and the expert against
+    the beginner's: many misses for one, many extra hits for the other. Each player's
+    fit is the F-measure of their hits against a part (notes hit, against notes and
+    hits); the parts are swapped when the sum of the two is :data:`SWAP_MARGIN` higher
+    that way round. Always False unless there are two players on different parts.
+    """
+    from cymbalism.analysis.align import align
+
+    if len(hits) != 2 or len(levels) != 2 or levels[0] == levels[1]:
+        return False
+
+    def fit(h: Hits, level: Level) -> float:
+        targets = chart.targets(level)
+        played = played_hits(h, level, chart=chart)
+        n = len(targets) + len(played)
+        if not n:
+            return 0.0
+        al = align(played, targets, window_sec=window_sec, lane_blind=lane_blind)
+        return 2.0 * al.n_hit / n
+
+    as_given = fit(hits[0], levels[0]) + fit(hits[1], levels[1])
+    swapped = fit(hits[0], levels[1]) + fit(hits[1], levels[0])
+    return swapped > as_given + SWAP_MARGIN
 
 
 @dataclass(frozen=True, eq=False)
