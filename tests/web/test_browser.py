@@ -538,6 +538,10 @@ def test_an_e_kit_over_web_midi_calibrated_in_the_page(studio: Studio, browser: 
         timeout=15_000,
     )
     room = studio.app.state.rooms.get(code)  # type: ignore[attr-defined]
+    # the page says the offset, then sends it: wait until the room has it
+    deadline = time.monotonic() + 10.0
+    while room.slots[0].offset_sec == 0.0 and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
     offset_ms = room.slots[0].offset_sec * 1000
     lateness = page.evaluate("() => window.fakeKit.lateness")
     assert len(lateness) == 8 and min(lateness) > 35.0  # timers may fire a little early

@@ -18,6 +18,17 @@ unmatched** among the notes of its drum within the window; on an exact tie in
 distance it takes the earlier note. A hit with no unmatched note in reach is an
 *extra* hit. A note that no hit has taken is a *miss*.
 
+Drum rolls
+----------
+A game chart marks a fast roll as a roll lane (:class:`~cymbalism.model.chart.Roll`) over
+the notes it writes there; ``roll`` flags those notes. They are matched like any note (a
+stroke of the roll within the window hits each), but their timing is not judged (a roll
+is played at the drummer's own rate): :attr:`Alignment.timed` leaves them out of every
+timing figure. A stroke that matches no note is not an extra hit but part of the roll
+(:attr:`Alignment.roll_index`) when a note of its drum under a roll lies within
+:data:`ROLL_REACH_SEC` of it (or the window, if wider): a buzz roll, a swell that starts
+on one cymbal before the other's first note, a roll held to the end of its lane.
+
 The rule looks only at the chart (known in advance) and at hits that have already
 arrived, never at later hits, so the live engine judges each hit the moment it
 arrives with :class:`OnlineAligner`, and :func:`align` gives exactly what feeding
@@ -34,7 +45,7 @@ maximises the number of pairs, as ``mir_eval.util.match_events`` does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,6 +59,7 @@ from cymbalism.model.validate import validate_times
 __all__ = [
     "DEFAULT_WINDOW_SEC",
     "MAX_OFFSET_SEC",
+    "ROLL_REACH_SEC",
     "Alignment",
     "Judgement",
     "OnlineAligner",
@@ -63,6 +75,11 @@ __all__ = [
 MAX_WINDOW_SEC = 1.0
 #: The furthest a song may start into recordings (a day).
 MAX_OFFSET_SEC = 86400.0
+#: A stroke this close to a note of its drum under a roll is part of the roll (a roll's
+#: notes are 16ths or faster down to 60 BPM, so the strokes between two of them are all
+#: this close to one). The live engine lays the song out at least this far ahead, so it
+#: knows every roll note that can claim a stroke when the stroke arrives.
+ROLL_REACH_SEC = 0.25
 
 _INT = np.int64
 
@@ -199,11 +216,17 @@ class Alignment:
     error_sec : np.ndarray [shape=(n_targets,), float64, seconds]
         Played - target for each note (positive = late); NaN for a miss.
     extra_index : np.ndarray [shape=(n_extra,), int64]
-        Indices into ``hits`` of the hits that matched no note, increasing.
+        Indices into ``hits`` of the hits that matched no note, increasing (strokes of a
+        roll not included).
     window_sec : float
         The matching window used.
     lane_blind : bool
         Whether hits could match notes of any lane.
+    roll : np.ndarray [shape=(n_targets,), bool]
+        The notes under a drum roll: hit or missed, but never early or late.
+    roll_index : np.ndarray [shape=(n_rolled,), int64]
+        Indices into ``hits`` of the strokes of a roll that matched no note, increasing:
+        neither hits nor extra hits.
     """
 
     targets: Hits
@@ -213,11 +236,34 @@ class Alignment:
     extra_index: np.ndarray
     window_sec: float = DEFAULT_WINDOW_SEC
     lane_blind: bool = False
+    roll: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    roll_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=_INT))
+
+    def __post_init__(self) -> None:
+        if self.roll.size != self.hit_index.size:
+            if self.roll.size:
+                raise InputError(
+                    f"{self.roll.size} roll flags for {self.hit_index.size} notes: "
+                    "give one per note"
+                )
+            object.__setattr__(self, "roll", np.zeros(self.hit_index.size, dtype=bool))
 
     @property
     def matched(self) -> np.ndarray:
         """Which notes were hit: bool mask [shape=(n_targets,)]."""
         return self.hit_index >= 0
+
+    @property
+    def timed(self) -> np.ndarray:
+        """Which notes were hit and are judged for timing (not under a roll): bool mask
+        [shape=(n_targets,)]."""
+        return (self.hit_index >= 0) & ~self.roll
+
+    @property
+    def timed_error_sec(self) -> np.ndarray:
+        """:attr:`error_sec` with the notes under a roll NaN: the errors every timing
+        figure is made of [shape=(n_targets,), float64, seconds]."""
+        return np.where(self.roll, np.nan, self.error_sec) if self.roll.any() else self.error_sec
 
     @property
     def n_hit(self) -> int:
@@ -257,6 +303,8 @@ class Alignment:
             and np.array_equal(self.hit_index, other.hit_index)
             and np.array_equal(self.error_sec, other.error_sec, equal_nan=True)
             and np.array_equal(self.extra_index, other.extra_index)
+            and np.array_equal(self.roll, other.roll)
+            and np.array_equal(self.roll_index, other.roll_index)
             and self.window_sec == other.window_sec
             and self.lane_blind == other.lane_blind
         )
@@ -273,22 +321,59 @@ def _lane_groups(lane: np.ndarray, lane_blind: bool) -> np.ndarray:
     return np.zeros(lane.size, dtype=np.int8) if lane_blind else judged_lanes(lane)
 
 
+def _check_roll(roll: np.ndarray | None, n: int) -> np.ndarray:
+    if roll is None:
+        return np.zeros(n, dtype=bool)
+    flags = np.asarray(roll, dtype=bool)
+    if flags.shape != (n,):
+        raise InputError(f"roll must flag each of the {n} notes, got shape {flags.shape}")
+    return flags
+
+
+def _in_roll(onset: np.ndarray | float, rolled: np.ndarray, w: float) -> np.ndarray:
+    """Whether strokes at ``onset`` are part of a roll whose notes (of the strokes' drum)
+    are at the sorted times ``rolled``: one lies within :data:`ROLL_REACH_SEC` of them (or
+    ``w``, if wider)."""
+    t = np.asarray(onset, dtype=np.float64)
+    if rolled.size == 0:
+        return np.zeros(t.shape, dtype=bool)
+    reach = max(ROLL_REACH_SEC, w)
+    lo = np.searchsorted(rolled, t - reach, side="left")
+    hi = np.searchsorted(rolled, t + reach, side="right")
+    return np.asarray(hi > lo)
+
+
 def _build(
-    targets: Hits, hits: Hits, hit_index: np.ndarray, window_sec: float, lane_blind: bool
+    targets: Hits,
+    hits: Hits,
+    hit_index: np.ndarray,
+    window_sec: float,
+    lane_blind: bool,
+    roll: np.ndarray,
 ) -> Alignment:
     matched = hit_index >= 0
     error = np.full(hit_index.size, np.nan)
     error[matched] = hits.onset_sec[hit_index[matched]] - targets.onset_sec[matched]
     used = np.zeros(len(hits), dtype=bool)
     used[hit_index[matched]] = True
+    stroke = np.zeros(len(hits), dtype=bool)
+    if roll.any() and not used.all():
+        h_group = _lane_groups(hits.lane, lane_blind)
+        t_group = _lane_groups(targets.lane, lane_blind)
+        for g in np.unique(t_group[roll]).tolist():
+            free = np.flatnonzero(~used & (h_group == g))
+            rolled = targets.onset_sec[roll & (t_group == g)]
+            stroke[free] = _in_roll(hits.onset_sec[free], rolled, window_sec)
     return Alignment(
         targets=targets,
         hits=hits,
         hit_index=hit_index,
         error_sec=error,
-        extra_index=np.flatnonzero(~used).astype(_INT),
+        extra_index=np.flatnonzero(~used & ~stroke).astype(_INT),
         window_sec=window_sec,
         lane_blind=lane_blind,
+        roll=roll,
+        roll_index=np.flatnonzero(stroke).astype(_INT),
     )
 
 
@@ -336,6 +421,7 @@ def align(
     *,
     window_sec: float = DEFAULT_WINDOW_SEC,
     lane_blind: bool = False,
+    roll: np.ndarray | None = None,
 ) -> Alignment:
     """Match hits to chart notes one to one with the causal rule of this module.
 
@@ -349,6 +435,9 @@ def align(
         A hit matches a note at most this far away (seconds, both ends included).
     lane_blind : bool
         Let hits match notes of any lane.
+    roll : np.ndarray [shape=(n_targets,), bool], optional
+        The notes under a drum roll (:meth:`~cymbalism.model.chart.Chart.roll_mask`);
+        none by default.
 
     Returns
     -------
@@ -372,7 +461,7 @@ def align(
     hit_index = np.full(len(targets), -1, dtype=_INT)
     ok = target_of_hit >= 0
     hit_index[target_of_hit[ok]] = np.flatnonzero(ok)
-    return _build(targets, hits, hit_index, w, lane_blind)
+    return _build(targets, hits, hit_index, w, lane_blind, _check_roll(roll, len(targets)))
 
 
 @dataclass(frozen=True)
@@ -411,6 +500,8 @@ class OnlineAligner:
         The chart's notes in seconds, sorted by time.
     window_sec : float
     lane_blind : bool
+    roll : np.ndarray [shape=(n_targets,), bool], optional
+        The notes under a drum roll (see :func:`align`).
 
     Examples
     --------
@@ -428,10 +519,14 @@ class OnlineAligner:
         *,
         window_sec: float = DEFAULT_WINDOW_SEC,
         lane_blind: bool = False,
+        roll: np.ndarray | None = None,
     ) -> None:
         self.window_sec = _check_window(window_sec)
         self.targets = _check_hits(targets, "targets")
         self.lane_blind = bool(lane_blind)
+        self.roll = _check_roll(roll, len(targets))
+        self._rolled: dict[int, np.ndarray] = {}
+        self._add_rolled(targets, self.roll)
         group = _lane_groups(targets.lane, self.lane_blind)
         self._index = {int(g): np.flatnonzero(group == g) for g in np.unique(group).tolist()}
         self._ref = {g: targets.onset_sec[i] for g, i in self._index.items()}
@@ -506,7 +601,24 @@ class OnlineAligner:
             error_sec=float(np.float64(t) - np.float64(target_sec)),
         )
 
-    def extend(self, targets: Hits) -> None:
+    def _add_rolled(self, targets: Hits, roll: np.ndarray) -> None:
+        if not roll.any():
+            return
+        group = _lane_groups(targets.lane[roll], self.lane_blind)
+        for g in np.unique(group).tolist():
+            times = targets.onset_sec[roll][group == g]
+            have = self._rolled.get(int(g))
+            self._rolled[int(g)] = times if have is None else np.concatenate([have, times])
+
+    def rolled(self, onset_sec: float, lane: int) -> bool:
+        """Whether a hit that matched no note is a stroke of a drum roll, not an extra
+        hit (see :func:`align`): decided from the notes the aligner has now, which is
+        final once the notes are known :data:`ROLL_REACH_SEC` ahead of the hit."""
+        g = 0 if self.lane_blind else int(judged_lanes(int(lane)))
+        rolled = self._rolled.get(g)
+        return rolled is not None and bool(_in_roll(float(onset_sec), rolled, self.window_sec))
+
+    def extend(self, targets: Hits, *, roll: np.ndarray | None = None) -> None:
         """Add notes after the ones the aligner has, while hits are being judged.
 
         The live engine lays a song out bar by bar a little ahead of the players (the
@@ -519,6 +631,8 @@ class OnlineAligner:
         ----------
         targets : Hits
             The new notes in seconds, sorted by time.
+        roll : np.ndarray [shape=(len(targets),), bool], optional
+            Which of them lie under a drum roll.
 
         Raises
         ------
@@ -527,6 +641,7 @@ class OnlineAligner:
             already judged.
         """
         new = _check_hits(targets, "targets")
+        flags = _check_roll(roll, len(new))
         if len(new) == 0:
             return
         first = float(new.onset_sec[0])
@@ -542,6 +657,8 @@ class OnlineAligner:
                 f"({self._onset[-1]:.6f} s); add notes further ahead"
             )
         base = len(self.targets)
+        self.roll = np.concatenate([self.roll, flags])
+        self._add_rolled(new, flags)
         self.targets = Hits(
             np.concatenate([old, new.onset_sec]),
             np.concatenate([self.targets.lane, new.lane]),
@@ -594,7 +711,14 @@ class OnlineAligner:
             np.asarray(self._lane, dtype=np.int8),
             np.asarray(self._velocity, dtype=np.int16),
         )
-        return _build(self.targets, hits, self._hit_index.copy(), self.window_sec, self.lane_blind)
+        return _build(
+            self.targets,
+            hits,
+            self._hit_index.copy(),
+            self.window_sec,
+            self.lane_blind,
+            self.roll.copy(),
+        )
 
 
 #: :func:`find_offset`: the differences of hits and notes are counted in bins of this

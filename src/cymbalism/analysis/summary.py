@@ -214,6 +214,7 @@ def analyze_players(
     title: str = "",
     spans: Sequence[tuple[Span, ...]] | None = None,
     tempo_bpm: float | None = None,
+    rolls: Sequence[np.ndarray] | None = None,
 ) -> AnalysisReport:
     """Analyse one or more players who played together (or a solo).
 
@@ -245,6 +246,10 @@ def analyze_players(
         The tempo to report; by default the first player's map's at its start. A click
         grid found from a recording (:func:`~cymbalism.analysis.tempo.click_grid`)
         stretches its first beat to the first hit, so give its tempo here.
+    rolls : sequence of np.ndarray [shape=(len(targets[i]),), bool], optional
+        Which of each player's notes lie under a drum roll
+        (:meth:`~cymbalism.model.chart.Chart.roll_mask`): hit or missed, never early or
+        late (:func:`~cymbalism.analysis.align.align`). None by default.
 
     Returns
     -------
@@ -267,6 +272,8 @@ def analyze_players(
         raise InputError(f"player names must differ, got {', '.join(names)}")
     if targets is not None and len(targets) != n:
         raise InputError(f"{len(targets)} parts for {n} players: give one part per player")
+    if rolls is not None and (targets is None or len(rolls) != n):
+        raise InputError("give rolls with the targets, one mask per player")
     maps = [tempo_map] * n if isinstance(tempo_map, TempoMap) else list(tempo_map)
     if len(maps) != n:
         raise InputError(f"{len(maps)} tempo maps for {n} players: give one, or one per player")
@@ -280,10 +287,14 @@ def analyze_players(
         if len(spans) != n:
             raise InputError(f"{len(spans)} spans for {n} players: give one per player")
         hits = [h.select(within_spans(h.onset_sec, s)) for h, s in zip(hits, spans, strict=True)]
-        tgts = [t.select(within_spans(t.onset_sec, s)) for t, s in zip(tgts, spans, strict=True)]
+        keep = [within_spans(t.onset_sec, s) for t, s in zip(tgts, spans, strict=True)]
+        tgts = [t.select(k) for t, k in zip(tgts, keep, strict=True)]
+        if rolls is not None:
+            rolls = [np.asarray(r, dtype=bool)[k] for r, k in zip(rolls, keep, strict=True)]
     players = []
-    for name, h, t in zip(names, hits, tgts, strict=True):
-        al = align(h, t, window_sec=window_sec, lane_blind=lane_blind)
+    for i, (name, h, t) in enumerate(zip(names, hits, tgts, strict=True)):
+        roll = None if rolls is None else rolls[i]
+        al = align(h, t, window_sec=window_sec, lane_blind=lane_blind, roll=roll)
         players.append(PlayerReport(name, al, timing_stats(al), timing_by_lane(al)))
     pairs = []
     for i in range(n):

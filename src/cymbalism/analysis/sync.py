@@ -78,8 +78,9 @@ class Asynchrony:
 
 
 def _positions(alignment: Alignment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per chart position hit by the player: key (µs), chart time and mean onset."""
-    m = alignment.matched
+    """Per chart position hit by the player: key (µs), chart time and mean onset (the
+    notes under a drum roll left out: a roll is played at each drummer's own rate)."""
+    m = alignment.timed
     target_sec = alignment.targets.onset_sec[m]
     onset = alignment.hits.onset_sec[alignment.hit_index[m]]
     key = np.round(target_sec * 1e6).astype(np.int64)

@@ -70,15 +70,18 @@ class TimingStats:
     mean_abs_error_sec: float
 
 
-def _stats(error_sec: np.ndarray, n_extra: int) -> TimingStats:
-    m = moments(error_sec)
-    n_notes = int(error_sec.size)
+def _stats(alignment: Alignment, notes: slice | np.ndarray, n_extra: int) -> TimingStats:
+    """The figures over ``alignment``'s ``notes``: hits counted from the matches, timing
+    from the notes judged for it (a roll's are not, :attr:`Alignment.timed_error_sec`)."""
+    m = moments(alignment.timed_error_sec[notes])
+    hit = alignment.hit_index[notes] >= 0
+    n_notes, n_hit = int(hit.size), int(np.count_nonzero(hit))
     return TimingStats(
         n_notes=n_notes,
-        n_hit=m.n,
-        n_miss=n_notes - m.n,
+        n_hit=n_hit,
+        n_miss=n_notes - n_hit,
         n_extra=int(n_extra),
-        hit_rate=m.n / n_notes if n_notes else float("nan"),
+        hit_rate=n_hit / n_notes if n_notes else float("nan"),
         mean_error_sec=m.mean,
         sd_error_sec=m.sd,
         mean_abs_error_sec=m.mean_abs,
@@ -101,13 +104,13 @@ def timing_stats(
     stats : TimingStats
     """
     if start_sec is None and end_sec is None:
-        return _stats(alignment.error_sec, alignment.n_extra)
+        return _stats(alignment, slice(None), alignment.n_extra)
     lo = -np.inf if start_sec is None else float(start_sec)
     hi = np.inf if end_sec is None else float(end_sec)
     a, b = np.searchsorted(alignment.targets.onset_sec, [lo, hi], side="left")
     extra_sec = alignment.hits.onset_sec[alignment.extra_index]
     c, d = np.searchsorted(extra_sec, [lo, hi], side="left")
-    return _stats(alignment.error_sec[a:b], int(d - c))
+    return _stats(alignment, slice(a, b), int(d - c))
 
 
 def timing_by_lane(alignment: Alignment) -> dict[Lane, TimingStats]:
@@ -122,7 +125,8 @@ def timing_by_lane(alignment: Alignment) -> dict[Lane, TimingStats]:
     note_lane = alignment.targets.lane.astype(np.intp)
     notes = np.bincount(note_lane, minlength=k)
     extras = np.bincount(alignment.hits.lane[alignment.extra_index].astype(np.intp), minlength=k)
-    n_hit, mean, sd, mean_abs = grouped_moments(alignment.error_sec, note_lane, k)
+    _, mean, sd, mean_abs = grouped_moments(alignment.timed_error_sec, note_lane, k)
+    n_hit = np.bincount(note_lane[alignment.matched], minlength=k)
     return {
         Lane(lane): TimingStats(
             n_notes=int(notes[lane]),
@@ -163,7 +167,7 @@ def timing_by_bar(alignment: Alignment, tempo_map: TempoMap) -> dict[int, Timing
         extra_bar, bars, side="left"
     )
     return {
-        int(bar): _stats(alignment.error_sec[a:b], int(e))
+        int(bar): _stats(alignment, slice(a, b), int(e))
         for bar, a, b, e in zip(
             bars.tolist(), lo.tolist(), hi.tolist(), n_extra.tolist(), strict=True
         )
@@ -211,18 +215,20 @@ def windowed_timing(
     windows : WindowedTiming
     """
     t = alignment.targets.onset_sec
-    w = windowed_moments(t, alignment.error_sec, window_sec=window_sec, hop_sec=hop_sec)
+    w = windowed_moments(t, alignment.timed_error_sec, window_sec=window_sec, hop_sec=hop_sec)
     n_notes = w.hi - w.lo
+    hits_before = np.concatenate([[0], np.cumsum(alignment.matched)])
+    n_hit = hits_before[w.hi] - hits_before[w.lo]
     extra_sec = alignment.hits.onset_sec[alignment.extra_index]
     n_extra = np.searchsorted(
         extra_sec, w.time_sec + window_sec / 2, side="left"
     ) - np.searchsorted(extra_sec, w.time_sec - window_sec / 2, side="left")
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(n_notes > 0, w.n / np.maximum(n_notes, 1), np.nan)
+        rate = np.where(n_notes > 0, n_hit / np.maximum(n_notes, 1), np.nan)
     return WindowedTiming(
         time_sec=w.time_sec,
         n_notes=n_notes,
-        n_hit=w.n,
+        n_hit=n_hit.astype(np.int64),
         n_extra=n_extra.astype(np.int64),
         hit_rate=rate,
         mean_error_sec=w.mean,
@@ -271,7 +277,7 @@ def kept_tempo(
         window holds fewer than :data:`KEPT_TEMPO_MIN_NOTES` hit notes, or notes that
         span less than :data:`KEPT_TEMPO_MIN_SPAN_QN` quarter notes.
     """
-    ok = alignment.hit_index >= 0
+    ok = alignment.timed  # a roll is played at the drummer's own rate
     note_sec = alignment.targets.onset_sec[ok]
     qn = np.asarray(tempo_map.sec_to_qn(note_sec), dtype=np.float64)
     hit_sec = alignment.hits.onset_sec[alignment.hit_index[ok]]

@@ -133,6 +133,7 @@ def _analyze(
             hits,
             tempo_map=song.tempo_map,
             targets=targets,
+            rolls=[song.roll_mask(lv) for lv in parts],
             names=player_names,
             window_sec=window_ms / 1000,
             lane_blind=lane_blind,

@@ -108,6 +108,7 @@ from cymbalism.model.chart import (
     Chart,
     Level,
     Part,
+    Roll,
 )
 from cymbalism.model.lanes import Lane
 from cymbalism.model.tempo import TempoMap
@@ -323,6 +324,7 @@ def _finish_chart(
     where: str,
     found: Iterable[str],
     expert_plus: Part | None = None,
+    rolls: dict[Level, tuple[Roll, ...]] | None = None,
     hint: str = "",
 ) -> Chart:
     parts = {lv: p for lv, p in parts.items() if len(p)}
@@ -338,7 +340,43 @@ def _finish_chart(
         artist=artist,
         metadata=metadata,
         expert_plus=expert_plus,
+        rolls={lv: r for lv, r in (rolls or {}).items() if lv in parts},
     )
+
+
+#: A single-lane roll (a drum roll) and a double-lane roll (a cymbal swell between two
+#: cymbals): ``S 65`` and ``S 66`` in a ``.chart`` drum section, notes 126 and 127 in
+#: ``PART DRUMS``.
+_CH_ROLL = {65: 1, 66: 2}
+_MID_ROLL = {126: 1, 127: 2}
+#: A roll note in ``PART DRUMS`` holds for Expert; at these velocities for Hard too.
+_MID_ROLL_HARD_VELOCITY = range(41, 51)
+
+
+def _rolls(part: Part, spans: Iterable[tuple[float, float, int]]) -> tuple[Roll, ...]:
+    """The rolls of ``part`` over ``spans`` (start and end in quarter notes, 1 or 2 lanes),
+    on the drums the part plays there, as the games decide them: never the kick; a
+    single-lane roll on the drum of its first note struck alone (not in a chord with
+    another drum), a swell on the two drums it plays most. A span with no drum under it
+    is no roll."""
+    rolls = []
+    for start, end, n_lanes in spans:
+        lo, hi = np.searchsorted(part.qn, [start - 1e-9, end - 1e-9])
+        qn, lane = part.qn[lo:hi], part.lane[lo:hi]
+        keep = lane != int(Lane.KICK)
+        qn, lane = qn[keep], lane[keep]
+        if not lane.size:
+            continue
+        if n_lanes == 1:
+            _, first, count = np.unique(qn, return_index=True, return_counts=True)
+            alone = first[count == 1]
+            drums: tuple[Lane, ...] = (Lane(int(lane[alone[0] if alone.size else 0])),)
+        else:
+            kinds, count = np.unique(lane, return_counts=True)
+            most = kinds[np.argsort(-count, kind="stable")[:2]]
+            drums = tuple(Lane(int(x)) for x in sorted(most.tolist()))
+        rolls.append(Roll(float(start), float(end), drums))
+    return tuple(rolls)
 
 
 def _event_text(event: str) -> str:
@@ -695,6 +733,27 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
     elif "ExpertDrums" in notes and (notes["ExpertDrums"][:, 1] == _CH_EXPERT_PLUS_KICK).any():
         expert_plus = gems("ExpertDrums", Level.EXPERT_PLUS, plus=True).part(resolution)
 
+    def roll_spans(name: str) -> list[tuple[float, float, int]]:
+        spans = []
+        for tick, kind, values in _event_rows(sections[name], source):
+            fields = values.split()
+            if kind == "S" and len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit():
+                lanes = _CH_ROLL.get(int(fields[0]))
+                if lanes and int(fields[1]) > 0:
+                    spans.append(
+                        (int(tick) / resolution, (int(tick) + int(fields[1])) / resolution, lanes)
+                    )
+        return spans
+
+    roll_sections = {level: name for name, level in _CH_DRUM_SECTIONS.items() if name in notes}
+    if Level.EXPERT not in roll_sections and _CH_EXPERT_PLUS_SECTION in notes:
+        roll_sections[Level.EXPERT] = _CH_EXPERT_PLUS_SECTION
+    rolls = {
+        level: _rolls(parts[level], roll_spans(name))
+        for level, name in roll_sections.items()
+        if level in parts and " S 6" in sections[name].body
+    }
+
     metadata = {
         key: _unquote(value)
         for key, value in song.items()
@@ -731,6 +790,7 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
         where=source,
         found=found,
         expert_plus=expert_plus,
+        rolls=rolls,
         hint=hint,
     )
 
@@ -906,6 +966,18 @@ def read_notes_mid(path: str | Path, *, five_lane: bool | None = None) -> Chart:
     elif (drums.on_note == _MID_EXPERT_PLUS_KICK).any():
         expert_plus = parts_of(drums, [Level.EXPERT], plus=True)[Level.EXPERT]
 
+    spans: dict[Level, list[tuple[float, float, int]]] = {Level.EXPERT: [], Level.HARD: []}
+    for note, lanes in _MID_ROLL.items():
+        starts, ends = _held(drums, note)
+        on = drums.on_note == note
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            span = (start / tpq, end / tpq, lanes)
+            spans[Level.EXPERT].append(span)
+            velocity = drums.on_velocity[on & (drums.on_tick == start)]
+            if velocity.size and int(velocity[0]) in _MID_ROLL_HARD_VELOCITY:
+                spans[Level.HARD].append(span)
+    rolls = {lv: _rolls(parts[lv], sp) for lv, sp in spans.items() if sp and lv in parts}
+
     title = names[0]
     if title.startswith("PART ") or title in {"EVENTS", ""}:
         title = p.parent.name if p.stem.lower() == "notes" else p.stem
@@ -926,6 +998,7 @@ def read_notes_mid(path: str | Path, *, five_lane: bool | None = None) -> Chart:
         where=label,
         found=[f"{names[index]} without notes"],
         expert_plus=expert_plus,
+        rolls=rolls,
     )
 
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from cymbalism.analysis.align import Alignment, OnlineAligner
+from cymbalism.analysis.align import ROLL_REACH_SEC, Alignment, OnlineAligner
 from cymbalism.analysis.summary import AnalysisReport, analyze_players
 from cymbalism.analysis.sync import SyncStats
 from cymbalism.analysis.timing import TimingStats
@@ -90,6 +90,9 @@ class Verdict(StrEnum):
     #: A hit no note of the part can ask for (the hi-hat pedal on a game chart): it
     #: sounds and is kept, and is neither hit nor extra (:data:`~cymbalism.model.lanes.NOT_JUDGED`).
     NOT_JUDGED = "not judged"
+    #: A stroke of a drum roll: a note under the roll hit (never early or late), or a
+    #: stroke between its notes, which is no extra hit (:mod:`cymbalism.analysis.align`).
+    ROLL = "roll"
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +291,8 @@ class _PlayerState:
     last_by_lane: dict[int, Feedback] = field(default_factory=dict)
     levels: list[tuple[float, Level]] = field(default_factory=list)
     n_hit: int = 0
+    #: Notes hit that are judged for timing (not under a drum roll).
+    n_timed: int = 0
     n_miss: int = 0
     n_extra: int = 0
     err_sum: float = 0.0
@@ -447,6 +452,11 @@ class Engine:
             raise InputError(
                 f"the lookahead ({self.options.lookahead_sec} s) must exceed the matching "
                 f"window ({self.settings.window_sec} s)"
+            )
+        if self.options.lookahead_sec < ROLL_REACH_SEC:
+            raise InputError(
+                f"the lookahead ({self.options.lookahead_sec} s) must be at least "
+                f"{ROLL_REACH_SEC} s, so a roll's next note is known when a stroke arrives"
             )
         self.base_map = chart.tempo_map.scaled(self.settings.tempo_scale)
         self._bar_plan = self._plan_bars()
@@ -661,7 +671,9 @@ class Engine:
         last = self._next_plan == len(self._bar_plan)
         self.output.add_bar(layout, zero_ns=self.zero_ns, last=last)
         for name, st in self.players.items():
-            self._extend_targets(st, layout.place(self.chart.part(st.level), self.base_map), i)
+            part = self.chart.part(st.level)
+            roll = self.chart.roll_mask(st.level)[part.span(layout.start_qn, layout.end_qn)]
+            self._extend_targets(st, layout.place(part, self.base_map), roll, i)
             path = self._paths.get(name)
             st.bar_tempo.append(float(path.tempo_scale) if path is not None else 1.0)
         beats = self.base_map.beat_grid_qn(q1, q0)
@@ -687,12 +699,12 @@ class Engine:
             if (q, int(ln)) not in played
         ]
 
-    def _extend_targets(self, st: _PlayerState, notes: Hits, bar: int) -> None:
+    def _extend_targets(self, st: _PlayerState, notes: Hits, roll: np.ndarray, bar: int) -> None:
         a = len(st.hit_of_target)
         st.bar_ranges.append((a, a + len(notes)))
         if not len(notes):
             return
-        st.aligner.extend(notes)
+        st.aligner.extend(notes, roll=roll)
         st.target_bar.extend([self._bar_plan[bar] + 1] * len(notes))
         st.hit_of_target.extend([-1] * len(notes))
 
@@ -823,7 +835,11 @@ class Engine:
                 self._bar_at(onset_sec),
             )
         j = st.aligner.push(onset_sec, judged_as, velocity=int(velocity))
-        if j is None:
+        if j is None and st.aligner.rolled(onset_sec, judged_as):
+            fb = Feedback(
+                player, Verdict.ROLL, lane, onset_sec, math.nan, math.nan, self._bar_at(onset_sec)
+            )
+        elif j is None:
             st.extras.append(len(st.onset) - 1)
             st.n_extra += 1
             fb = Feedback(
@@ -837,15 +853,23 @@ class Engine:
                 st.reported_miss.discard(k)
                 st.n_miss -= 1
             st.n_hit += 1
-            st.err_sum += err
-            st.abs_sum += abs(err)
-            st.err_since_decision.append(err)
-            tol = self.options.tolerance_sec[st.level]
-            verdict = (
-                Verdict.ON_TIME if abs(err) <= tol else (Verdict.LATE if err > 0 else Verdict.EARLY)
-            )
-            fb = Feedback(player, verdict, lane, onset_sec, j.target_sec, err, st.target_bar[k])
-            self._pair(player, j.target_sec, onset_sec)
+            if st.aligner.roll[k]:  # a roll is played at the drummer's own rate
+                fb = Feedback(
+                    player, Verdict.ROLL, lane, onset_sec, j.target_sec, math.nan, st.target_bar[k]
+                )
+            else:
+                st.n_timed += 1
+                st.err_sum += err
+                st.abs_sum += abs(err)
+                st.err_since_decision.append(err)
+                tol = self.options.tolerance_sec[st.level]
+                verdict = (
+                    Verdict.ON_TIME
+                    if abs(err) <= tol
+                    else (Verdict.LATE if err > 0 else Verdict.EARLY)
+                )
+                fb = Feedback(player, verdict, lane, onset_sec, j.target_sec, err, st.target_bar[k])
+                self._pair(player, j.target_sec, onset_sec)
         st.recent.append(fb)
         st.last_by_lane[lane] = fb
         return fb
@@ -1121,8 +1145,8 @@ class Engine:
                     "misses": st.n_miss,
                     "extras": st.n_extra,
                     "hit_rate": st.n_hit / n_notes if n_notes else None,
-                    "mean_error_ms": st.err_sum / st.n_hit * 1000 if st.n_hit else None,
-                    "mean_abs_error_ms": st.abs_sum / st.n_hit * 1000 if st.n_hit else None,
+                    "mean_error_ms": st.err_sum / st.n_timed * 1000 if st.n_timed else None,
+                    "mean_abs_error_ms": st.abs_sum / st.n_timed * 1000 if st.n_timed else None,
                     "lanes": {
                         Lane(ln).short: fb.to_dict() for ln, fb in sorted(st.last_by_lane.items())
                     },
@@ -1212,6 +1236,7 @@ class Engine:
             [a.hits for a in live.values()],
             tempo_map=self.base_map,
             targets=[a.targets for a in live.values()],
+            rolls=[a.roll for a in live.values()],
             names=list(live),
             window_sec=self.settings.window_sec,
             title=self.chart.title,

@@ -33,8 +33,18 @@ _STYLE = {
     "late": "bold magenta",
     "miss": "bold red",
     "extra": "grey50",
+    "roll": "bold cyan",
+    "not judged": "grey50",
 }
-_MARK = {"on time": "●", "early": "◀", "late": "▶", "miss": "✗", "extra": "+"}
+_MARK = {
+    "on time": "●",
+    "early": "◀",
+    "late": "▶",
+    "miss": "✗",
+    "extra": "+",
+    "roll": "≈",
+    "not judged": "·",
+}
 _METER_HALF = 12  # characters each side of the centre
 _METER_MS = 50.0  # full scale of the meter
 

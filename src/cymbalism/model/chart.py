@@ -14,7 +14,7 @@ import numpy as np
 
 from cymbalism.errors import InputError, NotFoundError
 from cymbalism.model.hits import Hits
-from cymbalism.model.lanes import NOT_JUDGED, Lane
+from cymbalism.model.lanes import NOT_JUDGED, Lane, judged_lanes
 from cymbalism.model.tempo import TempoMap
 from cymbalism.model.validate import validate_times
 
@@ -29,6 +29,7 @@ __all__ = [
     "Chart",
     "Level",
     "Part",
+    "Roll",
 ]
 
 #: Chart dynamics as velocities: every format's ghost, normal and accented notes map here.
@@ -183,14 +184,52 @@ class Part:
         """The notes picked by a boolean mask or an increasing index array."""
         return Part(self.qn[mask_or_index], self.lane[mask_or_index], self.velocity[mask_or_index])
 
+    def span(self, start_qn: float, end_qn: float) -> slice:
+        """Where the notes with ``start_qn <= qn < end_qn`` are: a slice of the arrays."""
+        lo, hi = np.searchsorted(self.qn, [start_qn - 1e-9, end_qn - 1e-9], side="left")
+        return slice(int(lo), int(hi))
+
     def between(self, start_qn: float, end_qn: float) -> Part:
         """The notes with ``start_qn <= qn < end_qn``."""
-        lo, hi = np.searchsorted(self.qn, [start_qn - 1e-9, end_qn - 1e-9], side="left")
-        return self.select(slice(lo, hi))  # type: ignore[arg-type]
+        return self.select(self.span(start_qn, end_qn))  # type: ignore[arg-type]
 
     def to_hits(self, tempo_map: TempoMap) -> Hits:
         """The part's notes as target onsets in seconds."""
         return Hits(tempo_map.qn_to_sec(self.qn), self.lane.copy(), self.velocity.copy())
+
+
+@dataclass(frozen=True)
+class Roll:
+    """A drum roll or cymbal swell of a game chart: a roll lane.
+
+    A fast roll has no countable rhythm, so a chart writes notes under it and marks the
+    stretch as a roll: the games then ask only that the drummer keep rolling on that
+    drum. cymbalism judges the notes under a roll (:meth:`Chart.roll_mask`) as hit or
+    missed like any note, but not early or late, and a stroke of the roll that meets no
+    note is not an extra hit (:mod:`cymbalism.analysis.align`).
+
+    Attributes
+    ----------
+    start_qn, end_qn : float
+        The roll's stretch, ``[start_qn, end_qn)`` in quarter notes.
+    lanes : tuple of Lane
+        The drum rolled on (one), or the two cymbals a swell goes between.
+    """
+
+    start_qn: float
+    end_qn: float
+    lanes: tuple[Lane, ...]
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.start_qn) and np.isfinite(self.end_qn)):
+            raise InputError("a roll's start and end must be finite quarter notes")
+        if self.end_qn <= self.start_qn:
+            raise InputError(
+                f"a roll must end after it starts, got {self.start_qn:g}-{self.end_qn:g} qn"
+            )
+        if not 1 <= len(self.lanes) <= 2:
+            raise InputError(f"a roll is on one drum or two cymbals, got {len(self.lanes)}")
+        object.__setattr__(self, "lanes", tuple(Lane(x) for x in self.lanes))
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,6 +257,9 @@ class Chart:
         (Clone Hero shows them only with its 2x kick option). None when the chart has
         none; ``part(Level.EXPERT_PLUS)`` gives it to a player, :meth:`with_double_kick`
         makes it the Expert part.
+    rolls : Mapping[Level, tuple of Roll]
+        A game chart's drum rolls and cymbal swells per level (Expert's hold for
+        Expert+ too); see :meth:`roll_mask`.
     """
 
     title: str
@@ -228,8 +270,16 @@ class Chart:
     artist: str = ""
     metadata: Mapping[str, str] = field(default_factory=dict)
     expert_plus: Part | None = None
+    rolls: Mapping[Level, tuple[Roll, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        rolls = {
+            Level.parse(k): tuple(sorted(v, key=lambda r: r.start_qn))
+            for k, v in self.rolls.items()
+        }
+        if Level.EXPERT_PLUS in rolls:
+            raise InputError("Expert+ plays the Expert part's rolls: give them as Expert's")
+        object.__setattr__(self, "rolls", {k: v for k, v in sorted(rolls.items()) if v})
         parts = {Level.parse(k): v for k, v in self.parts.items()}
         plus = parts.pop(Level.EXPERT_PLUS, None)
         if plus is not None:
@@ -328,6 +378,26 @@ class Chart:
                 f"the chart {self.title!r} has no {lv.label} part (it has: {have}); "
                 "derive one with `cymbalism simplify`"
             ) from None
+
+    def roll_mask(self, level: Level | str | int = Level.EXPERT) -> np.ndarray:
+        """Which notes of the part at ``level`` lie under a roll (:class:`Roll`): in its
+        stretch and on its drum (the open and the closed hi-hat one drum).
+
+        Returns
+        -------
+        mask : np.ndarray [shape=(len(part),), bool]
+        """
+        lv = Level.parse(level)
+        part = self.part(lv)
+        mask = np.zeros(len(part), dtype=bool)
+        rolls = self.rolls.get(Level.EXPERT if lv is Level.EXPERT_PLUS else lv, ())
+        if not rolls or not len(part):
+            return mask
+        drum = judged_lanes(part.lane)
+        for roll in rolls:
+            at = part.span(roll.start_qn, roll.end_qn)
+            mask[at] |= np.isin(drum[at], judged_lanes(np.asarray(roll.lanes)))
+        return mask
 
     def targets(self, level: Level | str | int = Level.EXPERT) -> Hits:
         """The part at ``level`` as target onsets in seconds."""

@@ -111,7 +111,8 @@ class BarLayout:
         return float(tempo_map.qn_to_sec(self.end_qn)) * self.stretch + self.shift_sec
 
     def place(self, part: Part, tempo_map: TempoMap) -> Hits:
-        """The part's notes in this stretch, at the song seconds they were played."""
+        """The part's notes in this stretch (:meth:`Part.span`), at the song seconds they
+        were played."""
         notes = part.between(self.start_qn, self.end_qn)
         sec = np.asarray(tempo_map.qn_to_sec(notes.qn), dtype=np.float64)
         return Hits(sec * self.stretch + self.shift_sec, notes.lane.copy(), notes.velocity.copy())

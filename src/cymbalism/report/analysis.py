@@ -45,6 +45,7 @@ __all__ = [
     "parts_swapped",
     "played_hits",
     "played_steps",
+    "player_rolls",
     "player_targets",
 ]
 
@@ -112,9 +113,27 @@ def player_targets(
     part. With a ``layout`` (the bars as the live engine played them: a click that
     followed the duo, a practice tempo, a loop) the notes are laid out bar by bar as the
     engine did, each bar from the part at the player's level when it began; without,
-    the chart's own timeline.
+    the chart's own timeline. :func:`player_rolls` flags which of them lie under a roll.
     """
+    return _player_notes(chart, start, steps, layout)[0]
+
+
+def player_rolls(
+    chart: Chart,
+    start: Level,
+    steps: Sequence[LevelStep] = (),
+    layout: Sequence[BarLayout] = (),
+) -> np.ndarray:
+    """Which of :func:`player_targets`' notes lie under a drum roll
+    (:meth:`~cymbalism.model.chart.Chart.roll_mask`), in the same order."""
+    return _player_notes(chart, start, steps, layout)[1]
+
+
+def _player_notes(
+    chart: Chart, start: Level, steps: Sequence[LevelStep], layout: Sequence[BarLayout]
+) -> tuple[Hits, np.ndarray]:
     steps = sorted(steps, key=lambda s: s.at_sec)
+    pieces: list[tuple[Hits, np.ndarray]] = []
     if layout:
 
         def level_at(sec: float) -> Level:
@@ -122,16 +141,21 @@ def player_targets(
             return done[-1] if done else start
 
         tm = chart.tempo_map
-        return Hits.concat(
-            [bar.place(chart.part(level_at(bar.start_sec(tm))), tm) for bar in layout]
-        )
-    bounds = [-np.inf] + [s.at_sec for s in steps] + [np.inf]
-    levels = [start] + [s.to_level for s in steps]
-    pieces = [
-        chart.targets(level).between(lo, hi)
-        for level, lo, hi in zip(levels, bounds[:-1], bounds[1:], strict=True)
-    ]
-    return pieces[0] if len(pieces) == 1 else Hits.concat(pieces)
+        for bar in layout:
+            level = level_at(bar.start_sec(tm))
+            part = chart.part(level)
+            at = part.span(bar.start_qn, bar.end_qn)
+            pieces.append((bar.place(part, tm), chart.roll_mask(level)[at]))
+    else:
+        bounds = [-np.inf] + [s.at_sec for s in steps] + [np.inf]
+        levels = [start] + [s.to_level for s in steps]
+        for level, lo, hi in zip(levels, bounds[:-1], bounds[1:], strict=True):
+            notes = chart.targets(level)
+            keep = (notes.onset_sec >= lo) & (notes.onset_sec < hi)
+            pieces.append((notes.select(keep), chart.roll_mask(level)[keep]))
+    if len(pieces) == 1:
+        return pieces[0]
+    return Hits.concat([h for h, _ in pieces]), np.concatenate([r for _, r in pieces])
 
 
 def parts_swapped(
@@ -162,7 +186,13 @@ def parts_swapped(
         n = len(targets) + len(played)
         if not n:
             return 0.0
-        al = align(played, targets, window_sec=window_sec, lane_blind=lane_blind)
+        al = align(
+            played,
+            targets,
+            window_sec=window_sec,
+            lane_blind=lane_blind,
+            roll=chart.roll_mask(level),
+        )
         return 2.0 * al.n_hit / n
 
     as_given = fit(hits[0], levels[0]) + fit(hits[1], levels[1])
@@ -324,18 +354,17 @@ def judge_session(
         chart = chart.scaled(session.settings.tempo_scale)
     steps_of = played_steps(session, level_changes)
     on_grid = chart.metadata.get("judged_against") == "grid"
+    parts = [
+        _player_notes(chart, p.level, steps_of[p.name], session.layout) for p in session.players
+    ]
     return analyze_players(
         [
             p.hits if on_grid else played_hits(p.hits, p.level, steps_of[p.name], chart=chart)
             for p in session.players
         ],
         tempo_map=chart.tempo_map,
-        targets=None
-        if on_grid
-        else [
-            player_targets(chart, p.level, steps_of[p.name], session.layout)
-            for p in session.players
-        ],
+        targets=None if on_grid else [notes for notes, _ in parts],
+        rolls=None if on_grid else [roll for _, roll in parts],
         names=[p.name for p in session.players],
         window_sec=session.settings.window_sec,
         title=chart.title,

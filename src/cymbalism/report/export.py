@@ -5,9 +5,11 @@ Columns (seconds throughout; error = played - target, positive = late):
 ``session_id, player, seat, onset_sec, lane, lane_name, velocity, verdict,
 target_sec, error_sec, level``
 
-``verdict`` is ``"hit"`` (the hit matched a note), ``"extra"`` (it matched none),
-``"not judged"`` (a hit no note of the part can ask for: the hi-hat pedal where the
-part has no pedal note) or ``"miss"``: missed notes are added as rows with an empty
+``verdict`` is ``"hit"`` (the hit matched a note), ``"roll"`` (it matched a note under
+a drum roll: hit, but its timing not judged), ``"roll stroke"`` (a stroke of a roll that
+matched no note, not an extra hit), ``"extra"`` (it matched none), ``"not judged"`` (a
+hit no note of the part can ask for: the hi-hat pedal where the part has no pedal note)
+or ``"miss"``: missed notes are added as rows with an empty
 ``onset_sec`` and ``velocity`` (leave them out with ``misses=False``), so the hit rate
 can be counted from the file. ``level`` is the level of the part the player was on at
 that moment (``beginner`` .. ``expert``, ``expert_plus`` for the double-kick part).
@@ -58,6 +60,8 @@ def hit_table(analysis: SessionAnalysis, *, misses: bool = True) -> dict[str, np
         al = p.alignment
         matched = al.target_index >= 0
         safe = np.maximum(al.target_index, 0)
+        verdict = np.where(matched, np.where(al.roll[safe], "roll", "hit"), "extra")
+        verdict[al.roll_index] = "roll stroke"
         blocks = [  # the judged hits, those no note asks for, and the notes missed
             _rows(
                 al.hits.onset_sec,
@@ -65,7 +69,7 @@ def hit_table(analysis: SessionAnalysis, *, misses: bool = True) -> dict[str, np
                 np.where(matched, al.error_sec[safe], np.nan),
                 al.hits.lane,
                 al.hits.velocity,
-                np.where(matched, "hit", "extra"),
+                verdict,
             ),
             _rows(
                 p.unjudged.onset_sec,

@@ -146,7 +146,7 @@ def plot_timing(analysis: SessionAnalysis) -> Figure:
     for i, (ax, p) in enumerate(zip(axes, analysis.players, strict=True)):
         colour = player_colour(i)
         al = p.alignment
-        m = al.matched
+        m = al.timed  # the notes under a drum roll are not early or late
         t = al.targets.onset_sec[m]
         e = al.error_sec[m] * 1000
         ax.scatter(t, e, s=5, color=colour, alpha=0.25, linewidths=0, rasterized=True,
@@ -215,7 +215,7 @@ def plot_lanes(analysis: SessionAnalysis) -> Figure:
     for ax, lane in zip(axes, lanes, strict=False):
         for i, p in enumerate(analysis.players):
             al = p.alignment
-            mine = al.matched & (al.targets.lane == int(lane))
+            mine = al.timed & (al.targets.lane == int(lane))
             e = al.error_sec[mine] * 1000
             if not e.size:
                 continue

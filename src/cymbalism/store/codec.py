@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from cymbalism.errors import InputError
-from cymbalism.model.chart import Chart, Level, Part
+from cymbalism.model.chart import Chart, Level, Part, Roll
+from cymbalism.model.lanes import Lane
 from cymbalism.model.tempo import TempoMap
 
 __all__ = ["chart_digest", "chart_from_json", "chart_to_json"]
@@ -50,6 +51,11 @@ def chart_to_json(chart: Chart) -> str:
     }
     if chart.expert_plus is not None:
         doc["expert_plus"] = _part_doc(chart.expert_plus)
+    if chart.rolls:
+        doc["rolls"] = {
+            level.name.lower(): [[r.start_qn, r.end_qn, [int(x) for x in r.lanes]] for r in rolls]
+            for level, rolls in chart.rolls.items()
+        }
     return json.dumps(doc, separators=(",", ":"))
 
 
@@ -72,6 +78,13 @@ def chart_from_json(text: str) -> Chart:
             artist=doc.get("artist", ""),
             metadata=doc.get("metadata", {}),
             expert_plus=None if plus is None else _part_from_doc(plus),
+            rolls={
+                Level.parse(name): tuple(
+                    Roll(float(a), float(b), tuple(Lane(int(x)) for x in lanes))
+                    for a, b, lanes in rolls
+                )
+                for name, rolls in doc.get("rolls", {}).items()
+            },
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"a stored chart could not be read back: {exc}") from None

@@ -299,15 +299,22 @@ class SessionWriter:
     def add_alignment(self, player: str | int | Player, alignment: Any) -> None:
         """Add every judgement of an :class:`~cymbalism.analysis.align.Alignment`.
 
-        Each chart note gets a row (a hit or a miss) and each extra hit one more.
+        Each chart note gets a row (a hit, a note under a drum roll hit, ``"roll"``, or
+        a miss) and each extra hit one more.
         """
         targets = alignment.targets
         hits = alignment.hits
         idx = np.asarray(alignment.hit_index)
         onset = np.full(idx.shape, np.nan)
         onset[idx >= 0] = hits.onset_sec[idx[idx >= 0]]  # a player may have no hits at all
+        words = np.where(idx < 0, "miss", np.where(alignment.roll, "roll", "hit"))
         self.add_judgements(
-            player, targets.onset_sec, targets.lane, alignment.error_sec, onset_sec=onset
+            player,
+            targets.onset_sec,
+            targets.lane,
+            alignment.error_sec,
+            onset_sec=onset,
+            verdict=words.tolist(),
         )
         extra = np.asarray(alignment.extra_index, dtype=np.int64)
         if extra.size:

@@ -8,7 +8,7 @@ export const PALETTE = {
   page: "#101216", band: "#171a20", stripe: "#1c2028",
   beat: "#3a404c", bar: "#9aa3b4", barText: "#e4e7ec", laneText: "#c3c8d1",
   now: "#ffd24a", ring: "#ffffff", miss: "#ff6b6b",
-  verdict: { "on time": "#3ddc84", early: "#5ab0ff", late: "#ff6b6b", extra: "#aab0bb", "not judged": "#8a919e" },
+  verdict: { "on time": "#3ddc84", early: "#5ab0ff", late: "#ff6b6b", extra: "#aab0bb", "not judged": "#8a919e", roll: "#3ddc84" },
 };
 export const TEXT_PAIRS = [
   ["bar numbers", PALETTE.barText, PALETTE.band],

@@ -83,8 +83,8 @@ function showVerdict(m) {
   if (m.verdict !== "extra") S.misses[m.player] = S.misses[m.player].filter(
     (x) => !(x.lane === m.target_lane && Math.abs(x.target_sec - m.target_sec) < 1e-6));
   const el = $(`last-p${m.player}`);
-  const cls = { "on time": "good", early: "early", late: "late", extra: "extra" }[m.verdict] || "";
-  const text = m.verdict === "extra" ? "extra hit" :
+  const cls = { "on time": "good", early: "early", late: "late", extra: "extra", roll: "good" }[m.verdict] || "";
+  const text = m.verdict === "extra" ? "extra hit" : m.verdict === "roll" ? "roll" :
     `${m.verdict} ${m.error_ms >= 0 ? "+" : "−"}${fmtMs(m.error_ms)}`;
   el.className = `last ${cls}`; el.textContent = text; el.dataset.seq = m.seq;
 }
