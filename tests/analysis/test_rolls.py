@@ -257,3 +257,16 @@ def test_the_report_of_a_session_leaves_the_roll_out_of_timing(chart: Chart) -> 
     plain = replace(chart, rolls={})
     (ana,) = analyse_session(replace(session, chart=plain)).players
     assert ana.stats.n_extra > 0 and abs(ana.stats.mean_error_sec + 0.008) > 1e-4
+
+
+def test_the_tablature_prints_a_roll_as_tildes(chart: Chart) -> None:
+    from cymbalism.songs.tab import format_tab
+
+    part = chart.part(Level.EXPERT)
+    text = format_tab(chart, part, roll=chart.roll_mask(Level.EXPERT), bars_per_line=2)
+    rows = {line[:2]: line for line in text.splitlines() if "|" in line}
+    bar2 = {k: v.split("|")[2] for k, v in rows.items()}  # the second bar's steps
+    assert bar2["SD"] == "~" * 24 + "-" * 8  # 32nds: beat 1 to beat 4, all rolled
+    assert bar2["CR"].count("~") == 2 and bar2["CR"][0] == "x"  # the chord's crash is no roll
+    assert bar2["RD"].count("~") == 2
+    assert "~" not in format_tab(chart, part)  # without the mask: plain notes

@@ -16,6 +16,7 @@ from cymbalism.analysis.sync import asynchrony, sync_stats
 from cymbalism.analysis.timing import timing_by_lane, timing_stats
 from cymbalism.coaching.simplify import fold_hits, fold_lanes, simplify_chart
 from cymbalism.errors import InputError
+from cymbalism.io.charts import parse_chart_text
 from cymbalism.live.clock import FakeClock
 from cymbalism.live.engine import Engine, LiveOptions, Verdict
 from cymbalism.live.metronome import ACCENT, CLICK, SilentOutput
@@ -24,6 +25,7 @@ from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.session import Player, Settings
 from cymbalism.model.tempo import TempoMap
+from tests.analysis.test_rolls import TEXT, _played
 
 
 def groove_chart(bpm: float = 120.0, bars: int = 16) -> Chart:
@@ -691,3 +693,35 @@ def test_the_hi_hat_pedal_is_judged_only_where_the_chart_writes_it() -> None:
         n: engine.push_hit(n, int(Lane.HIHAT_PEDAL), 90, t_ns=t_ns).verdict for n in ("Ana", "Ben")
     }
     assert verdicts == {"Ana": Verdict.ON_TIME, "Ben": Verdict.NOT_JUDGED}
+
+
+def test_a_drum_roll_streamed_is_judged_as_offline_and_says_roll() -> None:
+    chart = parse_chart_text(TEXT, source="roll.chart")
+    clock = FakeClock(5_000_000_000)
+    engine = Engine(chart, [Player("Ana")], Settings(count_in_bars=0), clock)
+    hits = _played(chart, late_sec=0.01, roll_every_sec=0.027, stop_sec=np.inf, seed=7)
+    hits = Hits(np.round(hits.onset_sec * 1e9) / 1e9, hits.lane, hits.velocity)
+    judged, misses = stream(engine, clock, {"Ana": hits})
+    result = engine.finish()
+    targets, rolled = chart.targets(Level.EXPERT), chart.roll_mask(Level.EXPERT)
+    offline = align(hits, targets, roll=rolled)
+    assert result.alignments["Ana"] == offline
+    assert offline.n_extra == 0 and offline.roll_index.size > 0 and not misses
+    words = [f.verdict for f in judged]
+    tix = offline.target_index
+    for i, word in enumerate(words):
+        under_roll = tix[i] < 0 or rolled[tix[i]]
+        assert (word is Verdict.ROLL) == under_roll
+    assert result.timing["Ana"].mean_error_sec == pytest.approx(0.01, abs=1e-6)
+    # looped twice through the roll's bar: the same again, bar after bar
+    clock = FakeClock()
+    looped = Engine(
+        chart,
+        [Player("Ana")],
+        Settings(count_in_bars=0),
+        clock,
+        options=LiveOptions(loop_bars=(2, 2), loop_repeats=2),
+    )
+    looped.tick(song_sec=10.0)
+    result = looped.finish()
+    assert result.alignments["Ana"].roll.sum() == 2 * int(rolled.sum())

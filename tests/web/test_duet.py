@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cymbalism.live.clock import NS_PER_SEC, FakeClock
-from cymbalism.model.chart import Level
+from cymbalism.model.chart import Chart, Level
 from cymbalism.model.lanes import Lane
 from cymbalism.report.analysis import analyse_stored
 from cymbalism.report.text import summary_sentences
@@ -21,7 +22,7 @@ from cymbalism.web.rooms import Connection, Room, Slot
 START_SEC = 10.0  # the count-in starts here on the server's clock
 
 
-def _room(store: Store, clock: FakeClock) -> tuple[Room, DuetEngine]:
+def _room(store: Store, clock: FakeClock, chart: Chart | None = None) -> tuple[Room, DuetEngine]:
     def factory(room: Room, count_in_start_sec: float) -> DuetEngine:
         players = DuetEngine.players_of(room)
         writer = store.start_session(
@@ -31,9 +32,9 @@ def _room(store: Store, clock: FakeClock) -> tuple[Room, DuetEngine]:
 
     room = Room(
         code="abc",
-        song="mirrorball",
-        chart=get_song("mirrorball"),
-        slots=[Slot("Ana", Level.EXPERT), Slot("Ben", Level.BEGINNER)],
+        song="mirrorball" if chart is None else chart.title,
+        chart=get_song("mirrorball") if chart is None else chart,
+        slots=[Slot("Ana", Level.EXPERT), Slot("Ben", Level.EXPERT if chart else Level.BEGINNER)],
         engine_factory=factory,
         clock=lambda: clock.now_ns() / NS_PER_SEC,
         lesson=False,
@@ -143,3 +144,35 @@ def test_a_hi_hat_pedal_on_a_song_with_no_pedal_notes_sounds_and_is_not_judged(
     assert analyse_stored(stored).player("Ben").stats.n_extra == 0
     kept = stored.session.player("Ben").hits
     assert int((kept.lane == Lane.HIHAT_PEDAL).sum()) == 8
+
+
+def test_a_drum_roll_is_drawn_as_one_and_its_strokes_say_roll(tmp_path: Path) -> None:
+    """The layout flags the notes under a roll (the page joins them into a roll lane);
+    Ana's buzz over the roll comes back as "roll", never as extra hits, and the stored
+    report says the same."""
+    from cymbalism.io.charts import parse_chart_text
+    from tests.analysis.test_rolls import TEXT
+
+    chart = parse_chart_text(TEXT, source="roll.chart")
+    clock = FakeClock(round(START_SEC * NS_PER_SEC))
+    with Store(str(tmp_path / "s.sqlite3")) as store:
+        _, engine = _room(store, clock, chart)
+        out = engine.tick(clock.now_ns() / NS_PER_SEC)
+        start, end = (float(x) for x in chart.tempo_map.qn_to_sec(np.array([4.0, 7.0])))
+        for song_sec in np.arange(start, end, 0.03):
+            clock.set_ns(round((engine.zero_sec + song_sec) * NS_PER_SEC))
+            out += engine.tick(clock.now_ns() / NS_PER_SEC)
+            out += engine.push_hit(0, engine.zero_sec + song_sec, int(Lane.SNARE), 90)
+        result = engine.finish(stopped_at_sec=engine.zero_sec + end + 1.0)
+        stored = store.load(result["session_id"])
+    laid = [m["targets"][0] for m in out if m["type"] == "layout" and m["targets"][0]["sec"]]
+    sec = np.concatenate([t["sec"] for t in laid])
+    roll = np.concatenate([t["roll"] for t in laid]).astype(bool)
+    expected = chart.roll_mask(Level.EXPERT)
+    np.testing.assert_array_equal(roll, expected[: sec.size])
+    words = [m["verdict"] for m in out if m["type"] == "judgement"]
+    assert words and set(words) == {"roll"}
+    assert result["players"][0]["n_extra"] == 0
+    ana = analyse_stored(stored).player("Ana")
+    assert ana.stats.n_extra == 0 and ana.alignment.roll_index.size > 0
+    assert "In the drum rolls:" in " ".join(summary_sentences(analyse_stored(stored)))

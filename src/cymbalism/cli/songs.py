@@ -184,7 +184,9 @@ def _songs_show(
         highlight=False,
     )
     print_pads_note(chart)
-    text = format_tab(chart, chart.part(lv), bars_per_line=bars_per_line)
+    if chart.roll_mask(lv).any():
+        console.print("~ marks the notes under a drum roll: roll there at your own rate")
+    text = format_tab(chart, chart.part(lv), bars_per_line=bars_per_line, roll=chart.roll_mask(lv))
     console.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
@@ -221,7 +223,9 @@ def _simplify(
             highlight=False,
         )
     if out is None:
-        console.print(format_tab(full, full.part(lv)), highlight=False, markup=False)
+        console.print(
+            format_tab(full, full.part(lv), roll=full.roll_mask(lv)), highlight=False, markup=False
+        )
         return
     written = save_chart(out, full, level=lv)
     console.print(f"wrote {written}", highlight=False)

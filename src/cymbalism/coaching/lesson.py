@@ -625,6 +625,7 @@ def bar_alignment(
     window_sec: float,
     level: Level,
     chart: Chart | None = None,
+    roll: np.ndarray | None = None,
 ) -> Alignment:
     """How one bar went, as the path is told: the live engine and :func:`replay_lesson`
     both judge a bar with this.
@@ -633,10 +634,11 @@ def bar_alignment(
     early may be for the bar's first note; one that late is for the next bar's), their
     lanes folded as ``level`` folds them (after the ``chart``'s
     :meth:`~cymbalism.model.chart.Chart.hit_lanes`: a hi-hat pedal the part does not
-    write is left out), aligned to the bar's notes ``targets``.
+    write is left out), aligned to the bar's notes ``targets`` (``roll`` flags those
+    under a drum roll: a roll's strokes are no extra hits).
     """
     played = hits.between(start_sec - window_sec, end_sec - window_sec)
-    return align(fold_hits(played, level, chart=chart), targets, window_sec=window_sec)
+    return align(fold_hits(played, level, chart=chart), targets, window_sec=window_sec, roll=roll)
 
 
 def replay_lesson(
@@ -742,8 +744,10 @@ def replay_lesson(
             continue  # laid out before the path's last change: not reported
         if not any(a <= start and end_sec <= b for a, b in spans):
             continue  # the player was not there for the whole bar
+        part = p.chart.part(level)
+        roll = p.chart.roll_mask(level)[part.span(*p.bar_span_qn(bar))]
         judged = bar_alignment(
-            hits, targets, start, end_sec, window_sec=w, level=level, chart=p.chart
+            hits, targets, start, end_sec, window_sec=w, level=level, chart=p.chart, roll=roll
         )
         p.on_bar_end(bar, judged)
     return LessonReport(

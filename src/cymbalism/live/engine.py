@@ -745,6 +745,7 @@ class Engine:
             window_sec=w,
             level=level,
             chart=self.chart,
+            roll=st.aligner.roll[a:b],
         )
 
     def _close_bars(self, now_sec: float) -> None:
@@ -1050,6 +1051,10 @@ class Engine:
             If nobody of that name plays.
         """
         return self._player(player).aligner.targets
+
+    def laid_out_rolls(self, player: str) -> np.ndarray:
+        """Which of :meth:`laid_out`'s notes lie under a drum roll (bool, same order)."""
+        return self._player(player).aligner.roll
 
     def target_lane(self, player: str, lane: int | Lane) -> int:
         """The lane of the note a hit on ``lane`` counts for in the part ``player`` plays

@@ -94,8 +94,18 @@ def _player_sentence(p: PlayerAnalysis, *, on_grid: bool = False) -> str:
     pedal = f" {unjudged_sentence(p.name, len(p.unjudged))}" if len(p.unjudged) else ""
     return (
         f"{p.name} ({part}) hit {s.hit_rate:.0%} of {s.n_notes} notes{extra}, "
-        f"{_when(s.mean_error_sec)}{spread}.{pedal}{away}"
+        f"{_when(s.mean_error_sec)}{spread}.{_roll_phrase(p)}{pedal}{away}"
     )
+
+
+def _roll_phrase(p: PlayerAnalysis) -> str:
+    """How the notes under drum rolls went, which are hit or missed but never timed."""
+    al = p.alignment
+    n = int(al.roll.sum())
+    if not n:
+        return ""
+    hit = int(np.count_nonzero(al.matched & al.roll))
+    return f" In the drum rolls: {hit} of {n} notes (rolled at {p.name}'s own rate, not timed)."
 
 
 def together_phrase(analysis: SessionAnalysis) -> str:

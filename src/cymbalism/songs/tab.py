@@ -9,8 +9,10 @@ The same notation is read (the built-in songs are written in it) and printed
     BD |o-------o-o-----|
 
 A step is ``-`` or ``.`` (rest), ``x`` or ``o`` (a note), ``X`` or ``O`` (an accent) or
-``g`` (a ghost note). Rows are named by the lanes' short names (``BD``, ``SD``, ``HH``,
-``OH``, ``HP``, ``T1``, ``T2``, ``FT``, ``CR``, ``RD``). A bar's steps divide it evenly:
+``g`` (a ghost note); a game chart's notes under a drum roll are printed ``~`` (the
+drummer rolls there, at their own rate). Rows are named by the lanes' short names
+(``BD``, ``SD``, ``HH``, ``OH``, ``HP``, ``T1``, ``T2``, ``FT``, ``CR``, ``RD``). A bar's
+steps divide it evenly:
 16 steps in a 4/4 bar are 16th notes, 12 are 8th-note triplets.
 """
 
@@ -135,6 +137,7 @@ def format_tab(
     *,
     bars_per_line: int = 4,
     min_steps: int = 8,
+    roll: np.ndarray | None = None,
 ) -> str:
     """Print a part as drum tablature, section by section.
 
@@ -148,6 +151,9 @@ def format_tab(
         Bars per system before wrapping.
     min_steps : int
         The fewest steps a 4/4 bar is drawn with, so sparse bars stay readable.
+    roll : np.ndarray [shape=(len(part),), bool], optional
+        The notes under a drum roll (:meth:`~cymbalism.model.chart.Chart.roll_mask`),
+        printed ``~``.
 
     Returns
     -------
@@ -163,15 +169,17 @@ def format_tab(
     bars: list[dict[Lane, str]] = []
     for start, stop in pairwise(bounds):
         bar_qn = float(stop - start)
-        notes = part.between(float(start), float(stop))
+        at = part.span(float(start), float(stop))
+        notes = part.select(at)  # type: ignore[arg-type]
+        rolled = np.zeros(len(notes), dtype=bool) if roll is None else roll[at]
         offsets = notes.qn - start
         n = _bar_grid(offsets, bar_qn)
         while n < min_steps * bar_qn / 4.0:
             n *= 2  # a multiple of the grid keeps every note on a step
         rows = {lane: ["-"] * n for lane in lanes_used}
         steps = np.clip(np.round(offsets / bar_qn * n).astype(int), 0, n - 1)
-        for step, lane, vel in zip(steps, notes.lane, notes.velocity, strict=True):
-            rows[Lane(int(lane))][step] = _step_char(Lane(int(lane)), int(vel))
+        for step, lane, vel, r in zip(steps, notes.lane, notes.velocity, rolled, strict=True):
+            rows[Lane(int(lane))][step] = "~" if r else _step_char(Lane(int(lane)), int(vel))
         bars.append({lane: "".join(r) for lane, r in rows.items()})
 
     # group bars into sections, then lines of bars_per_line

@@ -54,6 +54,7 @@ from urllib.parse import quote
 import numpy as np
 
 from cymbalism import __version__
+from cymbalism.analysis.align import ROLL_REACH_SEC
 from cymbalism.errors import CymbalismError, InputError, LimitError, NotFoundError, require
 from cymbalism.model.chart import (
     EXCERPT_OF_BARS,
@@ -450,6 +451,7 @@ def create_app(config: StudioConfig) -> Any:
                 for x in Lane
             ],
             "velocity": {"ghost_max": GHOST_MAX_VELOCITY, "accent_min": NORMAL_VELOCITY + 1},
+            "roll_reach_sec": ROLL_REACH_SEC,
             "levels": [lv.label for lv in Level],
             "key_sets": {
                 k: {code: int(lane) for code, lane in v.items()} for k, v in KEY_SETS.items()

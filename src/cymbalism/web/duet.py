@@ -304,13 +304,16 @@ class DuetEngine:
         out = [msg]
         for i, p in enumerate(self.players):
             targets = self.engine.laid_out(p.name)
-            new = targets.select(np.arange(self._n_targets_sent[i], len(targets)))
+            fresh = np.arange(self._n_targets_sent[i], len(targets))
+            new = targets.select(fresh)
             self._n_targets_sent[i] = len(targets)
             msg["targets"].append(
                 {
                     "sec": np.round(new.onset_sec, 6).tolist(),
                     "lane": new.lane.astype(int).tolist(),
                     "vel": new.velocity.astype(int).tolist(),
+                    # the notes under a drum roll, drawn as a roll lane
+                    "roll": self.engine.laid_out_rolls(p.name)[fresh].astype(int).tolist(),
                 }
             )
         for b in bars:

@@ -138,6 +138,19 @@ function drawBand(ctx, i, y0, bandH, W, { xOf, inView, labelW, phone }) {
     ctx.fillText(phone ? S.info.lanes[lane].short : S.info.lanes[lane].label, 6, yOf(lane) + 4);
   });
   const r = Math.max(3, Math.min(rowH * 0.36, 11));
+  // a drum roll: a lane joining its notes on each drum, as the games draw it
+  ctx.fillStyle = COLORS[i]; ctx.globalAlpha = 0.28;
+  const lastRoll = {};
+  for (let n = 0; n < p.sec.length; n++) {
+    if (!p.roll[n]) continue;
+    const s = p.sec[n], prev = lastRoll[p.lane[n]];
+    lastRoll[p.lane[n]] = s;
+    // two notes of a drum under a roll are joined when the judge's reach of a roll stroke
+    // spans the gap between them
+    if (prev === undefined || s - prev > 2 * S.info.roll_reach_sec || !(inView(s) || inView(prev))) continue;
+    ctx.fillRect(xOf(prev), yOf(p.lane[n]) - r * 0.7, xOf(s) - xOf(prev), r * 1.4);
+  }
+  ctx.globalAlpha = 1;
   for (let n = 0; n < p.sec.length; n++) {
     const s = p.sec[n];
     if (!inView(s)) continue;

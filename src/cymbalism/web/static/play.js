@@ -10,7 +10,7 @@ import { setRoom } from "./lobby.js";
 export function onStart(m) {
   setRoom(m.room);
   S.finished = false; S.countInSec = m.count_in_sec; S.lanes = m.lanes;
-  S.players = m.players.map((p) => ({ name: p.name, level: p.level, sec: [], lane: [], vel: [] }));
+  S.players = m.players.map((p) => ({ name: p.name, level: p.level, sec: [], lane: [], vel: [], roll: [] }));
   S.judged = [[], []]; S.misses = [[], []]; S.meter = null; S.bars = []; S.beats = []; S.countClicks = [];
   S.queue = []; S.tips = []; S.notices = [];
   const practice = m.room.practice || {};
@@ -51,7 +51,10 @@ export function onLayout(m) {
   if (m.music) { S.musicMaps.push(...m.music); sound.addBars(m.music); }
   m.targets.forEach((t, i) => {
     const p = S.players[i];
-    for (let k = 0; k < t.sec.length; k++) { p.sec.push(t.sec[k]); p.lane.push(t.lane[k]); p.vel.push(t.vel ? t.vel[k] : 100); }
+    for (let k = 0; k < t.sec.length; k++) {
+      p.sec.push(t.sec[k]); p.lane.push(t.lane[k]); p.vel.push(t.vel ? t.vel[k] : 100);
+      p.roll.push(t.roll ? t.roll[k] === 1 : false);
+    }
   });
 }
 
