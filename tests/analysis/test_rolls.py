@@ -270,3 +270,15 @@ def test_the_tablature_prints_a_roll_as_tildes(chart: Chart) -> None:
     assert bar2["CR"].count("~") == 2 and bar2["CR"][0] == "x"  # the chord's crash is no roll
     assert bar2["RD"].count("~") == 2
     assert "~" not in format_tab(chart, part)  # without the mask: plain notes
+
+
+@pytest.mark.parametrize("name", ["notes.chart", "notes.mid"])
+def test_a_saved_chart_keeps_its_rolls(chart: Chart, tmp_path: Path, name: str) -> None:
+    from cymbalism.io.charts import load_chart, save_chart
+
+    hard = replace(chart, rolls={**chart.rolls, Level.HARD: (Roll(4.0, 7.0, (Lane.SNARE,)),)})
+    save_chart(tmp_path / name, hard)
+    back = load_chart(str(tmp_path / name))
+    assert back.rolls[Level.EXPERT] == chart.rolls[Level.EXPERT]
+    np.testing.assert_array_equal(back.roll_mask(Level.EXPERT), chart.roll_mask(Level.EXPERT))
+    assert back.rolls[Level.HARD] == (Roll(4.0, 7.0, (Lane.SNARE,)),)

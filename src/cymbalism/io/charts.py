@@ -1290,6 +1290,14 @@ def _tick(qn: float, ticks_per_qn: int) -> int:
     return round(float(qn) * ticks_per_qn)
 
 
+def _roll_ticks(chart: Chart, level: Level, resolution: int) -> list[tuple[int, int, int]]:
+    """The rolls of ``level`` as (start tick, end tick, 1 for a drum roll or 2 for a swell)."""
+    return [
+        (_tick(r.start_qn, resolution), _tick(r.end_qn, resolution), len(r.lanes))
+        for r in chart.rolls.get(level, ())
+    ]
+
+
 def _chart_text(chart: Chart, resolution: int) -> tuple[str, Folds]:
     if resolution <= 0:
         raise InputError(f"resolution must be a positive number of ticks, got {resolution}")
@@ -1326,7 +1334,7 @@ def _chart_text(chart: Chart, resolution: int) -> tuple[str, Folds]:
     lines.append("}")
     game = _game_chart(chart, resolution, ".chart")
 
-    def section(name: str, rows: list[_Row], double: list[int]) -> list[str]:
+    def section(name: str, rows: list[_Row], double: list[int], level: Level) -> list[str]:
         out = [f"[{name}]", "{"]
         for tick, pad, cymbal, dyn in sorted([*rows, *((t, 32, False, "") for t in double)]):
             out.append(f"  {tick} = N {pad} 0")
@@ -1336,13 +1344,15 @@ def _chart_text(chart: Chart, resolution: int) -> tuple[str, Folds]:
                 out.append(f"  {tick} = N {33 + pad} 0")
             elif dyn == "ghost":
                 out.append(f"  {tick} = N {39 + pad} 0")
+        for start, end, kind in _roll_ticks(chart, level, resolution):
+            out.append(f"  {start} = S {64 + kind} {end - start}")
         return [*out, "}"]
 
     for level, rows in game.rows.items():
         double = game.double_kicks if level == Level.EXPERT else []
-        lines += section(f"{CHART_LEVELS[level]}Drums", rows, double)
+        lines += section(f"{CHART_LEVELS[level]}Drums", rows, double, level)
     if game.expert_plus_rows is not None:
-        lines += section(_CH_EXPERT_PLUS_SECTION, game.expert_plus_rows, [])
+        lines += section(_CH_EXPERT_PLUS_SECTION, game.expert_plus_rows, [], Level.EXPERT)
     return "\n".join(lines) + "\n", game.tally.folds()
 
 
@@ -1465,7 +1475,14 @@ def write_notes_mid(path: str | Path, chart: Chart, *, ticks_per_qn: int = 480) 
             events.append((tick + length, 1, mido.Message("note_off", channel=9, note=note)))
         return events
 
-    track("PART DRUMS", drum_events(rows, game.double_kicks))
+    drums = drum_events(rows, game.double_kicks)
+    hard = set(_roll_ticks(chart, Level.HARD, ticks_per_qn))
+    for start, end, kind in _roll_ticks(chart, Level.EXPERT, ticks_per_qn):
+        note = 125 + kind  # 126 a drum roll, 127 a swell; at 41-50 for Hard too
+        vel = _MID_ROLL_HARD_VELOCITY.start if (start, end, kind) in hard else 100
+        drums.append((start, 2, mido.Message("note_on", channel=9, note=note, velocity=vel)))
+        drums.append((end, 1, mido.Message("note_off", channel=9, note=note)))
+    track("PART DRUMS", drums)
     if plus_rows is not None:
         track(_MID_EXPERT_PLUS_TRACK, drum_events({Level.EXPERT: plus_rows}, []))
 
