@@ -282,3 +282,20 @@ def test_a_saved_chart_keeps_its_rolls(chart: Chart, tmp_path: Path, name: str) 
     assert back.rolls[Level.EXPERT] == chart.rolls[Level.EXPERT]
     np.testing.assert_array_equal(back.roll_mask(Level.EXPERT), chart.roll_mask(Level.EXPERT))
     assert back.rolls[Level.HARD] == (Roll(4.0, 7.0, (Lane.SNARE,)),)
+
+
+def test_the_terminal_tab_draws_the_roll_ahead(chart: Chart) -> None:
+    from rich.console import Console
+
+    from cymbalism.live.clock import FakeClock
+    from cymbalism.live.engine import Engine
+    from cymbalism.live.view import Upcoming
+    from cymbalism.model.session import Player, Settings
+
+    engine = Engine(chart, [Player("Ana")], Settings(count_in_bars=0), FakeClock())
+    upcoming = engine._upcoming(Level.EXPERT, [1])
+    console = Console(width=40, record=True, color_system=None)
+    console.print(Upcoming(upcoming, now_qn=0.0))
+    rows = {line[:2]: line for line in console.export_text().splitlines()}
+    assert rows["SD"].count("~") >= 12 and "o" not in rows["SD"]  # 32nds drawn in 16ths
+    assert rows["CR"].count("~") == 2 and rows["RD"].count("~") == 2

@@ -1179,20 +1179,24 @@ class Engine:
     def _upcoming(self, level: Level, chart_bars: Sequence[int]) -> list[dict[str, Any]]:
         """The notes of ``chart_bars`` at ``level``, for a view to show what is coming:
         per bar its number, its length and its notes as (quarter notes from the bar line,
-        lane, velocity)."""
+        lane, velocity, 1 under a drum roll else 0)."""
         out = []
         part = self.chart.part(level)
+        rolled = self.chart.roll_mask(level)
         for cb in chart_bars:
             q0 = float(self.base_map.bar_to_qn(cb))
             q1 = min(float(self.base_map.bar_to_qn(cb + 1)), max(self.chart.end_qn, q0))
-            notes = part.between(q0, q1)
+            at = part.span(q0, q1)
+            notes = part.select(at)  # type: ignore[arg-type]
             out.append(
                 {
                     "bar": cb + 1,
                     "length_qn": q1 - q0,
                     "notes": [
-                        [round(float(q) - q0, 6), int(ln), int(v)]
-                        for q, ln, v in zip(notes.qn, notes.lane, notes.velocity, strict=True)
+                        [round(float(q) - q0, 6), int(ln), int(v), int(r)]
+                        for q, ln, v, r in zip(
+                            notes.qn, notes.lane, notes.velocity, rolled[at], strict=True
+                        )
                     ],
                 }
             )

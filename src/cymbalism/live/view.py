@@ -64,7 +64,8 @@ class Upcoming:
     ----------
     bars : list of dict
         ``snapshot()["players"][i]["upcoming"]``: each bar's number, length in quarter
-        notes and notes (quarter notes from its bar line, lane, velocity).
+        notes and notes (quarter notes from its bar line, lane, velocity, and 1 for a
+        note under a drum roll, drawn ``~``).
     now_qn : float
         Where now falls in the first bar (quarter notes; negative in the count-in).
     """
@@ -124,10 +125,10 @@ class Upcoming:
             row = Text(Lane(lane).short.ljust(label), style="bold")
             for b, span in zip(bars, spans, strict=True):
                 cells_of_bar = ["-"] * (span - 1)
-                for q, ln, vel in b["notes"]:
+                for q, ln, vel, *roll in b["notes"]:
                     k = round(q * cells)
                     if ln == lane and 0 <= k < len(cells_of_bar):
-                        mark = self._mark(ln, vel)
+                        mark = "~" if roll and roll[0] else self._mark(ln, vel)
                         if cells_of_bar[k] in "-.":  # the louder note of a cell shows
                             cells_of_bar[k] = mark
                 row.append("|", style="dim")
