@@ -52,8 +52,9 @@ def test_sync_says_which_columns_it_took_as_players(tmp_path, capsys):
     path.write_text("\n".join(rows) + "\n")
     assert main(["sync", str(path), "--no-coupling"]) == 0
     captured = capsys.readouterr()
-    assert "players (picked by their onset times): Sitar, Tabla" in captured.err
-    assert "Matra (goes back down 2 times" in captured.err
+    said = " ".join(captured.err.split())  # wrapped at words on a narrow screen
+    assert "players (picked by their onset times): Sitar, Tabla" in said
+    assert "Matra (goes back down 2 times" in said
     assert "Sitar" in captured.out and "Matra" not in captured.out
     assert main(["sync", str(path), "--no-coupling", "--json"]) == 0
     doc = _json(capsys)
@@ -202,3 +203,28 @@ def test_coupling_says_why_the_lead_lag_cannot_be_read(tmp_path, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "lead/lag of intervals cannot be read" in out
     assert "there are 0 (it needs at least 3)" in out and "r(+1)" not in out
+
+
+def test_sync_takes_one_midi_file_per_player_as_coupling_does(tmp_path, capsys):
+    a, b = _duet_files(tmp_path, (0.1, 0.4), n=120)
+    assert main(["sync", str(a), str(b), "-p", "Lead,Follow", "--json"]) == 0
+    doc = _json(capsys)
+    assert doc["files"] == [str(a), str(b)]
+    (pair,) = doc["pairs"]
+    assert (pair["a"], pair["b"]) == ("Lead", "Follow") and pair["n"] == 120
+    assert main(["sync", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "lead" in out and "follow" in out and "…" not in out
+    assert main(["sync", str(a)]) == 2
+    assert "one MIDI file is one player" in capsys.readouterr().err
+
+
+def test_columns_skipped_for_one_reason_are_named_together() -> None:
+    from cymbalism.io.tables import PlayerColumns
+
+    cols = PlayerColumns(("Clave", "Bass"), {"SD": "a grid column", "Cycle": "a grid column"})
+    assert cols.describe() == (
+        "players (picked by their onset times): Clave, Bass; not players: SD, Cycle (grid columns)"
+    )
+    one = PlayerColumns(("Clave", "Bass"), {"SD": "a grid column"})
+    assert one.describe().endswith("not players: SD (a grid column)")

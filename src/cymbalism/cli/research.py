@@ -20,12 +20,17 @@ if TYPE_CHECKING:
 
 @app.command("sync")
 def _sync(
-    table: Path = typer.Argument(..., help="An onset table: onsetsync's wide CSV or a long CSV."),
+    inputs: list[Path] = typer.Argument(
+        ...,
+        help="An onset table (onsetsync's wide CSV or a long CSV), or one MIDI file per "
+        "player on one timeline.",
+    ),
     players: str | None = typer.Option(
         None,
         "--players",
         "-p",
-        help="Players to compare, as A,B (default: the columns that hold onset times).",
+        help="Players to compare, as A,B: a table's columns (default: those that hold onset "
+        "times) or the MIDI files' names (default: the file names).",
     ),
     coupling: bool = typer.Option(True, help="Also fit phase correction (bGLS) per pair."),
     window_ms: float = typer.Option(
@@ -38,12 +43,14 @@ def _sync(
     """Pairwise asynchrony (onsetsync: N, mean, SD, mean absolute) and coupling."""
     import json
 
+    from rich import box
     from rich.table import Table
 
     from cymbalism.corpus.figures import all_pairs, load_onsets, pair_figures
 
     names = split_names(players)
-    loaded = load_onsets([table], players=names, window_sec=window_ms / 1e3)
+    loaded = load_onsets(inputs, players=names, window_sec=window_ms / 1e3)
+    where = {"table": str(inputs[0])} if len(inputs) == 1 else {"files": [str(p) for p in inputs]}
     figures = [
         pair_figures(loaded.table, a, b, coupling=coupling)
         for a, b in all_pairs(loaded.table, names)
@@ -52,14 +59,23 @@ def _sync(
     hint = no_match_hint([], apart, window_ms / 1e3) if apart else None
     columns = _columns(loaded)
     if as_json:
-        console.print_json(json.dumps({"table": str(table), **columns, "pairs": figures}))
+        console.print_json(json.dumps({**where, **columns, "pairs": figures}))
         if hint is not None:
             err_console.print(hint, highlight=False)
         return
     _say_columns(loaded)
-    out = Table(title=f"Pairwise asynchrony A - B in ms ({table.name})")
+    out = Table(
+        title=f"Pairwise asynchrony A - B in ms ({', '.join(p.name for p in inputs)})",
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        show_edge=False,
+    )
+    longest = max((len(n) for f in figures for n in (f["a"], f["b"])), default=1)
     for col in ("A", "B", "N", "mean", "SD", "mean abs"):
-        out.add_column(col, justify="left" if col in "AB" else "right")
+        if col in "AB":  # names wrap or fold, never cut
+            out.add_column(col, min_width=min(longest, 12), overflow="fold")
+        else:
+            out.add_column(col, justify="right")
     if coupling:
         for col in ("A->B gain", "B->A gain", "leads"):
             out.add_column(col, justify="right")
@@ -93,7 +109,7 @@ def _columns(loaded: LoadedOnsets) -> dict[str, object]:
 def _say_columns(loaded: LoadedOnsets) -> None:
     """Say which columns of a wide table were taken as players (on stderr)."""
     if loaded.columns is not None:
-        err_console.print(loaded.columns.describe(), highlight=False, markup=False)
+        err_console.print(loaded.columns.describe(), highlight=False, markup=False, soft_wrap=False)
 
 
 @app.command("coupling")

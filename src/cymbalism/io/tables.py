@@ -176,8 +176,19 @@ class PlayerColumns:
         how = "named" if self.named else "picked by their onset times"
         text = f"players ({how}): {', '.join(self.taken)}"
         if self.skipped and not self.named:
-            text += "; not players: " + "; ".join(f"{c} ({why})" for c, why in self.skipped.items())
+            # columns skipped for one reason are named together: "A, B (grid columns)"
+            reasons: dict[str, list[str]] = {}
+            for column, why in self.skipped.items():
+                reasons.setdefault(why, []).append(column)
+            text += "; not players: " + "; ".join(
+                f"{', '.join(cols)} ({why if len(cols) == 1 else _PLURAL.get(why, why)})"
+                for why, cols in reasons.items()
+            )
         return text
+
+
+#: A reason given for several columns at once.
+_PLURAL = {"a grid column": "grid columns", "holds text": "hold text"}
 
 
 def _pick_players(path: str | Path, header: list[str], cols: dict[str, list[str]]) -> PlayerColumns:
