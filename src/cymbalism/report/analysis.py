@@ -355,7 +355,8 @@ def judge_session(
     steps_of = played_steps(session, level_changes)
     on_grid = chart.metadata.get("judged_against") == "grid"
     parts = [
-        _player_notes(chart, p.level, steps_of[p.name], session.layout) for p in session.players
+        _player_notes(chart, p.level, steps_of[p.name], session.layout)
+        for p in (() if on_grid else session.players)
     ]
     return analyze_players(
         [
