@@ -299,3 +299,28 @@ def test_the_terminal_tab_draws_the_roll_ahead(chart: Chart) -> None:
     rows = {line[:2]: line for line in console.export_text().splitlines()}
     assert rows["SD"].count("~") >= 12 and "o" not in rows["SD"]  # 32nds drawn in 16ths
     assert rows["CR"].count("~") == 2 and rows["RD"].count("~") == 2
+
+
+def test_a_lessons_bar_and_tips_leave_the_roll_untimed(chart: Chart) -> None:
+    from cymbalism.coaching.lesson import bar_result, tips
+
+    part, rolled = chart.part(Level.EXPERT), chart.roll_mask(Level.EXPERT)
+    targets = chart.targets(Level.EXPERT)
+    # on time outside the roll; a loose buzz over it, 20 ms early on average
+    hits = _played(chart, late_sec=0.0, roll_every_sec=0.02, stop_sec=np.inf, seed=8)
+    a, b = (float(x) for x in chart.tempo_map.qn_to_sec(np.array([4.0, 7.0])))
+    in_roll = (hits.onset_sec > a + 0.01) & (hits.onset_sec < b) & (hits.lane == Lane.SNARE)
+    hits = Hits.from_arrays(hits.onset_sec - np.where(in_roll, 0.02, 0.0), hits.lane)
+    with_roll = bar_result(
+        1, Level.EXPERT, 1.0, part.qn, part.lane, align(hits, targets, roll=rolled)
+    )
+    plain = bar_result(1, Level.EXPERT, 1.0, part.qn, part.lane, align(hits, targets))
+    assert with_roll.hit.all() and np.isnan(with_roll.error_sec[rolled]).all()
+    assert with_roll.stats.mean_abs_error_sec < plain.stats.mean_abs_error_sec
+    said = tips([with_roll], chart.tempo_map, last_bars=1)
+    assert not any("snare hits that are not in the part" in t for t in said)
+    assert not any("the snare" in t for t in said)
+    assert any(
+        "snare hits that are not in the part" in t
+        for t in tips([plain], chart.tempo_map, last_bars=1)
+    )

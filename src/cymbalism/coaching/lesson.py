@@ -124,8 +124,11 @@ class BarResult:
         From :func:`cymbalism.analysis.timing.timing_stats` on the bar's alignment.
     note_qn, note_lane : np.ndarray [shape=(n,)]
         The bar's notes (quarter notes, lanes).
+    hit : np.ndarray [shape=(n,), bool]
+        Which notes were hit.
     error_sec : np.ndarray [shape=(n,), float64, seconds]
-        Played - target for each note, NaN for a miss.
+        Played - target for each note judged for timing; NaN for a miss and for a note
+        under a drum roll (hit or missed, never early or late).
     extra_lane : np.ndarray [shape=(k,), int8]
         The lanes of the hits that matched no note.
     good, failed : bool
@@ -137,6 +140,7 @@ class BarResult:
     stats: TimingStats
     note_qn: np.ndarray
     note_lane: np.ndarray
+    hit: np.ndarray
     error_sec: np.ndarray
     extra_lane: np.ndarray
     good: bool
@@ -168,7 +172,8 @@ def bar_result(
         stats=stats,
         note_qn=note_qn,
         note_lane=note_lane,
-        error_sec=alignment.error_sec.copy(),
+        hit=alignment.matched,
+        error_sec=np.array(alignment.timed_error_sec),
         extra_lane=alignment.hits.lane[alignment.extra_index].copy(),
         good=bool(
             has_notes
@@ -403,7 +408,7 @@ class LessonPath:
         if len(recent) == s.window_bars:
             errors = np.concatenate([r.error_sec for r in recent])
             m = moments(errors)
-            hit_rate = m.n / errors.size
+            hit_rate = float(np.concatenate([r.hit for r in recent]).mean())
             if hit_rate >= s.promote_hit_rate and m.mean_abs < s.promote_mae_sec:
                 why = (
                     f"{hit_rate:.0%} of the notes, {m.mean_abs * 1000:.0f} ms off on average "
@@ -496,6 +501,7 @@ def tips(
     qn = np.concatenate([r.note_qn for r in recent])
     lane = np.concatenate([r.note_lane for r in recent]).astype(np.int64)
     err = np.concatenate([r.error_sec for r in recent])
+    hit = np.concatenate([r.hit for r in recent])
     extra = np.concatenate([r.extra_lane for r in recent]).astype(np.int64)
     _, beat = tm.qn_to_bar_beat(qn)
     per_bar = tm.beats_per_bar(qn)
@@ -522,7 +528,7 @@ def tips(
                 for b, n in zip(beat[sel], per_bar[sel], strict=True)
             ]
         )
-        missed = np.isnan(err[sel])
+        missed = ~hit[sel]
         dropped: list[str] = []
         worst = 0.0
         for label in np.unique(labels).tolist():
@@ -544,8 +550,7 @@ def tips(
                 )
             )
     if not scored:
-        m = moments(err)
-        if m.n and m.n / err.size >= (settings or LessonSettings()).promote_hit_rate:
+        if hit.size and hit.mean() >= (settings or LessonSettings()).promote_hit_rate:
             return ["steady and on time: keep going"]
         return []
     scored.sort(key=lambda t: -t[0])
