@@ -271,9 +271,6 @@ class Chart:
     metadata: Mapping[str, str] = field(default_factory=dict)
     expert_plus: Part | None = None
     rolls: Mapping[Level, tuple[Roll, ...]] = field(default_factory=dict)
-    _roll_masks: dict[Level, np.ndarray] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
 
     def __post_init__(self) -> None:
         rolls = {
@@ -388,12 +385,9 @@ class Chart:
 
         Returns
         -------
-        mask : np.ndarray [shape=(len(part),), bool, read-only]
+        mask : np.ndarray [shape=(len(part),), bool]
         """
         lv = Level.parse(level)
-        cached = self._roll_masks.get(lv)  # the live engine asks bar after bar
-        if cached is not None:
-            return cached
         part = self.part(lv)
         mask = np.zeros(len(part), dtype=bool)
         rolls = self.rolls.get(Level.EXPERT if lv is Level.EXPERT_PLUS else lv, ())
@@ -401,8 +395,6 @@ class Chart:
         for roll in rolls:
             at = part.span(roll.start_qn, roll.end_qn)
             mask[at] |= np.isin(drum[at], judged_lanes(np.asarray(roll.lanes)))
-        mask.setflags(write=False)
-        self._roll_masks[lv] = mask
         return mask
 
     def targets(self, level: Level | str | int = Level.EXPERT) -> Hits:
