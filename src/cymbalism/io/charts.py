@@ -16,7 +16,8 @@ Clone Hero ``.chart`` (text)
     ``tick = N pad length``: pad 0 kick, 1 red, 2 yellow, 3 blue, 4 green (orange in
     five-lane charts), 5 green of five-lane charts, 32 the Expert+ kick (double kick),
     66/67/68 the cymbal markers of yellow/blue/green, 34-38 accents and 40-44 ghost notes
-    of pads 1-5, 109 a flam. ``[ExpertDoubleDrums]`` holds a whole Expert+ part. Every
+    of pads 1-5, 109 a flam; ``tick = S 65 length`` a drum roll and ``S 66`` a cymbal
+    swell (see Drum rolls below). ``[ExpertDoubleDrums]`` holds a whole Expert+ part. Every
     other section (guitar, bass, keys, vocals, ``[ExpertEnhancedGuitar]``, star power
     and lyrics, sections no game knows) is skipped unread, as the games skip them. The
     text's encoding is decided by its byte-order mark and by what decodes cleanly
@@ -33,6 +34,13 @@ Rock Band / Clone Hero ``notes.mid`` (a Standard MIDI file)
     ``PART DRUM``. The ``EVENTS`` track holds
     ``[section NAME]`` / ``[prc_NAME]`` and ``[end]``. The tempo map is the first track's.
     Other tracks are not read.
+Drum rolls (both game formats)
+    A roll lane (``S 65`` / ``S 66`` in a ``.chart`` drum section, notes 126 / 127 held
+    in ``PART DRUMS`` for Expert, and for Hard too at velocity 41-50) marks a roll too
+    fast to count over the notes written under it. It is kept as a
+    :class:`~cymbalism.model.chart.Roll` on the drums the games give it (never the kick;
+    a drum roll on the drum of its first note struck alone, a swell on the two drums it
+    plays most), and written back when a chart is saved.
 Disco flip (both game formats)
     A drum mix event ``[mix N drumsCd]`` (in a ``.chart`` drum section as ``E mix N
     drumsCd``, in ``PART DRUMS`` as a text event) turns disco flip on for difficulty N
@@ -361,8 +369,8 @@ def _rolls(part: Part, spans: Iterable[tuple[float, float, int]]) -> tuple[Roll,
     is no roll."""
     rolls = []
     for start, end, n_lanes in spans:
-        lo, hi = np.searchsorted(part.qn, [start - 1e-9, end - 1e-9])
-        qn, lane = part.qn[lo:hi], part.lane[lo:hi]
+        at = part.span(start, end)
+        qn, lane = part.qn[at], part.lane[at]
         keep = lane != int(Lane.KICK)
         qn, lane = qn[keep], lane[keep]
         if not lane.size:
