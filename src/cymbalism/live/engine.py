@@ -1187,7 +1187,7 @@ class Engine:
             q0 = float(self.base_map.bar_to_qn(cb))
             q1 = min(float(self.base_map.bar_to_qn(cb + 1)), max(self.chart.end_qn, q0))
             at = part.span(q0, q1)
-            notes = part.select(at)  # type: ignore[arg-type]
+            notes = part.select(at)
             out.append(
                 {
                     "bar": cb + 1,

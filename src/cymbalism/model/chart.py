@@ -180,8 +180,8 @@ class Part:
     def __repr__(self) -> str:
         return f"Part(n={len(self)})"
 
-    def select(self, mask_or_index: np.ndarray) -> Part:
-        """The notes picked by a boolean mask or an increasing index array."""
+    def select(self, mask_or_index: np.ndarray | slice) -> Part:
+        """The notes picked by a boolean mask, an increasing index array or a slice."""
         return Part(self.qn[mask_or_index], self.lane[mask_or_index], self.velocity[mask_or_index])
 
     def span(self, start_qn: float, end_qn: float) -> slice:
@@ -191,7 +191,7 @@ class Part:
 
     def between(self, start_qn: float, end_qn: float) -> Part:
         """The notes with ``start_qn <= qn < end_qn``."""
-        return self.select(self.span(start_qn, end_qn))  # type: ignore[arg-type]
+        return self.select(self.span(start_qn, end_qn))
 
     def to_hits(self, tempo_map: TempoMap) -> Hits:
         """The part's notes as target onsets in seconds."""

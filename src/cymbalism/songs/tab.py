@@ -170,7 +170,7 @@ def format_tab(
     for start, stop in pairwise(bounds):
         bar_qn = float(stop - start)
         at = part.span(float(start), float(stop))
-        notes = part.select(at)  # type: ignore[arg-type]
+        notes = part.select(at)
         rolled = np.zeros(len(notes), dtype=bool) if roll is None else roll[at]
         offsets = notes.qn - start
         n = _bar_grid(offsets, bar_qn)
