@@ -249,3 +249,18 @@ def test_the_song_list_names_four_pad_and_five_lane_charts(tmp_path, capsys, mon
     assert "made for four pads (either drum of a pad plays its notes): Pads" in out
     assert "read as a five-lane kit (yellow and orange cymbals, blue and green toms): Five" in out
     assert "Pro" in out and ": Pro" not in out
+
+
+def test_the_built_in_songs_list_reads_at_80_columns(monkeypatch, capsys) -> None:
+    from cymbalism.cli import main
+    from cymbalism.songs import list_songs
+
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["songs"]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    for song in list_songs():
+        assert song.name in rows  # a name to type, whole on its line
+        assert rows[song.name].rstrip().endswith("B E M H X")
+    assert "Levels: B(eginner)" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import typer
@@ -53,8 +54,7 @@ def _songs(
     if folder is not None:
         _list_library(folder, as_json=as_json, cache=cache, workers=workers)
         return
-    from rich.table import Table
-
+    from cymbalism.report.format import narrow_table
     from cymbalism.songs import list_songs
 
     if as_json:
@@ -75,15 +75,8 @@ def _songs(
         console.print_json(data=rows)
         return
 
-    table = Table(title="Built-in songs (use the name with --chart)")
-    for column in ("name", "title", "style", "BPM", "time", "length", "bars", "levels"):
-        table.add_column(
-            column,
-            justify="right" if column in {"BPM", "bars"} else "left",
-            no_wrap=column == "name",
-        )
-    for song in list_songs():
-        table.add_row(
+    cells = [
+        (
             song.name,
             song.title,
             song.style,
@@ -91,9 +84,27 @@ def _songs(
             song.time_signature,
             clock(song.length_sec),
             str(song.n_bars),
-            ", ".join(lv.label for lv in song.levels),
+            _level_marks(lv.label for lv in song.levels),
         )
+        for song in list_songs()
+    ]
+    table = narrow_table(
+        {
+            "name": "key",
+            "title": "words",
+            "style": "words",
+            "BPM": "figure",
+            "time": "figure",
+            "length": "figure",
+            "bars": "figure",
+            "levels": "figure",
+        },
+        cells,
+        width=console.width,
+        title="Built-in songs (use the name with --chart)",
+    )
     console.print(table)
+    console.print(_LEVELS_KEY, highlight=False)
 
 
 def _list_library(folder: Path, *, as_json: bool, cache: bool, workers: int | None) -> None:
@@ -119,15 +130,14 @@ def _list_library(folder: Path, *, as_json: bool, cache: bool, workers: int | No
             r.artist,
             clock(r.length_sec),
             bpm,
-            " ".join(_LEVEL_MARK.get(lv.name, lv.name) for lv in r.levels),
+            _level_marks(lv.name for lv in r.levels),
             r.charter,
         )
     console.print(table)
     console.print(
         f"{counted(len(good), 'song')} in {counted(stats.folders, 'song folder')}; "
         f"{stats.read} read, {stats.folders - stats.read} from the cache, "
-        f"in {stats.seconds:.1f} s. "
-        "Levels: B(eginner) E(asy) M(edium) H(ard) X (Expert) X+ (Expert+, double kick).",
+        f"in {stats.seconds:.1f} s. {_LEVELS_KEY}",
         highlight=False,
     )
     for flag, said in (
@@ -140,13 +150,19 @@ def _list_library(folder: Path, *, as_json: bool, cache: bool, workers: int | No
             console.print(f"{said}: {', '.join(titles[:5])}{more}", highlight=False)
     bad = [r for r in records if r.error is not None]
     for r in bad[:10]:
-        err_console.print(f"cannot read: {r.error}", highlight=False, markup=False)
+        err_console.print(f"cannot read: {r.error}", highlight=False, markup=False, soft_wrap=False)
     if len(bad) > 10:
         err_console.print(f"... and {len(bad) - 10} more (see --json)", highlight=False)
 
 
 _LEVEL_MARK = {"Beginner": "B", "Easy": "E", "Medium": "M", "Hard": "H", "Expert": "X"}
 _LEVEL_MARK["Expert+"] = "X+"
+_LEVELS_KEY = "Levels: B(eginner) E(asy) M(edium) H(ard) X (Expert) X+ (Expert+, double kick)."
+
+
+def _level_marks(labels: Iterable[str]) -> str:
+    """Levels as the song lists show them: ``B E M H X``."""
+    return " ".join(_LEVEL_MARK.get(label, label) for label in labels)
 
 
 @songs_app.command("show")

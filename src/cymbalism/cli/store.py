@@ -106,7 +106,7 @@ def _sessions(
         ctx.obj = db
         return
     from cymbalism.cli.format import clock, ms
-    from cymbalism.report.format import date_time, session_table
+    from cymbalism.report.format import date_time, narrow_table
     from cymbalism.report.history import session_summaries
 
     with open_store(db) as store:
@@ -132,7 +132,7 @@ def _sessions(
                     together,
                 )
             )
-        table = session_table(
+        table = narrow_table(
             {
                 "#": "figure",
                 "Date": "date",

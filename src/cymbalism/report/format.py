@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BARS", "clock", "counted", "date_time", "ms", "session_table", "sparkline"]
+__all__ = ["BARS", "clock", "counted", "date_time", "ms", "narrow_table", "sparkline"]
 
 #: The eight heights of a sparkline, lowest first.
 BARS = "▁▂▃▄▅▆▇█"
@@ -68,7 +68,7 @@ def sparkline(values: Any, *, low: float | None = None, high: float | None = Non
     return "".join(out)
 
 
-def session_table(
+def narrow_table(
     columns: dict[str, str],
     rows: Sequence[Sequence[str]],
     *,
@@ -76,14 +76,15 @@ def session_table(
     title: str,
     caption: str | None = None,
 ) -> Any:
-    """A rich table of sessions that reads at 80 columns.
+    """A rich table (of sessions, songs) that reads at 80 columns.
 
     Parameters
     ----------
     columns : dict[str, str]
         Each header and its kind: ``"figure"`` (right-aligned, never wrapped or cut),
-        ``"date"`` (a date and time, on three lines on a narrow screen) or ``"words"``
-        (wrapped at words; a word longer than its column folds, never cut).
+        ``"key"`` (a name to type: left-aligned, never wrapped or cut), ``"date"`` (a
+        date and time, on three lines on a narrow screen) or ``"words"`` (wrapped at
+        words; a word longer than its column folds, never cut).
     rows : sequence of sequences of str
         The cells, one per column (rich markup allowed).
     width : int
@@ -99,10 +100,13 @@ def session_table(
     )
     cells = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     for (header, kind), values in zip(columns.items(), cells, strict=True):
-        if kind == "figure":
+        if kind in {"figure", "key"}:
             longest = max((Text.from_markup(v).cell_len for v in values), default=0)
             table.add_column(
-                header, justify="right", no_wrap=True, min_width=max(longest, len(header))
+                header,
+                justify="right" if kind == "figure" else "left",
+                no_wrap=True,
+                min_width=max(longest, len(header)),
             )
         elif kind == "date":  # "16 Dec" / "2026" / "19:33"
             table.add_column(header, max_width=6 if width < 100 else None)

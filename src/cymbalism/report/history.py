@@ -17,7 +17,7 @@ import numpy as np
 from cymbalism.errors import CymbalismError, NotFoundError
 from cymbalism.model.chart import Level
 from cymbalism.report.analysis import analyse_stored
-from cymbalism.report.format import clock, counted, date_time, ms, session_table, sparkline
+from cymbalism.report.format import clock, counted, date_time, ms, narrow_table, sparkline
 from cymbalism.report.plots import TOGETHER, _figure, _margins, _style, figure_bytes
 from cymbalism.store import SessionInfo, Store, skip_unreadable
 
@@ -158,7 +158,7 @@ def print_history(player: str, rows: list[HistoryRow], console: Any) -> None:
             together,
         )
         rows_cells.append(cells)
-    table = session_table(
+    table = narrow_table(
         {
             "#": "figure",
             "Date": "date",
