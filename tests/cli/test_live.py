@@ -116,3 +116,25 @@ def test_the_pad_legend_breaks_between_pads_never_inside_one() -> None:
             names = [Text.from_markup(p).plain for p in pads]
             assert said == "  ".join(["Ana's pads:", *names])
         assert len(_wrap_items("Ana's pads:", pads, 200)) == 1
+
+
+def test_ports_says_one_line_and_nothing_of_alsas_own(tmp_path) -> None:
+    """Without an ALSA sequencer (this machine type has none) alsa-lib prints its own
+    line to the process's stderr; `ports` keeps it off, so the error is the only line.
+    With a sequencer, the ports are listed and alsa-lib says nothing either way."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "200", "TERM": "dumb"}
+    run = subprocess.run(
+        [sys.executable, "-m", "cymbalism.cli", "ports"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert "ALSA lib" not in run.stderr and "Traceback" not in run.stderr
+    if run.returncode:
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: the MIDI system is not available")

@@ -31,13 +31,15 @@ double triggers and the crosstalk of a hit on its neighbours, and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import select
+import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -321,7 +323,7 @@ class MidoBackend:
         if self._listers is None:
             api = self._rtmidi.API_UNSPECIFIED if self._api is None else self._api
             self._listers = self._call(
-                what, lambda: (self._rtmidi.MidiIn(api), self._rtmidi.MidiOut(api))
+                what, _quietly, lambda: (self._rtmidi.MidiIn(api), self._rtmidi.MidiOut(api))
             )
         names = self._call(what, self._listers[k].get_ports)
         return list(dict.fromkeys(names))
@@ -345,11 +347,37 @@ class MidoBackend:
     def open_input(self, name: str, callback: Callable[[Any, int], None]) -> RtMidiPort:
         api = self._rtmidi.API_UNSPECIFIED if self._api is None else self._api
         return self._call(  # type: ignore[no-any-return]
-            f"opening {name!r}", RtMidiPort, self._rtmidi, api, name, callback
+            f"opening {name!r}", _quietly, RtMidiPort, self._rtmidi, api, name, callback
         )
 
     def open_output(self, name: str) -> Any:
-        return self._call(f"opening {name!r}", self._backend.open_output, name)
+        return self._call(f"opening {name!r}", _quietly, self._backend.open_output, name)
+
+
+@contextlib.contextmanager
+def _without_alsa_chatter() -> Iterator[None]:
+    """Keep alsa-lib's own lines ("ALSA lib seq_hw.c:466: ... open /dev/snd/seq failed")
+    off the terminal while a MIDI client is made: it writes them to the process's stderr
+    itself, before rtmidi raises the error cymbalism then says in one line."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no stderr to speak of (a service): nothing to keep off
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _quietly(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, making a MIDI client, without alsa-lib's own lines on stderr."""
+    with _without_alsa_chatter():
+        return fn(*args)
 
 
 def find_port(query: str, names: Sequence[str], *, kind: str = "input") -> str:
