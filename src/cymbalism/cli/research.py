@@ -43,10 +43,8 @@ def _sync(
     """Pairwise asynchrony (onsetsync: N, mean, SD, mean absolute) and coupling."""
     import json
 
-    from rich import box
-    from rich.table import Table
-
     from cymbalism.corpus.figures import all_pairs, load_onsets, pair_figures
+    from cymbalism.report.format import narrow_table
 
     names = split_names(players)
     loaded = load_onsets(inputs, players=names, window_sec=window_ms / 1e3)
@@ -64,28 +62,24 @@ def _sync(
             err_console.print(hint, highlight=False)
         return
     _say_columns(loaded)
-    out = Table(
-        title=f"Pairwise asynchrony A - B in ms ({', '.join(p.name for p in inputs)})",
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        show_edge=False,
-    )
-    longest = max((len(n) for f in figures for n in (f["a"], f["b"])), default=1)
-    for col in ("A", "B", "N", "mean", "SD", "mean abs"):
-        if col in "AB":  # names wrap or fold, never cut
-            out.add_column(col, min_width=min(longest, 12), overflow="fold")
-        else:
-            out.add_column(col, justify="right")
+    shown = ["N", "mean", "SD", "mean abs"]
     if coupling:
-        for col in ("A->B gain", "B->A gain", "leads"):
-            out.add_column(col, justify="right")
+        shown += ["A->B gain", "B->A gain", "leads"]
+    headers = {"A": "key", "B": "key", **dict.fromkeys(shown, "figure")}
+    rows = []
     for f in figures:
         cells = [f["a"], f["b"], str(f["n"])]
         cells += [number(f[k]) for k in ("mean_ms", "sd_ms", "mean_abs_ms")]
         if coupling:
             cells += [number(f["alpha_ab"], ".2f"), number(f["alpha_ba"], ".2f")]
             cells.append(f["bgls_leader"] or ("?" if f["bgls_problems"] else "-"))
-        out.add_row(*cells)
+        rows.append(cells)
+    out = narrow_table(
+        headers,
+        rows,
+        width=console.width,
+        title=f"Pairwise asynchrony A - B in ms ({', '.join(p.name for p in inputs)})",
+    )
     console.print(out)
     if coupling:
         console.print(

@@ -200,9 +200,10 @@ def _songs_show(
         highlight=False,
     )
     print_pads_note(chart)
-    if chart.roll_mask(lv).any():
+    rolled = chart.roll_mask(lv)
+    if rolled.any():
         console.print("~ marks the notes under a drum roll: roll there at your own rate")
-    text = format_tab(chart, chart.part(lv), bars_per_line=bars_per_line, roll=chart.roll_mask(lv))
+    text = format_tab(chart, chart.part(lv), bars_per_line=bars_per_line, roll=rolled)
     console.print(text, highlight=False, markup=False, soft_wrap=True)
 
 

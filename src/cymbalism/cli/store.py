@@ -53,7 +53,7 @@ def _import(
 ) -> None:
     """Store a duet (or a solo) from MIDI files or recordings as a session; summarise it."""
     from cymbalism.cli.format import swapped_parts_hint
-    from cymbalism.report.analysis import parts_swapped
+    from cymbalism.report.analysis import analyse_stored, parts_swapped
     from cymbalism.report.text import print_summary
     from cymbalism.store.importer import import_files
 
@@ -71,8 +71,9 @@ def _import(
             on_aligned=partial(say_alignment, quiet=False),
         )
         console.print(f"stored session [bold]{session_id}[/] in {store.url}")
-        print_summary(stored_analysis(store, str(session_id)), console)
-        stored = store.load(session_id).session
+        kept = store.load(session_id)
+        print_summary(analyse_stored(kept), console)
+        stored = kept.session
         played = [p.level for p in stored.players]
         if parts_swapped(
             stored.chart,

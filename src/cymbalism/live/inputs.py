@@ -362,7 +362,7 @@ def _without_alsa_chatter() -> Iterator[None]:
     try:
         sys.stderr.flush()
         saved = os.dup(2)
-    except (OSError, ValueError):  # no stderr to speak of (a service): nothing to keep off
+    except (OSError, ValueError, AttributeError):  # no stderr (a service): nothing to keep off
         yield
         return
     try:

@@ -391,7 +391,9 @@ class Chart:
         part = self.part(lv)
         mask = np.zeros(len(part), dtype=bool)
         rolls = self.rolls.get(Level.EXPERT if lv is Level.EXPERT_PLUS else lv, ())
-        drum = judged_lanes(part.lane) if rolls else part.lane
+        if not rolls:
+            return mask
+        drum = judged_lanes(part.lane)
         for roll in rolls:
             at = part.span(roll.start_qn, roll.end_qn)
             mask[at] |= np.isin(drum[at], judged_lanes(np.asarray(roll.lanes)))

@@ -45,7 +45,6 @@ __all__ = [
     "parts_swapped",
     "played_hits",
     "played_steps",
-    "player_rolls",
     "player_targets",
 ]
 
@@ -113,25 +112,16 @@ def player_targets(
     part. With a ``layout`` (the bars as the live engine played them: a click that
     followed the duo, a practice tempo, a loop) the notes are laid out bar by bar as the
     engine did, each bar from the part at the player's level when it began; without,
-    the chart's own timeline. :func:`player_rolls` flags which of them lie under a roll.
+    the chart's own timeline.
     """
     return _player_notes(chart, start, steps, layout)[0]
-
-
-def player_rolls(
-    chart: Chart,
-    start: Level,
-    steps: Sequence[LevelStep] = (),
-    layout: Sequence[BarLayout] = (),
-) -> np.ndarray:
-    """Which of :func:`player_targets`' notes lie under a drum roll
-    (:meth:`~cymbalism.model.chart.Chart.roll_mask`), in the same order."""
-    return _player_notes(chart, start, steps, layout)[1]
 
 
 def _player_notes(
     chart: Chart, start: Level, steps: Sequence[LevelStep], layout: Sequence[BarLayout]
 ) -> tuple[Hits, np.ndarray]:
+    """:func:`player_targets`, and which of them lie under a drum roll
+    (:meth:`~cymbalism.model.chart.Chart.roll_mask`), in the same order."""
     steps = sorted(steps, key=lambda s: s.at_sec)
     pieces: list[tuple[Hits, np.ndarray]] = []
     if layout:

@@ -105,12 +105,12 @@ __all__ = [
 DETECTOR_BIAS_SEC = 0.0049
 
 
-#: Sample rates we accept. Below 8 kHz a hi-hat is inaudible; above 192 kHz is no
-#: recording format we know.
 #: Velocity is linear in decibels: 1 at this level (dBFS), 127 at 0 dBFS.
 VELOCITY_FLOOR_DBFS = -60.0
 #: Velocity units per decibel.
 VELOCITY_PER_DB = 126.0 / -VELOCITY_FLOOR_DBFS
+#: Sample rates we accept. Below 8 kHz a hi-hat is inaudible; above 192 kHz is no
+#: recording format we know.
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 192000
 

@@ -83,7 +83,7 @@ export function onJudgement(m) {
 
 function showVerdict(m) {
   // a hit stamped before its note was called missed, but delivered after: the note is hit
-  if (m.verdict !== "extra") S.misses[m.player] = S.misses[m.player].filter(
+  if (m.target_sec !== null) S.misses[m.player] = S.misses[m.player].filter(
     (x) => !(x.lane === m.target_lane && Math.abs(x.target_sec - m.target_sec) < 1e-6));
   const el = $(`last-p${m.player}`);
   const cls = { "on time": "good", early: "early", late: "late", extra: "extra", roll: "good" }[m.verdict] || "";
