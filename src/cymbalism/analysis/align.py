@@ -350,6 +350,7 @@ def _build(
     window_sec: float,
     lane_blind: bool,
     roll: np.ndarray,
+    roll_nearby: Hits | None = None,
 ) -> Alignment:
     matched = hit_index >= 0
     error = np.full(hit_index.size, np.nan)
@@ -357,12 +358,18 @@ def _build(
     used = np.zeros(len(hits), dtype=bool)
     used[hit_index[matched]] = True
     stroke = np.zeros(len(hits), dtype=bool)
-    if roll.any() and not used.all():
+    near = Hits.empty() if roll_nearby is None else roll_nearby
+    if (roll.any() or len(near)) and not used.all():
         h_group = _lane_groups(hits.lane, lane_blind)
         t_group = _lane_groups(targets.lane, lane_blind)
-        for g in np.unique(t_group[roll]).tolist():
+        n_group = _lane_groups(near.lane, lane_blind)
+        for g in np.union1d(t_group[roll], n_group).tolist():
             free = np.flatnonzero(~used & (h_group == g))
-            rolled = targets.onset_sec[roll & (t_group == g)]
+            rolled = np.sort(
+                np.concatenate(
+                    [targets.onset_sec[roll & (t_group == g)], near.onset_sec[n_group == g]]
+                )
+            )
             stroke[free] = _in_roll(hits.onset_sec[free], rolled, window_sec)
     return Alignment(
         targets=targets,
@@ -422,6 +429,7 @@ def align(
     window_sec: float = DEFAULT_WINDOW_SEC,
     lane_blind: bool = False,
     roll: np.ndarray | None = None,
+    roll_nearby: Hits | None = None,
 ) -> Alignment:
     """Match hits to chart notes one to one with the causal rule of this module.
 
@@ -438,6 +446,11 @@ def align(
     roll : np.ndarray [shape=(n_targets,), bool], optional
         The notes under a drum roll (:meth:`~cymbalism.model.chart.Chart.roll_mask`);
         none by default.
+    roll_nearby : Hits, optional
+        Notes under a drum roll just outside ``targets`` (the bars either side, when one
+        bar is judged alone). They match no hit, but a stroke that matches no note is
+        part of their roll when one of its drum lies within reach, as it would be if
+        the song were judged whole.
 
     Returns
     -------
@@ -461,7 +474,8 @@ def align(
     hit_index = np.full(len(targets), -1, dtype=_INT)
     ok = target_of_hit >= 0
     hit_index[target_of_hit[ok]] = np.flatnonzero(ok)
-    return _build(targets, hits, hit_index, w, lane_blind, _check_roll(roll, len(targets)))
+    near = None if roll_nearby is None else _check_hits(roll_nearby, "roll_nearby")
+    return _build(targets, hits, hit_index, w, lane_blind, _check_roll(roll, len(targets)), near)
 
 
 @dataclass(frozen=True)
