@@ -44,7 +44,7 @@ maximises the number of pairs, as ``mir_eval.util.match_events`` does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,9 +65,11 @@ __all__ = [
     "OnlineAligner",
     "SongOffset",
     "align",
+    "as_heard",
     "find_offset",
     "grid_targets",
     "match_events",
+    "name_heard_drums",
 ]
 
 
@@ -775,6 +777,59 @@ class SongOffset:
         """How many more notes this offset hits than the runner-up, as a share of the
         notes (0 when they tie: the start is uncertain)."""
         return (self.matched - self.runner_up_matched) / max(self.notes, 1)
+
+
+def as_heard(targets: Hits, heard_as: Mapping[Lane, Lane]) -> Hits:
+    """The notes ``targets`` as an input that names the drums ``heard_as`` maps by
+    others hears them (a ride note as a hi-hat note; see :func:`name_heard_drums`)."""
+    if not heard_as:
+        return targets
+    table = np.arange(len(Lane), dtype=np.int8)
+    for drum, heard in heard_as.items():
+        table[int(drum)] = int(heard)
+    return Hits(targets.onset_sec, table[targets.lane], targets.velocity)
+
+
+def name_heard_drums(
+    hits: Hits,
+    targets: Hits,
+    heard_as: Mapping[Lane, Lane],
+    *,
+    window_sec: float = DEFAULT_WINDOW_SEC,
+) -> Hits:
+    """Name each stroke of a drum the input hears as another by the part's note it plays.
+
+    A recording read with a kit that has no ride template names the ride's strokes
+    hi-hat (``heard_as`` maps ``Lane.RIDE`` to ``Lane.HIHAT_CLOSED``;
+    :attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`). The part's notes of
+    such drums are matched, with :func:`align`'s rule, by the strokes of the drum they
+    are heard as, and each stroke that matches one takes that note's drum. A stroke
+    that matches none keeps the name it was heard by, so a hi-hat struck where the part
+    has a ride note counts for the ride, and one struck where it has neither is extra.
+
+    Parameters
+    ----------
+    hits : Hits
+        The strokes as heard, on the song's clock.
+    targets : Hits
+        The player's part in seconds.
+    heard_as : mapping of Lane to Lane
+        Drums the input cannot name, each with the drum it names their strokes.
+    window_sec : float
+
+    Returns
+    -------
+    hits : Hits
+        ``hits`` with the lanes of the strokes taken for such notes changed.
+    """
+    asked = np.isin(targets.lane, np.asarray([int(x) for x in heard_as], dtype=np.int8))
+    if not asked.any() or not len(hits):
+        return hits
+    al = align(hits, as_heard(targets, heard_as), window_sec=window_sec)
+    took = asked & (al.hit_index >= 0)
+    lane = hits.lane.copy()
+    lane[al.hit_index[took]] = targets.lane[took]
+    return Hits(hits.onset_sec, lane, hits.velocity)
 
 
 def find_offset(
