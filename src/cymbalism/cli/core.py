@@ -182,7 +182,7 @@ def _analyze(
             err_console.print(unjudged_sentence(name, n), highlight=False)
         for said in heard_said:
             if said is not None:
-                err_console.print(said, highlight=False)
+                err_console.print(said, highlight=False, soft_wrap=False)
         print_report(report)
     hint = window_hint(report)
     if hint is not None:

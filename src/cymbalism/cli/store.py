@@ -69,7 +69,9 @@ def _import(
             align=align,
             offset_sec=offset,
             on_aligned=partial(say_alignment, quiet=False),
-            on_named=lambda *told: err_console.print(heard_as_sentence(*told), highlight=False),
+            on_named=lambda *told: err_console.print(
+                heard_as_sentence(*told), highlight=False, soft_wrap=False
+            ),
         )
         console.print(f"stored session [bold]{session_id}[/] in {store.url}")
         kept = store.load(session_id)
