@@ -751,3 +751,64 @@ def test_a_lesson_live_counts_a_rolls_early_stroke_as_the_roll() -> None:
     assert told == [
         b.extra_lane.tolist() for b in replay_lesson(chart, hits, start_level=Level.EXPERT).history
     ]
+
+
+def test_a_microphones_ride_heard_as_the_hi_hat_is_named_by_the_note_it_plays() -> None:
+    """A microphone's kit without a ride names the ride's strokes hi-hat: live, each is
+    named as it arrives by the note it falls on, judged and kept so, exactly as
+    `analyze` names a recording's strokes."""
+    from cymbalism.analysis.align import as_heard, name_heard_drums
+
+    chart = groove_chart()
+    full = chart.part(Level.EXPERT)
+    # the second half of the groove on the ride, with a mid tom for each snare there
+    later = full.qn >= full.qn.max() / 2
+    hat = later & (full.lane == Lane.HIHAT_CLOSED)
+    lanes = np.where(hat, int(Lane.RIDE), full.lane)
+    snare = later & (full.lane == Lane.SNARE)
+    song = chart.with_parts(
+        {
+            Level.EXPERT: Part.from_arrays(
+                np.concatenate([full.qn, full.qn[snare] + 0.25]),
+                np.concatenate([lanes, np.full(int(snare.sum()), int(Lane.TOM_MID))]),
+            )
+        }
+    )
+    heard_as = {Lane.RIDE: Lane.HIHAT_CLOSED, Lane.TOM_MID: Lane.TOM_HIGH}
+    targets = song.targets(Level.EXPERT)
+    assert (targets.lane == Lane.RIDE).sum() > 10 and (targets.lane == Lane.TOM_MID).any()
+    played = perform(targets, seed=5, bias_sec=0.004, sd_sec=0.012)
+    as_read = as_heard(played, heard_as)  # what the microphone names
+    as_read = Hits(np.round(as_read.onset_sec * 1e9) / 1e9, as_read.lane, as_read.velocity)
+    clock = FakeClock(5_000_000_000)
+    engine = Engine(
+        song,
+        [Player("Ana")],
+        Settings(count_in_bars=0),
+        clock,
+        options=LiveOptions(heard_as={"Ana": heard_as}),
+    )
+    judged, _ = stream(engine, clock, {"Ana": as_read})
+    result = engine.finish()
+    named = name_heard_drums(as_read, targets, heard_as, window_sec=engine.settings.window_sec)
+    kept = result.session.player("Ana").hits
+    assert kept == named and (kept.lane == Lane.RIDE).sum() > 10
+    assert result.alignments["Ana"] == align(heard(named, song), targets)
+    extras = [f.verdict for f in judged].count(Verdict.EXTRA)
+    assert extras == result.alignments["Ana"].n_extra
+    assert [f.lane for f in judged] == kept.lane.tolist()
+    # without it, the ride's and the mid tom's notes are missed and their strokes extra
+    plain = Engine(song, [Player("Ana")], Settings(count_in_bars=0), FakeClock(5_000_000_000))
+    judged, _ = stream(plain, plain.clock, {"Ana": as_read})
+    as_is = align(heard(as_read, song), targets)
+    assert plain.finish().alignments["Ana"] == as_is
+    assert [f.verdict for f in judged].count(Verdict.EXTRA) == as_is.n_extra
+    assert as_is.n_extra > extras + 10 and as_is.n_hit < result.alignments["Ana"].n_hit - 10
+    with pytest.raises(InputError, match="heard_as for unknown players"):
+        Engine(
+            song,
+            [Player("Ana")],
+            Settings(),
+            FakeClock(),
+            options=LiveOptions(heard_as={"Bo": heard_as}),
+        )

@@ -84,3 +84,16 @@ def test_a_session_stopped_early_is_reported_as_it_was_shown(tmp_path: Path, cap
         session = store.load(info.id).session
     assert info.status == "finished" and session.until_sec == pytest.approx(4.0, abs=0.1)
     assert np.all(session.player("Ana").hits.onset_sec < session.until_sec + 0.1)
+
+
+def test_a_microphones_kit_says_which_drums_the_part_must_name() -> None:
+    from cymbalism.io.audio import default_kit
+    from cymbalism.live.run import heard_by, parse_player
+
+    mic = parse_player("Ana:mic=USB Audio/garage@ch2")
+    assert mic.microphone == ("USB Audio", "garage")
+    assert parse_player("Ana:mic").microphone == (None, "default")
+    # the default templates have no ride: the part names the ride's strokes
+    assert heard_by(parse_player("Ana:mic@ch1")) == default_kit().heard_as
+    assert heard_by(parse_player("Ana:mic@ch1"))[Lane.RIDE] is Lane.HIHAT_CLOSED
+    assert heard_by(parse_player("Ben:TD-11")) == {} == heard_by(parse_player("Ben:keys"))

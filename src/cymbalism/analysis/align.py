@@ -591,21 +591,12 @@ class OnlineAligner:
         self._onset.append(t)
         self._lane.append(int(lane))
         self._velocity.append(int(velocity))
-        g = 0 if self.lane_blind else int(judged_lanes(int(lane)))
-        ref = self._ref.get(g)
-        if ref is None:
+        g = self._group(lane)
+        k = self._nearest_free(g, t)
+        if k is None:
             return None
-        lo, hi = _reach(ref, t, self.window_sec)
-        a, b = int(lo), int(hi)
-        if a >= b:
-            return None
-        dist = np.abs(np.float64(t) - ref[a:b])
-        dist[self._taken[g][a:b]] = np.inf
-        k = int(np.argmin(dist))
-        if not np.isfinite(dist[k]):
-            return None
-        self._taken[g][a + k] = True
-        target = int(self._index[g][a + k])
+        self._taken[g][k] = True
+        target = int(self._index[g][k])
         self._hit_index[target] = hit
         target_sec = float(self.targets.onset_sec[target])
         return Judgement(
@@ -616,6 +607,43 @@ class OnlineAligner:
             target_sec=target_sec,
             error_sec=float(np.float64(t) - np.float64(target_sec)),
         )
+
+    def _group(self, lane: int) -> int:
+        return 0 if self.lane_blind else int(judged_lanes(int(lane)))
+
+    def _nearest_free(self, g: int, t: float) -> int | None:
+        """The position, among the notes of group ``g``, of the unmatched note a hit at
+        ``t`` takes (the nearest within the window; the earlier on a tie), or None."""
+        ref = self._ref.get(g)
+        if ref is None:
+            return None
+        lo, hi = _reach(ref, t, self.window_sec)
+        a, b = int(lo), int(hi)
+        if a >= b:
+            return None
+        dist = np.abs(np.float64(t) - ref[a:b])
+        dist[self._taken[g][a:b]] = np.inf
+        k = int(np.argmin(dist))
+        return a + k if np.isfinite(dist[k]) else None
+
+    def nearest_drum(self, onset_sec: float, lanes: Sequence[int]) -> int | None:
+        """Which of ``lanes`` a hit at ``onset_sec`` would play, were it struck on each:
+        the one whose unmatched note it would take is nearest (the earlier note on a
+        tie), or None if none has such a note. Nothing is judged.
+
+        The live counterpart of :func:`name_heard_drums`: a stroke heard as the hi-hat
+        is named the ride when ``nearest_drum(t, [HIHAT_CLOSED, RIDE])`` says so.
+        """
+        t = float(onset_sec)
+        best: tuple[float, int, int] | None = None  # distance, note, lane
+        for lane in lanes:
+            g = self._group(lane)
+            k = self._nearest_free(g, t)
+            if k is None:
+                continue
+            option = (abs(t - float(self._ref[g][k])), int(self._index[g][k]), int(lane))
+            best = option if best is None or option[:2] < best[:2] else best
+        return None if best is None else best[2]
 
     def _add_rolled(self, targets: Hits, roll: np.ndarray) -> None:
         if not roll.any():

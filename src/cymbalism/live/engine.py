@@ -226,6 +226,12 @@ class LiveOptions:
         (0.05 = 5 points), starting from the session's tempo scale; 0 keeps it.
     ramp_to : float
         The tempo scale the ramp stops at.
+    heard_as : Mapping[str, Mapping[Lane, Lane]]
+        Per player, the drums their input cannot name, each with the drum it names
+        them (a microphone's kit: :attr:`~cymbalism.io.audio.templates.KitTemplates.
+        heard_as`). Such a stroke is named, as it arrives, by the note it plays
+        (:meth:`~cymbalism.analysis.align.OnlineAligner.nearest_drum`), and is judged and
+        kept so: a ride heard as the hi-hat counts for the ride note it falls on.
     """
 
     loop_bars: tuple[int, int] | None = None
@@ -238,6 +244,7 @@ class LiveOptions:
     backing: bool = False
     ramp_step: float = 0.0
     ramp_to: float = 1.0
+    heard_as: Mapping[str, Mapping[Lane, Lane]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.ramp_step <= 0.5:
@@ -466,6 +473,15 @@ class Engine:
         unknown = set(self.options.lesson_players) - set(names)
         if unknown:
             raise InputError(f"lesson for unknown players {sorted(unknown)}; players: {names}")
+        unknown = set(self.options.heard_as) - set(names)
+        if unknown:
+            raise InputError(f"heard_as for unknown players {sorted(unknown)}; players: {names}")
+        # per player: a lane as heard -> the drums a stroke heard so may be (itself first)
+        self._heard: dict[str, dict[int, tuple[int, ...]]] = {}
+        for name, table in self.options.heard_as.items():
+            for drum, heard in table.items():
+                ways = self._heard.setdefault(name, {}).setdefault(int(heard), (int(heard),))
+                self._heard[name][int(heard)] = (*ways, int(drum))
         self._paths: dict[str, Lesson] = {}
         self._path_start: dict[str, float] = {}
         self.players: dict[str, _PlayerState] = {}
@@ -719,6 +735,15 @@ class Engine:
                 self.recorder.level_change(name, at_sec, new, reason="lesson path")
         st.fold = self._fold_table(st.level)
 
+    def _named(self, st: _PlayerState, onset_sec: float, ways: tuple[int, ...]) -> int:
+        """Which of the drums ``ways`` a stroke heard as ``ways[0]`` plays: the one whose
+        free note it would take (as :func:`~cymbalism.analysis.align.name_heard_drums`
+        names strokes offline), else as heard."""
+        folded = [self._fold_at(st, onset_sec, w) for w in ways]
+        judged = [f for f in folded if f != NOT_JUDGED]
+        pick = st.aligner.nearest_drum(onset_sec, judged) if judged else None
+        return ways[folded.index(pick)] if pick is not None else ways[0]
+
     def _bar_alignment(self, st: _PlayerState, i: int) -> Alignment:
         """One laid-out bar of a player, judged as :func:`~cymbalism.coaching.lesson.bar_alignment`
         judges it (the offline replay does the same)."""
@@ -822,6 +847,10 @@ class Engine:
             raise InputError(f"velocity must lie in 1-127, got {velocity}")
         if st.onset and onset_sec < st.onset[-1]:
             onset_sec = st.onset[-1]  # two inputs' stamps can cross by microseconds
+        ways = self._heard.get(player, {}).get(int(lane))
+        if ways is not None:  # a drum the input cannot name: the note it plays names it
+            self._lay_out_until(onset_sec)
+            lane = self._named(st, onset_sec, ways)
         if self.recorder is not None:
             self.recorder.add_hits(player, onset_sec, lane, velocity)
         st.onset.append(onset_sec)

@@ -14,7 +14,7 @@ import queue
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,7 @@ from cymbalism.live.inputs import (
     kit_table,
 )
 from cymbalism.model.chart import Chart, Level
+from cymbalism.model.lanes import Lane
 
 __all__ = [
     "HIT_SOUNDS",
@@ -91,6 +92,23 @@ class PlayerSpec:
         if key == "sim" or key.startswith("sim-"):
             return "sim"
         return "midi"
+
+    @property
+    def microphone(self) -> tuple[str | None, str]:
+        """A microphone's device (None: the default) and kit (``"default"`` unless one
+        was given: ``mic=DEVICE/KIT``)."""
+        where, _, kit = self.input[3:].partition("/")
+        return where.lstrip("=").strip() or None, kit.strip() or "default"
+
+
+def heard_by(spec: PlayerSpec) -> dict[Lane, Lane]:
+    """The drums a microphone player's kit cannot name, each with the drum it names them
+    (:attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`); none for other inputs."""
+    if spec.kind != "mic":
+        return {}
+    from cymbalism.io.audio.templates import load_kit_templates
+
+    return load_kit_templates(spec.microphone[1]).heard_as
 
 
 def parse_player(text: str) -> PlayerSpec:
@@ -298,8 +316,7 @@ def build_inputs(
         if s.kind == "mic":
             from cymbalism.live.inputs import MicInput
 
-            where, _, audio_kit = s.input[3:].partition("/")
-            device = where.lstrip("=").strip() or None
+            device, audio_kit = s.microphone
             channel = next(iter(s.channels)) - 1 if s.channels else 0
             inputs.append(
                 MicInput(
@@ -307,7 +324,7 @@ def build_inputs(
                     clock=clock,
                     device=device,
                     channel=channel,
-                    kit=audio_kit.strip() or None,
+                    kit=audio_kit,
                     offset_sec=offsets.get(f"mic:{device or 'default'}", 0.0),
                     sink=sink,
                 )
@@ -623,9 +640,10 @@ def run_live(
     options = setup.options
     lesson = tuple(s.name for s in setup.specs if s.lesson)
     if lesson:
-        from dataclasses import replace
-
         options = replace(options, lesson_players=lesson)
+    heard = {s.name: heard_by(s) for s in setup.specs if s.kind == "mic"}
+    if any(heard.values()):  # a microphone's kit with no ride: the part names the ride
+        options = replace(options, heard_as={n: h for n, h in heard.items() if h})
     writer = None
     if store is not None:
         writer = store.start_session(
