@@ -15,8 +15,10 @@ from cymbalism.analysis.align import (
     Alignment,
     OnlineAligner,
     align,
+    as_heard,
     grid_targets,
     match_events,
+    name_heard_drums,
 )
 from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
@@ -341,3 +343,59 @@ def test_find_offset_needs_hits_and_notes():
         find_offset([Hits.empty()], [notes])
     with pytest.raises(InputError, match="1 players' hits for 2 parts"):
         find_offset([notes], [notes, notes])
+
+
+#: What the default kit names a ride and a mid tom (it has no template of either).
+HEARD = {Lane.RIDE: Lane.HIHAT_CLOSED, Lane.TOM_MID: Lane.TOM_HIGH}
+
+
+def test_strokes_of_a_drum_heard_as_another_take_the_drum_of_the_note_they_play() -> None:
+    # a ride pattern with a hi-hat chick, a fill down the high and mid toms
+    notes = Hits.from_arrays(
+        [0.0, 0.25, 0.5, 0.75, 1.0, 1.1, 1.2, 1.3],
+        [Lane.RIDE, Lane.HIHAT_CLOSED, Lane.RIDE, Lane.HIHAT_CLOSED,
+         Lane.TOM_HIGH, Lane.TOM_MID, Lane.TOM_HIGH, Lane.TOM_MID],
+    )  # fmt: skip
+    late = np.array([0.012, -0.008, 0.02, 0.0, 0.005, -0.01, 0.015, 0.004])
+    heard = as_heard(notes, HEARD)  # every stroke named as the kit hears it
+    played = Hits.from_arrays(
+        np.append(notes.onset_sec + late, 2.0), np.append(heard.lane, Lane.HIHAT_CLOSED)
+    )
+    named = name_heard_drums(played, notes, HEARD)
+    # each stroke on a ride or mid-tom note takes that drum; the one on no note keeps its
+    assert named.lane.tolist() == [*notes.lane.tolist(), Lane.HIHAT_CLOSED]
+    np.testing.assert_array_equal(named.onset_sec, played.onset_sec)
+    np.testing.assert_array_equal(named.velocity, played.velocity)
+    al = align(named, notes)
+    assert al.n_hit == len(notes) and al.n_extra == 1
+    np.testing.assert_allclose(al.error_sec, late, atol=1e-12)
+    # as heard, the ride and the mid tom are never hit and their strokes are extra
+    as_read = align(played, notes)
+    assert as_read.n_hit == 4 and as_read.n_extra == 5
+    # nothing to name: the same hits back
+    assert name_heard_drums(played, notes, {}) is played
+    e_kit = Hits.from_arrays(notes.onset_sec, notes.lane)
+    assert name_heard_drums(e_kit, notes, HEARD) == e_kit  # a ride struck as a ride
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_notes=st.integers(0, 30), n_hits=st.integers(0, 40))
+def test_naming_heard_drums_changes_only_heard_names_to_drums_heard_so(
+    seed: int, n_notes: int, n_hits: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    lanes = np.array([Lane.RIDE, Lane.HIHAT_CLOSED, Lane.TOM_MID, Lane.TOM_HIGH, Lane.KICK])
+    notes = Hits.from_arrays(np.sort(rng.uniform(0, 5, n_notes)), rng.choice(lanes, n_notes))
+    heard_lanes = np.array([Lane.HIHAT_CLOSED, Lane.TOM_HIGH, Lane.KICK])
+    hits = Hits.from_arrays(np.sort(rng.uniform(0, 5, n_hits)), rng.choice(heard_lanes, n_hits))
+    named = name_heard_drums(hits, notes, HEARD)
+    assert len(named) == len(hits)
+    np.testing.assert_array_equal(named.onset_sec, hits.onset_sec)
+    changed = named.lane != hits.lane
+    for was, now in zip(hits.lane[changed], named.lane[changed], strict=True):
+        assert HEARD[Lane(int(now))] == was
+    # a changed stroke lies within the window of a note of the drum it took
+    for t, lane in zip(named.onset_sec[changed], named.lane[changed], strict=True):
+        assert np.any((notes.lane == lane) & (np.abs(notes.onset_sec - t) <= 0.075 + 1e-12))
+    # the notes matched as heard are matched as named, one to one
+    assert align(named, notes).n_hit == align(hits, as_heard(notes, HEARD)).n_hit

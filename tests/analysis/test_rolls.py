@@ -324,3 +324,29 @@ def test_a_lessons_bar_and_tips_leave_the_roll_untimed(chart: Chart) -> None:
         "snare hits that are not in the part" in t
         for t in tips([plain], chart.tempo_map, last_bars=1)
     )
+
+
+def _roll_started_early(chart: Chart) -> Hits:
+    """The part played on time, its rolls buzzed; but the snare roll, which starts on bar
+    2's downbeat, started 0.2 s early (in bar 1), with a high tom (an extra hit) there."""
+    hits = _played(chart, late_sec=0.0, roll_every_sec=0.03, stop_sec=np.inf, seed=9)
+    start = float(chart.tempo_map.qn_to_sec(4.0))
+    return Hits.from_arrays(
+        np.concatenate([hits.onset_sec, [start - 0.2, start - 0.2]]),
+        np.concatenate([hits.lane, [Lane.SNARE, Lane.TOM_HIGH]]),
+    )
+
+
+def test_a_rolls_stroke_across_the_bar_line_is_no_extra_bar_by_bar(chart: Chart) -> None:
+    from cymbalism.coaching.lesson import replay_lesson
+
+    targets, rolled = chart.targets(Level.EXPERT), chart.roll_mask(Level.EXPERT)
+    early = _roll_started_early(chart)
+    start = float(chart.tempo_map.qn_to_sec(4.0))
+    whole = align(early, targets, roll=rolled)
+    assert whole.n_extra == 1 and start - 0.2 in whole.hits.onset_sec[whole.roll_index]
+    # judged bar by bar, as the lesson path is told: the same
+    report = replay_lesson(chart, early, start_level=Level.EXPERT)
+    assert [b.level for b in report.history] == [Level.EXPERT] * 3
+    assert [b.extra_lane.tolist() for b in report.history] == [[int(Lane.TOM_HIGH)], [], []]
+    assert sum(b.stats.n_extra for b in report.history) == whole.n_extra

@@ -140,3 +140,81 @@ def test_analyze_places_recordings_on_the_song_from_their_hits(
     argv = ["analyze", str(excerpt), "--chart", "mirrorball", "--levels", "easy"]
     assert main([*argv, "--lane-blind"]) == 0
     assert "Uncertain" in capsys.readouterr().err
+
+
+def _ride_chart(bars: int = 8) -> str:
+    """A pro chart at 100 BPM: 8ths on the hi-hat for half the bars, then on the ride;
+    kick on 1 and 3, snare on 2 and 4."""
+    notes = []
+    for bar in range(bars):
+        for e in range(8):
+            t = bar * 768 + e * 96
+            cymbal = (2, 66) if bar < bars // 2 else (3, 67)  # yellow / blue cymbal
+            notes += [f"  {t} = N {cymbal[0]} 0", f"  {t} = N {cymbal[1]} 0"]
+            notes += [f"  {t} = N 0 0"] if e in (0, 4) else []
+            notes += [f"  {t} = N 1 0"] if e in (2, 6) else []
+    return (
+        '[Song]\n{\n  Name = "Ride"\n  Resolution = 192\n}\n'
+        "[SyncTrack]\n{\n  0 = TS 4\n  0 = B 100000\n}\n"
+        "[ExpertDrums]\n{\n" + "\n".join(notes) + "\n}\n"
+    )
+
+
+def test_a_recordings_ride_heard_as_the_hi_hat_counts_for_the_ride_it_plays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """The default templates have no ride: every ride stroke reads as the hi-hat. Where
+    the part has a ride note, such a stroke counts for the ride, in `analyze` and in
+    what `import` stores; an e-kit's MIDI file is judged as it was played."""
+    import json
+
+    from cymbalism.io.charts import load_chart
+    from cymbalism.io.midi import write_hits
+    from cymbalism.store.store import Store
+
+    chart = tmp_path / "notes.chart"
+    chart.write_text(_ride_chart())
+    song = load_chart(chart)
+    notes = song.targets("expert")
+    ride = notes.lane == Lane.RIDE
+    assert ride.sum() == 32
+    take = tmp_path / "take.wav"
+    sf.write(
+        take, synthesize_hits(notes.shifted(1.0), SR, duration_sec=song.end_sec + 2, seed=4), SR
+    )
+    # as read, the ride's strokes are hi-hat strokes
+    heard = read_audio(take).hits
+    assert Lane.RIDE not in heard.lane
+    argv = ["analyze", str(take), "--chart", str(chart)]
+    assert main([*argv, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    lanes = report["players"][0]["lanes"]
+    assert lanes["ride"]["hit_rate"] > 0.9 and lanes["hihat_closed"]["hit_rate"] > 0.9
+    assert lanes["hihat_closed"]["extra"] == 0
+    assert "no ride of its own" in report["named_by_part"]["take"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "heard as the hi-hat fell on ride notes" in err and "--order" in err
+    # imported, the stored strokes name the ride
+    db = tmp_path / "s.sqlite3"
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["import", str(take), "--chart", str(chart), "--db", str(db)]) == 0
+    assert "no ride of its own" in capsys.readouterr().err
+    with Store(db) as store:
+        kept = store.load(1).session.players[0].hits
+    assert (kept.lane == Lane.RIDE).sum() >= 0.9 * ride.sum()
+    # an e-kit names the drum it was struck on: a hi-hat on the ride's notes is extra
+    mid = write_hits(tmp_path / "ekit.mid", as_heard_hits(notes), song.tempo_map)
+    assert main(["analyze", str(mid), "--chart", str(chart), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["players"][0]["lanes"]["ride"]["hit_rate"] == 0.0
+    assert "named_by_part" not in report
+
+
+def as_heard_hits(notes: Hits) -> Hits:
+    """``notes`` with the ride struck as the hi-hat."""
+    return Hits(
+        notes.onset_sec,
+        np.where(notes.lane == Lane.RIDE, Lane.HIHAT_CLOSED, notes.lane).astype(np.int8),
+        notes.velocity,
+    )

@@ -14,6 +14,7 @@ from cymbalism.analysis.align import align
 from cymbalism.analysis.summary import pair_came_together
 from cymbalism.analysis.sync import asynchrony, sync_stats
 from cymbalism.analysis.timing import timing_by_lane, timing_stats
+from cymbalism.coaching.lesson import LessonPath, replay_lesson
 from cymbalism.coaching.simplify import fold_hits, fold_lanes, simplify_chart
 from cymbalism.errors import InputError
 from cymbalism.io.charts import parse_chart_text
@@ -25,7 +26,7 @@ from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.session import Player, Settings
 from cymbalism.model.tempo import TempoMap
-from tests.analysis.test_rolls import TEXT, _played
+from tests.analysis.test_rolls import TEXT, _played, _roll_started_early
 
 
 def groove_chart(bpm: float = 120.0, bars: int = 16) -> Chart:
@@ -725,3 +726,28 @@ def test_a_drum_roll_streamed_is_judged_as_offline_and_says_roll() -> None:
     looped.tick(song_sec=10.0)
     result = looped.finish()
     assert result.alignments["Ana"].roll.sum() == 2 * int(rolled.sum())
+
+
+def test_a_lesson_live_counts_a_rolls_early_stroke_as_the_roll() -> None:
+    chart = parse_chart_text(TEXT, source="roll.chart")
+    clock = FakeClock(5_000_000_000)
+    path = LessonPath(chart, start_level=Level.EXPERT)
+    engine = Engine(
+        chart,
+        [Player("Ana")],
+        Settings(count_in_bars=0),
+        clock,
+        options=LiveOptions(lesson_players=("Ana",)),
+        lesson=lambda player: path,
+    )
+    hits = _roll_started_early(chart)
+    hits = Hits(np.round(hits.onset_sec * 1e9) / 1e9, hits.lane, hits.velocity)
+    stream(engine, clock, {"Ana": hits})
+    engine.tick(song_sec=10.0)
+    engine.finish()
+    # the snare stroke before bar 2 and the swell's last strokes in bar 3 are the rolls'
+    told = [b.extra_lane.tolist() for b in path.history]
+    assert told == [[int(Lane.TOM_HIGH)], [], []]
+    assert told == [
+        b.extra_lane.tolist() for b in replay_lesson(chart, hits, start_level=Level.EXPERT).history
+    ]

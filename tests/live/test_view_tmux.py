@@ -63,3 +63,29 @@ def test_the_view_shows_what_is_coming_and_the_beat_without_cutting_words(
     beat = next(line for line in lines if line.startswith("beat "))
     assert beat.count("●") == 1 and beat.count("○") == 3, beat
     assert "hit" in text and "miss" in text and "spread" in text
+
+
+def test_an_error_in_a_terminal_wraps_between_words() -> None:
+    """On a narrow terminal a long message breaks between words, not inside one."""
+    server = f"cymbalism-{uuid.uuid4().hex[:8]}"
+    cmd = f"env -u COLUMNS -u LINES {CLI} songs show mirrorball --level expert+; sleep 10"
+    tmux = ["tmux", "-L", server]
+    subprocess.run([*tmux, "new-session", "-d", "-x", "50", "-y", "20", cmd], check=True)
+    try:
+        deadline = time.monotonic() + 30.0
+        while "Expert\n" not in (
+            out := subprocess.run(
+                [*tmux, "capture-pane", "-p"], capture_output=True, text=True
+            ).stdout
+        ):
+            assert time.monotonic() < deadline, out
+            time.sleep(0.1)
+    finally:
+        subprocess.run([*tmux, "kill-server"], check=False)
+    lines = out[out.index("error:") :].strip().splitlines()
+    assert len(lines) > 2 and all(len(line) <= 50 for line in lines), out
+    said = "error: the chart 'Mirrorball Nights' has no Expert+ part (no double-kick notes);"
+    assert " ".join(lines).startswith(said) and " ".join(lines).endswith(
+        "it has: Beginner, Easy, Medium, Hard, Expert"
+    ), out
+    assert not any(line.startswith(" ") for line in lines), out

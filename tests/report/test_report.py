@@ -370,3 +370,11 @@ def test_parts_swapped_finds_files_given_in_the_other_order(duet) -> None:  # ty
     # a beginner who hits little of their own part is still on the right part
     sparse = beginner.select(np.arange(len(beginner)) % 3 == 0)
     assert not parts_swapped(chart, [expert, sparse], levels, **kw)
+
+
+def test_milliseconds_for_people_never_read_minus_zero() -> None:
+    from cymbalism.report.format import ms
+
+    assert ms(-0.0004) == "0 ms" and ms(-0.0004, signed=True) == "0 ms"
+    assert ms(0.012, signed=True) == "+12 ms" and ms(-0.012, signed=True) == "-12 ms"
+    assert ms(-0.0126) == "-13 ms" and ms(None) == "–" and ms(float("nan")) == "–"

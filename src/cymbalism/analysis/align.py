@@ -44,7 +44,7 @@ maximises the number of pairs, as ``mir_eval.util.match_events`` does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,9 +65,11 @@ __all__ = [
     "OnlineAligner",
     "SongOffset",
     "align",
+    "as_heard",
     "find_offset",
     "grid_targets",
     "match_events",
+    "name_heard_drums",
 ]
 
 
@@ -350,6 +352,7 @@ def _build(
     window_sec: float,
     lane_blind: bool,
     roll: np.ndarray,
+    roll_nearby: Hits | None = None,
 ) -> Alignment:
     matched = hit_index >= 0
     error = np.full(hit_index.size, np.nan)
@@ -357,12 +360,18 @@ def _build(
     used = np.zeros(len(hits), dtype=bool)
     used[hit_index[matched]] = True
     stroke = np.zeros(len(hits), dtype=bool)
-    if roll.any() and not used.all():
+    near = Hits.empty() if roll_nearby is None else roll_nearby
+    if (roll.any() or len(near)) and not used.all():
         h_group = _lane_groups(hits.lane, lane_blind)
         t_group = _lane_groups(targets.lane, lane_blind)
-        for g in np.unique(t_group[roll]).tolist():
+        n_group = _lane_groups(near.lane, lane_blind)
+        for g in np.union1d(t_group[roll], n_group).tolist():
             free = np.flatnonzero(~used & (h_group == g))
-            rolled = targets.onset_sec[roll & (t_group == g)]
+            rolled = np.sort(
+                np.concatenate(
+                    [targets.onset_sec[roll & (t_group == g)], near.onset_sec[n_group == g]]
+                )
+            )
             stroke[free] = _in_roll(hits.onset_sec[free], rolled, window_sec)
     return Alignment(
         targets=targets,
@@ -422,6 +431,7 @@ def align(
     window_sec: float = DEFAULT_WINDOW_SEC,
     lane_blind: bool = False,
     roll: np.ndarray | None = None,
+    roll_nearby: Hits | None = None,
 ) -> Alignment:
     """Match hits to chart notes one to one with the causal rule of this module.
 
@@ -438,6 +448,11 @@ def align(
     roll : np.ndarray [shape=(n_targets,), bool], optional
         The notes under a drum roll (:meth:`~cymbalism.model.chart.Chart.roll_mask`);
         none by default.
+    roll_nearby : Hits, optional
+        Notes under a drum roll just outside ``targets`` (the bars either side, when one
+        bar is judged alone). They match no hit, but a stroke that matches no note is
+        part of their roll when one of its drum lies within reach, as it would be if
+        the song were judged whole.
 
     Returns
     -------
@@ -461,7 +476,8 @@ def align(
     hit_index = np.full(len(targets), -1, dtype=_INT)
     ok = target_of_hit >= 0
     hit_index[target_of_hit[ok]] = np.flatnonzero(ok)
-    return _build(targets, hits, hit_index, w, lane_blind, _check_roll(roll, len(targets)))
+    near = None if roll_nearby is None else _check_hits(roll_nearby, "roll_nearby")
+    return _build(targets, hits, hit_index, w, lane_blind, _check_roll(roll, len(targets)), near)
 
 
 @dataclass(frozen=True)
@@ -761,6 +777,59 @@ class SongOffset:
         """How many more notes this offset hits than the runner-up, as a share of the
         notes (0 when they tie: the start is uncertain)."""
         return (self.matched - self.runner_up_matched) / max(self.notes, 1)
+
+
+def as_heard(targets: Hits, heard_as: Mapping[Lane, Lane]) -> Hits:
+    """The notes ``targets`` as an input that names the drums ``heard_as`` maps by
+    others hears them (a ride note as a hi-hat note; see :func:`name_heard_drums`)."""
+    if not heard_as:
+        return targets
+    table = np.arange(len(Lane), dtype=np.int8)
+    for drum, heard in heard_as.items():
+        table[int(drum)] = int(heard)
+    return Hits(targets.onset_sec, table[targets.lane], targets.velocity)
+
+
+def name_heard_drums(
+    hits: Hits,
+    targets: Hits,
+    heard_as: Mapping[Lane, Lane],
+    *,
+    window_sec: float = DEFAULT_WINDOW_SEC,
+) -> Hits:
+    """Name each stroke of a drum the input hears as another by the part's note it plays.
+
+    A recording read with a kit that has no ride template names the ride's strokes
+    hi-hat (``heard_as`` maps ``Lane.RIDE`` to ``Lane.HIHAT_CLOSED``;
+    :attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`). The part's notes of
+    such drums are matched, with :func:`align`'s rule, by the strokes of the drum they
+    are heard as, and each stroke that matches one takes that note's drum. A stroke
+    that matches none keeps the name it was heard by, so a hi-hat struck where the part
+    has a ride note counts for the ride, and one struck where it has neither is extra.
+
+    Parameters
+    ----------
+    hits : Hits
+        The strokes as heard, on the song's clock.
+    targets : Hits
+        The player's part in seconds.
+    heard_as : mapping of Lane to Lane
+        Drums the input cannot name, each with the drum it names their strokes.
+    window_sec : float
+
+    Returns
+    -------
+    hits : Hits
+        ``hits`` with the lanes of the strokes taken for such notes changed.
+    """
+    asked = np.isin(targets.lane, np.asarray([int(x) for x in heard_as], dtype=np.int8))
+    if not asked.any() or not len(hits):
+        return hits
+    al = align(hits, as_heard(targets, heard_as), window_sec=window_sec)
+    took = asked & (al.hit_index >= 0)
+    lane = hits.lane.copy()
+    lane[al.hit_index[took]] = targets.lane[took]
+    return Hits(hits.onset_sec, lane, hits.velocity)
 
 
 def find_offset(

@@ -56,7 +56,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
+err_console = Console(stderr=True)
+#: On a terminal, messages wrap between words; piped or captured, each stays one line.
+err_console.soft_wrap = not err_console.is_terminal
 
 _state = {"debug": False}
 

@@ -70,11 +70,12 @@ def _analyze(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Judge each player's timing and the gap between them (two files are a duet)."""
+    from cymbalism.analysis.align import as_heard, name_heard_drums
     from cymbalism.analysis.tempo import players_clicks
     from cymbalism.io.charts import load_chart
     from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
     from cymbalism.report.analysis import parts_swapped, played_hits
-    from cymbalism.report.text import unjudged_sentence
+    from cymbalism.report.text import heard_as_sentence, unjudged_sentence
 
     performances = [load_performance(f, kit=kit) for f in files]
     n = len(performances)
@@ -104,6 +105,7 @@ def _analyze(
             title=performances[0].name if n == 1 else "",
         )
     placed: dict[str, object] = {}
+    heard_said: list[str | None] = []  # per player: strokes named by the part's drum
     swapped = False  # the files given in the other order than their --levels
     unjudged: dict[str, int] = {}  # per player: hi-hat pedal strokes no note asks for
     if chart is None:
@@ -115,15 +117,26 @@ def _analyze(
         targets = [song.targets(lv) for lv in parts]
         recorded = any(p.tempo_map is None for p in performances)
         placed = _place(
-            hits, targets, offset or ("auto" if recorded else "0"), window_ms, lane_blind
+            hits,
+            [as_heard(t, p.heard_as) for t, p in zip(targets, performances, strict=True)],
+            offset or ("auto" if recorded else "0"),
+            window_ms,
+            lane_blind,
         )
         start = float(placed.get("offset_sec", 0.0))  # type: ignore[arg-type]
         hits_as_read = hits
-        # each hit counts for the drum its part plays it on (any tom at Easy), as live
-        hits = [
-            played_hits(h.shifted(-start), lv, chart=song)
-            for h, lv in zip(hits, parts, strict=True)
+        # a drum the kit cannot name (a ride heard as the hi-hat) by the part's note
+        heard = [h.shifted(-start) for h in hits]
+        named = [
+            name_heard_drums(h, t, p.heard_as, window_sec=window_ms / 1000)
+            for h, t, p in zip(heard, targets, performances, strict=True)
         ]
+        heard_said = [
+            heard_as_sentence(name, p.kit, h, n)
+            for name, p, h, n in zip(player_names, performances, heard, named, strict=True)
+        ]
+        # each hit counts for the drum its part plays it on (any tom at Easy), as live
+        hits = [played_hits(h, lv, chart=song) for h, lv in zip(named, parts, strict=True)]
         unjudged = {
             name: len(read) - len(judged)
             for name, read, judged in zip(player_names, hits_as_read, hits, strict=True)
@@ -157,12 +170,19 @@ def _analyze(
             extra["aligned"] = clocks
         if unjudged:
             extra["not_judged"] = unjudged
+        if any(heard_said):
+            extra["named_by_part"] = {
+                name: said for name, said in zip(player_names, heard_said, strict=True) if said
+            }
         console.print_json(data={**report.to_dict(), **extra})
     else:
         if placed.get("said"):
             err_console.print(placed["said"], highlight=False, soft_wrap=False)
         for name, n in unjudged.items():
             err_console.print(unjudged_sentence(name, n), highlight=False)
+        for said in heard_said:
+            if said is not None:
+                err_console.print(said, highlight=False, soft_wrap=False)
         print_report(report)
     hint = window_hint(report)
     if hint is not None:

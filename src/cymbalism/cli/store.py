@@ -54,7 +54,7 @@ def _import(
     """Store a duet (or a solo) from MIDI files or recordings as a session; summarise it."""
     from cymbalism.cli.format import swapped_parts_hint
     from cymbalism.report.analysis import analyse_stored, parts_swapped
-    from cymbalism.report.text import print_summary
+    from cymbalism.report.text import heard_as_sentence, print_summary
     from cymbalism.store.importer import import_files
 
     parts = split_values(levels, "levels", len(files))
@@ -69,6 +69,9 @@ def _import(
             align=align,
             offset_sec=offset,
             on_aligned=partial(say_alignment, quiet=False),
+            on_named=lambda *told: err_console.print(
+                heard_as_sentence(*told), highlight=False, soft_wrap=False
+            ),
         )
         console.print(f"stored session [bold]{session_id}[/] in {store.url}")
         kept = store.load(session_id)

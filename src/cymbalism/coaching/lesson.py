@@ -631,6 +631,7 @@ def bar_alignment(
     level: Level,
     chart: Chart | None = None,
     roll: np.ndarray | None = None,
+    roll_nearby: Hits | None = None,
 ) -> Alignment:
     """How one bar went, as the path is told: the live engine and :func:`replay_lesson`
     both judge a bar with this.
@@ -640,10 +641,18 @@ def bar_alignment(
     lanes folded as ``level`` folds them (after the ``chart``'s
     :meth:`~cymbalism.model.chart.Chart.hit_lanes`: a hi-hat pedal the part does not
     write is left out), aligned to the bar's notes ``targets`` (``roll`` flags those
-    under a drum roll: a roll's strokes are no extra hits).
+    under a drum roll: a roll's strokes are no extra hits; ``roll_nearby`` holds the
+    notes under a roll in the bars either side, so a roll's stroke just across the bar
+    line is no extra hit either, as in the whole song's judgement).
     """
     played = hits.between(start_sec - window_sec, end_sec - window_sec)
-    return align(fold_hits(played, level, chart=chart), targets, window_sec=window_sec, roll=roll)
+    return align(
+        fold_hits(played, level, chart=chart),
+        targets,
+        window_sec=window_sec,
+        roll=roll,
+        roll_nearby=roll_nearby,
+    )
 
 
 def replay_lesson(
@@ -718,7 +727,7 @@ def replay_lesson(
     stop = math.inf if until_sec is None else float(until_sec)
     spans = [(-math.inf, math.inf)] if present is None else list(present)
     reached: dict[Level, float] = {}
-    laid: list[tuple[int, Hits, Level, float, float, float]] = []  # ..., start, end
+    laid: list[tuple[int, Hits, np.ndarray, Level, float, float, float]] = []
 
     def lay_out(i: int, t: float) -> float:
         """Lay out bar ``order[i]`` as the path stands now; return when it ends."""
@@ -734,25 +743,36 @@ def replay_lesson(
             q0, q1 = p.bar_span_qn(bar)
             end = start + float(scaled.qn_to_sec(q1) - scaled.qn_to_sec(q0))
             targets = p.targets_for_bar(bar, start_sec=start)
-        laid.append((bar, targets, p.level, p.tempo_scale, start, end))
+        part = p.chart.part(p.level)
+        roll = p.chart.roll_mask(p.level)[part.span(*p.bar_span_qn(bar))]
+        laid.append((bar, targets, roll, p.level, p.tempo_scale, start, end))
         reached.setdefault(p.level, start)
         return end
 
     end = lay_out(0, 0.0) if order else 0.0
+    before = Hits.empty()  # the notes under a roll in the bar played before
     for i in range(len(order)):
         if i + 1 < len(order):
             end = lay_out(i + 1, end)  # laid out before bar i is judged
-        bar, targets, level, scale, start, end_sec = laid.pop(0)
+        bar, targets, roll, level, scale, start, end_sec = laid.pop(0)
+        nearby = Hits.concat([before, *(t.select(r) for _, t, r, *_ in laid[:1])])
+        before = targets.select(roll)
         if end_sec + wait_sec > stop:
             break  # not closed when the session stopped
         if level != p.level or scale != p.tempo_scale:
             continue  # laid out before the path's last change: not reported
         if not any(a <= start and end_sec <= b for a, b in spans):
             continue  # the player was not there for the whole bar
-        part = p.chart.part(level)
-        roll = p.chart.roll_mask(level)[part.span(*p.bar_span_qn(bar))]
         judged = bar_alignment(
-            hits, targets, start, end_sec, window_sec=w, level=level, chart=p.chart, roll=roll
+            hits,
+            targets,
+            start,
+            end_sec,
+            window_sec=w,
+            level=level,
+            chart=p.chart,
+            roll=roll,
+            roll_nearby=nearby,
         )
         p.on_bar_end(bar, judged)
     return LessonReport(

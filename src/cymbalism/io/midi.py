@@ -125,6 +125,12 @@ class MidiPerformance:
         """The file's name (``"<bytes>"`` when read from memory)."""
         return self.path.name if self.path is not None else "<bytes>"
 
+    @property
+    def heard_as(self) -> dict[Lane, Lane]:
+        """Drums named as others (a recording's, :attr:`~cymbalism.io.audio.
+        AudioPerformance.heard_as`): none, an e-kit names every drum it maps."""
+        return {}
+
     def __len__(self) -> int:
         return len(self.hits)
 

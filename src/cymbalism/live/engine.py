@@ -737,6 +737,9 @@ class Engine:
         )
         targets = Hits(tgt.onset_sec[a:b], tgt.lane[a:b], tgt.velocity[a:b])
         level = dict(bar.levels)[st.player.name]
+        roll = st.aligner.roll
+        sides = [st.bar_ranges[j] for j in (i - 1, i + 1) if 0 <= j < len(st.bar_ranges)]
+        near = [np.arange(c, d)[roll[c:d]] for c, d in sides]  # the rolls either side
         return bar_alignment(
             hits,
             targets,
@@ -745,7 +748,8 @@ class Engine:
             window_sec=w,
             level=level,
             chart=self.chart,
-            roll=st.aligner.roll[a:b],
+            roll=roll[a:b],
+            roll_nearby=tgt.select(np.concatenate(near)) if near else None,
         )
 
     def _close_bars(self, now_sec: float) -> None:

@@ -22,7 +22,8 @@ def ms(sec: float | None, *, signed: bool = False) -> str:
     """Seconds as whole milliseconds for people (``0.0123`` -> ``"12 ms"``)."""
     if sec is None or not np.isfinite(sec):
         return "–"
-    return f"{sec * 1000:+.0f} ms" if signed else f"{sec * 1000:.0f} ms"
+    whole = round(sec * 1000)  # an int: -0.4 ms is "0 ms", never "-0 ms"
+    return f"{whole:+d} ms" if signed and whole else f"{whole:d} ms"
 
 
 def clock(sec: float, *, decimals: int = 0) -> str:

@@ -142,7 +142,7 @@ def print_history(player: str, rows: list[HistoryRow], console: Any) -> None:
             else ("not yet" if r.partners else "–")
         )
         timing = (
-            f"{r.mean_error_sec * 1000:+.0f} ± {ms(r.sd_error_sec)}"
+            f"{ms(r.mean_error_sec, signed=True).removesuffix(' ms')} ± {ms(r.sd_error_sec)}"
             if np.isfinite(r.sd_error_sec)
             else ms(r.mean_error_sec, signed=True)
         )

@@ -7,15 +7,18 @@ plots.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cymbalism.analysis.sync import TOGETHER_SD_SEC
+from cymbalism.model.lanes import Lane
 from cymbalism.report.format import clock, counted, ms
 
 if TYPE_CHECKING:
     from cymbalism.analysis.sync import SyncStats
+    from cymbalism.model.hits import Hits
     from cymbalism.report.analysis import PlayerAnalysis, SessionAnalysis
 
 __all__ = [
@@ -23,6 +26,7 @@ __all__ = [
     "TOGETHER_MS",
     "behind_phrase",
     "gap_sentence",
+    "heard_as_sentence",
     "leader_phrase",
     "ms",
     "player_table_rows",
@@ -71,6 +75,31 @@ def presence_phrase(p: PlayerAnalysis) -> str:
     if not moves:
         return ""
     return f" {p.name} {', '.join(moves)}, and is judged only while there."
+
+
+def heard_as_sentence(name: str, kit: str, before: Hits, after: Hits) -> str | None:
+    """Say which of a player's strokes were taken for a drum their kit's templates cannot
+    name (:func:`~cymbalism.analysis.align.name_heard_drums`): ``before`` as heard,
+    ``after`` as named by the part; None if none was."""
+    from cymbalism.io.audio.learn import DEFAULT_CALIBRATION_ORDER
+
+    moved = before.lane != after.lane
+    if not moved.any():
+        return None
+    pairs = Counter(zip(before.lane[moved].tolist(), after.lane[moved].tolist(), strict=True))
+    said = [
+        f"{counted(n, 'stroke')} heard as the {Lane(h).label} fell on {Lane(d).label} notes"
+        for (h, d), n in sorted(pairs.items(), key=lambda kv: kv[0][1])
+    ]
+    missing = sorted({Lane(d) for _, d in pairs}, key=int)
+    order = ",".join(x.short for x in (*DEFAULT_CALIBRATION_ORDER, *missing))
+    return (
+        f"{name}'s recording was read with the {kit} kit, which has no "
+        f"{' or '.join(x.label for x in missing)} of its own: {' and '.join(said)} of "
+        f"the part, and count for {'it' if len(missing) == 1 else 'them'}. To tell "
+        f"them apart, calibrate your kit with them too (cymbalism kit calibrate "
+        f"--order {order})."
+    )
 
 
 def unjudged_sentence(name: str, n: int) -> str:

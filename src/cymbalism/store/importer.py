@@ -29,7 +29,8 @@ import numpy as np
 from cymbalism.analysis.align import MAX_OFFSET_SEC, grid_targets
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Chart, Level, Part
-from cymbalism.model.session import Player, Session
+from cymbalism.model.hits import Hits
+from cymbalism.model.session import DEFAULT_WINDOW_SEC, Player, Session
 from cymbalism.model.tempo import TempoMap
 from cymbalism.store.store import Store
 
@@ -79,6 +80,7 @@ def import_files(
     align: bool = False,
     offset_sec: float | None = None,
     on_aligned: Callable[[list[Any], list[Any], dict[str, int]], object] | None = None,
+    on_named: Callable[[str, str, Hits, Hits], object] | None = None,
 ) -> int:
     """Read the performances, store them as one session, and return its id.
 
@@ -106,12 +108,16 @@ def import_files(
         ClockAlignment` and the hits left out of each as the other kit
         (:func:`~cymbalism.io.performance.leave_out_other_kits`), once they are on one
         clock (to say how they were lined up).
+    on_named : callable, optional
+        Called with a player's name, their recording's kit, and their hits as heard and
+        as stored, when strokes of a drum the kit cannot name were named by the part
+        (:func:`~cymbalism.analysis.align.name_heard_drums`: a ride heard as the hi-hat).
 
     Returns
     -------
     session_id : int
     """
-    from cymbalism.analysis.align import find_offset
+    from cymbalism.analysis.align import as_heard, find_offset, name_heard_drums
     from cymbalism.analysis.tempo import players_clicks
     from cymbalism.io.charts import load_chart
     from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
@@ -150,9 +156,22 @@ def import_files(
     if chart is not None:
         start = offset_sec
         if start is None and recorded and any(len(h) for h in hits):
-            start = find_offset(hits, [song.targets(lv) for lv in parts]).offset_sec
+            heard_parts = [
+                as_heard(song.targets(lv), p.heard_as)
+                for lv, p in zip(parts, performances, strict=True)
+            ]
+            start = find_offset(hits, heard_parts).offset_sec
         if start:
             hits = [h.shifted(-start) for h in hits]
+        heard = hits
+        hits = [
+            name_heard_drums(h, song.targets(lv), p.heard_as, window_sec=DEFAULT_WINDOW_SEC)
+            for h, lv, p in zip(heard, parts, performances, strict=True)
+        ]
+        if on_named is not None:
+            for name, p, h, n in zip(player_names, performances, heard, hits, strict=True):
+                if not np.array_equal(h.lane, n.lane):
+                    on_named(name, p.kit, h, n)
     players = tuple(
         Player(name=name, level=lv, input=str(path), hits=h)
         for name, path, h, lv in zip(player_names, files, hits, parts, strict=True)

@@ -31,6 +31,7 @@ from cymbalism.live.clock import NS_PER_SEC, Clock
 from cymbalism.live.engine import Engine, Feedback, LiveOptions, Recorder, Verdict
 from cymbalism.live.metronome import Sound
 from cymbalism.model.session import BarLayout, Player, Settings
+from cymbalism.report.format import ms
 from cymbalism.report.text import gap_sentence
 from cymbalism.sound.music import bar_maps
 from cymbalism.web.rooms import Room
@@ -372,7 +373,7 @@ class DuetEngine:
             if t.n_notes:
                 summary.append(
                     f"{name}: {t.n_hit} of {t.n_notes} notes ({100 * t.hit_rate:.0f}%), "
-                    f"mean error {t.mean_error_sec * 1000:+.0f} ms"
+                    f"mean error {ms(t.mean_error_sec, signed=True)}"
                     if t.n_hit
                     else f"{name}: none of the {t.n_notes} notes were hit"
                 )

@@ -138,6 +138,15 @@ def test_the_default_kit_holds_variants_of_each_drum_and_reads_back() -> None:
     np.testing.assert_allclose(back.templates, kit.templates, atol=1e-6)
     # one template per drum for what a calibrated kit was not taught
     assert audio.profile_kit().template_of(Lane.CRASH).sum() == pytest.approx(1.0)
+    # the drums it has no template for, and what it names them
+    assert kit.heard_as == {
+        Lane.RIDE: Lane.HIHAT_CLOSED,
+        Lane.TOM_MID: Lane.TOM_HIGH,
+        Lane.HIHAT_PEDAL: Lane.HIHAT_CLOSED,
+    }
+    t = kit.templates
+    taught = audio.KitTemplates("mine", (*kit.lanes, Lane.RIDE), np.vstack([t, t[:1]]))
+    assert Lane.RIDE not in taught.heard_as and Lane.TOM_MID in taught.heard_as
 
 
 def test_a_drum_is_fitted_by_all_its_variants_and_rare_drums_are_named_less_readily() -> None:

@@ -64,6 +64,9 @@ class AudioPerformance:
         The channel that was read, or ``None`` for all channels mixed down.
     kit : str
         The name of the kit whose templates chose the lanes.
+    heard_as : dict of Lane to Lane
+        The drums that kit has no template for, each with the drum their strokes are
+        named (:attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`).
     warnings : tuple[str, ...]
         Problems found that did not stop reading (clipping, odd rate, ...).
     tempo_map : None
@@ -76,6 +79,7 @@ class AudioPerformance:
     duration_sec: float
     channel: int | None = None
     kit: str = "default"
+    heard_as: dict[Lane, Lane] = field(default_factory=dict)
     warnings: tuple[str, ...] = field(default=())
     tempo_map: None = None
 
@@ -238,6 +242,7 @@ def read_audio(
         duration_sec=n_read / sr,
         channel=channel,
         kit=kit_t.name,
+        heard_as=kit_t.heard_as,
         warnings=tuple(problems),
     )
 
