@@ -590,6 +590,10 @@ def _plain_notes(body: str) -> np.ndarray | None:
     return np.ascontiguousarray(table[:2, is_note].T)
 
 
+#: A number of 19 digits or more may not fit in 64 bits.
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
 def _section_notes(section: _Section, source: str) -> np.ndarray:
     """The ``N`` lines of a drum section as rows of (tick, note number); every line of
     the section must be an event line."""
@@ -598,6 +602,9 @@ def _section_notes(section: _Section, source: str) -> np.ndarray:
         return plain
     _check_event_lines(section, source)
     rows = _CH_NOTE.findall(section.body)
+    digits = " ".join(map(" ".join, rows))
+    if _LONG_NUMBER.search(digits) is None:  # every number fits in 64 bits: parse fast
+        return np.fromstring(digits, dtype=np.int64, sep=" ").reshape(-1, 2)
     try:
         return np.array(rows, dtype=np.int64).reshape(-1, 2)
     except OverflowError:
