@@ -766,3 +766,45 @@ def test_a_song_runs_to_its_last_event_when_the_drums_stop_early(tmp_path):
     mid.save(str(tmp_path / "notes.mid"))
     read = read_notes_mid(tmp_path / "notes.mid")
     assert read.sections == ((40.0, "outro"),) and read.end_qn == 44.0
+
+
+def test_a_tick_too_large_for_any_number_is_an_error_naming_its_line():
+    """A mistyped tick longer than 64 bits (or a note number) is one error naming its
+    line, not a note wrapped around to just before the start."""
+    head = "[Song]\n{\n  Resolution = 192\n}\n[ExpertDrums]\n{\n  0 = N 0 0\n"
+    for line in ("  99999999999999999999 = N 1 0\n", "  192 = N 99999999999999999999 0\n"):
+        for extra in ("", '  0 = E "solo"\n'):  # read at once, or line by line
+            with pytest.raises(InputError, match=r"line 8: .*99999999999999999999 is too large"):
+                parse_chart_text(f"{head}{line}{extra}}}\n")
+
+
+def test_a_note_or_end_hours_beyond_any_song_is_an_error(tmp_path):
+    """One stray tick far past the music (a note 2,894 hours in) is one error that names
+    it: reading on would lay out millions of bars for every command."""
+    text = SONG.replace("  576 = N 1 0\n", "  576 = N 1 0\n  4000000000 = N 1 0\n", 1)
+    with pytest.raises(
+        InputError, match=r"Expert part has a note 2,894 hours into the song, at tick 4000000000"
+    ):
+        parse_chart_text(text)
+    far_end = SONG.replace(
+        '  0 = E "section Intro"\n', '  0 = E "section Intro"\n  4000000000 = E "end"\n'
+    )
+    with pytest.raises(
+        InputError, match=r"its end event is 2,894 hours into the song, at tick 4000000000"
+    ):
+        parse_chart_text(far_end)
+    # a chart of 2 h 59 min is a song (a full-album chart)
+    long_song = SONG.replace(
+        "  576 = N 1 0\n", f"  576 = N 1 0\n  {192 * 2 * 179 * 60} = N 1 0\n", 1
+    )
+    assert parse_chart_text(long_song).part(Level.EXPERT).qn.max() == 2 * 179 * 60
+    # notes.mid: a note 0xFFFFFFF ticks (77 hours at 480 per beat, 120 BPM) after the first
+    path = _drums_mid(tmp_path / "notes.mid", [(0, 96)])
+    mid = mido.MidiFile(str(path))
+    mid.tracks[1].insert(-1, mido.Message("note_on", note=97, velocity=100, time=0xFFFFFFF))
+    mid.tracks[1].insert(-1, mido.Message("note_off", note=97, time=10))
+    mid.save(str(path))
+    with pytest.raises(
+        InputError, match=r"Expert part has a note 78 hours into the song, at tick 268435465"
+    ):
+        read_notes_mid(path)

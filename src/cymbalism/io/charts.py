@@ -334,11 +334,24 @@ def _finish_chart(
     expert_plus: Part | None = None,
     rolls: dict[Level, tuple[Roll, ...]] | None = None,
     hint: str = "",
+    ticks_per_qn: int | None = None,
 ) -> Chart:
     parts = {lv: p for lv, p in parts.items() if len(p)}
     if not parts:
         have = ", ".join(found) or "nothing"
         raise InputError(f"{where}: the chart has no drum part (it has: {have}){hint}")
+    # a stray tick hours past the music (a typo) would have every command lay out
+    # millions of bars: one error names it instead
+    every = {**parts, **({Level.EXPERT_PLUS: expert_plus} if expert_plus else {})}
+    last = [(f"the {lv.label} part has a note", float(p.qn.max())) for lv, p in every.items()]
+    for what, qn in [*last, ("its end event is", end_qn)]:
+        sec = float(tempo_map.qn_to_sec(qn))
+        if sec > _MAX_SONG_SEC:
+            at = f", at tick {round(qn * ticks_per_qn)}" if ticks_per_qn else ""
+            raise InputError(
+                f"{where}: {what} {sec / 3600:,.0f} hours into the song{at}; a chart runs "
+                f"at most {_MAX_SONG_SEC / 3600:g} hours (is that tick mistyped?)"
+            )
     return Chart(
         title=title,
         tempo_map=tempo_map,
@@ -577,6 +590,10 @@ def _plain_notes(body: str) -> np.ndarray | None:
     return np.ascontiguousarray(table[:2, is_note].T)
 
 
+#: A number of 19 digits or more may not fit in 64 bits.
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
 def _section_notes(section: _Section, source: str) -> np.ndarray:
     """The ``N`` lines of a drum section as rows of (tick, note number); every line of
     the section must be an event line."""
@@ -584,8 +601,19 @@ def _section_notes(section: _Section, source: str) -> np.ndarray:
     if plain is not None:
         return plain
     _check_event_lines(section, source)
-    digits = " ".join(map(" ".join, _CH_NOTE.findall(section.body)))
-    return np.fromstring(digits, dtype=np.int64, sep=" ").reshape(-1, 2)
+    rows = _CH_NOTE.findall(section.body)
+    digits = " ".join(map(" ".join, rows))
+    if _LONG_NUMBER.search(digits) is None:  # every number fits in 64 bits: parse fast
+        return np.fromstring(digits, dtype=np.int64, sep=" ").reshape(-1, 2)
+    try:
+        return np.array(rows, dtype=np.int64).reshape(-1, 2)
+    except OverflowError:
+        tick, number = next(r for r in rows if max(map(int, r)) > np.iinfo(np.int64).max)
+        at = re.search(rf"^[ \t]*{tick}[ \t]*=[ \t]*N[ \t]+{number}\b", section.body, re.M)
+        line = section.line + section.body.count("\n", 0, at.start() if at else 0)
+        where = f"{source}, line {line}"
+        big = tick if int(tick) > int(number) else number
+        raise InputError(f"{where}: {big} is too large for a tick or a note number") from None
 
 
 def _drum_gems(notes: np.ndarray, *, five_lane: bool, plus: bool) -> _Gems:
@@ -800,6 +828,7 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
         expert_plus=expert_plus,
         rolls=rolls,
         hint=hint,
+        ticks_per_qn=resolution,
     )
 
 
@@ -1007,6 +1036,7 @@ def read_notes_mid(path: str | Path, *, five_lane: bool | None = None) -> Chart:
         found=[f"{names[index]} without notes"],
         expert_plus=expert_plus,
         rolls=rolls,
+        ticks_per_qn=tpq,
     )
 
 
