@@ -37,7 +37,13 @@ def _screen(cols: int, wait_sec: float = 0.8) -> list[str]:
             assert time.monotonic() < deadline, out  # started and playing
             time.sleep(0.1)
         time.sleep(wait_sec)
-        out = subprocess.run(capture, check=True, capture_output=True, text=True).stdout
+        # a capture can fall between two halves of a redraw: take one with the whole
+        # frame, down to its last line
+        while "everything played is kept" not in (
+            out := subprocess.run(capture, check=True, capture_output=True, text=True).stdout
+        ):
+            assert time.monotonic() < deadline + 10.0, out
+            time.sleep(0.05)
     finally:
         subprocess.run([*tmux, "kill-server"], check=False)
     return out.splitlines()
