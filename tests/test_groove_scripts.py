@@ -1,5 +1,6 @@
 """The evaluation and benchmark scripts run end to end: groove_midi on a few real files,
-the library benchmark on a small synthetic library, the JACK benchmark's counting."""
+the library benchmark on a small synthetic library, the JACK benchmark's counting, the
+named-drums evaluation on one synthesized song."""
 
 from __future__ import annotations
 
@@ -139,3 +140,13 @@ def test_the_rooms_of_the_audio_evaluation_have_the_reverberation_asked_for():
     # the tail's energy falls 60 dB over RT60: 30 dB from 0.1 s to 0.5 s
     energy = [np.sum(ir[round(t * sr) : round((t + 0.05) * sr)] ** 2) for t in (0.1, 0.5)]
     assert 10 * np.log10(energy[0] / energy[1]) == pytest.approx(30.0, abs=1.5)
+
+
+def test_named_drums_evaluation_finds_the_ride_the_templates_cannot_name(capsys):
+    evaluation = _load("evaluation/named_drums.py")
+    evaluation.main(["--songs", "harbor-waltz", "--sources", "synth"])
+    row = next(line for line in capsys.readouterr().out.splitlines() if "harbor-waltz" in line)
+    heard, named = (float(x.rstrip("%")) for x in row.split()[3:5])
+    assert named > heard + 10.0
+    ride = row.split()[5:8]  # "0% -> 98%"
+    assert ride[0] == "0%" and float(ride[2].rstrip("%")) > 90.0
