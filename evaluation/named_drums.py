@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"(no fluidsynth or {SOUNDFONT}: the synthesizer alone)")
         sources = ["synth"]
     kit = audio.default_kit()
-    told = (f"{d.label} heard as {h.label}" for d, h in kit.heard_as.items())
+    told = (
+        f"{d.label} heard as {' or '.join(h.label for h in hs)}" for d, hs in kit.heard_as.items()
+    )
     print(f"default kit: {', '.join(told)}")
     head = f"{'song':14} {'source':9} {'notes':>5}  {'hit as heard':>12} {'named':>6}  "
     print(head + f"{'ride':>11}  {'mid tom':>11}  {'extra':>9}")

@@ -95,5 +95,5 @@ def test_a_microphones_kit_says_which_drums_the_part_must_name() -> None:
     assert parse_player("Ana:mic").microphone == (None, "default")
     # the default templates have no ride: the part names the ride's strokes
     assert heard_by(parse_player("Ana:mic@ch1")) == default_kit().heard_as
-    assert heard_by(parse_player("Ana:mic@ch1"))[Lane.RIDE] is Lane.HIHAT_CLOSED
+    assert heard_by(parse_player("Ana:mic@ch1"))[Lane.RIDE][0] is Lane.HIHAT_CLOSED
     assert heard_by(parse_player("Ben:TD-11")) == {} == heard_by(parse_player("Ben:keys"))

@@ -61,6 +61,7 @@ __all__ = [
     "MAX_OFFSET_SEC",
     "ROLL_REACH_SEC",
     "Alignment",
+    "HeardAs",
     "Judgement",
     "OnlineAligner",
     "SongOffset",
@@ -68,6 +69,7 @@ __all__ = [
     "as_heard",
     "find_offset",
     "grid_targets",
+    "heard_ways",
     "match_events",
     "name_heard_drums",
 ]
@@ -807,33 +809,50 @@ class SongOffset:
         return (self.matched - self.runner_up_matched) / max(self.notes, 1)
 
 
-def as_heard(targets: Hits, heard_as: Mapping[Lane, Lane]) -> Hits:
-    """The notes ``targets`` as an input that names the drums ``heard_as`` maps by
-    others hears them (a ride note as a hi-hat note; see :func:`name_heard_drums`)."""
+#: Drums an input cannot name, each with the drums it may name their strokes, the
+#: likeliest first (:attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`).
+HeardAs = Mapping[Lane, Sequence[Lane]]
+
+
+def as_heard(targets: Hits, heard_as: HeardAs) -> Hits:
+    """The notes ``targets`` as an input that names the drums of ``heard_as`` by others
+    most likely hears them (a ride note as a hi-hat note; see :func:`name_heard_drums`)."""
     if not heard_as:
         return targets
     table = np.arange(len(Lane), dtype=np.int8)
     for drum, heard in heard_as.items():
-        table[int(drum)] = int(heard)
+        table[int(drum)] = int(heard[0])
     return Hits(targets.onset_sec, table[targets.lane], targets.velocity)
+
+
+def heard_ways(heard_as: HeardAs) -> dict[int, tuple[int, ...]]:
+    """For each lane a stroke may be heard as, the drums it may be (itself first):
+    ``{HIHAT_CLOSED: (HIHAT_CLOSED, RIDE)}`` for an input that hears the ride so."""
+    ways: dict[int, tuple[int, ...]] = {}
+    for drum, heard in heard_as.items():
+        for h in heard:
+            ways[int(h)] = (*ways.get(int(h), (int(h),)), int(drum))
+    return ways
 
 
 def name_heard_drums(
     hits: Hits,
     targets: Hits,
-    heard_as: Mapping[Lane, Lane],
+    heard_as: HeardAs,
     *,
     window_sec: float = DEFAULT_WINDOW_SEC,
 ) -> Hits:
     """Name each stroke of a drum the input hears as another by the part's note it plays.
 
     A recording read with a kit that has no ride template names the ride's strokes
-    hi-hat (``heard_as`` maps ``Lane.RIDE`` to ``Lane.HIHAT_CLOSED``;
-    :attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`). The part's notes of
-    such drums are matched, with :func:`align`'s rule, by the strokes of the drum they
-    are heard as, and each stroke that matches one takes that note's drum. A stroke
-    that matches none keeps the name it was heard by, so a hi-hat struck where the part
-    has a ride note counts for the ride, and one struck where it has neither is extra.
+    hi-hat (``heard_as`` maps ``Lane.RIDE`` to ``(Lane.HIHAT_CLOSED, ...)``;
+    :attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`). The strokes are taken
+    in order, as the live engine takes them: a stroke heard as a drum such drums may be
+    heard as is named the drum, among its own and those, whose unmatched note it would
+    take by :func:`align`'s rule (the nearest; the earlier on a tie), and is then
+    matched so (:meth:`OnlineAligner.nearest_drum`). A stroke near no such note keeps
+    the name it was heard by, so a hi-hat struck where the part has a ride note counts
+    for the ride, and one struck where it has neither is extra.
 
     Parameters
     ----------
@@ -841,8 +860,8 @@ def name_heard_drums(
         The strokes as heard, on the song's clock.
     targets : Hits
         The player's part in seconds.
-    heard_as : mapping of Lane to Lane
-        Drums the input cannot name, each with the drum it names their strokes.
+    heard_as : mapping of Lane to sequence of Lane
+        Drums the input cannot name, each with the drums it may name their strokes.
     window_sec : float
 
     Returns
@@ -850,13 +869,19 @@ def name_heard_drums(
     hits : Hits
         ``hits`` with the lanes of the strokes taken for such notes changed.
     """
+    hits = _check_hits(hits, "hits")
     asked = np.isin(targets.lane, np.asarray([int(x) for x in heard_as], dtype=np.int8))
     if not asked.any() or not len(hits):
         return hits
-    al = align(hits, as_heard(targets, heard_as), window_sec=window_sec)
-    took = asked & (al.hit_index >= 0)
+    ways = heard_ways(heard_as)
+    aligner = OnlineAligner(targets, window_sec=window_sec)
     lane = hits.lane.copy()
-    lane[al.hit_index[took]] = targets.lane[took]
+    for i, (t, heard) in enumerate(zip(hits.onset_sec.tolist(), lane.tolist(), strict=True)):
+        options = ways.get(heard)
+        named = None if options is None else aligner.nearest_drum(t, options)
+        if named is not None:
+            lane[i] = named
+        aligner.push(t, int(lane[i]))
     return Hits(hits.onset_sec, lane, hits.velocity)
 
 

@@ -126,7 +126,7 @@ class MidiPerformance:
         return self.path.name if self.path is not None else "<bytes>"
 
     @property
-    def heard_as(self) -> dict[Lane, Lane]:
+    def heard_as(self) -> dict[Lane, tuple[Lane, ...]]:
         """Drums named as others (a recording's, :attr:`~cymbalism.io.audio.
         AudioPerformance.heard_as`): none, an e-kit names every drum it maps."""
         return {}

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from cymbalism.analysis.align import ROLL_REACH_SEC, Alignment, OnlineAligner
+from cymbalism.analysis.align import ROLL_REACH_SEC, Alignment, OnlineAligner, heard_ways
 from cymbalism.analysis.summary import AnalysisReport, analyze_players
 from cymbalism.analysis.sync import SyncStats
 from cymbalism.analysis.timing import TimingStats
@@ -226,8 +226,8 @@ class LiveOptions:
         (0.05 = 5 points), starting from the session's tempo scale; 0 keeps it.
     ramp_to : float
         The tempo scale the ramp stops at.
-    heard_as : Mapping[str, Mapping[Lane, Lane]]
-        Per player, the drums their input cannot name, each with the drum it names
+    heard_as : Mapping[str, Mapping[Lane, tuple[Lane, ...]]]
+        Per player, the drums their input cannot name, each with the drums it may name
         them (a microphone's kit: :attr:`~cymbalism.io.audio.templates.KitTemplates.
         heard_as`). Such a stroke is named, as it arrives, by the note it plays
         (:meth:`~cymbalism.analysis.align.OnlineAligner.nearest_drum`), and is judged and
@@ -244,7 +244,7 @@ class LiveOptions:
     backing: bool = False
     ramp_step: float = 0.0
     ramp_to: float = 1.0
-    heard_as: Mapping[str, Mapping[Lane, Lane]] = field(default_factory=dict)
+    heard_as: Mapping[str, Mapping[Lane, tuple[Lane, ...]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.ramp_step <= 0.5:
@@ -476,12 +476,7 @@ class Engine:
         unknown = set(self.options.heard_as) - set(names)
         if unknown:
             raise InputError(f"heard_as for unknown players {sorted(unknown)}; players: {names}")
-        # per player: a lane as heard -> the drums a stroke heard so may be (itself first)
-        self._heard: dict[str, dict[int, tuple[int, ...]]] = {}
-        for name, table in self.options.heard_as.items():
-            for drum, heard in table.items():
-                ways = self._heard.setdefault(name, {}).setdefault(int(heard), (int(heard),))
-                self._heard[name][int(heard)] = (*ways, int(drum))
+        self._heard = {n: heard_ways(t) for n, t in self.options.heard_as.items()}
         self._paths: dict[str, Lesson] = {}
         self._path_start: dict[str, float] = {}
         self.players: dict[str, _PlayerState] = {}

@@ -101,7 +101,7 @@ class PlayerSpec:
         return where.lstrip("=").strip() or None, kit.strip() or "default"
 
 
-def heard_by(spec: PlayerSpec) -> dict[Lane, Lane]:
+def heard_by(spec: PlayerSpec) -> dict[Lane, tuple[Lane, ...]]:
     """The drums a microphone player's kit cannot name, each with the drum it names them
     (:attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`); none for other inputs."""
     if spec.kind != "mic":

@@ -64,9 +64,9 @@ class AudioPerformance:
         The channel that was read, or ``None`` for all channels mixed down.
     kit : str
         The name of the kit whose templates chose the lanes.
-    heard_as : dict of Lane to Lane
-        The drums that kit has no template for, each with the drum their strokes are
-        named (:attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`).
+    heard_as : dict of Lane to tuple of Lane
+        The drums that kit has no template for, each with the drums their strokes may
+        be named (:attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`).
     warnings : tuple[str, ...]
         Problems found that did not stop reading (clipping, odd rate, ...).
     tempo_map : None
@@ -79,7 +79,7 @@ class AudioPerformance:
     duration_sec: float
     channel: int | None = None
     kit: str = "default"
-    heard_as: dict[Lane, Lane] = field(default_factory=dict)
+    heard_as: dict[Lane, tuple[Lane, ...]] = field(default_factory=dict)
     warnings: tuple[str, ...] = field(default=())
     tempo_map: None = None
 

@@ -61,15 +61,17 @@ DEFAULT_LANE_WEIGHTS: dict[Lane, float] = {Lane.TOM_HIGH: 0.6, Lane.TOM_FLOOR: 0
 #: best-fitting drum is always named). Chosen among 0.05, 0.10 and 0.15 by the same
 #: leave-one-track-out: every fold chose 0.10.
 DEFAULT_MIN_SHARE = 0.10
-#: The drum a kit with no template of its own for a drum names that drum's strokes. The
-#: default kit's high-tom templates were learnt from the soundfont kits' mid toms too,
-#: and its hi-hat's from the pedal; the ride it never heard, and rendered from all 28
-#: soundfont kits (GM notes 51 and 59, four velocities) every ride stroke reads as the
-#: hi-hat, every mid tom (47, 48) as the high tom.
-HEARD_AS: dict[Lane, Lane] = {
-    Lane.RIDE: Lane.HIHAT_CLOSED,
-    Lane.TOM_MID: Lane.TOM_HIGH,
-    Lane.HIHAT_PEDAL: Lane.HIHAT_CLOSED,
+#: The drums a kit with no template of its own for a drum may name that drum's strokes,
+#: the likeliest first. The default kit's high-tom templates were learnt from the
+#: soundfont kits' mid toms too, and its hi-hat's from the pedal; the ride it never
+#: heard. Rendered from all 28 soundfont kits (four velocities), every ride stroke (GM
+#: notes 51 and 59) reads as the hi-hat and every mid tom (47, 48) as the high tom; a
+#: mid tom tuned low reads as the floor tom, and a ride struck on its edge sounds as a
+#: crash does.
+HEARD_AS: dict[Lane, tuple[Lane, ...]] = {
+    Lane.RIDE: (Lane.HIHAT_CLOSED, Lane.CRASH),
+    Lane.TOM_MID: (Lane.TOM_HIGH, Lane.TOM_FLOOR),
+    Lane.HIHAT_PEDAL: (Lane.HIHAT_CLOSED,),
 }
 
 
@@ -153,11 +155,12 @@ class KitTemplates:
         return mean / mean.sum()
 
     @property
-    def heard_as(self) -> dict[Lane, Lane]:
-        """The drums this kit has no template for, each with the drum it names their
+    def heard_as(self) -> dict[Lane, tuple[Lane, ...]]:
+        """The drums this kit has no template for, each with the drums it may name their
         strokes (:data:`HEARD_AS`): the default kit hears the ride as the hi-hat."""
         have = {x for x in self.lanes if x is not None}
-        return {d: h for d, h in HEARD_AS.items() if d not in have and h in have}
+        out = {d: tuple(h for h in hs if h in have) for d, hs in HEARD_AS.items()}
+        return {d: hs for d, hs in out.items() if d not in have and hs}
 
     @property
     def labels(self) -> list[str]:
