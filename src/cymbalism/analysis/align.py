@@ -815,8 +815,8 @@ HeardAs = Mapping[Lane, Sequence[Lane]]
 
 
 def as_heard(targets: Hits, heard_as: HeardAs) -> Hits:
-    """The notes ``targets`` as an input that names the drums of ``heard_as`` by others
-    most likely hears them (a ride note as a hi-hat note; see :func:`name_heard_drums`)."""
+    """The notes ``targets`` with each drum of ``heard_as`` written as the drum the input
+    most likely names it (a ride note as a hi-hat note; see :func:`name_heard_drums`)."""
     if not heard_as:
         return targets
     table = np.arange(len(Lane), dtype=np.int8)

@@ -127,8 +127,8 @@ def _analyze(
         hits_as_read = hits
         # a drum the kit cannot name (a ride heard as the hi-hat) by the part's note
         heard = [h.shifted(-start) for h in hits]
-        named = [
-            name_heard_drums(h, t, p.heard_as, window_sec=window_ms / 1000)
+        named = [  # any drum counts with --lane-blind: nothing to name
+            name_heard_drums(h, t, {} if lane_blind else p.heard_as, window_sec=window_ms / 1000)
             for h, t, p in zip(heard, targets, performances, strict=True)
         ]
         heard_said = [
