@@ -19,6 +19,7 @@ from cymbalism.analysis.align import (
     grid_targets,
     match_events,
     name_heard_drums,
+    named_counts,
 )
 from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
@@ -366,6 +367,10 @@ def test_strokes_of_a_drum_heard_as_another_take_the_drum_of_the_note_they_play(
     assert named.lane.tolist() == [*notes.lane.tolist(), Lane.HIHAT_CLOSED]
     np.testing.assert_array_equal(named.onset_sec, played.onset_sec)
     np.testing.assert_array_equal(named.velocity, played.velocity)
+    assert named_counts(played, named) == {
+        (Lane.TOM_HIGH, Lane.TOM_MID): 2,
+        (Lane.HIHAT_CLOSED, Lane.RIDE): 2,
+    }
     al = align(named, notes)
     assert al.n_hit == len(notes) and al.n_extra == 1
     np.testing.assert_allclose(al.error_sec, late, atol=1e-12)

@@ -72,6 +72,7 @@ __all__ = [
     "heard_ways",
     "match_events",
     "name_heard_drums",
+    "named_counts",
 ]
 
 
@@ -883,6 +884,17 @@ def name_heard_drums(
             lane[i] = named
         aligner.push(t, int(lane[i]))
     return Hits(hits.onset_sec, lane, hits.velocity)
+
+
+def named_counts(heard: Hits, named: Hits) -> dict[tuple[Lane, Lane], int]:
+    """How many strokes :func:`name_heard_drums` named otherwise than heard:
+    ``{(heard as, named): n}``, by the drum named, then as heard."""
+    moved = heard.lane != named.lane
+    pairs = zip(heard.lane[moved].tolist(), named.lane[moved].tolist(), strict=True)
+    counts: dict[tuple[Lane, Lane], int] = {}
+    for h, d in pairs:
+        counts[Lane(h), Lane(d)] = counts.get((Lane(h), Lane(d)), 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (kv[0][1], kv[0][0])))
 
 
 def find_offset(

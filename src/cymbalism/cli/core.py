@@ -29,6 +29,7 @@ from cymbalism.cli.format import (
 )
 from cymbalism.errors import InputError
 from cymbalism.model.chart import Level
+from cymbalism.model.lanes import Lane
 from cymbalism.model.session import DEFAULT_WINDOW_SEC
 from cymbalism.simulate import DrummerModel
 
@@ -70,7 +71,7 @@ def _analyze(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Judge each player's timing and the gap between them (two files are a duet)."""
-    from cymbalism.analysis.align import as_heard, name_heard_drums
+    from cymbalism.analysis.align import as_heard, name_heard_drums, named_counts
     from cymbalism.analysis.tempo import players_clicks
     from cymbalism.io.charts import load_chart
     from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
@@ -106,6 +107,7 @@ def _analyze(
         )
     placed: dict[str, object] = {}
     heard_said: list[str | None] = []  # per player: strokes named by the part's drum
+    renamed: dict[str, dict[tuple[Lane, Lane], int]] = {}
     swapped = False  # the files given in the other order than their --levels
     unjudged: dict[str, int] = {}  # per player: hi-hat pedal strokes no note asks for
     if chart is None:
@@ -131,9 +133,14 @@ def _analyze(
             name_heard_drums(h, t, {} if lane_blind else p.heard_as, window_sec=window_ms / 1000)
             for h, t, p in zip(heard, targets, performances, strict=True)
         ]
+        renamed = {
+            name: counts
+            for name, h, n in zip(player_names, heard, named, strict=True)
+            if (counts := named_counts(h, n))
+        }
         heard_said = [
-            heard_as_sentence(name, p.kit, h, n)
-            for name, p, h, n in zip(player_names, performances, heard, named, strict=True)
+            heard_as_sentence(name, p.kit, renamed.get(name, {}))
+            for name, p in zip(player_names, performances, strict=True)
         ]
         # each hit counts for the drum its part plays it on (any tom at Easy), as live
         hits = [played_hits(h, lv, chart=song) for h, lv in zip(named, parts, strict=True)]
@@ -170,9 +177,13 @@ def _analyze(
             extra["aligned"] = clocks
         if unjudged:
             extra["not_judged"] = unjudged
-        if any(heard_said):
+        if renamed:
             extra["named_by_part"] = {
-                name: said for name, said in zip(player_names, heard_said, strict=True) if said
+                name: [
+                    {"heard_as": h.name.lower(), "named": d.name.lower(), "strokes": n}
+                    for (h, d), n in counts.items()
+                ]
+                for name, counts in renamed.items()
             }
         console.print_json(data={**report.to_dict(), **extra})
     else:

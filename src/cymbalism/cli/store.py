@@ -52,6 +52,7 @@ def _import(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Store a duet (or a solo) from MIDI files or recordings as a session; summarise it."""
+    from cymbalism.analysis.align import named_counts
     from cymbalism.cli.format import swapped_parts_hint
     from cymbalism.report.analysis import analyse_stored, parts_swapped
     from cymbalism.report.text import heard_as_sentence, print_summary
@@ -69,8 +70,10 @@ def _import(
             align=align,
             offset_sec=offset,
             on_aligned=partial(say_alignment, quiet=False),
-            on_named=lambda *told: err_console.print(
-                heard_as_sentence(*told), highlight=False, soft_wrap=False
+            on_named=lambda name, kit, heard, named: err_console.print(
+                heard_as_sentence(name, kit, named_counts(heard, named)),
+                highlight=False,
+                soft_wrap=False,
             ),
         )
         console.print(f"stored session [bold]{session_id}[/] in {store.url}")

@@ -7,7 +7,6 @@ plots.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +17,6 @@ from cymbalism.report.format import clock, counted, ms
 
 if TYPE_CHECKING:
     from cymbalism.analysis.sync import SyncStats
-    from cymbalism.model.hits import Hits
     from cymbalism.report.analysis import PlayerAnalysis, SessionAnalysis
 
 __all__ = [
@@ -77,21 +75,18 @@ def presence_phrase(p: PlayerAnalysis) -> str:
     return f" {p.name} {', '.join(moves)}, and is judged only while there."
 
 
-def heard_as_sentence(name: str, kit: str, before: Hits, after: Hits) -> str | None:
+def heard_as_sentence(name: str, kit: str, counts: dict[tuple[Lane, Lane], int]) -> str | None:
     """Say which of a player's strokes were taken for a drum their kit's templates cannot
-    name (:func:`~cymbalism.analysis.align.name_heard_drums`): ``before`` as heard,
-    ``after`` as named by the part; None if none was."""
+    name: ``counts`` from :func:`~cymbalism.analysis.align.named_counts`; None if none."""
     from cymbalism.io.audio.learn import DEFAULT_CALIBRATION_ORDER
 
-    moved = before.lane != after.lane
-    if not moved.any():
+    if not counts:
         return None
-    pairs = Counter(zip(before.lane[moved].tolist(), after.lane[moved].tolist(), strict=True))
     said = [
-        f"{counted(n, 'stroke')} heard as the {Lane(h).label} fell on {Lane(d).label} notes"
-        for (h, d), n in sorted(pairs.items(), key=lambda kv: kv[0][1])
+        f"{counted(n, 'stroke')} heard as the {h.label} fell on {d.label} notes"
+        for (h, d), n in counts.items()
     ]
-    missing = sorted({Lane(d) for _, d in pairs}, key=int)
+    missing = sorted({d for _, d in counts}, key=int)
     order = ",".join(x.short for x in (*DEFAULT_CALIBRATION_ORDER, *missing))
     return (
         f"{name}'s recording was read with the {kit} kit, which has no "
