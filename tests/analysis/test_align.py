@@ -412,3 +412,36 @@ def test_naming_heard_drums_changes_only_heard_names_to_drums_heard_so(
     assert np.isin(renamed, al.hit_index).all()
     took = np.isin(al.hit_index, renamed)
     assert (notes.lane[took] == named.lane[al.hit_index[took]]).all()
+
+
+def test_a_ride_heard_as_the_hi_hat_counts_for_a_four_pad_charts_blue_pad() -> None:
+    """In a chart made for four pads (no cymbal markers: read as toms), the blue pad is
+    the mid tom, and a ride counts for it; a ride heard as the hi-hat does too, as live."""
+    from cymbalism.coaching.simplify import fold_hits, fold_table
+    from cymbalism.io.charts import parse_chart_text
+    from cymbalism.live.clock import FakeClock
+    from cymbalism.live.engine import Engine, LiveOptions
+    from cymbalism.model.chart import Level
+    from cymbalism.model.session import Player, Settings
+
+    body = "\n".join(f"  {t} = N {pad} 0" for t in range(0, 1536, 192) for pad in (0, 3))
+    text = "[Song]\n{\n  Resolution = 192\n}\n[SyncTrack]\n{\n  0 = B 120000\n}\n"
+    chart = parse_chart_text(text + f"[ExpertDrums]\n{{\n{body}\n}}\n")
+    notes = chart.targets(Level.EXPERT)
+    assert chart.four_pads and set(notes.lane.tolist()) == {Lane.KICK, Lane.TOM_MID}
+    heard = Hits.from_arrays(notes.onset_sec + 0.01, np.where(notes.lane == Lane.KICK, 0, 2))
+    table = fold_table(Level.EXPERT, chart=chart)
+    named = name_heard_drums(heard, notes, HEARD, counts_as=table)
+    assert (named.lane[notes.lane == Lane.TOM_MID] == Lane.RIDE).all()  # struck as the ride
+    assert align(fold_hits(named, Level.EXPERT, chart=chart), notes).n_hit == len(notes)
+    # without the chart's reading of the pads, the ride has no note to fall on
+    assert name_heard_drums(heard, notes, HEARD) == heard
+    # live, the same
+    clock = FakeClock(5_000_000_000)
+    options = LiveOptions(heard_as={"Ana": HEARD})
+    engine = Engine(chart, [Player("Ana")], Settings(count_in_bars=0), clock, options=options)
+    for t, lane in zip(heard.onset_sec, heard.lane, strict=True):
+        clock.set_ns(max(clock.now_ns(), engine.sec_to_ns(float(t))))
+        engine.tick()
+        engine.push_hit("Ana", int(lane), 100, song_sec=float(t))
+    assert engine.finish().session.player("Ana").hits.lane.tolist() == named.lane.tolist()

@@ -51,7 +51,7 @@ import numpy as np
 
 from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
-from cymbalism.model.lanes import Lane, judged_lanes
+from cymbalism.model.lanes import NOT_JUDGED, Lane, judged_lanes
 from cymbalism.model.session import DEFAULT_WINDOW_SEC
 from cymbalism.model.tempo import TempoMap
 from cymbalism.model.validate import validate_times
@@ -72,6 +72,7 @@ __all__ = [
     "heard_ways",
     "match_events",
     "name_heard_drums",
+    "name_stroke",
     "named_counts",
 ]
 
@@ -836,12 +837,25 @@ def heard_ways(heard_as: HeardAs) -> dict[int, tuple[int, ...]]:
     return ways
 
 
+def name_stroke(
+    aligner: OnlineAligner, onset_sec: float, ways: Sequence[int], counted: Sequence[int]
+) -> int:
+    """Which of the drums ``ways`` a stroke heard as ``ways[0]`` plays: the one whose note
+    the aligner would give it (:meth:`OnlineAligner.nearest_drum`), each drum taken as
+    the lane it counts for in the part (``counted``, :data:`~cymbalism.model.lanes.
+    NOT_JUDGED` for none); ``ways[0]`` if none has a note in reach. Nothing is judged."""
+    judged = [c for c in counted if c != NOT_JUDGED]
+    pick = aligner.nearest_drum(onset_sec, judged) if judged else None
+    return int(ways[list(counted).index(pick)]) if pick is not None else int(ways[0])
+
+
 def name_heard_drums(
     hits: Hits,
     targets: Hits,
     heard_as: HeardAs,
     *,
     window_sec: float = DEFAULT_WINDOW_SEC,
+    counts_as: np.ndarray | None = None,
 ) -> Hits:
     """Name each stroke of a drum the input hears as another by the part's note it plays.
 
@@ -864,6 +878,10 @@ def name_heard_drums(
     heard_as : mapping of Lane to sequence of Lane
         Drums the input cannot name, each with the drums it may name their strokes.
     window_sec : float
+    counts_as : np.ndarray [shape=(len(Lane),), int], optional
+        The lane a stroke of each drum counts for in the part (a level's folding and a
+        chart's :meth:`~cymbalism.model.chart.Chart.hit_lanes`: in a chart made for four
+        pads the ride counts for the blue pad's tom); each drum itself by default.
 
     Returns
     -------
@@ -871,7 +889,8 @@ def name_heard_drums(
         ``hits`` with the lanes of the strokes taken for such notes changed.
     """
     hits = _check_hits(hits, "hits")
-    asked = np.isin(targets.lane, np.asarray([int(x) for x in heard_as], dtype=np.int8))
+    table = np.arange(len(Lane)) if counts_as is None else np.asarray(counts_as, dtype=np.int64)
+    asked = np.isin(targets.lane, [int(table[int(d)]) for d in heard_as])
     if not asked.any() or not len(hits):
         return hits
     ways = heard_ways(heard_as)
@@ -879,10 +898,11 @@ def name_heard_drums(
     lane = hits.lane.copy()
     for i, (t, heard) in enumerate(zip(hits.onset_sec.tolist(), lane.tolist(), strict=True)):
         options = ways.get(heard)
-        named = None if options is None else aligner.nearest_drum(t, options)
-        if named is not None:
-            lane[i] = named
-        aligner.push(t, int(lane[i]))
+        if options is not None:
+            lane[i] = name_stroke(aligner, t, options, [int(table[w]) for w in options])
+        counted = int(table[lane[i]])
+        if counted != NOT_JUDGED:
+            aligner.push(t, counted)
     return Hits(hits.onset_sec, lane, hits.velocity)
 
 

@@ -73,6 +73,7 @@ def _analyze(
     """Judge each player's timing and the gap between them (two files are a duet)."""
     from cymbalism.analysis.align import as_heard, name_heard_drums, named_counts
     from cymbalism.analysis.tempo import players_clicks
+    from cymbalism.coaching.simplify import fold_table
     from cymbalism.io.charts import load_chart
     from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
     from cymbalism.report.analysis import parts_swapped, played_hits
@@ -130,8 +131,14 @@ def _analyze(
         # a drum the kit cannot name (a ride heard as the hi-hat) by the part's note
         heard = [h.shifted(-start) for h in hits]
         named = [  # any drum counts with --lane-blind: nothing to name
-            name_heard_drums(h, t, {} if lane_blind else p.heard_as, window_sec=window_ms / 1000)
-            for h, t, p in zip(heard, targets, performances, strict=True)
+            name_heard_drums(
+                h,
+                t,
+                {} if lane_blind else p.heard_as,
+                window_sec=window_ms / 1000,
+                counts_as=fold_table(lv, chart=song),
+            )
+            for h, t, p, lv in zip(heard, targets, performances, parts, strict=True)
         ]
         renamed = {
             name: counts

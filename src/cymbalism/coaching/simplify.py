@@ -54,6 +54,7 @@ __all__ = [
     "chart_difficulty",
     "fold_hits",
     "fold_lanes",
+    "fold_table",
     "metric_level",
     "part_difficulty",
     "simplify_chart",
@@ -123,6 +124,18 @@ def fold_lanes(
         x = np.asarray(hit_lanes, dtype=np.int64)[x]
     folded = _FOLD_TABLE[Level.parse(level)][np.maximum(x, 0)]
     return np.where(x == NOT_JUDGED, np.int8(NOT_JUDGED), folded).astype(np.int8)
+
+
+def fold_table(level: Level | str | int, *, chart: Chart | None = None) -> np.ndarray:
+    """The lane a hit on each lane counts for at ``level`` (:func:`fold_lanes` of every
+    lane, after the ``chart``'s :meth:`~cymbalism.model.chart.Chart.hit_lanes`).
+
+    Returns
+    -------
+    table : np.ndarray [shape=(len(Lane),), int8]
+    """
+    table = None if chart is None else chart.hit_lanes(level)
+    return fold_lanes(np.arange(len(Lane)), level, hit_lanes=table)
 
 
 def fold_hits(

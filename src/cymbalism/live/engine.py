@@ -39,7 +39,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from cymbalism.analysis.align import ROLL_REACH_SEC, Alignment, OnlineAligner, heard_ways
+from cymbalism.analysis.align import (
+    ROLL_REACH_SEC,
+    Alignment,
+    OnlineAligner,
+    heard_ways,
+    name_stroke,
+)
 from cymbalism.analysis.summary import AnalysisReport, analyze_players
 from cymbalism.analysis.sync import SyncStats
 from cymbalism.analysis.timing import TimingStats
@@ -730,15 +736,6 @@ class Engine:
                 self.recorder.level_change(name, at_sec, new, reason="lesson path")
         st.fold = self._fold_table(st.level)
 
-    def _named(self, st: _PlayerState, onset_sec: float, ways: tuple[int, ...]) -> int:
-        """Which of the drums ``ways`` a stroke heard as ``ways[0]`` plays: the one whose
-        free note it would take (as :func:`~cymbalism.analysis.align.name_heard_drums`
-        names strokes offline), else as heard."""
-        folded = [self._fold_at(st, onset_sec, w) for w in ways]
-        judged = [f for f in folded if f != NOT_JUDGED]
-        pick = st.aligner.nearest_drum(onset_sec, judged) if judged else None
-        return ways[folded.index(pick)] if pick is not None else ways[0]
-
     def _bar_alignment(self, st: _PlayerState, i: int) -> Alignment:
         """One laid-out bar of a player, judged as :func:`~cymbalism.coaching.lesson.bar_alignment`
         judges it (the offline replay does the same)."""
@@ -845,7 +842,8 @@ class Engine:
         ways = self._heard.get(player, {}).get(int(lane))
         if ways is not None:  # a drum the input cannot name: the note it plays names it
             self._lay_out_until(onset_sec)
-            lane = self._named(st, onset_sec, ways)
+            counted = [self._fold_at(st, onset_sec, w) for w in ways]
+            lane = name_stroke(st.aligner, onset_sec, ways, counted)
         if self.recorder is not None:
             self.recorder.add_hits(player, onset_sec, lane, velocity)
         st.onset.append(onset_sec)
@@ -906,12 +904,11 @@ class Engine:
     def _fold_table(self, level: Level) -> np.ndarray:
         """The lane a hit on each lane counts for in this chart's part at ``level`` (made
         once per level: a hit just after a level change looks it up)."""
-        from cymbalism.coaching.simplify import fold_lanes
+        from cymbalism.coaching.simplify import fold_table
 
         table = self._fold_tables.get(level)
         if table is None:
-            lanes = np.arange(len(Lane))
-            table = fold_lanes(lanes, level, hit_lanes=self.chart.hit_lanes(level))
+            table = fold_table(level, chart=self.chart)
             self._fold_tables[level] = table
         return table
 

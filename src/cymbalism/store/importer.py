@@ -119,6 +119,7 @@ def import_files(
     """
     from cymbalism.analysis.align import as_heard, find_offset, name_heard_drums
     from cymbalism.analysis.tempo import players_clicks
+    from cymbalism.coaching.simplify import fold_table
     from cymbalism.io.charts import load_chart
     from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
 
@@ -165,7 +166,13 @@ def import_files(
             hits = [h.shifted(-start) for h in hits]
         heard = hits
         hits = [
-            name_heard_drums(h, song.targets(lv), p.heard_as, window_sec=DEFAULT_WINDOW_SEC)
+            name_heard_drums(
+                h,
+                song.targets(lv),
+                p.heard_as,
+                window_sec=DEFAULT_WINDOW_SEC,
+                counts_as=fold_table(lv, chart=song),
+            )
             for h, lv, p in zip(heard, parts, performances, strict=True)
         ]
         if on_named is not None:
