@@ -141,7 +141,7 @@ def test_the_default_kit_holds_variants_of_each_drum_and_reads_back() -> None:
     # the drums it has no template for, and what it names them
     assert kit.heard_as == {
         Lane.RIDE: (Lane.HIHAT_CLOSED, Lane.CRASH),
-        Lane.TOM_MID: (Lane.TOM_HIGH, Lane.TOM_FLOOR),
+        Lane.TOM_MID: (Lane.TOM_HIGH, Lane.TOM_FLOOR, Lane.SNARE),
         Lane.HIHAT_PEDAL: (Lane.HIHAT_CLOSED,),
     }
     t = kit.templates
