@@ -78,8 +78,6 @@ def presence_phrase(p: PlayerAnalysis) -> str:
 def heard_as_sentence(name: str, kit: str, counts: dict[tuple[Lane, Lane], int]) -> str | None:
     """Say which of a player's strokes were taken for a drum their kit's templates cannot
     name: ``counts`` from :func:`~cymbalism.analysis.align.named_counts`; None if none."""
-    from cymbalism.io.audio.learn import DEFAULT_CALIBRATION_ORDER
-
     if not counts:
         return None
     said = [
@@ -87,13 +85,11 @@ def heard_as_sentence(name: str, kit: str, counts: dict[tuple[Lane, Lane], int])
         for (h, d), n in counts.items()
     ]
     missing = sorted({d for _, d in counts}, key=int)
-    order = ",".join(x.short for x in (*DEFAULT_CALIBRATION_ORDER, *missing))
     return (
         f"{name}'s recording was read with the {kit} kit, which has no "
         f"{' or '.join(x.label for x in missing)} of its own: {' and '.join(said)} of "
-        f"the part, and count for {'it' if len(missing) == 1 else 'them'}. To tell "
-        f"them apart, calibrate your kit with them too (cymbalism kit calibrate "
-        f"--order {order})."
+        f"the part, and count for {'it' if len(missing) == 1 else 'them'}, as the kit "
+        "cannot tell them apart."
     )
 
 
