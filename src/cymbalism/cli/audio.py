@@ -44,6 +44,7 @@ def _transcribe(
     from cymbalism.io.audio import AudioPerformance, hit_summary
     from cymbalism.io.midi import write_hits
     from cymbalism.io.performance import load_performance
+    from cymbalism.model.lanes import Lane
     from cymbalism.model.tempo import TempoMap
 
     if not str(out).lower().endswith((".mid", ".midi")):
@@ -62,13 +63,34 @@ def _transcribe(
         return
     from rich.table import Table
 
-    table = Table(title=f"{perf.path.name}: {summary['hits']} hits in {perf.duration_sec:.1f} s")
+    # the line above the table, not its title: a title wraps to the narrow table's width
+    console.print(
+        f"{perf.path.name}: {summary['hits']} hits in {perf.duration_sec:.1f} s", highlight=False
+    )
+    table = Table()
     for column in ("lane", "hits", "mean velocity"):
         table.add_column(column, justify="left" if column == "lane" else "right")
     for row in summary["lanes"]:
         table.add_row(row["lane"], str(row["hits"]), f"{row['mean_velocity']:.0f}")
     console.print(table)
     console.print(f"kit: {perf.kit}; wrote {out}", highlight=False)
+    unnamed = {d: w for d, w in perf.heard_as.items() if d is not Lane.HIHAT_PEDAL}
+    if unnamed:  # (a pedal's chick: no part writes one)
+
+        def either(labels: list[str]) -> str:
+            return " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
+
+        drums = either([d.label for d in unnamed])
+        heard = "; ".join(
+            f"a {d.label} reads as {either([f'the {x.label}' for x in ways])}"
+            for d, ways in unnamed.items()
+        )
+        err_console.print(
+            f"note: the {perf.kit} kit has no {drums} of its own: {heard}. Against a "
+            "song, `cymbalism analyze --chart` names such strokes by the part.",
+            highlight=False,
+            soft_wrap=False,
+        )
 
 
 @kit_app.command("calibrate")
