@@ -102,8 +102,9 @@ class PlayerSpec:
 
 
 def heard_by(spec: PlayerSpec) -> dict[Lane, tuple[Lane, ...]]:
-    """The drums a microphone player's kit cannot name, each with the drum it names them
-    (:attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`); none for other inputs."""
+    """The drums a microphone player's kit cannot name, each with the drums it may name
+    them (:attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`); none for other
+    inputs."""
     if spec.kind != "mic":
         return {}
     from cymbalism.io.audio.templates import load_kit_templates
