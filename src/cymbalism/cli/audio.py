@@ -46,6 +46,7 @@ def _transcribe(
     from cymbalism.io.performance import load_performance
     from cymbalism.model.lanes import Lane
     from cymbalism.model.tempo import TempoMap
+    from cymbalism.report.format import listed
 
     if not str(out).lower().endswith((".mid", ".midi")):
         raise InputError(f"--out {out}: write to a .mid file")
@@ -76,13 +77,9 @@ def _transcribe(
     console.print(f"kit: {perf.kit}; wrote {out}", highlight=False)
     unnamed = {d: w for d, w in perf.heard_as.items() if d is not Lane.HIHAT_PEDAL}
     if unnamed:  # (a pedal's chick: no part writes one)
-
-        def either(labels: list[str]) -> str:
-            return " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
-
-        drums = either([d.label for d in unnamed])
+        drums = listed([d.label for d in unnamed], "or")
         heard = "; ".join(
-            f"a {d.label} reads as {either([f'the {x.label}' for x in ways])}"
+            f"a {d.label} reads as {listed([f'the {x.label}' for x in ways], 'or')}"
             for d, ways in unnamed.items()
         )
         err_console.print(

@@ -71,9 +71,9 @@ def _analyze(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Judge each player's timing and the gap between them (two files are a duet)."""
-    from cymbalism.analysis.align import as_heard, name_heard_drums, named_counts
+    from cymbalism.analysis.align import as_heard, named_counts
     from cymbalism.analysis.tempo import players_clicks
-    from cymbalism.coaching.simplify import fold_table
+    from cymbalism.coaching.simplify import name_by_part
     from cymbalism.io.charts import load_chart
     from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
     from cymbalism.report.analysis import parts_swapped, played_hits
@@ -131,14 +131,8 @@ def _analyze(
         # a drum the kit cannot name (a ride heard as the hi-hat) by the part's note
         heard = [h.shifted(-start) for h in hits]
         named = [  # any drum counts with --lane-blind: nothing to name
-            name_heard_drums(
-                h,
-                t,
-                {} if lane_blind else p.heard_as,
-                window_sec=window_ms / 1000,
-                counts_as=fold_table(lv, chart=song),
-            )
-            for h, t, p, lv in zip(heard, targets, performances, parts, strict=True)
+            name_by_part(h, song, lv, {} if lane_blind else p.heard_as, window_sec=window_ms / 1000)
+            for h, p, lv in zip(heard, performances, parts, strict=True)
         ]
         renamed = {
             name: counts

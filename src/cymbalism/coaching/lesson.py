@@ -39,6 +39,7 @@ from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.session import DEFAULT_GRACE_SEC, BarLayout, Session
 from cymbalism.model.tempo import TempoMap
+from cymbalism.report.format import listed
 
 __all__ = [
     "BarResult",
@@ -241,10 +242,6 @@ def beat_name(beat: float, *, beats_per_bar: int) -> str:
 
 def _join_positions(labels: list[str]) -> str:
     """``["beat 2", "beat 4"]`` -> ``"beats 2 and 4"``; ``'and'`` counts likewise."""
-
-    def join(items: list[str]) -> str:
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
     groups: dict[str, list[str]] = {}
     for label in labels:
         head, _, n = label.rpartition(" ")
@@ -252,10 +249,10 @@ def _join_positions(labels: list[str]) -> str:
     parts = []
     for head, ns in groups.items():
         if head == "beat":
-            parts.append(("beats " if len(ns) > 1 else "beat ") + join(ns))
+            parts.append(("beats " if len(ns) > 1 else "beat ") + listed(ns))
         else:
-            parts.append(f"{head} {join(ns)}")
-    return join(parts)
+            parts.append(f"{head} {listed(ns)}")
+    return listed(parts)
 
 
 class LessonPath:

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cymbalism.analysis.align import HeardAs, name_heard_drums
 from cymbalism.errors import InputError
 from cymbalism.model.chart import GHOST_MAX_VELOCITY, Chart, Level, Part
 from cymbalism.model.hits import Hits
@@ -56,6 +57,7 @@ __all__ = [
     "fold_lanes",
     "fold_table",
     "metric_level",
+    "name_by_part",
     "part_difficulty",
     "simplify_chart",
     "simplify_part",
@@ -136,6 +138,27 @@ def fold_table(level: Level | str | int, *, chart: Chart | None = None) -> np.nd
     """
     table = None if chart is None else chart.hit_lanes(level)
     return fold_lanes(np.arange(len(Lane)), level, hit_lanes=table)
+
+
+def name_by_part(
+    hits: Hits,
+    chart: Chart,
+    level: Level | str | int,
+    heard_as: HeardAs,
+    *,
+    window_sec: float,
+) -> Hits:
+    """``hits`` with each stroke of a drum the input cannot name (a ride heard as the
+    hi-hat) named by the note of the part at ``level`` it plays
+    (:func:`~cymbalism.analysis.align.name_heard_drums`), each drum taken as the level
+    counts it (:func:`fold_table`)."""
+    return name_heard_drums(
+        hits,
+        chart.targets(level),
+        heard_as,
+        window_sec=window_sec,
+        counts_as=fold_table(level, chart=chart),
+    )
 
 
 def fold_hits(

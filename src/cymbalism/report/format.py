@@ -12,7 +12,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BARS", "clock", "counted", "date_time", "ms", "narrow_table", "sparkline"]
+__all__ = [
+    "BARS",
+    "clock",
+    "counted",
+    "date_time",
+    "listed",
+    "ms",
+    "narrow_table",
+    "sparkline",
+]
 
 #: The eight heights of a sparkline, lowest first.
 BARS = "▁▂▃▄▅▆▇█"
@@ -24,6 +33,12 @@ def ms(sec: float | None, *, signed: bool = False) -> str:
         return "–"
     whole = round(sec * 1000)  # an int: -0.4 ms is "0 ms", never "-0 ms"
     return f"{whole:+d} ms" if signed and whole else f"{whole:d} ms"
+
+
+def listed(items: Sequence[str], last: str = "and") -> str:
+    """Items as a list for people: ``["a", "b", "c"]`` -> ``"a, b and c"``."""
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
 def clock(sec: float, *, decimals: int = 0) -> str:

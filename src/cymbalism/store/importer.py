@@ -117,9 +117,9 @@ def import_files(
     -------
     session_id : int
     """
-    from cymbalism.analysis.align import as_heard, find_offset, name_heard_drums
+    from cymbalism.analysis.align import as_heard, find_offset
     from cymbalism.analysis.tempo import players_clicks
-    from cymbalism.coaching.simplify import fold_table
+    from cymbalism.coaching.simplify import name_by_part
     from cymbalism.io.charts import load_chart
     from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
 
@@ -166,13 +166,7 @@ def import_files(
             hits = [h.shifted(-start) for h in hits]
         heard = hits
         hits = [
-            name_heard_drums(
-                h,
-                song.targets(lv),
-                p.heard_as,
-                window_sec=DEFAULT_WINDOW_SEC,
-                counts_as=fold_table(lv, chart=song),
-            )
+            name_by_part(h, song, lv, p.heard_as, window_sec=DEFAULT_WINDOW_SEC)
             for h, lv, p in zip(heard, parts, performances, strict=True)
         ]
         if on_named is not None:
