@@ -259,6 +259,26 @@ def test_the_report_of_a_session_leaves_the_roll_out_of_timing(chart: Chart) -> 
     assert ana.stats.n_extra > 0 and abs(ana.stats.mean_error_sec + 0.008) > 1e-4
 
 
+def test_a_player_who_hit_only_rolls_is_told_so_not_a_timing_of_nan(chart: Chart) -> None:
+    from cymbalism.model.session import Player, Session
+    from cymbalism.report.analysis import analyse_session
+    from cymbalism.report.text import summary_sentences
+
+    hits = _played(chart, late_sec=0.0, roll_every_sec=0.03, stop_sec=np.inf, seed=6)
+    # the notes outside the rolls were played on the dot; the buzzes are jittered
+    timed = chart.targets(Level.EXPERT).select(~chart.roll_mask(Level.EXPERT))
+    on_dot = set(zip(timed.onset_sec.tolist(), timed.lane.tolist(), strict=True))
+    pairs = zip(hits.onset_sec.tolist(), hits.lane.tolist(), strict=True)
+    keep = np.array([pair not in on_dot for pair in pairs])
+    only_rolls = hits.select(keep)  # the buzzes alone: no note outside a roll is struck
+    session = Session(chart=chart, players=(Player("Ana", Level.EXPERT, hits=only_rolls),))
+    analysis = analyse_session(session)
+    assert analysis.players[0].stats.n_hit > 0
+    assert np.isnan(analysis.players[0].stats.mean_error_sec)
+    said = " ".join(summary_sentences(analysis))
+    assert "nan" not in said and "none of them outside a drum roll, so none was timed" in said
+
+
 def test_the_tablature_prints_a_roll_as_tildes(chart: Chart) -> None:
     from cymbalism.songs.tab import format_tab
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from cymbalism.analysis.sync import TOGETHER_SD_SEC
 from cymbalism.model.lanes import Lane
-from cymbalism.report.format import clock, counted, ms
+from cymbalism.report.format import clock, counted, listed, ms
 
 if TYPE_CHECKING:
     from cymbalism.analysis.sync import SyncStats
@@ -112,9 +112,14 @@ def _player_sentence(p: PlayerAnalysis, *, on_grid: bool = False) -> str:
     extra = f" and played {counted(s.n_extra, 'extra hit')}" if s.n_extra else ""
     spread = f" with a spread of {ms(s.sd_error_sec)}" if np.isfinite(s.sd_error_sec) else ""
     pedal = f" {unjudged_sentence(p.name, len(p.unjudged))}" if len(p.unjudged) else ""
+    timing = (  # every note hit lies under a drum roll: none is timed
+        _when(s.mean_error_sec)
+        if np.isfinite(s.mean_error_sec)
+        else "none of them outside a drum roll, so none was timed"
+    )
     return (
         f"{p.name} ({part}) hit {s.hit_rate:.0%} of {s.n_notes} notes{extra}, "
-        f"{_when(s.mean_error_sec)}{spread}.{_roll_phrase(p)}{pedal}{away}"
+        f"{timing}{spread}.{_roll_phrase(p)}{pedal}{away}"
     )
 
 
@@ -152,7 +157,7 @@ def together_phrase(analysis: SessionAnalysis) -> str:
 def summary_sentences(analysis: SessionAnalysis) -> list[str]:
     """The session in a few plain sentences, figures from the analysis."""
     names = [p.name for p in analysis.players]
-    who = " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
+    who = listed(names)
     date = analysis.started_at.strftime("%-d %b %Y")
     out = [f"{who} played “{analysis.title}” ({clock(analysis.duration_sec)}) on {date}."]
     on_grid = analysis.judged_against == "grid"

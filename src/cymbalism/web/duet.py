@@ -371,9 +371,10 @@ class DuetEngine:
         summary = []
         for name, t in result.timing.items():
             if t.n_notes:
+                timed = np.isfinite(t.mean_error_sec)  # not when only rolls were hit
                 summary.append(
-                    f"{name}: {t.n_hit} of {t.n_notes} notes ({100 * t.hit_rate:.0f}%), "
-                    f"mean error {ms(t.mean_error_sec, signed=True)}"
+                    f"{name}: {t.n_hit} of {t.n_notes} notes ({100 * t.hit_rate:.0f}%)"
+                    + (f", mean error {ms(t.mean_error_sec, signed=True)}" if timed else "")
                     if t.n_hit
                     else f"{name}: none of the {t.n_notes} notes were hit"
                 )
