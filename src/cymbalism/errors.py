@@ -18,6 +18,11 @@ class CymbalismError(Exception):
     exit_code: int = 1
 
 
+class CymbalismWarning(UserWarning):
+    """Base class of every warning cymbalism gives on purpose: something a user should
+    know that loses nothing (the command line prints it as one yellow line)."""
+
+
 class InputError(CymbalismError, ValueError):
     """A bad file, argument or message: HTTP 422, exit code 2."""
 

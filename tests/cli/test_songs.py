@@ -264,3 +264,26 @@ def test_the_built_in_songs_list_reads_at_80_columns(monkeypatch, capsys) -> Non
         assert song.name in rows  # a name to type, whole on its line
         assert rows[song.name].rstrip().endswith("B E M H X")
     assert "Levels: B(eginner)" in out
+
+
+def test_a_chart_line_the_games_skip_is_skipped_with_one_warning_and_a_listing_stays_quiet(
+    tmp_path, capsys
+):
+    """A community chart with a stray line plays in Clone Hero: `songs show` reads it,
+    with one warning naming the line; a library listing says nothing of it."""
+    song = tmp_path / "lib" / "Stray"
+    song.mkdir(parents=True)
+    (song / "notes.chart").write_text(
+        '[Song]\n{\n  Name = "Stray"\n  Resolution = 192\n}\n'
+        "[ExpertDrums]\n{\n  // fill me in\n  0 = N 0 0\n  192 = N 1 0\n}\n"
+    )
+    assert main(["songs", "show", str(song)]) == 0
+    captured = capsys.readouterr()
+    assert "SD |" in captured.out and "BD |" in captured.out
+    err = " ".join(captured.err.split())
+    assert err.count("warning:") == 1
+    assert "1 line that cannot be read was skipped, as Clone Hero and YARG skip them" in err
+    assert "(line 8 '// fill me in')" in err and "Traceback" not in err
+    assert main(["songs", "--dir", str(tmp_path / "lib"), "--no-cache"]) == 0
+    captured = capsys.readouterr()
+    assert "Stray" in captured.out and "warning" not in captured.err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import mido
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from cymbalism.errors import InputError, NotFoundError
 from cymbalism.io.charts import (
+    ChartWarning,
     format_chart_text,
     load_chart,
     parse_chart_text,
@@ -314,20 +316,39 @@ def test_a_misspelt_drum_section_is_no_drum_part_and_says_the_right_names():
         parse_chart_text(text, source="x.chart")
 
 
-def test_broken_tick_names_its_line():
-    text = "[ExpertDrums]\n{\n  0 = N 0 0\n  19x2 = N 1 0\n}\n"
-    with pytest.raises(InputError, match=r"line 4: broken tick '19x2'"):
-        parse_chart_text(text)
-
-
-def test_negative_tick_names_its_line():
-    with pytest.raises(InputError, match=r"line 3: negative tick -5"):
-        parse_chart_text("[ExpertDrums]\n{\n  -5 = N 0 0\n}\n")
-
-
-def test_unreadable_sync_event_names_its_line():
-    with pytest.raises(InputError, match=r"line 3: cannot read \[SyncTrack\] event 'B fast'"):
-        parse_chart_text("[SyncTrack]\n{\n  0 = B fast\n}\n")
+def test_unreadable_lines_are_skipped_as_the_games_skip_them_with_one_warning():
+    """Clone Hero and YARG skip a line they cannot read (a comment, a negative or broken
+    tick, a tempo that is not a number) and play the rest: so does cymbalism, and says
+    which lines, once."""
+    clean = (
+        "[Song]\n{\n  Resolution = 192\n}\n[SyncTrack]\n{\n  0 = B 120000\n}\n"
+        "[ExpertDrums]\n{\n  0 = N 0 0\n  192 = N 1 0\n  384 = N 0 0\n}\n"
+    )
+    stray = (
+        "[Song]\n{\n  Resolution = 192\n  Offset = soon\n  just words\n}\n"
+        "[SyncTrack]\n{\n  0 = B 120000\n  384 = B fast\n  0 = Q 5\n}\n"
+        "[ExpertDrums]\n{\n  // intro\n  0 = N 0 0\n  -5 = N 1 0\n  192 = N 1 0\n"
+        "  19x2 = N 2 0\n  384 = N 0 0\n}\n"
+    )
+    with pytest.warns(ChartWarning) as caught:
+        chart = parse_chart_text(stray, source="stray.chart")
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert message.startswith("stray.chart: 7 lines that cannot be read were skipped")
+    assert "(line 4 'Offset = soon', line 5 'just words', line 10 '384 = B fast' and 4 more)" in (
+        message
+    )
+    plain = parse_chart_text(clean)
+    assert chart.part(Level.EXPERT) == plain.part(Level.EXPERT)
+    assert chart.tempo_map == plain.tempo_map
+    assert chart.metadata["offset_sec"] == "0.0"
+    # a clean chart warns of nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parse_chart_text(clean)
+    # one line: said in the singular, with its line number
+    with pytest.warns(ChartWarning, match=r"1 line that cannot be read was skipped.*line 13 '1x2"):
+        parse_chart_text(clean.replace("  192 = N 1 0\n", "  192 = N 1 0\n  1x2 = N 2 0\n"))
 
 
 def test_unclosed_section_is_an_input_error():

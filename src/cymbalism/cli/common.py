@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cymbalism import __version__
-from cymbalism.errors import CymbalismError, InputError
+from cymbalism.errors import CymbalismError, CymbalismWarning, InputError
 
 if TYPE_CHECKING:
     from cymbalism.io.library import ScanStats, SongRecord
@@ -171,12 +171,12 @@ def stored_analysis(store: Store, session: str) -> SessionAnalysis:
 
 
 def _warning_printer(previous: Any) -> Any:
-    """``warnings.showwarning`` that prints a session left out of a listing as one yellow
-    line, and any other warning as ``previous`` did."""
-    from cymbalism.store import StoreWarning
+    """``warnings.showwarning`` that prints cymbalism's own warnings (a session left out
+    of a listing, chart lines skipped) as one yellow line, and any other warning as
+    ``previous`` did."""
 
     def show(message: Any, category: type[Warning], *args: Any, **kw: Any) -> None:
-        if issubclass(category, StoreWarning):
+        if issubclass(category, CymbalismWarning):
             err_console.print(Text.assemble(("warning: ", "yellow"), str(message)))
         else:
             previous(message, category, *args, **kw)

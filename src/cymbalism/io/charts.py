@@ -96,6 +96,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -104,7 +105,7 @@ from typing import NoReturn
 
 import numpy as np
 
-from cymbalism.errors import InputError, NotFoundError
+from cymbalism.errors import CymbalismWarning, InputError, NotFoundError
 from cymbalism.io.text import decode_text
 from cymbalism.model.chart import (
     ACCENT_VELOCITY,
@@ -125,6 +126,7 @@ __all__ = [
     "CHART_LEVELS",
     "CHART_SUFFIXES",
     "EXPERT_PLUS",
+    "ChartWarning",
     "Folds",
     "SavedChart",
     "apply_song_ini",
@@ -526,21 +528,46 @@ def _structure_error(text: str, source: str) -> NoReturn:
     raise InputError(f"{source}: the sections are not laid out as [Name] {{ ... }}")
 
 
-def _check_event_lines(section: _Section, source: str) -> None:
-    """Every line of a section must be ``tick = TYPE values``; the first that is not is
-    an error naming its line."""
-    bad = _CH_NOT_EVENT.search(section.body)
-    if bad is None:
-        return
-    end = section.body.find("\n", bad.start())
-    line = section.body[bad.start() : end if end >= 0 else None].strip()
-    where = f"{source}, line {section.line + section.body.count(chr(10), 0, bad.start())}"
-    m = _CH_KEY_VALUE.match(line)
-    if m is not None and re.fullmatch(r"-\d+", m.group(1)):
-        raise InputError(f"{where}: negative tick {m.group(1)}")
-    if m is not None and m.group(2):
-        raise InputError(f"{where}: broken tick {m.group(1)!r} (a tick is a whole number of ticks)")
-    raise InputError(f"{where}: expected 'tick = event', got {line[:40]!r}")
+class ChartWarning(CymbalismWarning):
+    """Lines of a chart that cannot be read were skipped, as the games skip them."""
+
+
+@dataclass
+class _Skipped:
+    """The lines of a chart skipped as unreadable: (line number, text)."""
+
+    lines: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, line: int, text: str) -> None:
+        self.lines.append((line, text.strip()))
+
+    def warn(self, source: str) -> None:
+        """Say once, naming the first few, which lines were skipped."""
+        if not self.lines:
+            return
+        shown = [f"line {n} {text[:40]!r}" for n, text in sorted(self.lines)[:3]]
+        more = len(self.lines) - len(shown)
+        named = ", ".join(shown) + (f" and {more} more" if more else "")
+        count = f"{len(self.lines)} line{'s' if len(self.lines) > 1 else ''}"
+        warnings.warn(
+            f"{source}: {count} that cannot be read {'were' if len(self.lines) > 1 else 'was'} "
+            f"skipped, as Clone Hero and YARG skip them ({named})",
+            ChartWarning,
+            stacklevel=3,
+        )
+
+
+def _readable(section: _Section, skipped: _Skipped) -> _Section:
+    """The section with every line that is not ``tick = event`` blanked (a comment, a
+    negative or broken tick), each noted in ``skipped``; line numbers stay as they were."""
+    if _CH_NOT_EVENT.search(section.body) is None:
+        return section
+    lines = section.body.split("\n")
+    for k, raw in enumerate(lines):
+        if _CH_NOT_EVENT.match(raw):
+            skipped.add(section.line + k, raw)
+            lines[k] = ""
+    return replace(section, body="\n".join(lines))
 
 
 _CH_NOTE_END = re.compile(r"^[ \t]*(\d+)[ \t]*=[ \t]*(?:N[ \t]+\d+[ \t]+(\d+))?", re.M)
@@ -555,9 +582,8 @@ def _last_tick(sections: Iterable[_Section]) -> int:
     return last
 
 
-def _event_rows(section: _Section, source: str) -> list[tuple[str, str, str]]:
+def _event_rows(section: _Section) -> list[tuple[str, str, str]]:
     """``tick = TYPE values`` lines as (tick, type, values)."""
-    _check_event_lines(section, source)
     return [(t, k, v.strip()) for t, k, v in _CH_EVENT_LINE.findall(section.body)]
 
 
@@ -595,12 +621,11 @@ _LONG_NUMBER = re.compile(r"\d{19}")
 
 
 def _section_notes(section: _Section, source: str) -> np.ndarray:
-    """The ``N`` lines of a drum section as rows of (tick, note number); every line of
-    the section must be an event line."""
+    """The ``N`` lines of a drum section as rows of (tick, note number); other lines are
+    not notes (the section's unreadable lines were blanked by :func:`_readable`)."""
     plain = _plain_notes(section.body)
     if plain is not None:
         return plain
-    _check_event_lines(section, source)
     rows = _CH_NOTE.findall(section.body)
     digits = " ".join(map(" ".join, rows))
     if _LONG_NUMBER.search(digits) is None:  # every number fits in 64 bits: parse fast
@@ -667,9 +692,15 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
     Raises
     ------
     InputError
-        If the section structure is broken, a line of a section that is read cannot be
-        read (naming its line number), a tick is not a non-negative integer, a tempo is
-        not positive, or the chart has no drum notes.
+        If the section structure is broken, a tempo is not positive, a number is too
+        large, or the chart has no drum notes.
+
+    Warns
+    -----
+    ChartWarning
+        Once, naming the first few, if lines of the sections read cannot be read (a
+        comment, a negative or broken tick, a tempo that is not a number): they are
+        skipped, as Clone Hero and YARG skip them.
     """
     sections: dict[str, _Section] = {}
     found: list[str] = []
@@ -678,8 +709,13 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
         found.append(f"[{section.name}]")
         if section.name in _CH_READ:
             sections[section.name] = section  # as the games do, the last one wins
+    skipped = _Skipped()
+    for key, section in sections.items():
+        if key != "Song":
+            sections[key] = _readable(section, skipped)
 
     song: dict[str, str] = {}
+    song_line: dict[str, int] = {}
     if "Song" in sections:
         for k, raw in enumerate(sections["Song"].body.splitlines()):
             line = raw.strip()
@@ -687,9 +723,10 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
                 continue
             m = _CH_KEY_VALUE.match(line)
             if m is None:
-                where = f"{source}, line {sections['Song'].line + k}"
-                raise InputError(f"{where}: expected 'key = value', got {line[:40]!r}")
-            song[m.group(1).lower()] = m.group(2)  # editors differ in case: Resolution
+                skipped.add(sections["Song"].line + k, line)
+                continue
+            key = m.group(1).lower()  # editors differ in case: Resolution
+            song[key], song_line[key] = m.group(2), sections["Song"].line + k
     try:
         resolution = int(_unquote(song.get("resolution", "192")))
     except ValueError:
@@ -703,7 +740,7 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
     sigs: list[tuple[int, int, int]] = []
     if "SyncTrack" in sections:
         sync = sections["SyncTrack"]
-        for tick_text, kind, values in _event_rows(sync, source):
+        for tick_text, kind, values in _event_rows(sync):
             tick, fields = int(tick_text), values.split()
             try:
                 if kind == "B":
@@ -715,19 +752,16 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
                         raise ValueError
                     sigs.append((tick, num, 2**exp))
                 elif kind != "A":  # A: an anchor for chart editors; no musical meaning
-                    where = f"{source}, line {_line_of(sync, tick_text, f'{kind} {values}')}"
-                    raise InputError(f"{where}: unknown [SyncTrack] event {kind!r}")
-            except (IndexError, ValueError):
-                where = f"{source}, line {_line_of(sync, tick_text, f'{kind} {values}')}"
-                raise InputError(
-                    f"{where}: cannot read [SyncTrack] event {f'{kind} {values}'.strip()!r}"
-                ) from None
+                    raise ValueError
+            except (IndexError, ValueError):  # the games skip it too
+                at = _line_of(sync, tick_text, f"{kind} {values}")
+                skipped.add(at, f"{tick_text} = {kind} {values}")
     tempo_map = _tempo_map(tempos, sigs, resolution, source)
 
     section_marks: list[tuple[float, str]] = []
     end_qn = 0.0
     if "Events" in sections:
-        for tick_text, kind, values in _event_rows(sections["Events"], source):
+        for tick_text, kind, values in _event_rows(sections["Events"]):
             if kind != "E" or not values:
                 continue
             event = _unquote(values)
@@ -749,7 +783,7 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
         found = _drum_gems(notes[name], five_lane=five_lane, plus=plus)
         if five_lane or "mix" not in sections[name].body:  # flips only four-lane (pro) drums
             return found
-        mixes = [(int(t), v) for t, k, v in _event_rows(sections[name], source) if k == "E"]
+        mixes = [(int(t), v) for t, k, v in _event_rows(sections[name]) if k == "E"]
         return _disco_flipped(found, _disco_spans(mixes, level))
 
     parts = {
@@ -771,7 +805,7 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
 
     def roll_spans(name: str) -> list[tuple[float, float, int]]:
         spans = []
-        for tick, kind, values in _event_rows(sections[name], source):
+        for tick, kind, values in _event_rows(sections[name]):
             fields = values.split()
             if kind == "S" and len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit():
                 lanes = _CH_ROLL.get(int(fields[0]))
@@ -800,8 +834,9 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
     offset = _unquote(song.get("offset", "0"))
     try:
         metadata["offset_sec"] = str(float(offset))
-    except ValueError:
-        raise InputError(f"{source}: [Song] Offset {offset!r} is not a number of seconds") from None
+    except ValueError:  # the games read no offset
+        metadata["offset_sec"] = "0.0"
+        skipped.add(song_line["offset"], f"Offset = {song['offset']}")
     metadata["source_format"] = "chart"
     marked = any(np.isin(n[:, 1], list(_CH_CYMBAL)).any() for n in notes.values())
     if five_lane:
@@ -815,7 +850,7 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
         if drumlike
         else ""
     )
-    return _finish_chart(
+    chart = _finish_chart(
         title=_unquote(song.get("name", "")) or Path(source).stem,
         artist=_unquote(song.get("artist", "")),
         tempo_map=tempo_map,
@@ -830,6 +865,8 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
         hint=hint,
         ticks_per_qn=resolution,
     )
+    skipped.warn(source)
+    return chart
 
 
 def _read_bytes(path: Path, what: str) -> bytes:

@@ -27,6 +27,7 @@ import json
 import os
 import sqlite3
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
@@ -289,8 +290,12 @@ def _what_ini_says(path: str, names: Sequence[str]) -> dict[str, str]:
 def _read_folder(folder: str, names: Sequence[str]) -> SongRecord:
     """The record of one song folder or package; one that cannot be read gives a record
     with its ``error`` and what could be found (the title and artist of its ``song.ini``)."""
+    from cymbalism.io.charts import ChartWarning
+
     try:
-        return _record_of(folder, names)
+        with warnings.catch_warnings():  # a listing says nothing of lines the games skip too
+            warnings.simplefilter("ignore", ChartWarning)
+            return _record_of(folder, names)
     except (CymbalismError, OSError) as exc:
         message = str(exc) if isinstance(exc, CymbalismError) else f"cannot read it: {exc}"
     ini = _what_ini_says(folder, names)

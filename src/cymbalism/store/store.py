@@ -34,7 +34,7 @@ from sqlalchemy.orm import selectinload
 
 from cymbalism.analysis.sync import SyncStats
 from cymbalism.analysis.timing import TimingStats
-from cymbalism.errors import CymbalismError, InputError, NotFoundError
+from cymbalism.errors import CymbalismError, CymbalismWarning, InputError, NotFoundError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.session import BarLayout, Player, Session, Settings
@@ -76,7 +76,7 @@ MAX_SESSION_ID = 2**63 - 1
 STALE_AFTER = timedelta(minutes=10)
 
 
-class StoreWarning(UserWarning):
+class StoreWarning(CymbalismWarning):
     """Something in the store could not be read and was left out (the rest is shown)."""
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from cymbalism.errors import InputError
+from cymbalism.errors import CymbalismWarning, InputError
 from cymbalism.io.audio.detector import DetectorConfig, StreamingDetector, _check_rate
 from cymbalism.io.audio.files import SOUND_SUFFIXES, AudioBrokeOff, SoundSource, open_sound
 from cymbalism.io.audio.templates import KitTemplates, default_kit, load_kit_templates
@@ -46,7 +46,7 @@ ONE_MIC_NOTE = (
 AUDIO_SUFFIXES = frozenset(SOUND_SUFFIXES)
 
 
-class AudioWarning(UserWarning):
+class AudioWarning(CymbalismWarning):
     """Something about a recording that the user should know, but that is not fatal."""
 
 
