@@ -133,6 +133,49 @@ def test_simulate_writes_a_duet_that_analyze_reads(tmp_path, capsys):
     assert data["sync"]["n"] > 150
 
 
+def test_analyze_and_import_judge_each_player_on_the_part_their_hits_fit_best(
+    tmp_path, capsys, monkeypatch
+):
+    """Files do not say which part was played: without --levels, a beginner who played
+    the Beginner part is judged against it (not against the full part, as half its notes
+    missed), and the command says so in one line; --levels still decides."""
+    from cymbalism.model.chart import Level
+    from cymbalism.store import Store
+
+    out = tmp_path / "sim"
+    assert main(["simulate", "--out", str(out), "--chart", "mirrorball", "--seed", "4"]) == 0
+    capsys.readouterr()
+    files = [str(out / "expert.mid"), str(out / "beginner.mid")]
+    chart = get_song("mirrorball")
+    n_beginner = len(chart.targets(Level.BEGINNER))
+    assert main(["analyze", *files, "--chart", "mirrorball"]) == 0
+    captured = capsys.readouterr()
+    said = " ".join(captured.err.split())
+    assert said.count("judged against the") == 1  # the expert played the full part
+    assert "beginner is judged against the Beginner part, which their hits fit best: " in said
+    assert f"of its {n_beginner} notes hit, where the Expert part would have" in said
+    assert f"beginner: {len(read_midi(files[1]).hits)} hits" in " ".join(captured.out.split())
+    data = run_json(capsys, ["analyze", *files, "--chart", "mirrorball"])
+    assert data["parts"] == {"expert": "expert", "beginner": "beginner"}
+    assert data["parts_from"] == "fit"
+    assert [p["notes"] for p in data["players"]] == [len(chart.targets("expert")), n_beginner]
+    # as given with --levels: against the full part, and nothing said of a fit
+    data = run_json(capsys, ["analyze", *files, "--chart", "mirrorball", "--levels", "x,x"])
+    assert data["parts"] == {"expert": "expert", "beginner": "expert"}
+    assert data["parts_from"] == "levels" and data["players"][1]["hit_rate"] < 0.5
+    assert main(["analyze", *files, "--chart", "mirrorball", "--levels", "x,x"]) == 0
+    assert "fit best" not in capsys.readouterr().err
+    # import stores the part found, and says so the same way
+    db = str(tmp_path / "s.sqlite3")
+    assert main(["import", *files, "--chart", "mirrorball", "--db", db]) == 0
+    assert "beginner is judged against the Beginner part" in " ".join(
+        capsys.readouterr().err.split()
+    )
+    with Store(db) as store:
+        kept = store.load(store.resolve("last"))
+    assert [p.level for p in kept.session.players] == [Level.EXPERT, Level.BEGINNER]
+
+
 def test_demo_shows_both_players_and_when_they_came_together(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out

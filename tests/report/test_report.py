@@ -372,6 +372,50 @@ def test_parts_swapped_finds_files_given_in_the_other_order(duet) -> None:  # ty
     assert not parts_swapped(chart, [expert, sparse], levels, **kw)
 
 
+def test_fitting_part_finds_the_part_a_player_played() -> None:
+    """Every part of every built-in song, played exactly, fits itself with F = 1 and
+    is found; so is each part played by a simulated expert and a simulated beginner; no
+    hits at all read as the full part."""
+    from cymbalism import simulate
+    from cymbalism.report.analysis import fitting_part
+    from cymbalism.simulate import simulate_performance
+    from cymbalism.songs import get_song, song_names
+
+    for name in song_names():
+        chart = get_song(name)
+        distinct = [  # the click's parts are all one part: the full part is the reading
+            lv
+            for k, lv in enumerate(chart.levels)
+            if all(chart.part(lv) != chart.part(h) for h in chart.levels[k + 1 :])
+        ]
+        assert len(distinct) == (1 if name == "click" else 5)
+        for lv in distinct:
+            best, every = fitting_part(chart, chart.targets(lv), window_sec=0.075)
+            n = len(chart.targets(lv))
+            assert (best.level, best.n_notes, best.n_hits, best.n_hit) == (lv, n, n, n)
+            assert best.f_measure == 1.0 and best.hit_rate == 1.0
+            others = [f for o, f in every.items() if chart.part(o) != chart.part(lv)]
+            assert all(f.f_measure < 1.0 for f in others)
+            for model in (simulate.EXPERT, simulate.BEGINNER):
+                played = simulate_performance(chart, model, level=lv, seed=5)
+                assert fitting_part(chart, played, window_sec=0.075)[0].level == lv, (name, lv)
+        empty = Hits.from_arrays([], [])
+        assert fitting_part(chart, empty, window_sec=0.075)[0].level == chart.top_level
+
+
+def test_fitting_part_takes_expert_plus_only_for_the_double_kicks() -> None:
+    from cymbalism.io.charts import parse_chart_text
+    from cymbalism.report.analysis import fitting_part
+    from tests.io.test_game_charts import SONG
+
+    chart = parse_chart_text(SONG)
+    assert chart.expert_plus is not None
+    best, every = fitting_part(chart, chart.targets(Level.EXPERT), window_sec=0.075)
+    assert best.level is Level.EXPERT and 0 < every[Level.EXPERT_PLUS].f_measure < 1.0
+    best, _ = fitting_part(chart, chart.targets(Level.EXPERT_PLUS), window_sec=0.075)
+    assert best.level is Level.EXPERT_PLUS and best.f_measure == 1.0
+
+
 def test_milliseconds_for_people_never_read_minus_zero() -> None:
     from cymbalism.report.format import ms
 

@@ -22,6 +22,7 @@ from cymbalism.cli.format import (
     clock,
     counted,
     finite,
+    fitted_part_sentence,
     print_report,
     swapped_parts_hint,
     tempo_sparkline,
@@ -49,7 +50,8 @@ def _analyze(
     levels: str | None = typer.Option(
         None,
         "--levels",
-        help="The part each player played: expert,beginner (expert+: the double-kick part).",
+        help="The part each player played: expert,beginner (expert+: the double-kick "
+        "part); by default the part each player's hits fit best.",
     ),
     kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
     window_ms: float = typer.Option(
@@ -76,7 +78,7 @@ def _analyze(
     from cymbalism.coaching.simplify import name_by_part
     from cymbalism.io.charts import load_chart
     from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
-    from cymbalism.report.analysis import parts_swapped, played_hits
+    from cymbalism.report.analysis import fitting_part, parts_swapped, played_hits
     from cymbalism.report.text import heard_as_sentence, unjudged_sentence
 
     performances = [load_performance(f, kit=kit) for f in files]
@@ -107,6 +109,7 @@ def _analyze(
             title=performances[0].name if n == 1 else "",
         )
     placed: dict[str, object] = {}
+    fitted_said: list[str] = []  # players judged against an easier part, found by fit
     heard_said: list[str | None] = []  # per player: strokes named by the part's drum
     renamed: dict[str, dict[tuple[Lane, Lane], int]] = {}
     swapped = False  # the files given in the other order than their --levels
@@ -116,7 +119,8 @@ def _analyze(
             raise InputError("--offset places the files on a song: give its --chart")
     else:
         song = load_chart(chart)
-        parts = [Level.parse(lv) for lv in split_values(levels, "levels", n) or ["expert"] * n]
+        given = split_values(levels, "levels", n)
+        parts = [Level.parse(lv) for lv in given] if given else [song.top_level] * n
         targets = [song.targets(lv) for lv in parts]
         recorded = any(p.tempo_map is None for p in performances)
         placed = _place(
@@ -127,6 +131,20 @@ def _analyze(
             lane_blind,
         )
         start = float(placed.get("offset_sec", 0.0))  # type: ignore[arg-type]
+        if given is None:  # each player judged against the part their hits fit best
+            fits = [
+                fitting_part(
+                    song, h.shifted(-start), window_sec=window_ms / 1000, lane_blind=lane_blind
+                )
+                for h in hits
+            ]
+            parts = [best.level for best, _ in fits]
+            targets = [song.targets(lv) for lv in parts]
+            fitted_said = [
+                fitted_part_sentence(name, best, every[song.top_level])
+                for name, (best, every) in zip(player_names, fits, strict=True)
+                if best.level != song.top_level
+            ]
         hits_as_read = hits
         # a drum the kit cannot name (a ride heard as the hi-hat) by the part's note
         heard = [h.shifted(-start) for h in hits]
@@ -178,6 +196,11 @@ def _analyze(
             extra["aligned"] = clocks
         if unjudged:
             extra["not_judged"] = unjudged
+        if chart is not None:
+            extra["parts"] = {
+                name: lv.label.lower() for name, lv in zip(player_names, parts, strict=True)
+            }
+            extra["parts_from"] = "levels" if levels is not None else "fit"
         if renamed:
             extra["named_by_part"] = {
                 name: [
@@ -190,6 +213,8 @@ def _analyze(
     else:
         if placed.get("said"):
             err_console.print(placed["said"], highlight=False, soft_wrap=False)
+        for fitted in fitted_said:
+            err_console.print(fitted, highlight=False, soft_wrap=False)
         for name, n in unjudged.items():
             err_console.print(unjudged_sentence(name, n), highlight=False)
         for said in heard_said:

@@ -17,6 +17,7 @@ from cymbalism.analysis.sync import TOGETHER_SD_SEC, Asynchrony
 from cymbalism.cli.common import console
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.lanes import Lane
+from cymbalism.report.analysis import PartFit
 from cymbalism.report.format import clock, counted, ms, sparkline
 
 __all__ = [
@@ -206,6 +207,17 @@ def _print_spread_over_time(asy: Asynchrony, came_sec: float | None) -> None:
         colour = "green" if together else "red"
         cells.append(f"[{colour}]{bar}[/]")
     console.print(f"  spread every 10 s (0-{_SPREAD_TOP_MS:.0f} ms): {''.join(cells)}")
+
+
+def fitted_part_sentence(name: str, chosen: PartFit, full: PartFit) -> str:
+    """What to say of a player judged against the part their hits fit best
+    (:func:`~cymbalism.report.analysis.fitting_part`), not the full part."""
+    return (
+        f"{name} is judged against the {chosen.level.label} part, which their hits fit "
+        f"best: {chosen.hit_rate:.0%} of its {chosen.n_notes} notes hit, where the "
+        f"{full.level.label} part would have {full.hit_rate:.0%} of {full.n_notes} "
+        "(--levels names the parts)."
+    )
 
 
 def swapped_parts_hint(names: Sequence[str], levels: Sequence[Level]) -> str:

@@ -34,7 +34,10 @@ def _import(
     ),
     names: str | None = typer.Option(None, "--names", help="Player names, as A,B."),
     levels: str | None = typer.Option(
-        None, "--levels", help="The part each player played: expert,beginner (needs --chart)."
+        None,
+        "--levels",
+        help="The part each player played: expert,beginner (needs --chart; by default "
+        "the part each player's hits fit best).",
     ),
     note: str = typer.Option("", "--note", help="A note kept with the session."),
     align: bool = typer.Option(
@@ -53,7 +56,7 @@ def _import(
 ) -> None:
     """Store a duet (or a solo) from MIDI files or recordings as a session; summarise it."""
     from cymbalism.analysis.align import named_counts
-    from cymbalism.cli.format import swapped_parts_hint
+    from cymbalism.cli.format import fitted_part_sentence, swapped_parts_hint
     from cymbalism.report.analysis import analyse_stored, parts_swapped
     from cymbalism.report.text import heard_as_sentence, print_summary
     from cymbalism.store.importer import import_files
@@ -70,6 +73,9 @@ def _import(
             align=align,
             offset_sec=offset,
             on_aligned=partial(say_alignment, quiet=False),
+            on_fitted=lambda name, chosen, full: err_console.print(
+                fitted_part_sentence(name, chosen, full), highlight=False, soft_wrap=False
+            ),
             on_named=lambda name, kit, heard, named: err_console.print(
                 heard_as_sentence(name, kit, named_counts(heard, named)),
                 highlight=False,

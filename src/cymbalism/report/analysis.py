@@ -36,12 +36,15 @@ from cymbalism.model.session import BarLayout, Session, within_spans
 from cymbalism.store.store import DuetSummary, LevelStep, PlayerSummary, StoredSession
 
 __all__ = [
+    "PartFit",
     "PlayerAnalysis",
     "SessionAnalysis",
     "analyse_session",
     "analyse_stored",
+    "fitting_part",
     "judge_session",
     "level_at",
+    "part_fit",
     "parts_swapped",
     "played_hits",
     "played_steps",
@@ -148,6 +151,77 @@ def _player_notes(
     return Hits.concat([h for h, _ in pieces]), np.concatenate([r for _, r in pieces])
 
 
+@dataclass(frozen=True)
+class PartFit:
+    """How a player's hits fit one part of a chart.
+
+    Attributes
+    ----------
+    level : Level
+    n_notes : int
+        The part's notes.
+    n_hits : int
+        The hits judged against it (:func:`played_hits`).
+    n_hit : int
+        The notes hit.
+    """
+
+    level: Level
+    n_notes: int
+    n_hits: int
+    n_hit: int
+
+    @property
+    def f_measure(self) -> float:
+        """Notes hit, against notes and hits: 1.0 when every note is hit by exactly one
+        hit, lower for every miss and every extra hit."""
+        n = self.n_notes + self.n_hits
+        return 2.0 * self.n_hit / n if n else 0.0
+
+    @property
+    def hit_rate(self) -> float:
+        """The share of the part's notes hit (0 for a part with none)."""
+        return self.n_hit / self.n_notes if self.n_notes else 0.0
+
+
+def part_fit(
+    chart: Chart, hits: Hits, level: Level, *, window_sec: float, lane_blind: bool = False
+) -> PartFit:
+    """How ``hits`` (on song time) fit the ``chart``'s part at ``level``, judged as
+    :func:`~cymbalism.analysis.summary.analyze_players` judges them."""
+    from cymbalism.analysis.align import align
+
+    targets = chart.targets(level)
+    played = played_hits(hits, level, chart=chart)
+    al = align(
+        played, targets, window_sec=window_sec, lane_blind=lane_blind, roll=chart.roll_mask(level)
+    )
+    return PartFit(level, len(targets), len(played), al.n_hit)
+
+
+def fitting_part(
+    chart: Chart, hits: Hits, *, window_sec: float, lane_blind: bool = False
+) -> tuple[PartFit, dict[Level, PartFit]]:
+    """The part of the ``chart`` a player's hits fit best, and how they fit every part.
+
+    For a file that does not say which part was played (a beginner's take on the Easy
+    part, judged against the full part, would read as half its notes missed). The best
+    fit has the highest F-measure (:attr:`PartFit.f_measure`), which counts every miss
+    and every extra hit; of parts that fit equally, the harder. Expert+ (a chart's double
+    kicks) is taken only when it fits better than every other part: for a player who
+    plays the double kicks.
+    """
+    fits = {
+        lv: part_fit(chart, hits, lv, window_sec=window_sec, lane_blind=lane_blind)
+        for lv in chart.part_levels
+    }
+    chosen = max(chart.levels, key=lambda lv: (fits[lv].f_measure, lv))
+    plus = fits.get(Level.EXPERT_PLUS)
+    if plus is not None and plus.f_measure > fits[chosen].f_measure:
+        chosen = Level.EXPERT_PLUS
+    return fits[chosen], fits
+
+
 def parts_swapped(
     chart: Chart,
     hits: Sequence[Hits],
@@ -161,29 +235,15 @@ def parts_swapped(
     Two files given in the other order than their levels (``ben.mid ana.mid --levels
     expert,beginner``) judge the beginner against the expert part and the expert against
     the beginner's: many misses for one, many extra hits for the other. Each player's
-    fit is the F-measure of their hits against a part (notes hit, against notes and
-    hits); the parts are swapped when the sum of the two is :data:`SWAP_MARGIN` higher
-    that way round. Always False unless there are two players on different parts.
+    fit is the F-measure of their hits against a part (:func:`part_fit`); the parts are
+    swapped when the sum of the two is :data:`SWAP_MARGIN` higher that way round. Always
+    False unless there are two players on different parts.
     """
-    from cymbalism.analysis.align import align
-
     if len(hits) != 2 or len(levels) != 2 or levels[0] == levels[1]:
         return False
 
     def fit(h: Hits, level: Level) -> float:
-        targets = chart.targets(level)
-        played = played_hits(h, level, chart=chart)
-        n = len(targets) + len(played)
-        if not n:
-            return 0.0
-        al = align(
-            played,
-            targets,
-            window_sec=window_sec,
-            lane_blind=lane_blind,
-            roll=chart.roll_mask(level),
-        )
-        return 2.0 * al.n_hit / n
+        return part_fit(chart, h, level, window_sec=window_sec, lane_blind=lane_blind).f_measure
 
     as_given = fit(hits[0], levels[0]) + fit(hits[1], levels[1])
     swapped = fit(hits[0], levels[1]) + fit(hits[1], levels[0])

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from cymbalism.model.hits import Hits
 from cymbalism.model.session import DEFAULT_WINDOW_SEC, Player, Session
 from cymbalism.model.tempo import TempoMap
 from cymbalism.store.store import Store
+
+if TYPE_CHECKING:
+    from cymbalism.report.analysis import PartFit
 
 __all__ = ["grid_chart", "import_files", "parse_names"]
 
@@ -81,6 +84,7 @@ def import_files(
     offset_sec: float | None = None,
     on_aligned: Callable[[list[Any], list[Any], dict[str, int]], object] | None = None,
     on_named: Callable[[str, str, Hits, Hits], object] | None = None,
+    on_fitted: Callable[[str, PartFit, PartFit], object] | None = None,
 ) -> int:
     """Read the performances, store them as one session, and return its id.
 
@@ -94,8 +98,9 @@ def import_files(
     names : "A,B" or sequence of str, optional
         The players' names; by default the files' names.
     levels : sequence of Level or str, optional
-        The part each player played (``["expert", "beginner"]``); by default the
-        chart's full part for everyone. Needs a chart.
+        The part each player played (``["expert", "beginner"]``); by default, with a
+        chart, the part each player's hits fit best
+        (:func:`~cymbalism.report.analysis.fitting_part`), and without one the grid.
     note : str
         Free text kept with the session.
     align : bool
@@ -108,6 +113,10 @@ def import_files(
         ClockAlignment` and the hits left out of each as the other kit
         (:func:`~cymbalism.io.performance.leave_out_other_kits`), once they are on one
         clock (to say how they were lined up).
+    on_fitted : callable, optional
+        Called with a player's name, the :class:`~cymbalism.report.analysis.PartFit` of
+        the part chosen for them by fit and that of the full part, when no ``levels``
+        were given and an easier part fits their hits better.
     on_named : callable, optional
         Called with a player's name, their recording's kit, and their hits as heard and
         as stored, when strokes of a drum the kit cannot name were named by the part
@@ -164,6 +173,14 @@ def import_files(
             start = find_offset(hits, heard_parts).offset_sec
         if start:
             hits = [h.shifted(-start) for h in hits]
+        if levels is None:  # each player on the part their hits fit best
+            from cymbalism.report.analysis import fitting_part
+
+            fits = [fitting_part(song, h, window_sec=DEFAULT_WINDOW_SEC) for h in hits]
+            parts = [best.level for best, _ in fits]
+            for name, (best, every) in zip(player_names, fits, strict=True):
+                if on_fitted is not None and best.level != song.top_level:
+                    on_fitted(name, best, every[song.top_level])
         heard = hits
         hits = [
             name_by_part(h, song, lv, p.heard_as, window_sec=DEFAULT_WINDOW_SEC)
