@@ -123,27 +123,37 @@ def _analyze(
         parts = [Level.parse(lv) for lv in given] if given else [song.top_level] * n
         targets = [song.targets(lv) for lv in parts]
         recorded = any(p.tempo_map is None for p in performances)
-        placed = _place(
-            hits,
-            [as_heard(t, p.heard_as) for t, p in zip(targets, performances, strict=True)],
-            offset or ("auto" if recorded else "0"),
-            window_ms,
-            lane_blind,
-        )
-        start = float(placed.get("offset_sec", 0.0))  # type: ignore[arg-type]
-        if given is None:  # each player judged against the part their hits fit best
-            fits = [
-                fitting_part(
-                    song, h.shifted(-start), window_sec=window_ms / 1000, lane_blind=lane_blind
-                )
+        where = offset or ("auto" if recorded else "0")
+
+        def place(parts: list[Level]) -> tuple[dict, float]:
+            heard = [
+                as_heard(song.targets(lv), p.heard_as)
+                for lv, p in zip(parts, performances, strict=True)
+            ]
+            found = _place(hits, heard, where, window_ms, lane_blind)
+            return found, float(found.get("offset_sec", 0.0))
+
+        def fit(start: float) -> list:
+            window_sec = window_ms / 1000
+            return [
+                fitting_part(song, h.shifted(-start), window_sec=window_sec, lane_blind=lane_blind)
                 for h in hits
             ]
-            parts = [best.level for best, _ in fits]
+
+        placed, start = place(parts)
+        if given is None:  # each player judged against the part their hits fit best
+            fits = fit(start)
+            fitted = [best.level for best, _ in fits]
+            if fitted != parts:
+                parts = fitted
+                if where.strip().lower() == "auto":  # the start found again, on these parts
+                    placed, start = place(parts)
+                    fits = fit(start)
             targets = [song.targets(lv) for lv in parts]
             fitted_said = [
-                fitted_part_sentence(name, best, every[song.top_level])
-                for name, (best, every) in zip(player_names, fits, strict=True)
-                if best.level != song.top_level
+                fitted_part_sentence(name, every[lv], every[song.top_level])
+                for name, lv, (_, every) in zip(player_names, parts, fits, strict=True)
+                if lv != song.top_level
             ]
         hits_as_read = hits
         # a drum the kit cannot name (a ride heard as the hi-hat) by the part's note
@@ -213,8 +223,8 @@ def _analyze(
     else:
         if placed.get("said"):
             err_console.print(placed["said"], highlight=False, soft_wrap=False)
-        for fitted in fitted_said:
-            err_console.print(fitted, highlight=False, soft_wrap=False)
+        for sentence in fitted_said:
+            err_console.print(sentence, highlight=False, soft_wrap=False)
         for name, n in unjudged.items():
             err_console.print(unjudged_sentence(name, n), highlight=False)
         for said in heard_said:

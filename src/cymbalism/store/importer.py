@@ -164,23 +164,34 @@ def import_files(
         for lv in parts:
             song.part(lv)  # an unknown part fails before anything is stored
     if chart is not None:
-        start = offset_sec
-        if start is None and recorded and any(len(h) for h in hits):
-            heard_parts = [
+        from cymbalism.report.analysis import fitting_part
+
+        def place(parts: list[Level]) -> float:
+            if offset_sec is not None or not recorded or not any(len(h) for h in hits):
+                return offset_sec or 0.0
+            heard = [
                 as_heard(song.targets(lv), p.heard_as)
                 for lv, p in zip(parts, performances, strict=True)
             ]
-            start = find_offset(hits, heard_parts).offset_sec
+            return find_offset(hits, heard).offset_sec
+
+        def fit(start: float) -> list[tuple[PartFit, dict[Level, PartFit]]]:
+            return [
+                fitting_part(song, h.shifted(-start), window_sec=DEFAULT_WINDOW_SEC) for h in hits
+            ]
+
+        start = place(parts)
+        if levels is None:  # each player on the part their hits fit best
+            fits = fit(start)
+            fitted = [best.level for best, _ in fits]
+            if fitted != parts:  # the start found again, on these parts
+                parts, start = fitted, place(fitted)
+                fits = fit(start)
+            for name, lv, (_, every) in zip(player_names, parts, fits, strict=True):
+                if on_fitted is not None and lv != song.top_level:
+                    on_fitted(name, every[lv], every[song.top_level])
         if start:
             hits = [h.shifted(-start) for h in hits]
-        if levels is None:  # each player on the part their hits fit best
-            from cymbalism.report.analysis import fitting_part
-
-            fits = [fitting_part(song, h, window_sec=DEFAULT_WINDOW_SEC) for h in hits]
-            parts = [best.level for best, _ in fits]
-            for name, (best, every) in zip(player_names, fits, strict=True):
-                if on_fitted is not None and best.level != song.top_level:
-                    on_fitted(name, best, every[song.top_level])
         heard = hits
         hits = [
             name_by_part(h, song, lv, p.heard_as, window_sec=DEFAULT_WINDOW_SEC)
