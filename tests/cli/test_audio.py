@@ -187,6 +187,7 @@ def test_a_recordings_ride_heard_as_the_hi_hat_counts_for_the_ride_it_plays(
 
     from cymbalism.io.charts import load_chart
     from cymbalism.io.midi import write_hits
+    from cymbalism.model.chart import Level
     from cymbalism.store.store import Store
 
     chart = tmp_path / "notes.chart"
@@ -214,6 +215,17 @@ def test_a_recordings_ride_heard_as_the_hi_hat_counts_for_the_ride_it_plays(
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "heard as the hi-hat fell on ride notes" in err and "cannot tell them apart" in err
+    # with an Easy part that plays the ride as the hi-hat, the take still fits the full
+    # part best: its strokes are named by each part before the fit
+    expert_body = _ride_chart().split("[ExpertDrums]")[1]
+    easy_body = expert_body.replace(" N 3 0", " N 2 0").replace(" N 67 0", " N 66 0")
+    two_parts = tmp_path / "two" / "notes.chart"
+    two_parts.parent.mkdir()
+    two_parts.write_text(_ride_chart() + "[EasyDrums]" + easy_body)
+    assert Level.EASY in load_chart(two_parts).levels
+    assert main(["analyze", str(take), "--chart", str(two_parts), "--json"]) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    assert fitted["parts"] == {"take": "expert"} and fitted["players"] == report["players"]
     # imported, the stored strokes name the ride
     db = tmp_path / "s.sqlite3"
     monkeypatch.setenv("COLUMNS", "200")

@@ -403,6 +403,28 @@ def test_fitting_part_finds_the_part_a_player_played() -> None:
         assert fitting_part(chart, empty, window_sec=0.075)[0].level == chart.top_level
 
 
+def test_fitting_part_names_a_drum_the_input_cannot_name_before_it_fits() -> None:
+    """A recording read with the default kit hears every ride stroke as the hi-hat. The
+    full part played exactly, so heard, fits the full part exactly once those strokes are
+    named by its notes; unnamed, each ride stroke is a miss and an extra hit."""
+    from cymbalism.io.audio.templates import HEARD_AS
+    from cymbalism.report.analysis import fitting_part
+    from cymbalism.songs import get_song
+
+    chart = get_song("lanterns")
+    notes = chart.targets(Level.EXPERT)
+    heard = Hits(
+        notes.onset_sec,
+        np.where(notes.lane == Lane.RIDE, Lane.HIHAT_CLOSED, notes.lane).astype(np.int8),
+        notes.velocity,
+    )
+    assert (notes.lane == Lane.RIDE).sum() > 100
+    best, _ = fitting_part(chart, heard, window_sec=0.075, heard_as=HEARD_AS)
+    assert best.level is Level.EXPERT and best.f_measure == 1.0
+    unnamed = fitting_part(chart, heard, window_sec=0.075)[1][Level.EXPERT]
+    assert unnamed.n_hit == len(notes) - (notes.lane == Lane.RIDE).sum()
+
+
 def test_fitting_part_takes_expert_plus_only_for_the_double_kicks() -> None:
     from cymbalism.io.charts import parse_chart_text
     from cymbalism.report.analysis import fitting_part

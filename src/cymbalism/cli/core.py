@@ -134,10 +134,15 @@ def _analyze(
             return found, float(found.get("offset_sec", 0.0))
 
         def fit(start: float) -> list:
-            window_sec = window_ms / 1000
             return [
-                fitting_part(song, h.shifted(-start), window_sec=window_sec, lane_blind=lane_blind)
-                for h in hits
+                fitting_part(
+                    song,
+                    h.shifted(-start),
+                    window_sec=window_ms / 1000,
+                    lane_blind=lane_blind,
+                    heard_as=p.heard_as,
+                )
+                for h, p in zip(hits, performances, strict=True)
             ]
 
         placed, start = place(parts)

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import numpy as np
 
-from cymbalism.analysis.align import Alignment
+from cymbalism.analysis.align import Alignment, HeardAs
 from cymbalism.analysis.coupling import (
     CouplingFit,
     fit_phase_correction,
@@ -185,13 +185,24 @@ class PartFit:
 
 
 def part_fit(
-    chart: Chart, hits: Hits, level: Level, *, window_sec: float, lane_blind: bool = False
+    chart: Chart,
+    hits: Hits,
+    level: Level,
+    *,
+    window_sec: float,
+    lane_blind: bool = False,
+    heard_as: HeardAs | None = None,
 ) -> PartFit:
     """How ``hits`` (on song time) fit the ``chart``'s part at ``level``, judged as
-    :func:`~cymbalism.analysis.summary.analyze_players` judges them."""
+    ``analyze`` judges them: strokes of a drum the input cannot name (``heard_as``, a
+    ride heard as the hi-hat) first named by the part's notes
+    (:func:`~cymbalism.coaching.simplify.name_by_part`)."""
     from cymbalism.analysis.align import align
+    from cymbalism.coaching.simplify import name_by_part
 
     targets = chart.targets(level)
+    if heard_as and not lane_blind:
+        hits = name_by_part(hits, chart, level, heard_as, window_sec=window_sec)
     played = played_hits(hits, level, chart=chart)
     al = align(
         played, targets, window_sec=window_sec, lane_blind=lane_blind, roll=chart.roll_mask(level)
@@ -200,7 +211,12 @@ def part_fit(
 
 
 def fitting_part(
-    chart: Chart, hits: Hits, *, window_sec: float, lane_blind: bool = False
+    chart: Chart,
+    hits: Hits,
+    *,
+    window_sec: float,
+    lane_blind: bool = False,
+    heard_as: HeardAs | None = None,
 ) -> tuple[PartFit, dict[Level, PartFit]]:
     """The part of the ``chart`` a player's hits fit best, and how they fit every part.
 
@@ -212,7 +228,9 @@ def fitting_part(
     plays the double kicks.
     """
     fits = {
-        lv: part_fit(chart, hits, lv, window_sec=window_sec, lane_blind=lane_blind)
+        lv: part_fit(
+            chart, hits, lv, window_sec=window_sec, lane_blind=lane_blind, heard_as=heard_as
+        )
         for lv in chart.part_levels
     }
     chosen = max(chart.levels, key=lambda lv: (fits[lv].f_measure, lv))

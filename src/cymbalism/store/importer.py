@@ -177,7 +177,10 @@ def import_files(
 
         def fit(start: float) -> list[tuple[PartFit, dict[Level, PartFit]]]:
             return [
-                fitting_part(song, h.shifted(-start), window_sec=DEFAULT_WINDOW_SEC) for h in hits
+                fitting_part(
+                    song, h.shifted(-start), window_sec=DEFAULT_WINDOW_SEC, heard_as=p.heard_as
+                )
+                for h, p in zip(hits, performances, strict=True)
             ]
 
         start = place(parts)
