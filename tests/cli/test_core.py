@@ -360,3 +360,33 @@ def test_analyze_leaves_out_a_hi_hat_pedal_the_chart_does_not_write(tmp_path, ca
     # without a chart, nothing is judged against notes, and nothing is said
     assert main(["analyze", str(take)]) == 0
     assert "pedal" not in capsys.readouterr().err
+
+
+def test_two_kits_in_one_midi_file_are_two_players_by_number(tmp_path, capsys):
+    """A duet recorded into one MIDI file, a track per kit: read whole it is one player,
+    and the command says how to read it as two; FILE:1 FILE:2 judge the two as the two
+    files would be judged."""
+    from cymbalism.model.chart import Level
+    from tests.io.test_midi import _duet_file
+
+    chart = get_song("mirrorball")
+    ana, ben = chart.targets(Level.EXPERT), chart.targets(Level.BEGINNER)
+    ana, ben = ana.shifted(0.030), ben.shifted(0.010)  # timing to measure
+    duet = _duet_file(tmp_path / "duet.mid", {"Ana": ana, "Ben": ben}, chart.tempo_map)
+    assert main(["analyze", str(duet), "--chart", "mirrorball"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"hint: {duet} holds 2 drum parts that each play a kit ('Ana' {len(ana)} notes" in err
+    assert f"give {duet}:1 {duet}:2 to judge them as players of their own" in err
+    both = ["--chart", "mirrorball", "--names", "Ana,Ben", "--json"]
+    split = run_json(capsys, ["analyze", f"{duet}:1", f"{duet}:2", *both])
+    files = run_json(
+        capsys, ["analyze", str(tmp_path / "Ana.mid"), str(tmp_path / "Ben.mid"), *both]
+    )
+    assert split["players"] == files["players"] and split["sync"] == files["sync"]
+    assert split["parts"] == {"Ana": "expert", "Ben": "beginner"}
+    assert split["players"][1]["mean_error_ms"] == pytest.approx(10.0, abs=0.5)
+    assert split["sync"]["mean_ms"] == pytest.approx(20.0, abs=0.5)
+    assert main(["analyze", f"{duet}:L", "--chart", "mirrorball"]) == 2
+    assert "a MIDI file's drum parts are numbered" in capsys.readouterr().err
+    assert main(["import", str(duet), "--chart", "mirrorball", "--db", str(tmp_path / "s.db")]) == 0
+    assert "hint:" in capsys.readouterr().err

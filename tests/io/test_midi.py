@@ -416,3 +416,47 @@ def test_a_truncated_track_is_one_clear_error():
         scan_track(b"\x00\x99\x24")  # a note-on cut off after its note number
     with pytest.raises(InputError, match="data byte 0x24 at byte 1 where an event should start"):
         scan_track(b"\x00\x24\x40")  # running status with no status before it
+
+
+def _duet_file(path: Path, parts: dict[str, Hits], tempo_map: TempoMap) -> Path:
+    """One type-1 file with each player's drums on a track of their own, all on channel
+    10, as a DAW records two e-kits; each player's own file is written beside it."""
+    out = mido.MidiFile(type=1, ticks_per_beat=960)
+    for name, hits in parts.items():
+        single = mido.MidiFile(write_hits(path.with_name(f"{name}.mid"), hits, tempo_map))
+        for track in single.tracks:
+            notes = [m for m in track if not (m.is_meta and m.type == "track_name")]
+            if any(m.type == "note_on" for m in notes):
+                out.tracks.append(mido.MidiTrack([mido.MetaMessage("track_name", name=name)]))
+                out.tracks[-1].extend(notes)
+            elif not out.tracks:  # the tempo track, once
+                out.tracks.append(track)
+    out.save(path)
+    return path
+
+
+def test_two_kits_recorded_into_one_file_are_drum_parts_read_one_at_a_time(tmp_path):
+    from cymbalism.songs import get_song
+
+    chart = get_song("mirrorball")
+    ana, ben = chart.targets(Level.EXPERT), chart.targets(Level.BEGINNER)
+    duet = _duet_file(tmp_path / "duet.mid", {"Ana": ana, "Ben": ben}, chart.tempo_map)
+    whole = read_midi(duet)
+    assert [(p.name, p.n_notes) for p in whole.drum_parts] == [
+        ("'Ana'", len(ana)), ("'Ben'", len(ben))
+    ]  # fmt: skip
+    assert whole.drum_parts[1].n_lanes == len(set(ben.lane.tolist())) >= 3
+    assert whole.part is None and len(whole.hits) == len(ana) + len(ben)
+    assert whole.kits == list(whole.drum_parts)
+    for k, alone in enumerate((ana, ben)):
+        part = read_midi(duet, part=k)
+        assert part.part == k and part.drum_parts == whole.drum_parts
+        assert part.hits.lane.tolist() == alone.lane.tolist()
+        np.testing.assert_allclose(part.hits.onset_sec, alone.onset_sec, atol=1e-3)
+    with pytest.raises(InputError, match=r"duet.mid has no drum part 3: it has 2 \(1: 'Ana', 2"):
+        read_midi(duet, part=2)
+    # a drum program's export, a track per drum: parts, but no kits (no two players)
+    kick, snare = (ana.select(ana.lane == lane) for lane in (Lane.KICK, Lane.SNARE))
+    split = _duet_file(tmp_path / "split.mid", {"Kick": kick, "Snare": snare}, chart.tempo_map)
+    per_drum = read_midi(split)
+    assert [p.n_lanes for p in per_drum.drum_parts] == [1, 1] and per_drum.kits == []

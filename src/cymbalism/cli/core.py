@@ -26,6 +26,7 @@ from cymbalism.cli.format import (
     print_report,
     swapped_parts_hint,
     tempo_sparkline,
+    two_kits_hint,
     window_hint,
 )
 from cymbalism.errors import InputError
@@ -41,7 +42,8 @@ def _analyze(
         ...,
         help="MIDI files or recordings (WAV, FLAC, Ogg, MP3, M4A, ...), one per player, "
         "on one clock (or --align); "
-        "FILE:L and FILE:R are the two channels of a stereo recording.",
+        "FILE:L and FILE:R are the two channels of a stereo recording, FILE:1 and "
+        "FILE:2 the two kits (drum tracks) of one MIDI file.",
     ),
     chart: str | None = typer.Option(
         None, "--chart", "-c", help="A built-in song or chart file (default: the click grid)."
@@ -241,6 +243,10 @@ def _analyze(
         err_console.print(hint, highlight=False)
     if swapped:
         err_console.print(swapped_parts_hint(player_names, parts), highlight=False, soft_wrap=False)
+    if n == 1 and not as_json:
+        said = two_kits_hint(str(files[0]), performances[0])
+        if said is not None:
+            err_console.print(said, highlight=False, soft_wrap=False)
     if not align and not as_json and _separate_recordings(performances, report):
         err_console.print(
             "hint: these recordings were read from separate files and share few notes; "

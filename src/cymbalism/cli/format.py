@@ -220,6 +220,26 @@ def fitted_part_sentence(name: str, chosen: PartFit, full: PartFit) -> str:
     )
 
 
+def two_kits_hint(spec: str, performance: object) -> str | None:
+    """``hint: ...`` for one MIDI file read whole whose drums are two kits or more (a
+    duet recorded into one file): each may be read as a player of its own."""
+    from cymbalism.io.midi import MidiPerformance
+
+    if not isinstance(performance, MidiPerformance) or performance.part is not None:
+        return None
+    kits = performance.kits
+    if len(kits) < 2:
+        return None
+    listing = ", ".join(f"{k.name} {k.n_notes} notes" for k in kits)
+    numbered = [k + 1 for k, p in enumerate(performance.drum_parts) if p in kits]
+    players = " ".join(f"{spec}:{k}" for k in numbered)
+    return (
+        f"hint: {spec} holds {len(kits)} drum parts that each play a kit ({listing}), "
+        f"read here as one player; if each is a drummer, give {players} to judge them "
+        "as players of their own"
+    )
+
+
 def swapped_parts_hint(names: Sequence[str], levels: Sequence[Level]) -> str:
     """``hint: ...`` for two players whose hits fit each other's parts far better
     (:func:`~cymbalism.report.analysis.parts_swapped`): files in the other order."""

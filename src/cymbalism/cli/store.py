@@ -27,7 +27,7 @@ def _import(
     files: list[Path] = typer.Argument(
         ...,
         help="One drum MIDI file or recording per player (FILE:L, FILE:R for the channels "
-        "of a stereo recording).",
+        "of a stereo recording; FILE:1, FILE:2 for the kits of one MIDI file).",
     ),
     chart: str | None = typer.Option(
         None, "--chart", help="The song: a built-in song, .chart, notes.mid or drum .mid."
@@ -56,7 +56,8 @@ def _import(
 ) -> None:
     """Store a duet (or a solo) from MIDI files or recordings as a session; summarise it."""
     from cymbalism.analysis.align import named_counts
-    from cymbalism.cli.format import fitted_part_sentence, swapped_parts_hint
+    from cymbalism.cli.format import fitted_part_sentence, swapped_parts_hint, two_kits_hint
+    from cymbalism.io.performance import MIDI_SUFFIXES, load_performance, split_channel
     from cymbalism.report.analysis import analyse_stored, parts_swapped
     from cymbalism.report.text import heard_as_sentence, print_summary
     from cymbalism.store.importer import import_files
@@ -97,6 +98,10 @@ def _import(
             err_console.print(
                 swapped_parts_hint(names_given, played), highlight=False, soft_wrap=False
             )
+    if len(files) == 1 and split_channel(files[0])[0].suffix.lower() in MIDI_SUFFIXES:
+        said = two_kits_hint(str(files[0]), load_performance(files[0]))  # a MIDI file: fast
+        if said is not None:
+            err_console.print(said, highlight=False, soft_wrap=False)
 
 
 sessions_app = typer.Typer(

@@ -49,6 +49,7 @@ from cymbalism.model.tempo import TempoMap
 
 __all__ = [
     "DEFAULT_BPM",
+    "DrumPart",
     "MidiPerformance",
     "NoteOnsets",
     "TrackEvents",
@@ -72,6 +73,26 @@ WRITE_TICKS_PER_QUARTER = 960
 _DRUM_CHANNEL_SOURCE = "channel 10"
 _DRUMMY_NAME = re.compile(r"drum|perc|kit|beat", re.IGNORECASE)
 _GM_KIT = KitMap("General MIDI", GM_NOTE_TO_LANE, "General MIDI drums", ("gm",), "built-in")
+
+
+@dataclass(frozen=True)
+class DrumPart:
+    """One drum part of a MIDI file: a track (and channel) of drum notes.
+
+    Attributes
+    ----------
+    name : str
+        The track's name, quoted, or ``"unnamed part N"``.
+    n_notes : int
+        Its notes.
+    n_lanes : int
+        The lanes its notes fall on: a whole kit plays several, a track per drum (as
+        drum programs export them) one.
+    """
+
+    name: str
+    n_notes: int
+    n_lanes: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +127,12 @@ class MidiPerformance:
         The file's marker events, as chart sections.
     unmapped_notes : dict of int to int
         Drum notes the kit does not map (dropped), with their counts.
+    drum_parts : tuple of DrumPart
+        Every drum part of the file, in file order: one per track (and channel) of
+        drums. Two kits recorded into one file (a duet taken in a DAW) are two parts;
+        ``part`` reads one of them.
+    part : int or None
+        The drum part read (0-based), or None for all of them together.
     """
 
     hits: Hits
@@ -119,6 +146,15 @@ class MidiPerformance:
     kit: str
     sections: tuple[tuple[float, str], ...] = ()
     unmapped_notes: dict[int, int] | None = None
+    drum_parts: tuple[DrumPart, ...] = ()
+    part: int | None = None
+
+    @property
+    def kits(self) -> list[DrumPart]:
+        """The drum parts that each play a kit, not one drum (three lanes or more, and a
+        tenth of the notes or more): two or more, read together, may be two players."""
+        total = sum(p.n_notes for p in self.drum_parts)
+        return [p for p in self.drum_parts if p.n_lanes >= 3 and p.n_notes >= 0.1 * total]
 
     @property
     def name(self) -> str:
@@ -154,7 +190,11 @@ class _NoteTrack:
 
 
 def read_midi(
-    path: str | Path, *, kit: str | Path | KitMap | None = None, parser: str = "symusic"
+    path: str | Path,
+    *,
+    kit: str | Path | KitMap | None = None,
+    parser: str = "symusic",
+    part: int | None = None,
 ) -> MidiPerformance:
     """Read the drum performance of a Standard MIDI File (type 0 or 1).
 
@@ -169,6 +209,10 @@ def read_midi(
     parser : {"symusic", "mido"}
         Who reads the notes: symusic (fast, pairs note-ons with note-offs) or mido
         (every note-on is a hit, even one struck again before its note-off).
+    part : int, optional
+        Read only this drum part of the file (0-based, in file order; see
+        :attr:`MidiPerformance.drum_parts`): one of two kits recorded into one file.
+        By default every drum part, as one performance.
 
     Returns
     -------
@@ -180,8 +224,8 @@ def read_midi(
         If the file does not exist, or the kit is unknown.
     InputError
         If the file is empty, not MIDI, truncated or corrupt, holds no notes, has no
-        drums, or its drum notes are all outside the kit's map. The message names the
-        file and the problem.
+        drums, has no such ``part``, or its drum notes are all outside the kit's map.
+        The message names the file and the problem.
     """
     p = Path(path).expanduser()
     try:
@@ -192,7 +236,7 @@ def read_midi(
         raise InputError(f"{p} is a folder, not a MIDI file") from None
     except OSError as exc:
         raise InputError(f"cannot read {p}: {exc.strerror or exc}") from None
-    return parse_midi(data, kit=kit, path=p, parser=parser)
+    return parse_midi(data, kit=kit, path=p, parser=parser, part=part)
 
 
 def parse_midi(
@@ -201,6 +245,7 @@ def parse_midi(
     kit: str | Path | KitMap | None = None,
     path: Path | None = None,
     parser: str = "symusic",
+    part: int | None = None,
 ) -> MidiPerformance:
     """Read a drum performance from the bytes of a Standard MIDI File.
 
@@ -237,6 +282,21 @@ def parse_midi(
             "drum notes belong on MIDI channel 10"
         )
 
+    drum_parts = tuple(
+        DrumPart(
+            repr(t.name) if t.name else f"unnamed part {k + 1}",
+            len(t.tick),
+            len(set(kitmap.table[t.pitch].tolist()) - {-1}),
+        )
+        for k, t in enumerate(drums)
+    )
+    if part is not None:
+        if not 0 <= part < len(drums):
+            listing = ", ".join(f"{k + 1}: {p.name}" for k, p in enumerate(drum_parts))
+            raise InputError(
+                f"{label} has no drum part {part + 1}: it has {len(drums)} ({listing})"
+            )
+        drums = [drums[part]]
     if len(drums) == 1:
         tick, pitch, velocity = drums[0].tick, drums[0].pitch, drums[0].velocity
     else:
@@ -281,6 +341,8 @@ def parse_midi(
         kit=kitmap.name,
         sections=sections,
         unmapped_notes=unmapped,
+        drum_parts=drum_parts,
+        part=part,
     )
 
 

@@ -66,7 +66,8 @@ def load_performance(
     ----------
     spec : str or Path
         A ``.mid`` file, or a recording (WAV, FLAC, Ogg, MP3, M4A, MP4, ...), optionally
-        with a channel suffix (``take.wav:L``).
+        with a channel suffix (``take.wav:L``); for MIDI, a drum part's number
+        (``duet.mid:2``: the second kit recorded into the file).
     kit : str, optional
         For MIDI, the e-kit's note map (:func:`cymbalism.io.kits.load_kit`); for audio,
         a calibrated acoustic kit (:func:`cymbalism.io.audio.load_kit_templates`).
@@ -84,8 +85,8 @@ def load_performance(
     NotFoundError
         If the file does not exist.
     InputError
-        If the suffix is neither MIDI nor audio, a channel is asked of a MIDI file, or
-        the file cannot be read.
+        If the suffix is neither MIDI nor audio, L or R is asked of a MIDI file, or the
+        file cannot be read.
     """
     path, channel = split_channel(spec)
     path = path.expanduser()
@@ -94,11 +95,14 @@ def load_performance(
     from cymbalism.io.audio.files import READABLE_FORMATS
 
     if suffix in MIDI_SUFFIXES:
-        if channel is not None:
-            raise InputError(f"{spec}: a channel suffix applies to audio recordings, not MIDI")
+        if channel is not None and not str(spec).rsplit(":", 1)[1].isdigit():
+            raise InputError(
+                f"{spec}: L and R are a recording's channels; a MIDI file's drum parts are "
+                f"numbered ({path.name}:1, {path.name}:2)"
+            )
         from cymbalism.io.midi import read_midi
 
-        return read_midi(path, kit=kit)
+        return read_midi(path, kit=kit, part=channel)
     if suffix in AUDIO_SUFFIXES:
         from cymbalism.io.audio import read_audio
 
