@@ -390,3 +390,25 @@ def test_two_kits_in_one_midi_file_are_two_players_by_number(tmp_path, capsys):
     assert "a MIDI file's drum parts are numbered" in capsys.readouterr().err
     assert main(["import", str(duet), "--chart", "mirrorball", "--db", str(tmp_path / "s.db")]) == 0
     assert "hint:" in capsys.readouterr().err
+    # one kit's tempo names the part read
+    assert main(["tempo", f"{duet}:2"]) == 0
+    assert f"from {len(ben)} hits in duet.mid:2 (drift: " in capsys.readouterr().out
+
+
+def test_tempo_says_a_long_sparse_take_is_too_sparse_for_its_drift(tmp_path, capsys):
+    """A simulated beginner's Beginner part lasts 1:43, but its kick and snare on the
+    beats, played loosely, show no clear pulse in most windows: its drift is too sparse
+    to tell, not too short."""
+    from cymbalism import simulate
+    from cymbalism.model.chart import Level
+    from cymbalism.simulate import simulate_performance
+
+    chart = get_song("mirrorball")
+    played = simulate_performance(chart, simulate.BEGINNER, level=Level.BEGINNER, seed=4)
+    take = write_hits(tmp_path / "ben.mid", played.between(0.0, np.inf), chart.tempo_map)
+    assert main(["tempo", str(take)]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    found = re.search(r"drift: too sparse to tell: (\d+) of (\d+) windows show a clear pulse", said)
+    assert found is not None and int(found.group(1)) < 2 <= int(found.group(2))
+    data = run_json(capsys, ["tempo", str(take)])
+    assert data["drift_bpm_per_min"] is None

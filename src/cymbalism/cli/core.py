@@ -498,7 +498,13 @@ def tempo(
             }
         print(json.dumps(out))
         return
-    drift_text = "too short to tell" if drift is None else f"{drift:+.2f} BPM per minute"
+    if drift is not None:
+        drift_text = f"{drift:+.2f} BPM per minute"
+    elif len(local) >= 2:  # long enough for windows, but too few of them show a pulse
+        pulsed = int(np.isfinite(local.bpm).sum())
+        drift_text = f"too sparse to tell: {pulsed} of {len(local)} windows show a clear pulse"
+    else:
+        drift_text = "too short to tell"
     console.print(
         f"[bold]{bpm:.1f} BPM[/] from {len(perf)} hits in {perf.name} (drift: {drift_text})",
         highlight=False,

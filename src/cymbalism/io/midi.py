@@ -158,8 +158,10 @@ class MidiPerformance:
 
     @property
     def name(self) -> str:
-        """The file's name (``"<bytes>"`` when read from memory)."""
-        return self.path.name if self.path is not None else "<bytes>"
+        """The file's name (``"<bytes>"`` when read from memory), with the number of the
+        drum part read (``duet.mid:2``)."""
+        name = self.path.name if self.path is not None else "<bytes>"
+        return name if self.part is None else f"{name}:{self.part + 1}"
 
     @property
     def heard_as(self) -> dict[Lane, tuple[Lane, ...]]:
