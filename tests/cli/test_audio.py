@@ -135,13 +135,13 @@ def test_analyze_places_recordings_on_the_song_from_their_hits(
     # without --levels: the part their hits fit best, and the start found on it
     assert main([*argv[:-2], "--json"]) == 0
     fitted = json.loads(capsys.readouterr().out)
-    assert fitted["parts"] == {"A": "easy", "B": "easy"}  # one file's two channels
+    assert fitted["parts"] == {"duet L": "easy", "duet R": "easy"}  # by file and channel
     assert fitted["placed"]["offset_sec"] == report["placed"]["offset_sec"]
     assert fitted["players"] == report["players"] and fitted["sync"] == report["sync"]
     assert main(argv[:-2]) == 0
     err = " ".join(capsys.readouterr().err.split())
     n = len(notes)
-    assert "B is judged against the Easy part" in err and f"its {n} notes hit" in err
+    assert "duet R is judged against the Easy part" in err and f"its {n} notes hit" in err
     assert re.search(rf"found from the hits: \d+ of {2 * n} notes hit", err)  # both players
     # told where the song starts, it is judged from there: the second player 20 ms late
     assert main([*argv, "--offset", "1.7", "--json"]) == 0

@@ -378,12 +378,12 @@ def test_two_kits_in_one_midi_file_are_two_players_by_number(tmp_path, capsys):
     assert f"hint: {duet} holds 2 drum parts that each play a kit ('Ana' {len(ana)} notes" in err
     assert f"give {duet}:1 {duet}:2 to judge them as players of their own" in err
     both = ["--chart", "mirrorball", "--names", "Ana,Ben", "--json"]
-    split = run_json(capsys, ["analyze", f"{duet}:1", f"{duet}:2", *both])
+    split = run_json(capsys, ["analyze", f"{duet}:1", f"{duet}:2", *both[:2], "--json"])
     files = run_json(
         capsys, ["analyze", str(tmp_path / "Ana.mid"), str(tmp_path / "Ben.mid"), *both]
     )
     assert split["players"] == files["players"] and split["sync"] == files["sync"]
-    assert split["parts"] == {"Ana": "expert", "Ben": "beginner"}
+    assert split["parts"] == {"Ana": "expert", "Ben": "beginner"}  # named by their tracks
     assert split["players"][1]["mean_error_ms"] == pytest.approx(10.0, abs=0.5)
     assert split["sync"]["mean_ms"] == pytest.approx(20.0, abs=0.5)
     assert main(["analyze", f"{duet}:L", "--chart", "mirrorball"]) == 2

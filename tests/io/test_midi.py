@@ -442,8 +442,8 @@ def test_two_kits_recorded_into_one_file_are_drum_parts_read_one_at_a_time(tmp_p
     ana, ben = chart.targets(Level.EXPERT), chart.targets(Level.BEGINNER)
     duet = _duet_file(tmp_path / "duet.mid", {"Ana": ana, "Ben": ben}, chart.tempo_map)
     whole = read_midi(duet)
-    assert [(p.name, p.n_notes) for p in whole.drum_parts] == [
-        ("'Ana'", len(ana)), ("'Ben'", len(ben))
+    assert [(p.track, p.n_notes) for p in whole.drum_parts] == [
+        ("Ana", len(ana)), ("Ben", len(ben))
     ]  # fmt: skip
     assert whole.drum_parts[1].n_lanes == len(set(ben.lane.tolist())) >= 3
     assert whole.part is None and len(whole.hits) == len(ana) + len(ben)
@@ -451,10 +451,17 @@ def test_two_kits_recorded_into_one_file_are_drum_parts_read_one_at_a_time(tmp_p
     for k, alone in enumerate((ana, ben)):
         part = read_midi(duet, part=k)
         assert part.part == k and part.drum_parts == whole.drum_parts
+        assert part.name == f"duet.mid:{k + 1}"
         assert part.hits.lane.tolist() == alone.lane.tolist()
         np.testing.assert_allclose(part.hits.onset_sec, alone.onset_sec, atol=1e-3)
     with pytest.raises(InputError, match=r"duet.mid has no drum part 3: it has 2 \(1: 'Ana', 2"):
         read_midi(duet, part=2)
+    # players are named by their tracks
+    from cymbalism.io.performance import default_names, load_performance
+
+    parts = [load_performance(f"{duet}:{k}") for k in (1, 2)]
+    assert default_names(parts) == ["Ana", "Ben"]
+    assert default_names([whole]) == ["duet"]
     # a drum program's export, a track per drum: parts, but no kits (no two players)
     kick, snare = (ana.select(ana.lane == lane) for lane in (Lane.KICK, Lane.SNARE))
     split = _duet_file(tmp_path / "split.mid", {"Kick": kick, "Snare": snare}, chart.tempo_map)

@@ -79,7 +79,12 @@ def _analyze(
     from cymbalism.analysis.tempo import players_clicks
     from cymbalism.coaching.simplify import name_by_part
     from cymbalism.io.charts import load_chart
-    from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
+    from cymbalism.io.performance import (
+        default_names,
+        leave_out_other_kits,
+        load_performance,
+        on_one_clock,
+    )
     from cymbalism.report.analysis import fitting_part, parts_swapped, played_hits
     from cymbalism.report.text import heard_as_sentence, unjudged_sentence
 
@@ -90,10 +95,7 @@ def _analyze(
         performances, moved = on_one_clock(performances)
         performances, left_out = leave_out_other_kits(performances, moved)
         clocks = say_alignment(performances, moved, left_out, quiet=as_json)
-    player_names = split_values(names, "names", n)
-    if player_names is None:
-        stems = [f.stem for f in files]
-        player_names = stems if len(set(stems)) == n else [chr(65 + i) for i in range(n)]
+    player_names = split_values(names, "names", n) or default_names(performances)
     hits = [p.hits for p in performances]
     if chart is None:
         if levels is not None:

@@ -227,12 +227,11 @@ def two_kits_hint(spec: str, performance: object) -> str | None:
 
     if not isinstance(performance, MidiPerformance) or performance.part is not None:
         return None
-    kits = performance.kits
+    kits = [(k + 1, p) for k, p in enumerate(performance.drum_parts) if p in performance.kits]
     if len(kits) < 2:
         return None
-    listing = ", ".join(f"{k.name} {k.n_notes} notes" for k in kits)
-    numbered = [k + 1 for k, p in enumerate(performance.drum_parts) if p in kits]
-    players = " ".join(f"{spec}:{k}" for k in numbered)
+    listing = ", ".join(f"{p.label(k)} {p.n_notes} notes" for k, p in kits)
+    players = " ".join(f"{spec}:{k}" for k, _ in kits)
     return (
         f"hint: {spec} holds {len(kits)} drum parts that each play a kit ({listing}), "
         f"read here as one player; if each is a drummer, give {players} to judge them "

@@ -81,8 +81,8 @@ class DrumPart:
 
     Attributes
     ----------
-    name : str
-        The track's name, quoted, or ``"unnamed part N"``.
+    track : str
+        The track's name ("" for none).
     n_notes : int
         Its notes.
     n_lanes : int
@@ -90,9 +90,14 @@ class DrumPart:
         drum programs export them) one.
     """
 
-    name: str
+    track: str
     n_notes: int
     n_lanes: int
+
+    def label(self, number: int) -> str:
+        """How messages name the part numbered ``number`` (1-based): its track, quoted,
+        or ``"unnamed part N"``."""
+        return repr(self.track) if self.track else f"unnamed part {number}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -285,16 +290,12 @@ def parse_midi(
         )
 
     drum_parts = tuple(
-        DrumPart(
-            repr(t.name) if t.name else f"unnamed part {k + 1}",
-            len(t.tick),
-            len(set(kitmap.table[t.pitch].tolist()) - {-1}),
-        )
-        for k, t in enumerate(drums)
+        DrumPart(t.name, len(t.tick), len(set(kitmap.table[t.pitch].tolist()) - {-1}))
+        for t in drums
     )
     if part is not None:
         if not 0 <= part < len(drums):
-            listing = ", ".join(f"{k + 1}: {p.name}" for k, p in enumerate(drum_parts))
+            listing = ", ".join(f"{k + 1}: {p.label(k + 1)}" for k, p in enumerate(drum_parts))
             raise InputError(
                 f"{label} has no drum part {part + 1}: it has {len(drums)} ({listing})"
             )

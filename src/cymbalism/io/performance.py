@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIDI_SUFFIXES",
+    "default_names",
     "leave_out_other_kits",
     "load_performance",
     "on_one_clock",
@@ -52,6 +53,29 @@ def split_channel(spec: str | Path) -> tuple[Path, int | None]:
         return Path(text), None
     ch = m.group("ch").upper()
     return Path(m.group("path")), {"L": 0, "R": 1}.get(ch, int(ch) - 1 if ch.isdigit() else 0)
+
+
+def default_names(performances: Sequence[MidiPerformance | AudioPerformance]) -> list[str]:
+    """Player names when none are given: a MIDI drum part's track name (``duet.mid:2``
+    read from the track "Ben"), else the file's name without its suffix, with the
+    channel or part read (``duet L``); a name that comes twice gets its number."""
+    from cymbalism.io.midi import MidiPerformance
+
+    out = []
+    for perf in performances:
+        if isinstance(perf, MidiPerformance) and perf.part is not None:
+            track = perf.drum_parts[perf.part].track.strip()
+            if track:
+                out.append(track)
+                continue
+        if perf.path is None:
+            out.append(perf.name)
+            continue
+        which = perf.name.removeprefix(perf.path.name).removeprefix(":")  # L, R, 2, ...
+        out.append(f"{perf.path.stem} {which}" if which else perf.path.stem)
+    if len(set(out)) != len(out):
+        out = [f"{name} ({k + 1})" for k, name in enumerate(out)]
+    return out
 
 
 def load_performance(

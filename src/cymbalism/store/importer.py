@@ -57,13 +57,11 @@ def grid_chart(title: str, performances: Sequence[object], tempo_map: TempoMap) 
     )
 
 
-def parse_names(names: str | Sequence[str] | None, n: int, paths: Sequence[Path]) -> list[str]:
-    """Player names from ``"A,B"`` (or a list), or the files' names without suffix."""
+def parse_names(names: str | Sequence[str] | None, n: int) -> list[str] | None:
+    """Player names from ``"A,B"`` (or a list); None when none are given (then
+    :func:`~cymbalism.io.performance.default_names`)."""
     if names is None or names == "":
-        out = [p.stem for p in paths]
-        if len(set(out)) != len(out):
-            out = [f"{stem} ({i + 1})" for i, stem in enumerate(out)]
-        return out
+        return None
     items = [s.strip() for s in names.split(",")] if isinstance(names, str) else list(names)
     if len(items) != n or not all(items):
         raise InputError(f"give one name per file: {n} files but names {items!r}")
@@ -130,15 +128,21 @@ def import_files(
     from cymbalism.analysis.tempo import players_clicks
     from cymbalism.coaching.simplify import name_by_part
     from cymbalism.io.charts import load_chart
-    from cymbalism.io.performance import leave_out_other_kits, load_performance, on_one_clock
+    from cymbalism.io.performance import (
+        default_names,
+        leave_out_other_kits,
+        load_performance,
+        on_one_clock,
+    )
 
     if not paths:
         raise InputError("give at least one MIDI file or recording to import")
     if offset_sec is not None and not abs(offset_sec) <= MAX_OFFSET_SEC:  # NaN too
         raise InputError(f"--offset must lie within ±{MAX_OFFSET_SEC:g} s, got {offset_sec}")
     files = [Path(p).expanduser() for p in paths]
-    player_names = parse_names(names, len(files), files)
+    given = parse_names(names, len(files))
     performances = [load_performance(p) for p in files]
+    player_names = given or default_names(performances)
     if align:
         performances, moved = on_one_clock(performances)
         performances, left_out = leave_out_other_kits(performances, moved)

@@ -29,7 +29,7 @@ from cymbalism.io.audio import (
     save_kit_templates,
     synthesize_hits,
 )
-from cymbalism.io.performance import load_performance, split_channel
+from cymbalism.io.performance import default_names, load_performance, split_channel
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 
@@ -494,6 +494,10 @@ def test_two_players_in_the_channels_of_one_stereo_file(tmp_path: Path) -> None:
     assert pa.tempo_map is None
     assert split_channel("take.wav:2") == (Path("take.wav"), 1)
     assert split_channel("take.wav") == (Path("take.wav"), None)
+    # players named by file and channel; the same file twice, by number too
+    whole = load_performance(path)
+    assert default_names([pa, pb]) == ["duet L", "duet R"]
+    assert default_names([whole, whole]) == ["duet (1)", "duet (2)"]
 
 
 def test_mono_file_has_no_second_player(tmp_path: Path) -> None:
