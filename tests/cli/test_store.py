@@ -211,3 +211,32 @@ def test_a_recorded_duet_is_stored_placed_on_its_song(
     assert "give its --chart" in capsys.readouterr().err
     assert main([*args, "--offset", "1e9", "--db", db]) == 2
     assert "--offset must lie within ±86400 s" in capsys.readouterr().err
+
+
+def test_import_reads_an_e_kits_own_note_map_with_kit(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A kit that sends notes of its own (not General MIDI) is read by its map, as
+    `analyze --kit` reads it; without the map, one error says to name the kit."""
+    import mido
+
+    kit = tmp_path / "my-kit.toml"
+    kit.write_text('name = "My kit"\n\n[notes]\n60 = "kick"\n61 = "snare"\n62 = "hi-hat"\n')
+    take = mido.MidiFile(type=0, ticks_per_beat=480)
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500_000)])
+    for k in range(16):  # 8ths on the hi-hat, kick on 1 and 3, snare on 2 and 4
+        notes = [62] + ([60] if k % 4 == 0 else [61] if k % 4 == 2 else [])
+        for j, note in enumerate(notes):
+            track.append(mido.Message("note_on", channel=9, note=note, velocity=90,
+                                      time=240 if k and not j else 0))  # fmt: skip
+        for note in notes:
+            track.append(mido.Message("note_off", channel=9, note=note, velocity=0, time=0))
+    take.tracks.append(track)
+    path = tmp_path / "take.mid"
+    take.save(path)
+    db = str(tmp_path / "s.sqlite3")
+    assert main(["import", str(path), "--db", db]) == 2
+    assert "name the kit that recorded it" in " ".join(capsys.readouterr().err.split())
+    assert main(["import", str(path), "--kit", str(kit), "--db", db]) == 0
+    with Store(db) as store:
+        hits = store.load(store.resolve("last")).session.players[0].hits
+    counts = {Lane(x): int((hits.lane == x).sum()) for x in np.unique(hits.lane)}
+    assert counts == {Lane.KICK: 4, Lane.SNARE: 4, Lane.HIHAT_CLOSED: 16}

@@ -10,6 +10,7 @@ import typer
 
 from cymbalism.cli.common import (
     DB_HELP,
+    KIT_HELP,
     SESSION_HELP,
     app,
     console,
@@ -40,6 +41,7 @@ def _import(
         "the part each player's hits fit best).",
     ),
     note: str = typer.Option("", "--note", help="A note kept with the session."),
+    kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
     align: bool = typer.Option(
         False,
         "--align",
@@ -71,6 +73,7 @@ def _import(
             names=names,
             levels=parts,
             note=note,
+            kit=kit,
             align=align,
             offset_sec=offset,
             on_aligned=partial(say_alignment, quiet=False),
@@ -99,7 +102,7 @@ def _import(
                 swapped_parts_hint(names_given, played), highlight=False, soft_wrap=False
             )
     if len(files) == 1 and split_channel(files[0])[0].suffix.lower() in MIDI_SUFFIXES:
-        said = two_kits_hint(str(files[0]), load_performance(files[0]))  # a MIDI file: fast
+        said = two_kits_hint(str(files[0]), load_performance(files[0], kit=kit))  # fast
         if said is not None:
             err_console.print(said, highlight=False, soft_wrap=False)
 

@@ -78,6 +78,7 @@ def import_files(
     names: str | Sequence[str] | None = None,
     levels: Sequence[Level | str] | None = None,
     note: str = "",
+    kit: str | None = None,
     align: bool = False,
     offset_sec: float | None = None,
     on_aligned: Callable[[list[Any], list[Any], dict[str, int]], object] | None = None,
@@ -101,6 +102,10 @@ def import_files(
         (:func:`~cymbalism.report.analysis.fitting_part`), and without one the grid.
     note : str
         Free text kept with the session.
+    kit : str, optional
+        For MIDI files, the e-kit's note map (:func:`cymbalism.io.kits.load_kit`); for
+        recordings, a calibrated acoustic kit (as
+        :func:`~cymbalism.io.performance.load_performance` takes it).
     align : bool
         Put recordings made on separate devices on the first one's clock by their sound.
     offset_sec : float, optional
@@ -141,7 +146,7 @@ def import_files(
         raise InputError(f"--offset must lie within ±{MAX_OFFSET_SEC:g} s, got {offset_sec}")
     files = [Path(p).expanduser() for p in paths]
     given = parse_names(names, len(files))
-    performances = [load_performance(p) for p in files]
+    performances = [load_performance(p, kit=kit) for p in files]
     player_names = given or default_names(performances)
     if align:
         performances, moved = on_one_clock(performances)
