@@ -393,6 +393,12 @@ def test_two_kits_in_one_midi_file_are_two_players_by_number(tmp_path, capsys):
     # one kit's tempo names the part read
     assert main(["tempo", f"{duet}:2"]) == 0
     assert f"from {len(ben)} hits in duet.mid:2 (drift: " in capsys.readouterr().out
+    # and a lesson replays one kit's pass as it replays that player's own file
+    assert main(["lesson", f"{duet}:2", "--chart", "mirrorball"]) == 0
+    by_part = capsys.readouterr().out
+    assert main(["lesson", str(tmp_path / "Ben.mid"), "--chart", "mirrorball"]) == 0
+    by_file = capsys.readouterr().out
+    assert "after bar" in by_part and by_part.replace("duet.mid:2", "Ben.mid") == by_file
 
 
 def test_tempo_says_a_long_sparse_take_is_too_sparse_for_its_drift(tmp_path, capsys):

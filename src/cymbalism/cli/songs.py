@@ -255,7 +255,7 @@ def _lesson(
     takes: list[str] = typer.Argument(
         ...,
         help="Stored sessions (a number or 'last') or MIDI files of the beginner's passes, "
-        "replayed one after another.",
+        "replayed one after another (FILE:2: the second kit of a MIDI file).",
     ),
     chart: str | None = typer.Option(
         None, "--chart", "-c", help="A built-in song or chart file (a session has its own)."
@@ -287,6 +287,7 @@ def _lesson(
         replay_session,
     )
     from cymbalism.io.charts import load_chart
+    from cymbalism.io.performance import split_channel
     from cymbalism.model.hits import Hits
     from cymbalism.model.session import Session
 
@@ -296,11 +297,12 @@ def _lesson(
     session_tempo = None
     session_level = None
     for take in takes:
-        if Path(take).expanduser().is_file():
+        if split_channel(take)[0].expanduser().is_file():  # a MIDI file, or one kit of it
             from cymbalism.io.midi import read_midi
 
-            hits = read_midi(take, kit=kit).hits.shifted(-offset_sec)
-            passes.append((Path(take).name, hits, None))
+            midi_file, kit_part = split_channel(take)
+            perf = read_midi(midi_file.expanduser(), kit=kit, part=kit_part)
+            passes.append((perf.name, perf.hits.shifted(-offset_sec), None))
             continue
         with open_store(db) as store:
             stored = store.load(store.resolve(take))
