@@ -227,7 +227,8 @@ def two_kits_hint(spec: str, performance: object) -> str | None:
 
     if not isinstance(performance, MidiPerformance) or performance.part is not None:
         return None
-    kits = [(k + 1, p) for k, p in enumerate(performance.drum_parts) if p in performance.kits]
+    whole_kits = performance.kits
+    kits = [(k + 1, p) for k, p in enumerate(performance.drum_parts) if p in whole_kits]
     if len(kits) < 2:
         return None
     listing = ", ".join(f"{p.label(k)} {p.n_notes} notes" for k, p in kits)

@@ -58,8 +58,7 @@ def _import(
 ) -> None:
     """Store a duet (or a solo) from MIDI files or recordings as a session; summarise it."""
     from cymbalism.analysis.align import named_counts
-    from cymbalism.cli.format import fitted_part_sentence, swapped_parts_hint, two_kits_hint
-    from cymbalism.io.performance import MIDI_SUFFIXES, load_performance, split_channel
+    from cymbalism.cli.format import fitted_part_sentence, swapped_parts_hint
     from cymbalism.report.analysis import analyse_stored, parts_swapped
     from cymbalism.report.text import heard_as_sentence, print_summary
     from cymbalism.store.importer import import_files
@@ -76,6 +75,7 @@ def _import(
             kit=kit,
             align=align,
             offset_sec=offset,
+            on_read=lambda read: _say_two_kits(files, read),
             on_aligned=partial(say_alignment, quiet=False),
             on_fitted=lambda name, chosen, full: err_console.print(
                 fitted_part_sentence(name, chosen, full), highlight=False, soft_wrap=False
@@ -101,10 +101,15 @@ def _import(
             err_console.print(
                 swapped_parts_hint(names_given, played), highlight=False, soft_wrap=False
             )
-    if len(files) == 1 and split_channel(files[0])[0].suffix.lower() in MIDI_SUFFIXES:
-        said = two_kits_hint(str(files[0]), load_performance(files[0], kit=kit))  # fast
-        if said is not None:
-            err_console.print(said, highlight=False, soft_wrap=False)
+
+
+def _say_two_kits(files: list[Path], performances: list) -> None:
+    """One MIDI file read whole that holds two kits: say how to read it as two players."""
+    from cymbalism.cli.format import two_kits_hint
+
+    said = two_kits_hint(str(files[0]), performances[0]) if len(files) == 1 else None
+    if said is not None:
+        err_console.print(said, highlight=False, soft_wrap=False)
 
 
 sessions_app = typer.Typer(

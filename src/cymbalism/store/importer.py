@@ -84,6 +84,7 @@ def import_files(
     on_aligned: Callable[[list[Any], list[Any], dict[str, int]], object] | None = None,
     on_named: Callable[[str, str, Hits, Hits], object] | None = None,
     on_fitted: Callable[[str, PartFit, PartFit], object] | None = None,
+    on_read: Callable[[list[Any]], object] | None = None,
 ) -> int:
     """Read the performances, store them as one session, and return its id.
 
@@ -124,6 +125,9 @@ def import_files(
         Called with a player's name, their recording's kit, and their hits as heard and
         as stored, when strokes of a drum the kit cannot name were named by the part
         (:func:`~cymbalism.analysis.align.name_heard_drums`: a ride heard as the hi-hat).
+    on_read : callable, optional
+        Called with the performances as read, before anything else is done with them
+        (to say something of the files themselves).
 
     Returns
     -------
@@ -147,6 +151,8 @@ def import_files(
     files = [Path(p).expanduser() for p in paths]
     given = parse_names(names, len(files))
     performances = [load_performance(p, kit=kit) for p in files]
+    if on_read is not None:
+        on_read(performances)
     player_names = given or default_names(performances)
     if align:
         performances, moved = on_one_clock(performances)
@@ -197,8 +203,9 @@ def import_files(
             fits = fit(start)
             fitted = [best.level for best, _ in fits]
             if fitted != parts:  # the start found again, on these parts
-                parts, start = fitted, place(fitted)
-                fits = fit(start)
+                parts, again = fitted, place(fitted)
+                if again != start:
+                    start, fits = again, fit(again)
             for name, lv, (_, every) in zip(player_names, parts, fits, strict=True):
                 if on_fitted is not None and lv != song.top_level:
                     on_fitted(name, every[lv], every[song.top_level])
