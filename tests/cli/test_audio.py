@@ -249,3 +249,34 @@ def as_heard_hits(notes: Hits) -> Hits:
         np.where(notes.lane == Lane.RIDE, Lane.HIHAT_CLOSED, notes.lane).astype(np.int8),
         notes.velocity,
     )
+
+
+def test_sync_and_coupling_take_the_channels_of_a_recording_as_players(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A stereo recording with a kit on each channel: the asynchrony is the known offset,
+    and windows of bars are counted on the click the hits follow (a recording has none)."""
+    import json
+
+    a = groove(24.0, 100)
+    path = tmp_path / "duet.wav"
+    left = synthesize_hits(a, SR, duration_sec=26.0, seed=1)
+    right = synthesize_hits(a.shifted(0.015), SR, duration_sec=26.0, seed=2)
+    sf.write(path, np.stack([left, right], axis=1), SR)
+    assert main(["sync", f"{path}:L", f"{path}:R", "--json", "--no-coupling"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["files"] == [f"{path}:L", f"{path}:R"]
+    (pair,) = doc["pairs"]
+    assert (pair["a"], pair["b"]) == ("duet L", "duet R")
+    strokes = np.unique(np.round(a.onset_sec, 3)).size  # a chord's drums are one onset
+    assert strokes < len(a) and pair["n"] >= 0.95 * strokes
+    assert pair["mean_ms"] == pytest.approx(-15.0, abs=2.0)
+    assert pair["sd_ms"] < 2.0
+    argv = ["coupling", f"{path}:L", f"{path}:R", "--window", "4", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    # 24 s at 100 BPM is 10 bars of 4/4: windows of 4 bars, the last one cut short
+    assert [round(w["start_sec"] / 9.6) for w in out["windows"]] == [0, 1, 2]
+    assert main(["sync", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "one recording is one player" in err and "duet.wav:L duet.wav:R" in err

@@ -228,3 +228,42 @@ def test_columns_skipped_for_one_reason_are_named_together() -> None:
     )
     one = PlayerColumns(("Clave", "Bass"), {"SD": "a grid column"})
     assert one.describe().endswith("not players: SD (a grid column)")
+
+
+def test_sync_and_coupling_read_a_duet_recorded_into_one_midi_file_as_its_kits(tmp_path, capsys):
+    """Two e-kits recorded into one file (a track each, both on channel 10): the file
+    alone, or its kits by number, give exactly the figures of the two players' own files."""
+    from tests.io.test_midi import _duet_file
+
+    runs = simulate_phase_correction(
+        np.array([[0.0, 0.1], [0.4, 0.0]]), n_events=200, sigma_t_sec=0.010,
+        sigma_m_sec=0.004, seed=4,
+    )  # fmt: skip
+    kit = [Lane.KICK, Lane.HIHAT_CLOSED, Lane.SNARE, Lane.HIHAT_CLOSED]
+    lanes = np.array([kit[k % 4] for k in range(200)])
+    parts = {
+        name: Hits.from_arrays(runs.onset_sec[0, :, k] + 2.0, lanes)
+        for k, name in enumerate(("Lead", "Follow"))
+    }
+    duet = _duet_file(tmp_path / "duet.mid", parts, TempoMap.constant(120.0))
+    own = [str(tmp_path / "Lead.mid"), str(tmp_path / "Follow.mid")]
+    assert main(["sync", *own, "-p", "Lead,Follow", "--json"]) == 0
+    (expected,) = _json(capsys)["pairs"]
+    assert expected["n"] == 200 and expected["bgls_leader"] == "Lead"
+    for args in ([str(duet)], [f"{duet}:1", f"{duet}:2"]):
+        assert main(["sync", *args, "--json"]) == 0
+        doc = _json(capsys)
+        assert doc["files"] == [f"{duet}:1", f"{duet}:2"]
+        assert doc["pairs"] == [expected]  # named by their tracks, every figure the same
+    assert main(["sync", str(duet)]) == 0
+    said = capsys.readouterr()
+    assert "duet.mid holds 2 kits, read as a player each: Lead (" in said.err
+    assert "Lead" in said.out and "duet.mid:2" in said.out
+    assert "the one who adapts less leads." in said.out.replace("\n", " ")
+    assert "cannot be read" not in said.out  # every gain was fitted
+    assert main(["coupling", str(duet), "--json"]) == 0
+    out = _json(capsys)
+    assert out["players"] == ["Lead", "Follow"] and out["bgls_leader"] == "Lead"
+    # one kit alone is one player
+    assert main(["sync", f"{duet}:1"]) == 2
+    assert "one MIDI file is one player" in capsys.readouterr().err

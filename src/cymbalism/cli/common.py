@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from cymbalism.store import Store
 
 __all__ = [
+    "ALIGN_HELP",
     "API_HELP",
     "AUDIO_HELP",
     "AUDIO_OFFSET_HELP",
@@ -68,6 +69,10 @@ DB_HELP = (
     "(default: $CYMBALISM_DB, else the user data folder)."
 )
 KIT_HELP = "The e-kit's note map (td11, td17, nitro, dtx, gm or a .toml file)."
+ALIGN_HELP = (
+    "Recordings made on separate devices (a phone each): put them on the first one's clock "
+    "by the sound every microphone heard (start, clock drift, room)."
+)
 API_HELP = "The MIDI system: LINUX_ALSA or UNIX_JACK."
 JSON_HELP = "Print JSON."
 SESSION_HELP = "The session number, or 'last'."

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from cymbalism.analysis.summary import AnalysisReport, analyze_players
 from cymbalism.cli.common import (
+    ALIGN_HELP,
     JSON_HELP,
     KIT_HELP,
     app,
@@ -66,12 +67,7 @@ def _analyze(
         help="Where the song starts in the files, in seconds, or 'auto' to find it from "
         "the hits (default: auto for recordings with a --chart, else 0).",
     ),
-    align: bool = typer.Option(
-        False,
-        "--align",
-        help="Recordings made on separate devices (a phone each): put them on the first "
-        "one's clock by the sound every microphone heard (start, clock drift, room).",
-    ),
+    align: bool = typer.Option(False, "--align", help=ALIGN_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Judge each player's timing and the gap between them (two files are a duet)."""

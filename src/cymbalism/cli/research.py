@@ -10,7 +10,16 @@ import numpy as np
 import typer
 
 from cymbalism.analysis.coupling import PAIR_WINDOW_SEC
-from cymbalism.cli.common import DB_HELP, JSON_HELP, app, console, err_console, split_names
+from cymbalism.cli.common import (
+    ALIGN_HELP,
+    DB_HELP,
+    JSON_HELP,
+    KIT_HELP,
+    app,
+    console,
+    err_console,
+    split_names,
+)
 from cymbalism.cli.format import counted, finite, no_match_hint, number
 from cymbalism.errors import InputError
 
@@ -22,16 +31,20 @@ if TYPE_CHECKING:
 def _sync(
     inputs: list[Path] = typer.Argument(
         ...,
-        help="An onset table (onsetsync's wide CSV or a long CSV), or one MIDI file per "
-        "player on one timeline.",
+        help="An onset table (onsetsync's wide CSV or a long CSV), or one performance per "
+        "player on one timeline: MIDI files, a MIDI file's kits (duet.mid:1 duet.mid:2, or "
+        "duet.mid alone), recordings or their channels (take.wav:L take.wav:R).",
     ),
     players: str | None = typer.Option(
         None,
         "--players",
         "-p",
         help="Players to compare, as A,B: a table's columns (default: those that hold onset "
-        "times) or the MIDI files' names (default: the file names).",
+        "times) or the performances' names (default: a MIDI kit's track name, else the "
+        "file's name).",
     ),
+    kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
+    align: bool = typer.Option(False, "--align", help=ALIGN_HELP),
     coupling: bool = typer.Option(True, help="Also fit phase correction (bGLS) per pair."),
     window_ms: float = typer.Option(
         PAIR_WINDOW_SEC * 1000,
@@ -47,8 +60,11 @@ def _sync(
     from cymbalism.report.format import narrow_table
 
     names = split_names(players)
-    loaded = load_onsets(inputs, players=names, window_sec=window_ms / 1e3)
-    where = {"table": str(inputs[0])} if len(inputs) == 1 else {"files": [str(p) for p in inputs]}
+    loaded = load_onsets(inputs, players=names, window_sec=window_ms / 1e3, kit=kit, align=align)
+    where: dict[str, object] = (
+        {"files": list(loaded.sources)} if loaded.sources else {"table": str(inputs[0])}
+    )
+    where.update(_say_players(loaded, inputs, quiet=as_json))
     figures = [
         pair_figures(loaded.table, a, b, coupling=coupling)
         for a, b in all_pairs(loaded.table, names)
@@ -66,6 +82,8 @@ def _sync(
     if coupling:
         shown += ["A->B gain", "B->A gain", "leads"]
     headers = {"A": "key", "B": "key", **dict.fromkeys(shown, "figure")}
+    if coupling:
+        headers["leads"] = "key"  # a player's name
     rows = []
     for f in figures:
         cells = [f["a"], f["b"], str(f["n"])]
@@ -78,19 +96,45 @@ def _sync(
         headers,
         rows,
         width=console.width,
-        title=f"Pairwise asynchrony A - B in ms ({', '.join(p.name for p in inputs)})",
+        title=f"Pairwise asynchrony A - B in ms ({', '.join(_titles(loaded, inputs))})",
     )
     console.print(out)
     if coupling:
         console.print(
             "gain = phase correction by bGLS (A->B: how much A adjusts toward B); the one "
-            "who adapts less leads. ? = the gains cannot be read:"
+            "who adapts less leads."
+            + (" ? = the gains cannot be read:" if any(f["bgls_problems"] for f in figures) else "")
         )
         for f in figures:
             for problem in f["bgls_problems"]:
                 console.print(f"  {f['a']}-{f['b']}: {problem}", highlight=False)
     if hint is not None:
         err_console.print(hint, highlight=False)
+
+
+def _titles(loaded: LoadedOnsets, inputs: list[Path]) -> list[str]:
+    """What was read, by name: each performance (``duet.mid:2``), else the table."""
+    return [p.name for p in loaded.performances] or [p.name for p in inputs]
+
+
+def _say_players(loaded: LoadedOnsets, inputs: list[Path], *, quiet: bool) -> dict[str, object]:
+    """Say (on stderr) how one MIDI file was read as its kits, and how recordings were put
+    on one clock; return the same for JSON (``clocks``)."""
+    from cymbalism.cli.common import say_alignment
+
+    if len(inputs) == 1 and len(loaded.sources) > 1 and not quiet:
+        players = ", ".join(
+            f"{name} ({source})"
+            for name, source in zip(loaded.table.names, loaded.sources, strict=False)
+        )
+        err_console.print(
+            f"{inputs[0].name} holds {len(loaded.sources)} kits, read as a player each: {players}",
+            highlight=False,
+        )
+    if loaded.clocks is None:
+        return {}
+    moved, left_out = loaded.clocks
+    return {"clocks": say_alignment(list(loaded.performances), moved, left_out, quiet=quiet)}
 
 
 def _columns(loaded: LoadedOnsets) -> dict[str, object]:
@@ -110,12 +154,18 @@ def _say_columns(loaded: LoadedOnsets) -> None:
 def _coupling(
     inputs: list[Path] = typer.Argument(
         ...,
-        help="A stored session (its number or 'last'), an onset table, "
-        "or one MIDI file per player on one timeline.",
+        help="A stored session (its number or 'last'), an onset table, or one performance "
+        "per player on one timeline: MIDI files, a MIDI file's kits (duet.mid:1 duet.mid:2, "
+        "or duet.mid alone), recordings or their channels (take.wav:L take.wav:R).",
     ),
     names: str | None = typer.Option(
-        None, "--names", "--players", help="Player names (MIDI) or columns (table), as A,B."
+        None,
+        "--names",
+        "--players",
+        help="Player names (performances) or columns (table), as A,B.",
     ),
+    kit: str | None = typer.Option(None, "--kit", help=KIT_HELP),
+    align: bool = typer.Option(False, "--align", help=ALIGN_HELP),
     window: int | None = typer.Option(
         None, "--window", help="Also fit every BARS bars (cycles of an onsetsync table)."
     ),
@@ -150,8 +200,15 @@ def _coupling(
         loaded = load_session_onsets(token, db=db)
         tab = loaded.table.with_reference_as("click")  # the players heard the click
     else:
-        loaded = load_onsets(inputs, players=split_names(names), window_sec=window_ms / 1e3)
+        loaded = load_onsets(
+            inputs,
+            players=split_names(names),
+            window_sec=window_ms / 1e3,
+            kit=kit,
+            align=align,
+        )
         tab = loaded.table
+        said = _say_players(loaded, inputs, quiet=as_json)
         if not as_json:
             _say_columns(loaded)
     if len([n for n in tab.names if n != "click"]) < 2:
@@ -164,6 +221,7 @@ def _coupling(
     result: dict[str, object] = {"players": list(tab.names), "fit": fit.to_dict()}
     if not session:
         result.update(_columns(loaded))
+        result.update(said)
     a, b = tab.names[0], tab.names[1]
     problems = fit.problems(a, b)
     result["bgls_leader"] = None if problems else fit.leader(a, b)
@@ -171,11 +229,14 @@ def _coupling(
     ll = lead_lag(tab, a, b).to_dict()
     result["lead_lag"] = ll
     if window is not None:
-        if loaded.tempo_map is None:
+        bars = loaded.bars_tempo_map()
+        if bars is None and loaded.performances:
+            raise InputError("--window counts bars, and these hits are too few to show a beat")
+        if bars is None:
             edges = cycle_edges_sec(tab, cycles=window)  # an onsetsync table: its cycles
         else:
             end = float(tab.onset_sec[tab.onset_sec == tab.onset_sec].max())
-            edges = bar_edges_sec(loaded.tempo_map, bars=window, end_sec=end)
+            edges = bar_edges_sec(bars, bars=window, end_sec=end)
         result["windows"] = windowed_figures(tab, a, b, edges_sec=edges)
         if plot is not None:
             result["plot"] = str(plot_windowed(result["windows"], a, b, plot))  # type: ignore[arg-type]

@@ -27,6 +27,8 @@ from cymbalism.analysis.coupling import (
 )
 from cymbalism.analysis.sync import Asynchrony, sync_stats
 from cymbalism.errors import InputError
+from cymbalism.io.midi import NoteOnsets
+from cymbalism.io.performance import default_names
 from cymbalism.io.tables import PlayerColumns
 from cymbalism.model.onsets import OnsetTable
 from cymbalism.model.tempo import TempoMap
@@ -52,11 +54,31 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 @dataclass(frozen=True)
 class LoadedOnsets:
     """An onset table and, when the source had one, its tempo map (for bars); for a wide
-    table, which of its columns were taken as players and why the others were not."""
+    table, which of its columns were taken as players and why the others were not; for
+    performances, each player's, and how recordings were put on one clock (``align``:
+    the clock alignments and the hits left out, as :func:`~cymbalism.io.performance.
+    on_one_clock` and :func:`~cymbalism.io.performance.leave_out_other_kits` give them)."""
 
     table: OnsetTable
     tempo_map: TempoMap | None = None
     columns: PlayerColumns | None = None
+    performances: tuple[Any, ...] = ()
+    sources: tuple[str, ...] = ()
+    clocks: tuple[list[Any], dict[str, int]] | None = None
+
+    def bars_tempo_map(self) -> TempoMap | None:
+        """The tempo map that windows of bars are counted by: the source's, else the
+        click that the recordings' hits follow together (None for a table, and for
+        recordings too sparse to show one)."""
+        if self.tempo_map is not None or not self.performances:
+            return self.tempo_map
+        from cymbalism.analysis.tempo import players_clicks
+
+        hits = [p.hits for p in self.performances if not isinstance(p, NoteOnsets)]
+        if not any(len(h) for h in hits):
+            return None
+        clicks, _ = players_clicks(hits, [None] * len(hits))
+        return clicks[0]
 
 
 def load_onsets(
@@ -65,29 +87,48 @@ def load_onsets(
     players: Sequence[str] | None = None,
     window_sec: float = PAIR_WINDOW_SEC,
     merge_sec: float = CHORD_SEC,
+    kit: str | None = None,
+    align: bool = False,
 ) -> LoadedOnsets:
-    """Read one onset table, or two or more MIDI files that share one timeline.
+    """Read one onset table, or one performance per player on one timeline.
 
     Parameters
     ----------
     paths : sequence of path
-        One CSV table (wide or long), or one MIDI file per player.
+        One CSV table (wide or long); or a performance per player, as
+        :func:`~cymbalism.io.performance.load_performance` reads them: MIDI files, a MIDI
+        file's drum parts (``duet.mid:1 duet.mid:2``), recordings and their channels
+        (``take.wav:L take.wav:R``). A MIDI file without drums gives every note's onset
+        (a keyboard part). One MIDI file that holds two kits or more is read as its kits,
+        one player each.
     players : sequence of str, optional
-        For a table, the player columns to use; for MIDI files, the players' names
-        (default: the file names without suffix).
+        For a table, the player columns to use; for performances, the players' names
+        (default: :func:`~cymbalism.io.performance.default_names`).
     window_sec, merge_sec : float
         How unaligned onsets are paired (see
         :func:`~cymbalism.analysis.coupling.onset_table_from_onsets`).
+    kit : str, optional
+        An e-kit's note map for MIDI files, a calibrated kit for recordings.
+    align : bool
+        Put recordings made on separate devices on the first one's clock by their sound
+        (:func:`~cymbalism.io.performance.on_one_clock`), leaving out the other kit heard
+        across the room.
+
+    Returns
+    -------
+    LoadedOnsets
+        For performances, the first MIDI file's tempo map (recordings have none; see
+        :meth:`LoadedOnsets.bars_tempo_map`).
 
     Raises
     ------
     InputError, NotFoundError
-        For unreadable files or a wrong number of names.
+        For unreadable files, one performance, or a wrong number of names.
     """
-    files = [Path(p) for p in paths]
+    files = [str(p) for p in paths]
     if not files:
-        raise InputError("give an onset table or two or more MIDI files")
-    if len(files) == 1 and files[0].suffix.lower() in TABLE_SUFFIXES:
+        raise InputError("give an onset table or two or more performances")
+    if len(files) == 1 and Path(files[0]).suffix.lower() in TABLE_SUFFIXES:
         from cymbalism.io.tables import is_long_table, player_columns, read_table
 
         read = read_table(files[0], players=players)
@@ -99,32 +140,72 @@ def load_onsets(
         return LoadedOnsets(
             onset_table_from_onsets(read, window_sec=window_sec, merge_sec=merge_sec)
         )
-    if len(files) < 2:
-        raise InputError(f"{files[0]}: one MIDI file is one player; give two or more")
-    names = list(players) if players else [p.stem for p in files]
-    if len(names) != len(files):
-        raise InputError(f"{len(names)} names for {len(files)} files")
+    files, performances = _players(files, kit=kit)
+    clocks = None
+    if align:
+        from cymbalism.io.performance import leave_out_other_kits, on_one_clock
+
+        performances, moved = on_one_clock(performances)  # type: ignore[arg-type]
+        performances, left_out = leave_out_other_kits(performances, moved)  # type: ignore[arg-type]
+        clocks = (moved, left_out)
+    names = list(players) if players else default_names(performances)
+    if len(names) != len(performances):
+        raise InputError(f"{len(names)} names for {len(performances)} players")
     if len(set(names)) != len(names):
         names = [f"{n} ({k + 1})" for k, n in enumerate(names)]
-    onsets, tempo_maps = {}, []
-    for name, path in zip(names, files, strict=True):
-        onset_sec, tempo_map = _midi_onsets(path)
-        onsets[name] = onset_sec
-        tempo_maps.append(tempo_map)
+    onsets = {name: _onsets(p) for name, p in zip(names, performances, strict=True)}
     table = onset_table_from_onsets(onsets, window_sec=window_sec, merge_sec=merge_sec)
-    return LoadedOnsets(table, tempo_maps[0])
+    known = [p.tempo_map for p in performances if p.tempo_map is not None]
+    return LoadedOnsets(
+        table,
+        known[0] if known else None,
+        performances=tuple(performances),
+        sources=tuple(files),
+        clocks=clocks,
+    )
 
 
-def _midi_onsets(path: Path) -> tuple[np.ndarray, TempoMap]:
-    """The drum hits of a MIDI file, or, if it has no drums, every note (a keyboard part)."""
-    from cymbalism.io.midi import read_midi, read_note_onsets
+def _players(files: list[str], *, kit: str | None) -> tuple[list[str], list[Any]]:
+    """What was read and one performance per player; one MIDI file of two kits or more
+    is read as its kits (``duet.mid`` as ``duet.mid:1`` and ``duet.mid:2``)."""
+    from cymbalism.io.midi import MidiPerformance
 
+    performances = [_player(f, kit=kit) for f in files]
+    if len(performances) > 1:
+        return files, performances
+    (only,) = performances
+    kits = only.kits if isinstance(only, MidiPerformance) and only.part is None else []
+    if len(kits) >= 2:
+        specs = [f"{files[0]}:{k + 1}" for k, p in enumerate(only.drum_parts) if p in kits]
+        return specs, [_player(f, kit=kit) for f in specs]
+    what = "MIDI file" if isinstance(only, MidiPerformance | NoteOnsets) else "recording"
+    more = (
+        f"; if its channels are the two players, give {only.name}:L {only.name}:R"
+        if what == "recording" and getattr(only, "channel", None) is None
+        else ""
+    )
+    raise InputError(f"{files[0]}: one {what} is one player; give two or more{more}")
+
+
+def _player(spec: str, *, kit: str | None) -> Any:
+    """A player's performance; a MIDI file without drums, every note (a keyboard part)."""
+    from cymbalism.io.midi import read_note_onsets
+    from cymbalism.io.performance import MIDI_SUFFIXES, load_performance, split_channel
+
+    path, part = split_channel(spec)
     try:
-        perf = read_midi(path)
+        return load_performance(spec, kit=kit)
     except InputError:
-        notes = read_note_onsets(path)
-        return notes.onset_sec, notes.tempo_map
-    return perf.hits.onset_sec, perf.tempo_map
+        if path.suffix.lower() not in MIDI_SUFFIXES or part is not None:
+            raise
+        return read_note_onsets(path)
+
+
+def _onsets(performance: Any) -> np.ndarray:
+    """A player's onset times: a performance's hits, or a keyboard part's notes."""
+    if isinstance(performance, NoteOnsets):
+        return performance.onset_sec
+    return np.asarray(performance.hits.onset_sec, dtype=np.float64)
 
 
 def load_session_onsets(token: str, *, db: str | None = None) -> LoadedOnsets:

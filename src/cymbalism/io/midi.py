@@ -865,6 +865,11 @@ class NoteOnsets:
     tempo_map: TempoMap
     path: Path | None = None
 
+    @property
+    def name(self) -> str:
+        """The file's name (``"<bytes>"`` when read from memory)."""
+        return self.path.name if self.path is not None else "<bytes>"
+
 
 def read_note_onsets(path: str | Path) -> NoteOnsets:
     """Read the onset of every note in a MIDI file, whatever the instrument or channel.

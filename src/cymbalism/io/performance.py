@@ -24,7 +24,7 @@ from cymbalism.model.hits import Hits
 if TYPE_CHECKING:
     from cymbalism.io.audio import AudioPerformance
     from cymbalism.io.audio.align import ClockAlignment
-    from cymbalism.io.midi import MidiPerformance
+    from cymbalism.io.midi import MidiPerformance, NoteOnsets
 
 __all__ = [
     "MIDI_SUFFIXES",
@@ -55,12 +55,23 @@ def split_channel(spec: str | Path) -> tuple[Path, int | None]:
     return Path(m.group("path")), {"L": 0, "R": 1}.get(ch, int(ch) - 1 if ch.isdigit() else 0)
 
 
-def default_names(performances: Sequence[MidiPerformance | AudioPerformance]) -> list[str]:
+def default_names(
+    performances: Sequence[MidiPerformance | AudioPerformance | NoteOnsets],
+) -> list[str]:
     """Player names when none are given: a MIDI drum part's track name (``duet.mid:2``
     read from the track "Ben"), else the file's name without its suffix, with the
-    channel or part read (``duet L``); a name that comes twice gets its number."""
+    channel or part read (``duet L``); a name that comes twice gets its number.
+
+    Files read whole whose names differ only between words they share (``Nara take 3 -
+    Ana.wav``, ``Nara take 3 - Ben.wav``) are named by what differs (``Ana``, ``Ben``).
+    """
     from cymbalism.io.midi import MidiPerformance
 
+    whole = [p.path is not None and p.name == p.path.name for p in performances]
+    if len(performances) > 1 and all(whole):
+        stems = [p.path.stem for p in performances]  # type: ignore[union-attr]
+        if len(set(stems)) == len(stems):
+            return _what_differs(stems)
     out = []
     for perf in performances:
         if isinstance(perf, MidiPerformance) and perf.part is not None:
@@ -76,6 +87,36 @@ def default_names(performances: Sequence[MidiPerformance | AudioPerformance]) ->
     if len(set(out)) != len(out):
         out = [f"{name} ({k + 1})" for k, name in enumerate(out)]
     return out
+
+
+#: Where a file name's words part: a word shared by all the names ends before one.
+_WORD_BREAK = re.compile(r"[\s_\-.,;()\[\]]+")
+
+
+def _shared_start(names: list[str]) -> str:
+    """The characters all ``names`` start with."""
+    n = 0
+    for chars in zip(*names, strict=False):
+        if len(set(chars)) > 1:
+            break
+        n += 1
+    return names[0][:n]
+
+
+def _what_differs(names: list[str], *, shortest: int = 3) -> list[str]:
+    """Distinct names without the words at their start and end that all of them share,
+    cut only between words, and only if every name keeps ``shortest`` characters."""
+    head = _shared_start(names)
+    tail = _shared_start([n[::-1] for n in names])[::-1]
+    # cut after the last break within the shared start, before the first in the shared end
+    starts = [m.end() for m in _WORD_BREAK.finditer(head)]
+    cut_head = starts[-1] if starts else 0
+    ends = [m.start() for m in _WORD_BREAK.finditer(tail)]
+    cut_tail = len(tail) - ends[0] if ends else 0
+    short = [n[cut_head : len(n) - cut_tail] for n in names]
+    if all(len(n) >= shortest for n in short) and len(set(short)) == len(short):
+        return short
+    return list(names)
 
 
 def load_performance(

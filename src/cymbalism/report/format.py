@@ -98,7 +98,8 @@ def narrow_table(
     ----------
     columns : dict[str, str]
         Each header and its kind: ``"figure"`` (right-aligned, never wrapped or cut),
-        ``"key"`` (a name to type: left-aligned, never wrapped or cut), ``"date"`` (a
+        ``"key"`` (a name to type: left-aligned, never wrapped or cut while every figure
+        and key fits the width; else folded, never cut), ``"date"`` (a
         date and time, on three lines on a narrow screen) or ``"words"`` (wrapped at
         words; a word longer than its column folds, never cut).
     rows : sequence of sequences of str
@@ -115,15 +116,19 @@ def narrow_table(
         title=title, caption=caption, box=box.SIMPLE_HEAD, collapse_padding=True, show_edge=False
     )
     cells = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    for (header, kind), values in zip(columns.items(), cells, strict=True):
-        if kind in {"figure", "key"}:
-            longest = max((Text.from_markup(v).cell_len for v in values), default=0)
+    longest = [
+        max([len(header), *(Text.from_markup(v).cell_len for v in values)])
+        for header, values in zip(columns, cells, strict=True)
+    ]
+    kept = [n for n, kind in zip(longest, columns.values(), strict=True) if kind != "words"]
+    keys_fit = sum(kept) + 2 * len(kept) <= width  # else a long key folds, never cut
+    for (header, kind), n in zip(columns.items(), longest, strict=True):
+        if kind == "figure" or (kind == "key" and keys_fit):
             table.add_column(
-                header,
-                justify="right" if kind == "figure" else "left",
-                no_wrap=True,
-                min_width=max(longest, len(header)),
+                header, justify="right" if kind == "figure" else "left", no_wrap=True, min_width=n
             )
+        elif kind == "key":
+            table.add_column(header, overflow="fold", min_width=len(header))
         elif kind == "date":  # "16 Dec" / "2026" / "19:33"
             table.add_column(header, max_width=6 if width < 100 else None)
         else:

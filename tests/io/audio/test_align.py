@@ -210,6 +210,20 @@ def test_two_phone_recordings_are_analysed_on_one_clock(
     found = stored.players[1].hits.onset_sec
     near = np.array([np.abs(found - t).min() for t in ben.onset_sec])
     assert np.mean(near < 0.01) > 0.8 and np.median(near[near < 0.01]) < 0.0005
+    # the research figures on one clock: the gap between them is the true players' gap
+    from cymbalism.analysis.coupling import onset_table_from_onsets
+    from cymbalism.corpus.figures import pair_figures
+
+    truth = onset_table_from_onsets({"ana": _ana.onset_sec, "ben": ben.onset_sec})
+    expected = pair_figures(truth, "ana", "ben", coupling=False)
+    argv = ["sync", str(ana_file), str(ben_file), "--align", "--no-coupling", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["clocks"]["ben.m4a"]["offset_sec"] == pytest.approx(5.3, abs=2e-4)
+    (pair,) = out["pairs"]
+    assert pair["n"] >= 0.8 * expected["n"]
+    # within two standard errors of the truth's mean (SD 7.5 ms over about 60 pairs)
+    assert pair["mean_ms"] == pytest.approx(expected["mean_ms"], abs=2.0)
 
 
 def test_the_other_kit_is_told_by_its_delay_and_its_loudness() -> None:
