@@ -280,3 +280,47 @@ def test_sync_and_coupling_take_the_channels_of_a_recording_as_players(
     assert main(["sync", str(path)]) == 2
     err = capsys.readouterr().err
     assert "one recording is one player" in err and "duet.wav:L duet.wav:R" in err
+
+
+def test_a_take_played_along_aloud_has_the_songs_music_taken_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A punk song rendered with its loud music, as a phone beside the kit would record
+    it: the music is found, the song placed where it sounds, and the notes hit as the
+    drums alone hit them; --keep-music reads the music's notes as drums and misses."""
+    import json
+
+    from cymbalism.store import Store
+
+    take, dry = tmp_path / "take.wav", tmp_path / "dry.wav"
+    song = ["fast-lane", "--level", "expert"]
+    assert main(["render", *song, "--out", str(take)]) == 0
+    assert main(["render", *song, "--mix", "music=0", "--out", str(dry)]) == 0
+    capsys.readouterr()
+
+    def judged(*args: str) -> dict:
+        argv = ["analyze", *args, "--chart", "fast-lane", "--levels", "expert", "--json"]
+        assert main(argv) == 0
+        return json.loads(capsys.readouterr().out)
+
+    alone, heard, kept = judged(str(dry)), judged(str(take)), judged(str(take), "--keep-music")
+    assert "music_in_take" not in alone and "music_in_take" not in kept
+    found = heard["music_in_take"]["take.wav"]
+    assert -6.0 < found["level_db"] < 0.0  # the music is louder than the drums
+    # where the music sounds is where the song starts, as the drums alone place it
+    assert heard["placed"]["from"] == "music"
+    assert found["song_zero_sec"] == pytest.approx(alone["placed"]["offset_sec"], abs=0.002)
+    assert heard["placed"]["offset_sec"] == pytest.approx(found["song_zero_sec"], abs=1e-4)
+    (a,), (h,), (k,) = (r["players"] for r in (alone, heard, kept))
+    assert k["hit_rate"] < a["hit_rate"] - 0.15  # the music hides a sixth of the notes
+    assert h["hit_rate"] >= a["hit_rate"] - 0.02
+    assert h["extra"] < k["extra"]
+    assert abs(h["mean_error_ms"]) < 4.0  # against the music itself
+    # import stores the hits read without the music, and says so
+    db = str(tmp_path / "s.sqlite3")
+    argv = ["import", str(take), "--chart", "fast-lane", "--levels", "expert", "--db", db]
+    assert main(argv) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "take.wav: the song's recording was heard in it" in err
+    with Store(db) as store:
+        assert len(store.load(1).session.players[0].hits) == h["hits"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ __all__ = [
     "AUDIO_OFFSET_HELP",
     "DB_HELP",
     "JSON_HELP",
+    "KEEP_MUSIC_HELP",
     "KIT_HELP",
     "MIX_HELP",
     "SESSION_HELP",
@@ -69,6 +71,11 @@ DB_HELP = (
     "(default: $CYMBALISM_DB, else the user data folder)."
 )
 KIT_HELP = "The e-kit's note map (td11, td17, nitro, dtx, gm or a .toml file)."
+KEEP_MUSIC_HELP = (
+    "Leave the song's recording in a recorded take: by default, a take played along with "
+    "the music aloud has the music found and taken out before its hits are found, and the "
+    "song is placed where its music sounds."
+)
 ALIGN_HELP = (
     "Recordings made on separate devices (a phone each): put them on the first one's clock "
     "by the sound every microphone heard (start, clock drift, room)."
@@ -273,6 +280,35 @@ def scan_with_progress(
             total.errors += stats.errors
             total.seconds += stats.seconds
     return records, total
+
+
+def say_music(performances: Sequence[object], *, quiet: bool) -> dict[str, object]:
+    """Say (on stderr) in which recordings the song's recording was heard and taken out;
+    return the same for JSON, by recording."""
+    said: dict[str, object] = {}
+    for perf in performances:
+        found = getattr(perf, "music", None)
+        if found is None:
+            continue
+        name = perf.name  # type: ignore[attr-defined]
+        said[name] = found.to_dict()
+        if not quiet:
+            err_console.print(f"{name}: {found.describe()}", highlight=False, soft_wrap=False)
+    return said
+
+
+def music_placed(name: str, start_sec: float) -> dict[str, object]:
+    """Where the song starts, as the song's recording heard in ``name`` places it (what
+    ``analyze`` says and ``--json`` gives as ``placed``)."""
+    return {
+        "offset_sec": round(start_sec, 6),
+        "found": True,
+        "from": "music",
+        "said": (
+            f"the song starts {start_sec:.3f} s into the recordings (where its recording "
+            f"sounds in {name}). Each player's mean timing is measured against the music."
+        ),
+    }
 
 
 def say_alignment(

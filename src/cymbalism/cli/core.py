@@ -12,11 +12,14 @@ from cymbalism.analysis.summary import AnalysisReport, analyze_players
 from cymbalism.cli.common import (
     ALIGN_HELP,
     JSON_HELP,
+    KEEP_MUSIC_HELP,
     KIT_HELP,
     app,
     console,
     err_console,
+    music_placed,
     say_alignment,
+    say_music,
     split_values,
 )
 from cymbalism.cli.format import (
@@ -68,6 +71,7 @@ def _analyze(
         "the hits (default: auto for recordings with a --chart, else 0).",
     ),
     align: bool = typer.Option(False, "--align", help=ALIGN_HELP),
+    keep_music: bool = typer.Option(False, "--keep-music", help=KEEP_MUSIC_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Judge each player's timing and the gap between them (two files are a duet)."""
@@ -79,13 +83,19 @@ def _analyze(
         default_names,
         leave_out_other_kits,
         load_performance,
+        music_agrees,
+        music_start,
         on_one_clock,
     )
     from cymbalism.report.analysis import fitting_part, parts_swapped, played_hits
     from cymbalism.report.text import heard_as_sentence, unjudged_sentence
+    from cymbalism.sound.audio import music_for_takes
 
-    performances = [load_performance(f, kit=kit) for f in files]
+    song = load_chart(chart) if chart is not None else None
+    music = None if song is None or keep_music else music_for_takes(files, chart, song)
+    performances = [load_performance(f, kit=kit, music=music) for f in files]
     n = len(performances)
+    heard_music = say_music(performances, quiet=as_json)
     clocks: dict[str, object] = {}
     if align:
         performances, moved = on_one_clock(performances)
@@ -118,11 +128,12 @@ def _analyze(
         if offset is not None:
             raise InputError("--offset places the files on a song: give its --chart")
     else:
-        song = load_chart(chart)
+        assert song is not None
         given = split_values(levels, "levels", n)
         parts = [Level.parse(lv) for lv in given] if given else [song.top_level] * n
         targets = [song.targets(lv) for lv in parts]
         recorded = any(p.tempo_map is None for p in performances)
+        by_music = None if offset is not None else music_start(performances)
         where = offset or ("auto" if recorded else "0")
 
         def place(parts: list[Level]) -> tuple[dict, float]:
@@ -131,7 +142,17 @@ def _analyze(
                 for lv, p in zip(parts, performances, strict=True)
             ]
             found = _place(hits, heard, where, window_ms, lane_blind)
-            return found, float(found.get("offset_sec", 0.0))
+            start = float(found.get("offset_sec", 0.0))
+            if by_music is None or where != "auto":
+                return found, start
+            if music_agrees(by_music[1], start):  # the music's place, exact
+                return music_placed(*by_music), by_music[1]
+            found["said"] = (
+                f"{found.get('said', '')} The song's recording sounds in {by_music[0]} with "
+                f"song time zero at {by_music[1]:.3f} s, where the hits do not fit: it "
+                "repeats itself, and the hits chose between its repeats."
+            ).strip()
+            return found, start
 
         def fit(start: float) -> list:
             return [
@@ -209,6 +230,8 @@ def _analyze(
         extra: dict[str, object] = {"placed": placed} if placed else {}
         if clocks:
             extra["aligned"] = clocks
+        if heard_music:
+            extra["music_in_take"] = heard_music
         if unjudged:
             extra["not_judged"] = unjudged
         if chart is not None:

@@ -10,6 +10,7 @@ import typer
 
 from cymbalism.cli.common import (
     DB_HELP,
+    KEEP_MUSIC_HELP,
     KIT_HELP,
     SESSION_HELP,
     app,
@@ -17,6 +18,7 @@ from cymbalism.cli.common import (
     err_console,
     open_store,
     say_alignment,
+    say_music,
     split_values,
     stored_analysis,
 )
@@ -54,6 +56,7 @@ def _import(
         help="Where the song starts in the files, in seconds (default: 0 for MIDI files, "
         "found from the hits for recordings).",
     ),
+    keep_music: bool = typer.Option(False, "--keep-music", help=KEEP_MUSIC_HELP),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Store a duet (or a solo) from MIDI files or recordings as a session; summarise it."""
@@ -75,7 +78,8 @@ def _import(
             kit=kit,
             align=align,
             offset_sec=offset,
-            on_read=lambda read: _say_two_kits(files, read),
+            music=not keep_music,
+            on_read=lambda read: _said_when_read(files, read),
             on_aligned=partial(say_alignment, quiet=False),
             on_fitted=lambda name, chosen, full: err_console.print(
                 fitted_part_sentence(name, chosen, full), highlight=False, soft_wrap=False
@@ -103,10 +107,12 @@ def _import(
             )
 
 
-def _say_two_kits(files: list[Path], performances: list) -> None:
-    """One MIDI file read whole that holds two kits: say how to read it as two players."""
+def _said_when_read(files: list[Path], performances: list) -> None:
+    """Where the song's recording was heard in a take; and one MIDI file read whole that
+    holds two kits: how to read it as two players."""
     from cymbalism.cli.format import two_kits_hint
 
+    say_music(performances, quiet=False)
     said = two_kits_hint(str(files[0]), performances[0]) if len(files) == 1 else None
     if said is not None:
         err_console.print(said, highlight=False, soft_wrap=False)

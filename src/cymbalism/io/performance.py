@@ -24,6 +24,7 @@ from cymbalism.model.hits import Hits
 if TYPE_CHECKING:
     from cymbalism.io.audio import AudioPerformance
     from cymbalism.io.audio.align import ClockAlignment
+    from cymbalism.io.audio.bleed import Music
     from cymbalism.io.midi import MidiPerformance, NoteOnsets
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "default_names",
     "leave_out_other_kits",
     "load_performance",
+    "music_agrees",
+    "music_start",
     "on_one_clock",
     "split_channel",
 ]
@@ -119,11 +122,35 @@ def _what_differs(names: list[str], *, shortest: int = 3) -> list[str]:
     return list(names)
 
 
+def music_start(performances: Sequence[object]) -> tuple[str, float] | None:
+    """Where song time zero sounds in the first recording that heard the song's recording
+    (:attr:`~cymbalism.io.audio.AudioPerformance.music`), with that recording's name; None
+    when none did. The performances are taken to share one clock."""
+    for perf in performances:
+        found = getattr(perf, "music", None)
+        if found is not None:
+            return perf.name, float(found.song_zero_sec)  # type: ignore[attr-defined]
+    return None
+
+
+#: The song's recording places the song where the hits place it within this much: it
+#: measures each player's mean timing against the music, where the hits' place takes it as
+#: zero. Further apart, the recording repeats itself and the hits chose the repeat.
+MUSIC_AGREES_SEC = 0.15
+
+
+def music_agrees(music_start_sec: float, hits_start_sec: float) -> bool:
+    """Whether the song's place found from its recording (:func:`music_start`) is the one
+    the hits choose (within :data:`MUSIC_AGREES_SEC`), not one of its repeats."""
+    return abs(music_start_sec - hits_start_sec) <= MUSIC_AGREES_SEC
+
+
 def load_performance(
     spec: str | Path,
     *,
     kit: str | None = None,
     progress: bool = False,
+    music: Music | None = None,
 ) -> MidiPerformance | AudioPerformance:
     """Read one player's hits from a MIDI file or an audio recording, by its suffix.
 
@@ -138,6 +165,10 @@ def load_performance(
         a calibrated acoustic kit (:func:`cymbalism.io.audio.load_kit_templates`).
     progress : bool
         Show a progress bar while a long recording is analysed.
+    music : Music, optional
+        For a recording, the song it was played along to: its recording, when heard in
+        the take, is taken out before the hits are found (see
+        :func:`~cymbalism.io.audio.read_audio`).
 
     Returns
     -------
@@ -171,7 +202,7 @@ def load_performance(
     if suffix in AUDIO_SUFFIXES:
         from cymbalism.io.audio import read_audio
 
-        return read_audio(path, kit=kit, channel=channel, progress=progress)
+        return read_audio(path, kit=kit, channel=channel, progress=progress, music=music)
     if not path.exists():
         raise NotFoundError(f"no such file: {path}")
     raise InputError(

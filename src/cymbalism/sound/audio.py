@@ -30,9 +30,11 @@ only ``song.*`` plays it as it is, and says the drums are in it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -48,6 +50,9 @@ from cymbalism.io.library import AUDIO_ROLES, AUDIO_SUFFIXES
 from cymbalism.io.sng import song_folder
 from cymbalism.model.chart import Chart
 
+if TYPE_CHECKING:
+    from cymbalism.io.audio.bleed import Music
+
 __all__ = [
     "AUDIO_SUFFIXES",
     "DRUM_STEMS",
@@ -58,11 +63,13 @@ __all__ = [
     "builtin_audio_path",
     "find_stems",
     "load_song_audio",
+    "music_for_takes",
     "read_audio_file",
     "recording_offset_sec",
     "resample",
     "song_audio_for",
     "song_ini_delay_ms",
+    "song_music",
     "with_audio_source",
     "write_audio",
 ]
@@ -461,6 +468,34 @@ def song_audio_for(
     if got is None:
         return None, [f"{folder.name}: no readable audio, playing with the click"]
     return got, got.messages
+
+
+def song_music(spec: str | Path, chart: Chart) -> Music | None:
+    """The song's recording as :func:`song_audio_for` finds it, as a take may hold it
+    (played aloud): every stem but the drums (the full mix when that is all there is),
+    mono; None when the song has no recording."""
+    from cymbalism.io.audio.bleed import Music
+
+    found, _ = song_audio_for(spec, chart)
+    if found is None or not found.music.shape[0]:
+        return None
+    return Music(found.music.mean(axis=1), found.sample_rate, found.offset_sec)
+
+
+def music_for_takes(
+    files: Sequence[str | Path], spec: str | Path | None, chart: Chart
+) -> Music | None:
+    """The song's recording to look for in the recorded takes among ``files`` (``spec``
+    is what ``--chart`` was given); None when none is a recording or the song has no
+    recording."""
+    from cymbalism.io.audio import AUDIO_SUFFIXES
+    from cymbalism.io.performance import split_channel
+
+    if spec is None or not any(
+        split_channel(str(f))[0].suffix.lower() in AUDIO_SUFFIXES for f in files
+    ):
+        return None
+    return song_music(spec, chart)
 
 
 #: Where a chart's recording is, noted in its metadata so that a stored session keeps it:

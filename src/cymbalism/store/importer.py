@@ -81,6 +81,7 @@ def import_files(
     kit: str | None = None,
     align: bool = False,
     offset_sec: float | None = None,
+    music: bool = True,
     on_aligned: Callable[[list[Any], list[Any], dict[str, int]], object] | None = None,
     on_named: Callable[[str, str, Hits, Hits], object] | None = None,
     on_fitted: Callable[[str, PartFit, PartFit], object] | None = None,
@@ -111,7 +112,12 @@ def import_files(
         Put recordings made on separate devices on the first one's clock by their sound.
     offset_sec : float, optional
         Where the song starts in the files, in seconds; by default 0 for MIDI files and
-        found from the hits for recordings. Needs a chart.
+        found from the hits for recordings (or where the song's recording sounds in
+        them). Needs a chart.
+    music : bool
+        Look for the song's recording in recorded takes (played along aloud), take it
+        out before their hits are found, and place the song where it sounds
+        (:func:`~cymbalism.io.audio.hits_without_music`).
     on_aligned : callable, optional
         Called with the performances, their :class:`~cymbalism.io.audio.align.
         ClockAlignment` and the hits left out of each as the other kit
@@ -141,6 +147,8 @@ def import_files(
         default_names,
         leave_out_other_kits,
         load_performance,
+        music_agrees,
+        music_start,
         on_one_clock,
     )
 
@@ -150,7 +158,13 @@ def import_files(
         raise InputError(f"--offset must lie within ±{MAX_OFFSET_SEC:g} s, got {offset_sec}")
     files = [Path(p).expanduser() for p in paths]
     given = parse_names(names, len(files))
-    performances = [load_performance(p, kit=kit) for p in files]
+    given_song = load_chart(chart) if chart is not None else None
+    sound = None  # the song's recording, to look for in recorded takes
+    if given_song is not None and music and isinstance(chart, str | Path):
+        from cymbalism.sound.audio import music_for_takes
+
+        sound = music_for_takes(files, chart, given_song)
+    performances = [load_performance(p, kit=kit, music=sound) for p in files]
     if on_read is not None:
         on_read(performances)
     player_names = given or default_names(performances)
@@ -167,7 +181,8 @@ def import_files(
         clicks, _ = players_clicks(hits, [p.tempo_map for p in performances])
         song = grid_chart(" + ".join(p.stem for p in files), performances, clicks[0])
     else:
-        song = load_chart(chart)
+        assert given_song is not None
+        song = given_song
     if levels is None:
         parts = [song.top_level] * len(files)
     elif chart is None:
@@ -181,6 +196,8 @@ def import_files(
     if chart is not None:
         from cymbalism.report.analysis import fitting_part
 
+        by_music = music_start(performances)
+
         def place(parts: list[Level]) -> float:
             if offset_sec is not None or not recorded or not any(len(h) for h in hits):
                 return offset_sec or 0.0
@@ -188,7 +205,10 @@ def import_files(
                 as_heard(song.targets(lv), p.heard_as)
                 for lv, p in zip(parts, performances, strict=True)
             ]
-            return find_offset(hits, heard).offset_sec
+            start = find_offset(hits, heard).offset_sec
+            if by_music is not None and music_agrees(by_music[1], start):
+                return by_music[1]  # where the song's recording sounds, exact
+            return start
 
         def fit(start: float) -> list[tuple[PartFit, dict[Level, PartFit]]]:
             return [

@@ -15,6 +15,8 @@ One module per job:
   (:func:`open_sound`, :class:`SoundSource`, :class:`AudioBrokeOff`);
 - :mod:`~cymbalism.io.audio.align`: recordings from separate devices on one clock
   (:func:`align_recordings`, :class:`ClockAlignment`);
+- :mod:`~cymbalism.io.audio.bleed`: the song's recording heard in a take, found and
+  taken out (:class:`Music`, :func:`find_music`, :func:`remove_music`);
 - :mod:`~cymbalism.io.audio.read`: reading recordings (:func:`read_audio`,
   :class:`AudioPerformance`, :data:`AUDIO_SUFFIXES`);
 - :mod:`~cymbalism.io.audio.synth`: a drum synthesizer with exactly known onsets
@@ -27,6 +29,7 @@ of the modules above is importable from this package.
 from __future__ import annotations
 
 from cymbalism.io.audio.align import ClockAlignment, align_recordings
+from cymbalism.io.audio.bleed import Music, MusicInTake, find_music, remove_music
 from cymbalism.io.audio.detector import (
     DETECTOR_BIAS_SEC,
     LIVE_CONFIG,
@@ -54,6 +57,7 @@ from cymbalism.io.audio.read import (
     AudioPerformance,
     AudioWarning,
     hit_summary,
+    hits_without_music,
     read_audio,
 )
 from cymbalism.io.audio.synth import synthesize_hits
@@ -85,6 +89,8 @@ __all__ = [
     "ClockAlignment",
     "DetectorConfig",
     "KitTemplates",
+    "Music",
+    "MusicInTake",
     "SoundSource",
     "StreamingDetector",
     "align_recordings",
@@ -92,7 +98,9 @@ __all__ = [
     "classify_added_spectrum",
     "default_kit",
     "detect_hits",
+    "find_music",
     "hit_summary",
+    "hits_without_music",
     "kit_templates_dir",
     "lane_delays",
     "lane_label",
@@ -106,6 +114,7 @@ __all__ = [
     "profile_kit",
     "read_audio",
     "refine_onset",
+    "remove_music",
     "save_kit_templates",
     "synthesize_hits",
     "with_config",

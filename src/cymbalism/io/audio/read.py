@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from cymbalism.errors import CymbalismWarning, InputError
+from cymbalism.io.audio.bleed import Music, MusicInTake, find_music, remove_music, timed_by
 from cymbalism.io.audio.detector import DetectorConfig, StreamingDetector, _check_rate
 from cymbalism.io.audio.files import SOUND_SUFFIXES, AudioBrokeOff, SoundSource, open_sound
 from cymbalism.io.audio.templates import KitTemplates, default_kit, load_kit_templates
@@ -32,6 +33,7 @@ __all__ = [
     "AudioPerformance",
     "AudioWarning",
     "hit_summary",
+    "hits_without_music",
     "read_audio",
 ]
 
@@ -69,6 +71,9 @@ class AudioPerformance:
         be named (:attr:`~cymbalism.io.audio.templates.KitTemplates.heard_as`).
     warnings : tuple[str, ...]
         Problems found that did not stop reading (clipping, odd rate, ...).
+    music : MusicInTake or None
+        The song's recording, when it was heard in the take and taken out before the
+        hits were found (:mod:`cymbalism.io.audio.bleed`).
     tempo_map : None
         Recordings carry no tempo map (present for parity with MIDI performances).
     """
@@ -81,6 +86,7 @@ class AudioPerformance:
     kit: str = "default"
     heard_as: dict[Lane, tuple[Lane, ...]] = field(default_factory=dict)
     warnings: tuple[str, ...] = field(default=())
+    music: MusicInTake | None = None
     tempo_map: None = None
 
     @property
@@ -129,11 +135,14 @@ def read_audio(
     config: DetectorConfig | None = None,
     block_sec: float = 30.0,
     progress: bool = False,
+    music: Music | None = None,
 ) -> AudioPerformance:
     """Read a recording into the hits of one player.
 
     The file is read in blocks of ``block_sec`` through :class:`StreamingDetector`, so
     memory stays bounded however long it is; the blocks' boundaries change nothing.
+    With ``music``, the take is held whole (a few megabytes a minute), so that the
+    song's recording can be found in it and taken out first.
 
     Parameters
     ----------
@@ -151,6 +160,10 @@ def read_audio(
         Seconds read at a time.
     progress : bool
         Show a progress bar (rich) on stderr.
+    music : Music, optional
+        The song the take was played along to. When its recording is heard in the
+        take (played aloud), it is taken out before the hits are found
+        (:func:`~cymbalism.io.audio.bleed.find_music`); otherwise nothing changes.
 
     Returns
     -------
@@ -198,6 +211,7 @@ def read_audio(
         det = StreamingDetector(sr, kit=kit_t, config=config)
         block = max(1024, int(block_sec * sr))
         parts: list[Hits] = []
+        held: list[np.ndarray] = []  # the take, when the music is looked for in it
         peak = 0.0
         n_clipped = 0
         n_read = 0
@@ -213,12 +227,22 @@ def read_audio(
                 peak = max(peak, float(a.max()) if a.size else 0.0)
                 n_clipped += int((a >= 0.999).sum())
                 n_read += data.shape[0]
-                parts.append(det.process(x))
+                if music is None:
+                    parts.append(det.process(x))
+                else:
+                    held.append(np.asarray(x, dtype=np.float32))
         except AudioBrokeOff as exc:
             if n_read == 0:
                 raise InputError(f"{path} cannot be decoded: {exc}") from None
             warn(f"{exc}: the hits before it are kept")
-        parts.append(det.finish())
+        found = None
+        if music is not None and held:
+            found, heard = hits_without_music(
+                np.concatenate(held), sr, music, kit=kit_t, config=config, block=block
+            )
+            parts.append(heard)
+        else:
+            parts.append(det.finish())
     if n_read == 0:
         raise InputError(f"{path} holds no samples: the recording is empty")
     if peak < 10 ** (det.config.min_level_dbfs / 20):
@@ -244,7 +268,58 @@ def read_audio(
         kit=kit_t.name,
         heard_as=kit_t.heard_as,
         warnings=tuple(problems),
+        music=found,
     )
+
+
+def hits_without_music(
+    take: np.ndarray,
+    sample_rate: int,
+    music: Music,
+    *,
+    kit: KitTemplates | None = None,
+    config: DetectorConfig | None = None,
+    block: int = 1 << 20,
+) -> tuple[MusicInTake | None, Hits]:
+    """The hits of a take played along with a song aloud, with the song's recording
+    taken out where it is heard (:mod:`cymbalism.io.audio.bleed`).
+
+    Which hits there are, and their drums, come from the take without the music (where a
+    hit stands out of what is left of the music:
+    :meth:`~cymbalism.io.audio.bleed.WithoutMusic.stands_out`); each keeps the time of
+    the take's own attack (:func:`~cymbalism.io.audio.bleed.timed_by`).
+
+    Parameters
+    ----------
+    take : np.ndarray [shape=(n,), float]
+        The take, mono.
+    sample_rate : int
+    music : Music
+    kit : KitTemplates, optional
+    config : DetectorConfig, optional
+    block : int
+        Samples given to the detector at a time.
+
+    Returns
+    -------
+    found : MusicInTake or None
+        None when the music is not heard: the hits are then the take's as they are.
+    hits : Hits
+    """
+
+    def detect(x: np.ndarray) -> Hits:
+        det = StreamingDetector(sample_rate, kit=kit, config=config)
+        parts = [det.process(x[k : k + block]) for k in range(0, x.size, block)]
+        return Hits.concat([*parts, det.finish()])
+
+    as_recorded = detect(take)
+    found = find_music(take, sample_rate, music)
+    if found is None:
+        return None, as_recorded
+    without = remove_music(take, sample_rate, music, found)
+    hits = detect(without.samples)
+    hits = hits.select(without.stands_out(hits.onset_sec))  # not the music's remains
+    return found, timed_by(hits, as_recorded)
 
 
 def _progress_blocks(
