@@ -127,9 +127,9 @@ class MusicInTake:
     def describe(self) -> str:
         """One line for people."""
         return (
-            f"the song's recording was heard in it, {abs(self.level_db):.0f} dB "
-            f"{'under' if self.level_db < 0 else 'over'} all it holds, with song time zero at "
-            f"{self.song_zero_sec:.3f} s; it was taken out before the hits were found"
+            f"the song's recording was heard in it (at {self.level_db:.0f} dB of the take's "
+            f"whole sound), with song time zero at {self.song_zero_sec:.3f} s; it was taken "
+            "out before the hits were found"
         )
 
     def to_dict(self) -> dict[str, float]:
