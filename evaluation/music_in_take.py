@@ -195,7 +195,8 @@ def choose(takes: list[Take]) -> None:
                         per[under].append(np.mean(scores(tk.track, recorded)[:2]))
                     continue
                 sr = tk.track.sample_rate  # the same place, the gains of this quantile
-                found = replace(found, gains=bleed._gains(tk.samples, sr, tk.music, found.clock))
+                gains, _ = bleed._gains(tk.samples, sr, tk.music, found.clock)
+                found = replace(found, gains=gains)
                 without = bleed.remove_music(tk.samples, sr, tk.music, found)
                 clean = detect_hits(without.samples, sr)
                 for under in UNDER_GRID:

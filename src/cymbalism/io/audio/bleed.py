@@ -199,13 +199,7 @@ def find_music(take: np.ndarray, sample_rate: int, music: Music) -> MusicInTake 
         )
     except InputError:
         return None
-    gains = _gains(x, sample_rate, music, clock)
-    music_power = take_power = 0.0
-    n_fft, hop = _stft_sizes(sample_rate)
-    for lo, hi, _, _ in _spread(x.size, sample_rate):
-        m = np.abs(_spectra(_music_on_take(music, clock, lo, hi - lo, sample_rate), n_fft, hop))
-        music_power += float(((gains[:, None] * m) ** 2).sum())
-        take_power += float((np.abs(_spectra(x[lo:hi], n_fft, hop)) ** 2).sum())
+    gains, (music_power, take_power) = _gains(x, sample_rate, music, clock)
     if music_power <= 0 or take_power <= 0:
         return None
     level = 10 * math.log10(music_power / take_power)
@@ -224,17 +218,22 @@ def _spread(n: int, rate: int) -> list[tuple[int, int, int, int]]:
     return [all_[k] for k in pick]
 
 
-def _gains(x: np.ndarray, rate: int, music: Music, clock: ClockAlignment) -> np.ndarray:
-    """The music's gain in the take, per frequency bin (see the module's description)."""
+def _gains(
+    x: np.ndarray, rate: int, music: Music, clock: ClockAlignment
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """The music's gain in the take, per frequency bin (see the module's description),
+    and, over the stretches it was measured on, the power of the music as the take holds
+    it and of the whole take."""
     n_fft, hop = _stft_sizes(rate)
     takes, musics = [], []
     for lo, hi, _, _ in _spread(x.size, rate):
         takes.append(np.abs(_spectra(x[lo:hi], n_fft, hop)))
         musics.append(np.abs(_spectra(_music_on_take(music, clock, lo, hi - lo, rate), n_fft, hop)))
     a, m = np.concatenate(takes, axis=1), np.concatenate(musics, axis=1)
+    take_power = float((a**2).sum())
     level = m.mean(axis=1)
     if not level.max() > 0:
-        return np.zeros(a.shape[0])
+        return np.zeros(a.shape[0]), (0.0, take_power)
     held = level >= level.max() * 10 ** (MUSIC_RANGE_DB / 20)  # bins the music sounds in
     bins, gains = [], []
     for f in np.flatnonzero(held):
@@ -243,10 +242,11 @@ def _gains(x: np.ndarray, rate: int, music: Music, clock: ClockAlignment) -> np.
             bins.append(f)
             gains.append(np.quantile(a[f, loud] / m[f, loud], GAIN_QUANTILE))
     if not bins:
-        return np.zeros(a.shape[0])
+        return np.zeros(a.shape[0]), (0.0, take_power)
     # where the music is too faint to measure (its attacks still reach there), the
     # nearest measured bin's gain: speakers and rooms colour the sound smoothly
-    return np.interp(np.arange(a.shape[0]), bins, gains)
+    every = np.interp(np.arange(a.shape[0]), bins, gains)
+    return every, (float(((every[:, None] * m) ** 2).sum()), take_power)
 
 
 @dataclass(frozen=True)
