@@ -324,3 +324,26 @@ def test_a_take_played_along_aloud_has_the_songs_music_taken_out(
     assert "take.wav: the song's recording was heard in it" in err
     with Store(db) as store:
         assert len(store.load(1).session.players[0].hits) == h["hits"]
+    # transcribed onto the song's own grid: its tempo map, from song time zero
+    from cymbalism.io.charts import load_chart
+    from cymbalism.io.midi import read_midi
+    from cymbalism.model.lanes import Lane
+
+    mid = tmp_path / "take.mid"
+    assert main(["transcribe", str(take), "--song", "fast-lane", "--out", str(mid), "--json"]) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert said["placed"]["song_zero_sec"] == pytest.approx(found["song_zero_sec"], abs=1e-3)
+    chart, written = load_chart("fast-lane"), read_midi(mid)
+    beats = np.arange(0, 64.0)
+    np.testing.assert_allclose(
+        written.tempo_map.qn_to_sec(beats), chart.tempo_map.qn_to_sec(beats), atol=1e-3
+    )
+    notes = chart.targets(chart.top_level)
+    kicks = written.hits.onset_sec[written.hits.lane == Lane.KICK]
+    on_note = [np.abs(kicks - t).min() < 0.01 for t in notes.onset_sec[notes.lane == Lane.KICK]]
+    assert np.mean(on_note) > 0.8
+    # a take without the music (headphones) is written as it was read, and says why
+    assert main(["transcribe", str(dry), "--song", "fast-lane", "--out", str(mid)]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "the recording of Fast Lane was not heard in dry.wav" in err
+    assert read_midi(mid).tempo_map.qn_to_sec(4.0) == pytest.approx(2.0)  # 120 BPM

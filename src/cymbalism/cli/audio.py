@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from cymbalism.cli.common import app, console, err_console
+from cymbalism.cli.common import app, console, err_console, say_music
+from cymbalism.cli.format import counted
 from cymbalism.errors import InputError
 
 kit_app = typer.Typer(
@@ -35,6 +36,13 @@ def _transcribe(
         None, "--kit", "-k", help="A kit from `cymbalism kit calibrate`."
     ),
     bpm: float = typer.Option(120.0, "--bpm", help="Tempo written to the MIDI file (its grid)."),
+    song: str | None = typer.Option(
+        None,
+        "--song",
+        help="The song the take was played along to (a built-in song, chart file or song "
+        "folder): its recording, heard in the take, is taken out first, and the hits are "
+        "written on the song's tempo map from where its music sounds.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Find every hit in a recording of an acoustic kit and write it as a MIDI file."""
@@ -50,15 +58,47 @@ def _transcribe(
 
     if not str(out).lower().endswith((".mid", ".midi")):
         raise InputError(f"--out {out}: write to a .mid file")
+    chart = music = None
+    if song is not None:
+        from cymbalism.io.charts import load_chart
+        from cymbalism.sound.audio import music_for_takes
+
+        chart = load_chart(song)
+        music = music_for_takes([audio], song, chart)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        perf = load_performance(audio, kit=kit, progress=not as_json)
+        perf = load_performance(audio, kit=kit, progress=not as_json, music=music)
     _show_audio_warnings(caught)
     if not isinstance(perf, AudioPerformance):
         raise InputError(f"{audio} is not a recording; `transcribe` reads audio files")
-    write_hits(out, perf.hits, TempoMap.constant(bpm))
+    music_said = say_music([perf], quiet=as_json)
+    hits, tempo_map, placed = perf.hits, TempoMap.constant(bpm), None
+    if chart is not None and perf.music is not None:  # on the song's own grid
+        hits = perf.hits.shifted(-perf.music.song_zero_sec)
+        before = int((hits.onset_sec < 0).sum())
+        hits, tempo_map = hits.select(hits.onset_sec >= 0), chart.tempo_map
+        placed = {"song": chart.title, "song_zero_sec": perf.music.song_zero_sec, "before": before}
+        if not as_json:
+            err_console.print(
+                f"written on the tempo map of {chart.title} from song time zero"
+                + (f" ({counted(before, 'hit')} before it left out)" if before else ""),
+                highlight=False,
+                soft_wrap=False,
+            )
+    elif chart is not None and not as_json:
+        err_console.print(
+            f"the recording of {chart.title} was not heard in {perf.name}: the hits are "
+            f"written from the take's start at {bpm:g} BPM",
+            highlight=False,
+            soft_wrap=False,
+        )
+    write_hits(out, hits, tempo_map)
     summary = hit_summary(perf)
     summary["out"] = str(out)
+    if music_said:
+        summary["music_in_take"] = music_said
+    if placed:
+        summary["placed"] = placed
     if as_json:
         console.print_json(json.dumps(summary))
         return
