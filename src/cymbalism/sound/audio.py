@@ -473,13 +473,14 @@ def song_audio_for(
 def song_music(spec: str | Path, chart: Chart) -> Music | None:
     """The song's recording as :func:`song_audio_for` finds it, as a take may hold it
     (played aloud): every stem but the drums (the full mix when that is all there is),
-    mono; None when the song has no recording."""
+    and the drum stems apart, mono; None when the song has no recording."""
     from cymbalism.io.audio.bleed import Music
 
     found, _ = song_audio_for(spec, chart)
     if found is None or not found.music.shape[0]:
         return None
-    return Music(found.music.mean(axis=1), found.sample_rate, found.offset_sec)
+    drums = None if found.drums is None else found.drums.mean(axis=1)
+    return Music(found.music.mean(axis=1), found.sample_rate, found.offset_sec, drums)
 
 
 def music_for_takes(

@@ -90,15 +90,30 @@ class Music:
     Attributes
     ----------
     samples : np.ndarray [shape=(n,), float32]
-        Mono.
+        Mono: every stem but the drums (or the full mix, when that is all there is).
     sample_rate : int
     zero_sec : float
         Where song time zero falls in ``samples``, in seconds.
+    drums : np.ndarray [shape=(m,), float32] or None
+        The song's drum stems, mono, on the same samples: a take recorded to the whole
+        song (the original drummer too) holds them, one played along in cymbalism (which
+        mutes them) does not. :func:`find_music` tells which.
     """
 
     samples: np.ndarray
     sample_rate: int
     zero_sec: float = 0.0
+    drums: np.ndarray | None = None
+
+    def with_drums(self) -> Music:
+        """The whole song: the music and its drum stems together."""
+        if self.drums is None:
+            return self
+        n = max(self.samples.size, self.drums.size)
+        whole = np.zeros(n, np.float32)
+        whole[: self.samples.size] += self.samples
+        whole[: self.drums.size] += self.drums
+        return Music(whole, self.sample_rate, self.zero_sec)
 
 
 @dataclass(frozen=True)
@@ -117,27 +132,39 @@ class MusicInTake:
         The take second at which song time zero sounds.
     gains : np.ndarray [shape=(n_bins,), float]
         The music's gain in the take per frequency bin of the short-time spectra.
+    drums_heard : bool
+        The song's own drum stems were heard in the take too (it was recorded to the
+        whole song), and are taken out with the music.
     """
 
     clock: ClockAlignment
     level_db: float
     song_zero_sec: float
     gains: np.ndarray
+    drums_heard: bool = False
+
+    def heard(self, music: Music) -> Music:
+        """What of ``music`` the take holds: with its drum stems, when they were heard."""
+        return music.with_drums() if self.drums_heard else music
 
     def describe(self) -> str:
         """One line for people."""
+        what = (
+            "the song's recording, its drums too," if self.drums_heard else "the song's recording"
+        )
         return (
-            f"the song's recording was heard in it (at {self.level_db:.0f} dB of the take's "
-            f"whole sound), with song time zero at {self.song_zero_sec:.3f} s; it was taken "
-            "out before the hits were found"
+            f"{what} was heard in it (at {self.level_db:.0f} dB of the take's whole sound), "
+            f"with song time zero at {self.song_zero_sec:.3f} s; it was taken out before the "
+            "hits were found"
         )
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, float | bool]:
         """JSON-ready."""
         return {
             "level_db": round(self.level_db, 1),
             "song_zero_sec": round(self.song_zero_sec, 4),
             "drift_ppm": round(self.clock.drift_ppm, 2),
+            "drums_heard": self.drums_heard,
         }
 
 
@@ -191,22 +218,33 @@ def find_music(take: np.ndarray, sample_rate: int, music: Music) -> MusicInTake 
     """
     soxr = require("soxr", "audio")
     x = np.asarray(take, dtype=np.float32)
-    try:
-        clock = align_signals(
-            soxr.resample(x, sample_rate, ANALYSIS_RATE),
-            soxr.resample(np.asarray(music.samples, np.float32), music.sample_rate, ANALYSIS_RATE),
-            ANALYSIS_RATE,
-        )
-    except InputError:
+    low = soxr.resample(x, sample_rate, ANALYSIS_RATE)
+
+    def lined_up(samples: np.ndarray) -> ClockAlignment | None:
+        heard = soxr.resample(np.asarray(samples, np.float32), music.sample_rate, ANALYSIS_RATE)
+        try:
+            return align_signals(low, heard, ANALYSIS_RATE)
+        except InputError:
+            return None
+
+    clock = lined_up(music.samples)
+    if clock is None:
         return None
-    gains, (music_power, take_power) = _gains(x, sample_rate, music, clock)
+    # the original drummer too: the drum stems line up with the take where the music does
+    # (the player's own kit, a different performance, never does to a fraction of a sample)
+    drums = None if music.drums is None else lined_up(music.drums)
+    with_drums = drums is not None and abs(drums.offset_sec - clock.offset_sec) < 0.002
+    source = music.with_drums() if with_drums else music
+    gains, (music_power, take_power) = _gains(x, sample_rate, source, clock)
     if music_power <= 0 or take_power <= 0:
         return None
     level = 10 * math.log10(music_power / take_power)
     if level < QUIETEST_DB:
         return None
     zero = (music.zero_sec - clock.offset_sec) / (1.0 + clock.drift)
-    return MusicInTake(clock=clock, level_db=level, song_zero_sec=zero, gains=gains)
+    return MusicInTake(
+        clock=clock, level_db=level, song_zero_sec=zero, gains=gains, drums_heard=with_drums
+    )
 
 
 def _spread(n: int, rate: int) -> list[tuple[int, int, int, int]]:
@@ -308,6 +346,7 @@ def remove_music(
     x = np.asarray(take, dtype=np.float32)
     n_fft, hop = _stft_sizes(sample_rate)
     gains = found.gains[:, None]
+    music = found.heard(music)
     out = np.empty_like(x)
     own_power = np.zeros(x.size // hop + 1)
     music_power = np.zeros(x.size // hop + 1)
