@@ -322,8 +322,11 @@ def test_a_take_played_along_aloud_has_the_songs_music_taken_out(
     assert main(argv) == 0
     err = " ".join(capsys.readouterr().err.split())
     assert "take.wav: the song's recording was heard in it" in err
+    assert main([*argv, "--keep-music"]) == 0
+    assert "heard in it" not in capsys.readouterr().err
     with Store(db) as store:
         assert len(store.load(1).session.players[0].hits) == h["hits"]
+        assert len(store.load(2).session.players[0].hits) == k["hits"]
     # transcribed onto the song's own grid: its tempo map, from song time zero
     from cymbalism.io.charts import load_chart
     from cymbalism.io.midi import read_midi
