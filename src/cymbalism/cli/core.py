@@ -133,7 +133,8 @@ def _analyze(
         parts = [Level.parse(lv) for lv in given] if given else [song.top_level] * n
         targets = [song.targets(lv) for lv in parts]
         recorded = any(p.tempo_map is None for p in performances)
-        by_music = None if offset is not None else music_start(performances)
+        # (lined up by --align, the others' music is on their own clocks: the first's rules)
+        by_music = None if offset is not None else music_start(performances[: 1 if align else n])
         where = offset or ("auto" if recorded else "0")
 
         def place(parts: list[Level]) -> tuple[dict, float]:

@@ -125,7 +125,8 @@ def _what_differs(names: list[str], *, shortest: int = 3) -> list[str]:
 def music_start(performances: Sequence[object]) -> tuple[str, float] | None:
     """Where song time zero sounds in the first recording that heard the song's recording
     (:attr:`~cymbalism.io.audio.AudioPerformance.music`), with that recording's name; None
-    when none did. The performances are taken to share one clock."""
+    when none did. The performances are taken to share one clock (after
+    :func:`on_one_clock`, give only the first: the others' music is on their own clocks)."""
     for perf in performances:
         found = getattr(perf, "music", None)
         if found is not None:

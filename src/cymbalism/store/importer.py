@@ -196,7 +196,7 @@ def import_files(
     if chart is not None:
         from cymbalism.report.analysis import fitting_part
 
-        by_music = music_start(performances)
+        by_music = music_start(performances[:1] if align else performances)  # one clock
 
         def place(parts: list[Level]) -> float:
             if offset_sec is not None or not recorded or not any(len(h) for h in hits):
