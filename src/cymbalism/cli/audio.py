@@ -86,9 +86,13 @@ def _transcribe(
                 soft_wrap=False,
             )
     elif chart is not None and not as_json:
+        why = (
+            f"{chart.title} has no recording to look for in {perf.name}"
+            if music is None
+            else f"the recording of {chart.title} was not heard in {perf.name}"
+        )
         err_console.print(
-            f"the recording of {chart.title} was not heard in {perf.name}: the hits are "
-            f"written from the take's start at {bpm:g} BPM",
+            f"{why}: the hits are written from the take's start at {bpm:g} BPM",
             highlight=False,
             soft_wrap=False,
         )

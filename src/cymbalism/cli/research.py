@@ -18,6 +18,7 @@ from cymbalism.cli.common import (
     app,
     console,
     err_console,
+    say_alignment,
     split_names,
 )
 from cymbalism.cli.format import counted, finite, no_match_hint, number
@@ -120,8 +121,6 @@ def _titles(loaded: LoadedOnsets, inputs: list[Path]) -> list[str]:
 def _say_players(loaded: LoadedOnsets, inputs: list[Path], *, quiet: bool) -> dict[str, object]:
     """Say (on stderr) how one MIDI file was read as its kits, and how recordings were put
     on one clock; return the same for JSON (``clocks``)."""
-    from cymbalism.cli.common import say_alignment
-
     if len(inputs) == 1 and len(loaded.sources) > 1 and not quiet:
         players = ", ".join(
             f"{name} ({source})"

@@ -41,13 +41,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from cymbalism.errors import InputError, require
-from cymbalism.io.audio.align import ANALYSIS_RATE, ClockAlignment, align_signals
+from cymbalism.io.audio.align import (
+    AGREE_SEC,
+    ANALYSIS_RATE,
+    ClockAlignment,
+    _nearest,
+    align_signals,
+)
 from cymbalism.model.hits import Hits
 
 __all__ = [
     "GAIN_QUANTILE",
     "MASK_FLOOR",
     "OVER_SUBTRACTION",
+    "SNAP_SEC",
+    "UNDER_MUSIC_DB",
     "Music",
     "MusicInTake",
     "WithoutMusic",
@@ -233,7 +241,7 @@ def find_music(take: np.ndarray, sample_rate: int, music: Music) -> MusicInTake 
     # the original drummer too: the drum stems line up with the take where the music does
     # (the player's own kit, a different performance, never does to a fraction of a sample)
     drums = None if music.drums is None else lined_up(music.drums)
-    with_drums = drums is not None and abs(drums.offset_sec - clock.offset_sec) < 0.002
+    with_drums = drums is not None and abs(drums.offset_sec - clock.offset_sec) < AGREE_SEC
     source = music.with_drums() if with_drums else music
     gains, (music_power, take_power) = _gains(x, sample_rate, source, clock)
     if music_power <= 0 or take_power <= 0:
@@ -386,19 +394,11 @@ def timed_by(hits: Hits, take_hits: Hits, *, within_sec: float = SNAP_SEC) -> Hi
     Returns
     -------
     Hits
-        ``hits``, re-timed and in time order.
+        ``hits``, re-timed (still in time order).
     """
     if not len(hits) or not len(take_hits):
         return hits
-    at = take_hits.onset_sec
-    i = np.clip(np.searchsorted(at, hits.onset_sec), 1, at.size - 1) if at.size > 1 else None
-    if i is None:
-        nearest = np.zeros(len(hits), int)
-    else:
-        nearest = np.where(
-            np.abs(at[i - 1] - hits.onset_sec) <= np.abs(at[i] - hits.onset_sec), i - 1, i
-        )
-    near = np.abs(at[nearest] - hits.onset_sec) <= within_sec
-    onset = np.where(near, at[nearest], hits.onset_sec)
-    order = np.argsort(onset, kind="stable")
-    return Hits(onset[order], hits.lane[order], hits.velocity[order])
+    nearest, distance = _nearest(hits.onset_sec, take_hits.onset_sec)
+    # the nearest hit of a sorted list never goes back in time, so neither do these
+    onset = np.where(distance <= within_sec, take_hits.onset_sec[nearest], hits.onset_sec)
+    return Hits(onset, hits.lane, hits.velocity)

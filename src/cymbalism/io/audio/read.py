@@ -21,7 +21,12 @@ import numpy as np
 
 from cymbalism.errors import CymbalismWarning, InputError
 from cymbalism.io.audio.bleed import Music, MusicInTake, find_music, remove_music, timed_by
-from cymbalism.io.audio.detector import DetectorConfig, StreamingDetector, _check_rate
+from cymbalism.io.audio.detector import (
+    DetectorConfig,
+    StreamingDetector,
+    _check_rate,
+    detect_hits,
+)
 from cymbalism.io.audio.files import SOUND_SUFFIXES, AudioBrokeOff, SoundSource, open_sound
 from cymbalism.io.audio.templates import KitTemplates, default_kit, load_kit_templates
 from cymbalism.model.hits import Hits
@@ -238,7 +243,7 @@ def read_audio(
         found = None
         if music is not None and held:
             found, heard = hits_without_music(
-                np.concatenate(held), sr, music, kit=kit_t, config=config, block=block
+                np.concatenate(held), sr, music, kit=kit_t, config=config
             )
             parts.append(heard)
         else:
@@ -279,7 +284,6 @@ def hits_without_music(
     *,
     kit: KitTemplates | None = None,
     config: DetectorConfig | None = None,
-    block: int = 1 << 20,
 ) -> tuple[MusicInTake | None, Hits]:
     """The hits of a take played along with a song aloud, with the song's recording
     taken out where it is heard (:mod:`cymbalism.io.audio.bleed`).
@@ -297,8 +301,6 @@ def hits_without_music(
     music : Music
     kit : KitTemplates, optional
     config : DetectorConfig, optional
-    block : int
-        Samples given to the detector at a time.
 
     Returns
     -------
@@ -306,18 +308,12 @@ def hits_without_music(
         None when the music is not heard: the hits are then the take's as they are.
     hits : Hits
     """
-
-    def detect(x: np.ndarray) -> Hits:
-        det = StreamingDetector(sample_rate, kit=kit, config=config)
-        parts = [det.process(x[k : k + block]) for k in range(0, x.size, block)]
-        return Hits.concat([*parts, det.finish()])
-
-    as_recorded = detect(take)
+    as_recorded = detect_hits(take, sample_rate, kit=kit, config=config)
     found = find_music(take, sample_rate, music)
     if found is None:
         return None, as_recorded
     without = remove_music(take, sample_rate, music, found)
-    hits = detect(without.samples)
+    hits = detect_hits(without.samples, sample_rate, kit=kit, config=config)
     hits = hits.select(without.stands_out(hits.onset_sec))  # not the music's remains
     return found, timed_by(hits, as_recorded)
 
