@@ -41,7 +41,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -50,6 +50,9 @@ from cymbalism.io.kits import TriggerSettings
 from cymbalism.live.clock import NS_PER_SEC, Clock, sec_to_ns
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane, lane_table
+
+if TYPE_CHECKING:
+    from cymbalism.live.speakers import PlayedSound
 
 __all__ = [
     "DEFAULT_KEYMAPS",
@@ -793,6 +796,9 @@ class MicInput(Input):
     kit : str, optional
         A calibrated kit (``cymbalism kit calibrate``); the default templates otherwise.
     offset_sec : float
+    speakers : PlayedSound, optional
+        What the session's speakers play: the microphone hears it too, and it is taken
+        out before the hits are found (:mod:`cymbalism.live.speakers`).
 
     Raises
     ------
@@ -815,6 +821,7 @@ class MicInput(Input):
         kit: str | None = None,
         offset_sec: float = 0.0,
         sink: queue.SimpleQueue[InputHit] | None = None,
+        speakers: PlayedSound | None = None,
     ) -> None:
         from cymbalism.live.microphone import AudioInput
 
@@ -831,6 +838,7 @@ class MicInput(Input):
             channel=channel,
             on_hit=self._arrived,
             clock=lambda: clock.now_ns() / NS_PER_SEC,
+            speakers=speakers,
         )
 
     @property

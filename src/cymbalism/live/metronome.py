@@ -181,11 +181,14 @@ class AudioOutput:
             sample_rate = 44_100 if sd is None else _device_rate(sd, device)
         self.sample_rate = int(sample_rate)
         self.block_size = int(block_size)
+        from cymbalism.live.speakers import PlayedSound
         from cymbalism.sound.kit import SampleKit
         from cymbalism.sound.mixer import Mixer
         from cymbalism.sound.render import HitVoices, player_pans
 
         self.mixer = Mixer(self.sample_rate, gains)
+        #: What the speakers played, for the microphones that hear them.
+        self.played = PlayedSound(self.sample_rate)
         self.kit = SampleKit(self.sample_rate)
         self.voices = HitVoices(self.mixer, self.kit)
         self.players = list(players)
@@ -307,6 +310,7 @@ class AudioOutput:
                     self.resyncs += 1
                 self._err_min, self._err_frames = _NO_ERROR, 0
         self.mixer.render(self._frame, frames, outdata)
+        self.played.played(self._frame, outdata)
         self._frame += frames
 
 

@@ -18,8 +18,10 @@ import numpy as np
 
 from cymbalism.errors import DeviceError
 from cymbalism.io.audio.detector import LIVE_CONFIG, DetectorConfig, StreamingDetector
+from cymbalism.io.audio.speakers import SpeakerPath
 from cymbalism.io.audio.synth import synthesize_hits
 from cymbalism.io.audio.templates import KitTemplates, load_kit_templates
+from cymbalism.live.speakers import PlayedSound, SpeakerListener
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.sound.device import portaudio
@@ -51,6 +53,11 @@ class AudioInput:
         clock that has run for days gives hits of a session's size.
     config : DetectorConfig, optional
         :data:`LIVE_CONFIG` by default (20 ms from onset to report).
+    speakers : PlayedSound, optional
+        What the session's speakers play (:attr:`AudioOutput.played
+        <cymbalism.live.metronome.AudioOutput.played>`): the microphone hears it too, and
+        it is taken out before the hits are found (:mod:`cymbalism.live.speakers`), from
+        the first seconds on.
 
     Raises
     ------
@@ -75,6 +82,7 @@ class AudioInput:
         on_hit: Callable[[Hits], None] | None = None,
         clock: Callable[[], float] | None = None,
         config: DetectorConfig | None = None,
+        speakers: PlayedSound | None = None,
     ) -> None:
         self._sd = _sounddevice()
         info = _input_device(self._sd, device)
@@ -98,6 +106,9 @@ class AudioInput:
         self._stamped = False
         #: The engine clock's time of the first sample (None until it arrives).
         self.origin_sec: float | None = None
+        self._speakers = speakers
+        self._listener: SpeakerListener | None = None
+        self._n_read = 0  # samples read since the first
         self._stream: Any = None
         self._n_channels = self.channel + 1
         self._device_index = info["index"]
@@ -118,7 +129,17 @@ class AudioInput:
         if not self._stamped:  # the first block: stamp its first sample on the clock
             self.origin_sec = self._clock() - frames / self.sample_rate
             self._stamped = True
-        self._deliver(det.process(indata[:, self.channel]))
+        x = indata[:, self.channel]
+        if self._listener is not None and self.origin_sec is not None:
+            x = self._listener.cleaned(x, self.origin_sec + self._n_read / self.sample_rate)
+        self._n_read += frames
+        hits = det.process(x)
+        self._deliver(hits if self._listener is None else self._listener.keeps(hits))
+
+    @property
+    def speaker_path(self) -> SpeakerPath | None:
+        """The way from the speakers to this microphone, once measured."""
+        return None if self._listener is None else self._listener.path
 
     def _deliver(self, hits: Hits) -> None:
         if not len(hits):
@@ -138,6 +159,9 @@ class AudioInput:
         warm.finish()
         self._detector = StreamingDetector(self.sample_rate, kit=self._kit, config=self._config)
         self._stamped = False
+        self._n_read = 0
+        if self._speakers is not None:
+            self._listener = SpeakerListener(self._speakers, self.sample_rate)
         try:
             self._stream = self._sd.InputStream(
                 device=self._device_index,
@@ -161,8 +185,11 @@ class AudioInput:
                 self._stream.close()
             finally:
                 self._stream = None
+        if self._listener is not None:
+            self._listener.join()
         if self._detector is not None:
-            self._deliver(self._detector.finish())
+            hits = self._detector.finish()
+            self._deliver(hits if self._listener is None else self._listener.keeps(hits))
             self._detector = None
         return self.poll()
 

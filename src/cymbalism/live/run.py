@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from cymbalism.live.inputs import (
 )
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.lanes import Lane
+
+if TYPE_CHECKING:
+    from cymbalism.live.speakers import PlayedSound
 
 __all__ = [
     "HIT_SOUNDS",
@@ -264,8 +267,12 @@ def build_inputs(
     kit: str | None = None,
     keyboard_fd: int | None = None,
     seed: int = 0,
+    speakers: PlayedSound | None = None,
 ) -> list[Input]:
-    """One input per device: players on the same MIDI port share it, split by route."""
+    """One input per device: players on the same MIDI port share it, split by route.
+
+    ``speakers`` is what the session's sound output plays: microphones hear it too, and
+    take it out (:mod:`cymbalism.live.speakers`)."""
     offsets = offsets or {}
     inputs: list[Input] = []
     keys = [s for s in specs if s.kind == "keys"]
@@ -328,6 +335,7 @@ def build_inputs(
                     kit=audio_kit,
                     offset_sec=offsets.get(f"mic:{device or 'default'}", 0.0),
                     sink=sink,
+                    speakers=speakers,
                 )
             )
     if any(s.kind == "sim" for s in specs):
@@ -679,6 +687,7 @@ def run_live(
             offsets=offsets,
             kit=setup.kit,
             seed=setup.seed,
+            speakers=getattr(output, "played", None),
         )
         runner = LiveRunner(
             engine,

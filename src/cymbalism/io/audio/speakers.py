@@ -1,0 +1,373 @@
+"""What the speakers play, heard by a live microphone, and taken out of it.
+
+A drummer on a microphone plays with the song, the click and the partner's strokes
+coming out of the room's speakers, and the microphone hears them too: the click reads as
+hi-hat strokes, the partner's kick as this player's kick. Unlike a recording of a song
+played aloud (:mod:`cymbalism.io.audio.bleed`, which knows the music only up to the
+room's colour), a live session knows exactly what it played, sample for sample, and
+when. Only the way from the speakers to the microphone is unknown, and that is
+measured while the players play: this is acoustic echo cancellation.
+
+1. **When** (:func:`speaker_lag`): the sound played is lined up with the microphone's by
+   generalised cross-correlation with phase transform, within :data:`MAX_LAG_SEC` (the
+   output's and input's buffers, and the air between speakers and microphone).
+2. **The way** (:class:`SpeakerPath`): the room's impulse response from the speakers to
+   the microphone, :data:`RESPONSE_SEC` long, is the inverse transform of the transfer
+   function ``S_mp / S_pp`` (the H1 estimate: the cross-spectrum of the microphone with
+   the sound played, over the sound played's own spectrum), averaged over the last
+   :data:`MEMORY_SEC`. The player's drums have nothing in common with what the speakers
+   played, waveform for waveform, so they scatter this estimate but do not bias it, even
+   when the drummer plays on every click.
+3. **Taken out:** the sound played, through that response, is what the microphone heard
+   of the speakers (:meth:`SpeakerPath.echo`); it is subtracted from the microphone's
+   samples before the detector sees them. Subtracting the waveform, not a share of each
+   frequency band's power, leaves a stroke played together with the partner's as it was.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cymbalism.errors import require
+from cymbalism.io.audio.align import MAX_ROOM_DELAY_SEC
+
+__all__ = [
+    "MAX_LAG_SEC",
+    "MAX_LEAD_SEC",
+    "MEMORY_SEC",
+    "MIN_CLARITY",
+    "RESPONSE_SEC",
+    "Echo",
+    "SpeakerGate",
+    "SpeakerPath",
+    "played_span",
+    "speaker_lag",
+]
+
+#: The longest way from what is played to what the microphone hears: the output's and
+#: the input's buffers (a sound server's can reach 100 ms) and the air.
+MAX_LAG_SEC = 0.25
+#: The microphone's samples are stamped when they arrive, so it can seem to hear a
+#: sound up to its input buffer's length before the output's clock says it sounded.
+MAX_LEAD_SEC = 0.05
+#: The response starts this long before the lag: a speaker's, and the estimate's own,
+#: ringing before the direct sound (the sound played has nothing near the Nyquist
+#: frequency, and the response there is a band-limited impulse, ringing both ways).
+PRE_RING_SEC = 0.005
+#: The cross-correlation's peak must stand this many times above the largest of the
+#: others (beyond a room's reflections from it) for the lag to be trusted.
+MIN_CLARITY = 2.0
+#: The room's response is followed this long after the direct sound (its reverberation
+#: has fallen 24 dB by then in a room whose RT60 is 0.5 s).
+RESPONSE_SEC = 0.2
+#: The path is averaged over about this much of the microphone's sound.
+MEMORY_SEC = 30.0
+#: A lag that moves further than this (the sound device restarted) starts the path anew.
+JUMP_SEC = 0.002
+#: At least this much sound lines a path up.
+SHORTEST_SEC = 1.0
+#: Frequencies where the sound played is this far under its loudest (dB) are not
+#: measured (nothing played there, nothing to take out).
+PLAYED_RANGE_DB = -60.0
+
+
+def played_span(n: int, sample_rate: int) -> tuple[float, int]:
+    """What of the sound played :func:`speaker_lag` and :meth:`SpeakerPath.measure` need
+    beside ``n`` samples heard: from how many seconds before them, and how many samples."""
+    pre, post = round(MAX_LAG_SEC * sample_rate), round(MAX_LEAD_SEC * sample_rate)
+    return pre / sample_rate, n + pre + post + round(PRE_RING_SEC * sample_rate)
+
+
+def speaker_lag(
+    heard: np.ndarray, played: np.ndarray, sample_rate: int
+) -> tuple[int, float] | None:
+    """How many samples after its place on the clock the microphone hears what is played.
+
+    Parameters
+    ----------
+    heard : np.ndarray [shape=(n,), float]
+        What the microphone recorded.
+    played : np.ndarray [shape=(m,), float]
+        What the speakers were given, on the same clock, from :data:`MAX_LAG_SEC` before
+        ``heard`` to :data:`MAX_LEAD_SEC` after it (:func:`played_span`), so that every
+        lag between can be tried.
+    sample_rate : int
+
+    Returns
+    -------
+    (lag, clarity) or None
+        The lag in samples (from ``-MAX_LEAD_SEC`` to ``MAX_LAG_SEC``) and how far the
+        cross-correlation's peak stands above the others; None when nothing was played,
+        or it is not heard (headphones, or the speakers off).
+    """
+    x = np.asarray(heard, dtype=np.float64)
+    pre, post = round(MAX_LAG_SEC * sample_rate), round(MAX_LEAD_SEC * sample_rate)
+    m = x.size + pre + post
+    p = np.asarray(played, dtype=np.float64)[:m]
+    if x.size < SHORTEST_SEC * sample_rate or p.size < m:
+        return None
+    if not np.any(p) or not np.any(x):
+        return None
+    n = 1 << math.ceil(math.log2(p.size + x.size))
+    cross = np.fft.rfft(p, n) * np.conj(np.fft.rfft(x, n))
+    cross /= np.abs(cross) + 1e-12 * np.abs(cross).max()
+    # r[post + lag]: the microphone at t, played at t - lag
+    r = np.fft.irfft(cross, n)[: pre + post + 1][::-1]
+    k = int(np.argmax(r))
+    # a room's reflections follow the direct sound within MAX_ROOM_DELAY_SEC: the peak
+    # must stand out of everything further away (a repeating part, a wrong lag)
+    away = np.abs(np.arange(r.size) - k) > MAX_ROOM_DELAY_SEC * sample_rate
+    others = float(r[away].max()) if away.any() else 0.0
+    clarity = float(r[k] / others) if others > 0 else math.inf
+    if not r[k] > 0 or clarity < MIN_CLARITY:
+        return None
+    return k - post, clarity
+
+
+@dataclass(frozen=True)
+class Echo:
+    """The way from the speakers to a microphone, as measured at one time.
+
+    Attributes
+    ----------
+    lag : int
+        The response's first sample is this many samples after a sound's place on the
+        clock (:data:`PRE_RING_SEC` before the microphone hears it).
+    response : np.ndarray [shape=(span,), float32]
+        The room's impulse response from there on.
+    sample_rate : int
+    """
+
+    lag: int
+    response: np.ndarray
+    sample_rate: int
+    _spectra: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def lag_sec(self) -> float:
+        return self.lag / self.sample_rate
+
+    @property
+    def span(self) -> int:
+        """Samples of the sound played that one sample heard depends on."""
+        return int(self.response.size)
+
+    def echo(self, played: np.ndarray) -> np.ndarray:
+        """What the microphone heard of ``played`` over its last ``n`` samples.
+
+        Parameters
+        ----------
+        played : np.ndarray [shape=(span - 1 + n,), float]
+            The sound played, read :attr:`lag_sec` earlier than the microphone's
+            samples, with the :attr:`span` ``- 1`` samples before them.
+
+        Returns
+        -------
+        np.ndarray [shape=(n,), float32]
+        """
+        fft = require("scipy.fft", "audio")
+        x = np.asarray(played, dtype=np.float32)
+        if x.size < self.span:
+            return np.zeros(0, np.float32)
+        size = 1 << math.ceil(math.log2(x.size))
+        kernel = self._spectra.get(size)
+        if kernel is None:  # once per block size: the callback's blocks are all alike
+            kernel = self._spectra[size] = fft.rfft(self.response, size)
+        y = fft.irfft(fft.rfft(x, size) * kernel, size)
+        return np.asarray(y[self.span - 1 : x.size], np.float32)
+
+
+class SpeakerPath:
+    """The way from the speakers to one microphone, measured as the session goes on.
+
+    Parameters
+    ----------
+    sample_rate : int
+        The microphone's rate (the sound played is read at it too).
+
+    Notes
+    -----
+    :meth:`measure` runs on a thread of its own, the audio callback reads :attr:`now`:
+    each measurement replaces the lag and the response together, in one assignment.
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = int(sample_rate)
+        self.n_fft = 1 << math.ceil(math.log2(2 * RESPONSE_SEC * self.sample_rate))
+        #: The way as last measured (None until it is).
+        self.now: Echo | None = None
+        self._lag: int | None = None
+        self._s_pp: np.ndarray | None = None
+        self._s_mp: np.ndarray | None = None
+        self._s_mm: np.ndarray | None = None
+        self._seconds = 0.0
+        #: The speakers' sound against everything the microphone heard (power, dB).
+        self.level_db = -math.inf
+        #: How far the last lag's cross-correlation peak stood above the others.
+        self.clarity = 0.0
+
+    @property
+    def lag_sec(self) -> float:
+        """The microphone hears a sound this long after its place on the clock."""
+        return math.nan if self._lag is None else self._lag / self.sample_rate
+
+    def measure(self, heard: np.ndarray, played: np.ndarray, new_sec: float) -> bool:
+        """Measure the way again on the microphone's last sound.
+
+        Parameters
+        ----------
+        heard : np.ndarray [shape=(n,), float]
+        played : np.ndarray [shape=(m,), float]
+            As :func:`speaker_lag` takes them (:func:`played_span`).
+        new_sec : float
+            How much of ``heard`` the last measurement did not hear (it weighs that much
+            in the average over :data:`MEMORY_SEC`).
+
+        Returns
+        -------
+        bool
+            Whether the speakers were heard (and the way was measured).
+        """
+        signal = require("scipy.signal", "audio")
+        found = speaker_lag(heard, played, self.sample_rate)
+        if found is None:
+            return False
+        lag, self.clarity = found
+        if self._lag is not None and abs(lag - self._lag) > JUMP_SEC * self.sample_rate:
+            self._s_pp = self._s_mp = self._s_mm = None  # a new way: forget the old
+            self._seconds = 0.0
+        x = np.asarray(heard, dtype=np.float64)
+        pre = round(MAX_LAG_SEC * self.sample_rate)
+        first = lag - round(PRE_RING_SEC * self.sample_rate)  # the response's first sample
+        lined = np.asarray(played, dtype=np.float64)[pre - first : pre - first + x.size]
+        nper = self.n_fft
+        if x.size < nper:
+            return False
+        opts = {"nperseg": nper, "noverlap": nper // 2, "window": "hann"}
+        p_seg = signal.stft(lined, boundary=None, padded=False, **opts)[2]  # bins x segments
+        m_seg = signal.stft(x, boundary=None, padded=False, **opts)[2]
+        s_pp = (np.abs(p_seg) ** 2).mean(axis=1)
+        s_mp = (m_seg * np.conj(p_seg)).mean(axis=1)
+        s_mm = (np.abs(m_seg) ** 2).mean(axis=1)
+        self._seconds += float(new_sec)
+        w = min(1.0, max(float(new_sec) / MEMORY_SEC, float(new_sec) / max(self._seconds, 1e-9)))
+        if self._s_pp is None or self._s_mp is None or self._s_mm is None:
+            self._s_pp, self._s_mp, self._s_mm = s_pp, s_mp, s_mm
+        else:
+            self._s_pp = (1 - w) * self._s_pp + w * s_pp
+            self._s_mp = (1 - w) * self._s_mp + w * s_mp
+            self._s_mm = (1 - w) * self._s_mm + w * s_mm
+        held = self._s_pp >= self._s_pp.max() * 10 ** (PLAYED_RANGE_DB / 10)
+        s_pp = np.where(held, self._s_pp, 1.0)
+        transfer = np.where(held, self._s_mp / s_pp, 0.0)
+        # Where the drums drown the speakers (low coherence), the estimate scatters: take
+        # out only as much as it can be trusted, the Wiener gain |H|^2 / (|H|^2 + its
+        # variance) = N c / (N c + 1 - c) over N segments, with the coherence c freed of
+        # the bias that N segments give it (about 1 / N when nothing is shared)
+        segments = max(1.0, min(self._seconds, MEMORY_SEC) * self.sample_rate / (nper // 2))
+        raw = np.abs(self._s_mp) ** 2 / (s_pp * np.maximum(self._s_mm, 1e-30))
+        coherence = np.clip((segments * raw - 1.0) / max(segments - 1.0, 1.0), 0.0, 1.0)
+        trust = segments * coherence / (segments * coherence + 1.0 - coherence + 1e-12)
+        transfer *= trust
+        response = np.fft.irfft(transfer, nper)[: nper // 2]
+        power = float((np.abs(transfer) ** 2 * self._s_pp).sum())
+        self.level_db = 10 * math.log10(max(power, 1e-30) / max(float(self._s_mm.sum()), 1e-30))
+        self._lag = lag
+        self.now = Echo(first, response.astype(np.float32), self.sample_rate)
+        return True
+
+    def describe(self) -> str:
+        """One line for people."""
+        if self.now is None:
+            return "the speakers are not heard by the microphone"
+        return (
+            f"the speakers reach the microphone {1000 * self.lag_sec:.1f} ms late, at "
+            f"{self.level_db:.0f} dB of what it hears; their sound is taken out"
+        )
+
+
+#: The gate keeps the bands' energy in chunks this long ...
+_CHUNK_SEC = 0.001
+#: ... for this long.
+_GATE_KEEP_SEC = 2.0
+#: A hit's rise is measured from the least energy over this span before its onset (less
+#: the last few milliseconds, which the onset's own frame may already hold) ...
+_BASE_SEC, _GAP_SEC = 0.025, 0.005
+#: ... to the most over this span after it (as much of it as has been heard).
+_RISE_SEC = 0.03
+
+
+class SpeakerGate:
+    """Tells the speakers' remains from the player's strokes, hit by hit.
+
+    What is left of the speakers' sound after taking it out is a fraction of it: where
+    the drums drown the way from the speakers (a kick's lows under the player's own
+    kick), a large one. In a rest the detector finds those remains. A hit is the
+    speakers' when, in each of three bands (below 250 Hz, 250 Hz-3 kHz, above; the
+    detector's attack bands), the sound left rose less over its onset than the
+    speakers' sound did: a stroke of the player's own rises above what the speakers put
+    there in its own band, even when they play together.
+
+    Parameters
+    ----------
+    sample_rate : int
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        from cymbalism.io.audio.detector import _attack_bands
+
+        self.sample_rate = int(sample_rate)
+        self._sos = _attack_bands(self.sample_rate)
+        self._chunk = max(1, round(_CHUNK_SEC * self.sample_rate))
+        n = round(_GATE_KEEP_SEC / _CHUNK_SEC)
+        self._left = np.zeros((n, 3))
+        self._heard = np.zeros((n, 3))
+        self._zi: list[np.ndarray] | None = None
+        self._first: int | None = None  # the sample index of the first chunk kept
+        self._chunks = 0  # chunks written
+        self._partial = np.zeros((0, 2, 3))  # filtered squares not yet a whole chunk
+
+    def add(self, at: int, left: np.ndarray, heard: np.ndarray) -> None:
+        """The sound left after taking the speakers out, and the speakers' sound taken out,
+        from sample ``at`` of the stream on (blocks must follow one another)."""
+        signal = require("scipy.signal", "audio")
+        if self._first is None:
+            self._first = int(at)
+        if self._zi is None:
+            self._zi = [np.zeros((sos.shape[0], 2, 2)) for sos in self._sos]
+        x = np.stack([np.asarray(left, np.float64), np.asarray(heard, np.float64)])
+        squares = np.empty((x.shape[1], 2, 3))
+        for b, sos in enumerate(self._sos):
+            y, self._zi[b] = signal.sosfilt(sos, x, axis=1, zi=self._zi[b])
+            squares[:, :, b] = (y**2).T
+        pending = np.concatenate([self._partial, squares])
+        whole = pending.shape[0] // self._chunk
+        self._partial = pending[whole * self._chunk :]
+        if not whole:
+            return
+        energy = pending[: whole * self._chunk].reshape(whole, self._chunk, 2, 3).sum(axis=1)
+        size = self._left.shape[0]
+        rows = (self._chunks + np.arange(whole)) % size
+        self._left[rows] = energy[:, 0]
+        self._heard[rows] = energy[:, 1]
+        self._chunks += whole
+
+    def speakers_only(self, onset_sample: int) -> bool:
+        """Whether a hit at ``onset_sample`` of the stream is the speakers' remains."""
+        if self._first is None:
+            return False
+        c = (int(onset_sample) - self._first) // self._chunk
+        lo = c - round(_BASE_SEC / _CHUNK_SEC)
+        mid = c - round(_GAP_SEC / _CHUNK_SEC)
+        hi = min(c + round(_RISE_SEC / _CHUNK_SEC), self._chunks)
+        size = self._left.shape[0]
+        if lo < max(0, self._chunks - size) or hi <= mid:
+            return False  # not heard here (before the gate started, or forgotten)
+        base = np.arange(lo, mid) % size
+        after = np.arange(mid, hi) % size
+        rise_left = self._left[after].max(axis=0) - self._left[base].min(axis=0)
+        rise_heard = self._heard[after].max(axis=0) - self._heard[base].min(axis=0)
+        return bool(np.any(rise_heard > 0) and np.all(rise_left < rise_heard))

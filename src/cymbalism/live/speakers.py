@@ -1,0 +1,172 @@
+"""What the session's speakers played, for the microphones that hear them.
+
+:class:`PlayedSound` keeps the last seconds of the sound output's mix, by the session
+clock (:class:`~cymbalism.live.metronome.AudioOutput` writes every block it plays).
+:class:`SpeakerListener` is a microphone's side: it keeps the microphone's last seconds,
+measures the way from the speakers to it (:class:`~cymbalism.io.audio.speakers.SpeakerPath`)
+every few seconds on a thread of its own, and takes what the speakers played, through that
+way, out of each block before the detector reads it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from cymbalism.io.audio.speakers import SpeakerGate, SpeakerPath, played_span
+from cymbalism.model.hits import Hits
+
+__all__ = ["KEEP_SEC", "LISTEN_SEC", "MEASURE_EVERY_SEC", "PlayedSound", "SpeakerListener"]
+
+#: How much of what was played is kept.
+KEEP_SEC = 12.0
+#: A speaker path is measured on the microphone's last this many seconds.
+LISTEN_SEC = 6.0
+#: And measured again this often (seconds of the microphone's sound).
+MEASURE_EVERY_SEC = 2.0
+
+
+class PlayedSound:
+    """The last :data:`KEEP_SEC` of what the speakers played, mono, by clock frame.
+
+    Parameters
+    ----------
+    sample_rate : int
+        The output's rate: frame ``f`` sounded at clock second ``f / sample_rate``.
+
+    Notes
+    -----
+    The output's callback writes (:meth:`played`); microphones' callbacks and their
+    listeners read (:meth:`between`). Both hold a lock for a copy's time only.
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = int(sample_rate)
+        self._ring = np.zeros(round(KEEP_SEC * self.sample_rate), np.float32)
+        self._until: int | None = None  # the frame after the last one written
+        self._lock = threading.Lock()
+
+    def played(self, frame: int, frames: np.ndarray) -> None:
+        """The output played ``frames`` (n, channels), the mixer's frames from ``frame``.
+
+        Only the first block's ``frame`` places the sound on the clock; the rest follow
+        it sample by sample. The mixer's frame count jumps when the output takes up a
+        lasting difference from the clock (:class:`~cymbalism.live.metronome.AudioOutput`),
+        but the sound device plays on sample by sample, and so the microphone hears it.
+        """
+        x = np.asarray(frames, dtype=np.float32)
+        mono = x.mean(axis=1) if x.ndim == 2 else x
+        size = self._ring.size
+        with self._lock:
+            start = frame if self._until is None else self._until
+            keep = mono[-size:]
+            first = start + mono.size - keep.size
+            self._ring[(first + np.arange(keep.size)) % size] = keep
+            self._until = start + mono.size
+
+    def between(self, start_sec: float, n: int, sample_rate: int) -> np.ndarray:
+        """What was played at clock seconds ``start_sec + k / sample_rate`` (k < n), at
+        ``sample_rate``: silence where nothing is known (not yet played, or forgotten)."""
+        out = np.zeros(max(n, 0), np.float32)
+        if self._until is None or n <= 0:
+            return out
+        rate, size = self.sample_rate, self._ring.size
+        if sample_rate == rate:
+            idx = round(start_sec * rate) + np.arange(n)
+        else:  # the neighbours of each fractional frame, read linearly between
+            pos = (start_sec + np.arange(n) / sample_rate) * rate
+            idx = np.arange(int(np.floor(pos[0])), int(np.floor(pos[-1])) + 2)
+        with self._lock:
+            known = (idx >= self._until - size) & (idx < self._until)
+            got = np.zeros(idx.size, np.float32)
+            got[known] = self._ring[idx[known] % size]
+        if sample_rate == rate:
+            return got
+        return np.interp(pos, idx, got).astype(np.float32)
+
+
+class SpeakerListener:
+    """A microphone's ear for the speakers: takes what they played out of its blocks.
+
+    Parameters
+    ----------
+    played : PlayedSound
+    sample_rate : int
+        The microphone's rate.
+
+    Notes
+    -----
+    Until the way from the speakers is first measured (a few seconds after something is
+    played), blocks pass as they are.
+    """
+
+    def __init__(self, played: PlayedSound, sample_rate: int) -> None:
+        self.played = played
+        self.sample_rate = int(sample_rate)
+        self.path = SpeakerPath(self.sample_rate)
+        self.gate = SpeakerGate(self.sample_rate)
+        self._n = 0  # samples of the stream so far
+        self._mic = np.zeros(round(LISTEN_SEC * self.sample_rate), np.float32)
+        self._kept = 0  # samples kept in _mic so far (up to its size)
+        self._mic_end_sec = 0.0  # clock second after the last kept sample
+        self._since = 0  # samples since the last measurement was started
+        self._busy = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def cleaned(self, block: np.ndarray, start_sec: float) -> np.ndarray:
+        """The microphone's ``block`` (its first sample at clock ``start_sec``) without
+        what the speakers put into it."""
+        x = np.asarray(block, dtype=np.float32)
+        self._keep(x, start_sec)
+        at, self._n = self._n, self._n + x.size
+        now = self.path.now
+        if now is None or not x.size:
+            return x
+        before = (now.span - 1) / self.sample_rate
+        played = self.played.between(
+            start_sec - now.lag_sec - before, now.span - 1 + x.size, self.sample_rate
+        )
+        echo = now.echo(played)
+        left = x - echo
+        self.gate.add(at, left, echo)
+        return left
+
+    def keeps(self, hits: Hits) -> Hits:
+        """The hits found in the cleaned blocks (seconds from the stream's first sample)
+        that are the player's, not the speakers' remains (:class:`SpeakerGate`)."""
+        if not len(hits):
+            return hits
+        at = np.round(hits.onset_sec * self.sample_rate).astype(np.int64)
+        return hits.select(np.array([not self.gate.speakers_only(int(k)) for k in at]))
+
+    def _keep(self, x: np.ndarray, start_sec: float) -> None:
+        n, size = x.size, self._mic.size
+        if n >= size:
+            self._mic[:] = x[-size:]
+        else:
+            self._mic[:-n] = self._mic[n:]
+            self._mic[-n:] = x
+        self._kept = min(size, self._kept + n)
+        self._mic_end_sec = start_sec + n / self.sample_rate
+        self._since += n
+        due = self._since >= MEASURE_EVERY_SEC * self.sample_rate
+        if due and not self._busy.locked():
+            new_sec, self._since = self._since / self.sample_rate, 0
+            mic = self._mic[size - self._kept :].copy()
+            start = self._mic_end_sec - mic.size / self.sample_rate
+            self._thread = threading.Thread(
+                target=self._measure, args=(mic, start, new_sec), name="speaker path", daemon=True
+            )
+            self._thread.start()
+
+    def _measure(self, mic: np.ndarray, start_sec: float, new_sec: float) -> None:
+        with self._busy:
+            before, m = played_span(mic.size, self.sample_rate)
+            played = self.played.between(start_sec - before, m, self.sample_rate)
+            self.path.measure(mic, played, new_sec)
+
+    def join(self, timeout: float = 5.0) -> None:
+        """Wait for a measurement under way (tests, and stopping)."""
+        if self._thread is not None:
+            self._thread.join(timeout)

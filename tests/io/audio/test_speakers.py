@@ -1,0 +1,165 @@
+"""The way from the speakers to a live microphone: found, measured, and taken out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.signal import butter, fftconvolve, sosfilt
+
+from cymbalism.io.audio import synthesize_hits
+from cymbalism.io.audio.speakers import (
+    MAX_LEAD_SEC,
+    PRE_RING_SEC,
+    Echo,
+    SpeakerPath,
+    played_span,
+    speaker_lag,
+)
+from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
+from cymbalism.sound.kit import SampleKit
+from tests.io.audio.test_audio import SR, groove
+
+pytestmark = pytest.mark.usefixtures("kit_dir")
+
+
+def room(seconds: float, seed: int = 0) -> np.ndarray:
+    """A small room's impulse response: the direct sound, an early reflection, and a
+    diffuse tail decaying 60 dB over 0.3 s."""
+    rng = np.random.default_rng(seed)
+    n = round(seconds * SR)
+    h = rng.standard_normal(n) * np.exp(-np.log(1000.0) * np.arange(n) / n) * 0.05
+    h[: round(0.004 * SR)] = 0.0
+    h[0] = 1.0
+    h[round(0.0023 * SR)] += 0.4
+    return h
+
+
+def partner(seconds: float, bpm: float = 120.0) -> np.ndarray:
+    """What the speakers play: a click on every beat and a partner's kick, snare and
+    hi-hat from the sampled kit, as the live output sounds them."""
+    kit = SampleKit(SR)
+    out = np.zeros(round(seconds * SR) + 1)  # as long as synthesize_hits makes it
+
+    def place(t: float, x: np.ndarray, gain: float) -> None:
+        i = round(t * SR)
+        m = min(out.size - i, x.size)
+        out[i : i + m] += gain * x[:m]
+
+    beat = 60.0 / bpm
+    for k, t in enumerate(np.arange(0.2, seconds - 0.5, beat / 2)):
+        lane = Lane.KICK if k % 4 == 0 else Lane.SNARE if k % 4 == 2 else Lane.HIHAT_CLOSED
+        place(t, *kit.voice(lane, 90))
+        if k % 2 == 0:
+            place(t, kit.click(k % 8 == 0), 0.5)
+    return out
+
+
+def heard_through(played: np.ndarray, lag: int, level: float, seconds: float) -> np.ndarray:
+    """``played`` as the microphone hears it: through the room, ``lag`` samples late
+    (early, if negative), at ``level`` of its own RMS."""
+    y = fftconvolve(played, room(0.3))[: played.size]
+    y = np.roll(y, lag)
+    if lag > 0:
+        y[:lag] = 0.0
+    return y * level
+
+
+def window(played: np.ndarray, start: int, n: int) -> np.ndarray:
+    """What :func:`speaker_lag` takes beside the ``n`` samples heard from ``start``."""
+    before, m = played_span(n, SR)
+    lo = start - round(before * SR)
+    out = np.zeros(m)
+    src = played[max(lo, 0) : lo + m]
+    out[max(-lo, 0) : max(-lo, 0) + src.size] = src
+    return out
+
+
+@pytest.mark.parametrize("lag_ms", [12.0, -7.5])
+def test_the_lag_is_found_to_the_sample_under_a_louder_drummer(lag_ms: float) -> None:
+    # The microphone is stamped when its samples arrive, so a sound can seem to come
+    # before its place on the output's clock: negative lags are found as well.
+    seconds = 8.0
+    played = partner(seconds)
+    lag = round(lag_ms / 1000 * SR)
+    drums = synthesize_hits(groove(seconds, bpm=96), SR, duration_sec=seconds, seed=5)
+    mic = drums + heard_through(played, lag, 0.3, seconds)
+    found = speaker_lag(mic[SR : 7 * SR], window(played, SR, 6 * SR), SR)
+    assert found is not None
+    assert found[0] == lag
+    assert found[1] > 3.0  # the peak stands out
+    assert -MAX_LEAD_SEC * SR <= found[0]
+
+
+def test_headphones_give_no_path() -> None:
+    # The speakers are not heard (headphones): the drums alone are no way from them.
+    seconds = 8.0
+    played = partner(seconds)
+    drums = synthesize_hits(groove(seconds), SR, duration_sec=seconds, seed=5)
+    assert speaker_lag(drums[SR : 7 * SR], window(played, SR, 6 * SR), SR) is None
+    path = SpeakerPath(SR)
+    assert not path.measure(drums[SR : 7 * SR], window(played, SR, 6 * SR), 6.0)
+    assert path.now is None
+    assert "not heard" in path.describe()
+
+
+def test_the_echo_is_the_response_applied_to_what_was_played() -> None:
+    rng = np.random.default_rng(0)
+    response = rng.standard_normal(700).astype(np.float32)
+    e = Echo(-12, response, SR)
+    for n in (128, 1000):
+        played = rng.standard_normal(response.size - 1 + n).astype(np.float32)
+        got = e.echo(played)
+        want = np.convolve(played, response, mode="valid")
+        assert got.shape == (n,)
+        assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
+    assert e.echo(np.zeros(10, np.float32)).size == 0
+
+
+def test_the_speakers_are_taken_out_and_the_drums_left_when_they_play_together() -> None:
+    # The drummer plays in time with the click and the partner (a groove at the same
+    # tempo, a person's 8 ms of scatter): a ratio of magnitudes would take the drums for
+    # the speakers where they play together; the cross-spectrum does not, so the
+    # speakers go and the drums stay.
+    seconds = 26.0
+    played = partner(seconds)
+    rng = np.random.default_rng(4)
+    g = groove(seconds - 0.5, bpm=120.0)
+    onset = g.onset_sec - 0.3 + rng.normal(0.0, 0.008, len(g))
+    ok = onset > 0.1
+    drums_hits = Hits.from_arrays(onset[ok], g.lane[ok], rng.integers(70, 120, int(ok.sum())))
+    drums = synthesize_hits(drums_hits, SR, duration_sec=seconds, seed=7)
+    lag = round(0.015 * SR)
+    speakers = heard_through(played, lag, 0.5, seconds)
+    mic = drums + speakers
+    path = SpeakerPath(SR)
+    for end in range(6 * SR, 20 * SR + 1, 2 * SR):  # as the listener measures: 6 s every 2 s
+        start = end - 6 * SR
+        assert path.measure(mic[start:end], window(played, start, 6 * SR), 2.0)
+    assert path.lag_sec == pytest.approx(lag / SR, abs=1 / SR)
+    now = path.now
+    assert now is not None
+    assert now.lag == lag - round(PRE_RING_SEC * SR)
+    # the rest of the take, through the path measured on what came before
+    lo, hi = 20 * SR, 26 * SR
+    src = played[lo - now.lag - (now.span - 1) : hi - now.lag]
+    cleaned = mic[lo:hi] - now.echo(src)
+    left = cleaned - drums[lo:hi]
+
+    def erle(band: tuple[float, float] | None = None) -> float:
+        a, b = speakers[lo:hi], left
+        if band is not None:
+            sos = butter(4, band, "bandpass", fs=SR, output="sos")
+            a, b = sosfilt(sos, a), sosfilt(sos, b)
+        return float(10 * np.log10(np.sum(a**2) / np.sum(b**2)))
+
+    # where the speakers are heard over the drums, they are brought down by 15 dB or
+    # more; where the drums drown them (the kick's lows, the hi-hat's highs) the way is
+    # measured less well, and the whole sound of the speakers comes down by 6 dB or more
+    assert erle((300.0, 1000.0)) >= 15.0
+    assert erle() >= 6.0
+    kept = 10 * np.log10(np.sum(cleaned**2) / np.sum(drums[lo:hi] ** 2))
+    assert abs(kept) <= 0.5  # and the drums kept as they were
+    assert path.level_db == pytest.approx(
+        10 * np.log10(np.sum(speakers[: 20 * SR] ** 2) / np.sum(mic[: 20 * SR] ** 2)), abs=1.5
+    )

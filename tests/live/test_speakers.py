@@ -1,0 +1,133 @@
+"""What the speakers played, kept for the microphones, and taken out of what they hear."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cymbalism.io.audio import synthesize_hits
+from cymbalism.io.audio.detector import LIVE_CONFIG, StreamingDetector
+from cymbalism.live.clock import FakeClock
+from cymbalism.live.metronome import AudioOutput
+from cymbalism.live.speakers import KEEP_SEC, PlayedSound, SpeakerListener
+from cymbalism.model.hits import Hits
+from tests.io.audio.test_audio import SR, groove
+from tests.io.audio.test_speakers import heard_through, partner
+
+pytestmark = pytest.mark.usefixtures("kit_dir")
+
+
+def test_what_was_played_is_read_back_by_clock_time() -> None:
+    played = PlayedSound(1000)
+    x = np.arange(1, 301, dtype=np.float32)
+    played.played(5000, np.stack([x, x], axis=1)[:100])  # stereo: kept as mono
+    played.played(5100, np.stack([x, x], axis=1)[100:])
+    assert np.array_equal(played.between(5.0, 300, 1000), x)
+    # before the first sound and after the last: silence
+    got = played.between(4.99, 20, 1000)
+    assert np.array_equal(got[:10], np.zeros(10)) and np.array_equal(got[10:], x[:10])
+    assert not played.between(5.3, 10, 1000).any()
+    # at another rate, read between the samples
+    assert np.allclose(played.between(5.0, 200, 2000)[2:198:2], x[1:99], atol=1e-4)
+
+
+def test_a_jump_of_the_mixer_frame_does_not_move_what_was_played() -> None:
+    # The output takes up a lasting difference from the clock by jumping its frame count,
+    # but the device played on sample by sample: so does what is kept.
+    played = PlayedSound(1000)
+    played.played(0, np.ones((100, 2), np.float32))
+    played.played(250, 2 * np.ones((100, 2), np.float32))  # the mixer jumped 150 frames
+    got = played.between(0.0, 200, 1000)
+    assert np.array_equal(got, np.r_[np.ones(100), 2 * np.ones(100)])
+
+
+def test_only_the_last_seconds_are_kept() -> None:
+    played = PlayedSound(1000)
+    n = round(KEEP_SEC * 1000)
+    played.played(0, np.ones(n, np.float32))
+    played.played(n, 2 * np.ones(500, np.float32))
+    assert not played.between(0.0, 500, 1000).any()  # forgotten
+    assert np.array_equal(
+        played.between(n / 1000 - 0.1, 600, 1000), np.r_[np.ones(100), 2 * np.ones(500)]
+    )
+
+
+def test_the_output_keeps_what_it_played() -> None:
+    clock = FakeClock()
+    out = AudioOutput(clock, sample_rate=SR, block_size=256, stream=False)
+    out.schedule([])
+    buf = np.zeros((256, 2), np.float32)
+    from cymbalism.live.metronome import CLICK, Sound
+
+    out.schedule([Sound(0, CLICK)])
+    blocks = []
+    for _ in range(40):
+        out.callback(buf, 256, None, None)
+        blocks.append(buf.mean(axis=1).copy())
+    played = out.played.between(0.0, 40 * 256, SR)
+    assert np.abs(played).max() > 0.1  # the click
+    assert np.array_equal(played, np.concatenate(blocks))
+
+
+def lined_up(found: Hits, truth: Hits, within: float = 0.025) -> tuple[int, int]:
+    """(strokes of ``truth`` found with their drum, hits found that were not played)."""
+    hit = 0
+    for t, lane in zip(truth.onset_sec, truth.lane, strict=True):
+        near = np.abs(found.onset_sec - t) <= within
+        hit += bool(np.any(near & (found.lane == lane)))
+    extra = 0
+    for t, lane in zip(found.onset_sec, found.lane, strict=True):
+        near = np.abs(truth.onset_sec - t) <= within
+        extra += not np.any(near & (truth.lane == lane))
+    return hit, extra
+
+
+def test_the_partners_strokes_from_the_speakers_are_not_the_players() -> None:
+    # A drummer on a microphone plays a groove with the click and a partner whose kit
+    # comes out of the speakers (kick, snare, hi-hat), two bars on and two bars off, as
+    # a beginner might; the partner plays on. As it is, the
+    # microphone reads the partner's strokes as this player's; with what the speakers
+    # played taken out (measured as the session goes on), after the first seconds it
+    # reads the player's own strokes, as well as it reads them alone.
+    seconds, block = 26.0, 512
+    played = partner(seconds)
+    rng = np.random.default_rng(4)
+    g = groove(seconds - 0.5, bpm=120.0)
+    onset = g.onset_sec - 0.3 + rng.normal(0.0, 0.008, len(g))
+    ok = (onset > 0.1) & (onset % 8.0 < 4.0)  # two bars played, two bars rested
+    truth = Hits.from_arrays(onset[ok], g.lane[ok], rng.integers(70, 120, int(ok.sum())))
+    drums = synthesize_hits(truth, SR, duration_sec=seconds, seed=7).astype(np.float64)
+    lag = round(0.015 * SR)
+    mic = (drums + heard_through(played, lag, 0.5, seconds)).astype(np.float32)
+
+    def read(x: np.ndarray, listen: bool) -> tuple[Hits, SpeakerListener]:
+        speakers = PlayedSound(SR)
+        listener = SpeakerListener(speakers, SR)
+        det = StreamingDetector(SR, config=LIVE_CONFIG)
+        out = []
+        for i in range(0, x.size, block):
+            speakers.played(i, played[i : i + block])  # played just before it is heard
+            b = x[i : i + block]
+            if listen:
+                b = listener.cleaned(b, i / SR)
+                listener.join()
+            out.append(listener.keeps(det.process(b)))
+        out.append(listener.keeps(det.finish()))
+        return Hits.concat(out), listener
+
+    late = truth.select(truth.onset_sec >= 8.0)  # once the way has been measured
+
+    def after(h: Hits) -> Hits:
+        return h.select(h.onset_sec >= 8.0)
+
+    alone, _ = read(drums.astype(np.float32), listen=False)
+    as_is, _ = read(mic, listen=False)
+    taken_out, listener = read(mic, listen=True)
+    assert listener.path.lag_sec == pytest.approx(lag / SR, abs=1 / SR)
+    assert "taken out" in listener.path.describe()
+    hit_alone, extra_alone = lined_up(after(alone), late)
+    _, extra_as_is = lined_up(after(as_is), late)
+    hit_out, extra_out = lined_up(after(taken_out), late)
+    assert extra_as_is >= 40  # the partner's strokes, read as the player's
+    assert extra_out <= extra_alone + 5  # gone
+    assert hit_out >= hit_alone - 3  # and the player's own strokes kept
