@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from cymbalism.io.audio.speakers import SpeakerGate, SpeakerPath, played_span
+from cymbalism.io.audio.speakers import EchoStream, SpeakerGate, SpeakerPath, played_span
 from cymbalism.model.hits import Hits
 
 __all__ = ["KEEP_SEC", "LISTEN_SEC", "MEASURE_EVERY_SEC", "PlayedSound", "SpeakerListener"]
@@ -106,6 +106,7 @@ class SpeakerListener:
         self.sample_rate = int(sample_rate)
         self.path = SpeakerPath(self.sample_rate)
         self.gate = SpeakerGate(self.sample_rate)
+        self._echo = EchoStream()
         self._n = 0  # samples of the stream so far
         self._mic = np.zeros(round(LISTEN_SEC * self.sample_rate), np.float32)
         self._kept = 0  # samples kept in _mic so far (up to its size)
@@ -123,11 +124,13 @@ class SpeakerListener:
         now = self.path.now
         if now is None or not x.size:
             return x
-        before = (now.span - 1) / self.sample_rate
-        played = self.played.between(
-            start_sec - now.lag_sec - before, now.span - 1 + x.size, self.sample_rate
+        sr = self.sample_rate
+        echo = self._echo.block(
+            now,
+            round(start_sec * sr) - now.lag,
+            x.size,
+            lambda first, count: self.played.between(first / sr, count, sr),
         )
-        echo = now.echo(played)
         left = x - echo
         self.gate.add(at, left, echo)
         return left
@@ -138,7 +141,9 @@ class SpeakerListener:
         if not len(hits):
             return hits
         at = np.round(hits.onset_sec * self.sample_rate).astype(np.int64)
-        return hits.select(np.array([not self.gate.speakers_only(int(k)) for k in at]))
+        onsets, which = np.unique(at, return_inverse=True)  # drums struck together: once
+        theirs = np.array([self.gate.speakers_only(int(k)) for k in onsets])
+        return hits.select(~theirs[which])
 
     def _keep(self, x: np.ndarray, start_sec: float) -> None:
         n, size = x.size, self._mic.size

@@ -11,6 +11,8 @@ from cymbalism.io.audio.speakers import (
     MAX_LEAD_SEC,
     PRE_RING_SEC,
     Echo,
+    EchoStream,
+    SpeakerGate,
     SpeakerPath,
     played_span,
     speaker_lag,
@@ -163,3 +165,52 @@ def test_the_speakers_are_taken_out_and_the_drums_left_when_they_play_together()
     assert path.level_db == pytest.approx(
         10 * np.log10(np.sum(speakers[: 20 * SR] ** 2) / np.sum(mic[: 20 * SR] ** 2)), abs=1.5
     )
+
+
+@pytest.mark.parametrize(("span", "n"), [(700, 128), (100, 128), (128, 128), (300, 64)])
+def test_the_echo_block_by_block_equals_the_echo_at_once(span: int, n: int) -> None:
+    # Partitioned overlap-save in the audio callback gives what the whole convolution
+    # gives, and starts again when the sound played jumps or the way changes.
+    rng = np.random.default_rng(span)
+    x = rng.standard_normal(30_000).astype(np.float32)
+
+    def read(first: int, count: int) -> np.ndarray:
+        out = np.zeros(count, np.float32)
+        lo, hi = max(first, 0), min(first + count, x.size)
+        out[lo - first : hi - first] = x[lo:hi]
+        return out
+
+    stream = EchoStream()
+    first = Echo(0, rng.standard_normal(span).astype(np.float32), SR)
+    second = Echo(0, rng.standard_normal(span).astype(np.float32), SR)
+    steps = [(first, at) for at in range(50, 4000, n)]  # from the stream's start
+    steps += [(first, at) for at in range(9000, 11000, n)]  # a jump
+    steps += [(second, at) for at in range(11000 + 17, 12000, n)]  # a new way
+    for echo, at in steps:
+        got = stream.block(echo, at, n, read)
+        want = echo.echo(read(at - span + 1, span - 1 + n))
+        assert np.abs(got - want).max() <= 1e-5 * max(np.abs(want).max(), 1.0)
+
+
+def test_the_gate_tells_the_speakers_remains_from_a_stroke() -> None:
+    kit = SampleKit(SR)
+    kick, _ = kit.voice(Lane.KICK, 100)
+    hat = synthesize_hits(Hits.from_arrays([0.05], Lane.HIHAT_CLOSED, 110), SR, duration_sec=0.3)
+    n = SR
+    heard = np.zeros(n, np.float32)
+    heard[SR // 2 : SR // 2 + kick.size] = kick[: n - SR // 2]  # the partner's kick
+    gate = SpeakerGate(SR)
+    remains = 0.3 * heard  # a third of it left after taking it out: a rest
+    for at in range(0, n, 128):
+        gate.add(at, remains[at : at + 128], heard[at : at + 128])
+    assert gate.speakers_only(SR // 2)
+    # the player's hi-hat on the partner's kick: it rises in its own band
+    played = remains.copy()
+    h0 = SR // 2 - round(0.05 * SR)
+    played[h0 : h0 + hat.size] += hat[: n - h0]
+    gate = SpeakerGate(SR)
+    for at in range(0, n, 128):
+        gate.add(at, played[at : at + 128], heard[at : at + 128])
+    assert not gate.speakers_only(SR // 2)
+    # nothing from the speakers there: a stroke, whatever it is
+    assert not gate.speakers_only(SR // 4)

@@ -27,6 +27,7 @@ measured while the players play: this is acoustic echo cancellation.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +42,7 @@ __all__ = [
     "MIN_CLARITY",
     "RESPONSE_SEC",
     "Echo",
+    "EchoStream",
     "SpeakerGate",
     "SpeakerPath",
     "played_span",
@@ -180,6 +182,71 @@ class Echo:
         return np.asarray(y[self.span - 1 : x.size], np.float32)
 
 
+class EchoStream:
+    """What the microphone hears of the speakers, block by block, as the blocks come.
+
+    Uniformly partitioned overlap-save convolution: the response is cut into pieces of
+    one block, each block of the sound played is transformed once, and a block of echo
+    costs one transform each way and a sum of products, however long the response is.
+    A new :class:`Echo`, a block of another size, or sound played that does not follow
+    the last block on starts it again from the sound played before.
+    """
+
+    def __init__(self) -> None:
+        self._echo: Echo | None = None
+        self._n = 0
+        self._next: int | None = None  # the sound played's sample the next block starts at
+        self._parts: np.ndarray | None = None  # (pieces, n + 1): the response's spectra
+        self._lines: np.ndarray | None = None  # (pieces, n + 1): the sound played's, newest first
+        self._last = np.zeros(0, np.float32)  # the last block of the sound played
+
+    def block(
+        self, echo: Echo, at: int, n: int, read: Callable[[int, int], np.ndarray]
+    ) -> np.ndarray:
+        """The echo over the next ``n`` samples heard.
+
+        Parameters
+        ----------
+        echo : Echo
+        at : int
+            The sample of the sound played (counted at the microphone's rate) the echo's
+            first sample comes from: the block's first sample less :attr:`Echo.lag`.
+        n : int
+        read : callable
+            ``read(first, count)``: ``count`` samples of the sound played from sample
+            ``first`` on.
+
+        Returns
+        -------
+        np.ndarray [shape=(n,), float32]
+            Equal to ``echo.echo(read(at - echo.span + 1, echo.span - 1 + n))``.
+        """
+        fft = require("scipy.fft", "audio")
+        if echo is not self._echo or n != self._n or at != self._next:
+            pieces = -(-echo.span // n)
+            h = np.zeros(pieces * n, np.float32)
+            h[: echo.span] = echo.response
+            self._parts = fft.rfft(h.reshape(pieces, n), 2 * n, axis=1)
+            past = np.asarray(read(at - pieces * n, pieces * n), np.float32).reshape(pieces, n)
+            self._lines = np.zeros_like(self._parts)
+            if pieces > 1:  # the blocks before this one, newest first
+                pairs = np.concatenate([past[:-2], past[1:-1]], axis=1) if pieces > 2 else None
+                older = fft.rfft(pairs, axis=1)[::-1] if pairs is not None else None
+                self._lines[0] = fft.rfft(np.concatenate([past[-2], past[-1]]))
+                if older is not None:
+                    self._lines[1 : pieces - 1] = older
+            self._last = past[-1]
+            self._echo, self._n = echo, n
+        assert self._lines is not None and self._parts is not None
+        new = np.asarray(read(at, n), np.float32)
+        self._lines[1:] = self._lines[:-1]
+        self._lines[0] = fft.rfft(np.concatenate([self._last, new]))
+        self._last = new
+        self._next = at + n
+        y = fft.irfft((self._lines * self._parts).sum(axis=0), 2 * n)
+        return np.asarray(y[n:], np.float32)
+
+
 class SpeakerPath:
     """The way from the speakers to one microphone, measured as the session goes on.
 
@@ -250,6 +317,8 @@ class SpeakerPath:
         p_seg = signal.stft(lined, boundary=None, padded=False, **opts)[2]  # bins x segments
         m_seg = signal.stft(x, boundary=None, padded=False, **opts)[2]
         s_pp = (np.abs(p_seg) ** 2).mean(axis=1)
+        if not float(s_pp.max()) > 0.0:
+            return False  # nothing played over the sound lined up
         s_mp = (m_seg * np.conj(p_seg)).mean(axis=1)
         s_mm = (np.abs(m_seg) ** 2).mean(axis=1)
         self._seconds += float(new_sec)
@@ -289,10 +358,11 @@ class SpeakerPath:
         )
 
 
-#: The gate keeps the bands' energy in chunks this long ...
-_CHUNK_SEC = 0.001
-#: ... for this long.
+#: The gate keeps this much of the sound ...
 _GATE_KEEP_SEC = 2.0
+#: ... and measures each band's energy over chunks this long, after letting its filter
+#: settle this long first.
+_CHUNK_SEC, _SETTLE_SEC = 0.001, 0.03
 #: A hit's rise is measured from the least energy over this span before its onset (less
 #: the last few milliseconds, which the onset's own frame may already hold) ...
 _BASE_SEC, _GAP_SEC = 0.025, 0.005
@@ -314,60 +384,51 @@ class SpeakerGate:
     Parameters
     ----------
     sample_rate : int
+
+    Notes
+    -----
+    The audio callback only keeps the samples (:meth:`add`); the bands are worked out
+    for the few milliseconds around each hit, when it is checked.
     """
 
     def __init__(self, sample_rate: int) -> None:
-        from cymbalism.io.audio.detector import _attack_bands
-
         self.sample_rate = int(sample_rate)
-        self._sos = _attack_bands(self.sample_rate)
-        self._chunk = max(1, round(_CHUNK_SEC * self.sample_rate))
-        n = round(_GATE_KEEP_SEC / _CHUNK_SEC)
-        self._left = np.zeros((n, 3))
-        self._heard = np.zeros((n, 3))
-        self._zi: list[np.ndarray] | None = None
-        self._first: int | None = None  # the sample index of the first chunk kept
-        self._chunks = 0  # chunks written
-        self._partial = np.zeros((0, 2, 3))  # filtered squares not yet a whole chunk
+        n = round(_GATE_KEEP_SEC * self.sample_rate)
+        self._kept = np.zeros((2, n), np.float32)  # the sound left, the speakers' sound
+        self._until: int | None = None  # the stream's sample after the last kept
 
     def add(self, at: int, left: np.ndarray, heard: np.ndarray) -> None:
         """The sound left after taking the speakers out, and the speakers' sound taken out,
-        from sample ``at`` of the stream on (blocks must follow one another)."""
-        signal = require("scipy.signal", "audio")
-        if self._first is None:
-            self._first = int(at)
-        if self._zi is None:
-            self._zi = [np.zeros((sos.shape[0], 2, 2)) for sos in self._sos]
-        x = np.stack([np.asarray(left, np.float64), np.asarray(heard, np.float64)])
-        squares = np.empty((x.shape[1], 2, 3))
-        for b, sos in enumerate(self._sos):
-            y, self._zi[b] = signal.sosfilt(sos, x, axis=1, zi=self._zi[b])
-            squares[:, :, b] = (y**2).T
-        pending = np.concatenate([self._partial, squares])
-        whole = pending.shape[0] // self._chunk
-        self._partial = pending[whole * self._chunk :]
-        if not whole:
-            return
-        energy = pending[: whole * self._chunk].reshape(whole, self._chunk, 2, 3).sum(axis=1)
-        size = self._left.shape[0]
-        rows = (self._chunks + np.arange(whole)) % size
-        self._left[rows] = energy[:, 0]
-        self._heard[rows] = energy[:, 1]
-        self._chunks += whole
+        from sample ``at`` of the stream on."""
+        size = self._kept.shape[1]
+        x = np.stack([np.asarray(left, np.float32), np.asarray(heard, np.float32)])[:, -size:]
+        first = int(at) + len(left) - x.shape[1]
+        self._kept[:, (first + np.arange(x.shape[1])) % size] = x
+        self._until = first + x.shape[1]
 
     def speakers_only(self, onset_sample: int) -> bool:
         """Whether a hit at ``onset_sample`` of the stream is the speakers' remains."""
-        if self._first is None:
+        from cymbalism.io.audio.detector import _attack_bands
+
+        if self._until is None:
             return False
-        c = (int(onset_sample) - self._first) // self._chunk
-        lo = c - round(_BASE_SEC / _CHUNK_SEC)
-        mid = c - round(_GAP_SEC / _CHUNK_SEC)
-        hi = min(c + round(_RISE_SEC / _CHUNK_SEC), self._chunks)
-        size = self._left.shape[0]
-        if lo < max(0, self._chunks - size) or hi <= mid:
-            return False  # not heard here (before the gate started, or forgotten)
-        base = np.arange(lo, mid) % size
-        after = np.arange(mid, hi) % size
-        rise_left = self._left[after].max(axis=0) - self._left[base].min(axis=0)
-        rise_heard = self._heard[after].max(axis=0) - self._heard[base].min(axis=0)
-        return bool(np.any(rise_heard > 0) and np.all(rise_left < rise_heard))
+        signal = require("scipy.signal", "audio")
+        sr, size = self.sample_rate, self._kept.shape[1]
+        chunk = max(1, round(_CHUNK_SEC * sr))
+        base = round(_BASE_SEC * sr) // chunk * chunk
+        lo = int(onset_sample) - base - round(_SETTLE_SEC * sr)
+        hi = min(int(onset_sample) + round(_RISE_SEC * sr), self._until)
+        if lo < self._until - size or hi - int(onset_sample) < chunk:
+            return False  # not kept (before the gate started, or forgotten)
+        x = self._kept[:, np.arange(lo, hi) % size].astype(np.float64)
+        skip = round(_SETTLE_SEC * sr)
+        gap = round(_GAP_SEC * sr) // chunk
+        rises = []
+        for sos in _attack_bands(sr):
+            y = signal.sosfilt(sos, x, axis=1)[:, skip:]
+            n = y.shape[1] // chunk
+            energy = (y[:, : n * chunk] ** 2).reshape(2, n, chunk).sum(axis=2)
+            k = base // chunk  # the onset's chunk
+            rises.append(energy[:, k - gap :].max(axis=1) - energy[:, : k - gap].min(axis=1))
+        left, heard = np.array(rises).T
+        return bool(np.any(heard > 0) and np.all(left < heard))
