@@ -214,3 +214,27 @@ def test_the_gate_tells_the_speakers_remains_from_a_stroke() -> None:
     assert not gate.speakers_only(SR // 2)
     # nothing from the speakers there: a stroke, whatever it is
     assert not gate.speakers_only(SR // 4)
+
+
+def test_sound_played_that_comes_late_is_taken_out_when_it_comes() -> None:
+    # The output hands its newest sound over a few milliseconds after the microphone's
+    # block comes: it is silence when first read, and must not stay so.
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(20_000).astype(np.float32)
+    n, late = 128, round(0.01 * SR)
+    now = {"end": 0}
+
+    def read(first: int, count: int) -> np.ndarray:
+        out = np.zeros(count, np.float32)
+        lo, hi = max(first, 0), min(first + count, x.size, now["end"] - late)
+        if hi > lo:
+            out[lo - first : hi - first] = x[lo:hi]
+        return out
+
+    echo = Echo(0, rng.standard_normal(2000).astype(np.float32), SR)
+    stream = EchoStream()
+    for at in range(3000, 12000, n):
+        now["end"] = at + n  # what has been handed over when this block comes
+        got = stream.block(echo, at, n, read)
+        want = echo.echo(read(at - echo.span + 1, echo.span - 1 + n))
+        assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()

@@ -69,6 +69,8 @@ RESPONSE_SEC = 0.2
 MEMORY_SEC = 30.0
 #: A lag that moves further than this (the sound device restarted) starts the path anew.
 JUMP_SEC = 0.002
+#: The echo's newest blocks of the sound played are read again over this span.
+REREAD_SEC = 0.03
 #: At least this much sound lines a path up.
 SHORTEST_SEC = 1.0
 #: Frequencies where the sound played is this far under its loudest (dB) are not
@@ -198,7 +200,6 @@ class EchoStream:
         self._next: int | None = None  # the sound played's sample the next block starts at
         self._parts: np.ndarray | None = None  # (pieces, n + 1): the response's spectra
         self._lines: np.ndarray | None = None  # (pieces, n + 1): the sound played's, newest first
-        self._last = np.zeros(0, np.float32)  # the last block of the sound played
 
     def block(
         self, echo: Echo, at: int, n: int, read: Callable[[int, int], np.ndarray]
@@ -235,13 +236,17 @@ class EchoStream:
                 self._lines[0] = fft.rfft(np.concatenate([past[-2], past[-1]]))
                 if older is not None:
                     self._lines[1 : pieces - 1] = older
-            self._last = past[-1]
             self._echo, self._n = echo, n
         assert self._lines is not None and self._parts is not None
-        new = np.asarray(read(at, n), np.float32)
         self._lines[1:] = self._lines[:-1]
-        self._lines[0] = fft.rfft(np.concatenate([self._last, new]))
-        self._last = new
+        # the newest blocks are read again each time: the sound played may not all have
+        # been handed over yet when the microphone's block comes (the output's clock
+        # and the microphone's are each a few milliseconds off), and what comes late
+        # must not stay silence
+        again = min(self._lines.shape[0], 1 + -(-round(REREAD_SEC * echo.sample_rate) // n))
+        fresh = np.asarray(read(at - again * n, (again + 1) * n), np.float32).reshape(-1, n)
+        pairs = np.concatenate([fresh[:-1], fresh[1:]], axis=1)
+        self._lines[:again] = fft.rfft(pairs, axis=1)[::-1]
         self._next = at + n
         y = fft.irfft((self._lines * self._parts).sum(axis=0), 2 * n)
         return np.asarray(y[n:], np.float32)
