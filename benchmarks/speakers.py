@@ -44,11 +44,11 @@ from tests.io.audio.test_audio import SR, groove
 from tests.io.audio.test_speakers import heard_through, partner
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--block", type=int, default=128)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     seconds, block = args.seconds, args.block
     played = partner(seconds)
     g = groove(seconds - 0.5, bpm=120.0)
@@ -109,7 +109,8 @@ def main() -> None:
         f"measuring the way on {LISTEN_SEC:.0f} s (every 2 s, on its own thread): "
         f"{1000 * min(measures):.0f} ms CPU (best of {len(measures)})"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -100,6 +100,15 @@ def test_library_benchmark_runs_on_a_small_synthetic_library(tmp_path, capsys):
     assert not (tmp_path / "lib").exists()  # removed afterwards unless --keep
 
 
+@pytest.mark.usefixtures("kit_dir")
+def test_the_speakers_benchmark_reads_every_block_both_ways(capsys):
+    bench = _load("benchmarks/speakers.py")
+    assert bench.main(["--seconds", "8", "--block", "512"]) == 0
+    out = capsys.readouterr().out
+    assert "689 blocks of 512 samples" in out  # 8 s and a sample, less the last block
+    assert "detector alone" in out and "speakers taken out" in out
+
+
 def test_the_song_package_benchmark_runs_on_a_few_small_packages(capsys):
     bench = _load("benchmarks/sng.py")
     assert bench.main(["--packages", "8", "--stem-kb", "4"]) == 0

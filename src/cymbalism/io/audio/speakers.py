@@ -69,8 +69,9 @@ RESPONSE_SEC = 0.2
 MEMORY_SEC = 30.0
 #: A lag that moves further than this (the sound device restarted) starts the path anew.
 JUMP_SEC = 0.002
-#: The echo's newest blocks of the sound played are read again over this span.
-REREAD_SEC = 0.03
+#: The echo's newest blocks of the sound played are read again over this span (and
+#: as far again as the microphone seems to hear ahead of the output's clock).
+REREAD_SEC = 0.01
 #: At least this much sound lines a path up.
 SHORTEST_SEC = 1.0
 #: Frequencies where the sound played is this far under its loudest (dB) are not
@@ -243,7 +244,8 @@ class EchoStream:
         # been handed over yet when the microphone's block comes (the output's clock
         # and the microphone's are each a few milliseconds off), and what comes late
         # must not stay silence
-        again = min(self._lines.shape[0], 1 + -(-round(REREAD_SEC * echo.sample_rate) // n))
+        ahead = max(0, -echo.lag) + round(REREAD_SEC * echo.sample_rate)  # may come late
+        again = min(self._lines.shape[0], 1 + -(-ahead // n))
         fresh = np.asarray(read(at - again * n, (again + 1) * n), np.float32).reshape(-1, n)
         pairs = np.concatenate([fresh[:-1], fresh[1:]], axis=1)
         self._lines[:again] = fft.rfft(pairs, axis=1)[::-1]
