@@ -133,24 +133,41 @@ def run(takes: list[Take]) -> dict[str, list]:
     return rows
 
 
-def report(takes: list[Take], rows: dict[str, list], title: str) -> None:
+def by_level(
+    level_of: list[float],
+    rows: dict[str, list],
+    *,
+    title: str,
+    heard: str,
+    last: str,
+    last_format: str,
+) -> Table:
+    """Onset F, drum F and a third figure (``last``), for the drums alone, the take as
+    it is and the ``heard`` sound taken out, at each level and over all the takes."""
     table = Table(title=title)
-    for col in ("music", "takes", "read", "onset F strict", "KD/SD/HH F", "mean error ms"):
+    for col in (heard, "takes", "read", "onset F strict", "KD/SD/HH F", last):
         table.add_column(col, justify="right")
-    for level in (*LEVELS_DB, None):
-        pick = [i for i, tk in enumerate(takes) if level is None or tk.level_db == level]
+    for level in (*sorted(set(level_of)), None):
+        pick = [i for i, lv in enumerate(level_of) if level is None or lv == level]
         label = "all" if level is None else f"{level:+.0f} dB"
         for what in ("alone", "as is", "taken out"):
             v = np.array([rows[what][i] for i in pick])
             table.add_row(
                 label if what == "alone" else "",
                 str(len(pick)) if what == "alone" else "",
-                "drums alone" if what == "alone" else f"music {what}",
+                "drums alone" if what == "alone" else f"{heard} {what}",
                 f"{v[:, 0].mean():.3f}",
                 f"{v[:, 1].mean():.3f}",
-                f"{v[:, 2].mean():+.1f}",
+                f"{v[:, 2].mean():{last_format}}",
             )
-    console.print(table)
+    return table
+
+
+def report(takes: list[Take], rows: dict[str, list], title: str) -> None:
+    levels = [tk.level_db for tk in takes]
+    console.print(
+        by_level(levels, rows, title=title, heard="music", last="mean error ms", last_format="+.1f")
+    )
     zero = np.array(rows["zero"], dtype=float)
     found = np.isfinite(zero)
     for tk, z in zip(takes, zero, strict=True):

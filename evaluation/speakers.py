@@ -39,7 +39,6 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 from scipy.signal import fftconvolve
 
 from cymbalism.io.audio.detector import LIVE_CONFIG, StreamingDetector
@@ -52,6 +51,7 @@ from cymbalism.sound.render import render_practice
 
 sys.path.insert(0, str(Path(__file__).parent))
 from audio import CLASSES, DATA, Track, class_counts, f_of, load_tracks, onset_scores, room_response
+from music_in_take import by_level
 
 #: The take starts this far into the practice track.
 START_SEC = 5.0
@@ -177,23 +177,14 @@ def main() -> None:
                     / max(np.sum(left.astype(np.float64) ** 2), 1e-20)
                 )
             )
-    table = Table(title="a live microphone that hears the speakers")
-    after = f"onset F after {SETTLED_SEC:.0f} s"
-    for col in ("speakers", "takes", "read", "onset F strict", "KD/SD/HH F", after):
-        table.add_column(col, justify="right")
-    for level in (*LEVELS_DB, None):
-        pick = [i for i, tk in enumerate(takes) if level is None or tk.level_db == level]
-        label = "all" if level is None else f"{level:+.0f} dB"
-        for what in ("alone", "as is", "taken out"):
-            v = np.array([rows[what][i] for i in pick])
-            table.add_row(
-                label if what == "alone" else "",
-                str(len(pick)) if what == "alone" else "",
-                "drums alone" if what == "alone" else f"speakers {what}",
-                f"{v[:, 0].mean():.3f}",
-                f"{v[:, 1].mean():.3f}",
-                f"{v[:, 2].mean():.3f}",
-            )
+    table = by_level(
+        [tk.level_db for tk in takes],
+        rows,
+        title="a live microphone that hears the speakers",
+        heard="speakers",
+        last=f"onset F after {SETTLED_SEC:.0f} s",
+        last_format=".3f",
+    )
     console.print(table)
     lag = np.array(lags) * 1000
     console.print(
