@@ -18,10 +18,16 @@ measured while the players play: this is acoustic echo cancellation.
    :data:`MEMORY_SEC`. The player's drums have nothing in common with what the speakers
    played, waveform for waveform, so they scatter this estimate but do not bias it, even
    when the drummer plays on every click.
+   Where the drums drown the speakers, each frequency keeps only the share of the
+   estimate that can be trusted (a Wiener gain on the coherence).
 3. **Taken out:** the sound played, through that response, is what the microphone heard
-   of the speakers (:meth:`SpeakerPath.echo`); it is subtracted from the microphone's
-   samples before the detector sees them. Subtracting the waveform, not a share of each
-   frequency band's power, leaves a stroke played together with the partner's as it was.
+   of the speakers (:class:`Echo`, block by block :class:`EchoStream`); it is subtracted
+   from the microphone's samples before the detector sees them. Subtracting the
+   waveform, not a share of each frequency band's power, leaves a stroke played together
+   with the partner's as it was.
+4. **The remains** (:class:`SpeakerGate`): where the drums drowned the speakers, some of
+   them is left, and in a rest it reads as hits; a hit is dropped when in every band the
+   sound left rose less over its onset than the speakers' did.
 """
 
 from __future__ import annotations
@@ -153,6 +159,7 @@ class Echo:
 
     @property
     def lag_sec(self) -> float:
+        """:attr:`lag` in seconds."""
         return self.lag / self.sample_rate
 
     @property
@@ -318,7 +325,7 @@ class SpeakerPath:
         first = lag - round(PRE_RING_SEC * self.sample_rate)  # the response's first sample
         lined = np.asarray(played, dtype=np.float64)[pre - first : pre - first + x.size]
         nper = self.n_fft
-        if x.size < nper:
+        if x.size < nper or lined.size < x.size:
             return False
         opts = {"nperseg": nper, "noverlap": nper // 2, "window": "hann"}
         p_seg = signal.stft(lined, boundary=None, padded=False, **opts)[2]  # bins x segments
@@ -348,7 +355,7 @@ class SpeakerPath:
         coherence = np.clip((segments * raw - 1.0) / max(segments - 1.0, 1.0), 0.0, 1.0)
         trust = segments * coherence / (segments * coherence + 1.0 - coherence + 1e-12)
         transfer *= trust
-        response = np.fft.irfft(transfer, nper)[: nper // 2]
+        response = np.fft.irfft(transfer, nper)[: round(RESPONSE_SEC * self.sample_rate)]
         power = float((np.abs(transfer) ** 2 * self._s_pp).sum())
         self.level_db = 10 * math.log10(max(power, 1e-30) / max(float(self._s_mm.sum()), 1e-30))
         self._lag = lag
