@@ -100,9 +100,11 @@ def test_the_partners_strokes_from_the_speakers_are_not_the_players() -> None:
     lag = round(0.015 * SR)
     mic = (drums + heard_through(played, lag, 0.5, seconds)).astype(np.float32)
 
+    found: list[object] = []
+
     def read(x: np.ndarray, listen: bool) -> tuple[Hits, SpeakerListener]:
         speakers = PlayedSound(SR)
-        listener = SpeakerListener(speakers, SR)
+        listener = SpeakerListener(speakers, SR, on_found=found.append)
         det = StreamingDetector(SR, config=LIVE_CONFIG)
         out = []
         for i in range(0, x.size, block):
@@ -124,7 +126,8 @@ def test_the_partners_strokes_from_the_speakers_are_not_the_players() -> None:
     as_is, _ = read(mic, listen=False)
     taken_out, listener = read(mic, listen=True)
     assert listener.path.lag_sec == pytest.approx(lag / SR, abs=1 / SR)
-    assert "taken out" in listener.path.describe()
+    assert found == [listener.path]  # the player is told once, when it is first found
+    assert listener.path.describe().startswith("hears the speakers 15 ms after the output")
     hit_alone, extra_alone = lined_up(after(alone), late)
     _, extra_as_is = lined_up(after(as_is), late)
     hit_out, extra_out = lined_up(after(taken_out), late)

@@ -52,6 +52,7 @@ from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane, lane_table
 
 if TYPE_CHECKING:
+    from cymbalism.io.audio.speakers import SpeakerPath
     from cymbalism.live.speakers import PlayedSound
 
 __all__ = [
@@ -839,6 +840,7 @@ class MicInput(Input):
             on_hit=self._arrived,
             clock=lambda: clock.now_ns() / NS_PER_SEC,
             speakers=speakers,
+            on_speakers=self._hears_speakers,
         )
 
     @property
@@ -849,6 +851,10 @@ class MicInput(Input):
     def latency_sec(self) -> float:
         """The detector's own delay from onset to report (the device's buffer comes on top)."""
         return self._audio.latency_sec
+
+    def _hears_speakers(self, path: SpeakerPath) -> None:
+        text = f"{self._player}'s microphone: {path.describe()}"
+        self._status.put(InputStatus(self.clock.now_ns(), self.name, text, True))
 
     def _arrived(self, _: Hits) -> None:
         # Take the batch from the detector's queue so that nothing is held twice.

@@ -58,6 +58,8 @@ class AudioInput:
         <cymbalism.live.metronome.AudioOutput.played>`): the microphone hears it too, and
         it is taken out before the hits are found (:mod:`cymbalism.live.speakers`), from
         the first seconds on.
+    on_speakers : callable, optional
+        Called with the way from the speakers once it is first found.
 
     Raises
     ------
@@ -83,6 +85,7 @@ class AudioInput:
         clock: Callable[[], float] | None = None,
         config: DetectorConfig | None = None,
         speakers: PlayedSound | None = None,
+        on_speakers: Callable[[SpeakerPath], None] | None = None,
     ) -> None:
         self._sd = _sounddevice()
         info = _input_device(self._sd, device)
@@ -107,6 +110,7 @@ class AudioInput:
         #: The engine clock's time of the first sample (None until it arrives).
         self.origin_sec: float | None = None
         self._speakers = speakers
+        self._on_speakers = on_speakers
         self._listener: SpeakerListener | None = None
         self._n_read = 0  # samples read since the first
         self._stream: Any = None
@@ -161,7 +165,9 @@ class AudioInput:
         self._stamped = False
         self._n_read = 0
         if self._speakers is not None:
-            self._listener = SpeakerListener(self._speakers, self.sample_rate)
+            self._listener = SpeakerListener(
+                self._speakers, self.sample_rate, on_found=self._on_speakers
+            )
         try:
             self._stream = self._sd.InputStream(
                 device=self._device_index,

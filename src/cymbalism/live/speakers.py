@@ -11,6 +11,7 @@ way, out of each block before the detector reads it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -94,6 +95,9 @@ class SpeakerListener:
     played : PlayedSound
     sample_rate : int
         The microphone's rate.
+    on_found : callable, optional
+        Called with the :class:`SpeakerPath` once the way is first found (from the
+        listener's thread): to tell the player.
 
     Notes
     -----
@@ -101,8 +105,14 @@ class SpeakerListener:
     played), blocks pass as they are.
     """
 
-    def __init__(self, played: PlayedSound, sample_rate: int) -> None:
+    def __init__(
+        self,
+        played: PlayedSound,
+        sample_rate: int,
+        on_found: Callable[[SpeakerPath], None] | None = None,
+    ) -> None:
         self.played = played
+        self._on_found = on_found
         self.sample_rate = int(sample_rate)
         self.path = SpeakerPath(self.sample_rate)
         self.gate = SpeakerGate(self.sample_rate)
@@ -169,7 +179,9 @@ class SpeakerListener:
         with self._busy:
             before, m = played_span(mic.size, self.sample_rate)
             played = self.played.between(start_sec - before, m, self.sample_rate)
-            self.path.measure(mic, played, new_sec)
+            first = self.path.now is None
+            if self.path.measure(mic, played, new_sec) and first and self._on_found:
+                self._on_found(self.path)
 
     def join(self, timeout: float = 5.0) -> None:
         """Wait for a measurement under way (tests, and stopping)."""

@@ -365,10 +365,16 @@ class SpeakerPath:
     def describe(self) -> str:
         """One line for people."""
         if self.now is None:
-            return "the speakers are not heard by the microphone"
+            return "does not hear the speakers"
+        ms = 1000 * self.lag_sec
+        when = (
+            f"{ms:.0f} ms after the output's clock"
+            if ms >= 0
+            else f"{-ms:.0f} ms before the output's clock (the input's stamps run late)"
+        )
         return (
-            f"the speakers reach the microphone {1000 * self.lag_sec:.1f} ms late, at "
-            f"{self.level_db:.0f} dB of what it hears; their sound is taken out"
+            f"hears the speakers {when}, at {self.level_db:.0f} dB of all it hears; their "
+            "sound is taken out"
         )
 
 
