@@ -140,11 +140,6 @@ class AudioInput:
         hits = det.process(x)
         self._deliver(hits if self._listener is None else self._listener.keeps(hits))
 
-    @property
-    def speaker_path(self) -> SpeakerPath | None:
-        """The way from the speakers to this microphone, once measured."""
-        return None if self._listener is None else self._listener.path
-
     def _deliver(self, hits: Hits) -> None:
         if not len(hits):
             return

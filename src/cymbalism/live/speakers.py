@@ -118,7 +118,7 @@ class SpeakerListener:
         self.gate = SpeakerGate(self.sample_rate)
         self._echo = EchoStream()
         self._n = 0  # samples of the stream so far
-        self._mic = np.zeros(round(LISTEN_SEC * self.sample_rate), np.float32)
+        self._mic = np.zeros(round(LISTEN_SEC * self.sample_rate), np.float32)  # a ring
         self._kept = 0  # samples kept in _mic so far (up to its size)
         self._mic_end_sec = 0.0  # clock second after the last kept sample
         self._since = 0  # samples since the last measurement was started
@@ -129,8 +129,8 @@ class SpeakerListener:
         """The microphone's ``block`` (its first sample at clock ``start_sec``) without
         what the speakers put into it."""
         x = np.asarray(block, dtype=np.float32)
-        self._keep(x, start_sec)
         at, self._n = self._n, self._n + x.size
+        self._keep(x, start_sec)
         now = self.path.now
         if now is None or not x.size:
             return x
@@ -157,18 +157,15 @@ class SpeakerListener:
 
     def _keep(self, x: np.ndarray, start_sec: float) -> None:
         n, size = x.size, self._mic.size
-        if n >= size:
-            self._mic[:] = x[-size:]
-        else:
-            self._mic[:-n] = self._mic[n:]
-            self._mic[-n:] = x
+        # the ring's sample k is the stream's sample k + a multiple of its size
+        self._mic[(self._n - n + np.arange(n))[-size:] % size] = x[-size:]
         self._kept = min(size, self._kept + n)
         self._mic_end_sec = start_sec + n / self.sample_rate
         self._since += n
         due = self._since >= MEASURE_EVERY_SEC * self.sample_rate
         if due and not self._busy.locked():
             new_sec, self._since = self._since / self.sample_rate, 0
-            mic = self._mic[size - self._kept :].copy()
+            mic = np.roll(self._mic, -(self._n % size))[size - self._kept :]
             start = self._mic_end_sec - mic.size / self.sample_rate
             self._thread = threading.Thread(
                 target=self._measure, args=(mic, start, new_sec), name="speaker path", daemon=True

@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from cymbalism.errors import require
 from cymbalism.io.audio.align import MAX_ROOM_DELAY_SEC
+from cymbalism.io.audio.bleed import MUSIC_RANGE_DB
 
 __all__ = [
     "MAX_LAG_SEC",
@@ -80,9 +81,6 @@ JUMP_SEC = 0.002
 REREAD_SEC = 0.01
 #: At least this much sound lines a path up.
 SHORTEST_SEC = 1.0
-#: Frequencies where the sound played is this far under its loudest (dB) are not
-#: measured (nothing played there, nothing to take out).
-PLAYED_RANGE_DB = -60.0
 
 
 def played_span(n: int, sample_rate: int) -> tuple[float, int]:
@@ -123,6 +121,8 @@ def speaker_lag(
     if not np.any(p) or not np.any(x):
         return None
     n = 1 << math.ceil(math.log2(p.size + x.size))
+    # GCC-PHAT over the whole window, untapered: align's _gcc_phat tapers its segment,
+    # which here put one take's lag a sample off (evaluation/speakers.py)
     cross = np.fft.rfft(p, n) * np.conj(np.fft.rfft(x, n))
     cross /= np.abs(cross) + 1e-12 * np.abs(cross).max()
     # r[post + lag]: the microphone at t, played at t - lag
@@ -155,7 +155,6 @@ class Echo:
     lag: int
     response: np.ndarray
     sample_rate: int
-    _spectra: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def lag_sec(self) -> float:
@@ -168,7 +167,8 @@ class Echo:
         return int(self.response.size)
 
     def echo(self, played: np.ndarray) -> np.ndarray:
-        """What the microphone heard of ``played`` over its last ``n`` samples.
+        """What the microphone heard of ``played`` over its last ``n`` samples, all at once
+        (:class:`EchoStream` gives the same block by block).
 
         Parameters
         ----------
@@ -180,16 +180,11 @@ class Echo:
         -------
         np.ndarray [shape=(n,), float32]
         """
-        fft = require("scipy.fft", "audio")
+        signal = require("scipy.signal", "audio")
         x = np.asarray(played, dtype=np.float32)
         if x.size < self.span:
             return np.zeros(0, np.float32)
-        size = 1 << math.ceil(math.log2(x.size))
-        kernel = self._spectra.get(size)
-        if kernel is None:  # once per block size: the callback's blocks are all alike
-            kernel = self._spectra[size] = fft.rfft(self.response, size)
-        y = fft.irfft(fft.rfft(x, size) * kernel, size)
-        return np.asarray(y[self.span - 1 : x.size], np.float32)
+        return np.asarray(signal.oaconvolve(x, self.response, mode="valid"), np.float32)
 
 
 class EchoStream:
@@ -239,11 +234,8 @@ class EchoStream:
             past = np.asarray(read(at - pieces * n, pieces * n), np.float32).reshape(pieces, n)
             self._lines = np.zeros_like(self._parts)
             if pieces > 1:  # the blocks before this one, newest first
-                pairs = np.concatenate([past[:-2], past[1:-1]], axis=1) if pieces > 2 else None
-                older = fft.rfft(pairs, axis=1)[::-1] if pairs is not None else None
-                self._lines[0] = fft.rfft(np.concatenate([past[-2], past[-1]]))
-                if older is not None:
-                    self._lines[1 : pieces - 1] = older
+                pairs = np.concatenate([past[:-1], past[1:]], axis=1)
+                self._lines[: pieces - 1] = fft.rfft(pairs, axis=1)[::-1]
             self._echo, self._n = echo, n
         assert self._lines is not None and self._parts is not None
         self._lines[1:] = self._lines[:-1]
@@ -343,7 +335,8 @@ class SpeakerPath:
             self._s_pp = (1 - w) * self._s_pp + w * s_pp
             self._s_mp = (1 - w) * self._s_mp + w * s_mp
             self._s_mm = (1 - w) * self._s_mm + w * s_mm
-        held = self._s_pp >= self._s_pp.max() * 10 ** (PLAYED_RANGE_DB / 10)
+        # frequencies where nothing was played have nothing to take out
+        held = self._s_pp >= self._s_pp.max() * 10 ** (MUSIC_RANGE_DB / 10)
         s_pp = np.where(held, self._s_pp, 1.0)
         transfer = np.where(held, self._s_mp / s_pp, 0.0)
         # Where the drums drown the speakers (low coherence), the estimate scatters: take
