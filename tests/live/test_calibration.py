@@ -81,3 +81,94 @@ def test_follower_never_leaves_its_bounds_and_corrects_phase() -> None:
     assert f.update([0.5], bar_sec=2.0) == (pytest.approx(1 / 0.92), 0.0)  # too few hits
     with pytest.raises(InputError):
         TempoFollower(alpha=2.0)
+
+
+@pytest.mark.usefixtures("kit_dir")
+@pytest.mark.parametrize("hears", ["speakers", "headphones"])
+def test_a_microphone_is_calibrated_on_what_it_hears(
+    hears: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With speakers the microphone hears the clicks themselves, 21 ms after the output's
+    # clock placed them (the air, the converters, the stamps); with headphones it hears
+    # the player's snare along with them, 21 ms late as well, give or take 5 ms. Either
+    # way the median is the latency that puts what was played with the clicks on them.
+    from cymbalism.io.audio import synthesize_hits
+    from cymbalism.live import microphone
+    from cymbalism.live.inputs import MicInput
+    from cymbalism.model.hits import Hits
+    from cymbalism.model.lanes import Lane
+    from cymbalism.sound.kit import SampleKit
+    from tests.live.test_microphone import SR, FakeSoundDevice, FakeStream
+
+    clock = FakeClock(start_ns=5_000_000_000)
+    origin_sec = 5.0 - 128 / SR  # the first block, stamped at its callback
+    t0_sec, period_sec, lag_sec = 6.0, 0.5, 0.021  # calibrate_input's first click: 1 s on
+    click_sec = t0_sec + period_sec * np.arange(4 + 16)
+    heard = click_sec + lag_sec - origin_sec
+    y = np.zeros(round((heard[-1] + 1.0) * SR), np.float32)
+    if hears == "speakers":
+        kit = SampleKit(SR)
+        for k, t in enumerate(heard):
+            c = 0.3 * kit.click(k % 4 == 0)
+            i = round(t * SR)
+            y[i : i + c.size] += c
+    else:
+        rng = np.random.default_rng(3)
+        strokes = Hits.from_arrays(heard + rng.normal(0, 0.005, heard.size), Lane.SNARE, 100)
+        y = synthesize_hits(strokes, SR, duration_sec=y.size / SR, seed=5).astype(np.float32)
+    FakeStream.signal = y
+    monkeypatch.setattr(microphone, "_sounddevice", lambda: FakeSoundDevice)
+    mic = MicInput("you", clock=clock, device="usb", channel=1)
+    mic.start()  # the fake device plays the whole signal at once
+    out = SilentOutput()
+    cal = calibrate_input(mic, out, clock, bpm=60 / period_sec, n_clicks=16)
+    mic.stop()
+    assert [s.t_ns for s in out.sounds] == [round(t * 1e9) for t in click_sec]
+    assert cal.n_taps == 16
+    tol = 0.0015 if hears == "speakers" else 0.003
+    assert cal.offset_sec == pytest.approx(lag_sec, abs=tol)
+
+
+@pytest.mark.usefixtures("kit_dir")
+def test_a_microphones_calibration_is_found_again_and_applied(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import queue
+
+    from cymbalism.live import microphone
+    from cymbalism.live.inputs import mic_calibration_name
+    from cymbalism.live.run import build_inputs, parse_player, stored_latencies
+    from cymbalism.store.store import Store
+    from tests.live.test_inputs import FakeBackend
+    from tests.live.test_microphone import FakeSoundDevice
+
+    specs = [parse_player("Ana:mic=usb@ch2"), parse_player("Ben:td-17@ch10")]
+    backend = FakeBackend(["Roland TD-17"])
+    with Store(f"sqlite:///{tmp_path / 'c.db'}") as store:
+        assert stored_latencies(store, specs, backend) == {}
+        store.add_calibration(mic_calibration_name("usb"), 0.021, sd_sec=0.0, n=16)
+        store.add_calibration(mic_calibration_name(None), 0.05, sd_sec=0.0, n=16)
+        store.add_calibration("Roland TD-17", 0.004, sd_sec=0.001, n=16)
+        offsets = stored_latencies(store, specs, backend)
+    # the microphone on the usb interface, not the default one; the kit's port
+    assert offsets == {"mic:usb": 0.021, "Roland TD-17": 0.004}
+    sink: queue.SimpleQueue = queue.SimpleQueue()
+    clock = FakeClock()
+    monkeypatch.setattr(microphone, "_sounddevice", lambda: FakeSoundDevice)
+    inputs = build_inputs(specs, clock=clock, sink=sink, backend=backend, offsets=offsets)
+    assert {i.players[0]: i.offset_sec for i in inputs} == {"Ana": 0.021, "Ben": 0.004}
+
+
+def test_a_microphone_off_the_speakers_time_is_told_to_calibrate() -> None:
+    from cymbalism.live.inputs import mic_calibration_hint
+
+    # uncalibrated, hearing the speakers 13 ms before the output's clock
+    assert mic_calibration_hint(-0.013, 0.0, None) == (
+        "a stroke played with the speakers reads 13 ms early: "
+        "`cymbalism calibrate -i mic` sets the microphone's latency"
+    )
+    assert "reads 9 ms late: `cymbalism calibrate -i mic=usb`" in (
+        mic_calibration_hint(0.030, 0.021, "usb") or ""
+    )
+    assert mic_calibration_hint(-0.013, -0.0131, None) is None  # calibrated
+    assert mic_calibration_hint(0.004, 0.0, None) is None  # within a room's air

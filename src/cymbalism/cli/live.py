@@ -121,7 +121,11 @@ def _ports(
 @app.command("calibrate")
 def _calibrate(
     input: str = typer.Option(
-        ..., "--input", "-i", help="A MIDI input port (part of its name), or 'keys'."
+        ...,
+        "--input",
+        "-i",
+        help="A MIDI input port (part of its name), 'keys', or 'mic' (mic=DEVICE for "
+        "another sound card, @ch2 for its input channel).",
     ),
     bpm: float = typer.Option(100.0, "--bpm", help="Tempo of the clicks."),
     clicks: int = typer.Option(16, "--clicks", help="Clicks to tap along to (after one bar)."),
@@ -130,36 +134,52 @@ def _calibrate(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     store: str | None = typer.Option(None, "--store", hidden=True),
 ) -> None:
-    """Measure an input's latency: tap along to the clicks; the median offset is kept."""
+    """Measure an input's latency: tap along to the clicks; the median offset is kept.
+
+    A microphone hears the clicks from the speakers itself: keep the kit quiet,
+    and a stroke played with the speakers is then judged on time. With headphones
+    on, play the snare along with the clicks instead.
+    """
     import queue
 
-    from cymbalism.errors import DeviceError
+    from cymbalism.errors import DeviceError, InputError
     from cymbalism.live.calibration import calibrate_input
     from cymbalism.live.clock import MonotonicClock
     from cymbalism.live.inputs import (
+        Input,
         KeyboardInput,
+        MicInput,
         MidiInput,
         MidoBackend,
         Route,
         find_port,
+        mic_calibration_name,
     )
     from cymbalism.live.metronome import open_output
+    from cymbalism.live.run import PlayerSpec, parse_input
     from cymbalism.model.lanes import Lane
     from cymbalism.store.store import Store
 
     clock = MonotonicClock()
     sink: queue.SimpleQueue = queue.SimpleQueue()
     backend = None
-    if input.lower() in {"keys", "keyboard"}:
+    inp: Input
+    is_mic = PlayerSpec("you", input.partition("@")[0]).kind == "mic"
+    if is_mic:
+        spec = parse_input(input)
+        device, audio_kit = spec.microphone
+        name = mic_calibration_name(device)
+        inp = MicInput(
+            "you", clock=clock, device=device, channel=spec.mic_channel, kit=audio_kit, sink=sink
+        )
+    elif input.lower() in {"keys", "keyboard"}:
         name = "keyboard"
         keys = {k: Lane.SNARE for k in "abcdefghijklmnopqrstuvwxyz ,./;'"}
         inp = KeyboardInput({"tap": keys}, clock=clock, sink=sink)
     else:
         backend = MidoBackend(api)
         name = find_port(input, backend.input_names())
-        inp = MidiInput(  # type: ignore[assignment]
-            name, [Route("tap")], clock=clock, backend=backend, sink=sink
-        )
+        inp = MidiInput(name, [Route("tap")], clock=clock, backend=backend, sink=sink)
     out = open_output(
         clock,
         audio=click == "audio",
@@ -168,15 +188,31 @@ def _calibrate(
     )
     if not out.audible:
         raise DeviceError(f"calibration needs to be heard: {out.description}")
-    console.print(
-        f"Tap [bold]{name}[/] along with the click: one bar to get the pulse, then "
-        f"{clicks} clicks at {bpm:g} BPM.",
-        highlight=False,
-    )
+    if is_mic:
+        console.print(
+            f"[bold]{inp.name}[/] listens for the clicks from the speakers: keep the kit "
+            f"quiet for one bar and {clicks} clicks at {bpm:g} BPM. With headphones on, "
+            "play the snare along with the clicks instead.",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"Tap [bold]{name}[/] along with the click: one bar to get the pulse, then "
+            f"{clicks} clicks at {bpm:g} BPM.",
+            highlight=False,
+        )
     inp.start()
     out.start()
     try:
         cal = calibrate_input(inp, out, clock, bpm=bpm, n_clicks=clicks)
+    except InputError as e:
+        if not is_mic:
+            raise
+        raise InputError(
+            f"{inp.name} heard fewer than 4 of the {clicks} clicks where they sounded: turn "
+            "the speakers up or move the microphone nearer them; with headphones on, play "
+            "the snare along with the clicks"
+        ) from e
     finally:
         inp.stop()
         out.stop()

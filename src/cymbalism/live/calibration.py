@@ -7,6 +7,12 @@ steady click; each tap is matched one-to-one to its click
 that input's ``offset_sec``, subtracted from every hit it stamps from then on. The median
 ignores the odd missed or doubled tap. The store keeps the offset per input name, so a kit
 keeps its calibration across sessions.
+
+A microphone needs no tapping when the clicks come from the room's speakers: it hears
+them, and its "taps" are the clicks as it heard them. The offset then covers the way from
+the output's clock through the speakers and the air to the microphone's stamps, so a
+stroke played with what the speakers sound is judged on time. With headphones the
+microphone hears the player's strokes instead, as a pad's taps.
 """
 
 from __future__ import annotations
@@ -132,7 +138,8 @@ def calibrate_input(
             break
         clock.sleep_until(min(end_ns, now + 5_000_000))
     scored = np.asarray(click_ns[lead_in:], dtype=np.int64)
-    tap_arr = np.sort(np.asarray(taps, dtype=np.int64))
+    # one tap heard as two drums at once (a microphone's click) is one tap
+    tap_arr = np.unique(np.asarray(taps, dtype=np.int64))
     tap_arr = tap_arr[tap_arr >= scored[0] - period_ns // 2]
     window = 0.45 * 60.0 / bpm
     return estimate_latency(

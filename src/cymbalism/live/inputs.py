@@ -71,6 +71,8 @@ __all__ = [
     "TriggerFilter",
     "find_port",
     "kit_table",
+    "mic_calibration_hint",
+    "mic_calibration_name",
 ]
 
 
@@ -777,6 +779,39 @@ class KeyboardInput(Input):
 
 
 # --------------------------------------------------------------------------- microphone
+def mic_calibration_name(device: str | None) -> str:
+    """The name a microphone's latency is kept under in the store: its device, whichever
+    channel (every channel of an audio interface goes through the same converters and
+    buffers)."""
+    return f"mic:{device or 'default'}"
+
+
+#: A microphone whose calibration is this far from the way it hears the speakers is told
+#: to calibrate again: sound crosses 1.7 m of a room in 5 ms, about how far a drummer's
+#: ears may sit from their microphone.
+MIC_CALIBRATION_SLACK_SEC = 0.005
+
+
+def mic_calibration_hint(lag_sec: float, offset_sec: float, device: str | None) -> str | None:
+    """What to tell a player whose microphone is calibrated off the speakers' time.
+
+    ``lag_sec`` is how late the microphone hears the speakers against the output's clock
+    (:attr:`~cymbalism.io.audio.speakers.SpeakerPath.lag_sec`), ``offset_sec`` the
+    latency subtracted from its stamps. A stroke played with the speakers is judged
+    ``lag_sec - offset_sec`` late; beyond :data:`MIC_CALIBRATION_SLACK_SEC` the player
+    is told how far, and the command that sets it right. None when it is within.
+    """
+    off = lag_sec - offset_sec
+    if abs(off) <= MIC_CALIBRATION_SLACK_SEC:
+        return None
+    word = "late" if off > 0 else "early"
+    what = "mic" if device is None else f"mic={device}"
+    return (
+        f"a stroke played with the speakers reads {abs(off) * 1000:.0f} ms {word}: "
+        f"`cymbalism calibrate -i {what}` sets the microphone's latency"
+    )
+
+
 class MicInput(Input):
     """An acoustic kit through a microphone, one player per input channel.
 
@@ -833,6 +868,7 @@ class MicInput(Input):
             sink=sink,
         )
         self._player = player
+        self._device = device
         self._audio = AudioInput(
             device,
             kit=kit,
@@ -853,8 +889,13 @@ class MicInput(Input):
         return self._audio.latency_sec
 
     def _hears_speakers(self, path: SpeakerPath) -> None:
+        now = self.clock.now_ns()
         text = f"{self._player}'s microphone: {path.describe()}"
-        self._status.put(InputStatus(self.clock.now_ns(), self.name, text, True))
+        self._status.put(InputStatus(now, self.name, text, True))
+        device = None if self._device is None else str(self._device)
+        hint = mic_calibration_hint(path.lag_sec, self.offset_sec, device)
+        if hint is not None:
+            self._status.put(InputStatus(now, self.name, f"{self._player}: {hint}", False))
 
     def _arrived(self, _: Hits) -> None:
         # Take the batch from the detector's queue so that nothing is held twice.

@@ -39,16 +39,19 @@ from cymbalism.model.lanes import Lane
 
 if TYPE_CHECKING:
     from cymbalism.live.speakers import PlayedSound
+    from cymbalism.store.store import Store
 
 __all__ = [
     "HIT_SOUNDS",
     "LiveRunner",
     "PlayerSpec",
     "build_inputs",
+    "parse_input",
     "parse_player",
     "played_chart",
     "simulated_performances",
     "sounding_players",
+    "stored_latencies",
 ]
 
 _KEYBOARD = {"keys", "keyboard", "kbd"}
@@ -103,6 +106,11 @@ class PlayerSpec:
         where, _, kit = self.input[3:].partition("/")
         return where.lstrip("=").strip() or None, kit.strip() or "default"
 
+    @property
+    def mic_channel(self) -> int:
+        """A microphone's input channel, from 0 (``@ch2`` gives 1)."""
+        return next(iter(self.channels)) - 1 if self.channels else 0
+
 
 def heard_by(spec: PlayerSpec) -> dict[Lane, tuple[Lane, ...]]:
     """The drums a microphone player's kit cannot name, each with the drums it may name
@@ -143,7 +151,22 @@ def parse_player(text: str) -> PlayerSpec:
             + ", ".join(lv.label.lower() for lv in Level)
             + ", or lesson"
         )
-    port, at, split = rest.partition("@")
+    return parse_input(rest, name=name.strip(), level=level, lesson=lesson, shown=text)
+
+
+def parse_input(
+    text: str,
+    *,
+    name: str = "you",
+    level: Level = Level.EXPERT,
+    lesson: bool = False,
+    shown: str | None = None,
+) -> PlayerSpec:
+    """Parse a player's ``INPUT``: a port, ``keys``, ``sim...`` or ``mic...``, with its
+    split (``@ch2``, ``@36-51``); ``calibrate --input`` takes it alone. ``shown`` is the
+    text errors quote (the whole ``NAME:INPUT`` for :func:`parse_player`)."""
+    shown = text if shown is None else shown
+    port, at, split = text.partition("@")
     channels: frozenset[int] | None = None
     notes: tuple[int, int] | None = None
     if at:
@@ -159,12 +182,12 @@ def parse_player(text: str) -> PlayerSpec:
             )
     if not port.strip():
         raise InputError(f"player {name!r} has no input")
-    spec = PlayerSpec(name.strip(), port.strip(), level, lesson, channels, notes)
+    spec = PlayerSpec(name, port.strip(), level, lesson, channels, notes)
     if spec.kind == "mic":
         if notes or (channels and len(channels) != 1):
-            raise InputError(f"a microphone takes one input channel, such as mic@ch2 ({text!r})")
+            raise InputError(f"a microphone takes one input channel, such as mic@ch2 ({shown!r})")
     elif (channels or notes) and spec.kind != "midi":
-        raise InputError(f"only a MIDI port can be split by channel or notes ({text!r})")
+        raise InputError(f"only a MIDI port can be split by channel or notes ({shown!r})")
     Route(spec.name, channels, notes)  # validates the split
     return spec
 
@@ -322,18 +345,17 @@ def build_inputs(
             )
     for s in specs:
         if s.kind == "mic":
-            from cymbalism.live.inputs import MicInput
+            from cymbalism.live.inputs import MicInput, mic_calibration_name
 
             device, audio_kit = s.microphone
-            channel = next(iter(s.channels)) - 1 if s.channels else 0
             inputs.append(
                 MicInput(
                     s.name,
                     clock=clock,
                     device=device,
-                    channel=channel,
+                    channel=s.mic_channel,
                     kit=audio_kit,
-                    offset_sec=offsets.get(f"mic:{device or 'default'}", 0.0),
+                    offset_sec=offsets.get(mic_calibration_name(device), 0.0),
                     sink=sink,
                     speakers=speakers,
                 )
@@ -584,6 +606,30 @@ def sounding_players(specs: Sequence[PlayerSpec], hit_sounds: str = "own") -> fr
     return frozenset(s.name for s in specs if s.kind in kinds)
 
 
+def stored_latencies(
+    store: Store, specs: Sequence[PlayerSpec], backend: PortBackend | None = None
+) -> dict[str, float]:
+    """Each input's latency as ``cymbalism calibrate`` kept it, by the name
+    :func:`build_inputs` looks it up under: a MIDI port's own name (found through
+    ``backend``), ``keyboard``, or a microphone's device
+    (:func:`~cymbalism.live.inputs.mic_calibration_name`). Inputs never calibrated are
+    left out."""
+    from cymbalism.live.inputs import find_port, mic_calibration_name
+
+    names = ["keyboard"]
+    for s in specs:
+        if s.kind == "mic":
+            names.append(mic_calibration_name(s.microphone[0]))
+        elif s.kind == "midi" and backend is not None:
+            names.append(find_port(s.input, backend.input_names()))
+    out: dict[str, float] = {}
+    for name in names:
+        offset = store.calibration(name)
+        if offset is not None:
+            out[name] = offset
+    return out
+
+
 def run_live(
     chart: Chart,
     setup: LiveSetup,
@@ -615,19 +661,8 @@ def run_live(
         from cymbalism.live.inputs import MidoBackend
 
         backend = MidoBackend(setup.api)
-    if store is not None and backend is not None:
-        from cymbalism.live.inputs import find_port
-
-        for s in setup.specs:
-            if s.kind == "midi":
-                port = find_port(s.input, backend.input_names())
-                offset = store.calibration(port)
-                if offset is not None:
-                    offsets[port] = offset
     if store is not None:
-        kb = store.calibration("keyboard")
-        if kb is not None:
-            offsets["keyboard"] = kb
+        offsets = stored_latencies(store, setup.specs, backend)
     output = open_output(
         clock,
         audio=setup.click == "audio",

@@ -363,7 +363,7 @@ class SpeakerPath:
         when = (
             f"{ms:.0f} ms after the output's clock"
             if ms >= 0
-            else f"{-ms:.0f} ms before the output's clock (the input's stamps run late)"
+            else f"{-ms:.0f} ms before the output's clock"
         )
         return (
             f"hears the speakers {when}, at {self.level_db:.0f} dB of all it hears; their "
