@@ -7,6 +7,7 @@ import pytest
 
 from cymbalism.io.audio import synthesize_hits
 from cymbalism.io.audio.detector import LIVE_CONFIG, StreamingDetector
+from cymbalism.io.audio.speakers import SpeakerMemory
 from cymbalism.live.clock import FakeClock
 from cymbalism.live.metronome import AudioOutput
 from cymbalism.live.speakers import KEEP_SEC, PlayedSound, SpeakerListener
@@ -134,3 +135,86 @@ def test_the_partners_strokes_from_the_speakers_are_not_the_players() -> None:
     assert extra_as_is >= 40  # the partner's strokes, read as the player's
     assert extra_out <= extra_alone + 5  # gone
     assert hit_out >= hit_alone - 3  # and the player's own strokes kept
+
+
+def test_a_microphone_remembers_the_way_from_the_speakers_for_its_next_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two sessions on the same microphone in the same room. The player rests from the
+    # 3rd to the 8th second, while the partner plays on through the speakers. In the
+    # first session the way is measured from nothing and its first estimates leave
+    # some of the partner's strokes as this player's; the second starts from where the
+    # first left the way (a file in the data folder), and reads the rest as a rest. A
+    # file that cannot be read is said so, and the way is measured anew.
+    from cymbalism.live import microphone
+    from cymbalism.live.inputs import MicInput, speaker_memory_path
+    from tests.live.test_microphone import FakeSoundDevice, FakeStream
+
+    seconds, lag = 16.0, round(0.015 * SR)
+    played = partner(seconds)
+    block = 128
+    origin_ns = 5_000_000_000 - round(block / SR * 1e9)  # the first block's stamp
+
+    class FeedingStream(FakeStream):
+        """The device: each block of the microphone comes after the output played it."""
+
+        mic: MicInput
+
+        def start(self) -> None:
+            speakers, listener = feeding.speakers, self.mic._audio._listener
+            for i in range(0, self.signal.size, self.blocksize):
+                speakers.played(round(origin_ns * SR / 1e9) + i, played[i : i + self.blocksize])
+                x = self.signal[i : i + self.blocksize]
+                buf = np.zeros((x.size, self.channels), np.float32)
+                buf[:, -1] = x
+                self.callback(buf, x.size, None, None)
+                assert listener is not None
+                listener.join()  # each measurement done before the next block
+
+    class FeedingDevice(FakeSoundDevice):
+        InputStream = FeedingStream
+
+    class feeding:
+        speakers: PlayedSound
+
+    monkeypatch.setattr(microphone, "_sounddevice", lambda: FeedingDevice)
+
+    def session(seed: int) -> tuple[int, int, list[str]]:
+        """(hits in the rest, of the player's strokes outside it those found, messages)."""
+        rng = np.random.default_rng(seed)
+        g = groove(seconds - 0.5, bpm=120.0)
+        onset = g.onset_sec - 0.3 + rng.normal(0.0, 0.008, len(g))
+        ok = (onset > 0.1) & ((onset < 3.0) | (onset >= 8.0))
+        truth = Hits.from_arrays(onset[ok], g.lane[ok], rng.integers(70, 120, int(ok.sum())))
+        drums = synthesize_hits(truth, SR, duration_sec=seconds, seed=seed)
+        FeedingStream.signal = (drums + heard_through(played, lag, 0.5, seconds)).astype(np.float32)
+        feeding.speakers = PlayedSound(SR)
+        clock = FakeClock(start_ns=5_000_000_000)
+        mic = MicInput("Ana", clock=clock, device="usb", channel=1, speakers=feeding.speakers)
+        FeedingStream.mic = mic
+        mic.start()
+        mic.stop()
+        got = Hits.from_arrays(
+            [(h.t_ns - origin_ns) / 1e9 for h in mic.poll(clock.now_ns())], 0, 100
+        )
+        in_rest = int(np.count_nonzero((got.onset_sec >= 3.0) & (got.onset_sec < 8.0)))
+        later = truth.onset_sec[truth.onset_sec >= 8.0]
+        found = int(sum(np.min(np.abs(got.onset_sec - t)) <= 0.025 for t in later))
+        return in_rest, found, [s.text for s in mic.status()]
+
+    path = speaker_memory_path("usb", 1)
+    assert not path.exists()
+    rest_first, found_first, said_first = session(4)
+    assert path.is_file()  # kept when the session stopped
+    rest_second, found_second, said_second = session(5)
+    assert any("starting from the last session's way" in s for s in said_second)
+    assert not any("last session" in s for s in said_first)
+    assert rest_first >= 3  # the first estimates leave some of the partner's strokes
+    assert rest_second <= 1  # the remembered way takes them out from the start
+    assert found_second >= found_first - 2  # and the player's own strokes are kept
+    path.write_bytes(b"PK\x03\x04 cut short")
+    _, found_third, said_third = session(6)
+    assert any("not a remembered way from the speakers" in s for s in said_third)
+    assert "measured anew" in said_third[0]
+    assert found_third >= found_first - 3  # and the session plays on
+    assert SpeakerMemory.load(path).seconds > 0  # written again whole at its end

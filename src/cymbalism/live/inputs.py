@@ -34,25 +34,29 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import select
 import sys
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from cymbalism.errors import DeviceError, InputError, NotFoundError, require
+from cymbalism.errors import CymbalismWarning, DeviceError, InputError, NotFoundError, require
+from cymbalism.io.datadir import data_dir
 from cymbalism.io.kits import TriggerSettings
 from cymbalism.live.clock import NS_PER_SEC, Clock, sec_to_ns
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane, lane_table
 
 if TYPE_CHECKING:
-    from cymbalism.io.audio.speakers import SpeakerPath
+    from cymbalism.io.audio.speakers import SpeakerMemory, SpeakerPath
     from cymbalism.live.speakers import PlayedSound
 
 __all__ = [
@@ -73,6 +77,7 @@ __all__ = [
     "kit_table",
     "mic_calibration_hint",
     "mic_calibration_name",
+    "speaker_memory_path",
 ]
 
 
@@ -786,6 +791,17 @@ def mic_calibration_name(device: str | None) -> str:
     return f"mic:{device or 'default'}"
 
 
+def speaker_memory_path(device: str | None, channel: int) -> Path:
+    """Where the way from the room's speakers to a microphone (a device's channel) is
+    kept between sessions: a file in ``speakers/`` of cymbalism's data folder."""
+    import hashlib
+
+    name = f"{mic_calibration_name(device)}@ch{channel + 1}"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60]
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return data_dir("speakers", f"{slug}-{digest}.npz")
+
+
 #: A microphone whose calibration is this far from the way it hears the speakers is told
 #: to calibrate again: sound crosses 1.7 m of a room in 5 ms, about how far a drummer's
 #: ears may sit from their microphone.
@@ -834,7 +850,9 @@ class MicInput(Input):
     offset_sec : float
     speakers : PlayedSound, optional
         What the session's speakers play: the microphone hears it too, and it is taken
-        out before the hits are found (:mod:`cymbalism.live.speakers`).
+        out before the hits are found (:mod:`cymbalism.live.speakers`). The way from the
+        speakers is remembered for the microphone's next session
+        (:func:`speaker_memory_path`), which starts from it.
 
     Raises
     ------
@@ -869,6 +887,8 @@ class MicInput(Input):
         )
         self._player = player
         self._device = device
+        self._memory_path = speaker_memory_path(None if device is None else str(device), channel)
+        memory = self._recall() if speakers is not None else None
         self._audio = AudioInput(
             device,
             kit=kit,
@@ -877,6 +897,7 @@ class MicInput(Input):
             clock=lambda: clock.now_ns() / NS_PER_SEC,
             speakers=speakers,
             on_speakers=self._hears_speakers,
+            speaker_memory=memory,
         )
 
     @property
@@ -907,11 +928,36 @@ class MicInput(Input):
         ):
             self._hits.put(InputHit(self._player, t, lane, vel))
 
+    def _recall(self) -> SpeakerMemory | None:
+        """The way from the speakers the last session left, if there is one to read."""
+        from cymbalism.io.audio.speakers import SpeakerMemory
+
+        if not self._memory_path.is_file():
+            return None
+        try:
+            return SpeakerMemory.load(self._memory_path)
+        except InputError as exc:
+            text = f"{self._player}'s microphone: {exc}; the way is measured anew"
+            self._status.put(InputStatus(self.clock.now_ns(), self.name, text, False))
+            return None
+
     def start(self) -> None:
         self._audio.start()
 
     def stop(self) -> None:
         self._audio.stop()
+        memory = self._audio.speaker_memory()
+        if memory is None:
+            return
+        try:
+            memory.save(self._memory_path)
+        except OSError as exc:  # the session's hits are kept; only the room is not
+            warnings.warn(
+                f"the way from the speakers to {self.name} could not be kept for the next "
+                f"session ({exc})",
+                CymbalismWarning,
+                stacklevel=2,
+            )
 
 
 # --------------------------------------------------------------------------- simulated

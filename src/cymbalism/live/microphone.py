@@ -18,7 +18,7 @@ import numpy as np
 
 from cymbalism.errors import DeviceError
 from cymbalism.io.audio.detector import LIVE_CONFIG, DetectorConfig, StreamingDetector
-from cymbalism.io.audio.speakers import SpeakerPath
+from cymbalism.io.audio.speakers import SpeakerMemory, SpeakerPath
 from cymbalism.io.audio.synth import synthesize_hits
 from cymbalism.io.audio.templates import KitTemplates, load_kit_templates
 from cymbalism.live.speakers import PlayedSound, SpeakerListener
@@ -60,6 +60,9 @@ class AudioInput:
         the first seconds on.
     on_speakers : callable, optional
         Called with the way from the speakers once it is first found.
+    speaker_memory : SpeakerMemory, optional
+        Where the last session left the way from the speakers to this microphone
+        (:meth:`speaker_memory`): this one starts from it.
 
     Raises
     ------
@@ -86,6 +89,7 @@ class AudioInput:
         config: DetectorConfig | None = None,
         speakers: PlayedSound | None = None,
         on_speakers: Callable[[SpeakerPath], None] | None = None,
+        speaker_memory: SpeakerMemory | None = None,
     ) -> None:
         self._sd = _sounddevice()
         info = _input_device(self._sd, device)
@@ -111,6 +115,7 @@ class AudioInput:
         self.origin_sec: float | None = None
         self._speakers = speakers
         self._on_speakers = on_speakers
+        self._speaker_memory = speaker_memory
         self._listener: SpeakerListener | None = None
         self._n_read = 0  # samples read since the first
         self._stream: Any = None
@@ -161,7 +166,10 @@ class AudioInput:
         self._n_read = 0
         if self._speakers is not None:
             self._listener = SpeakerListener(
-                self._speakers, self.sample_rate, on_found=self._on_speakers
+                self._speakers,
+                self.sample_rate,
+                on_found=self._on_speakers,
+                memory=self._speaker_memory,
             )
         try:
             self._stream = self._sd.InputStream(
@@ -193,6 +201,11 @@ class AudioInput:
             self._deliver(hits if self._listener is None else self._listener.keeps(hits))
             self._detector = None
         return self.poll()
+
+    def speaker_memory(self) -> SpeakerMemory | None:
+        """Where the way from the speakers stands, for the next session (None if it was
+        never measured)."""
+        return None if self._listener is None else self._listener.path.memory()
 
     def poll(self) -> Hits:
         """The hits detected since the last poll."""

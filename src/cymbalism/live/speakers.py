@@ -15,7 +15,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from cymbalism.io.audio.speakers import EchoStream, SpeakerGate, SpeakerPath, played_span
+from cymbalism.io.audio.speakers import (
+    EchoStream,
+    SpeakerGate,
+    SpeakerMemory,
+    SpeakerPath,
+    played_span,
+)
 from cymbalism.model.hits import Hits
 
 __all__ = ["KEEP_SEC", "LISTEN_SEC", "MEASURE_EVERY_SEC", "PlayedSound", "SpeakerListener"]
@@ -98,6 +104,10 @@ class SpeakerListener:
     on_found : callable, optional
         Called with the :class:`SpeakerPath` once the way is first found (from the
         listener's thread): to tell the player.
+    memory : SpeakerMemory, optional
+        Where the last session with this microphone left the way
+        (:meth:`SpeakerPath.memory`): the first measurement starts from it, rather than
+        from nothing, if it takes something out.
 
     Notes
     -----
@@ -110,11 +120,12 @@ class SpeakerListener:
         played: PlayedSound,
         sample_rate: int,
         on_found: Callable[[SpeakerPath], None] | None = None,
+        memory: SpeakerMemory | None = None,
     ) -> None:
         self.played = played
         self._on_found = on_found
         self.sample_rate = int(sample_rate)
-        self.path = SpeakerPath(self.sample_rate)
+        self.path = SpeakerPath(self.sample_rate, memory)
         self.gate = SpeakerGate(self.sample_rate)
         self._echo = EchoStream()
         self._n = 0  # samples of the stream so far

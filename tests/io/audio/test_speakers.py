@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import butter, fftconvolve, sosfilt
 
+from cymbalism.errors import InputError
 from cymbalism.io.audio import synthesize_hits
 from cymbalism.io.audio.speakers import (
     MAX_LEAD_SEC,
@@ -13,6 +14,7 @@ from cymbalism.io.audio.speakers import (
     Echo,
     EchoStream,
     SpeakerGate,
+    SpeakerMemory,
     SpeakerPath,
     played_span,
     speaker_lag,
@@ -91,6 +93,18 @@ def test_the_lag_is_found_to_the_sample_under_a_louder_drummer(lag_ms: float) ->
     assert found[0] == lag
     assert found[1] > 3.0  # the peak stands out
     assert -MAX_LEAD_SEC * SR <= found[0]
+
+
+def test_a_speaker_wired_the_other_way_round_is_found_too() -> None:
+    # A speaker or microphone of the opposite polarity turns the correlation's peak
+    # upside down: the lag is where it stands out, either way up.
+    seconds = 8.0
+    played = partner(seconds)
+    lag = round(0.022 * SR)
+    drums = synthesize_hits(groove(seconds, bpm=96), SR, duration_sec=seconds, seed=5)
+    mic = drums - heard_through(played, lag, 0.3, seconds)
+    found = speaker_lag(mic[SR : 7 * SR], window(played, SR, 6 * SR), SR)
+    assert found is not None and found[0] == lag
 
 
 def test_headphones_give_no_path() -> None:
@@ -238,3 +252,83 @@ def test_sound_played_that_comes_late_is_taken_out_when_it_comes() -> None:
         got = stream.block(echo, at, n, read)
         want = echo.echo(read(at - echo.span + 1, echo.span - 1 + n))
         assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
+
+
+def player_and_speakers(
+    seconds: float, seed: int, flip: float = 1.0, reflection_ms: float = 2.3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(what was played, the microphone, the speakers' part of it, the drums' part): a
+    groove in time with the partner, the speakers 15 ms late through a room."""
+    played = partner(seconds)
+    rng = np.random.default_rng(seed)
+    g = groove(seconds - 0.5, bpm=120.0)
+    onset = g.onset_sec - 0.3 + rng.normal(0.0, 0.008, len(g))
+    ok = onset > 0.1
+    hits = Hits.from_arrays(onset[ok], g.lane[ok], rng.integers(70, 120, int(ok.sum())))
+    drums = synthesize_hits(hits, SR, duration_sec=seconds, seed=seed)
+    h = room(0.3)
+    h[round(0.0023 * SR)] -= 0.4
+    h[round(reflection_ms / 1000 * SR)] += 0.4
+    speakers = flip * 0.5 * np.roll(fftconvolve(played, h)[: played.size], round(0.015 * SR))
+    return played, drums + speakers, speakers, drums
+
+
+def test_a_remembered_way_starts_the_next_session_from_where_the_last_left_it(
+    tmp_path,
+) -> None:
+    # One session measures the way over 20 s; the next, with other strokes, starts from
+    # it: after its first measurement (2 s, as the listener makes it) the speakers come
+    # down much further than from nothing. A way remembered from another room (the
+    # speaker wired the other way round, another reflection) adds to what the
+    # microphone hears, and is forgotten: the path is measured as from nothing.
+    played, mic, _, _ = player_and_speakers(26.0, seed=7)
+    first = SpeakerPath(SR)
+    for end in range(6 * SR, 20 * SR + 1, 2 * SR):
+        first.measure(mic[end - 6 * SR : end], window(played, end - 6 * SR, 6 * SR), 2.0)
+    memory = first.memory()
+    assert memory is not None and memory.seconds == 16.0  # 8 measurements of 2 s
+    memory.save(tmp_path / "way.npz")
+    recalled = SpeakerMemory.load(tmp_path / "way.npz")
+    assert np.allclose(recalled.s_mp, memory.s_mp, rtol=1e-5, atol=1e-12)
+
+    def first_seconds(flip: float, reflection_ms: float, mem: SpeakerMemory | None):
+        played, mic, speakers, drums = player_and_speakers(12.0, 9, flip, reflection_ms)
+        path = SpeakerPath(SR, mem)
+        assert path.measure(mic[: 2 * SR], window(played, 0, 2 * SR), 2.0)
+        now = path.now
+        assert now is not None
+        lo, hi = 2 * SR, 12 * SR
+        src = played[lo - now.lag - (now.span - 1) : hi - now.lag]
+        left = mic[lo:hi] - now.echo(src) - drums[lo:hi]
+        erle = float(10 * np.log10(np.sum(speakers[lo:hi] ** 2) / np.sum(left**2)))
+        return path, erle
+
+    fresh, erle_fresh = first_seconds(1.0, 2.3, None)
+    remembered, erle_remembered = first_seconds(1.0, 2.3, recalled)
+    assert remembered.remembered and not fresh.remembered
+    assert erle_remembered >= erle_fresh + 6.0
+    assert remembered.describe().endswith("starting from the last session's way")
+    other_room, erle_other = first_seconds(-1.0, 3.1, recalled)
+    _, erle_fresh_other = first_seconds(-1.0, 3.1, None)
+    assert not other_room.remembered
+    assert erle_other == erle_fresh_other
+    # a memory at another sample rate is not used at all
+    assert not SpeakerPath(48000, recalled).remembered
+
+
+def test_a_remembered_way_that_cannot_be_read_is_refused(tmp_path) -> None:
+    n = SpeakerPath(SR).n_fft // 2 + 1
+    good = SpeakerMemory(SR, 12.0, np.ones(n), np.ones(n, complex), np.ones(n))
+    good.save(tmp_path / "good.npz")
+    raw = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(raw[: len(raw) // 2])
+    (tmp_path / "text.npz").write_text("not numbers")
+    bad = SpeakerMemory(SR, 12.0, np.full(n, np.nan), np.ones(n, complex), np.ones(n))
+    bad.save(tmp_path / "nan.npz")
+    SpeakerMemory(SR, 12.0, np.ones(n), np.ones(3, complex), np.ones(n)).save(
+        tmp_path / "sizes.npz"
+    )
+    assert SpeakerMemory.load(tmp_path / "good.npz").seconds == 12.0
+    for name in ("cut", "text", "nan", "sizes", "missing"):
+        with pytest.raises(InputError, match="not a remembered way from the speakers"):
+            SpeakerMemory.load(tmp_path / f"{name}.npz")

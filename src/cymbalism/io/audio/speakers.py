@@ -28,17 +28,24 @@ measured while the players play: this is acoustic echo cancellation.
 4. **The remains** (:class:`SpeakerGate`): where the drums drowned the speakers, some of
    them is left, and in a rest it reads as hits; a hit is dropped when in every band the
    sound left rose less over its onset than the speakers' did.
+5. **Remembered** (:class:`SpeakerMemory`): the averages a session ends with start the
+   next one, so that its first seconds need not wait for the estimate to settle; a
+   remembered way that does not take anything out of what the microphone first hears
+   (the speakers or the microphone moved) is forgotten.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from cymbalism.errors import require
+from cymbalism.errors import InputError, require
 from cymbalism.io.audio.align import MAX_ROOM_DELAY_SEC
 from cymbalism.io.audio.bleed import MUSIC_RANGE_DB
 
@@ -51,6 +58,7 @@ __all__ = [
     "Echo",
     "EchoStream",
     "SpeakerGate",
+    "SpeakerMemory",
     "SpeakerPath",
     "played_span",
     "speaker_lag",
@@ -126,7 +134,9 @@ def speaker_lag(
     cross = np.fft.rfft(p, n) * np.conj(np.fft.rfft(x, n))
     cross /= np.abs(cross) + 1e-12 * np.abs(cross).max()
     # r[post + lag]: the microphone at t, played at t - lag
-    r = np.fft.irfft(cross, n)[: pre + post + 1][::-1]
+    # (its magnitude: a speaker or a microphone wired the other way round turns the peak
+    # upside down, and the response takes the sign)
+    r = np.abs(np.fft.irfft(cross, n)[: pre + post + 1][::-1])
     k = int(np.argmax(r))
     # a room's reflections follow the direct sound within MAX_ROOM_DELAY_SEC: the peak
     # must stand out of everything further away (a repeating part, a wrong lag)
@@ -253,6 +263,111 @@ class EchoStream:
         return np.asarray(y[n:], np.float32)
 
 
+@dataclass(frozen=True, eq=False)
+class SpeakerMemory:
+    """The way from the speakers to a microphone as a session left it: the averaged
+    spectra behind :class:`SpeakerPath`'s estimate, to start the next session from.
+
+    The spectra are taken with the sound played lined up on the lag, so they hold the
+    room and not the lag: the next session finds its own lag, which may differ by the
+    first block's place on the clock.
+
+    Attributes
+    ----------
+    sample_rate : int
+    seconds : float
+        How much sound the averages hold (at most :data:`MEMORY_SEC`).
+    s_pp, s_mp, s_mm : np.ndarray [shape=(n_fft // 2 + 1,)]
+        The sound played's power spectrum, its cross-spectrum with the microphone's
+        (complex), and the microphone's.
+    """
+
+    sample_rate: int
+    seconds: float
+    s_pp: np.ndarray
+    s_mp: np.ndarray
+    s_mm: np.ndarray
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write to ``path`` (an ``.npz`` file), whole or not at all."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        with open(tmp, "wb") as f:
+            np.savez_compressed(
+                f,
+                sample_rate=np.int64(self.sample_rate),
+                seconds=np.float64(self.seconds),
+                s_pp=self.s_pp.astype(np.float32),
+                s_mp=self.s_mp.astype(np.complex64),
+                s_mm=self.s_mm.astype(np.float32),
+            )
+        tmp.replace(target)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SpeakerMemory:
+        """Read what :meth:`save` wrote.
+
+        Raises
+        ------
+        InputError
+            If the file is not one (cut short, or something else).
+        """
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                mem = cls(
+                    int(f["sample_rate"]),
+                    float(f["seconds"]),
+                    np.asarray(f["s_pp"], np.float64),
+                    np.asarray(f["s_mp"], np.complex128),
+                    np.asarray(f["s_mm"], np.float64),
+                )
+        except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+            raise InputError(f"{path}: not a remembered way from the speakers ({exc})") from exc
+        n = mem.s_pp.size
+        sizes_ok = n > 1 and mem.s_mp.shape == mem.s_mm.shape == mem.s_pp.shape == (n,)
+        values_ok = (
+            sizes_ok
+            and 1000 <= mem.sample_rate <= 384_000
+            and 0 < mem.seconds <= MEMORY_SEC
+            and all(np.isfinite(a).all() for a in (mem.s_pp, mem.s_mp, mem.s_mm))
+            and (mem.s_pp >= 0).all()
+            and (mem.s_mm >= 0).all()
+        )
+        if not values_ok:
+            raise InputError(f"{path}: not a remembered way from the speakers (bad values)")
+        return mem
+
+
+def _trusted_transfer(
+    s_pp: np.ndarray, s_mp: np.ndarray, s_mm: np.ndarray, segments: float
+) -> np.ndarray:
+    """The H1 transfer function ``S_mp / S_pp``, each frequency scaled by the share of it
+    that can be trusted over ``segments`` averaged segments; 0 where nothing was
+    played."""
+    # frequencies where nothing was played have nothing to take out
+    held = s_pp >= s_pp.max() * 10 ** (MUSIC_RANGE_DB / 10)
+    pp = np.where(held, s_pp, 1.0)
+    transfer = np.where(held, s_mp / pp, 0.0)
+    # Where the drums drown the speakers (low coherence), the estimate scatters: take
+    # out only as much as it can be trusted, the Wiener gain |H|^2 / (|H|^2 + its
+    # variance) = N c / (N c + 1 - c) over N segments, with the coherence c freed of
+    # the bias that N segments give it (about 1 / N when nothing is shared)
+    raw = np.abs(s_mp) ** 2 / (pp * np.maximum(s_mm, 1e-30))
+    coherence = np.clip((segments * raw - 1.0) / max(segments - 1.0, 1.0), 0.0, 1.0)
+    trust = segments * coherence / (segments * coherence + 1.0 - coherence + 1e-12)
+    return np.asarray(transfer * trust)
+
+
+def _left_power(
+    transfer: np.ndarray, s_pp: np.ndarray, s_mp: np.ndarray, s_mm: np.ndarray
+) -> float:
+    """What the microphone's sound keeps of its power once ``transfer`` applied to the
+    sound played is taken out of it, from their spectra: ``|M - H P|^2`` summed."""
+    left = s_mm - 2.0 * np.real(np.conj(transfer) * s_mp) + np.abs(transfer) ** 2 * s_pp
+    return float(left.sum())
+
+
 class SpeakerPath:
     """The way from the speakers to one microphone, measured as the session goes on.
 
@@ -260,6 +375,10 @@ class SpeakerPath:
     ----------
     sample_rate : int
         The microphone's rate (the sound played is read at it too).
+    memory : SpeakerMemory, optional
+        Where the last session left the way (:meth:`memory`). Its averages start this
+        one's at the first measurement, if they take something out of what the
+        microphone heard then; else, or at another rate, it is forgotten.
 
     Notes
     -----
@@ -267,9 +386,17 @@ class SpeakerPath:
     each measurement replaces the lag and the response together, in one assignment.
     """
 
-    def __init__(self, sample_rate: int) -> None:
+    def __init__(self, sample_rate: int, memory: SpeakerMemory | None = None) -> None:
         self.sample_rate = int(sample_rate)
         self.n_fft = 1 << math.ceil(math.log2(2 * RESPONSE_SEC * self.sample_rate))
+        fits = (
+            memory is not None
+            and memory.sample_rate == self.sample_rate
+            and memory.s_pp.size == self.n_fft // 2 + 1
+        )
+        self._memory = memory if fits else None
+        #: Whether the way started from where the last session left it.
+        self.remembered = False
         #: The way as last measured (None until it is).
         self.now: Echo | None = None
         self._lag: int | None = None
@@ -327,6 +454,9 @@ class SpeakerPath:
             return False  # nothing played over the sound lined up
         s_mp = (m_seg * np.conj(p_seg)).mean(axis=1)
         s_mm = (np.abs(m_seg) ** 2).mean(axis=1)
+        if self._memory is not None:
+            self._recall(self._memory, s_pp, s_mp, s_mm)
+            self._memory = None
         self._seconds += float(new_sec)
         w = min(1.0, max(float(new_sec) / MEMORY_SEC, float(new_sec) / max(self._seconds, 1e-9)))
         if self._s_pp is None or self._s_mp is None or self._s_mm is None:
@@ -335,25 +465,38 @@ class SpeakerPath:
             self._s_pp = (1 - w) * self._s_pp + w * s_pp
             self._s_mp = (1 - w) * self._s_mp + w * s_mp
             self._s_mm = (1 - w) * self._s_mm + w * s_mm
-        # frequencies where nothing was played have nothing to take out
-        held = self._s_pp >= self._s_pp.max() * 10 ** (MUSIC_RANGE_DB / 10)
-        s_pp = np.where(held, self._s_pp, 1.0)
-        transfer = np.where(held, self._s_mp / s_pp, 0.0)
-        # Where the drums drown the speakers (low coherence), the estimate scatters: take
-        # out only as much as it can be trusted, the Wiener gain |H|^2 / (|H|^2 + its
-        # variance) = N c / (N c + 1 - c) over N segments, with the coherence c freed of
-        # the bias that N segments give it (about 1 / N when nothing is shared)
-        segments = max(1.0, min(self._seconds, MEMORY_SEC) * self.sample_rate / (nper // 2))
-        raw = np.abs(self._s_mp) ** 2 / (s_pp * np.maximum(self._s_mm, 1e-30))
-        coherence = np.clip((segments * raw - 1.0) / max(segments - 1.0, 1.0), 0.0, 1.0)
-        trust = segments * coherence / (segments * coherence + 1.0 - coherence + 1e-12)
-        transfer *= trust
+        transfer = _trusted_transfer(self._s_pp, self._s_mp, self._s_mm, self._segments())
         response = np.fft.irfft(transfer, nper)[: round(RESPONSE_SEC * self.sample_rate)]
         power = float((np.abs(transfer) ** 2 * self._s_pp).sum())
         self.level_db = 10 * math.log10(max(power, 1e-30) / max(float(self._s_mm.sum()), 1e-30))
         self._lag = lag
         self.now = Echo(first, response.astype(np.float32), self.sample_rate)
         return True
+
+    def _segments(self) -> float:
+        """How many half-overlapping segments the averages hold."""
+        return max(1.0, min(self._seconds, MEMORY_SEC) * self.sample_rate / (self.n_fft // 2))
+
+    def _recall(
+        self, mem: SpeakerMemory, s_pp: np.ndarray, s_mp: np.ndarray, s_mm: np.ndarray
+    ) -> None:
+        """Start from ``mem`` if its way takes some of the sound just heard (these spectra)
+        out; a way that adds to it belongs to another room."""
+        seconds = min(mem.seconds, MEMORY_SEC)
+        segments = max(1.0, seconds * self.sample_rate / (self.n_fft // 2))
+        transfer = _trusted_transfer(mem.s_pp, mem.s_mp, mem.s_mm, segments)
+        if not _left_power(transfer, s_pp, s_mp, s_mm) < float(s_mm.sum()):
+            return
+        self._s_pp, self._s_mp, self._s_mm = mem.s_pp, mem.s_mp, mem.s_mm
+        self._seconds = seconds
+        self.remembered = True
+
+    def memory(self) -> SpeakerMemory | None:
+        """Where the way stands now, for the next session (None until it is measured)."""
+        if self.now is None or self._s_pp is None or self._s_mp is None or self._s_mm is None:
+            return None
+        seconds = min(self._seconds, MEMORY_SEC)
+        return SpeakerMemory(self.sample_rate, seconds, self._s_pp, self._s_mp, self._s_mm)
 
     def describe(self) -> str:
         """One line for people."""
@@ -365,9 +508,10 @@ class SpeakerPath:
             if ms >= 0
             else f"{-ms:.0f} ms before the output's clock"
         )
+        since = ", starting from the last session's way" if self.remembered else ""
         return (
             f"hears the speakers {when}, at {self.level_db:.0f} dB of all it hears; their "
-            "sound is taken out"
+            f"sound is taken out{since}"
         )
 
 

@@ -10,7 +10,6 @@ player's own drums (:mod:`cymbalism.io.audio.learn`) is saved as a JSON file und
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, replace
 from functools import cache
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from cymbalism.errors import InputError, NotFoundError, require
+from cymbalism.io.datadir import data_dir
 from cymbalism.model.lanes import Lane
 
 __all__ = [
@@ -296,12 +296,7 @@ def profile_kit() -> KitTemplates:
 
 def kit_templates_dir() -> Path:
     """Where calibrated kits are saved: ``$CYMBALISM_DATA_DIR/kits`` or the user's data dir."""
-    root = os.environ.get("CYMBALISM_DATA_DIR")
-    if root:
-        return Path(root) / "kits"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("cymbalism", appauthor=False)) / "kits"
+    return data_dir("kits")
 
 
 _KIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
