@@ -143,6 +143,9 @@ def live(take: Take, *, cancel: bool) -> tuple[Hits, np.ndarray, SpeakerListener
             listener.join()  # as if the measurement kept up with the sound
         read.append(x)
         out.append(listener.keeps(det.process(x)) if cancel else det.process(x))
+    if cancel:  # the last samples, if any still wait for the sound played over them
+        read.append(listener.flush())
+        out.append(listener.keeps(det.process(read[-1])))
     out.append(listener.keeps(det.finish()) if cancel else det.finish())
     return Hits.concat(out), np.concatenate(read), listener
 

@@ -115,6 +115,7 @@ def test_the_partners_strokes_from_the_speakers_are_not_the_players() -> None:
                 b = listener.cleaned(b, i / SR)
                 listener.join()
             out.append(listener.keeps(det.process(b)))
+        out.append(listener.keeps(det.process(listener.flush())))
         out.append(listener.keeps(det.finish()))
         return Hits.concat(out), listener
 
@@ -218,3 +219,86 @@ def test_a_microphone_remembers_the_way_from_the_speakers_for_its_next_session(
     assert "measured anew" in said_third[0]
     assert found_third >= found_first - 3  # and the session plays on
     assert SpeakerMemory.load(path).seconds > 0  # written again whole at its end
+
+
+@pytest.mark.parametrize("late_blocks", [0, 2])
+def test_a_sample_waits_for_the_sound_played_over_it(
+    late_blocks: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Through a real audio server the output's callback can hand over what it played a
+    # block or two after the microphone heard it (the microphone is stamped 8 ms ahead
+    # of the output's clock here, as through JACK). A sample waits for it, so the
+    # speakers come out as well as when the output is in time; without the wait, the
+    # newest samples of every block keep all of the speakers. Every sample comes back
+    # once, in order, and the last ones when the microphone stops.
+    from cymbalism.live import speakers as live_speakers
+
+    seconds, block = 10.0, 128
+    played = partner(seconds).astype(np.float32)
+    lag = round(-0.008 * SR)
+    heard = heard_through(played, lag, 0.5, seconds).astype(np.float32)
+
+    def erle(wait_sec: float) -> tuple[float, int]:
+        monkeypatch.setattr(live_speakers, "WAIT_SEC", wait_sec)
+        speakers = PlayedSound(SR)
+        listener = SpeakerListener(speakers, SR)
+        given = 0
+        out = []
+        for i in range(0, heard.size, block):
+            # the output has handed over what it played up to `late_blocks` blocks ago
+            j = i - late_blocks * block - lag
+            if j >= 0:
+                k = (j - given) // block * block
+                speakers.played(given, played[given : given + k])
+                given += k
+            out.append(listener.cleaned(heard[i : i + block], i / SR))
+            listener.join()
+        out.append(listener.flush())
+        cleaned = np.concatenate(out)
+        assert cleaned.size == heard.size
+        assert np.array_equal(cleaned[:SR], heard[:SR])  # before the way: as heard
+        lo = 4 * SR  # once the way has been measured
+        db = 10 * np.log10(np.sum(heard[lo:] ** 2) / np.sum(cleaned[lo:].astype(float) ** 2))
+        return float(db), listener.path.now is not None
+
+    in_time = erle(live_speakers.WAIT_SEC) if late_blocks == 0 else None
+    waited, found = erle(live_speakers.WAIT_SEC)
+    assert found
+    if in_time is not None:
+        assert waited >= 25.0  # no drums: the speakers all but gone
+        return
+    assert waited >= 25.0  # as well as in time
+    unwaited, _ = erle(0.0)
+    assert unwaited <= waited - 15.0
+
+
+def test_a_microphone_is_ready_before_the_count_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first detector of a process loads and compiles for seconds. A session warms it
+    # up before its clock's start is fixed, or a microphone player's count-in and first
+    # bars would pass unheard (4.7 s of them through JACK, before).
+    from cymbalism.live import microphone
+    from cymbalism.live.clock import FakeClock
+    from cymbalism.live.engine import LiveOptions
+    from cymbalism.live.run import LiveSetup, PlayerSpec, run_live
+    from cymbalism.model.chart import Level
+    from cymbalism.model.session import Settings
+    from cymbalism.songs import get_song
+    from tests.live.test_microphone import FakeSoundDevice, FakeStream
+
+    clock = FakeClock()
+    warmed: list[int] = []
+
+    def warm_up() -> None:  # as long as the real one takes, on the session's clock
+        clock.sleep_until(clock.now_ns() + 4_000_000_000)
+        warmed.append(clock.now_ns())
+
+    FakeStream.signal = np.zeros(SR, np.float32)
+    monkeypatch.setattr(microphone, "_sounddevice", lambda: FakeSoundDevice)
+    monkeypatch.setattr(microphone, "warm_up", warm_up)
+    specs = [PlayerSpec("Ana", "mic", Level.EXPERT), PlayerSpec("Ben", "sim-expert")]
+    setup = LiveSetup(specs, Settings(count_in_bars=1), LiveOptions(), click="none")
+    setup.store_url, setup.max_sec = "none", 3.0
+    engines = []
+    run_live(get_song("lanterns"), setup, clock=clock, on_start=engines.append)
+    assert len(warmed) == 1
+    assert engines[0].start_ns >= warmed[0] + 400_000_000  # the count-in after it

@@ -9,6 +9,7 @@ so a microphone and a recording of it give the same hits.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,27 @@ from cymbalism.sound.device import portaudio
 
 __all__ = [
     "AudioInput",
+    "warm_up",
 ]
+
+
+def _one_hit(sample_rate: int, kit: KitTemplates | None, config: DetectorConfig) -> None:
+    """Run the detector on one synthetic hit."""
+    det = StreamingDetector(sample_rate, kit=kit, config=config)
+    click = Hits.from_arrays([0.05], Lane.SNARE, 100)
+    det.process(synthesize_hits(click, sample_rate, duration_sec=0.2))
+    det.finish()
+
+
+@functools.cache
+def warm_up() -> None:
+    """Load and compile what the live detector runs on, once per process.
+
+    The first detector of a process takes seconds (its libraries load, its code
+    compiles). A session calls this before its clock starts, so that a microphone
+    opened at the start is listening from the count-in, not seconds into the song.
+    """
+    _one_hit(44100, None, LIVE_CONFIG)
 
 
 class AudioInput:
@@ -157,10 +178,7 @@ class AudioInput:
         """Open the device and start listening."""
         # A first run on one hit compiles and loads everything the detector uses here,
         # not in the first audio callbacks (which would overrun their blocks: lost audio).
-        warm = StreamingDetector(self.sample_rate, kit=self._kit, config=self._config)
-        click = Hits.from_arrays([0.05], Lane.SNARE, 100)
-        warm.process(synthesize_hits(click, self.sample_rate, duration_sec=0.2))
-        warm.finish()
+        _one_hit(self.sample_rate, self._kit, self._config)
         self._detector = StreamingDetector(self.sample_rate, kit=self._kit, config=self._config)
         self._stamped = False
         self._n_read = 0
@@ -197,6 +215,8 @@ class AudioInput:
         if self._listener is not None:
             self._listener.join()
         if self._detector is not None:
+            if self._listener is not None:  # the samples still waiting for the speakers'
+                self._deliver(self._listener.keeps(self._detector.process(self._listener.flush())))
             hits = self._detector.finish()
             self._deliver(hits if self._listener is None else self._listener.keeps(hits))
             self._detector = None

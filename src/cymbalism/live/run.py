@@ -676,6 +676,10 @@ def run_live(
             "tempo_scale": setup.settings.tempo_scale,
         },
     )
+    if any(s.kind == "mic" for s in setup.specs):  # seconds, the first time: not on the clock
+        from cymbalism.live.microphone import warm_up
+
+        warm_up()
     start_ns = clock.now_ns() + NS_PER_SEC // 2  # half a second to get ready
     players = []
     for s in setup.specs:

@@ -24,7 +24,14 @@ from cymbalism.io.audio.speakers import (
 )
 from cymbalism.model.hits import Hits
 
-__all__ = ["KEEP_SEC", "LISTEN_SEC", "MEASURE_EVERY_SEC", "PlayedSound", "SpeakerListener"]
+__all__ = [
+    "KEEP_SEC",
+    "LISTEN_SEC",
+    "MEASURE_EVERY_SEC",
+    "WAIT_SEC",
+    "PlayedSound",
+    "SpeakerListener",
+]
 
 #: How much of what was played is kept.
 KEEP_SEC = 12.0
@@ -32,6 +39,10 @@ KEEP_SEC = 12.0
 LISTEN_SEC = 6.0
 #: And measured again this often (seconds of the microphone's sound).
 MEASURE_EVERY_SEC = 2.0
+#: A microphone's sample waits at most this long for what the speakers played over it
+#: to be handed over by the output (whose callback can come after the microphone's):
+#: then it is cleaned with what is known.
+WAIT_SEC = 0.02
 
 
 class PlayedSound:
@@ -71,6 +82,11 @@ class PlayedSound:
             first = start + mono.size - keep.size
             self._ring[(first + np.arange(keep.size)) % size] = keep
             self._until = start + mono.size
+
+    def known_until_sec(self) -> float | None:
+        """The clock second up to which what was played is known (None before anything)."""
+        until = self._until
+        return None if until is None else until / self.sample_rate
 
     def between(self, start_sec: float, n: int, sample_rate: int) -> np.ndarray:
         """What was played at clock seconds ``start_sec + k / sample_rate`` (k < n), at
@@ -112,7 +128,12 @@ class SpeakerListener:
     Notes
     -----
     Until the way from the speakers is first measured (a few seconds after something is
-    played), blocks pass as they are.
+    played), blocks pass as they are. After that a sample is cleaned once what the
+    speakers played over it has been handed over, which can come a few milliseconds
+    after the microphone heard it (the two devices' callbacks run apart); it waits for
+    that at most :data:`WAIT_SEC`. So :meth:`cleaned` may give back fewer samples than
+    it was given, and the rest later, in order, every sample once; :meth:`flush` gives
+    the last of them when the microphone stops.
     """
 
     def __init__(
@@ -135,26 +156,65 @@ class SpeakerListener:
         self._since = 0  # samples since the last measurement was started
         self._busy = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._origin_sec: float | None = None  # the clock second of the stream's sample 0
+        self._chunk = 0  # samples cleaned at a time: the first block's size
+        self._waiting: list[np.ndarray] = []  # samples heard, not yet given back
+        self._n_out = 0  # samples given back so far
 
     def cleaned(self, block: np.ndarray, start_sec: float) -> np.ndarray:
-        """The microphone's ``block`` (its first sample at clock ``start_sec``) without
-        what the speakers put into it."""
+        """The microphone's samples up to ``block`` (its first sample at clock
+        ``start_sec``) without what the speakers put into them: those whose sound played
+        is known (or that waited :data:`WAIT_SEC`), following those given back before."""
         x = np.asarray(block, dtype=np.float32)
-        at, self._n = self._n, self._n + x.size
+        if self._origin_sec is None:
+            self._origin_sec = start_sec - self._n / self.sample_rate
+            self._chunk = max(x.size, 1)
+        self._n += x.size
         self._keep(x, start_sec)
+        self._waiting.append(x)
+        return self._give_back(flush=False)
+
+    def flush(self) -> np.ndarray:
+        """The samples still waiting, cleaned with what is known (the microphone stopped)."""
+        return self._give_back(flush=True)
+
+    def _give_back(self, flush: bool) -> np.ndarray:
+        waiting = np.concatenate(self._waiting) if len(self._waiting) > 1 else None
+        x = waiting if waiting is not None else (self._waiting[0] if self._waiting else None)
+        self._waiting = []
+        if x is None or not x.size:
+            return np.zeros(0, np.float32)
         now = self.path.now
-        if now is None or not x.size:
+        if now is None or self._origin_sec is None:
+            self._n_out += x.size
             return x
-        sr = self.sample_rate
-        echo = self._echo.block(
-            now,
-            round(start_sec * sr) - now.lag,
-            x.size,
-            lambda first, count: self.played.between(first / sr, count, sr),
-        )
-        left = x - echo
-        self.gate.add(at, left, echo)
-        return left
+        sr, n = self.sample_rate, self._chunk
+        known = self.played.known_until_sec()
+        out: list[np.ndarray] = []
+        done = 0
+        while done < x.size:
+            size = min(n, x.size - done)
+            if size < n and not flush:
+                break
+            start_sec = self._origin_sec + self._n_out / sr
+            overdue = x.size - done - size >= WAIT_SEC * sr
+            late = known is not None and start_sec + (size - now.lag) / sr > known + 0.5 / sr
+            if late and not (overdue or flush):
+                break
+            echo = self._echo.block(
+                now,
+                round(start_sec * sr) - now.lag,
+                size,
+                lambda first, count: self.played.between(first / sr, count, sr),
+            )
+            left = x[done : done + size] - echo
+            self.gate.add(self._n_out, left, echo)
+            out.append(left)
+            done += size
+            self._n_out += size
+        if done < x.size:
+            self._waiting = [x[done:]]
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     def keeps(self, hits: Hits) -> Hits:
         """The hits found in the cleaned blocks (seconds from the stream's first sample)

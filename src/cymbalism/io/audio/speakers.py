@@ -89,6 +89,9 @@ JUMP_SEC = 0.002
 REREAD_SEC = 0.01
 #: At least this much sound lines a path up.
 SHORTEST_SEC = 1.0
+#: A remembered way is moved by up to this many samples to line it up on this session's
+#: lag (which can fall a sample or two off the last session's from the same delay).
+RECALL_SHIFT_SAMPLES = 3.0
 
 
 def played_span(n: int, sample_rate: int) -> tuple[float, int]:
@@ -361,11 +364,12 @@ def _trusted_transfer(
 
 def _left_power(
     transfer: np.ndarray, s_pp: np.ndarray, s_mp: np.ndarray, s_mm: np.ndarray
-) -> float:
-    """What the microphone's sound keeps of its power once ``transfer`` applied to the
-    sound played is taken out of it, from their spectra: ``|M - H P|^2`` summed."""
+) -> np.ndarray:
+    """What the microphone's sound keeps of its power once each ``transfer`` (a row)
+    applied to the sound played is taken out of it, from their spectra: ``|M - H P|^2``
+    summed over the frequencies."""
     left = s_mm - 2.0 * np.real(np.conj(transfer) * s_mp) + np.abs(transfer) ** 2 * s_pp
-    return float(left.sum())
+    return np.asarray(left.sum(axis=-1))
 
 
 class SpeakerPath:
@@ -439,6 +443,10 @@ class SpeakerPath:
         if self._lag is not None and abs(lag - self._lag) > JUMP_SEC * self.sample_rate:
             self._s_pp = self._s_mp = self._s_mm = None  # a new way: forget the old
             self._seconds = 0.0
+        elif self._lag is not None:
+            # the same way: a delay between two samples can be found on either; the
+            # averages stay lined up on the lag they started from
+            lag = self._lag
         x = np.asarray(heard, dtype=np.float64)
         pre = round(MAX_LAG_SEC * self.sample_rate)
         first = lag - round(PRE_RING_SEC * self.sample_rate)  # the response's first sample
@@ -481,13 +489,24 @@ class SpeakerPath:
         self, mem: SpeakerMemory, s_pp: np.ndarray, s_mp: np.ndarray, s_mm: np.ndarray
     ) -> None:
         """Start from ``mem`` if its way takes some of the sound just heard (these spectra)
-        out; a way that adds to it belongs to another room."""
+        out; a way that adds to it belongs to another room.
+
+        The memory was lined up on the last session's lag, a whole number of samples; this
+        session's may fall a sample or two further from the same delay (where its first
+        block fell on the clock). The memory is moved by the fraction of a sample, within
+        :data:`RECALL_SHIFT_SAMPLES`, that takes out the most."""
         seconds = min(mem.seconds, MEMORY_SEC)
         segments = max(1.0, seconds * self.sample_rate / (self.n_fft // 2))
         transfer = _trusted_transfer(mem.s_pp, mem.s_mp, mem.s_mm, segments)
-        if not _left_power(transfer, s_pp, s_mp, s_mm) < float(s_mm.sum()):
+        omega = np.pi * np.arange(transfer.size) / (transfer.size - 1)  # radians per sample
+        shifts = np.arange(-RECALL_SHIFT_SAMPLES, RECALL_SHIFT_SAMPLES + 1e-9, 0.125)
+        moved = transfer[None, :] * np.exp(-1j * shifts[:, None] * omega[None, :])
+        left = _left_power(moved, s_pp, s_mp, s_mm)
+        best = int(np.argmin(left))
+        if not float(left[best]) < float(s_mm.sum()):
             return
-        self._s_pp, self._s_mp, self._s_mm = mem.s_pp, mem.s_mp, mem.s_mm
+        turn = np.exp(-1j * shifts[best] * omega)
+        self._s_pp, self._s_mp, self._s_mm = mem.s_pp, mem.s_mp * turn, mem.s_mm
         self._seconds = seconds
         self.remembered = True
 
