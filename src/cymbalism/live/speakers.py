@@ -179,11 +179,10 @@ class SpeakerListener:
         return self._give_back(flush=True)
 
     def _give_back(self, flush: bool) -> np.ndarray:
-        waiting = np.concatenate(self._waiting) if len(self._waiting) > 1 else None
-        x = waiting if waiting is not None else (self._waiting[0] if self._waiting else None)
+        x = np.concatenate(self._waiting) if self._waiting else np.zeros(0, np.float32)
         self._waiting = []
-        if x is None or not x.size:
-            return np.zeros(0, np.float32)
+        if not x.size:
+            return x
         now = self.path.now
         if now is None or self._origin_sec is None:
             self._n_out += x.size
