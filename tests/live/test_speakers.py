@@ -302,3 +302,45 @@ def test_a_microphone_is_ready_before_the_count_in(monkeypatch: pytest.MonkeyPat
     run_live(get_song("lanterns"), setup, clock=clock, on_start=engines.append)
     assert len(warmed) == 1
     assert engines[0].start_ns >= warmed[0] + 400_000_000  # the count-in after it
+
+
+def test_with_a_microphone_in_the_room_both_speakers_play_the_same() -> None:
+    # The partner is panned to one side; a microphone would hear the two speakers by two
+    # ways, and one way is what is measured. With a microphone player the output plays
+    # both speakers the mean of the two channels, and keeps exactly that.
+    from cymbalism.live.engine import LiveOptions
+    from cymbalism.live.metronome import CLICK, Sound
+    from cymbalism.live.run import LiveSetup, PlayerSpec, sound_options
+    from cymbalism.model.chart import Level
+    from cymbalism.model.lanes import Lane
+    from cymbalism.model.session import Settings
+    from cymbalism.songs import get_song
+
+    def render(mono: bool) -> tuple[np.ndarray, np.ndarray]:
+        clock = FakeClock()
+        out = AudioOutput(
+            clock, players=["Ana", "Ben"], sample_rate=SR, block_size=256, stream=False, mono=mono
+        )
+        out.schedule([Sound(0, CLICK)])
+        out.strike("Ben", int(Lane.SNARE), 100, t_ns=10_000_000)
+        blocks = []
+        for _ in range(40):
+            buf = np.zeros((256, 2), np.float32)
+            out.callback(buf, 256, None, None)
+            blocks.append(buf)
+        both = np.concatenate(blocks)
+        return both, out.played.between(0.0, both.shape[0], SR)
+
+    stereo, _ = render(False)
+    assert np.abs(stereo[:, 0] - stereo[:, 1]).max() > 0.05  # Ben's snare is panned
+    mono, kept = render(True)
+    assert np.array_equal(mono[:, 0], mono[:, 1])
+    np.testing.assert_allclose(mono[:, 0], stereo.mean(axis=1), atol=1e-6)
+    assert np.array_equal(kept, mono[:, 0])
+
+    chart = get_song("lanterns")
+    keys = [PlayerSpec("Ana", "keys", Level.EXPERT), PlayerSpec("Ben", "sim-expert")]
+    mic = [PlayerSpec("Ana", "mic", Level.EXPERT), PlayerSpec("Ben", "sim-expert")]
+    options = LiveOptions()
+    assert not sound_options(LiveSetup(keys, Settings(), options, click="audio"), chart)["mono"]
+    assert sound_options(LiveSetup(mic, Settings(), options, click="audio"), chart)["mono"]

@@ -152,6 +152,11 @@ class AudioOutput:
         Frames per callback (256 at 44.1 kHz is 5.8 ms).
     stream : bool
         Open the sound device (False: the callback is driven by hand, as tests do).
+    mono : bool
+        Play both speakers the same, the mean of the two channels. A microphone in the
+        room then hears the speakers by one way (the sum of the two speakers' ways), and
+        that one way is what :mod:`cymbalism.live.speakers` measures and takes out; with
+        the partner panned to one speaker, two ways would be heard.
 
     Raises
     ------
@@ -174,8 +179,10 @@ class AudioOutput:
         sample_rate: int | None = None,
         block_size: int = 256,
         stream: bool = True,
+        mono: bool = False,
     ) -> None:
         self.clock = clock
+        self.mono = bool(mono)
         sd = _sounddevice() if stream else None
         if sample_rate is None:
             sample_rate = 44_100 if sd is None else _device_rate(sd, device)
@@ -220,6 +227,8 @@ class AudioOutput:
             name = sd.query_devices(self._stream.device)["name"]
             self._latency_sec = float(getattr(self._stream, "latency", 0.0) or 0.0)
             self.description = f"sound on {name}"
+            if self.mono:
+                self.description += " in mono, for the microphones"
             if self.audio is not None:
                 from cymbalism.sound.stretch import StretchProcess
 
@@ -310,6 +319,8 @@ class AudioOutput:
                     self.resyncs += 1
                 self._err_min, self._err_frames = _NO_ERROR, 0
         self.mixer.render(self._frame, frames, outdata)
+        if self.mono:
+            outdata[:] = outdata.mean(axis=1, keepdims=True)
         self.played.played(self._frame, outdata)
         self._frame += frames
 

@@ -50,6 +50,7 @@ __all__ = [
     "parse_player",
     "played_chart",
     "simulated_performances",
+    "sound_options",
     "sounding_players",
     "stored_latencies",
 ]
@@ -606,6 +607,20 @@ def sounding_players(specs: Sequence[PlayerSpec], hit_sounds: str = "own") -> fr
     return frozenset(s.name for s in specs if s.kind in kinds)
 
 
+def sound_options(setup: LiveSetup, chart: Chart) -> dict[str, Any]:
+    """The session's options for the sound output
+    (:class:`~cymbalism.live.metronome.AudioOutput`): in mono when a player is on a
+    microphone, which hears the speakers."""
+    return {
+        "gains": setup.gains,
+        "players": [s.name for s in setup.specs],
+        "audio": setup.song_audio,
+        "chart_map": chart.tempo_map,
+        "tempo_scale": setup.settings.tempo_scale,
+        "mono": any(s.kind == "mic" for s in setup.specs),
+    }
+
+
 def stored_latencies(
     store: Store, specs: Sequence[PlayerSpec], backend: PortBackend | None = None
 ) -> dict[str, float]:
@@ -668,13 +683,7 @@ def run_live(
         audio=setup.click == "audio",
         midi_port=None if setup.click in {"audio", "none"} else setup.click,
         backend=backend,
-        sound={
-            "gains": setup.gains,
-            "players": [s.name for s in setup.specs],
-            "audio": setup.song_audio,
-            "chart_map": chart.tempo_map,
-            "tempo_scale": setup.settings.tempo_scale,
-        },
+        sound=sound_options(setup, chart),
     )
     if any(s.kind == "mic" for s in setup.specs):  # seconds, the first time: not on the clock
         from cymbalism.live.microphone import warm_up
@@ -714,6 +723,8 @@ def run_live(
             options=options,
             start_ns=start_ns,
         )
+        if getattr(output, "mono", False):
+            engine.say("the speakers play in mono: the microphones hear them by one way")
         inputs = build_inputs(
             setup.specs,
             clock=clock,
