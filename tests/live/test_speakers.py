@@ -344,3 +344,60 @@ def test_with_a_microphone_in_the_room_both_speakers_play_the_same() -> None:
     options = LiveOptions()
     assert not sound_options(LiveSetup(keys, Settings(), options, click="audio"), chart)["mono"]
     assert sound_options(LiveSetup(mic, Settings(), options, click="audio"), chart)["mono"]
+
+
+def test_two_speakers_by_two_ways_are_taken_out_when_they_play_the_same() -> None:
+    # A room's two speakers reach the microphone by two ways (the right one 1.4 m
+    # further). The output plays the click, the partner panned to one side, and a wide
+    # stereo mix (sound unlike on the two sides, as a recording's). In stereo, one way
+    # cannot describe what the microphone hears; in mono, the sum of the two ways does.
+    from scipy.signal import butter, fftconvolve, sosfilt
+
+    from cymbalism.live.metronome import ACCENT, CLICK, Sound
+    from cymbalism.model.lanes import Lane
+    from cymbalism.sound.mixer import Placed
+    from tests.io.audio.test_speakers import room
+
+    seconds, block = 14.0, 256
+    left, right = room(0.3, seed=1), np.roll(room(0.3, seed=2), round(0.004 * SR))
+    rng = np.random.default_rng(0)
+    sos = butter(2, [100, 4000], "bandpass", fs=SR, output="sos")
+    n = round(seconds * SR) // block * block
+    wide = (0.05 * sosfilt(sos, rng.standard_normal((n, 2)), axis=0)).astype(np.float32)
+
+    def taken_out(mono: bool) -> float:
+        out = AudioOutput(
+            FakeClock(), players=["Ana", "Ben"], sample_rate=SR, block_size=block, mono=mono,
+            stream=False,
+        )  # fmt: skip
+        beats = np.arange(0.2, seconds - 1, 0.25)
+        out.schedule(
+            [
+                Sound(round(t * 1e9), ACCENT if k % 8 == 0 else CLICK)
+                for k, t in enumerate(beats[::2])
+            ]
+        )
+        for k, t in enumerate(beats):
+            lane = (Lane.KICK, Lane.HIHAT_CLOSED, Lane.SNARE, Lane.HIHAT_CLOSED)[k % 4]
+            out.strike("Ben", int(lane), 100, t_ns=round(t * 1e9))
+        out.mixer.add(Placed(0, wide, "music"))  # the song's recording, as the mixer holds it
+        y = np.zeros((n, 2), np.float32)
+        for i in range(0, n, block):
+            out.callback(y[i : i + block], block, None, None)
+        lag = round(0.012 * SR)
+        heard = fftconvolve(y[:, 0], left)[:n] + fftconvolve(y[:, 1], right)[:n]
+        mic = (0.5 * np.r_[np.zeros(lag), heard[: n - lag]]).astype(np.float32)
+        speakers = PlayedSound(SR)  # as the output keeps it, block by block
+        listener = SpeakerListener(speakers, SR)
+        cleaned = []
+        for i in range(0, n, block):
+            speakers.played(i, y[i : i + block])
+            cleaned.append(listener.cleaned(mic[i : i + block], i / SR))
+            listener.join()
+        c = np.concatenate([*cleaned, listener.flush()]).astype(np.float64)
+        lo = 6 * SR  # once the way has settled
+        return float(10 * np.log10(np.sum(mic[lo:].astype(np.float64) ** 2) / np.sum(c[lo:] ** 2)))
+
+    stereo, mono = taken_out(False), taken_out(True)
+    assert mono >= 20.0
+    assert stereo <= mono - 8.0
