@@ -886,8 +886,8 @@ class MicInput(Input):
             sink=sink,
         )
         self._player = player
-        self._device = device
-        self._memory_path = speaker_memory_path(None if device is None else str(device), channel)
+        self._device = None if device is None else str(device)
+        self._memory_path = speaker_memory_path(self._device, channel)
         memory = self._recall() if speakers is not None else None
         self._audio = AudioInput(
             device,
@@ -913,8 +913,7 @@ class MicInput(Input):
         now = self.clock.now_ns()
         text = f"{self._player}'s microphone: {path.describe()}"
         self._status.put(InputStatus(now, self.name, text, True))
-        device = None if self._device is None else str(self._device)
-        hint = mic_calibration_hint(path.lag_sec, self.offset_sec, device)
+        hint = mic_calibration_hint(path.lag_sec, self.offset_sec, self._device)
         if hint is not None:
             self._status.put(InputStatus(now, self.name, f"{self._player}: {hint}", False))
 

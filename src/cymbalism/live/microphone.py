@@ -163,8 +163,11 @@ class AudioInput:
         if self._listener is not None and self.origin_sec is not None:
             x = self._listener.cleaned(x, self.origin_sec + self._n_read / self.sample_rate)
         self._n_read += frames
-        hits = det.process(x)
-        self._deliver(hits if self._listener is None else self._listener.keeps(hits))
+        self._deliver(self._players(det.process(x)))
+
+    def _players(self, hits: Hits) -> Hits:
+        """``hits`` less the speakers' remains, when the speakers are taken out."""
+        return hits if self._listener is None else self._listener.keeps(hits)
 
     def _deliver(self, hits: Hits) -> None:
         if not len(hits):
@@ -216,9 +219,8 @@ class AudioInput:
             self._listener.join()
         if self._detector is not None:
             if self._listener is not None:  # the samples still waiting for the speakers'
-                self._deliver(self._listener.keeps(self._detector.process(self._listener.flush())))
-            hits = self._detector.finish()
-            self._deliver(hits if self._listener is None else self._listener.keeps(hits))
+                self._deliver(self._players(self._detector.process(self._listener.flush())))
+            self._deliver(self._players(self._detector.finish()))
             self._detector = None
         return self.poll()
 

@@ -473,7 +473,8 @@ class SpeakerPath:
             self._s_pp = (1 - w) * self._s_pp + w * s_pp
             self._s_mp = (1 - w) * self._s_mp + w * s_mp
             self._s_mm = (1 - w) * self._s_mm + w * s_mm
-        transfer = _trusted_transfer(self._s_pp, self._s_mp, self._s_mm, self._segments())
+        segments = self._segments(self._seconds)
+        transfer = _trusted_transfer(self._s_pp, self._s_mp, self._s_mm, segments)
         response = np.fft.irfft(transfer, nper)[: round(RESPONSE_SEC * self.sample_rate)]
         power = float((np.abs(transfer) ** 2 * self._s_pp).sum())
         self.level_db = 10 * math.log10(max(power, 1e-30) / max(float(self._s_mm.sum()), 1e-30))
@@ -481,9 +482,9 @@ class SpeakerPath:
         self.now = Echo(first, response.astype(np.float32), self.sample_rate)
         return True
 
-    def _segments(self) -> float:
-        """How many half-overlapping segments the averages hold."""
-        return max(1.0, min(self._seconds, MEMORY_SEC) * self.sample_rate / (self.n_fft // 2))
+    def _segments(self, seconds: float) -> float:
+        """How many half-overlapping segments averages over ``seconds`` of sound hold."""
+        return max(1.0, min(seconds, MEMORY_SEC) * self.sample_rate / (self.n_fft // 2))
 
     def _recall(
         self, mem: SpeakerMemory, s_pp: np.ndarray, s_mp: np.ndarray, s_mm: np.ndarray
@@ -496,8 +497,7 @@ class SpeakerPath:
         block fell on the clock). The memory is moved by the fraction of a sample, within
         :data:`RECALL_SHIFT_SAMPLES`, that takes out the most."""
         seconds = min(mem.seconds, MEMORY_SEC)
-        segments = max(1.0, seconds * self.sample_rate / (self.n_fft // 2))
-        transfer = _trusted_transfer(mem.s_pp, mem.s_mp, mem.s_mm, segments)
+        transfer = _trusted_transfer(mem.s_pp, mem.s_mp, mem.s_mm, self._segments(seconds))
         omega = np.pi * np.arange(transfer.size) / (transfer.size - 1)  # radians per sample
         shifts = np.arange(-RECALL_SHIFT_SAMPLES, RECALL_SHIFT_SAMPLES + 1e-9, 0.125)
         moved = transfer[None, :] * np.exp(-1j * shifts[:, None] * omega[None, :])
