@@ -72,19 +72,29 @@ def test_a_microphone_through_a_real_audio_server() -> None:
 
 
 class FakeStream:
-    """Stands in for sounddevice.InputStream: delivers a signal block by block."""
+    """Stands in for sounddevice.InputStream: delivers a signal block by block.
+
+    As PortAudio does, every block comes in the same buffer, which is the device's own
+    again once the callback returns (here it is cleared): a callback must copy what it
+    keeps.
+    """
 
     signal: np.ndarray = np.zeros(0, np.float32)
 
     def __init__(self, *, callback, blocksize, channels, **_: object) -> None:
         self.callback, self.blocksize, self.channels = callback, blocksize, channels
+        self.buffer = np.zeros((blocksize, channels), np.float32)
+
+    def deliver(self, x: np.ndarray) -> None:
+        """One callback with the samples ``x`` on the last channel."""
+        block = self.buffer[: x.size]
+        block[:, -1] = x
+        self.callback(block, x.size, None, None)
+        self.buffer[:] = 0.0
 
     def start(self) -> None:
         for i in range(0, self.signal.size, self.blocksize):
-            x = self.signal[i : i + self.blocksize]
-            block = np.zeros((x.size, self.channels), np.float32)
-            block[:, -1] = x
-            self.callback(block, x.size, None, None)
+            self.deliver(self.signal[i : i + self.blocksize])
 
     def stop(self) -> None: ...
 

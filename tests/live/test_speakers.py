@@ -12,6 +12,7 @@ from cymbalism.live.clock import FakeClock
 from cymbalism.live.metronome import AudioOutput
 from cymbalism.live.speakers import KEEP_SEC, PlayedSound, SpeakerListener
 from cymbalism.model.hits import Hits
+from cymbalism.model.lanes import Lane
 from tests.io.audio.test_audio import SR, groove
 from tests.io.audio.test_speakers import heard_through, partner
 
@@ -138,6 +139,46 @@ def test_the_partners_strokes_from_the_speakers_are_not_the_players() -> None:
     assert hit_out >= hit_alone - 3  # and the player's own strokes kept
 
 
+#: The faked microphone's block, and the clock stamp of its first sample.
+BLOCK = 128
+ORIGIN_NS = 5_000_000_000 - round(BLOCK / SR * 1e9)
+
+
+def through_a_microphone(
+    monkeypatch: pytest.MonkeyPatch, played: np.ndarray, heard: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """A session of a :class:`MicInput` in a room whose speakers play ``played`` and
+    whose microphone hears ``heard``, on a faked sound device that gives each block after
+    the output played it: the hits' times (seconds from the first sample), and what the
+    input said."""
+    from cymbalism.live import microphone
+    from cymbalism.live.inputs import MicInput
+    from tests.live.test_microphone import FakeSoundDevice, FakeStream
+
+    speakers = PlayedSound(SR)
+
+    class FeedingStream(FakeStream):
+        def start(self) -> None:
+            listener = mic._audio._listener
+            assert listener is not None
+            for i in range(0, heard.size, self.blocksize):
+                speakers.played(round(ORIGIN_NS * SR / 1e9) + i, played[i : i + self.blocksize])
+                self.deliver(heard[i : i + self.blocksize])
+                listener.join()  # each measurement done before the next block
+
+    class FeedingDevice(FakeSoundDevice):
+        InputStream = FeedingStream
+
+    monkeypatch.setattr(microphone, "_sounddevice", lambda: FeedingDevice)
+    clock = FakeClock(start_ns=5_000_000_000)
+    mic = MicInput("Ana", clock=clock, device="usb", channel=1, speakers=speakers)
+    assert mic._audio.block_size == BLOCK
+    mic.start()
+    mic.stop()
+    got = np.array([(h.t_ns - ORIGIN_NS) / 1e9 for h in mic.poll(clock.now_ns())])
+    return np.unique(got), [m.text for m in mic.status()]
+
+
 def test_a_microphone_remembers_the_way_from_the_speakers_for_its_next_session(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -147,38 +188,10 @@ def test_a_microphone_remembers_the_way_from_the_speakers_for_its_next_session(
     # some of the partner's strokes as this player's; the second starts from where the
     # first left the way (a file in the data folder), and reads the rest as a rest. A
     # file that cannot be read is said so, and the way is measured anew.
-    from cymbalism.live import microphone
-    from cymbalism.live.inputs import MicInput, speaker_memory_path
-    from tests.live.test_microphone import FakeSoundDevice, FakeStream
+    from cymbalism.live.inputs import speaker_memory_path
 
     seconds, lag = 16.0, round(0.015 * SR)
     played = partner(seconds)
-    block = 128
-    origin_ns = 5_000_000_000 - round(block / SR * 1e9)  # the first block's stamp
-
-    class FeedingStream(FakeStream):
-        """The device: each block of the microphone comes after the output played it."""
-
-        mic: MicInput
-
-        def start(self) -> None:
-            speakers, listener = feeding.speakers, self.mic._audio._listener
-            for i in range(0, self.signal.size, self.blocksize):
-                speakers.played(round(origin_ns * SR / 1e9) + i, played[i : i + self.blocksize])
-                x = self.signal[i : i + self.blocksize]
-                buf = np.zeros((x.size, self.channels), np.float32)
-                buf[:, -1] = x
-                self.callback(buf, x.size, None, None)
-                assert listener is not None
-                listener.join()  # each measurement done before the next block
-
-    class FeedingDevice(FakeSoundDevice):
-        InputStream = FeedingStream
-
-    class feeding:
-        speakers: PlayedSound
-
-    monkeypatch.setattr(microphone, "_sounddevice", lambda: FeedingDevice)
 
     def session(seed: int) -> tuple[int, int, list[str]]:
         """(hits in the rest, of the player's strokes outside it those found, messages)."""
@@ -188,20 +201,12 @@ def test_a_microphone_remembers_the_way_from_the_speakers_for_its_next_session(
         ok = (onset > 0.1) & ((onset < 3.0) | (onset >= 8.0))
         truth = Hits.from_arrays(onset[ok], g.lane[ok], rng.integers(70, 120, int(ok.sum())))
         drums = synthesize_hits(truth, SR, duration_sec=seconds, seed=seed)
-        FeedingStream.signal = (drums + heard_through(played, lag, 0.5, seconds)).astype(np.float32)
-        feeding.speakers = PlayedSound(SR)
-        clock = FakeClock(start_ns=5_000_000_000)
-        mic = MicInput("Ana", clock=clock, device="usb", channel=1, speakers=feeding.speakers)
-        FeedingStream.mic = mic
-        mic.start()
-        mic.stop()
-        got = Hits.from_arrays(
-            [(h.t_ns - origin_ns) / 1e9 for h in mic.poll(clock.now_ns())], 0, 100
-        )
-        in_rest = int(np.count_nonzero((got.onset_sec >= 3.0) & (got.onset_sec < 8.0)))
+        heard = (drums + heard_through(played, lag, 0.5, seconds)).astype(np.float32)
+        got, said = through_a_microphone(monkeypatch, played, heard)
+        in_rest = int(np.count_nonzero((got >= 3.0) & (got < 8.0)))
         later = truth.onset_sec[truth.onset_sec >= 8.0]
-        found = int(sum(np.min(np.abs(got.onset_sec - t)) <= 0.025 for t in later))
-        return in_rest, found, [s.text for s in mic.status()]
+        found = int(sum(np.min(np.abs(got - t)) <= 0.025 for t in later))
+        return in_rest, found, said
 
     path = speaker_memory_path("usb", 1)
     assert not path.exists()
@@ -221,6 +226,49 @@ def test_a_microphone_remembers_the_way_from_the_speakers_for_its_next_session(
     assert SpeakerMemory.load(path).seconds > 0  # written again whole at its end
 
 
+@pytest.mark.parametrize("hold", [True, False])
+def test_the_count_in_comes_out_once_the_way_is_measured(
+    hold: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The speakers play two bars of count-in clicks, then the partner comes in. The
+    # player plays the hi-hat between the clicks, then a groove. The way from the
+    # speakers is first measured two seconds in; until then the microphone's samples
+    # are held back, then cleaned with it: no click is read as the player's, and the
+    # player's strokes in those seconds are all found. Given back as heard (holding
+    # nothing back), the clicks are read as the player's hits.
+    from cymbalism.live import speakers as live_speakers
+    from cymbalism.sound.kit import SampleKit
+
+    if not hold:
+        monkeypatch.setattr(live_speakers, "HOLD_SEC", 0.0)
+    seconds, count_in, lag = 10.0, 4.0, round(0.015 * SR)
+    played = partner(seconds)
+    played[: round(count_in * SR)] = 0.0
+    kit = SampleKit(SR)
+    for k, t in enumerate(np.arange(0.2, count_in, 0.5)):  # a click on every beat
+        click, at = kit.click(k % 4 == 0), round(t * SR)
+        played[at : at + click.size] += 0.5 * click[: played.size - at]
+    rng = np.random.default_rng(8)
+    g = groove(seconds - 0.5, bpm=120.0)
+    between = np.arange(0.45, count_in - 0.3, 0.5)  # the hi-hat between the clicks
+    after = g.onset_sec >= count_in - 0.3
+    onset = np.r_[between, g.onset_sec[after]] + rng.normal(0.0, 0.008, between.size + after.sum())
+    lane = np.r_[np.full(between.size, Lane.HIHAT_CLOSED), g.lane[after]]
+    truth = Hits.from_arrays(onset, lane, rng.integers(70, 120, onset.size))
+    drums = synthesize_hits(truth, SR, duration_sec=seconds, seed=8)
+    heard = (drums + heard_through(played, lag, 0.5, seconds)).astype(np.float32)
+    got, _ = through_a_microphone(monkeypatch, played, heard)
+
+    counting = got[got < count_in - 0.1]
+    extra = int(sum(np.min(np.abs(truth.onset_sec - t)) > 0.025 for t in counting))
+    if hold:
+        assert extra == 0  # no click read as a hit
+        held = truth.onset_sec[truth.onset_sec < live_speakers.MEASURE_EVERY_SEC]
+        assert all(np.min(np.abs(got - t)) <= 0.025 for t in held)  # every stroke found
+    else:
+        assert extra >= 4  # the clicks, read as the player's
+
+
 @pytest.mark.parametrize("late_blocks", [0, 2])
 def test_a_sample_waits_for_the_sound_played_over_it(
     late_blocks: int, monkeypatch: pytest.MonkeyPatch
@@ -230,7 +278,8 @@ def test_a_sample_waits_for_the_sound_played_over_it(
     # of the output's clock here, as through JACK). A sample waits for it, so the
     # speakers come out as well as when the output is in time; without the wait, the
     # newest samples of every block keep all of the speakers. Every sample comes back
-    # once, in order, and the last ones when the microphone stops.
+    # once, in order, and the last ones when the microphone stops; those heard before
+    # the way was first measured were held back, and come back cleaned with it.
     from cymbalism.live import speakers as live_speakers
 
     seconds, block = 10.0, 128
@@ -253,19 +302,26 @@ def test_a_sample_waits_for_the_sound_played_over_it(
                 given += k
             out.append(listener.cleaned(heard[i : i + block], i / SR))
             listener.join()
+        # catching up on the samples held back, a block gives back a few chunks at most
+        most = -(-(block + round(live_speakers.WAIT_SEC * SR)) // block)
+        assert max(x.size for x in out) <= (most + live_speakers.CATCH_UP_CHUNKS) * block
         out.append(listener.flush())
         cleaned = np.concatenate(out)
         assert cleaned.size == heard.size
-        assert np.array_equal(cleaned[:SR], heard[:SR])  # before the way: as heard
-        lo = 4 * SR  # once the way has been measured
-        db = 10 * np.log10(np.sum(heard[lo:] ** 2) / np.sum(cleaned[lo:].astype(float) ** 2))
-        return float(db), listener.path.now is not None
 
-    waited, found = erle(live_speakers.WAIT_SEC)
+        def db(lo: int, hi: int) -> float:
+            left = np.sum(cleaned[lo:hi].astype(float) ** 2)
+            return float(10 * np.log10(np.sum(heard[lo:hi].astype(float) ** 2) / left))
+
+        # once the way has been measured, and before it (held back until it was)
+        return db(4 * SR, heard.size), db(0, 2 * SR), listener.path.now is not None
+
+    waited, first, found = erle(live_speakers.WAIT_SEC)
     assert found
     assert waited >= 25.0  # no drums: the speakers all but gone, late or in time
+    assert first >= 15.0  # the first seconds too, held back until the way was measured
     if late_blocks:
-        unwaited, _ = erle(0.0)
+        unwaited, _, _ = erle(0.0)
         assert unwaited <= waited - 15.0
 
 

@@ -25,6 +25,8 @@ from cymbalism.io.audio.speakers import (
 from cymbalism.model.hits import Hits
 
 __all__ = [
+    "CATCH_UP_CHUNKS",
+    "HOLD_SEC",
     "KEEP_SEC",
     "LISTEN_SEC",
     "MEASURE_EVERY_SEC",
@@ -43,6 +45,14 @@ MEASURE_EVERY_SEC = 2.0
 #: to be handed over by the output (whose callback can come after the microphone's):
 #: then it is cleaned with what is known.
 WAIT_SEC = 0.02
+#: Until the way is first measured, the microphone's samples are held back at most this
+#: long (the first measurement comes after :data:`MEASURE_EVERY_SEC`), and then cleaned
+#: with it: the count-in's clicks come out too. Past it, or if the first measurement
+#: does not hear the speakers, they are given back as heard.
+HOLD_SEC = 3.0
+#: Samples held back are cleaned at most this many chunks (the first block's size) at a
+#: time beyond those due, so that catching up never holds up the microphone's callback.
+CATCH_UP_CHUNKS = 3
 
 
 class PlayedSound:
@@ -127,13 +137,18 @@ class SpeakerListener:
 
     Notes
     -----
-    Until the way from the speakers is first measured (a few seconds after something is
-    played), blocks pass as they are. After that a sample is cleaned once what the
-    speakers played over it has been handed over, which can come a few milliseconds
-    after the microphone heard it (the two devices' callbacks run apart); it waits for
-    that at most :data:`WAIT_SEC`. So :meth:`cleaned` may give back fewer samples than
-    it was given, and the rest later, in order, every sample once; :meth:`flush` gives
-    the last of them when the microphone stops.
+    Until the way from the speakers is first measured (:data:`MEASURE_EVERY_SEC` after
+    the microphone opened), its samples are held back, at most :data:`HOLD_SEC`, and then
+    cleaned with that way, a few chunks a block until they have caught up: the count-in's
+    clicks come out as well as the song. (Their hits reach the session that much later,
+    stamped when they sounded.) If the first measurement does not hear the speakers,
+    they are given back as heard, as are blocks from then on until the way is found.
+    Once it is, a sample is cleaned once what the speakers played over it has been
+    handed over, which can come a few milliseconds after the microphone heard it (the
+    two devices' callbacks run apart); it waits for that at most :data:`WAIT_SEC`. So
+    :meth:`cleaned` may give back fewer samples than it was given, and the rest later,
+    in order, every sample once; :meth:`flush` gives the last of them when the
+    microphone stops.
     """
 
     def __init__(
@@ -160,16 +175,23 @@ class SpeakerListener:
         self._chunk = 0  # samples cleaned at a time: the first block's size
         self._waiting: list[np.ndarray] = []  # samples heard, not yet given back
         self._n_out = 0  # samples given back so far
+        self._holding = True  # until the way is first measured, or cannot be
+        self._newest = 0  # samples in the last block
 
     def cleaned(self, block: np.ndarray, start_sec: float) -> np.ndarray:
         """The microphone's samples up to ``block`` (its first sample at clock
         ``start_sec``) without what the speakers put into them: those whose sound played
-        is known (or that waited :data:`WAIT_SEC`), following those given back before."""
-        x = np.asarray(block, dtype=np.float32)
+        is known (or that waited :data:`WAIT_SEC`), following those given back before.
+
+        ``block`` is copied: samples may wait here past the callback whose buffer they
+        came in, and a sound device's buffer is its own again once its callback returns.
+        """
+        x = np.array(block, dtype=np.float32)
         if self._origin_sec is None:
             self._origin_sec = start_sec - self._n / self.sample_rate
             self._chunk = max(x.size, 1)
         self._n += x.size
+        self._newest = x.size
         self._keep(x, start_sec)
         self._waiting.append(x)
         return self._give_back(flush=False)
@@ -179,11 +201,15 @@ class SpeakerListener:
         return self._give_back(flush=True)
 
     def _give_back(self, flush: bool) -> np.ndarray:
+        now = self.path.now
+        if now is None and self._holding and not flush:
+            if sum(b.size for b in self._waiting) < HOLD_SEC * self.sample_rate:
+                return np.zeros(0, np.float32)  # held back until the way is measured
+            self._holding = False
         x = np.concatenate(self._waiting) if self._waiting else np.zeros(0, np.float32)
         self._waiting = []
         if not x.size:
             return x
-        now = self.path.now
         if now is None or self._origin_sec is None:
             self._n_out += x.size
             return x
@@ -191,9 +217,11 @@ class SpeakerListener:
         known = self.played.known_until_sec()
         out: list[np.ndarray] = []
         done = 0
+        # what a block brings and what may wait for the output, and a few chunks more
+        most = -(-(self._newest + round(WAIT_SEC * sr)) // n) + CATCH_UP_CHUNKS
         while done < x.size:
             size = min(n, x.size - done)
-            if size < n and not flush:
+            if not flush and (size < n or len(out) >= most):
                 break
             start_sec = self._origin_sec + self._n_out / sr
             overdue = x.size - done - size >= WAIT_SEC * sr
@@ -247,8 +275,11 @@ class SpeakerListener:
             before, m = played_span(mic.size, self.sample_rate)
             played = self.played.between(start_sec - before, m, self.sample_rate)
             first = self.path.now is None
-            if self.path.measure(mic, played, new_sec) and first and self._on_found:
+            found = self.path.measure(mic, played, new_sec)
+            if found and first and self._on_found:
                 self._on_found(self.path)
+            if not found and first:
+                self._holding = False  # the speakers not heard: hold nothing back
 
     def join(self, timeout: float = 5.0) -> None:
         """Wait for a measurement under way (tests, and stopping)."""
