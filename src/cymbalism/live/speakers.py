@@ -50,9 +50,10 @@ WAIT_SEC = 0.02
 #: with it: the count-in's clicks come out too. Past it, or if the first measurement
 #: does not hear the speakers, they are given back as heard.
 HOLD_SEC = 3.0
-#: Samples held back are cleaned at most this many chunks (the first block's size) at a
-#: time beyond those due, so that catching up never holds up the microphone's callback.
-CATCH_UP_CHUNKS = 3
+#: A block gives back at most this many chunks (the first block's size) more than it
+#: brought: samples held back catch up without holding up the microphone's callback
+#: (cleaning and reading a chunk takes about a fifth of its time).
+CATCH_UP_CHUNKS = 2
 
 
 class PlayedSound:
@@ -217,8 +218,7 @@ class SpeakerListener:
         known = self.played.known_until_sec()
         out: list[np.ndarray] = []
         done = 0
-        # what a block brings and what may wait for the output, and a few chunks more
-        most = -(-(self._newest + round(WAIT_SEC * sr)) // n) + CATCH_UP_CHUNKS
+        most = -(-self._newest // n) + CATCH_UP_CHUNKS  # what a block brings, and more
         while done < x.size:
             size = min(n, x.size - done)
             if not flush and (size < n or len(out) >= most):
