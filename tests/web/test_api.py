@@ -298,9 +298,18 @@ def _sync(ws) -> dict:  # type: ignore[no-untyped-def]
     ws.send_text(json.dumps({"type": "ping", "client_ms": 100.0}))
     pong = ws.receive_json()
     assert pong["type"] == "pong" and pong["client_ms"] == 100.0
+    # a browser whose clock runs with the server's, 1 ms there and back: samples taken
+    # any time apart agree (a clock that stood still would drift from the server's, and
+    # the studio refuses a sample that jumps more than 20 ms, answering nothing)
+    send_ms = pong["server_sec"] * 1000.0 - 0.5
     ws.send_text(
         json.dumps(
-            {"type": "sync", "send_ms": 100.0, "server_sec": pong["server_sec"], "recv_ms": 101.0}
+            {
+                "type": "sync",
+                "send_ms": send_ms,
+                "server_sec": pong["server_sec"],
+                "recv_ms": send_ms + 1.0,
+            }
         )
     )
     clock = ws.receive_json()

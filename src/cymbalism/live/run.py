@@ -607,6 +607,11 @@ def sounding_players(specs: Sequence[PlayerSpec], hit_sounds: str = "own") -> fr
     return frozenset(s.name for s in specs if s.kind in kinds)
 
 
+def _on_microphones(specs: Sequence[PlayerSpec]) -> bool:
+    """Whether a player is on a microphone."""
+    return any(s.kind == "mic" for s in specs)
+
+
 def sound_options(setup: LiveSetup, chart: Chart) -> dict[str, Any]:
     """The session's options for the sound output
     (:class:`~cymbalism.live.metronome.AudioOutput`): in mono when a player is on a
@@ -617,7 +622,7 @@ def sound_options(setup: LiveSetup, chart: Chart) -> dict[str, Any]:
         "audio": setup.song_audio,
         "chart_map": chart.tempo_map,
         "tempo_scale": setup.settings.tempo_scale,
-        "mono": any(s.kind == "mic" for s in setup.specs),
+        "mono": _on_microphones(setup.specs),
     }
 
 
@@ -685,7 +690,7 @@ def run_live(
         backend=backend,
         sound=sound_options(setup, chart),
     )
-    if any(s.kind == "mic" for s in setup.specs):  # seconds, the first time: not on the clock
+    if _on_microphones(setup.specs):  # seconds, the first time: not on the clock
         from cymbalism.live.microphone import warm_up
 
         warm_up()

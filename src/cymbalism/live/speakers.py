@@ -204,7 +204,7 @@ class SpeakerListener:
     def _give_back(self, flush: bool) -> np.ndarray:
         now = self.path.now
         if now is None and self._holding and not flush:
-            if sum(b.size for b in self._waiting) < HOLD_SEC * self.sample_rate:
+            if self._n - self._n_out < HOLD_SEC * self.sample_rate:  # samples waiting
                 return np.zeros(0, np.float32)  # held back until the way is measured
             self._holding = False
         x = np.concatenate(self._waiting) if self._waiting else np.zeros(0, np.float32)
