@@ -18,8 +18,9 @@ the click, and ``info.csv`` gives its tempo (``bpm``) and whether the take is a 
    one drummer out at a time (for the current features and the previous model's).
    A take of 16 beats or fewer then has its tempo refined on the grid its hits fall on
    (:func:`~cymbalism.analysis.tempo.refine_on_grid`); the table shows Acc1 before that
-   step too. ``--choose-refinement`` shows how its settings were chosen, on the train
-   split only.
+   step too; the refined tempo of a take of 6 beats or fewer is then taken 1% slower, as
+   drummers play a fill ahead of the click. ``--choose-refinement`` shows how these
+   settings were chosen, on the train split only.
 2. **Tempo curve and drift.** Every take was played to a steady click, so the local
    tempo of a groove should stay on the click and its drift should be near 0. Checked
    on the beats of 30 s or more whose estimate is right at some metrical level: the
@@ -283,12 +284,23 @@ def _leave_one_drummer_out(takes: list[dict]) -> dict[str, float]:
 REFINE_SPANS = (0.04, 0.06, 0.08)
 REFINE_WIDTHS = (0.04, 0.06, float("inf"))
 REFINE_DIVISIONS = ((4,), (4, 3), (4, 3, 6))
+#: How far ahead of its click a fill may be played, tried by ``--choose-refinement`` with
+#: the grid's settings chosen: the refined tempo of a take of at most so many beats is
+#: multiplied by the factor. The span in use is the longest whose takes run ahead (the
+#: span table: over 0.5% fast at the median), as Acc1 ties over these spans.
+REFINE_AHEAD = tuple(np.round(np.arange(0.98, 1.0001, 0.0025), 4).tolist())
+AHEAD_LIMITS = (4.0, 6.0, 8.0, 10.0, 16.0)
+#: The spans (beats) over which ``--choose-refinement`` shows how far ahead takes run.
+AHEAD_SPANS = ((0, 2.5), (2.5, 4), (4, 6), (6, 10), (10, 16), (16, 32), (32, np.inf))
 
 
-def choose_refinement(data: Path, limit: int | None) -> Table:
+def choose_refinement(data: Path, limit: int | None) -> tuple[Table, Table, Table]:
     """How the short-take refinement's settings were chosen: Acc1 on the train split only
     (beats and fills of 16 beats or fewer refined, as ``tempo_estimate`` does), for each
-    setting, best first. The validation split is not read."""
+    setting of the grid, best first, with the tempo taken as the grid's; then, with the
+    grid's settings in use, how far ahead of the click takes of each span run, and Acc1 for
+    each allowance for a fill played ahead of its click. The validation split is not
+    read."""
     takes = []
     for row in track(_rows(data, limit), description="train takes", console=console):
         if row["split"] != "train":
@@ -305,7 +317,9 @@ def choose_refinement(data: Path, limit: int | None) -> Table:
         right: dict[str, list[bool]] = {"beat": [], "fill": []}
         for row, onset, weight, bpm in takes:
             if bpm is not None:
-                bpm = tempo_model._short_take_tempo(onset, weight, bpm, span, width, divisions)
+                bpm = tempo_model._short_take_tempo(
+                    onset, weight, bpm, span, width, divisions, ahead=1.0
+                )
             right[row["beat_type"]].append(
                 bpm is not None and tempo_scores(bpm, float(row["bpm"]))[0]
             )
@@ -326,7 +340,56 @@ def choose_refinement(data: Path, limit: int | None) -> Table:
             f"{span:.2f}", f"{width:.2f}", ",".join(map(str, divisions)),
             _pct(right["beat"]), _pct(right["fill"]), str(sum(map(sum, right.values()))),
         )  # fmt: skip
-    return table
+    # how far ahead of the click the grid of a take at the right level runs, by its span
+    fast: dict[str, list[float]] = defaultdict(list)
+    for row, onset, weight, bpm in takes:
+        if bpm is None:
+            continue
+        grid = tempo_model._short_take_tempo(onset, weight, bpm, ahead=1.0)
+        octave = np.log2(grid / float(row["bpm"]))
+        if abs(octave - np.round(octave)) < 0.1:
+            beats = (onset[-1] - onset[0]) * grid / 60.0
+            label = next(f"{lo:g}-{hi:g}" for lo, hi in AHEAD_SPANS if beats < hi)
+            fast[label].append((2.0 ** (octave - np.round(octave)) - 1.0) * 100)
+    spans = Table(
+        title="How far ahead of the click a take at the right level is played: the tempo of "
+        "its grid against the click, by its span (train split)"
+    )
+    for col in ("span (beats)", "takes", "median % fast", "IQR"):
+        spans.add_column(col, justify="right")
+    for lo, hi in AHEAD_SPANS:
+        x = np.array(fast.get(f"{lo:g}-{hi:g}", [np.nan]))
+        q1, q2, q3 = np.percentile(x, [25, 50, 75])
+        spans.add_row(f"{lo:g}-{hi:g}", str(np.isfinite(x).sum()), f"{q2:+.2f}",
+                      f"{q1:+.2f} to {q3:+.2f}")  # fmt: skip
+    ahead = Table(
+        title="A fill played ahead of its click: Acc1 on the train split, by the factor "
+        "the refined tempo of a take of at most so many beats is multiplied by, best first"
+    )
+    for col in ("at most (beats)", "factor", "beats Acc1", "fills Acc1", "right"):
+        ahead.add_column(col, justify="right")
+    tried = []
+    for most, factor in itertools.product(AHEAD_LIMITS, REFINE_AHEAD):
+        right = {"beat": [], "fill": []}
+        for row, onset, weight, bpm in takes:
+            if bpm is not None:
+                bpm = tempo_model._short_take_tempo(
+                    onset, weight, bpm, ahead=factor, ahead_beats=most
+                )
+            right[row["beat_type"]].append(
+                bpm is not None and tempo_scores(bpm, float(row["bpm"]))[0]
+            )
+        tried.append((most, factor, right))
+    tried.sort(key=lambda s: -sum(map(sum, s[2].values())))
+    for most, factor, right in tried[:12]:
+        in_use = (most, factor) == (
+            tempo_model._AHEAD_MAX_BEATS, tempo_model._SHORT_TAKE_AHEAD
+        )  # fmt: skip
+        ahead.add_row(
+            f"{most:g}", f"{factor:.4f}{' (in use)' if in_use else ''}",
+            _pct(right["beat"]), _pct(right["fill"]), str(sum(map(sum, right.values()))),
+        )  # fmt: skip
+    return table, spans, ahead
 
 
 def _pool(errors: dict[str, dict[int, list[np.ndarray]]]) -> dict:
@@ -355,8 +418,8 @@ def tempo_table(rows: list[dict]) -> Table:
         "method (salience x prior), the previous drum-aware model, the current one before "
         "short takes are refined on their grid, and the current one, same run"
     )
-    columns = ("takes", "split", "files", "first Acc1", "first Acc2")
-    columns += ("previous Acc1", "previous Acc2", "unrefined Acc1", "Acc1", "Acc2")
+    columns = ["takes", "split", "files", "first Acc1", "first Acc2", "previous Acc1"]
+    columns += ["previous Acc2", "unrefined Acc1", "Acc1", "Acc2"]
     for col in columns:
         table.add_column(col, justify="left" if col in {"takes", "split"} else "right")
     for kind in ("beat", "fill"):
@@ -435,7 +498,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     if args.choose_refinement:
-        console.print(choose_refinement(args.data, args.limit))
+        for table in choose_refinement(args.data, args.limit):
+            console.print(table)
         return
     if args.fit:
         fitted = fit_level_weights(args.data, args.limit)

@@ -387,6 +387,19 @@ def test_a_rushed_fill_is_read_at_the_click_it_lands_on():
     assert np.median(refined_err) < np.median(coarse_err)
 
 
+def test_a_fill_played_ahead_is_read_at_its_click_and_a_groove_as_played():
+    # drummers rush a fill: a bar of 16ths whose grid runs 1% fast reads at the click;
+    # a long groove is read at the tempo it is played
+    rng = np.random.default_rng(7)
+    fill = np.arange(14) * 0.25 * 60.0 / (100.0 * 1.01) + rng.normal(0.0, 0.002, 14)
+    lane = np.array([Lane.SNARE] * 6 + [Lane.TOM_HIGH] * 4 + [Lane.TOM_FLOOR] * 4)
+    assert tempo_estimate(fill, lane=lane).bpm == pytest.approx(100.0, rel=0.003)
+    assert tempo_estimate(fill, lane=lane, refine=False).bpm > 100.5
+    eighths = np.arange(128) * 0.5 * 60.0 / 101.0
+    groove = np.tile([Lane.KICK, Lane.HIHAT_CLOSED, Lane.SNARE, Lane.HIHAT_CLOSED], 32)
+    assert tempo_estimate(eighths, lane=groove).bpm == pytest.approx(101.0, rel=0.002)
+
+
 def test_refining_keeps_what_it_cannot_judge():
     assert refine_on_grid(np.array([0.0, 0.5, 1.0, 1.5]), 100.0, weight=[1, 1, 1, 0]) == 100.0
     with pytest.raises(InputError, match="positive number of BPM"):
