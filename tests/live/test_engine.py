@@ -604,6 +604,38 @@ def test_a_game_charts_own_easy_part_is_hit_on_the_drums_the_chart_names() -> No
     assert verdicts == [Verdict.ON_TIME] * 4
 
 
+def test_a_judgement_names_the_note_it_counted_for() -> None:
+    """A closed hi-hat counts for an open hi-hat's note: the judgement names the note's
+    lane, so a page that drew the note missed can find it again when a late-delivered
+    stroke answers it. A miss names its note; an extra names none."""
+    from cymbalism.model.lanes import NOT_JUDGED
+
+    written = Part.from_arrays(
+        np.arange(4) * 1.0, [Lane.HIHAT_OPEN, Lane.SNARE, Lane.HIHAT_OPEN, Lane.SNARE]
+    )
+    chart = Chart("hats", TempoMap.constant(120.0), {Level.EXPERT: written})
+    clock = FakeClock(5_000_000_000)
+    engine = Engine(chart, [Player("Ana")], Settings(count_in_bars=0), clock)
+    t_ns = engine.sec_to_ns(0.01)
+    clock.set_ns(t_ns)
+    fb = engine.push_hit("Ana", int(Lane.HIHAT_CLOSED), 100, t_ns=t_ns)
+    assert fb.verdict == Verdict.ON_TIME and fb.lane == Lane.HIHAT_CLOSED
+    assert fb.target_lane == Lane.HIHAT_OPEN and fb.target_sec == 0.0
+    # the snare at 0.5 s is never played in time: its miss names it
+    clock.set_ns(engine.sec_to_ns(1.3))
+    misses = engine.tick()
+    assert [(m.verdict, m.lane, m.target_lane, m.target_sec) for m in misses] == [
+        (Verdict.MISS, Lane.SNARE, Lane.SNARE, 0.5),
+        (Verdict.MISS, Lane.HIHAT_OPEN, Lane.HIHAT_OPEN, 1.0),
+    ]
+    # a closed hi-hat stamped at 1.005 s but delivered only now answers the open one's miss
+    late = engine.push_hit("Ana", int(Lane.HIHAT_CLOSED), 100, t_ns=engine.sec_to_ns(1.005))
+    assert late.verdict == Verdict.ON_TIME
+    assert (late.target_lane, late.target_sec) == (Lane.HIHAT_OPEN, 1.0)
+    extra = engine.push_hit("Ana", int(Lane.TOM_FLOOR), 100, t_ns=engine.sec_to_ns(1.25))
+    assert extra.verdict == Verdict.EXTRA and extra.target_lane == NOT_JUDGED
+
+
 def test_a_chart_made_for_four_pads_takes_either_drum_of_a_pad() -> None:
     """An old four-lane chart (no cymbal markers) reads its yellow as the high tom: the
     hi-hat that the groove is really played on hits those notes too, live, at any level;

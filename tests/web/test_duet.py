@@ -179,3 +179,21 @@ def test_a_drum_roll_is_drawn_as_one_and_its_strokes_say_roll(tmp_path: Path) ->
     assert "In the drum rolls:" in said and "nan" not in said
     # only the roll was played: no note was timed, so no mean error is given
     assert result["summary"][0].startswith("Ana: ") and "mean error" not in result["summary"][0]
+
+
+def test_a_closed_hi_hat_on_an_open_hi_hat_note_names_the_note(tmp_path: Path) -> None:
+    """The page finds the note a judgement counted for by its lane: a closed hi-hat that
+    hits an open hi-hat's note names the open hi-hat."""
+    clock = FakeClock(round(START_SEC * NS_PER_SEC))
+    with Store(str(tmp_path / "s.sqlite3")) as store:
+        _, engine = _room(store, clock)
+        part = get_song("mirrorball").targets(Level.EXPERT)
+        note_sec = float(part.onset_sec[part.lane == Lane.HIHAT_OPEN][0])
+        clock.set_ns(round((engine.zero_sec + note_sec) * NS_PER_SEC))
+        engine.tick(clock.now_ns() / NS_PER_SEC)
+        out = engine.push_hit(0, engine.zero_sec + note_sec, int(Lane.HIHAT_CLOSED), 90)
+        engine.finish(stopped_at_sec=engine.zero_sec + note_sec + 1.0)
+    (judged,) = [m for m in out if m["type"] == "judgement"]
+    assert judged["verdict"] == "on time" and judged["lane"] == Lane.HIHAT_CLOSED
+    assert judged["target_lane"] == Lane.HIHAT_OPEN
+    assert judged["target_sec"] == pytest.approx(note_sec)

@@ -118,6 +118,11 @@ class Feedback:
         ``onset_sec - target_sec`` (positive = late); NaN for misses and extras.
     bar : int
         The bar of the song, counted from 1 as people do.
+    target_lane : int
+        The lane of the note the hit counted for, or that was missed: a closed hi-hat
+        counts for an open one, and a simplified part folds some lanes into others.
+        :data:`~cymbalism.model.lanes.NOT_JUDGED` when no note is concerned (an extra
+        hit, a hit no note asks for, a roll's stroke between its notes).
     """
 
     player: str
@@ -127,6 +132,7 @@ class Feedback:
     target_sec: float
     error_sec: float
     bar: int
+    target_lane: int = NOT_JUDGED
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict (milliseconds for people, ``None`` for NaN)."""
@@ -880,9 +886,17 @@ class Engine:
                 st.reported_miss.discard(k)
                 st.n_miss -= 1
             st.n_hit += 1
+            note_lane = int(st.aligner.targets.lane[k])
             if st.aligner.roll[k]:  # a roll is played at the drummer's own rate
                 fb = Feedback(
-                    player, Verdict.ROLL, lane, onset_sec, j.target_sec, math.nan, st.target_bar[k]
+                    player,
+                    Verdict.ROLL,
+                    lane,
+                    onset_sec,
+                    j.target_sec,
+                    math.nan,
+                    st.target_bar[k],
+                    note_lane,
                 )
             else:
                 st.n_timed += 1
@@ -895,7 +909,9 @@ class Engine:
                     if abs(err) <= tol
                     else (Verdict.LATE if err > 0 else Verdict.EARLY)
                 )
-                fb = Feedback(player, verdict, lane, onset_sec, j.target_sec, err, st.target_bar[k])
+                fb = Feedback(
+                    player, verdict, lane, onset_sec, j.target_sec, err, st.target_bar[k], note_lane
+                )
                 self._pair(player, j.target_sec, onset_sec)
         st.recent.append(fb)
         st.last_by_lane[lane] = fb
@@ -982,6 +998,7 @@ class Engine:
                     float(tgt.onset_sec[k]),
                     math.nan,
                     st.target_bar[k],
+                    int(tgt.lane[k]),
                 )
                 st.recent.append(fb)
                 st.last_by_lane[fb.lane] = fb

@@ -30,6 +30,7 @@ import numpy as np
 from cymbalism.live.clock import NS_PER_SEC, Clock
 from cymbalism.live.engine import Engine, Feedback, LiveOptions, Recorder, Verdict
 from cymbalism.live.metronome import Sound
+from cymbalism.model.lanes import NOT_JUDGED
 from cymbalism.model.session import BarLayout, Player, Settings
 from cymbalism.report.format import ms
 from cymbalism.report.text import gap_sentence
@@ -255,11 +256,10 @@ class DuetEngine:
             "player": self._index[fb.player],
             "verdict": fb.verdict.value,
             "lane": fb.lane,
-            # the lane of the note it counted for (a simplified part folds some lanes);
-            # none for a hit no note asks for (the hi-hat pedal on a game chart)
-            "target_lane": None
-            if fb.verdict == Verdict.NOT_JUDGED
-            else self.engine.target_lane(fb.player, fb.lane),
+            # the lane of the note it counted for (a closed hi-hat for an open one, a
+            # simplified part's folded lanes); none when no note is concerned (an extra,
+            # the hi-hat pedal on a game chart)
+            "target_lane": None if fb.target_lane == NOT_JUDGED else fb.target_lane,
             "hit_sec": _finite(fb.onset_sec),
             "target_sec": _finite(fb.target_sec),
             "error_ms": None if math.isnan(fb.error_sec) else round(fb.error_sec * 1000.0, 2),
