@@ -85,11 +85,12 @@ class FakeStream:
         self.callback, self.blocksize, self.channels = callback, blocksize, channels
         self.buffer = np.zeros((blocksize, channels), np.float32)
 
-    def deliver(self, x: np.ndarray) -> None:
-        """One callback with the samples ``x`` on the last channel."""
+    def deliver(self, x: np.ndarray, status: object = None) -> None:
+        """One callback with the samples ``x`` on the last channel (and a status, as
+        sounddevice's ``CallbackFlags``)."""
         block = self.buffer[: x.size]
         block[:, -1] = x
-        self.callback(block, x.size, None, None)
+        self.callback(block, x.size, None, status)
         self.buffer[:] = 0.0
 
     def start(self) -> None:
@@ -171,3 +172,41 @@ def test_a_microphone_plays_in_the_live_engine(monkeypatch: pytest.MonkeyPatch) 
     assert [h.lane for h in got] == offline.lane.tolist()
     with pytest.raises(InputError, match="one input channel"):
         parse_player("Ben:mic@ch1,2")
+
+
+class _Overflow:
+    """sounddevice's CallbackFlags with its input overflow set."""
+
+    input_overflow = True
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def test_a_microphone_that_drops_audio_says_so_now_and_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cymbalism.live.clock import FakeClock
+    from cymbalism.live.inputs import OVERFLOW_REPORT_SEC, MicInput
+
+    FakeStream.signal = np.zeros(0, np.float32)
+    monkeypatch.setattr(microphone, "_sounddevice", lambda: FakeSoundDevice)
+    clock = FakeClock(start_ns=5_000_000_000)
+    mic = MicInput("Ana", clock=clock, device="usb", channel=1)
+    mic.start()
+    stream = mic._audio._stream
+    quiet = np.zeros(128, np.float32)
+    stream.deliver(quiet)
+    assert mic.status() == []
+    stream.deliver(quiet, _Overflow())
+    stream.deliver(quiet, _Overflow())
+    (told,) = mic.status()
+    assert not told.ok and "Ana's microphone" in told.text and "2 times" in told.text
+    stream.deliver(quiet, _Overflow())
+    clock.advance(OVERFLOW_REPORT_SEC - 1.0)
+    assert mic.status() == []  # not again so soon
+    clock.advance(1.0)
+    (again,) = mic.status()
+    assert "1 time " in again.text
+    assert mic.status() == []
+    mic.stop()

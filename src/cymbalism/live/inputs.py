@@ -802,6 +802,11 @@ def speaker_memory_path(device: str | None, channel: int) -> Path:
     return data_dir("speakers", f"{slug}-{digest}.npz")
 
 
+#: A microphone whose sound device drops audio (an input overflow: the computer was too
+#: busy to take a block in time) says so at most this often: strokes then may be missed.
+OVERFLOW_REPORT_SEC = 10.0
+
+
 #: A microphone whose calibration is this far from the way it hears the speakers is told
 #: to calibrate again: sound crosses 1.7 m of a room in 5 ms, about how far a drummer's
 #: ears may sit from their microphone.
@@ -899,10 +904,32 @@ class MicInput(Input):
             on_speakers=self._hears_speakers,
             speaker_memory=memory,
         )
+        self._overflows_told = 0
+        self._overflow_told_ns: int | None = None
 
     @property
     def players(self) -> list[str]:
         return [self._player]
+
+    def status(self) -> list[InputStatus]:
+        """Every status message since the last call; and, at most every
+        :data:`OVERFLOW_REPORT_SEC`, how often the sound device dropped audio."""
+        out = super().status()
+        lost = self._audio.overflows
+        now = self.clock.now_ns()
+        last = self._overflow_told_ns
+        if lost > self._overflows_told and (
+            last is None or now - last >= sec_to_ns(OVERFLOW_REPORT_SEC)
+        ):
+            n = lost - self._overflows_told
+            text = (
+                f"{self._player}'s microphone: the sound device dropped audio "
+                f"{n} time{'s' if n != 1 else ''} (input overflow), and strokes then may be "
+                "missed: the computer is too busy (close other programs)"
+            )
+            out.append(InputStatus(now, self.name, text, False))
+            self._overflows_told, self._overflow_told_ns = lost, now
+        return out
 
     @property
     def latency_sec(self) -> float:

@@ -142,6 +142,7 @@ class AudioInput:
         self._stream: Any = None
         self._n_channels = self.channel + 1
         self._device_index = info["index"]
+        #: Callbacks whose block came with an input overflow: audio the device dropped.
         self.overflows = 0
 
     @property
@@ -151,7 +152,7 @@ class AudioInput:
         return det.latency_sec
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        if status:
+        if status and getattr(status, "input_overflow", True):
             self.overflows += 1
         det = self._detector
         if det is None:
