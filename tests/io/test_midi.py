@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 from pathlib import Path
 
 import mido
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cymbalism.errors import InputError, NotFoundError
+from cymbalism.errors import CymbalismWarning, InputError, NotFoundError
 from cymbalism.io.midi import parse_midi, read_midi, write_chart, write_hits
 from cymbalism.model.chart import Chart, Level, Part
 from cymbalism.model.hits import Hits
@@ -107,7 +108,7 @@ def test_mido_parser_counts_a_note_struck_again_before_its_note_off():
         + END_OF_TRACK
     )
     assert parse_midi(smf(body), parser="mido").hits.onset_sec.tolist() == [0.0, 0.25]
-    assert parse_midi(smf(body)).hits.onset_sec[0] == 0.0
+    assert parse_midi(smf(body)).hits.onset_sec.tolist() == [0.0, 0.25]  # symusic: one
     with pytest.raises(InputError, match="unknown MIDI parser"):
         parse_midi(smf(body), parser="pretty")
 
@@ -123,6 +124,44 @@ def test_note_ons_without_any_note_off_are_still_hits():
     perf = parse_midi(smf(body))
     assert perf.hits.onset_sec.tolist() == [0.0, 0.25, 0.5]
     assert perf.hits.lane.tolist() == [Lane.KICK, Lane.SNARE, Lane.HIHAT_CLOSED]
+
+
+def test_a_note_left_on_is_a_hit_among_notes_switched_off():
+    # the hi-hat is never switched off, the kick and snare are; the take stops before
+    # the last crash's note-off
+    body = (
+        TEMPO_120
+        + b"\x00\x99\x24\x64\x00\x99\x2a\x50"  # t=0   kick + hi-hat (no off)
+        + b"\x0c\x89\x24\x00"  # t=12  kick off
+        + b"\x24\x99\x2a\x50"  # t=48  hi-hat (no off)
+        + b"\x30\x99\x26\x64\x00\x99\x2a\x50"  # t=96  snare + hi-hat (no off)
+        + b"\x0c\x89\x26\x00"  # t=108 snare off
+        + b"\x54\x99\x31\x64"  # t=192 crash, the take stops before its note-off
+        + END_OF_TRACK
+    )
+    hits = parse_midi(smf(body)).hits
+    assert hits.onset_sec.tolist() == [0.0, 0.0, 0.25, 0.5, 0.5, 1.0]
+    hat, crash = Lane.HIHAT_CLOSED, Lane.CRASH
+    assert sorted(hits.lane.tolist()) == sorted([Lane.KICK, hat, hat, Lane.SNARE, hat, crash])
+
+
+def test_zero_length_notes_as_transcription_tools_write_them(tmp_path: Path):
+    """pretty_midi writes a note of zero length with its note-off before its note-on at
+    the same tick: every one is a hit all the same."""
+    pretty_midi = pytest.importorskip("pretty_midi")
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    kit = pretty_midi.Instrument(program=0, is_drum=True, name="Drums")
+    onsets = np.arange(16) * 0.25
+    for k, t in enumerate(onsets.tolist()):
+        kit.notes.append(pretty_midi.Note(velocity=100, pitch=42, start=t, end=t))
+        if k % 4 == 0:
+            kit.notes.append(pretty_midi.Note(velocity=90, pitch=36, start=t, end=t))
+    pm.instruments.append(kit)
+    pm.write(str(tmp_path / "transcribed.mid"))
+    hits = read_midi(tmp_path / "transcribed.mid").hits
+    assert np.count_nonzero(hits.lane == Lane.HIHAT_CLOSED) == 16
+    assert np.count_nonzero(hits.lane == Lane.KICK) == 4
+    np.testing.assert_allclose(np.unique(hits.onset_sec), onsets, atol=1e-3)
 
 
 def test_drums_on_another_channel_are_found_by_their_notes():
@@ -175,10 +214,13 @@ def test_kit_maps_e_kit_notes_and_unknown_notes_are_counted():
         + b"\x00\x99\x24\x64\x10\x89\x24\x00"  # t=16 kick
         + END_OF_TRACK
     )
-    gm = parse_midi(smf(body))
+    with pytest.warns(CymbalismWarning, match=r"1 drum note outside .* \(note 27 x1\)"):
+        gm = parse_midi(smf(body))
     assert gm.hits.lane.tolist() == [Lane.KICK]
     assert gm.unmapped_notes == {27: 1}
-    td17 = parse_midi(smf(body), kit="td17")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every note mapped: nothing to say
+        td17 = parse_midi(smf(body), kit="td17")
     assert td17.hits.lane.tolist() == [Lane.CRASH, Lane.KICK]
     assert td17.kit == "Roland TD-17" and td17.unmapped_notes == {}
 

@@ -8,11 +8,13 @@ Conventions
 - A hit is a note-on with a velocity above 0. A note-on with velocity 0 is a note-off,
   as the MIDI standard says. Note lengths carry no meaning for drums and are dropped.
 - Files are parsed with symusic (a C++ parser, fast enough to read a corpus of a
-  thousand files in well under a second). symusic pairs note-ons with note-offs and
-  counts a note struck again before its note-off once. For a file whose notes have no
-  note-offs at all, the reader falls back to mido, which sees every note-on; pass
-  ``parser="mido"`` to read every note-on of any file that way (about 100 times slower).
-  On the Groove MIDI Dataset the two differ by one hit in 402,418.
+  thousand files in well under a second). symusic pairs note-ons with note-offs: it
+  drops a note-on that is never switched off (a take stopped before its last note-off,
+  a tool that writes no note-offs or writes a zero-length note's off first) and counts
+  a note struck again before its note-off once. So the note-ons of every file are also
+  counted (:func:`scan_track`), and a file where symusic kept fewer is read with mido,
+  which sees every note-on; pass ``parser="mido"`` to read any file that way (about 100
+  times slower). On the Groove MIDI Dataset one file of 1,021 is read with mido.
 
 Where the drums are
 -------------------
@@ -33,6 +35,7 @@ import functools
 import io
 import re
 import struct
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from cymbalism.errors import InputError, NotFoundError
+from cymbalism.errors import CymbalismWarning, InputError, NotFoundError
 from cymbalism.io.kits import KitMap, load_kit
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
@@ -271,12 +274,7 @@ def parse_midi(
     except RuntimeError as exc:
         raise InputError(f"{label} is corrupt: {_clean_parser_message(exc)}") from None
 
-    tracks = []
-    if parser == "symusic":
-        tracks = [_symusic_track(t) for t in score.tracks if len(t.notes)]
-    if not tracks:
-        # symusic keeps only notes that are switched off; some drum files never do.
-        tracks = _note_ons_with_mido(data, label)
+    tracks = _note_tracks(score, data, label, parser)
     if not tracks:
         raise InputError(f"{label} holds no notes (it has tempo or other events only)")
     named = path is not None and bool(_DRUMMY_NAME.search(path.stem))
@@ -319,6 +317,15 @@ def parse_midi(
                 "note map; name the kit that recorded it (for example --kit td17)"
             )
         tick, pitch, velocity, lane = tick[known], pitch[known], velocity[known], lane[known]
+        n = sum(unmapped.values())
+        listing = ", ".join(f"{v} x{c}" for v, c in list(unmapped.items())[:8])
+        warnings.warn(
+            f"{label}: {n} drum note{'s' if n != 1 else ''} outside the {kitmap.name} note "
+            f"map left out (note {listing}); name the kit that recorded it if it has a "
+            "map of its own (for example --kit td17)",
+            CymbalismWarning,
+            stacklevel=2,
+        )
 
     tempo_map = _tempo_map(score, tpq, label)
     order = np.lexsort((lane, tick))
@@ -583,6 +590,19 @@ def _symusic_track(track: Any) -> _NoteTrack:
         pitch=arr["pitch"],  # int8, 0-127
         velocity=arr["velocity"],  # int8, 1-127
     )
+
+
+def _note_tracks(score: Any, data: bytes, label: str, parser: str = "symusic") -> list[_NoteTrack]:
+    """Every note-on of the file, per track (and per channel when mido reads them):
+    symusic's notes when it kept every note-on (:func:`scan_track` counts them), else
+    mido's."""
+    if parser == "symusic":
+        tracks = [_symusic_track(t) for t in score.tracks if len(t.notes)]
+        kept = sum(t.tick.size for t in tracks)
+        _, chunks = track_chunks(data, label)
+        if kept == sum(scan_track(c, label=label).on_tick.size for c in chunks):
+            return tracks
+    return _note_ons_with_mido(data, label)
 
 
 def _note_ons_with_mido(data: bytes, label: str) -> list[_NoteTrack]:
@@ -896,9 +916,7 @@ def read_note_onsets(path: str | Path) -> NoteOnsets:
         score: Any = Score.from_midi(data)  # symusic's stubs leave its fields out
     except RuntimeError as exc:
         raise InputError(f"{label} is corrupt: {_clean_parser_message(exc)}") from None
-    tracks = [_symusic_track(t) for t in score.tracks if len(t.notes)]
-    if not tracks:
-        tracks = _note_ons_with_mido(data, label)
+    tracks = _note_tracks(score, data, label)
     if not tracks:
         raise InputError(f"{label} holds no notes (it has tempo or other events only)")
     tick = np.concatenate([t.tick for t in tracks])
