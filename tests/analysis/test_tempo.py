@@ -400,6 +400,13 @@ def test_a_fill_played_ahead_is_read_at_its_click_and_a_groove_as_played():
     assert tempo_estimate(eighths, lane=groove).bpm == pytest.approx(101.0, rel=0.002)
 
 
+def test_a_ruff_too_short_for_a_beat_to_return_has_no_tempo():
+    ruff = np.arange(5) * 0.04  # five strokes in 160 ms: no lag from 30 to 300 BPM
+    with pytest.raises(InputError, match=r"no tempo from 30 to 300 BPM: .* 0.16 s"):
+        tempo_estimate(ruff)
+    assert np.isfinite(tempo_estimate(np.arange(5) * 0.25).confidence)
+
+
 def test_refining_keeps_what_it_cannot_judge():
     assert refine_on_grid(np.array([0.0, 0.5, 1.0, 1.5]), 100.0, weight=[1, 1, 1, 0]) == 100.0
     with pytest.raises(InputError, match="positive number of BPM"):

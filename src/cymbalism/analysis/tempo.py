@@ -627,6 +627,11 @@ def metrical_levels(
     _enough(onset, w, "a tempo estimate")
     grid = _bpm_grid(min_bpm, max_bpm)
     salience = _salience(onset, w, grid)
+    if not salience.max() > 0.0:
+        raise InputError(
+            f"the hits repeat at no tempo from {min_bpm:g} to {max_bpm:g} BPM: they span "
+            f"{onset[-1] - onset[0]:.2f} s, too short for a beat to return"
+        )
     idx = _candidates(grid, salience)
     bpm = np.array([_refine(grid, salience, int(i)) for i in idx])
     pulse = np.log(salience[idx] / salience.max() + 1e-3)
@@ -769,7 +774,8 @@ def tempo_estimate(
     ------
     InputError
         If the onsets are not sorted, finite seconds, there are fewer than four, the
-        lanes or weights do not match them, or an option is out of range.
+        lanes or weights do not match them, an option is out of range, or the hits span
+        too short a time for any tempo in range to return (a ruff of five strokes).
     """
     _check_prior(prior_bpm, prior_octaves)
     levels = metrical_levels(onset_sec, weight=weight, lane=lane, min_bpm=min_bpm, max_bpm=max_bpm)

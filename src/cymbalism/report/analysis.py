@@ -550,7 +550,10 @@ def _tempo(
     if len(hits) < MIN_TEMPO_HITS:
         return None, None
     weight = hits.velocity.astype(np.float64)
-    bpm = estimate_tempo(hits.onset_sec, weight=weight, lane=hits.lane)
+    try:
+        bpm = estimate_tempo(hits.onset_sec, weight=weight, lane=hits.lane)
+    except InputError:  # hits too close together for a beat to return
+        return None, None
     curve = tempo_curve(
         hits.onset_sec,
         weight=weight,
