@@ -512,9 +512,12 @@ def test_a_song_folder_finds_its_chart_by_content(tmp_path):
     # a notes.* with drums comes first
     _drums_mid(folder / "notes.mid", [(0, 96)])
     assert find_chart_file(folder).name == "notes.mid"
-    # a notes.chart without drums does not hide a MIDI chart that has them
-    (folder / "notes.chart").write_text("[ExpertSingle]\n{\n  0 = N 0 0\n}\n")
+    # a notes.chart with drums beside it: the MIDI chart plays, as in YARG
+    (folder / "notes.chart").write_text("[ExpertDrums]\n{\n  0 = N 0 0\n}\n")
     assert find_chart_file(folder).name == "notes.mid"
+    # a notes.mid without drums does not hide a notes.chart that has them
+    _drums_mid(folder / "notes.mid", [(0, 60)], tracks=("PART GUITAR",))
+    assert find_chart_file(folder).name == "notes.chart"
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(NotFoundError, match="without a chart"):

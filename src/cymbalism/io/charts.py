@@ -1597,7 +1597,8 @@ def _has_drum_part(path: Path) -> bool:
 def find_chart_file(folder: str | Path) -> Path:
     """The drum chart of a song folder, found as the games find a chart.
 
-    ``notes.chart`` and ``notes.mid`` come first (in that order); then any other
+    ``notes.mid``, ``notes.midi`` and ``notes.chart`` come first, in that order, as YARG
+    takes them (a folder that holds both plays the MIDI chart); then any other
     ``.chart`` with a drum section or ``.mid`` with a drum track (Rock Band Network and
     Rock Band 3 customs keep their MIDI under the song's name), by name. When a folder
     holds one chart file only, it is taken without reading it first.
@@ -1624,8 +1625,8 @@ def pick_chart_file(folder: Path, names: Iterable[str]) -> Path:
     files = [n for n in names if Path(n).suffix.lower() in CHART_SUFFIXES]
     if not files:
         raise NotFoundError(f"{folder} is a folder without a chart (no .chart or .mid file)")
-    rank = {"notes.chart": 0, "notes.mid": 1, "notes.midi": 1}
-    files.sort(key=lambda n: (rank.get(n.lower(), 2), n.lower()))
+    rank = {"notes.mid": 0, "notes.midi": 1, "notes.chart": 2}
+    files.sort(key=lambda n: (rank.get(n.lower(), 3), n.lower()))
     if len(files) == 1:
         return folder / files[0]
     for name in files:
