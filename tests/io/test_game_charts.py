@@ -477,9 +477,13 @@ LATIN = (
         lambda t: "\ufeff".encode("utf-16-be") + t.encode("utf-16-be"),
         lambda t: t.encode("utf-16-le"),  # without one
         lambda t: t.replace("Caf\xe9", "Caf\xe9 \u201cx\u201d").encode("cp1252"),
+        # a UTF-8 file (with its mark) with one Latin-1 word pasted in
+        lambda t: "\ufeff".encode() + t.replace("Caf\xe9", "Caf\xe9").encode().replace(
+            "Bj\xf6rk".encode(), "Bj\xf6rk".encode("latin-1")
+        ),
     ],
     ids=["latin-1", "latin-1-odd", "utf-8", "utf-8-bom", "utf-16", "utf-16-be-bom",
-         "utf-16-le-no-bom", "cp1252"],
+         "utf-16-le-no-bom", "cp1252", "utf-8-bom-one-latin-1-word"],
 )  # fmt: skip
 def test_the_encoding_is_decided_by_bom_and_clean_decoding(tmp_path, encode):
     path = tmp_path / "notes.chart"

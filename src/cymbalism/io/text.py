@@ -5,14 +5,16 @@ without a byte-order mark (BOM), UTF-16 with a BOM (Windows "Unicode"), and Wind
 or Latin-1 from older tools. A file's length says nothing about its encoding; its first
 bytes and whether it decodes cleanly do:
 
-1. a BOM names the encoding (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE);
+1. a BOM names the encoding (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE); a byte that does not
+   decode in it (one Latin-1 word pasted into a UTF-8 file) is read as in step 4;
 2. text with a zero byte in every other position is UTF-16 without a BOM;
 3. otherwise text that decodes as UTF-8 is UTF-8 (text in a legacy 8-bit encoding
    almost never does, unless it is plain ASCII, which reads the same either way);
 4. anything else is Windows-1252, or Latin-1 where Windows-1252 leaves a byte undefined.
 
 Tables for research (:mod:`cymbalism.io.tables`) stop at step 3: a table in an unknown
-8-bit encoding gets one clear error rather than a guess.
+8-bit encoding, or one that does not decode in the encoding its BOM names, gets one
+clear error rather than a guess.
 """
 
 from __future__ import annotations
@@ -30,6 +32,21 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+
+
+def _legacy_byte(exc: UnicodeError) -> tuple[str, int]:
+    """A decoding error handler: the first byte that does not decode, read as Windows-1252
+    (Latin-1 where Windows-1252 leaves it undefined)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    byte = exc.object[exc.start : exc.start + 1]
+    try:
+        return byte.decode("cp1252"), exc.start + 1
+    except UnicodeDecodeError:
+        return byte.decode("latin-1"), exc.start + 1
+
+
+codecs.register_error("cymbalism-legacy", _legacy_byte)
 
 
 def _zero_pattern(raw: bytes) -> str | None:
@@ -68,13 +85,16 @@ def decode_text(raw: bytes, *, source: str = "the file", legacy: bool = True) ->
     Raises
     ------
     InputError
-        If a BOM's encoding does not decode, or (``legacy=False``) the text is not UTF-8.
+        If (``legacy=False``) the text is not UTF-8, or does not decode in the encoding
+        its BOM names.
     """
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
             try:
                 return raw[len(bom) :].decode(encoding)
             except UnicodeDecodeError as exc:
+                if legacy:
+                    return raw[len(bom) :].decode(encoding, errors="cymbalism-legacy")
                 raise InputError(
                     f"{source} starts with a {encoding.upper()} byte-order mark but is not "
                     f"{encoding.upper()} text (byte {exc.start + len(bom)} does not decode)"
