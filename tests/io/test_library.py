@@ -137,6 +137,21 @@ def test_one_song_record_for_a_folder_a_chart_or_a_built_in_song(shelf, tmp_path
         scan_library(night / "notes.chart", cache=None)
 
 
+def test_a_delay_of_0_leaves_the_charts_offset_to_place_the_audio(tmp_path):
+    from cymbalism.io.charts import load_chart
+    from cymbalism.sound.audio import recording_offset_sec
+
+    folder = tmp_path / "Offset"
+    folder.mkdir()
+    chart = "[Song]\n{\n  Resolution = 192\n  Offset = 0.5\n}\n[ExpertDrums]\n{\n  0 = N 0 0\n}\n"
+    (folder / "notes.chart").write_text(chart)
+    for ini, placed in (("delay = 0", 0.5), ("delay = 250", 0.25), ("name = x", 0.5)):
+        (folder / "song.ini").write_text(f"[song]\n{ini}\n")
+        record = song_record(folder)
+        assert record.delay_sec == placed, ini
+        assert recording_offset_sec(folder, load_chart(folder)) == placed, ini
+
+
 def test_the_cache_lives_in_the_user_cache_folder_or_where_the_environment_says(
     tmp_path, monkeypatch
 ):

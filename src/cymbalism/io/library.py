@@ -116,7 +116,8 @@ class SongRecord:
     sections : tuple of (seconds, name)
     audio : tuple of AudioFile
     delay_sec : float
-        The recording's offset from ``song.ini`` (``delay``, in ms there), else the chart's.
+        The recording's offset from ``song.ini`` (``delay``, in ms there) unless it is 0,
+        else the chart's (``Offset``): where the song's audio is placed.
     preview_start_sec : float or None
         Where a preview of the song starts (``song.ini`` ``preview_start_time``).
     pads : bool
@@ -253,7 +254,7 @@ def _folder_record(folder: str, names: Sequence[str]) -> SongRecord:
         "preview_start_sec": _number(ini.get("preview_start_time"), 1e-3),
     }
     delay = _number(ini.get("delay"), 1e-3)
-    if delay is not None:
+    if delay:  # a delay of 0 leaves the chart's Offset to place the audio, as in the games
         fields["delay_sec"] = delay
     return chart_record(chart, **fields)
 
