@@ -138,3 +138,27 @@ def test_ports_says_one_line_and_nothing_of_alsas_own(tmp_path) -> None:
     if run.returncode:
         lines = run.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: the MIDI system is not available")
+
+
+def test_a_chart_whose_hardest_part_is_hard_is_played_by_default(tmp_path: Path, capsys) -> None:
+    """A community chart with no Expert part: its Hard part is the full part, for `play`,
+    `render` and `songs show` alike; asking `simplify` for an Expert part says why not."""
+    notes = "\n".join(f"  {96 * i} = N {0 if i % 2 == 0 else 1} 0" for i in range(32))
+    chart = tmp_path / "Hard Only" / "notes.chart"
+    chart.parent.mkdir()
+    chart.write_text(f"[Song]\n{{\n  Resolution = 192\n}}\n[HardDrums]\n{{\n{notes}\n}}\n")
+    db = str(tmp_path / "s.sqlite3")
+    play = ["play", str(chart.parent), "-p", "Ana:sim-expert", "--click", "none"]
+    assert main([*play, "--db", db, "--seconds", "2", "--count-in", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "hardest part is Hard: it is the full part here" in out
+    store = Store(db)
+    (info,) = store.sessions()
+    assert store.load(info.id).session.player("Ana").level.label == "Hard"
+    store.close()
+    assert main(["render", str(chart.parent), "--out", str(tmp_path / "h.wav")]) == 0
+    assert "the Hard part" in capsys.readouterr().out
+    assert main(["songs", "show", str(chart)]) == 0
+    assert "(Hard)" in capsys.readouterr().out
+    assert main(["simplify", str(chart), "--level", "expert"]) == 1
+    assert "no Expert part: its hardest is Hard" in capsys.readouterr().err

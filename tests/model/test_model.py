@@ -211,6 +211,15 @@ def test_a_charts_expert_plus_part_is_its_double_kick_part():
     assert str(err.value) == (
         "the chart 'single' has no Expert+ part (no double-kick notes); it has: Easy, Expert"
     )
+    assert single.level_or_full("expert") is Level.EXPERT
+    # a community chart whose hardest part is Hard: that is its full part
+    hard = Chart("hard", tm, {Level.HARD: expert, Level.EASY: expert.select(slice(0, 2))})
+    assert hard.level_or_full(Level.EXPERT) is Level.HARD
+    assert hard.level_or_full("easy") is Level.EASY and hard.level_or_full("medium") is Level.MEDIUM
+    with pytest.raises(NotFoundError, match=r"no Expert part: its hardest is Hard \(it has"):
+        hard.part("expert")
+    with pytest.raises(NotFoundError, match=r"no Medium part .*derive one with `cymbalism"):
+        hard.part("medium")
 
 
 @given(

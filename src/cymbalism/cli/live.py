@@ -279,9 +279,12 @@ def _play(
     stretched to the practice tempo, looped and following the duo as the
     click does.
     """
+    from dataclasses import replace
+
     from cymbalism.io.charts import load_chart
     from cymbalism.live.engine import LiveOptions
     from cymbalism.live.run import LiveSetup, parse_player, sounding_players
+    from cymbalism.model.chart import Level
     from cymbalism.model.session import Settings
     from cymbalism.sound.audio import song_audio_for, with_audio_source
     from cymbalism.sound.mixer import parse_mix
@@ -300,6 +303,12 @@ def _play(
     )
     options = LiveOptions(loop_bars=_loop_bars(loop), loop_repeats=repeats, backing=backing)
     chart = load_chart(song)
+    specs = [replace(s, level=chart.level_or_full(s.level)) for s in specs]
+    if chart.top_level < Level.EXPERT:
+        console.print(
+            f"this chart's hardest part is {chart.top_level.label}: it is the full part here",
+            highlight=False,
+        )
     for spec in specs:
         chart.part(spec.level)  # Expert+ on a song without double kicks: said before anything
     print_pads_note(chart)

@@ -192,7 +192,7 @@ def _songs_show(
         return
 
     chart = load_chart(name)
-    lv = Level.parse(level)
+    lv = chart.level_or_full(level)
     tm = chart.tempo_map
     _, num, den = tm.time_signatures[0]
     console.print(

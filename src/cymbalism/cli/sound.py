@@ -64,7 +64,6 @@ def _render(
     click if asked. A song: its music with one part played as drums, for a
     beginner to hear before playing.
     """
-    from cymbalism.model.chart import Level
     from cymbalism.sound.audio import (
         WRITABLE_FORMATS,
         audio_for_chart,
@@ -98,7 +97,7 @@ def _render(
         from cymbalism.io.charts import load_chart
 
         chart = load_chart(source)
-        lv = Level.parse(level)
+        lv = chart.level_or_full(level)
         chart.part(lv)  # a level the song does not have: one clear error, before any work
         song_audio, said = song_audio_for(
             source, chart, audio=audio, audio_offset_ms=audio_offset or 0.0

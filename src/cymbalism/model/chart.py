@@ -374,10 +374,21 @@ class Chart:
                     f"the chart {self.title!r} has no Expert+ part (no double-kick notes); "
                     f"it has: {have}"
                 ) from None
+            if lv > self.top_level:  # nothing harder can be made from an easier part
+                raise NotFoundError(
+                    f"the chart {self.title!r} has no {lv.label} part: its hardest is "
+                    f"{self.top_level.label} (it has: {have})"
+                ) from None
             raise NotFoundError(
                 f"the chart {self.title!r} has no {lv.label} part (it has: {have}); "
                 "derive one with `cymbalism simplify`"
             ) from None
+
+    def level_or_full(self, level: Level | str | int = Level.EXPERT) -> Level:
+        """``level``, or the chart's full part (:attr:`top_level`) when ``level`` is
+        Expert and the chart has none: a community chart whose hardest part is Hard."""
+        lv = Level.parse(level)
+        return self.top_level if lv is Level.EXPERT and lv not in self.parts else lv
 
     def roll_mask(self, level: Level | str | int = Level.EXPERT) -> np.ndarray:
         """Which notes of the part at ``level`` lie under a roll (:class:`Roll`): in its
