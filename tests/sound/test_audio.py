@@ -88,6 +88,32 @@ def test_bad_audio_is_said_in_one_line_and_the_rest_plays(folder: Path, tmp_path
     assert got is None and "click" in said[0]
 
 
+def test_stems_of_the_band_alone_have_no_drums_in_them(tmp_path: Path) -> None:
+    sf.write(tmp_path / "guitar.ogg", click_at(SR, [100]), SR)
+    audio = load_song_audio(tmp_path, sample_rate=SR)
+    assert audio is not None and not audio.drums_in_music and audio.drums is None
+    assert not any("full mix" in m for m in audio.messages)
+    sf.write(tmp_path / "song.ogg", click_at(SR, [100]), SR)  # the whole song: its drums too
+    audio = load_song_audio(tmp_path, sample_rate=SR)
+    assert audio is not None and audio.drums_in_music
+
+
+def test_a_song_whose_audio_cannot_be_read_says_which_file_and_why(tmp_path: Path) -> None:
+    (tmp_path / "song.ogg").write_bytes(b"OggS" + bytes(400))
+    (tmp_path / "notes.chart").write_text("")
+    got, said = song_audio_for(tmp_path / "notes.chart")
+    assert got is None
+    assert said[0].startswith(f"{tmp_path / 'song.ogg'}: cannot decode it")
+    assert said[-1] == f"{tmp_path.name}: no readable audio, so no recording plays"
+    # audio asked for by name must be there
+    with pytest.raises(InputError, match=r"--audio .*: no readable audio \(.*song\.ogg"):
+        song_audio_for("click", audio=tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match=r"no readable audio \(no audio files in it\)"):
+        song_audio_for("click", audio=empty)
+
+
 def test_audio_that_breaks_off_keeps_what_was_read(tmp_path: Path) -> None:
     x = (np.random.default_rng(0).normal(size=(10 * SR, 2)) * 0.1).astype(np.float32)
     sf.write(tmp_path / "song.flac", x, SR)

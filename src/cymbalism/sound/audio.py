@@ -342,7 +342,8 @@ def load_song_audio(
     sample_rate : int
         Everything is resampled to this rate.
     full_mix : bool, optional
-        Whether ``song`` has the drums in it; by default, when there are no drum stems.
+        Whether ``song`` has the drums in it; by default, when it is there and there are
+        no drum stems (stems of the band alone, a guitar and a bass, have no drums).
 
     Returns
     -------
@@ -355,6 +356,25 @@ def load_song_audio(
         A single audio file (not a folder) that cannot be decoded: one line naming it
         and the formats that work.
     """
+    return _song_audio(
+        source,
+        chart=chart,
+        audio_offset_ms=audio_offset_ms,
+        sample_rate=sample_rate,
+        full_mix=full_mix,
+    )[0]
+
+
+def _song_audio(
+    source: str | Path | dict[str, Path],
+    *,
+    chart: Chart | None = None,
+    audio_offset_ms: float = 0.0,
+    sample_rate: int = 44_100,
+    full_mix: bool | None = None,
+) -> tuple[SongAudio | None, list[str]]:
+    """:func:`load_song_audio`, and what reading it said (why no file could be read,
+    when none could)."""
     messages: list[str] = []
     folder: Path | None = None
     strict = False
@@ -373,13 +393,13 @@ def load_song_audio(
     music = [read[s] for s in MUSIC_STEMS if s in read]
     drums = [read[s] for s in DRUM_STEMS if s in read]
     if not music and not drums:
-        return None
+        return None, messages
     offset = recording_offset_sec(folder, chart, audio_offset_ms=audio_offset_ms)
     if full_mix is None:
-        full_mix = not drums and not any(files.get(s) for s in DRUM_STEMS)
+        full_mix = "song" in read and not drums and not any(files.get(s) for s in DRUM_STEMS)
     if full_mix:
         messages.append("the recording is a full mix: the drums are in it")
-    return SongAudio(
+    found = SongAudio(
         music=_sum(music) if music else np.zeros((0, 2), np.float32),
         drums=_sum(drums) if drums else None,
         sample_rate=sample_rate,
@@ -388,6 +408,7 @@ def load_song_audio(
         sources={s: files[s] for s in read},
         messages=messages,
     )
+    return found, messages
 
 
 def recording_offset_sec(
@@ -432,15 +453,22 @@ def song_audio_for(
     Returns
     -------
     audio : SongAudio or None
-        None when there is no readable audio: the session plays with the click.
+        None when there is no readable audio: the song plays without its recording.
     messages : list of str
+
+    Raises
+    ------
+    InputError
+        If ``audio`` was given and holds no readable audio: what was asked for is not
+        there, and the message says why.
     """
     if audio is not None:
-        found = load_song_audio(
+        found, said = _song_audio(
             audio, chart=chart, audio_offset_ms=audio_offset_ms, sample_rate=sample_rate
         )
         if found is None:
-            return None, [f"{Path(audio).name}: no readable audio, playing with the click"]
+            why = "; ".join(said) or "no audio files in it"
+            raise InputError(f"--audio {audio}: no readable audio ({why})")
         return found, found.messages
     from cymbalism import songs
 
@@ -462,11 +490,11 @@ def song_audio_for(
     folder = here if here.is_dir() else here.parent
     if not folder.is_dir() or not find_stems(folder):
         return None, [f"no audio beside {p.name}: playing with the click"]
-    got = load_song_audio(
+    got, said = _song_audio(
         folder, chart=chart, audio_offset_ms=audio_offset_ms, sample_rate=sample_rate
     )
     if got is None:
-        return None, [f"{folder.name}: no readable audio, playing with the click"]
+        return None, [*said, f"{folder.name}: no readable audio, so no recording plays"]
     return got, got.messages
 
 
