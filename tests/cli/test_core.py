@@ -92,7 +92,8 @@ def test_analyze_prints_tables_for_people(duet_files, capsys):
         (["analyze", "missing.mid"], 1, "no such MIDI file"),
         (["analyze", "{a}", "--names", "x,y"], 2, "--names needs one value per player (1"),
         (["analyze", "{a}", "--levels", "easy"], 2, "--levels needs a --chart"),
-        (["analyze", "{a}", "--window-ms", "0"], 2, "window_sec must be a positive"),
+        (["analyze", "{a}", "--window-ms", "0"], 2, "--window-ms must lie from 5 to 500 ms, got 0"),
+        (["play", "mirrorball", "-p", "A:sim", "--window-ms", "-3"], 2, "--window-ms must lie"),
         (["analyze", "{a}", "--chart", "no-such-song"], 1, "unknown song"),
         (
             ["analyze", "{a}", "{b}", "-c", "mirrorball", "--levels", "expert,zz"],
@@ -418,3 +419,13 @@ def test_tempo_says_a_long_sparse_take_is_too_sparse_for_its_drift(tmp_path, cap
     assert found is not None and int(found.group(1)) < 2 <= int(found.group(2))
     data = run_json(capsys, ["tempo", str(take)])
     assert data["drift_bpm_per_min"] is None
+
+
+def test_a_recording_too_short_for_its_own_click_says_to_give_the_song(tmp_path, capsys):
+    sf = pytest.importorskip("soundfile")
+    y = np.zeros(22050, np.float32)
+    y[1000] = 0.9  # one click: one hit, no tempo to judge it by
+    sf.write(tmp_path / "one.wav", y, 22050)
+    assert main(["analyze", str(tmp_path / "one.wav")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith("error: one.wav: no click to judge against") and "--chart" in err

@@ -256,6 +256,16 @@ def test_kit_maps_e_kit_notes_and_unknown_notes_are_counted():
         ),
         # channel 10 holds only notes that no drum map knows (a melody put on channel 10)
         (smf(b"\x00\x99\x48\x64\x60\x89\x48\x00" + END_OF_TRACK), "is in the General MIDI"),
+        # a kick 2^28 ticks (16 days at 120 BPM) after the start: delta times gone wrong
+        (smf(b"\xff\xff\xff\x7f\x99\x24\x64" + END_OF_TRACK), "reach 16 days"),
+        # two tracks, the first claiming 2 bytes fewer than it holds: the second chunk's
+        # header is read from the middle of the first's events
+        (
+            smf(b"\x00\x99\x24\x64\x10\x89\x24\x00" + END_OF_TRACK, END_OF_TRACK).replace(
+                b"MTrk\x00\x00\x00\x0c", b"MTrk\x00\x00\x00\x0a", 1
+            ),
+            "is corrupt",
+        ),
     ],
     ids=[
         "empty",
@@ -271,6 +281,8 @@ def test_kit_maps_e_kit_notes_and_unknown_notes_are_counted():
         "smpte",
         "drumless",
         "unmapped-drums",
+        "huge-delta",
+        "wrong-track-length",
     ],
 )
 def test_each_bad_file_gets_one_clear_error_naming_it(tmp_path, data, message):
@@ -279,6 +291,19 @@ def test_each_bad_file_gets_one_clear_error_naming_it(tmp_path, data, message):
     with pytest.raises(InputError, match=message) as info:
         read_midi(path)
     assert str(path) in str(info.value)
+
+
+def test_what_tools_leave_around_the_tracks_is_read_past():
+    # bytes after the declared tracks (a tool's padding or junk), and a header longer
+    # than 6 bytes (the standard lets readers skip what they do not know)
+    kick = b"\x00\x99\x24\x64\x10\x89\x24\x00" + END_OF_TRACK
+    for data in (
+        smf(kick) + b"\x00junk!\x01",
+        smf(kick).replace(b"MThd\x00\x00\x00\x06", b"MThd\x00\x00\x00\x08", 1)[:14]
+        + b"\x00\x00"
+        + smf(kick)[14:],
+    ):
+        assert parse_midi(data).hits.lane.tolist() == [Lane.KICK]
 
 
 def test_missing_file_and_folder():

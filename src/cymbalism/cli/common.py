@@ -161,6 +161,13 @@ def positive(value: float | None, option: str, *, zero_ok: bool = False) -> None
         raise InputError(f"{option} must be {need}, got {value:g}")
 
 
+def matching_window(window_ms: float) -> float:
+    """``--window-ms`` in seconds; one clear error outside the 5-500 ms a session takes."""
+    if not 5.0 <= window_ms <= 500.0:
+        raise InputError(f"--window-ms must lie from 5 to 500 ms, got {window_ms:g}")
+    return window_ms / 1000.0
+
+
 def db_option(db: str | None, store: str | None) -> str | None:
     """The database of a command that once called ``--db`` ``--store`` (kept, hidden)."""
     if db is not None and store is not None and db != store:

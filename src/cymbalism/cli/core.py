@@ -17,6 +17,7 @@ from cymbalism.cli.common import (
     app,
     console,
     err_console,
+    matching_window,
     music_placed,
     say_alignment,
     say_music,
@@ -91,6 +92,7 @@ def _analyze(
     from cymbalism.report.text import heard_as_sentence, unjudged_sentence
     from cymbalism.sound.audio import music_for_takes
 
+    matching_window(window_ms)
     song = load_chart(chart) if chart is not None else None
     music = None if song is None or keep_music else music_for_takes(files, chart, song)
     performances = [load_performance(f, kit=kit, music=music) for f in files]
@@ -106,9 +108,15 @@ def _analyze(
     if chart is None:
         if levels is not None:
             raise InputError("--levels needs a --chart to pick the parts from")
-        maps, bpm = players_clicks(
-            [p.hits for p in performances], [p.tempo_map for p in performances]
-        )
+        try:
+            maps, bpm = players_clicks(
+                [p.hits for p in performances], [p.tempo_map for p in performances]
+            )
+        except InputError as exc:  # a recording with too few hits for its click
+            where = ", ".join(Path(str(f)).name for f in files)
+            raise InputError(
+                f"{where}: no click to judge against ({exc}); give --chart with the song"
+            ) from None
         report = analyze_players(
             hits,
             tempo_map=maps,

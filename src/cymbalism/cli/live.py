@@ -20,6 +20,7 @@ from cymbalism.cli.common import (
     app,
     console,
     db_option,
+    matching_window,
     parse_tempo,
     positive,
 )
@@ -296,7 +297,7 @@ def _play(
     gains = parse_mix(mix)
     sounding_players(specs, hit_sounds)  # a bad --hit-sounds: said before anything starts
     settings = Settings(
-        window_sec=window_ms / 1000.0,
+        window_sec=matching_window(window_ms),
         tempo_scale=parse_tempo(tempo),
         follow=follow,
         count_in_bars=count_in,

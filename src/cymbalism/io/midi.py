@@ -49,6 +49,7 @@ from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, LANE_TO_GM_NOTE, Lane
 from cymbalism.model.tempo import TempoMap
+from cymbalism.model.validate import MAX_PLAUSIBLE_SEC
 
 __all__ = [
     "DEFAULT_BPM",
@@ -268,7 +269,7 @@ def parse_midi(
     if parser not in {"symusic", "mido"}:
         raise InputError(f"unknown MIDI parser {parser!r}; choose 'symusic' or 'mido'")
     kitmap = _GM_KIT if kit is None else load_kit(kit)
-    tpq = _check_container(data, label)
+    tpq, data = _parseable(data, label)
     try:
         score: Any = Score.from_midi(data)  # symusic's stubs leave its fields out
     except RuntimeError as exc:
@@ -332,6 +333,11 @@ def parse_midi(
     # every hit and the end of the file go through the tempo map in one call
     qn = np.append(tick[order], max(int(score.end()), int(tick.max()))) / tpq
     sec = tempo_map.qn_to_sec(qn)
+    if sec[-1] > MAX_PLAUSIBLE_SEC:
+        raise InputError(
+            f"{label} is corrupt: its notes reach {sec[-1] / 86400:.0f} days into the file "
+            "(its delta times are wrong)"
+        )
     onset_qn, onset_sec, end_sec = qn[:-1], sec[:-1], float(sec[-1])
     hits = Hits(
         onset_sec=onset_sec,
@@ -356,9 +362,16 @@ def parse_midi(
     )
 
 
-def _check_container(data: bytes, label: str) -> int:
-    """Check the chunk structure of an SMF; return its ticks per quarter note."""
-    return _container(data, label)[0]
+def _parseable(data: bytes, label: str) -> tuple[int, bytes]:
+    """The ticks per quarter note of an SMF, and its bytes as a strict parser takes them:
+    a header of 6 bytes (a longer one's extra bytes dropped, as the standard allows) and
+    the declared tracks, without the bytes some tools leave after them."""
+    tpq, spans = _container(data, label)
+    (header_len,) = struct.unpack(">I", data[4:8])
+    if header_len == 6 and spans[-1][1] == len(data):
+        return tpq, data
+    head = b"MThd" + struct.pack(">I", 6) + data[8:14]
+    return tpq, head + data[8 + header_len : spans[-1][1]]
 
 
 def _container(data: bytes, label: str) -> tuple[int, list[tuple[int, int]]]:
@@ -391,7 +404,7 @@ def _container(data: bytes, label: str) -> tuple[int, list[tuple[int, int]]]:
         raise InputError(f"{label} is corrupt: it claims 0 ticks per quarter note")
     pos = 8 + header_len
     spans: list[tuple[int, int]] = []
-    while pos < len(data):
+    while pos < len(data) and len(spans) < n_tracks:  # bytes after the tracks: ignored
         if len(data) - pos < 8:
             raise InputError(
                 f"{label} is truncated: a chunk header at byte {pos} is cut off "
@@ -400,6 +413,11 @@ def _container(data: bytes, label: str) -> tuple[int, list[tuple[int, int]]]:
         kind = data[pos : pos + 4]
         (length,) = struct.unpack(">I", data[pos + 4 : pos + 8])
         remaining = len(data) - pos - 8
+        if not kind.isalpha():  # a track's length was wrong, and here is its data
+            raise InputError(
+                f"{label} is corrupt: a track's length is wrong (at byte {pos}, where the "
+                f"next chunk should start, come the bytes {kind!r})"
+            )
         if length > remaining:
             raise InputError(
                 f"{label} is truncated: the {kind.decode('latin-1')!r} chunk at byte {pos} "
@@ -911,7 +929,7 @@ def read_note_onsets(path: str | Path) -> NoteOnsets:
         raise NotFoundError(f"no such MIDI file: {p}")
     label = str(p)
     data = p.read_bytes()
-    tpq = _check_container(data, label)
+    tpq, data = _parseable(data, label)
     try:
         score: Any = Score.from_midi(data)  # symusic's stubs leave its fields out
     except RuntimeError as exc:
