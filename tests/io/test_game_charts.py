@@ -504,6 +504,21 @@ def test_a_latin1_chart_reads_at_any_length(tmp_path):
 
 
 # ------------------------------------------------------------------ song folders
+def test_a_plain_drum_midi_file_saved_as_notes_mid_is_pointed_to(tmp_path):
+    """A General MIDI drum take saved as a song folder's notes.mid is no game chart: the
+    error says to give the file itself, which reads as a song of its own."""
+    from cymbalism.io.midi import write_hits
+    from cymbalism.model.hits import Hits
+
+    folder = tmp_path / "take"
+    folder.mkdir()
+    hits = Hits.from_arrays(np.arange(8) * 0.5, [Lane.KICK, Lane.SNARE] * 4, 100)
+    write_hits(folder / "notes.mid", hits, TempoMap.constant(120.0))
+    with pytest.raises(InputError, match="a plain drum MIDI file, a song of its own: give"):
+        load_chart(folder)
+    assert len(load_chart(folder / "notes.mid").part()) == 8
+
+
 def test_a_song_folder_finds_its_chart_by_content(tmp_path):
     folder = tmp_path / "Some Band - Some Song"
     folder.mkdir()

@@ -1730,7 +1730,15 @@ def read_game_chart(path: str | Path, *, song: Mapping[str, str] | None = None) 
     five_lane = _five_lane(song or {})
     if p.suffix.lower() == ".chart":
         return read_chart_file(p, five_lane=five_lane)
-    return read_notes_mid(p, five_lane=five_lane)
+    try:
+        return read_notes_mid(p, five_lane=five_lane)
+    except InputError as exc:
+        if not _is_drum_performance(p):  # no chart, and no drums either
+            raise
+        raise InputError(
+            f"{exc}; it is a plain drum MIDI file, a song of its own: give the file itself "
+            f"({p})"
+        ) from None
 
 
 def read_chart(path: str | Path, *, kit: str | None = None) -> Chart:
