@@ -1736,8 +1736,7 @@ def read_game_chart(path: str | Path, *, song: Mapping[str, str] | None = None) 
         if not _is_drum_performance(p):  # no chart, and no drums either
             raise
         raise InputError(
-            f"{exc}; it is a plain drum MIDI file, a song of its own: give the file itself "
-            f"({p})"
+            f"{exc}; it is a plain drum MIDI file, a song of its own: give the file itself ({p})"
         ) from None
 
 
