@@ -135,3 +135,21 @@ def test_tab_draws_a_note_a_tick_off_the_grid_on_it():
     triplets = Part.from_arrays([0.0, 1 / 3, 2 / 3, 1.0], int(Lane.SNARE))
     chart = Chart("triplet", TempoMap.constant(120.0), {Level.EXPERT: triplets})
     assert "SD |oooo--------|" in format_tab(chart, chart.part())  # 12 steps: triplets
+
+
+def test_tab_draws_a_last_bar_cut_short_whole_and_heads_a_section_where_it_starts():
+    """A MIDI take that ends on its last note (mid-bar) has its last bar drawn on the
+    grid of every other bar; a section marked mid-bar heads the bar it starts in."""
+    import dataclasses
+
+    from cymbalism.model.chart import Chart, Part
+    from cymbalism.model.tempo import TempoMap
+
+    qn = np.arange(0.0, 15.51, 0.5)  # 8th notes to the last 8th of bar 4: it ends at 15.5
+    part = Part.from_arrays(qn, [Lane.HIHAT_CLOSED] * qn.size)
+    chart = Chart("take", TempoMap.constant(120.0), {Level.EXPERT: part}, end_qn=15.5)
+    text = format_tab(chart, chart.part())
+    assert "HH |xxxxxxxx|xxxxxxxx|xxxxxxxx|xxxxxxxx|" in text
+    marked = dataclasses.replace(chart, sections=((0.0, "in"), (9.5, "fill")))
+    text = format_tab(marked, marked.part())
+    assert "[in] bars 1-2" in text and "[fill] bars 3-4" in text

@@ -114,6 +114,10 @@ def _step_char(lane: Lane, velocity: int) -> str:
     return base
 
 
+#: Longer than any bar (in quarter notes): how far past a song's end its last bar line is
+#: looked for.
+_LONGEST_BAR_QN = 64.0
+
 #: How far from a step a note may sit and still be drawn on it, in steps: a community
 #: chart's note a tick off its 16th (1/192 of a beat: 0.02 of a 16th) stays on the 16th
 #: grid, while a triplet (a third of a step off) or a 32nd (half a step) does not.
@@ -165,7 +169,12 @@ def format_tab(
     if bar_lines.size == 0:
         return ""
     lanes_used = [lane for lane in TAB_ORDER if np.any(part.lane == lane)]
-    bounds = np.append(bar_lines, chart.end_qn)
+    # the last bar is drawn whole, though the song may end before its bar line
+    after = tm.bar_lines_qn(chart.end_qn + _LONGEST_BAR_QN)
+    after = after[after > bar_lines[-1] + 1e-9]
+    bounds = np.append(
+        bar_lines, max(float(after[0]), chart.end_qn) if after.size else chart.end_qn
+    )
     bars: list[dict[Lane, str]] = []
     for start, stop in pairwise(bounds):
         bar_qn = float(stop - start)
@@ -183,13 +192,17 @@ def format_tab(
         bars.append({lane: "".join(r) for lane, r in rows.items()})
 
     # group bars into sections, then lines of bars_per_line
+    # a section starts at the bar it starts in (a pickup's section, mid-bar)
     starts = [0]
     names = [chart.section_at(float(bar_lines[0])) or "start"]
-    for i, q in enumerate(bar_lines):
+    for i, (q, stop) in enumerate(pairwise(bounds)):
         for sq, name in chart.sections:
-            if abs(sq - q) < 1e-9 and i > 0:
-                starts.append(i)
-                names.append(name)
+            if q - 1e-9 <= sq < stop - 1e-9 and i > 0:
+                if starts[-1] == i:  # two sections start in one bar: the later names it
+                    names[-1] = name
+                else:
+                    starts.append(i)
+                    names.append(name)
     starts.append(len(bars))
     out: list[str] = []
     for name, a, b in zip(names, starts[:-1], starts[1:], strict=True):
