@@ -53,6 +53,11 @@ def split_channel(spec: str | Path) -> tuple[Path, int | None]:
     text = str(spec)
     m = _CHANNEL.match(text)
     if m is None or Path(text).exists():
+        head, colon, tail = text.rpartition(":")
+        if colon and tail.strip() == "0" and Path(head).exists():
+            raise InputError(
+                f"{text}: channels and parts are numbered from 1 ({head}:1 is the first)"
+            )
         return Path(text), None
     ch = m.group("ch").upper()
     return Path(m.group("path")), {"L": 0, "R": 1}.get(ch, int(ch) - 1 if ch.isdigit() else 0)

@@ -494,6 +494,8 @@ def test_two_players_in_the_channels_of_one_stereo_file(tmp_path: Path) -> None:
     assert pa.tempo_map is None
     assert split_channel("take.wav:2") == (Path("take.wav"), 1)
     assert split_channel("take.wav") == (Path("take.wav"), None)
+    with pytest.raises(InputError, match=r"numbered from 1 \(.*duet\.wav:1 is the first\)"):
+        split_channel(f"{path}:0")
     # players named by file and channel; the same file twice, by number too
     whole = load_performance(path)
     assert default_names([pa, pb]) == ["duet L", "duet R"]
