@@ -159,6 +159,27 @@ def test_a_recording_cut_short_keeps_the_hits_before_the_cut(tmp_path: Path) -> 
     assert 0 < caught.value.at_sec < len(truth) * 0.6
 
 
+def test_a_wav_cut_short_says_so_though_its_reader_sees_a_shorter_file(tmp_path: Path) -> None:
+    """libsndfile reads a WAV cut short as a shorter file; its header still says how long
+    it was, and the hits after the cut are lost: said, the hits before it kept."""
+    import soundfile as sf
+
+    truth = isolated_hits(DEFAULT_LANES, n=24)
+    path = tmp_path / "cut.wav"
+    sf.write(path, _signal(truth), SR, subtype="PCM_16")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.warns(AudioWarning, match=r"cut\.wav breaks off at 0:\d\d\.\d"):
+        perf = read_audio(path)
+    early = truth.select(truth.onset_sec < perf.duration_sec - 0.1)
+    assert len(matched(early, perf.hits, 0.012)) == len(early) > 4
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, _signal(truth), SR, subtype="PCM_24")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AudioWarning)  # a whole file: nothing to say
+        assert len(read_audio(whole).hits) >= len(truth)
+
+
 def test_what_is_not_a_recording_says_so(tmp_path: Path) -> None:
     silent_video = tmp_path / "silent.mp4"
     with av.open(str(silent_video), "w") as out:

@@ -137,12 +137,42 @@ class SoundSource:
             raise AudioBrokeOff(self.path, read / self.sample_rate)
 
 
+def _wav_declared_frames(path: Path) -> int | None:
+    """The frames a WAV file's header says its data holds; None for another file, or a
+    header that does not say (a recorder that never finished it writes 0 or the maximum).
+
+    libsndfile gives the frames the file holds: a WAV cut short (a copy that stopped, a
+    recorder that crashed) reads as a shorter file, and only its header tells.
+    """
+    import struct
+
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return None
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, block_align = 12, 0
+    while pos + 8 <= len(head):
+        kind, size = head[pos : pos + 4], struct.unpack("<I", head[pos + 4 : pos + 8])[0]
+        if kind == b"fmt " and pos + 22 <= len(head):
+            block_align = struct.unpack("<H", head[pos + 20 : pos + 22])[0]
+        if kind == b"data":
+            if block_align <= 0 or size in (0, 0xFFFFFFFF):
+                return None
+            return size // block_align
+        pos += 8 + size + (size & 1)
+    return None
+
+
 class _SndfileSource(SoundSource):
     def __init__(self, path: Path, snd: Any) -> None:
         self.path, self._snd, self.decoder = path, snd, "libsndfile"
         self.sample_rate = int(snd.samplerate)
         self.channels = int(snd.channels)
-        self.frames = max(0, int(snd.frames))
+        # a WAV cut short breaks off where its data ends, short of what its header says
+        self.frames = max(0, int(snd.frames), _wav_declared_frames(path) or 0)
 
     def blocks(self, size: int) -> Iterator[np.ndarray]:
         sf = require("soundfile", "audio")
