@@ -333,3 +333,26 @@ def test_warm_up_places_the_player():
     assert placement_level(chart, Hits.empty()) == Level.BEGINNER
     sloppy = chart.targets(Level.EXPERT).shifted(0.060)  # every note, but 60 ms late
     assert placement_level(chart, sloppy, bars=(4, 12)) == Level.BEGINNER
+
+
+def test_tips_for_a_drum_left_out_and_for_a_player_nobody_heard():
+    chart = _groove()
+
+    def no_hihat(targets, bar, path):
+        return targets.select(targets.lane != Lane.HIHAT_CLOSED)
+
+    path = LessonPath(chart, start_level=Level.EXPERT)
+    _drive(path, no_hihat, 4)
+    n_hihat = sum(int(np.count_nonzero(r.note_lane == Lane.HIHAT_CLOSED)) for r in path.history)
+    assert n_hihat >= 8
+    # the drum as a whole, not each of its beats
+    assert path.tips() == [f"you leave out the hi-hat: 0 of its {n_hihat} notes hit"]
+
+    def nothing(targets, bar, path):
+        return targets.select(np.zeros(len(targets), bool))
+
+    path = LessonPath(chart, start_level=Level.EXPERT)
+    _drive(path, nothing, 4)
+    assert path.tips() == [
+        "none of your strokes came through in these bars: is the input you play the one you chose?"
+    ]

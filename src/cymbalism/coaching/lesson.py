@@ -55,6 +55,10 @@ __all__ = [
     "tips",
 ]
 
+#: A drum whose notes a player missed this share of or more is left out as a whole: the
+#: tip says so, not which beats.
+LEAVE_OUT_SHARE = 0.9
+
 
 @dataclass(frozen=True)
 class LessonSettings:
@@ -500,6 +504,11 @@ def tips(
     err = np.concatenate([r.error_sec for r in recent])
     hit = np.concatenate([r.hit for r in recent])
     extra = np.concatenate([r.extra_lane for r in recent]).astype(np.int64)
+    if not hit.any() and not extra.size:
+        return [
+            "none of your strokes came through in these bars: "
+            "is the input you play the one you chose?"
+        ]
     _, beat = tm.qn_to_bar_beat(qn)
     per_bar = tm.beats_per_bar(qn)
     scored: list[tuple[float, str]] = []
@@ -526,6 +535,13 @@ def tips(
             ]
         )
         missed = ~hit[sel]
+        if missed.size >= 4 and missed.mean() >= LEAVE_OUT_SHARE:
+            # not a beat or two: the whole drum (a list of every beat says less)
+            n_hit = int(np.count_nonzero(~missed))
+            scored.append(
+                (2.0, f"you leave out the {name}: {n_hit} of its {missed.size} notes hit")
+            )
+            continue
         dropped: list[str] = []
         worst = 0.0
         for label in np.unique(labels).tolist():
