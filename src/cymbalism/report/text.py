@@ -190,15 +190,15 @@ def gap_sentence(sync: SyncStats, a: str, b: str, *, opening: str = "Between the
 
 
 def leader_phrase(analysis: SessionAnalysis) -> str:
-    """Who led and who followed, in words (from the phase-correction gains); "" if unknown."""
+    """Who led and who followed, in words (from the phase-correction gains), or that
+    neither clearly led; "" without a fit."""
     leader = analysis.leader
     problems = analysis.coupling_problems
     if problems:
         return f"Who led cannot be told from this session: {'; '.join(problems)}."
-    if leader is None or analysis.coupling is None:
+    if analysis.coupling is None:
         return ""
     a, b = analysis.players[0].name, analysis.players[1].name
-    follower = b if leader == a else a
     fit = analysis.coupling
 
     def gain(p: str, q: str) -> str:
@@ -206,6 +206,12 @@ def leader_phrase(analysis: SessionAnalysis) -> str:
         sure = f" (±{half:.0%})" if np.isfinite(half) else ""
         return f"{max(fit.gain(p, q), 0.0):.0%}{sure}"
 
+    if leader is None:
+        return (
+            f"Neither clearly led: {a} corrected {gain(a, b)} of each gap toward {b}, "
+            f"{b} {gain(b, a)} toward {a}, too close to tell apart."
+        )
+    follower = b if leader == a else a
     return (
         f"{leader} led and {follower} followed: {follower} corrected {gain(follower, leader)} "
         f"of each gap toward {leader}, {leader} {gain(leader, follower)} toward {follower}."
