@@ -136,16 +136,18 @@ def _roll_phrase(p: PlayerAnalysis) -> str:
 def together_phrase(analysis: SessionAnalysis) -> str:
     """When the duet came together, in words."""
     t = analysis.came_together_sec
-    if analysis.sync is None or analysis.sync.n == 0:
+    asy = analysis.asynchrony
+    if analysis.sync is None or analysis.sync.n == 0 or asy is None:
         return "The players shared no notes, so their sync could not be measured."
     gone = [p for p in analysis.players[:2] if p.left_sec is not None]
     end = f"until {gone[0].name} left" if gone else "to the end"
     if t is None:
-        return (
-            f"They never settled within {TOGETHER_MS:.0f} ms of each other for long "
-            "enough to tell (it takes steady playing of most of both parts)."
-        )
-    first = analysis.asynchrony.time_sec[0] if analysis.asynchrony is not None else 0.0
+        from cymbalism.analysis.summary import pair_together
+
+        a, b = analysis.players[0], analysis.players[1]
+        _, why = pair_together(asy, a.stats, b.stats, names=(a.name, b.name))
+        return f"{why[:1].upper()}{why[1:]}." if why else ""
+    first = asy.time_sec[0]
     if t <= first + 1e-9:
         return f"They were together from the start and stayed within {TOGETHER_MS:.0f} ms {end}."
     return (
