@@ -157,8 +157,8 @@ def print_report(report: AnalysisReport) -> None:
             console.print(f"  {why}", highlight=False)
         else:
             console.print(
-                f"  [green]came together at {clock(when, decimals=1)}[/] and stayed within "
-                f"{_TOGETHER} (SD) to the end",
+                f"  [green]came together at {clock(when, decimals=1)}[/]: from then on the "
+                f"spread of their gap stayed under {_TOGETHER} (SD) to the end",
                 highlight=False,
             )
         _print_spread_over_time(pair.asynchrony, when)

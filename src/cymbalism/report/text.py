@@ -148,12 +148,10 @@ def together_phrase(analysis: SessionAnalysis) -> str:
         _, why = pair_together(asy, a.stats, b.stats, names=(a.name, b.name))
         return f"{why[:1].upper()}{why[1:]}." if why else ""
     first = asy.time_sec[0]
+    steady = f"the spread of their gap stayed under {TOGETHER_MS:.0f} ms"
     if t <= first + 1e-9:
-        return f"They were together from the start and stayed within {TOGETHER_MS:.0f} ms {end}."
-    return (
-        f"They came together at {clock(t)} and stayed within {TOGETHER_MS:.0f} ms "
-        f"of each other {end}."
-    )
+        return f"They were together from the start: {steady} {end}."
+    return f"They came together at {clock(t)}: from then on {steady} {end}."
 
 
 def summary_sentences(analysis: SessionAnalysis) -> list[str]:
