@@ -43,6 +43,7 @@ __all__ = [
     "asynchrony_unaligned",
     "came_together",
     "sync_stats",
+    "together_from_start",
     "windowed_sync",
 ]
 
@@ -263,3 +264,24 @@ def came_together(
     apart = np.flatnonzero(~together)
     first = idx[apart[-1] + 1] if apart.size else idx[0]
     return float(w.time_sec[first])
+
+
+def together_from_start(asy: Asynchrony, came_together_sec: float | None) -> bool:
+    """Whether a duet came together (:func:`came_together`) at its first shared note:
+    together from the start, however late in the song the drums come in.
+
+    Parameters
+    ----------
+    asy : Asynchrony
+    came_together_sec : float or None
+        When they came together, or None.
+
+    Returns
+    -------
+    from_start : bool
+    """
+    return (
+        came_together_sec is not None
+        and len(asy) > 0
+        and came_together_sec <= float(asy.time_sec[0]) + 1e-9
+    )

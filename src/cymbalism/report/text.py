@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cymbalism.analysis.sync import TOGETHER_SD_SEC
+from cymbalism.analysis.sync import TOGETHER_SD_SEC, together_from_start
 from cymbalism.model.lanes import Lane
 from cymbalism.report.format import clock, counted, listed, ms
 
@@ -147,9 +147,8 @@ def together_phrase(analysis: SessionAnalysis) -> str:
         a, b = analysis.players[0], analysis.players[1]
         _, why = pair_together(asy, a.stats, b.stats, names=(a.name, b.name))
         return f"{why[:1].upper()}{why[1:]}." if why else ""
-    first = asy.time_sec[0]
     steady = f"the spread of their gap stayed under {TOGETHER_MS:.0f} ms"
-    if t <= first + 1e-9:
+    if together_from_start(asy, t):
         return f"They were together from the start: {steady} {end}."
     return f"They came together at {clock(t)}: from then on {steady} {end}."
 
