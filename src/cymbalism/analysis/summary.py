@@ -23,6 +23,7 @@ from cymbalism.analysis.align import DEFAULT_WINDOW_SEC, Alignment, align, grid_
 from cymbalism.analysis.sync import (
     DEFAULT_SYNC_HOP_SEC,
     DEFAULT_SYNC_WINDOW_SEC,
+    TOGETHER_MIN_COUNT,
     TOGETHER_SD_SEC,
     Asynchrony,
     SyncStats,
@@ -30,6 +31,7 @@ from cymbalism.analysis.sync import (
     asynchrony_unaligned,
     came_together,
     sync_stats,
+    windowed_sync,
 )
 from cymbalism.analysis.timing import TimingStats, timing_by_lane, timing_stats
 from cymbalism.errors import InputError
@@ -223,14 +225,21 @@ def pair_together(
     time_sec : float or None
         When they came together (seconds on the session's clock), or None.
     reason : str or None
-        With no time, why, in words for people: their spread did not settle, or it did
-        but on too little evidence (a player who hit under
-        :data:`MIN_TOGETHER_HIT_RATE` of their notes, too few shared notes). None with
-        a time.
+        With no time, why, in words for people: their shared notes lie too far apart to
+        measure a spread, their spread did not settle, or it did but on too little
+        evidence (a player who hit under :data:`MIN_TOGETHER_HIT_RATE` of their notes,
+        too few shared notes). None with a time.
     """
     t = came_together(asy, threshold_sec=threshold_sec, window_sec=window_sec, hop_sec=hop_sec)
     limit = f"{threshold_sec * 1000:.0f} ms (SD)"
     if t is None:
+        counted = windowed_sync(asy, window_sec=window_sec, hop_sec=hop_sec).n
+        if not np.any(counted >= TOGETHER_MIN_COUNT):
+            return None, (
+                "their shared notes lie too far apart to tell when they came together (it "
+                f"takes {TOGETHER_MIN_COUNT} shared notes within {window_sec:g} s to measure "
+                "the spread of their gap)"
+            )
         return None, (
             f"they never settled together: the spread of their gap did not stay under {limit}"
         )

@@ -35,6 +35,7 @@ from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
 
 __all__ = [
+    "TOGETHER_MIN_COUNT",
     "TOGETHER_SD_SEC",
     "Asynchrony",
     "SyncStats",
@@ -54,6 +55,8 @@ DEFAULT_SYNC_HOP_SEC = 1.0
 #: The largest spread (SD) of the asynchrony over a window at which a duet counts as
 #: together (:func:`came_together`); reports, plots and the terminal say it with this value.
 TOGETHER_SD_SEC = 0.030
+#: The fewest asynchronies in a window for its spread to count (:func:`came_together`).
+TOGETHER_MIN_COUNT = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,7 +218,7 @@ def came_together(
     threshold_sec: float = TOGETHER_SD_SEC,
     window_sec: float = DEFAULT_SYNC_WINDOW_SEC,
     hop_sec: float = DEFAULT_SYNC_HOP_SEC,
-    min_count: int = 4,
+    min_count: int = TOGETHER_MIN_COUNT,
 ) -> float | None:
     """When the duet came together: from then on, their spread stayed small to the end.
 
