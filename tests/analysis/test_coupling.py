@@ -291,6 +291,21 @@ def _fit(gains: tuple[float, float], n: int, seed: int = 2):  # type: ignore[no-
     return fit_phase_correction(_table(runs.onset_sec[0]))
 
 
+def test_no_leader_is_named_when_both_players_correct_alike():
+    # Both players correct 0.10 of each gap toward the other: neither leads. The fitted
+    # gains differ by chance in every run, by less than their uncertainty; a leader named
+    # from that difference would be a coin toss (20 of 20 runs named one).
+    named = 0
+    for seed in range(20):
+        fit = _fit((0.10, 0.10), 400, seed)
+        assert fit.problems("A", "B") == []
+        named += fit.leader("A", "B") is not None
+    assert named <= 2
+    # a clear difference is still told, whichever order the players are given in
+    clear = _fit((0.50, 0.02), 400)
+    assert clear.leader("A", "B") == clear.leader("B", "A") == "B"
+
+
 def test_a_fit_that_cannot_be_read_says_why_and_names_no_leader():
     # plenty of intervals, gains inside 0-2: read it
     fit = _fit((GAIN_AB, GAIN_BA), 400)

@@ -53,3 +53,20 @@ def test_came_together_needs_enough_shared_notes_and_both_players_hitting():
     low = MIN_TOGETHER_HIT_RATE - 0.05
     assert pair_came_together(many, stats(0.95), stats(low)) is None  # one barely playing
     assert pair_came_together(many, stats(0.95), stats(0.9)) == came_together(many)
+
+
+def test_why_a_sparse_tight_duet_is_not_told_together():
+    """One shared note every 4 s, 3 ms apart at most: no 8 s window holds the four notes
+    a spread needs, so no moment is found; the reason said their spread did not stay
+    under 30 ms. It says the notes are too far apart to measure it."""
+    from cymbalism.analysis.summary import pair_together
+    from cymbalism.analysis.sync import Asynchrony
+    from cymbalism.analysis.timing import TimingStats
+
+    t = np.arange(40) * 4.0
+    asy = Asynchrony(t, np.random.default_rng(2).uniform(-0.003, 0.003, t.size))
+    full = TimingStats(40, 40, 0, 0, 1.0, 0.0, 0.003, 0.003)
+    when, why = pair_together(asy, full, full, names=("Ana", "Ben"))
+    assert when is None and why is not None
+    assert "did not stay under" not in why
+    assert "too far apart" in why and "4 shared notes within 8 s" in why

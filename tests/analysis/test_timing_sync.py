@@ -251,6 +251,33 @@ def test_kept_tempo_recovers_the_tempo_played_on_a_sparse_part() -> None:
     assert bpm == pytest.approx(song_mean, abs=0.5)
 
 
+def test_drift_is_measured_against_the_song_not_its_tempo_changes() -> None:
+    """A song at 100 BPM, then 140 from bar 17, then 80 from bar 33: a player on every
+    note did not drift, yet their drift read -17 BPM per minute, the song's own changes.
+    A player who slows steadily against the song (each note c t^2 late, t its time in the
+    song: 60 ms by the end) drifts -2 c 60 BPM per minute times the song's tempo, on the
+    held song, and about as much on the changing one."""
+    c = 4.5e-6  # seconds late per second squared
+    steady = TempoMap.constant(100.0)
+    changes = TempoMap([(0.0, 100.0), (64.0, 140.0), (128.0, 80.0)])
+    qn = np.arange(0.0, 192.0, 0.5)
+    drifts = []
+    for tm in (steady, changes):
+        notes = Hits.from_arrays(tm.qn_to_sec(qn), np.where(qn % 1 == 0, Lane.KICK, Lane.SNARE))
+        exact = align(notes, notes)
+        _, curve = kept_tempo(exact, tm, window_sec=12.0, hop_sec=2.0)
+        assert curve.drift_bpm_per_min == pytest.approx(0.0, abs=1e-6)
+        late = c * notes.onset_sec**2
+        assert late.max() < 0.075
+        slow = align(Hits.from_arrays(notes.onset_sec + late, notes.lane), notes)
+        assert slow.n_hit == len(notes)
+        drifts.append(kept_tempo(slow, tm, window_sec=12.0, hop_sec=2.0)[1].drift_bpm_per_min)
+    assert drifts[0] == pytest.approx(-2 * c * 60 * 100.0, rel=0.1)
+    # against 100 / 140 / 80 BPM in turn, jumping at each change: a drift of the same
+    # sign and size (it was -17 BPM per minute)
+    assert 1.5 * drifts[0] < drifts[1] < 0.5 * drifts[0]
+
+
 def test_kept_tempo_needs_enough_notes_in_a_window() -> None:
     tm = TempoMap.constant(120.0)
     qn = np.arange(0.0, 64.0, 1.0)

@@ -86,6 +86,26 @@ def test_analyze_prints_tables_for_people(duet_files, capsys):
     assert "came together at 0:00." in out
 
 
+def test_analyze_says_why_a_tight_duet_is_not_told_together(tmp_path, capsys):
+    """B plays exactly 10 ms behind A but only every third note of the part: their
+    spread is nil, so the command must not say it stayed above 30 ms; it says that B
+    hit too few notes for the moment they came together to be told."""
+    song = get_song("mirrorball")
+    a, b = simulate_duet(song, QUIET, QUIET.with_(bias_sec=0.010), seed=1)
+    paths = [write_hits(tmp_path / "a.mid", a, song.tempo_map)]
+    third = b.select(np.arange(len(b)) % 3 == 0)
+    paths.append(write_hits(tmp_path / "b.mid", third, song.tempo_map))
+    args = ["analyze", *map(str, paths), "--chart", "mirrorball", "--levels", "expert,expert"]
+    data = run_json(capsys, args)
+    assert data["sync"]["sd_ms"] < 0.5 and data["sync"]["came_together_sec"] is None
+    assert data["players"][1]["hit_rate"] < 0.5
+    assert main(args) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "spread stayed above" not in out
+    assert "never settled" not in out
+    assert "b hit only 33%" in out and "too few to tell when they came together" in out
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

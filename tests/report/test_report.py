@@ -444,3 +444,23 @@ def test_milliseconds_for_people_never_read_minus_zero() -> None:
     assert ms(-0.0004) == "0 ms" and ms(-0.0004, signed=True) == "0 ms"
     assert ms(0.012, signed=True) == "+12 ms" and ms(-0.012, signed=True) == "-12 ms"
     assert ms(-0.0126) == "-13 ms" and ms(None) == "–" and ms(float("nan")) == "–"
+
+
+def test_a_steady_gap_wider_than_30_ms_is_not_called_within_30_ms() -> None:
+    """Ben plays every note exactly 40 ms after Ana: the gap never changes, so its
+    spread is nil and they are together from the start, but the report said they
+    "stayed within 30 ms" of each other, a sentence after the 40 ms gap. It says the
+    spread of their gap stayed under 30 ms."""
+    chart = songs.get_song("mirrorball")
+    notes = chart.targets(Level.EXPERT)
+    ana = Hits(notes.onset_sec + 0.010, notes.lane, notes.velocity)
+    ben = Hits(notes.onset_sec + 0.050, notes.lane, notes.velocity)
+    session = Session(
+        chart, (Player("Ana", Level.EXPERT, hits=ana), Player("Ben", Level.EXPERT, hits=ben))
+    )
+    analysis = analyse_session(session)
+    assert analysis.sync is not None and analysis.sync.mean_sec == pytest.approx(-0.040)
+    words = " ".join(summary_sentences(analysis))
+    assert "the gap averaged 40 ms, Ben usually behind" in words
+    assert "within 30 ms" not in words
+    assert "They were together from the start: the spread of their gap stayed under 30 ms" in words

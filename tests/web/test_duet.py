@@ -197,3 +197,32 @@ def test_a_closed_hi_hat_on_an_open_hi_hat_note_names_the_note(tmp_path: Path) -
     assert judged["verdict"] == "on time" and judged["lane"] == Lane.HIHAT_CLOSED
     assert judged["target_lane"] == Lane.HIHAT_OPEN
     assert judged["target_sec"] == pytest.approx(note_sec)
+
+
+def test_a_duet_together_from_the_first_note_of_a_song_with_an_intro_is_told_so(
+    tmp_path: Path,
+) -> None:
+    """The drums come in after 6 s of intro and both players hit every note from the
+    first: the stored report said they were together from the start, the end screen
+    that they came together 6 s into the song."""
+    from cymbalism.model.chart import Part
+
+    song = get_song("mirrorball")
+    part = song.part(Level.EXPERT)
+    intro_qn = 12.0  # three bars, 6.3 s at 114 BPM
+    chart = Chart(
+        "intro",
+        song.tempo_map,
+        {Level.EXPERT: Part.from_arrays(part.qn + intro_qn, part.lane, part.velocity)},
+    )
+    clock = FakeClock(round(START_SEC * NS_PER_SEC))
+    with Store(str(tmp_path / "s.sqlite3")) as store:
+        _, engine = _room(store, clock, chart)
+        _play(engine, clock, 30.0, {0: 30.0, 1: 30.0})
+        result = engine.finish(stopped_at_sec=engine.zero_sec + 30.0)
+        stored = store.load(result["session_id"])
+    analysis = analyse_stored(stored)
+    first = float(song.tempo_map.qn_to_sec(intro_qn))
+    assert analysis.came_together_sec == pytest.approx(first)
+    assert "They were together from the start" in " ".join(summary_sentences(analysis))
+    assert "You were together from the start." in result["summary"]

@@ -31,9 +31,10 @@ events where the sequence breaks (a missed note) simply get no covariance with t
 neighbours.
 
 A player "leads" a pair when it adapts less to the partner than the partner adapts to it
-(``alpha_ab < alpha_ba``: a leads b). That is the only sense of "leads" in cymbalism; the
-lagged cross-correlation of the intervals (:func:`lead_lag`) is a second, model-free
-view, reported under its own name.
+(``alpha_ab < alpha_ba``: a leads b), by more than the 95% interval of the difference
+(:meth:`CouplingFit.leader`); gains that differ by less name no leader. That is the
+only sense of "leads" in cymbalism; the lagged cross-correlation of the intervals
+(:func:`lead_lag`) is a second, model-free view, reported under its own name.
 
 A fit is read only when it can be: a gain outside the stable range 0-2 (below 0 the
 player moves away from the source; above 2 every correction overshoots by more than the
@@ -298,9 +299,15 @@ class CouplingFit:
 
     def leader(self, a: str, b: str) -> str | None:
         """The one of two players who adapts less to the other (who leads), or None if
-        unknown or equal. Read it only when :meth:`problems` finds none."""
+        unknown, or if the two gains differ by no more than the 95% interval of their
+        difference (:meth:`gain_se`): neither clearly adapts less, and a leader named
+        from a difference that noise alone makes would be a coin toss. Read it only
+        when :meth:`problems` finds none."""
         ab, ba = self.gain(a, b), self.gain(b, a)
         if not (np.isfinite(ab) and np.isfinite(ba)) or ab == ba:
+            return None
+        half = 1.96 * float(np.hypot(self.gain_se(a, b), self.gain_se(b, a)))
+        if np.isfinite(half) and abs(ab - ba) <= half:
             return None
         return a if ab < ba else b
 

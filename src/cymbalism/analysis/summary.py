@@ -23,6 +23,7 @@ from cymbalism.analysis.align import DEFAULT_WINDOW_SEC, Alignment, align, grid_
 from cymbalism.analysis.sync import (
     DEFAULT_SYNC_HOP_SEC,
     DEFAULT_SYNC_WINDOW_SEC,
+    TOGETHER_MIN_COUNT,
     TOGETHER_SD_SEC,
     Asynchrony,
     SyncStats,
@@ -30,6 +31,7 @@ from cymbalism.analysis.sync import (
     asynchrony_unaligned,
     came_together,
     sync_stats,
+    windowed_sync,
 )
 from cymbalism.analysis.timing import TimingStats, timing_by_lane, timing_stats
 from cymbalism.errors import InputError
@@ -44,6 +46,8 @@ __all__ = [
     "PlayerReport",
     "analyze_players",
     "ms",
+    "pair_came_together",
+    "pair_together",
     "sync_dict",
     "timing_dict",
 ]
@@ -187,17 +191,76 @@ def pair_came_together(
     """:func:`~cymbalism.analysis.sync.came_together` of two players, when the evidence
     stands: at least :data:`MIN_TOGETHER_SHARED` shared notes from then on, and both
     hitting at least :data:`MIN_TOGETHER_HIT_RATE` of their notes (``a``, ``b``: their
-    timing figures). None otherwise."""
+    timing figures). None otherwise; :func:`pair_together` also says why."""
+    return pair_together(
+        asy, a, b, threshold_sec=threshold_sec, window_sec=window_sec, hop_sec=hop_sec
+    )[0]
+
+
+def pair_together(
+    asy: Asynchrony,
+    a: TimingStats,
+    b: TimingStats,
+    *,
+    names: tuple[str, str] = ("A", "B"),
+    threshold_sec: float = TOGETHER_SD_SEC,
+    window_sec: float = DEFAULT_SYNC_WINDOW_SEC,
+    hop_sec: float = DEFAULT_SYNC_HOP_SEC,
+) -> tuple[float | None, str | None]:
+    """When two players came together (:func:`pair_came_together`), or why it is not told.
+
+    Parameters
+    ----------
+    asy : Asynchrony
+        A - B.
+    a, b : TimingStats
+        The two players' timing figures.
+    names : tuple of (str, str)
+        The players' names, for the reason.
+    threshold_sec, window_sec, hop_sec : float
+        As for :func:`~cymbalism.analysis.sync.came_together`.
+
+    Returns
+    -------
+    time_sec : float or None
+        When they came together (seconds on the session's clock), or None.
+    reason : str or None
+        With no time, why, in words for people: their shared notes lie too far apart to
+        measure a spread, their spread did not settle, or it did but on too little
+        evidence (a player who hit under :data:`MIN_TOGETHER_HIT_RATE` of their notes,
+        too few shared notes). None with a time.
+    """
     t = came_together(asy, threshold_sec=threshold_sec, window_sec=window_sec, hop_sec=hop_sec)
+    limit = f"{threshold_sec * 1000:.0f} ms (SD)"
     if t is None:
-        return None
+        counted = windowed_sync(asy, window_sec=window_sec, hop_sec=hop_sec).n
+        if not np.any(counted >= TOGETHER_MIN_COUNT):
+            return None, (
+                "their shared notes lie too far apart to tell when they came together (it "
+                f"takes {TOGETHER_MIN_COUNT} shared notes within {window_sec:g} s to measure "
+                "the spread of their gap)"
+            )
+        return None, (
+            f"they never settled together: the spread of their gap did not stay under {limit}"
+        )
+    low = [
+        f"{name} hit only {s.hit_rate:.0%} of their notes"
+        for name, s in zip(names, (a, b), strict=True)
+        if not (np.isfinite(s.hit_rate) and s.hit_rate >= MIN_TOGETHER_HIT_RATE)
+    ]
+    if low:
+        return None, (
+            f"{' and '.join(low)}, too few to tell when they came together (it takes "
+            f"{MIN_TOGETHER_HIT_RATE:.0%} of each part)"
+        )
     shared = int(np.count_nonzero(np.asarray(asy.time_sec) >= t - 1e-9))
-    rates = [s.hit_rate for s in (a, b)]
-    if shared < MIN_TOGETHER_SHARED or not all(
-        np.isfinite(r) and r >= MIN_TOGETHER_HIT_RATE for r in rates
-    ):
-        return None
-    return t
+    if shared < MIN_TOGETHER_SHARED:
+        return None, (
+            f"the spread of their gap settled under {limit} at {t:.1f} s, but over only "
+            f"{shared} shared notes, too few to tell when they came together (it takes "
+            f"{MIN_TOGETHER_SHARED})"
+        )
+    return t, None
 
 
 def analyze_players(

@@ -35,6 +35,7 @@ from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
 
 __all__ = [
+    "TOGETHER_MIN_COUNT",
     "TOGETHER_SD_SEC",
     "Asynchrony",
     "SyncStats",
@@ -43,6 +44,7 @@ __all__ = [
     "asynchrony_unaligned",
     "came_together",
     "sync_stats",
+    "together_from_start",
     "windowed_sync",
 ]
 
@@ -53,6 +55,8 @@ DEFAULT_SYNC_HOP_SEC = 1.0
 #: The largest spread (SD) of the asynchrony over a window at which a duet counts as
 #: together (:func:`came_together`); reports, plots and the terminal say it with this value.
 TOGETHER_SD_SEC = 0.030
+#: The fewest asynchronies in a window for its spread to count (:func:`came_together`).
+TOGETHER_MIN_COUNT = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,7 +218,7 @@ def came_together(
     threshold_sec: float = TOGETHER_SD_SEC,
     window_sec: float = DEFAULT_SYNC_WINDOW_SEC,
     hop_sec: float = DEFAULT_SYNC_HOP_SEC,
-    min_count: int = 4,
+    min_count: int = TOGETHER_MIN_COUNT,
 ) -> float | None:
     """When the duet came together: from then on, their spread stayed small to the end.
 
@@ -263,3 +267,24 @@ def came_together(
     apart = np.flatnonzero(~together)
     first = idx[apart[-1] + 1] if apart.size else idx[0]
     return float(w.time_sec[first])
+
+
+def together_from_start(asy: Asynchrony, came_together_sec: float | None) -> bool:
+    """Whether a duet came together (:func:`came_together`) at its first shared note:
+    together from the start, however late in the song the drums come in.
+
+    Parameters
+    ----------
+    asy : Asynchrony
+    came_together_sec : float or None
+        When they came together, or None.
+
+    Returns
+    -------
+    from_start : bool
+    """
+    return (
+        came_together_sec is not None
+        and len(asy) > 0
+        and came_together_sec <= float(asy.time_sec[0]) + 1e-9
+    )

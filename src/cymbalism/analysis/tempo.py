@@ -204,25 +204,33 @@ class TempoCurve:
         not repeat at a period near the tempo followed).
     window_sec : float
         The length of each window.
+    song_bpm : np.ndarray [shape=(m,), float64, BPM] or None
+        For a tempo kept against a part (:func:`~cymbalism.analysis.timing.kept_tempo`):
+        the song's own tempo over the same notes in each window, which the drift is
+        measured against. None for a tempo from the hits alone.
     """
 
     time_sec: np.ndarray
     bpm: np.ndarray
     window_sec: float
+    song_bpm: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.time_sec.size)
 
     @property
     def drift_bpm_per_min(self) -> float:
-        """The slope of a least-squares line through the curve, in BPM per minute.
+        """The slope of a least-squares line through the curve, in BPM per minute: through
+        the tempo less the song's (:attr:`song_bpm`) when the curve has it, so a player
+        who follows a song's tempo changes does not drift.
 
         Positive when the player sped up. NaN when fewer than two windows have a tempo.
         """
-        ok = np.isfinite(self.bpm)
+        bpm = self.bpm if self.song_bpm is None else self.bpm - self.song_bpm
+        ok = np.isfinite(bpm)
         if ok.sum() < 2:
             return float("nan")
-        slope_per_sec = np.polyfit(self.time_sec[ok], self.bpm[ok], 1)[0]
+        slope_per_sec = np.polyfit(self.time_sec[ok], bpm[ok], 1)[0]
         return float(slope_per_sec * 60.0)
 
 

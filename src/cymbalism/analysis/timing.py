@@ -275,7 +275,9 @@ def kept_tempo(
     curve : TempoCurve
         The tempo kept in each window (centred on the song's seconds); NaN where the
         window holds fewer than :data:`KEPT_TEMPO_MIN_NOTES` hit notes, or notes that
-        span less than :data:`KEPT_TEMPO_MIN_SPAN_QN` quarter notes.
+        span less than :data:`KEPT_TEMPO_MIN_SPAN_QN` quarter notes. Its ``song_bpm`` is
+        the song's tempo over the same notes, so its drift is the player's against the
+        song (a song's own tempo changes are not a drift).
     """
     ok = alignment.timed  # a roll is played at the drummer's own rate
     note_sec = alignment.targets.onset_sec[ok]
@@ -287,7 +289,9 @@ def kept_tempo(
     lo = np.searchsorted(note_sec, centres - window_sec / 2, side="left")
     hi = np.searchsorted(note_sec, centres + window_sec / 2, side="left")
     bpm = _kept_bpm(qn, hit_sec, np.append(lo, 0), np.append(hi, qn.size))
-    return float(bpm[-1]), TempoCurve(time_sec=centres, bpm=bpm[:-1], window_sec=window_sec)
+    song_bpm = _kept_bpm(qn, note_sec, lo, hi)  # the song's own, over the same notes
+    curve = TempoCurve(time_sec=centres, bpm=bpm[:-1], window_sec=window_sec, song_bpm=song_bpm)
+    return float(bpm[-1]), curve
 
 
 def _kept_bpm(qn: np.ndarray, sec: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cymbalism.analysis.summary import AnalysisReport
+from cymbalism.analysis.summary import AnalysisReport, pair_together
 from cymbalism.analysis.sync import TOGETHER_SD_SEC, Asynchrony
 from cymbalism.cli.common import console
 from cymbalism.model.chart import Chart, Level
@@ -150,11 +150,15 @@ def print_report(report: AnalysisReport) -> None:
         )
         when = s["came_together_sec"]
         if when is None:
-            console.print(f"  they did not settle together (spread stayed above {_TOGETHER})")
+            stats = {p.name: p.stats for p in report.players}
+            _, why = pair_together(
+                pair.asynchrony, stats[pair.a], stats[pair.b], names=(pair.a, pair.b)
+            )
+            console.print(f"  {why}", highlight=False)
         else:
             console.print(
-                f"  [green]came together at {clock(when, decimals=1)}[/] and stayed within "
-                f"{_TOGETHER} (SD) to the end",
+                f"  [green]came together at {clock(when, decimals=1)}[/]: from then on the "
+                f"spread of their gap stayed under {_TOGETHER} (SD) to the end",
                 highlight=False,
             )
         _print_spread_over_time(pair.asynchrony, when)

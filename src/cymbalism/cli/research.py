@@ -270,6 +270,12 @@ def _coupling(
         console.print(f"who leads cannot be told: {'; '.join(problems)}", highlight=False)
     elif leads is not None:
         console.print(f"{leads} leads (adapts less to the other)", highlight=False)
+    else:
+        console.print(
+            f"neither clearly leads: the gains of {a} and {b} toward each other are too "
+            "close to tell apart",
+            highlight=False,
+        )
     readable = [ll["xcorr"]["1"], ll["xcorr"]["-1"], ll["granger_a_to_b_p"]]
     n_ll = int(ll["n"])
     if all(x is None for x in readable):

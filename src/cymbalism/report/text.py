@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cymbalism.analysis.sync import TOGETHER_SD_SEC
+from cymbalism.analysis.sync import TOGETHER_SD_SEC, together_from_start
 from cymbalism.model.lanes import Lane
 from cymbalism.report.format import clock, counted, listed, ms
 
@@ -136,22 +136,21 @@ def _roll_phrase(p: PlayerAnalysis) -> str:
 def together_phrase(analysis: SessionAnalysis) -> str:
     """When the duet came together, in words."""
     t = analysis.came_together_sec
-    if analysis.sync is None or analysis.sync.n == 0:
+    asy = analysis.asynchrony
+    if analysis.sync is None or analysis.sync.n == 0 or asy is None:
         return "The players shared no notes, so their sync could not be measured."
     gone = [p for p in analysis.players[:2] if p.left_sec is not None]
     end = f"until {gone[0].name} left" if gone else "to the end"
     if t is None:
-        return (
-            f"They never settled within {TOGETHER_MS:.0f} ms of each other for long "
-            "enough to tell (it takes steady playing of most of both parts)."
-        )
-    first = analysis.asynchrony.time_sec[0] if analysis.asynchrony is not None else 0.0
-    if t <= first + 1e-9:
-        return f"They were together from the start and stayed within {TOGETHER_MS:.0f} ms {end}."
-    return (
-        f"They came together at {clock(t)} and stayed within {TOGETHER_MS:.0f} ms "
-        f"of each other {end}."
-    )
+        from cymbalism.analysis.summary import pair_together
+
+        a, b = analysis.players[0], analysis.players[1]
+        _, why = pair_together(asy, a.stats, b.stats, names=(a.name, b.name))
+        return f"{why[:1].upper()}{why[1:]}." if why else ""
+    steady = f"the spread of their gap stayed under {TOGETHER_MS:.0f} ms"
+    if together_from_start(asy, t):
+        return f"They were together from the start: {steady} {end}."
+    return f"They came together at {clock(t)}: from then on {steady} {end}."
 
 
 def summary_sentences(analysis: SessionAnalysis) -> list[str]:
@@ -190,15 +189,15 @@ def gap_sentence(sync: SyncStats, a: str, b: str, *, opening: str = "Between the
 
 
 def leader_phrase(analysis: SessionAnalysis) -> str:
-    """Who led and who followed, in words (from the phase-correction gains); "" if unknown."""
+    """Who led and who followed, in words (from the phase-correction gains), or that
+    neither clearly led; "" without a fit."""
     leader = analysis.leader
     problems = analysis.coupling_problems
     if problems:
         return f"Who led cannot be told from this session: {'; '.join(problems)}."
-    if leader is None or analysis.coupling is None:
+    if analysis.coupling is None:
         return ""
     a, b = analysis.players[0].name, analysis.players[1].name
-    follower = b if leader == a else a
     fit = analysis.coupling
 
     def gain(p: str, q: str) -> str:
@@ -206,6 +205,12 @@ def leader_phrase(analysis: SessionAnalysis) -> str:
         sure = f" (±{half:.0%})" if np.isfinite(half) else ""
         return f"{max(fit.gain(p, q), 0.0):.0%}{sure}"
 
+    if leader is None:
+        return (
+            f"Neither clearly led: {a} corrected {gain(a, b)} of each gap toward {b}, "
+            f"{b} {gain(b, a)} toward {a}, too close to tell apart."
+        )
+    follower = b if leader == a else a
     return (
         f"{leader} led and {follower} followed: {follower} corrected {gain(follower, leader)} "
         f"of each gap toward {leader}, {leader} {gain(leader, follower)} toward {follower}."

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from cymbalism.analysis.sync import together_from_start
 from cymbalism.live.clock import NS_PER_SEC, Clock
 from cymbalism.live.engine import Engine, Feedback, LiveOptions, Recorder, Verdict
 from cymbalism.live.metronome import Sound
@@ -382,10 +383,10 @@ class DuetEngine:
             a, b = (p.name for p in self.players[:2])
             summary.append(gap_sentence(result.sync, a, b, opening="Between you:"))
         together = result.came_together_sec
-        if together is not None:
+        if together is not None and result.report.sync is not None:
             summary.append(
                 "You were together from the start."
-                if together < 1.0
+                if together_from_start(result.report.sync.asynchrony, together)
                 else f"You came together {together:.0f} s into the song."
             )
         return {
