@@ -167,6 +167,22 @@ def test_came_together_finds_when_the_spread_settles():
     assert came_together(Asynchrony(np.empty(0), np.empty(0))) is None
 
 
+def test_came_together_when_the_gap_closes_not_only_when_it_is_steady():
+    # B starts 90 ms behind A and closes the gap steadily, to 10 ms at 40 s, with a
+    # spread of 5 ms: steady all along, together only once the gap is within 30 ms
+    t = np.arange(0, 60, 0.25)
+    gap = np.interp(t, [0.0, 40.0], [0.090, 0.010])
+    noise = np.random.default_rng(3).normal(0, 0.005, t.size)
+    when = came_together(Asynchrony(t, -gap + noise), window_sec=8, hop_sec=1)
+    assert when is not None and 29 <= when <= 31  # the gap passes 30 ms at 30 s
+    # a steady gap of 40 ms either way is never together; 25 ms is, from the start
+    for lag in (0.040, -0.040):
+        assert came_together(Asynchrony(t, lag + noise)) is None
+    assert came_together(Asynchrony(t, 0.025 + noise)) == 0.0
+    with pytest.raises(InputError, match="gap_sec"):
+        came_together(Asynchrony(t, noise), gap_sec=0)
+
+
 def test_bad_input_gets_its_own_error():
     asy = Asynchrony(np.arange(10.0), np.zeros(10))
     with pytest.raises(InputError, match="milliseconds"):

@@ -446,11 +446,11 @@ def test_milliseconds_for_people_never_read_minus_zero() -> None:
     assert ms(-0.0126) == "-13 ms" and ms(None) == "–" and ms(float("nan")) == "–"
 
 
-def test_a_steady_gap_wider_than_30_ms_is_not_called_within_30_ms() -> None:
+def test_a_steady_gap_wider_than_30_ms_is_not_together() -> None:
     """Ben plays every note exactly 40 ms after Ana: the gap never changes, so its
-    spread is nil and they are together from the start, but the report said they
-    "stayed within 30 ms" of each other, a sentence after the 40 ms gap. It says the
-    spread of their gap stayed under 30 ms."""
+    spread is nil, but two drums 40 ms apart sound as a flam, not as one. The report
+    said they were together from the start and "stayed within 30 ms" of each other, a
+    sentence after the 40 ms gap. It says they never came together, and why."""
     chart = songs.get_song("mirrorball")
     notes = chart.targets(Level.EXPERT)
     ana = Hits(notes.onset_sec + 0.010, notes.lane, notes.velocity)
@@ -460,7 +460,21 @@ def test_a_steady_gap_wider_than_30_ms_is_not_called_within_30_ms() -> None:
     )
     analysis = analyse_session(session)
     assert analysis.sync is not None and analysis.sync.mean_sec == pytest.approx(-0.040)
+    assert analysis.came_together_sec is None
     words = " ".join(summary_sentences(analysis))
     assert "the gap averaged 40 ms, Ben usually behind" in words
-    assert "within 30 ms" not in words
-    assert "They were together from the start: the spread of their gap stayed under 30 ms" in words
+    assert "together from the start" not in words
+    assert (
+        "They never came together: at the end Ben was still 40 ms behind Ana, steady but "
+        "apart (together is within 30 ms)." in words
+    )
+    # 20 ms apart, as steady, is together from the start
+    ben = Hits(notes.onset_sec + 0.030, notes.lane, notes.velocity)
+    session = Session(
+        chart, (Player("Ana", Level.EXPERT, hits=ana), Player("Ben", Level.EXPERT, hits=ben))
+    )
+    words = " ".join(summary_sentences(analyse_session(session)))
+    assert (
+        "They were together from the start: their gap stayed within 30 ms, its spread "
+        "under 30 ms, to the end." in words
+    )

@@ -23,6 +23,7 @@ from cymbalism.analysis.align import DEFAULT_WINDOW_SEC, Alignment, align, grid_
 from cymbalism.analysis.sync import (
     DEFAULT_SYNC_HOP_SEC,
     DEFAULT_SYNC_WINDOW_SEC,
+    TOGETHER_GAP_SEC,
     TOGETHER_MIN_COUNT,
     TOGETHER_SD_SEC,
     Asynchrony,
@@ -226,22 +227,34 @@ def pair_together(
         When they came together (seconds on the session's clock), or None.
     reason : str or None
         With no time, why, in words for people: their shared notes lie too far apart to
-        measure a spread, their spread did not settle, or it did but on too little
+        measure a spread, their spread did not settle, one stayed behind the other (a
+        steady gap over :data:`~cymbalism.analysis.sync.TOGETHER_GAP_SEC`), or they
+        settled but on too little
         evidence (a player who hit under :data:`MIN_TOGETHER_HIT_RATE` of their notes,
         too few shared notes). None with a time.
     """
     t = came_together(asy, threshold_sec=threshold_sec, window_sec=window_sec, hop_sec=hop_sec)
-    limit = f"{threshold_sec * 1000:.0f} ms (SD)"
+    limit = f"{threshold_sec * 1000:.0f} ms"
     if t is None:
-        counted = windowed_sync(asy, window_sec=window_sec, hop_sec=hop_sec).n
-        if not np.any(counted >= TOGETHER_MIN_COUNT):
+        w = windowed_sync(asy, window_sec=window_sec, hop_sec=hop_sec)
+        counted = w.n >= TOGETHER_MIN_COUNT
+        if not np.any(counted):
             return None, (
                 "their shared notes lie too far apart to tell when they came together (it "
                 f"takes {TOGETHER_MIN_COUNT} shared notes within {window_sec:g} s to measure "
                 "the spread of their gap)"
             )
+        last = int(np.flatnonzero(counted)[-1])
+        mean, sd = float(w.mean_sec[last]), float(w.sd_sec[last])
+        if sd < threshold_sec and abs(mean) >= TOGETHER_GAP_SEC:
+            behind, ahead = names if mean > 0 else names[::-1]
+            return None, (
+                f"they never came together: at the end {behind} was still {abs(mean) * 1000:.0f}"
+                f" ms behind {ahead}, steady but apart (together is within "
+                f"{TOGETHER_GAP_SEC * 1000:.0f} ms)"
+            )
         return None, (
-            f"they never settled together: the spread of their gap did not stay under {limit}"
+            f"they never settled together: the spread of their gap did not stay under {limit} (SD)"
         )
     low = [
         f"{name} hit only {s.hit_rate:.0%} of their notes"
@@ -256,7 +269,7 @@ def pair_together(
     shared = int(np.count_nonzero(np.asarray(asy.time_sec) >= t - 1e-9))
     if shared < MIN_TOGETHER_SHARED:
         return None, (
-            f"the spread of their gap settled under {limit} at {t:.1f} s, but over only "
+            f"their gap settled within {limit} at {t:.1f} s, but over only "
             f"{shared} shared notes, too few to tell when they came together (it takes "
             f"{MIN_TOGETHER_SHARED})"
         )

@@ -35,6 +35,7 @@ from cymbalism.errors import InputError
 from cymbalism.model.hits import Hits
 
 __all__ = [
+    "TOGETHER_GAP_SEC",
     "TOGETHER_MIN_COUNT",
     "TOGETHER_SD_SEC",
     "Asynchrony",
@@ -55,6 +56,9 @@ DEFAULT_SYNC_HOP_SEC = 1.0
 #: The largest spread (SD) of the asynchrony over a window at which a duet counts as
 #: together (:func:`came_together`); reports, plots and the terminal say it with this value.
 TOGETHER_SD_SEC = 0.030
+#: The largest mean gap (either way) over a window at which a duet counts as together:
+#: two players a steady 40 ms apart sound as a flam, not as one.
+TOGETHER_GAP_SEC = 0.030
 #: The fewest asynchronies in a window for its spread to count (:func:`came_together`).
 TOGETHER_MIN_COUNT = 4
 
@@ -219,13 +223,16 @@ def came_together(
     window_sec: float = DEFAULT_SYNC_WINDOW_SEC,
     hop_sec: float = DEFAULT_SYNC_HOP_SEC,
     min_count: int = TOGETHER_MIN_COUNT,
+    gap_sec: float = TOGETHER_GAP_SEC,
 ) -> float | None:
-    """When the duet came together: from then on, their spread stayed small to the end.
+    """When the duet came together: from then on, their gap stayed small and steady to
+    the end.
 
     Definition: compute :func:`windowed_sync` (windows of ``window_sec`` centred every
     ``hop_sec`` from the first shared position to the last). A window *counts* if it
     holds at least ``min_count`` asynchronies; it is *together* if its SD is below
-    ``threshold_sec``. The answer is the centre time of the first counting window
+    ``threshold_sec`` and its mean lies within ``gap_sec`` of zero (a steady gap of 40 ms
+    is steady, but not together). The answer is the centre time of the first counting window
     from which every later counting window is together, i.e. the start of the final
     unbroken run of together windows that reaches the end of the song. If the last
     counting window is not together (they never settled), or no window counts, the
@@ -241,19 +248,16 @@ def came_together(
         Window length and step, seconds.
     min_count : int
         Fewest asynchronies for a window to count (at least 2, for an SD).
+    gap_sec : float
+        Largest windowed mean asynchrony, either way, that counts as together
+        (:data:`TOGETHER_GAP_SEC`).
 
     Returns
     -------
     time_sec : float or None
         Seconds on the session's clock (chart time with a chart).
     """
-    thr = float(threshold_sec)
-    if not np.isfinite(thr) or thr <= 0:
-        raise InputError(
-            f"threshold_sec must be a positive number of seconds, got {threshold_sec!r}"
-        )
-    if thr > 1.0:
-        raise InputError(f"threshold_sec = {thr:g} s is over a second (did you give milliseconds?)")
+    thr, gap = _seconds(threshold_sec, "threshold_sec"), _seconds(gap_sec, "gap_sec")
     if int(min_count) < 2:
         raise InputError(f"min_count must be at least 2 to have an SD, got {min_count!r}")
     w = windowed_sync(asy, window_sec=window_sec, hop_sec=hop_sec)
@@ -261,12 +265,22 @@ def came_together(
     if not counts.any():
         return None
     idx = np.flatnonzero(counts)
-    together = w.sd_sec[idx] < thr
+    together = (w.sd_sec[idx] < thr) & (np.abs(w.mean_sec[idx]) < gap)
     if not together[-1]:
         return None
     apart = np.flatnonzero(~together)
     first = idx[apart[-1] + 1] if apart.size else idx[0]
     return float(w.time_sec[first])
+
+
+def _seconds(value: float, name: str) -> float:
+    """A positive limit in seconds, under a second."""
+    x = float(value)
+    if not np.isfinite(x) or x <= 0:
+        raise InputError(f"{name} must be a positive number of seconds, got {value!r}")
+    if x > 1.0:
+        raise InputError(f"{name} = {x:g} s is over a second (did you give milliseconds?)")
+    return x
 
 
 def together_from_start(asy: Asynchrony, came_together_sec: float | None) -> bool:

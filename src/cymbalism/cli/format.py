@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from cymbalism.analysis.summary import AnalysisReport, pair_together
-from cymbalism.analysis.sync import TOGETHER_SD_SEC, Asynchrony
+from cymbalism.analysis.sync import TOGETHER_GAP_SEC, TOGETHER_SD_SEC, Asynchrony
 from cymbalism.cli.common import console
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.lanes import Lane
@@ -38,6 +38,7 @@ __all__ = [
 
 #: The together threshold in whole ms, as the terminal says it.
 _TOGETHER = f"{TOGETHER_SD_SEC * 1000:.0f} ms"
+_GAP = f"{TOGETHER_GAP_SEC * 1000:.0f} ms"
 #: The spread (ms) drawn as the highest bar of the spread chart.
 _SPREAD_TOP_MS = 60.0
 
@@ -157,8 +158,8 @@ def print_report(report: AnalysisReport) -> None:
             console.print(f"  {why}", highlight=False)
         else:
             console.print(
-                f"  [green]came together at {clock(when, decimals=1)}[/]: from then on the "
-                f"spread of their gap stayed under {_TOGETHER} (SD) to the end",
+                f"  [green]came together at {clock(when, decimals=1)}[/]: from then on their "
+                f"gap stayed within {_GAP}, its spread under {_TOGETHER} (SD), to the end",
                 highlight=False,
             )
         _print_spread_over_time(pair.asynchrony, when)
@@ -203,11 +204,12 @@ def _print_spread_over_time(asy: Asynchrony, came_sec: float | None) -> None:
     w = windowed_sync(asy, window_sec=10.0, hop_sec=10.0)
     bars = sparkline(w.sd_sec * 1000, low=0.0, high=_SPREAD_TOP_MS)
     cells = []
-    for t, sd, bar in zip(w.time_sec, w.sd_sec, bars, strict=True):
+    for t, mean, sd, bar in zip(w.time_sec, w.mean_sec, w.sd_sec, bars, strict=True):
         if not np.isfinite(sd):
             cells.append(" ")
             continue
-        together = sd < TOGETHER_SD_SEC or (came_sec is not None and t >= came_sec - 5)
+        close = sd < TOGETHER_SD_SEC and abs(mean) < TOGETHER_GAP_SEC
+        together = close or (came_sec is not None and t >= came_sec - 5)
         colour = "green" if together else "red"
         cells.append(f"[{colour}]{bar}[/]")
     console.print(f"  spread every 10 s (0-{_SPREAD_TOP_MS:.0f} ms): {''.join(cells)}")

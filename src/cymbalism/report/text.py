@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cymbalism.analysis.sync import TOGETHER_SD_SEC, together_from_start
+from cymbalism.analysis.sync import TOGETHER_GAP_SEC, TOGETHER_SD_SEC, together_from_start
 from cymbalism.model.lanes import Lane
 from cymbalism.report.format import clock, counted, listed, ms
 
@@ -147,7 +147,10 @@ def together_phrase(analysis: SessionAnalysis) -> str:
         a, b = analysis.players[0], analysis.players[1]
         _, why = pair_together(asy, a.stats, b.stats, names=(a.name, b.name))
         return f"{why[:1].upper()}{why[1:]}." if why else ""
-    steady = f"the spread of their gap stayed under {TOGETHER_MS:.0f} ms"
+    steady = (
+        f"their gap stayed within {TOGETHER_GAP_SEC * 1000:.0f} ms, its spread under "
+        f"{TOGETHER_MS:.0f} ms,"
+    )
     if together_from_start(asy, t):
         return f"They were together from the start: {steady} {end}."
     return f"They came together at {clock(t)}: from then on {steady} {end}."
