@@ -86,6 +86,16 @@ def test_analyze_prints_tables_for_people(duet_files, capsys):
     assert "came together at 0:00." in out
 
 
+def test_analyze_says_two_players_in_step_play_level(tmp_path, duet_files, capsys):
+    """Two players with no gap on average were told one plays "0.0 ms behind" the other."""
+    twin = tmp_path / "twin.mid"
+    twin.write_bytes(duet_files[0].read_bytes())
+    assert main(["analyze", str(duet_files[0]), str(twin), "--chart", "mirrorball"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "anna and twin play level on average; spread (SD) 0.0 ms" in out
+    assert "0.0 ms behind" not in out
+
+
 def test_analyze_says_why_a_tight_duet_is_not_told_together(tmp_path, capsys):
     """B plays exactly 10 ms behind A but only every third note of the part: their
     spread is nil, so the command must not say it stayed above 30 ms; it says that B

@@ -142,10 +142,13 @@ def print_report(report: AnalysisReport) -> None:
             console.print(f"[bold]{pair.a} vs {pair.b}[/]: no shared notes to compare")
             continue
         mean = s["mean_ms"] or 0.0
-        where = "ahead of" if mean < 0 else "behind"
+        if abs(mean) < 0.05:  # prints as 0.0: neither ahead nor behind
+            said = f"{pair.a} and {pair.b} play level on average"
+        else:
+            where = "ahead of" if mean < 0 else "behind"
+            said = f"{pair.a} plays {abs(mean):.1f} ms {where} {pair.b} on average"
         console.print(
-            f"[bold]{pair.a} - {pair.b}[/] at {s['n']} shared notes: {pair.a} plays "
-            f"{abs(mean):.1f} ms {where} {pair.b} on average; spread (SD) "
+            f"[bold]{pair.a} - {pair.b}[/] at {s['n']} shared notes: {said}; spread (SD) "
             f"{plain_ms(s['sd_ms'], ' ms')}, typical gap {plain_ms(s['mean_abs_ms'], ' ms')}",
             highlight=False,
         )
