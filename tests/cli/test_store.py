@@ -157,6 +157,30 @@ def test_one_unreadable_session_does_not_stop_sessions_or_history(
     assert f"session {ids[1]} cannot be read" in capsys.readouterr().err
 
 
+def test_a_session_with_an_odd_row_is_left_out_and_can_be_deleted(
+    duet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    session, _ = duet
+    db = str(tmp_path / "cli.sqlite3")
+    monkeypatch.setenv("CYMBALISM_DB", db)
+    monkeypatch.setenv("COLUMNS", "200")
+    with Store(db) as store:
+        ids = [store.save_session(session) for _ in range(3)]
+        with store.engine.begin() as conn:  # a level no version of cymbalism has
+            conn.execute(
+                text("UPDATE session_players SET level = 99 WHERE session_id = :s"), {"s": ids[1]}
+            )
+    assert main(["sessions"]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("finished") == 2 and f"session {ids[1]} is left out" in err
+    assert main(["sessions", "delete", str(ids[1]), "--yes"]) == 0
+    assert f"deleted session {ids[1]}" in capsys.readouterr().out
+    assert main(["sessions"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_a_recorded_duet_is_stored_placed_on_its_song(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

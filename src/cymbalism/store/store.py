@@ -258,6 +258,18 @@ def spans_from_moves(moves: Sequence[tuple[float, bool]]) -> tuple[tuple[float, 
     return tuple((float(a), float(b)) for a, b in spans)
 
 
+#: What a read raises for a value its column should not hold (SQLite keeps any value in
+#: any column): a date that is not one, a level no version has, text for a number.
+_UNREADABLE = (ValueError, TypeError)
+
+
+def _player_name(seat: SessionPlayerRow) -> str:
+    """The name of the player in a seat; InputError if the player row is gone."""
+    if seat.player is None:
+        raise InputError(f"its seat {seat.seat} is of player {seat.player_id}, who is not stored")
+    return seat.player.name
+
+
 def _float(x: float | None) -> float:
     return float("nan") if x is None else float(x)
 
@@ -520,8 +532,14 @@ class Store:
             )
 
     def delete(self, session_id: int) -> None:
-        """Remove a session with its hits, judgements, level changes and bars."""
-        self.info(session_id)
+        """Remove a session with its hits, judgements, level changes and bars (one that
+        cannot be read too)."""
+        found = None
+        if 1 <= int(session_id) <= MAX_SESSION_ID:
+            with self.engine.connect() as conn:
+                found = conn.scalar(select(SessionRow.id).where(SessionRow.id == session_id))
+        if found is None:
+            raise self._not_found(session_id)
         sp_ids = select(SessionPlayerRow.id).where(SessionPlayerRow.session_id == session_id)
         with self.engine.begin() as conn:
             for table in (Hit, Judgement, LevelChange, Presence):
@@ -626,6 +644,29 @@ class Store:
         return utcnow() - updated > STALE_AFTER
 
     def _infos(self, where: Any = None, *, limit: int | None = None) -> list[SessionInfo]:
+        """The sessions ``where`` selects, oldest first (the last ``limit`` of them).
+
+        A session with a row that cannot be read is left out, with a :class:`StoreWarning`
+        that names it: one odd row spoils a read of many, so they are then read one by one.
+        """
+        try:
+            return self._read_infos(where, limit=limit)
+        except _UNREADABLE:
+            pass
+        query = select(SessionRow.id).order_by(SessionRow.started_at, SessionRow.id)
+        if where is not None:
+            query = query.where(where)
+        with self.engine.connect() as conn:
+            ids = list(conn.scalars(query))
+        out = []
+        for session_id in ids[-limit:] if limit is not None else ids:
+            try:
+                out.extend(self._read_infos(SessionRow.id == session_id))
+            except _UNREADABLE as exc:
+                skip_unreadable(session_id, exc)
+        return out
+
+    def _read_infos(self, where: Any = None, *, limit: int | None = None) -> list[SessionInfo]:
         with OrmSession(self.engine) as orm:
             q = (
                 select(SessionRow)
@@ -665,7 +706,7 @@ class Store:
             for r in rows:
                 seats = tuple(
                     SeatInfo(
-                        name=sp.player.name,
+                        name=_player_name(sp),
                         seat=sp.seat,
                         level=Level(sp.level),
                         part=sp.part,
@@ -721,17 +762,25 @@ class Store:
         ------
         NotFoundError
             If there is no such session.
+        InputError
+            If a row of it holds what no version of cymbalism writes.
         """
-        found = (
-            self._infos(SessionRow.id == int(session_id))
-            if 1 <= int(session_id) <= MAX_SESSION_ID
-            else []
-        )
-        if not found:
-            raise NotFoundError(
-                f"no session {session_id} in {self.url} (list them with `cymbalism sessions`)"
+        try:
+            found = (
+                self._read_infos(SessionRow.id == int(session_id))
+                if 1 <= int(session_id) <= MAX_SESSION_ID
+                else []
             )
+        except _UNREADABLE as exc:
+            raise InputError(f"session {session_id} cannot be read: {exc}") from None
+        if not found:
+            raise self._not_found(session_id)
         return found[0]
+
+    def _not_found(self, session_id: int) -> NotFoundError:
+        return NotFoundError(
+            f"no session {session_id} in {self.url} (list them with `cymbalism sessions`)"
+        )
 
     def sessions(self, *, player: str | None = None, limit: int | None = None) -> list[SessionInfo]:
         """Every session, oldest first, optionally only those ``player`` played in."""
@@ -792,7 +841,9 @@ class Store:
                 )
                 .join(SongRow, SongRow.id == SessionRow.song_id)
                 .where(SessionRow.id == session_id)
-            ).one()
+            ).one_or_none()
+            if head is None:
+                raise InputError(f"session {session_id} cannot be read: its song is not stored")
             sp_rows = conn.execute(
                 select(SessionPlayerRow.id, SessionPlayerRow.seat)
                 .where(SessionPlayerRow.session_id == session_id)
