@@ -193,3 +193,22 @@ def test_one_odd_row_leaves_every_other_session_readable_and_can_be_deleted(
         with warnings.catch_warnings():
             warnings.simplefilter("error", StoreWarning)
             assert [s.id for s in session_summaries(store, store.sessions())] == [ids[0], ids[2]]
+
+
+@pytest.mark.parametrize("odd", ["'abc'", "1e308", "-5.0"])
+def test_a_latency_the_store_would_refuse_is_passed_over_when_recalled(
+    tmp_path: Path, odd: str
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "sessions.sqlite3"
+    with Store(path) as store:
+        store.add_calibration("browser keys1", 0.012, player="Ana")
+    with sqlite3.connect(path) as db:  # a later row, as another program may leave it
+        db.execute(
+            "INSERT INTO calibrations (player_id, input, offset_sec, n, measured_at) "
+            f"VALUES (1, 'browser keys1', {odd}, 3, '2999-01-01 00:00:00')"
+        )
+    with Store(path) as store:
+        assert store.calibration("browser keys1", player="Ana") == 0.012
+        assert store.calibration("browser keys1") == 0.012

@@ -72,6 +72,9 @@ __all__ = [
 #: The largest session id any database here can hold (a signed 64-bit key).
 MAX_SESSION_ID = 2**63 - 1
 
+#: The largest input latency the store keeps or recalls, either way (seconds).
+MAX_LATENCY_SEC = 1.0
+
 #: A "recording" session on another machine is taken as cut short after this silence.
 STALE_AFTER = timedelta(minutes=10)
 
@@ -558,7 +561,7 @@ class Store:
         player: str | None = None,
     ) -> int:
         """Remember a measured latency of ``input`` (seconds, subtracted from its hits)."""
-        if not np.isfinite(offset_sec) or abs(offset_sec) > 1.0:
+        if not np.isfinite(offset_sec) or abs(offset_sec) > MAX_LATENCY_SEC:
             raise InputError(
                 f"a latency of {offset_sec} s is not plausible (did you give milliseconds?)"
             )
@@ -573,10 +576,12 @@ class Store:
 
     def calibration(self, input: str, *, player: str | None = None) -> float | None:
         """The latest latency measured for ``input`` in seconds (for ``player`` only, if
-        given), or None."""
+        given), or None. A row :meth:`add_calibration` would refuse (another program's,
+        text or a huge number) is passed over."""
         query = (
             select(Calibration.offset_sec)
             .where(Calibration.input == input)
+            .where(Calibration.offset_sec.between(-MAX_LATENCY_SEC, MAX_LATENCY_SEC))
             .order_by(Calibration.measured_at.desc(), Calibration.id.desc())
             .limit(1)
         )
