@@ -211,6 +211,26 @@ def test_every_error_is_one_json_body(
     assert words in r.json()["error"]
 
 
+@pytest.mark.parametrize("name", ["Ann\x00", "\x1b[31mAnn", "Ann\nBen", "\u202eAnn", "Ann\u2066"])
+def test_a_player_name_with_control_characters_is_refused(client: TestClient, name: str) -> None:
+    # a NUL cannot be stored on PostgreSQL; escapes and bidi overrides rewrite a terminal
+    # or a page where the name is shown
+    r = client.post(
+        "/api/rooms", json={"song": "test-beat", "players": [name, "B"], "levels": ["easy"] * 2}
+    )
+    assert r.status_code == 422
+    assert "players.0" in r.json()["error"] and "control character" in r.json()["error"]
+
+
+def test_a_player_name_may_be_any_printable_text(client: TestClient) -> None:
+    names = ["Zoë 👩\u200d🎤", "たろう"]  # an emoji joined by a zero-width joiner, kana
+    r = client.post(
+        "/api/rooms", json={"song": "test-beat", "players": names, "levels": ["easy"] * 2}
+    )
+    assert r.status_code == 200, r.text
+    assert [p["name"] for p in r.json()["players"]] == names
+
+
 def test_expert_plus_is_offered_and_taken_only_for_a_song_with_double_kicks() -> None:
     beat = _chart()
     expert = beat.part(Level.EXPERT)

@@ -11,9 +11,10 @@ on its clock with :class:`cymbalism.web.clocksync.ClockSync`.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from cymbalism.errors import InputError
 from cymbalism.model.lanes import Lane
@@ -116,6 +117,23 @@ _ADAPTER: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 BarNumber = Annotated[int, Field(ge=1, le=100_000)]
 
+#: Characters that reorder the text around them (bidirectional embeddings, overrides and
+#: isolates): a name holding one shows differently from what it is.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _printable(name: str) -> str:
+    """``name`` if it holds no control character (a NUL, an escape, a line break, a
+    bidirectional override), which would be refused by PostgreSQL or rewrite the
+    terminal or page that shows it."""
+    bad = next((c for c in name if unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS), None)
+    if bad is not None:
+        raise ValueError(f"a name cannot hold a control character such as {bad!r}")
+    return name
+
+
+PlayerName = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_printable)]
+
 
 class CreateRoom(_Message):
     """The body of ``POST /api/rooms``: a song, two players and their levels, and how to
@@ -125,9 +143,7 @@ class CreateRoom(_Message):
     the room is opened."""
 
     song: Annotated[str, Field(min_length=1, max_length=80)]
-    players: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=40)]], Field(min_length=1, max_length=2)
-    ]
+    players: Annotated[list[PlayerName], Field(min_length=1, max_length=2)]
     levels: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=20)]], Field(min_length=1, max_length=2)
     ]
