@@ -238,6 +238,18 @@ def test_changing_anything_needs_json() -> None:
     assert r.status_code == 200
 
 
+def test_a_body_larger_than_any_request_is_refused_unread() -> None:
+    client = _client(_app())
+    body = json.dumps({"song": "test-beat", "players": ["A"], "levels": ["expert"]})
+    padded = body + " " * 1_000_000  # still valid JSON
+    json_type = {"content-type": "application/json"}
+    r = client.post("/api/rooms", content=padded, headers=json_type)
+    assert r.status_code == 413 and "bytes" in r.json()["error"]
+    chunked = client.post("/api/rooms", content=iter([padded.encode()]), headers=json_type)
+    assert chunked.status_code == 413  # no Content-Length: counted as it comes
+    assert client.post("/api/rooms", content=body, headers=json_type).status_code == 200
+
+
 # ---------------------------------------------------------------- who may stop
 def test_a_spectator_cannot_start_or_stop_but_a_player_and_the_opener_can() -> None:
     client = _client(_app())

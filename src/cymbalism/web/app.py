@@ -247,6 +247,25 @@ _NOT_SHOWN = "not found: a report or history needs its room's code or key"
 _SESSION_ID = re.compile(r"[0-9]{1,19}")
 
 
+#: The largest request body the studio reads (a room request is a few hundred bytes).
+MAX_BODY_BYTES = 16 * 1024
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body of ``request``, refused with 413 as soon as it is over
+    :data:`MAX_BODY_BYTES` (unread when its Content-Length says so)."""
+    too_big = StarletteHTTPException(413, f"a request body is at most {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_big
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise too_big
+    return bytes(body)
+
+
 def _is_local(host: str | None) -> bool:
     try:
         return host is not None and ipaddress.ip_address(host).is_loopback
@@ -525,7 +544,7 @@ def create_app(config: StudioConfig) -> Any:
     @app.post("/api/rooms")
     async def create_room(request: Request) -> dict[str, Any]:
         _local_only(request, "rooms can be opened")
-        body = await request.body()
+        body = await _read_body(request)
         try:
             req = CreateRoom.model_validate_json(body)
         except ValidationError as exc:
