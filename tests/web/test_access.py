@@ -332,6 +332,32 @@ def test_http_rate_is_kept_per_address_not_per_port() -> None:
     assert client_key("::ffff:192.0.2.10") == "192.0.2.10"
 
 
+def test_a_websocket_message_far_over_the_limit_is_refused_before_it_is_read() -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    from cymbalism.web.server import Studio
+
+    clock = Clock()
+    studio = Studio(_app(clock), port=0).start_in_thread()
+    try:
+        code = _open(_client(studio.app, host="127.0.0.1"))["code"]
+        with connect(f"ws://127.0.0.1:{studio.port}/ws/{code}") as ws:
+            assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
+            ws.send("x" * 6000)  # over the limit, but read: one clear reason
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and "4096-byte limit" in closed.value.rcvd.reason
+        with connect(f"ws://127.0.0.1:{studio.port}/ws/{code}") as ws:
+            ws.recv(timeout=5)
+            ws.send("x" * 1_000_000)  # refused by its frame's length, never held
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    finally:
+        studio.stop()
+
+
 def test_websocket_handshakes_and_messages_are_limited_per_address() -> None:
     app = _app(
         watch_rate_per_sec=0.01,

@@ -20,6 +20,7 @@ from cymbalism.errors import InputError
 from cymbalism.model.lanes import Lane
 
 __all__ = [
+    "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
     "Calibrate",
     "Claim",
@@ -35,6 +36,10 @@ __all__ = [
 
 #: Longer messages are rejected before they are parsed.
 MAX_MESSAGE_BYTES = 4096
+#: The longest WebSocket message the server reads at all (a message of
+#: :data:`MAX_MESSAGE_BYTES` characters of up to 4 bytes each); a longer one closes the
+#: connection (1009) before it is held in memory.
+MAX_FRAME_BYTES = 4 * MAX_MESSAGE_BYTES
 
 #: A browser clock reading: ``performance.now()`` starts at 0 when the page opens.
 ClientMs = Annotated[float, Field(ge=0.0, le=1e10, allow_inf_nan=False)]

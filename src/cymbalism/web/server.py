@@ -112,6 +112,8 @@ class Studio:
         tls: TlsFiles | None = None,
     ) -> None:
         uvicorn = require("uvicorn", "web")
+        from cymbalism.web.protocol import MAX_FRAME_BYTES
+
         self.app = app
         self.host = host
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -130,6 +132,7 @@ class Studio:
             app,
             log_level="warning",
             ws="websockets-sansio",
+            ws_max_size=MAX_FRAME_BYTES,
             lifespan="off",
             ws_ping_interval=None,
             ssl_certfile=None if tls is None else str(tls.certfile),
