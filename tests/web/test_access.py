@@ -61,6 +61,21 @@ class FakeEngine:
         return {"session_id": 7, "summary": []}
 
 
+class LongSongEngine(FakeEngine):
+    """A long song well under way: each of the first six ticks judges 500 notes (misses)."""
+
+    def __init__(self, room: Any, start_sec: float) -> None:
+        super().__init__(room, start_sec)
+        self.n_ticks = 0
+
+    def tick(self, now_sec: float) -> list:
+        self.n_ticks += 1
+        if self.n_ticks > 6:
+            return []
+        first = 500 * (self.n_ticks - 1)
+        return [{"type": "miss", "player": 0, "note": first + i} for i in range(500)]
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -81,7 +96,7 @@ def _app(clock: Clock | None = None, **kw: Any) -> Any:
         StudioConfig(
             load_song=load,
             list_songs=lambda: ["test-beat"],
-            engine_factory=FakeEngine,
+            engine_factory=kw.pop("engine_factory", FakeEngine),
             clock=clock,
             report_html=lambda sid: f"<p>report of session {sid}</p>",
             history=lambda name: {"player": name, "sessions": [{"id": 7}]},
@@ -279,6 +294,28 @@ def test_a_spectator_cannot_start_or_stop_but_a_player_and_the_opener_can() -> N
             opener.send_json({"type": "stop"})
             _until(opener, "finished")
     assert client.get(f"/api/rooms/{code}").json()["state"] == "finished"
+
+
+@pytest.mark.timeout(60)
+def test_a_tab_that_joins_late_in_a_long_song_gets_all_of_it_and_stays() -> None:
+    client = _client(_app(engine_factory=LongSongEngine))
+    room = _open(client)
+    code = room["code"]
+    with client.websocket_connect(f"/ws/{code}?host={room['host_token']}") as host:
+        for i in range(2):
+            host.send_json({"type": "claim", "player": i})
+            _until(host, "room")
+        host.send_json({"type": "start"})
+        seen = 0
+        while seen < 3000:  # the song so far: more than a tab may fall behind by
+            seen += host.receive_json()["type"] == "miss"
+        with client.websocket_connect(f"/ws/{code}") as late:
+            assert late.receive_json()["type"] == "welcome"
+            assert late.receive_json()["rejoin"] is True
+            notes = [late.receive_json()["note"] for _ in range(3000)]
+            assert notes == list(range(3000))
+            late.send_json({"type": "ping", "client_ms": 1.0})
+            assert _until(late, "pong")["client_ms"] == 1.0
 
 
 # ---------------------------------------------------------------- expiry and caps

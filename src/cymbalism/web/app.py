@@ -697,6 +697,8 @@ def create_app(config: StudioConfig) -> Any:
             return playing
 
         async def pump() -> None:
+            while conn.backlog:
+                await websocket.send_json(conn.backlog.popleft())
             while True:
                 message = await conn.outbox.get()
                 if message.get("type") == "close":  # the room asks to close this tab

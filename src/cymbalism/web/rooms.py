@@ -26,6 +26,7 @@ import logging
 import math
 import re
 import secrets
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -138,7 +139,9 @@ class Connection:
 
     Messages to the tab go through ``outbox``, which the WebSocket handler drains, so a
     slow tab never holds up the room. A tab that falls ``outbox_size`` messages behind is
-    marked closed and its handler cuts it off.
+    marked closed and its handler cuts it off. What a tab is owed when it joins (the
+    welcome and, mid-song, the song so far) waits in ``backlog``, sent before the outbox
+    and not counted against its bound: a long song is more than a tab may fall behind.
     """
 
     id: int
@@ -146,6 +149,7 @@ class Connection:
     outbox: asyncio.Queue[dict[str, Any]] = field(
         default_factory=lambda: asyncio.Queue(maxsize=2000)
     )
+    backlog: deque[dict[str, Any]] = field(default_factory=deque)
     closed: bool = False
     #: Whether this tab opened the room (it showed the room's host token).
     is_host: bool = False
@@ -320,7 +324,7 @@ class Room:
     def join(self, conn: Connection) -> None:
         """A tab arrived: welcome it; mid-song, send it the song so far to draw."""
         self.connections[conn.id] = conn
-        conn.deliver(
+        conn.backlog.append(
             {
                 "type": "welcome",
                 "conn": conn.id,
@@ -330,11 +334,10 @@ class Room:
             }
         )
         if self.state == "playing" and self._start_msg is not None:
-            conn.deliver({**self._start_msg, "room": self.public(), "rejoin": True})
-            for message in self._replay:
-                conn.deliver(message)
+            conn.backlog.append({**self._start_msg, "room": self.public(), "rejoin": True})
+            conn.backlog.extend(self._replay)
         elif self.state == "finished" and self.result is not None:
-            conn.deliver({"type": "finished", "result": self.result, "room": self.public()})
+            conn.backlog.append({"type": "finished", "result": self.result, "room": self.public()})
 
     def close(self, reason: str, *, code: int = 4410) -> None:
         """Close every tab's socket (the room expired); the room is gone after this."""
