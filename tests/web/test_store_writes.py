@@ -240,3 +240,37 @@ def test_any_messages_from_two_clients_leave_the_store_readable(tmp_path: Path) 
             studio.check_everything_reads(result["key"], result["result"]["session_id"])
 
         run()
+
+
+def test_a_song_still_playing_when_the_studio_stops_is_stored_finished_with_every_hit(
+    tmp_path: Path,
+) -> None:
+    studio = Studio(tmp_path)
+    beats = np.arange(256.0)  # a minute at 240 BPM: still playing when the studio stops
+    long_part = Part.from_arrays(
+        beats, np.where(beats % 2 == 0, int(Lane.KICK), int(Lane.SNARE)), 100
+    )
+    long_song = Chart("Long Beat", TempoMap.constant(240.0), {Level.EXPERT: long_part})
+    studio.config.load_song = lambda name: long_song
+    with studio.client:
+        room = studio.open_room()
+        with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
+            studio.seat(ws, 0)
+            ws.send_json({"type": "claim", "player": 1})
+            ws.send_json({"type": "start"})
+            while ws.receive_json()["type"] != "start":
+                pass
+            for i in range(10):
+                hit = {"type": "hit", "player": i % 2, "t_ms": studio.now_ms(0), "lane": 0}
+                ws.send_json(hit)
+            ws.send_json({"type": "ping", "client_ms": 1.0})  # answered after the hits
+            while ws.receive_json()["type"] != "pong":
+                pass
+            assert studio.client.get(f"/api/rooms/{room['code']}").json()["state"] == "playing"
+        # the studio stops (Ctrl-C, --stop-after) with the song still playing
+    with Store(studio.db) as store:
+        (info,) = store.sessions()
+        assert info.status == "finished" and not info.cut_short
+        stored = store.load(info.id).session
+        assert [len(p.hits) for p in stored.players] == [5, 5]
+        assert stored.until_sec is not None  # stopped there, not played to the end

@@ -44,7 +44,7 @@ import re
 import secrets
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -350,15 +350,22 @@ def create_app(config: StudioConfig) -> Any:
     app : fastapi.FastAPI
     """
     static_dir = resources.files("cymbalism.web") / "static"
+    registry = RoomRegistry(clock=config.clock, **config.rooms)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        await registry.stop_all()  # a song still playing is stored as stopped here
+
     app = fastapi.FastAPI(
         title="cymbalism studio",
         version=__version__,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        lifespan=lifespan,
     )
     app.state.config = config
-    registry = RoomRegistry(clock=config.clock, **config.rooms)
     app.state.rooms = registry
     joins = config.joins or JoinThrottle()
     app.state.joins = joins

@@ -784,3 +784,9 @@ class RoomRegistry:
     def list(self) -> list[Room]:
         self.expire()
         return list(self._rooms.values())
+
+    async def stop_all(self) -> None:
+        """Stop every song being played, storing what was played (the studio is
+        shutting down)."""
+        for room in list(self._rooms.values()):
+            await room.finish(stopped=True)

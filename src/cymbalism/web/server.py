@@ -133,7 +133,7 @@ class Studio:
             log_level="warning",
             ws="websockets-sansio",
             ws_max_size=MAX_FRAME_BYTES,
-            lifespan="off",
+            lifespan="on",  # the app stops the songs still playing when it shuts down
             ws_ping_interval=None,
             ssl_certfile=None if tls is None else str(tls.certfile),
             ssl_keyfile=None if tls is None else str(tls.keyfile),
