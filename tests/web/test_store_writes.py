@@ -274,3 +274,29 @@ def test_a_song_still_playing_when_the_studio_stops_is_stored_finished_with_ever
         stored = store.load(info.id).session
         assert [len(p.hits) for p in stored.players] == [5, 5]
         assert stored.until_sec is not None  # stopped there, not played to the end
+
+
+def test_a_store_that_cannot_be_written_at_the_start_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    monkeypatch.setattr("cymbalism.store.db._BUSY_TIMEOUT_MS", 100)  # gives up fast
+    studio = Studio(tmp_path)
+    with studio.client:
+        room = studio.open_room()
+        with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
+            studio.seat(ws, 0)
+            ws.send_json({"type": "claim", "player": 1})
+            other = sqlite3.connect(studio.db)  # another program holds the database
+            other.execute("BEGIN EXCLUSIVE")
+            ws.send_json({"type": "start"})
+            while (msg := ws.receive_json())["type"] != "error":
+                pass
+            assert msg["status"] == 503 and "database is locked" in msg["error"]
+            assert "SQL" not in msg["error"] and "INSERT" not in msg["error"]
+            assert "sqlite" not in msg["error"]  # nor where the database is
+            other.rollback()
+            ws.send_json({"type": "start"})  # free again: the song starts
+            while ws.receive_json()["type"] != "start":
+                pass

@@ -29,17 +29,24 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import selectinload
 
 from cymbalism.analysis.sync import SyncStats
 from cymbalism.analysis.timing import TimingStats
-from cymbalism.errors import CymbalismError, CymbalismWarning, InputError, NotFoundError
+from cymbalism.errors import (
+    CymbalismError,
+    CymbalismWarning,
+    DeviceError,
+    InputError,
+    NotFoundError,
+)
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.session import BarLayout, Player, Session, Settings
 from cymbalism.store.codec import chart_digest, chart_from_json, chart_to_json
-from cymbalism.store.db import make_engine, upgrade
+from cymbalism.store.db import database_reason, make_engine, upgrade
 from cymbalism.store.models import (
     Calibration,
     Hit,
@@ -384,6 +391,12 @@ class Store:
             A name for each player's part (default: the level's name).
         flush_hits, flush_ms
             When the writer commits (see :class:`SessionWriter`).
+
+        Raises
+        ------
+        DeviceError
+            If the database refuses the new session (locked by another program, full,
+            unreachable); the message gives its reason and nothing is stored.
         """
         if not players:
             raise InputError("a session needs at least one player")
@@ -394,6 +407,32 @@ class Store:
             raise InputError(f"{len(parts)} part names given for {len(players)} players")
         settings = settings or Settings()
         now = _aware(started_at) or utcnow()
+        try:
+            session_id, seats = self._insert_session(
+                chart, players, settings, source=source, note=note, parts=parts, now=now
+            )
+        except SQLAlchemyError as exc:
+            raise DeviceError(
+                f"the new session could not be stored: {database_reason(exc)}; try again"
+            ) from exc
+        writer = SessionWriter(self, session_id, seats, flush_hits=flush_hits, flush_ms=flush_ms)
+        for p in players:
+            if len(p.hits):
+                writer.add_hits(p.name, p.hits.onset_sec, p.hits.lane, p.hits.velocity)
+        return writer
+
+    def _insert_session(
+        self,
+        chart: Chart,
+        players: Sequence[Player],
+        settings: Settings,
+        *,
+        source: str,
+        note: str,
+        parts: Sequence[str] | None,
+        now: datetime,
+    ) -> tuple[int, dict[str, tuple[int, Level]]]:
+        """Insert a session's song, row and seats in one transaction; its id and seats."""
         with OrmSession(self.engine) as orm, orm.begin():
             row = SessionRow(
                 song_id=self._song_id(orm, chart),
@@ -425,12 +464,7 @@ class Store:
                 orm.add(sp)
                 orm.flush()
                 seats[p.name] = (sp.id, p.level)
-            session_id = row.id
-        writer = SessionWriter(self, session_id, seats, flush_hits=flush_hits, flush_ms=flush_ms)
-        for p in players:
-            if len(p.hits):
-                writer.add_hits(p.name, p.hits.onset_sec, p.hits.lane, p.hits.velocity)
-        return writer
+            return row.id, seats
 
     def save_session(
         self,
