@@ -104,6 +104,9 @@ class Studio:
                 assert time.monotonic() < deadline
                 time.sleep(0.005)
             a.send_json({"type": "start"})
+            for ws in socks:  # as the page does: it plays once told the song started
+                while ws.receive_json()["type"] != "start":
+                    pass
             for who, msg in messages:
                 socks[who].send_json(msg)
             a.send_json({"type": "stop"})
@@ -300,3 +303,40 @@ def test_a_store_that_cannot_be_written_at_the_start_says_so_in_one_line(
             ws.send_json({"type": "start"})  # free again: the song starts
             while ws.receive_json()["type"] != "start":
                 pass
+
+
+def test_a_start_waiting_for_the_database_holds_up_no_other_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    monkeypatch.setattr("cymbalism.store.db._BUSY_TIMEOUT_MS", 2000)
+    studio = Studio(tmp_path)
+    with studio.client:
+        rooms = [studio.open_room() for _ in range(2)]
+        with (
+            studio.client.websocket_connect(f"/ws/{rooms[0]['code']}") as waiting,
+            studio.client.websocket_connect(f"/ws/{rooms[1]['code']}") as other,
+        ):
+            studio.seat(waiting, 0)
+            waiting.send_json({"type": "claim", "player": 1})
+            other.receive_json()  # welcome
+            lock = sqlite3.connect(studio.db)  # another program holds the database
+            lock.execute("BEGIN EXCLUSIVE")
+            waiting.send_json({"type": "start"})
+            waiting.send_json({"type": "start"})  # pressed twice: one session at most
+            time.sleep(0.2)  # the start is waiting for the database now
+            sent = time.monotonic()
+            other.send_json({"type": "ping", "client_ms": 1.0})
+            while other.receive_json()["type"] != "pong":
+                pass
+            assert time.monotonic() - sent < 1.0  # not the 2 s the start waits
+            lock.rollback()
+            kinds = []
+            while "start" not in kinds:
+                kinds.append(waiting.receive_json()["type"])
+            waiting.send_json({"type": "stop"})
+            while waiting.receive_json()["type"] != "finished":
+                pass
+    with Store(studio.db) as store:
+        assert len(store.sessions()) == 1

@@ -280,6 +280,7 @@ class Room:
         self.connections: dict[int, Connection] = {}
         self._engine_factory = engine_factory
         self._engine: RoomEngine | None = None
+        self._starting = False
         self._ticker: asyncio.Task[None] | None = None
         self._start_msg: dict[str, Any] | None = None
         self._replay: list[dict[str, Any]] = []
@@ -548,10 +549,18 @@ class Room:
         if self.state != "lobby":
             done = "started" if self.state == "playing" else "ended"
             raise InputError(f"the song has already {done}")
+        if self._starting:
+            raise InputError("the song is already starting")
         missing = [s.name for s in self.slots if s.conn_id is None]
         if missing:
             raise InputError(f"waiting for {', '.join(missing)} to join before the count-in")
-        engine = self._engine_factory(self, self.clock() + self.lead_sec)
+        self._starting = True
+        try:  # the engine stores the new session, which may wait for the database
+            engine = await asyncio.to_thread(
+                self._engine_factory, self, self.clock() + self.lead_sec
+            )
+        finally:
+            self._starting = False
         self._engine = engine
         self.start_sec = engine.zero_sec
         self.state = "playing"
