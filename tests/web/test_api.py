@@ -595,6 +595,29 @@ def test_a_seat_token_takes_the_player_back_and_nothing_else_does(client: TestCl
             parse_client_message('{"type":"claim","player":0,"seat":' + bad + "}")
 
 
+def test_a_tab_whose_seat_another_tab_took_back_is_told_so(client: TestClient) -> None:
+    code = _room(client)
+    with (
+        client.websocket_connect(f"/ws/{code}") as first,
+        client.websocket_connect(f"/ws/{code}") as second,  # the same browser, another tab
+    ):
+        first.receive_json()
+        second.receive_json()
+        first.send_json({"type": "claim", "player": 0})
+        seat = _next(first, "seat")["seat"]
+        second.send_json({"type": "claim", "player": 0, "seat": seat})
+        _next(second, "seat")
+        told = _next(first, "error")
+        assert told["status"] == 409 and "Ann is now played from another tab" in told["error"]
+        second.send_json({"type": "claim", "player": 0, "seat": seat})  # its own seat again
+        _next(second, "seat")
+        first.send_json({"type": "ping", "client_ms": 1.0})
+        kinds = []
+        while not kinds or kinds[-1] != "pong":
+            kinds.append(first.receive_json()["type"])
+        assert "error" not in kinds  # told once, not again
+
+
 def test_a_song_made_for_four_pads_says_so() -> None:
     from cymbalism.io.charts import parse_chart_text
     from cymbalism.web.app import song_summary

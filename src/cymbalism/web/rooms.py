@@ -457,7 +457,17 @@ class Room:
         if taken and not own_seat:
             raise InputError(f"{slot.name} is already being played from another device")
         # the same browser may be back before its old line is known to have dropped:
-        # the seat moves to the new tab, and the old one's leaving no longer frees it
+        # the seat moves to the new tab, and the old one's leaving no longer frees it;
+        # an old tab still there (the same room open twice) is told it plays no more
+        if taken and slot.conn_id is not None:
+            self.connections[slot.conn_id].deliver(
+                {
+                    "type": "error",
+                    "status": 409,
+                    "error": f"{slot.name} is now played from another tab or device; "
+                    "this tab no longer plays them",
+                }
+            )
         slot.conn_id = conn.id
         if slot.seat is None or not own_seat:
             slot.seat = secrets.token_urlsafe(18)
