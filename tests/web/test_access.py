@@ -197,6 +197,20 @@ def test_a_report_needs_the_rooms_code_or_key_and_a_404_says_nothing() -> None:
     assert ok.status_code == 200 and ok.json()["sessions"] == [{"id": 7}]
 
 
+def test_a_players_history_is_found_whatever_their_name_holds() -> None:
+    from urllib.parse import quote
+
+    client = _client(_app(), host="127.0.0.1")
+    names = ["AC/DC", "?#%&"]
+    r = client.post(
+        "/api/rooms", json={"song": "test-beat", "players": names, "levels": ["expert"] * 2}
+    )
+    key = r.json()["key"]
+    for name in names:  # as the page asks: the name encoded as one path segment
+        h = client.get(f"/api/players/{quote(name, safe='')}/history", params={"key": key})
+        assert h.status_code == 200 and h.json()["player"] == name, name
+
+
 @pytest.mark.parametrize("session_id", ["99999999999999999999", "²", "١٢", "7.0", "-7", "1e3"])
 def test_report_ids_that_are_not_session_numbers_are_404(session_id: str) -> None:
     client = _client(_app())

@@ -649,7 +649,7 @@ def create_app(config: StudioConfig) -> Any:
             background=BackgroundTask(path.unlink, missing_ok=True),
         )
 
-    @app.get("/api/players/{name}/history")
+    @app.get("/api/players/{name:path}/history")  # a name may hold a slash
     async def history(request: Request, name: str, key: str | None = None) -> dict[str, Any]:
         if config.history is None:
             raise NotFoundError("this studio keeps no history")
