@@ -340,3 +340,26 @@ def test_a_start_waiting_for_the_database_holds_up_no_other_room(
                 pass
     with Store(studio.db) as store:
         assert len(store.sessions()) == 1
+
+
+def test_a_latency_that_cannot_be_stored_is_said_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    monkeypatch.setattr("cymbalism.store.db._BUSY_TIMEOUT_MS", 100)
+    studio = Studio(tmp_path)
+    with studio.client:
+        room = studio.open_room()
+        with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
+            studio.seat(ws, 0)
+            while ws.receive_json()["type"] != "seat":
+                pass
+            other = sqlite3.connect(studio.db)  # another program holds the database
+            other.execute("BEGIN EXCLUSIVE")
+            ws.send_json({"type": "calibrate", "player": 0, "offset_ms": 20.0, "taps": 8})
+            while (msg := ws.receive_json())["type"] != "error":
+                pass
+            other.rollback()
+    assert msg["status"] == 503 and "database is locked" in msg["error"]
+    assert "SQL" not in msg["error"] and "INSERT" not in msg["error"]

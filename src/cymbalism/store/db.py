@@ -14,9 +14,11 @@ Every open runs the Alembic migrations up to :data:`~cymbalism.store.models.SCHE
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ __all__ = [
     "database_reason",
     "default_url",
     "make_engine",
+    "refused_as_device_error",
     "resolve_url",
     "upgrade",
 ]
@@ -78,6 +81,16 @@ def database_reason(exc: SQLAlchemyError) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def refused_as_device_error(doing: str) -> Iterator[None]:
+    """Raise what the database refuses inside as one DeviceError: ``"{doing}: {reason}"``
+    (see :func:`database_reason`)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise DeviceError(f"{doing}: {database_reason(exc)}") from exc
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -29,24 +29,17 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import selectinload
 
 from cymbalism.analysis.sync import SyncStats
 from cymbalism.analysis.timing import TimingStats
-from cymbalism.errors import (
-    CymbalismError,
-    CymbalismWarning,
-    DeviceError,
-    InputError,
-    NotFoundError,
-)
+from cymbalism.errors import CymbalismError, CymbalismWarning, InputError, NotFoundError
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.session import BarLayout, Player, Session, Settings
 from cymbalism.store.codec import chart_digest, chart_from_json, chart_to_json
-from cymbalism.store.db import database_reason, make_engine, upgrade
+from cymbalism.store.db import make_engine, refused_as_device_error, upgrade
 from cymbalism.store.models import (
     Calibration,
     Hit,
@@ -407,14 +400,10 @@ class Store:
             raise InputError(f"{len(parts)} part names given for {len(players)} players")
         settings = settings or Settings()
         now = _aware(started_at) or utcnow()
-        try:
+        with refused_as_device_error("the new session could not be stored"):
             session_id, seats = self._insert_session(
                 chart, players, settings, source=source, note=note, parts=parts, now=now
             )
-        except SQLAlchemyError as exc:
-            raise DeviceError(
-                f"the new session could not be stored: {database_reason(exc)}; try again"
-            ) from exc
         writer = SessionWriter(self, session_id, seats, flush_hits=flush_hits, flush_ms=flush_ms)
         for p in players:
             if len(p.hits):
@@ -561,7 +550,10 @@ class Store:
     def finish(self, session_id: int) -> None:
         """Mark a session finished (also one cut short: its committed hits are kept)."""
         self.info(session_id)  # raises NotFoundError
-        with self.engine.begin() as conn:
+        with (
+            refused_as_device_error(f"session {session_id} could not be marked finished"),
+            self.engine.begin() as conn,
+        ):
             conn.execute(
                 update(SessionRow)
                 .where(SessionRow.id == session_id)
@@ -599,7 +591,11 @@ class Store:
             raise InputError(
                 f"a latency of {offset_sec} s is not plausible (did you give milliseconds?)"
             )
-        with OrmSession(self.engine) as orm, orm.begin():
+        with (
+            refused_as_device_error("the latency could not be stored"),
+            OrmSession(self.engine) as orm,
+            orm.begin(),
+        ):
             pid = self._player_id(orm, player) if player else None
             row = Calibration(
                 player_id=pid, input=input, offset_sec=float(offset_sec), sd_sec=sd_sec, n=n
@@ -623,8 +619,8 @@ class Store:
             query = query.join(PlayerRow, PlayerRow.id == Calibration.player_id).where(
                 PlayerRow.name == player
             )
-        with self.engine.connect() as conn:
-            value = conn.scalar(query)
+        with refused_as_device_error("the latency could not be read"), self.engine.connect() as c:
+            value = c.scalar(query)
         return None if value is None else float(value)
 
     def save_summary(
