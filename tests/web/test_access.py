@@ -98,7 +98,7 @@ def _app(clock: Clock | None = None, **kw: Any) -> Any:
             list_songs=lambda: ["test-beat"],
             engine_factory=kw.pop("engine_factory", FakeEngine),
             clock=clock,
-            report_html=lambda sid: f"<p>report of session {sid}</p>",
+            report_html=kw.pop("report_html", lambda sid: f"<p>report of session {sid}</p>"),
             history=lambda name: {"player": name, "sessions": [{"id": 7}]},
             joins=kw.pop("joins", JoinThrottle(clock=clock)),
             **kw,
@@ -195,6 +195,35 @@ def test_a_report_needs_the_rooms_code_or_key_and_a_404_says_nothing() -> None:
     assert not any(name in body for name in SECRET_PLAYERS) and "sqlite" not in body
     ok = client.get("/api/players/Ann/history", params={"key": room["code"]})
     assert ok.status_code == 200 and ok.json()["sessions"] == [{"id": 7}]
+
+
+def test_a_report_asked_for_again_and_again_is_made_once() -> None:
+    import threading
+    import time
+
+    made: list[str] = []
+
+    def slow_report(session_id: str) -> str:
+        made.append(session_id)
+        time.sleep(0.2)  # a real report takes a second or two of the computer's time
+        return f"<p>report of session {session_id}</p>"
+
+    client = _client(_app(report_html=slow_report))
+    room = _finished_room(client)
+    url = "/api/sessions/7/report"
+    answers: list[int] = []
+    askers = [
+        threading.Thread(
+            target=lambda: answers.append(client.get(url, params={"key": room["key"]}).status_code)
+        )
+        for _ in range(8)
+    ]
+    for t in askers:  # a page reloaded, or a tab that asks many times at once
+        t.start()
+    for t in askers:
+        t.join()
+    assert client.get(url, params={"key": room["key"]}).text == "<p>report of session 7</p>"
+    assert answers == [200] * 8 and made == ["7"]
 
 
 def test_a_players_history_is_found_whatever_their_name_holds() -> None:

@@ -615,6 +615,25 @@ def create_app(config: StudioConfig) -> Any:
     async def get_room(request: Request, code: str) -> dict[str, Any]:
         return _room_by_code(request, code).public()
 
+    reports: OrderedDict[str, asyncio.Future[str]] = OrderedDict()
+
+    async def _report_html(session_id: str) -> str:
+        """A finished session's report, made once and kept (the last 16): a reloaded page,
+        or a tab asking many times at once, costs one report's time."""
+        assert config.report_html is not None
+        made = reports.get(session_id)
+        if made is None:
+            made = asyncio.ensure_future(asyncio.to_thread(config.report_html, session_id))
+            reports[session_id] = made
+            while len(reports) > 16:
+                reports.popitem(last=False)
+        try:
+            return await asyncio.shield(made)  # a request that goes away stops no other
+        except Exception:
+            if reports.get(session_id) is made:
+                del reports[session_id]  # not kept: the next request tries again
+            raise
+
     @app.get("/api/sessions/{session_id}/report", response_class=HTMLResponse)
     async def report(request: Request, session_id: str, key: str | None = None) -> HTMLResponse:
         if config.report_html is None:
@@ -623,7 +642,7 @@ def create_app(config: StudioConfig) -> Any:
         if not _SESSION_ID.fullmatch(session_id) or str(room.session_id) != session_id:
             raise NotFoundError(_NOT_SHOWN)
         try:
-            html = await asyncio.to_thread(config.report_html, session_id)
+            html = await _report_html(session_id)
         except NotFoundError:  # its message may name the database
             raise NotFoundError(_NOT_SHOWN) from None
         return HTMLResponse(html)
