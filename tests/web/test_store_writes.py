@@ -279,37 +279,48 @@ def test_a_song_still_playing_when_the_studio_stops_is_stored_finished_with_ever
         assert stored.until_sec is not None  # stopped there, not played to the end
 
 
-def test_a_store_that_cannot_be_written_at_the_start_says_so_in_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _hold(db: str) -> Any:
+    """Another program holding the database, until its ``rollback()``."""
     import sqlite3
 
-    monkeypatch.setattr("cymbalism.store.db._BUSY_TIMEOUT_MS", 100)  # gives up fast
-    studio = Studio(tmp_path)
-    with studio.client:
-        room = studio.open_room()
-        with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
-            studio.seat(ws, 0)
-            ws.send_json({"type": "claim", "player": 1})
-            other = sqlite3.connect(studio.db)  # another program holds the database
-            other.execute("BEGIN EXCLUSIVE")
-            ws.send_json({"type": "start"})
-            while (msg := ws.receive_json())["type"] != "error":
-                pass
-            assert msg["status"] == 503 and "database is locked" in msg["error"]
-            assert "SQL" not in msg["error"] and "INSERT" not in msg["error"]
-            assert "sqlite" not in msg["error"]  # nor where the database is
-            other.rollback()
-            ws.send_json({"type": "start"})  # free again: the song starts
-            while ws.receive_json()["type"] != "start":
-                pass
+    other = sqlite3.connect(db)
+    other.execute("BEGIN EXCLUSIVE")
+    return other
+
+
+@pytest.fixture
+def busy_studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Studio]:
+    """The studio, giving up on a database another program holds after 0.1 s."""
+    monkeypatch.setattr("cymbalism.store.db._BUSY_TIMEOUT_MS", 100)
+    s = Studio(tmp_path)
+    with s.client:
+        yield s
+
+
+def test_a_store_that_cannot_be_written_at_the_start_says_so_in_one_line(
+    busy_studio: Studio,
+) -> None:
+    studio = busy_studio
+    room = studio.open_room()
+    with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
+        studio.seat(ws, 0)
+        ws.send_json({"type": "claim", "player": 1})
+        other = _hold(studio.db)
+        ws.send_json({"type": "start"})
+        while (msg := ws.receive_json())["type"] != "error":
+            pass
+        assert msg["status"] == 503 and "database is locked" in msg["error"]
+        assert "SQL" not in msg["error"] and "INSERT" not in msg["error"]
+        assert "sqlite" not in msg["error"]  # nor where the database is
+        other.rollback()
+        ws.send_json({"type": "start"})  # free again: the song starts
+        while ws.receive_json()["type"] != "start":
+            pass
 
 
 def test_a_start_waiting_for_the_database_holds_up_no_other_room(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sqlite3
-
     monkeypatch.setattr("cymbalism.store.db._BUSY_TIMEOUT_MS", 2000)
     studio = Studio(tmp_path)
     with studio.client:
@@ -321,8 +332,7 @@ def test_a_start_waiting_for_the_database_holds_up_no_other_room(
             studio.seat(waiting, 0)
             waiting.send_json({"type": "claim", "player": 1})
             other.receive_json()  # welcome
-            lock = sqlite3.connect(studio.db)  # another program holds the database
-            lock.execute("BEGIN EXCLUSIVE")
+            lock = _hold(studio.db)
             waiting.send_json({"type": "start"})
             waiting.send_json({"type": "start"})  # pressed twice: one session at most
             time.sleep(0.2)  # the start is waiting for the database now
@@ -342,24 +352,17 @@ def test_a_start_waiting_for_the_database_holds_up_no_other_room(
         assert len(store.sessions()) == 1
 
 
-def test_a_latency_that_cannot_be_stored_is_said_in_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import sqlite3
-
-    monkeypatch.setattr("cymbalism.store.db._BUSY_TIMEOUT_MS", 100)
-    studio = Studio(tmp_path)
-    with studio.client:
-        room = studio.open_room()
-        with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
-            studio.seat(ws, 0)
-            while ws.receive_json()["type"] != "seat":
-                pass
-            other = sqlite3.connect(studio.db)  # another program holds the database
-            other.execute("BEGIN EXCLUSIVE")
-            ws.send_json({"type": "calibrate", "player": 0, "offset_ms": 20.0, "taps": 8})
-            while (msg := ws.receive_json())["type"] != "error":
-                pass
-            other.rollback()
+def test_a_latency_that_cannot_be_stored_is_said_in_one_line(busy_studio: Studio) -> None:
+    studio = busy_studio
+    room = studio.open_room()
+    with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
+        studio.seat(ws, 0)
+        while ws.receive_json()["type"] != "seat":
+            pass
+        other = _hold(studio.db)
+        ws.send_json({"type": "calibrate", "player": 0, "offset_ms": 20.0, "taps": 8})
+        while (msg := ws.receive_json())["type"] != "error":
+            pass
+        other.rollback()
     assert msg["status"] == 503 and "database is locked" in msg["error"]
     assert "SQL" not in msg["error"] and "INSERT" not in msg["error"]
