@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import string
+import time
 from typing import Any
 
 import numpy as np
@@ -199,7 +200,6 @@ def test_a_report_needs_the_rooms_code_or_key_and_a_404_says_nothing() -> None:
 
 def test_a_report_asked_for_again_and_again_is_made_once() -> None:
     import threading
-    import time
 
     made: list[str] = []
 
@@ -359,6 +359,38 @@ def test_a_tab_that_joins_late_in_a_long_song_gets_all_of_it_and_stays() -> None
             assert notes == list(range(3000))
             late.send_json({"type": "ping", "client_ms": 1.0})
             assert _until(late, "pong")["client_ms"] == 1.0
+
+
+def test_a_player_whose_tab_closes_while_the_song_is_set_up_is_stored_as_gone() -> None:
+    import threading
+
+    entered, go = threading.Event(), threading.Event()
+    engines: list[FakeEngine] = []
+
+    def slow_engine(room: Any, start_sec: float) -> FakeEngine:
+        entered.set()
+        assert go.wait(10)  # the new session is being stored
+        engines.append(FakeEngine(room, start_sec))
+        return engines[-1]
+
+    client = _client(_app(engine_factory=slow_engine))
+    room = _open(client)
+    code = room["code"]
+    with client.websocket_connect(f"/ws/{code}?host={room['host_token']}") as host:
+        host.send_json({"type": "claim", "player": 0})
+        _until(host, "room")
+        with client.websocket_connect(f"/ws/{code}") as ben:
+            ben.send_json({"type": "claim", "player": 1})
+            _until(ben, "seat")
+            host.send_json({"type": "start"})
+            assert entered.wait(10)
+        rooms = client.app.state.rooms  # type: ignore[attr-defined]
+        while len(rooms.get(code).connections) > 1:  # until the room has seen Ben go
+            time.sleep(0.01)
+        go.set()
+        _until(host, "start")
+        assert _until(host, "left")["player"] == 1
+        assert [(p, here) for p, _, here in engines[0].presences] == [(1, False)]
 
 
 # ---------------------------------------------------------------- expiry and caps

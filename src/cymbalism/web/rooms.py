@@ -356,24 +356,28 @@ class Room:
         conn.closed = True
         freed = [i for i, slot in enumerate(self.slots) if slot.conn_id == conn.id]
         for i in freed:
-            slot = self.slots[i]
-            slot.conn_id = None
+            self.slots[i].conn_id = None
             if self.state == "playing":
-                slot.left_sec = self.song_sec()
-                self._presence(i, present=False)
-                self._post(
-                    [
-                        {
-                            "type": "left",
-                            "player": i,
-                            "name": slot.name,
-                            "at_sec": round(slot.left_sec, 3),
-                            "text": f"{slot.name} left at {song_clock(slot.left_sec)}; waiting",
-                        }
-                    ]
-                )
+                self._left(i)
         if freed:
             self.broadcast({"type": "room", "room": self.public()})
+
+    def _left(self, player: int) -> None:
+        """Player ``player`` is gone mid-song: the engine and every tab are told."""
+        slot = self.slots[player]
+        slot.left_sec = self.song_sec()
+        self._presence(player, present=False)
+        self._post(
+            [
+                {
+                    "type": "left",
+                    "player": player,
+                    "name": slot.name,
+                    "at_sec": round(slot.left_sec, 3),
+                    "text": f"{slot.name} left at {song_clock(slot.left_sec)}; waiting",
+                }
+            ]
+        )
 
     def _presence(self, player: int, *, present: bool) -> None:
         """Tell the engine that a player left mid-song (or took their seat again), so they
@@ -583,6 +587,11 @@ class Room:
             "players": [{"name": x.name, "level": x.level.label} for x in self.slots],
         }
         self.broadcast({**self._start_msg, "room": self.public()})
+        gone = [i for i, slot in enumerate(self.slots) if slot.conn_id is None]
+        for i in gone:  # their tab closed while the new session was being stored
+            self._left(i)
+        if gone:
+            self.broadcast({"type": "room", "room": self.public()})
         self._post(engine.tick(self.clock()))
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
 
