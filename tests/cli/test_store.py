@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -134,17 +135,25 @@ def test_sessions_cut_short_are_flagged_and_finished_from_the_command_line(
         assert info.status == "finished" and info.players[0].n_hits == 3
 
 
+def _three_stored(
+    session: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, list[int]]:
+    """Three copies of ``session`` in a new store, the one the commands use."""
+    db = str(tmp_path / "cli.sqlite3")
+    monkeypatch.setenv("CYMBALISM_DB", db)
+    monkeypatch.setenv("COLUMNS", "200")
+    with Store(db) as store:
+        return db, [store.save_session(session) for _ in range(3)]
+
+
 def test_one_unreadable_session_does_not_stop_sessions_or_history(
     duet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:  # type: ignore[no-untyped-def]
     from tests.store.test_store_safety import _corrupt
 
     session, _ = duet
-    db = str(tmp_path / "cli.sqlite3")
-    monkeypatch.setenv("CYMBALISM_DB", db)
-    monkeypatch.setenv("COLUMNS", "200")
+    db, ids = _three_stored(session, tmp_path, monkeypatch)
     with Store(db) as store:
-        ids = [store.save_session(session) for _ in range(3)]
         _corrupt(store, ids[1], 50_003.0)  # what an older version let through
     name = session.players[0].name
     for argv, listed in ((["sessions"], "finished"), (["history", name], "%")):
@@ -155,6 +164,27 @@ def test_one_unreadable_session_does_not_stop_sessions_or_history(
         assert "Traceback" not in err
     assert main(["report", str(ids[1])]) == 2
     assert f"session {ids[1]} cannot be read" in capsys.readouterr().err
+
+
+def test_a_session_with_an_odd_row_is_left_out_and_can_be_deleted(
+    duet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    session, _ = duet
+    db, ids = _three_stored(session, tmp_path, monkeypatch)
+    with Store(db) as store:
+        with store.engine.begin() as conn:  # a level no version of cymbalism has
+            conn.execute(
+                text("UPDATE session_players SET level = 99 WHERE session_id = :s"), {"s": ids[1]}
+            )
+    assert main(["sessions"]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("finished") == 2 and f"session {ids[1]} is left out" in err
+    assert main(["sessions", "delete", str(ids[1]), "--yes"]) == 0
+    assert f"deleted session {ids[1]}" in capsys.readouterr().out
+    assert main(["sessions"]) == 0
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_a_recorded_duet_is_stored_placed_on_its_song(

@@ -138,3 +138,77 @@ def test_two_processes_create_a_new_database_at_once_20_times(tmp_path: Path) ->
         with Store(url) as store:
             assert sorted(s.player_names[0] for s in store.sessions()) == ["Ana", "Bo"]
             assert sorted(int(v) for _, v in results) == [1, 2]
+
+
+#: Rows that another program, an older version or a damaged file may leave in a SQLite
+#: store (which keeps any value in any column), each put into one session of three.
+_ODD_ROWS = {
+    "a level no version has": "UPDATE session_players SET level = 99 WHERE session_id = :s",
+    "a level reached that is text": (
+        "UPDATE session_players SET level_reached = 'x' WHERE session_id = :s"
+    ),
+    "a start that is no date": "UPDATE sessions SET started_at = 'garbage' WHERE id = :s",
+    "an update that is a number": "UPDATE sessions SET updated_at = 12345 WHERE id = :s",
+    "a sync count that is text": "UPDATE sessions SET sync_n = 'abc' WHERE id = :s",
+    "a player that is gone": (
+        "UPDATE session_players SET player_id = 999 WHERE session_id = :s AND seat = 1"
+    ),
+    "a song that is gone": "UPDATE sessions SET song_id = 999 WHERE id = :s",
+    "a chart nested too deep": (
+        "INSERT INTO songs (id, title, artist, digest, bpm, end_sec, chart_json) VALUES "
+        f"(99, 'Deep', '', 'deep', 120, 8, '{'[' * 100_000}{']' * 100_000}');"
+        "UPDATE sessions SET song_id = 99 WHERE id = :s"
+    ),
+}
+
+
+@pytest.mark.parametrize("odd", list(_ODD_ROWS))
+def test_one_odd_row_leaves_every_other_session_readable_and_can_be_deleted(
+    tmp_path: Path, groove_chart: Chart, odd: str
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "sessions.sqlite3"
+    with Store(path) as store:
+        ids = []
+        for _ in range(3):
+            ps = [replace(p, hits=groove_chart.targets(p.level)) for p in _players()]
+            ids.append(store.save_session(Session(groove_chart, tuple(ps))))
+    with sqlite3.connect(path) as db:  # as another program would, foreign keys off
+        db.execute("UPDATE session_players SET level_reached = NULL")  # nothing cached
+        db.executescript(_ODD_ROWS[odd].replace(":s", str(ids[1])))
+    with Store(path) as store:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert {ids[0], ids[2]} <= {s.id for s in store.sessions()}
+            listed = session_summaries(store, store.sessions())
+            rows = player_history(store, "Bo")
+        assert [s.id for s in listed] == [ids[0], ids[2]]
+        assert [r.session_id for r in rows] == [ids[0], ids[2]]
+        mine = [str(w.message) for w in caught if issubclass(w.category, StoreWarning)]
+        assert mine and all(f"session {ids[1]}" in m for m in mine)
+        with pytest.raises(InputError, match=f"session {ids[1]} cannot be read"):
+            store.load(ids[1])
+        store.delete(ids[1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", StoreWarning)
+            assert [s.id for s in session_summaries(store, store.sessions())] == [ids[0], ids[2]]
+
+
+@pytest.mark.parametrize("odd", ["'abc'", "1e308", "-5.0"])
+def test_a_latency_the_store_would_refuse_is_passed_over_when_recalled(
+    tmp_path: Path, odd: str
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "sessions.sqlite3"
+    with Store(path) as store:
+        store.add_calibration("browser keys1", 0.012, player="Ana")
+    with sqlite3.connect(path) as db:  # a later row, as another program may leave it
+        db.execute(
+            "INSERT INTO calibrations (player_id, input, offset_sec, n, measured_at) "
+            f"VALUES (1, 'browser keys1', {odd}, 3, '2999-01-01 00:00:00')"
+        )
+    with Store(path) as store:
+        assert store.calibration("browser keys1", player="Ana") == 0.012
+        assert store.calibration("browser keys1") == 0.012

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import string
+import time
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,21 @@ class FakeEngine:
         return {"session_id": 7, "summary": []}
 
 
+class LongSongEngine(FakeEngine):
+    """A long song well under way: each of the first six ticks judges 500 notes (misses)."""
+
+    def __init__(self, room: Any, start_sec: float) -> None:
+        super().__init__(room, start_sec)
+        self.n_ticks = 0
+
+    def tick(self, now_sec: float) -> list:
+        self.n_ticks += 1
+        if self.n_ticks > 6:
+            return []
+        first = 500 * (self.n_ticks - 1)
+        return [{"type": "miss", "player": 0, "note": first + i} for i in range(500)]
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -81,9 +97,9 @@ def _app(clock: Clock | None = None, **kw: Any) -> Any:
         StudioConfig(
             load_song=load,
             list_songs=lambda: ["test-beat"],
-            engine_factory=FakeEngine,
+            engine_factory=kw.pop("engine_factory", FakeEngine),
             clock=clock,
-            report_html=lambda sid: f"<p>report of session {sid}</p>",
+            report_html=kw.pop("report_html", lambda sid: f"<p>report of session {sid}</p>"),
             history=lambda name: {"player": name, "sessions": [{"id": 7}]},
             joins=kw.pop("joins", JoinThrottle(clock=clock)),
             **kw,
@@ -182,6 +198,48 @@ def test_a_report_needs_the_rooms_code_or_key_and_a_404_says_nothing() -> None:
     assert ok.status_code == 200 and ok.json()["sessions"] == [{"id": 7}]
 
 
+def test_a_report_asked_for_again_and_again_is_made_once() -> None:
+    import threading
+
+    made: list[str] = []
+
+    def slow_report(session_id: str) -> str:
+        made.append(session_id)
+        time.sleep(0.2)  # a real report takes a second or two of the computer's time
+        return f"<p>report of session {session_id}</p>"
+
+    client = _client(_app(report_html=slow_report))
+    room = _finished_room(client)
+    url = "/api/sessions/7/report"
+    answers: list[int] = []
+    askers = [
+        threading.Thread(
+            target=lambda: answers.append(client.get(url, params={"key": room["key"]}).status_code)
+        )
+        for _ in range(8)
+    ]
+    for t in askers:  # a page reloaded, or a tab that asks many times at once
+        t.start()
+    for t in askers:
+        t.join()
+    assert client.get(url, params={"key": room["key"]}).text == "<p>report of session 7</p>"
+    assert answers == [200] * 8 and made == ["7"]
+
+
+def test_a_players_history_is_found_whatever_their_name_holds() -> None:
+    from urllib.parse import quote
+
+    client = _client(_app(), host="127.0.0.1")
+    names = ["AC/DC", "?#%&"]
+    r = client.post(
+        "/api/rooms", json={"song": "test-beat", "players": names, "levels": ["expert"] * 2}
+    )
+    key = r.json()["key"]
+    for name in names:  # as the page asks: the name encoded as one path segment
+        h = client.get(f"/api/players/{quote(name, safe='')}/history", params={"key": key})
+        assert h.status_code == 200 and h.json()["player"] == name, name
+
+
 @pytest.mark.parametrize("session_id", ["99999999999999999999", "²", "١٢", "7.0", "-7", "1e3"])
 def test_report_ids_that_are_not_session_numbers_are_404(session_id: str) -> None:
     client = _client(_app())
@@ -238,6 +296,18 @@ def test_changing_anything_needs_json() -> None:
     assert r.status_code == 200
 
 
+def test_a_body_larger_than_any_request_is_refused_unread() -> None:
+    client = _client(_app())
+    body = json.dumps({"song": "test-beat", "players": ["A"], "levels": ["expert"]})
+    padded = body + " " * 1_000_000  # still valid JSON
+    json_type = {"content-type": "application/json"}
+    r = client.post("/api/rooms", content=padded, headers=json_type)
+    assert r.status_code == 413 and "bytes" in r.json()["error"]
+    chunked = client.post("/api/rooms", content=iter([padded.encode()]), headers=json_type)
+    assert chunked.status_code == 413  # no Content-Length: counted as it comes
+    assert client.post("/api/rooms", content=body, headers=json_type).status_code == 200
+
+
 # ---------------------------------------------------------------- who may stop
 def test_a_spectator_cannot_start_or_stop_but_a_player_and_the_opener_can() -> None:
     client = _client(_app())
@@ -267,6 +337,60 @@ def test_a_spectator_cannot_start_or_stop_but_a_player_and_the_opener_can() -> N
             opener.send_json({"type": "stop"})
             _until(opener, "finished")
     assert client.get(f"/api/rooms/{code}").json()["state"] == "finished"
+
+
+@pytest.mark.timeout(60)
+def test_a_tab_that_joins_late_in_a_long_song_gets_all_of_it_and_stays() -> None:
+    client = _client(_app(engine_factory=LongSongEngine))
+    room = _open(client)
+    code = room["code"]
+    with client.websocket_connect(f"/ws/{code}?host={room['host_token']}") as host:
+        for i in range(2):
+            host.send_json({"type": "claim", "player": i})
+            _until(host, "room")
+        host.send_json({"type": "start"})
+        seen = 0
+        while seen < 3000:  # the song so far: more than a tab may fall behind by
+            seen += host.receive_json()["type"] == "miss"
+        with client.websocket_connect(f"/ws/{code}") as late:
+            assert late.receive_json()["type"] == "welcome"
+            assert late.receive_json()["rejoin"] is True
+            notes = [late.receive_json()["note"] for _ in range(3000)]
+            assert notes == list(range(3000))
+            late.send_json({"type": "ping", "client_ms": 1.0})
+            assert _until(late, "pong")["client_ms"] == 1.0
+
+
+def test_a_player_whose_tab_closes_while_the_song_is_set_up_is_stored_as_gone() -> None:
+    import threading
+
+    entered, go = threading.Event(), threading.Event()
+    engines: list[FakeEngine] = []
+
+    def slow_engine(room: Any, start_sec: float) -> FakeEngine:
+        entered.set()
+        assert go.wait(10)  # the new session is being stored
+        engines.append(FakeEngine(room, start_sec))
+        return engines[-1]
+
+    client = _client(_app(engine_factory=slow_engine))
+    room = _open(client)
+    code = room["code"]
+    with client.websocket_connect(f"/ws/{code}?host={room['host_token']}") as host:
+        host.send_json({"type": "claim", "player": 0})
+        _until(host, "room")
+        with client.websocket_connect(f"/ws/{code}") as ben:
+            ben.send_json({"type": "claim", "player": 1})
+            _until(ben, "seat")
+            host.send_json({"type": "start"})
+            assert entered.wait(10)
+        rooms = client.app.state.rooms  # type: ignore[attr-defined]
+        while len(rooms.get(code).connections) > 1:  # until the room has seen Ben go
+            time.sleep(0.01)
+        go.set()
+        _until(host, "start")
+        assert _until(host, "left")["player"] == 1
+        assert [(p, here) for p, _, here in engines[0].presences] == [(1, False)]
 
 
 # ---------------------------------------------------------------- expiry and caps
@@ -318,6 +442,32 @@ def test_http_rate_is_kept_per_address_not_per_port() -> None:
     assert v6 == [200] * 6 + [429] * 2
     assert client_key("2001:db8:1:2::99") == "2001:db8:1:2::/64"
     assert client_key("::ffff:192.0.2.10") == "192.0.2.10"
+
+
+def test_a_websocket_message_far_over_the_limit_is_refused_before_it_is_read() -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    from cymbalism.web.server import Studio
+
+    clock = Clock()
+    studio = Studio(_app(clock), port=0).start_in_thread()
+    try:
+        code = _open(_client(studio.app, host="127.0.0.1"))["code"]
+        with connect(f"ws://127.0.0.1:{studio.port}/ws/{code}") as ws:
+            assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
+            ws.send("x" * 6000)  # over the limit, but read: one clear reason
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and "4096-byte limit" in closed.value.rcvd.reason
+        with connect(f"ws://127.0.0.1:{studio.port}/ws/{code}") as ws:
+            ws.recv(timeout=5)
+            ws.send("x" * 1_000_000)  # refused by its frame's length, never held
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    finally:
+        studio.stop()
 
 
 def test_websocket_handshakes_and_messages_are_limited_per_address() -> None:

@@ -211,6 +211,26 @@ def test_every_error_is_one_json_body(
     assert words in r.json()["error"]
 
 
+@pytest.mark.parametrize("name", ["Ann\x00", "\x1b[31mAnn", "Ann\nBen", "\u202eAnn", "Ann\u2066"])
+def test_a_player_name_with_control_characters_is_refused(client: TestClient, name: str) -> None:
+    # a NUL cannot be stored on PostgreSQL; escapes and bidi overrides rewrite a terminal
+    # or a page where the name is shown
+    r = client.post(
+        "/api/rooms", json={"song": "test-beat", "players": [name, "B"], "levels": ["easy"] * 2}
+    )
+    assert r.status_code == 422
+    assert "players.0" in r.json()["error"] and "control character" in r.json()["error"]
+
+
+def test_a_player_name_may_be_any_printable_text(client: TestClient) -> None:
+    names = ["Zoë 👩\u200d🎤", "たろう"]  # an emoji joined by a zero-width joiner, kana
+    r = client.post(
+        "/api/rooms", json={"song": "test-beat", "players": names, "levels": ["easy"] * 2}
+    )
+    assert r.status_code == 200, r.text
+    assert [p["name"] for p in r.json()["players"]] == names
+
+
 def test_expert_plus_is_offered_and_taken_only_for_a_song_with_double_kicks() -> None:
     beat = _chart()
     expert = beat.part(Level.EXPERT)
@@ -573,6 +593,29 @@ def test_a_seat_token_takes_the_player_back_and_nothing_else_does(client: TestCl
     for bad in ('"short"', '"has spaces in it .."', "12"):
         with pytest.raises(InputError):
             parse_client_message('{"type":"claim","player":0,"seat":' + bad + "}")
+
+
+def test_a_tab_whose_seat_another_tab_took_back_is_told_so(client: TestClient) -> None:
+    code = _room(client)
+    with (
+        client.websocket_connect(f"/ws/{code}") as first,
+        client.websocket_connect(f"/ws/{code}") as second,  # the same browser, another tab
+    ):
+        first.receive_json()
+        second.receive_json()
+        first.send_json({"type": "claim", "player": 0})
+        seat = _next(first, "seat")["seat"]
+        second.send_json({"type": "claim", "player": 0, "seat": seat})
+        _next(second, "seat")
+        told = _next(first, "error")
+        assert told["status"] == 409 and "Ann is now played from another tab" in told["error"]
+        second.send_json({"type": "claim", "player": 0, "seat": seat})  # its own seat again
+        _next(second, "seat")
+        first.send_json({"type": "ping", "client_ms": 1.0})
+        kinds = []
+        while not kinds or kinds[-1] != "pong":
+            kinds.append(first.receive_json()["type"])
+        assert "error" not in kinds  # told once, not again
 
 
 def test_a_song_made_for_four_pads_says_so() -> None:

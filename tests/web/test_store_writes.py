@@ -104,6 +104,9 @@ class Studio:
                 assert time.monotonic() < deadline
                 time.sleep(0.005)
             a.send_json({"type": "start"})
+            for ws in socks:  # as the page does: it plays once told the song started
+                while ws.receive_json()["type"] != "start":
+                    pass
             for who, msg in messages:
                 socks[who].send_json(msg)
             a.send_json({"type": "stop"})
@@ -240,3 +243,126 @@ def test_any_messages_from_two_clients_leave_the_store_readable(tmp_path: Path) 
             studio.check_everything_reads(result["key"], result["result"]["session_id"])
 
         run()
+
+
+def test_a_song_still_playing_when_the_studio_stops_is_stored_finished_with_every_hit(
+    tmp_path: Path,
+) -> None:
+    studio = Studio(tmp_path)
+    beats = np.arange(256.0)  # a minute at 240 BPM: still playing when the studio stops
+    long_part = Part.from_arrays(
+        beats, np.where(beats % 2 == 0, int(Lane.KICK), int(Lane.SNARE)), 100
+    )
+    long_song = Chart("Long Beat", TempoMap.constant(240.0), {Level.EXPERT: long_part})
+    studio.config.load_song = lambda name: long_song
+    with studio.client:
+        room = studio.open_room()
+        with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
+            studio.seat(ws, 0)
+            ws.send_json({"type": "claim", "player": 1})
+            ws.send_json({"type": "start"})
+            while ws.receive_json()["type"] != "start":
+                pass
+            for i in range(10):
+                hit = {"type": "hit", "player": i % 2, "t_ms": studio.now_ms(0), "lane": 0}
+                ws.send_json(hit)
+            ws.send_json({"type": "ping", "client_ms": 1.0})  # answered after the hits
+            while ws.receive_json()["type"] != "pong":
+                pass
+            assert studio.client.get(f"/api/rooms/{room['code']}").json()["state"] == "playing"
+        # the studio stops (Ctrl-C, --stop-after) with the song still playing
+    with Store(studio.db) as store:
+        (info,) = store.sessions()
+        assert info.status == "finished" and not info.cut_short
+        stored = store.load(info.id).session
+        assert [len(p.hits) for p in stored.players] == [5, 5]
+        assert stored.until_sec is not None  # stopped there, not played to the end
+
+
+def _hold(db: str) -> Any:
+    """Another program holding the database, until its ``rollback()``."""
+    import sqlite3
+
+    other = sqlite3.connect(db)
+    other.execute("BEGIN EXCLUSIVE")
+    return other
+
+
+@pytest.fixture
+def busy_studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Studio]:
+    """The studio, giving up on a database another program holds after 0.1 s."""
+    monkeypatch.setattr("cymbalism.store.db._BUSY_TIMEOUT_MS", 100)
+    s = Studio(tmp_path)
+    with s.client:
+        yield s
+
+
+def test_a_store_that_cannot_be_written_at_the_start_says_so_in_one_line(
+    busy_studio: Studio,
+) -> None:
+    studio = busy_studio
+    room = studio.open_room()
+    with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
+        studio.seat(ws, 0)
+        ws.send_json({"type": "claim", "player": 1})
+        other = _hold(studio.db)
+        ws.send_json({"type": "start"})
+        while (msg := ws.receive_json())["type"] != "error":
+            pass
+        assert msg["status"] == 503 and "database is locked" in msg["error"]
+        assert "SQL" not in msg["error"] and "INSERT" not in msg["error"]
+        assert "sqlite" not in msg["error"]  # nor where the database is
+        other.rollback()
+        ws.send_json({"type": "start"})  # free again: the song starts
+        while ws.receive_json()["type"] != "start":
+            pass
+
+
+def test_a_start_waiting_for_the_database_holds_up_no_other_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cymbalism.store.db._BUSY_TIMEOUT_MS", 2000)
+    studio = Studio(tmp_path)
+    with studio.client:
+        rooms = [studio.open_room() for _ in range(2)]
+        with (
+            studio.client.websocket_connect(f"/ws/{rooms[0]['code']}") as waiting,
+            studio.client.websocket_connect(f"/ws/{rooms[1]['code']}") as other,
+        ):
+            studio.seat(waiting, 0)
+            waiting.send_json({"type": "claim", "player": 1})
+            other.receive_json()  # welcome
+            lock = _hold(studio.db)
+            waiting.send_json({"type": "start"})
+            waiting.send_json({"type": "start"})  # pressed twice: one session at most
+            time.sleep(0.2)  # the start is waiting for the database now
+            sent = time.monotonic()
+            other.send_json({"type": "ping", "client_ms": 1.0})
+            while other.receive_json()["type"] != "pong":
+                pass
+            assert time.monotonic() - sent < 1.0  # not the 2 s the start waits
+            lock.rollback()
+            kinds = []
+            while "start" not in kinds:
+                kinds.append(waiting.receive_json()["type"])
+            waiting.send_json({"type": "stop"})
+            while waiting.receive_json()["type"] != "finished":
+                pass
+    with Store(studio.db) as store:
+        assert len(store.sessions()) == 1
+
+
+def test_a_latency_that_cannot_be_stored_is_said_in_one_line(busy_studio: Studio) -> None:
+    studio = busy_studio
+    room = studio.open_room()
+    with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
+        studio.seat(ws, 0)
+        while ws.receive_json()["type"] != "seat":
+            pass
+        other = _hold(studio.db)
+        ws.send_json({"type": "calibrate", "player": 0, "offset_ms": 20.0, "taps": 8})
+        while (msg := ws.receive_json())["type"] != "error":
+            pass
+        other.rollback()
+    assert msg["status"] == 503 and "database is locked" in msg["error"]
+    assert "SQL" not in msg["error"] and "INSERT" not in msg["error"]

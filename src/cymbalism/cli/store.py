@@ -23,6 +23,7 @@ from cymbalism.cli.common import (
     stored_analysis,
 )
 from cymbalism.cli.format import counted
+from cymbalism.errors import InputError
 
 
 @app.command("import")
@@ -219,10 +220,12 @@ def _sessions_delete(
     """Delete a session with all its hits."""
     with open_store(ctx.obj) as store:
         session_id = store.resolve(session)
-        info = store.info(session_id)
-        if not yes and not typer.confirm(
-            f"delete session {session_id} ({info.title}, {', '.join(info.player_names)})?"
-        ):
+        try:
+            info = store.info(session_id)
+            what = f"{info.title}, {', '.join(info.player_names)}"
+        except InputError:  # a session that cannot be read can still be deleted
+            what = "it cannot be read"
+        if not yes and not typer.confirm(f"delete session {session_id} ({what})?"):
             raise typer.Abort()
         store.delete(session_id)
         console.print(f"deleted session {session_id}")

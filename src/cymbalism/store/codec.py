@@ -86,7 +86,7 @@ def chart_from_json(text: str) -> Chart:
                 for name, rolls in doc.get("rolls", {}).items()
             },
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:
         raise InputError(f"a stored chart could not be read back: {exc}") from None
 
 

@@ -14,15 +14,17 @@ Every open runs the Alembic migrations up to :data:`~cymbalism.store.models.SCHE
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from cymbalism.errors import DeviceError, InputError
 from cymbalism.store.models import SCHEMA_VERSION
@@ -30,8 +32,10 @@ from cymbalism.store.models import SCHEMA_VERSION
 __all__ = [
     "DB_ENV",
     "current_revision",
+    "database_reason",
     "default_url",
     "make_engine",
+    "refused_as_device_error",
     "resolve_url",
     "upgrade",
 ]
@@ -69,6 +73,24 @@ def resolve_url(url: str | os.PathLike[str] | None = None) -> str:
         if raw.startswith(prefix):
             return "postgresql+psycopg://" + raw[len(prefix) :]
     return raw
+
+
+def database_reason(exc: SQLAlchemyError) -> str:
+    """Why the database refused a statement, in its own words (``database is locked``),
+    without the statement, its parameters or the database's address."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def refused_as_device_error(doing: str) -> Iterator[None]:
+    """Raise what the database refuses inside as one DeviceError: ``"{doing}: {reason}"``
+    (see :func:`database_reason`)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise DeviceError(f"{doing}: {database_reason(exc)}") from exc
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -190,7 +212,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     except OperationalError as exc:
         raise DeviceError(
             f"cannot open the session database {engine.url.render_as_string()}: "
-            f"{str(exc.orig).strip()}"
+            f"{database_reason(exc)}"
         ) from exc
 
 

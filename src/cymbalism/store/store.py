@@ -39,7 +39,7 @@ from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.session import BarLayout, Player, Session, Settings
 from cymbalism.store.codec import chart_digest, chart_from_json, chart_to_json
-from cymbalism.store.db import make_engine, upgrade
+from cymbalism.store.db import make_engine, refused_as_device_error, upgrade
 from cymbalism.store.models import (
     Calibration,
     Hit,
@@ -71,6 +71,9 @@ __all__ = [
 
 #: The largest session id any database here can hold (a signed 64-bit key).
 MAX_SESSION_ID = 2**63 - 1
+
+#: The largest input latency the store keeps or recalls, either way (seconds).
+MAX_LATENCY_SEC = 1.0
 
 #: A "recording" session on another machine is taken as cut short after this silence.
 STALE_AFTER = timedelta(minutes=10)
@@ -258,6 +261,18 @@ def spans_from_moves(moves: Sequence[tuple[float, bool]]) -> tuple[tuple[float, 
     return tuple((float(a), float(b)) for a, b in spans)
 
 
+#: What a read raises for a value its column should not hold (SQLite keeps any value in
+#: any column): a date that is not one, a level no version has, text for a number.
+_UNREADABLE = (ValueError, TypeError)
+
+
+def _player_name(seat: SessionPlayerRow) -> str:
+    """The name of the player in a seat; InputError if the player row is gone."""
+    if seat.player is None:
+        raise InputError(f"its seat {seat.seat} is of player {seat.player_id}, who is not stored")
+    return seat.player.name
+
+
 def _float(x: float | None) -> float:
     return float("nan") if x is None else float(x)
 
@@ -369,6 +384,12 @@ class Store:
             A name for each player's part (default: the level's name).
         flush_hits, flush_ms
             When the writer commits (see :class:`SessionWriter`).
+
+        Raises
+        ------
+        DeviceError
+            If the database refuses the new session (locked by another program, full,
+            unreachable); the message gives its reason and nothing is stored.
         """
         if not players:
             raise InputError("a session needs at least one player")
@@ -379,6 +400,28 @@ class Store:
             raise InputError(f"{len(parts)} part names given for {len(players)} players")
         settings = settings or Settings()
         now = _aware(started_at) or utcnow()
+        with refused_as_device_error("the new session could not be stored"):
+            session_id, seats = self._insert_session(
+                chart, players, settings, source=source, note=note, parts=parts, now=now
+            )
+        writer = SessionWriter(self, session_id, seats, flush_hits=flush_hits, flush_ms=flush_ms)
+        for p in players:
+            if len(p.hits):
+                writer.add_hits(p.name, p.hits.onset_sec, p.hits.lane, p.hits.velocity)
+        return writer
+
+    def _insert_session(
+        self,
+        chart: Chart,
+        players: Sequence[Player],
+        settings: Settings,
+        *,
+        source: str,
+        note: str,
+        parts: Sequence[str] | None,
+        now: datetime,
+    ) -> tuple[int, dict[str, tuple[int, Level]]]:
+        """Insert a session's song, row and seats in one transaction; its id and seats."""
         with OrmSession(self.engine) as orm, orm.begin():
             row = SessionRow(
                 song_id=self._song_id(orm, chart),
@@ -410,12 +453,7 @@ class Store:
                 orm.add(sp)
                 orm.flush()
                 seats[p.name] = (sp.id, p.level)
-            session_id = row.id
-        writer = SessionWriter(self, session_id, seats, flush_hits=flush_hits, flush_ms=flush_ms)
-        for p in players:
-            if len(p.hits):
-                writer.add_hits(p.name, p.hits.onset_sec, p.hits.lane, p.hits.velocity)
-        return writer
+            return row.id, seats
 
     def save_session(
         self,
@@ -512,7 +550,10 @@ class Store:
     def finish(self, session_id: int) -> None:
         """Mark a session finished (also one cut short: its committed hits are kept)."""
         self.info(session_id)  # raises NotFoundError
-        with self.engine.begin() as conn:
+        with (
+            refused_as_device_error(f"session {session_id} could not be marked finished"),
+            self.engine.begin() as conn,
+        ):
             conn.execute(
                 update(SessionRow)
                 .where(SessionRow.id == session_id)
@@ -520,8 +561,14 @@ class Store:
             )
 
     def delete(self, session_id: int) -> None:
-        """Remove a session with its hits, judgements, level changes and bars."""
-        self.info(session_id)
+        """Remove a session with its hits, judgements, level changes and bars (one that
+        cannot be read too)."""
+        found = None
+        if 1 <= int(session_id) <= MAX_SESSION_ID:
+            with self.engine.connect() as conn:
+                found = conn.scalar(select(SessionRow.id).where(SessionRow.id == session_id))
+        if found is None:
+            raise self._not_found(session_id)
         sp_ids = select(SessionPlayerRow.id).where(SessionPlayerRow.session_id == session_id)
         with self.engine.begin() as conn:
             for table in (Hit, Judgement, LevelChange, Presence):
@@ -540,11 +587,15 @@ class Store:
         player: str | None = None,
     ) -> int:
         """Remember a measured latency of ``input`` (seconds, subtracted from its hits)."""
-        if not np.isfinite(offset_sec) or abs(offset_sec) > 1.0:
+        if not np.isfinite(offset_sec) or abs(offset_sec) > MAX_LATENCY_SEC:
             raise InputError(
                 f"a latency of {offset_sec} s is not plausible (did you give milliseconds?)"
             )
-        with OrmSession(self.engine) as orm, orm.begin():
+        with (
+            refused_as_device_error("the latency could not be stored"),
+            OrmSession(self.engine) as orm,
+            orm.begin(),
+        ):
             pid = self._player_id(orm, player) if player else None
             row = Calibration(
                 player_id=pid, input=input, offset_sec=float(offset_sec), sd_sec=sd_sec, n=n
@@ -555,10 +606,12 @@ class Store:
 
     def calibration(self, input: str, *, player: str | None = None) -> float | None:
         """The latest latency measured for ``input`` in seconds (for ``player`` only, if
-        given), or None."""
+        given), or None. A row :meth:`add_calibration` would refuse (another program's,
+        text or a huge number) is passed over."""
         query = (
             select(Calibration.offset_sec)
             .where(Calibration.input == input)
+            .where(Calibration.offset_sec.between(-MAX_LATENCY_SEC, MAX_LATENCY_SEC))
             .order_by(Calibration.measured_at.desc(), Calibration.id.desc())
             .limit(1)
         )
@@ -566,8 +619,8 @@ class Store:
             query = query.join(PlayerRow, PlayerRow.id == Calibration.player_id).where(
                 PlayerRow.name == player
             )
-        with self.engine.connect() as conn:
-            value = conn.scalar(query)
+        with refused_as_device_error("the latency could not be read"), self.engine.connect() as c:
+            value = c.scalar(query)
         return None if value is None else float(value)
 
     def save_summary(
@@ -626,6 +679,29 @@ class Store:
         return utcnow() - updated > STALE_AFTER
 
     def _infos(self, where: Any = None, *, limit: int | None = None) -> list[SessionInfo]:
+        """The sessions ``where`` selects, oldest first (the last ``limit`` of them).
+
+        A session with a row that cannot be read is left out, with a :class:`StoreWarning`
+        that names it: one odd row spoils a read of many, so they are then read one by one.
+        """
+        try:
+            return self._read_infos(where, limit=limit)
+        except _UNREADABLE:
+            pass
+        query = select(SessionRow.id).order_by(SessionRow.started_at, SessionRow.id)
+        if where is not None:
+            query = query.where(where)
+        with self.engine.connect() as conn:
+            ids = list(conn.scalars(query))
+        out = []
+        for session_id in ids[-limit:] if limit is not None else ids:
+            try:
+                out.extend(self._read_infos(SessionRow.id == session_id))
+            except _UNREADABLE as exc:
+                skip_unreadable(session_id, exc)
+        return out
+
+    def _read_infos(self, where: Any = None, *, limit: int | None = None) -> list[SessionInfo]:
         with OrmSession(self.engine) as orm:
             q = (
                 select(SessionRow)
@@ -665,7 +741,7 @@ class Store:
             for r in rows:
                 seats = tuple(
                     SeatInfo(
-                        name=sp.player.name,
+                        name=_player_name(sp),
                         seat=sp.seat,
                         level=Level(sp.level),
                         part=sp.part,
@@ -721,17 +797,25 @@ class Store:
         ------
         NotFoundError
             If there is no such session.
+        InputError
+            If a row of it holds what no version of cymbalism writes.
         """
-        found = (
-            self._infos(SessionRow.id == int(session_id))
-            if 1 <= int(session_id) <= MAX_SESSION_ID
-            else []
-        )
-        if not found:
-            raise NotFoundError(
-                f"no session {session_id} in {self.url} (list them with `cymbalism sessions`)"
+        try:
+            found = (
+                self._read_infos(SessionRow.id == int(session_id))
+                if 1 <= int(session_id) <= MAX_SESSION_ID
+                else []
             )
+        except _UNREADABLE as exc:
+            raise InputError(f"session {session_id} cannot be read: {exc}") from None
+        if not found:
+            raise self._not_found(session_id)
         return found[0]
+
+    def _not_found(self, session_id: int) -> NotFoundError:
+        return NotFoundError(
+            f"no session {session_id} in {self.url} (list them with `cymbalism sessions`)"
+        )
 
     def sessions(self, *, player: str | None = None, limit: int | None = None) -> list[SessionInfo]:
         """Every session, oldest first, optionally only those ``player`` played in."""
@@ -792,7 +876,9 @@ class Store:
                 )
                 .join(SongRow, SongRow.id == SessionRow.song_id)
                 .where(SessionRow.id == session_id)
-            ).one()
+            ).one_or_none()
+            if head is None:
+                raise InputError(f"session {session_id} cannot be read: its song is not stored")
             sp_rows = conn.execute(
                 select(SessionPlayerRow.id, SessionPlayerRow.seat)
                 .where(SessionPlayerRow.session_id == session_id)

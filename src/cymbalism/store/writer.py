@@ -27,6 +27,7 @@ from cymbalism.model.chart import Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.session import BarLayout, Player
 from cymbalism.model.validate import validate_times
+from cymbalism.store.db import database_reason
 from cymbalism.store.models import (
     Hit,
     Judgement,
@@ -446,7 +447,8 @@ class SessionWriter:
                     self._presence[:0] = presence
                     self._until = until | self._until
                 raise DeviceError(
-                    f"could not save session {self.session_id} ({n_hits} hits kept waiting): {exc}"
+                    f"could not save session {self.session_id} ({n_hits} hits kept waiting): "
+                    f"{database_reason(exc)}"
                 ) from exc
             with self._lock:
                 self._n_in_flight = 0

@@ -44,7 +44,7 @@ import re
 import secrets
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -247,6 +247,25 @@ _NOT_SHOWN = "not found: a report or history needs its room's code or key"
 _SESSION_ID = re.compile(r"[0-9]{1,19}")
 
 
+#: The largest request body the studio reads (a room request is a few hundred bytes).
+MAX_BODY_BYTES = 16 * 1024
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body of ``request``, refused with 413 as soon as it is over
+    :data:`MAX_BODY_BYTES` (unread when its Content-Length says so)."""
+    too_big = StarletteHTTPException(413, f"a request body is at most {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_big
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise too_big
+    return bytes(body)
+
+
 def _is_local(host: str | None) -> bool:
     try:
         return host is not None and ipaddress.ip_address(host).is_loopback
@@ -331,15 +350,22 @@ def create_app(config: StudioConfig) -> Any:
     app : fastapi.FastAPI
     """
     static_dir = resources.files("cymbalism.web") / "static"
+    registry = RoomRegistry(clock=config.clock, **config.rooms)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        await registry.stop_all()  # a song still playing is stored as stopped here
+
     app = fastapi.FastAPI(
         title="cymbalism studio",
         version=__version__,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        lifespan=lifespan,
     )
     app.state.config = config
-    registry = RoomRegistry(clock=config.clock, **config.rooms)
     app.state.rooms = registry
     joins = config.joins or JoinThrottle()
     app.state.joins = joins
@@ -525,7 +551,7 @@ def create_app(config: StudioConfig) -> Any:
     @app.post("/api/rooms")
     async def create_room(request: Request) -> dict[str, Any]:
         _local_only(request, "rooms can be opened")
-        body = await request.body()
+        body = await _read_body(request)
         try:
             req = CreateRoom.model_validate_json(body)
         except ValidationError as exc:
@@ -589,6 +615,25 @@ def create_app(config: StudioConfig) -> Any:
     async def get_room(request: Request, code: str) -> dict[str, Any]:
         return _room_by_code(request, code).public()
 
+    reports: OrderedDict[str, asyncio.Future[str]] = OrderedDict()
+
+    async def _report_html(session_id: str) -> str:
+        """A finished session's report, made once and kept (the last 16): a reloaded page,
+        or a tab asking many times at once, costs one report's time."""
+        assert config.report_html is not None
+        made = reports.get(session_id)
+        if made is None:
+            made = asyncio.ensure_future(asyncio.to_thread(config.report_html, session_id))
+            reports[session_id] = made
+            while len(reports) > 16:
+                reports.popitem(last=False)
+        try:
+            return await asyncio.shield(made)  # a request that goes away stops no other
+        except Exception:
+            if reports.get(session_id) is made:
+                del reports[session_id]  # not kept: the next request tries again
+            raise
+
     @app.get("/api/sessions/{session_id}/report", response_class=HTMLResponse)
     async def report(request: Request, session_id: str, key: str | None = None) -> HTMLResponse:
         if config.report_html is None:
@@ -597,7 +642,7 @@ def create_app(config: StudioConfig) -> Any:
         if not _SESSION_ID.fullmatch(session_id) or str(room.session_id) != session_id:
             raise NotFoundError(_NOT_SHOWN)
         try:
-            html = await asyncio.to_thread(config.report_html, session_id)
+            html = await _report_html(session_id)
         except NotFoundError:  # its message may name the database
             raise NotFoundError(_NOT_SHOWN) from None
         return HTMLResponse(html)
@@ -623,7 +668,7 @@ def create_app(config: StudioConfig) -> Any:
             background=BackgroundTask(path.unlink, missing_ok=True),
         )
 
-    @app.get("/api/players/{name}/history")
+    @app.get("/api/players/{name:path}/history")  # a name may hold a slash
     async def history(request: Request, name: str, key: str | None = None) -> dict[str, Any]:
         if config.history is None:
             raise NotFoundError("this studio keeps no history")
@@ -678,6 +723,8 @@ def create_app(config: StudioConfig) -> Any:
             return playing
 
         async def pump() -> None:
+            while conn.backlog:
+                await websocket.send_json(conn.backlog.popleft())
             while True:
                 message = await conn.outbox.get()
                 if message.get("type") == "close":  # the room asks to close this tab

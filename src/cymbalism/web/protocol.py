@@ -11,14 +11,16 @@ on its clock with :class:`cymbalism.web.clocksync.ClockSync`.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from cymbalism.errors import InputError
 from cymbalism.model.lanes import Lane
 
 __all__ = [
+    "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
     "Calibrate",
     "Claim",
@@ -34,6 +36,10 @@ __all__ = [
 
 #: Longer messages are rejected before they are parsed.
 MAX_MESSAGE_BYTES = 4096
+#: The longest WebSocket message the server reads at all (a message of
+#: :data:`MAX_MESSAGE_BYTES` characters of up to 4 bytes each); a longer one closes the
+#: connection (1009) before it is held in memory.
+MAX_FRAME_BYTES = 4 * MAX_MESSAGE_BYTES
 
 #: A browser clock reading: ``performance.now()`` starts at 0 when the page opens.
 ClientMs = Annotated[float, Field(ge=0.0, le=1e10, allow_inf_nan=False)]
@@ -116,6 +122,23 @@ _ADAPTER: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 BarNumber = Annotated[int, Field(ge=1, le=100_000)]
 
+#: Characters that reorder the text around them (bidirectional embeddings, overrides and
+#: isolates): a name holding one shows differently from what it is.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _printable(name: str) -> str:
+    """``name`` if it holds no control character (a NUL, an escape, a line break, a
+    bidirectional override), which would be refused by PostgreSQL or rewrite the
+    terminal or page that shows it."""
+    bad = next((c for c in name if unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS), None)
+    if bad is not None:
+        raise ValueError(f"a name cannot hold a control character such as {bad!r}")
+    return name
+
+
+PlayerName = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_printable)]
+
 
 class CreateRoom(_Message):
     """The body of ``POST /api/rooms``: a song, two players and their levels, and how to
@@ -125,9 +148,7 @@ class CreateRoom(_Message):
     the room is opened."""
 
     song: Annotated[str, Field(min_length=1, max_length=80)]
-    players: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=40)]], Field(min_length=1, max_length=2)
-    ]
+    players: Annotated[list[PlayerName], Field(min_length=1, max_length=2)]
     levels: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=20)]], Field(min_length=1, max_length=2)
     ]

@@ -26,6 +26,7 @@ import logging
 import math
 import re
 import secrets
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -138,7 +139,9 @@ class Connection:
 
     Messages to the tab go through ``outbox``, which the WebSocket handler drains, so a
     slow tab never holds up the room. A tab that falls ``outbox_size`` messages behind is
-    marked closed and its handler cuts it off.
+    marked closed and its handler cuts it off. What a tab is owed when it joins (the
+    welcome and, mid-song, the song so far) waits in ``backlog``, sent before the outbox
+    and not counted against its bound: a long song is more than a tab may fall behind.
     """
 
     id: int
@@ -146,6 +149,7 @@ class Connection:
     outbox: asyncio.Queue[dict[str, Any]] = field(
         default_factory=lambda: asyncio.Queue(maxsize=2000)
     )
+    backlog: deque[dict[str, Any]] = field(default_factory=deque)
     closed: bool = False
     #: Whether this tab opened the room (it showed the room's host token).
     is_host: bool = False
@@ -276,6 +280,7 @@ class Room:
         self.connections: dict[int, Connection] = {}
         self._engine_factory = engine_factory
         self._engine: RoomEngine | None = None
+        self._starting = False
         self._ticker: asyncio.Task[None] | None = None
         self._start_msg: dict[str, Any] | None = None
         self._replay: list[dict[str, Any]] = []
@@ -320,7 +325,7 @@ class Room:
     def join(self, conn: Connection) -> None:
         """A tab arrived: welcome it; mid-song, send it the song so far to draw."""
         self.connections[conn.id] = conn
-        conn.deliver(
+        conn.backlog.append(
             {
                 "type": "welcome",
                 "conn": conn.id,
@@ -330,11 +335,10 @@ class Room:
             }
         )
         if self.state == "playing" and self._start_msg is not None:
-            conn.deliver({**self._start_msg, "room": self.public(), "rejoin": True})
-            for message in self._replay:
-                conn.deliver(message)
+            conn.backlog.append({**self._start_msg, "room": self.public(), "rejoin": True})
+            conn.backlog.extend(self._replay)
         elif self.state == "finished" and self.result is not None:
-            conn.deliver({"type": "finished", "result": self.result, "room": self.public()})
+            conn.backlog.append({"type": "finished", "result": self.result, "room": self.public()})
 
     def close(self, reason: str, *, code: int = 4410) -> None:
         """Close every tab's socket (the room expired); the room is gone after this."""
@@ -352,24 +356,28 @@ class Room:
         conn.closed = True
         freed = [i for i, slot in enumerate(self.slots) if slot.conn_id == conn.id]
         for i in freed:
-            slot = self.slots[i]
-            slot.conn_id = None
+            self.slots[i].conn_id = None
             if self.state == "playing":
-                slot.left_sec = self.song_sec()
-                self._presence(i, present=False)
-                self._post(
-                    [
-                        {
-                            "type": "left",
-                            "player": i,
-                            "name": slot.name,
-                            "at_sec": round(slot.left_sec, 3),
-                            "text": f"{slot.name} left at {song_clock(slot.left_sec)}; waiting",
-                        }
-                    ]
-                )
+                self._left(i)
         if freed:
             self.broadcast({"type": "room", "room": self.public()})
+
+    def _left(self, player: int) -> None:
+        """Player ``player`` is gone mid-song: the engine and every tab are told."""
+        slot = self.slots[player]
+        slot.left_sec = self.song_sec()
+        self._presence(player, present=False)
+        self._post(
+            [
+                {
+                    "type": "left",
+                    "player": player,
+                    "name": slot.name,
+                    "at_sec": round(slot.left_sec, 3),
+                    "text": f"{slot.name} left at {song_clock(slot.left_sec)}; waiting",
+                }
+            ]
+        )
 
     def _presence(self, player: int, *, present: bool) -> None:
         """Tell the engine that a player left mid-song (or took their seat again), so they
@@ -453,7 +461,17 @@ class Room:
         if taken and not own_seat:
             raise InputError(f"{slot.name} is already being played from another device")
         # the same browser may be back before its old line is known to have dropped:
-        # the seat moves to the new tab, and the old one's leaving no longer frees it
+        # the seat moves to the new tab, and the old one's leaving no longer frees it;
+        # an old tab still there (the same room open twice) is told it plays no more
+        if taken and slot.conn_id is not None:
+            self.connections[slot.conn_id].deliver(
+                {
+                    "type": "error",
+                    "status": 409,
+                    "error": f"{slot.name} is now played from another tab or device; "
+                    "this tab no longer plays them",
+                }
+            )
         slot.conn_id = conn.id
         if slot.seat is None or not own_seat:
             slot.seat = secrets.token_urlsafe(18)
@@ -545,10 +563,18 @@ class Room:
         if self.state != "lobby":
             done = "started" if self.state == "playing" else "ended"
             raise InputError(f"the song has already {done}")
+        if self._starting:
+            raise InputError("the song is already starting")
         missing = [s.name for s in self.slots if s.conn_id is None]
         if missing:
             raise InputError(f"waiting for {', '.join(missing)} to join before the count-in")
-        engine = self._engine_factory(self, self.clock() + self.lead_sec)
+        self._starting = True
+        try:  # the engine stores the new session, which may wait for the database
+            engine = await asyncio.to_thread(
+                self._engine_factory, self, self.clock() + self.lead_sec
+            )
+        finally:
+            self._starting = False
         self._engine = engine
         self.start_sec = engine.zero_sec
         self.state = "playing"
@@ -561,6 +587,11 @@ class Room:
             "players": [{"name": x.name, "level": x.level.label} for x in self.slots],
         }
         self.broadcast({**self._start_msg, "room": self.public()})
+        gone = [i for i, slot in enumerate(self.slots) if slot.conn_id is None]
+        for i in gone:  # their tab closed while the new session was being stored
+            self._left(i)
+        if gone:
+            self.broadcast({"type": "room", "room": self.public()})
         self._post(engine.tick(self.clock()))
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
 
@@ -781,3 +812,9 @@ class RoomRegistry:
     def list(self) -> list[Room]:
         self.expire()
         return list(self._rooms.values())
+
+    async def stop_all(self) -> None:
+        """Stop every song being played, storing what was played (the studio is
+        shutting down)."""
+        for room in list(self._rooms.values()):
+            await room.finish(stopped=True)

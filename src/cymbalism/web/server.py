@@ -112,6 +112,8 @@ class Studio:
         tls: TlsFiles | None = None,
     ) -> None:
         uvicorn = require("uvicorn", "web")
+        from cymbalism.web.protocol import MAX_FRAME_BYTES
+
         self.app = app
         self.host = host
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -130,7 +132,8 @@ class Studio:
             app,
             log_level="warning",
             ws="websockets-sansio",
-            lifespan="off",
+            ws_max_size=MAX_FRAME_BYTES,
+            lifespan="on",  # the app stops the songs still playing when it shuts down
             ws_ping_interval=None,
             ssl_certfile=None if tls is None else str(tls.certfile),
             ssl_keyfile=None if tls is None else str(tls.keyfile),
