@@ -45,8 +45,15 @@ def _room(store: Store, clock: FakeClock, chart: Chart | None = None) -> tuple[R
     return room, engine
 
 
-def _play(engine: DuetEngine, clock: FakeClock, until_sec: float, who: dict[int, float]) -> None:
-    """Each player in ``who`` hits every note of their part, 5 ms late, until their time."""
+def _play(
+    engine: DuetEngine,
+    clock: FakeClock,
+    until_sec: float,
+    who: dict[int, float],
+    late_sec: tuple[float, float] = (0.005, 0.005),
+) -> None:
+    """Each player in ``who`` hits every note of their part, 5 ms late (or ``late_sec``),
+    until their time."""
     notes = [(i, name) for i, name in enumerate(("Ana", "Ben")) if i in who]
     song_sec = engine.engine.song_sec(clock.now_ns())
     sent = {i: 0 for i in who}
@@ -55,8 +62,8 @@ def _play(engine: DuetEngine, clock: FakeClock, until_sec: float, who: dict[int,
         clock.set_ns(round((engine.zero_sec + song_sec) * NS_PER_SEC))
         for i, name in notes:
             t = engine.engine.laid_out(name)  # grows as the bars are laid out
-            while sent[i] < len(t) and t.onset_sec[sent[i]] + 0.005 <= min(song_sec, who[i]):
-                hit_at = engine.zero_sec + float(t.onset_sec[sent[i]]) + 0.005
+            while sent[i] < len(t) and t.onset_sec[sent[i]] + late_sec[i] <= min(song_sec, who[i]):
+                hit_at = engine.zero_sec + float(t.onset_sec[sent[i]]) + late_sec[i]
                 engine.push_hit(i, hit_at, int(t.lane[sent[i]]), 100)
                 sent[i] += 1
         engine.tick(clock.now_ns() / NS_PER_SEC)
@@ -226,3 +233,21 @@ def test_a_duet_together_from_the_first_note_of_a_song_with_an_intro_is_told_so(
     assert analysis.came_together_sec == pytest.approx(first)
     assert "They were together from the start" in " ".join(summary_sentences(analysis))
     assert "You were together from the start." in result["summary"]
+
+
+def test_the_end_screen_says_why_a_duet_did_not_come_together(tmp_path: Path) -> None:
+    """Ben plays every note 40 ms after Ana: steady, but apart. The end screen said
+    nothing of coming together; it says who stayed behind, as the report does."""
+    clock = FakeClock(round(START_SEC * NS_PER_SEC))
+    with Store(str(tmp_path / "s.sqlite3")) as store:
+        _, engine = _room(store, clock, get_song("mirrorball"))
+        _play(engine, clock, 30.0, {0: 30.0, 1: 30.0}, late_sec=(0.005, 0.045))
+        result = engine.finish(stopped_at_sec=engine.zero_sec + 30.0)
+        stored = store.load(result["session_id"])
+    assert result["came_together_sec"] is None
+    said = (
+        "They never came together: at the end Ben was still 40 ms behind Ana, steady but "
+        "apart (together is within 30 ms)."
+    )
+    assert said in result["summary"]
+    assert said in " ".join(summary_sentences(analyse_stored(stored)))

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from cymbalism.analysis.summary import pair_together
 from cymbalism.analysis.sync import together_from_start
 from cymbalism.live.clock import NS_PER_SEC, Clock
 from cymbalism.live.engine import Engine, Feedback, LiveOptions, Recorder, Verdict
@@ -383,12 +384,20 @@ class DuetEngine:
             a, b = (p.name for p in self.players[:2])
             summary.append(gap_sentence(result.sync, a, b, opening="Between you:"))
         together = result.came_together_sec
-        if together is not None and result.report.sync is not None:
+        sync = result.report.sync
+        if together is not None and sync is not None:
             summary.append(
                 "You were together from the start."
-                if together_from_start(result.report.sync.asynchrony, together)
+                if together_from_start(sync.asynchrony, together)
                 else f"You came together {together:.0f} s into the song."
             )
+        elif sync is not None and len(sync.asynchrony):
+            a, b = sync.a, sync.b
+            _, why = pair_together(
+                sync.asynchrony, result.timing[a], result.timing[b], names=(a, b)
+            )
+            if why:
+                summary.append(f"{why[:1].upper()}{why[1:]}.")
         return {
             "session_id": session_id,
             "summary": summary,
