@@ -526,7 +526,10 @@ def test_a_duet_through_the_socket_is_judged_by_the_engine_and_stored(
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
-        ({"tempo_percent": 45}, "tempo_scale must lie in 0.5-1"),  # the lesson path's floor
+        (
+            {"tempo_percent": 45},
+            "practice tempo must lie in 50-100% of the song's, got 45%",
+        ),  # the lesson path's floor
         ({"start_bar": 60}, "no bar 60"),
         ({"loop_bars": [5, 3]}, "from a bar to a later one"),
         ({"loop_bars": [1, 2], "start_bar": 3}, "not both"),

@@ -304,7 +304,9 @@ class LessonPath:
         self.level = min(start, self.top_level)
         if not self.settings.min_tempo_scale <= tempo_scale <= 1.0:
             raise InputError(
-                f"tempo_scale must lie in {self.settings.min_tempo_scale:g}-1, got {tempo_scale}"
+                "a lesson's practice tempo must lie in "
+                f"{100 * self.settings.min_tempo_scale:g}-100% of the song's, got "
+                f"{100 * tempo_scale:g}%"
             )
         self.tempo_scale = float(tempo_scale)
         n_bars = self.chart.n_bars
