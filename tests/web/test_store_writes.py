@@ -366,3 +366,37 @@ def test_a_latency_that_cannot_be_stored_is_said_in_one_line(busy_studio: Studio
         other.rollback()
     assert msg["status"] == 503 and "database is locked" in msg["error"]
     assert "SQL" not in msg["error"] and "INSERT" not in msg["error"]
+
+
+def test_a_stroke_struck_before_stop_that_arrives_after_it_is_kept(studio: Studio) -> None:
+    """Ben's stroke, struck just before Ann pressed Stop on her device, reaches the studio
+    after the Stop: it was dropped. It counts; a stroke struck after the Stop does not."""
+    code = studio.open_room()["code"]
+    with (
+        studio.client.websocket_connect(f"/ws/{code}") as a,
+        studio.client.websocket_connect(f"/ws/{code}") as b,
+    ):
+        for i, ws in enumerate((a, b)):
+            studio.seat(ws, i)
+        room = studio.client.app.state.rooms.get(code)  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 10
+        while not all(s.conn_id for s in room.slots):
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        a.send_json({"type": "start"})
+        for ws in (a, b):
+            while ws.receive_json()["type"] != "start":
+                pass
+        struck_ms = studio.now_ms(1)
+        a.send_json({"type": "stop"})
+        while room.stopping_sec is None:  # the studio has taken the Stop
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        assert room.state == "playing"  # waiting for what is on its way
+        b.send_json({"type": "hit", "player": 1, "t_ms": struck_ms, "lane": 0, "seq": 1})
+        b.send_json({"type": "hit", "player": 1, "t_ms": studio.now_ms(1), "lane": 0, "seq": 2})
+        while (msg := a.receive_json())["type"] != "finished":
+            pass
+    with Store(studio.db) as store:
+        ben = store.load(msg["result"]["session_id"]).session.players[1]
+    assert len(ben.hits) == 1

@@ -41,6 +41,7 @@ __all__ = [
     "HIT_MARGIN_SEC",
     "ROOM_CODE_ALPHABET",
     "ROOM_CODE_LENGTH",
+    "STOP_GRACE_SEC",
     "CalibrationBook",
     "Connection",
     "Practice",
@@ -60,6 +61,9 @@ ROOM_CODE_LENGTH = 10
 #: How far outside the song (or after now) a hit may fall: the clock sync's error is at
 #: most half a round trip, and round trips over 1 s are not used.
 HIT_MARGIN_SEC = 1.0
+#: When the song is stopped, strokes struck before Stop that are still on their way
+#: (from another device, over a network) are taken this long afterwards.
+STOP_GRACE_SEC = 0.5
 #: A clock sample's server time must be one the studio gave out this recently.
 SYNC_MAX_AGE_SEC = 10.0
 
@@ -261,6 +265,9 @@ class Room:
         self.key = secrets.token_urlsafe(24)
         self.created_sec = clock()
         self.finished_sec: float | None = None
+        #: When Stop was pressed (server seconds), while the song waits for the strokes
+        #: struck before it.
+        self.stopping_sec: float | None = None
         self.song = song
         self.chart = chart
         self.slots = slots
@@ -531,6 +538,8 @@ class Room:
             raise InputError("a hit arrived before this device's clock was synchronised")
         server_sec = conn.sync.to_server_sec(msg.t_ms) - slot.offset_sec
         self._check_in_song(server_sec)
+        if self.stopping_sec is not None and server_sec > self.stopping_sec:
+            return  # struck after the song was stopped: nothing to judge
         feedback = self._engine.push_hit(msg.player, server_sec, msg.lane, msg.velocity)
         if feedback:
             for message in feedback:
@@ -614,12 +623,16 @@ class Room:
         ----------
         stopped : bool
             The song was cut short: notes after now are left out rather than missed.
+            Strokes struck before now are still taken for :data:`STOP_GRACE_SEC`.
         """
-        if self.state != "playing" or self._engine is None:
+        if self.state != "playing" or self._engine is None or self.stopping_sec is not None:
             return
+        if stopped:  # the strokes struck before Stop that are on their way still count
+            self.stopping_sec = self.clock()
+            await asyncio.sleep(STOP_GRACE_SEC)
         self.state = "finished"
         self.finished_sec = self.clock()
-        stopped_at = self.finished_sec if stopped else None
+        stopped_at = self.stopping_sec
         ticker, self._ticker = self._ticker, None
         if ticker is not None and ticker is not asyncio.current_task():
             ticker.cancel()
@@ -815,6 +828,5 @@ class RoomRegistry:
 
     async def stop_all(self) -> None:
         """Stop every song being played, storing what was played (the studio is
-        shutting down)."""
-        for room in list(self._rooms.values()):
-            await room.finish(stopped=True)
+        shutting down), all at once."""
+        await asyncio.gather(*(room.finish(stopped=True) for room in list(self._rooms.values())))
