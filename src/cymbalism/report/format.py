@@ -20,6 +20,7 @@ __all__ = [
     "listed",
     "ms",
     "narrow_table",
+    "sentence",
     "sparkline",
 ]
 
@@ -39,6 +40,12 @@ def listed(items: Sequence[str], last: str = "and") -> str:
     """Items as a list for people: ``["a", "b", "c"]`` -> ``"a, b and c"``."""
     items = list(items)
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def sentence(clause: str) -> str:
+    """A clause as a sentence for people: ``"they never came together"`` -> ``"They never
+    came together."``; ``""`` stays empty."""
+    return f"{clause[:1].upper()}{clause[1:]}." if clause else ""
 
 
 def clock(sec: float, *, decimals: int = 0) -> str:

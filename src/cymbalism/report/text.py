@@ -13,7 +13,7 @@ import numpy as np
 
 from cymbalism.analysis.sync import TOGETHER_GAP_SEC, TOGETHER_SD_SEC, together_from_start
 from cymbalism.model.lanes import Lane
-from cymbalism.report.format import clock, counted, listed, ms
+from cymbalism.report.format import clock, counted, listed, ms, sentence
 
 if TYPE_CHECKING:
     from cymbalism.analysis.sync import SyncStats
@@ -146,7 +146,7 @@ def together_phrase(analysis: SessionAnalysis) -> str:
 
         a, b = analysis.players[0], analysis.players[1]
         _, why = pair_together(asy, a.stats, b.stats, names=(a.name, b.name))
-        return f"{why[:1].upper()}{why[1:]}." if why else ""
+        return sentence(why or "")
     steady = (
         f"their gap stayed within {TOGETHER_GAP_SEC * 1000:.0f} ms, its spread under "
         f"{TOGETHER_MS:.0f} ms,"

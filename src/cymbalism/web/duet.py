@@ -34,7 +34,7 @@ from cymbalism.live.engine import Engine, Feedback, LiveOptions, Recorder, Verdi
 from cymbalism.live.metronome import Sound
 from cymbalism.model.lanes import NOT_JUDGED
 from cymbalism.model.session import BarLayout, Player, Settings
-from cymbalism.report.format import ms
+from cymbalism.report.format import ms, sentence
 from cymbalism.report.text import gap_sentence
 from cymbalism.sound.music import bar_maps
 from cymbalism.web.rooms import Room
@@ -397,7 +397,7 @@ class DuetEngine:
                 sync.asynchrony, result.timing[a], result.timing[b], names=(a, b)
             )
             if why:
-                summary.append(f"{why[:1].upper()}{why[1:]}.")
+                summary.append(sentence(why))
         return {
             "session_id": session_id,
             "summary": summary,
