@@ -64,6 +64,13 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _own_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a test makes cymbalism keep (kits, the ends of unsaved sessions) goes to its
+    temporary folder, never the user's data folder."""
+    monkeypatch.setenv("CYMBALISM_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture(autouse=True)
 def _no_portaudio_here(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail a test that starts PortAudio (imports sounddevice) in the test process."""
     before = "sounddevice" in sys.modules

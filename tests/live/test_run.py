@@ -97,3 +97,34 @@ def test_a_microphones_kit_says_which_drums_the_part_must_name() -> None:
     assert heard_by(parse_player("Ana:mic@ch1")) == default_kit().heard_as
     assert heard_by(parse_player("Ana:mic@ch1"))[Lane.RIDE][0] is Lane.HIHAT_CLOSED
     assert heard_by(parse_player("Ben:TD-11")) == {} == heard_by(parse_player("Ben:keys"))
+
+
+def test_a_database_held_through_the_song_loses_no_hit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program takes the database as the song starts and holds it to the end: the
+    song plays, the result is shown, the end is kept in a file, and the next opening of
+    the database stores every hit."""
+    import sqlite3
+
+    from cymbalism.store import StoreWarning
+
+    monkeypatch.setattr("cymbalism.store.db._BUSY_TIMEOUT_MS", 100)
+    db = str(tmp_path / "s.sqlite3")
+    held: list[sqlite3.Connection] = []
+
+    def hold(_engine: object) -> None:
+        held.append(sqlite3.connect(db))
+        held[0].execute("BEGIN EXCLUSIVE")
+
+    setup = LiveSetup(SIMS, Settings(count_in_bars=1), LiveOptions(), click="none", store_url=db)
+    setup.max_sec = 8.0
+    with pytest.warns(StoreWarning, match=r"refused the end of session 1 .* kept in .*unsaved"):
+        result, sid = run_live(get_song("lanterns"), setup, clock=FakeClock(), on_start=hold)
+    held[0].rollback()
+    assert sid == 1 and len(result.session.player("Ana").hits) > 10
+    with pytest.warns(StoreWarning, match="session 1: its last"), Store(db) as store:
+        assert store.recover_unsaved() == [1]
+        stored = store.load(1).session
+    for player in result.session.players:
+        assert stored.player(player.name).hits == player.hits

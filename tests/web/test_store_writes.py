@@ -400,3 +400,44 @@ def test_a_stroke_struck_before_stop_that_arrives_after_it_is_kept(studio: Studi
     with Store(studio.db) as store:
         ben = store.load(msg["result"]["session_id"]).session.players[1]
     assert len(ben.hits) == 1
+
+
+def test_a_database_busy_at_the_end_of_a_song_loses_no_hit(busy_studio: Studio) -> None:
+    """Another program holds the database as the song ends: the end screen says the end
+    is kept aside, and the next song's start stores it, every hit."""
+    studio = busy_studio
+    code = studio.open_room()["code"]
+    with studio.client.websocket_connect(f"/ws/{code}") as ws:
+        studio.seat(ws, 0)
+        ws.send_json({"type": "claim", "player": 1})
+        ws.send_json({"type": "start"})
+        while ws.receive_json()["type"] != "start":
+            pass
+        for seq in range(6):
+            ws.send_json(
+                {"type": "hit", "player": seq % 2, "t_ms": studio.now_ms(0), "lane": 0, "seq": seq}
+            )
+        for _ in range(6):  # each stroke judged: it is in the session's writer
+            while ws.receive_json()["type"] != "judgement":
+                pass
+        other = _hold(studio.db)
+        ws.send_json({"type": "stop"})
+        while (msg := ws.receive_json())["type"] != "finished":
+            pass
+        other.rollback()
+    result = msg["result"]
+    assert any("kept aside" in line for line in result["summary"])
+    assert not any("unsaved" in line or "/" in line for line in result["summary"])  # no path
+    session_id = result["session_id"]
+    assert session_id is not None
+    with pytest.warns(StoreWarning, match=f"session {session_id}: its last"):
+        with studio.client.websocket_connect(f"/ws/{studio.open_room()['code']}") as ws:
+            studio.seat(ws, 0)
+            ws.send_json({"type": "claim", "player": 1})
+            ws.send_json({"type": "start"})
+            while ws.receive_json()["type"] != "start":
+                pass
+    with Store(studio.db) as store:
+        stored = store.load(session_id)
+        assert [len(p.hits) for p in stored.session.players] == [3, 3]
+        assert stored.info.status == "finished"

@@ -176,10 +176,13 @@ def db_option(db: str | None, store: str | None) -> str | None:
 
 
 def open_store(db: str | None) -> Store:
-    """The session store at ``db`` (a URL or SQLite file; None: the default)."""
+    """The session store at ``db`` (a URL or SQLite file; None: the default), with the
+    ends of sessions it refused before stored now."""
     from cymbalism.store import Store
 
-    return Store(db)
+    store = Store(db)
+    store.recover_unsaved()
+    return store
 
 
 def stored_analysis(store: Store, session: str) -> SessionAnalysis:

@@ -13,13 +13,14 @@ import math
 import queue
 import re
 import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cymbalism.errors import InputError
+from cymbalism.errors import DeviceError, InputError
 from cymbalism.io.kits import TriggerSettings, load_kit
 from cymbalism.live.clock import NS_PER_SEC, Clock, responsive
 from cymbalism.live.engine import Engine, Feedback, LiveResult
@@ -650,6 +651,13 @@ def stored_latencies(
     return out
 
 
+def _kept_aside(exc: DeviceError) -> None:
+    """Say that the database refused a session's end, which is kept in a file."""
+    from cymbalism.store.store import StoreWarning
+
+    warnings.warn(str(exc), StoreWarning, stacklevel=3)
+
+
 def run_live(
     chart: Chart,
     setup: LiveSetup,
@@ -676,6 +684,7 @@ def run_live(
         from cymbalism.store.store import Store
 
         store = Store(setup.store_url)
+        store.recover_unsaved()
     needs_midi = any(s.kind == "midi" for s in setup.specs)
     if needs_midi and backend is None:
         from cymbalism.live.inputs import MidoBackend
@@ -757,13 +766,21 @@ def run_live(
         result = runner.run()
     except BaseException:
         if writer is not None:
-            writer.close()  # keeps what was played; the session stays "cut short"
+            try:
+                writer.close()  # keeps what was played; the session stays "cut short"
+            except DeviceError as exc:
+                _kept_aside(exc)
             if store is not None and (runner is None or not runner.began):
                 store.delete(writer.session_id)  # it never started: nothing to keep
         raise
     session_id = None
     if writer is not None and store is not None:
-        session_id = writer.finish()
-        players_sum, duet = summarize_for_store(result)
-        store.save_summary(session_id, players_sum, duet)
+        session_id = writer.session_id
+        try:
+            writer.finish()
+        except DeviceError as exc:  # the end is kept in a file; say where, show the result
+            _kept_aside(exc)
+        else:
+            players_sum, duet = summarize_for_store(result)
+            store.save_summary(session_id, players_sum, duet)
     return result, session_id

@@ -14,7 +14,9 @@
 
 A session whose writer died (crash, kill, power cut) keeps the status ``"recording"``;
 :meth:`Store.cut_short` finds it on the next start, and :meth:`Store.finish` or
-:meth:`Store.reopen` deal with it. Every committed hit is kept either way.
+:meth:`Store.reopen` deal with it. Every committed hit is kept either way. The end of a
+session the database refused (held by another program) is kept in a file until
+:meth:`Store.recover_unsaved` stores it.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from cymbalism.store.models import (
     utcnow,
 )
 from cymbalism.store.refs import parse_session_ref
+from cymbalism.store.unsaved import recover_unsaved
 from cymbalism.store.writer import SessionWriter
 
 __all__ = [
@@ -546,6 +549,11 @@ class Store:
             flush_ms=flush_ms,
             n_bars=len(stored.session.layout),
         )
+
+    def recover_unsaved(self) -> list[int]:
+        """Store the ends of sessions this database refused before, kept in files since
+        (see :mod:`cymbalism.store.unsaved`); the ids of the sessions stored now."""
+        return recover_unsaved(self)
 
     def finish(self, session_id: int) -> None:
         """Mark a session finished (also one cut short: its committed hits are kept)."""

@@ -7,19 +7,24 @@ power cut (SQLite runs with WAL and ``synchronous=FULL``); at most the last
 ``flush_ms`` of playing can be lost. The writer is thread-safe: an input thread may add
 hits while the engine's thread adds judgements.
 
+A database that refuses a commit while the song plays (another program holds it) holds
+up nothing: the rows wait for the next commit and :attr:`SessionWriter.trouble` says
+why. One that refuses the last commit gets the rows kept in a file, stored the next
+time the database is opened (:mod:`cymbalism.store.unsaved`).
+
 Get one from :meth:`cymbalism.store.Store.start_session` or
 :meth:`cymbalism.store.Store.reopen`.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import insert, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from cymbalism.errors import DeviceError, InputError
@@ -27,21 +32,16 @@ from cymbalism.model.chart import Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.session import BarLayout, Player
 from cymbalism.model.validate import validate_times
+from cymbalism.store.batch import Batch, commit_batch
 from cymbalism.store.db import database_reason
-from cymbalism.store.models import (
-    Hit,
-    Judgement,
-    LevelChange,
-    Presence,
-    SessionBar,
-    SessionRow,
-    utcnow,
-)
+from cymbalism.store.unsaved import keep_unsaved
 
 if TYPE_CHECKING:
     from cymbalism.store.store import Store
 
 __all__ = ["SessionWriter"]
+
+_log = logging.getLogger(__name__)
 
 
 def _as_1d(name: str, value: Any, n: int | None, dtype: Any) -> np.ndarray:
@@ -62,31 +62,6 @@ def _check_times(name: str, sec: np.ndarray, *, allow_nan: bool = False) -> None
         validate_times(sec[~np.isnan(sec)] if allow_nan else sec, name, sorted_=False)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-
-
-def _insert_hits(conn: Any, block: np.ndarray) -> None:
-    """Insert rows ``(session_player_id, onset_sec, lane, velocity)`` in bulk.
-
-    PostgreSQL gets them through ``COPY`` (psycopg), the fastest way in; other databases
-    through one executemany of a Core insert.
-    """
-    rows = [(int(sp), on, int(ln), int(v)) for sp, on, ln, v in block.tolist()]
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.dbapi_connection
-        with (
-            raw.cursor() as cur,
-            cur.copy("COPY hits (session_player_id, onset_sec, lane, velocity) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    conn.execute(
-        insert(Hit),
-        [
-            {"session_player_id": sp, "onset_sec": on, "lane": ln, "velocity": v}
-            for sp, on, ln, v in rows
-        ],
-    )
 
 
 class SessionWriter:
@@ -145,10 +120,13 @@ class SessionWriter:
         self._until: dict[str, float | None] = {}
         self._n_bars = int(n_bars)
         self._closed = False
-        self._error: BaseException | None = None
+        #: Why the last commit failed, while rows wait for the next (None once one works).
+        self.trouble: str | None = None
         self.n_committed = 0
         self._last_flush = time.monotonic()
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._due_now = False
         self._thread: threading.Thread | None = None
         if self.flush_ms > 0:
             self._thread = threading.Thread(
@@ -224,7 +202,7 @@ class SessionWriter:
             self._n_hits_waiting += n
             due = self._n_hits_waiting >= self.flush_hits
         if due:
-            self.flush()
+            self._flush_soon()
 
     def add_judgements(
         self,
@@ -354,7 +332,7 @@ class SessionWriter:
                     "reason": reason[:300],
                 }
             )
-        self.flush()
+        self._flush_soon()
 
     def add_bar(self, bar: BarLayout) -> None:
         """Record where the next bar of the song was played (the engine lays out each)."""
@@ -382,7 +360,7 @@ class SessionWriter:
             self._presence.append(
                 {"session_player_id": sp, "at_sec": at, "present": int(bool(present))}
             )
-        self.flush()
+        self._flush_soon()
 
     def stopped(self, until_sec: float | None) -> None:
         """Record the song second the session was stopped at (None: played to the end)."""
@@ -399,8 +377,13 @@ class SessionWriter:
         with self._lock:
             return self._n_hits_waiting + self._n_in_flight
 
-    def flush(self) -> int:
+    def flush(self, *, finished: bool = False) -> int:
         """Commit everything waiting, in one transaction; return the number of hits.
+
+        Parameters
+        ----------
+        finished : bool
+            Mark the session finished in the same transaction.
 
         Raises
         ------
@@ -409,89 +392,141 @@ class SessionWriter:
             waiting and the next flush tries again.
         """
         with self._write_lock:
-            with self._lock:
-                hits, self._hits = self._hits, []
-                n_hits, self._n_hits_waiting = self._n_hits_waiting, 0
-                self._n_in_flight = n_hits
-                judgements, self._judgements = self._judgements, []
-                levels, self._levels = self._levels, []
-                bars, self._bars = self._bars, []
-                presence, self._presence = self._presence, []
-                until, self._until = self._until, {}
-                self._last_flush = time.monotonic()
+            batch = self._take()
             try:
                 with self.store.engine.begin() as conn:
-                    if hits:
-                        _insert_hits(conn, np.concatenate(hits))
-                    if judgements:
-                        conn.execute(insert(Judgement), judgements)
-                    if levels:
-                        conn.execute(insert(LevelChange), levels)
-                    if bars:
-                        conn.execute(insert(SessionBar), bars)
-                    if presence:
-                        conn.execute(insert(Presence), presence)
-                    conn.execute(
-                        update(SessionRow)
-                        .where(SessionRow.id == self.session_id)
-                        .values(updated_at=utcnow(), **until)
-                    )
+                    commit_batch(conn, self.session_id, batch, finished=finished)
             except SQLAlchemyError as exc:
-                with self._lock:
-                    self._hits[:0] = hits
-                    self._n_hits_waiting += n_hits
-                    self._n_in_flight = 0
-                    self._judgements[:0] = judgements
-                    self._levels[:0] = levels
-                    self._bars[:0] = bars
-                    self._presence[:0] = presence
-                    self._until = until | self._until
+                self._put_back(batch)
                 raise DeviceError(
-                    f"could not save session {self.session_id} ({n_hits} hits kept waiting): "
-                    f"{database_reason(exc)}"
+                    f"could not save session {self.session_id} ({batch.n_hits} hits kept "
+                    f"waiting): {database_reason(exc)}"
                 ) from exc
             with self._lock:
                 self._n_in_flight = 0
-                self.n_committed += n_hits
-            return n_hits
+                self.n_committed += batch.n_hits
+            return batch.n_hits
+
+    def _take(self) -> Batch:
+        """Everything waiting, as one batch in flight; the waiting lists start afresh."""
+        with self._lock:
+            batch = Batch(
+                hits=np.concatenate(self._hits) if self._hits else np.empty((0, 4)),
+                judgements=self._judgements,
+                levels=self._levels,
+                bars=self._bars,
+                presence=self._presence,
+                until=self._until,
+            )
+            self._hits, self._judgements, self._levels = [], [], []
+            self._bars, self._presence, self._until = [], [], {}
+            self._n_in_flight, self._n_hits_waiting = self._n_hits_waiting, 0
+            self._last_flush = time.monotonic()
+        return batch
+
+    def _put_back(self, batch: Batch) -> None:
+        """A batch the database refused waits again, ahead of what came meanwhile."""
+        with self._lock:
+            if batch.n_hits:
+                self._hits.insert(0, batch.hits)
+            self._n_hits_waiting += batch.n_hits
+            self._n_in_flight = 0
+            self._judgements[:0] = batch.judgements
+            self._levels[:0] = batch.levels
+            self._bars[:0] = batch.bars
+            self._presence[:0] = batch.presence
+            self._until = batch.until | self._until
+
+    def _flush_or_wait(self) -> None:
+        """Commit what is waiting while playing: a database that refuses is noted in
+        :attr:`trouble` and logged, and the rows wait for the next commit (the song and
+        its hits go on either way)."""
+        try:
+            self.flush()
+        except DeviceError as exc:
+            if self.trouble is None:
+                _log.warning("%s; trying again", exc)
+            self.trouble = str(exc)
+        else:
+            self.trouble = None
+
+    def _flush_soon(self) -> None:
+        """Commit now, off the player's thread: the writer's thread is woken (a database
+        that makes it wait holds up no engine, no studio); without one, here."""
+        if self._thread is None:
+            self._flush_or_wait()
+            return
+        self._due_now = True
+        self._wake.set()
 
     def _tick(self) -> None:
         period = self.flush_ms / 1000.0
-        while not self._stop.wait(period / 2):
+        while not self._stop.is_set():
+            self._wake.wait(period / 2)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             with self._lock:
                 waiting = bool(
                     self._hits or self._judgements or self._levels or self._bars or self._presence
                 )
-                due = time.monotonic() - self._last_flush >= period
+                due = self._due_now or time.monotonic() - self._last_flush >= period
+                self._due_now = False
             if waiting and due:
-                try:
-                    self.flush()
-                except DeviceError as exc:  # raised again by the next call from the engine
-                    self._error = exc
+                self._flush_or_wait()
 
     def _check_open(self) -> None:
         if self._closed:
             raise InputError(f"session {self.session_id} is closed; reopen it to add more")
-        if self._error is not None:
-            err, self._error = self._error, None
-            raise err
 
     # -- the end
     def close(self) -> None:
-        """Commit what is waiting and stop, leaving the session open ("recording")."""
+        """Commit what is waiting and stop, leaving the session open ("recording").
+
+        Raises
+        ------
+        DeviceError
+            If the database refuses the last commit. What was waiting is then kept in a
+            file (see :mod:`cymbalism.store.unsaved`) and stored the next time the
+            database is opened; the message says where.
+        """
+        self._end(finished=False)
+
+    def finish(self) -> int:
+        """Commit what is waiting and mark the session finished; return its id.
+
+        Raises
+        ------
+        DeviceError
+            As :meth:`close`; the file also keeps the finished mark.
+        """
+        self._end(finished=True)
+        return self.session_id
+
+    def _end(self, *, finished: bool) -> None:
         if self._closed:
             return
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join()
-        self.flush()
+        try:
+            self.flush(finished=finished)
+        except DeviceError as exc:
+            batch = self._take()
+            path = keep_unsaved(self.store, self.session_id, batch, finished=finished)
+            if path is None:  # nowhere to keep it: it stays waiting for another try
+                self._put_back(batch)
+                raise
+            self._closed = True
+            cause = exc.__cause__
+            why = database_reason(cause) if isinstance(cause, SQLAlchemyError) else str(exc)
+            raise DeviceError(
+                f"the database refused the end of session {self.session_id} ({why}); "
+                f"{batch.what()} kept in {path}, to be stored the next time cymbalism "
+                "opens this database"
+            ) from exc
         self._closed = True
-
-    def finish(self) -> int:
-        """Commit what is waiting and mark the session finished; return its id."""
-        self.close()
-        self.store.finish(self.session_id)
-        return self.session_id
 
     def __enter__(self) -> SessionWriter:
         return self

@@ -21,6 +21,7 @@ It reads the engine only through its public methods and attributes.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -29,6 +30,7 @@ import numpy as np
 
 from cymbalism.analysis.summary import pair_together
 from cymbalism.analysis.sync import together_from_start
+from cymbalism.errors import DeviceError
 from cymbalism.live.clock import NS_PER_SEC, Clock
 from cymbalism.live.engine import Engine, Feedback, LiveOptions, Recorder, Verdict
 from cymbalism.live.metronome import Sound
@@ -40,6 +42,8 @@ from cymbalism.sound.music import bar_maps
 from cymbalism.web.rooms import Room
 
 __all__ = ["BrowserOutput", "DuetEngine", "SessionRecorder"]
+
+_log = logging.getLogger(__name__)
 
 #: How far ahead the engine lays out bars (and so how far ahead the page sees notes and
 #: schedules sounds): the highway shows about three seconds of what is coming, and this
@@ -83,8 +87,12 @@ class SessionRecorder(Recorder, Protocol):
     """A :class:`~cymbalism.live.engine.Recorder` that stores the session when it ends
     (the store's :class:`~cymbalism.store.writer.SessionWriter`)."""
 
+    session_id: int
+
     def finish(self) -> int:
-        """Close the session and return its id in the store."""
+        """Close the session and return its id in the store.
+
+        Raises DeviceError if the database refuses the end (then kept in a file)."""
         ...
 
 
@@ -368,9 +376,17 @@ class DuetEngine:
         result = self.engine.finish(until_sec=until)
         tips = [{"name": p.name, "tips": self.engine.tips(p.name)} for p in self.players]
         session_id = None
-        if self.recorder is not None:
-            session_id = self.recorder.finish()
         summary = []
+        if self.recorder is not None:
+            session_id = self.recorder.session_id
+            try:
+                self.recorder.finish()
+            except DeviceError as exc:  # kept in a file, stored when the next song starts
+                _log.warning("%s", exc)
+                summary.append(
+                    "The database was busy: the end of this session is kept aside and "
+                    "stored when the next song starts."
+                )
         for name, t in result.timing.items():
             if t.n_notes:
                 timed = np.isfinite(t.mean_error_sec)  # not when only rolls were hit

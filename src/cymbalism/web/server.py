@@ -221,10 +221,12 @@ def studio_config(
 
     clock = MonotonicClock()
     store = Store(db)
+    store.recover_unsaved()
     shelf = SongShelf(library or ())
 
     def engine_factory(room: Room, count_in_start_sec: float) -> DuetEngine:
         players = DuetEngine.players_of(room)
+        store.recover_unsaved()  # the end of a song the database refused before
         writer = store.start_session(
             room.chart, players, settings=DuetEngine.settings_of(room), source="browser"
         )
