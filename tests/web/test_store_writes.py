@@ -441,3 +441,25 @@ def test_a_database_busy_at_the_end_of_a_song_loses_no_hit(busy_studio: Studio) 
         stored = store.load(session_id)
         assert [len(p.hits) for p in stored.session.players] == [3, 3]
         assert stored.info.status == "finished"
+
+
+def test_no_note_after_stop_is_called_missed_while_the_song_waits(studio: Studio) -> None:
+    """In the half second after Stop the tabs were told of misses of notes after it."""
+    code = studio.open_room()["code"]
+    with studio.client.websocket_connect(f"/ws/{code}") as ws:
+        studio.seat(ws, 0)
+        ws.send_json({"type": "claim", "player": 1})
+        ws.send_json({"type": "start"})
+        while ws.receive_json()["type"] != "start":
+            pass
+        room = studio.client.app.state.rooms.get(code)  # type: ignore[attr-defined]
+        zero = room._engine.zero_sec
+        while studio.config.clock() < zero + 0.6:  # into the song, nothing played
+            time.sleep(0.01)
+        ws.send_json({"type": "stop"})
+        missed = []
+        while (msg := ws.receive_json())["type"] != "finished":
+            if msg["type"] == "miss":
+                missed.append(msg["target_sec"])
+    stop = room.stopping_sec - zero
+    assert missed and max(missed) <= stop  # the notes before Stop are missed, none after

@@ -608,6 +608,8 @@ class Room:
         while self.state == "playing" and self._engine is not None:
             await asyncio.sleep(period_sec)
             now = self.clock()
+            if self.stopping_sec is not None:  # after Stop no note is due, none missed
+                now = min(now, self.stopping_sec)
             try:
                 self._post(self._engine.tick(now))
             except Exception as exc:  # say so, and keep the song going
