@@ -519,6 +519,23 @@ def test_silence_is_an_input_error(tmp_path: Path) -> None:
         read_audio(path)
 
 
+@pytest.mark.parametrize("n", [1, 10, 1000])
+def test_a_recording_shorter_than_one_frame_is_an_input_error(tmp_path: Path, n: int) -> None:
+    """A one-sample WAV was read as one hit at 0 s."""
+    path = tmp_path / "blip.wav"
+    sf.write(path, np.full(n, 0.8, np.float32), SR)
+    with pytest.raises(InputError, match=rf"\({n} samples?\): too short to hold a drum stroke"):
+        read_audio(path)
+
+
+def test_a_recording_of_one_frame_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "click.wav"
+    x = np.zeros(round(0.03 * SR), np.float32)
+    x[0] = 0.8
+    sf.write(path, x, SR)
+    assert read_audio(path).hits.onset_sec.tolist() == [0.0]
+
+
 def test_clipping_warns_but_keeps_every_hit(tmp_path: Path) -> None:
     truth = isolated_hits(DEFAULT_LANES, n=10, seed=7)
     y = np.clip(synthesize_hits(truth, SR) * 8.0, -1, 1)

@@ -250,6 +250,13 @@ def read_audio(
             parts.append(det.finish())
     if n_read == 0:
         raise InputError(f"{path} holds no samples: the recording is empty")
+    if n_read < det.config.frame_sec * sr:  # not one frame of the spectrogram
+        raise InputError(
+            f"{path} lasts {1000 * n_read / sr:.2g} ms ({n_read} sample"
+            f"{'s' if n_read > 1 else ''}): too short to "
+            f"hold a drum stroke (the detector reads {1000 * det.config.frame_sec:.0f} ms "
+            "at a time)"
+        )
     if peak < 10 ** (det.config.min_level_dbfs / 20):
         level = 20 * math.log10(peak) if peak > 0 else -math.inf
         raise InputError(
