@@ -619,7 +619,7 @@ def test_the_duets_audio_needs_the_rooms_code_or_key_like_its_report(tmp_path: A
         r = client.get("/api/sessions/7/render", params={"key": key, "format": "wav"})
         assert r.status_code == 200 and r.content == b"RIFF audio"
         assert "test-beat-7.wav" in r.headers["content-disposition"]
-    assert made == [(7, "test-beat", "wav")] * 2
+    assert made == [(7, "test-beat", "wav")]  # made once, sent twice
     refusals = [
         client.get("/api/sessions/7/render"),  # no key
         client.get("/api/sessions/7/render", params={"key": "WRONGWRONG"}),
@@ -630,7 +630,7 @@ def test_the_duets_audio_needs_the_rooms_code_or_key_like_its_report(tmp_path: A
     assert [r.status_code for r in refusals] == [404] * len(refusals)
     assert {json.dumps(r.json()) for r in refusals} == {json.dumps(report.json())}
     bad = client.get("/api/sessions/7/render", params={"key": room["key"], "format": "exe"})
-    assert bad.status_code == 422 and len(made) == 2
+    assert bad.status_code == 422 and len(made) == 1
     # a room still playing has nothing to render yet
     playing = _open(client)
     with client.websocket_connect(f"/ws/{playing['code']}?host={playing['host_token']}") as ws:
@@ -640,7 +640,7 @@ def test_the_duets_audio_needs_the_rooms_code_or_key_like_its_report(tmp_path: A
         ws.send_json({"type": "start"})
         _until(ws, "start")
         r = client.get("/api/sessions/7/render", params={"key": playing["key"]})
-        assert r.status_code == 404 and len(made) == 2  # not this room's session
+        assert r.status_code == 404 and len(made) == 1  # not this room's session
 
 
 def test_on_the_network_the_library_is_this_computers_and_a_recording_needs_a_rooms_key(
@@ -677,3 +677,39 @@ def test_on_the_network_the_library_is_this_computers_and_a_recording_needs_a_ro
     ]
     assert [r.status_code for r in refused] == [404] * len(refused)
     assert len({json.dumps(r.json()) for r in refused}) == 1
+
+
+def test_kept_results_are_made_once_and_the_oldest_is_let_go() -> None:
+    import asyncio
+
+    from cymbalism.web.kept import Kept
+
+    made: list[str] = []
+    dropped: list[str] = []
+
+    def maker(key: str) -> Any:
+        def make() -> str:
+            made.append(key)
+            time.sleep(0.05)
+            if key == "bad":
+                raise ValueError("no")
+            return f"made {key}"
+
+        return make
+
+    async def main() -> None:
+        kept: Kept[str] = Kept(2, on_drop=dropped.append)
+        both = await asyncio.gather(*(kept.get("a", maker("a")) for _ in range(5)))
+        assert both == ["made a"] * 5 and made == ["a"]
+        for _ in range(2):  # a failure is not kept: it is made again
+            with pytest.raises(ValueError):
+                await kept.get("bad", maker("bad"))
+        assert made == ["a", "bad", "bad"] and len(kept) == 1
+        await kept.get("b", maker("b"))
+        await kept.get("a", maker("a"))  # asked again: now the newest
+        await kept.get("c", maker("c"))  # b goes
+        assert dropped == ["made b"] and made == ["a", "bad", "bad", "b", "c"]
+        kept.clear()
+        assert sorted(dropped) == ["made a", "made b", "made c"] and len(kept) == 0
+
+    asyncio.run(main())

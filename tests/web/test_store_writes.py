@@ -402,12 +402,11 @@ def test_a_stroke_struck_before_stop_that_arrives_after_it_is_kept(studio: Studi
     assert len(ben.hits) == 1
 
 
-def test_a_database_busy_at_the_end_of_a_song_loses_no_hit(busy_studio: Studio) -> None:
-    """Another program holds the database as the song ends: the end screen says the end
-    is kept aside, and the next song's start stores it, every hit."""
-    studio = busy_studio
-    code = studio.open_room()["code"]
-    with studio.client.websocket_connect(f"/ws/{code}") as ws:
+def _song_ended_on_a_busy_database(studio: Studio) -> tuple[dict[str, Any], Any, str]:
+    """Two players' three strokes each, then Stop while another program holds the
+    database; the room's result, the holder (still holding) and the room's key."""
+    room = studio.open_room()
+    with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
         studio.seat(ws, 0)
         ws.send_json({"type": "claim", "player": 1})
         ws.send_json({"type": "start"})
@@ -424,23 +423,49 @@ def test_a_database_busy_at_the_end_of_a_song_loses_no_hit(busy_studio: Studio) 
         ws.send_json({"type": "stop"})
         while (msg := ws.receive_json())["type"] != "finished":
             pass
-        other.rollback()
     result = msg["result"]
     assert any("kept aside" in line for line in result["summary"])
     assert not any("unsaved" in line or "/" in line for line in result["summary"])  # no path
-    session_id = result["session_id"]
-    assert session_id is not None
-    with pytest.warns(StoreWarning, match=f"session {session_id}: its last"):
+    assert result["session_id"] is not None
+    return result, other, room["key"]
+
+
+def _whole(studio: Studio, session_id: int) -> None:
+    with Store(studio.db) as store:
+        stored = store.load(session_id)
+    assert [len(p.hits) for p in stored.session.players] == [3, 3]
+    assert stored.info.status == "finished"
+
+
+def test_a_database_busy_at_the_end_of_a_song_loses_no_hit(busy_studio: Studio) -> None:
+    """Another program holds the database as the song ends: the end screen says the end
+    is kept aside, and the next song's start stores it, every hit."""
+    studio = busy_studio
+    result, other, _ = _song_ended_on_a_busy_database(studio)
+    other.rollback()
+    with pytest.warns(StoreWarning, match=f"session {result['session_id']}: its last"):
         with studio.client.websocket_connect(f"/ws/{studio.open_room()['code']}") as ws:
             studio.seat(ws, 0)
             ws.send_json({"type": "claim", "player": 1})
             ws.send_json({"type": "start"})
             while ws.receive_json()["type"] != "start":
                 pass
-    with Store(studio.db) as store:
-        stored = store.load(session_id)
-        assert [len(p.hits) for p in stored.session.players] == [3, 3]
-        assert stored.info.status == "finished"
+    _whole(studio, result["session_id"])
+
+
+def test_the_report_of_a_song_whose_end_was_kept_aside_waits_for_it(busy_studio: Studio) -> None:
+    """No report (nor render) is made of half a session: while its end waits for the
+    database the studio says so, and once the database is free the report stores it."""
+    studio = busy_studio
+    result, other, key = _song_ended_on_a_busy_database(studio)
+    url = f"/api/sessions/{result['session_id']}/report"
+    r = studio.client.get(url, params={"key": key})
+    assert r.status_code == 503 and "waits for the database" in r.json()["error"]
+    other.rollback()
+    with pytest.warns(StoreWarning, match="its last 6 hits"):
+        r = studio.client.get(url, params={"key": key})
+    assert r.status_code == 200 and "cut short" not in r.text
+    _whole(studio, result["session_id"])
 
 
 def test_no_note_after_stop_is_called_missed_while_the_song_waits(studio: Studio) -> None:

@@ -33,7 +33,13 @@ from cymbalism.store.models import SessionPlayerRow, SessionRow
 if TYPE_CHECKING:
     from cymbalism.store.store import Store
 
-__all__ = ["UNSAVED_FOLDER", "keep_unsaved", "recover_unsaved", "unsaved_files"]
+__all__ = [
+    "UNSAVED_FOLDER",
+    "keep_unsaved",
+    "recover_unsaved",
+    "unsaved_files",
+    "waiting_sessions",
+]
 
 #: The folder, in cymbalism's data folder, that keeps the ends of sessions not stored.
 UNSAVED_FOLDER = "unsaved"
@@ -58,6 +64,11 @@ def unsaved_files(store: Store) -> list[Path]:
         folder.glob(f"session-*-{_database_key(store)}-*.json"),
         key=lambda p: int(p.stem.rsplit("-", 1)[-1]),
     )
+
+
+def waiting_sessions(store: Store) -> set[int]:
+    """The sessions of ``store``'s database whose ends wait in files."""
+    return {int(p.name.split("-")[1]) for p in unsaved_files(store)}
 
 
 def keep_unsaved(store: Store, session_id: int, batch: Batch, *, finished: bool) -> Path | None:

@@ -55,7 +55,14 @@ import numpy as np
 
 from cymbalism import __version__
 from cymbalism.analysis.align import ROLL_REACH_SEC
-from cymbalism.errors import CymbalismError, InputError, LimitError, NotFoundError, require
+from cymbalism.errors import (
+    CymbalismError,
+    DeviceError,
+    InputError,
+    LimitError,
+    NotFoundError,
+    require,
+)
 from cymbalism.model.chart import (
     EXCERPT_OF_BARS,
     GHOST_MAX_VELOCITY,
@@ -66,6 +73,7 @@ from cymbalism.model.chart import (
 from cymbalism.model.lanes import GM_NOTE_TO_LANE, Lane
 from cymbalism.report.format import counted
 from cymbalism.web.guard import NetworkGuard
+from cymbalism.web.kept import Kept
 from cymbalism.web.library import MAX_LIMIT, SongShelf
 from cymbalism.web.music import (
     RENDER_FORMATS,
@@ -92,7 +100,6 @@ from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response  # noqa: E402
 from fastapi.staticfiles import StaticFiles  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
-from starlette.background import BackgroundTask  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 from starlette.websockets import WebSocketDisconnect, WebSocketState  # noqa: E402
 
@@ -181,7 +188,10 @@ class StudioConfig:
         (None for a built-in song), where its recording is found.
     render : callable, optional
         ``render(session_id, song_name, fmt) -> Path``: a stored session rendered to an
-        audio file (removed once sent).
+        audio file (kept for the next request; the last four are).
+    store_kept_aside : callable, optional
+        ``store_kept_aside() -> set of int``: store the ends of sessions the database
+        refused (see :mod:`cymbalism.store.unsaved`); the ids of those still waiting.
     shelf : SongShelf, optional
         The songs of the libraries the studio serves (``serve --songs``): searched by the
         page, and the judge of which of their files may be sent.
@@ -216,6 +226,7 @@ class StudioConfig:
     history: Callable[[str], dict[str, Any]] | None = None
     song_folder: Callable[[str], Path | None] = lambda name: None
     render: Callable[[Any, str, str], Path] | None = None
+    store_kept_aside: Callable[[], set[int]] | None = None
     shelf: SongShelf | None = None
     calibrations: CalibrationBook | None = None
     check_room: Callable[[Room], None] | None = None
@@ -352,10 +363,15 @@ def create_app(config: StudioConfig) -> Any:
     static_dir = resources.files("cymbalism.web") / "static"
     registry = RoomRegistry(clock=config.clock, **config.rooms)
 
+    # a finished session's report (the last 16) and renders (the last 4 files), made once
+    reports: Kept[str] = Kept(16)
+    renders: Kept[Path] = Kept(4, on_drop=lambda path: path.unlink(missing_ok=True))
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
         await registry.stop_all()  # a song still playing is stored as stopped here
+        renders.clear()
 
     app = fastapi.FastAPI(
         title="cymbalism studio",
@@ -615,24 +631,20 @@ def create_app(config: StudioConfig) -> Any:
     async def get_room(request: Request, code: str) -> dict[str, Any]:
         return _room_by_code(request, code).public()
 
-    reports: OrderedDict[str, asyncio.Future[str]] = OrderedDict()
-
-    async def _report_html(session_id: str) -> str:
-        """A finished session's report, made once and kept (the last 16): a reloaded page,
-        or a tab asking many times at once, costs one report's time."""
-        assert config.report_html is not None
-        made = reports.get(session_id)
-        if made is None:
-            made = asyncio.ensure_future(asyncio.to_thread(config.report_html, session_id))
-            reports[session_id] = made
-            while len(reports) > 16:
-                reports.popitem(last=False)
-        try:
-            return await asyncio.shield(made)  # a request that goes away stops no other
-        except Exception:
-            if reports.get(session_id) is made:
-                del reports[session_id]  # not kept: the next request tries again
-            raise
+    async def _whole(room: Room) -> None:
+        """Make sure the room's session is stored whole before it is reported or rendered:
+        an end the database refused, kept aside since, is stored now if it can be."""
+        if not (room.result or {}).get("kept_aside"):
+            return
+        if config.store_kept_aside is not None:
+            waiting = await asyncio.to_thread(config.store_kept_aside)
+            if room.session_id not in waiting:
+                room.result = {**(room.result or {}), "kept_aside": False}
+                return
+        raise DeviceError(
+            "the end of this duet waits for the database, which another program holds: "
+            "try again in a moment"
+        )
 
     @app.get("/api/sessions/{session_id}/report", response_class=HTMLResponse)
     async def report(request: Request, session_id: str, key: str | None = None) -> HTMLResponse:
@@ -641,8 +653,11 @@ def create_app(config: StudioConfig) -> Any:
         room = _room_by_key(request, key)
         if not _SESSION_ID.fullmatch(session_id) or str(room.session_id) != session_id:
             raise NotFoundError(_NOT_SHOWN)
+        assert config.report_html is not None
+        make_html = config.report_html
         try:
-            html = await _report_html(session_id)
+            await _whole(room)
+            html = await reports.get(session_id, lambda: make_html(session_id))
         except NotFoundError:  # its message may name the database
             raise NotFoundError(_NOT_SHOWN) from None
         return HTMLResponse(html)
@@ -660,12 +675,13 @@ def create_app(config: StudioConfig) -> Any:
             raise InputError(f"a render is one of {', '.join(RENDER_FORMATS)}, got {format!r}")
         if room.state != "finished":
             raise InputError("the duet can be rendered once it has ended")
-        path = await asyncio.to_thread(config.render, room.session_id, room.song, format)
+        make, sid, song = config.render, room.session_id, room.song
+        await _whole(room)
+        path = await renders.get((sid, format), lambda: make(sid, song, format))
         return FileResponse(
             str(path),
             media_type=RENDER_FORMATS[format],
             filename=f"cymbalism-{_slug(room.chart.title) or 'duet'}-{room.session_id}.{format}",
-            background=BackgroundTask(path.unlink, missing_ok=True),
         )
 
     @app.get("/api/players/{name:path}/history")  # a name may hold a slash

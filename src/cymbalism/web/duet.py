@@ -377,12 +377,14 @@ class DuetEngine:
         tips = [{"name": p.name, "tips": self.engine.tips(p.name)} for p in self.players]
         session_id = None
         summary = []
+        kept_aside = False
         if self.recorder is not None:
             session_id = self.recorder.session_id
             try:
                 self.recorder.finish()
             except DeviceError as exc:  # kept in a file, stored when the next song starts
                 _log.warning("%s", exc)
+                kept_aside = True
                 summary.append(
                     "The database was busy: the end of this session is kept aside and "
                     "stored when the next song starts."
@@ -416,6 +418,7 @@ class DuetEngine:
                 summary.append(sentence(why))
         return {
             "session_id": session_id,
+            "kept_aside": kept_aside,  # its end waits in a file: its report is not final
             "summary": summary,
             "players": [
                 {

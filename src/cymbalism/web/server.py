@@ -249,6 +249,7 @@ def studio_config(
         history=lambda name: player_history(store, name),
         report_html=lambda session_id: session_report_html(store, session_id),
         render=lambda session_id, song, fmt: render_stored_session(store, session_id, fmt),
+        store_kept_aside=lambda: store_kept_aside(store),
         calibrations=StoredCalibrations(store),
         check_room=check_room,
     )
@@ -321,6 +322,14 @@ def render_stored_session(store: Any, session_id: Any, fmt: str) -> Any:
     session = store.load(store.resolve(str(session_id))).session
     audio, _ = audio_for_chart(session.chart)
     return render_session_file(session, audio, fmt)
+
+
+def store_kept_aside(store: Any) -> set[int]:
+    """Store the ends of sessions the database refused before; the ids still waiting."""
+    from cymbalism.store.unsaved import waiting_sessions
+
+    store.recover_unsaved()
+    return waiting_sessions(store)
 
 
 def session_report_html(store: Any, session_id: str) -> str:
