@@ -253,3 +253,36 @@ def _fits(column: str, value: object) -> bool:
     if column == "verdict":
         return isinstance(value, str) and len(value) <= 12
     return value in (3, 4) and type(value) is int
+
+
+def test_a_file_being_stored_still_waits_and_one_a_dead_process_took_is_taken_back(
+    tmp_path: Path, groove_chart: Chart
+) -> None:
+    """While one request stores a session's end, another must not take the session as
+    whole (it reported half a session); a file whose taker died is stored by the next."""
+    import subprocess
+    import sys
+
+    from cymbalism.store.unsaved import waiting_sessions
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        writer = store.start_session(groove_chart, _players(), flush_ms=0)
+        writer.close()
+        seat = writer._seat("Ana")
+        kept = keep_unsaved(
+            store, 1, Batch(hits=np.array([[seat, 1.0, int(Lane.KICK), 90.0]])), finished=True
+        )
+        assert kept is not None and waiting_sessions(store) == {1}
+        dead = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        taken = kept.with_name(f"{kept.name}.{int(dead.stdout)}.taken")
+        kept.rename(taken)  # as a process storing it right now leaves it
+        assert unsaved_files(store) == [] and waiting_sessions(store) == {1}
+        with pytest.warns(StoreWarning, match="session 1: its last hit,"):
+            assert store.recover_unsaved() == [1]  # its taker is gone: stored here
+        assert waiting_sessions(store) == set() and not taken.exists()
+        assert len(store.load(1).session.player("Ana").hits) == 1

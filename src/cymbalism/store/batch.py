@@ -95,6 +95,8 @@ class Batch:
 
     def what(self) -> str:
         """What the batch holds, for a sentence: "its last 15 hits", or "its end"."""
+        if self.n_hits == 1:
+            return "its last hit"
         return f"its last {self.n_hits} hits" if self.n_hits else "its end"
 
     def to_json(self) -> dict[str, Any]:

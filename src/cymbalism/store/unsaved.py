@@ -15,6 +15,7 @@ only (renamed before it is read). A file that cannot be read is set aside as
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -66,9 +67,29 @@ def unsaved_files(store: Store) -> list[Path]:
     )
 
 
+def _taken(store: Store) -> list[Path]:
+    """The files of ``store``'s database that a process is storing now."""
+    folder = data_dir(UNSAVED_FOLDER)
+    if not folder.is_dir():
+        return []
+    return list(folder.glob(f"session-*-{_database_key(store)}-*.json.*.taken"))
+
+
 def waiting_sessions(store: Store) -> set[int]:
-    """The sessions of ``store``'s database whose ends wait in files."""
-    return {int(p.name.split("-")[1]) for p in unsaved_files(store)}
+    """The sessions of ``store``'s database whose ends wait in files (or are being
+    stored from one right now)."""
+    return {int(p.name.split("-")[1]) for p in [*unsaved_files(store), *_taken(store)]}
+
+
+def _take_back_abandoned(store: Store) -> None:
+    """Files taken by a process that died before it stored them wait again."""
+    from cymbalism.store.store import _pid_alive
+
+    for claim in _taken(store):
+        pid = claim.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.replace(claim, claim.with_name(claim.name.rsplit(".", 2)[0]))
 
 
 def keep_unsaved(store: Store, session_id: int, batch: Batch, *, finished: bool) -> Path | None:
@@ -143,6 +164,7 @@ def recover_unsaved(store: Store) -> list[int]:
         The sessions whose rows were stored now.
     """
     stored: list[int] = []
+    _take_back_abandoned(store)
     for path in unsaved_files(store):
         claim = path.with_name(f"{path.name}.{os.getpid()}.taken")
         try:

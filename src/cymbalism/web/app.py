@@ -46,6 +46,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
+from html import escape as html_escape
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -245,6 +246,15 @@ _AUDIO_TYPES = {
 def _slug(text: str) -> str:
     """A song's title as a file name's part (``Night Drive`` -> ``night-drive``)."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+
+def _waiting_page(message: str, every_sec: int = 5) -> str:
+    """A page that says why the report is not ready and asks for it again by itself."""
+    return (
+        f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="{every_sec}">'
+        "<title>cymbalism: report</title>"
+        f'<p style="font-family: system-ui, sans-serif">{html_escape(message)}</p>'
+    )
 
 
 def _error_body(message: str, status: int) -> dict[str, Any]:
@@ -657,6 +667,9 @@ def create_app(config: StudioConfig) -> Any:
         make_html = config.report_html
         try:
             await _whole(room)
+        except DeviceError as exc:  # the page's frame says so, and asks again by itself
+            return HTMLResponse(_waiting_page(str(exc)), status_code=exc.http_status)
+        try:
             html = await reports.get(session_id, lambda: make_html(session_id))
         except NotFoundError:  # its message may name the database
             raise NotFoundError(_NOT_SHOWN) from None

@@ -387,7 +387,7 @@ class DuetEngine:
                 kept_aside = True
                 summary.append(
                     "The database was busy: the end of this session is kept aside and "
-                    "stored when the next song starts."
+                    "stored once the database is free (the report waits for it)."
                 )
         for name, t in result.timing.items():
             if t.n_notes:

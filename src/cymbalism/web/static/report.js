@@ -29,16 +29,26 @@ export async function onFinished(m) {
   if (has) {
     const url = `/api/sessions/${encodeURIComponent(r.session_id)}/report?key=${encodeURIComponent(S.key)}`;
     $("report-wait").hidden = false;
-    $("report-frame").onload = () => { $("report-wait").hidden = true; };
+    $("report-frame").onload = () => {
+      $("report-wait").hidden = true;
+      // an end kept aside for a busy database: the history is read again once the
+      // report (made only of the whole session) has come
+      if (r.kept_aside) showHistory(m.room.players);
+    };
     $("report-frame").src = url; $("report-link").href = url;
   }
-  const box = $("history"); box.innerHTML = "";
-  for (const p of m.room.players) {
+  await showHistory(m.room.players);
+}
+
+async function showHistory(players) {
+  const rows = [];
+  for (const p of players) {
     try {
       const h = await api(`/api/players/${encodeURIComponent(p.name)}/history?key=${encodeURIComponent(S.key)}`);
-      box.insertAdjacentHTML("beforeend", historyHtml(p.name, h));
-    } catch (err) { box.insertAdjacentHTML("beforeend", `<p class="hint">${escapeHtml(p.name)}: ${escapeHtml(err.message)}</p>`); }
+      rows.push(historyHtml(p.name, h));
+    } catch (err) { rows.push(`<p class="hint">${escapeHtml(p.name)}: ${escapeHtml(err.message)}</p>`); }
   }
+  $("history").innerHTML = rows.join("");
 }
 
 function historyHtml(name, h) {
