@@ -4,6 +4,7 @@ where it can be, and through ``cymbalism play`` as a person runs it."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -119,10 +120,20 @@ def test_a_database_held_through_the_song_loses_no_hit(
 
     setup = LiveSetup(SIMS, Settings(count_in_bars=1), LiveOptions(), click="none", store_url=db)
     setup.max_sec = 8.0
+    said: list[str] = []
+
+    def frame(snap: dict) -> None:  # the view; the fake clock runs ahead of the writer's
+        said.extend(m for m in snap["messages"] if m not in said)
+        if not any("database" in m for m in said):
+            time.sleep(0.01)
+
     with pytest.warns(StoreWarning, match=r"refused the end of session 1 .* kept in .*unsaved"):
-        result, sid = run_live(get_song("lanterns"), setup, clock=FakeClock(), on_start=hold)
+        result, sid = run_live(
+            get_song("lanterns"), setup, clock=FakeClock(), on_start=hold, on_frame=frame
+        )
     held[0].rollback()
     assert sid == 1 and len(result.session.player("Ana").hits) > 10
+    assert "the database is busy: the hits wait here and are saved once it is free" in said
     with pytest.warns(StoreWarning, match="session 1: its last"), Store(db) as store:
         assert store.recover_unsaved() == [1]
         stored = store.load(1).session

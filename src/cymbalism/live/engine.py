@@ -480,6 +480,7 @@ class Engine:
         self.base_map = chart.tempo_map.scaled(self.settings.tempo_scale)
         self._bar_plan = self._plan_bars()
         self.messages: list[str] = []
+        self._store_busy = False
         if not self.output.audible:
             self.messages.append(self.output.description)
         unknown = set(self.options.lesson_players) - set(names)
@@ -979,6 +980,7 @@ class Engine:
         """
         now_sec = self._time_sec("tick", t_ns, song_sec)
         self._lay_out_until(now_sec)
+        self._watch_recorder()
         out: list[Feedback] = []
         # A hit may be stamped a little before it is pushed (its latency is removed), so
         # a note is called missed only a moment after its window closed.
@@ -1064,6 +1066,18 @@ class Engine:
 
     def _say(self, text: str) -> None:
         self.messages.append(text)
+
+    def _watch_recorder(self) -> None:
+        """Say when the store starts refusing the session's commits, and when it takes
+        them again (a :class:`~cymbalism.store.writer.SessionWriter`'s ``trouble``)."""
+        busy = getattr(self.recorder, "trouble", None) is not None
+        if busy != self._store_busy:
+            self._store_busy = busy
+            self._say(
+                "the database is busy: the hits wait here and are saved once it is free"
+                if busy
+                else "the database is free again: every hit is saved"
+            )
 
     # ------------------------------------------------------------------ views
     def sync_meter(self) -> dict[str, float | int | None]:

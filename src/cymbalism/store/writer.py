@@ -439,13 +439,13 @@ class SessionWriter:
 
     def _flush_or_wait(self) -> None:
         """Commit what is waiting while playing: a database that refuses is noted in
-        :attr:`trouble` and logged, and the rows wait for the next commit (the song and
+        :attr:`trouble` (the live view says so), and the rows wait for the next commit (the song and
         its hits go on either way)."""
         try:
             self.flush()
         except DeviceError as exc:
-            if self.trouble is None:
-                _log.warning("%s; trying again", exc)
+            if self.trouble is None:  # the live view says it to the players
+                _log.info("%s; trying again", exc)
             self.trouble = str(exc)
         else:
             self.trouble = None
