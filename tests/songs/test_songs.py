@@ -153,3 +153,33 @@ def test_tab_draws_a_last_bar_cut_short_whole_and_heads_a_section_where_it_start
     marked = dataclasses.replace(chart, sections=((0.0, "in"), (9.5, "fill")))
     text = format_tab(marked, marked.part())
     assert "[in] bars 1-2" in text and "[fill] bars 3-4" in text
+
+
+def test_a_folder_named_like_a_song_hides_it_only_when_it_holds_a_chart(
+    tmp_path, monkeypatch
+) -> None:
+    """`cymbalism play lanterns` beside a folder of photos called `lanterns` said "lanterns
+    is a folder without a chart": the folder was taken before the song."""
+    from cymbalism.io.charts import load_chart, save_chart
+    from cymbalism.io.library import song_record
+    from cymbalism.songs import names_song
+    from cymbalism.sound.audio import song_audio_for
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lanterns").mkdir()
+    (tmp_path / "lanterns" / "photo.jpg").write_bytes(b"not a chart")
+    (tmp_path / "mirrorball").write_text("a note, not a chart")
+    song = get_song("lanterns")
+    for name in ("lanterns", "Lanterns", "mirrorball"):
+        assert names_song(name)
+    assert load_chart("lanterns").title == song.title
+    assert load_chart("mirrorball").title == get_song("mirrorball").title
+    assert song_record("lanterns").format == "built-in"
+    audio, _ = song_audio_for("lanterns", song)
+    assert audio is not None  # the built-in song's own music
+
+    save_chart(tmp_path / "lanterns" / "notes.chart", get_song("mirrorball"))
+    assert not names_song("lanterns")  # a song folder by that name is taken first
+    assert load_chart("lanterns").title == get_song("mirrorball").title
+    assert song_record("lanterns").format != "built-in"
+    assert not names_song("no-such-song")

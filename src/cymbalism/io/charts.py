@@ -1817,7 +1817,8 @@ def load_chart(
     spec : str, Path or Chart
         A built-in song (``cymbalism songs`` lists them), a ``.chart``, ``notes.mid``
         or ``.mid`` file, a song folder or a ``.sng`` song package. A Chart is returned
-        as it is.
+        as it is. A song's name means the song unless a chart by that name is here
+        (:func:`cymbalism.songs.names_song`).
     kit : str, optional
         The kit map of a plain MIDI performance.
     derive_levels : bool
@@ -1839,11 +1840,11 @@ def load_chart(
 
     text = str(spec)
     p = Path(text).expanduser()
+    if songs.names_song(text):
+        return songs.get_song(text)
     if p.exists():
         chart = read_chart(p, kit=kit)
         return simplify_chart(chart) if derive_levels else chart
-    if songs.has_song(text):
-        return songs.get_song(text)
     if p.suffix.lower() in (*CHART_SUFFIXES, *PACKAGE_SUFFIXES) or p.parent != Path("."):
         raise NotFoundError(f"no chart file at {p}")
     raise NotFoundError(

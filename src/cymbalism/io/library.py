@@ -331,6 +331,10 @@ def song_record(spec: str | Path) -> SongRecord:
     InputError
         If the chart cannot be read.
     """
+    from cymbalism import songs
+
+    if songs.names_song(spec):
+        return chart_record(songs.get_song(str(spec)), path=str(spec), format="built-in")
     p = Path(spec).expanduser()
     if p.is_dir():
         return _folder_record(str(p.resolve()), _file_names(p))
@@ -349,10 +353,6 @@ def song_record(spec: str | Path) -> SongRecord:
             format=chart.metadata.get("source_format", ""),
             audio=_audio_files(names) if (folder / _INI).is_file() else (),
         )
-    from cymbalism import songs
-
-    if songs.has_song(str(spec)):
-        return chart_record(songs.get_song(str(spec)), path=str(spec), format="built-in")
     raise NotFoundError(f"no song folder, chart file or built-in song {str(spec)!r}")
 
 

@@ -32,11 +32,13 @@ are taught the same way.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,7 +50,15 @@ from cymbalism.model.lanes import Lane
 from cymbalism.model.tempo import TempoMap
 from cymbalism.songs.tab import parse_bar
 
-__all__ = ["SongInfo", "get_song", "has_song", "list_songs", "parse_song", "song_names"]
+__all__ = [
+    "SongInfo",
+    "get_song",
+    "has_song",
+    "list_songs",
+    "names_song",
+    "parse_song",
+    "song_names",
+]
 
 _REPEAT = re.compile(r"^\s*([\w.-]+)\s*(?:\*\s*(\d+))?\s*$")
 _RIGHT_HAND_TIME = (Lane.HIHAT_CLOSED, Lane.HIHAT_OPEN, Lane.RIDE)
@@ -86,6 +96,31 @@ def song_names() -> list[str]:
 def has_song(name: str) -> bool:
     """Whether ``name`` is a built-in song."""
     return name.strip().lower() in _song_files()
+
+
+def names_song(spec: str | os.PathLike[str]) -> bool:
+    """Whether ``spec``, as typed, names a built-in song.
+
+    It does when it is a built-in song's name and nothing by that name here is a chart:
+    a chart file or song package, or a folder holding a chart file, by that name is
+    taken before the song; a folder or file by that name holding no chart (photos in a
+    folder called ``lanterns``) does not hide it.
+    """
+    text = str(spec)
+    if not has_song(text):
+        return False
+    from cymbalism.io.charts import CHART_SUFFIXES
+    from cymbalism.io.sng import PACKAGE_SUFFIXES
+
+    p = Path(text).expanduser()
+    try:
+        if p.is_dir():
+            return not any(
+                f.is_file() and f.suffix.lower() in CHART_SUFFIXES for f in p.iterdir()
+            )
+        return not (p.is_file() and p.suffix.lower() in (*CHART_SUFFIXES, *PACKAGE_SUFFIXES))
+    except OSError:  # a folder that cannot be read holds no chart for us
+        return True
 
 
 def parse_song(text: str, *, name: str = "song") -> Chart:

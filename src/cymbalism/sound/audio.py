@@ -474,7 +474,7 @@ def song_audio_for(
 
     text = str(spec)
     p = Path(text).expanduser()
-    if not p.exists() and songs.has_song(text):
+    if songs.names_song(text):
         path = builtin_audio_path(text)
         if path is None:
             return None, [f"{text} has no recording: playing with the click"]
