@@ -286,3 +286,27 @@ def test_a_file_being_stored_still_waits_and_one_a_dead_process_took_is_taken_ba
             assert store.recover_unsaved() == [1]  # its taker is gone: stored here
         assert waiting_sessions(store) == set() and not taken.exists()
         assert len(store.load(1).session.player("Ana").hits) == 1
+
+
+def test_an_end_kept_for_a_database_made_anew_goes_to_no_other_session(
+    tmp_path: Path, groove_chart: Chart, quick_to_give_up: None
+) -> None:
+    db = tmp_path / "sessions.sqlite3"
+    with Store(db) as store:
+        writer = store.start_session(groove_chart, _players(), flush_ms=0)
+        writer.add_hits("Ana", 1.0, Lane.KICK, 90)
+        other = _hold(db)
+        with pytest.raises(DeviceError, match="kept in"):
+            writer.finish()
+        other.rollback()
+    for f in tmp_path.glob("sessions.sqlite3*"):
+        f.unlink()  # the database is made anew; its session 1 is another one
+    time.sleep(0.01)
+    with Store(db) as store:
+        new = store.start_session(groove_chart, _players(), flush_ms=0)
+        new.finish()
+        with pytest.warns(StoreWarning, match="was the database made anew"):
+            assert store.recover_unsaved() == []
+        assert len(store.load(1).session.player("Ana").hits) == 0
+        (aside,) = data_dir("unsaved").glob("*.unreadable")  # kept, not lost
+        assert json.loads(aside.read_text())["batch"]["hits"] == [[1.0, 1.0, int(Lane.KICK), 90.0]]

@@ -115,9 +115,7 @@ def names_song(spec: str | os.PathLike[str]) -> bool:
     p = Path(text).expanduser()
     try:
         if p.is_dir():
-            return not any(
-                f.is_file() and f.suffix.lower() in CHART_SUFFIXES for f in p.iterdir()
-            )
+            return not any(f.is_file() and f.suffix.lower() in CHART_SUFFIXES for f in p.iterdir())
         return not (p.is_file() and p.suffix.lower() in (*CHART_SUFFIXES, *PACKAGE_SUFFIXES))
     except OSError:  # a folder that cannot be read holds no chart for us
         return True

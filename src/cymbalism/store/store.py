@@ -402,12 +402,14 @@ class Store:
         if parts is not None and len(parts) != len(players):
             raise InputError(f"{len(parts)} part names given for {len(players)} players")
         settings = settings or Settings()
-        now = _aware(started_at) or utcnow()
+        now = (_aware(started_at) or utcnow()).astimezone(UTC)  # stored as UTC everywhere
         with refused_as_device_error("the new session could not be stored"):
             session_id, seats = self._insert_session(
                 chart, players, settings, source=source, note=note, parts=parts, now=now
             )
-        writer = SessionWriter(self, session_id, seats, flush_hits=flush_hits, flush_ms=flush_ms)
+        writer = SessionWriter(
+            self, session_id, seats, flush_hits=flush_hits, flush_ms=flush_ms, started_at=now
+        )
         for p in players:
             if len(p.hits):
                 writer.add_hits(p.name, p.hits.onset_sec, p.hits.lane, p.hits.velocity)
@@ -548,6 +550,7 @@ class Store:
             flush_hits=flush_hits,
             flush_ms=flush_ms,
             n_bars=len(stored.session.layout),
+            started_at=stored.info.started_at,
         )
 
     def recover_unsaved(self) -> list[int]:

@@ -21,6 +21,7 @@ import json
 import os
 import time
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,9 +93,19 @@ def _take_back_abandoned(store: Store) -> None:
                 os.replace(claim, claim.with_name(claim.name.rsplit(".", 2)[0]))
 
 
-def keep_unsaved(store: Store, session_id: int, batch: Batch, *, finished: bool) -> Path | None:
+def keep_unsaved(
+    store: Store,
+    session_id: int,
+    batch: Batch,
+    *,
+    finished: bool,
+    started_at: datetime | None = None,
+) -> Path | None:
     """Keep a batch the database refused in a file; its path, or None if it cannot be
-    kept (a database in memory dies with the process; a folder that cannot be written)."""
+    kept (a database in memory dies with the process; a folder that cannot be written).
+
+    ``started_at``, when given, names the session with its id: the batch is stored only
+    into the session of that id that started then."""
     if _in_memory(store):
         return None
     folder = data_dir(UNSAVED_FOLDER)
@@ -105,6 +116,7 @@ def keep_unsaved(store: Store, session_id: int, batch: Batch, *, finished: bool)
         "database": store.url,
         "session_id": int(session_id),
         "finished": bool(finished),
+        "started_at": None if started_at is None else started_at.astimezone(UTC).isoformat(),
         "batch": batch.to_json(),
     }
     part = path.with_name(path.name + ".part")
@@ -142,13 +154,29 @@ def _read(store: Store, path: Path) -> tuple[int, Batch, bool] | None:
     if not isinstance(session_id, int) or not isinstance(finished, bool):
         raise ValueError("it names no session")
     with store.engine.connect() as conn:
-        if conn.scalar(select(SessionRow.id).where(SessionRow.id == session_id)) is None:
+        began = conn.scalar(select(SessionRow.started_at).where(SessionRow.id == session_id))
+        if began is None:
             return None
+        if data.get("started_at") is not None and not _same_time(data["started_at"], began):
+            raise ValueError(
+                f"it was kept for a session {session_id} that started at "
+                f"{data['started_at']}, not this one (was the database made anew?)"
+            )
         seats = conn.scalars(
             select(SessionPlayerRow.id).where(SessionPlayerRow.session_id == session_id)
         ).all()
     batch = Batch.from_json(data.get("batch"), session_id=session_id, seats=seats)
     return session_id, batch, finished
+
+
+def _same_time(kept: Any, stored: datetime) -> bool:
+    """Whether a kept ISO time and a stored one (naive from SQLite: UTC) are one moment."""
+    if not isinstance(kept, str):
+        raise ValueError(f"its start is not a time: {kept!r}")
+    moment = datetime.fromisoformat(kept)
+    if stored.tzinfo is None:
+        stored = stored.replace(tzinfo=UTC)
+    return abs((moment - stored).total_seconds()) < 1e-3
 
 
 def recover_unsaved(store: Store) -> list[int]:

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -80,6 +81,10 @@ class SessionWriter:
         then only ``flush_hits``, :meth:`flush` and :meth:`finish` commit).
     n_bars : int
         Bars of the session's layout already stored (a reopened session continues them).
+    started_at : datetime, optional
+        When the session started (UTC), as stored: an end kept in a file is stored only
+        into the session that started then (not a new one of the same id in a database
+        made anew).
 
     Notes
     -----
@@ -97,6 +102,7 @@ class SessionWriter:
         flush_hits: int = 256,
         flush_ms: float = 250.0,
         n_bars: int = 0,
+        started_at: datetime | None = None,
     ) -> None:
         if flush_hits < 1:
             raise InputError(f"flush_hits must be at least 1, got {flush_hits}")
@@ -104,6 +110,8 @@ class SessionWriter:
             raise InputError(f"flush_ms must not be negative, got {flush_ms}")
         self.store = store
         self.session_id = session_id
+        #: When the session started: with its id, it names the session in a kept file.
+        self.started_at = started_at
         self._seats = dict(seats)
         self._by_seat = {sp_id: name for name, (sp_id, _) in self._seats.items()}
         self.flush_hits = int(flush_hits)
@@ -514,7 +522,9 @@ class SessionWriter:
             self.flush(finished=finished)
         except DeviceError as exc:
             batch = self._take()
-            path = keep_unsaved(self.store, self.session_id, batch, finished=finished)
+            path = keep_unsaved(
+                self.store, self.session_id, batch, finished=finished, started_at=self.started_at
+            )
             if path is None:  # nowhere to keep it: it stays waiting for another try
                 self._put_back(batch)
                 raise
