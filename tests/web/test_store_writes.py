@@ -87,6 +87,14 @@ class Studio:
                 pass
         ws.send_json({"type": "claim", "player": i})
 
+    def play_both(self, ws: Any) -> None:
+        """One tab takes both players and starts the song; back once it has started."""
+        self.seat(ws, 0)
+        ws.send_json({"type": "claim", "player": 1})
+        ws.send_json({"type": "start"})
+        while ws.receive_json()["type"] != "start":
+            pass
+
     def play(self, messages: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
         """Open a room, seat both clients, start, send ``messages``, stop; the result."""
         room = self.open_room()
@@ -258,11 +266,7 @@ def test_a_song_still_playing_when_the_studio_stops_is_stored_finished_with_ever
     with studio.client:
         room = studio.open_room()
         with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
-            studio.seat(ws, 0)
-            ws.send_json({"type": "claim", "player": 1})
-            ws.send_json({"type": "start"})
-            while ws.receive_json()["type"] != "start":
-                pass
+            studio.play_both(ws)
             for i in range(10):
                 hit = {"type": "hit", "player": i % 2, "t_ms": studio.now_ms(0), "lane": 0}
                 ws.send_json(hit)
@@ -407,11 +411,7 @@ def _song_ended_on_a_busy_database(studio: Studio) -> tuple[dict[str, Any], Any,
     database; the room's result, the holder (still holding) and the room's key."""
     room = studio.open_room()
     with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
-        studio.seat(ws, 0)
-        ws.send_json({"type": "claim", "player": 1})
-        ws.send_json({"type": "start"})
-        while ws.receive_json()["type"] != "start":
-            pass
+        studio.play_both(ws)
         for seq in range(6):
             ws.send_json(
                 {"type": "hit", "player": seq % 2, "t_ms": studio.now_ms(0), "lane": 0, "seq": seq}
@@ -445,11 +445,7 @@ def test_a_database_busy_at_the_end_of_a_song_loses_no_hit(busy_studio: Studio) 
     other.rollback()
     with pytest.warns(StoreWarning, match=f"session {result['session_id']}: its last"):
         with studio.client.websocket_connect(f"/ws/{studio.open_room()['code']}") as ws:
-            studio.seat(ws, 0)
-            ws.send_json({"type": "claim", "player": 1})
-            ws.send_json({"type": "start"})
-            while ws.receive_json()["type"] != "start":
-                pass
+            studio.play_both(ws)
     _whole(studio, result["session_id"])
 
 
@@ -473,11 +469,7 @@ def test_no_note_after_stop_is_called_missed_while_the_song_waits(studio: Studio
     """In the half second after Stop the tabs were told of misses of notes after it."""
     code = studio.open_room()["code"]
     with studio.client.websocket_connect(f"/ws/{code}") as ws:
-        studio.seat(ws, 0)
-        ws.send_json({"type": "claim", "player": 1})
-        ws.send_json({"type": "start"})
-        while ws.receive_json()["type"] != "start":
-            pass
+        studio.play_both(ws)
         room = studio.client.app.state.rooms.get(code)  # type: ignore[attr-defined]
         zero = room._engine.zero_sec
         while studio.config.clock() < zero + 0.6:  # into the song, nothing played
