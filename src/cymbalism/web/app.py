@@ -248,6 +248,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
 
 
+#: Why a finished duet has no report or render yet (its end was kept aside).
+_END_WAITS = "the end of this duet waits for the database, which another program holds"
+
+
 def _waiting_page(message: str, every_sec: int = 5) -> str:
     """A page that says why the report is not ready and asks for it again by itself."""
     return (
@@ -651,10 +655,7 @@ def create_app(config: StudioConfig) -> Any:
             if room.session_id not in waiting:
                 room.result = {**(room.result or {}), "kept_aside": False}
                 return
-        raise DeviceError(
-            "the end of this duet waits for the database, which another program holds: "
-            "try again in a moment"
-        )
+        raise DeviceError(f"{_END_WAITS}: try again in a moment")
 
     @app.get("/api/sessions/{session_id}/report", response_class=HTMLResponse)
     async def report(request: Request, session_id: str, key: str | None = None) -> HTMLResponse:
@@ -668,7 +669,8 @@ def create_app(config: StudioConfig) -> Any:
         try:
             await _whole(room)
         except DeviceError as exc:  # the page's frame says so, and asks again by itself
-            return HTMLResponse(_waiting_page(str(exc)), status_code=exc.http_status)
+            said = "the report comes as soon as it is free (this page asks again every 5 s)"
+            return HTMLResponse(_waiting_page(f"{_END_WAITS}: {said}"), exc.http_status)
         try:
             html = await reports.get(session_id, lambda: make_html(session_id))
         except NotFoundError:  # its message may name the database
