@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -36,6 +38,17 @@ def _hold(path: Path) -> sqlite3.Connection:
     other = sqlite3.connect(path)
     other.execute("BEGIN EXCLUSIVE")
     return other
+
+
+def _dead_pid() -> int:
+    """The process id of a process that has ended (a writer that died)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
 
 
 def _players() -> list[Player]:
@@ -260,9 +273,6 @@ def test_a_file_being_stored_still_waits_and_one_a_dead_process_took_is_taken_ba
 ) -> None:
     """While one request stores a session's end, another must not take the session as
     whole (it reported half a session); a file whose taker died is stored by the next."""
-    import subprocess
-    import sys
-
     from cymbalism.store.unsaved import waiting_sessions
 
     with Store(tmp_path / "s.sqlite3") as store:
@@ -273,13 +283,8 @@ def test_a_file_being_stored_still_waits_and_one_a_dead_process_took_is_taken_ba
             store, 1, Batch(hits=np.array([[seat, 1.0, int(Lane.KICK), 90.0]])), finished=True
         )
         assert kept is not None and waiting_sessions(store) == {1}
-        dead = subprocess.run(
-            [sys.executable, "-c", "import os; print(os.getpid())"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        taken = kept.with_name(f"{kept.name}.{int(dead.stdout)}.taken")
+        dead = _dead_pid()
+        taken = kept.with_name(f"{kept.name}.{dead}.taken")
         kept.rename(taken)  # as a process storing it right now leaves it
         assert unsaved_files(store) == [] and waiting_sessions(store) == {1}
         with pytest.warns(StoreWarning, match="session 1: its last hit,"):
@@ -310,3 +315,37 @@ def test_an_end_kept_for_a_database_made_anew_goes_to_no_other_session(
         assert len(store.load(1).session.player("Ana").hits) == 0
         (aside,) = data_dir("unsaved").glob("*.unreadable")  # kept, not lost
         assert json.loads(aside.read_text())["batch"]["hits"] == [[1.0, 1.0, int(Lane.KICK), 90.0]]
+
+
+def test_a_cut_short_session_s_figures_are_kept_until_its_hits_change(
+    tmp_path: Path, groove_chart: Chart
+) -> None:
+    """History computed a cut-short session's figures anew on every asking (a second
+    or two each in the studio); they are kept now, and forgotten when it changes."""
+    from sqlalchemy import update
+
+    from cymbalism.report.history import session_summaries
+    from cymbalism.store.models import SessionRow
+
+    onset, lane, vel = _strokes(20, 4)
+    with Store(tmp_path / "s.sqlite3") as store:
+        writer = store.start_session(groove_chart, _players(), flush_ms=0)
+        writer.add_hits("Ana", onset[:10], lane[:10], vel[:10])
+        writer.close()
+        dead = _dead_pid()
+        with store.engine.begin() as conn:  # its writer died (a crash, a kill)
+            conn.execute(update(SessionRow).values(writer_pid=dead))
+        (info,) = store.sessions()
+        assert info.cut_short and not info.has_summary
+        (shown,) = session_summaries(store, [info])
+        assert shown.players[0].summary.n_hits == 10
+        assert store.info(1).has_summary  # kept
+
+        seat = writer._seat("Ana")
+        rows = np.column_stack([np.full(10, seat), onset[10:], lane[10:], vel[10:]])
+        keep_unsaved(store, 1, Batch(hits=rows.astype(float)), finished=True)
+        with pytest.warns(StoreWarning, match="its last 10 hits"):
+            store.recover_unsaved()
+        assert not store.info(1).has_summary  # the figures of half the session are gone
+        (shown,) = session_summaries(store, store.sessions())
+        assert shown.players[0].summary.n_hits == 20

@@ -47,12 +47,12 @@ def session_summaries(store: Store, infos: list[SessionInfo]) -> list[SessionInf
         except (CymbalismError, ValueError) as exc:  # one bad session hides no other
             skip_unreadable(info.id, exc)
             continue
-        if info.status == "finished":
+        if info.status == "finished" or info.cut_short:  # a reopened one forgets them
             store.save_summary(
                 info.id, {p.name: p.summary for p in analysis.players}, analysis.duet
             )
             out.append(store.info(info.id))
-        else:  # still being played or cut short: show, but do not cache
+        else:  # still being played: show, but do not cache
             from dataclasses import replace
 
             seats = tuple(replace(s, summary=analysis.player(s.name).summary) for s in info.players)

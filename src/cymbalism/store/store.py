@@ -529,7 +529,7 @@ class Store:
                     until_sec=None,
                 )
             )
-        self._clear_summary(session_id)
+        self.clear_summary(session_id)
         stored = self.load(session_id)
         seats: dict[str, tuple[int, Level]] = {}
         with OrmSession(self.engine) as orm:
@@ -662,14 +662,19 @@ class Store:
                 row.sync_mean_abs_sec = _none_if_nan(duet.mean_abs_sec)
                 row.came_together_sec = _none_if_nan(duet.came_together_sec)
 
-    def _clear_summary(self, session_id: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(SessionPlayerRow)
-                .where(SessionPlayerRow.session_id == session_id)
-                .values(n_hits=None, hit_rate=None, level_reached=None)
-            )
-            conn.execute(update(SessionRow).where(SessionRow.id == session_id).values(sync_n=None))
+    def clear_summary(self, session_id: int, *, conn: Any = None) -> None:
+        """Forget a session's cached figures (its hits changed): they are computed again
+        when next asked for. ``conn``: inside that open transaction."""
+        if conn is None:
+            with self.engine.begin() as conn:
+                self.clear_summary(session_id, conn=conn)
+            return
+        conn.execute(
+            update(SessionPlayerRow)
+            .where(SessionPlayerRow.session_id == session_id)
+            .values(n_hits=None, hit_rate=None, level_reached=None)
+        )
+        conn.execute(update(SessionRow).where(SessionRow.id == session_id).values(sync_n=None))
 
     # -- reading
     def _writer(self, session_id: int) -> tuple[int | None, str | None]:

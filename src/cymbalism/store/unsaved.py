@@ -217,6 +217,7 @@ def recover_unsaved(store: Store) -> list[int]:
         try:
             with store.engine.begin() as conn:
                 commit_batch(conn, session_id, batch, finished=finished)
+                store.clear_summary(session_id, conn=conn)  # figures of half the session
         except SQLAlchemyError:
             os.replace(claim, path)
             continue
