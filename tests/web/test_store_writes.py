@@ -95,8 +95,11 @@ class Studio:
         while ws.receive_json()["type"] != "start":
             pass
 
-    def play(self, messages: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
-        """Open a room, seat both clients, start, send ``messages``, stop; the result."""
+    def play(self, messages: list[tuple[int, Any]]) -> dict[str, Any]:
+        """Open a room, seat both clients, start, send ``messages``, stop; the result.
+
+        A message may be a callable that makes it as it is sent (a stroke struck now:
+        the room, its clock sync and its start take a while before)."""
         room = self.open_room()
         code = room["code"]
         with (
@@ -116,7 +119,7 @@ class Studio:
                 while ws.receive_json()["type"] != "start":
                     pass
             for who, msg in messages:
-                socks[who].send_json(msg)
+                socks[who].send_json(msg() if callable(msg) else msg)
             a.send_json({"type": "stop"})
             while (msg := a.receive_json())["type"] != "finished":
                 pass
@@ -163,9 +166,9 @@ def test_the_messages_that_broke_the_store_are_refused(studio: Studio) -> None:
             (1, {"type": "sync", "send_ms": 5.0, "server_sec": 50_000.0 + 1e4, "recv_ms": 5.0}),
             (1, {"type": "sync", "send_ms": 5.0, "server_sec": 1e300, "recv_ms": 5.0}),
             (1, {"type": "sync", "send_ms": 5.0, "server_sec": -1e300, "recv_ms": 5.0}),
-            # honest hits of both players still count
-            (0, {"type": "hit", "player": 0, "t_ms": studio.now_ms(0), "lane": 0}),
-            (1, {"type": "hit", "player": 1, "t_ms": studio.now_ms(1), "lane": 0}),
+            # honest hits of both players, struck as they are sent, still count
+            (0, lambda: {"type": "hit", "player": 0, "t_ms": studio.now_ms(0), "lane": 0}),
+            (1, lambda: {"type": "hit", "player": 1, "t_ms": studio.now_ms(1), "lane": 0}),
         ]
     )
     session_id = result["result"]["session_id"]
