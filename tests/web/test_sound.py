@@ -635,9 +635,9 @@ def test_the_output_latency_and_the_calibration_are_each_counted_once(
     assert len(struck) == 8
     # the page places each click by its own model of the output clock, the fake drummer
     # by getOutputTimestamp: headless Chromium's timestamps jitter by a few ms (full runs
-    # have seen the two differ by 4.0 and 5.2 ms), far inside the 120 ms a latency
-    # counted twice or not at all would put there
-    assert offset_ms == pytest.approx(float(np.median(lateness)), abs=6.0)
+    # have seen the two differ by 4.0, 5.2 and, on a loaded machine, 6.9 ms), far inside
+    # the 120 ms a latency counted twice or not at all would put there
+    assert offset_ms == pytest.approx(float(np.median(lateness)), abs=12.0)
     assert offset_ms == pytest.approx(STRIKE_MS, abs=15.0)  # not 30 +- 120 ms
 
     page.evaluate("() => { window.__drummer.struck = []; }")
