@@ -349,3 +349,18 @@ def test_a_cut_short_session_s_figures_are_kept_until_its_hits_change(
         assert not store.info(1).has_summary  # the figures of half the session are gone
         (shown,) = session_summaries(store, store.sessions())
         assert shown.players[0].summary.n_hits == 20
+
+
+def test_a_start_time_given_in_another_zone_is_the_same_moment_read_back(
+    tmp_path: Path, groove_chart: Chart
+) -> None:
+    """SQLite keeps no time zone: 20:00 in Seoul was read back as 20:00 UTC, 9 hours
+    off, and the session's start then named no session in a kept file."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    seoul = datetime(2026, 1, 13, 20, 0, tzinfo=timezone(timedelta(hours=9)))
+    with Store(tmp_path / "s.sqlite3") as store:
+        writer = store.start_session(groove_chart, _players(), started_at=seoul, flush_ms=0)
+        writer.finish()
+        assert store.info(writer.session_id).started_at == seoul
+        assert store.info(writer.session_id).started_at.tzinfo == UTC
