@@ -646,10 +646,15 @@ def test_the_output_latency_and_the_calibration_are_each_counted_once(
     judged = [j for j in page.evaluate("() => window.studio.judgements") if j["player"] == 0]
     struck = page.evaluate("() => window.__drummer.struck")
     assert len(judged) == len(struck) >= 6
-    assert all(j["verdict"] != "extra" for j in judged)
-    err = np.asarray([j["error_ms"] for j in judged])
-    lateness = np.asarray([s["at"] - s["heard"] - STRIKE_MS for s in struck])  # timers' slack
-    assert abs(float(np.median(err - lateness))) <= 10.0, (err, lateness)
+    # the fake drummer strikes by the page's timers, which a loaded machine delays now and
+    # then by 100 ms and more: a stroke so delayed is not on time, and is left out here
+    slack = np.asarray([s["at"] - s["heard"] - STRIKE_MS for s in struck])
+    kept = np.abs(slack) <= 25.0
+    assert kept.sum() >= 4, slack
+    on_time = [j for j, k in zip(judged, kept, strict=True) if k]
+    assert all(j["verdict"] != "extra" for j in on_time), (on_time, slack)
+    err = np.asarray([j["error_ms"] for j in on_time])
+    assert abs(float(np.median(err - slack[kept]))) <= 10.0, (err, slack)
     assert not errors, errors
     page.context.close()
 
