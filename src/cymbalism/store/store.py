@@ -40,6 +40,7 @@ from cymbalism.errors import CymbalismError, CymbalismWarning, InputError, NotFo
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.session import BarLayout, Player, Session, Settings
+from cymbalism.store.batch import Batch, commit_batch
 from cymbalism.store.codec import chart_digest, chart_from_json, chart_to_json
 from cymbalism.store.db import make_engine, refused_as_device_error, upgrade
 from cymbalism.store.models import (
@@ -565,11 +566,7 @@ class Store:
             refused_as_device_error(f"session {session_id} could not be marked finished"),
             self.engine.begin() as conn,
         ):
-            conn.execute(
-                update(SessionRow)
-                .where(SessionRow.id == session_id)
-                .values(status="finished", ended_at=utcnow(), writer_pid=None, updated_at=utcnow())
-            )
+            commit_batch(conn, session_id, Batch(), finished=True)
 
     def delete(self, session_id: int) -> None:
         """Remove a session with its hits, judgements, level changes and bars (one that

@@ -57,23 +57,22 @@ def _in_memory(store: Store) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def unsaved_files(store: Store) -> list[Path]:
-    """The files keeping rows for ``store``'s database, oldest first."""
+def _files(store: Store, suffix: str) -> list[Path]:
+    """The files of ``store``'s database whose names end in ``suffix``."""
     folder = data_dir(UNSAVED_FOLDER)
     if not folder.is_dir():
         return []
-    return sorted(
-        folder.glob(f"session-*-{_database_key(store)}-*.json"),
-        key=lambda p: int(p.stem.rsplit("-", 1)[-1]),
-    )
+    return list(folder.glob(f"session-*-{_database_key(store)}-*{suffix}"))
+
+
+def unsaved_files(store: Store) -> list[Path]:
+    """The files keeping rows for ``store``'s database, oldest first."""
+    return sorted(_files(store, ".json"), key=lambda p: int(p.stem.rsplit("-", 1)[-1]))
 
 
 def _taken(store: Store) -> list[Path]:
     """The files of ``store``'s database that a process is storing now."""
-    folder = data_dir(UNSAVED_FOLDER)
-    if not folder.is_dir():
-        return []
-    return list(folder.glob(f"session-*-{_database_key(store)}-*.json.*.taken"))
+    return _files(store, ".json.*.taken")
 
 
 def waiting_sessions(store: Store) -> set[int]:
@@ -173,10 +172,10 @@ def _same_time(kept: Any, stored: datetime) -> bool:
     """Whether a kept ISO time and a stored one (naive from SQLite: UTC) are one moment."""
     if not isinstance(kept, str):
         raise ValueError(f"its start is not a time: {kept!r}")
+    from cymbalism.store.store import _aware
+
     moment = datetime.fromisoformat(kept)
-    if stored.tzinfo is None:
-        stored = stored.replace(tzinfo=UTC)
-    return abs((moment - stored).total_seconds()) < 1e-3
+    return abs((moment - (_aware(stored) or stored)).total_seconds()) < 1e-3
 
 
 def recover_unsaved(store: Store) -> list[int]:

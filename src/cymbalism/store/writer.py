@@ -447,8 +447,8 @@ class SessionWriter:
 
     def _flush_or_wait(self) -> None:
         """Commit what is waiting while playing: a database that refuses is noted in
-        :attr:`trouble` (the live view says so), and the rows wait for the next commit (the song and
-        its hits go on either way)."""
+        :attr:`trouble` (the live view says so), and the rows wait for the next commit
+        (the song and its hits go on either way)."""
         try:
             self.flush()
         except DeviceError as exc:
