@@ -401,6 +401,20 @@ def test_streaming_equals_offline_whatever_the_blocks() -> None:
         assert Hits.concat(parts) == whole, max_block
 
 
+def test_the_mel_bands_are_the_same_a_frame_at_a_time_and_all_at_once() -> None:
+    from cymbalism.io.audio.detector import _DENSE_MEL_FRAMES, _Frames
+
+    f = _Frames.build(SR, audio.DetectorConfig())
+    power = np.random.default_rng(1).random((3 * _DENSE_MEL_FRAMES, f.n_fft // 2 + 1))
+    power = power.astype(np.float32) ** 4  # a spread of levels, as spectra have
+    whole = f.mel_bands(power)  # the sparse product
+    one_by_one = np.vstack([f.mel_bands(power[i : i + 1]) for i in range(power.shape[0])])
+    exact = power.astype(np.float64) @ f.mel_t.astype(np.float64)
+    assert whole.shape == one_by_one.shape == (power.shape[0], 64)
+    np.testing.assert_allclose(whole, exact, rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(one_by_one, exact, rtol=1e-5, atol=1e-12)
+
+
 def test_live_latency_is_within_20_ms_and_hits_arrive_in_time() -> None:
     det = StreamingDetector(SR, config=audio.LIVE_CONFIG)
     assert det.latency_sec <= 0.020

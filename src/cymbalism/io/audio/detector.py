@@ -116,6 +116,9 @@ MAX_SAMPLE_RATE = 192000
 
 #: The floor of the detector's spectra, in dB re full scale.
 _FLOOR_DB = -100.0
+#: Up to this many frames at once, :meth:`_Frames.mel_bands` takes the dense product
+#: (about 4 us for one frame against 40 us sparse); BLAS keeps one thread below it.
+_DENSE_MEL_FRAMES = 4
 
 
 @dataclass(frozen=True)
@@ -258,7 +261,8 @@ class _Frames:
     pre_avg: int
     wait: int
     lane_frames: int
-    mel: np.ndarray  # (n_bands, n_fft // 2 + 1)
+    mel_t: np.ndarray  # (n_fft // 2 + 1, n_bands)
+    mel_t_sparse: Any  # the same, as a scipy.sparse CSR matrix (2% of it is not zero)
     band_ok: np.ndarray  # (n_bands,) bool: band lies below Nyquist
     window: np.ndarray
     band_hz: np.ndarray
@@ -287,7 +291,8 @@ class _Frames:
             pre_avg=frames(config.pre_avg_sec),
             wait=round(config.wait_sec / (hop / sample_rate)),
             lane_frames=max(1, round(config.lane_window_sec / (hop / sample_rate))),
-            mel=mel.astype(np.float32),
+            mel_t=np.ascontiguousarray(mel.T, dtype=np.float32),
+            mel_t_sparse=require("scipy.sparse", "audio").csr_matrix(mel.T.astype(np.float32)),
             band_ok=band_ok,
             window=np.hanning(n_fft + 1)[:-1].astype(np.float32),
             band_hz=_band_hz(),
@@ -298,6 +303,20 @@ class _Frames:
     @property
     def frame_period_sec(self) -> float:
         return self.hop / self.sample_rate
+
+    def mel_bands(self, power: np.ndarray) -> np.ndarray:
+        """The mel bands' power of frames' power spectra (``(n, n_fft // 2 + 1)``).
+
+        A few frames (live input, a block at a time) take the dense product. Many (a
+        recording read at once) take the sparse one, which keeps off BLAS: BLAS runs a
+        large product on several threads, and they spin on after it. On the 2-core
+        machine that nearly doubled the CPU time of reading a recording
+        (``benchmarks/audio.py``), and it takes a core from a live session's audio.
+        Both give the same hits to the sample on MDB Drums.
+        """
+        if power.shape[0] <= _DENSE_MEL_FRAMES:
+            return np.asarray(power @ self.mel_t)
+        return np.asarray(power @ self.mel_t_sparse)
 
 
 @dataclass
@@ -435,7 +454,7 @@ class StreamingDetector:
         spec = self._fft.rfft(frames, axis=1)  # (n_new, n_fft/2+1)
         power = spec.real**2 + spec.imag**2
         scale = 2.0 / float(f.window.sum())  # a full-scale sine peaks at 0 dB
-        mag = np.sqrt((power @ f.mel.T).astype(np.float64)) * scale  # (n_new, bands)
+        mag = np.sqrt(f.mel_bands(power).astype(np.float64)) * scale  # (n_new, bands)
         db = 20.0 * np.log10(np.maximum(mag, 10 ** (_FLOOR_DB / 20)))
         level = 10.0 * np.log10(
             np.maximum(power.sum(axis=1, dtype=np.float64) * scale**2 / 2, 1e-10)
@@ -449,7 +468,8 @@ class StreamingDetector:
         bands = lib.onset.onset_strength_multi(
             S=s, lag=lag, max_size=self.config.max_size, center=False, channels=f.channels
         )[:, lag:]
-        env = f.widths @ bands / f.widths.sum()  # the mean over all bands (SuperFlux)
+        # the mean over all bands (SuperFlux); summed, not a matrix product (see mel_bands)
+        env = (f.widths[:, None] * bands).sum(axis=0) / f.widths.sum()
         self._hist_db = np.vstack([self._hist_db, db])
         self._hist_mag = np.vstack([self._hist_mag, mag])
         self._hist_level = np.concatenate([self._hist_level, level])
