@@ -418,6 +418,12 @@ def test_no_screen_is_wider_than_the_device(
     page.wait_for_selector("#history table")
     page.wait_for_timeout(300)
     _no_overflow(page, "end")
+    # nor does the history hide columns in a box the player must scroll sideways
+    boxes = page.evaluate(
+        "() => [...document.querySelectorAll('#history .table-wrap')]"
+        ".map(e => [e.scrollWidth, e.clientWidth])"
+    )
+    assert boxes and all(w <= c for w, c in boxes), f"the history scrolls sideways: {boxes}"
     if shoot:
         _shot(page, shots, "end")
     assert not page.errors, page.errors

@@ -53,11 +53,16 @@ async function showHistory(players) {
 
 function historyHtml(name, h) {
   const ms = (x) => (x === null || x === undefined ? "–" : `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(0)} ms`);
-  const rows = (h.sessions || []).map((s) => `<tr><td>${escapeHtml(s.when)}</td><td>${escapeHtml(s.song)}</td>
-    <td>${escapeHtml(s.partner)}</td><td>${escapeHtml(s.level)}</td>
-    <td>${s.hit_rate === null ? "–" : (100 * s.hit_rate).toFixed(0) + "%"}</td>
-    <td>${ms(s.mean_error_ms)}</td><td>${s.sd_error_ms === null ? "–" : s.sd_error_ms.toFixed(0) + " ms"}</td>
-    <td>${s.came_together_sec === null ? "–" : "after " + s.came_together_sec.toFixed(0) + " s"}</td></tr>`);
-  return `<h3>${escapeHtml(name)}</h3><div class="table-wrap"><table><tr><th>when</th><th>song</th><th>with</th><th>level reached</th>
-    <th>hit rate</th><th>mean error</th><th>spread</th><th>came together</th></tr>${rows.join("")}</table></div>`;
+  const heads = ["when", "song", "with", "level reached", "hit rate", "mean error", "spread", "came together"];
+  // each cell carries its column's name: a narrow screen shows a session as a card of
+  // named lines (studio.css) instead of a table wider than the screen
+  const cell = (i, text) => `<td data-label="${heads[i]}">${escapeHtml(text)}</td>`;
+  const rows = (h.sessions || []).map((s) => "<tr>" + [
+    s.when, s.song, s.partner, s.level,
+    s.hit_rate === null ? "–" : (100 * s.hit_rate).toFixed(0) + "%",
+    ms(s.mean_error_ms),
+    s.sd_error_ms === null ? "–" : s.sd_error_ms.toFixed(0) + " ms",
+    s.came_together_sec === null ? "–" : "after " + s.came_together_sec.toFixed(0) + " s",
+  ].map((x, i) => cell(i, x)).join("") + "</tr>");
+  return `<h3>${escapeHtml(name)}</h3><div class="table-wrap"><table class="history"><tr>${heads.map((x) => `<th>${x}</th>`).join("")}</tr>${rows.join("")}</table></div>`;
 }
