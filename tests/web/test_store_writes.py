@@ -468,6 +468,55 @@ def test_the_report_of_a_song_whose_end_was_kept_aside_waits_for_it(busy_studio:
     _whole(studio, result["session_id"])
 
 
+def test_the_tabs_are_told_when_the_database_is_busy_mid_song_and_when_it_is_free(
+    busy_studio: Studio,
+) -> None:
+    """Another program holds the database mid-song: every tab is told the hits wait, then
+    that they are saved once it lets go; the song plays on and every hit is stored."""
+    studio = busy_studio
+    beats = np.arange(40.0)  # ten seconds at 240 BPM, time enough to hold and let go
+    long_song = Chart(
+        "Quick Beat",
+        TempoMap.constant(240.0),
+        {Level.EXPERT: Part.from_arrays(beats, [int(Lane.KICK)] * beats.size, 100)},
+    )
+    studio.config.load_song = lambda name: long_song
+    told: list[dict[str, Any]] = []
+
+    def strike_until(ws: Any, seq: int, busy: bool) -> int:
+        deadline = time.monotonic() + 5
+        while not (told and told[-1]["busy"] is busy):
+            assert time.monotonic() < deadline, f"never told the database is busy={busy}"
+            ws.send_json(
+                {"type": "hit", "player": seq % 2, "t_ms": studio.now_ms(0), "lane": 0, "seq": seq}
+            )
+            seq += 1
+            while (msg := ws.receive_json())["type"] not in ("judgement", "store"):
+                pass
+            if msg["type"] == "store":
+                told.append(msg)
+            time.sleep(0.05)
+        return seq
+
+    room = studio.open_room()
+    with studio.client.websocket_connect(f"/ws/{room['code']}") as ws:
+        studio.play_both(ws)
+        other = _hold(studio.db)
+        seq = strike_until(ws, 0, busy=True)
+        other.rollback()
+        seq = strike_until(ws, seq, busy=False)
+        ws.send_json({"type": "stop"})
+        while (msg := ws.receive_json())["type"] != "finished":
+            told += [msg] if msg["type"] == "store" else []
+    assert [m["busy"] for m in told] == [True, False]
+    assert "the hits wait" in told[0]["text"] and "every hit is saved" in told[1]["text"]
+    assert not any("kept aside" in line for line in msg["result"]["summary"])
+    with Store(studio.db) as store:
+        stored = store.load(msg["result"]["session_id"])
+    assert sum(len(p.hits) for p in stored.session.players) == seq
+    assert stored.info.status == "finished"
+
+
 def test_no_note_after_stop_is_called_missed_while_the_song_waits(studio: Studio) -> None:
     """In the half second after Stop the tabs were told of misses of notes after it."""
     code = studio.open_room()["code"]

@@ -73,6 +73,11 @@ __all__ = [
     "Verdict",
 ]
 
+#: What the players are told when the store starts refusing the session's commits (the
+#: rows wait in the writer), and when it takes them again.
+STORE_BUSY_TEXT = "the database is busy: the hits wait here and are saved once it is free"
+STORE_FREE_TEXT = "the database is free again: every hit is saved"
+
 #: How far from the note a hit may be and still count as on time, per level. Hits further
 #: off (but inside the matching window) are early or late.
 LEVEL_TOLERANCE_SEC: Mapping[Level, float] = {
@@ -1073,11 +1078,13 @@ class Engine:
         busy = getattr(self.recorder, "trouble", None) is not None
         if busy != self._store_busy:
             self._store_busy = busy
-            self._say(
-                "the database is busy: the hits wait here and are saved once it is free"
-                if busy
-                else "the database is free again: every hit is saved"
-            )
+            self._say(STORE_BUSY_TEXT if busy else STORE_FREE_TEXT)
+
+    @property
+    def store_busy(self) -> bool:
+        """Whether the store refused the session's last commit (its rows wait); as of the
+        last :meth:`tick`."""
+        return self._store_busy
 
     # ------------------------------------------------------------------ views
     def sync_meter(self) -> dict[str, float | int | None]:

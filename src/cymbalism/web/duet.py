@@ -32,7 +32,15 @@ from cymbalism.analysis.summary import pair_together
 from cymbalism.analysis.sync import together_from_start
 from cymbalism.errors import DeviceError
 from cymbalism.live.clock import NS_PER_SEC, Clock
-from cymbalism.live.engine import Engine, Feedback, LiveOptions, Recorder, Verdict
+from cymbalism.live.engine import (
+    STORE_BUSY_TEXT,
+    STORE_FREE_TEXT,
+    Engine,
+    Feedback,
+    LiveOptions,
+    Recorder,
+    Verdict,
+)
 from cymbalism.live.metronome import Sound
 from cymbalism.model.lanes import NOT_JUDGED
 from cymbalism.model.session import BarLayout, Player, Settings
@@ -164,6 +172,7 @@ class DuetEngine:
         self._n_bars_sent = 0
         self._n_targets_sent = [0] * len(self.players)
         self._levels = [p.level for p in self.players]
+        self._store_busy = False  # as last told to the tabs
         self._passes_told = 0
 
     @staticmethod
@@ -204,6 +213,12 @@ class DuetEngine:
         out = [self._judgement(fb) for fb in self.engine.tick(t_ns=round(now_sec * NS_PER_SEC))]
         out.extend(self._layout())
         out.extend(self._tips_between_loops())
+        if self.engine.store_busy != self._store_busy:
+            self._store_busy = self.engine.store_busy
+            text = STORE_BUSY_TEXT if self._store_busy else STORE_FREE_TEXT
+            out.append(
+                {"type": "store", "busy": self._store_busy, "text": text[0].upper() + text[1:]}
+            )
         if now_sec >= self._next_meter_sec:
             self._next_meter_sec = now_sec + self.meter_period_sec
             out.append(self._meter(now_sec))

@@ -70,7 +70,7 @@ SYNC_MAX_AGE_SEC = 10.0
 State = Literal["lobby", "playing", "finished"]
 
 #: What a tab that comes back mid-song is sent again, so it can draw the song so far.
-_REPLAYED = frozenset({"layout", "judgement", "miss", "level", "left", "back", "tips"})
+_REPLAYED = frozenset({"layout", "judgement", "miss", "level", "left", "back", "tips", "store"})
 #: A room keeps at most this many of them (a long song at two players is a few thousand).
 MAX_REPLAY = 50_000
 

@@ -18,7 +18,7 @@ import { enterLobby, lobbyMsg, onSeat, reclaimSeats, setRoom } from "./lobby.js"
 import { onKey } from "./keys.js";
 import { ensureAudio, sound } from "./audio.js";
 import { prepareMusic } from "./songmusic.js";
-import { onJudgement, onLayout, onLevel, onMeter, onMiss, onPresence, onStart, onTips, wirePlay } from "./play.js";
+import { onJudgement, onLayout, onLevel, onMeter, onMiss, onNotice, onStart, onTips, wirePlay } from "./play.js";
 import { onFinished } from "./report.js";
 import { send } from "./net.js";
 
@@ -39,7 +39,7 @@ function onMessage(m) {
     case "miss": onMiss(m); break;
     case "meter": onMeter(m); break;
     case "level": onLevel(m); break;
-    case "left": case "back": onPresence(m); break;
+    case "left": case "back": case "store": onNotice(m); break;
     case "tips": onTips(m); break;
     case "finished": onFinished(m); break;
     case "error": showError(m.error); lobbyMsg(m.error); break;

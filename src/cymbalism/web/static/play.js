@@ -123,15 +123,17 @@ export function onLevel(m) {
   S.flash = { text: `${p.name} ${m.up ? "moves up" : "moves down"} to ${m.level} from bar ${m.bar}`, until: performance.now() + 3000 };
 }
 
-// a partner's tab went away mid-song, or came back
-export function onPresence(m) {
+// a partner's tab went away mid-song, or came back; the database refused the hits (they
+// wait on the server), or took them again
+export function onNotice(m) {
   S.notices.push(m);
   const box = $("notice");
+  const good = m.type === "back" || (m.type === "store" && !m.busy);
   box.hidden = false;
-  box.className = `notice ${m.type}`;
+  box.className = `notice ${good ? "back" : m.type}`;
   $("notice-text").textContent = m.text;
   $("notice-actions").hidden = m.type !== "left" || S.mine.has(m.player);
-  if (m.type === "back") setTimeout(() => { if ($("notice-text").textContent === m.text) box.hidden = true; }, 4000);
+  if (good) setTimeout(() => { if ($("notice-text").textContent === m.text) box.hidden = true; }, 4000);
 }
 
 // advice in words after each time through a loop
