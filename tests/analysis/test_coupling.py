@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cymbalism.analysis.align import align
 from cymbalism.analysis.coupling import (
+    beat_events,
     fit_phase_correction,
     gls_phase_correction,
     lead_lag,
@@ -24,7 +25,7 @@ from cymbalism.model.hits import Hits
 from cymbalism.model.lanes import Lane
 from cymbalism.model.onsets import OnsetTable
 from cymbalism.model.tempo import TempoMap
-from cymbalism.simulate.ensemble import simulate_phase_correction
+from cymbalism.simulate.ensemble import groove_strokes, simulate_phase_correction
 
 GAIN_AB, GAIN_BA = 0.25, 0.10
 DUET = np.array([[0.0, GAIN_AB], [GAIN_BA, 0.0]])
@@ -354,3 +355,94 @@ def test_a_pause_is_not_an_interval_and_a_window_with_no_notes_has_no_gains():
     before = np.flatnonzero(edges[1:] > 60.0)[0]
     g = windowed.gain("A", "B")[before]
     assert not np.isfinite(g) or abs(g) < 1.0
+
+
+# ---------------------------------------------------------------- grooves without a chart
+def _groove(beats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return groove_strokes(beats, seed=rng)
+
+
+def test_a_groove_keeps_its_beats_and_adds_8ths_and_16ths_between():
+    beats = np.array([0.0, 0.5, 1.0, 1.5, 2.0])
+    strokes = groove_strokes(beats, sigma_sec=0.0)
+    np.testing.assert_allclose(
+        strokes, [0, 0.125, 0.25, 0.375, 0.5, 0.75, 1.0, 1.125, 1.25, 1.375, 1.5, 1.75, 2.0]
+    )
+    noisy = groove_strokes(beats, seed=3)
+    assert np.isin(beats, noisy).all() and noisy.size == strokes.size
+    with pytest.raises(InputError):
+        groove_strokes(beats[::-1])
+
+
+def test_a_duet_played_as_a_groove_is_read_on_its_beats():
+    """Strokes paired without a chart: on the groove's 8ths and 16ths the constant
+    interval the model assumes does not hold and the gains fall toward 0; on the beats
+    :func:`beat_events` finds, they come back to the duet's own."""
+    rng = np.random.default_rng(0)
+    paired, on_beat = [], []
+    for seed in range(8):
+        runs = simulate_phase_correction(DUET, n_events=160, seed=seed)
+        beats = runs.onset_sec[0]
+        table = onset_table_from_onsets(
+            {"A": _groove(beats[:, 0], rng), "B": _groove(beats[:, 1], rng)}
+        )
+        kept = beat_events(table)
+        # exactly the beats are kept: each the stroke A played on it
+        np.testing.assert_array_equal(kept.column("A"), beats[:, 0])
+        assert kept.reference_sec is None  # read as a table of beats is
+        for target, t in ((paired, table), (on_beat, kept)):
+            fit = fit_phase_correction(t)
+            target.append([fit.gain("A", "B"), fit.gain("B", "A")])
+    assert np.mean(paired, axis=0)[0] < 0.15  # the bias this answers
+    np.testing.assert_allclose(np.mean(on_beat, axis=0), [GAIN_AB, GAIN_BA], atol=0.05)
+
+
+def test_the_beat_is_followed_through_a_duo_that_slows_down():
+    """A groove from 128 to 100 BPM: every beat is found, and nothing off the beat."""
+    rng = np.random.default_rng(1)
+    beat_sec = np.linspace(60 / 128, 60 / 100, 120)
+    beats = 1.0 + np.concatenate([[0.0], np.cumsum(beat_sec[:-1])])
+    a = beats + rng.normal(0, 0.006, beats.size)
+    b = beats + 0.015 + rng.normal(0, 0.006, beats.size)
+    table = onset_table_from_onsets({"A": _groove(a, rng), "B": _groove(b, rng)})
+    kept = beat_events(table)
+    np.testing.assert_array_equal(kept.column("A"), a)
+    np.testing.assert_array_equal(kept.column("B"), b)
+
+
+def test_a_table_of_beats_or_with_a_grid_is_read_as_it_is():
+    runs = simulate_phase_correction(DUET, n_events=120, seed=4)
+    beats = runs.onset_sec[0]
+    table = onset_table_from_onsets({"A": beats[:, 0], "B": beats[:, 1]})
+    assert beat_events(table) is table  # steady already
+    unsteady = beats.copy()
+    unsteady[::3] += 0.15  # every third beat dragged: not one interval, but still beats
+    table = onset_table_from_onsets({"A": unsteady[:, 0], "B": unsteady[:, 1]})
+    assert beat_events(table) is table
+    rng = np.random.default_rng(2)
+    strokes = {"A": _groove(beats[:, 0], rng), "B": _groove(beats[:, 1], rng)}
+    gridded = onset_table_from_onsets(strokes)
+    gridded = OnsetTable.from_columns(
+        {n: gridded.column(n) for n in gridded.names}, reference_sec=gridded.column("A")
+    )
+    assert beat_events(gridded) is gridded  # a chart's or a click's grid is the grid
+    few = onset_table_from_onsets({n: s[:12] for n, s in strokes.items()})
+    assert beat_events(few) is few
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), bpm=st.floats(70.0, 170.0))
+def test_beat_events_keeps_rows_of_the_table_in_order(seed: int, bpm: float) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 80))
+    beats = 0.5 + np.arange(n) * 60.0 / bpm + rng.normal(0, 0.01, n)
+    strokes = {"A": _groove(beats, rng), "B": _groove(beats + 0.01, rng)}
+    strokes["B"] = strokes["B"][rng.random(strokes["B"].size) > 0.2]  # B leaves some out
+    table = onset_table_from_onsets(strokes)
+    kept = beat_events(table)
+    rows = {tuple(r) for r in np.nan_to_num(table.onset_sec, nan=-1.0)}
+    got = np.nan_to_num(kept.onset_sec, nan=-1.0)
+    assert all(tuple(r) in rows for r in got)
+    when = kept.event_time_sec()
+    assert np.all(np.diff(when) > 0)
+    assert kept.n_events <= table.n_events

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from cymbalism.analysis.coupling import fit_phase_correction
 from cymbalism.cli import main
 from cymbalism.io.midi import write_hits
 from cymbalism.io.tables import read_wide, write_wide
@@ -112,6 +113,48 @@ def test_coupling_command_recovers_gains_from_midi_files(tmp_path, capsys):
     assert main(["coupling", str(a), str(b), "--window", "40", "--plot", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     assert main(["coupling", str(a), str(b), "--plot", str(png)]) == 2  # needs --window
+
+
+def test_coupling_of_two_grooves_is_read_on_their_beats(tmp_path, capsys):
+    """Two drummers' grooves (kick and snare on the beats with the hi-hat, 8ths and 16ths
+    on the hi-hat between) in MIDI files without a chart: the gains are those of their
+    beats, and the command says it read them there."""
+    runs = simulate_phase_correction(
+        np.array([[0.0, 0.05], [0.45, 0.0]]), n_events=240, sigma_t_sec=0.010, seed=5
+    )
+    rng = np.random.default_rng(5)
+    paths = []
+    for k, name in enumerate(("lead.mid", "follow.mid")):
+        beats = runs.onset_sec[0, :, k] + 2.0
+        backbeat = np.where(np.arange(beats.size) % 2, Lane.SNARE, Lane.KICK)
+        onset, lane = [beats, beats], [backbeat, np.full(beats.size, Lane.HIHAT_CLOSED)]
+        for i in range(beats.size - 1):  # 16ths after even beats, an 8th after odd ones
+            fracs = np.array([0.25, 0.5, 0.75] if i % 2 == 0 else [0.5])
+            d = beats[i + 1] - beats[i]
+            onset.append(beats[i] + fracs * d + rng.normal(0, 0.006, fracs.size))
+            lane.append(np.full(fracs.size, Lane.HIHAT_CLOSED))
+        hits = Hits.from_arrays(np.concatenate(onset), np.concatenate(lane), 90)
+        paths.append(write_hits(tmp_path / name, hits, TempoMap.constant(120.0)))
+    paired = 240 + 120 * 3 + 119  # beats, 16ths after 120 even beats, 8ths after 119 odd
+    args = ["coupling", *map(str, paths), "--names", "Lead,Follow", "--json"]
+    assert main(args) == 0
+    out = _json(capsys)
+    assert out["coupling_events"] == {"on_the_beat": 240, "paired": paired}
+    players = {p["name"]: p for p in out["fit"]["players"]}
+    # the gains of the beats alone (0.07 and 0.57 for this run of the model)
+    beats = runs.onset_sec[0]
+    alone = fit_phase_correction(OnsetTable.from_columns({"L": beats[:, 0], "F": beats[:, 1]}))
+    assert players["Lead"]["alpha"]["Follow"] == pytest.approx(alone.gain("L", "F"), abs=0.02)
+    assert players["Follow"]["alpha"]["Lead"] == pytest.approx(alone.gain("F", "L"), abs=0.02)
+    assert out["bgls_leader"] == "Lead"
+    assert main(["coupling", *map(str, paths)]) == 0
+    said = capsys.readouterr().err
+    assert f"read on the 240 strokes on the beat, of {paired} paired" in said
+    assert main(["sync", *map(str, paths), "--players", "Lead,Follow", "--json"]) == 0
+    pair = _json(capsys)["pairs"][0]
+    assert pair["n"] == paired  # the asynchrony is read on every paired stroke
+    assert pair["bgls_leader"] == "Lead"
+    assert pair["alpha_ba"] == pytest.approx(alone.gain("F", "L"), abs=0.02)
 
 
 def test_coupling_errors_are_one_line(tmp_path, capsys):

@@ -26,6 +26,7 @@ from cymbalism.errors import InputError
 
 if TYPE_CHECKING:
     from cymbalism.corpus.figures import LoadedOnsets
+    from cymbalism.model.onsets import OnsetTable
 
 
 @app.command("sync")
@@ -66,10 +67,13 @@ def _sync(
         {"files": list(loaded.sources)} if loaded.sources else {"table": str(inputs[0])}
     )
     where.update(_say_players(loaded, inputs, quiet=as_json))
+    beats = loaded.coupling_table() if coupling else None
     figures = [
-        pair_figures(loaded.table, a, b, coupling=coupling)
+        pair_figures(loaded.table, a, b, coupling=coupling, coupling_table=beats)
         for a, b in all_pairs(loaded.table, names)
     ]
+    if beats is not None:
+        where.update(_say_beat_events(loaded.table, beats, quiet=as_json))
     apart = [f"{f['a']} and {f['b']}" for f in figures if not f["n"]]
     hint = no_match_hint([], apart, window_ms / 1e3) if apart else None
     columns = _columns(loaded)
@@ -134,6 +138,21 @@ def _say_players(loaded: LoadedOnsets, inputs: list[Path], *, quiet: bool) -> di
         return {}
     moved, left_out = loaded.clocks
     return {"clocks": say_alignment(list(loaded.performances), moved, left_out, quiet=quiet)}
+
+
+def _say_beat_events(paired: OnsetTable, beats: OnsetTable, *, quiet: bool) -> dict[str, object]:
+    """Say (on stderr) that the coupling is read on the strokes on the beat, when the
+    paired strokes were thinned to them; return the same for JSON (``coupling_events``)."""
+    if beats is paired:
+        return {}
+    if not quiet:
+        err_console.print(
+            f"phase correction and lead/lag are read on the {beats.n_events} strokes on the "
+            f"beat, of {paired.n_events} paired (a groove's 8ths and 16ths are not one "
+            "interval)",
+            highlight=False,
+        )
+    return {"coupling_events": {"on_the_beat": beats.n_events, "paired": paired.n_events}}
 
 
 def _columns(loaded: LoadedOnsets) -> dict[str, object]:
@@ -206,8 +225,9 @@ def _coupling(
             kit=kit,
             align=align,
         )
-        tab = loaded.table
+        tab = loaded.coupling_table()
         said = _say_players(loaded, inputs, quiet=as_json)
+        said.update(_say_beat_events(loaded.table, tab, quiet=as_json))
         if not as_json:
             _say_columns(loaded)
     if len([n for n in tab.names if n != "click"]) < 2:

@@ -20,6 +20,7 @@ from cymbalism.analysis.coupling import (
     CHORD_SEC,
     PAIR_WINDOW_SEC,
     CouplingFit,
+    beat_events,
     fit_phase_correction,
     lead_lag,
     onset_table_from_onsets,
@@ -65,6 +66,34 @@ class LoadedOnsets:
     performances: tuple[Any, ...] = ()
     sources: tuple[str, ...] = ()
     clocks: tuple[list[Any], dict[str, int]] | None = None
+    #: Whether the table pairs the players' strokes without a grid (performances, a long
+    #: table of onsets), rather than holding events a table gave.
+    paired: bool = False
+
+    def _drum_hits(self) -> list[Any]:
+        """The hits of each performance that has drums (not a keyboard's note onsets)."""
+        return [p.hits for p in self.performances if not isinstance(p, NoteOnsets)]
+
+    def coupling_table(self) -> OnsetTable:
+        """The table phase correction and lead/lag are read on: strokes paired without a
+        grid, only those on the beat (:func:`~cymbalism.analysis.coupling.beat_events`,
+        at the tempo the hits' drums and accents give); any other table as it is."""
+        if not self.paired:
+            return self.table
+        from cymbalism.analysis.tempo import estimate_tempo
+        from cymbalism.model.hits import Hits
+
+        bpm = None
+        hits = self._drum_hits()
+        if any(len(h) for h in hits):
+            heard = Hits.concat(hits)
+            try:
+                bpm = estimate_tempo(
+                    heard.onset_sec, weight=heard.velocity.astype(float), lane=heard.lane
+                )
+            except InputError:
+                bpm = None  # beat_events finds it from the strokes, or leaves them
+        return beat_events(self.table, bpm=bpm)
 
     def bars_tempo_map(self) -> TempoMap | None:
         """The tempo map that windows of bars are counted by: the source's, else the
@@ -74,7 +103,7 @@ class LoadedOnsets:
             return self.tempo_map
         from cymbalism.analysis.tempo import players_clicks
 
-        hits = [p.hits for p in self.performances if not isinstance(p, NoteOnsets)]
+        hits = self._drum_hits()
         if not any(len(h) for h in hits):
             return None
         clicks, _ = players_clicks(hits, [None] * len(hits))
@@ -138,7 +167,8 @@ def load_onsets(
                 read, columns=player_columns(files[0], players=players) if wide else None
             )
         return LoadedOnsets(
-            onset_table_from_onsets(read, window_sec=window_sec, merge_sec=merge_sec)
+            onset_table_from_onsets(read, window_sec=window_sec, merge_sec=merge_sec),
+            paired=True,
         )
     files, performances = _players(files, kit=kit)
     clocks = None
@@ -162,6 +192,7 @@ def load_onsets(
         performances=tuple(performances),
         sources=tuple(files),
         clocks=clocks,
+        paired=True,
     )
 
 
@@ -240,8 +271,18 @@ def _ms(value: float) -> float | None:
     return round(float(value) * 1e3, 3) if np.isfinite(value) else None
 
 
-def pair_figures(table: OnsetTable, a: str, b: str, *, coupling: bool = True) -> dict[str, Any]:
+def pair_figures(
+    table: OnsetTable,
+    a: str,
+    b: str,
+    *,
+    coupling: bool = True,
+    coupling_table: OnsetTable | None = None,
+) -> dict[str, Any]:
     """Pairwise figures of players ``a`` and ``b``.
+
+    The asynchrony is read on ``table``; the coupling on ``coupling_table`` (default:
+    ``table``; :meth:`LoadedOnsets.coupling_table` gives the strokes on the beat).
 
     Returns
     -------
@@ -265,7 +306,8 @@ def pair_figures(table: OnsetTable, a: str, b: str, *, coupling: bool = True) ->
     }
     if not coupling:
         return out
-    fit = fit_phase_correction(table, players=[a, b], sources=[a, b])
+    events = table if coupling_table is None else coupling_table
+    fit = fit_phase_correction(events, players=[a, b], sources=[a, b])
     ab, ba = fit.gain(a, b), fit.gain(b, a)
     out.update(
         {
@@ -277,7 +319,7 @@ def pair_figures(table: OnsetTable, a: str, b: str, *, coupling: bool = True) ->
             **_leader(fit, a, b),
         }
     )
-    ll = lead_lag(table, a, b)
+    ll = lead_lag(events, a, b)
     out["lead_lag"] = ll.to_dict()
     return out
 

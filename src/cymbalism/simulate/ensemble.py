@@ -26,7 +26,7 @@ import numpy as np
 
 from cymbalism.errors import InputError
 
-__all__ = ["EnsembleRuns", "simulate_phase_correction"]
+__all__ = ["EnsembleRuns", "groove_strokes", "simulate_phase_correction"]
 
 
 @dataclass(frozen=True)
@@ -153,3 +153,41 @@ def simulate_phase_correction(
         click_sec=click,
         keeper_sec=np.ascontiguousarray(keeper.transpose(1, 0, 2)),
     )
+
+
+def groove_strokes(
+    beat_sec: np.ndarray, *, sigma_sec: float = 0.008, seed: int | np.random.Generator | None = 0
+) -> np.ndarray:
+    """A groove played around a player's beats: the strokes a drummer adds between them.
+
+    After every beat but the last, the 8th note half-way to the next beat; after every
+    other beat (the 1st, 3rd, ...), the 16ths a quarter and three quarters of the way too.
+    Each added stroke has a timing noise of its own; the beats are kept as they are. The
+    intervals then differ from one stroke to the next, as a groove's do.
+
+    Parameters
+    ----------
+    beat_sec : np.ndarray [shape=(n,), float64, seconds, increasing]
+        The player's beats (a column of :attr:`EnsembleRuns.onset_sec`).
+    sigma_sec : float
+        SD of the added strokes' timing noise.
+    seed : int or np.random.Generator or None
+
+    Returns
+    -------
+    strokes_sec : np.ndarray [shape=(n + 2 * ceil((n - 1) / 2) + n - 1,), float64, sorted]
+    """
+    beats = np.asarray(beat_sec, dtype=np.float64)
+    if beats.ndim != 1 or (np.diff(beats) <= 0).any():
+        raise InputError("beats must be increasing times in seconds")
+    rng = np.random.default_rng(seed)
+    d = np.diff(beats)
+    parts = [
+        beats,
+        beats[:-1] + 0.5 * d,
+        beats[:-1:2] + 0.25 * d[::2],
+        beats[:-1:2] + 0.75 * d[::2],
+    ]
+    added = np.concatenate(parts[1:])
+    strokes = np.concatenate([beats, added + rng.normal(0.0, sigma_sec, added.size)])
+    return np.sort(strokes)
