@@ -302,7 +302,7 @@ def test_chart_without_a_drum_part_is_an_input_error():
 
 
 def test_empty_drum_section_is_no_drum_part():
-    with pytest.raises(InputError, match="no drum part"):
+    with pytest.raises(InputError, match=r"no drum part \(it has: \[ExpertDrums\] without notes\)"):
         parse_chart_text("[ExpertDrums]\n{\n  0 = S 2 192\n}\n")
 
 

@@ -705,8 +705,10 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
     sections: dict[str, _Section] = {}
     found: list[str] = []
     every = _split_sections(text.lstrip("\ufeff"), source)
+    drum_names = (*_CH_DRUM_SECTIONS, _CH_EXPERT_PLUS_SECTION)
     for section in every:
-        found.append(f"[{section.name}]")
+        # named in the error of a chart without drums, where a drum section has no notes
+        found.append(f"[{section.name}]" + (" without notes" if section.name in drum_names else ""))
         if section.name in _CH_READ:
             sections[section.name] = section  # as the games do, the last one wins
     skipped = _Skipped()
@@ -843,7 +845,7 @@ def parse_chart_text(text: str, *, source: str = "<chart>", five_lane: bool | No
         metadata[FIVE_LANE] = "true"
     elif not marked:
         metadata[PADS] = "toms"  # made for four pads: read as toms, judged by pad
-    drumlike = [f for f in found if "drum" in f.lower() and f[1:-1] not in _CH_READ]
+    drumlike = [f"[{x.name}]" for x in every if "drum" in x.name.lower() and x.name not in _CH_READ]
     hint = (
         "; drum sections are [EasyDrums], [MediumDrums], [HardDrums], [ExpertDrums] and "
         "[ExpertDoubleDrums]"
