@@ -430,6 +430,24 @@ def test_a_table_of_beats_or_with_a_grid_is_read_as_it_is():
     assert beat_events(few) is few
 
 
+def test_only_a_grooves_strokes_need_librosa(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the audio extra a table of beats is still read; a groove says what to add."""
+    import cymbalism.analysis.coupling as coupling
+    from cymbalism.errors import MissingExtraError
+
+    def missing(module: str, extra: str) -> None:
+        raise MissingExtraError(f"this needs the optional package {module!r}")
+
+    monkeypatch.setattr(coupling, "require", missing)
+    beats = simulate_phase_correction(DUET, n_events=60, seed=1).onset_sec[0]
+    table = onset_table_from_onsets({"A": beats[:, 0], "B": beats[:, 1]})
+    assert beat_events(table) is table
+    rng = np.random.default_rng(0)
+    groove = onset_table_from_onsets({n: _groove(beats[:, k], rng) for k, n in enumerate("AB")})
+    with pytest.raises(MissingExtraError, match="librosa"):
+        beat_events(groove)
+
+
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), bpm=st.floats(70.0, 170.0))
 def test_beat_events_keeps_rows_of_the_table_in_order(seed: int, bpm: float) -> None:

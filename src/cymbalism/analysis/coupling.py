@@ -824,8 +824,6 @@ def beat_events(table: OnsetTable, *, bpm: float | None = None) -> OnsetTable:
         (:data:`STEADY_SHARE`) or about as many as the beats (:data:`GROOVE_RATIO`): a
         table of beats is analysed as it is.
     """
-    librosa = require("librosa", "audio")
-
     from cymbalism.analysis.tempo import tempo_curve
 
     when_all = table.event_time_sec()
@@ -845,6 +843,7 @@ def beat_events(table: OnsetTable, *, bpm: float | None = None) -> OnsetTable:
     sure = np.isfinite(curve.bpm)
     if not sure.any():
         return table
+    librosa = require("librosa", "audio")  # only a groove's strokes need the beat tracked
     start = float(when[0]) - 1.0
     n_frames = int((float(when[-1]) - start + 1.0) * _BEAT_FPS) + 1
     env = np.zeros(n_frames)
