@@ -11,10 +11,13 @@ export function connect(code) {
     const query = host ? `?host=${encodeURIComponent(host)}` : "";
     const ws = new WebSocket(`${proto}://${location.host}/ws/${encodeURIComponent(code)}${query}`);
     S.ws = ws;
-    ws.onopen = () => { $("conn-status").textContent = "connected"; syncBurst(8); resolve(); };
+    ws.onopen = () => {
+      $("conn-status").textContent = "connected"; $("clock-status").hidden = false;
+      syncBurst(8); resolve();
+    };
     ws.onmessage = (ev) => handler(JSON.parse(ev.data));
     ws.onclose = (ev) => {
-      $("conn-status").textContent = "offline";
+      $("conn-status").textContent = "disconnected";
       if (S.ws === ws && ev.code !== 1000 && ev.code !== 1005 && !S.finished)
         showError(`disconnected: ${ev.reason || "the studio went away"} (code ${ev.code}); reload the page to rejoin`);
       resolve();
