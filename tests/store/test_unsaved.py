@@ -351,6 +351,35 @@ def test_a_cut_short_session_s_figures_are_kept_until_its_hits_change(
         assert shown.players[0].summary.n_hits == 20
 
 
+def test_a_cut_short_session_whose_writer_commits_again_shows_its_new_figures(
+    tmp_path: Path, groove_chart: Chart
+) -> None:
+    """A session of another computer is taken for cut short after ten quiet minutes, and
+    its figures are kept; if its writer then commits again, they were shown stale."""
+    from sqlalchemy import update
+
+    from cymbalism.report.history import session_summaries
+    from cymbalism.store.batch import commit_batch
+    from cymbalism.store.models import SessionRow
+
+    onset, lane, vel = _strokes(20, 4)
+    with Store(tmp_path / "s.sqlite3") as store:
+        writer = store.start_session(groove_chart, _players(), flush_ms=0)
+        writer.add_hits("Ana", onset[:10], lane[:10], vel[:10])
+        writer.close()
+        with store.engine.begin() as conn:  # its writer looks gone
+            conn.execute(update(SessionRow).values(writer_pid=_dead_pid()))
+        (shown,) = session_summaries(store, store.sessions())
+        assert shown.players[0].summary.n_hits == 10 and store.info(1).has_summary
+        seat = writer._seat("Ana")
+        rows = np.column_stack([np.full(10, seat), onset[10:], lane[10:], vel[10:]])
+        with store.engine.begin() as conn:  # ... and commits again, as a writer does
+            commit_batch(conn, 1, Batch(hits=rows.astype(float)))
+        assert not store.info(1).has_summary
+        (shown,) = session_summaries(store, store.sessions())
+        assert shown.players[0].summary.n_hits == 20
+
+
 def test_a_start_time_given_in_another_zone_is_the_same_moment_read_back(
     tmp_path: Path, groove_chart: Chart
 ) -> None:

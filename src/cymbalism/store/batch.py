@@ -26,11 +26,12 @@ from cymbalism.store.models import (
     LevelChange,
     Presence,
     SessionBar,
+    SessionPlayerRow,
     SessionRow,
     utcnow,
 )
 
-__all__ = ["Batch", "commit_batch"]
+__all__ = ["Batch", "commit_batch", "forget_figures"]
 
 # Each kind of row: its columns -> (type, may be None). Hits are kept as an array.
 _ROWS: dict[str, dict[str, tuple[type, bool]]] = {
@@ -210,8 +211,21 @@ def _insert_hits(conn: Any, block: np.ndarray) -> None:
     )
 
 
+def forget_figures(conn: Any, session_id: int) -> None:
+    """Forget a session's cached figures inside the open transaction ``conn``: its hits
+    changed, and they are computed again when next asked for."""
+    conn.execute(
+        update(SessionPlayerRow)
+        .where(SessionPlayerRow.session_id == session_id)
+        .values(n_hits=None, hit_rate=None, level_reached=None)
+    )
+    conn.execute(update(SessionRow).where(SessionRow.id == session_id).values(sync_n=None))
+
+
 def commit_batch(conn: Any, session_id: int, batch: Batch, *, finished: bool = False) -> None:
-    """Write a batch inside the open transaction ``conn``, and touch the session's row.
+    """Write a batch inside the open transaction ``conn``, touch the session's row and
+    forget its cached figures (:func:`forget_figures`): a session taken for cut short
+    whose writer commits again, or whose kept end is stored, shows its figures anew.
 
     Parameters
     ----------
@@ -234,6 +248,7 @@ def commit_batch(conn: Any, session_id: int, batch: Batch, *, finished: bool = F
             conn.execute(insert(table), rows)
     now = utcnow()
     end = {"status": "finished", "ended_at": now, "writer_pid": None} if finished else {}
+    forget_figures(conn, session_id)
     conn.execute(
         update(SessionRow)
         .where(SessionRow.id == session_id)

@@ -40,7 +40,7 @@ from cymbalism.errors import CymbalismError, CymbalismWarning, InputError, NotFo
 from cymbalism.model.chart import Chart, Level
 from cymbalism.model.hits import Hits
 from cymbalism.model.session import BarLayout, Player, Session, Settings
-from cymbalism.store.batch import Batch, commit_batch
+from cymbalism.store.batch import Batch, commit_batch, forget_figures
 from cymbalism.store.codec import chart_digest, chart_from_json, chart_to_json
 from cymbalism.store.db import make_engine, refused_as_device_error, upgrade
 from cymbalism.store.models import (
@@ -664,14 +664,9 @@ class Store:
         when next asked for. ``conn``: inside that open transaction."""
         if conn is None:
             with self.engine.begin() as conn:
-                self.clear_summary(session_id, conn=conn)
+                forget_figures(conn, session_id)
             return
-        conn.execute(
-            update(SessionPlayerRow)
-            .where(SessionPlayerRow.session_id == session_id)
-            .values(n_hits=None, hit_rate=None, level_reached=None)
-        )
-        conn.execute(update(SessionRow).where(SessionRow.id == session_id).values(sync_n=None))
+        forget_figures(conn, session_id)
 
     # -- reading
     def _writer(self, session_id: int) -> tuple[int | None, str | None]:

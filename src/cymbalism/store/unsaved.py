@@ -215,8 +215,7 @@ def recover_unsaved(store: Store) -> list[int]:
         session_id, batch, finished = found
         try:
             with store.engine.begin() as conn:
-                commit_batch(conn, session_id, batch, finished=finished)
-                store.clear_summary(session_id, conn=conn)  # figures of half the session
+                commit_batch(conn, session_id, batch, finished=finished)  # forgets figures
         except SQLAlchemyError:
             os.replace(claim, path)
             continue
