@@ -80,6 +80,13 @@ def test_protocol_accepts_a_hit_and_rejects_every_kind_of_garbage() -> None:
     for raw in bad:
         with pytest.raises(InputError):
             parse_client_message(raw)
+    # the limit is in bytes: 1,500 characters of three bytes each are over it, and 1,000
+    # of two bytes each are read (and refused for what they say)
+    claim = '{"type":"claim","player":0,"input":"%s"}'
+    with pytest.raises(InputError, match="message of 4538 bytes is over the 4096-byte limit"):
+        parse_client_message(claim % ("語" * 1500))
+    with pytest.raises(InputError, match=r"bad message: claim\.input"):
+        parse_client_message(claim % ("é" * 1000))
 
 
 def test_token_bucket_allows_the_burst_then_the_rate() -> None:

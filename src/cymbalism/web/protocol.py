@@ -34,11 +34,11 @@ __all__ = [
     "parse_client_message",
 ]
 
-#: Longer messages are rejected before they are parsed.
+#: Longer messages (in bytes of UTF-8) are rejected before they are parsed.
 MAX_MESSAGE_BYTES = 4096
-#: The longest WebSocket message the server reads at all (a message of
-#: :data:`MAX_MESSAGE_BYTES` characters of up to 4 bytes each); a longer one closes the
-#: connection (1009) before it is held in memory.
+#: The longest WebSocket message the server reads at all; a longer one closes the
+#: connection (1009) before it is held in memory. One between the two is refused with
+#: a message, and the connection stays open.
 MAX_FRAME_BYTES = 4 * MAX_MESSAGE_BYTES
 
 #: A browser clock reading: ``performance.now()`` starts at 0 when the page opens.
@@ -181,8 +181,9 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         If the message is too long, not JSON, of an unknown type, or a field is missing,
         extra, of the wrong type or out of range. The message names the first problem.
     """
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise InputError(f"message of {len(raw)} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")
+    size = len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else len(raw)
+    if size > MAX_MESSAGE_BYTES:
+        raise InputError(f"message of {size} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")
     try:
         return _ADAPTER.validate_json(raw)
     except ValidationError as exc:
