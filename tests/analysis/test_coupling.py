@@ -430,6 +430,23 @@ def test_a_table_of_beats_or_with_a_grid_is_read_as_it_is():
     assert beat_events(few) is few
 
 
+def test_a_player_on_every_other_event_is_fitted_on_their_own_interval():
+    """A beginner on half notes beside a partner who also plays the beats between: with
+    no grid, only intervals from one event to the next were used, and the beginner had
+    none. Each player's nominal interval is now their own usual one."""
+    rng = np.random.default_rng(3)
+    gains = []
+    for seed in range(8):
+        halves = simulate_phase_correction(DUET, n_events=200, period_sec=1.0, seed=seed)
+        a, b = halves.onset_sec[0, :, 0], halves.onset_sec[0, :, 1]
+        between = a[:-1] + np.diff(a) / 2 + rng.normal(0, 0.005, a.size - 1)
+        table = onset_table_from_onsets({"A": np.sort(np.r_[a, between]), "B": b})
+        fit = fit_phase_correction(table)
+        assert fit.n_events[table.names.index("B")] >= 190
+        gains.append(fit.gain("B", "A"))
+    assert np.mean(gains) == pytest.approx(GAIN_BA, abs=0.05)
+
+
 def test_only_a_grooves_strokes_need_librosa(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the audio extra a table of beats is still read; a groove says what to add."""
     import cymbalism.analysis.coupling as coupling

@@ -92,8 +92,8 @@ STABLE_GAIN = (0.0, 2.0)
 #: ±0.21 with 50: from 50 on, a player who follows (0.25) is told from one who does not.
 MIN_RELIABLE_INTERVALS = 50
 #: Without a reference grid the nominal interval is taken as constant, so an interval
-#: longer than this many times the player's median one (a beat skipped by both players, a
-#: pause) is not a nominal interval and is left out of the fit.
+#: longer than this many times the player's median one (a beat skipped, a pause), or
+#: shorter (a stroke between), is not a nominal interval and is left out of the fit.
 BREAK_FACTOR = 1.5
 #: Default pairing window for onsets without a chart: a quarter of a beat at 150 BPM.
 PAIR_WINDOW_SEC = 0.100
@@ -390,21 +390,21 @@ def _player_design(
     """Intervals, asynchronies and adjacency of player ``i``, from events in ``rows``.
 
     Each interval runs from one of the player's onsets to its next one. Without a
-    reference grid the next onset must be at the next event (the nominal interval is
-    then a constant); with one, the player may skip events (a sparse part on a fine grid)
-    and the nominal interval comes from the grid. Two intervals share a motor-noise term
-    (are adjacent) when one ends where the next starts.
+    reference grid the nominal interval is a constant, the player's usual one (the
+    median): an interval more than :data:`BREAK_FACTOR` times longer or shorter spans a
+    skipped beat or a pause, or ends on a stroke between, and is left out. A player who
+    plays every other event (a beginner on half notes beside a partner's beats) has their
+    own usual interval. With a grid, the player may skip events (a sparse part on a fine
+    grid) and the nominal interval comes from the grid. Two intervals share a
+    motor-noise term (are adjacent) when one ends where the next starts.
     """
     own = np.flatnonzero(np.isfinite(onset[:, i]))
     start, end = own[:-1], own[1:]
     keep = np.isin(start, rows)
-    if ref is None:
-        keep &= end == start + 1
-        # without a grid the nominal interval is a constant: an interval much longer than
-        # the player's usual one spans a skipped beat or a pause, not a beat
+    if ref is None and keep.any():
         span = onset[end, i] - onset[start, i]
-        if keep.any():
-            keep &= span <= BREAK_FACTOR * float(np.median(span[end == start + 1]))
+        usual = float(np.median(span[keep]))
+        keep &= (span <= BREAK_FACTOR * usual) & (span * BREAK_FACTOR >= usual)
     start, end = start[keep], end[keep]
     iti = onset[end, i] - onset[start, i]
     if ref is not None:
